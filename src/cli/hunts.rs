@@ -1,0 +1,85 @@
+//! `lakehunt hunts` and `lakehunt hunts show ID`.
+
+use std::fmt::Write as _;
+
+use clap::{Args, Subcommand};
+use lakehunt::hunt::{self, Hunt};
+
+use super::Outcome;
+
+#[derive(Debug, Args)]
+pub struct HuntsArgs {
+    #[command(subcommand)]
+    command: Option<HuntsCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+enum HuntsCommand {
+    /// Show a hunt: description, ATT&CK techniques, notes, parameters, fields, SQL.
+    Show {
+        /// Hunt id.
+        #[arg(value_name = "HUNT")]
+        id: String,
+    },
+}
+
+pub fn run(args: &HuntsArgs) -> anyhow::Result<Outcome> {
+    match &args.command {
+        None => {
+            for h in hunt::catalog()? {
+                println!(
+                    "{:<16} {}  [{}]",
+                    h.id(),
+                    h.hunt.name,
+                    h.hunt.mitre.join(", ")
+                );
+            }
+        }
+        Some(HuntsCommand::Show { id }) => print!("{}", describe(&hunt::find(id)?)),
+    }
+    Ok(Outcome::Clean)
+}
+
+fn describe(h: &Hunt) -> String {
+    let l = &h.lakehunt;
+    let mut s = String::new();
+    // Writing to a String cannot fail; the results are ignored on purpose.
+    let _ = writeln!(s, "{}: {}", h.id(), h.hunt.name);
+    let _ = writeln!(s, "uuid:         {}", h.hunt.uuid);
+    let _ = writeln!(s, "ATT&CK:       {}", h.hunt.mitre.join(", "));
+    let _ = writeln!(s, "integration:  {}", h.hunt.integration.join(", "));
+    if let Some(from) = &l.adapted_from {
+        let _ = writeln!(s, "adapted from: {from}");
+    }
+    let _ = writeln!(s, "\nDescription\n  {}", h.hunt.description.trim());
+    if !h.hunt.notes.is_empty() {
+        let _ = writeln!(s, "\nNotes");
+        for n in &h.hunt.notes {
+            let _ = writeln!(s, "  - {n}");
+        }
+    }
+    let _ = writeln!(s, "\nParameters (defaults)");
+    let _ = writeln!(
+        s,
+        "  --as-of       now        instant the hunt runs as of (RFC 3339)"
+    );
+    let _ = writeln!(
+        s,
+        "  --window      {:<10} look-back on {}: (as-of - window, as-of]",
+        l.window, l.time_field
+    );
+    for (name, p) in &l.parameters {
+        let _ = writeln!(s, "  --{:<11} {:<10} {}", name, p.default, p.help);
+    }
+    let _ = writeln!(s, "\nRequired fields");
+    for (name, f) in &l.fields {
+        let why = f
+            .missing
+            .as_ref()
+            .map(|m| format!(" ({m})"))
+            .unwrap_or_default();
+        let _ = writeln!(s, "  {name}: {}{why}", f.kind.describe());
+    }
+    let _ = writeln!(s, "\nSQL\n{}", l.sql.trim_end());
+    s
+}

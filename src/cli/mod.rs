@@ -1,0 +1,212 @@
+//! Command-line types (clap derive) and the handlers behind them.
+//!
+//! Two stages, as in ripgrep: clap structs hold what was typed; each handler
+//! validates it into library values before any data is read.
+
+mod hunts;
+mod run;
+mod sample;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use lakehunt::Table;
+use lakehunt::output::{self, Format};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  ran (with or without findings)
+  1  findings, with --fail-on-findings
+  2  any error (bad flags, unreadable data, a field the hunt needs is missing)";
+
+/// Run threat hunts over archived security telemetry stored as Parquet.
+///
+/// Hunts are Elastic-style threat hunts ported to SQL over Apache DataFusion. Events
+/// are read from Parquet in ECS layout (nested structs or flat dotted columns) and
+/// exposed as the table `events` with flat ECS column names ("destination.ip").
+#[derive(Debug, Parser)]
+#[command(name = "lakehunt", version, after_help = EXIT_CODES, after_long_help = format!("\
+Examples:
+  lakehunt run egress-bytes --sample
+  lakehunt run egress-bytes --data /lake/endpoint/ --as-of 2026-03-01T08:00:00Z --out findings.parquet
+  lakehunt hunts show egress-bytes
+  lakehunt sql 'SELECT \"event.action\", count(*) FROM events GROUP BY 1' --data /lake/endpoint/
+  lakehunt sample --out ./sample --rows 1000000
+
+{EXIT_CODES}"))]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a shipped hunt over Parquet events.
+    #[command(after_help = EXIT_CODES, after_long_help = run::RUN_EXAMPLES)]
+    Run(run::RunArgs),
+    /// List the shipped hunts, or show one.
+    Hunts(hunts::HuntsArgs),
+    /// Run ad-hoc SQL over the table `events`, with every lakehunt function registered.
+    #[command(after_help = EXIT_CODES, after_long_help = run::SQL_EXAMPLES)]
+    Sql(run::SqlArgs),
+    /// Generate synthetic Elastic Endpoint network events as Parquet.
+    Sample(sample::SampleArgs),
+}
+
+/// How a successful command ended.
+pub enum Outcome {
+    /// Exit 0.
+    Clean,
+    /// Exit 1: findings were reported and `--fail-on-findings` was given.
+    Findings,
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    match cli.command {
+        Command::Hunts(args) => hunts::run(&args),
+        Command::Sample(args) => sample::run(&args),
+        Command::Run(args) => runtime()?.block_on(run::run(args)),
+        Command::Sql(args) => runtime()?.block_on(run::sql(args)),
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// True when the error is a closed stdout (`lakehunt ... | head`): exit quietly.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `--format` values.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum FormatArg {
+    /// Apache Parquet (zstd), for pandas, polars, DuckDB, Spark.
+    Parquet,
+    /// CSV with a header row.
+    Csv,
+    /// An aligned text table.
+    Table,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Parquet => Format::Parquet,
+            FormatArg::Csv => Format::Csv,
+            FormatArg::Table => Format::Table,
+        }
+    }
+}
+
+/// Output flags shared by `run` and `sql`.
+#[derive(Debug, Args)]
+struct OutputArgs {
+    /// Write results to FILE (written under a temporary name, renamed when complete).
+    /// Without it, results are printed on stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Output format. Default: from the --out extension (.parquet, .csv, .txt), else a table.
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+}
+
+/// Data flags shared by `run` and `sql`.
+#[derive(Debug, Args)]
+struct DataArgs {
+    /// Parquet events: files, directories (read recursively, *.parquet) or globs
+    /// ('lake/**/*.parquet'). Repeatable.
+    #[arg(long, value_name = "PATH", num_args = 1.., action = clap::ArgAction::Append)]
+    data: Vec<String>,
+    /// Rows per batch inside the engine (tuning).
+    #[arg(long, hide_short_help = true, value_name = "ROWS")]
+    batch_size: Option<usize>,
+    /// Parallel partitions (default: the number of cores).
+    #[arg(long, hide_short_help = true, value_name = "N")]
+    target_partitions: Option<usize>,
+}
+
+impl DataArgs {
+    fn engine_options(&self) -> lakehunt::EngineOptions {
+        lakehunt::EngineOptions {
+            batch_size: self.batch_size,
+            target_partitions: self.target_partitions,
+        }
+    }
+}
+
+/// Writes results where `--out/--format` say.
+fn emit(table: &Table, out: &OutputArgs, metadata: &[(String, String)]) -> anyhow::Result<()> {
+    let format = match (out.format, &out.out) {
+        (Some(f), _) => Format::from(f),
+        (None, Some(path)) => Format::from_path(path).with_context(|| {
+            format!(
+                "cannot tell the format of {} from its extension; add --format parquet|csv|table",
+                path.display()
+            )
+        })?,
+        (None, None) => Format::Table,
+    };
+    match &out.out {
+        Some(path) => {
+            output::write_file(path, format, table, metadata)?;
+            Ok(())
+        }
+        None => print_stdout(table, format),
+    }
+}
+
+fn print_stdout(table: &Table, format: Format) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut stdout = stdout.lock();
+    match format {
+        Format::Table => writeln!(stdout, "{}", output::render_table(table)?)?,
+        Format::Csv => {
+            let table = output::normalize(table)?;
+            let mut writer = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(&mut stdout);
+            if table.batches.is_empty() {
+                writer.write(&arrow::array::RecordBatch::new_empty(table.schema.clone()))?;
+            }
+            for batch in &table.batches {
+                writer.write(batch)?;
+            }
+        }
+        Format::Parquet => bail!("Parquet output needs a file: add --out FILE.parquet"),
+    }
+    stdout.flush()?;
+    Ok(())
+}
+
+/// Checks the folder of an output file before any work is done.
+fn check_out_path(out: &OutputArgs) -> anyhow::Result<()> {
+    if let Some(path) = &out.out {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            bail!(
+                "cannot write {}: folder {} does not exist",
+                path.display(),
+                dir.display()
+            );
+        }
+        if path.is_dir() {
+            bail!("cannot write {}: it is a directory", path.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,230 @@
+//! `lakehunt run` and `lakehunt sql`.
+
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use lakehunt::params::{format_duration, format_instant, parse_instant};
+use lakehunt::sample::{SampleLayout, SampleSpec};
+use lakehunt::{Engine, hunt};
+
+use super::{DataArgs, Outcome, OutputArgs, check_out_path, emit};
+
+pub const RUN_EXAMPLES: &str = "\
+Examples:
+  # The first hunt, on a generated sample (no data needed):
+  lakehunt run egress-bytes --sample
+
+  # Over an archive, as the hunt would have run at an instant, into Parquet:
+  lakehunt run egress-bytes --data /lake/endpoint/ --as-of 2026-03-01T08:00:00Z --out findings.parquet
+
+  # Other platforms, a longer window, a lower threshold:
+  lakehunt run egress-bytes --data 'lake/**/*.parquet' --os any --window 24h --threshold 500MB
+
+The window is (as-of - window, as-of]: the lower edge is excluded, as in ES|QL's
+`@timestamp > now() - 8 hour`, and events after --as-of are not counted.
+
+Exit codes:
+  0  ran (with or without findings)
+  1  findings, with --fail-on-findings
+  2  any error (bad flags, unreadable data, a field the hunt needs is missing)";
+
+pub const SQL_EXAMPLES: &str = "\
+The table `events` has one column per ECS field, named with dots whatever the
+files' layout; quote such names: \"destination.ip\", \"@timestamp\". The files as
+they are stay available as `events_raw`. lakehunt's functions: cidr_match(ip,
+block, ...), mv_single(field), mv_count(field).
+
+Examples:
+  lakehunt sql 'SELECT \"event.action\", count(*) FROM events GROUP BY 1 ORDER BY 2 DESC' --data lake/
+  lakehunt sql \"SELECT * FROM events WHERE NOT cidr_match(\\\"destination.ip\\\", '10.0.0.0/8') LIMIT 10\" --data lake/
+
+Exit codes:
+  0  ran
+  2  any error";
+
+/// The instant the embedded sample ends at; `run --sample` runs as of it.
+const SAMPLE_AS_OF: &str = "2026-01-15T12:00:00Z";
+/// Events in the embedded sample: enough to be realistic, small enough for a debug build.
+const SAMPLE_ROWS: usize = 200_000;
+const SAMPLE_SEED: u64 = 42;
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The hunt to run (see `lakehunt hunts`).
+    #[arg(value_name = "HUNT")]
+    hunt: String,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Run on a generated synthetic sample instead of --data, and say so.
+    #[arg(long, conflicts_with = "data")]
+    sample: bool,
+    /// Run as of this RFC 3339 instant (2026-03-01T08:00:00Z). Default: now; with
+    /// --sample, the end of the sample.
+    #[arg(long, value_name = "TIME")]
+    as_of: Option<String>,
+    /// Look-back window before --as-of (8h, 30m, 1d, 1h30m). Default: the hunt's.
+    #[arg(long, value_name = "DURATION")]
+    window: Option<String>,
+    /// Report totals at or above this many bytes (1073741824, 1GiB, 500MB, 1.5GiB).
+    #[arg(long, value_name = "BYTES")]
+    threshold: Option<String>,
+    /// host.os.family to hunt on (windows, macos, debian, ...) or 'any'.
+    #[arg(long, value_name = "FAMILY")]
+    os: Option<String>,
+    /// Set any hunt parameter (see `lakehunt hunts show HUNT`). Repeatable.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+    #[command(flatten)]
+    out: OutputArgs,
+    /// Exit 1 when the hunt reports findings (for schedulers and CI gates).
+    #[arg(long)]
+    fail_on_findings: bool,
+    /// Print only results and errors: no progress or summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The query, over the table `events`.
+    #[arg(value_name = "QUERY")]
+    query: String,
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    out: OutputArgs,
+}
+
+macro_rules! note {
+    ($quiet:expr, $($arg:tt)*) => {
+        if !$quiet {
+            eprintln!($($arg)*);
+        }
+    };
+}
+
+pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let hunt = hunt::find(&args.hunt)?;
+    let as_of_text = match (&args.as_of, args.sample) {
+        (Some(t), _) => t.clone(),
+        (None, true) => SAMPLE_AS_OF.to_owned(),
+        (None, false) => chrono::Utc::now().to_rfc3339(),
+    };
+    let as_of =
+        parse_instant(&as_of_text).map_err(|message| lakehunt::Error::InvalidParameter {
+            name: "--as-of".into(),
+            message,
+        })?;
+    let mut overrides = vec![];
+    if let Some(t) = &args.threshold {
+        overrides.push(("threshold".to_owned(), t.clone()));
+    }
+    if let Some(os) = &args.os {
+        overrides.push(("os".to_owned(), os.clone()));
+    }
+    for p in &args.params {
+        let (name, value) = p
+            .split_once('=')
+            .with_context(|| format!("--param '{p}' must look like NAME=VALUE"))?;
+        overrides.push((name.trim().to_owned(), value.to_owned()));
+    }
+    let bound = hunt.bind(as_of, args.window.as_deref(), &overrides)?;
+    check_out_path(&args.out)?;
+
+    // Keeps the generated sample alive until the run ends.
+    let mut _sample_dir = None;
+    let paths = if args.sample {
+        let dir = tempfile::tempdir().context("cannot create a folder for the sample")?;
+        let spec = SampleSpec::new(
+            SAMPLE_ROWS,
+            SAMPLE_SEED,
+            parse_instant(SAMPLE_AS_OF).map_err(anyhow::Error::msg)?,
+            SampleLayout::Nested,
+        );
+        lakehunt::sample::write(&spec, dir.path())?;
+        note!(
+            args.quiet,
+            "lakehunt: running on a generated sample: {SAMPLE_ROWS} synthetic Elastic Endpoint network \
+             events (seed {SAMPLE_SEED}, nested ECS) ending {SAMPLE_AS_OF}, with planted exfiltration \
+             and decoys. Pass --data PATH to hunt your own Parquet."
+        );
+        let path = dir.path().to_string_lossy().into_owned();
+        _sample_dir = Some(dir);
+        vec![path]
+    } else {
+        if args.data.data.is_empty() {
+            bail!(
+                "no events given: add --data PATH (Parquet files, folders or globs), or --sample"
+            );
+        }
+        args.data.data.clone()
+    };
+
+    let engine = Engine::open(&paths, &args.data.engine_options()).await?;
+    let source = engine.source();
+    let params: Vec<String> = bound
+        .values
+        .iter()
+        .map(|(k, v)| format!("{k} {}", v.display()))
+        .collect();
+    note!(
+        args.quiet,
+        "{}: {} events in {} file{} ({} layout); window ({}, {}] ({}); {}",
+        hunt.id(),
+        source.rows,
+        source.files.len(),
+        if source.files.len() == 1 { "" } else { "s" },
+        source.layout,
+        format_instant(bound.window_start),
+        format_instant(bound.as_of),
+        format_duration(bound.window),
+        params.join(", ")
+    );
+    let output = engine.run_hunt(&bound).await?;
+    for warning in &output.warnings {
+        note!(args.quiet, "warning: {}", warning.message);
+    }
+    let mut metadata = bound.describe();
+    for w in &output.warnings {
+        metadata.push((format!("lakehunt.warning.{}", w.name), w.count.to_string()));
+    }
+    emit(&output.findings, &args.out, &metadata)?;
+    let n = output.findings.num_rows();
+    note!(
+        args.quiet,
+        "{}: {n} finding{} in {:.2}s{}",
+        hunt.id(),
+        if n == 1 { "" } else { "s" },
+        started.elapsed().as_secs_f64(),
+        args.out
+            .out
+            .as_ref()
+            .map(|p| format!(", written to {}", p.display()))
+            .unwrap_or_default()
+    );
+    Ok(if args.fail_on_findings && n > 0 {
+        Outcome::Findings
+    } else {
+        Outcome::Clean
+    })
+}
+
+pub async fn sql(args: SqlArgs) -> anyhow::Result<Outcome> {
+    if args.data.data.is_empty() {
+        bail!("no events given: add --data PATH (Parquet files, folders or globs)");
+    }
+    check_out_path(&args.out)?;
+    let engine = Engine::open(&args.data.data, &args.data.engine_options()).await?;
+    let table = engine.sql(&args.query).await?;
+    let metadata = vec![
+        ("lakehunt.sql".to_owned(), args.query.clone()),
+        (
+            "lakehunt.version".to_owned(),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        ),
+    ];
+    emit(&table, &args.out, &metadata)?;
+    Ok(Outcome::Clean)
+}

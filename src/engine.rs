@@ -1,0 +1,311 @@
+//! The session: lakehunt's functions, the `events` view over the source, and
+//! hunts bound to typed parameter values.
+//!
+//! Parameters are values, never text: a hunt's SQL names `$threshold`,
+//! `$window_start`, ...; the engine reads the type DataFusion inferred for each
+//! placeholder and binds a literal of exactly that type. The time bounds are
+//! literals in the time column's own unit and zone, so Parquet statistics prune
+//! row groups and files.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
+use datafusion::common::ScalarValue;
+use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
+
+use crate::error::{Error, Result};
+use crate::hunt::{BoundHunt, FieldKind, Value};
+use crate::source::Source;
+
+/// Session settings; `None` keeps DataFusion's default.
+#[derive(Clone, Debug, Default)]
+pub struct EngineOptions {
+    /// Rows per batch.
+    pub batch_size: Option<usize>,
+    /// Parallelism of scans and aggregations.
+    pub target_partitions: Option<usize>,
+}
+
+/// A query's result: schema and batches.
+#[derive(Clone, Debug)]
+pub struct Table {
+    /// Column names and types, also when there are no rows.
+    pub schema: SchemaRef,
+    /// The rows.
+    pub batches: Vec<RecordBatch>,
+}
+
+impl Table {
+    /// Number of rows.
+    #[must_use]
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(RecordBatch::num_rows).sum()
+    }
+}
+
+/// A counted data-quality warning from a hunt's diagnostics.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Warning {
+    /// Column name in the diagnostics query.
+    pub name: String,
+    /// How many events it concerns.
+    pub count: u64,
+    /// The message with the count filled in.
+    pub message: String,
+}
+
+/// What a hunt produced.
+#[derive(Clone, Debug)]
+pub struct HuntOutput {
+    /// The findings.
+    pub findings: Table,
+    /// Non-zero warnings, in the hunt file's order of names.
+    pub warnings: Vec<Warning>,
+}
+
+/// A session over one source.
+pub struct Engine {
+    ctx: SessionContext,
+    source: Source,
+}
+
+impl Engine {
+    /// Opens the data (reading every footer) and builds the session.
+    pub async fn open(paths: &[String], options: &EngineOptions) -> Result<Engine> {
+        let source = Source::open(paths)?;
+        Self::with_source(source, options).await
+    }
+
+    /// Builds the session over an already opened source.
+    pub async fn with_source(source: Source, options: &EngineOptions) -> Result<Engine> {
+        let mut config = SessionConfig::new();
+        if let Some(rows) = options.batch_size {
+            config = config.with_batch_size(rows);
+        }
+        if let Some(n) = options.target_partitions {
+            config = config.with_target_partitions(n);
+        }
+        let mut ctx = SessionContext::new_with_config(config);
+        lakehunt_udfs::register_all(&mut ctx)?;
+        source.register(&ctx).await?;
+        Ok(Engine { ctx, source })
+    }
+
+    /// The source the session reads.
+    #[must_use]
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The DataFusion session, for callers that need more than SQL text.
+    #[must_use]
+    pub fn context(&self) -> &SessionContext {
+        &self.ctx
+    }
+
+    /// Runs ad-hoc SQL over `events` (and `events_raw`).
+    pub async fn sql(&self, sql: &str) -> Result<Table> {
+        collect(self.ctx.sql(sql).await?).await
+    }
+
+    /// The `events` view's type of an ECS field, `None` when absent.
+    pub async fn field_type(&self, name: &str) -> Result<Option<DataType>> {
+        let events = self.ctx.table("events").await?;
+        Ok(events
+            .schema()
+            .field_with_unqualified_name(name)
+            .ok()
+            .map(|f| f.data_type().clone()))
+    }
+
+    /// Checks the hunt's required fields against the data, then runs the hunt and
+    /// its diagnostics.
+    pub async fn run_hunt(&self, bound: &BoundHunt) -> Result<HuntOutput> {
+        let hunt = &bound.hunt;
+        let mut time_type = None;
+        for (name, req) in &hunt.lakehunt.fields {
+            let Some(actual) = self.field_type(name).await? else {
+                return Err(Error::MissingField {
+                    hunt: hunt.id().to_owned(),
+                    field: name.clone(),
+                    hint: req
+                        .missing
+                        .as_ref()
+                        .map(|m| format!("; {m}"))
+                        .unwrap_or_default(),
+                });
+            };
+            if !kind_matches(req.kind, &actual) {
+                return Err(Error::FieldType {
+                    hunt: hunt.id().to_owned(),
+                    field: name.clone(),
+                    actual: actual.to_string(),
+                    expected: req.kind.describe().to_owned(),
+                });
+            }
+            if *name == hunt.lakehunt.time_field {
+                time_type = Some(actual);
+            }
+        }
+        let Some(DataType::Timestamp(unit, tz)) = time_type else {
+            return Err(Error::InvalidHunt {
+                hunt: hunt.id().to_owned(),
+                message: "time field must be declared with type = \"timestamp\"".into(),
+            });
+        };
+
+        let findings = collect(
+            self.bind(&hunt.lakehunt.sql, bound, unit, tz.as_ref())
+                .await?,
+        )
+        .await?;
+        let mut warnings = vec![];
+        if let Some(diag) = &hunt.lakehunt.diagnostics {
+            let counts = collect(self.bind(&diag.sql, bound, unit, tz.as_ref()).await?).await?;
+            for batch in counts.batches.iter().filter(|b| b.num_rows() > 0) {
+                for (name, template) in &diag.messages {
+                    let column = batch
+                        .column_by_name(name)
+                        .ok_or_else(|| Error::InvalidHunt {
+                            hunt: hunt.id().to_owned(),
+                            message: format!("diagnostics query has no column '{name}'"),
+                        })?;
+                    let count = ScalarValue::try_from_array(column, 0)?;
+                    let count = match count {
+                        ScalarValue::Int64(Some(n)) => u64::try_from(n).unwrap_or(0),
+                        _ => 0,
+                    };
+                    if count > 0 {
+                        warnings.push(Warning {
+                            name: name.clone(),
+                            count,
+                            message: template.replace("{n}", &count.to_string()),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(HuntOutput { findings, warnings })
+    }
+
+    /// Plans `sql` and binds every placeholder to a literal of its inferred type.
+    async fn bind(
+        &self,
+        sql: &str,
+        bound: &BoundHunt,
+        unit: TimeUnit,
+        tz: Option<&Arc<str>>,
+    ) -> Result<DataFrame> {
+        let df = self.ctx.sql(sql).await?;
+        let inferred = df.logical_plan().get_parameter_types()?;
+        let mut values: HashMap<String, ScalarValue> = HashMap::new();
+        for (id, data_type) in inferred {
+            let name = id.trim_start_matches('$');
+            let value = match name {
+                "window_start" => timestamp(bound.window_start, unit, tz),
+                "as_of" => timestamp(bound.as_of, unit, tz),
+                other => match bound.values.get(other) {
+                    Some(Value::Int(v)) => ScalarValue::Int64(Some(*v)),
+                    Some(Value::Duration(ns)) => ScalarValue::DurationNanosecond(Some(*ns)),
+                    Some(Value::Str(s)) => ScalarValue::Utf8(s.clone()),
+                    None => {
+                        return Err(Error::InvalidHunt {
+                            hunt: bound.hunt.id().to_owned(),
+                            message: format!("SQL uses {id}, which has no value"),
+                        });
+                    }
+                },
+            };
+            let value = match data_type {
+                Some(t) if t != value.data_type() => value.cast_to(&t)?,
+                _ => value,
+            };
+            values.insert(name.to_owned(), value);
+        }
+        Ok(df.with_param_values(values)?)
+    }
+}
+
+async fn collect(df: DataFrame) -> Result<Table> {
+    let schema: SchemaRef = Arc::clone(df.schema().inner());
+    let batches = df.collect().await?;
+    Ok(Table { schema, batches })
+}
+
+/// An instant as a literal of the time column's type. Rounds down, so that
+/// `ts > start` and `ts <= end` keep exactly the rows they would at full precision.
+fn timestamp(nanos: i64, unit: TimeUnit, tz: Option<&Arc<str>>) -> ScalarValue {
+    let tz = tz.cloned();
+    match unit {
+        TimeUnit::Second => ScalarValue::TimestampSecond(Some(nanos.div_euclid(1_000_000_000)), tz),
+        TimeUnit::Millisecond => {
+            ScalarValue::TimestampMillisecond(Some(nanos.div_euclid(1_000_000)), tz)
+        }
+        TimeUnit::Microsecond => {
+            ScalarValue::TimestampMicrosecond(Some(nanos.div_euclid(1_000)), tz)
+        }
+        TimeUnit::Nanosecond => ScalarValue::TimestampNanosecond(Some(nanos), tz),
+    }
+}
+
+fn is_string(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => is_string(v),
+        _ => false,
+    }
+}
+
+fn kind_matches(kind: FieldKind, t: &DataType) -> bool {
+    match kind {
+        FieldKind::Timestamp => matches!(t, DataType::Timestamp(..)),
+        FieldKind::Integer => t.is_integer(),
+        FieldKind::String => is_string(t),
+        FieldKind::Keyword => match t {
+            DataType::List(f) | DataType::LargeList(f) => is_string(f.data_type()),
+            other => is_string(other),
+        },
+        FieldKind::Ip => match t {
+            DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+            | DataType::FixedSizeBinary(4 | 16) => true,
+            DataType::Dictionary(_, v) => is_string(v),
+            other => is_string(other),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_down_in_every_unit() {
+        assert_eq!(
+            timestamp(-1, TimeUnit::Second, None),
+            ScalarValue::TimestampSecond(Some(-1), None)
+        );
+        assert_eq!(
+            timestamp(1_999_999, TimeUnit::Millisecond, None),
+            ScalarValue::TimestampMillisecond(Some(1), None)
+        );
+    }
+
+    #[test]
+    fn field_kinds_accept_the_layouts_lakes_use() {
+        let list = DataType::List(Arc::new(arrow::datatypes::Field::new(
+            "item",
+            DataType::Utf8,
+            true,
+        )));
+        assert!(kind_matches(FieldKind::Keyword, &list));
+        assert!(kind_matches(FieldKind::Keyword, &DataType::Utf8View));
+        assert!(!kind_matches(FieldKind::String, &list));
+        assert!(kind_matches(FieldKind::Ip, &DataType::FixedSizeBinary(16)));
+        assert!(!kind_matches(FieldKind::Integer, &DataType::Utf8));
+        assert!(kind_matches(FieldKind::Integer, &DataType::Int32));
+    }
+}

@@ -1,0 +1,115 @@
+//! The library's one error type.
+//!
+//! Each variant names the cause and carries what a user needs to fix it: the
+//! file, the field, the hunt or the offending value.
+
+use std::path::PathBuf;
+
+/// Errors of the lakehunt library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A `--data` path that does not exist.
+    #[error("no such file or directory: {}", .0.display())]
+    MissingPath(PathBuf),
+    /// A data path, directory or glob that holds no Parquet file.
+    #[error("no Parquet files found in {0}")]
+    NoParquetFiles(String),
+    /// A glob pattern that does not parse.
+    #[error("invalid glob pattern '{pattern}': {message}")]
+    InvalidGlob {
+        /// The pattern as given.
+        pattern: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A file that is not readable Parquet (corrupt, truncated, not Parquet).
+    #[error("cannot read Parquet file {}: {message}", path.display())]
+    UnreadableFile {
+        /// The file.
+        path: PathBuf,
+        /// The reader's complaint.
+        message: String,
+    },
+    /// Two files give one field types that cannot be merged.
+    #[error(
+        "field '{field}' is {left_type} in {} but {right_type} in {}",
+        left.display(),
+        right.display()
+    )]
+    SchemaConflict {
+        /// The field.
+        field: String,
+        /// Its type in the first file.
+        left_type: String,
+        /// The first file that has it.
+        left: PathBuf,
+        /// Its type in the conflicting file.
+        right_type: String,
+        /// The conflicting file.
+        right: PathBuf,
+    },
+    /// The data lacks a field the hunt needs.
+    #[error("hunt '{hunt}' cannot run: the data has no field '{field}'{hint}")]
+    MissingField {
+        /// The hunt.
+        hunt: String,
+        /// The missing ECS field.
+        field: String,
+        /// Why it may be missing, from the hunt file (starts with "; " when set).
+        hint: String,
+    },
+    /// A field of the wrong type for the hunt.
+    #[error("hunt '{hunt}' cannot run: field '{field}' is {actual}, expected {expected}")]
+    FieldType {
+        /// The hunt.
+        hunt: String,
+        /// The ECS field.
+        field: String,
+        /// Its type in the data.
+        actual: String,
+        /// What the hunt needs.
+        expected: String,
+    },
+    /// A hunt definition that is malformed.
+    #[error("invalid hunt {hunt}: {message}")]
+    InvalidHunt {
+        /// Hunt id or file.
+        hunt: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// No shipped hunt has this id.
+    #[error("unknown hunt '{0}' (see `lakehunt hunts` for the list)")]
+    UnknownHunt(String),
+    /// A parameter value that does not parse or does not belong to the hunt.
+    #[error("invalid value for {name}: {message}")]
+    InvalidParameter {
+        /// The parameter (or flag) name.
+        name: String,
+        /// What is wrong with the value.
+        message: String,
+    },
+    /// The query failed while planning or running.
+    #[error("{0}")]
+    Query(#[from] datafusion::error::DataFusionError),
+    /// Writing findings failed.
+    #[error("cannot write {}: {message}", path.display())]
+    OutputWrite {
+        /// The target file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+    /// Other I/O failures.
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    /// Arrow failures outside a query.
+    #[error(transparent)]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// Parquet failures outside a query.
+    #[error(transparent)]
+    Parquet(#[from] parquet::errors::ParquetError),
+}
+
+/// The library's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

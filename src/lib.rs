@@ -1,0 +1,27 @@
+//! lakehunt: threat hunts over archived security telemetry stored as Parquet.
+//!
+//! The pipeline, whatever the front end:
+//!
+//! 1. [`source`] finds the Parquet files, reads every footer once, detects the ECS
+//!    layout (nested structs or flat dotted columns) and exposes the events as a
+//!    view `events` with flat ECS names;
+//! 2. [`engine`] builds the DataFusion session with lakehunt's functions
+//!    (`cidr_match`, `mv_single`, `mv_count`) and runs hunts with typed,
+//!    bound parameters and a time window `(as_of - window, as_of]`;
+//! 3. [`output`] writes findings as Parquet, CSV or a table, atomically.
+//!
+//! Hunts are data ([`hunt`]): TOML files in `data/hunts/`, embedded in the binary.
+//! [`sample`] generates realistic synthetic events with planted findings.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod engine;
+pub mod error;
+pub mod hunt;
+pub mod output;
+pub mod params;
+pub mod sample;
+pub mod source;
+
+pub use engine::{Engine, EngineOptions, HuntOutput, Table, Warning};
+pub use error::{Error, Result};
+pub use hunt::{BoundHunt, Hunt};

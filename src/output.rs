@@ -1,0 +1,246 @@
+//! Writing findings: Parquet and CSV files, or a table for a terminal.
+//!
+//! Files are written under a temporary name in the target folder and renamed into
+//! place only when complete, so a failed or interrupted run never leaves a
+//! half-written file where a scheduler would read it. String views are written as
+//! plain strings so every Parquet and CSV reader (pandas, polars, DuckDB) opens the
+//! output without surprises.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+
+use crate::engine::Table;
+use crate::error::{Error, Result};
+
+/// Output formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// Apache Parquet, zstd-compressed, with run metadata.
+    Parquet,
+    /// CSV with a header row.
+    Csv,
+    /// An aligned text table.
+    Table,
+}
+
+impl Format {
+    /// The format a file name implies, from its extension.
+    #[must_use]
+    pub fn from_path(path: &Path) -> Option<Format> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "parquet" | "pq" => Some(Format::Parquet),
+            "csv" => Some(Format::Csv),
+            "txt" => Some(Format::Table),
+            _ => None,
+        }
+    }
+}
+
+fn plain_type(t: &DataType) -> DataType {
+    match t {
+        DataType::Utf8View => DataType::Utf8,
+        DataType::BinaryView => DataType::Binary,
+        DataType::Dictionary(_, v) => plain_type(v),
+        other => other.clone(),
+    }
+}
+
+/// Casts string/binary views and dictionaries to plain arrays.
+pub fn normalize(table: &Table) -> Result<Table> {
+    let fields: Vec<Field> = table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone().with_data_type(plain_type(f.data_type())))
+        .collect();
+    let schema: SchemaRef = Arc::new(Schema::new_with_metadata(
+        fields,
+        table.schema.metadata().clone(),
+    ));
+    let batches = table
+        .batches
+        .iter()
+        .map(|batch| {
+            let columns = batch
+                .columns()
+                .iter()
+                .zip(schema.fields())
+                .map(|(c, f)| {
+                    if c.data_type() == f.data_type() {
+                        Ok(Arc::clone(c))
+                    } else {
+                        cast(c, f.data_type())
+                    }
+                })
+                .collect::<std::result::Result<Vec<ArrayRef>, _>>()?;
+            Ok(RecordBatch::try_new(Arc::clone(&schema), columns)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Table { schema, batches })
+}
+
+/// Renders a table for a terminal.
+pub fn render_table(table: &Table) -> Result<String> {
+    let table = normalize(table)?;
+    if table.batches.is_empty() {
+        let empty = RecordBatch::new_empty(Arc::clone(&table.schema));
+        return Ok(arrow::util::pretty::pretty_format_batches(&[empty])?.to_string());
+    }
+    Ok(arrow::util::pretty::pretty_format_batches(&table.batches)?.to_string())
+}
+
+/// Writes `table` to `path` atomically (temporary file in the same folder, then rename).
+/// `metadata` goes into the Parquet footer's key/value metadata.
+pub fn write_file(
+    path: &Path,
+    format: Format,
+    table: &Table,
+    metadata: &[(String, String)],
+) -> Result<()> {
+    let failed = |message: String| Error::OutputWrite {
+        path: path.to_owned(),
+        message,
+    };
+    let table = normalize(table)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(failed(format!("folder {} does not exist", dir.display())));
+    }
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("findings");
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| failed(e.to_string()))?;
+    match format {
+        Format::Parquet => {
+            let kv = metadata
+                .iter()
+                .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+                .collect();
+            let props = WriterProperties::builder()
+                .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                .set_key_value_metadata(Some(kv))
+                .build();
+            let mut writer =
+                ArrowWriter::try_new(tmp.as_file_mut(), Arc::clone(&table.schema), Some(props))
+                    .map_err(|e| failed(e.to_string()))?;
+            for batch in &table.batches {
+                writer.write(batch).map_err(|e| failed(e.to_string()))?;
+            }
+            writer.close().map_err(|e| failed(e.to_string()))?;
+        }
+        Format::Csv => {
+            let mut writer = arrow::csv::WriterBuilder::new()
+                .with_header(true)
+                .build(tmp.as_file_mut());
+            if table.batches.is_empty() {
+                writer
+                    .write(&RecordBatch::new_empty(Arc::clone(&table.schema)))
+                    .map_err(|e| failed(e.to_string()))?;
+            }
+            for batch in &table.batches {
+                writer.write(batch).map_err(|e| failed(e.to_string()))?;
+            }
+        }
+        Format::Table => {
+            let text = render_table(&table)?;
+            writeln!(tmp.as_file_mut(), "{text}").map_err(|e| failed(e.to_string()))?;
+        }
+    }
+    tmp.as_file_mut()
+        .sync_all()
+        .map_err(|e| failed(e.to_string()))?;
+    tmp.persist(path).map_err(|e| failed(e.error.to_string()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringViewArray};
+
+    fn sample() -> Table {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Utf8View, true),
+            Field::new("n", DataType::Int64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![
+                Arc::new(StringViewArray::from(vec![Some("a"), None])),
+                Arc::new(Int64Array::from(vec![1, 2])),
+            ],
+        )
+        .unwrap();
+        Table {
+            schema,
+            batches: vec![batch],
+        }
+    }
+
+    #[test]
+    fn parquet_output_is_plain_utf8_and_carries_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.parquet");
+        write_file(
+            &path,
+            Format::Parquet,
+            &sample(),
+            &[("lakehunt.hunt".into(), "x".into())],
+        )
+        .unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let builder =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        assert_eq!(builder.schema().field(0).data_type(), &DataType::Utf8);
+        let kv = builder
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .unwrap();
+        assert!(
+            kv.iter()
+                .any(|e| e.key == "lakehunt.hunt" && e.value.as_deref() == Some("x"))
+        );
+        // Only the final file is left in the folder.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn empty_csv_still_has_its_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        let mut table = sample();
+        table.batches.clear();
+        write_file(&path, Format::Csv, &table, &[]).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "k,n\n");
+    }
+
+    #[test]
+    fn missing_target_folder_is_an_error_naming_the_file() {
+        let err = write_file(
+            Path::new("/nonexistent/dir/f.csv"),
+            Format::Csv,
+            &sample(),
+            &[],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/dir/f.csv"), "{err}");
+    }
+}

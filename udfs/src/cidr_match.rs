@@ -1,0 +1,511 @@
+//! `cidr_match(ip, block, ...)`: ES|QL's `CIDR_MATCH`.
+//!
+//! True when `ip` lies in any of the blocks. Semantics follow ES|QL so that a hunt
+//! written for Elasticsearch gives the same answer here:
+//!
+//! - a block is `a.b.c.d/n`, an IPv6 prefix `x:y::/n` (hex in any case), or a bare
+//!   address without `/`, meaning exactly that address;
+//! - IPv4 blocks never match IPv6 addresses and IPv6 blocks never match IPv4
+//!   addresses; an IPv4-mapped IPv6 address (`::ffff:10.1.2.3`) *is* the IPv4
+//!   address it carries (Elasticsearch stores IPv4 that way), and an IPv6 block
+//!   inside `::ffff:0:0/96` is the IPv4 block it carries;
+//! - `ip` NULL, empty or not an address gives NULL (so `NOT CIDR_MATCH(..)` drops
+//!   the row, as in ES|QL); a NULL block gives NULL;
+//! - a block literal that is not a block is a planning error naming the literal and
+//!   its argument position; a bad block held in a column gives NULL for that row.
+//!
+//! `ip` may be Utf8, LargeUtf8, Utf8View, a dictionary of those, or binary
+//! (Binary/LargeBinary/BinaryView of 4 or 16 bytes, FixedSizeBinary(4|16)).
+//!
+//! ```sql
+//! SELECT * FROM events WHERE NOT CIDR_MATCH("destination.ip", '10.0.0.0/8', '::1', 'fe80::/10');
+//! ```
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    Volatility,
+};
+
+use crate::common::{boolean_through_dictionary, is_string_type, scalar_str};
+
+/// An address as `cidr_match` compares it: IPv4-mapped IPv6 is IPv4.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Addr {
+    /// An IPv4 address (also an IPv4-mapped IPv6 one).
+    V4(u32),
+    /// Any other IPv6 address.
+    V6(u128),
+}
+
+impl Addr {
+    fn from_v6(addr: Ipv6Addr) -> Self {
+        match addr.to_ipv4_mapped() {
+            Some(v4) => Addr::V4(u32::from(v4)),
+            None => Addr::V6(u128::from(addr)),
+        }
+    }
+}
+
+/// Parses a textual IP address without allocating; `None` when it is not one.
+#[must_use]
+pub fn parse_addr(text: &str) -> Option<Addr> {
+    if text.contains(':') {
+        text.parse::<Ipv6Addr>().ok().map(Addr::from_v6)
+    } else {
+        text.parse::<Ipv4Addr>()
+            .ok()
+            .map(|a| Addr::V4(u32::from(a)))
+    }
+}
+
+/// Reads a binary IP: 4 bytes are IPv4, 16 bytes IPv6 (mapped IPv4 included).
+#[must_use]
+pub fn addr_from_bytes(bytes: &[u8]) -> Option<Addr> {
+    if let Ok(b) = <[u8; 4]>::try_from(bytes) {
+        Some(Addr::V4(u32::from_be_bytes(b)))
+    } else if let Ok(b) = <[u8; 16]>::try_from(bytes) {
+        Some(Addr::from_v6(Ipv6Addr::from(b)))
+    } else {
+        None
+    }
+}
+
+/// One parsed block: an inclusive range in one address family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Block {
+    /// IPv4 range, first and last address.
+    V4(u32, u32),
+    /// IPv6 range, first and last address.
+    V6(u128, u128),
+}
+
+/// Parses `a.b.c.d/n`, `x:y::/n` or a bare address. Host bits below the prefix are
+/// ignored, as Elasticsearch does. `None` when `text` is not a block.
+#[must_use]
+pub fn parse_block(text: &str) -> Option<Block> {
+    let (addr, prefix) = match text.split_once('/') {
+        Some((addr, bits)) => {
+            // Digits only: Rust's integer parser would accept a leading `+`.
+            if bits.is_empty() || bits.len() > 3 || !bits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            (addr, Some(bits.parse::<u32>().ok()?))
+        }
+        None => (text, None),
+    };
+    if addr.contains(':') {
+        let v6 = u128::from(addr.parse::<Ipv6Addr>().ok()?);
+        let prefix = prefix.unwrap_or(128);
+        if prefix > 128 {
+            return None;
+        }
+        // A block written inside ::ffff:0:0/96 is the IPv4 block it carries.
+        if prefix >= 96 && v6 >> 32 == 0xffff {
+            return Some(v4_block(v6 as u32, prefix - 96));
+        }
+        let mask = if prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - prefix)
+        };
+        let first = v6 & mask;
+        Some(Block::V6(first, first | !mask))
+    } else {
+        let v4 = u32::from(addr.parse::<Ipv4Addr>().ok()?);
+        let prefix = prefix.unwrap_or(32);
+        if prefix > 32 {
+            return None;
+        }
+        Some(v4_block(v4, prefix))
+    }
+}
+
+fn v4_block(addr: u32, prefix: u32) -> Block {
+    let mask = if prefix == 0 {
+        0
+    } else {
+        u32::MAX << (32 - prefix)
+    };
+    let first = addr & mask;
+    Block::V4(first, first | !mask)
+}
+
+/// A set of blocks compiled to sorted, merged, inclusive ranges per family.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct BlockSet {
+    v4: Vec<(u32, u32)>,
+    v6: Vec<(u128, u128)>,
+}
+
+impl BlockSet {
+    /// Compiles blocks. The error is the zero-based index of the first invalid one.
+    pub fn parse<'a>(blocks: impl IntoIterator<Item = &'a str>) -> Result<Self, usize> {
+        let mut set = BlockSet::default();
+        for (i, text) in blocks.into_iter().enumerate() {
+            match parse_block(text).ok_or(i)? {
+                Block::V4(a, b) => set.v4.push((a, b)),
+                Block::V6(a, b) => set.v6.push((a, b)),
+            }
+        }
+        merge(&mut set.v4);
+        merge(&mut set.v6);
+        Ok(set)
+    }
+
+    /// True when `addr` lies in one of the blocks of its family.
+    #[must_use]
+    pub fn contains(&self, addr: Addr) -> bool {
+        match addr {
+            Addr::V4(a) => in_ranges(&self.v4, a),
+            Addr::V6(a) => in_ranges(&self.v6, a),
+        }
+    }
+}
+
+fn merge<T: Ord + Copy + num_like::Succ>(ranges: &mut Vec<(T, T)>) {
+    ranges.sort_unstable();
+    let mut merged: Vec<(T, T)> = Vec::with_capacity(ranges.len());
+    for &(first, last) in ranges.iter() {
+        match merged.last_mut() {
+            Some(prev) if prev.1 >= first || prev.1.succ() == Some(first) => {
+                prev.1 = prev.1.max(last);
+            }
+            _ => merged.push((first, last)),
+        }
+    }
+    *ranges = merged;
+}
+
+fn in_ranges<T: Ord + Copy>(ranges: &[(T, T)], addr: T) -> bool {
+    // Index of the first range starting after `addr`; the one before may hold it.
+    let after = ranges.partition_point(|&(first, _)| first <= addr);
+    after > 0 && ranges[after - 1].1 >= addr
+}
+
+mod num_like {
+    /// `x + 1` without overflow, for merging adjacent ranges.
+    pub trait Succ: Sized {
+        fn succ(self) -> Option<Self>;
+    }
+    impl Succ for u32 {
+        fn succ(self) -> Option<Self> {
+            self.checked_add(1)
+        }
+    }
+    impl Succ for u128 {
+        fn succ(self) -> Option<Self> {
+            self.checked_add(1)
+        }
+    }
+}
+
+/// The `cidr_match` scalar function.
+///
+/// Registered lowercase: DataFusion lowercases unquoted function names, so both
+/// `CIDR_MATCH(...)` and `cidr_match(...)` resolve to it.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct CidrMatch {
+    signature: Signature,
+}
+
+impl Default for CidrMatch {
+    fn default() -> Self {
+        Self {
+            signature: Signature::variadic_any(Volatility::Immutable),
+        }
+    }
+}
+
+/// The singleton `cidr_match` function.
+#[must_use]
+pub fn cidr_match_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> =
+        LazyLock::new(|| Arc::new(ScalarUDF::new_from_impl(CidrMatch::default())));
+    Arc::clone(&UDF)
+}
+
+fn is_ip_type(data_type: &DataType) -> bool {
+    match data_type {
+        DataType::Dictionary(_, value) => is_ip_type(value),
+        DataType::Null
+        | DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(4 | 16) => true,
+        other => is_string_type(other),
+    }
+}
+
+impl ScalarUDFImpl for CidrMatch {
+    fn name(&self) -> &'static str {
+        "cidr_match"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    /// Checks the call's shape and every literal block while planning, so a typo
+    /// in a block fails before any data is read.
+    fn return_field_from_args(&self, args: ReturnFieldArgs) -> Result<FieldRef> {
+        if args.arg_fields.len() < 2 {
+            return plan_err!("cidr_match takes an IP and at least one CIDR block");
+        }
+        let ip_type = args.arg_fields[0].data_type();
+        if !is_ip_type(ip_type) {
+            return plan_err!(
+                "cidr_match: argument 1 must be a string or binary IP, got {ip_type}"
+            );
+        }
+        for (i, field) in args.arg_fields.iter().enumerate().skip(1) {
+            let data_type = field.data_type();
+            if !(is_string_type(data_type)
+                || matches!(data_type, DataType::Null | DataType::Dictionary(..)))
+            {
+                return plan_err!(
+                    "cidr_match: argument {} must be a string CIDR block, got {data_type}",
+                    i + 1
+                );
+            }
+            if let Some(Some(literal)) = args.scalar_arguments.get(i) {
+                if let Some(text) = scalar_str(literal)? {
+                    if parse_block(text).is_none() {
+                        return plan_err!(
+                            "cidr_match: argument {} is not a valid CIDR block: '{text}'",
+                            i + 1
+                        );
+                    }
+                }
+            }
+        }
+        Ok(Arc::new(Field::new(self.name(), DataType::Boolean, true)))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let (ip, blocks) = args
+            .args
+            .split_first()
+            .ok_or_else(|| datafusion::common::DataFusionError::Internal("no args".into()))?;
+        let all_literal = blocks.iter().all(|b| matches!(b, ColumnarValue::Scalar(_)));
+        if !all_literal {
+            let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+            return Ok(ColumnarValue::Array(Arc::new(per_row_blocks(&arrays)?)));
+        }
+        let mut texts = Vec::with_capacity(blocks.len());
+        for block in blocks {
+            if let ColumnarValue::Scalar(value) = block {
+                match scalar_str(value)? {
+                    Some(text) => texts.push(text),
+                    // A NULL block makes every answer NULL.
+                    None => return Ok(ColumnarValue::Scalar(ScalarValue::Boolean(None))),
+                }
+            }
+        }
+        let set = match BlockSet::parse(texts.iter().copied()) {
+            Ok(set) => set,
+            Err(i) => {
+                return exec_err!(
+                    "cidr_match: argument {} is not a valid CIDR block: '{}'",
+                    i + 2,
+                    texts[i]
+                );
+            }
+        };
+        match ip {
+            ColumnarValue::Array(array) => {
+                Ok(ColumnarValue::Array(Arc::new(match_array(array, &set)?)))
+            }
+            ColumnarValue::Scalar(value) => {
+                let array = value.to_array()?;
+                let out = match_array(&array, &set)?;
+                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
+            }
+        }
+    }
+}
+
+/// Maps each row of an IP array through `f`; rows that are NULL or not an IP give NULL.
+fn map_addrs(array: &dyn Array, f: &impl Fn(Addr) -> bool) -> Result<BooleanArray> {
+    let text = |s: Option<&str>| s.and_then(parse_addr).map(f);
+    let bytes = |b: Option<&[u8]>| b.and_then(addr_from_bytes).map(f);
+    Ok(match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().iter().map(text).collect(),
+        DataType::LargeUtf8 => array.as_string::<i64>().iter().map(text).collect(),
+        DataType::Utf8View => array.as_string_view().iter().map(text).collect(),
+        DataType::Binary => array.as_binary::<i32>().iter().map(bytes).collect(),
+        DataType::LargeBinary => array.as_binary::<i64>().iter().map(bytes).collect(),
+        DataType::BinaryView => array.as_binary_view().iter().map(bytes).collect(),
+        DataType::FixedSizeBinary(_) => array.as_fixed_size_binary().iter().map(bytes).collect(),
+        DataType::Null => BooleanArray::new_null(array.len()),
+        DataType::Dictionary(..) => {
+            return boolean_through_dictionary(array, |values| map_addrs(values.as_ref(), f));
+        }
+        other => {
+            return exec_err!("cidr_match: argument 1 must be a string or binary IP, got {other}");
+        }
+    })
+}
+
+fn match_array(array: &ArrayRef, set: &BlockSet) -> Result<BooleanArray> {
+    map_addrs(array.as_ref(), &|addr| set.contains(addr))
+}
+
+/// The slow path: at least one block comes from a column, so blocks are parsed per row.
+fn per_row_blocks(arrays: &[ArrayRef]) -> Result<BooleanArray> {
+    let rows = arrays.first().map_or(0, |a| a.len());
+    let mut out = Vec::with_capacity(rows);
+    for row in 0..rows {
+        out.push(row_match(arrays, row)?);
+    }
+    Ok(out.into_iter().collect())
+}
+
+fn row_addr(array: &dyn Array, row: usize) -> Result<Option<Addr>> {
+    if array.is_null(row) {
+        return Ok(None);
+    }
+    Ok(match array.data_type() {
+        DataType::Utf8 => parse_addr(array.as_string::<i32>().value(row)),
+        DataType::LargeUtf8 => parse_addr(array.as_string::<i64>().value(row)),
+        DataType::Utf8View => parse_addr(array.as_string_view().value(row)),
+        DataType::Binary => addr_from_bytes(array.as_binary::<i32>().value(row)),
+        DataType::LargeBinary => addr_from_bytes(array.as_binary::<i64>().value(row)),
+        DataType::BinaryView => addr_from_bytes(array.as_binary_view().value(row)),
+        DataType::FixedSizeBinary(_) => addr_from_bytes(array.as_fixed_size_binary().value(row)),
+        DataType::Dictionary(..) => {
+            let Some(dict) = array.as_any_dictionary_opt() else {
+                return Ok(None);
+            };
+            let key = dict.normalized_keys()[row];
+            return row_addr(dict.values().as_ref(), key);
+        }
+        _ => None,
+    })
+}
+
+fn row_str(array: &dyn Array, row: usize) -> Option<&str> {
+    if array.is_null(row) {
+        return None;
+    }
+    match array.data_type() {
+        DataType::Utf8 => Some(array.as_string::<i32>().value(row)),
+        DataType::LargeUtf8 => Some(array.as_string::<i64>().value(row)),
+        DataType::Utf8View => Some(array.as_string_view().value(row)),
+        DataType::Dictionary(..) => {
+            let dict = array.as_any_dictionary_opt()?;
+            let key = dict.normalized_keys()[row];
+            row_str(dict.values().as_ref(), key)
+        }
+        _ => None,
+    }
+}
+
+fn row_match(arrays: &[ArrayRef], row: usize) -> Result<Option<bool>> {
+    let Some(addr) = row_addr(arrays[0].as_ref(), row)? else {
+        return Ok(None);
+    };
+    let mut matched = false;
+    for block in &arrays[1..] {
+        let Some(block) = row_str(block.as_ref(), row).and_then(parse_block) else {
+            // A NULL or invalid block held in a column: NULL for this row.
+            return Ok(None);
+        };
+        matched |= match (block, addr) {
+            (Block::V4(first, last), Addr::V4(a)) => (first..=last).contains(&a),
+            (Block::V6(first, last), Addr::V6(a)) => (first..=last).contains(&a),
+            _ => false,
+        };
+    }
+    Ok(Some(matched))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(blocks: &[&str]) -> BlockSet {
+        BlockSet::parse(blocks.iter().copied()).unwrap()
+    }
+
+    fn ip(text: &str) -> Addr {
+        parse_addr(text).unwrap()
+    }
+
+    #[test]
+    fn prefix_zero_matches_every_ipv4_and_no_ipv6() {
+        let s = set(&["0.0.0.0/0"]);
+        assert!(s.contains(ip("0.0.0.0")));
+        assert!(s.contains(ip("255.255.255.255")));
+        assert!(!s.contains(ip("::2")));
+    }
+
+    #[test]
+    fn bare_address_is_a_single_address_block() {
+        let s = set(&["::1"]);
+        assert!(s.contains(ip("::1")));
+        assert!(!s.contains(ip("::2")));
+        assert!(!s.contains(ip("::")));
+    }
+
+    #[test]
+    fn mapped_address_is_its_ipv4_address() {
+        assert_eq!(ip("::ffff:10.1.2.3"), ip("10.1.2.3"));
+        assert!(set(&["10.0.0.0/8"]).contains(ip("::FFFF:10.1.2.3")));
+        assert!(set(&["::ffff:10.0.0.0/104"]).contains(ip("10.200.0.1")));
+    }
+
+    #[test]
+    fn block_edges_are_inclusive_and_one_past_is_out() {
+        let s = set(&["172.16.0.0/12"]);
+        assert!(!s.contains(ip("172.15.255.255")));
+        assert!(s.contains(ip("172.16.0.0")));
+        assert!(s.contains(ip("172.31.255.255")));
+        assert!(!s.contains(ip("172.32.0.0")));
+    }
+
+    #[test]
+    fn invalid_blocks_are_rejected() {
+        for bad in [
+            "10.0.0.0/33",
+            "1.2.3",
+            "fe80::/129",
+            "abc",
+            "",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "10.0.0.0/8/8",
+            " 10.0.0.0/8",
+        ] {
+            assert_eq!(parse_block(bad), None, "{bad}");
+        }
+        assert_eq!(BlockSet::parse(["10.0.0.0/8", "nope"]), Err(1));
+    }
+
+    #[test]
+    fn host_bits_are_masked_and_adjacent_ranges_merge() {
+        assert_eq!(
+            parse_block("10.1.2.3/8"),
+            Some(Block::V4(0x0a00_0000, 0x0aff_ffff))
+        );
+        let s = set(&["10.0.0.0/9", "10.128.0.0/9", "255.255.255.255"]);
+        assert_eq!(s.v4, vec![(0x0a00_0000, 0x0aff_ffff), (u32::MAX, u32::MAX)]);
+    }
+
+    #[test]
+    fn binary_addresses_of_4_and_16_bytes() {
+        assert_eq!(addr_from_bytes(&[10, 0, 0, 1]), Some(ip("10.0.0.1")));
+        let mapped = Ipv6Addr::from(u128::from(0xffff_0a00_0001_u64)).octets();
+        assert_eq!(addr_from_bytes(&mapped), Some(ip("10.0.0.1")));
+        assert_eq!(addr_from_bytes(&[1, 2, 3]), None);
+    }
+}

@@ -1,0 +1,111 @@
+//! Argument and array helpers shared by the functions of this crate.
+//!
+//! Nothing here is specific to one function: string access over every Arrow
+//! string layout, and "evaluate once per distinct dictionary value".
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue, exec_err};
+
+/// True for the Arrow types that hold UTF-8 strings directly.
+#[must_use]
+pub fn is_string_type(data_type: &DataType) -> bool {
+    matches!(
+        data_type,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+    )
+}
+
+/// The string held by a string scalar: `Ok(None)` for a typed NULL, an error for
+/// a scalar that is not a string at all.
+pub fn scalar_str(value: &ScalarValue) -> Result<Option<&str>> {
+    match value {
+        ScalarValue::Utf8(s) | ScalarValue::LargeUtf8(s) | ScalarValue::Utf8View(s) => {
+            Ok(s.as_deref())
+        }
+        ScalarValue::Null => Ok(None),
+        ScalarValue::Dictionary(_, inner) => scalar_str(inner),
+        other => exec_err!("expected a string, got {}", other.data_type()),
+    }
+}
+
+/// Calls `f` with each row of a string array (`None` for NULL rows).
+///
+/// Works for Utf8, LargeUtf8 and Utf8View; other types are an error.
+pub fn for_each_str<'a>(array: &'a dyn Array, mut f: impl FnMut(Option<&'a str>)) -> Result<()> {
+    match array.data_type() {
+        DataType::Utf8 => array.as_string::<i32>().iter().for_each(&mut f),
+        DataType::LargeUtf8 => array.as_string::<i64>().iter().for_each(&mut f),
+        DataType::Utf8View => array.as_string_view().iter().for_each(&mut f),
+        other => return exec_err!("expected a string array, got {other}"),
+    }
+    Ok(())
+}
+
+/// Evaluates a boolean function of a dictionary-encoded array once per distinct
+/// value, then spreads the answers over the rows through the keys.
+///
+/// `eval_values` receives the dictionary's values array. A NULL key gives NULL.
+pub fn boolean_through_dictionary(
+    array: &dyn Array,
+    eval_values: impl FnOnce(&ArrayRef) -> Result<BooleanArray>,
+) -> Result<BooleanArray> {
+    let Some(dict) = array.as_any_dictionary_opt() else {
+        return exec_err!("expected a dictionary array, got {}", array.data_type());
+    };
+    let per_value = eval_values(dict.values())?;
+    let keys = dict.normalized_keys();
+    let out = keys
+        .iter()
+        .enumerate()
+        .map(|(row, &key)| {
+            if dict.keys().is_null(row) || key >= per_value.len() || per_value.is_null(key) {
+                None
+            } else {
+                Some(per_value.value(key))
+            }
+        })
+        .collect();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{DictionaryArray, StringArray};
+    use datafusion::arrow::datatypes::Int8Type;
+    use std::sync::Arc;
+
+    #[test]
+    fn dictionary_values_are_evaluated_once_and_null_keys_stay_null() {
+        let dict: DictionaryArray<Int8Type> = vec![Some("a"), None, Some("b"), Some("a")]
+            .into_iter()
+            .collect();
+        let mut calls = 0;
+        let out = boolean_through_dictionary(&dict, |values| {
+            calls += 1;
+            let values = values.as_string::<i32>();
+            Ok(values.iter().map(|v| v.map(|s| s == "a")).collect())
+        })
+        .unwrap();
+        assert_eq!(calls, 1);
+        assert_eq!(
+            out,
+            BooleanArray::from(vec![Some(true), None, Some(false), Some(true)])
+        );
+    }
+
+    #[test]
+    fn for_each_str_reads_every_string_layout() {
+        let utf8: ArrayRef = Arc::new(StringArray::from(vec![Some("x"), None]));
+        for array in [
+            Arc::clone(&utf8),
+            datafusion::arrow::compute::cast(&utf8, &DataType::LargeUtf8).unwrap(),
+            datafusion::arrow::compute::cast(&utf8, &DataType::Utf8View).unwrap(),
+        ] {
+            let mut seen = vec![];
+            for_each_str(array.as_ref(), |s| seen.push(s.map(str::to_owned))).unwrap();
+            assert_eq!(seen, vec![Some("x".to_owned()), None]);
+        }
+    }
+}

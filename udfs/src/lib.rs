@@ -1,0 +1,70 @@
+//! lakehunt's SQL functions for Apache DataFusion.
+//!
+//! Security functions with ES|QL's exact meaning, so hunts written for
+//! Elasticsearch give the same answers over Parquet:
+//!
+//! - [`cidr_match`](cidr_match::CidrMatch) (`CIDR_MATCH`): is an IP in any of the blocks;
+//! - [`mv_single`](mv_single::MvSingle): a multi-valued field as ES|QL's `==` sees it;
+//! - [`mv_count`](mv_count::MvCount): how many values a field holds.
+//!
+//! The crate depends on DataFusion only, never on the engine, so the functions can
+//! be registered in any `SessionContext`:
+//!
+//! ```
+//! let mut ctx = datafusion::prelude::SessionContext::new();
+//! lakehunt_udfs::register_all(&mut ctx).unwrap();
+//! ```
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
+use std::sync::Arc;
+
+use datafusion::common::Result;
+use datafusion::execution::FunctionRegistry;
+use datafusion::logical_expr::ScalarUDF;
+
+pub mod cidr_match;
+pub mod common;
+pub mod mv_count;
+pub mod mv_single;
+
+/// Every scalar function of this crate.
+#[must_use]
+pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
+    vec![
+        cidr_match::cidr_match_udf(),
+        mv_single::mv_single_udf(),
+        mv_count::mv_count_udf(),
+    ]
+}
+
+/// Registers every function of this crate, with its aliases.
+pub fn register_all(registry: &mut dyn FunctionRegistry) -> Result<()> {
+    for udf in all_udfs() {
+        registry.register_udf(udf)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn no_two_functions_or_aliases_share_a_name() {
+        let mut seen = HashSet::new();
+        for udf in all_udfs() {
+            for name in std::iter::once(udf.name()).chain(udf.aliases().iter().map(String::as_str))
+            {
+                assert!(seen.insert(name.to_lowercase()), "duplicate name {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_function_is_registered_lowercase() {
+        for udf in all_udfs() {
+            assert_eq!(udf.name(), udf.name().to_lowercase());
+        }
+    }
+}

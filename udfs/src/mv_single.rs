@@ -1,0 +1,230 @@
+//! `mv_single(field)`: a field's value as ES|QL's comparisons see it.
+//!
+//! ECS fields such as `event.category` are arrays. In ES|QL, `==` and most
+//! functions on a multi-valued field give NULL, so `event.category == "network"`
+//! keeps `["network"]` and drops `["network", "process"]`. Elasticsearch stores
+//! keyword arrays de-duplicated, so `["network", "network"]` is single-valued.
+//!
+//! `mv_single` turns a list into that view: the one value when the list holds a
+//! single distinct non-NULL value (strings are de-duplicated, as keyword doc values
+//! are; other element types are not, as numeric doc values are not), NULL when it
+//! holds none or several. A non-list argument is returned unchanged, and the call
+//! is removed while planning, so it costs nothing on plain string columns and keeps
+//! their predicates eligible for Parquet pruning.
+//!
+//! ```sql
+//! SELECT count(*) FROM events WHERE mv_single("event.category") = 'network';
+//! ```
+
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, OffsetSizeTrait, UInt64Array};
+use datafusion::arrow::compute::take;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
+use datafusion::logical_expr::{
+    ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+
+/// Element type of a list type, `None` for anything else.
+pub(crate) fn list_element_type(data_type: &DataType) -> Option<&DataType> {
+    match data_type {
+        DataType::List(f) | DataType::LargeList(f) => Some(f.data_type()),
+        _ => None,
+    }
+}
+
+/// For each row of a list array: how many distinct non-NULL values it holds
+/// (capped at 2, all the callers need), and the index in the values array of
+/// the first of them.
+pub(crate) fn distinct_values(array: &dyn Array) -> Result<Vec<(u8, usize)>> {
+    match array.data_type() {
+        DataType::List(_) => {
+            let list = array.as_list::<i32>();
+            rows_of(list.values().as_ref(), list.offsets(), |row| {
+                list.is_null(row)
+            })
+        }
+        DataType::LargeList(_) => {
+            let list = array.as_list::<i64>();
+            rows_of(list.values().as_ref(), list.offsets(), |row| {
+                list.is_null(row)
+            })
+        }
+        other => exec_err!("expected a list, got {other}"),
+    }
+}
+
+fn rows_of<O: OffsetSizeTrait>(
+    values: &dyn Array,
+    offsets: &[O],
+    is_null: impl Fn(usize) -> bool,
+) -> Result<Vec<(u8, usize)>> {
+    let text = |i: usize| -> Option<&str> {
+        match values.data_type() {
+            DataType::Utf8 => Some(values.as_string::<i32>().value(i)),
+            DataType::LargeUtf8 => Some(values.as_string::<i64>().value(i)),
+            DataType::Utf8View => Some(values.as_string_view().value(i)),
+            _ => None,
+        }
+    };
+    let mut out = Vec::with_capacity(offsets.len().saturating_sub(1));
+    for (row, bounds) in offsets.windows(2).enumerate() {
+        let (start, end) = (bounds[0].as_usize(), bounds[1].as_usize());
+        if is_null(row) {
+            out.push((0, 0));
+            continue;
+        }
+        let mut first: Option<usize> = None;
+        let mut count = 0u8;
+        for i in (start..end).filter(|&i| values.is_valid(i)) {
+            match first {
+                None => {
+                    first = Some(i);
+                    count = 1;
+                }
+                // Strings are de-duplicated (keyword doc values are a sorted set).
+                Some(f) if text(f).is_some() && text(f) == text(i) => {}
+                Some(_) => {
+                    count = 2;
+                    break;
+                }
+            }
+        }
+        out.push((count, first.unwrap_or(0)));
+    }
+    Ok(out)
+}
+
+/// The `mv_single` scalar function.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct MvSingle {
+    signature: Signature,
+}
+
+impl Default for MvSingle {
+    fn default() -> Self {
+        Self {
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+/// The singleton `mv_single` function.
+#[must_use]
+pub fn mv_single_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> =
+        LazyLock::new(|| Arc::new(ScalarUDF::new_from_impl(MvSingle::default())));
+    Arc::clone(&UDF)
+}
+
+impl ScalarUDFImpl for MvSingle {
+    fn name(&self) -> &'static str {
+        "mv_single"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        match arg_types {
+            [t] => Ok(list_element_type(t).unwrap_or(t).clone()),
+            _ => plan_err!("mv_single takes one argument"),
+        }
+    }
+
+    fn simplify(&self, args: Vec<Expr>, info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        match args.as_slice() {
+            [arg] if list_element_type(&info.get_data_type(arg)?).is_none() => {
+                Ok(ExprSimplifyResult::Simplified(arg.clone()))
+            }
+            _ => Ok(ExprSimplifyResult::Original(args)),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [arg] = args.args.as_slice() else {
+            return exec_err!("mv_single takes one argument");
+        };
+        match arg {
+            ColumnarValue::Array(array) => Ok(ColumnarValue::Array(single(array)?)),
+            ColumnarValue::Scalar(scalar) => {
+                let out = single(&scalar.to_array()?)?;
+                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
+            }
+        }
+    }
+}
+
+fn single(array: &ArrayRef) -> Result<ArrayRef> {
+    let values = match array.data_type() {
+        DataType::List(_) => Arc::clone(array.as_list::<i32>().values()),
+        DataType::LargeList(_) => Arc::clone(array.as_list::<i64>().values()),
+        _ => return Ok(Arc::clone(array)),
+    };
+    let indices: UInt64Array = distinct_values(array.as_ref())?
+        .into_iter()
+        .map(|(count, first)| (count == 1).then_some(first as u64))
+        .collect();
+    Ok(take(values.as_ref(), &indices, None)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{ListArray, StringArray};
+    use datafusion::arrow::datatypes::Int64Type;
+
+    fn strings(rows: Vec<Option<Vec<Option<&str>>>>) -> ArrayRef {
+        let mut builder = datafusion::arrow::array::ListBuilder::new(
+            datafusion::arrow::array::StringBuilder::new(),
+        );
+        for row in rows {
+            match row {
+                Some(values) => {
+                    for v in values {
+                        builder.values().append_option(v);
+                    }
+                    builder.append(true);
+                }
+                None => builder.append(false),
+            }
+        }
+        Arc::new(builder.finish())
+    }
+
+    #[test]
+    fn keyword_arrays_follow_esql_equality() {
+        let input = strings(vec![
+            Some(vec![Some("network")]),
+            Some(vec![Some("network"), Some("network")]),
+            Some(vec![Some("network"), Some("process")]),
+            Some(vec![]),
+            None,
+            Some(vec![None, Some("network")]),
+        ]);
+        let out = single(&input).unwrap();
+        let expected = StringArray::from(vec![
+            Some("network"),
+            Some("network"),
+            None,
+            None,
+            None,
+            Some("network"),
+        ]);
+        assert_eq!(out.as_string::<i32>(), &expected);
+    }
+
+    #[test]
+    fn numeric_arrays_are_not_deduplicated() {
+        let input: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(vec![
+            Some(vec![Some(5)]),
+            Some(vec![Some(5), Some(5)]),
+        ]));
+        let out = single(&input).unwrap();
+        let out = out.as_primitive::<Int64Type>();
+        assert_eq!(out.iter().collect::<Vec<_>>(), vec![Some(5), None]);
+    }
+}
