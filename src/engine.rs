@@ -156,14 +156,26 @@ impl Engine {
             });
         };
 
-        let findings = collect(
-            self.bind(&hunt.lakehunt.sql, bound, unit, tz.as_ref())
-                .await?,
-        )
-        .await?;
+        // Name the hunt in engine errors (an overflowing sum, an unreadable file).
+        let failed = |e: Error| match e {
+            Error::Query(source) => Error::HuntFailed {
+                hunt: hunt.id().to_owned(),
+                source,
+            },
+            other => other,
+        };
+        let findings = self
+            .bind(&hunt.lakehunt.sql, bound, unit, tz.as_ref())
+            .await
+            .map_err(failed)?;
+        let findings = collect(findings).await.map_err(failed)?;
         let mut warnings = vec![];
         if let Some(diag) = &hunt.lakehunt.diagnostics {
-            let counts = collect(self.bind(&diag.sql, bound, unit, tz.as_ref()).await?).await?;
+            let counts = self
+                .bind(&diag.sql, bound, unit, tz.as_ref())
+                .await
+                .map_err(failed)?;
+            let counts = collect(counts).await.map_err(failed)?;
             for batch in counts.batches.iter().filter(|b| b.num_rows() > 0) {
                 for (name, template) in &diag.messages {
                     let column = batch

@@ -92,6 +92,14 @@ pub enum Error {
     /// The query failed while planning or running.
     #[error("{0}")]
     Query(#[from] datafusion::error::DataFusionError),
+    /// A hunt's query failed while planning or running.
+    #[error("hunt {hunt} failed: {source}")]
+    HuntFailed {
+        /// The hunt.
+        hunt: String,
+        /// The engine's error.
+        source: datafusion::error::DataFusionError,
+    },
     /// Writing findings failed.
     #[error("cannot write {}: {message}", path.display())]
     OutputWrite {

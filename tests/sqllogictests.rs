@@ -1,1 +1,236 @@
-fn main() {}
+//! Runs every `tests/slt/**/*.slt` file as one named test (libtest-compatible, so
+//! `cargo test` and `cargo nextest` both list and filter them).
+//!
+//! Each file gets a fresh DataFusion session with lakehunt's functions and its own
+//! scratch folder (`__TEST_DIR__`). Besides SQL, the files may use three commands
+//! that reach the lakehunt engine:
+//!
+//! - `lakehunt events PATH`: read PATH (Parquet files or folder) the way `--data`
+//!   does; `events` and `events_raw` then refer to it;
+//! - `lakehunt hunt ID as_of=TIME [window=DURATION] [NAME=VALUE ...]`: run a shipped
+//!   hunt on those events and return its findings;
+//! - `lakehunt warnings ID as_of=TIME ...`: the same, returning (warning, count).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, RecordBatch};
+use arrow::datatypes::DataType;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use datafusion::prelude::SessionContext;
+use lakehunt::{Engine, EngineOptions};
+use libtest_mimic::{Arguments, Failed, Trial};
+use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct SltError(String);
+
+impl From<lakehunt::Error> for SltError {
+    fn from(e: lakehunt::Error) -> Self {
+        SltError(e.to_string())
+    }
+}
+
+impl From<datafusion::error::DataFusionError> for SltError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        SltError(e.to_string())
+    }
+}
+
+struct Db {
+    ctx: SessionContext,
+    engine: Option<Engine>,
+}
+
+impl Db {
+    fn new() -> Result<Self, SltError> {
+        let mut ctx = SessionContext::new();
+        lakehunt_udfs::register_all(&mut ctx)?;
+        Ok(Db { ctx, engine: None })
+    }
+
+    async fn lakehunt_command(
+        &mut self,
+        words: &[&str],
+    ) -> Result<DBOutput<DefaultColumnType>, SltError> {
+        match words {
+            ["events", path] => {
+                let engine = Engine::open(&[(*path).to_owned()], &EngineOptions::default()).await?;
+                self.engine = Some(engine);
+                Ok(DBOutput::StatementComplete(0))
+            }
+            [cmd @ ("hunt" | "warnings"), id, params @ ..] => {
+                let engine = self
+                    .engine
+                    .as_ref()
+                    .ok_or_else(|| SltError("run `lakehunt events PATH` first".into()))?;
+                let hunt = lakehunt::hunt::find(id)?;
+                let mut as_of = None;
+                let mut window = None;
+                let mut overrides = vec![];
+                for p in params {
+                    let (k, v) = p
+                        .split_once('=')
+                        .ok_or_else(|| SltError(format!("bad argument {p}")))?;
+                    match k {
+                        "as_of" => {
+                            as_of = Some(lakehunt::params::parse_instant(v).map_err(SltError)?)
+                        }
+                        "window" => window = Some(v.to_owned()),
+                        _ => overrides.push((k.to_owned(), v.to_owned())),
+                    }
+                }
+                let as_of = as_of.ok_or_else(|| SltError("as_of=TIME is required".into()))?;
+                let bound = hunt.bind(as_of, window.as_deref(), &overrides)?;
+                let out = engine.run_hunt(&bound).await?;
+                if *cmd == "hunt" {
+                    Ok(rows(&out.findings.batches)?)
+                } else {
+                    let rows = out
+                        .warnings
+                        .iter()
+                        .map(|w| vec![w.name.clone(), w.count.to_string()])
+                        .collect();
+                    Ok(DBOutput::Rows {
+                        types: vec![DefaultColumnType::Text, DefaultColumnType::Integer],
+                        rows,
+                    })
+                }
+            }
+            _ => Err(SltError(format!(
+                "unknown lakehunt command: {}",
+                words.join(" ")
+            ))),
+        }
+    }
+}
+
+fn cell(array: &dyn Array, row: usize) -> Result<String, SltError> {
+    if array.is_null(row) {
+        return Ok("NULL".into());
+    }
+    let formatter = ArrayFormatter::try_new(array, &FormatOptions::default())
+        .map_err(|e| SltError(e.to_string()))?;
+    let text = formatter.value(row).to_string().trim_end().to_owned();
+    Ok(if text.is_empty() {
+        "(empty)".into()
+    } else {
+        text
+    })
+}
+
+fn column_type(t: &DataType) -> DefaultColumnType {
+    if t.is_integer() {
+        DefaultColumnType::Integer
+    } else if t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) {
+        DefaultColumnType::FloatingPoint
+    } else {
+        DefaultColumnType::Text
+    }
+}
+
+fn rows(batches: &[RecordBatch]) -> Result<DBOutput<DefaultColumnType>, SltError> {
+    let types = batches
+        .first()
+        .map(|b| {
+            b.schema()
+                .fields()
+                .iter()
+                .map(|f| column_type(f.data_type()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut out = vec![];
+    for batch in batches {
+        for row in 0..batch.num_rows() {
+            out.push(
+                batch
+                    .columns()
+                    .iter()
+                    .map(|c| cell(c.as_ref(), row))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+        }
+    }
+    Ok(DBOutput::Rows { types, rows: out })
+}
+
+#[async_trait::async_trait]
+impl AsyncDB for Db {
+    type Error = SltError;
+    type ColumnType = DefaultColumnType;
+
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
+        let words: Vec<&str> = sql.split_whitespace().collect();
+        if words.first() == Some(&"lakehunt") {
+            return self.lakehunt_command(&words[1..]).await;
+        }
+        let ctx = self.engine.as_ref().map_or(&self.ctx, Engine::context);
+        let df = ctx.sql(sql).await?;
+        let is_query = !df.schema().fields().is_empty()
+            && !sql.trim_start().to_ascii_lowercase().starts_with("create");
+        let batches = df.collect().await?;
+        if is_query {
+            rows(&batches)
+        } else {
+            Ok(DBOutput::StatementComplete(0))
+        }
+    }
+
+    async fn shutdown(&mut self) {}
+
+    fn engine_name(&self) -> &str {
+        "lakehunt"
+    }
+}
+
+fn slt_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("tests/slt exists")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            slt_files(&path, out);
+        } else if path.extension().is_some_and(|x| x == "slt") {
+            out.push(path);
+        }
+    }
+}
+
+fn run_file(path: &Path) -> Result<(), Failed> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let mut runner = sqllogictest::Runner::new(|| async { Db::new() });
+        runner
+            .run_file_async(path)
+            .await
+            .map_err(|e| Failed::from(e.display(true).to_string()))
+    })
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt");
+    let mut files = vec![];
+    slt_files(&root, &mut files);
+    let trials = files
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .strip_prefix(&root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            let path = Arc::new(path);
+            Trial::test(name, move || run_file(&path))
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit();
+}

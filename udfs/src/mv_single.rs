@@ -218,6 +218,30 @@ mod tests {
     }
 
     #[test]
+    fn plain_columns_are_simplified_away_and_lists_are_kept() {
+        use datafusion::arrow::datatypes::{Field, Schema};
+        use datafusion::common::DFSchema;
+        use datafusion::prelude::col;
+        let list = DataType::List(Arc::new(Field::new("item", DataType::Utf8, true)));
+        let schema = Schema::new(vec![
+            Field::new("s", DataType::Utf8View, true),
+            Field::new("l", list, true),
+        ]);
+        let info = SimplifyContext::builder()
+            .with_schema(Arc::new(DFSchema::try_from(schema).unwrap()))
+            .build();
+        let udf = MvSingle::default();
+        assert!(matches!(
+            udf.simplify(vec![col("s")], &info).unwrap(),
+            ExprSimplifyResult::Simplified(e) if e == col("s")
+        ));
+        assert!(matches!(
+            udf.simplify(vec![col("l")], &info).unwrap(),
+            ExprSimplifyResult::Original(_)
+        ));
+    }
+
+    #[test]
     fn numeric_arrays_are_not_deduplicated() {
         let input: ArrayRef = Arc::new(ListArray::from_iter_primitive::<Int64Type, _, _>(vec![
             Some(vec![Some(5)]),
