@@ -16,7 +16,7 @@ use datafusion::common::ScalarValue;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
-use crate::hunt::{BoundHunt, FieldKind, Value};
+use crate::hunt::{BoundHunt, FieldKind, Hunt, Value};
 use crate::source::Source;
 
 /// Session settings; `None` keeps DataFusion's default.
@@ -120,10 +120,9 @@ impl Engine {
             .map(|f| f.data_type().clone()))
     }
 
-    /// Checks the hunt's required fields against the data, then runs the hunt and
-    /// its diagnostics.
-    pub async fn run_hunt(&self, bound: &BoundHunt) -> Result<HuntOutput> {
-        let hunt = &bound.hunt;
+    /// Checks the hunt's required fields against the data, before any data is
+    /// read; returns the time field's unit and zone.
+    pub async fn check_fields(&self, hunt: &Hunt) -> Result<(TimeUnit, Option<Arc<str>>)> {
         let mut time_type = None;
         for (name, req) in &hunt.lakehunt.fields {
             let Some(actual) = self.field_type(name).await? else {
@@ -149,13 +148,19 @@ impl Engine {
                 time_type = Some(actual);
             }
         }
-        let Some(DataType::Timestamp(unit, tz)) = time_type else {
-            return Err(Error::InvalidHunt {
+        match time_type {
+            Some(DataType::Timestamp(unit, tz)) => Ok((unit, tz)),
+            _ => Err(Error::InvalidHunt {
                 hunt: hunt.id().to_owned(),
                 message: "time field must be declared with type = \"timestamp\"".into(),
-            });
-        };
+            }),
+        }
+    }
 
+    /// Checks the hunt's fields, then runs the hunt and its diagnostics.
+    pub async fn run_hunt(&self, bound: &BoundHunt) -> Result<HuntOutput> {
+        let hunt = &bound.hunt;
+        let (unit, tz) = self.check_fields(hunt).await?;
         // Name the hunt in engine errors (an overflowing sum, an unreadable file).
         let failed = |e: Error| match e {
             Error::Query(source) => Error::HuntFailed {

@@ -88,6 +88,24 @@ pub fn normalize(table: &Table) -> Result<Table> {
     Ok(Table { schema, batches })
 }
 
+/// A temporary file beside its final name, hidden (`.name.XXXX.tmp`) and readable
+/// by others once renamed (0644 on Unix, like any file a tool writes; tempfile's
+/// default 0600 would surprise whoever reads the findings next).
+pub(crate) fn temp_file_in(
+    dir: &Path,
+    final_name: &str,
+) -> std::io::Result<tempfile::NamedTempFile> {
+    let prefix = format!(".{final_name}.");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o644));
+    }
+    builder.tempfile_in(dir)
+}
+
 /// Renders a table for a terminal.
 pub fn render_table(table: &Table) -> Result<String> {
     let table = normalize(table)?;

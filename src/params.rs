@@ -4,6 +4,8 @@
 //! Errors are plain strings describing the problem with the value; callers wrap
 //! them with the flag or parameter name.
 
+use std::fmt::Write as _;
+
 use chrono::{DateTime, Utc};
 
 /// A duration in nanoseconds from text like `8h`, `90m`, `1d12h`, `30s`, `2w`,
@@ -134,7 +136,8 @@ pub fn format_duration(nanos: i64) -> String {
     let mut rest = nanos;
     for (unit, size) in UNITS {
         if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{}{unit}", rest / size);
             rest %= size;
         }
     }

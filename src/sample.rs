@@ -636,17 +636,19 @@ pub fn events(spec: &SampleSpec) -> impl Iterator<Item = Event> + '_ {
     let span = 25 * MICROS_PER_HOUR;
     let step = (span / n_background.max(1) as i64).max(1);
     let mut rng = Rng(spec.seed ^ 0x6c61_6b65_6875_6e74);
-    let mut i = 0usize;
     let mut planted = planted.into_iter().peekable();
-    std::iter::from_fn(move || {
-        let next_ts = start
-            + i as i64 * span / n_background.max(1) as i64
-            + (rng.next() % step as u64) as i64;
-        if i < n_background && planted.peek().is_none_or(|p| p.timestamp > next_ts) {
-            i += 1;
-            return Some(background(&mut rng, spec, next_ts));
-        }
-        planted.next()
+    // Background events in time order; each slot's timestamp is jittered within its step.
+    let mut background_events = (0..n_background)
+        .map(move |i| {
+            let ts =
+                start + i as i64 * span / n_background as i64 + (rng.next() % step as u64) as i64;
+            background(&mut rng, spec, ts)
+        })
+        .peekable();
+    std::iter::from_fn(move || match (background_events.peek(), planted.peek()) {
+        (Some(b), Some(p)) if p.timestamp < b.timestamp => planted.next(),
+        (Some(_), _) => background_events.next(),
+        (None, _) => planted.next(),
     })
 }
 
@@ -757,9 +759,12 @@ impl Columns {
     }
 }
 
+/// A column by its path of name segments (`["host", "os", "family"]`).
+type PathColumn<'a> = (Vec<&'a str>, ArrayRef);
+
 /// Groups dotted columns into struct columns by their first name segment.
-fn nest(columns: Vec<(Vec<&str>, ArrayRef)>) -> Result<Vec<(Field, ArrayRef)>> {
-    let mut groups: Vec<(String, Vec<(Vec<&str>, ArrayRef)>)> = vec![];
+fn nest(columns: Vec<PathColumn<'_>>) -> Result<Vec<(Field, ArrayRef)>> {
+    let mut groups: Vec<(String, Vec<PathColumn<'_>>)> = vec![];
     for (path, array) in columns {
         let (head, rest) = path.split_first().ok_or_else(|| Error::InvalidParameter {
             name: "sample".into(),
@@ -773,13 +778,13 @@ fn nest(columns: Vec<(Vec<&str>, ArrayRef)>) -> Result<Vec<(Field, ArrayRef)>> {
     groups
         .into_iter()
         .map(|(name, members)| {
-            if let [(rest, array)] = members.as_slice() {
-                if rest.is_empty() {
-                    return Ok((
-                        Field::new(name, array.data_type().clone(), true),
-                        Arc::clone(array),
-                    ));
-                }
+            if let [(rest, array)] = members.as_slice()
+                && rest.is_empty()
+            {
+                return Ok((
+                    Field::new(name, array.data_type().clone(), true),
+                    Arc::clone(array),
+                ));
             }
             let children = nest(members)?;
             let (fields, arrays): (Vec<Field>, Vec<ArrayRef>) = children.into_iter().unzip();
@@ -836,10 +841,7 @@ pub fn write(spec: &SampleSpec, dir: &Path) -> Result<SampleSummary> {
     let batch_rows = spec.row_group_rows.clamp(1, 64 * 1024);
     while events.peek().is_some() {
         let path = dir.join(format!("part-{:05}.parquet", files.len()));
-        let tmp = tempfile::Builder::new()
-            .prefix(".part-")
-            .suffix(".tmp")
-            .tempfile_in(dir)?;
+        let tmp = crate::output::temp_file_in(dir, &format!("part-{:05}.parquet", files.len()))?;
         let mut writer: Option<ArrowWriter<std::fs::File>> = None;
         let mut in_file = 0;
         while in_file < spec.rows_per_file.max(1) && events.peek().is_some() {

@@ -75,7 +75,7 @@ impl Db {
                         .ok_or_else(|| SltError(format!("bad argument {p}")))?;
                     match k {
                         "as_of" => {
-                            as_of = Some(lakehunt::params::parse_instant(v).map_err(SltError)?)
+                            as_of = Some(lakehunt::params::parse_instant(v).map_err(SltError)?);
                         }
                         "window" => window = Some(v.to_owned()),
                         _ => overrides.push((k.to_owned(), v.to_owned())),
@@ -180,7 +180,7 @@ impl AsyncDB for Db {
 
     async fn shutdown(&mut self) {}
 
-    fn engine_name(&self) -> &str {
+    fn engine_name(&self) -> &'static str {
         "lakehunt"
     }
 }

@@ -146,8 +146,9 @@ impl DataArgs {
     }
 }
 
-/// Writes results where `--out/--format` say.
-fn emit(table: &Table, out: &OutputArgs, metadata: &[(String, String)]) -> anyhow::Result<()> {
+/// The format `--out/--format` ask for; an error when neither says and the
+/// extension is unknown, or when Parquet would go to a terminal.
+fn resolve_format(out: &OutputArgs) -> anyhow::Result<Format> {
     let format = match (out.format, &out.out) {
         (Some(f), _) => Format::from(f),
         (None, Some(path)) => Format::from_path(path).with_context(|| {
@@ -158,6 +159,15 @@ fn emit(table: &Table, out: &OutputArgs, metadata: &[(String, String)]) -> anyho
         })?,
         (None, None) => Format::Table,
     };
+    if format == Format::Parquet && out.out.is_none() {
+        bail!("Parquet output needs a file: add --out FILE.parquet");
+    }
+    Ok(format)
+}
+
+/// Writes results where `--out/--format` say.
+fn emit(table: &Table, out: &OutputArgs, metadata: &[(String, String)]) -> anyhow::Result<()> {
+    let format = resolve_format(out)?;
     match &out.out {
         Some(path) => {
             output::write_file(path, format, table, metadata)?;
@@ -178,7 +188,9 @@ fn print_stdout(table: &Table, format: Format) -> anyhow::Result<()> {
                 .with_header(true)
                 .build(&mut stdout);
             if table.batches.is_empty() {
-                writer.write(&arrow::array::RecordBatch::new_empty(table.schema.clone()))?;
+                writer.write(&arrow::array::RecordBatch::new_empty(
+                    std::sync::Arc::clone(&table.schema),
+                ))?;
             }
             for batch in &table.batches {
                 writer.write(batch)?;
@@ -190,8 +202,9 @@ fn print_stdout(table: &Table, format: Format) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Checks the folder of an output file before any work is done.
+/// Checks the output flags and folder before any work is done.
 fn check_out_path(out: &OutputArgs) -> anyhow::Result<()> {
+    resolve_format(out)?;
     if let Some(path) = &out.out {
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p,

@@ -163,6 +163,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     };
 
     let engine = Engine::open(&paths, &args.data.engine_options()).await?;
+    engine.check_fields(&hunt).await?;
     let source = engine.source();
     let params: Vec<String> = bound
         .values

@@ -1,1 +1,8 @@
+//! lakehunt's integration tests, in one binary (linking is slow on small machines).
 
+// Test helpers outside #[test] functions: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+mod cli;
+mod hunts;
+mod oracle;

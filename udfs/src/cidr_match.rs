@@ -14,7 +14,7 @@
 //! - a block literal that is not a block is a planning error naming the literal and
 //!   its argument position; a bad block held in a column gives NULL for that row.
 //!
-//! `ip` may be Utf8, LargeUtf8, Utf8View, a dictionary of those, or binary
+//! `ip` may be `Utf8`, `LargeUtf8`, `Utf8View`, a dictionary of those, or binary
 //! (Binary/LargeBinary/BinaryView of 4 or 16 bytes, FixedSizeBinary(4|16)).
 //!
 //! ```sql
@@ -207,7 +207,7 @@ mod num_like {
 
 /// The `cidr_match` scalar function.
 ///
-/// Registered lowercase: DataFusion lowercases unquoted function names, so both
+/// Registered lowercase: `DataFusion` lowercases unquoted function names, so both
 /// `CIDR_MATCH(...)` and `cidr_match(...)` resolve to it.
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct CidrMatch {
@@ -277,15 +277,15 @@ impl ScalarUDFImpl for CidrMatch {
                     i + 1
                 );
             }
-            if let Some(Some(literal)) = args.scalar_arguments.get(i) {
-                if let Some(text) = scalar_str(literal)? {
-                    if parse_block(text).is_none() {
-                        return plan_err!(
-                            "cidr_match: argument {} is not a valid CIDR block: '{text}'",
-                            i + 1
-                        );
-                    }
-                }
+            let literal = match args.scalar_arguments.get(i) {
+                Some(Some(value)) => scalar_str(value)?,
+                _ => None,
+            };
+            if let Some(text) = literal.filter(|t| parse_block(t).is_none()) {
+                return plan_err!(
+                    "cidr_match: argument {} is not a valid CIDR block: '{text}'",
+                    i + 1
+                );
             }
         }
         Ok(Arc::new(Field::new(self.name(), DataType::Boolean, true)))
@@ -362,7 +362,7 @@ fn match_array(array: &ArrayRef, set: &BlockSet) -> Result<BooleanArray> {
 
 /// The slow path: at least one block comes from a column, so blocks are parsed per row.
 fn per_row_blocks(arrays: &[ArrayRef]) -> Result<BooleanArray> {
-    let rows = arrays.first().map_or(0, |a| a.len());
+    let rows = arrays.first().map_or(0, Array::len);
     let mut out = Vec::with_capacity(rows);
     for row in 0..rows {
         out.push(row_match(arrays, row)?);

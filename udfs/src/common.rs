@@ -31,7 +31,7 @@ pub fn scalar_str(value: &ScalarValue) -> Result<Option<&str>> {
 
 /// Calls `f` with each row of a string array (`None` for NULL rows).
 ///
-/// Works for Utf8, LargeUtf8 and Utf8View; other types are an error.
+/// Works for `Utf8`, `LargeUtf8` and `Utf8View`; other types are an error.
 pub fn for_each_str<'a>(array: &'a dyn Array, mut f: impl FnMut(Option<&'a str>)) -> Result<()> {
     match array.data_type() {
         DataType::Utf8 => array.as_string::<i32>().iter().for_each(&mut f),

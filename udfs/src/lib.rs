@@ -1,4 +1,4 @@
-//! lakehunt's SQL functions for Apache DataFusion.
+//! lakehunt's SQL functions for Apache `DataFusion`.
 //!
 //! Security functions with ES|QL's exact meaning, so hunts written for
 //! Elasticsearch give the same answers over Parquet:
@@ -7,7 +7,7 @@
 //! - [`mv_single`](mv_single::MvSingle): a multi-valued field as ES|QL's `==` sees it;
 //! - [`mv_count`](mv_count::MvCount): how many values a field holds.
 //!
-//! The crate depends on DataFusion only, never on the engine, so the functions can
+//! The crate depends on `DataFusion` only, never on the engine, so the functions can
 //! be registered in any `SessionContext`:
 //!
 //! ```

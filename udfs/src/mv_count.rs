@@ -53,9 +53,10 @@ impl ScalarUDFImpl for MvCount {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        match arg_types {
-            [_] => Ok(DataType::Int32),
-            _ => plan_err!("mv_count takes one argument"),
+        if arg_types.len() == 1 {
+            Ok(DataType::Int32)
+        } else {
+            plan_err!("mv_count takes one argument")
         }
     }
 

@@ -42,15 +42,15 @@ pub(crate) fn distinct_values(array: &dyn Array) -> Result<Vec<(u8, usize)>> {
     match array.data_type() {
         DataType::List(_) => {
             let list = array.as_list::<i32>();
-            rows_of(list.values().as_ref(), list.offsets(), |row| {
+            Ok(rows_of(list.values().as_ref(), list.offsets(), |row| {
                 list.is_null(row)
-            })
+            }))
         }
         DataType::LargeList(_) => {
             let list = array.as_list::<i64>();
-            rows_of(list.values().as_ref(), list.offsets(), |row| {
+            Ok(rows_of(list.values().as_ref(), list.offsets(), |row| {
                 list.is_null(row)
-            })
+            }))
         }
         other => exec_err!("expected a list, got {other}"),
     }
@@ -60,7 +60,7 @@ fn rows_of<O: OffsetSizeTrait>(
     values: &dyn Array,
     offsets: &[O],
     is_null: impl Fn(usize) -> bool,
-) -> Result<Vec<(u8, usize)>> {
+) -> Vec<(u8, usize)> {
     let text = |i: usize| -> Option<&str> {
         match values.data_type() {
             DataType::Utf8 => Some(values.as_string::<i32>().value(i)),
@@ -94,7 +94,7 @@ fn rows_of<O: OffsetSizeTrait>(
         }
         out.push((count, first.unwrap_or(0)));
     }
-    Ok(out)
+    out
 }
 
 /// The `mv_single` scalar function.
@@ -129,9 +129,10 @@ impl ScalarUDFImpl for MvSingle {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        match arg_types {
-            [t] => Ok(list_element_type(t).unwrap_or(t).clone()),
-            _ => plan_err!("mv_single takes one argument"),
+        if let [t] = arg_types {
+            Ok(list_element_type(t).unwrap_or(t).clone())
+        } else {
+            plan_err!("mv_single takes one argument")
         }
     }
 

@@ -1,0 +1,463 @@
+//! The `lakehunt` binary as a user meets it: exit codes, messages, files written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const AS_OF: &str = "2026-01-15T12:00:00Z";
+
+fn lakehunt(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Asserts exit code 2 with a one-line error containing every `needle`.
+fn assert_error(o: &Output, needles: &[&str]) {
+    let err = stderr(o);
+    assert_eq!(o.status.code(), Some(2), "stderr: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    for n in needles {
+        assert!(err.contains(n), "'{n}' not in: {err}");
+    }
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// A small sample in `dir/name`, written by the binary itself.
+fn sample(dir: &Path, name: &str, layout: &str) -> PathBuf {
+    let out = dir.join(name);
+    let o = lakehunt(&[
+        "sample",
+        "--out",
+        out.to_str().unwrap(),
+        "--rows",
+        "5000",
+        "--layout",
+        layout,
+        "--as-of",
+        AS_OF,
+        "--rows-per-file",
+        "2000",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    out
+}
+
+fn files_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn help_teaches_commands_and_exit_codes() {
+    let o = lakehunt(&["--help"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    for needle in [
+        "run",
+        "hunts",
+        "sql",
+        "sample",
+        "Exit codes",
+        "lakehunt run egress-bytes --sample",
+    ] {
+        assert!(out.contains(needle), "{needle} missing from --help:\n{out}");
+    }
+    let run = stdout(&lakehunt(&["run", "--help"]));
+    for needle in [
+        "--as-of",
+        "--window",
+        "--threshold",
+        "--os",
+        "--out",
+        "--format",
+        "--fail-on-findings",
+        "(as-of - window, as-of]",
+    ] {
+        assert!(
+            run.contains(needle),
+            "{needle} missing from run --help:\n{run}"
+        );
+    }
+}
+
+#[test]
+fn sample_run_prints_findings_and_says_it_used_a_sample() {
+    let o = lakehunt(&["run", "egress-bytes", "--sample"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("generated sample"), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("total_bytes_out"), "{out}");
+    assert!(out.contains("planted-00-exfil-v4"), "{out}");
+    assert!(!out.contains("decoy"), "{out}");
+    assert!(
+        stderr(&o).contains("warning: "),
+        "multi-valued and malformed rows are reported"
+    );
+}
+
+#[test]
+fn fail_on_findings_exits_1_only_with_findings() {
+    let o = lakehunt(&[
+        "run",
+        "egress-bytes",
+        "--sample",
+        "--fail-on-findings",
+        "--quiet",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).is_empty(), "--quiet: {}", stderr(&o));
+    let o = lakehunt(&[
+        "run",
+        "egress-bytes",
+        "--sample",
+        "--fail-on-findings",
+        "--threshold",
+        "1PiB",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn csv_and_parquet_outputs_hold_the_same_findings_with_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "events", "flat");
+    let csv = dir.path().join("f.csv");
+    let pq = dir.path().join("f.parquet");
+    for out in [&csv, &pq] {
+        let o = lakehunt(&[
+            "run",
+            "egress-bytes",
+            "--data",
+            data.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        assert!(stdout(&o).is_empty(), "results went to the file");
+    }
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("process.entity_id,destination.address,process.executable,total_bytes_out")
+    );
+    let csv_rows = lines.count();
+    assert_eq!(csv_rows, 8, "the eight planted findings:\n{text}");
+
+    let file = std::fs::File::open(&pq).unwrap();
+    let builder =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+    let kv: Vec<(String, String)> = builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .unwrap()
+        .iter()
+        .map(|e| (e.key.clone(), e.value.clone().unwrap_or_default()))
+        .collect();
+    for (k, v) in [
+        ("lakehunt.hunt", "egress-bytes"),
+        ("lakehunt.as_of", AS_OF),
+        ("lakehunt.window", "8h"),
+        ("lakehunt.param.threshold", "1073741824"),
+        ("lakehunt.param.os", "windows"),
+    ] {
+        assert!(
+            kv.contains(&(k.to_owned(), v.to_owned())),
+            "{k}={v} not in {kv:?}"
+        );
+    }
+    let schema = std::sync::Arc::clone(builder.schema());
+    let names: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "process.entity_id",
+            "destination.address",
+            "process.executable",
+            "total_bytes_out"
+        ]
+    );
+    assert_eq!(
+        schema.field(3).data_type(),
+        &arrow::datatypes::DataType::Int64
+    );
+    let rows: usize = builder
+        .build()
+        .unwrap()
+        .map(|b| b.unwrap().num_rows())
+        .sum();
+    assert_eq!(rows, csv_rows);
+    // No temporary files left behind.
+    assert_eq!(files_in(dir.path()), ["events", "f.csv", "f.parquet"]);
+}
+
+#[test]
+fn flags_select_other_os_windows_and_thresholds() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "events", "nested");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "egress-bytes",
+            "--data",
+            data.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+            "--format",
+            "csv",
+        ];
+        args.extend_from_slice(extra);
+        let o = lakehunt(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let linux = run(&["--os", "debian"]);
+    assert!(linux.contains("decoy-linux-host"), "{linux}");
+    assert_eq!(linux.lines().count(), 2, "{linux}");
+    let under = run(&["--threshold", "1073741823"]);
+    assert!(under.contains("decoy-one-byte-under"), "{under}");
+    let wider = run(&["--window", "9h"]);
+    assert!(wider.contains("decoy-lower-edge-excluded"), "{wider}");
+    let generic = run(&["--param", "threshold=1073741823"]);
+    assert_eq!(generic, under);
+}
+
+#[test]
+fn sql_runs_over_events_with_udfs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "events", "nested");
+    let o = lakehunt(&[
+        "sql",
+        "SELECT count(*) AS n, count(*) FILTER (WHERE cidr_match(\"destination.ip\", '10.0.0.0/8')) > 0 AS some_private FROM events",
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "n,some_private\n5000,true\n");
+}
+
+#[test]
+fn globs_and_repeated_data_flags_read_each_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "events", "flat");
+    let glob = format!("{}/part-*.parquet", data.display());
+    let first = format!("{}/part-00000.parquet", data.display());
+    let o = lakehunt(&[
+        "sql",
+        "SELECT count(*) AS n FROM events",
+        "--data",
+        &glob,
+        "--data",
+        &first,
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "n\n5000\n");
+}
+
+#[test]
+fn bad_paths_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    assert_error(
+        &lakehunt(&["run", "egress-bytes", "--data", missing.to_str().unwrap()]),
+        &["no such file or directory", "nope"],
+    );
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_error(
+        &lakehunt(&["run", "egress-bytes", "--data", empty.to_str().unwrap()]),
+        &["no Parquet files found", "empty"],
+    );
+    let glob = format!("{}/*.parquet", empty.display());
+    assert_error(
+        &lakehunt(&["run", "egress-bytes", "--data", &glob]),
+        &["no Parquet files found"],
+    );
+    assert_error(&lakehunt(&["run", "egress-bytes"]), &["--data", "--sample"]);
+}
+
+#[test]
+fn corrupt_and_truncated_files_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "events", "nested");
+    let junk = dir.path().join("junk.parquet");
+    std::fs::write(&junk, b"this is not parquet").unwrap();
+    assert_error(
+        &lakehunt(&["run", "egress-bytes", "--data", junk.to_str().unwrap()]),
+        &["cannot read Parquet file", "junk.parquet"],
+    );
+
+    let whole = std::fs::read(data.join("part-00001.parquet")).unwrap();
+    let cut = dir.path().join("cut.parquet");
+    std::fs::write(&cut, &whole[..whole.len() / 2]).unwrap();
+    assert_error(
+        &lakehunt(&["run", "egress-bytes", "--data", cut.to_str().unwrap()]),
+        &["cut.parquet"],
+    );
+}
+
+#[test]
+fn missing_and_mistyped_fields_name_field_and_hunt() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "events", "flat");
+    // Sysmon-like data: no source.bytes.
+    let sysmon = dir.path().join("sysmon.parquet");
+    let o = lakehunt(&[
+        "sql",
+        "SELECT \"@timestamp\", \"host.os.family\", \"event.category\", \"event.action\", \"destination.ip\", \"destination.address\", \"process.entity_id\", \"process.executable\" FROM events",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        sysmon.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_error(
+        &lakehunt(&["run", "egress-bytes", "--data", sysmon.to_str().unwrap()]),
+        &["hunt 'egress-bytes' cannot run", "source.bytes", "Sysmon"],
+    );
+
+    let strings = dir.path().join("strings.parquet");
+    let o = lakehunt(&[
+        "sql",
+        "SELECT * EXCEPT (\"source.bytes\"), CAST(\"source.bytes\" AS VARCHAR) AS \"source.bytes\" FROM events",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        strings.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_error(
+        &lakehunt(&["run", "egress-bytes", "--data", strings.to_str().unwrap()]),
+        &["field 'source.bytes' is Utf8", "expected an integer"],
+    );
+}
+
+#[test]
+fn bad_flag_values_name_the_flag() {
+    assert_error(
+        &lakehunt(&["run", "egress-bytes", "--sample", "--threshold", "1XB"]),
+        &["threshold", "1XB"],
+    );
+    assert_error(
+        &lakehunt(&["run", "egress-bytes", "--sample", "--window", "8x"]),
+        &["--window", "8x"],
+    );
+    assert_error(
+        &lakehunt(&["run", "egress-bytes", "--sample", "--as-of", "yesterday"]),
+        &["--as-of", "yesterday"],
+    );
+    assert_error(
+        &lakehunt(&["run", "egress-bytes", "--sample", "--param", "nope=1"]),
+        &["nope", "no such parameter"],
+    );
+    assert_error(
+        &lakehunt(&["run", "no-such-hunt", "--sample"]),
+        &["unknown hunt 'no-such-hunt'"],
+    );
+    assert_error(
+        &lakehunt(&["run", "egress-bytes", "--sample", "--out", "x.xyz"]),
+        &["x.xyz", "--format"],
+    );
+    assert_error(
+        &lakehunt(&["run", "egress-bytes", "--sample", "--format", "parquet"]),
+        &["--out"],
+    );
+    // clap's own usage errors also exit 2.
+    assert_eq!(
+        lakehunt(&["run", "egress-bytes", "--sample", "--format", "xml"])
+            .status
+            .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn unwritable_output_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("missing-folder").join("f.parquet");
+    assert_error(
+        &lakehunt(&[
+            "run",
+            "egress-bytes",
+            "--sample",
+            "--out",
+            target.to_str().unwrap(),
+        ]),
+        &["missing-folder"],
+    );
+    assert!(files_in(dir.path()).is_empty());
+}
+
+#[test]
+fn hunts_lists_and_shows_the_catalog() {
+    let o = lakehunt(&["hunts"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("egress-bytes"), "{}", stdout(&o));
+    let o = lakehunt(&["hunts", "show", "egress-bytes"]);
+    assert!(o.status.success());
+    let out = stdout(&o);
+    for needle in [
+        "T1071",
+        "--threshold",
+        "1GiB",
+        "--os",
+        "windows",
+        "--window",
+        "8h",
+        "source.bytes",
+        "Sysmon",
+        "SELECT",
+        "cidr_match",
+    ] {
+        assert!(out.contains(needle), "{needle} missing:\n{out}");
+    }
+    assert_error(
+        &lakehunt(&["hunts", "show", "nope"]),
+        &["unknown hunt 'nope'"],
+    );
+}
+
+#[test]
+fn sample_writes_the_requested_layout_and_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "flat", "flat");
+    assert_eq!(
+        files_in(&data),
+        [
+            "part-00000.parquet",
+            "part-00001.parquet",
+            "part-00002.parquet"
+        ]
+    );
+    let o = lakehunt(&[
+        "sql",
+        "SELECT count(*) AS n FROM events_raw WHERE \"destination.ip\" IS NOT NULL OR true",
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "n\n5000\n");
+}

@@ -1,0 +1,263 @@
+//! The egress hunt against a brute-force oracle: plain Rust over the generator's
+//! events (CIDR containment by `ipnet`, ES|QL's multi-value rule written out),
+//! compared with the engine's findings under several batch sizes and partition
+//! counts, in both layouts.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+use ipnet::IpNet;
+use lakehunt::sample::{Event, SampleLayout, SampleSpec, events, planted_groups, write};
+use lakehunt::{Engine, EngineOptions, hunt};
+
+const AS_OF: &str = "2026-01-15T12:00:00Z";
+const HOUR_NS: i64 = 3_600_000_000_000;
+
+/// The 26 blocks of the seed hunt, as `ipnet` networks (bare `::1` as /128).
+fn excluded() -> Vec<IpNet> {
+    [
+        "10.0.0.0/8",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.0.0/29",
+        "192.0.0.8/32",
+        "192.0.0.9/32",
+        "192.0.0.10/32",
+        "192.0.0.170/32",
+        "192.0.0.171/32",
+        "192.0.2.0/24",
+        "192.31.196.0/24",
+        "192.52.193.0/24",
+        "192.168.0.0/16",
+        "192.88.99.0/24",
+        "224.0.0.0/4",
+        "100.64.0.0/10",
+        "192.175.48.0/24",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "240.0.0.0/4",
+        "::1/128",
+        "fe80::/10",
+        "ff00::/8",
+    ]
+    .iter()
+    .map(|b| b.parse().unwrap())
+    .collect()
+}
+
+type Key = (Option<String>, Option<String>, Option<String>);
+
+/// Oracle parameters, the `--window` text, and the other overrides.
+type Case = (Params, Option<&'static str>, Vec<(String, String)>);
+
+struct Params {
+    window_ns: i64,
+    threshold: i128,
+    os: Option<&'static str>,
+}
+
+/// ES|QL's `field == value` on a keyword array: the one distinct value, else NULL.
+fn single_value<'a>(values: Option<&Vec<&'a str>>) -> Option<&'a str> {
+    let mut distinct: Vec<&str> = values?.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    match distinct.as_slice() {
+        [one] => Some(one),
+        _ => None,
+    }
+}
+
+fn is_public(ip: &str, nets: &[IpNet]) -> Option<bool> {
+    let ip: IpAddr = ip.parse().ok()?;
+    // Elasticsearch stores IPv4 as IPv4-mapped IPv6: such an address is its IPv4 address.
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+    };
+    Some(!nets.iter().any(|n| n.contains(&ip)))
+}
+
+fn oracle(all: &[Event], as_of_ns: i64, p: &Params) -> Vec<(Key, i64)> {
+    let nets = excluded();
+    let mut sums: HashMap<Key, Option<i128>> = HashMap::new();
+    for e in all {
+        let ts = i128::from(e.timestamp) * 1000;
+        let in_window = ts > i128::from(as_of_ns - p.window_ns) && ts <= i128::from(as_of_ns);
+        let keep = in_window
+            && p.os.is_none_or(|os| e.os_family == Some(os))
+            && single_value(e.category.as_ref()) == Some("network")
+            && e.action == "disconnect_received"
+            && e.destination_ip
+                .as_deref()
+                .and_then(|ip| is_public(ip, &nets))
+                == Some(true);
+        if keep {
+            let key = (
+                e.entity_id.clone(),
+                e.destination_address.clone(),
+                e.executable.clone(),
+            );
+            let sum = sums.entry(key).or_insert(None);
+            if let Some(b) = e.source_bytes {
+                *sum = Some(sum.unwrap_or(0) + i128::from(b));
+            }
+        }
+    }
+    let mut out: Vec<(Key, i64)> = sums
+        .into_iter()
+        .filter_map(|(k, s)| {
+            s.filter(|s| *s >= p.threshold)
+                .map(|s| (k, i64::try_from(s).unwrap()))
+        })
+        .collect();
+    // total desc, then keys ascending with NULLs last.
+    let nulls_last = |a: &Option<String>, b: &Option<String>| match (a, b) {
+        (Some(a), Some(b)) => a.cmp(b),
+        (None, None) => std::cmp::Ordering::Equal,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (Some(_), None) => std::cmp::Ordering::Less,
+    };
+    out.sort_by(|(ka, a), (kb, b)| {
+        b.cmp(a)
+            .then_with(|| nulls_last(&ka.0, &kb.0))
+            .then_with(|| nulls_last(&ka.1, &kb.1))
+            .then_with(|| nulls_last(&ka.2, &kb.2))
+    });
+    out
+}
+
+fn engine_rows(findings: &lakehunt::Table) -> Vec<(Key, i64)> {
+    let text = |a: &dyn Array, i: usize| -> Option<String> {
+        let a = arrow::compute::cast(&a.slice(i, 1), &arrow::datatypes::DataType::Utf8).unwrap();
+        let a = a.as_string::<i32>();
+        a.is_valid(0).then(|| a.value(0).to_owned())
+    };
+    let mut out = vec![];
+    for b in &findings.batches {
+        let totals = b.column(3).as_primitive::<Int64Type>();
+        for i in 0..b.num_rows() {
+            out.push((
+                (
+                    text(b.column(0).as_ref(), i),
+                    text(b.column(1).as_ref(), i),
+                    text(b.column(2).as_ref(), i),
+                ),
+                totals.value(i),
+            ));
+        }
+    }
+    out
+}
+
+async fn check_layout(layout: SampleLayout, seed: u64) {
+    let as_of = lakehunt::params::parse_instant(AS_OF).unwrap();
+    // LAKEHUNT_ORACLE_ROWS=10000000 (with --release) repeats the check at scale.
+    let rows = std::env::var("LAKEHUNT_ORACLE_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40_000);
+    let mut spec = SampleSpec::new(rows, seed, as_of, layout);
+    // Several files and row groups, so partitions and batches really split the work.
+    spec.rows_per_file = (rows * 3 / 8).max(1);
+    spec.row_group_rows = (rows / 10).clamp(1, 128 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    write(&spec, dir.path()).unwrap();
+    let all: Vec<Event> = events(&spec).collect();
+    let hunt = hunt::find("egress-bytes").unwrap();
+    let paths = [dir.path().to_string_lossy().into_owned()];
+
+    let cases: [Case; 3] = [
+        (
+            Params {
+                window_ns: 8 * HOUR_NS,
+                threshold: 1 << 30,
+                os: Some("windows"),
+            },
+            None,
+            vec![],
+        ),
+        (
+            Params {
+                window_ns: 24 * HOUR_NS,
+                threshold: 20_000_000,
+                os: None,
+            },
+            Some("24h"),
+            vec![
+                ("threshold".into(), "20MB".into()),
+                ("os".into(), "any".into()),
+            ],
+        ),
+        (
+            Params {
+                window_ns: 12 * HOUR_NS,
+                threshold: 8 << 20,
+                os: Some("debian"),
+            },
+            Some("12h"),
+            vec![
+                ("threshold".into(), "8MiB".into()),
+                ("os".into(), "debian".into()),
+            ],
+        ),
+    ];
+    for (params, window, overrides) in &cases {
+        let expected = oracle(&all, as_of, params);
+        let bound = hunt.bind(as_of, *window, overrides).unwrap();
+        for (batch_size, partitions) in [(None, None), (Some(1_000), Some(1)), (Some(333), Some(3))]
+        {
+            let options = EngineOptions {
+                batch_size,
+                target_partitions: partitions,
+            };
+            let engine = Engine::open(&paths, &options).await.unwrap();
+            let got = engine_rows(&engine.run_hunt(&bound).await.unwrap().findings);
+            assert_eq!(
+                got, expected,
+                "layout {layout:?}, seed {seed}, window {window:?}, overrides {overrides:?}, \
+                 batch_size {batch_size:?}, partitions {partitions:?}"
+            );
+        }
+        assert!(
+            !expected.is_empty(),
+            "case {window:?} {overrides:?} finds something"
+        );
+    }
+
+    // The default case finds every planted finding and no decoy.
+    let default = oracle(&all, as_of, &cases[0].0);
+    for group in planted_groups(&spec) {
+        let found = default.iter().any(|((entity, address, exe), _)| {
+            *entity == group.entity_id
+                && address.as_deref() == Some(group.destination_address.as_str())
+                && exe.as_deref() == Some(group.executable.as_str())
+        });
+        assert_eq!(found, group.finding, "planted group {}", group.label);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn egress_hunt_matches_oracle_nested() {
+    check_layout(SampleLayout::Nested, 11).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn egress_hunt_matches_oracle_flat() {
+    check_layout(SampleLayout::Flat, 12).await;
+}
+
+#[test]
+fn oracle_applies_esql_multi_value_rule() {
+    assert_eq!(
+        single_value(Some(&vec!["network", "network"])),
+        Some("network")
+    );
+    assert_eq!(single_value(Some(&vec!["network", "process"])), None);
+    assert_eq!(single_value(Some(&vec![])), None);
+    assert_eq!(single_value(None), None);
+}
