@@ -127,6 +127,26 @@ fn hand_loop(dir: &Path, as_of_us: i64) -> usize {
     sums.values().filter(|&&s| s >= 1 << 30).count()
 }
 
+/// Opens the data and runs the hunt, as `lakehunt run` does; returns the finding count.
+fn lakehunt_findings(
+    runtime: &tokio::runtime::Runtime,
+    dir: &Path,
+    bound: &lakehunt::BoundHunt,
+) -> usize {
+    runtime.block_on(async {
+        let paths = [dir.to_string_lossy().into_owned()];
+        let engine = Engine::open(&paths, &EngineOptions::default())
+            .await
+            .expect("opens");
+        engine
+            .run_hunt(bound)
+            .await
+            .expect("runs")
+            .findings
+            .num_rows()
+    })
+}
+
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let as_of = lakehunt::params::parse_instant(AS_OF).expect("valid instant");
@@ -141,38 +161,12 @@ fn bench(c: &mut Criterion) {
     ] {
         let dir = tmp.path().join(name);
         write(&SampleSpec::new(rows(), 42, as_of, layout), &dir).expect("sample written");
-        let paths = [dir.to_string_lossy().into_owned()];
         group.bench_function(format!("lakehunt_{name}"), |b| {
-            b.iter(|| {
-                runtime.block_on(async {
-                    let engine = Engine::open(&paths, &EngineOptions::default())
-                        .await
-                        .expect("opens");
-                    engine
-                        .run_hunt(&bound)
-                        .await
-                        .expect("runs")
-                        .findings
-                        .num_rows()
-                })
-            });
+            b.iter(|| lakehunt_findings(&runtime, &dir, &bound));
         });
     }
     let flat = tmp.path().join("flat");
-    let expected = runtime.block_on(async {
-        let engine = Engine::open(
-            &[flat.to_string_lossy().into_owned()],
-            &EngineOptions::default(),
-        )
-        .await
-        .expect("opens");
-        engine
-            .run_hunt(&bound)
-            .await
-            .expect("runs")
-            .findings
-            .num_rows()
-    });
+    let expected = lakehunt_findings(&runtime, &flat, &bound);
     assert_eq!(
         hand_loop(&flat, as_of.div_euclid(1000)),
         expected,
