@@ -818,7 +818,7 @@ fn to_batch(columns: Vec<(&'static str, ArrayRef)>, layout: SampleLayout) -> Res
     Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?)
 }
 
-/// What [`write`] produced.
+/// What [`write()`] produced.
 #[derive(Clone, Debug)]
 pub struct SampleSummary {
     /// Files written, in order.
