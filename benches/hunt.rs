@@ -3,9 +3,9 @@
 //!
 //! `cargo bench --bench hunt` (set `LAKEHUNT_BENCH_ROWS` for another size; default
 //! 1M events). Criterion prints each median; the ratio lakehunt / hand loop is the
-//! number to quote. The loop is not a full peer engine (the cross-engine
-//! comparison with DuckDB, chDB and Polars lives in `benches/peers/`): it shows how
-//! far the engine is from reading the needed columns and summing in plain Rust.
+//! number to quote. The loop is not a peer engine (a comparison with DuckDB, chDB
+//! and Polars is not built yet): it shows how far the engine is from reading the
+//! needed columns and summing in plain Rust.
 
 use std::collections::HashMap;
 use std::fs::File;

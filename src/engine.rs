@@ -61,7 +61,7 @@ pub struct Warning {
 pub struct HuntOutput {
     /// The findings.
     pub findings: Table,
-    /// Non-zero warnings, in the hunt file's order of names.
+    /// Non-zero warnings, sorted by name.
     pub warnings: Vec<Warning>,
 }
 

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
             if cli::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", cli::one_line(&err));
             ExitCode::from(2)
         }
     }

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch};
+use arrow::array::{Array, ArrayRef, RecordBatch};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
@@ -106,6 +106,53 @@ pub(crate) fn temp_file_in(
     builder.tempfile_in(dir)
 }
 
+/// Nested columns (lists, structs, maps) rendered as text, since CSV has no
+/// nested values: `["network", "process"]` becomes `[network, process]`.
+pub fn flatten_nested_to_text(table: &Table) -> Result<Table> {
+    let nested = |t: &DataType| t.is_nested();
+    if !table.schema.fields().iter().any(|f| nested(f.data_type())) {
+        return Ok(table.clone());
+    }
+    let fields: Vec<Field> = table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let t = if nested(f.data_type()) {
+                DataType::Utf8
+            } else {
+                f.data_type().clone()
+            };
+            f.as_ref().clone().with_data_type(t)
+        })
+        .collect();
+    let schema: SchemaRef = Arc::new(Schema::new(fields));
+    let options = arrow::util::display::FormatOptions::default();
+    let batches = table
+        .batches
+        .iter()
+        .map(|batch| {
+            let columns = batch
+                .columns()
+                .iter()
+                .map(|c| {
+                    if !nested(c.data_type()) {
+                        return Ok(Arc::clone(c));
+                    }
+                    let formatter =
+                        arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &options)?;
+                    let text: arrow::array::StringArray = (0..c.len())
+                        .map(|i| c.is_valid(i).then(|| formatter.value(i).to_string()))
+                        .collect();
+                    Ok(Arc::new(text) as ArrayRef)
+                })
+                .collect::<Result<Vec<ArrayRef>>>()?;
+            Ok(RecordBatch::try_new(Arc::clone(&schema), columns)?)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Table { schema, batches })
+}
+
 /// Renders a table for a terminal.
 pub fn render_table(table: &Table) -> Result<String> {
     let table = normalize(table)?;
@@ -140,11 +187,7 @@ pub fn write_file(
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("findings");
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{file_name}."))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| failed(e.to_string()))?;
+    let mut tmp = temp_file_in(dir, file_name).map_err(|e| failed(e.to_string()))?;
     match format {
         Format::Parquet => {
             let kv = metadata
@@ -164,6 +207,7 @@ pub fn write_file(
             writer.close().map_err(|e| failed(e.to_string()))?;
         }
         Format::Csv => {
+            let table = flatten_nested_to_text(&table)?;
             let mut writer = arrow::csv::WriterBuilder::new()
                 .with_header(true)
                 .build(tmp.as_file_mut());
@@ -248,6 +292,31 @@ mod tests {
         table.batches.clear();
         write_file(&path, Format::Csv, &table, &[]).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "k,n\n");
+    }
+
+    #[test]
+    fn files_are_readable_by_others_and_a_failed_rename_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.csv");
+        write_file(&path, Format::Csv, &sample(), &[]).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o644);
+        }
+        // The target is a directory: the data is written, the rename fails.
+        let blocked = dir.path().join("blocked.csv");
+        std::fs::create_dir(&blocked).unwrap();
+        std::fs::write(blocked.join("keep"), b"x").unwrap();
+        let err = write_file(&blocked, Format::Csv, &sample(), &[]).unwrap_err();
+        assert!(err.to_string().contains("blocked.csv"), "{err}");
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["blocked.csv", "f.csv"], "no temporary file left");
     }
 
     #[test]

@@ -91,10 +91,15 @@ pub fn parse_bytes(text: &str) -> Result<i64, String> {
     } else {
         frac_part.parse().map_err(|_| bad())?
     };
+    let too_large = || format!("'{text}' is larger than the largest 64-bit count");
     let scale = 10u128.pow(frac_part.len() as u32);
-    let numerator = int * scale + frac;
-    let value = (numerator * u128::from(multiplier)).div_ceil(scale);
-    i64::try_from(value).map_err(|_| format!("'{text}' is larger than the largest 64-bit count"))
+    let value = int
+        .checked_mul(scale)
+        .and_then(|n| n.checked_add(frac))
+        .and_then(|n| n.checked_mul(u128::from(multiplier)))
+        .ok_or_else(too_large)?
+        .div_ceil(scale);
+    i64::try_from(value).map_err(|_| too_large())
 }
 
 /// An RFC 3339 instant (`2026-03-01T08:00:00Z`, `2026-03-01T09:00:00+01:00`), or a
@@ -192,6 +197,9 @@ mod tests {
             "-1",
             "9EiB",
             "100000PiB",
+            "1000000000000000000000000PiB",
+            "999999999999999999999.999999999999999999GiB",
+            "340282366920938463463374607431768211456",
         ] {
             assert!(parse_bytes(bad).is_err(), "{bad}");
         }

@@ -640,8 +640,9 @@ pub fn events(spec: &SampleSpec) -> impl Iterator<Item = Event> + '_ {
     // Background events in time order; each slot's timestamp is jittered within its step.
     let mut background_events = (0..n_background)
         .map(move |i| {
-            let ts =
-                start + i as i64 * span / n_background as i64 + (rng.next() % step as u64) as i64;
+            // i128: `i * span` passes i64 above ~100M rows.
+            let slot = (i as i128 * i128::from(span) / n_background as i128) as i64;
+            let ts = start + slot + (rng.next() % step as u64) as i64;
             background(&mut rng, spec, ts)
         })
         .peekable();

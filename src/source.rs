@@ -70,7 +70,21 @@ fn is_hidden(path: &Path) -> bool {
         .is_some_and(|n| n.starts_with('.') || n.starts_with('_'))
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// Collects `*.parquet` below `dir`, skipping hidden entries; `seen` holds the
+/// canonical directories visited, so a symlink loop is walked once.
+/// The folder part of a glob before its first wildcard (`lake/2026-*/x` -> `lake`).
+fn glob_root(pattern: &str) -> &Path {
+    let wildcard = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
+    match pattern[..wildcard].rfind('/') {
+        Some(slash) => Path::new(&pattern[..slash]),
+        None => Path::new(""),
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) -> Result<()> {
+    if !seen.insert(std::fs::canonicalize(dir)?) {
+        return Ok(());
+    }
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::UnreadableFile {
             path: dir.to_owned(),
@@ -84,7 +98,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
             continue;
         }
         if path.is_dir() {
-            walk(&path, out)?;
+            walk(&path, out, seen)?;
         } else if path.extension().is_some_and(|x| x == "parquet") {
             out.push(path);
         }
@@ -98,11 +112,13 @@ pub fn discover(paths: &[String]) -> Result<Vec<PathBuf>> {
     let mut files = vec![];
     for arg in paths {
         let before = files.len();
+        // Per argument: two arguments naming one folder are not an error.
+        let mut seen_dirs = HashSet::new();
         let path = Path::new(arg);
         if path.is_file() {
             files.push(path.to_owned());
         } else if path.is_dir() {
-            walk(path, &mut files)?;
+            walk(path, &mut files, &mut seen_dirs)?;
         } else if is_glob(arg) {
             let matches = glob::glob(arg).map_err(|e| Error::InvalidGlob {
                 pattern: arg.clone(),
@@ -113,9 +129,17 @@ pub fn discover(paths: &[String]) -> Result<Vec<PathBuf>> {
                     path: e.path().to_owned(),
                     message: e.error().to_string(),
                 })?;
+                // Hidden anywhere below the pattern's fixed folder: `_temporary/`, `.git/`.
+                let below = m.strip_prefix(glob_root(arg)).unwrap_or(&m);
+                if below
+                    .components()
+                    .any(|c| is_hidden(Path::new(c.as_os_str())))
+                {
+                    continue;
+                }
                 if m.is_dir() {
-                    walk(&m, &mut files)?;
-                } else if !is_hidden(&m) {
+                    walk(&m, &mut files, &mut seen_dirs)?;
+                } else {
                     files.push(m);
                 }
             }
@@ -212,8 +236,15 @@ impl Source {
             .files
             .iter()
             .map(|f| {
+                // A URL built from the path, not parsed from text: a file name with
+                // `*`, `?` or `[` must not turn into a glob.
                 let absolute = std::path::absolute(f)?;
-                ListingTableUrl::parse(absolute.to_string_lossy()).map_err(Error::from)
+                let url =
+                    url::Url::from_file_path(&absolute).map_err(|()| Error::UnreadableFile {
+                        path: absolute.clone(),
+                        message: "cannot be expressed as a file URL".into(),
+                    })?;
+                ListingTableUrl::try_new(url, None).map_err(Error::from)
             })
             .collect::<Result<Vec<_>>>()?;
         // Every URL is one file already chosen by `discover`: no extension filter.

@@ -15,12 +15,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Array, RecordBatch};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Schema};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::prelude::SessionContext;
 use lakehunt::{Engine, EngineOptions};
 use libtest_mimic::{Arguments, Failed, Trial};
-use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
+use sqllogictest::{AsyncDB, ColumnType, DBOutput};
 
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -38,22 +38,57 @@ impl From<datafusion::error::DataFusionError> for SltError {
     }
 }
 
+/// Column types as the files write them: T text, I integer, R float or decimal,
+/// B boolean. Checked strictly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Col {
+    Text,
+    Integer,
+    Float,
+    Boolean,
+}
+
+impl ColumnType for Col {
+    fn from_char(value: char) -> Option<Self> {
+        match value {
+            'T' => Some(Col::Text),
+            'I' => Some(Col::Integer),
+            'R' => Some(Col::Float),
+            'B' => Some(Col::Boolean),
+            _ => None,
+        }
+    }
+
+    fn to_char(&self) -> char {
+        match self {
+            Col::Text => 'T',
+            Col::Integer => 'I',
+            Col::Float => 'R',
+            Col::Boolean => 'B',
+        }
+    }
+}
+
 struct Db {
     ctx: SessionContext,
     engine: Option<Engine>,
+    /// This file's scratch folder, substituted for `__TEST_DIR__`.
+    scratch: tempfile::TempDir,
 }
 
 impl Db {
     fn new() -> Result<Self, SltError> {
         let mut ctx = SessionContext::new();
         lakehunt_udfs::register_all(&mut ctx)?;
-        Ok(Db { ctx, engine: None })
+        let scratch = tempfile::tempdir().map_err(|e| SltError(e.to_string()))?;
+        Ok(Db {
+            ctx,
+            engine: None,
+            scratch,
+        })
     }
 
-    async fn lakehunt_command(
-        &mut self,
-        words: &[&str],
-    ) -> Result<DBOutput<DefaultColumnType>, SltError> {
+    async fn lakehunt_command(&mut self, words: &[&str]) -> Result<DBOutput<Col>, SltError> {
         match words {
             ["events", path] => {
                 let engine = Engine::open(&[(*path).to_owned()], &EngineOptions::default()).await?;
@@ -85,7 +120,7 @@ impl Db {
                 let bound = hunt.bind(as_of, window.as_deref(), &overrides)?;
                 let out = engine.run_hunt(&bound).await?;
                 if *cmd == "hunt" {
-                    Ok(rows(&out.findings.batches)?)
+                    Ok(rows(&out.findings.schema, &out.findings.batches)?)
                 } else {
                     let rows = out
                         .warnings
@@ -93,7 +128,7 @@ impl Db {
                         .map(|w| vec![w.name.clone(), w.count.to_string()])
                         .collect();
                     Ok(DBOutput::Rows {
-                        types: vec![DefaultColumnType::Text, DefaultColumnType::Integer],
+                        types: vec![Col::Text, Col::Integer],
                         rows,
                     })
                 }
@@ -120,27 +155,24 @@ fn cell(array: &dyn Array, row: usize) -> Result<String, SltError> {
     })
 }
 
-fn column_type(t: &DataType) -> DefaultColumnType {
+fn column_type(t: &DataType) -> Col {
     if t.is_integer() {
-        DefaultColumnType::Integer
+        Col::Integer
     } else if t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) {
-        DefaultColumnType::FloatingPoint
+        Col::Float
+    } else if *t == DataType::Boolean {
+        Col::Boolean
     } else {
-        DefaultColumnType::Text
+        Col::Text
     }
 }
 
-fn rows(batches: &[RecordBatch]) -> Result<DBOutput<DefaultColumnType>, SltError> {
-    let types = batches
-        .first()
-        .map(|b| {
-            b.schema()
-                .fields()
-                .iter()
-                .map(|f| column_type(f.data_type()))
-                .collect()
-        })
-        .unwrap_or_default();
+fn rows(schema: &Schema, batches: &[RecordBatch]) -> Result<DBOutput<Col>, SltError> {
+    let types = schema
+        .fields()
+        .iter()
+        .map(|f| column_type(f.data_type()))
+        .collect();
     let mut out = vec![];
     for batch in batches {
         for row in 0..batch.num_rows() {
@@ -159,9 +191,11 @@ fn rows(batches: &[RecordBatch]) -> Result<DBOutput<DefaultColumnType>, SltError
 #[async_trait::async_trait]
 impl AsyncDB for Db {
     type Error = SltError;
-    type ColumnType = DefaultColumnType;
+    type ColumnType = Col;
 
-    async fn run(&mut self, sql: &str) -> Result<DBOutput<DefaultColumnType>, SltError> {
+    async fn run(&mut self, sql: &str) -> Result<DBOutput<Col>, SltError> {
+        let sql = sql.replace("__TEST_DIR__", &self.scratch.path().to_string_lossy());
+        let sql = sql.as_str();
         let words: Vec<&str> = sql.split_whitespace().collect();
         if words.first() == Some(&"lakehunt") {
             return self.lakehunt_command(&words[1..]).await;
@@ -170,9 +204,10 @@ impl AsyncDB for Db {
         let df = ctx.sql(sql).await?;
         let is_query = !df.schema().fields().is_empty()
             && !sql.trim_start().to_ascii_lowercase().starts_with("create");
+        let schema = Arc::clone(df.schema().inner());
         let batches = df.collect().await?;
         if is_query {
-            rows(&batches)
+            rows(&schema, &batches)
         } else {
             Ok(DBOutput::StatementComplete(0))
         }
@@ -208,6 +243,7 @@ fn run_file(path: &Path) -> Result<(), Failed> {
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let mut runner = sqllogictest::Runner::new(|| async { Db::new() });
+        runner.with_column_validator(sqllogictest::strict_column_validator);
         runner
             .run_file_async(path)
             .await

@@ -81,12 +81,30 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 /// True when the error is a closed stdout (`lakehunt ... | head`): exit quietly.
+/// The CSV writer keeps only the text of its I/O errors, hence the text check.
 pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
             .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause.to_string().contains("Broken pipe")
     })
+}
+
+/// The error and its causes on one line, each cause once: library errors already
+/// include their source's text, so a cause whose text the line holds is skipped.
+pub fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line.replace('\n', " ")
 }
 
 /// `--format` values.
@@ -130,11 +148,18 @@ struct DataArgs {
     #[arg(long, value_name = "PATH", num_args = 1.., action = clap::ArgAction::Append)]
     data: Vec<String>,
     /// Rows per batch inside the engine (tuning).
-    #[arg(long, hide_short_help = true, value_name = "ROWS")]
+    #[arg(long, hide_short_help = true, value_name = "ROWS", value_parser = at_least_one)]
     batch_size: Option<usize>,
     /// Parallel partitions (default: the number of cores).
-    #[arg(long, hide_short_help = true, value_name = "N")]
+    #[arg(long, hide_short_help = true, value_name = "N", value_parser = at_least_one)]
     target_partitions: Option<usize>,
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(format!("'{text}' must be a whole number of at least 1")),
+    }
 }
 
 impl DataArgs {
@@ -183,7 +208,7 @@ fn print_stdout(table: &Table, format: Format) -> anyhow::Result<()> {
     match format {
         Format::Table => writeln!(stdout, "{}", output::render_table(table)?)?,
         Format::Csv => {
-            let table = output::normalize(table)?;
+            let table = output::flatten_nested_to_text(&output::normalize(table)?)?;
             let mut writer = arrow::csv::WriterBuilder::new()
                 .with_header(true)
                 .build(&mut stdout);

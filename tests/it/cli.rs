@@ -393,7 +393,7 @@ fn bad_flag_values_name_the_flag() {
 }
 
 #[test]
-fn unwritable_output_leaves_nothing_behind() {
+fn missing_output_folder_is_refused_before_any_work() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("missing-folder").join("f.parquet");
     assert_error(
@@ -460,4 +460,93 @@ fn sample_writes_the_requested_layout_and_rows() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "n\n5000\n");
+}
+
+#[test]
+fn engine_errors_are_one_line_without_repeats() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "events", "flat");
+    let o = lakehunt(&[
+        "sql",
+        "SELECT no_such_column FROM events",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert_error(&o, &["no_such_column"]);
+    let err = stderr(&o);
+    assert_eq!(err.matches("No field named").count(), 1, "{err}");
+    // A usage error from clap: exit 2 and the reason (clap adds a --help hint line).
+    let data = data.to_str().unwrap();
+    let o = lakehunt(&["sql", "SELECT 1", "--data", data, "--batch-size", "0"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("at least 1"), "{}", stderr(&o));
+}
+
+#[test]
+fn hidden_folders_odd_names_and_symlink_loops_in_data_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "lake", "flat");
+    // Spark's leftovers and a file whose name looks like a glob.
+    let tmp = data.join("_temporary");
+    std::fs::create_dir(&tmp).unwrap();
+    std::fs::copy(data.join("part-00000.parquet"), tmp.join("part-x.parquet")).unwrap();
+    std::fs::rename(
+        data.join("part-00001.parquet"),
+        data.join("part-[1].parquet"),
+    )
+    .unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&data, data.join("loop")).unwrap();
+    let count = |arg: &str| {
+        let o = lakehunt(&[
+            "sql",
+            "SELECT count(*) AS n FROM events",
+            "--data",
+            arg,
+            "--format",
+            "csv",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    assert_eq!(count(data.to_str().unwrap()), "n\n5000\n");
+    assert_eq!(
+        count(&format!("{}/**/*.parquet", data.display())),
+        "n\n5000\n"
+    );
+}
+
+#[test]
+fn closed_stdout_ends_quietly() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "events", "flat");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args([
+            "sql",
+            "SELECT * FROM events",
+            "--data",
+            data.to_str().unwrap(),
+            "--format",
+            "csv",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is closed now, as `| head -c 16` would.
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

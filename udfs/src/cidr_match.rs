@@ -25,6 +25,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
@@ -362,19 +363,23 @@ fn match_array(array: &ArrayRef, set: &BlockSet) -> Result<BooleanArray> {
 
 /// The slow path: at least one block comes from a column, so blocks are parsed per row.
 fn per_row_blocks(arrays: &[ArrayRef]) -> Result<BooleanArray> {
+    // Decode dictionaries once per batch, so each row is a plain lookup.
+    let arrays = arrays
+        .iter()
+        .map(|a| match a.data_type() {
+            DataType::Dictionary(_, value) => Ok(cast(a, value)?),
+            _ => Ok(Arc::clone(a)),
+        })
+        .collect::<Result<Vec<ArrayRef>>>()?;
     let rows = arrays.first().map_or(0, Array::len);
-    let mut out = Vec::with_capacity(rows);
-    for row in 0..rows {
-        out.push(row_match(arrays, row)?);
-    }
-    Ok(out.into_iter().collect())
+    Ok((0..rows).map(|row| row_match(&arrays, row)).collect())
 }
 
-fn row_addr(array: &dyn Array, row: usize) -> Result<Option<Addr>> {
+fn row_addr(array: &dyn Array, row: usize) -> Option<Addr> {
     if array.is_null(row) {
-        return Ok(None);
+        return None;
     }
-    Ok(match array.data_type() {
+    match array.data_type() {
         DataType::Utf8 => parse_addr(array.as_string::<i32>().value(row)),
         DataType::LargeUtf8 => parse_addr(array.as_string::<i64>().value(row)),
         DataType::Utf8View => parse_addr(array.as_string_view().value(row)),
@@ -382,15 +387,8 @@ fn row_addr(array: &dyn Array, row: usize) -> Result<Option<Addr>> {
         DataType::LargeBinary => addr_from_bytes(array.as_binary::<i64>().value(row)),
         DataType::BinaryView => addr_from_bytes(array.as_binary_view().value(row)),
         DataType::FixedSizeBinary(_) => addr_from_bytes(array.as_fixed_size_binary().value(row)),
-        DataType::Dictionary(..) => {
-            let Some(dict) = array.as_any_dictionary_opt() else {
-                return Ok(None);
-            };
-            let key = dict.normalized_keys()[row];
-            return row_addr(dict.values().as_ref(), key);
-        }
         _ => None,
-    })
+    }
 }
 
 fn row_str(array: &dyn Array, row: usize) -> Option<&str> {
@@ -401,24 +399,17 @@ fn row_str(array: &dyn Array, row: usize) -> Option<&str> {
         DataType::Utf8 => Some(array.as_string::<i32>().value(row)),
         DataType::LargeUtf8 => Some(array.as_string::<i64>().value(row)),
         DataType::Utf8View => Some(array.as_string_view().value(row)),
-        DataType::Dictionary(..) => {
-            let dict = array.as_any_dictionary_opt()?;
-            let key = dict.normalized_keys()[row];
-            row_str(dict.values().as_ref(), key)
-        }
         _ => None,
     }
 }
 
-fn row_match(arrays: &[ArrayRef], row: usize) -> Result<Option<bool>> {
-    let Some(addr) = row_addr(arrays[0].as_ref(), row)? else {
-        return Ok(None);
-    };
+fn row_match(arrays: &[ArrayRef], row: usize) -> Option<bool> {
+    let addr = row_addr(arrays[0].as_ref(), row)?;
     let mut matched = false;
     for block in &arrays[1..] {
         let Some(block) = row_str(block.as_ref(), row).and_then(parse_block) else {
             // A NULL or invalid block held in a column: NULL for this row.
-            return Ok(None);
+            return None;
         };
         matched |= match (block, addr) {
             (Block::V4(first, last), Addr::V4(a)) => (first..=last).contains(&a),
@@ -426,7 +417,7 @@ fn row_match(arrays: &[ArrayRef], row: usize) -> Result<Option<bool>> {
             _ => false,
         };
     }
-    Ok(Some(matched))
+    Some(matched)
 }
 
 #[cfg(test)]

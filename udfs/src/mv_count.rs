@@ -3,8 +3,7 @@
 //! A list counts its distinct non-NULL values for strings (Elasticsearch stores
 //! keyword arrays de-duplicated) and its non-NULL values otherwise; an empty list or
 //! NULL gives NULL (Elasticsearch has no empty arrays: the field is missing); any
-//! other non-NULL value counts 1. Only 0, 1 and "2 or more" are exact: the count is
-//! capped at 2, which is what hunts ask ("is it multi-valued?").
+//! other non-NULL value counts 1.
 //!
 //! ```sql
 //! SELECT count(*) FROM events WHERE mv_count("event.category") > 1;
@@ -76,9 +75,9 @@ impl ScalarUDFImpl for MvCount {
 
 fn count(array: &ArrayRef) -> Result<ArrayRef> {
     let out: Int32Array = if list_element_type(array.data_type()).is_some() {
-        distinct_values(array.as_ref())?
+        distinct_values(array.as_ref(), usize::MAX)?
             .into_iter()
-            .map(|(n, _)| (n > 0).then_some(i32::from(n)))
+            .map(|(n, _)| (n > 0).then(|| i32::try_from(n).unwrap_or(i32::MAX)))
             .collect()
     } else {
         (0..array.len())

@@ -18,8 +18,10 @@
 
 use std::sync::{Arc, LazyLock};
 
+use crate::common::is_string_type;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, OffsetSizeTrait, UInt64Array};
-use datafusion::arrow::compute::take;
+use datafusion::arrow::buffer::NullBuffer;
+use datafusion::arrow::compute::{cast, take};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
@@ -35,62 +37,85 @@ pub(crate) fn list_element_type(data_type: &DataType) -> Option<&DataType> {
     }
 }
 
-/// For each row of a list array: how many distinct non-NULL values it holds
-/// (capped at 2, all the callers need), and the index in the values array of
-/// the first of them.
-pub(crate) fn distinct_values(array: &dyn Array) -> Result<Vec<(u8, usize)>> {
+/// For each row of a list array: how many distinct non-NULL values it holds,
+/// counting no further than `cap`, and the index in the values array of the first
+/// of them. Strings (dictionary-encoded or not) are de-duplicated, as keyword doc
+/// values are; other element types are counted as they are.
+pub(crate) fn distinct_values(array: &dyn Array, cap: usize) -> Result<Vec<(usize, usize)>> {
     match array.data_type() {
         DataType::List(_) => {
             let list = array.as_list::<i32>();
-            Ok(rows_of(list.values().as_ref(), list.offsets(), |row| {
-                list.is_null(row)
-            }))
+            rows_of(list.values(), list.offsets(), list.nulls(), cap)
         }
         DataType::LargeList(_) => {
             let list = array.as_list::<i64>();
-            Ok(rows_of(list.values().as_ref(), list.offsets(), |row| {
-                list.is_null(row)
-            }))
+            rows_of(list.values(), list.offsets(), list.nulls(), cap)
         }
         other => exec_err!("expected a list, got {other}"),
     }
 }
 
 fn rows_of<O: OffsetSizeTrait>(
+    values: &ArrayRef,
+    offsets: &[O],
+    nulls: Option<&NullBuffer>,
+    cap: usize,
+) -> Result<Vec<(usize, usize)>> {
+    // Dictionary-encoded strings compare by value: decode once per batch.
+    let decoded = match values.data_type() {
+        DataType::Dictionary(_, inner) if is_string_type(inner) => cast(values, inner)?,
+        _ => Arc::clone(values),
+    };
+    let v = decoded.as_ref();
+    // One type dispatch per batch; the row loop is monomorphized per string layout.
+    Ok(match v.data_type() {
+        DataType::Utf8 => {
+            let s = v.as_string::<i32>();
+            scan(v, offsets, nulls, cap, Some(&|i| s.value(i)))
+        }
+        DataType::LargeUtf8 => {
+            let s = v.as_string::<i64>();
+            scan(v, offsets, nulls, cap, Some(&|i| s.value(i)))
+        }
+        DataType::Utf8View => {
+            let s = v.as_string_view();
+            scan(v, offsets, nulls, cap, Some(&|i| s.value(i)))
+        }
+        _ => scan(v, offsets, nulls, cap, None::<&fn(usize) -> &'static str>),
+    })
+}
+
+fn scan<'a, O: OffsetSizeTrait>(
     values: &dyn Array,
     offsets: &[O],
-    is_null: impl Fn(usize) -> bool,
-) -> Vec<(u8, usize)> {
-    let text = |i: usize| -> Option<&str> {
-        match values.data_type() {
-            DataType::Utf8 => Some(values.as_string::<i32>().value(i)),
-            DataType::LargeUtf8 => Some(values.as_string::<i64>().value(i)),
-            DataType::Utf8View => Some(values.as_string_view().value(i)),
-            _ => None,
-        }
-    };
+    nulls: Option<&NullBuffer>,
+    cap: usize,
+    text: Option<&impl Fn(usize) -> &'a str>,
+) -> Vec<(usize, usize)> {
     let mut out = Vec::with_capacity(offsets.len().saturating_sub(1));
+    let mut seen: Vec<&str> = Vec::new();
     for (row, bounds) in offsets.windows(2).enumerate() {
-        let (start, end) = (bounds[0].as_usize(), bounds[1].as_usize());
-        if is_null(row) {
+        if nulls.is_some_and(|n| n.is_null(row)) {
             out.push((0, 0));
             continue;
         }
-        let mut first: Option<usize> = None;
-        let mut count = 0u8;
+        let (start, end) = (bounds[0].as_usize(), bounds[1].as_usize());
+        let mut first = None;
+        let mut count = 0;
+        seen.clear();
         for i in (start..end).filter(|&i| values.is_valid(i)) {
-            match first {
-                None => {
-                    first = Some(i);
-                    count = 1;
-                }
-                // Strings are de-duplicated (keyword doc values are a sorted set).
-                Some(f) if text(f).is_some() && text(f) == text(i) => {}
-                Some(_) => {
-                    count = 2;
-                    break;
-                }
+            if count >= cap {
+                break;
             }
+            if let Some(text) = text {
+                let value = text(i);
+                if seen.contains(&value) {
+                    continue;
+                }
+                seen.push(value);
+            }
+            first.get_or_insert(i);
+            count += 1;
         }
         out.push((count, first.unwrap_or(0)));
     }
@@ -165,7 +190,7 @@ fn single(array: &ArrayRef) -> Result<ArrayRef> {
         DataType::LargeList(_) => Arc::clone(array.as_list::<i64>().values()),
         _ => return Ok(Arc::clone(array)),
     };
-    let indices: UInt64Array = distinct_values(array.as_ref())?
+    let indices: UInt64Array = distinct_values(array.as_ref(), 2)?
         .into_iter()
         .map(|(count, first)| (count == 1).then_some(first as u64))
         .collect();
