@@ -28,8 +28,10 @@ use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::logical_expr::expr::ScalarFunction;
+use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::{
-    ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
+    ColumnarValue, Expr, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
 };
 
@@ -292,6 +294,38 @@ impl ScalarUDFImpl for CidrMatch {
         Ok(Arc::new(Field::new(self.name(), DataType::Boolean, true)))
     }
 
+    /// Compiles literal blocks once per query, not per batch: the call becomes a
+    /// [`CidrMatchCompiled`] holding the sorted, merged ranges.
+    fn simplify(&self, args: Vec<Expr>, _info: &SimplifyContext) -> Result<ExprSimplifyResult> {
+        let Some((ip, blocks)) = args.split_first() else {
+            return Ok(ExprSimplifyResult::Original(args));
+        };
+        let mut texts = Vec::with_capacity(blocks.len());
+        for block in blocks {
+            match block {
+                Expr::Literal(value, _) => match scalar_str(value) {
+                    Ok(Some(text)) => texts.push(text.to_owned()),
+                    // NULL or non-string literals keep the general path (and its errors).
+                    _ => return Ok(ExprSimplifyResult::Original(args)),
+                },
+                _ => return Ok(ExprSimplifyResult::Original(args)),
+            }
+        }
+        let Ok(set) = BlockSet::parse(texts.iter().map(String::as_str)) else {
+            return Ok(ExprSimplifyResult::Original(args));
+        };
+        let compiled = CidrMatchCompiled {
+            signature: Signature::variadic_any(Volatility::Immutable),
+            set,
+        };
+        // The literals stay as arguments so plans show them; they are not read again.
+        let mut call_args = vec![ip.clone()];
+        call_args.extend(blocks.iter().cloned());
+        Ok(ExprSimplifyResult::Simplified(Expr::ScalarFunction(
+            ScalarFunction::new_udf(Arc::new(ScalarUDF::new_from_impl(compiled)), call_args),
+        )))
+    }
+
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let (ip, blocks) = args
             .args
@@ -331,6 +365,43 @@ impl ScalarUDFImpl for CidrMatch {
                 let out = match_array(&array, &set)?;
                 Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
             }
+        }
+    }
+}
+
+/// `cidr_match(ip, <literal blocks>)` after planning: the blocks compiled once.
+///
+/// Built only by [`CidrMatch`]'s simplification; never registered by name. The
+/// block literals remain arguments (plans show them) but only `ip` is read.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct CidrMatchCompiled {
+    signature: Signature,
+    set: BlockSet,
+}
+
+impl ScalarUDFImpl for CidrMatchCompiled {
+    fn name(&self) -> &'static str {
+        "cidr_match"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _arg_types: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        match args.args.first() {
+            Some(ColumnarValue::Array(array)) => Ok(ColumnarValue::Array(Arc::new(match_array(
+                array, &self.set,
+            )?))),
+            Some(ColumnarValue::Scalar(value)) => {
+                let out = match_array(&value.to_array()?, &self.set)?;
+                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
+            }
+            None => exec_err!("cidr_match: no IP argument"),
         }
     }
 }
@@ -490,6 +561,38 @@ mod tests {
         );
         let s = set(&["10.0.0.0/9", "10.128.0.0/9", "255.255.255.255"]);
         assert_eq!(s.v4, vec![(0x0a00_0000, 0x0aff_ffff), (u32::MAX, u32::MAX)]);
+    }
+
+    #[test]
+    fn literal_blocks_compile_once_and_column_blocks_do_not() {
+        use datafusion::common::DFSchema;
+        use datafusion::prelude::{col, lit};
+        let schema = datafusion::arrow::datatypes::Schema::new(vec![
+            Field::new("ip", DataType::Utf8, true),
+            Field::new("block", DataType::Utf8, true),
+        ]);
+        let info = SimplifyContext::builder()
+            .with_schema(Arc::new(DFSchema::try_from(schema).unwrap()))
+            .build();
+        let udf = CidrMatch::default();
+        let compiled = udf
+            .simplify(vec![col("ip"), lit("10.0.0.0/8"), lit("::1")], &info)
+            .unwrap();
+        let ExprSimplifyResult::Simplified(Expr::ScalarFunction(f)) = compiled else {
+            panic!("literal blocks are compiled")
+        };
+        let inner = f.func.inner().downcast_ref::<CidrMatchCompiled>().unwrap();
+        assert_eq!(inner.set, set(&["10.0.0.0/8", "::1"]));
+        assert_eq!(f.args.len(), 3, "literals stay visible in plans");
+        for args in [
+            vec![col("ip"), col("block")],
+            vec![col("ip"), lit(ScalarValue::Utf8(None))],
+        ] {
+            assert!(matches!(
+                udf.simplify(args, &info).unwrap(),
+                ExprSimplifyResult::Original(_)
+            ));
+        }
     }
 
     #[test]
