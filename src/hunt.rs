@@ -97,6 +97,9 @@ pub struct Parameter {
     /// A value that means "no filter": bound as NULL (e.g. `--os any`).
     #[serde(default)]
     pub any: Option<String>,
+    /// The only values allowed, when the parameter picks between modes.
+    #[serde(default)]
+    pub choices: Vec<String>,
 }
 
 /// Kinds of field a hunt can require.
@@ -327,6 +330,12 @@ fn parse_value(name: &str, p: &Parameter, text: &str) -> Result<Value> {
                 .map_err(|_| wrap(format!("'{text}' is not an integer")))?,
         ),
         ParamKind::String => {
+            if !p.choices.is_empty() && !p.choices.iter().any(|c| c == text) {
+                return Err(wrap(format!(
+                    "'{text}' is not one of: {}",
+                    p.choices.join(", ")
+                )));
+            }
             if p.any.as_deref() == Some(text) {
                 Value::Str(None)
             } else if text.is_empty() {

@@ -69,7 +69,8 @@ fn describe(h: &Hunt) -> String {
         l.window, l.time_field
     );
     for (name, p) in &l.parameters {
-        let _ = writeln!(s, "  --{:<11} {:<10} {}", name, p.default, p.help);
+        let flag = name.replace('_', "-");
+        let _ = writeln!(s, "  --{flag:<11} {:<10} {}", p.default, p.help);
     }
     let _ = writeln!(s, "\nRequired fields");
     for (name, f) in &l.fields {

@@ -72,6 +72,10 @@ pub struct RunArgs {
     /// host.os.family to hunt on (windows, macos, debian, ...) or 'any'.
     #[arg(long, value_name = "FAMILY")]
     os: Option<String>,
+    /// Public destinations: 'list' (outside the hunt's private/reserved blocks, as
+    /// Elastic) or 'global' (globally routable unicast per IANA, ip_is_global).
+    #[arg(long, value_name = "list|global")]
+    public_only: Option<String>,
     /// Set any hunt parameter (see `lakehunt hunts show HUNT`). Repeatable.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     params: Vec<String>,
@@ -123,6 +127,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     }
     if let Some(os) = &args.os {
         overrides.push(("os".to_owned(), os.clone()));
+    }
+    if let Some(mode) = &args.public_only {
+        overrides.push(("public_only".to_owned(), mode.clone()));
     }
     for p in &args.params {
         let (name, value) = p

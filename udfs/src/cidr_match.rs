@@ -233,7 +233,8 @@ pub fn cidr_match_udf() -> Arc<ScalarUDF> {
     Arc::clone(&UDF)
 }
 
-fn is_ip_type(data_type: &DataType) -> bool {
+/// True for the types an IP argument may have.
+pub(crate) fn is_ip_type(data_type: &DataType) -> bool {
     match data_type {
         DataType::Dictionary(_, value) => is_ip_type(value),
         DataType::Null
@@ -407,7 +408,7 @@ impl ScalarUDFImpl for CidrMatchCompiled {
 }
 
 /// Maps each row of an IP array through `f`; rows that are NULL or not an IP give NULL.
-fn map_addrs(array: &dyn Array, f: &impl Fn(Addr) -> bool) -> Result<BooleanArray> {
+pub(crate) fn map_addrs(array: &dyn Array, f: &impl Fn(Addr) -> bool) -> Result<BooleanArray> {
     let text = |s: Option<&str>| s.and_then(parse_addr).map(f);
     let bytes = |b: Option<&[u8]>| b.and_then(addr_from_bytes).map(f);
     Ok(match array.data_type() {

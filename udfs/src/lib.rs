@@ -4,6 +4,7 @@
 //! Elasticsearch give the same answers over Parquet:
 //!
 //! - [`cidr_match`](cidr_match::CidrMatch) (`CIDR_MATCH`): is an IP in any of the blocks;
+//! - [`ip_is_global`](ip_is_global::IpIsGlobal): is an IP globally routable unicast (IANA registries);
 //! - [`mv_single`](mv_single::MvSingle): a multi-valued field as ES|QL's `==` sees it;
 //! - [`mv_count`](mv_count::MvCount): how many values a field holds.
 //!
@@ -24,6 +25,7 @@ use datafusion::logical_expr::ScalarUDF;
 
 pub mod cidr_match;
 pub mod common;
+pub mod ip_is_global;
 pub mod mv_count;
 pub mod mv_single;
 
@@ -32,6 +34,7 @@ pub mod mv_single;
 pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
     vec![
         cidr_match::cidr_match_udf(),
+        ip_is_global::ip_is_global_udf(),
         mv_single::mv_single_udf(),
         mv_count::mv_count_udf(),
     ]
