@@ -380,6 +380,20 @@ pub struct CidrMatchCompiled {
     set: BlockSet,
 }
 
+impl CidrMatchCompiled {
+    /// The compiled function for these blocks, as planning makes it; `None` when a
+    /// block is invalid. Call it with the IP as its only argument. For benchmarks
+    /// and callers that build plans in code.
+    #[must_use]
+    pub fn new_udf(blocks: &[&str]) -> Option<ScalarUDF> {
+        let set = BlockSet::parse(blocks.iter().copied()).ok()?;
+        Some(ScalarUDF::new_from_impl(CidrMatchCompiled {
+            signature: Signature::variadic_any(Volatility::Immutable),
+            set,
+        }))
+    }
+}
+
 impl ScalarUDFImpl for CidrMatchCompiled {
     fn name(&self) -> &'static str {
         "cidr_match"
