@@ -261,3 +261,136 @@ fn oracle_applies_esql_multi_value_rule() {
     assert_eq!(single_value(Some(&vec![])), None);
     assert_eq!(single_value(None), None);
 }
+
+/// `cidr_match` against `ipnet` containment, with ES|QL's family rules written
+/// out: an IPv4-mapped address is its IPv4 address, a block inside
+/// ::ffff:0:0/96 is the IPv4 block it carries, and families never cross.
+fn esql_contains(block: &IpNet, ip: IpAddr) -> bool {
+    let unmap = |ip: IpAddr| match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 @ IpAddr::V4(_) => v4,
+    };
+    let block = match block {
+        IpNet::V6(net) if net.prefix_len() >= 96 && net.network().to_ipv4_mapped().is_some() => {
+            let v4 = net.network().to_ipv4_mapped().unwrap();
+            IpNet::new(IpAddr::V4(v4), net.prefix_len() - 96).unwrap()
+        }
+        other => *other,
+    };
+    let ip = unmap(ip);
+    match (block, ip) {
+        (IpNet::V4(_), IpAddr::V4(_)) | (IpNet::V6(_), IpAddr::V6(_)) => block.contains(&ip),
+        _ => false,
+    }
+}
+
+#[test]
+fn cidr_match_agrees_with_ipnet_near_block_edges() {
+    use arrow::array::{BooleanArray, StringArray};
+    use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs};
+    use lakehunt_udfs::cidr_match::CidrMatchCompiled;
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::sync::Arc;
+
+    // SplitMix64, seeded: failures reproduce.
+    let mut state = 0x5eed_u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    for case in 0..3_000 {
+        // A random block: IPv4, IPv6, or IPv6 inside the mapped range.
+        let (block, first, last): (IpNet, u128, u128) = match next() % 3 {
+            0 => {
+                let len = (next() % 33) as u8;
+                let net = IpNet::new(IpAddr::V4(Ipv4Addr::from(next() as u32)), len)
+                    .unwrap()
+                    .trunc();
+                let IpNet::V4(n) = net else { unreachable!() };
+                (
+                    net,
+                    u128::from(u32::from(n.network())),
+                    u128::from(u32::from(n.broadcast())),
+                )
+            }
+            1 => {
+                let len = (next() % 129) as u8;
+                let addr = (u128::from(next()) << 64) | u128::from(next());
+                let net = IpNet::new(IpAddr::V6(Ipv6Addr::from(addr)), len)
+                    .unwrap()
+                    .trunc();
+                let IpNet::V6(n) = net else { unreachable!() };
+                (net, u128::from(n.network()), u128::from(n.broadcast()))
+            }
+            _ => {
+                let len = 96 + (next() % 33) as u8;
+                let addr = 0xffff_0000_0000 | u128::from(next() as u32);
+                let net = IpNet::new(IpAddr::V6(Ipv6Addr::from(addr)), len)
+                    .unwrap()
+                    .trunc();
+                let IpNet::V6(n) = net else { unreachable!() };
+                (net, u128::from(n.network()), u128::from(n.broadcast()))
+            }
+        };
+        let v4 = matches!(block, IpNet::V4(_));
+        let text = |x: u128| -> String {
+            if v4 {
+                Ipv4Addr::from(x as u32).to_string()
+            } else {
+                Ipv6Addr::from(x).to_string()
+            }
+        };
+        // Each side of each edge, a point inside, and the other family's spelling.
+        let mut candidates = vec![text(first), text(last)];
+        if first > 0 {
+            candidates.push(text(first - 1));
+        }
+        if (v4 && last < u128::from(u32::MAX)) || (!v4 && last < u128::MAX) {
+            candidates.push(text(last + 1));
+        }
+        candidates.push(text(
+            first + u128::from(next()) % (last - first).saturating_add(1).max(1),
+        ));
+        if v4 {
+            candidates.push(format!("::ffff:{}", text(first)));
+        } else if let Some(m) = Ipv6Addr::from(first).to_ipv4_mapped() {
+            candidates.push(m.to_string());
+        }
+        let block_text = block.to_string();
+        let udf = CidrMatchCompiled::new_udf(&[block_text.as_str()]).unwrap();
+        let ips: StringArray = candidates.iter().map(|c| Some(c.as_str())).collect();
+        let rows = ips.len();
+        let out = udf
+            .invoke_with_args(ScalarFunctionArgs {
+                args: vec![ColumnarValue::Array(Arc::new(ips))],
+                arg_fields: vec![Arc::new(arrow::datatypes::Field::new(
+                    "ip",
+                    arrow::datatypes::DataType::Utf8,
+                    true,
+                ))],
+                number_rows: rows,
+                return_field: Arc::new(arrow::datatypes::Field::new(
+                    "m",
+                    arrow::datatypes::DataType::Boolean,
+                    true,
+                )),
+                config_options: Arc::new(datafusion::common::config::ConfigOptions::default()),
+            })
+            .unwrap();
+        let ColumnarValue::Array(out) = out else {
+            panic!("array in, array out")
+        };
+        let out = out.as_any().downcast_ref::<BooleanArray>().unwrap();
+        for (i, candidate) in candidates.iter().enumerate() {
+            let expected = esql_contains(&block, candidate.parse().unwrap());
+            assert_eq!(
+                out.value(i),
+                expected,
+                "case {case}: {candidate} in {block_text}"
+            );
+        }
+    }
+}
