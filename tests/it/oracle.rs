@@ -309,11 +309,13 @@ fn cidr_match_agrees_with_ipnet_near_block_edges() {
                 let net = IpNet::new(IpAddr::V4(Ipv4Addr::from(next() as u32)), len)
                     .unwrap()
                     .trunc();
-                let IpNet::V4(n) = net else { unreachable!() };
+                let IpNet::V4(range) = net else {
+                    unreachable!()
+                };
                 (
                     net,
-                    u128::from(u32::from(n.network())),
-                    u128::from(u32::from(n.broadcast())),
+                    u128::from(u32::from(range.network())),
+                    u128::from(u32::from(range.broadcast())),
                 )
             }
             1 => {
@@ -322,8 +324,14 @@ fn cidr_match_agrees_with_ipnet_near_block_edges() {
                 let net = IpNet::new(IpAddr::V6(Ipv6Addr::from(addr)), len)
                     .unwrap()
                     .trunc();
-                let IpNet::V6(n) = net else { unreachable!() };
-                (net, u128::from(n.network()), u128::from(n.broadcast()))
+                let IpNet::V6(range) = net else {
+                    unreachable!()
+                };
+                (
+                    net,
+                    u128::from(range.network()),
+                    u128::from(range.broadcast()),
+                )
             }
             _ => {
                 let len = 96 + (next() % 33) as u8;
@@ -331,8 +339,14 @@ fn cidr_match_agrees_with_ipnet_near_block_edges() {
                 let net = IpNet::new(IpAddr::V6(Ipv6Addr::from(addr)), len)
                     .unwrap()
                     .trunc();
-                let IpNet::V6(n) = net else { unreachable!() };
-                (net, u128::from(n.network()), u128::from(n.broadcast()))
+                let IpNet::V6(range) = net else {
+                    unreachable!()
+                };
+                (
+                    net,
+                    u128::from(range.network()),
+                    u128::from(range.broadcast()),
+                )
             }
         };
         let v4 = matches!(block, IpNet::V4(_));
