@@ -294,7 +294,7 @@ fn cidr_match_agrees_with_ipnet_near_block_edges() {
 
     // SplitMix64, seeded: failures reproduce.
     let mut state = 0x5eed_u64;
-    let mut next = move || {
+    let mut random = move || {
         state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = state;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -303,10 +303,10 @@ fn cidr_match_agrees_with_ipnet_near_block_edges() {
     };
     for case in 0..3_000 {
         // A random block: IPv4, IPv6, or IPv6 inside the mapped range.
-        let (block, first, last): (IpNet, u128, u128) = match next() % 3 {
+        let (block, first, last): (IpNet, u128, u128) = match random() % 3 {
             0 => {
-                let len = (next() % 33) as u8;
-                let net = IpNet::new(IpAddr::V4(Ipv4Addr::from(next() as u32)), len)
+                let len = (random() % 33) as u8;
+                let net = IpNet::new(IpAddr::V4(Ipv4Addr::from(random() as u32)), len)
                     .unwrap()
                     .trunc();
                 let IpNet::V4(range) = net else {
@@ -319,8 +319,8 @@ fn cidr_match_agrees_with_ipnet_near_block_edges() {
                 )
             }
             1 => {
-                let len = (next() % 129) as u8;
-                let addr = (u128::from(next()) << 64) | u128::from(next());
+                let len = (random() % 129) as u8;
+                let addr = (u128::from(random()) << 64) | u128::from(random());
                 let net = IpNet::new(IpAddr::V6(Ipv6Addr::from(addr)), len)
                     .unwrap()
                     .trunc();
@@ -334,8 +334,8 @@ fn cidr_match_agrees_with_ipnet_near_block_edges() {
                 )
             }
             _ => {
-                let len = 96 + (next() % 33) as u8;
-                let addr = 0xffff_0000_0000 | u128::from(next() as u32);
+                let len = 96 + (random() % 33) as u8;
+                let addr = 0xffff_0000_0000 | u128::from(random() as u32);
                 let net = IpNet::new(IpAddr::V6(Ipv6Addr::from(addr)), len)
                     .unwrap()
                     .trunc();
@@ -366,7 +366,7 @@ fn cidr_match_agrees_with_ipnet_near_block_edges() {
             candidates.push(text(last + 1));
         }
         candidates.push(text(
-            first + u128::from(next()) % (last - first).saturating_add(1).max(1),
+            first + u128::from(random()) % (last - first).saturating_add(1).max(1),
         ));
         if v4 {
             candidates.push(format!("::ffff:{}", text(first)));
