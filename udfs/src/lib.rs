@@ -25,6 +25,7 @@ use datafusion::logical_expr::ScalarUDF;
 
 pub mod cidr_match;
 pub mod common;
+pub mod ip;
 pub mod ip_is_global;
 pub mod mv_count;
 pub mod mv_single;
