@@ -2,7 +2,8 @@
 //!
 //! Builds the parser module on its own (no DataFusion), so a run starts in seconds:
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run ip_parsers -- -max_total_time=300` from `fuzz/`.
-//! Checks: no panic on any input, and the invariants below.
+//! Checks: no panic on any input, the same answers as the standard library's
+//! parser, and the invariants below.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -23,6 +24,16 @@ fuzz_target!(|data: &[u8]| {
     let lines: Vec<&str> = text.split('\n').collect();
     for line in &lines {
         let addr = parse_addr(line);
+        // Exactly the standard library's grammar.
+        let std_addr = match line.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(a)) => Some(Addr::V4(u32::from(a))),
+            Ok(std::net::IpAddr::V6(a)) => Some(match a.to_ipv4_mapped() {
+                Some(v4) => Addr::V4(u32::from(v4)),
+                None => Addr::V6(u128::from(a)),
+            }),
+            Err(_) => None,
+        };
+        assert_eq!(addr, std_addr, "{line:?}");
         match parse_block(line) {
             Some(Block::V4(first, last)) => assert!(first <= last),
             Some(Block::V6(first, last)) => assert!(first <= last),
