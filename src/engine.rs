@@ -110,22 +110,18 @@ impl Engine {
         collect(self.ctx.sql(sql).await?).await
     }
 
-    /// The `events` view's type of an ECS field, `None` when absent.
-    pub async fn field_type(&self, name: &str) -> Result<Option<DataType>> {
-        let events = self.ctx.table("events").await?;
-        Ok(events
-            .schema()
-            .field_with_unqualified_name(name)
-            .ok()
-            .map(|f| f.data_type().clone()))
-    }
-
     /// Checks the hunt's required fields against the data, before any data is
     /// read; returns the time field's unit and zone.
     pub async fn check_fields(&self, hunt: &Hunt) -> Result<(TimeUnit, Option<Arc<str>>)> {
+        let events = self.ctx.table("events").await?;
+        let schema = events.schema();
         let mut time_type = None;
         for (name, req) in &hunt.lakehunt.fields {
-            let Some(actual) = self.field_type(name).await? else {
+            let actual = schema
+                .field_with_unqualified_name(name)
+                .ok()
+                .map(|f| f.data_type().clone());
+            let Some(actual) = actual else {
                 return Err(Error::MissingField {
                     hunt: hunt.id().to_owned(),
                     field: name.clone(),

@@ -54,13 +54,32 @@ fn plain_type(t: &DataType) -> DataType {
     }
 }
 
-/// Casts string/binary views and dictionaries to plain arrays.
-pub fn normalize(table: &Table) -> Result<Table> {
+/// Rewrites the columns whose type `target` maps to a new type, with `convert`;
+/// other columns, and the schema's metadata, pass through unchanged.
+fn convert_columns(
+    table: &Table,
+    target: impl Fn(&DataType) -> Option<DataType>,
+    convert: impl Fn(&ArrayRef, &DataType) -> Result<ArrayRef>,
+) -> Result<Table> {
+    let targets: Vec<Option<DataType>> = table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| target(f.data_type()))
+        .collect();
+    if targets.iter().all(Option::is_none) {
+        return Ok(table.clone());
+    }
     let fields: Vec<Field> = table
         .schema
         .fields()
         .iter()
-        .map(|f| f.as_ref().clone().with_data_type(plain_type(f.data_type())))
+        .zip(&targets)
+        .map(|(f, t)| {
+            f.as_ref()
+                .clone()
+                .with_data_type(t.clone().unwrap_or_else(|| f.data_type().clone()))
+        })
         .collect();
     let schema: SchemaRef = Arc::new(Schema::new_with_metadata(
         fields,
@@ -73,19 +92,25 @@ pub fn normalize(table: &Table) -> Result<Table> {
             let columns = batch
                 .columns()
                 .iter()
-                .zip(schema.fields())
-                .map(|(c, f)| {
-                    if c.data_type() == f.data_type() {
-                        Ok(Arc::clone(c))
-                    } else {
-                        cast(c, f.data_type())
-                    }
+                .zip(&targets)
+                .map(|(c, t)| match t {
+                    Some(t) => convert(c, t),
+                    None => Ok(Arc::clone(c)),
                 })
-                .collect::<std::result::Result<Vec<ArrayRef>, _>>()?;
+                .collect::<Result<Vec<ArrayRef>>>()?;
             Ok(RecordBatch::try_new(Arc::clone(&schema), columns)?)
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(Table { schema, batches })
+}
+
+/// Casts string/binary views and dictionaries to plain arrays.
+pub fn normalize(table: &Table) -> Result<Table> {
+    convert_columns(
+        table,
+        |t| Some(plain_type(t)).filter(|plain| plain != t),
+        |c, t| Ok(cast(c, t)?),
+    )
 }
 
 /// A temporary file beside its final name, hidden (`.name.XXXX.tmp`) and readable
@@ -109,48 +134,18 @@ pub(crate) fn temp_file_in(
 /// Nested columns (lists, structs, maps) rendered as text, since CSV has no
 /// nested values: `["network", "process"]` becomes `[network, process]`.
 pub fn flatten_nested_to_text(table: &Table) -> Result<Table> {
-    let nested = |t: &DataType| t.is_nested();
-    if !table.schema.fields().iter().any(|f| nested(f.data_type())) {
-        return Ok(table.clone());
-    }
-    let fields: Vec<Field> = table
-        .schema
-        .fields()
-        .iter()
-        .map(|f| {
-            let t = if nested(f.data_type()) {
-                DataType::Utf8
-            } else {
-                f.data_type().clone()
-            };
-            f.as_ref().clone().with_data_type(t)
-        })
-        .collect();
-    let schema: SchemaRef = Arc::new(Schema::new(fields));
     let options = arrow::util::display::FormatOptions::default();
-    let batches = table
-        .batches
-        .iter()
-        .map(|batch| {
-            let columns = batch
-                .columns()
-                .iter()
-                .map(|c| {
-                    if !nested(c.data_type()) {
-                        return Ok(Arc::clone(c));
-                    }
-                    let formatter =
-                        arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &options)?;
-                    let text: arrow::array::StringArray = (0..c.len())
-                        .map(|i| c.is_valid(i).then(|| formatter.value(i).to_string()))
-                        .collect();
-                    Ok(Arc::new(text) as ArrayRef)
-                })
-                .collect::<Result<Vec<ArrayRef>>>()?;
-            Ok(RecordBatch::try_new(Arc::clone(&schema), columns)?)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Table { schema, batches })
+    convert_columns(
+        table,
+        |t| t.is_nested().then_some(DataType::Utf8),
+        |c, _| {
+            let formatter = arrow::util::display::ArrayFormatter::try_new(c.as_ref(), &options)?;
+            let text: arrow::array::StringArray = (0..c.len())
+                .map(|i| c.is_valid(i).then(|| formatter.value(i).to_string()))
+                .collect();
+            Ok(Arc::new(text) as ArrayRef)
+        },
+    )
 }
 
 /// Renders a table for a terminal.

@@ -303,51 +303,27 @@ fn cidr_match_agrees_with_ipnet_near_block_edges() {
     };
     for case in 0..3_000 {
         // A random block: IPv4, IPv6, or IPv6 inside the mapped range.
-        let (block, first, last): (IpNet, u128, u128) = match random() % 3 {
-            0 => {
-                let len = (random() % 33) as u8;
-                let net = IpNet::new(IpAddr::V4(Ipv4Addr::from(random() as u32)), len)
-                    .unwrap()
-                    .trunc();
-                let IpNet::V4(range) = net else {
-                    unreachable!()
-                };
-                (
-                    net,
-                    u128::from(u32::from(range.network())),
-                    u128::from(u32::from(range.broadcast())),
-                )
-            }
+        let (addr, len) = match random() % 3 {
+            0 => (
+                IpAddr::V4(Ipv4Addr::from(random() as u32)),
+                (random() % 33) as u8,
+            ),
             1 => {
-                let len = (random() % 129) as u8;
-                let addr = (u128::from(random()) << 64) | u128::from(random());
-                let net = IpNet::new(IpAddr::V6(Ipv6Addr::from(addr)), len)
-                    .unwrap()
-                    .trunc();
-                let IpNet::V6(range) = net else {
-                    unreachable!()
-                };
-                (
-                    net,
-                    u128::from(range.network()),
-                    u128::from(range.broadcast()),
-                )
+                let bits = (u128::from(random()) << 64) | u128::from(random());
+                (IpAddr::V6(Ipv6Addr::from(bits)), (random() % 129) as u8)
             }
             _ => {
-                let len = 96 + (random() % 33) as u8;
-                let addr = 0xffff_0000_0000 | u128::from(random() as u32);
-                let net = IpNet::new(IpAddr::V6(Ipv6Addr::from(addr)), len)
-                    .unwrap()
-                    .trunc();
-                let IpNet::V6(range) = net else {
-                    unreachable!()
-                };
-                (
-                    net,
-                    u128::from(range.network()),
-                    u128::from(range.broadcast()),
-                )
+                let bits = 0xffff_0000_0000 | u128::from(random() as u32);
+                (IpAddr::V6(Ipv6Addr::from(bits)), 96 + (random() % 33) as u8)
             }
+        };
+        let block = IpNet::new(addr, len).unwrap().trunc();
+        let (first, last) = match block {
+            IpNet::V4(range) => (
+                u128::from(u32::from(range.network())),
+                u128::from(u32::from(range.broadcast())),
+            ),
+            IpNet::V6(range) => (u128::from(range.network()), u128::from(range.broadcast())),
         };
         let v4 = matches!(block, IpNet::V4(_));
         let text = |x: u128| -> String {

@@ -34,7 +34,7 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-use crate::common::{boolean_through_dictionary, is_string_type, scalar_str};
+use crate::common::{boolean_through_dictionary, is_string_type, map_columnar, scalar_str};
 
 pub use crate::ip::{Addr, Block, BlockSet, addr_from_bytes, parse_addr, parse_block};
 
@@ -187,16 +187,7 @@ impl ScalarUDFImpl for CidrMatch {
                 );
             }
         };
-        match ip {
-            ColumnarValue::Array(array) => {
-                Ok(ColumnarValue::Array(Arc::new(match_array(array, &set)?)))
-            }
-            ColumnarValue::Scalar(value) => {
-                let array = value.to_array()?;
-                let out = match_array(&array, &set)?;
-                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
-            }
-        }
+        map_columnar(ip, |array| match_array(array, &set))
     }
 }
 
@@ -238,16 +229,10 @@ impl ScalarUDFImpl for CidrMatchCompiled {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        match args.args.first() {
-            Some(ColumnarValue::Array(array)) => Ok(ColumnarValue::Array(Arc::new(match_array(
-                array, &self.set,
-            )?))),
-            Some(ColumnarValue::Scalar(value)) => {
-                let out = match_array(&value.to_array()?, &self.set)?;
-                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
-            }
-            None => exec_err!("cidr_match: no IP argument"),
-        }
+        let Some(ip) = args.args.first() else {
+            return exec_err!("cidr_match: no IP argument");
+        };
+        map_columnar(ip, |array| match_array(array, &self.set))
     }
 }
 
@@ -273,8 +258,10 @@ pub(crate) fn map_addrs(array: &dyn Array, f: &impl Fn(Addr) -> bool) -> Result<
     })
 }
 
-fn match_array(array: &ArrayRef, set: &BlockSet) -> Result<BooleanArray> {
-    map_addrs(array.as_ref(), &|addr| set.contains(addr))
+fn match_array(array: &ArrayRef, set: &BlockSet) -> Result<ArrayRef> {
+    Ok(Arc::new(map_addrs(array.as_ref(), &|addr| {
+        set.contains(addr)
+    })?))
 }
 
 /// The slow path: at least one block comes from a column, so blocks are parsed per row.

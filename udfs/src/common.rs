@@ -6,6 +6,7 @@
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
+use datafusion::logical_expr::ColumnarValue;
 
 /// True for the Arrow types that hold UTF-8 strings directly.
 #[must_use]
@@ -40,6 +41,21 @@ pub fn for_each_str<'a>(array: &'a dyn Array, mut f: impl FnMut(Option<&'a str>)
         other => return exec_err!("expected a string array, got {other}"),
     }
     Ok(())
+}
+
+/// Applies an array kernel to a column or a scalar: arrays map to arrays, and a
+/// scalar is evaluated as a one-row array and returned as a scalar.
+pub fn map_columnar(
+    value: &ColumnarValue,
+    kernel: impl FnOnce(&ArrayRef) -> Result<ArrayRef>,
+) -> Result<ColumnarValue> {
+    match value {
+        ColumnarValue::Array(array) => Ok(ColumnarValue::Array(kernel(array)?)),
+        ColumnarValue::Scalar(scalar) => {
+            let out = kernel(&scalar.to_array()?)?;
+            Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
+        }
+    }
 }
 
 /// Evaluates a boolean function of a dictionary-encoded array once per distinct

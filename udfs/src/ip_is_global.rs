@@ -25,14 +25,16 @@
 
 use std::sync::{Arc, LazyLock};
 
+use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ReturnFieldArgs, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature,
     Volatility,
 };
 
 use crate::cidr_match::{Addr, Block, is_ip_type, map_addrs, parse_block};
+use crate::common::map_columnar;
 
 /// (block, globally reachable) rows of the IANA IPv4 Special-Purpose Address
 /// Registry, 2025-10-09.
@@ -191,17 +193,12 @@ impl ScalarUDFImpl for IpIsGlobal {
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
-        match args.args.as_slice() {
-            [ColumnarValue::Array(array)] => Ok(ColumnarValue::Array(Arc::new(map_addrs(
-                array.as_ref(),
-                &is_global,
-            )?))),
-            [ColumnarValue::Scalar(value)] => {
-                let out = map_addrs(value.to_array()?.as_ref(), &is_global)?;
-                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
-            }
-            _ => exec_err!("ip_is_global takes one argument"),
-        }
+        let [ip] = args.args.as_slice() else {
+            return exec_err!("ip_is_global takes one argument");
+        };
+        map_columnar(ip, |array| {
+            Ok(Arc::new(map_addrs(array.as_ref(), &is_global)?) as ArrayRef)
+        })
     }
 }
 

@@ -13,11 +13,12 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, Int32Array};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
+use crate::common::map_columnar;
 use crate::mv_single::{distinct_values, list_element_type};
 
 /// The `mv_count` scalar function.
@@ -63,13 +64,7 @@ impl ScalarUDFImpl for MvCount {
         let [arg] = args.args.as_slice() else {
             return exec_err!("mv_count takes one argument");
         };
-        match arg {
-            ColumnarValue::Array(array) => Ok(ColumnarValue::Array(count(array)?)),
-            ColumnarValue::Scalar(scalar) => {
-                let out = count(&scalar.to_array()?)?;
-                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
-            }
-        }
+        map_columnar(arg, count)
     }
 }
 

@@ -18,12 +18,12 @@
 
 use std::sync::{Arc, LazyLock};
 
-use crate::common::is_string_type;
+use crate::common::{is_string_type, map_columnar};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, OffsetSizeTrait, UInt64Array};
 use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::compute::{cast, take};
 use datafusion::arrow::datatypes::DataType;
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::simplify::{ExprSimplifyResult, SimplifyContext};
 use datafusion::logical_expr::{
     ColumnarValue, Expr, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -174,13 +174,7 @@ impl ScalarUDFImpl for MvSingle {
         let [arg] = args.args.as_slice() else {
             return exec_err!("mv_single takes one argument");
         };
-        match arg {
-            ColumnarValue::Array(array) => Ok(ColumnarValue::Array(single(array)?)),
-            ColumnarValue::Scalar(scalar) => {
-                let out = single(&scalar.to_array()?)?;
-                Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
-            }
-        }
+        map_columnar(arg, single)
     }
 }
 
