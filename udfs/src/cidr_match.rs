@@ -34,7 +34,9 @@ use datafusion::logical_expr::{
     Volatility,
 };
 
-use crate::common::{boolean_through_dictionary, is_string_type, map_columnar, scalar_str};
+use crate::common::{
+    boolean_through_dictionary, collect_bools, is_string_type, map_columnar, scalar_str,
+};
 
 pub use crate::ip::{Addr, Block, BlockSet, addr_from_bytes, parse_addr, parse_block};
 
@@ -238,17 +240,47 @@ impl ScalarUDFImpl for CidrMatchCompiled {
 
 /// Maps each row of an IP array through `f`; rows that are NULL or not an IP give NULL.
 pub(crate) fn map_addrs(array: &dyn Array, f: &impl Fn(Addr) -> bool) -> Result<BooleanArray> {
-    let text = |s: Option<&str>| s.and_then(parse_addr).map(f);
-    let bytes = |b: Option<&[u8]>| b.and_then(addr_from_bytes).map(f);
+    let len = array.len();
+    let nulls = array.nulls();
+    let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
     Ok(match array.data_type() {
-        DataType::Utf8 => array.as_string::<i32>().iter().map(text).collect(),
-        DataType::LargeUtf8 => array.as_string::<i64>().iter().map(text).collect(),
-        DataType::Utf8View => array.as_string_view().iter().map(text).collect(),
-        DataType::Binary => array.as_binary::<i32>().iter().map(bytes).collect(),
-        DataType::LargeBinary => array.as_binary::<i64>().iter().map(bytes).collect(),
-        DataType::BinaryView => array.as_binary_view().iter().map(bytes).collect(),
-        DataType::FixedSizeBinary(_) => array.as_fixed_size_binary().iter().map(bytes).collect(),
-        DataType::Null => BooleanArray::new_null(array.len()),
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            collect_bools(len, |i| valid(i).then(|| parse_addr(a.value(i)).map(f))?)
+        }
+        DataType::LargeUtf8 => {
+            let a = array.as_string::<i64>();
+            collect_bools(len, |i| valid(i).then(|| parse_addr(a.value(i)).map(f))?)
+        }
+        DataType::Utf8View => {
+            let a = array.as_string_view();
+            collect_bools(len, |i| valid(i).then(|| parse_addr(a.value(i)).map(f))?)
+        }
+        DataType::Binary => {
+            let a = array.as_binary::<i32>();
+            collect_bools(len, |i| {
+                valid(i).then(|| addr_from_bytes(a.value(i)).map(f))?
+            })
+        }
+        DataType::LargeBinary => {
+            let a = array.as_binary::<i64>();
+            collect_bools(len, |i| {
+                valid(i).then(|| addr_from_bytes(a.value(i)).map(f))?
+            })
+        }
+        DataType::BinaryView => {
+            let a = array.as_binary_view();
+            collect_bools(len, |i| {
+                valid(i).then(|| addr_from_bytes(a.value(i)).map(f))?
+            })
+        }
+        DataType::FixedSizeBinary(_) => {
+            let a = array.as_fixed_size_binary();
+            collect_bools(len, |i| {
+                valid(i).then(|| addr_from_bytes(a.value(i)).map(f))?
+            })
+        }
+        DataType::Null => BooleanArray::new_null(len),
         DataType::Dictionary(..) => {
             return boolean_through_dictionary(array, |values| map_addrs(values.as_ref(), f));
         }

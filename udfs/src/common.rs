@@ -4,6 +4,7 @@
 //! string layout, and "evaluate once per distinct dictionary value".
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::buffer::{BooleanBuffer, Buffer, NullBuffer};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::ColumnarValue;
@@ -58,6 +59,31 @@ pub fn map_columnar(
     }
 }
 
+/// Builds a boolean array of `len` rows from `row(i)` (`None` is NULL), writing
+/// the value and validity bitmaps a 64-bit word at a time instead of appending
+/// bit by bit through a builder.
+pub fn collect_bools(len: usize, mut row: impl FnMut(usize) -> Option<bool>) -> BooleanArray {
+    let words = len.div_ceil(64);
+    let mut values = Vec::with_capacity(words);
+    let mut valid = Vec::with_capacity(words);
+    for word in 0..words {
+        let base = word * 64;
+        let (mut value_bits, mut valid_bits) = (0u64, 0u64);
+        for bit in 0..(len - base).min(64) {
+            let out = row(base + bit);
+            value_bits |= u64::from(out == Some(true)) << bit;
+            valid_bits |= u64::from(out.is_some()) << bit;
+        }
+        values.push(value_bits);
+        valid.push(valid_bits);
+    }
+    let nulls = NullBuffer::new(BooleanBuffer::new(Buffer::from_vec(valid), 0, len));
+    BooleanArray::new(
+        BooleanBuffer::new(Buffer::from_vec(values), 0, len),
+        (nulls.null_count() > 0).then_some(nulls),
+    )
+}
+
 /// Evaluates a boolean function of a dictionary-encoded array once per distinct
 /// value, then spreads the answers over the rows through the keys.
 ///
@@ -71,18 +97,14 @@ pub fn boolean_through_dictionary(
     };
     let per_value = eval_values(dict.values())?;
     let keys = dict.normalized_keys();
-    let out = keys
-        .iter()
-        .enumerate()
-        .map(|(row, &key)| {
-            if dict.keys().is_null(row) || key >= per_value.len() || per_value.is_null(key) {
-                None
-            } else {
-                Some(per_value.value(key))
-            }
-        })
-        .collect();
-    Ok(out)
+    Ok(collect_bools(keys.len(), |row| {
+        let key = keys[row];
+        if dict.keys().is_null(row) || key >= per_value.len() || per_value.is_null(key) {
+            None
+        } else {
+            Some(per_value.value(key))
+        }
+    }))
 }
 
 #[cfg(test)]
@@ -109,6 +131,22 @@ mod tests {
             out,
             BooleanArray::from(vec![Some(true), None, Some(false), Some(true)])
         );
+    }
+
+    #[test]
+    fn collect_bools_matches_the_iterator_on_every_length() {
+        for len in [0, 1, 63, 64, 65, 200] {
+            let row = |i: usize| match i % 3 {
+                0 => None,
+                1 => Some(true),
+                _ => Some(i.is_multiple_of(7)),
+            };
+            let expected: BooleanArray = (0..len).map(row).collect();
+            assert_eq!(collect_bools(len, row), expected, "{len}");
+        }
+        let all_valid = collect_bools(70, |_| Some(false));
+        assert_eq!(all_valid.null_count(), 0);
+        assert!(all_valid.nulls().is_none());
     }
 
     #[test]
