@@ -48,6 +48,17 @@ pub enum Error {
         /// The conflicting file.
         right: PathBuf,
     },
+    /// One file holds a field both as a flat column and as a struct field.
+    #[error(
+        "field '{field}' is both a flat column and a struct field in {}",
+        path.display()
+    )]
+    DuplicateField {
+        /// The dotted field name.
+        field: String,
+        /// The file.
+        path: PathBuf,
+    },
     /// The data lacks a field the hunt needs.
     #[error("hunt '{hunt}' cannot run: the data has no field '{field}'{hint}")]
     MissingField {

@@ -3,23 +3,33 @@
 //!
 //! Lakes hold ECS in two layouts: nested structs (`destination.ip` is field `ip`
 //! of struct column `destination`) and flat columns literally named
-//! `destination.ip`. The view `events` shows both the same way, one column per
-//! leaf, named with dots, so a hunt is written once. The raw table stays
-//! available as `events_raw`.
+//! `destination.ip`. And archives drift: over the years a column appears, bytes
+//! go from Int32 to Int64, timestamps change unit, IPs are stored as bytes,
+//! `event.category` is a string in some files and a list in others.
+//!
+//! So files are grouped by schema. Each group is its own table
+//! (`events_raw` when there is one group, `events_raw_1`, `events_raw_2`, ...
+//! otherwise) and is projected onto one canonical set of leaf columns, named
+//! with dots, each with one type that every group's type widens to (see
+//! [`unify`]). The view `events` is the union of those projections, so a hunt is
+//! written once. Types that cannot be reconciled are an error naming a file of
+//! each side and the field.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+use datafusion::common::ScalarValue;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::functions::core::expr_fn::get_field;
-use datafusion::prelude::{Expr, SessionContext, ident};
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, ident, lit, when};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
@@ -31,7 +41,7 @@ pub enum Layout {
     Nested,
     /// Dotted column names (`destination.ip`).
     Flat,
-    /// Both in one dataset.
+    /// Both, in different files or in one file.
     Mixed,
 }
 
@@ -45,14 +55,43 @@ impl fmt::Display for Layout {
     }
 }
 
-/// The event files of one run, with their merged schema.
+/// One leaf column of a group: its dotted name, type, and how to read it.
+#[derive(Clone, Debug)]
+pub struct Leaf {
+    /// Dotted ECS name (`destination.ip`).
+    pub name: String,
+    /// Type in this group's files.
+    pub data_type: DataType,
+    /// Expression over the group's raw table.
+    expr: Expr,
+}
+
+/// Files that share one schema.
+#[derive(Clone, Debug)]
+pub struct SchemaGroup {
+    /// The shared schema, as the files store it.
+    pub schema: SchemaRef,
+    /// The files, in discovery order.
+    pub files: Vec<PathBuf>,
+    /// Rows in all of them, from the footers.
+    pub rows: u64,
+    /// How the files lay out ECS fields.
+    pub layout: Layout,
+    /// Leaf columns, in schema order.
+    pub leaves: Vec<Leaf>,
+}
+
+/// The event files of one run, grouped by schema.
 #[derive(Clone, Debug)]
 pub struct Source {
     /// Every Parquet file, sorted, without duplicates.
     pub files: Vec<PathBuf>,
-    /// The files' schemas merged (raw: structs and all).
+    /// Files grouped by schema, in order of first appearance.
+    pub groups: Vec<SchemaGroup>,
+    /// The `events` view's columns: every leaf of every group, with its
+    /// canonical type.
     pub schema: SchemaRef,
-    /// Detected layout.
+    /// Layout over all files.
     pub layout: Layout,
     /// Total rows according to the footers.
     pub rows: u64,
@@ -171,131 +210,303 @@ pub fn read_footer(path: &Path) -> Result<(SchemaRef, u64)> {
     ))
 }
 
-/// Merges file schemas by field name; a field whose type differs between files is
-/// an error naming both files.
-fn merge_schemas(schemas: &[(PathBuf, SchemaRef)]) -> Result<Schema> {
-    let mut fields: Vec<Field> = vec![];
-    let mut origin: HashMap<String, (usize, &Path)> = HashMap::new();
-    for (path, schema) in schemas {
-        for field in schema.fields() {
-            match origin.get(field.name()) {
-                None => {
-                    origin.insert(field.name().clone(), (fields.len(), path));
-                    fields.push(field.as_ref().clone().with_nullable(true));
+/// The leaf columns of one schema: struct fields become `parent.child`. A leaf
+/// that is both a flat column and a struct field is an error naming `file`.
+fn leaves(schema: &Schema, file: &Path) -> Result<Vec<Leaf>> {
+    fn walk(
+        parent: Option<&Expr>,
+        prefix: &str,
+        fields: &Fields,
+        out: &mut Vec<Leaf>,
+        names: &mut HashSet<String>,
+        file: &Path,
+    ) -> Result<()> {
+        for field in fields {
+            let name = if prefix.is_empty() {
+                field.name().clone()
+            } else {
+                format!("{prefix}.{}", field.name())
+            };
+            let expr = match parent {
+                None => ident(field.name()),
+                Some(p) => get_field(p.clone(), field.name().as_str()),
+            };
+            if let DataType::Struct(children) = field.data_type() {
+                walk(Some(&expr), &name, children, out, names, file)?;
+            } else {
+                if !names.insert(name.clone()) {
+                    return Err(Error::DuplicateField {
+                        field: name,
+                        path: file.to_owned(),
+                    });
                 }
-                Some(&(i, first)) => {
-                    if !fields[i].data_type().equals_datatype(field.data_type()) {
-                        return Err(Error::SchemaConflict {
-                            field: field.name().clone(),
-                            left_type: fields[i].data_type().to_string(),
-                            left: first.to_owned(),
-                            right_type: field.data_type().to_string(),
-                            right: path.clone(),
-                        });
-                    }
-                }
+                out.push(Leaf {
+                    name,
+                    data_type: field.data_type().clone(),
+                    expr,
+                });
             }
         }
+        Ok(())
     }
-    Ok(Schema::new(fields))
+    let mut out = vec![];
+    walk(
+        None,
+        "",
+        schema.fields(),
+        &mut out,
+        &mut HashSet::new(),
+        file,
+    )?;
+    Ok(out)
+}
+
+fn layout_of(schema: &Schema) -> Layout {
+    let nested = schema
+        .fields()
+        .iter()
+        .any(|f| matches!(f.data_type(), DataType::Struct(_)));
+    let dotted = schema.fields().iter().any(|f| f.name().contains('.'));
+    match (nested, dotted) {
+        (true, true) => Layout::Mixed,
+        (true, false) => Layout::Nested,
+        (false, _) => Layout::Flat,
+    }
+}
+
+fn is_string_like(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, value) => is_string_like(value),
+        _ => false,
+    }
+}
+
+fn is_binary_ip(t: &DataType) -> bool {
+    match t {
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::BinaryView
+        | DataType::FixedSizeBinary(4 | 16) => true,
+        DataType::Dictionary(_, value) => is_binary_ip(value),
+        _ => false,
+    }
+}
+
+fn list_item(t: &DataType) -> Option<&DataType> {
+    match t {
+        DataType::List(f) | DataType::LargeList(f) | DataType::ListView(f) => Some(f.data_type()),
+        _ => None,
+    }
+}
+
+/// An ECS IP field: `source.ip`, `destination.ip`, `related.ip`, ...
+fn is_ip_field(name: &str) -> bool {
+    name.rsplit('.').next() == Some("ip")
+}
+
+/// The type two files' versions of field `name` both widen to, if any.
+///
+/// - equal types stay;
+/// - integers of any width: Int64; integers and floats: Float64;
+/// - timestamps: the finer unit, UTC when either has a zone (ECS times are UTC);
+/// - strings of any layout (dictionary too): Utf8;
+/// - an IP field (`*.ip`) stored as text in some files and as 4/16 bytes in
+///   others: Utf8, the bytes shown as text ([`ip_to_string`](lakehunt_udfs::ip_to_string));
+/// - a value in some files and a list in others (`event.category`): a list of
+///   the unified item type, the lone value becoming a one-item list.
+#[must_use]
+pub fn unify(name: &str, a: &DataType, b: &DataType) -> Option<DataType> {
+    use DataType as T;
+    if a == b {
+        return Some(a.clone());
+    }
+    let int = |t: &T| t.is_integer();
+    let num = |t: &T| t.is_integer() || t.is_floating();
+    Some(match (a, b) {
+        (T::Null, other) | (other, T::Null) => other.clone(),
+        _ if int(a) && int(b) => T::Int64,
+        _ if num(a) && num(b) => T::Float64,
+        (T::Timestamp(ua, za), T::Timestamp(ub, zb)) => {
+            let finer = |u: &TimeUnit| match u {
+                TimeUnit::Second => 0,
+                TimeUnit::Millisecond => 1,
+                TimeUnit::Microsecond => 2,
+                TimeUnit::Nanosecond => 3,
+            };
+            let unit = if finer(ua) >= finer(ub) { ua } else { ub };
+            let zone = (za.is_some() || zb.is_some()).then(|| Arc::from("UTC"));
+            T::Timestamp(*unit, zone)
+        }
+        _ if is_string_like(a) && is_string_like(b) => T::Utf8,
+        _ if is_ip_field(name)
+            && (is_string_like(a) || is_binary_ip(a))
+            && (is_string_like(b) || is_binary_ip(b)) =>
+        {
+            T::Utf8
+        }
+        _ => match (list_item(a), list_item(b)) {
+            (Some(x), Some(y)) => list_of(unify(name, x, y)?),
+            (Some(x), None) => list_of(unify(name, x, b)?),
+            (None, Some(y)) => list_of(unify(name, a, y)?),
+            (None, None) => return None,
+        },
+    })
+}
+
+fn list_of(item: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(item, true)))
+}
+
+/// `expr` (of type `from`) as canonical type `to`.
+fn convert(expr: Expr, from: &DataType, to: &DataType, ip_to_string: &Arc<ScalarUDF>) -> Expr {
+    if from == to {
+        return expr;
+    }
+    if let Some(item) = list_item(to).filter(|_| list_item(from).is_none()) {
+        // One value: a one-item list (NULL stays NULL, not a list holding NULL).
+        let item = convert(expr.clone(), from, item, ip_to_string);
+        let list = datafusion::functions_nested::expr_fn::make_array(vec![item]);
+        return when(expr.is_null(), cast(lit(ScalarValue::Null), to.clone()))
+            .otherwise(cast(list, to.clone()))
+            .unwrap_or_else(|_| cast(lit(ScalarValue::Null), to.clone()));
+    }
+    if to == &DataType::Utf8 && is_binary_ip(from) {
+        return ip_to_string.call(vec![expr]);
+    }
+    cast(expr, to.clone())
 }
 
 impl Source {
-    /// Finds the files and reads every footer.
+    /// Finds the files, reads every footer, groups the files by schema and works
+    /// out the canonical type of every leaf.
     pub fn open(paths: &[String]) -> Result<Source> {
         let files = discover(paths)?;
-        let mut schemas = Vec::with_capacity(files.len());
+        let mut groups: Vec<SchemaGroup> = vec![];
         let mut rows = 0;
         for file in &files {
             let (schema, n) = read_footer(file)?;
             rows += n;
-            schemas.push((file.clone(), schema));
+            // Same fields, same group; metadata (writer notes) does not matter.
+            if let Some(group) = groups
+                .iter_mut()
+                .find(|g| g.schema.fields() == schema.fields())
+            {
+                group.files.push(file.clone());
+                group.rows += n;
+                continue;
+            }
+            groups.push(SchemaGroup {
+                layout: layout_of(&schema),
+                leaves: leaves(&schema, file)?,
+                schema,
+                files: vec![file.clone()],
+                rows: n,
+            });
         }
-        let schema = Arc::new(merge_schemas(&schemas)?);
-        let nested = schema
-            .fields()
-            .iter()
-            .any(|f| matches!(f.data_type(), DataType::Struct(_)));
-        let dotted = schema.fields().iter().any(|f| f.name().contains('.'));
-        let layout = match (nested, dotted) {
-            (true, true) => Layout::Mixed,
-            (true, false) => Layout::Nested,
-            (false, _) => Layout::Flat,
+        let schema = Arc::new(canonical_schema(&groups)?);
+        let layout = match groups.split_first() {
+            Some((first, rest)) if rest.iter().all(|g| g.layout == first.layout) => first.layout,
+            Some(_) => Layout::Mixed,
+            None => Layout::Flat,
         };
         Ok(Source {
             files,
+            groups,
             schema,
             layout,
             rows,
         })
     }
 
-    /// Registers `events_raw` (the files as they are) and `events` (flat ECS names).
+    /// Registers the raw tables (`events_raw`, or `events_raw_N` per schema) and
+    /// `events`, the union of every group projected onto the canonical columns.
     pub async fn register(&self, ctx: &SessionContext) -> Result<()> {
-        let urls = self
-            .files
-            .iter()
-            .map(|f| {
-                // A URL built from the path, not parsed from text: a file name with
-                // `*`, `?` or `[` must not turn into a glob.
-                let absolute = std::path::absolute(f)?;
-                let url =
-                    url::Url::from_file_path(&absolute).map_err(|()| Error::UnreadableFile {
-                        path: absolute.clone(),
-                        message: "cannot be expressed as a file URL".into(),
-                    })?;
-                ListingTableUrl::try_new(url, None).map_err(Error::from)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        // Every URL is one file already chosen by `discover`: no extension filter.
-        let options =
-            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
-        let config = ListingTableConfig::new_with_multi_paths(urls)
-            .with_listing_options(options)
-            .with_schema(Arc::clone(&self.schema));
-        ctx.register_table("events_raw", Arc::new(ListingTable::try_new(config)?))?;
-
-        let mut columns = vec![];
-        let mut names = HashSet::new();
-        flatten(None, "", self.schema.fields(), &mut columns, &mut names)?;
-        let view = ctx.table("events_raw").await?.select(columns)?;
-        ctx.register_table("events", view.into_view())?;
+        let ip_to_string = lakehunt_udfs::ip_to_string::ip_to_string_udf();
+        let mut union: Option<DataFrame> = None;
+        for (i, group) in self.groups.iter().enumerate() {
+            let name = if self.groups.len() == 1 {
+                "events_raw".to_owned()
+            } else {
+                format!("events_raw_{}", i + 1)
+            };
+            ctx.register_table(&name, listing_table(&group.files, &group.schema)?)?;
+            let columns = self
+                .schema
+                .fields()
+                .iter()
+                .map(|field| {
+                    let to = field.data_type();
+                    let expr = match group.leaves.iter().find(|l| &l.name == field.name()) {
+                        Some(leaf) => {
+                            convert(leaf.expr.clone(), &leaf.data_type, to, &ip_to_string)
+                        }
+                        None => cast(lit(ScalarValue::Null), to.clone()),
+                    };
+                    expr.alias(field.name())
+                })
+                .collect::<Vec<_>>();
+            let projected = ctx.table(&name).await?.select(columns)?;
+            union = Some(match union {
+                None => projected,
+                Some(all) => all.union(projected)?,
+            });
+        }
+        if let Some(events) = union {
+            ctx.register_table("events", events.into_view())?;
+        }
         Ok(())
     }
 }
 
-/// One output column per leaf: struct fields become `parent.child`.
-fn flatten(
-    parent: Option<&Expr>,
-    prefix: &str,
-    fields: &Fields,
-    out: &mut Vec<Expr>,
-    names: &mut HashSet<String>,
-) -> Result<()> {
-    for field in fields {
-        let name = if prefix.is_empty() {
-            field.name().clone()
-        } else {
-            format!("{prefix}.{}", field.name())
-        };
-        let expr = match parent {
-            None => ident(field.name()),
-            Some(p) => get_field(p.clone(), field.name().as_str()),
-        };
-        if let DataType::Struct(children) = field.data_type() {
-            flatten(Some(&expr), &name, children, out, names)?;
-        } else {
-            if !names.insert(name.clone()) {
-                return Err(Error::InvalidParameter {
-                    name: "--data".into(),
-                    message: format!(
-                        "field '{name}' is both a flat column and a struct field; \
-                         mixed layouts in one file set are not supported yet"
-                    ),
-                });
+/// Every leaf of every group, in order of first appearance, with the type all
+/// its versions widen to; an error names a file of each side of a conflict.
+fn canonical_schema(groups: &[SchemaGroup]) -> Result<Schema> {
+    let mut fields: Vec<(Field, &Path)> = vec![];
+    for group in groups {
+        let file = group.files[0].as_path();
+        for leaf in &group.leaves {
+            match fields.iter_mut().find(|(f, _)| f.name() == &leaf.name) {
+                None => fields.push((Field::new(&leaf.name, leaf.data_type.clone(), true), file)),
+                Some((field, first)) => {
+                    let Some(merged) = unify(&leaf.name, field.data_type(), &leaf.data_type) else {
+                        return Err(Error::SchemaConflict {
+                            field: leaf.name.clone(),
+                            left_type: field.data_type().to_string(),
+                            left: (*first).to_owned(),
+                            right_type: leaf.data_type.to_string(),
+                            right: file.to_owned(),
+                        });
+                    };
+                    *field = field.clone().with_data_type(merged);
+                }
             }
-            out.push(expr.alias(name));
         }
     }
-    Ok(())
+    Ok(Schema::new(
+        fields.into_iter().map(|(f, _)| f).collect::<Vec<_>>(),
+    ))
+}
+
+/// A listing table over exactly these files, with their own schema.
+fn listing_table(files: &[PathBuf], schema: &SchemaRef) -> Result<Arc<ListingTable>> {
+    let urls = files
+        .iter()
+        .map(|f| {
+            // A URL built from the path, not parsed from text: a file name with
+            // `*`, `?` or `[` must not turn into a glob.
+            let absolute = std::path::absolute(f)?;
+            let url = url::Url::from_file_path(&absolute).map_err(|()| Error::UnreadableFile {
+                path: absolute.clone(),
+                message: "cannot be expressed as a file URL".into(),
+            })?;
+            ListingTableUrl::try_new(url, None).map_err(Error::from)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // Every URL is one file already chosen by `discover`: no extension filter.
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(Arc::clone(schema));
+    Ok(Arc::new(ListingTable::try_new(config)?))
 }

@@ -12,8 +12,8 @@ use ipnet::IpNet;
 use lakehunt::sample::{Event, SampleLayout, SampleSpec, events, planted_groups, write};
 use lakehunt::{Engine, EngineOptions, hunt};
 
-const AS_OF: &str = "2026-01-15T12:00:00Z";
-const HOUR_NS: i64 = 3_600_000_000_000;
+pub(crate) const AS_OF: &str = "2026-01-15T12:00:00Z";
+pub(crate) const HOUR_NS: i64 = 3_600_000_000_000;
 
 /// The 26 blocks of the seed hunt, as `ipnet` networks (bare `::1` as /128).
 fn excluded() -> Vec<IpNet> {
@@ -50,15 +50,15 @@ fn excluded() -> Vec<IpNet> {
     .collect()
 }
 
-type Key = (Option<String>, Option<String>, Option<String>);
+pub(crate) type Key = (Option<String>, Option<String>, Option<String>);
 
 /// Oracle parameters, the `--window` text, and the other overrides.
 type Case = (Params, Option<&'static str>, Vec<(String, String)>);
 
-struct Params {
-    window_ns: i64,
-    threshold: i128,
-    os: Option<&'static str>,
+pub(crate) struct Params {
+    pub(crate) window_ns: i64,
+    pub(crate) threshold: i128,
+    pub(crate) os: Option<&'static str>,
 }
 
 /// ES|QL's `field == value` on a keyword array: the one distinct value, else NULL.
@@ -82,7 +82,7 @@ fn is_public(ip: &str, nets: &[IpNet]) -> Option<bool> {
     Some(!nets.iter().any(|n| n.contains(&ip)))
 }
 
-fn oracle(all: &[Event], as_of_ns: i64, p: &Params) -> Vec<(Key, i64)> {
+pub(crate) fn oracle(all: &[Event], as_of_ns: i64, p: &Params) -> Vec<(Key, i64)> {
     let nets = excluded();
     let mut sums: HashMap<Key, Option<i128>> = HashMap::new();
     for e in all {
@@ -131,7 +131,7 @@ fn oracle(all: &[Event], as_of_ns: i64, p: &Params) -> Vec<(Key, i64)> {
     out
 }
 
-fn engine_rows(findings: &lakehunt::Table) -> Vec<(Key, i64)> {
+pub(crate) fn engine_rows(findings: &lakehunt::Table) -> Vec<(Key, i64)> {
     let text = |a: &dyn Array, i: usize| -> Option<String> {
         let a = arrow::compute::cast(&a.slice(i, 1), &arrow::datatypes::DataType::Utf8).unwrap();
         let a = a.as_string::<i32>();

@@ -5,6 +5,7 @@
 //!
 //! - [`cidr_match`](cidr_match::CidrMatch) (`CIDR_MATCH`): is an IP in any of the blocks;
 //! - [`ip_is_global`](ip_is_global::IpIsGlobal): is an IP globally routable unicast (IANA registries);
+//! - [`ip_to_string`](ip_to_string::IpToString): an IP stored as bytes, as ECS text;
 //! - [`mv_single`](mv_single::MvSingle): a multi-valued field as ES|QL's `==` sees it;
 //! - [`mv_count`](mv_count::MvCount): how many values a field holds.
 //!
@@ -27,6 +28,7 @@ pub mod cidr_match;
 pub mod common;
 pub mod ip;
 pub mod ip_is_global;
+pub mod ip_to_string;
 pub mod mv_count;
 pub mod mv_single;
 
@@ -36,6 +38,7 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
     vec![
         cidr_match::cidr_match_udf(),
         ip_is_global::ip_is_global_udf(),
+        ip_to_string::ip_to_string_udf(),
         mv_single::mv_single_udf(),
         mv_count::mv_count_udf(),
     ]
