@@ -16,7 +16,7 @@ use datafusion::common::ScalarValue;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
-use crate::hunt::{BoundHunt, FieldKind, Hunt, Value};
+use crate::hunt::{BoundHunt, Hunt, Value};
 use crate::source::Source;
 
 /// Session settings; `None` keeps DataFusion's default.
@@ -114,36 +114,14 @@ impl Engine {
     /// read; returns the time field's unit and zone.
     pub async fn check_fields(&self, hunt: &Hunt) -> Result<(TimeUnit, Option<Arc<str>>)> {
         let events = self.ctx.table("events").await?;
-        let schema = events.schema();
-        let mut time_type = None;
-        for (name, req) in &hunt.lakehunt.fields {
-            let actual = schema
-                .field_with_unqualified_name(name)
-                .ok()
-                .map(|f| f.data_type().clone());
-            let Some(actual) = actual else {
-                return Err(Error::MissingField {
-                    hunt: hunt.id().to_owned(),
-                    field: name.clone(),
-                    hint: req
-                        .missing
-                        .as_ref()
-                        .map(|m| format!("; {m}"))
-                        .unwrap_or_default(),
-                });
-            };
-            if !kind_matches(req.kind, &actual) {
-                return Err(Error::FieldType {
-                    hunt: hunt.id().to_owned(),
-                    field: name.clone(),
-                    actual: actual.to_string(),
-                    expected: req.kind.describe().to_owned(),
-                });
-            }
-            if *name == hunt.lakehunt.time_field {
-                time_type = Some(actual);
-            }
+        let schema = events.schema().as_arrow();
+        if let Some(problem) = hunt.field_problems(schema).into_iter().next() {
+            return Err(problem.into_error(hunt));
         }
+        let time_type = schema
+            .field_with_name(&hunt.lakehunt.time_field)
+            .ok()
+            .map(|f| f.data_type().clone());
         match time_type {
             Some(DataType::Timestamp(unit, tz)) => Ok((unit, tz)),
             _ => Err(Error::InvalidHunt {
@@ -263,34 +241,6 @@ fn timestamp(nanos: i64, unit: TimeUnit, tz: Option<&Arc<str>>) -> ScalarValue {
     }
 }
 
-fn is_string(t: &DataType) -> bool {
-    match t {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
-        DataType::Dictionary(_, v) => is_string(v),
-        _ => false,
-    }
-}
-
-fn kind_matches(kind: FieldKind, t: &DataType) -> bool {
-    match kind {
-        FieldKind::Timestamp => matches!(t, DataType::Timestamp(..)),
-        FieldKind::Integer => t.is_integer(),
-        FieldKind::String => is_string(t),
-        FieldKind::Keyword => match t {
-            DataType::List(f) | DataType::LargeList(f) => is_string(f.data_type()),
-            other => is_string(other),
-        },
-        FieldKind::Ip => match t {
-            DataType::Binary
-            | DataType::LargeBinary
-            | DataType::BinaryView
-            | DataType::FixedSizeBinary(4 | 16) => true,
-            DataType::Dictionary(_, v) => is_string(v),
-            other => is_string(other),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,20 +255,5 @@ mod tests {
             timestamp(1_999_999, TimeUnit::Millisecond, None),
             ScalarValue::TimestampMillisecond(Some(1), None)
         );
-    }
-
-    #[test]
-    fn field_kinds_accept_the_layouts_lakes_use() {
-        let list = DataType::List(Arc::new(arrow::datatypes::Field::new(
-            "item",
-            DataType::Utf8,
-            true,
-        )));
-        assert!(kind_matches(FieldKind::Keyword, &list));
-        assert!(kind_matches(FieldKind::Keyword, &DataType::Utf8View));
-        assert!(!kind_matches(FieldKind::String, &list));
-        assert!(kind_matches(FieldKind::Ip, &DataType::FixedSizeBinary(16)));
-        assert!(!kind_matches(FieldKind::Integer, &DataType::Utf8));
-        assert!(kind_matches(FieldKind::Integer, &DataType::Int32));
     }
 }

@@ -31,6 +31,7 @@
 
 use std::collections::BTreeMap;
 
+use arrow::datatypes::{DataType, Schema};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
@@ -128,6 +129,76 @@ impl FieldKind {
             FieldKind::String => "a string",
             FieldKind::Keyword => "a string or a list of strings",
             FieldKind::Ip => "an IP (string or binary)",
+        }
+    }
+}
+
+/// Why a hunt cannot run on some data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FieldProblem {
+    /// A required field is absent.
+    Missing {
+        /// The ECS field.
+        field: String,
+        /// Why data may lack it, from the hunt file.
+        hint: Option<String>,
+    },
+    /// A required field has a type the hunt cannot use.
+    WrongType {
+        /// The ECS field.
+        field: String,
+        /// Its type in the data.
+        actual: String,
+        /// What the hunt needs.
+        expected: &'static str,
+    },
+}
+
+impl FieldProblem {
+    /// The field concerned.
+    #[must_use]
+    pub fn field(&self) -> &str {
+        match self {
+            FieldProblem::Missing { field, .. } | FieldProblem::WrongType { field, .. } => field,
+        }
+    }
+
+    /// The error a run of `hunt` reports.
+    #[must_use]
+    pub fn into_error(self, hunt: &Hunt) -> Error {
+        match self {
+            FieldProblem::Missing { field, hint } => Error::MissingField {
+                hunt: hunt.id().to_owned(),
+                field,
+                hint: hint.map(|m| format!("; {m}")).unwrap_or_default(),
+            },
+            FieldProblem::WrongType {
+                field,
+                actual,
+                expected,
+            } => Error::FieldType {
+                hunt: hunt.id().to_owned(),
+                field,
+                actual,
+                expected: expected.to_owned(),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for FieldProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FieldProblem::Missing { field, hint: None } => write!(f, "no {field}"),
+            FieldProblem::Missing {
+                field,
+                hint: Some(hint),
+            } => write!(f, "no {field} ({hint})"),
+            FieldProblem::WrongType {
+                field,
+                actual,
+                expected,
+            } => write!(f, "{field} is {actual}, expected {expected}"),
         }
     }
 }
@@ -239,6 +310,30 @@ impl Hunt {
     #[must_use]
     pub fn id(&self) -> &str {
         &self.lakehunt.id
+    }
+
+    /// Every reason the hunt cannot run on data with this (`events`) schema, in
+    /// field order; empty when it can.
+    #[must_use]
+    pub fn field_problems(&self, schema: &Schema) -> Vec<FieldProblem> {
+        let mut problems = vec![];
+        for (name, req) in &self.lakehunt.fields {
+            match schema.field_with_name(name) {
+                Err(_) => problems.push(FieldProblem::Missing {
+                    field: name.clone(),
+                    hint: req.missing.clone(),
+                }),
+                Ok(field) if !kind_matches(req.kind, field.data_type()) => {
+                    problems.push(FieldProblem::WrongType {
+                        field: name.clone(),
+                        actual: field.data_type().to_string(),
+                        expected: req.kind.describe(),
+                    });
+                }
+                Ok(_) => {}
+            }
+        }
+        problems
     }
 
     /// Binds parameters: the defaults, overridden by `overrides` (name, text).
@@ -436,9 +531,53 @@ pub fn find(id: &str) -> Result<Hunt> {
         .ok_or_else(|| Error::UnknownHunt(id.to_owned()))
 }
 
+fn is_string(t: &DataType) -> bool {
+    match t {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => true,
+        DataType::Dictionary(_, v) => is_string(v),
+        _ => false,
+    }
+}
+
+/// True when a column of type `t` can serve as a field of this kind.
+pub(crate) fn kind_matches(kind: FieldKind, t: &DataType) -> bool {
+    match kind {
+        FieldKind::Timestamp => matches!(t, DataType::Timestamp(..)),
+        FieldKind::Integer => t.is_integer(),
+        FieldKind::String => is_string(t),
+        FieldKind::Keyword => match t {
+            DataType::List(f) | DataType::LargeList(f) => is_string(f.data_type()),
+            other => is_string(other),
+        },
+        FieldKind::Ip => match t {
+            DataType::Binary
+            | DataType::LargeBinary
+            | DataType::BinaryView
+            | DataType::FixedSizeBinary(4 | 16) => true,
+            DataType::Dictionary(_, v) => is_string(v),
+            other => is_string(other),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_kinds_accept_the_layouts_lakes_use() {
+        let list = DataType::List(std::sync::Arc::new(arrow::datatypes::Field::new(
+            "item",
+            DataType::Utf8,
+            true,
+        )));
+        assert!(kind_matches(FieldKind::Keyword, &list));
+        assert!(kind_matches(FieldKind::Keyword, &DataType::Utf8View));
+        assert!(!kind_matches(FieldKind::String, &list));
+        assert!(kind_matches(FieldKind::Ip, &DataType::FixedSizeBinary(16)));
+        assert!(!kind_matches(FieldKind::Integer, &DataType::Utf8));
+        assert!(kind_matches(FieldKind::Integer, &DataType::Int32));
+    }
 
     #[test]
     fn placeholders_are_found_by_name() {

@@ -377,39 +377,50 @@ fn convert(expr: Expr, from: &DataType, to: &DataType, ip_to_string: &Arc<Scalar
     cast(expr, to.clone())
 }
 
+/// Finds the files, reads every footer and groups the files by schema.
+pub fn scan(paths: &[String]) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
+    let files = discover(paths)?;
+    let mut groups: Vec<SchemaGroup> = vec![];
+    for file in &files {
+        let (schema, n) = read_footer(file)?;
+        // Same fields, same group; metadata (writer notes) does not matter.
+        if let Some(group) = groups
+            .iter_mut()
+            .find(|g| g.schema.fields() == schema.fields())
+        {
+            group.files.push(file.clone());
+            group.rows += n;
+            continue;
+        }
+        groups.push(SchemaGroup {
+            layout: layout_of(&schema),
+            leaves: leaves(&schema, file)?,
+            schema,
+            files: vec![file.clone()],
+            rows: n,
+        });
+    }
+    Ok((files, groups))
+}
+
 impl Source {
     /// Finds the files, reads every footer, groups the files by schema and works
     /// out the canonical type of every leaf.
     pub fn open(paths: &[String]) -> Result<Source> {
-        let files = discover(paths)?;
-        let mut groups: Vec<SchemaGroup> = vec![];
-        let mut rows = 0;
-        for file in &files {
-            let (schema, n) = read_footer(file)?;
-            rows += n;
-            // Same fields, same group; metadata (writer notes) does not matter.
-            if let Some(group) = groups
-                .iter_mut()
-                .find(|g| g.schema.fields() == schema.fields())
-            {
-                group.files.push(file.clone());
-                group.rows += n;
-                continue;
-            }
-            groups.push(SchemaGroup {
-                layout: layout_of(&schema),
-                leaves: leaves(&schema, file)?,
-                schema,
-                files: vec![file.clone()],
-                rows: n,
-            });
-        }
+        let (files, groups) = scan(paths)?;
+        Source::from_groups(files, groups)
+    }
+
+    /// The source over already scanned groups; fails when two groups give a
+    /// field types that cannot be merged.
+    pub fn from_groups(files: Vec<PathBuf>, groups: Vec<SchemaGroup>) -> Result<Source> {
         let schema = Arc::new(canonical_schema(&groups)?);
         let layout = match groups.split_first() {
             Some((first, rest)) if rest.iter().all(|g| g.layout == first.layout) => first.layout,
             Some(_) => Layout::Mixed,
             None => Layout::Flat,
         };
+        let rows = groups.iter().map(|g| g.rows).sum();
         Ok(Source {
             files,
             groups,
@@ -461,7 +472,7 @@ impl Source {
 
 /// Every leaf of every group, in order of first appearance, with the type all
 /// its versions widen to; an error names a file of each side of a conflict.
-fn canonical_schema(groups: &[SchemaGroup]) -> Result<Schema> {
+pub fn canonical_schema(groups: &[SchemaGroup]) -> Result<Schema> {
     let mut fields: Vec<(Field, &Path)> = vec![];
     for group in groups {
         let file = group.files[0].as_path();

@@ -6,6 +6,7 @@
 mod hunts;
 mod run;
 mod sample;
+mod schema;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ Examples:
   lakehunt run egress-bytes --sample
   lakehunt run egress-bytes --data /lake/endpoint/ --as-of 2026-03-01T08:00:00Z --out findings.parquet
   lakehunt hunts show egress-bytes
+  lakehunt schema --data /lake/endpoint/
   lakehunt sql 'SELECT \"event.action\", count(*) FROM events GROUP BY 1' --data /lake/endpoint/
   lakehunt sample --out ./sample --rows 1000000
 
@@ -53,6 +55,8 @@ enum Command {
     Sql(run::SqlArgs),
     /// Generate synthetic Elastic Endpoint network events as Parquet.
     Sample(sample::SampleArgs),
+    /// Census of a dataset: its schemas, their fields, and which hunts can run.
+    Schema(schema::SchemaArgs),
 }
 
 /// How a successful command ended.
@@ -68,6 +72,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Hunts(args) => hunts::run(&args),
         Command::Sample(args) => sample::run(&args),
+        Command::Schema(args) => schema::run(&args),
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Sql(args) => runtime()?.block_on(run::sql(args)),
     }

@@ -550,3 +550,114 @@ fn closed_stdout_ends_quietly() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn schema_census_counts_schemas_fields_and_runnable_hunts() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let flat = sample(&lake, "flat", "flat");
+    sample(&lake, "nested", "nested");
+    // Sysmon-like data beside it: no source.bytes, no process fields.
+    let sysmon_dir = dir.path().join("sysmon");
+    std::fs::create_dir(&sysmon_dir).unwrap();
+    let sysmon = sysmon_dir.join("sysmon.parquet");
+    let o = lakehunt(&[
+        "sql",
+        "SELECT \"@timestamp\", \"event.action\", \"destination.ip\" FROM events",
+        "--data",
+        flat.to_str().unwrap(),
+        "--out",
+        sysmon.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let o = lakehunt(&[
+        "schema",
+        "--data",
+        lake.to_str().unwrap(),
+        sysmon_dir.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    // 3 + 3 sample files (5000 rows, 2000 per file) and the Sysmon file.
+    assert!(text.starts_with("7 files, 15000 rows, 3 schemas"), "{text}");
+    assert!(
+        text.contains("schema 1: 3 files, 5000 rows, flat ECS"),
+        "{text}"
+    );
+    assert!(
+        text.contains("schema 2: 3 files, 5000 rows, nested ECS"),
+        "{text}"
+    );
+    assert!(text.contains("  source.bytes"), "{text}");
+    assert!(text.contains("absent here (NULL): "), "{text}");
+    assert!(text.contains("egress-bytes  can run"), "{text}");
+    assert!(
+        text.contains("schema 3 (1 file, 5000 rows) lacks destination.address"),
+        "{text}"
+    );
+
+    // The Sysmon file alone: the hunt cannot run, and the census says why.
+    let o = lakehunt(&[
+        "schema",
+        "--data",
+        sysmon.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(json["files"], 1);
+    assert_eq!(json["schemas"][0]["layout"], "flat");
+    assert_eq!(json["schemas"][0]["fields"][2]["name"], "destination.ip");
+    let hunt = &json["hunts"][0];
+    assert_eq!(hunt["id"], "egress-bytes");
+    assert_eq!(hunt["can_run"], false);
+    let problems = hunt["problems"].to_string();
+    assert!(
+        problems.contains("no source.bytes (Sysmon event 3 and Windows event 5156"),
+        "{problems}"
+    );
+
+    // A conflict between files is reported, not hidden.
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).unwrap();
+    for (name, sql) in [
+        ("a.parquet", "SELECT \"source.bytes\" FROM events"),
+        (
+            "b.parquet",
+            "SELECT CAST(\"source.bytes\" AS VARCHAR) AS \"source.bytes\" FROM events",
+        ),
+    ] {
+        let out = bad.join(name);
+        let o = lakehunt(&[
+            "sql",
+            sql,
+            "--data",
+            flat.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = lakehunt(&["schema", "--data", bad.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("cannot be read as one dataset: field 'source.bytes' is Int64 in"),
+        "{text}"
+    );
+    assert!(
+        text.contains("egress-bytes  cannot run: field 'source.bytes'"),
+        "{text}"
+    );
+
+    assert_error(
+        &lakehunt(&[
+            "schema",
+            "--data",
+            dir.path().join("nothing").to_str().unwrap(),
+        ]),
+        &["nothing"],
+    );
+}

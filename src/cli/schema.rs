@@ -1,0 +1,39 @@
+//! `lakehunt schema --data PATH...`: the census of a dataset.
+
+use clap::{Args, ValueEnum};
+use lakehunt::census::Census;
+
+use super::Outcome;
+
+const SCHEMA_EXAMPLES: &str = "\
+Examples:
+  lakehunt schema --data /lake/endpoint/
+  lakehunt schema --data '/lake/2025-*/' --format json | jq '.hunts[] | select(.can_run | not)'
+
+Reads only the files' footers: fast on any size of archive.";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = SCHEMA_EXAMPLES)]
+pub struct SchemaArgs {
+    /// Parquet files, directories (recursive) or globs; repeatable.
+    #[arg(long, short = 'd', value_name = "PATH", required = true, num_args = 1..)]
+    data: Vec<String>,
+    /// `text` for people, `json` for machines.
+    #[arg(long, value_enum, default_value_t = CensusFormat::Text)]
+    format: CensusFormat,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum CensusFormat {
+    Text,
+    Json,
+}
+
+pub fn run(args: &SchemaArgs) -> anyhow::Result<Outcome> {
+    let census = Census::take(&args.data)?;
+    match args.format {
+        CensusFormat::Text => print!("{}", census.to_text()),
+        CensusFormat::Json => println!("{}", serde_json::to_string_pretty(&census)?),
+    }
+    Ok(Outcome::Clean)
+}
