@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::hunt::{self, Hunt};
-use crate::source::{self, SchemaGroup};
+use crate::source::{self, SchemaGroup, SchemaMode};
 
 /// The census of one dataset.
 #[derive(Clone, Debug, Serialize)]
@@ -70,8 +70,8 @@ pub struct HuntReport {
 
 impl Census {
     /// Reads every footer under `paths` and takes the census.
-    pub fn take(paths: &[String]) -> Result<Census> {
-        let (files, groups) = source::scan(paths)?;
+    pub fn take(paths: &[String], mode: SchemaMode) -> Result<Census> {
+        let (files, groups) = source::scan(paths, mode)?;
         Ok(Census::of(files.len(), &groups, &hunt::catalog()?))
     }
 
@@ -187,11 +187,15 @@ impl Census {
         for (i, s) in self.schemas.iter().enumerate() {
             let _ = writeln!(
                 out,
-                "\nschema {}: {}, {} rows, {} ECS, e.g. {}",
+                "\nschema {}: {}, {} rows, {}, e.g. {}",
                 i + 1,
                 plural(s.files, "file"),
                 s.rows,
-                s.layout,
+                if s.layout == "ocsf" {
+                    "OCSF read as ECS".to_owned()
+                } else {
+                    format!("{} ECS", s.layout)
+                },
                 s.example.display()
             );
             let width = s.fields.iter().map(|f| f.name.len()).max().unwrap_or(0);

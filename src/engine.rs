@@ -17,7 +17,7 @@ use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
 use crate::hunt::{BoundHunt, Hunt, Value};
-use crate::source::Source;
+use crate::source::{SchemaMode, Source};
 
 /// Session settings; `None` keeps DataFusion's default.
 #[derive(Clone, Debug, Default)]
@@ -26,6 +26,8 @@ pub struct EngineOptions {
     pub batch_size: Option<usize>,
     /// Parallelism of scans and aggregations.
     pub target_partitions: Option<usize>,
+    /// Whether files are read as ECS, OCSF, or detected.
+    pub schema: SchemaMode,
 }
 
 /// A query's result: schema and batches.
@@ -74,7 +76,7 @@ pub struct Engine {
 impl Engine {
     /// Opens the data (reading every footer) and builds the session.
     pub async fn open(paths: &[String], options: &EngineOptions) -> Result<Engine> {
-        let source = Source::open(paths)?;
+        let source = Source::open_as(paths, options.schema)?;
         Self::with_source(source, options).await
     }
 

@@ -48,6 +48,14 @@ pub enum Error {
         /// The conflicting file.
         right: PathBuf,
     },
+    /// A field map that is malformed.
+    #[error("invalid field map {map}: {message}")]
+    InvalidMap {
+        /// The map's file name or id.
+        map: String,
+        /// What is wrong.
+        message: String,
+    },
     /// One file holds a field both as a flat column and as a struct field.
     #[error(
         "field '{field}' is both a flat column and a struct field in {}",

@@ -18,6 +18,7 @@ pub mod census;
 pub mod engine;
 pub mod error;
 pub mod hunt;
+pub mod mapping;
 pub mod output;
 pub mod params;
 pub mod sample;

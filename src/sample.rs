@@ -38,6 +38,10 @@ pub enum SampleLayout {
     Nested,
     /// Dotted column names (`destination.ip`).
     Flat,
+    /// The same events as OCSF 1.1 Network Activity (class 4001), nested, as
+    /// Amazon Security Lake writes it. See [`ocsf_columns`] for what OCSF cannot
+    /// say and how the sample says it.
+    Ocsf,
 }
 
 /// What to generate.
@@ -760,6 +764,135 @@ impl Columns {
     }
 }
 
+/// The OCSF version the OCSF sample is written in.
+pub const OCSF_VERSION: &str = "1.1.0";
+
+/// OCSF `device.os.type_id` for an ECS `host.os.family`.
+fn os_type_id(family: &str) -> Option<i32> {
+    match family {
+        "windows" => Some(100),
+        "macos" => Some(300),
+        "debian" | "ubuntu" | "redhat" | "centos" | "linux" => Some(200),
+        _ => None,
+    }
+}
+
+/// The events as OCSF Network Activity columns (dotted OCSF names).
+///
+/// OCSF cannot say everything ECS says; the sample writes:
+/// - `@timestamp` as `time_dt` (full precision) and `time` (epoch milliseconds);
+/// - `event.category` as `category_uid` 4 when it is exactly `network` (once or
+///   repeated), NULL otherwise: OCSF has one category per event, so an ECS event
+///   with several (which ES|QL's `==` does not match) has none;
+/// - `event.action` `connection_attempted` as activity 1 (Open),
+///   `disconnect_received` as 2 (Close), and every other action as 99 (Other)
+///   with the ECS action as `activity_name`, the way a source that knows more than
+///   OCSF's enum keeps it;
+/// - `host.os.family` as `device.os.type_id` (100 Windows, 200 Linux, 300 macOS),
+///   the family itself in `device.os.name`;
+/// - `destination.address` as `dst_endpoint.hostname` when it is not the IP
+///   itself. An event with an IP but no address reads back with the IP as its
+///   address (OCSF has no way to say "no address").
+#[must_use]
+pub fn ocsf_columns(events: &[Event]) -> Vec<(&'static str, ArrayRef)> {
+    use arrow::array::Int32Array;
+    let text = |f: &dyn Fn(&Event) -> Option<&str>| -> ArrayRef {
+        Arc::new(events.iter().map(f).collect::<arrow::array::StringArray>())
+    };
+    let int32 = |f: &dyn Fn(&Event) -> Option<i32>| -> ArrayRef {
+        Arc::new(events.iter().map(f).collect::<Int32Array>())
+    };
+    let activity = |e: &Event| match e.action {
+        "connection_attempted" => 1,
+        "disconnect_received" => 2,
+        _ => 99,
+    };
+    let network = |e: &Event| {
+        e.category
+            .as_ref()
+            .is_some_and(|c| !c.is_empty() && c.iter().all(|v| *v == "network"))
+    };
+    vec![
+        (
+            "time",
+            Arc::new(Int64Array::from_iter_values(
+                events.iter().map(|e| e.timestamp.div_euclid(1_000)),
+            )) as ArrayRef,
+        ),
+        (
+            "time_dt",
+            Arc::new(
+                TimestampMicrosecondArray::from_iter_values(events.iter().map(|e| e.timestamp))
+                    .with_timezone("UTC"),
+            ),
+        ),
+        ("class_uid", int32(&|_| Some(4001))),
+        ("category_uid", int32(&|e| network(e).then_some(4))),
+        ("activity_id", int32(&|e| Some(activity(e)))),
+        (
+            "activity_name",
+            text(&|e| {
+                Some(match activity(e) {
+                    1 => "Open",
+                    2 => "Close",
+                    _ => e.action,
+                })
+            }),
+        ),
+        (
+            "type_uid",
+            Arc::new(Int64Array::from_iter_values(
+                events.iter().map(|e| 400_100 + i64::from(activity(e))),
+            )),
+        ),
+        ("metadata.version", text(&|_| Some(OCSF_VERSION))),
+        ("metadata.product.name", text(&|_| Some("lakehunt sample"))),
+        ("device.hostname", text(&|e| Some(e.host_name.as_str()))),
+        ("device.os.name", text(&|e| e.os_family)),
+        (
+            "device.os.type_id",
+            int32(&|e| e.os_family.and_then(os_type_id)),
+        ),
+        ("actor.process.uid", text(&|e| e.entity_id.as_deref())),
+        ("actor.process.pid", int32(&|e| i32::try_from(e.pid).ok())),
+        (
+            "actor.process.file.path",
+            text(&|e| e.executable.as_deref()),
+        ),
+        ("dst_endpoint.ip", text(&|e| e.destination_ip.as_deref())),
+        (
+            "dst_endpoint.hostname",
+            text(&|e| {
+                e.destination_address
+                    .as_deref()
+                    .filter(|a| Some(*a) != e.destination_ip.as_deref())
+            }),
+        ),
+        (
+            "dst_endpoint.port",
+            int32(&|e| i32::try_from(e.destination_port).ok()),
+        ),
+        ("src_endpoint.ip", text(&|e| Some(e.source_ip.as_str()))),
+        (
+            "src_endpoint.port",
+            int32(&|e| i32::try_from(e.source_port).ok()),
+        ),
+        (
+            "traffic.bytes_out",
+            Arc::new(
+                events
+                    .iter()
+                    .map(|e| e.source_bytes)
+                    .collect::<Int64Array>(),
+            ),
+        ),
+        (
+            "connection_info.protocol_name",
+            text(&|e| Some(e.transport)),
+        ),
+    ]
+}
+
 /// A column by its path of name segments (`["host", "os", "family"]`).
 type PathColumn<'a> = (Vec<&'a str>, ArrayRef);
 
@@ -805,7 +938,7 @@ fn to_batch(columns: Vec<(&'static str, ArrayRef)>, layout: SampleLayout) -> Res
             .into_iter()
             .map(|(name, array)| (Field::new(name, array.data_type().clone(), true), array))
             .collect(),
-        SampleLayout::Nested => {
+        SampleLayout::Nested | SampleLayout::Ocsf => {
             // `@timestamp` has no dot; everything else nests by segment.
             nest(
                 columns
@@ -846,13 +979,18 @@ pub fn write(spec: &SampleSpec, dir: &Path) -> Result<SampleSummary> {
         let mut writer: Option<ArrowWriter<std::fs::File>> = None;
         let mut in_file = 0;
         while in_file < spec.rows_per_file.max(1) && events.peek().is_some() {
-            let mut columns = Columns::new();
             let take = batch_rows.min(spec.rows_per_file.max(1) - in_file);
-            for event in events.by_ref().take(take) {
-                columns.push(&event);
-                in_file += 1;
-            }
-            let batch = to_batch(columns.finish(), spec.layout)?;
+            let chunk: Vec<Event> = events.by_ref().take(take).collect();
+            in_file += chunk.len();
+            let batch = if spec.layout == SampleLayout::Ocsf {
+                to_batch(ocsf_columns(&chunk), SampleLayout::Nested)?
+            } else {
+                let mut columns = Columns::new();
+                for event in &chunk {
+                    columns.push(event);
+                }
+                to_batch(columns.finish(), spec.layout)?
+            };
             if writer.is_none() {
                 writer = Some(ArrowWriter::try_new(
                     tmp.as_file().try_clone()?,

@@ -33,6 +33,7 @@ use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, ident, lit, whe
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
+use crate::mapping::FieldMap;
 
 /// How a dataset stores ECS fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,8 +42,22 @@ pub enum Layout {
     Nested,
     /// Dotted column names (`destination.ip`).
     Flat,
-    /// Both, in different files or in one file.
+    /// Both, in different files or in one file (or ECS and OCSF files together).
     Mixed,
+    /// OCSF, read as ECS through the shipped field map.
+    Ocsf,
+}
+
+/// How `--schema` says to read the files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SchemaMode {
+    /// OCSF where a schema has the map's `detect` columns, ECS otherwise.
+    #[default]
+    Auto,
+    /// Every file as ECS.
+    Ecs,
+    /// Every file as OCSF, through the map.
+    Ocsf,
 }
 
 impl fmt::Display for Layout {
@@ -51,6 +66,7 @@ impl fmt::Display for Layout {
             Layout::Nested => "nested",
             Layout::Flat => "flat",
             Layout::Mixed => "mixed",
+            Layout::Ocsf => "ocsf",
         })
     }
 }
@@ -63,7 +79,7 @@ pub struct Leaf {
     /// Type in this group's files.
     pub data_type: DataType,
     /// Expression over the group's raw table.
-    expr: Expr,
+    pub(crate) expr: Expr,
 }
 
 /// Files that share one schema.
@@ -95,6 +111,8 @@ pub struct Source {
     pub layout: Layout,
     /// Total rows according to the footers.
     pub rows: u64,
+    /// The OCSF version of the field map, when some files are read as OCSF.
+    pub ocsf_version: Option<String>,
 }
 
 fn is_glob(text: &str) -> bool {
@@ -377,9 +395,11 @@ fn convert(expr: Expr, from: &DataType, to: &DataType, ip_to_string: &Arc<Scalar
     cast(expr, to.clone())
 }
 
-/// Finds the files, reads every footer and groups the files by schema.
-pub fn scan(paths: &[String]) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
+/// Finds the files, reads every footer and groups the files by schema; a
+/// schema is read through the OCSF field map when `mode` says so.
+pub fn scan(paths: &[String], mode: SchemaMode) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
     let files = discover(paths)?;
+    let ocsf = FieldMap::find("ocsf")?;
     let mut groups: Vec<SchemaGroup> = vec![];
     for file in &files {
         let (schema, n) = read_footer(file)?;
@@ -392,9 +412,20 @@ pub fn scan(paths: &[String]) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
             group.rows += n;
             continue;
         }
+        let raw = leaves(&schema, file)?;
+        let as_ocsf = match mode {
+            SchemaMode::Auto => ocsf.detects(&raw),
+            SchemaMode::Ecs => false,
+            SchemaMode::Ocsf => true,
+        };
+        let (layout, leaves) = if as_ocsf {
+            (Layout::Ocsf, ocsf.apply(&raw)?)
+        } else {
+            (layout_of(&schema), raw)
+        };
         groups.push(SchemaGroup {
-            layout: layout_of(&schema),
-            leaves: leaves(&schema, file)?,
+            layout,
+            leaves,
             schema,
             files: vec![file.clone()],
             rows: n,
@@ -407,7 +438,12 @@ impl Source {
     /// Finds the files, reads every footer, groups the files by schema and works
     /// out the canonical type of every leaf.
     pub fn open(paths: &[String]) -> Result<Source> {
-        let (files, groups) = scan(paths)?;
+        Source::open_as(paths, SchemaMode::Auto)
+    }
+
+    /// [`Source::open`], reading the files as `mode` says.
+    pub fn open_as(paths: &[String], mode: SchemaMode) -> Result<Source> {
+        let (files, groups) = scan(paths, mode)?;
         Source::from_groups(files, groups)
     }
 
@@ -421,12 +457,18 @@ impl Source {
             None => Layout::Flat,
         };
         let rows = groups.iter().map(|g| g.rows).sum();
+        let ocsf_version = if groups.iter().any(|g| g.layout == Layout::Ocsf) {
+            Some(FieldMap::find("ocsf")?.map.ocsf_version)
+        } else {
+            None
+        };
         Ok(Source {
             files,
             groups,
             schema,
             layout,
             rows,
+            ocsf_version,
         })
     }
 

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 
 use clap::{Args, Subcommand};
 use lakehunt::hunt::{self, Hunt};
+use lakehunt::mapping::FieldMap;
 
 use super::Outcome;
 
@@ -35,12 +36,12 @@ pub fn run(args: &HuntsArgs) -> anyhow::Result<Outcome> {
                 );
             }
         }
-        Some(HuntsCommand::Show { id }) => print!("{}", describe(&hunt::find(id)?)),
+        Some(HuntsCommand::Show { id }) => print!("{}", describe(&hunt::find(id)?)?),
     }
     Ok(Outcome::Clean)
 }
 
-fn describe(h: &Hunt) -> String {
+fn describe(h: &Hunt) -> anyhow::Result<String> {
     let l = &h.lakehunt;
     let mut s = String::new();
     // Writing to a String cannot fail; the results are ignored on purpose.
@@ -81,6 +82,15 @@ fn describe(h: &Hunt) -> String {
             .unwrap_or_default();
         let _ = writeln!(s, "  {name}: {}{why}", f.kind.describe());
     }
+    let ocsf = FieldMap::find("ocsf")?;
+    let _ = writeln!(
+        s,
+        "\nOn OCSF data ({}, OCSF {}), the fields are read as",
+        ocsf.map.title, ocsf.map.ocsf_version
+    );
+    for line in ocsf.describe(l.fields.keys().map(String::as_str)) {
+        let _ = writeln!(s, "  {line}");
+    }
     let _ = writeln!(s, "\nSQL\n{}", l.sql.trim_end());
-    s
+    Ok(s)
 }

@@ -158,6 +158,29 @@ struct DataArgs {
     /// Parallel partitions (default: the number of cores).
     #[arg(long, hide_short_help = true, value_name = "N", value_parser = at_least_one)]
     target_partitions: Option<usize>,
+    /// How to read the files: `auto` reads a schema with OCSF's class_uid,
+    /// category_uid and activity_id through the OCSF field map and anything else
+    /// as ECS; `ecs` or `ocsf` forces one for every file.
+    #[arg(long, value_enum, default_value_t = SchemaArg::Auto)]
+    schema: SchemaArg,
+}
+
+/// `--schema`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum SchemaArg {
+    Auto,
+    Ecs,
+    Ocsf,
+}
+
+impl From<SchemaArg> for lakehunt::source::SchemaMode {
+    fn from(arg: SchemaArg) -> Self {
+        match arg {
+            SchemaArg::Auto => Self::Auto,
+            SchemaArg::Ecs => Self::Ecs,
+            SchemaArg::Ocsf => Self::Ocsf,
+        }
+    }
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -172,6 +195,7 @@ impl DataArgs {
         lakehunt::EngineOptions {
             batch_size: self.batch_size,
             target_partitions: self.target_partitions,
+            schema: self.schema.into(),
         }
     }
 }

@@ -4,8 +4,10 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
+use lakehunt::mapping::FieldMap;
 use lakehunt::params::{format_duration, format_instant, parse_instant};
 use lakehunt::sample::{SampleLayout, SampleSpec};
+use lakehunt::source::Layout;
 use lakehunt::{Engine, hunt};
 
 use super::{DataArgs, Outcome, OutputArgs, check_out_path, emit};
@@ -177,24 +179,37 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         .iter()
         .map(|(k, v)| format!("{k} {}", v.display()))
         .collect();
+    let layout = match (&source.ocsf_version, source.layout) {
+        (Some(version), Layout::Ocsf) => format!("OCSF {version} read as ECS"),
+        (Some(version), _) => format!("ECS and OCSF {version}"),
+        (None, layout) => format!("{layout} layout"),
+    };
     note!(
         args.quiet,
-        "{}: {} events in {} file{} ({} layout); window ({}, {}] ({}); {}",
+        "{}: {} events in {} file{} ({layout}); window ({}, {}] ({}); {}",
         hunt.id(),
         source.rows,
         source.files.len(),
         if source.files.len() == 1 { "" } else { "s" },
-        source.layout,
         format_instant(bound.window_start),
         format_instant(bound.as_of),
         format_duration(bound.window),
         params.join(", ")
     );
+    if source.ocsf_version.is_some() {
+        let map = FieldMap::find("ocsf")?;
+        for (field, lossy) in map.lossy(hunt.lakehunt.fields.keys().map(String::as_str)) {
+            note!(args.quiet, "note: on OCSF data, {field}: {lossy}");
+        }
+    }
     let output = engine.run_hunt(&bound).await?;
     for warning in &output.warnings {
         note!(args.quiet, "warning: {}", warning.message);
     }
     let mut metadata = bound.describe();
+    if let Some(version) = &engine.source().ocsf_version {
+        metadata.push(("lakehunt.ocsf_version".to_owned(), version.clone()));
+    }
     for w in &output.warnings {
         metadata.push((format!("lakehunt.warning.{}", w.name), w.count.to_string()));
     }

@@ -15,6 +15,9 @@ enum LayoutArg {
     Nested,
     /// Dotted column names: `destination.ip`.
     Flat,
+    /// The same events as OCSF 1.1 Network Activity (class 4001), nested, as
+    /// Amazon Security Lake writes it.
+    Ocsf,
 }
 
 /// Generate seeded, realistic Elastic Endpoint network events as Parquet.
@@ -57,6 +60,7 @@ pub fn run(args: &SampleArgs) -> anyhow::Result<Outcome> {
     let layout = match args.layout {
         LayoutArg::Nested => SampleLayout::Nested,
         LayoutArg::Flat => SampleLayout::Flat,
+        LayoutArg::Ocsf => SampleLayout::Ocsf,
     };
     let mut spec = SampleSpec::new(args.rows, args.seed, as_of, layout);
     spec.rows_per_file = args.rows_per_file.max(1);

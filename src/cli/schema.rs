@@ -21,6 +21,9 @@ pub struct SchemaArgs {
     /// `text` for people, `json` for machines.
     #[arg(long, value_enum, default_value_t = CensusFormat::Text)]
     format: CensusFormat,
+    /// How to read the files (as for `run`): auto, ecs or ocsf.
+    #[arg(long, value_enum, default_value_t = super::SchemaArg::Auto)]
+    schema: super::SchemaArg,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -30,7 +33,7 @@ enum CensusFormat {
 }
 
 pub fn run(args: &SchemaArgs) -> anyhow::Result<Outcome> {
-    let census = Census::take(&args.data)?;
+    let census = Census::take(&args.data, args.schema.into())?;
     match args.format {
         CensusFormat::Text => print!("{}", census.to_text()),
         CensusFormat::Json => println!("{}", serde_json::to_string_pretty(&census)?),

@@ -6,4 +6,5 @@
 mod cli;
 mod drift;
 mod hunts;
+mod ocsf;
 mod oracle;

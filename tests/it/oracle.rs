@@ -53,7 +53,7 @@ fn excluded() -> Vec<IpNet> {
 pub(crate) type Key = (Option<String>, Option<String>, Option<String>);
 
 /// Oracle parameters, the `--window` text, and the other overrides.
-type Case = (Params, Option<&'static str>, Vec<(String, String)>);
+pub(crate) type Case = (Params, Option<&'static str>, Vec<(String, String)>);
 
 pub(crate) struct Params {
     pub(crate) window_ns: i64,
@@ -214,6 +214,7 @@ async fn check_layout(layout: SampleLayout, seed: u64) {
             let options = EngineOptions {
                 batch_size,
                 target_partitions: partitions,
+                ..EngineOptions::default()
             };
             let engine = Engine::open(&paths, &options).await.unwrap();
             let got = engine_rows(&engine.run_hunt(&bound).await.unwrap().findings);

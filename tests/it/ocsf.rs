@@ -1,0 +1,211 @@
+//! OCSF (Amazon Security Lake) data read through the shipped field map: the
+//! egress hunt gives the same findings on the OCSF form of the generator's events
+//! as on their ECS form, and the oracle's findings over the events as OCSF can
+//! hold them (see `lakehunt::sample::ocsf_columns`).
+
+use std::process::Command;
+
+use lakehunt::sample::{Event, SampleLayout, SampleSpec, events, write};
+use lakehunt::source::{Layout, SchemaMode};
+use lakehunt::{Engine, EngineOptions, Error, hunt};
+
+use crate::oracle::{AS_OF, Case, HOUR_NS, Params, engine_rows, oracle};
+
+/// The events as the OCSF form reads back through the map.
+fn as_ocsf_reads(mut e: Event) -> Event {
+    if e.destination_address.is_none() {
+        e.destination_address.clone_from(&e.destination_ip);
+    }
+    e.os_family = e.os_family.map(|f| match f {
+        "windows" => "windows",
+        "macos" => "macos",
+        _ => "linux",
+    });
+    e
+}
+
+fn spec(rows: usize, seed: u64, layout: SampleLayout) -> SampleSpec {
+    let as_of = lakehunt::params::parse_instant(AS_OF).unwrap();
+    let mut spec = SampleSpec::new(rows, seed, as_of, layout);
+    spec.rows_per_file = rows / 3 + 1;
+    spec.row_group_rows = rows / 10;
+    spec
+}
+
+async fn findings(
+    paths: &[String],
+    mode: SchemaMode,
+    window: Option<&str>,
+    overrides: &[(String, String)],
+) -> lakehunt::Result<Vec<(crate::oracle::Key, i64)>> {
+    let as_of = lakehunt::params::parse_instant(AS_OF).unwrap();
+    let bound = hunt::find("egress-bytes")?.bind(as_of, window, overrides)?;
+    let options = EngineOptions {
+        schema: mode,
+        ..EngineOptions::default()
+    };
+    let engine = Engine::open(paths, &options).await?;
+    Ok(engine_rows(&engine.run_hunt(&bound).await?.findings))
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        (
+            Params {
+                window_ns: 8 * HOUR_NS,
+                threshold: 1 << 30,
+                os: Some("windows"),
+            },
+            None,
+            vec![],
+        ),
+        (
+            Params {
+                window_ns: 24 * HOUR_NS,
+                threshold: 20_000_000,
+                os: None,
+            },
+            Some("24h"),
+            vec![
+                ("threshold".to_owned(), "20MB".to_owned()),
+                ("os".to_owned(), "any".to_owned()),
+            ],
+        ),
+        (
+            Params {
+                window_ns: 24 * HOUR_NS,
+                threshold: 8 << 20,
+                os: Some("linux"),
+            },
+            Some("24h"),
+            vec![
+                ("threshold".to_owned(), "8MiB".to_owned()),
+                ("os".to_owned(), "linux".to_owned()),
+            ],
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ocsf_form_gives_the_ecs_forms_findings_and_the_oracles() {
+    let dir = tempfile::tempdir().unwrap();
+    let ecs = spec(40_000, 5, SampleLayout::Nested);
+    let ocsf = spec(40_000, 5, SampleLayout::Ocsf);
+    write(&ecs, &dir.path().join("ecs")).unwrap();
+    write(&ocsf, &dir.path().join("ocsf")).unwrap();
+    let ecs_paths = [dir.path().join("ecs").to_string_lossy().into_owned()];
+    let ocsf_paths = [dir.path().join("ocsf").to_string_lossy().into_owned()];
+    let read_back: Vec<Event> = events(&ocsf).map(as_ocsf_reads).collect();
+    let as_of = lakehunt::params::parse_instant(AS_OF).unwrap();
+
+    // The seed hunt, as shipped: the same findings on both forms.
+    let on_ecs = findings(&ecs_paths, SchemaMode::Auto, None, &[])
+        .await
+        .unwrap();
+    let on_ocsf = findings(&ocsf_paths, SchemaMode::Auto, None, &[])
+        .await
+        .unwrap();
+    assert!(!on_ecs.is_empty());
+    assert_eq!(on_ocsf, on_ecs);
+
+    // Other windows, thresholds and OS families: the oracle over what OCSF holds.
+    for (params, window, overrides) in cases() {
+        let expected = oracle(&read_back, as_of, &params);
+        assert!(!expected.is_empty(), "{overrides:?}");
+        let got = findings(&ocsf_paths, SchemaMode::Ocsf, window, &overrides)
+            .await
+            .unwrap();
+        assert_eq!(got, expected, "{overrides:?}");
+    }
+
+    // Read as ECS, the OCSF files lack the hunt's fields, and the error says so.
+    let err = findings(&ocsf_paths, SchemaMode::Ecs, None, &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::MissingField { field, .. } if field == "@timestamp"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ecs_and_ocsf_files_in_one_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let ecs = spec(20_000, 8, SampleLayout::Flat);
+    let ocsf = spec(20_000, 9, SampleLayout::Ocsf);
+    write(&ecs, &dir.path().join("ecs")).unwrap();
+    write(&ocsf, &dir.path().join("ocsf")).unwrap();
+    let paths = [dir.path().to_string_lossy().into_owned()];
+    let engine = Engine::open(&paths, &EngineOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(engine.source().layout, Layout::Mixed);
+    assert_eq!(engine.source().ocsf_version.as_deref(), Some("1.1.0"));
+    drop(engine);
+
+    let all: Vec<Event> = events(&ecs)
+        .chain(events(&ocsf).map(as_ocsf_reads))
+        .collect();
+    let as_of = lakehunt::params::parse_instant(AS_OF).unwrap();
+    for (params, window, overrides) in cases().into_iter().take(2) {
+        let expected = oracle(&all, as_of, &params);
+        assert!(!expected.is_empty(), "{overrides:?}");
+        let got = findings(&paths, SchemaMode::Auto, window, &overrides)
+            .await
+            .unwrap();
+        assert_eq!(got, expected, "{overrides:?}");
+    }
+}
+
+#[test]
+fn the_cli_says_what_ocsf_loses_once_and_records_the_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("ocsf");
+    write(&spec(5_000, 3, SampleLayout::Ocsf), &data).unwrap();
+    let out = dir.path().join("findings.parquet");
+    let o = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args([
+            "run",
+            "egress-bytes",
+            "--data",
+            data.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("OCSF 1.1.0 read as ECS"), "{err}");
+    assert_eq!(
+        err.matches("note: on OCSF data, event.action:").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("Close"), "{err}");
+    let reader =
+        parquet::file::reader::SerializedFileReader::new(std::fs::File::open(&out).unwrap())
+            .unwrap();
+    let metadata = parquet::file::reader::FileReader::metadata(&reader)
+        .file_metadata()
+        .key_value_metadata()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        metadata
+            .iter()
+            .any(|kv| kv.key == "lakehunt.ocsf_version" && kv.value.as_deref() == Some("1.1.0")),
+        "{metadata:?}"
+    );
+
+    let o = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args(["hunts", "show", "egress-bytes"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(text.contains("On OCSF data"), "{text}");
+    assert!(text.contains("source.bytes <- traffic.bytes_out"), "{text}");
+    assert!(text.contains("lossy: OCSF activity 2 (Close)"), "{text}");
+}
