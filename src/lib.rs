@@ -23,6 +23,7 @@ pub mod output;
 pub mod params;
 pub mod sample;
 pub mod source;
+pub mod table;
 
 pub use engine::{Engine, EngineOptions, HuntOutput, Table, Warning};
 pub use error::{Error, Result};

@@ -23,10 +23,6 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 use datafusion::common::ScalarValue;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::{
-    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
-};
 use datafusion::functions::core::expr_fn::get_field;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, ident, lit, when};
@@ -34,6 +30,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
 use crate::mapping::FieldMap;
+use crate::table::{FileSetTable, hive_partitions};
 
 /// How a dataset stores ECS fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,8 +90,11 @@ pub struct SchemaGroup {
     pub rows: u64,
     /// How the files lay out ECS fields.
     pub layout: Layout,
-    /// Leaf columns, in schema order.
+    /// Leaf columns, in schema order, then the partition columns.
     pub leaves: Vec<Leaf>,
+    /// Hive-style partition keys (`eventDay` from `eventDay=20260115/`) of any of
+    /// the files, in order of first appearance; Utf8 columns of the table.
+    pub partition_keys: Vec<String>,
 }
 
 /// The event files of one run, grouped by schema.
@@ -403,6 +403,7 @@ pub fn scan(paths: &[String], mode: SchemaMode) -> Result<(Vec<PathBuf>, Vec<Sch
     let mut groups: Vec<SchemaGroup> = vec![];
     for file in &files {
         let (schema, n) = read_footer(file)?;
+        let keys = hive_partitions(file).into_iter().map(|(k, _)| k);
         // Same fields, same group; metadata (writer notes) does not matter.
         if let Some(group) = groups
             .iter_mut()
@@ -410,6 +411,11 @@ pub fn scan(paths: &[String], mode: SchemaMode) -> Result<(Vec<PathBuf>, Vec<Sch
         {
             group.files.push(file.clone());
             group.rows += n;
+            for key in keys {
+                if !group.partition_keys.contains(&key) {
+                    group.partition_keys.push(key);
+                }
+            }
             continue;
         }
         let raw = leaves(&schema, file)?;
@@ -423,13 +429,36 @@ pub fn scan(paths: &[String], mode: SchemaMode) -> Result<(Vec<PathBuf>, Vec<Sch
         } else {
             (layout_of(&schema), raw)
         };
+        let mut partition_keys: Vec<String> = vec![];
+        for key in keys {
+            if !partition_keys.contains(&key) {
+                partition_keys.push(key);
+            }
+        }
         groups.push(SchemaGroup {
             layout,
             leaves,
             schema,
             files: vec![file.clone()],
             rows: n,
+            partition_keys,
         });
+    }
+    // Partition columns follow the files' own; a file column of the same name wins.
+    for group in &mut groups {
+        let schema = Arc::clone(&group.schema);
+        group
+            .partition_keys
+            .retain(|k| schema.field_with_name(k).is_err());
+        for key in &group.partition_keys {
+            if !group.leaves.iter().any(|l| &l.name == key) {
+                group.leaves.push(Leaf {
+                    name: key.clone(),
+                    data_type: DataType::Utf8,
+                    expr: ident(key),
+                });
+            }
+        }
     }
     Ok((files, groups))
 }
@@ -483,7 +512,12 @@ impl Source {
             } else {
                 format!("events_raw_{}", i + 1)
             };
-            ctx.register_table(&name, listing_table(&group.files, &group.schema)?)?;
+            let table = FileSetTable::try_new(
+                &group.files,
+                Arc::clone(&group.schema),
+                &group.partition_keys,
+            )?;
+            ctx.register_table(&name, Arc::new(table))?;
             let columns = self
                 .schema
                 .fields()
@@ -539,27 +573,4 @@ pub fn canonical_schema(groups: &[SchemaGroup]) -> Result<Schema> {
     Ok(Schema::new(
         fields.into_iter().map(|(f, _)| f).collect::<Vec<_>>(),
     ))
-}
-
-/// A listing table over exactly these files, with their own schema.
-fn listing_table(files: &[PathBuf], schema: &SchemaRef) -> Result<Arc<ListingTable>> {
-    let urls = files
-        .iter()
-        .map(|f| {
-            // A URL built from the path, not parsed from text: a file name with
-            // `*`, `?` or `[` must not turn into a glob.
-            let absolute = std::path::absolute(f)?;
-            let url = url::Url::from_file_path(&absolute).map_err(|()| Error::UnreadableFile {
-                path: absolute.clone(),
-                message: "cannot be expressed as a file URL".into(),
-            })?;
-            ListingTableUrl::try_new(url, None).map_err(Error::from)
-        })
-        .collect::<Result<Vec<_>>>()?;
-    // Every URL is one file already chosen by `discover`: no extension filter.
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension("");
-    let config = ListingTableConfig::new_with_multi_paths(urls)
-        .with_listing_options(options)
-        .with_schema(Arc::clone(schema));
-    Ok(Arc::new(ListingTable::try_new(config)?))
 }

@@ -209,3 +209,60 @@ fn the_cli_says_what_ocsf_loses_once_and_records_the_version() {
     assert!(text.contains("source.bytes <- traffic.bytes_out"), "{text}");
     assert!(text.contains("lossy: OCSF activity 2 (Close)"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_lake_partition_folders_are_columns_and_prune_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let east = lake.join("region=us-east-1/accountId=111111111111/eventDay=20260115");
+    let west = lake.join("region=eu-west-1/accountId=222222222222/eventDay=20260115");
+    write(&spec(6_000, 21, SampleLayout::Ocsf), &east).unwrap();
+    write(&spec(4_000, 22, SampleLayout::Ocsf), &west).unwrap();
+    let paths = [lake.to_string_lossy().into_owned()];
+    let engine = Engine::open(&paths, &EngineOptions::default())
+        .await
+        .unwrap();
+    let table = engine
+        .sql(
+            "SELECT region, \"accountId\", \"eventDay\", count(*) AS n FROM events \
+             GROUP BY 1, 2, 3 ORDER BY 1",
+        )
+        .await
+        .unwrap();
+    let batch = arrow::compute::concat_batches(&table.schema, &table.batches).unwrap();
+    let text = arrow::util::pretty::pretty_format_batches(&[batch])
+        .unwrap()
+        .to_string();
+    assert!(
+        text.contains("| eu-west-1 | 222222222222 | 20260115 | 4000 |"),
+        "{text}"
+    );
+    assert!(
+        text.contains("| us-east-1 | 111111111111 | 20260115 | 6000 |"),
+        "{text}"
+    );
+
+    // A filter on a partition column leaves the other folders' files unopened.
+    let plan = engine
+        .sql("EXPLAIN SELECT count(*) FROM events WHERE region = 'eu-west-1'")
+        .await
+        .unwrap();
+    let plan = arrow::util::pretty::pretty_format_batches(&plan.batches)
+        .unwrap()
+        .to_string();
+    assert!(plan.contains("region=eu-west-1"), "{plan}");
+    assert!(!plan.contains("region=us-east-1"), "{plan}");
+
+    // The hunt runs over the partitioned lake as over any other.
+    let all: Vec<Event> = events(&spec(6_000, 21, SampleLayout::Ocsf))
+        .chain(events(&spec(4_000, 22, SampleLayout::Ocsf)))
+        .map(as_ocsf_reads)
+        .collect();
+    let as_of = lakehunt::params::parse_instant(AS_OF).unwrap();
+    let (params, window, overrides) = cases().swap_remove(1);
+    let expected = oracle(&all, as_of, &params);
+    let got = findings(&paths, SchemaMode::Auto, window, &overrides)
+        .await
+        .unwrap();
+    assert_eq!(got, expected);
+}

@@ -1,0 +1,259 @@
+//! A table over an exact list of Parquet files, with hive-style partition values.
+//!
+//! DataFusion's `ListingTable` lists a folder itself and reads partition values
+//! relative to it; lakehunt has already chosen its files (grouped by schema,
+//! hidden ones skipped) and reads `key=value` folders anywhere in a file's path.
+//! So each schema group is this table: the given files, each with its partition
+//! values, scanned by DataFusion's own Parquet reader. Filters on partition
+//! columns alone skip whole files before any is opened; everything else (row
+//! group pruning on statistics, projection) is the Parquet reader's.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::{DFSchema, ScalarValue, project_schema};
+use datafusion::datasource::TableType;
+use datafusion::datasource::file_format::FileFormat;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::PartitionedFile;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
+use datafusion::datasource::table_schema::TableSchema;
+use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::logical_expr::utils::conjunction;
+use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::object_store::ObjectMeta;
+use datafusion::object_store::path::Path as StorePath;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::empty::EmptyExec;
+
+use crate::error::{Error, Result};
+
+/// The `key=value` folders of a path, outermost first.
+#[must_use]
+pub fn hive_partitions(path: &Path) -> Vec<(String, String)> {
+    let Some(dir) = path.parent() else {
+        return vec![];
+    };
+    dir.components()
+        .filter_map(|c| {
+            let part = c.as_os_str().to_str()?;
+            let (key, value) = part.split_once('=')?;
+            (!key.is_empty()).then(|| (key.to_owned(), value.to_owned()))
+        })
+        .collect()
+}
+
+/// One file and its partition values, in the table's partition column order.
+#[derive(Clone, Debug)]
+struct FileEntry {
+    meta: ObjectMeta,
+    partition_values: Vec<Option<String>>,
+}
+
+/// The files of one schema, as a table.
+#[derive(Debug)]
+pub struct FileSetTable {
+    file_schema: SchemaRef,
+    partition_cols: Vec<FieldRef>,
+    schema: SchemaRef,
+    files: Vec<FileEntry>,
+}
+
+impl FileSetTable {
+    /// A table over `files`, all with `file_schema`; `partition_keys` become
+    /// Utf8 columns after the file columns (NULL for a file without that folder).
+    pub fn try_new(
+        files: &[PathBuf],
+        file_schema: SchemaRef,
+        partition_keys: &[String],
+    ) -> Result<FileSetTable> {
+        let partition_cols: Vec<FieldRef> = partition_keys
+            .iter()
+            .map(|k| Arc::new(Field::new(k, DataType::Utf8, true)))
+            .collect();
+        let mut fields: Vec<FieldRef> = file_schema.fields().iter().cloned().collect();
+        fields.extend(partition_cols.iter().cloned());
+        let schema = Arc::new(Schema::new(fields));
+        let files = files
+            .iter()
+            .map(|path| {
+                let unreadable = |message: String| Error::UnreadableFile {
+                    path: path.clone(),
+                    message,
+                };
+                let absolute = std::path::absolute(path).map_err(|e| unreadable(e.to_string()))?;
+                let stat = std::fs::metadata(&absolute).map_err(|e| unreadable(e.to_string()))?;
+                let location = StorePath::from_absolute_path(&absolute)
+                    .map_err(|e| unreadable(e.to_string()))?;
+                let found = hive_partitions(path);
+                Ok(FileEntry {
+                    meta: ObjectMeta {
+                        location,
+                        last_modified: stat
+                            .modified()
+                            .map(chrono::DateTime::<chrono::Utc>::from)
+                            .unwrap_or_default(),
+                        size: stat.len(),
+                        e_tag: None,
+                        version: None,
+                    },
+                    partition_values: partition_keys
+                        .iter()
+                        .map(|k| {
+                            found
+                                .iter()
+                                .find(|(key, _)| key == k)
+                                .map(|(_, v)| v.clone())
+                        })
+                        .collect(),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(FileSetTable {
+            file_schema,
+            partition_cols,
+            schema,
+            files,
+        })
+    }
+
+    /// Indexes of the files whose partition values can satisfy `filters` (those
+    /// filters that name only partition columns).
+    fn prune(
+        &self,
+        state: &dyn Session,
+        filters: &[Expr],
+    ) -> datafusion::common::Result<Vec<usize>> {
+        let all: Vec<usize> = (0..self.files.len()).collect();
+        if self.partition_cols.is_empty() {
+            return Ok(all);
+        }
+        let names: Vec<&str> = self
+            .partition_cols
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        let on_partitions: Vec<Expr> = filters
+            .iter()
+            .filter(|f| {
+                let columns = f.column_refs();
+                !columns.is_empty() && columns.iter().all(|c| names.contains(&c.name.as_str()))
+            })
+            .cloned()
+            .collect();
+        let Some(predicate) = conjunction(on_partitions) else {
+            return Ok(all);
+        };
+        // One row per file, one column per partition key; the predicate keeps rows.
+        let schema = Arc::new(Schema::new(self.partition_cols.clone()));
+        let columns: Vec<ArrayRef> = (0..self.partition_cols.len())
+            .map(|i| {
+                Arc::new(
+                    self.files
+                        .iter()
+                        .map(|f| f.partition_values[i].as_deref())
+                        .collect::<StringArray>(),
+                ) as ArrayRef
+            })
+            .collect();
+        let batch = RecordBatch::try_new(Arc::clone(&schema), columns)?;
+        let df_schema = DFSchema::try_from(schema)?;
+        let physical = state.create_physical_expr(predicate, &df_schema)?;
+        let keep = physical.evaluate(&batch)?.into_array(batch.num_rows())?;
+        let keep = keep
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .cloned()
+            .unwrap_or_else(|| BooleanArray::from(vec![true; batch.num_rows()]));
+        Ok(all
+            .into_iter()
+            .filter(|&i| keep.is_valid(i) && keep.value(i))
+            .collect())
+    }
+}
+
+#[async_trait]
+impl TableProvider for FileSetTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> datafusion::common::Result<Vec<TableProviderFilterPushDown>> {
+        // Partition filters skip files, other filters prune row groups; rows are
+        // filtered again above the scan either way.
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        let keep = self.prune(state, filters)?;
+        if keep.is_empty() {
+            let projected = project_schema(&self.schema, projection)?;
+            return Ok(Arc::new(EmptyExec::new(projected)));
+        }
+        // Files dealt round-robin, largest first, over the session's partitions;
+        // the optimizer splits large files further by byte ranges.
+        let mut chosen: Vec<&FileEntry> = keep.iter().map(|&i| &self.files[i]).collect();
+        chosen.sort_by_key(|f| std::cmp::Reverse(f.meta.size));
+        let partitions = state.config().target_partitions().max(1).min(chosen.len());
+        let mut groups: Vec<Vec<PartitionedFile>> = vec![vec![]; partitions];
+        for (i, file) in chosen.into_iter().enumerate() {
+            let mut partitioned = PartitionedFile::new_from_meta(file.meta.clone());
+            partitioned.partition_values = file
+                .partition_values
+                .iter()
+                .map(|v| ScalarValue::Utf8(v.clone()))
+                .collect();
+            groups[i % partitions].push(partitioned);
+        }
+        let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
+        let source = format.file_source(
+            TableSchema::builder(Arc::clone(&self.file_schema))
+                .with_table_partition_cols(self.partition_cols.clone())
+                .build(),
+        );
+        let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), source)
+            .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
+            .with_projection_indices(projection.cloned())?
+            .with_limit(limit)
+            .build();
+        format.create_physical_plan(state, config).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_value_folders_anywhere_in_the_path() {
+        let path =
+            Path::new("/lake/region=us-east-1/accountId=123/eventDay=20260115/part-0.parquet");
+        assert_eq!(
+            hive_partitions(path),
+            vec![
+                ("region".to_owned(), "us-east-1".to_owned()),
+                ("accountId".to_owned(), "123".to_owned()),
+                ("eventDay".to_owned(), "20260115".to_owned()),
+            ]
+        );
+        assert!(hive_partitions(Path::new("lake/x/part=1.parquet")).is_empty());
+        assert!(hive_partitions(Path::new("lake/=1/a.parquet")).is_empty());
+    }
+}
