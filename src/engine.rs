@@ -8,11 +8,14 @@
 //! row groups and files.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::common::ScalarValue;
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
@@ -28,6 +31,34 @@ pub struct EngineOptions {
     pub target_partitions: Option<usize>,
     /// Whether files are read as ECS, OCSF, or detected.
     pub schema: SchemaMode,
+    /// Cap on the memory of the engine's operators, in bytes; aggregations and
+    /// sorts spill to disk beyond it. `None`: [`default_memory_limit`].
+    pub memory_limit: Option<u64>,
+    /// The only time range (ns, `(lo, hi]`) the session will query: files in
+    /// date folders (`date=`, `eventDay=`) wholly outside it are not opened.
+    pub time_range: Option<(i64, i64)>,
+    /// Where spill files go (default: the system's temporary folder). They are
+    /// removed when the session ends, also on error.
+    pub tmp_dir: Option<PathBuf>,
+}
+
+/// Half of the machine's memory (from `/proc/meminfo`), else 4 GiB.
+#[must_use]
+pub fn default_memory_limit() -> u64 {
+    let total_kib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|rest| {
+                    rest.trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                })
+        });
+    total_kib.map_or(4 << 30, |kib| kib * 1024 / 2)
 }
 
 /// A query's result: schema and batches.
@@ -76,7 +107,10 @@ pub struct Engine {
 impl Engine {
     /// Opens the data (reading every footer) and builds the session.
     pub async fn open(paths: &[String], options: &EngineOptions) -> Result<Engine> {
-        let source = Source::open_as(paths, options.schema)?;
+        let source = match options.time_range {
+            Some((lo, hi)) => Source::open_in_range(paths, options.schema, lo, hi)?,
+            None => Source::open_as(paths, options.schema)?,
+        };
         Self::with_source(source, options).await
     }
 
@@ -89,7 +123,24 @@ impl Engine {
         if let Some(n) = options.target_partitions {
             config = config.with_target_partitions(n);
         }
-        let mut ctx = SessionContext::new_with_config(config);
+        let limit = options.memory_limit.unwrap_or_else(default_memory_limit);
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        // Each spilling sort holds this much back for its merge phase (10 MB by
+        // default); under a small cap that reservation alone would fail the run.
+        config.options_mut().execution.sort_spill_reservation_bytes =
+            (limit / 64).clamp(64 << 10, 10 << 20);
+        let mut runtime =
+            RuntimeEnvBuilder::new().with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+        if let Some(dir) = &options.tmp_dir {
+            if !dir.is_dir() {
+                return Err(Error::InvalidParameter {
+                    name: "--tmp-dir".into(),
+                    message: format!("{} is not a folder", dir.display()),
+                });
+            }
+            runtime = runtime.with_temp_file_path(dir);
+        }
+        let mut ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
         lakehunt_udfs::register_all(&mut ctx)?;
         source.register(&ctx).await?;
         Ok(Engine { ctx, source })
@@ -184,7 +235,7 @@ impl Engine {
     }
 
     /// Plans `sql` and binds every placeholder to a literal of its inferred type.
-    async fn bind(
+    pub(crate) async fn bind(
         &self,
         sql: &str,
         bound: &BoundHunt,
@@ -221,7 +272,7 @@ impl Engine {
     }
 }
 
-async fn collect(df: DataFrame) -> Result<Table> {
+pub(crate) async fn collect(df: DataFrame) -> Result<Table> {
     let schema: SchemaRef = Arc::clone(df.schema().inner());
     let batches = df.collect().await?;
     Ok(Table { schema, batches })
@@ -229,7 +280,7 @@ async fn collect(df: DataFrame) -> Result<Table> {
 
 /// An instant as a literal of the time column's type. Rounds down, so that
 /// `ts > start` and `ts <= end` keep exactly the rows they would at full precision.
-fn timestamp(nanos: i64, unit: TimeUnit, tz: Option<&Arc<str>>) -> ScalarValue {
+pub(crate) fn timestamp(nanos: i64, unit: TimeUnit, tz: Option<&Arc<str>>) -> ScalarValue {
     let tz = tz.cloned();
     match unit {
         TimeUnit::Second => ScalarValue::TimestampSecond(Some(nanos.div_euclid(1_000_000_000)), tz),

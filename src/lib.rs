@@ -14,6 +14,7 @@
 //! [`sample`] generates realistic synthetic events with planted findings.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod backfill;
 pub mod census;
 pub mod engine;
 pub mod error;

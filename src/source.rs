@@ -398,7 +398,60 @@ fn convert(expr: Expr, from: &DataType, to: &DataType, ip_to_string: &Arc<Scalar
 /// Finds the files, reads every footer and groups the files by schema; a
 /// schema is read through the OCSF field map when `mode` says so.
 pub fn scan(paths: &[String], mode: SchemaMode) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
+    scan_files(discover(paths)?, mode)
+}
+
+/// The UTC day (ns since the epoch, at midnight) a date folder names:
+/// `date=2026-03-01`, `eventDay=20260301`, `dt=...`, `day=...`.
+fn folder_day(path: &Path) -> Option<i64> {
+    const DAY_NS: i64 = 86_400_000_000_000;
+    hive_partitions(path).into_iter().find_map(|(key, value)| {
+        let key = key.to_ascii_lowercase();
+        if !matches!(
+            key.as_str(),
+            "date" | "dt" | "day" | "eventday" | "event_date"
+        ) {
+            return None;
+        }
+        let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+        let (y, m, d) = (
+            digits.get(0..4)?.parse().ok()?,
+            digits.get(4..6)?.parse().ok()?,
+            digits.get(6..8)?.parse().ok()?,
+        );
+        if digits.len() != 8 {
+            return None;
+        }
+        let date = chrono::NaiveDate::from_ymd_opt(y, m, d)?;
+        let midnight = date.and_hms_opt(0, 0, 0)?.and_utc();
+        midnight
+            .timestamp_nanos_opt()
+            .map(|ns| ns - ns.rem_euclid(DAY_NS))
+    })
+}
+
+/// [`scan`], skipping files in date folders (`date=`, `eventDay=`, ...) wholly
+/// outside `(lo, hi]` before their footers are read. A day's folder is kept
+/// when any instant of that UTC day is inside, so events filed under their own
+/// day are never lost. When no file would be left, none is skipped (the time
+/// filter then finds nothing, and the run still checks its fields).
+pub fn scan_in_range(
+    paths: &[String],
+    mode: SchemaMode,
+    lo: i64,
+    hi: i64,
+) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
+    const DAY_NS: i64 = 86_400_000_000_000;
     let files = discover(paths)?;
+    let kept: Vec<PathBuf> = files
+        .iter()
+        .filter(|f| folder_day(f).is_none_or(|day| day + DAY_NS > lo && day <= hi))
+        .cloned()
+        .collect();
+    scan_files(if kept.is_empty() { files } else { kept }, mode)
+}
+
+fn scan_files(files: Vec<PathBuf>, mode: SchemaMode) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
     let ocsf = FieldMap::find("ocsf")?;
     let mut groups: Vec<SchemaGroup> = vec![];
     for file in &files {
@@ -473,6 +526,13 @@ impl Source {
     /// [`Source::open`], reading the files as `mode` says.
     pub fn open_as(paths: &[String], mode: SchemaMode) -> Result<Source> {
         let (files, groups) = scan(paths, mode)?;
+        Source::from_groups(files, groups)
+    }
+
+    /// [`Source::open_as`] for a run that only looks at `(lo, hi]` (ns): files in
+    /// date folders wholly outside it are skipped unopened ([`scan_in_range`]).
+    pub fn open_in_range(paths: &[String], mode: SchemaMode, lo: i64, hi: i64) -> Result<Source> {
+        let (files, groups) = scan_in_range(paths, mode, lo, hi)?;
         Source::from_groups(files, groups)
     }
 

@@ -3,6 +3,7 @@
 //! Two stages, as in ripgrep: clap structs hold what was typed; each handler
 //! validates it into library values before any data is read.
 
+mod backfill;
 mod hunts;
 mod run;
 mod sample;
@@ -32,6 +33,7 @@ Exit codes:
 Examples:
   lakehunt run egress-bytes --sample
   lakehunt run egress-bytes --data /lake/endpoint/ --as-of 2026-03-01T08:00:00Z --out findings.parquet
+  lakehunt backfill egress-bytes --data /lake/endpoint/ --from 2026-03-01T00:00:00Z --to 2026-06-01T00:00:00Z --out findings/
   lakehunt hunts show egress-bytes
   lakehunt schema --data /lake/endpoint/
   lakehunt sql 'SELECT \"event.action\", count(*) FROM events GROUP BY 1' --data /lake/endpoint/
@@ -48,6 +50,9 @@ enum Command {
     /// Run a shipped hunt over Parquet events.
     #[command(after_help = EXIT_CODES, after_long_help = run::RUN_EXAMPLES)]
     Run(run::RunArgs),
+    /// Run a hunt over every window of a stretch of archive; resumable.
+    #[command(after_long_help = backfill::BACKFILL_EXAMPLES)]
+    Backfill(backfill::BackfillArgs),
     /// List the shipped hunts, or show one.
     Hunts(hunts::HuntsArgs),
     /// Run ad-hoc SQL over the table `events`, with every lakehunt function registered.
@@ -75,6 +80,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Schema(args) => schema::run(&args),
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Sql(args) => runtime()?.block_on(run::sql(args)),
+        Command::Backfill(args) => runtime()?.block_on(backfill::run(args)),
     }
 }
 
@@ -158,6 +164,14 @@ struct DataArgs {
     /// Parallel partitions (default: the number of cores).
     #[arg(long, hide_short_help = true, value_name = "N", value_parser = at_least_one)]
     target_partitions: Option<usize>,
+    /// Memory cap for the engine (1GiB, 512MiB, ...); aggregations and sorts
+    /// spill to disk beyond it. Default: half of this machine's memory.
+    #[arg(long, value_name = "SIZE", value_parser = byte_size)]
+    memory_limit: Option<u64>,
+    /// Folder for spill files (default: the system's temporary folder); they are
+    /// removed when the run ends, also on error.
+    #[arg(long, value_name = "DIR")]
+    tmp_dir: Option<PathBuf>,
     /// How to read the files: `auto` reads a schema with OCSF's class_uid,
     /// category_uid and activity_id through the OCSF field map and anything else
     /// as ECS; `ecs` or `ocsf` forces one for every file.
@@ -183,6 +197,14 @@ impl From<SchemaArg> for lakehunt::source::SchemaMode {
     }
 }
 
+fn byte_size(text: &str) -> Result<u64, String> {
+    let n = lakehunt::params::parse_bytes(text)?;
+    u64::try_from(n)
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("'{text}' must be more than 0 bytes"))
+}
+
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
         Ok(n) if n >= 1 => Ok(n),
@@ -196,6 +218,9 @@ impl DataArgs {
             batch_size: self.batch_size,
             target_partitions: self.target_partitions,
             schema: self.schema.into(),
+            memory_limit: self.memory_limit,
+            tmp_dir: self.tmp_dir.clone(),
+            time_range: None,
         }
     }
 }

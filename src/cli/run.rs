@@ -51,6 +51,47 @@ const SAMPLE_AS_OF: &str = "2026-01-15T12:00:00Z";
 const SAMPLE_ROWS: usize = 200_000;
 const SAMPLE_SEED: u64 = 42;
 
+/// The hunt's parameters as flags, shared by `run` and `backfill`.
+#[derive(Debug, Args)]
+pub struct ParamArgs {
+    /// Report totals at or above this many bytes (1073741824, 1GiB, 500MB, 1.5GiB).
+    #[arg(long, value_name = "BYTES")]
+    threshold: Option<String>,
+    /// host.os.family to hunt on (windows, macos, debian, ...) or 'any'.
+    #[arg(long, value_name = "FAMILY")]
+    os: Option<String>,
+    /// Public destinations: 'list' (outside the hunt's private/reserved blocks, as
+    /// Elastic) or 'global' (globally routable unicast per IANA, ip_is_global).
+    #[arg(long, value_name = "list|global")]
+    public_only: Option<String>,
+    /// Set any hunt parameter (see `lakehunt hunts show HUNT`). Repeatable.
+    #[arg(long = "param", value_name = "NAME=VALUE")]
+    params: Vec<String>,
+}
+
+impl ParamArgs {
+    /// (name, text) overrides of the hunt's defaults.
+    pub fn overrides(&self) -> anyhow::Result<Vec<(String, String)>> {
+        let mut overrides = vec![];
+        if let Some(t) = &self.threshold {
+            overrides.push(("threshold".to_owned(), t.clone()));
+        }
+        if let Some(os) = &self.os {
+            overrides.push(("os".to_owned(), os.clone()));
+        }
+        if let Some(mode) = &self.public_only {
+            overrides.push(("public_only".to_owned(), mode.clone()));
+        }
+        for p in &self.params {
+            let (name, value) = p
+                .split_once('=')
+                .with_context(|| format!("--param '{p}' must look like NAME=VALUE"))?;
+            overrides.push((name.trim().to_owned(), value.to_owned()));
+        }
+        Ok(overrides)
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// The hunt to run (see `lakehunt hunts`).
@@ -68,19 +109,8 @@ pub struct RunArgs {
     /// Look-back window before --as-of (8h, 30m, 1d, 1h30m). Default: the hunt's.
     #[arg(long, value_name = "DURATION")]
     window: Option<String>,
-    /// Report totals at or above this many bytes (1073741824, 1GiB, 500MB, 1.5GiB).
-    #[arg(long, value_name = "BYTES")]
-    threshold: Option<String>,
-    /// host.os.family to hunt on (windows, macos, debian, ...) or 'any'.
-    #[arg(long, value_name = "FAMILY")]
-    os: Option<String>,
-    /// Public destinations: 'list' (outside the hunt's private/reserved blocks, as
-    /// Elastic) or 'global' (globally routable unicast per IANA, ip_is_global).
-    #[arg(long, value_name = "list|global")]
-    public_only: Option<String>,
-    /// Set any hunt parameter (see `lakehunt hunts show HUNT`). Repeatable.
-    #[arg(long = "param", value_name = "NAME=VALUE")]
-    params: Vec<String>,
+    #[command(flatten)]
+    params: ParamArgs,
     #[command(flatten)]
     out: OutputArgs,
     /// Exit 1 when the hunt reports findings (for schedulers and CI gates).
@@ -123,22 +153,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             name: "--as-of".into(),
             message,
         })?;
-    let mut overrides = vec![];
-    if let Some(t) = &args.threshold {
-        overrides.push(("threshold".to_owned(), t.clone()));
-    }
-    if let Some(os) = &args.os {
-        overrides.push(("os".to_owned(), os.clone()));
-    }
-    if let Some(mode) = &args.public_only {
-        overrides.push(("public_only".to_owned(), mode.clone()));
-    }
-    for p in &args.params {
-        let (name, value) = p
-            .split_once('=')
-            .with_context(|| format!("--param '{p}' must look like NAME=VALUE"))?;
-        overrides.push((name.trim().to_owned(), value.to_owned()));
-    }
+    let overrides = args.params.overrides()?;
     let bound = hunt.bind(as_of, args.window.as_deref(), &overrides)?;
     check_out_path(&args.out)?;
 
@@ -171,7 +186,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         args.data.data.clone()
     };
 
-    let engine = Engine::open(&paths, &args.data.engine_options()).await?;
+    let mut options = args.data.engine_options();
+    options.time_range = Some((bound.window_start, bound.as_of));
+    let engine = Engine::open(&paths, &options).await?;
     engine.check_fields(&hunt).await?;
     let source = engine.source();
     let params: Vec<String> = bound

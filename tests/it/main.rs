@@ -3,6 +3,7 @@
 // Test helpers outside #[test] functions: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
+mod backfill;
 mod cli;
 mod drift;
 mod hunts;

@@ -266,3 +266,50 @@ async fn security_lake_partition_folders_are_columns_and_prune_files() {
         .unwrap();
     assert_eq!(got, expected);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn date_folders_outside_the_window_are_not_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let today = lake.join("region=us-east-1/eventDay=20260115");
+    let earlier = lake.join("region=us-east-1/eventDay=20260110");
+    write(&spec(6_000, 31, SampleLayout::Ocsf), &today).unwrap();
+    let as_of_earlier = lakehunt::params::parse_instant("2026-01-10T12:00:00Z").unwrap();
+    write(
+        &SampleSpec::new(6_000, 32, as_of_earlier, SampleLayout::Ocsf),
+        &earlier,
+    )
+    .unwrap();
+    let paths = [lake.to_string_lossy().into_owned()];
+    let as_of = lakehunt::params::parse_instant(AS_OF).unwrap();
+    let bound = hunt::find("egress-bytes")
+        .unwrap()
+        .bind(as_of, None, &[])
+        .unwrap();
+    let pruned = Engine::open(
+        &paths,
+        &EngineOptions {
+            time_range: Some((bound.window_start, bound.as_of)),
+            ..EngineOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        pruned
+            .source()
+            .files
+            .iter()
+            .all(|f| f.to_string_lossy().contains("eventDay=20260115")),
+        "{:?}",
+        pruned.source().files
+    );
+    let all = Engine::open(&paths, &EngineOptions::default())
+        .await
+        .unwrap();
+    assert!(all.source().files.len() > pruned.source().files.len());
+    let a = engine_rows(&pruned.run_hunt(&bound).await.unwrap().findings);
+    let b = engine_rows(&all.run_hunt(&bound).await.unwrap().findings);
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+}

@@ -1,0 +1,161 @@
+//! `lakehunt backfill HUNT --from T --to T --out DIR`: every window of a stretch
+//! of archive, resumable.
+
+use std::io::IsTerminal as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::bail;
+use clap::Args;
+use lakehunt::backfill::{BackfillSpec, Progress, backfill};
+use lakehunt::params::{format_duration, parse_duration, parse_instant};
+use lakehunt::{Engine, hunt};
+
+use super::Outcome;
+use super::run::ParamArgs;
+
+pub const BACKFILL_EXAMPLES: &str = "\
+Examples:
+  # Every 8-hour window since March, tumbling, into a folder pandas/polars/DuckDB read:
+  lakehunt backfill egress-bytes --data /lake/endpoint/ --from 2026-03-01T00:00:00Z \\
+      --to 2026-06-01T00:00:00Z --out findings/
+
+  # Overlapping: a 24-hour window every 8 hours, under a memory cap:
+  lakehunt backfill egress-bytes --data /lake/ --from 2026-03-01T00:00:00Z --to 2026-04-01T00:00:00Z \\
+      --every 8h --window 24h --memory-limit 2GiB --out findings-24h/
+
+  # After a crash or kill: finish the rest, exactly as an uninterrupted run would.
+  lakehunt backfill egress-bytes ... --out findings/ --resume
+
+Windows end at from + k*every (k = 1, 2, ...) up to --to and cover (end - window,
+end], as `lakehunt run --as-of end` does. Output: DIR/window_date=YYYY-MM-DD/part-00000.parquet
+(the UTC day each window starts), with window_start and window_end columns, and
+DIR/_lakehunt_backfill.json, the manifest of finished days.
+
+Exit codes:
+  0  done (with or without findings)
+  2  any error (the manifest keeps every finished day: rerun with --resume)";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = BACKFILL_EXAMPLES)]
+pub struct BackfillArgs {
+    /// The hunt to run (see `lakehunt hunts`).
+    #[arg(value_name = "HUNT")]
+    hunt: String,
+    #[command(flatten)]
+    data: super::DataArgs,
+    /// Windows end after this RFC 3339 instant ...
+    #[arg(long, value_name = "TIME")]
+    from: String,
+    /// ... and at or before this one.
+    #[arg(long, value_name = "TIME")]
+    to: String,
+    /// Distance between window ends. Default: the window (tumbling windows).
+    #[arg(long, value_name = "DURATION")]
+    every: Option<String>,
+    /// Window length (8h, 1d, ...). Default: the hunt's.
+    #[arg(long, value_name = "DURATION")]
+    window: Option<String>,
+    #[command(flatten)]
+    params: ParamArgs,
+    /// Output folder (created if needed).
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Finish an interrupted backfill into --out (same hunt, parameters and input files).
+    #[arg(long, conflicts_with = "force")]
+    resume: bool,
+    /// Start over, removing an earlier backfill's output in --out.
+    #[arg(long)]
+    force: bool,
+    /// No progress or summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn instant(flag: &str, text: &str) -> anyhow::Result<i64> {
+    parse_instant(text).map_err(|message| {
+        lakehunt::Error::InvalidParameter {
+            name: flag.into(),
+            message,
+        }
+        .into()
+    })
+}
+
+pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
+    let started = Instant::now();
+    let hunt = hunt::find(&args.hunt)?;
+    let from = instant("--from", &args.from)?;
+    let to = instant("--to", &args.to)?;
+    if args.data.data.is_empty() {
+        bail!("no events given: add --data PATH (Parquet files, folders or globs)");
+    }
+    let bound = hunt.bind(to, args.window.as_deref(), &args.params.overrides()?)?;
+    let every = match &args.every {
+        Some(text) => {
+            parse_duration(text).map_err(|message| lakehunt::Error::InvalidParameter {
+                name: "--every".into(),
+                message,
+            })?
+        }
+        None => bound.window,
+    };
+    let mut options = args.data.engine_options();
+    options.time_range = Some((from + every - bound.window, to));
+    let engine = Engine::open(&args.data.data, &options).await?;
+    engine.check_fields(&hunt).await?;
+    let spec = BackfillSpec {
+        bound,
+        from,
+        to,
+        every,
+        out: args.out.clone(),
+        resume: args.resume,
+        force: args.force,
+    };
+    let live = !args.quiet && std::io::stderr().is_terminal();
+    let report = |p: &Progress| {
+        if live {
+            let elapsed = started.elapsed().as_secs_f64();
+            let fresh = p.days_done - p.resumed;
+            let left = p.days_total - p.days_done;
+            let eta = if fresh > 0 {
+                format!("{:.0}s", elapsed / fresh as f64 * left as f64)
+            } else {
+                "?".to_owned()
+            };
+            eprint!(
+                "\r\x1b[2Kbackfill {}: day {}/{}, windows {}/{}, {} findings, {:.0}s, ETA {eta}",
+                hunt.id(),
+                p.days_done,
+                p.days_total,
+                p.windows_done,
+                p.windows_total,
+                p.findings,
+                elapsed
+            );
+        }
+    };
+    let summary = backfill(&engine, &spec, report).await;
+    if live {
+        eprintln!();
+    }
+    let summary = summary?;
+    if !args.quiet {
+        let p = &summary.progress;
+        eprintln!(
+            "backfill {}: {} windows of {} every {} over {} days ({} resumed), {} findings in {} files, {:.2}s; output in {}",
+            hunt.id(),
+            p.windows_total,
+            format_duration(spec.bound.window),
+            format_duration(every),
+            p.days_total,
+            p.resumed,
+            p.findings,
+            summary.files_written,
+            started.elapsed().as_secs_f64(),
+            args.out.display()
+        );
+    }
+    Ok(Outcome::Clean)
+}

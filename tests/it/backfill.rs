@@ -1,0 +1,346 @@
+//! `lakehunt backfill`: every window equals `run --as-of <end>`, tumbling and
+//! overlapping; a backfill killed at random moments and resumed writes exactly
+//! an uninterrupted run's output; mismatched manifests are refused. Also the
+//! memory cap: a capped run spills and finds the same.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use arrow::array::AsArray;
+use arrow::datatypes::TimestampNanosecondType;
+use lakehunt::backfill::{BackfillSpec, backfill};
+use lakehunt::sample::{SampleLayout, SampleSpec, write};
+use lakehunt::{Engine, EngineOptions, hunt};
+
+use crate::oracle::{Key, engine_rows};
+
+const DAYS: [&str; 4] = ["13", "14", "15", "16"];
+
+/// One sample per day, each ending at noon of its day: events from the day before.
+fn lake(dir: &Path) -> String {
+    for day in DAYS {
+        let as_of = lakehunt::params::parse_instant(&format!("2026-01-{day}T12:00:00Z")).unwrap();
+        let mut spec = SampleSpec::new(12_000, day.parse().unwrap(), as_of, SampleLayout::Flat);
+        spec.row_group_rows = 3_000;
+        write(&spec, &dir.join(format!("d{day}"))).unwrap();
+    }
+    dir.to_string_lossy().into_owned()
+}
+
+fn overrides() -> Vec<(String, String)> {
+    vec![
+        ("threshold".to_owned(), "50MB".to_owned()),
+        ("os".to_owned(), "any".to_owned()),
+    ]
+}
+
+/// (window_end ns, key, total) of every finding under `out`, sorted.
+async fn backfilled(out: &Path) -> Vec<(i64, Key, i64)> {
+    let engine = Engine::open(
+        &[out.to_string_lossy().into_owned()],
+        &EngineOptions::default(),
+    )
+    .await
+    .unwrap();
+    let table = engine
+        .sql(
+            "SELECT \"process.entity_id\", \"destination.address\", \"process.executable\", \
+             total_bytes_out, window_end FROM events",
+        )
+        .await
+        .unwrap();
+    let mut rows = vec![];
+    let keyed = engine_rows(&table);
+    let mut ends = vec![];
+    for b in &table.batches {
+        let end = b.column(4).as_primitive::<TimestampNanosecondType>();
+        ends.extend((0..b.num_rows()).map(|i| end.value(i)));
+    }
+    for ((key, total), end) in keyed.into_iter().zip(ends) {
+        rows.push((end, key, total));
+    }
+    rows.sort();
+    rows
+}
+
+async fn check(window: &str, every: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = lake(&dir.path().join("lake"));
+    let out = dir.path().join("out");
+    let hunt = hunt::find("egress-bytes").unwrap();
+    let from = lakehunt::params::parse_instant("2026-01-12T16:00:00Z").unwrap();
+    let to = lakehunt::params::parse_instant("2026-01-16T12:00:00Z").unwrap();
+    let every_ns = lakehunt::params::parse_duration(every).unwrap();
+    let engine = Engine::open(std::slice::from_ref(&data), &EngineOptions::default())
+        .await
+        .unwrap();
+    let bound = hunt.bind(to, Some(window), &overrides()).unwrap();
+    let spec = BackfillSpec {
+        bound,
+        from,
+        to,
+        every: every_ns,
+        out: out.clone(),
+        resume: false,
+        force: false,
+    };
+    let summary = backfill(&engine, &spec, |_| {}).await.unwrap();
+    let got = backfilled(&out).await;
+
+    let mut expected = vec![];
+    let mut end = from + every_ns;
+    let mut windows = 0;
+    while end <= to {
+        let bound = hunt.bind(end, Some(window), &overrides()).unwrap();
+        let rows = engine_rows(&engine.run_hunt(&bound).await.unwrap().findings);
+        expected.extend(rows.into_iter().map(|(key, total)| (end, key, total)));
+        end += every_ns;
+        windows += 1;
+    }
+    expected.sort();
+    assert!(expected.len() > 20, "{} findings", expected.len());
+    assert_eq!(got, expected, "window {window} every {every}");
+    assert_eq!(summary.progress.windows_total, windows);
+    assert_eq!(summary.progress.findings, expected.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tumbling_windows_equal_run_as_of_each_end() {
+    check("8h", "8h").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overlapping_windows_equal_run_as_of_each_end() {
+    check("24h", "8h").await;
+}
+
+fn backfill_cli(data: &str, out: &Path, extra: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
+    cmd.args([
+        "backfill",
+        "egress-bytes",
+        "--data",
+        data,
+        "--from",
+        "2026-01-12T00:00:00Z",
+        "--to",
+        "2026-01-16T12:00:00Z",
+        "--every",
+        "4h",
+        "--window",
+        "8h",
+        "--threshold",
+        "50MB",
+        "--os",
+        "any",
+        "--batch-size",
+        "1024",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    cmd.args(extra);
+    cmd
+}
+
+/// Every file under `dir` except the manifest, with its bytes' findings.
+fn outputs(dir: &Path) -> Vec<(String, u64)> {
+    let mut out = vec![];
+    for entry in walk(dir) {
+        let name = entry
+            .strip_prefix(dir)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        if name.ends_with(".parquet") {
+            let file = std::fs::File::open(&entry).unwrap();
+            let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+            let rows = parquet::file::reader::FileReader::metadata(&reader)
+                .file_metadata()
+                .num_rows();
+            out.push((name, u64::try_from(rows).unwrap()));
+        } else if !name.ends_with(lakehunt::backfill::MANIFEST) {
+            out.push((name, u64::MAX));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = vec![];
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_random_moments_and_resumed_gives_the_uninterrupted_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = lake(&dir.path().join("lake"));
+    let clean = dir.path().join("clean");
+    let started = std::time::Instant::now();
+    let o = backfill_cli(&data, &clean, &["--quiet"]).output().unwrap();
+    let whole_run = started.elapsed();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let expected = outputs(&clean);
+    let expected_rows = backfilled(&clean).await;
+    assert!(expected.len() >= 4, "{expected:?}");
+
+    // Kill moments spread over a whole run's duration (SplitMix64-seeded, so
+    // every run of the test tries the same fractions); each killed run is resumed
+    // and may be killed again. A run that finishes before its kill starts over
+    // (--force) until enough kills have landed.
+    let mut state = 17u64;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let killed = dir.path().join("killed");
+    let mut kills = 0;
+    let mut mode = "--force";
+    for _ in 0..60 {
+        let mut child = backfill_cli(&data, &killed, &["--quiet", mode])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let fraction = (next() % 1000) as f64 / 1000.0;
+        std::thread::sleep(whole_run.mul_f64(fraction));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            child.wait().unwrap();
+            kills += 1;
+            mode = "--resume";
+        } else {
+            assert!(child.wait().unwrap().success());
+            if kills >= 6 {
+                break;
+            }
+            mode = "--force";
+        }
+    }
+    assert!(kills >= 6, "only {kills} runs were killed mid-way");
+    let o = backfill_cli(&data, &killed, &["--resume"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(outputs(&killed), expected);
+    assert_eq!(backfilled(&killed).await, expected_rows);
+}
+
+#[test]
+fn manifests_of_other_backfills_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = lake(&dir.path().join("lake"));
+    let out = dir.path().join("out");
+    let o = backfill_cli(&data, &out, &["--quiet"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    // Again without --resume: refused, saying what to do.
+    let o = backfill_cli(&data, &out, &[]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        err(&o).contains("already holds a backfill") && err(&o).contains("--resume"),
+        "{}",
+        err(&o)
+    );
+
+    // Resuming with another threshold: refused, naming the difference.
+    let cmd = backfill_cli(&data, &out, &["--resume"]);
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().replace("50MB", "60MB"))
+        .collect();
+    let o = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("threshold"), "{}", err(&o));
+
+    // An input file changed since: refused.
+    let first = walk(Path::new(&data)).into_iter().next().unwrap();
+    let bytes = std::fs::read(&first).unwrap();
+    std::fs::write(&first, &bytes).unwrap();
+    let f = std::fs::File::options().append(true).open(&first).unwrap();
+    f.set_modified(std::time::SystemTime::now() + Duration::from_secs(5))
+        .unwrap();
+    let o = backfill_cli(&data, &out, &["--resume"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("input files"), "{}", err(&o));
+
+    // --force starts over.
+    let o = backfill_cli(&data, &out, &["--force", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_memory_cap_spills_to_the_tmp_dir_and_finds_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = lake(&dir.path().join("lake"));
+    let spill = dir.path().join("spill");
+    std::fs::create_dir(&spill).unwrap();
+    let hunt = hunt::find("egress-bytes").unwrap();
+    let to = lakehunt::params::parse_instant("2026-01-16T12:00:00Z").unwrap();
+    let bound = hunt
+        .bind(
+            to,
+            Some("96h"),
+            &[
+                ("threshold".to_owned(), "1".to_owned()),
+                ("os".to_owned(), "any".to_owned()),
+            ],
+        )
+        .unwrap();
+    let free = Engine::open(std::slice::from_ref(&data), &EngineOptions::default())
+        .await
+        .unwrap();
+    let expected = engine_rows(&free.run_hunt(&bound).await.unwrap().findings);
+    assert!(expected.len() > 5_000, "{} groups", expected.len());
+    let options = EngineOptions {
+        memory_limit: Some(8 << 20),
+        tmp_dir: Some(spill.clone()),
+        target_partitions: Some(2),
+        ..EngineOptions::default()
+    };
+    let capped = Engine::open(&[data], &options).await.unwrap();
+    let got = engine_rows(&capped.run_hunt(&bound).await.unwrap().findings);
+    assert_eq!(got, expected);
+    // The same aggregation under the cap, with its metrics: it spilled.
+    let plan = capped
+        .sql(
+            "EXPLAIN ANALYZE SELECT \"process.entity_id\", \"destination.address\", \
+             \"process.executable\", sum(\"source.bytes\") FROM events GROUP BY 1, 2, 3",
+        )
+        .await
+        .unwrap();
+    let text = arrow::util::pretty::pretty_format_batches(&plan.batches)
+        .unwrap()
+        .to_string();
+    let spilled = text.split("spill_count=").skip(1).any(|rest| {
+        rest.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            != "0"
+    });
+    assert!(spilled, "{text}");
+    drop(capped);
+    assert_eq!(
+        std::fs::read_dir(&spill).unwrap().count(),
+        0,
+        "spill files are removed"
+    );
+}
