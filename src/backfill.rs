@@ -27,7 +27,7 @@ use datafusion::logical_expr::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Engine, Table, collect, timestamp};
+use crate::engine::{Engine, ScanStats, Table, collect_observed, timestamp};
 use crate::error::{Error, Result};
 use crate::hunt::BoundHunt;
 use crate::output::{Format, write_file};
@@ -134,6 +134,10 @@ pub struct Progress {
     pub findings: u64,
     /// Days skipped because the manifest had them.
     pub resumed: usize,
+    /// What this run's scans read so far.
+    pub read: ScanStats,
+    /// Input files in the backfill's range.
+    pub files: usize,
 }
 
 /// How a backfill ended.
@@ -403,7 +407,7 @@ fn group_by_window(plan: LogicalPlan) -> Result<LogicalPlan> {
 
 /// The findings of one day's windows, `k` in `first..=last`, with
 /// `window_start` and `window_end` columns in front.
-async fn run_day(engine: &Engine, spec: &BackfillSpec, day: &Day) -> Result<Table> {
+async fn run_day(engine: &Engine, spec: &BackfillSpec, day: &Day) -> Result<(Table, ScanStats)> {
     let ctx = engine.context();
     let (every, window) = (spec.every, spec.bound.window);
     let lo = spec.from + day.first * every - window;
@@ -459,7 +463,13 @@ async fn run_day(engine: &Engine, spec: &BackfillSpec, day: &Day) -> Result<Tabl
         },
         other => other,
     };
-    collect(DataFrame::new(state, plan)).await.map_err(failed)
+    collect_observed(
+        DataFrame::new(state, plan),
+        ScanStats::default(),
+        &mut |_| {},
+    )
+    .await
+    .map_err(failed)
 }
 
 /// Runs (or resumes) a backfill; `progress` is called after each day.
@@ -556,6 +566,8 @@ pub async fn backfill(
         windows_total,
         findings: 0,
         resumed: 0,
+        read: ScanStats::default(),
+        files: engine.source().files.len(),
     };
     let mut files_written = 0;
     let mut metadata = spec.bound.describe();
@@ -572,7 +584,8 @@ pub async fn backfill(
             progress(&state);
             continue;
         }
-        let table = run_day(engine, spec, day).await?;
+        let (table, read) = run_day(engine, spec, day).await?;
+        state.read = state.read + read;
         let rows = table.num_rows() as u64;
         if rows > 0 {
             let folder = dir.join(format!("window_date={}", day.date));

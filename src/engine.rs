@@ -16,6 +16,7 @@ use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
@@ -186,6 +187,16 @@ impl Engine {
 
     /// Checks the hunt's fields, then runs the hunt and its diagnostics.
     pub async fn run_hunt(&self, bound: &BoundHunt) -> Result<HuntOutput> {
+        self.run_hunt_observed(bound, &mut |_| {}).await
+    }
+
+    /// [`Engine::run_hunt`], calling `observe` a few times a second with how
+    /// much the scans have read so far (for progress displays).
+    pub async fn run_hunt_observed(
+        &self,
+        bound: &BoundHunt,
+        observe: &mut (dyn FnMut(ScanStats) + Send),
+    ) -> Result<HuntOutput> {
         let hunt = &bound.hunt;
         let (unit, tz) = self.check_fields(hunt).await?;
         // Name the hunt in engine errors (an overflowing sum, an unreadable file).
@@ -200,14 +211,22 @@ impl Engine {
             .bind(&hunt.lakehunt.sql, bound, unit, tz.as_ref())
             .await
             .map_err(failed)?;
-        let findings = collect(findings).await.map_err(failed)?;
+        let (findings, _) = collect_observed(findings, ScanStats::default(), observe)
+            .await
+            .map_err(failed)?;
         let mut warnings = vec![];
         if let Some(diag) = &hunt.lakehunt.diagnostics {
             let counts = self
                 .bind(&diag.sql, bound, unit, tz.as_ref())
                 .await
                 .map_err(failed)?;
-            let counts = collect(counts).await.map_err(failed)?;
+            let checks = ScanStats {
+                checks: true,
+                ..ScanStats::default()
+            };
+            let (counts, _) = collect_observed(counts, checks, observe)
+                .await
+                .map_err(failed)?;
             for batch in counts.batches.iter().filter(|b| b.num_rows() > 0) {
                 for (name, template) in &diag.messages {
                     let column = batch
@@ -270,6 +289,70 @@ impl Engine {
         }
         Ok(df.with_param_values(values)?)
     }
+}
+
+/// How much the Parquet scans of a query have read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Rows the scans produced (after row-group pruning, before filters).
+    pub rows: u64,
+    /// Bytes read from files.
+    pub bytes: u64,
+    /// True while the hunt's data checks (its second query) run.
+    pub checks: bool,
+}
+
+impl std::ops::Add for ScanStats {
+    type Output = ScanStats;
+    fn add(self, other: ScanStats) -> ScanStats {
+        ScanStats {
+            rows: self.rows + other.rows,
+            bytes: self.bytes + other.bytes,
+            checks: self.checks || other.checks,
+        }
+    }
+}
+
+/// The live metrics of every scan in a running plan.
+fn scan_stats(plan: &Arc<dyn ExecutionPlan>) -> ScanStats {
+    let mut out = ScanStats::default();
+    if plan.name() == "DataSourceExec"
+        && let Some(metrics) = plan.metrics()
+    {
+        out.rows = metrics.output_rows().unwrap_or(0) as u64;
+        out.bytes = metrics
+            .sum_by_name("bytes_scanned")
+            .map_or(0, |v| v.as_usize() as u64);
+    }
+    for child in plan.children() {
+        out = out + scan_stats(child);
+    }
+    out
+}
+
+/// Runs `df`, calling `observe` with `base` plus what its scans have read, four
+/// times a second and once at the end; returns the table and that final count.
+pub(crate) async fn collect_observed(
+    df: DataFrame,
+    base: ScanStats,
+    observe: &mut (dyn FnMut(ScanStats) + Send),
+) -> Result<(Table, ScanStats)> {
+    let schema: SchemaRef = Arc::clone(df.schema().inner());
+    let task = Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await?;
+    let run = datafusion::physical_plan::collect(Arc::clone(&plan), task);
+    tokio::pin!(run);
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let batches = loop {
+        tokio::select! {
+            done = &mut run => break done?,
+            _ = tick.tick() => observe(base + scan_stats(&plan)),
+        }
+    };
+    let read = base + scan_stats(&plan);
+    observe(read);
+    Ok((Table { schema, batches }, read))
 }
 
 pub(crate) async fn collect(df: DataFrame) -> Result<Table> {

@@ -125,13 +125,16 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
                 "?".to_owned()
             };
             eprint!(
-                "\r\x1b[2Kbackfill {}: day {}/{}, windows {}/{}, {} findings, {:.0}s, ETA {eta}",
+                "\r\x1b[2Kbackfill {}: day {}/{}, windows {}/{}, {} findings; {} files, {} rows, {:.0} MB read; {:.0}s, ETA {eta}",
                 hunt.id(),
                 p.days_done,
                 p.days_total,
                 p.windows_done,
                 p.windows_total,
                 p.findings,
+                p.files,
+                p.read.rows,
+                p.read.bytes as f64 / 1e6,
                 elapsed
             );
         }

@@ -1,5 +1,6 @@
 //! `lakehunt run` and `lakehunt sql`.
 
+use std::io::IsTerminal as _;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -8,7 +9,7 @@ use lakehunt::mapping::FieldMap;
 use lakehunt::params::{format_duration, format_instant, parse_instant};
 use lakehunt::sample::{SampleLayout, SampleSpec};
 use lakehunt::source::Layout;
-use lakehunt::{Engine, hunt};
+use lakehunt::{Engine, ScanStats, hunt};
 
 use super::{DataArgs, Outcome, OutputArgs, check_out_path, emit};
 
@@ -219,7 +220,27 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             note!(args.quiet, "note: on OCSF data, {field}: {lossy}");
         }
     }
-    let output = engine.run_hunt(&bound).await?;
+    // A live line on a terminal: rows and bytes the scans have read so far.
+    let live = !args.quiet && std::io::stderr().is_terminal();
+    let total_rows = source.rows;
+    let mut show = |read: ScanStats| {
+        if live {
+            eprint!(
+                "\r\x1b[2K{}: {} read {} of at most {} rows, {:.1} MB, {:.1}s",
+                hunt.id(),
+                if read.checks { "data checks" } else { "hunt" },
+                read.rows,
+                total_rows,
+                read.bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    };
+    let output = engine.run_hunt_observed(&bound, &mut show).await;
+    if live {
+        eprint!("\r\x1b[2K");
+    }
+    let output = output?;
     for warning in &output.warnings {
         note!(args.quiet, "warning: {}", warning.message);
     }
