@@ -185,6 +185,41 @@ impl Engine {
         }
     }
 
+    /// The hunt's plan; with `analyze`, runs it and reports what each operator
+    /// did and what the scans read and skipped.
+    pub async fn explain(&self, bound: &BoundHunt, analyze: bool) -> Result<Explained> {
+        use datafusion::physical_plan::display::DisplayableExecutionPlan;
+        let (unit, tz) = self.check_fields(&bound.hunt).await?;
+        let df = self
+            .bind(&bound.hunt.lakehunt.sql, bound, unit, tz.as_ref())
+            .await?;
+        let logical = df.clone().into_optimized_plan()?;
+        let task = Arc::new(df.task_ctx());
+        let plan = df.create_physical_plan().await?;
+        if !analyze {
+            let text = format!(
+                "Logical plan (optimized)\n{}\n\nPhysical plan\n{}",
+                logical.display_indent(),
+                DisplayableExecutionPlan::new(plan.as_ref()).indent(true)
+            );
+            return Ok(Explained {
+                plan: text,
+                scans: None,
+            });
+        }
+        datafusion::physical_plan::collect(Arc::clone(&plan), task).await?;
+        let mut scans = ScanSummary::default();
+        summarize(&plan, &mut scans);
+        let text = format!(
+            "Physical plan with metrics\n{}",
+            DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true)
+        );
+        Ok(Explained {
+            plan: text,
+            scans: Some(scans),
+        })
+    }
+
     /// Checks the hunt's fields, then runs the hunt and its diagnostics.
     pub async fn run_hunt(&self, bound: &BoundHunt) -> Result<HuntOutput> {
         self.run_hunt_observed(bound, &mut |_| {}).await
@@ -288,6 +323,61 @@ impl Engine {
             values.insert(name.to_owned(), value);
         }
         Ok(df.with_param_values(values)?)
+    }
+}
+
+/// What `explain` found: the plan, and with `analyze` what its scans read and skipped.
+#[derive(Clone, Debug)]
+pub struct Explained {
+    /// The plan as text: optimized logical and physical plans, or (analyze) the
+    /// physical plan with each operator's metrics.
+    pub plan: String,
+    /// Scan totals, when the hunt was run.
+    pub scans: Option<ScanSummary>,
+}
+
+/// Totals over every Parquet scan of an analyzed run.
+#[derive(Clone, Debug, Default)]
+pub struct ScanSummary {
+    /// `(name, pruned, matched)` for each pruning step (file ranges, row groups
+    /// by statistics and bloom filters, pages), summed over scans.
+    pub pruning: Vec<(String, usize, usize)>,
+    /// Rows the scans produced.
+    pub rows: u64,
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+fn summarize(plan: &Arc<dyn ExecutionPlan>, out: &mut ScanSummary) {
+    use datafusion::physical_plan::metrics::MetricValue;
+    if plan.name() == "DataSourceExec"
+        && let Some(metrics) = plan.metrics()
+    {
+        for metric in metrics.iter() {
+            match metric.value() {
+                MetricValue::PruningMetrics {
+                    name,
+                    pruning_metrics,
+                } => {
+                    let (pruned, matched) = (pruning_metrics.pruned(), pruning_metrics.matched());
+                    match out.pruning.iter_mut().find(|(n, _, _)| n == name) {
+                        Some(entry) => {
+                            entry.1 += pruned;
+                            entry.2 += matched;
+                        }
+                        None => out.pruning.push((name.to_string(), pruned, matched)),
+                    }
+                }
+                MetricValue::OutputRows(count) => out.rows += count.value() as u64,
+                MetricValue::Count { name, count } if name == "bytes_scanned" => {
+                    out.bytes += count.value() as u64;
+                }
+                _ => {}
+            }
+        }
+    }
+    for child in plan.children() {
+        summarize(child, out);
     }
 }
 

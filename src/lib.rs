@@ -26,6 +26,8 @@ pub mod sample;
 pub mod source;
 pub mod table;
 
-pub use engine::{Engine, EngineOptions, HuntOutput, ScanStats, Table, Warning};
+pub use engine::{
+    Engine, EngineOptions, Explained, HuntOutput, ScanStats, ScanSummary, Table, Warning,
+};
 pub use error::{Error, Result};
 pub use hunt::{BoundHunt, Hunt};

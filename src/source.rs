@@ -22,7 +22,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
-use datafusion::common::ScalarValue;
+use datafusion::common::{ScalarValue, Statistics};
+use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::functions::core::expr_fn::get_field;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, ident, lit, when};
@@ -86,6 +87,8 @@ pub struct SchemaGroup {
     pub schema: SchemaRef,
     /// The files, in discovery order.
     pub files: Vec<PathBuf>,
+    /// Each file's statistics, in the order of `files`.
+    pub statistics: Vec<Option<Arc<Statistics>>>,
     /// Rows in all of them, from the footers.
     pub rows: u64,
     /// How the files lay out ECS fields.
@@ -113,6 +116,8 @@ pub struct Source {
     pub rows: u64,
     /// The OCSF version of the field map, when some files are read as OCSF.
     pub ocsf_version: Option<String>,
+    /// Files found but not opened: their date folders lie outside the queried range.
+    pub skipped_by_date: usize,
 }
 
 fn is_glob(text: &str) -> bool {
@@ -212,8 +217,20 @@ pub fn discover(paths: &[String]) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// Reads a file's footer: its Arrow schema and row count. Names the file on failure.
-pub fn read_footer(path: &Path) -> Result<(SchemaRef, u64)> {
+/// What a file's footer says.
+#[derive(Clone, Debug)]
+pub struct Footer {
+    /// The file's Arrow schema.
+    pub schema: SchemaRef,
+    /// Its rows.
+    pub rows: u64,
+    /// Column statistics over the whole file (min/max per column), so a scan can
+    /// skip the file without opening it; `None` when the footer has none usable.
+    pub statistics: Option<Arc<Statistics>>,
+}
+
+/// Reads a file's footer: schema, row count, statistics. Names the file on failure.
+pub fn read_footer(path: &Path) -> Result<Footer> {
     let unreadable = |message: String| Error::UnreadableFile {
         path: path.to_owned(),
         message,
@@ -222,10 +239,16 @@ pub fn read_footer(path: &Path) -> Result<(SchemaRef, u64)> {
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(e.to_string()))?;
     let rows = builder.metadata().file_metadata().num_rows();
-    Ok((
-        Arc::clone(builder.schema()),
-        u64::try_from(rows).unwrap_or(0),
-    ))
+    let schema = Arc::clone(builder.schema());
+    let statistics =
+        DFParquetMetadata::statistics_from_parquet_metadata(builder.metadata(), &schema)
+            .ok()
+            .map(Arc::new);
+    Ok(Footer {
+        schema,
+        rows: u64::try_from(rows).unwrap_or(0),
+        statistics,
+    })
 }
 
 /// The leaf columns of one schema: struct fields become `parent.child`. A leaf
@@ -455,7 +478,11 @@ fn scan_files(files: Vec<PathBuf>, mode: SchemaMode) -> Result<(Vec<PathBuf>, Ve
     let ocsf = FieldMap::find("ocsf")?;
     let mut groups: Vec<SchemaGroup> = vec![];
     for file in &files {
-        let (schema, n) = read_footer(file)?;
+        let Footer {
+            schema,
+            rows: n,
+            statistics,
+        } = read_footer(file)?;
         let keys = hive_partitions(file).into_iter().map(|(k, _)| k);
         // Same fields, same group; metadata (writer notes) does not matter.
         if let Some(group) = groups
@@ -463,6 +490,7 @@ fn scan_files(files: Vec<PathBuf>, mode: SchemaMode) -> Result<(Vec<PathBuf>, Ve
             .find(|g| g.schema.fields() == schema.fields())
         {
             group.files.push(file.clone());
+            group.statistics.push(statistics);
             group.rows += n;
             for key in keys {
                 if !group.partition_keys.contains(&key) {
@@ -493,6 +521,7 @@ fn scan_files(files: Vec<PathBuf>, mode: SchemaMode) -> Result<(Vec<PathBuf>, Ve
             leaves,
             schema,
             files: vec![file.clone()],
+            statistics: vec![statistics],
             rows: n,
             partition_keys,
         });
@@ -532,8 +561,11 @@ impl Source {
     /// [`Source::open_as`] for a run that only looks at `(lo, hi]` (ns): files in
     /// date folders wholly outside it are skipped unopened ([`scan_in_range`]).
     pub fn open_in_range(paths: &[String], mode: SchemaMode, lo: i64, hi: i64) -> Result<Source> {
+        let found = discover(paths)?.len();
         let (files, groups) = scan_in_range(paths, mode, lo, hi)?;
-        Source::from_groups(files, groups)
+        let mut source = Source::from_groups(files, groups)?;
+        source.skipped_by_date = found - source.files.len();
+        Ok(source)
     }
 
     /// The source over already scanned groups; fails when two groups give a
@@ -558,6 +590,7 @@ impl Source {
             layout,
             rows,
             ocsf_version,
+            skipped_by_date: 0,
         })
     }
 
@@ -574,6 +607,7 @@ impl Source {
             };
             let table = FileSetTable::try_new(
                 &group.files,
+                &group.statistics,
                 Arc::clone(&group.schema),
                 &group.partition_keys,
             )?;

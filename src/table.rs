@@ -15,7 +15,7 @@ use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{DFSchema, ScalarValue, project_schema};
+use datafusion::common::{DFSchema, ScalarValue, Statistics, project_schema};
 use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -51,6 +51,7 @@ pub fn hive_partitions(path: &Path) -> Vec<(String, String)> {
 #[derive(Clone, Debug)]
 struct FileEntry {
     meta: ObjectMeta,
+    statistics: Option<Arc<Statistics>>,
     partition_values: Vec<Option<String>>,
 }
 
@@ -64,10 +65,12 @@ pub struct FileSetTable {
 }
 
 impl FileSetTable {
-    /// A table over `files`, all with `file_schema`; `partition_keys` become
+    /// A table over `files` (with their footers' `statistics`, same order), all
+    /// with `file_schema`; `partition_keys` become
     /// Utf8 columns after the file columns (NULL for a file without that folder).
     pub fn try_new(
         files: &[PathBuf],
+        statistics: &[Option<Arc<Statistics>>],
         file_schema: SchemaRef,
         partition_keys: &[String],
     ) -> Result<FileSetTable> {
@@ -80,7 +83,8 @@ impl FileSetTable {
         let schema = Arc::new(Schema::new(fields));
         let files = files
             .iter()
-            .map(|path| {
+            .enumerate()
+            .map(|(i, path)| {
                 let unreadable = |message: String| Error::UnreadableFile {
                     path: path.clone(),
                     message,
@@ -91,6 +95,7 @@ impl FileSetTable {
                     .map_err(|e| unreadable(e.to_string()))?;
                 let found = hive_partitions(path);
                 Ok(FileEntry {
+                    statistics: statistics.get(i).cloned().flatten(),
                     meta: ObjectMeta {
                         location,
                         last_modified: stat
@@ -220,6 +225,11 @@ impl TableProvider for FileSetTable {
                 .iter()
                 .map(|v| ScalarValue::Utf8(v.clone()))
                 .collect();
+            // With the footer's statistics a file outside the filter's range is
+            // skipped without being opened.
+            if let Some(stats) = &file.statistics {
+                partitioned = partitioned.with_statistics(Arc::clone(stats));
+            }
             groups[i % partitions].push(partitioned);
         }
         let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());

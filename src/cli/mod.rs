@@ -4,6 +4,7 @@
 //! validates it into library values before any data is read.
 
 mod backfill;
+mod explain;
 mod hunts;
 mod run;
 mod sample;
@@ -53,6 +54,8 @@ enum Command {
     /// Run a hunt over every window of a stretch of archive; resumable.
     #[command(after_long_help = backfill::BACKFILL_EXAMPLES)]
     Backfill(backfill::BackfillArgs),
+    /// Show the plan a hunt becomes; with --analyze, what it read and pruned.
+    Explain(explain::ExplainArgs),
     /// List the shipped hunts, or show one.
     Hunts(hunts::HuntsArgs),
     /// Run ad-hoc SQL over the table `events`, with every lakehunt function registered.
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Sql(args) => runtime()?.block_on(run::sql(args)),
         Command::Backfill(args) => runtime()?.block_on(backfill::run(args)),
+        Command::Explain(args) => runtime()?.block_on(explain::run(args)),
     }
 }
 

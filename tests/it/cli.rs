@@ -661,3 +661,68 @@ fn schema_census_counts_schemas_fields_and_runnable_hunts() {
         &["nothing"],
     );
 }
+
+#[test]
+fn explain_shows_the_plan_and_what_the_window_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    // Five time-ordered files in this window's day folder, and an older day's folder.
+    for (day, as_of) in [("20260115", AS_OF), ("20260110", "2026-01-10T12:00:00Z")] {
+        let out = lake.join(format!("eventDay={day}"));
+        let o = lakehunt(&[
+            "sample",
+            "--out",
+            out.to_str().unwrap(),
+            "--rows",
+            "20000",
+            "--rows-per-file",
+            "4000",
+            "--as-of",
+            as_of,
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = lakehunt(&[
+        "explain",
+        "egress-bytes",
+        "--data",
+        lake.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("Logical plan (optimized)"), "{text}");
+    assert!(text.contains("DataSourceExec"), "{text}");
+
+    let o = lakehunt(&[
+        "explain",
+        "egress-bytes",
+        "--data",
+        lake.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--analyze",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("files: 5 in range, 5 not opened (date folders outside the window)"),
+        "{text}"
+    );
+    // The 8-hour window is the last third of a time-ordered day: whole files
+    // are pruned by their @timestamp statistics.
+    let line = text
+        .lines()
+        .find(|l| l.contains("file ranges, by statistics"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let skipped: u64 = line
+        .split(": ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(skipped >= 2, "{line}");
+    assert!(text.contains("Physical plan with metrics"), "{text}");
+    assert!(text.contains("output_rows="), "{text}");
+}

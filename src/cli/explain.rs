@@ -1,0 +1,125 @@
+//! `lakehunt explain HUNT --data PATH... [--analyze]`: the plan a hunt becomes,
+//! and with `--analyze` what it read and skipped.
+
+use std::fmt::Write as _;
+
+use clap::Args;
+use lakehunt::params::{format_duration, format_instant, parse_instant};
+use lakehunt::{Engine, hunt};
+
+use super::Outcome;
+use super::run::ParamArgs;
+
+const EXPLAIN_EXAMPLES: &str = "\
+Examples:
+  lakehunt explain egress-bytes --data /lake/endpoint/ --as-of 2026-03-01T08:00:00Z
+  lakehunt explain egress-bytes --data /lake/endpoint/ --as-of 2026-03-01T08:00:00Z --analyze
+
+With --analyze the hunt runs (its findings are not printed) and the report says
+how many files were not opened (date folders outside the window), how many file
+ranges, row groups and pages the @timestamp statistics pruned, how many rows and
+bytes were read, and each operator's rows and time.";
+
+#[derive(Debug, Args)]
+#[command(after_long_help = EXPLAIN_EXAMPLES)]
+pub struct ExplainArgs {
+    /// The hunt (see `lakehunt hunts`).
+    #[arg(value_name = "HUNT")]
+    hunt: String,
+    #[command(flatten)]
+    data: super::DataArgs,
+    /// Run as of this RFC 3339 instant. Default: now.
+    #[arg(long, value_name = "TIME")]
+    as_of: Option<String>,
+    /// Look-back window before --as-of. Default: the hunt's.
+    #[arg(long, value_name = "DURATION")]
+    window: Option<String>,
+    #[command(flatten)]
+    params: ParamArgs,
+    /// Run the hunt and report what was read and pruned, per operator.
+    #[arg(long)]
+    analyze: bool,
+}
+
+pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
+    let hunt = hunt::find(&args.hunt)?;
+    let as_of_text = args
+        .as_of
+        .clone()
+        .unwrap_or_else(|| chrono::Utc::now().to_rfc3339());
+    let as_of =
+        parse_instant(&as_of_text).map_err(|message| lakehunt::Error::InvalidParameter {
+            name: "--as-of".into(),
+            message,
+        })?;
+    let bound = hunt.bind(as_of, args.window.as_deref(), &args.params.overrides()?)?;
+    let mut options = args.data.engine_options();
+    options.time_range = Some((bound.window_start, bound.as_of));
+    let engine = Engine::open(&args.data.data, &options).await?;
+    let explained = engine.explain(&bound, args.analyze).await?;
+    let source = engine.source();
+    let on_disk: u64 = source
+        .files
+        .iter()
+        .filter_map(|f| std::fs::metadata(f).ok())
+        .map(|m| m.len())
+        .sum();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} over ({}, {}] ({})",
+        hunt.id(),
+        format_instant(bound.window_start),
+        format_instant(bound.as_of),
+        format_duration(bound.window)
+    );
+    let _ = writeln!(
+        out,
+        "files: {} in range, {} not opened (date folders outside the window); {} rows, {:.1} MB on disk",
+        source.files.len(),
+        source.skipped_by_date,
+        source.rows,
+        on_disk as f64 / 1e6
+    );
+    if let Some(scans) = &explained.scans {
+        let _ = writeln!(out, "scans:");
+        // DataFusion's pruning metrics, in the order a scan applies them.
+        for (metric, words) in [
+            (
+                "files_ranges_pruned_statistics",
+                "file ranges, by statistics",
+            ),
+            ("row_groups_pruned_statistics", "row groups, by statistics"),
+            (
+                "row_groups_pruned_bloom_filter",
+                "row groups, by bloom filters",
+            ),
+            ("page_index_pages_pruned", "pages, by the page index"),
+            ("page_index_rows_pruned", "rows, by the page index"),
+        ] {
+            if let Some((_, pruned, matched)) = scans
+                .pruning
+                .iter()
+                .find(|(name, _, _)| name == metric)
+                .filter(|(_, p, m)| p + m > 0)
+            {
+                let _ = writeln!(
+                    out,
+                    "  {words}: {pruned} skipped, {matched} kept of {}",
+                    pruned + matched
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  read: {} of {} rows, {:.1} of {:.1} MB",
+            scans.rows,
+            source.rows,
+            scans.bytes as f64 / 1e6,
+            on_disk as f64 / 1e6
+        );
+    }
+    let _ = writeln!(out, "\n{}", explained.plan);
+    print!("{out}");
+    Ok(Outcome::Clean)
+}
