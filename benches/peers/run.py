@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""lakehunt against DuckDB (inet), chDB (ClickHouse) and Polars on the egress hunt.
+
+    python3 benches/peers/run.py                 # 10M events, nested and flat, 5 runs
+    python3 benches/peers/run.py --rows 100000000 --layouts nested
+    python3 benches/peers/run.py --tiny          # correctness only (CI)
+
+Steps: creates a virtual environment (benches/peers/.venv) with the pinned peers
+of requirements.txt; generates the datasets with `lakehunt sample` (zstd, time
+ordered, 1M rows per file, 128Ki-row row groups) unless present; runs each
+engine as a whole process, interleaved run by run so that a noisy machine
+slows every engine alike; checks every engine's findings equal lakehunt's;
+prints per engine the median wall time, the peak RSS and the ratio to lakehunt,
+and writes every measurement to a CSV.
+
+Build lakehunt for speed first (`cargo build --release`); `--lakehunt PATH`
+picks another binary.
+"""
+
+import argparse
+import csv
+import os
+import statistics
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+AS_OF = "2026-01-15T12:00:00Z"
+PEERS = ["duckdb", "chdb", "polars"]
+
+
+def peers_python(offline_ok):
+    """The venv's Python, with the pinned peers installed; None if they cannot be."""
+    env_dir = HERE / ".venv"
+    python = env_dir / "bin" / "python"
+    stamp = env_dir / "installed.txt"
+    wanted = (HERE / "requirements.txt").read_text()
+    if not python.exists():
+        venv.create(env_dir, with_pip=True)
+    if not stamp.exists() or stamp.read_text() != wanted:
+        done = subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "-r", str(HERE / "requirements.txt")],
+            check=False,
+        )
+        if done.returncode != 0:
+            if offline_ok:
+                return None
+            sys.exit("could not install the peers (pip failed; see above)")
+        stamp.write_text(wanted)
+    return python
+
+
+def generate(lakehunt, path, rows, layout):
+    if (path / "part-00000.parquet").exists():
+        return
+    subprocess.run(
+        [str(lakehunt), "sample", "--out", str(path), "--rows", str(rows), "--layout", layout,
+         "--as-of", AS_OF, "--rows-per-file", "1000000"],
+        check=True,
+    )
+
+
+def timed(cmd):
+    """Runs cmd; returns (seconds, peak RSS in MiB, exit code)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.stderr.write(err)
+    return seconds, usage.ru_maxrss / 1024, code
+
+
+def findings(path):
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))[1:]
+    return sorted((e, a, x, int(t)) for e, a, x, t in rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--layouts", default="nested,flat")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--engines", default="lakehunt," + ",".join(PEERS))
+    parser.add_argument("--lakehunt", default=str(ROOT / "target" / "release" / "lakehunt"))
+    parser.add_argument("--work", default=str(ROOT / "target" / "peers"))
+    parser.add_argument("--csv", default=None, help="results file (default WORK/results.csv)")
+    parser.add_argument("--tiny", action="store_true",
+                        help="200k events, one run, correctness only; skips if the peers cannot install")
+    args = parser.parse_args()
+    if args.tiny:
+        args.rows, args.runs = 200_000, 1
+    lakehunt = Path(args.lakehunt)
+    if not lakehunt.exists():
+        sys.exit(f"{lakehunt} does not exist: build it (cargo build --release) or pass --lakehunt")
+    python = peers_python(offline_ok=args.tiny)
+    if python is None:
+        print("peers: could not install duckdb/chdb/polars; skipping the peer check")
+        return
+    engines = args.engines.split(",")
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    results = []
+    failures = []
+    for layout in args.layouts.split(","):
+        data = work / f"{layout}-{args.rows}"
+        generate(lakehunt, data, args.rows, layout)
+        commands = {
+            "lakehunt": lambda out: [str(lakehunt), "run", "egress-bytes", "--data", str(data),
+                                     "--as-of", AS_OF, "--out", str(out), "--quiet"],
+        }
+        for peer in PEERS:
+            commands[peer] = (lambda peer: lambda out: [
+                str(python), str(HERE / "engines.py"), peer, str(data), layout, AS_OF, str(out)])(peer)
+        for run in range(args.runs):
+            for engine in engines:
+                out = work / f"{engine}-{layout}.csv"
+                seconds, rss, code = timed(commands[engine](out))
+                if code != 0:
+                    failures.append(f"{engine} {layout}: exit {code}")
+                    continue
+                results.append((engine, layout, args.rows, run, seconds, rss))
+                if run == 0 and engine != "lakehunt":
+                    mine = findings(work / f"lakehunt-{layout}.csv")
+                    if findings(out) != mine:
+                        failures.append(f"{engine} {layout}: findings differ from lakehunt's")
+                    elif not mine:
+                        failures.append(f"{layout}: no findings at all")
+    out_csv = Path(args.csv) if args.csv else work / "results.csv"
+    with open(out_csv, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["engine", "layout", "rows", "run", "seconds", "peak_rss_mib"])
+        w.writerows(results)
+    print(f"{'engine':<10} {'layout':<7} {'median s':>9} {'peak MiB':>9} {'lakehunt / engine':>18}")
+    for layout in args.layouts.split(","):
+        ours = [r[4] for r in results if r[0] == "lakehunt" and r[1] == layout]
+        for engine in engines:
+            times = [r[4] for r in results if r[0] == engine and r[1] == layout]
+            rss = [r[5] for r in results if r[0] == engine and r[1] == layout]
+            if not times:
+                continue
+            ratio = statistics.median(ours) / statistics.median(times) if ours else float("nan")
+            print(f"{engine:<10} {layout:<7} {statistics.median(times):>9.2f} {max(rss):>9.0f} {ratio:>18.2f}")
+    print(f"measurements: {out_csv}")
+    if failures:
+        sys.exit("FAILED: " + "; ".join(failures))
+    print("every engine's findings equal lakehunt's")
+
+
+if __name__ == "__main__":
+    main()
