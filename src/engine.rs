@@ -185,6 +185,30 @@ impl Engine {
         }
     }
 
+    /// Runs an ES|QL query (see [`crate::esql`]) as of `as_of` (ns).
+    pub async fn esql(&self, query: &str, as_of: i64) -> Result<Table> {
+        let events = self.ctx.table("events").await?;
+        let time_type = match events
+            .schema()
+            .as_arrow()
+            .field_with_name("@timestamp")
+            .map(|f| f.data_type().clone())
+        {
+            Ok(DataType::Timestamp(unit, tz)) => format!(
+                "Timestamp({unit:?}, {})",
+                tz.map_or("None".to_owned(), |z| format!("Some(\"{z}\")"))
+            ),
+            _ => {
+                return Err(Error::InvalidEsql {
+                    position: 0,
+                    message: "the data has no @timestamp of a timestamp type".into(),
+                });
+            }
+        };
+        let sql = crate::esql::translate(query, as_of, "@timestamp", &time_type)?;
+        collect(self.ctx.sql(&sql).await?).await
+    }
+
     /// The hunt's plan; with `analyze`, runs it and reports what each operator
     /// did and what the scans read and skipped.
     pub async fn explain(&self, bound: &BoundHunt, analyze: bool) -> Result<Explained> {

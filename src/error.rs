@@ -48,6 +48,14 @@ pub enum Error {
         /// The conflicting file.
         right: PathBuf,
     },
+    /// An ES|QL query lakehunt cannot read.
+    #[error("ES|QL, at byte {position}: {message}")]
+    InvalidEsql {
+        /// Byte offset in the query.
+        position: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// A field map that is malformed.
     #[error("invalid field map {map}: {message}")]
     InvalidMap {

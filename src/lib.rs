@@ -18,6 +18,7 @@ pub mod backfill;
 pub mod census;
 pub mod engine;
 pub mod error;
+pub mod esql;
 pub mod hunt;
 pub mod mapping;
 pub mod output;

@@ -4,6 +4,7 @@
 //! validates it into library values before any data is read.
 
 mod backfill;
+mod esql;
 mod explain;
 mod hunts;
 mod run;
@@ -54,6 +55,8 @@ enum Command {
     /// Run a hunt over every window of a stretch of archive; resumable.
     #[command(after_long_help = backfill::BACKFILL_EXAMPLES)]
     Backfill(backfill::BackfillArgs),
+    /// Run an ES|QL query, as Elastic's hunts are written, over Parquet.
+    Esql(esql::EsqlArgs),
     /// Show the plan a hunt becomes; with --analyze, what it read and pruned.
     Explain(explain::ExplainArgs),
     /// List the shipped hunts, or show one.
@@ -85,6 +88,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Sql(args) => runtime()?.block_on(run::sql(args)),
         Command::Backfill(args) => runtime()?.block_on(backfill::run(args)),
         Command::Explain(args) => runtime()?.block_on(explain::run(args)),
+        Command::Esql(args) => runtime()?.block_on(esql::run(args)),
     }
 }
 

@@ -726,3 +726,33 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
     assert!(text.contains("Physical plan with metrics"), "{text}");
     assert!(text.contains("output_rows="), "{text}");
 }
+
+#[test]
+fn esql_runs_the_hunts_text_and_names_what_it_cannot_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "events", "nested");
+    let o = lakehunt(&[
+        "esql",
+        "FROM logs-endpoint.events.network-* | WHERE event.action == \"disconnect_received\" \
+         | STATS n = COUNT(*) BY host.os.family | SORT n DESC | LIMIT 2",
+        "--data",
+        data.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.starts_with("n,host.os.family\n"), "{text}");
+    assert_error(
+        &lakehunt(&[
+            "esql",
+            "FROM x | EVAL y = 1",
+            "--data",
+            data.to_str().unwrap(),
+        ]),
+        &["ES|QL, at byte 9", "EVAL is not supported yet"],
+    );
+}

@@ -6,6 +6,7 @@
 mod backfill;
 mod cli;
 mod drift;
+mod esql;
 mod hunts;
 mod ocsf;
 mod oracle;

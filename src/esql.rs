@@ -1,0 +1,858 @@
+//! ES|QL, the first tier: the commands and expressions of Elastic's seed hunt,
+//! translated to SQL over `events` with ES|QL's semantics.
+//!
+//! Supported: `FROM` (the index pattern is resolved through `--data`; one
+//! dataset for every pattern), `WHERE`, `KEEP`, `STATS agg(...) [AS name |
+//! name = agg(...)] BY ...` with `SUM`, `COUNT`, `MIN`, `MAX`, `AVG`, `SORT`
+//! (`NULLS LAST` on ASC, `FIRST` on DESC, as ES|QL), `LIMIT`, comparisons,
+//! `AND`/`OR`/`NOT`, `IS [NOT] NULL`, `CIDR_MATCH`, `NOW()` and time spans
+//! (`now() - 8 hour`, `1d`), string, number, boolean and null literals, `//` and
+//! `/* */` comments. Anything else is an error naming the construct and its
+//! position.
+//!
+//! Semantics: `NOW()` is the run's `--as-of`, and events after it are not visible
+//! (an archive holds events that did not exist yet at that instant); a
+//! comparison on a multi-valued field is NULL (through `mv_single`), so `WHERE`
+//! drops the event; `WHERE` keeps only true; NULL `BY` keys form a group.
+
+use std::fmt::Write as _;
+
+use crate::error::{Error, Result};
+use crate::params::format_instant;
+
+/// A lexical token with its byte offset.
+#[derive(Clone, Debug, PartialEq)]
+enum Tok {
+    Ident(String),
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Op(&'static str),
+    Pipe,
+    LParen,
+    RParen,
+    Comma,
+}
+
+fn error(pos: usize, message: impl Into<String>) -> Error {
+    Error::InvalidEsql {
+        position: pos,
+        message: message.into(),
+    }
+}
+
+fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
+    let b = text.as_bytes();
+    let mut out = vec![];
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let start = i;
+        match c {
+            b' ' | b'\t' | b'\r' | b'\n' => i += 1,
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let end = text[i + 2..]
+                    .find("*/")
+                    .ok_or_else(|| error(i, "unterminated /* comment"))?;
+                i += end + 4;
+            }
+            b'|' => {
+                out.push((Tok::Pipe, i));
+                i += 1;
+            }
+            b'(' => {
+                out.push((Tok::LParen, i));
+                i += 1;
+            }
+            b')' => {
+                out.push((Tok::RParen, i));
+                i += 1;
+            }
+            b',' => {
+                out.push((Tok::Comma, i));
+                i += 1;
+            }
+            b'"' => {
+                let (value, end) = if text[i..].starts_with("\"\"\"") {
+                    let end = text[i + 3..]
+                        .find("\"\"\"")
+                        .ok_or_else(|| error(i, "unterminated \"\"\" string"))?;
+                    (text[i + 3..i + 3 + end].to_owned(), i + 3 + end + 3)
+                } else {
+                    let mut value = String::new();
+                    let mut j = i + 1;
+                    loop {
+                        match b.get(j) {
+                            None => return Err(error(i, "unterminated string")),
+                            Some(b'"') => break,
+                            Some(b'\\') => {
+                                let escaped =
+                                    *b.get(j + 1).ok_or_else(|| error(j, "dangling \\"))?;
+                                value.push(match escaped {
+                                    b'n' => '\n',
+                                    b't' => '\t',
+                                    b'r' => '\r',
+                                    other => char::from(other),
+                                });
+                                j += 2;
+                            }
+                            Some(_) => {
+                                let ch = text[j..].chars().next().unwrap_or('\u{fffd}');
+                                value.push(ch);
+                                j += ch.len_utf8();
+                            }
+                        }
+                    }
+                    (value, j + 1)
+                };
+                out.push((Tok::Str(value), start));
+                i = end;
+            }
+            b'`' => {
+                let end = text[i + 1..]
+                    .find('`')
+                    .ok_or_else(|| error(i, "unterminated `identifier`"))?;
+                out.push((Tok::Ident(text[i + 1..i + 1 + end].to_owned()), i));
+                i += end + 2;
+            }
+            b'0'..=b'9' => {
+                while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
+                    i += 1;
+                }
+                let number = &text[start..i];
+                out.push((
+                    if number.contains('.') {
+                        Tok::Float(number.parse().map_err(|_| error(start, "bad number"))?)
+                    } else {
+                        Tok::Int(number.parse().map_err(|_| error(start, "bad number"))?)
+                    },
+                    start,
+                ));
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' || c == b'@' => {
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.' | b'@'))
+                {
+                    i += 1;
+                }
+                out.push((Tok::Ident(text[start..i].to_owned()), start));
+            }
+            _ => {
+                let two = text.get(i..i + 2).unwrap_or("");
+                let op: &'static str = match two {
+                    "==" => "==",
+                    "!=" => "!=",
+                    "<=" => "<=",
+                    ">=" => ">=",
+                    _ => match c {
+                        b'<' => "<",
+                        b'>' => ">",
+                        b'=' => "=",
+                        b'+' => "+",
+                        b'-' => "-",
+                        b'*' => "*",
+                        b'/' => "/",
+                        b'%' => "%",
+                        _ => {
+                            return Err(error(
+                                i,
+                                format!(
+                                    "unexpected character '{}'",
+                                    text[i..].chars().next().unwrap_or('?')
+                                ),
+                            ));
+                        }
+                    },
+                };
+                out.push((Tok::Op(op), i));
+                i += op.len();
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// An expression.
+#[derive(Clone, Debug, PartialEq)]
+enum Expr {
+    Field(String),
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Null,
+    /// A time span in ns (`8 hour`).
+    Span(i64),
+    Now,
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    Binary(Box<Expr>, &'static str, Box<Expr>),
+    IsNull(Box<Expr>, bool),
+    /// Function name (lowercase), arguments, position.
+    Call(String, Vec<Expr>, usize),
+}
+
+struct Parser {
+    toks: Vec<(Tok, usize)>,
+    at: usize,
+    end: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.at).map(|(t, _)| t)
+    }
+
+    fn pos(&self) -> usize {
+        self.toks.get(self.at).map_or(self.end, |(_, p)| *p)
+    }
+
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.at).map(|(t, _)| t.clone());
+        self.at += 1;
+        t
+    }
+
+    fn keyword(&self, word: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Ident(w)) if w.eq_ignore_ascii_case(word))
+    }
+
+    fn eat_keyword(&mut self, word: &str) -> bool {
+        let hit = self.keyword(word);
+        if hit {
+            self.at += 1;
+        }
+        hit
+    }
+
+    fn expect(&mut self, tok: &Tok, what: &str) -> Result<()> {
+        if self.peek() == Some(tok) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(error(self.pos(), format!("expected {what}")))
+        }
+    }
+
+    fn field(&mut self) -> Result<String> {
+        match self.next() {
+            Some(Tok::Ident(name)) => Ok(name),
+            _ => Err(error(
+                self.toks.get(self.at - 1).map_or(self.end, |t| t.1),
+                "expected a field name",
+            )),
+        }
+    }
+
+    fn expr(&mut self) -> Result<Expr> {
+        self.or()
+    }
+
+    fn or(&mut self) -> Result<Expr> {
+        let mut left = self.and()?;
+        while self.eat_keyword("or") {
+            left = Expr::Binary(Box::new(left), "OR", Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Expr> {
+        let mut left = self.not()?;
+        while self.eat_keyword("and") {
+            left = Expr::Binary(Box::new(left), "AND", Box::new(self.not()?));
+        }
+        Ok(left)
+    }
+
+    fn not(&mut self) -> Result<Expr> {
+        if self.eat_keyword("not") {
+            return Ok(Expr::Not(Box::new(self.not()?)));
+        }
+        self.comparison()
+    }
+
+    fn comparison(&mut self) -> Result<Expr> {
+        let left = self.additive()?;
+        if self.eat_keyword("is") {
+            let negated = self.eat_keyword("not");
+            if !self.eat_keyword("null") {
+                return Err(error(self.pos(), "expected NULL after IS"));
+            }
+            return Ok(Expr::IsNull(Box::new(left), negated));
+        }
+        let op = match self.peek() {
+            Some(Tok::Op(op @ ("==" | "!=" | "<" | "<=" | ">" | ">="))) => *op,
+            _ => return Ok(left),
+        };
+        self.at += 1;
+        Ok(Expr::Binary(Box::new(left), op, Box::new(self.additive()?)))
+    }
+
+    fn additive(&mut self) -> Result<Expr> {
+        let mut left = self.multiplicative()?;
+        while let Some(Tok::Op(op @ ("+" | "-"))) = self.peek() {
+            let op = *op;
+            self.at += 1;
+            left = Expr::Binary(Box::new(left), op, Box::new(self.multiplicative()?));
+        }
+        Ok(left)
+    }
+
+    fn multiplicative(&mut self) -> Result<Expr> {
+        let mut left = self.unary()?;
+        while let Some(Tok::Op(op @ ("*" | "/" | "%"))) = self.peek() {
+            let op = *op;
+            self.at += 1;
+            left = Expr::Binary(Box::new(left), op, Box::new(self.unary()?));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Expr> {
+        if self.peek() == Some(&Tok::Op("-")) {
+            self.at += 1;
+            return Ok(Expr::Neg(Box::new(self.unary()?)));
+        }
+        self.primary()
+    }
+
+    fn primary(&mut self) -> Result<Expr> {
+        let pos = self.pos();
+        match self.next() {
+            Some(Tok::Str(s)) => Ok(Expr::Str(s)),
+            Some(Tok::Int(n)) => self.maybe_span(n, pos, Expr::Int(n)),
+            Some(Tok::Float(x)) => Ok(Expr::Float(x)),
+            Some(Tok::LParen) => {
+                let e = self.expr()?;
+                self.expect(&Tok::RParen, "')'")?;
+                Ok(e)
+            }
+            Some(Tok::Ident(word)) => {
+                if self.peek() == Some(&Tok::LParen) {
+                    self.at += 1;
+                    let mut args = vec![];
+                    if self.peek() != Some(&Tok::RParen) {
+                        loop {
+                            if self.peek() == Some(&Tok::Op("*")) {
+                                self.at += 1;
+                                args.push(Expr::Field("*".into()));
+                            } else {
+                                args.push(self.expr()?);
+                            }
+                            if self.peek() == Some(&Tok::Comma) {
+                                self.at += 1;
+                            } else {
+                                break;
+                            }
+                        }
+                    }
+                    self.expect(&Tok::RParen, "')' after the arguments")?;
+                    let name = word.to_ascii_lowercase();
+                    if name == "now" {
+                        return Ok(Expr::Now);
+                    }
+                    return Ok(Expr::Call(name, args, pos));
+                }
+                match word.to_ascii_lowercase().as_str() {
+                    "true" => Ok(Expr::Bool(true)),
+                    "false" => Ok(Expr::Bool(false)),
+                    "null" => Ok(Expr::Null),
+                    _ => Ok(Expr::Field(word)),
+                }
+            }
+            _ => Err(error(pos, "expected an expression")),
+        }
+    }
+
+    /// `8 hour`, `1d`: a number followed by a time unit is a span.
+    fn maybe_span(&mut self, n: i64, pos: usize, plain: Expr) -> Result<Expr> {
+        if let Some(Tok::Ident(unit)) = self.peek() {
+            let unit = unit.to_ascii_lowercase();
+            let ns: Option<i64> = match unit.trim_end_matches('s') {
+                "millisecond" | "ms" => Some(1_000_000),
+                "second" | "sec" | "s" => Some(1_000_000_000),
+                "minute" | "min" | "m" => Some(60_000_000_000),
+                "hour" | "h" => Some(3_600_000_000_000),
+                "day" | "d" => Some(86_400_000_000_000),
+                "week" | "w" => Some(7 * 86_400_000_000_000),
+                _ => None,
+            };
+            if let Some(ns) = ns {
+                self.at += 1;
+                return n
+                    .checked_mul(ns)
+                    .map(Expr::Span)
+                    .ok_or_else(|| error(pos, "time span out of range"));
+            }
+        }
+        Ok(plain)
+    }
+}
+
+/// One command of the pipeline.
+#[derive(Clone, Debug)]
+enum Command {
+    From(Vec<String>),
+    Where(Expr),
+    Keep(Vec<String>),
+    Stats(Vec<(String, Expr)>, Vec<String>),
+    Sort(Vec<(String, bool, Option<bool>)>),
+    Limit(i64),
+}
+
+fn parse(text: &str) -> Result<Vec<Command>> {
+    let toks = lex(text)?;
+    let mut p = Parser {
+        toks,
+        at: 0,
+        end: text.len(),
+    };
+    let mut commands = vec![];
+    loop {
+        let pos = p.pos();
+        let Some(Tok::Ident(word)) = p.next() else {
+            return Err(error(
+                pos,
+                "expected a command (FROM, WHERE, KEEP, STATS, SORT, LIMIT)",
+            ));
+        };
+        let command = match word.to_ascii_lowercase().as_str() {
+            "from" if commands.is_empty() => {
+                // Index patterns (`logs-endpoint.events.network-*`) are taken as
+                // written, up to the first pipe.
+                let from = p.pos();
+                while !matches!(p.peek(), None | Some(Tok::Pipe)) {
+                    p.at += 1;
+                }
+                let patterns: Vec<String> = text[from..p.pos()]
+                    .split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                if patterns.is_empty() {
+                    return Err(error(from, "FROM needs an index pattern"));
+                }
+                Command::From(patterns)
+            }
+            "where" => Command::Where(p.expr()?),
+            "keep" => {
+                let mut fields = vec![p.field()?];
+                while p.peek() == Some(&Tok::Comma) {
+                    p.at += 1;
+                    fields.push(p.field()?);
+                }
+                Command::Keep(fields)
+            }
+            "stats" => {
+                let mut aggs = vec![];
+                loop {
+                    let start = p.at;
+                    let named = matches!(
+                        (p.toks.get(start), p.toks.get(start + 1)),
+                        (Some((Tok::Ident(_), _)), Some((Tok::Op("="), _)))
+                    );
+                    let name = if named {
+                        let n = p.field()?;
+                        p.at += 1;
+                        Some(n)
+                    } else {
+                        None
+                    };
+                    let text_start = p.pos();
+                    let e = p.expr()?;
+                    let text_end = p.pos();
+                    let name = name.unwrap_or_else(|| {
+                        text[text_start..text_end.min(text.len())].trim().to_owned()
+                    });
+                    aggs.push((name, e));
+                    if p.peek() == Some(&Tok::Comma) {
+                        p.at += 1;
+                    } else {
+                        break;
+                    }
+                }
+                let mut by = vec![];
+                if p.eat_keyword("by") {
+                    by.push(p.field()?);
+                    while p.peek() == Some(&Tok::Comma) {
+                        p.at += 1;
+                        by.push(p.field()?);
+                    }
+                }
+                Command::Stats(aggs, by)
+            }
+            "sort" => {
+                let mut keys = vec![];
+                loop {
+                    let f = p.field()?;
+                    let asc = if p.eat_keyword("desc") {
+                        false
+                    } else {
+                        p.eat_keyword("asc");
+                        true
+                    };
+                    let nulls = if p.eat_keyword("nulls") {
+                        if p.eat_keyword("first") {
+                            Some(true)
+                        } else if p.eat_keyword("last") {
+                            Some(false)
+                        } else {
+                            return Err(error(p.pos(), "expected FIRST or LAST"));
+                        }
+                    } else {
+                        None
+                    };
+                    keys.push((f, asc, nulls));
+                    if p.peek() == Some(&Tok::Comma) {
+                        p.at += 1;
+                    } else {
+                        break;
+                    }
+                }
+                Command::Sort(keys)
+            }
+            "limit" => match p.next() {
+                Some(Tok::Int(n)) => Command::Limit(n),
+                _ => return Err(error(pos, "LIMIT takes a whole number")),
+            },
+            "from" => return Err(error(pos, "FROM may only start the query")),
+            other => {
+                return Err(error(
+                    pos,
+                    format!(
+                        "command {} is not supported yet",
+                        other.to_ascii_uppercase()
+                    ),
+                ));
+            }
+        };
+        commands.push(command);
+        match p.next() {
+            None => break,
+            Some(Tok::Pipe) => {}
+            Some(_) => {
+                return Err(error(
+                    p.toks.get(p.at - 1).map_or(p.end, |t| t.1),
+                    "expected | or the end of the query",
+                ));
+            }
+        }
+    }
+    if !matches!(commands.first(), Some(Command::From(_))) {
+        return Err(error(0, "a query starts with FROM"));
+    }
+    Ok(commands)
+}
+
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn string_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Translates expressions; `now` is the as-of instant, `time_type` the
+/// `@timestamp` column's Arrow type for time literals.
+struct Sql<'a> {
+    now: i64,
+    time_type: &'a str,
+}
+
+impl Sql<'_> {
+    /// The value of a constant time expression (`now() - 8 hour`), if it is one.
+    fn instant(&self, e: &Expr) -> Option<i64> {
+        match e {
+            Expr::Now => Some(self.now),
+            Expr::Binary(l, op @ ("+" | "-"), r) => {
+                let base = self.instant(l)?;
+                let Expr::Span(ns) = **r else { return None };
+                Some(if *op == "+" { base + ns } else { base - ns })
+            }
+            _ => None,
+        }
+    }
+
+    fn expr(&self, e: &Expr, out: &mut String) -> Result<()> {
+        if let Some(instant) = self.instant(e) {
+            let _ = write!(
+                out,
+                "arrow_cast({}, '{}')",
+                string_literal(&format_instant(instant)),
+                self.time_type
+            );
+            return Ok(());
+        }
+        match e {
+            Expr::Field(name) => out.push_str(&quote(name)),
+            Expr::Str(s) => out.push_str(&string_literal(s)),
+            Expr::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Expr::Float(x) => {
+                let _ = write!(out, "{x:?}");
+            }
+            Expr::Bool(b) => out.push_str(if *b { "TRUE" } else { "FALSE" }),
+            Expr::Null => out.push_str("NULL"),
+            Expr::Span(ns) => {
+                let _ = write!(out, "arrow_cast({ns}, 'Duration(Nanosecond)')");
+            }
+            Expr::Now => {
+                let _ = write!(
+                    out,
+                    "arrow_cast({}, '{}')",
+                    string_literal(&format_instant(self.now)),
+                    self.time_type
+                );
+            }
+            Expr::Not(inner) => {
+                out.push_str("(NOT ");
+                self.expr(inner, out)?;
+                out.push(')');
+            }
+            Expr::Neg(inner) => {
+                out.push_str("(-");
+                self.expr(inner, out)?;
+                out.push(')');
+            }
+            Expr::IsNull(inner, negated) => {
+                out.push('(');
+                self.expr(inner, out)?;
+                out.push_str(if *negated {
+                    " IS NOT NULL)"
+                } else {
+                    " IS NULL)"
+                });
+            }
+            Expr::Binary(l, op, r) => {
+                let comparison = matches!(*op, "==" | "!=" | "<" | "<=" | ">" | ">=");
+                out.push('(');
+                self.operand(l, comparison, out)?;
+                let _ = write!(
+                    out,
+                    " {} ",
+                    match *op {
+                        "==" => "=",
+                        "!=" => "<>",
+                        other => other,
+                    }
+                );
+                self.operand(r, comparison, out)?;
+                out.push(')');
+            }
+            Expr::Call(name, args, pos) => {
+                let sql = match name.as_str() {
+                    "cidr_match" => "cidr_match",
+                    other => {
+                        return Err(error(
+                            *pos,
+                            format!(
+                                "function {} is not supported yet",
+                                other.to_ascii_uppercase()
+                            ),
+                        ));
+                    }
+                };
+                out.push_str(sql);
+                out.push('(');
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    // CIDR_MATCH's IP: one value, as `==` reads a field.
+                    self.operand(a, i == 0, out)?;
+                }
+                out.push(')');
+            }
+        }
+        Ok(())
+    }
+
+    /// A comparison operand: a field is read through `mv_single`, so a
+    /// multi-valued field compares as NULL, as in ES|QL.
+    fn operand(&self, e: &Expr, single: bool, out: &mut String) -> Result<()> {
+        match e {
+            Expr::Field(name) if single => {
+                let _ = write!(out, "mv_single({})", quote(name));
+                Ok(())
+            }
+            other => self.expr(other, out),
+        }
+    }
+
+    fn aggregate(&self, e: &Expr, out: &mut String) -> Result<()> {
+        let Expr::Call(name, args, pos) = e else {
+            return Err(error(
+                0,
+                "STATS takes aggregate functions: name = SUM(field) BY ...",
+            ));
+        };
+        match (name.as_str(), args.as_slice()) {
+            ("count", [Expr::Field(star)]) if star == "*" => out.push_str("count(*)"),
+            ("sum" | "count" | "min" | "max" | "avg", [arg]) => {
+                if name == "sum" {
+                    // ES|QL's SUM of longs is a long; DECIMAL(38,0) keeps the sum
+                    // exact until the final cast, which fails rather than wraps.
+                    out.push_str("CAST(sum(CAST(");
+                    self.expr(arg, out)?;
+                    out.push_str(" AS DECIMAL(38,0))) AS BIGINT)");
+                } else {
+                    let _ = write!(out, "{name}(");
+                    self.expr(arg, out)?;
+                    out.push(')');
+                }
+            }
+            (other, _) => {
+                return Err(error(
+                    *pos,
+                    format!(
+                        "aggregate {} is not supported yet",
+                        other.to_ascii_uppercase()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The index patterns a query's `FROM` names.
+pub fn index_patterns(query: &str) -> Result<Vec<String>> {
+    match parse(query)?.into_iter().next() {
+        Some(Command::From(patterns)) => Ok(patterns),
+        _ => Err(error(0, "a query starts with FROM")),
+    }
+}
+
+/// The SQL an ES|QL query becomes, run as of `now` (ns); `time_field` and
+/// `time_type` (an `arrow_cast` type name) describe the time column.
+pub fn translate(query: &str, now: i64, time_field: &str, time_type: &str) -> Result<String> {
+    let commands = parse(query)?;
+    let sql = Sql { now, time_type };
+    // Events after `now` did not exist yet.
+    let mut current = format!(
+        "SELECT * FROM events WHERE {} <= arrow_cast({}, '{}')",
+        quote(time_field),
+        string_literal(&format_instant(now)),
+        time_type
+    );
+    for command in &commands[1..] {
+        current = match command {
+            Command::From(_) => return Err(error(0, "FROM may only start the query")),
+            Command::Where(cond) => {
+                let mut c = String::new();
+                sql.expr(cond, &mut c)?;
+                format!("SELECT * FROM ({current}) WHERE {c}")
+            }
+            Command::Keep(fields) => {
+                let list: Vec<String> = fields.iter().map(|f| quote(f)).collect();
+                format!("SELECT {} FROM ({current})", list.join(", "))
+            }
+            Command::Stats(aggs, by) => {
+                let mut select = vec![];
+                for (name, agg) in aggs {
+                    let mut a = String::new();
+                    sql.aggregate(agg, &mut a)?;
+                    select.push(format!("{a} AS {}", quote(name)));
+                }
+                select.extend(by.iter().map(|f| quote(f)));
+                let group = if by.is_empty() {
+                    String::new()
+                } else {
+                    let keys: Vec<String> = by.iter().map(|f| quote(f)).collect();
+                    format!(" GROUP BY {}", keys.join(", "))
+                };
+                format!("SELECT {} FROM ({current}){group}", select.join(", "))
+            }
+            Command::Sort(keys) => {
+                let list: Vec<String> = keys
+                    .iter()
+                    .map(|(f, asc, nulls)| {
+                        // ES|QL: NULLS LAST on ASC and FIRST on DESC unless said.
+                        let first = nulls.unwrap_or(!asc);
+                        format!(
+                            "{} {} NULLS {}",
+                            quote(f),
+                            if *asc { "ASC" } else { "DESC" },
+                            if first { "FIRST" } else { "LAST" }
+                        )
+                    })
+                    .collect();
+                format!("SELECT * FROM ({current}) ORDER BY {}", list.join(", "))
+            }
+            Command::Limit(n) => format!("SELECT * FROM ({current}) LIMIT {n}"),
+        };
+    }
+    Ok(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_768_478_400_000_000_000; // 2026-01-15T12:00:00Z
+
+    fn sql(q: &str) -> String {
+        translate(q, NOW, "@timestamp", "Timestamp(Nanosecond, Some(\"UTC\"))").unwrap()
+    }
+
+    #[test]
+    fn the_seed_query_translates() {
+        let s = sql(
+            "from logs-endpoint.events.network-*\n| where  @timestamp > now() - 8 hour\n\
+             | where host.os.family == \"windows\" and not CIDR_MATCH(destination.ip, \"10.0.0.0/8\", \"::1\")\n\
+             | keep source.bytes, process.entity_id\n\
+             | stats total_bytes_out = sum(source.bytes) by process.entity_id\n /* comment */\n\
+             | where total_bytes_out >= 1073741824",
+        );
+        assert!(s.contains("arrow_cast('2026-01-15T04:00:00Z'"), "{s}");
+        assert!(
+            s.contains("mv_single(\"host.os.family\") = 'windows'"),
+            "{s}"
+        );
+        assert!(
+            s.contains("cidr_match(mv_single(\"destination.ip\"), '10.0.0.0/8', '::1')"),
+            "{s}"
+        );
+        assert!(s.contains("GROUP BY \"process.entity_id\""), "{s}");
+        assert!(
+            s.contains("mv_single(\"total_bytes_out\") >= 1073741824"),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn spans_units_case_and_sort_defaults() {
+        let s = sql("FROM x | WHERE @timestamp >= NOW() - 1d | SORT a DESC, b | LIMIT 5");
+        assert!(s.contains("2026-01-14T12:00:00Z"), "{s}");
+        assert!(
+            s.contains("\"a\" DESC NULLS FIRST, \"b\" ASC NULLS LAST"),
+            "{s}"
+        );
+        assert!(s.ends_with("LIMIT 5"), "{s}");
+        let s = sql("from x | where @timestamp > now() - 30 MINUTES");
+        assert!(s.contains("2026-01-15T11:30:00Z"), "{s}");
+    }
+
+    #[test]
+    fn errors_name_the_construct_and_position() {
+        for (q, needle) in [
+            ("where x == 1", "starts with FROM"),
+            ("from x | eval y = 1", "EVAL is not supported yet"),
+            ("from x | where f(1)", "F is not supported yet"),
+            ("from x | where \"open", "unterminated string"),
+            ("from x | where a ==", "expected an expression"),
+            ("from x | limit y", "LIMIT takes a whole number"),
+        ] {
+            let err = translate(q, NOW, "@timestamp", "Timestamp(Nanosecond, None)")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(needle), "{q}: {err}");
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! ES|QL as written: the shipped hunt's ES|QL form (`[hunt] query`, Elastic's
+//! text) gives the same findings as its SQL form, on each layout, and `NOW()` is
+//! `--as-of` with later events invisible.
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::Int64Type;
+use lakehunt::sample::{SampleLayout, SampleSpec, write};
+use lakehunt::{Engine, EngineOptions, hunt};
+
+use crate::oracle::{AS_OF, Key, engine_rows};
+
+fn esql_rows(table: &lakehunt::Table) -> Vec<(Key, i64)> {
+    // ES|QL's STATS puts the aggregate first, then the BY keys.
+    let text = |a: &dyn Array, i: usize| -> Option<String> {
+        let a = arrow::compute::cast(&a.slice(i, 1), &arrow::datatypes::DataType::Utf8).unwrap();
+        let a = a.as_string::<i32>();
+        a.is_valid(0).then(|| a.value(0).to_owned())
+    };
+    let mut out = vec![];
+    for b in &table.batches {
+        let totals = b.column(0).as_primitive::<Int64Type>();
+        for i in 0..b.num_rows() {
+            out.push((
+                (
+                    text(b.column(1).as_ref(), i),
+                    text(b.column(2).as_ref(), i),
+                    text(b.column(3).as_ref(), i),
+                ),
+                totals.value(i),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hunts_esql_form_equals_its_sql_form() {
+    let hunt = hunt::find("egress-bytes").unwrap();
+    let query = &hunt.hunt.query[0];
+    let as_of = lakehunt::params::parse_instant(AS_OF).unwrap();
+    let bound = hunt.bind(as_of, None, &[]).unwrap();
+    for layout in [SampleLayout::Nested, SampleLayout::Flat, SampleLayout::Ocsf] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut spec = SampleSpec::new(30_000, 3, as_of, layout);
+        spec.rows_per_file = 10_000;
+        write(&spec, dir.path()).unwrap();
+        let engine = Engine::open(
+            &[dir.path().to_string_lossy().into_owned()],
+            &EngineOptions::default(),
+        )
+        .await
+        .unwrap();
+        let mut sql = engine_rows(&engine.run_hunt(&bound).await.unwrap().findings);
+        sql.sort();
+        let esql = esql_rows(&engine.esql(query, as_of).await.unwrap());
+        assert!(!sql.is_empty());
+        assert_eq!(esql, sql, "{layout:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn now_is_as_of_and_later_events_are_invisible() {
+    let dir = tempfile::tempdir().unwrap();
+    let as_of = lakehunt::params::parse_instant(AS_OF).unwrap();
+    // The sample runs to an hour after its as-of.
+    write(
+        &SampleSpec::new(5_000, 4, as_of, SampleLayout::Flat),
+        dir.path(),
+    )
+    .unwrap();
+    let engine = Engine::open(
+        &[dir.path().to_string_lossy().into_owned()],
+        &EngineOptions::default(),
+    )
+    .await
+    .unwrap();
+    let count = |q: &str, at: &str| {
+        let at = lakehunt::params::parse_instant(at).unwrap();
+        let engine = &engine;
+        let q = q.to_owned();
+        async move {
+            let t = engine.esql(&q, at).await.unwrap();
+            t.batches[0].column(0).as_primitive::<Int64Type>().value(0)
+        }
+    };
+    let all = count("FROM logs-* | STATS n = COUNT(*)", "2030-01-01T00:00:00Z").await;
+    let before = count("FROM logs-* | STATS n = COUNT(*)", AS_OF).await;
+    assert!(
+        before < all,
+        "events after --as-of are invisible: {before} < {all}"
+    );
+    let table = engine
+        .sql(&format!(
+            "SELECT count(*) FROM events WHERE \"@timestamp\" <= arrow_cast('{AS_OF}', 'Timestamp(Microsecond, Some(\"UTC\"))')"
+        ))
+        .await
+        .unwrap();
+    let expected = table.batches[0]
+        .column(0)
+        .as_primitive::<Int64Type>()
+        .value(0);
+    assert_eq!(before, expected);
+    // now() - 1 hour, spelled three ways.
+    let a = count(
+        "FROM x | WHERE @timestamp > now() - 1 hour | STATS n = COUNT(*)",
+        AS_OF,
+    )
+    .await;
+    let b = count(
+        "from x | where @timestamp > NOW() - 60 minutes | stats n = count(*)",
+        AS_OF,
+    )
+    .await;
+    let c = count("FROM x // trailing comment\n| WHERE @timestamp > now() - 1h /* span */ | STATS n = COUNT(*)", AS_OF).await;
+    assert!(a > 0 && a == b && b == c, "{a} {b} {c}");
+}
