@@ -205,7 +205,13 @@ impl Engine {
                 });
             }
         };
-        let sql = crate::esql::translate(query, as_of, "@timestamp", &time_type)?;
+        let columns: Vec<String> = events
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let sql = crate::esql::translate(query, as_of, "@timestamp", &time_type, &columns)?;
         collect(self.ctx.sql(&sql).await?).await
     }
 

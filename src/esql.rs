@@ -1,14 +1,13 @@
-//! ES|QL, the first tier: the commands and expressions of Elastic's seed hunt,
-//! translated to SQL over `events` with ES|QL's semantics.
+//! ES|QL, the first tiers: the commands and expressions of Elastic's seed hunt
+//! and the next most used, translated to SQL over `events` with ES|QL's
+//! semantics.
 //!
-//! Supported: `FROM` (the index pattern is resolved through `--data`; one
-//! dataset for every pattern), `WHERE`, `KEEP`, `STATS agg(...) [AS name |
-//! name = agg(...)] BY ...` with `SUM`, `COUNT`, `MIN`, `MAX`, `AVG`, `SORT`
-//! (`NULLS LAST` on ASC, `FIRST` on DESC, as ES|QL), `LIMIT`, comparisons,
-//! `AND`/`OR`/`NOT`, `IS [NOT] NULL`, `CIDR_MATCH`, `NOW()` and time spans
-//! (`now() - 8 hour`, `1d`), string, number, boolean and null literals, `//` and
-//! `/* */` comments. Anything else is an error naming the construct and its
-//! position.
+//! Commands: `FROM` (index patterns all resolve to `--data`), `WHERE`, `KEEP`,
+//! `DROP`, `RENAME`, `EVAL`, `STATS ... BY` (`SUM`, `COUNT`, `COUNT_DISTINCT`,
+//! `MIN`, `MAX`, `AVG`), `SORT`, `LIMIT`. Expressions: comparisons, `AND`/`OR`/
+//! `NOT`, `IS [NOT] NULL`, `IN`, `LIKE`, `RLIKE`, `CASE`, arithmetic,
+//! `CIDR_MATCH`, `NOW()` and time spans, literals, `//` and `/* */` comments.
+//! Anything else is an error naming the construct and its byte position.
 //!
 //! Semantics: `NOW()` is the run's `--as-of`, and events after it are not visible
 //! (an archive holds events that did not exist yet at that instant); a
@@ -193,6 +192,10 @@ enum Expr {
     Neg(Box<Expr>),
     Binary(Box<Expr>, &'static str, Box<Expr>),
     IsNull(Box<Expr>, bool),
+    /// `x [NOT] IN (a, b, ...)`.
+    In(Box<Expr>, Vec<Expr>, bool),
+    /// `x [NOT] LIKE "pattern"` (wildcards `*` and `?`), `x [NOT] RLIKE "regex"`.
+    Like(Box<Expr>, String, bool, bool),
     /// Function name (lowercase), arguments, position.
     Call(String, Vec<Expr>, usize),
 }
@@ -284,6 +287,37 @@ impl Parser {
                 return Err(error(self.pos(), "expected NULL after IS"));
             }
             return Ok(Expr::IsNull(Box::new(left), negated));
+        }
+        let negated = self.keyword("not")
+            && matches!(self.toks.get(self.at + 1), Some((Tok::Ident(w), _))
+                if ["in", "like", "rlike"].iter().any(|k| w.eq_ignore_ascii_case(k)));
+        if negated {
+            self.at += 1;
+        }
+        if self.eat_keyword("in") {
+            self.expect(&Tok::LParen, "'(' after IN")?;
+            let mut list = vec![self.expr()?];
+            while self.peek() == Some(&Tok::Comma) {
+                self.at += 1;
+                list.push(self.expr()?);
+            }
+            self.expect(&Tok::RParen, "')' after the IN list")?;
+            return Ok(Expr::In(Box::new(left), list, negated));
+        }
+        for (word, regex) in [("like", false), ("rlike", true)] {
+            if self.eat_keyword(word) {
+                let pos = self.pos();
+                let Some(Tok::Str(pattern)) = self.next() else {
+                    return Err(error(
+                        pos,
+                        format!("{} takes a string pattern", word.to_ascii_uppercase()),
+                    ));
+                };
+                return Ok(Expr::Like(Box::new(left), pattern, regex, negated));
+            }
+        }
+        if negated {
+            return Err(error(self.pos(), "expected IN, LIKE or RLIKE after NOT"));
         }
         let op = match self.peek() {
             Some(Tok::Op(op @ ("==" | "!=" | "<" | "<=" | ">" | ">="))) => *op,
@@ -403,6 +437,9 @@ enum Command {
     Stats(Vec<(String, Expr)>, Vec<String>),
     Sort(Vec<(String, bool, Option<bool>)>),
     Limit(i64),
+    Eval(Vec<(String, Expr)>),
+    Drop(Vec<String>),
+    Rename(Vec<(String, String)>),
 }
 
 fn parse(text: &str) -> Result<Vec<Command>> {
@@ -516,6 +553,61 @@ fn parse(text: &str) -> Result<Vec<Command>> {
                 }
                 Command::Sort(keys)
             }
+            "eval" => {
+                let mut columns = vec![];
+                loop {
+                    let text_start = p.pos();
+                    let named = matches!(
+                        (p.toks.get(p.at), p.toks.get(p.at + 1)),
+                        (Some((Tok::Ident(_), _)), Some((Tok::Op("="), _)))
+                    );
+                    let name = if named {
+                        let n = p.field()?;
+                        p.at += 1;
+                        Some(n)
+                    } else {
+                        None
+                    };
+                    let start = p.pos();
+                    let e = p.expr()?;
+                    let name = name.unwrap_or_else(|| {
+                        text[start.max(text_start)..p.pos().min(text.len())]
+                            .trim()
+                            .to_owned()
+                    });
+                    columns.push((name, e));
+                    if p.peek() == Some(&Tok::Comma) {
+                        p.at += 1;
+                    } else {
+                        break;
+                    }
+                }
+                Command::Eval(columns)
+            }
+            "drop" => {
+                let mut fields = vec![p.field()?];
+                while p.peek() == Some(&Tok::Comma) {
+                    p.at += 1;
+                    fields.push(p.field()?);
+                }
+                Command::Drop(fields)
+            }
+            "rename" => {
+                let mut pairs = vec![];
+                loop {
+                    let old = p.field()?;
+                    if !p.eat_keyword("as") {
+                        return Err(error(p.pos(), "expected AS in RENAME old AS new"));
+                    }
+                    pairs.push((old, p.field()?));
+                    if p.peek() == Some(&Tok::Comma) {
+                        p.at += 1;
+                    } else {
+                        break;
+                    }
+                }
+                Command::Rename(pairs)
+            }
             "limit" => match p.next() {
                 Some(Tok::Int(n)) => Command::Limit(n),
                 _ => return Err(error(pos, "LIMIT takes a whole number")),
@@ -547,6 +639,50 @@ fn parse(text: &str) -> Result<Vec<Command>> {
         return Err(error(0, "a query starts with FROM"));
     }
     Ok(commands)
+}
+
+/// ES|QL's LIKE pattern (`*` any run, `?` one character, `\` escapes; `%` and
+/// `_` literal) as an SQL LIKE pattern with `\` as its escape.
+fn wildcard_to_like(pattern: &str) -> String {
+    let mut out = String::new();
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' => out.push('%'),
+            '?' => out.push('_'),
+            '\\' => match chars.next() {
+                Some(escaped @ ('%' | '_' | '\\')) => {
+                    out.push('\\');
+                    out.push(escaped);
+                }
+                Some(escaped) => out.push(escaped),
+                None => out.push_str("\\\\"),
+            },
+            '%' | '_' => {
+                out.push('\\');
+                out.push(c);
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A Lucene regular expression as an anchored Rust one: the whole string must
+/// match, and `^`/`$` are ordinary characters in Lucene.
+fn lucene_to_rust(pattern: &str) -> String {
+    let mut out = String::from("^(?:");
+    for c in pattern.chars() {
+        match c {
+            '^' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            other => out.push(other),
+        }
+    }
+    out.push_str(")$");
+    out
 }
 
 fn quote(name: &str) -> String {
@@ -629,6 +765,53 @@ impl Sql<'_> {
                     " IS NULL)"
                 });
             }
+            Expr::In(value, list, negated) => {
+                out.push('(');
+                self.operand(value, true, out)?;
+                out.push_str(if *negated { " NOT IN (" } else { " IN (" });
+                for (i, item) in list.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.expr(item, out)?;
+                }
+                out.push_str("))");
+            }
+            Expr::Like(value, pattern, regex, negated) => {
+                out.push('(');
+                if *negated {
+                    out.push_str("NOT ");
+                }
+                if *regex {
+                    // Lucene regular expressions match the whole string.
+                    out.push_str("regexp_like(");
+                    self.operand(value, true, out)?;
+                    let _ = write!(out, ", {})", string_literal(&lucene_to_rust(pattern)));
+                } else {
+                    self.operand(value, true, out)?;
+                    let _ = write!(
+                        out,
+                        " LIKE {} ESCAPE '\\'",
+                        string_literal(&wildcard_to_like(pattern))
+                    );
+                }
+                out.push(')');
+            }
+            Expr::Binary(l, "/", r) => {
+                // Division by zero is NULL in ES|QL, not an error.
+                out.push('(');
+                self.expr(l, out)?;
+                out.push_str(" / NULLIF(");
+                self.expr(r, out)?;
+                out.push_str(", 0))");
+            }
+            Expr::Binary(l, "%", r) => {
+                out.push('(');
+                self.expr(l, out)?;
+                out.push_str(" % NULLIF(");
+                self.expr(r, out)?;
+                out.push_str(", 0))");
+            }
             Expr::Binary(l, op, r) => {
                 let comparison = matches!(*op, "==" | "!=" | "<" | "<=" | ">" | ">=");
                 out.push('(');
@@ -646,6 +829,23 @@ impl Sql<'_> {
                 out.push(')');
             }
             Expr::Call(name, args, pos) => {
+                if name == "case" {
+                    // CASE(cond, value, cond, value, ..., [else]).
+                    out.push_str("CASE");
+                    let mut pairs = args.chunks_exact(2);
+                    for pair in pairs.by_ref() {
+                        out.push_str(" WHEN ");
+                        self.expr(&pair[0], out)?;
+                        out.push_str(" THEN ");
+                        self.expr(&pair[1], out)?;
+                    }
+                    if let [otherwise] = pairs.remainder() {
+                        out.push_str(" ELSE ");
+                        self.expr(otherwise, out)?;
+                    }
+                    out.push_str(" END");
+                    return Ok(());
+                }
                 let sql = match name.as_str() {
                     "cidr_match" => "cidr_match",
                     other => {
@@ -694,6 +894,12 @@ impl Sql<'_> {
         };
         match (name.as_str(), args.as_slice()) {
             ("count", [Expr::Field(star)]) if star == "*" => out.push_str("count(*)"),
+            ("count_distinct", [arg, ..]) => {
+                // Exact, where ES|QL's is an estimate (exact below its precision).
+                out.push_str("count(DISTINCT ");
+                self.expr(arg, out)?;
+                out.push(')');
+            }
             ("sum" | "count" | "min" | "max" | "avg", [arg]) => {
                 if name == "sum" {
                     // ES|QL's SUM of longs is a long; DECIMAL(38,0) keeps the sum
@@ -729,10 +935,20 @@ pub fn index_patterns(query: &str) -> Result<Vec<String>> {
     }
 }
 
-/// The SQL an ES|QL query becomes, run as of `now` (ns); `time_field` and
-/// `time_type` (an `arrow_cast` type name) describe the time column.
-pub fn translate(query: &str, now: i64, time_field: &str, time_type: &str) -> Result<String> {
+/// The SQL an ES|QL query becomes, run as of `now` (ns) over `events`, whose
+/// columns are `columns`; `time_field` and `time_type` (an `arrow_cast` type
+/// name) describe the time column.
+pub fn translate(
+    query: &str,
+    now: i64,
+    time_field: &str,
+    time_type: &str,
+    columns: &[String],
+) -> Result<String> {
     let commands = parse(query)?;
+    // The columns after each command, to tell a new EVAL column from a replaced one.
+    let mut columns: Vec<String> = columns.to_vec();
+    let unknown = |name: &str| error(0, format!("unknown column {name}"));
     let sql = Sql { now, time_type };
     // Events after `now` did not exist yet.
     let mut current = format!(
@@ -741,6 +957,14 @@ pub fn translate(query: &str, now: i64, time_field: &str, time_type: &str) -> Re
         string_literal(&format_instant(now)),
         time_type
     );
+    // SQL keeps no order across subqueries, so a SORT stays pending: it is
+    // applied by LIMIT and at the end, as long as its columns survive.
+    let mut order: Option<(Vec<String>, String)> = None;
+    let order_by = |o: &Option<(Vec<String>, String)>| {
+        o.as_ref()
+            .map(|(_, clause)| format!(" ORDER BY {clause}"))
+            .unwrap_or_default()
+    };
     for command in &commands[1..] {
         current = match command {
             Command::From(_) => return Err(error(0, "FROM may only start the query")),
@@ -750,10 +974,31 @@ pub fn translate(query: &str, now: i64, time_field: &str, time_type: &str) -> Re
                 format!("SELECT * FROM ({current}) WHERE {c}")
             }
             Command::Keep(fields) => {
+                if let Some(missing) = fields.iter().find(|f| !columns.contains(f)) {
+                    return Err(unknown(missing));
+                }
+                columns.clone_from(fields);
                 let list: Vec<String> = fields.iter().map(|f| quote(f)).collect();
-                format!("SELECT {} FROM ({current})", list.join(", "))
+                let sql = format!(
+                    "SELECT {} FROM ({current}){}",
+                    list.join(", "),
+                    order_by(&order)
+                );
+                if order
+                    .as_ref()
+                    .is_some_and(|(keys, _)| keys.iter().any(|k| !fields.contains(k)))
+                {
+                    order = None;
+                }
+                sql
             }
             Command::Stats(aggs, by) => {
+                order = None;
+                columns = aggs
+                    .iter()
+                    .map(|(n, _)| n.clone())
+                    .chain(by.iter().cloned())
+                    .collect();
                 let mut select = vec![];
                 for (name, agg) in aggs {
                     let mut a = String::new();
@@ -783,12 +1028,79 @@ pub fn translate(query: &str, now: i64, time_field: &str, time_type: &str) -> Re
                         )
                     })
                     .collect();
-                format!("SELECT * FROM ({current}) ORDER BY {}", list.join(", "))
+                order = Some((keys.iter().map(|k| k.0.clone()).collect(), list.join(", ")));
+                current
             }
-            Command::Limit(n) => format!("SELECT * FROM ({current}) LIMIT {n}"),
+            Command::Limit(n) => format!("SELECT * FROM ({current}){} LIMIT {n}", order_by(&order)),
+            Command::Eval(assignments) => {
+                // Each column may use the ones before it: one projection each; a
+                // column of the same name is replaced, as in ES|QL.
+                let mut c = current;
+                for (name, e) in assignments {
+                    let mut v = String::new();
+                    sql.expr(e, &mut v)?;
+                    let q = quote(name);
+                    c = if columns.contains(name) {
+                        format!("SELECT * EXCLUDE ({q}), {v} AS {q} FROM ({c})")
+                    } else {
+                        columns.push(name.clone());
+                        format!("SELECT *, {v} AS {q} FROM ({c})")
+                    };
+                }
+                c
+            }
+            Command::Drop(fields) => {
+                if let Some(missing) = fields.iter().find(|f| !columns.contains(f)) {
+                    return Err(unknown(missing));
+                }
+                columns.retain(|c| !fields.contains(c));
+                let list: Vec<String> = fields.iter().map(|f| quote(f)).collect();
+                let sql = format!(
+                    "SELECT * EXCLUDE ({}) FROM ({current}){}",
+                    list.join(", "),
+                    order_by(&order)
+                );
+                if order
+                    .as_ref()
+                    .is_some_and(|(keys, _)| keys.iter().any(|k| fields.contains(k)))
+                {
+                    order = None;
+                }
+                sql
+            }
+            Command::Rename(pairs) => {
+                for (old, new) in pairs {
+                    let slot = columns
+                        .iter_mut()
+                        .find(|c| *c == old)
+                        .ok_or_else(|| unknown(old))?;
+                    new.clone_into(slot);
+                }
+                let old: Vec<String> = pairs.iter().map(|(o, _)| quote(o)).collect();
+                let renamed: Vec<String> = pairs
+                    .iter()
+                    .map(|(o, n)| format!("{} AS {}", quote(o), quote(n)))
+                    .collect();
+                let sql = format!(
+                    "SELECT * EXCLUDE ({}), {} FROM ({current}){}",
+                    old.join(", "),
+                    renamed.join(", "),
+                    order_by(&order)
+                );
+                if order
+                    .as_ref()
+                    .is_some_and(|(keys, _)| pairs.iter().any(|(o, _)| keys.contains(o)))
+                {
+                    order = None;
+                }
+                sql
+            }
         };
     }
-    Ok(current)
+    Ok(match &order {
+        Some(_) => format!("SELECT * FROM ({current}){}", order_by(&order)),
+        None => current,
+    })
 }
 
 #[cfg(test)]
@@ -798,7 +1110,18 @@ mod tests {
     const NOW: i64 = 1_768_478_400_000_000_000; // 2026-01-15T12:00:00Z
 
     fn sql(q: &str) -> String {
-        translate(q, NOW, "@timestamp", "Timestamp(Nanosecond, Some(\"UTC\"))").unwrap()
+        let columns: Vec<String> = ["@timestamp", "source.bytes", "process.entity_id", "a", "b"]
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        translate(
+            q,
+            NOW,
+            "@timestamp",
+            "Timestamp(Nanosecond, Some(\"UTC\"))",
+            &columns,
+        )
+        .unwrap()
     }
 
     #[test]
@@ -834,7 +1157,7 @@ mod tests {
             s.contains("\"a\" DESC NULLS FIRST, \"b\" ASC NULLS LAST"),
             "{s}"
         );
-        assert!(s.ends_with("LIMIT 5"), "{s}");
+        assert!(s.contains("LIMIT 5"), "{s}");
         let s = sql("from x | where @timestamp > now() - 30 MINUTES");
         assert!(s.contains("2026-01-15T11:30:00Z"), "{s}");
     }
@@ -843,13 +1166,14 @@ mod tests {
     fn errors_name_the_construct_and_position() {
         for (q, needle) in [
             ("where x == 1", "starts with FROM"),
-            ("from x | eval y = 1", "EVAL is not supported yet"),
+            ("from x | grok y \"%{IP:ip}\"", "GROK is not supported yet"),
+            ("from x | keep nothing", "unknown column nothing"),
             ("from x | where f(1)", "F is not supported yet"),
             ("from x | where \"open", "unterminated string"),
             ("from x | where a ==", "expected an expression"),
             ("from x | limit y", "LIMIT takes a whole number"),
         ] {
-            let err = translate(q, NOW, "@timestamp", "Timestamp(Nanosecond, None)")
+            let err = translate(q, NOW, "@timestamp", "Timestamp(Nanosecond, None)", &[])
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(needle), "{q}: {err}");

@@ -10,6 +10,8 @@
 //! - `lakehunt hunt ID as_of=TIME [window=DURATION] [NAME=VALUE ...]`: run a shipped
 //!   hunt on those events and return its findings;
 //! - `lakehunt warnings ID as_of=TIME ...`: the same, returning (warning, count).
+//! - `lakehunt esql as_of=TIME QUERY`: an ES|QL query (the rest of the record,
+//!   over several lines if need be) over the events.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -141,6 +143,21 @@ impl Db {
     }
 }
 
+impl Db {
+    async fn esql(&mut self, as_of: &str, query: &str) -> Result<DBOutput<Col>, SltError> {
+        let as_of = as_of
+            .strip_prefix("as_of=")
+            .ok_or_else(|| SltError("lakehunt esql as_of=TIME QUERY".into()))?;
+        let as_of = lakehunt::params::parse_instant(as_of).map_err(SltError)?;
+        let engine = self
+            .engine
+            .as_ref()
+            .ok_or_else(|| SltError("run `lakehunt events PATH` first".into()))?;
+        let table = engine.esql(query, as_of).await?;
+        rows(&table.schema, &table.batches)
+    }
+}
+
 fn cell(array: &dyn Array, row: usize) -> Result<String, SltError> {
     if array.is_null(row) {
         return Ok("NULL".into());
@@ -197,6 +214,11 @@ impl AsyncDB for Db {
         let sql = sql.replace("__TEST_DIR__", &self.scratch.path().to_string_lossy());
         let sql = sql.as_str();
         let words: Vec<&str> = sql.split_whitespace().collect();
+        if let ["lakehunt", "esql", as_of, ..] = words.as_slice() {
+            // The query is the raw text after `as_of=TIME`, line breaks and all.
+            let at = sql.find(as_of).map_or(0, |i| i + as_of.len());
+            return self.esql(as_of, sql[at..].trim_start()).await;
+        }
         if words.first() == Some(&"lakehunt") {
             return self.lakehunt_command(&words[1..]).await;
         }

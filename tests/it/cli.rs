@@ -749,10 +749,10 @@ fn esql_runs_the_hunts_text_and_names_what_it_cannot_read() {
     assert_error(
         &lakehunt(&[
             "esql",
-            "FROM x | EVAL y = 1",
+            "FROM x | GROK message \"%{IP:ip}\"",
             "--data",
             data.to_str().unwrap(),
         ]),
-        &["ES|QL, at byte 9", "EVAL is not supported yet"],
+        &["ES|QL, at byte 9", "GROK is not supported yet"],
     );
 }
