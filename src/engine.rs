@@ -185,8 +185,8 @@ impl Engine {
         }
     }
 
-    /// Runs an ES|QL query (see [`crate::esql`]) as of `as_of` (ns).
-    pub async fn esql(&self, query: &str, as_of: i64) -> Result<Table> {
+    /// The SQL an ES|QL query becomes over this session's `events`.
+    async fn esql_sql(&self, query: &str, as_of: i64) -> Result<String> {
         let events = self.ctx.table("events").await?;
         let time_type = match events
             .schema()
@@ -211,8 +211,23 @@ impl Engine {
             .iter()
             .map(|f| f.name().clone())
             .collect();
-        let sql = crate::esql::translate(query, as_of, "@timestamp", &time_type, &columns)?;
+        crate::esql::translate(query, as_of, "@timestamp", &time_type, Some(&columns))
+    }
+
+    /// Runs an ES|QL query (see [`crate::esql`]) as of `as_of` (ns).
+    pub async fn esql(&self, query: &str, as_of: i64) -> Result<Table> {
+        let sql = self.esql_sql(query, as_of).await?;
         collect(self.ctx.sql(&sql).await?).await
+    }
+
+    /// The SQL an ES|QL query becomes here, and DataFusion's optimized plan of it.
+    pub async fn esql_explain(&self, query: &str, as_of: i64) -> Result<String> {
+        let sql = self.esql_sql(query, as_of).await?;
+        let plan = self.ctx.sql(&sql).await?.into_optimized_plan()?;
+        Ok(format!(
+            "SQL\n{sql}\n\nPlan (optimized)\n{}",
+            plan.display_indent()
+        ))
     }
 
     /// The hunt's plan; with `analyze`, runs it and reports what each operator

@@ -927,6 +927,55 @@ impl Sql<'_> {
     }
 }
 
+/// A hunt file of Elastic's hunting library: its `[hunt]` table (other keys
+/// are ignored).
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct LibraryHunt {
+    /// The `[hunt]` table.
+    pub hunt: LibraryHuntTable,
+}
+
+/// The part of a library hunt lakehunt reads.
+#[derive(Clone, Debug, serde::Deserialize)]
+pub struct LibraryHuntTable {
+    /// Title.
+    pub name: String,
+    /// Identifier.
+    #[serde(default)]
+    pub uuid: String,
+    /// The queries, in order.
+    #[serde(default)]
+    pub query: Vec<String>,
+}
+
+/// Reads a library hunt file, naming it on failure.
+pub fn read_hunt_file(path: &std::path::Path) -> Result<LibraryHunt> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::UnreadableFile {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| Error::UnreadableFile {
+        path: path.to_owned(),
+        message: format!("not a hunt file: {e}"),
+    })
+}
+
+/// Some of the library's queries begin with a stray line `sql` before `FROM`:
+/// the query without it, and whether it was there.
+#[must_use]
+pub fn strip_stray_sql(query: &str) -> (String, bool) {
+    let trimmed = query.trim_start();
+    match trimmed.split_once('\n') {
+        Some((first, rest)) if first.trim() == "sql" => (rest.to_owned(), true),
+        _ => (query.to_owned(), false),
+    }
+}
+
+/// Whether lakehunt can run a query (parse and translate, no data needed).
+pub fn check(query: &str) -> Result<()> {
+    translate(query, 0, "@timestamp", "Timestamp(Nanosecond, None)", None).map(|_| ())
+}
+
 /// The index patterns a query's `FROM` names.
 pub fn index_patterns(query: &str) -> Result<Vec<String>> {
     match parse(query)?.into_iter().next() {
@@ -943,11 +992,13 @@ pub fn translate(
     now: i64,
     time_field: &str,
     time_type: &str,
-    columns: &[String],
+    columns: Option<&[String]>,
 ) -> Result<String> {
     let commands = parse(query)?;
-    // The columns after each command, to tell a new EVAL column from a replaced one.
-    let mut columns: Vec<String> = columns.to_vec();
+    // The columns after each command, to tell a new EVAL column from a replaced
+    // one; `None` (no data at hand) skips the column checks.
+    let known = columns.is_some();
+    let mut columns: Vec<String> = columns.map(<[String]>::to_vec).unwrap_or_default();
     let unknown = |name: &str| error(0, format!("unknown column {name}"));
     let sql = Sql { now, time_type };
     // Events after `now` did not exist yet.
@@ -974,7 +1025,7 @@ pub fn translate(
                 format!("SELECT * FROM ({current}) WHERE {c}")
             }
             Command::Keep(fields) => {
-                if let Some(missing) = fields.iter().find(|f| !columns.contains(f)) {
+                if let Some(missing) = fields.iter().find(|f| known && !columns.contains(f)) {
                     return Err(unknown(missing));
                 }
                 columns.clone_from(fields);
@@ -1050,7 +1101,7 @@ pub fn translate(
                 c
             }
             Command::Drop(fields) => {
-                if let Some(missing) = fields.iter().find(|f| !columns.contains(f)) {
+                if let Some(missing) = fields.iter().find(|f| known && !columns.contains(f)) {
                     return Err(unknown(missing));
                 }
                 columns.retain(|c| !fields.contains(c));
@@ -1070,11 +1121,11 @@ pub fn translate(
             }
             Command::Rename(pairs) => {
                 for (old, new) in pairs {
-                    let slot = columns
-                        .iter_mut()
-                        .find(|c| *c == old)
-                        .ok_or_else(|| unknown(old))?;
-                    new.clone_into(slot);
+                    match columns.iter_mut().find(|c| *c == old) {
+                        Some(slot) => new.clone_into(slot),
+                        None if known => return Err(unknown(old)),
+                        None => {}
+                    }
                 }
                 let old: Vec<String> = pairs.iter().map(|(o, _)| quote(o)).collect();
                 let renamed: Vec<String> = pairs
@@ -1119,7 +1170,7 @@ mod tests {
             NOW,
             "@timestamp",
             "Timestamp(Nanosecond, Some(\"UTC\"))",
-            &columns,
+            Some(&columns),
         )
         .unwrap()
     }
@@ -1173,9 +1224,16 @@ mod tests {
             ("from x | where a ==", "expected an expression"),
             ("from x | limit y", "LIMIT takes a whole number"),
         ] {
-            let err = translate(q, NOW, "@timestamp", "Timestamp(Nanosecond, None)", &[])
-                .unwrap_err()
-                .to_string();
+            let columns = vec!["x".to_owned()];
+            let err = translate(
+                q,
+                NOW,
+                "@timestamp",
+                "Timestamp(Nanosecond, None)",
+                Some(&columns),
+            )
+            .unwrap_err()
+            .to_string();
             assert!(err.contains(needle), "{q}: {err}");
         }
     }

@@ -24,16 +24,24 @@ LIMIT 1000).";
 #[derive(Debug, Args)]
 #[command(after_long_help = ESQL_EXAMPLES)]
 pub struct EsqlArgs {
-    /// The ES|QL query (or --file).
+    /// The ES|QL query (or --file, or --hunt).
     #[arg(
         value_name = "QUERY",
-        required_unless_present = "file",
-        conflicts_with = "file"
+        required_unless_present_any = ["file", "hunt"],
+        conflicts_with_all = ["file", "hunt"]
     )]
     query: Option<String>,
     /// Read the query from this file.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "hunt")]
     file: Option<std::path::PathBuf>,
+    /// Run every ES|QL query of a hunt file of Elastic's hunting library
+    /// (`[hunt]` table with `query = [...]`); with --out, query N of several
+    /// goes to FILE with `.N` before the extension.
+    #[arg(long, value_name = "FILE.toml")]
+    hunt: Option<std::path::PathBuf>,
+    /// Print the SQL the query becomes and DataFusion's plan, instead of running it.
+    #[arg(long)]
+    explain: bool,
     #[command(flatten)]
     data: DataArgs,
     /// Run as of this RFC 3339 instant: NOW() is it, later events are invisible.
@@ -44,17 +52,56 @@ pub struct EsqlArgs {
 }
 
 pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
-    let query = match (&args.query, &args.file) {
-        (Some(q), _) => q.clone(),
-        (None, Some(path)) => std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?,
-        (None, None) => bail!("give the query, or --file"),
+    let queries: Vec<String> = match (&args.query, &args.file, &args.hunt) {
+        (Some(q), _, _) => vec![q.clone()],
+        (None, Some(path), _) => vec![
+            std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        ],
+        (None, None, Some(path)) => {
+            let file = lakehunt::esql::read_hunt_file(path)?;
+            if file.hunt.query.is_empty() {
+                bail!("{} has no query", path.display());
+            }
+            eprintln!(
+                "{}: {} ({})",
+                path.display(),
+                file.hunt.name,
+                file.hunt.uuid
+            );
+            file.hunt
+                .query
+                .iter()
+                .enumerate()
+                .map(|(i, q)| {
+                    let (q, stray) = lakehunt::esql::strip_stray_sql(q);
+                    if stray {
+                        eprintln!(
+                            "warning: query {} starts with a stray line `sql`; skipped it",
+                            i + 1
+                        );
+                    }
+                    q
+                })
+                .collect()
+        }
+        (None, None, None) => bail!("give the query, or --file, or --hunt"),
     };
     if args.data.data.is_empty() {
         bail!("no events given: add --data PATH (Parquet files, folders or globs)");
     }
-    // Checked before any data is read.
-    lakehunt::esql::index_patterns(&query)?;
+    // Checked before any data is read. A hunt file's queries that cannot run
+    // are reported; the others still run.
+    let mut failed = vec![];
+    for (i, q) in queries.iter().enumerate() {
+        if let Err(e) = lakehunt::esql::check(q) {
+            if queries.len() == 1 {
+                return Err(e.into());
+            }
+            eprintln!("query {} of {}: cannot run yet: {e}", i + 1, queries.len());
+            failed.push(i);
+        }
+    }
     let as_of_text = args
         .as_of
         .clone()
@@ -66,18 +113,50 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
         })?;
     check_out_path(&args.out)?;
     let engine = Engine::open(&args.data.data, &args.data.engine_options()).await?;
-    let table = engine.esql(&query, as_of).await?;
-    let metadata = vec![
-        ("lakehunt.esql".to_owned(), query.clone()),
-        (
-            "lakehunt.as_of".to_owned(),
-            lakehunt::params::format_instant(as_of),
-        ),
-        (
-            "lakehunt.version".to_owned(),
-            env!("CARGO_PKG_VERSION").to_owned(),
-        ),
-    ];
-    emit(&table, &args.out, &metadata)?;
+    let many = queries.len() > 1;
+    for (i, query) in queries.iter().enumerate() {
+        if failed.contains(&i) {
+            continue;
+        }
+        if many {
+            eprintln!("query {} of {}", i + 1, queries.len());
+        }
+        if args.explain {
+            println!("{}", engine.esql_explain(query, as_of).await?);
+            continue;
+        }
+        let table = engine.esql(query, as_of).await?;
+        let metadata = vec![
+            ("lakehunt.esql".to_owned(), query.clone()),
+            (
+                "lakehunt.as_of".to_owned(),
+                lakehunt::params::format_instant(as_of),
+            ),
+            (
+                "lakehunt.version".to_owned(),
+                env!("CARGO_PKG_VERSION").to_owned(),
+            ),
+        ];
+        let mut out = args.out.clone();
+        if many && let Some(path) = &args.out.out {
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("findings");
+            let name = match path.extension().and_then(|e| e.to_str()) {
+                Some(ext) => format!("{stem}.{}.{ext}", i + 1),
+                None => format!("{stem}.{}", i + 1),
+            };
+            out.out = Some(path.with_file_name(name));
+        }
+        emit(&table, &out, &metadata)?;
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} queries could not run (see above)",
+            failed.len(),
+            queries.len()
+        );
+    }
     Ok(Outcome::Clean)
 }

@@ -12,6 +12,59 @@ use super::Outcome;
 pub struct HuntsArgs {
     #[command(subcommand)]
     command: Option<HuntsCommand>,
+    /// List the hunt files of a checkout of Elastic's hunting library under DIR
+    /// instead, with whether each of their ES|QL queries can run here.
+    #[arg(long, value_name = "DIR")]
+    library: Option<std::path::PathBuf>,
+}
+
+fn toml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> anyhow::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            toml_files(&path, out)?;
+        } else if path.extension().is_some_and(|x| x == "toml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// `hunts --library DIR`: every hunt file, and per query whether it runs here.
+fn library(dir: &std::path::Path) -> anyhow::Result<Outcome> {
+    let mut files = vec![];
+    toml_files(dir, &mut files)?;
+    let (mut total, mut runnable, mut hunts) = (0, 0, 0);
+    for path in &files {
+        let Ok(file) = lakehunt::esql::read_hunt_file(path) else {
+            continue; // Not a hunt file (the library holds other TOML too).
+        };
+        hunts += 1;
+        println!("{}: {}", path.display(), file.hunt.name);
+        for (i, query) in file.hunt.query.iter().enumerate() {
+            let (query, stray) = lakehunt::esql::strip_stray_sql(query);
+            total += 1;
+            let note = if stray {
+                " (after skipping a stray `sql` line)"
+            } else {
+                ""
+            };
+            match lakehunt::esql::check(&query) {
+                Ok(()) => {
+                    runnable += 1;
+                    println!("  query {}: runs here{note}", i + 1);
+                }
+                Err(e) => println!("  query {}: cannot run yet: {e}{note}", i + 1),
+            }
+        }
+    }
+    println!("{runnable} of {total} queries in {hunts} hunt files can run here");
+    Ok(Outcome::Clean)
 }
 
 #[derive(Debug, Subcommand)]
@@ -25,6 +78,9 @@ enum HuntsCommand {
 }
 
 pub fn run(args: &HuntsArgs) -> anyhow::Result<Outcome> {
+    if let Some(dir) = &args.library {
+        return library(dir);
+    }
     match &args.command {
         None => {
             for h in hunt::catalog()? {

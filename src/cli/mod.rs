@@ -148,7 +148,7 @@ impl From<FormatArg> for Format {
 }
 
 /// Output flags shared by `run` and `sql`.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 struct OutputArgs {
     /// Write results to FILE (written under a temporary name, renamed when complete).
     /// Without it, results are printed on stdout.

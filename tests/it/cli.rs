@@ -756,3 +756,88 @@ fn esql_runs_the_hunts_text_and_names_what_it_cannot_read() {
         &["ES|QL, at byte 9", "GROK is not supported yet"],
     );
 }
+
+#[test]
+fn esql_runs_a_library_hunt_file_and_lists_a_library() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "events", "flat");
+    let queries = dir.path().join("hunting/windows/queries");
+    std::fs::create_dir_all(&queries).unwrap();
+    let file = queries.join("egress.toml");
+    std::fs::write(
+        &file,
+        r#"[hunt]
+author = "Elastic"
+description = "test"
+integration = ["endpoint"]
+uuid = "00000000-0000-0000-0000-000000000000"
+name = "Two queries"
+language = ["ES|QL"]
+license = "Elastic License v2"
+notes = []
+mitre = []
+query = ['''
+sql
+from logs-endpoint.events.network-*
+| where event.action == "disconnect_received"
+| stats n = count(*)
+''', '''
+from logs-endpoint.events.process-*
+| grok process.command_line "%{WORD:x}"
+''']
+"#,
+    )
+    .unwrap();
+    let o = lakehunt(&["hunts", "--library", dir.path().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("query 1: runs here (after skipping a stray `sql` line)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("query 2: cannot run yet: ES|QL, at byte"),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 of 2 queries in 1 hunt files can run here"),
+        "{text}"
+    );
+
+    let out = dir.path().join("found.csv");
+    let o = lakehunt(&[
+        "esql",
+        "--hunt",
+        file.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    // Query 1 ran and was written; query 2 is reported; the exit code says not all ran.
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("stray line `sql`"), "{err}");
+    assert!(err.contains("GROK is not supported yet"), "{err}");
+    let written = std::fs::read_to_string(dir.path().join("found.1.csv")).unwrap();
+    assert!(written.starts_with("n\n"), "{written}");
+
+    let o = lakehunt(&[
+        "esql",
+        "--explain",
+        "FROM x | WHERE event.action == \"disconnect_received\" | STATS n = COUNT(*)",
+        "--data",
+        data.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(
+        text.contains("mv_single(\"event.action\") = 'disconnect_received'"),
+        "{text}"
+    );
+    assert!(text.contains("Plan (optimized)"), "{text}");
+}
