@@ -5,8 +5,10 @@
 //! Commands: `FROM` (index patterns all resolve to `--data`), `WHERE`, `KEEP`,
 //! `DROP`, `RENAME`, `EVAL`, `STATS ... BY` (`SUM`, `COUNT`, `COUNT_DISTINCT`,
 //! `MIN`, `MAX`, `AVG`), `SORT`, `LIMIT`. Expressions: comparisons, `AND`/`OR`/
-//! `NOT`, `IS [NOT] NULL`, `IN`, `LIKE`, `RLIKE`, `CASE`, arithmetic,
-//! `CIDR_MATCH`, `NOW()` and time spans, literals, `//` and `/* */` comments.
+//! `NOT`, `IS [NOT] NULL`, `IN`, `LIKE`, `RLIKE`, `CASE`, arithmetic, string
+//! functions (`STARTS_WITH`, `ENDS_WITH`, `TO_LOWER`, `TO_UPPER`, `LENGTH`,
+//! `TRIM`, `CONCAT`, `COALESCE`), `ABS`, `CIDR_MATCH`, `NOW()` and time spans,
+//! literals, `//` and `/* */` comments.
 //! Anything else is an error naming the construct and its byte position.
 //!
 //! Semantics: `NOW()` is the run's `--as-of`, and events after it are not visible
@@ -846,8 +848,32 @@ impl Sql<'_> {
                     out.push_str(" END");
                     return Ok(());
                 }
-                let sql = match name.as_str() {
-                    "cidr_match" => "cidr_match",
+                if name == "concat" {
+                    // NULL if any argument is NULL, as ES|QL (SQL's concat() skips NULLs).
+                    out.push('(');
+                    for (i, a) in args.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(" || ");
+                        }
+                        self.operand(a, true, out)?;
+                    }
+                    out.push(')');
+                    return Ok(());
+                }
+                // ES|QL functions whose SQL namesake means the same; a field
+                // argument is read as one value (NULL when multi-valued).
+                let (sql, arity) = match name.as_str() {
+                    "cidr_match" => ("cidr_match", 2..=usize::MAX),
+                    "starts_with" => ("starts_with", 2..=2),
+                    "ends_with" => ("ends_with", 2..=2),
+                    "to_lower" => ("lower", 1..=1),
+                    "to_upper" => ("upper", 1..=1),
+                    "length" => ("character_length", 1..=1),
+                    "trim" => ("trim", 1..=1),
+                    "ltrim" => ("ltrim", 1..=1),
+                    "rtrim" => ("rtrim", 1..=1),
+                    "coalesce" => ("coalesce", 1..=usize::MAX),
+                    "abs" => ("abs", 1..=1),
                     other => {
                         return Err(error(
                             *pos,
@@ -858,14 +884,31 @@ impl Sql<'_> {
                         ));
                     }
                 };
+                if !arity.contains(&args.len()) {
+                    return Err(error(
+                        *pos,
+                        format!(
+                            "{} takes {} arguments, got {}",
+                            name.to_ascii_uppercase(),
+                            if arity.end() == &usize::MAX {
+                                format!("at least {}", arity.start())
+                            } else if arity.start() == arity.end() {
+                                arity.start().to_string()
+                            } else {
+                                format!("{} to {}", arity.start(), arity.end())
+                            },
+                            args.len()
+                        ),
+                    ));
+                }
                 out.push_str(sql);
                 out.push('(');
                 for (i, a) in args.iter().enumerate() {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    // CIDR_MATCH's IP: one value, as `==` reads a field.
-                    self.operand(a, i == 0, out)?;
+                    // CIDR_MATCH's blocks are literals; other arguments are values.
+                    self.operand(a, name != "cidr_match" || i == 0, out)?;
                 }
                 out.push(')');
             }

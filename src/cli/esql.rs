@@ -17,7 +17,8 @@ FROM's index patterns all read --data. NOW() is --as-of (default: now), and even
 after --as-of are not visible, so a query over an archive answers as it would
 have at that instant. Supported so far: FROM, WHERE, KEEP, DROP, RENAME, EVAL,
 STATS (SUM, COUNT, COUNT_DISTINCT, MIN, MAX, AVG) BY, SORT, LIMIT, comparisons,
-AND/OR/NOT, IS [NOT] NULL, IN, LIKE, RLIKE, CASE, arithmetic, CIDR_MATCH, NOW()
+AND/OR/NOT, IS [NOT] NULL, IN, LIKE, RLIKE, CASE, arithmetic, STARTS_WITH,
+ENDS_WITH, TO_LOWER, TO_UPPER, LENGTH, TRIM, CONCAT, COALESCE, ABS, CIDR_MATCH, NOW()
 and time spans, comments. Unlike ES|QL, all rows are returned (no implicit
 LIMIT 1000).";
 
