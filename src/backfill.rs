@@ -35,6 +35,9 @@ use crate::params::{format_duration, format_instant};
 
 const DAY_NS: i64 = 86_400_000_000_000;
 
+/// More windows than this is a typo, not a backfill.
+const MAX_WINDOWS: i64 = 1_000_000;
+
 /// The manifest's file name inside the output folder.
 pub const MANIFEST: &str = "_lakehunt_backfill.json";
 
@@ -77,6 +80,10 @@ pub struct Identity {
     pub window: String,
     /// Every input file with its size and modification time (ns since the epoch).
     pub inputs: Vec<InputFile>,
+    /// The hunt's SQL, so an edited hunt is not resumed as the old one.
+    pub sql: String,
+    /// How the files were read (`--schema`), and the OCSF map's version if used.
+    pub reading: String,
 }
 
 /// An input file as the manifest records it.
@@ -161,7 +168,29 @@ pub fn days(from: i64, to: i64, every: i64, window: i64) -> Result<Vec<Day>> {
             message: "--every and --window must be longer than zero".into(),
         });
     }
-    let windows = (to - from).div_euclid(every);
+    let too_far = || Error::InvalidParameter {
+        name: "--to".into(),
+        message: "--from and --to are too far apart".into(),
+    };
+    let windows = to.checked_sub(from).ok_or_else(too_far)?.div_euclid(every);
+    if windows > MAX_WINDOWS {
+        return Err(Error::InvalidParameter {
+            name: "--every".into(),
+            message: format!(
+                "{windows} windows of {} is more than {MAX_WINDOWS}: use a longer --every",
+                format_duration(every)
+            ),
+        });
+    }
+    if window / every > 1_000 {
+        return Err(Error::InvalidParameter {
+            name: "--window".into(),
+            message: "a window over 1000 times --every would repeat every event 1000 times".into(),
+        });
+    }
+    if from.checked_sub(window).is_none() || from.checked_add(windows * every).is_none() {
+        return Err(too_far());
+    }
     if windows < 1 {
         return Err(Error::InvalidParameter {
             name: "--to".into(),
@@ -227,6 +256,17 @@ fn identity(spec: &BackfillSpec, engine: &Engine) -> Result<Identity> {
         every: format_duration(spec.every),
         window: format_duration(spec.bound.window),
         inputs: input_files(engine)?,
+        sql: spec.bound.hunt.lakehunt.sql.clone(),
+        reading: format!(
+            "{} layout{}",
+            engine.source().layout,
+            engine
+                .source()
+                .ocsf_version
+                .as_deref()
+                .map(|v| format!(", OCSF {v}"))
+                .unwrap_or_default()
+        ),
     })
 }
 
@@ -252,6 +292,15 @@ fn difference(old: &Identity, new: &Identity) -> String {
         if a != b {
             out.push(format!("{name} {a} (now {b})"));
         }
+    }
+    if old.sql != new.sql {
+        out.push("the hunt's SQL".to_owned());
+    }
+    if old.reading != new.reading {
+        out.push(format!(
+            "how files are read: {} (now {})",
+            old.reading, new.reading
+        ));
     }
     if old.inputs != new.inputs {
         let changed = new
@@ -285,6 +334,12 @@ fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
     tmp.as_file().sync_all().map_err(failed)?;
     tmp.persist(dir.join(MANIFEST))
         .map_err(|e| failed(e.error))?;
+    sync_dir(dir)
+}
+
+/// Makes the renames inside `dir` durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    std::fs::File::open(dir)?.sync_all()?;
     Ok(())
 }
 
@@ -295,6 +350,11 @@ fn is_temporary(name: &str) -> bool {
 
 /// Removes what an earlier backfill left: day folders, temporary files, the manifest.
 fn clear(dir: &Path) -> Result<()> {
+    // The manifest goes first: a kill halfway leaves folders no manifest vouches for.
+    match std::fs::remove_file(dir.join(MANIFEST)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+        _ => {}
+    }
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
@@ -391,6 +451,16 @@ fn group_by_window(plan: LogicalPlan) -> Result<LogicalPlan> {
                         .sort_with_limit(exprs, s.fetch)?
                         .build()?,
                 )
+            }
+            LogicalPlan::Join(_)
+            | LogicalPlan::Window(_)
+            | LogicalPlan::Union(_)
+            | LogicalPlan::Subquery(_) => {
+                return Err(datafusion::common::DataFusionError::Plan(format!(
+                    "a hunt with {} cannot be backfilled yet: only filters, projections, \
+                     aggregations and sorts are grouped by window",
+                    node.display()
+                )));
             }
             LogicalPlan::Limit(_) => {
                 return Err(datafusion::common::DataFusionError::Plan(
@@ -489,10 +559,14 @@ pub async fn backfill(
     let identity = identity(spec, engine)?;
     let manifest_path = dir.join(MANIFEST);
     let previous: Option<Manifest> = match std::fs::read_to_string(&manifest_path) {
+        // --force starts over whatever the folder holds, a broken manifest included.
+        Ok(_) if spec.force => None,
         Ok(text) => Some(
             serde_json::from_str(&text).map_err(|e| Error::UnreadableFile {
                 path: manifest_path.clone(),
-                message: format!("not a lakehunt backfill manifest: {e}"),
+                message: format!(
+                    "not a lakehunt backfill manifest: {e}; pass --force to start over"
+                ),
             })?,
         ),
         Err(_) => None,
@@ -501,7 +575,7 @@ pub async fn backfill(
         .filter_map(std::result::Result::ok)
         .any(|e| e.file_name().to_string_lossy().starts_with("window_date="));
     let mut manifest = match previous {
-        _ if spec.force => {
+        None if spec.force => {
             clear(dir)?;
             None
         }
@@ -517,6 +591,15 @@ pub async fn backfill(
                 });
             }
             remove_stale_temporaries(dir)?;
+            let mut old = old;
+            // A recorded day whose file is gone is done again.
+            old.done.retain(|date, day| {
+                day.findings == 0
+                    || dir
+                        .join(format!("window_date={date}"))
+                        .join("part-00000.parquet")
+                        .is_file()
+            });
             Some(old)
         }
         Some(old) => {
@@ -596,6 +679,9 @@ pub async fn backfill(
                 &table,
                 &metadata,
             )?;
+            // The renames are durable before the manifest says the day is done.
+            sync_dir(&folder)?;
+            sync_dir(dir)?;
             files_written += 1;
         }
         manifest.done.insert(

@@ -205,11 +205,11 @@ impl Engine {
                 });
             }
         };
-        let columns: Vec<String> = events
+        let columns: Vec<(String, DataType)> = events
             .schema()
             .fields()
             .iter()
-            .map(|f| f.name().clone())
+            .map(|f| (f.name().clone(), f.data_type().clone()))
             .collect();
         crate::esql::translate(query, as_of, "@timestamp", &time_type, Some(&columns))
     }

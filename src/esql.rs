@@ -92,15 +92,17 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
                             None => return Err(error(i, "unterminated string")),
                             Some(b'"') => break,
                             Some(b'\\') => {
-                                let escaped =
-                                    *b.get(j + 1).ok_or_else(|| error(j, "dangling \\"))?;
+                                let escaped = text[j + 1..]
+                                    .chars()
+                                    .next()
+                                    .ok_or_else(|| error(j, "dangling \\"))?;
                                 value.push(match escaped {
-                                    b'n' => '\n',
-                                    b't' => '\t',
-                                    b'r' => '\r',
-                                    other => char::from(other),
+                                    'n' => '\n',
+                                    't' => '\t',
+                                    'r' => '\r',
+                                    other => other,
                                 });
-                                j += 2;
+                                j += 1 + escaped.len_utf8();
                             }
                             Some(_) => {
                                 let ch = text[j..].chars().next().unwrap_or('\u{fffd}');
@@ -409,13 +411,13 @@ impl Parser {
     fn maybe_span(&mut self, n: i64, pos: usize, plain: Expr) -> Result<Expr> {
         if let Some(Tok::Ident(unit)) = self.peek() {
             let unit = unit.to_ascii_lowercase();
-            let ns: Option<i64> = match unit.trim_end_matches('s') {
-                "millisecond" | "ms" => Some(1_000_000),
-                "second" | "sec" | "s" => Some(1_000_000_000),
-                "minute" | "min" | "m" => Some(60_000_000_000),
-                "hour" | "h" => Some(3_600_000_000_000),
-                "day" | "d" => Some(86_400_000_000_000),
-                "week" | "w" => Some(7 * 86_400_000_000_000),
+            let ns: Option<i64> = match unit.as_str() {
+                "ms" | "millisecond" | "milliseconds" => Some(1_000_000),
+                "s" | "sec" | "secs" | "second" | "seconds" => Some(1_000_000_000),
+                "m" | "min" | "mins" | "minute" | "minutes" => Some(60_000_000_000),
+                "h" | "hour" | "hours" => Some(3_600_000_000_000),
+                "d" | "day" | "days" => Some(86_400_000_000_000),
+                "w" | "week" | "weeks" => Some(7 * 86_400_000_000_000),
                 _ => None,
             };
             if let Some(ns) = ns {
@@ -457,7 +459,7 @@ fn parse(text: &str) -> Result<Vec<Command>> {
         let Some(Tok::Ident(word)) = p.next() else {
             return Err(error(
                 pos,
-                "expected a command (FROM, WHERE, KEEP, STATS, SORT, LIMIT)",
+                "expected a command (FROM, WHERE, EVAL, KEEP, DROP, RENAME, STATS, SORT, LIMIT)",
             ));
         };
         let command = match word.to_ascii_lowercase().as_str() {
@@ -671,17 +673,35 @@ fn wildcard_to_like(pattern: &str) -> String {
 }
 
 /// A Lucene regular expression as an anchored Rust one: the whole string must
-/// match, and `^`/`$` are ordinary characters in Lucene.
+/// match, `.` matches newlines too, and `^`/`$` are ordinary characters in
+/// Lucene (outside a bracket expression, where a leading `^` still negates).
 fn lucene_to_rust(pattern: &str) -> String {
-    let mut out = String::from("^(?:");
-    for c in pattern.chars() {
+    let mut out = String::from("(?s)^(?:");
+    let mut chars = pattern.chars();
+    let mut in_class = false;
+    let mut class_start = false;
+    while let Some(c) = chars.next() {
         match c {
-            '^' | '$' => {
+            '\\' => {
                 out.push('\\');
-                out.push(c);
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+                class_start = false;
+                continue;
             }
-            other => out.push(other),
+            '[' if !in_class => {
+                in_class = true;
+                class_start = true;
+                out.push('[');
+                continue;
+            }
+            ']' if in_class && !class_start => in_class = false,
+            '^' | '$' if !in_class => out.push('\\'),
+            _ => {}
         }
+        class_start = false;
+        out.push(c);
     }
     out.push_str(")$");
     out
@@ -700,6 +720,8 @@ fn string_literal(s: &str) -> String {
 struct Sql<'a> {
     now: i64,
     time_type: &'a str,
+    /// The `events` columns' types, when known.
+    types: std::collections::HashMap<String, arrow::datatypes::DataType>,
 }
 
 impl Sql<'_> {
@@ -710,7 +732,11 @@ impl Sql<'_> {
             Expr::Binary(l, op @ ("+" | "-"), r) => {
                 let base = self.instant(l)?;
                 let Expr::Span(ns) = **r else { return None };
-                Some(if *op == "+" { base + ns } else { base - ns })
+                if *op == "+" {
+                    base.checked_add(ns)
+                } else {
+                    base.checked_sub(ns)
+                }
             }
             _ => None,
         }
@@ -943,6 +969,22 @@ impl Sql<'_> {
                 self.expr(arg, out)?;
                 out.push(')');
             }
+            ("count", [Expr::Field(field)])
+                if matches!(
+                    self.types.get(field),
+                    Some(arrow::datatypes::DataType::List(_))
+                ) =>
+            {
+                // COUNT(field) counts values; Elasticsearch keeps a keyword once.
+                let _ = write!(out, "sum(cardinality(array_distinct({})))", quote(field));
+            }
+            ("sum", [arg]) if !matches!(arg, Expr::Field(f) if self.types.get(f).is_some_and(arrow::datatypes::DataType::is_integer)) =>
+            {
+                // Not a whole-number field: a plain (floating) sum.
+                out.push_str("sum(");
+                self.expr(arg, out)?;
+                out.push(')');
+            }
             ("sum" | "count" | "min" | "max" | "avg", [arg]) => {
                 if name == "sum" {
                     // ES|QL's SUM of longs is a long; DECIMAL(38,0) keeps the sum
@@ -1035,15 +1077,24 @@ pub fn translate(
     now: i64,
     time_field: &str,
     time_type: &str,
-    columns: Option<&[String]>,
+    columns: Option<&[(String, arrow::datatypes::DataType)]>,
 ) -> Result<String> {
     let commands = parse(query)?;
+    let types = columns.unwrap_or_default().iter().cloned().collect();
     // The columns after each command, to tell a new EVAL column from a replaced
     // one; `None` (no data at hand) skips the column checks.
     let known = columns.is_some();
-    let mut columns: Vec<String> = columns.map(<[String]>::to_vec).unwrap_or_default();
+    let mut columns: Vec<String> = columns
+        .unwrap_or_default()
+        .iter()
+        .map(|(name, _)| name.clone())
+        .collect();
     let unknown = |name: &str| error(0, format!("unknown column {name}"));
-    let sql = Sql { now, time_type };
+    let sql = Sql {
+        now,
+        time_type,
+        types,
+    };
     // Events after `now` did not exist yet.
     let mut current = format!(
         "SELECT * FROM events WHERE {} <= arrow_cast({}, '{}')",
@@ -1134,6 +1185,15 @@ pub fn translate(
                     let mut v = String::new();
                     sql.expr(e, &mut v)?;
                     let q = quote(name);
+                    if order.as_ref().is_some_and(|(keys, _)| keys.contains(name)) {
+                        return Err(error(
+                            0,
+                            format!(
+                                "EVAL replaces {name}, which an earlier SORT orders by; \
+                                 SORT again after the EVAL"
+                            ),
+                        ));
+                    }
                     c = if columns.contains(name) {
                         format!("SELECT * EXCLUDE ({q}), {v} AS {q} FROM ({c})")
                     } else {
@@ -1181,11 +1241,14 @@ pub fn translate(
                     renamed.join(", "),
                     order_by(&order)
                 );
-                if order
-                    .as_ref()
-                    .is_some_and(|(keys, _)| pairs.iter().any(|(o, _)| keys.contains(o)))
-                {
-                    order = None;
+                // The pending order follows renamed columns.
+                if let Some((keys, clause)) = &mut order {
+                    for (o, n) in pairs {
+                        for key in keys.iter_mut().filter(|k| *k == o) {
+                            n.clone_into(key);
+                        }
+                        *clause = clause.replace(&quote(o), &quote(n));
+                    }
                 }
                 sql
             }
@@ -1204,10 +1267,11 @@ mod tests {
     const NOW: i64 = 1_768_478_400_000_000_000; // 2026-01-15T12:00:00Z
 
     fn sql(q: &str) -> String {
-        let columns: Vec<String> = ["@timestamp", "source.bytes", "process.entity_id", "a", "b"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect();
+        let columns: Vec<(String, arrow::datatypes::DataType)> =
+            ["@timestamp", "source.bytes", "process.entity_id", "a", "b"]
+                .into_iter()
+                .map(|n| (n.to_owned(), arrow::datatypes::DataType::Int64))
+                .collect();
         translate(
             q,
             NOW,
@@ -1257,6 +1321,30 @@ mod tests {
     }
 
     #[test]
+    fn units_escapes_and_out_of_range_spans() {
+        let s = sql("FROM x | WHERE @timestamp > now() - 100 ms AND @timestamp > now() - 30 s");
+        assert!(s.contains("2026-01-15T11:59:59.900Z"), "{s}");
+        assert!(s.contains("2026-01-15T11:59:30Z"), "{s}");
+        // An escaped multi-byte character, and a span past the end of time: no panic.
+        let s = sql("FROM x | WHERE a == \"\\é\"");
+        assert!(s.contains("'é'"), "{s}");
+        let _ = sql("FROM x | WHERE @timestamp > now() + 100000 day");
+        let err = translate(
+            "FROM x | WHERE a > now() + 100000000 day",
+            NOW,
+            "t",
+            "T",
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("time span out of range"), "{err}");
+        assert_eq!(lucene_to_rust("[^0-9]+"), "(?s)^(?:[^0-9]+)$");
+        assert_eq!(lucene_to_rust("a^b$"), "(?s)^(?:a\\^b\\$)$");
+        assert_eq!(lucene_to_rust("\\^x"), "(?s)^(?:\\^x)$");
+    }
+
+    #[test]
     fn errors_name_the_construct_and_position() {
         for (q, needle) in [
             ("where x == 1", "starts with FROM"),
@@ -1267,7 +1355,7 @@ mod tests {
             ("from x | where a ==", "expected an expression"),
             ("from x | limit y", "LIMIT takes a whole number"),
         ] {
-            let columns = vec!["x".to_owned()];
+            let columns = vec![("x".to_owned(), arrow::datatypes::DataType::Utf8)];
             let err = translate(
                 q,
                 NOW,

@@ -155,14 +155,6 @@ pub enum FieldProblem {
 }
 
 impl FieldProblem {
-    /// The field concerned.
-    #[must_use]
-    pub fn field(&self) -> &str {
-        match self {
-            FieldProblem::Missing { field, .. } | FieldProblem::WrongType { field, .. } => field,
-        }
-    }
-
     /// The error a run of `hunt` reports.
     #[must_use]
     pub fn into_error(self, hunt: &Hunt) -> Error {

@@ -564,7 +564,7 @@ impl Source {
         let found = discover(paths)?.len();
         let (files, groups) = scan_in_range(paths, mode, lo, hi)?;
         let mut source = Source::from_groups(files, groups)?;
-        source.skipped_by_date = found - source.files.len();
+        source.skipped_by_date = found.saturating_sub(source.files.len());
         Ok(source)
     }
 

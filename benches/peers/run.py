@@ -23,6 +23,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import venv
 from pathlib import Path
@@ -40,7 +41,13 @@ def peers_python(offline_ok):
     stamp = env_dir / "installed.txt"
     wanted = (HERE / "requirements.txt").read_text()
     if not python.exists():
-        venv.create(env_dir, with_pip=True)
+        try:
+            venv.create(env_dir, with_pip=True)
+        except Exception as e:  # no ensurepip on this Python, say
+            if offline_ok:
+                print(f"peers: cannot create a virtual environment ({e})")
+                return None
+            raise
     if not stamp.exists() or stamp.read_text() != wanted:
         done = subprocess.run(
             [str(python), "-m", "pip", "install", "--quiet", "-r", str(HERE / "requirements.txt")],
@@ -66,12 +73,14 @@ def generate(lakehunt, path, rows, layout):
 
 def timed(cmd):
     """Runs cmd; returns (seconds, peak RSS in MiB, exit code)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
+    # stderr goes to a file: a pipe could fill up while we wait for the child.
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        errors.seek(0)
+        err = errors.read().decode(errors="replace")
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.stderr.write(err)

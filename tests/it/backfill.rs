@@ -285,6 +285,27 @@ fn manifests_of_other_backfills_are_refused() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", err(&o));
+
+    // A manifest that is not one: refused, saying --force; --force still works.
+    std::fs::write(out.join(lakehunt::backfill::MANIFEST), "not json").unwrap();
+    let o = backfill_cli(&data, &out, &["--resume"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(err(&o).contains("--force"), "{}", err(&o));
+    let o = backfill_cli(&data, &out, &["--force", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    // A recorded day whose file was deleted is written again on --resume.
+    let day = walk(&out)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .unwrap();
+    std::fs::remove_file(&day).unwrap();
+    let o = backfill_cli(&data, &out, &["--resume", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    assert!(day.is_file(), "{} was written again", day.display());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
