@@ -216,8 +216,20 @@ impl Engine {
 
     /// Runs an ES|QL query (see [`crate::esql`]) as of `as_of` (ns).
     pub async fn esql(&self, query: &str, as_of: i64) -> Result<Table> {
+        self.esql_observed(query, as_of, &mut |_| {}).await
+    }
+
+    /// [`Engine::esql`], calling `observe` as the scans read (for progress displays).
+    pub async fn esql_observed(
+        &self,
+        query: &str,
+        as_of: i64,
+        observe: &mut (dyn FnMut(ScanStats) + Send),
+    ) -> Result<Table> {
         let sql = self.esql_sql(query, as_of).await?;
-        collect(self.ctx.sql(&sql).await?).await
+        let (table, _) =
+            collect_observed(self.ctx.sql(&sql).await?, ScanStats::default(), observe).await?;
+        Ok(table)
     }
 
     /// The SQL an ES|QL query becomes here, and DataFusion's optimized plan of it.

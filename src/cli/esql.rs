@@ -1,5 +1,7 @@
 //! `lakehunt esql QUERY --data PATH...`: an ES|QL query, as written, over Parquet.
 
+use std::io::IsTerminal as _;
+
 use anyhow::{Context, bail};
 use clap::Args;
 use lakehunt::Engine;
@@ -126,7 +128,24 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
             println!("{}", engine.esql_explain(query, as_of).await?);
             continue;
         }
-        let table = engine.esql(query, as_of).await?;
+        // A live line on a terminal: rows and bytes read so far.
+        let live = std::io::stderr().is_terminal();
+        let started = std::time::Instant::now();
+        let mut show = |read: lakehunt::ScanStats| {
+            if live {
+                eprint!(
+                    "\r\x1b[2Kesql: read {} rows, {:.1} MB, {:.1}s",
+                    read.rows,
+                    read.bytes as f64 / 1e6,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        };
+        let table = engine.esql_observed(query, as_of, &mut show).await;
+        if live {
+            eprint!("\r\x1b[2K");
+        }
+        let table = table?;
         let metadata = vec![
             ("lakehunt.esql".to_owned(), query.clone()),
             (
