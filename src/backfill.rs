@@ -658,6 +658,9 @@ pub async fn backfill(
     metadata.push(("lakehunt.backfill.from".into(), identity.from.clone()));
     metadata.push(("lakehunt.backfill.to".into(), identity.to.clone()));
     metadata.push(("lakehunt.backfill.every".into(), identity.every.clone()));
+    if let Some(version) = &engine.source().ocsf_version {
+        metadata.push(("lakehunt.ocsf_version".into(), version.clone()));
+    }
     for day in &days {
         let windows = (day.last - day.first + 1).unsigned_abs();
         if manifest.done.contains_key(&day.date) {

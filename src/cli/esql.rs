@@ -146,7 +146,7 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
             eprint!("\r\x1b[2K");
         }
         let table = table?;
-        let metadata = vec![
+        let mut metadata = vec![
             ("lakehunt.esql".to_owned(), query.clone()),
             (
                 "lakehunt.as_of".to_owned(),
@@ -157,6 +157,9 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
                 env!("CARGO_PKG_VERSION").to_owned(),
             ),
         ];
+        if let Some(version) = &engine.source().ocsf_version {
+            metadata.push(("lakehunt.ocsf_version".to_owned(), version.clone()));
+        }
         let mut out = args.out.clone();
         if many && let Some(path) = &args.out.out {
             let stem = path
