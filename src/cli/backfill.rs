@@ -100,8 +100,7 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
         }
         None => bound.window,
     };
-    let mut options = args.data.engine_options();
-    options.time_range = Some((from + every - bound.window, to));
+    let options = args.data.engine_options_in(from + every - bound.window, to);
     let engine = Engine::open(&args.data.data, &options).await?;
     engine.check_fields(&hunt).await?;
     let spec = BackfillSpec {

@@ -53,8 +53,7 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
             message,
         })?;
     let bound = hunt.bind(as_of, args.window.as_deref(), &args.params.overrides()?)?;
-    let mut options = args.data.engine_options();
-    options.time_range = Some((bound.window_start, bound.as_of));
+    let options = args.data.engine_options_in(bound.window_start, bound.as_of);
     let engine = Engine::open(&args.data.data, &options).await?;
     let explained = engine.explain(&bound, args.analyze).await?;
     let source = engine.source();

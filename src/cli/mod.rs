@@ -180,6 +180,11 @@ struct DataArgs {
     /// removed when the run ends, also on error.
     #[arg(long, value_name = "DIR")]
     tmp_dir: Option<PathBuf>,
+    /// Open every file, even in date folders (`date=`, `eventDay=`, ...) outside
+    /// the window: for lakes whose date folders name the ingest day, where an
+    /// event can land in a later day's folder.
+    #[arg(long)]
+    no_date_pruning: bool,
     /// How to read the files: `auto` reads a schema with OCSF's class_uid,
     /// category_uid and activity_id through the OCSF field map and anything else
     /// as ECS; `ecs` or `ocsf` forces one for every file.
@@ -230,6 +235,15 @@ impl DataArgs {
             tmp_dir: self.tmp_dir.clone(),
             time_range: None,
         }
+    }
+
+    /// [`DataArgs::engine_options`] for a run that only looks at `(lo, hi]`.
+    fn engine_options_in(&self, lo: i64, hi: i64) -> lakehunt::EngineOptions {
+        let mut options = self.engine_options();
+        if !self.no_date_pruning {
+            options.time_range = Some((lo, hi));
+        }
+        options
     }
 }
 

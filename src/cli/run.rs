@@ -187,8 +187,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         args.data.data.clone()
     };
 
-    let mut options = args.data.engine_options();
-    options.time_range = Some((bound.window_start, bound.as_of));
+    let options = args.data.engine_options_in(bound.window_start, bound.as_of);
     let engine = Engine::open(&paths, &options).await?;
     engine.check_fields(&hunt).await?;
     let source = engine.source();

@@ -725,6 +725,21 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
     assert!(skipped >= 2, "{line}");
     assert!(text.contains("Physical plan with metrics"), "{text}");
     assert!(text.contains("output_rows="), "{text}");
+
+    // --no-date-pruning opens every folder; the statistics still skip the files.
+    let o = lakehunt(&[
+        "explain",
+        "egress-bytes",
+        "--data",
+        lake.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--analyze",
+        "--no-date-pruning",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    assert!(text.contains("files: 10 in range, 0 not opened"), "{text}");
 }
 
 #[test]
