@@ -17,6 +17,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use arrow::datatypes::TimeUnit;
 use std::time::UNIX_EPOCH;
 
 use datafusion::common::tree_node::{Transformed, TreeNode};
@@ -477,12 +479,16 @@ fn group_by_window(plan: LogicalPlan) -> Result<LogicalPlan> {
 
 /// The findings of one day's windows, `k` in `first..=last`, with
 /// `window_start` and `window_end` columns in front.
-async fn run_day(engine: &Engine, spec: &BackfillSpec, day: &Day) -> Result<(Table, ScanStats)> {
+async fn run_day(
+    engine: &Engine,
+    spec: &BackfillSpec,
+    day: &Day,
+    (unit, tz): (TimeUnit, Option<&Arc<str>>),
+) -> Result<(Table, ScanStats)> {
     let ctx = engine.context();
     let (every, window) = (spec.every, spec.bound.window);
     let lo = spec.from + day.first * every - window;
     let hi = spec.from + day.last * every;
-    let (unit, tz) = engine.check_fields(&spec.bound.hunt).await?;
     let time = &spec.bound.hunt.lakehunt.time_field;
     // k's first and last window for an event at `d` ns after --from:
     // ceil(d / every) ..= ceil((d + window) / every) - 1, within this day.
@@ -502,8 +508,8 @@ async fn run_day(engine: &Engine, spec: &BackfillSpec, day: &Day) -> Result<(Tab
         shift_k = shift / every,
     );
     let params = [
-        ("lo".to_owned(), timestamp(lo, unit, tz.as_ref())),
-        ("hi".to_owned(), timestamp(hi, unit, tz.as_ref())),
+        ("lo".to_owned(), timestamp(lo, unit, tz)),
+        ("hi".to_owned(), timestamp(hi, unit, tz)),
     ];
     let windowed = ctx.sql(&sql).await?.with_param_values(
         params
@@ -517,7 +523,7 @@ async fn run_day(engine: &Engine, spec: &BackfillSpec, day: &Day) -> Result<(Tab
     bound.window_start = lo;
     bound.as_of = hi;
     let df = engine
-        .bind(&bound.hunt.lakehunt.sql, &bound, unit, tz.as_ref())
+        .bind(&bound.hunt.lakehunt.sql, &bound, unit, tz)
         .await;
     // Whatever happened, `events` is the whole dataset again.
     ctx.deregister_table("events")?;
@@ -631,6 +637,8 @@ pub async fn backfill(
     });
     write_manifest(dir, &manifest)?;
 
+    // The time column's unit and zone, once: the day queries bind bounds in them.
+    let (unit, tz) = engine.check_fields(&spec.bound.hunt).await?;
     let ctx = engine.context();
     if ctx.table_exist("events_all")? {
         ctx.deregister_table("events_all")?;
@@ -670,7 +678,7 @@ pub async fn backfill(
             progress(&state);
             continue;
         }
-        let (table, read) = run_day(engine, spec, day).await?;
+        let (table, read) = run_day(engine, spec, day, (unit, tz.as_ref())).await?;
         state.read = state.read + read;
         let rows = table.num_rows() as u64;
         if rows > 0 {

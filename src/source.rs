@@ -453,25 +453,23 @@ fn folder_day(path: &Path) -> Option<i64> {
     })
 }
 
-/// [`scan`], skipping files in date folders (`date=`, `eventDay=`, ...) wholly
-/// outside `(lo, hi]` before their footers are read. A day's folder is kept
-/// when any instant of that UTC day is inside, so events filed under their own
+/// The files [`discover`] finds, less those in date folders (`date=`,
+/// `eventDay=`, ...) wholly outside `(lo, hi]`, and how many were left out. A
+/// day's folder is kept when any instant of that UTC day is inside, so events filed under their own
 /// day are never lost. When no file would be left, none is skipped (the time
 /// filter then finds nothing, and the run still checks its fields).
-pub fn scan_in_range(
-    paths: &[String],
-    mode: SchemaMode,
-    lo: i64,
-    hi: i64,
-) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
+fn in_range_files(paths: &[String], lo: i64, hi: i64) -> Result<(Vec<PathBuf>, usize)> {
     const DAY_NS: i64 = 86_400_000_000_000;
     let files = discover(paths)?;
+    let found = files.len();
     let kept: Vec<PathBuf> = files
         .iter()
         .filter(|f| folder_day(f).is_none_or(|day| day + DAY_NS > lo && day <= hi))
         .cloned()
         .collect();
-    scan_files(if kept.is_empty() { files } else { kept }, mode)
+    let kept = if kept.is_empty() { files } else { kept };
+    let skipped = found - kept.len();
+    Ok((kept, skipped))
 }
 
 fn scan_files(files: Vec<PathBuf>, mode: SchemaMode) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
@@ -559,12 +557,12 @@ impl Source {
     }
 
     /// [`Source::open_as`] for a run that only looks at `(lo, hi]` (ns): files in
-    /// date folders wholly outside it are skipped unopened ([`scan_in_range`]).
+    /// date folders wholly outside it are skipped unopened ([`in_range_files`]).
     pub fn open_in_range(paths: &[String], mode: SchemaMode, lo: i64, hi: i64) -> Result<Source> {
-        let found = discover(paths)?.len();
-        let (files, groups) = scan_in_range(paths, mode, lo, hi)?;
+        let (files, skipped) = in_range_files(paths, lo, hi)?;
+        let (files, groups) = scan_files(files, mode)?;
         let mut source = Source::from_groups(files, groups)?;
-        source.skipped_by_date = found.saturating_sub(source.files.len());
+        source.skipped_by_date = skipped;
         Ok(source)
     }
 
