@@ -256,6 +256,38 @@ impl Parser {
         }
     }
 
+    /// `item (, item)*`.
+    fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Result<T>) -> Result<Vec<T>> {
+        let mut out = vec![item(self)?];
+        while self.peek() == Some(&Tok::Comma) {
+            self.at += 1;
+            out.push(item(self)?);
+        }
+        Ok(out)
+    }
+
+    /// `name = expr`, or a bare `expr` named by its own text (as ES|QL names it).
+    fn assignment(&mut self, text: &str) -> Result<(String, Expr)> {
+        let named = matches!(
+            (self.toks.get(self.at), self.toks.get(self.at + 1)),
+            (Some((Tok::Ident(_), _)), Some((Tok::Op("="), _)))
+        );
+        let name = if named {
+            let n = self.field()?;
+            self.at += 1;
+            Some(n)
+        } else {
+            None
+        };
+        let start = self.pos();
+        let e = self.expr()?;
+        let end = self.pos().min(text.len());
+        Ok((
+            name.unwrap_or_else(|| text[start..end].trim().to_owned()),
+            e,
+        ))
+    }
+
     fn expr(&mut self) -> Result<Expr> {
         self.or()
     }
@@ -300,11 +332,7 @@ impl Parser {
         }
         if self.eat_keyword("in") {
             self.expect(&Tok::LParen, "'(' after IN")?;
-            let mut list = vec![self.expr()?];
-            while self.peek() == Some(&Tok::Comma) {
-                self.at += 1;
-                list.push(self.expr()?);
-            }
+            let list = self.list(Self::expr)?;
             self.expect(&Tok::RParen, "')' after the IN list")?;
             return Ok(Expr::In(Box::new(left), list, negated));
         }
@@ -481,137 +509,46 @@ fn parse(text: &str) -> Result<Vec<Command>> {
                 Command::From(patterns)
             }
             "where" => Command::Where(p.expr()?),
-            "keep" => {
-                let mut fields = vec![p.field()?];
-                while p.peek() == Some(&Tok::Comma) {
-                    p.at += 1;
-                    fields.push(p.field()?);
-                }
-                Command::Keep(fields)
-            }
+            "keep" => Command::Keep(p.list(Parser::field)?),
             "stats" => {
-                let mut aggs = vec![];
-                loop {
-                    let start = p.at;
-                    let named = matches!(
-                        (p.toks.get(start), p.toks.get(start + 1)),
-                        (Some((Tok::Ident(_), _)), Some((Tok::Op("="), _)))
-                    );
-                    let name = if named {
-                        let n = p.field()?;
-                        p.at += 1;
-                        Some(n)
-                    } else {
-                        None
-                    };
-                    let text_start = p.pos();
-                    let e = p.expr()?;
-                    let text_end = p.pos();
-                    let name = name.unwrap_or_else(|| {
-                        text[text_start..text_end.min(text.len())].trim().to_owned()
-                    });
-                    aggs.push((name, e));
-                    if p.peek() == Some(&Tok::Comma) {
-                        p.at += 1;
-                    } else {
-                        break;
-                    }
-                }
-                let mut by = vec![];
-                if p.eat_keyword("by") {
-                    by.push(p.field()?);
-                    while p.peek() == Some(&Tok::Comma) {
-                        p.at += 1;
-                        by.push(p.field()?);
-                    }
-                }
+                let aggs = p.list(|p| p.assignment(text))?;
+                let by = if p.eat_keyword("by") {
+                    p.list(Parser::field)?
+                } else {
+                    vec![]
+                };
                 Command::Stats(aggs, by)
             }
-            "sort" => {
-                let mut keys = vec![];
-                loop {
-                    let f = p.field()?;
-                    let asc = if p.eat_keyword("desc") {
-                        false
+            "sort" => Command::Sort(p.list(|p| {
+                let f = p.field()?;
+                let asc = if p.eat_keyword("desc") {
+                    false
+                } else {
+                    p.eat_keyword("asc");
+                    true
+                };
+                let nulls = if p.eat_keyword("nulls") {
+                    if p.eat_keyword("first") {
+                        Some(true)
+                    } else if p.eat_keyword("last") {
+                        Some(false)
                     } else {
-                        p.eat_keyword("asc");
-                        true
-                    };
-                    let nulls = if p.eat_keyword("nulls") {
-                        if p.eat_keyword("first") {
-                            Some(true)
-                        } else if p.eat_keyword("last") {
-                            Some(false)
-                        } else {
-                            return Err(error(p.pos(), "expected FIRST or LAST"));
-                        }
-                    } else {
-                        None
-                    };
-                    keys.push((f, asc, nulls));
-                    if p.peek() == Some(&Tok::Comma) {
-                        p.at += 1;
-                    } else {
-                        break;
+                        return Err(error(p.pos(), "expected FIRST or LAST"));
                     }
+                } else {
+                    None
+                };
+                Ok((f, asc, nulls))
+            })?),
+            "eval" => Command::Eval(p.list(|p| p.assignment(text))?),
+            "drop" => Command::Drop(p.list(Parser::field)?),
+            "rename" => Command::Rename(p.list(|p| {
+                let old = p.field()?;
+                if !p.eat_keyword("as") {
+                    return Err(error(p.pos(), "expected AS in RENAME old AS new"));
                 }
-                Command::Sort(keys)
-            }
-            "eval" => {
-                let mut columns = vec![];
-                loop {
-                    let text_start = p.pos();
-                    let named = matches!(
-                        (p.toks.get(p.at), p.toks.get(p.at + 1)),
-                        (Some((Tok::Ident(_), _)), Some((Tok::Op("="), _)))
-                    );
-                    let name = if named {
-                        let n = p.field()?;
-                        p.at += 1;
-                        Some(n)
-                    } else {
-                        None
-                    };
-                    let start = p.pos();
-                    let e = p.expr()?;
-                    let name = name.unwrap_or_else(|| {
-                        text[start.max(text_start)..p.pos().min(text.len())]
-                            .trim()
-                            .to_owned()
-                    });
-                    columns.push((name, e));
-                    if p.peek() == Some(&Tok::Comma) {
-                        p.at += 1;
-                    } else {
-                        break;
-                    }
-                }
-                Command::Eval(columns)
-            }
-            "drop" => {
-                let mut fields = vec![p.field()?];
-                while p.peek() == Some(&Tok::Comma) {
-                    p.at += 1;
-                    fields.push(p.field()?);
-                }
-                Command::Drop(fields)
-            }
-            "rename" => {
-                let mut pairs = vec![];
-                loop {
-                    let old = p.field()?;
-                    if !p.eat_keyword("as") {
-                        return Err(error(p.pos(), "expected AS in RENAME old AS new"));
-                    }
-                    pairs.push((old, p.field()?));
-                    if p.peek() == Some(&Tok::Comma) {
-                        p.at += 1;
-                    } else {
-                        break;
-                    }
-                }
-                Command::Rename(pairs)
-            }
+                Ok((old, p.field()?))
+            })?),
             "limit" => match p.next() {
                 Some(Tok::Int(n)) => Command::Limit(n),
                 _ => return Err(error(pos, "LIMIT takes a whole number")),

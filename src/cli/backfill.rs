@@ -8,11 +8,11 @@ use std::time::Instant;
 use anyhow::bail;
 use clap::Args;
 use lakehunt::backfill::{BackfillSpec, Progress, backfill};
-use lakehunt::params::{format_duration, parse_duration, parse_instant};
+use lakehunt::params::{format_duration, parse_duration};
 use lakehunt::{Engine, hunt};
 
-use super::Outcome;
 use super::run::ParamArgs;
+use super::{Outcome, instant};
 
 pub const BACKFILL_EXAMPLES: &str = "\
 Examples:
@@ -70,16 +70,6 @@ pub struct BackfillArgs {
     /// No progress or summary on stderr.
     #[arg(long, short)]
     quiet: bool,
-}
-
-fn instant(flag: &str, text: &str) -> anyhow::Result<i64> {
-    parse_instant(text).map_err(|message| {
-        lakehunt::Error::InvalidParameter {
-            name: flag.into(),
-            message,
-        }
-        .into()
-    })
 }
 
 pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {

@@ -5,9 +5,8 @@ use std::io::IsTerminal as _;
 use anyhow::{Context, bail};
 use clap::Args;
 use lakehunt::Engine;
-use lakehunt::params::parse_instant;
 
-use super::{DataArgs, Outcome, OutputArgs, check_out_path, emit};
+use super::{DataArgs, Outcome, OutputArgs, as_of_or_now, check_out_path, emit};
 
 const ESQL_EXAMPLES: &str = "\
 Examples:
@@ -105,15 +104,7 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
             failed.push(i);
         }
     }
-    let as_of_text = args
-        .as_of
-        .clone()
-        .unwrap_or_else(|| chrono::Utc::now().to_rfc3339());
-    let as_of =
-        parse_instant(&as_of_text).map_err(|message| lakehunt::Error::InvalidParameter {
-            name: "--as-of".into(),
-            message,
-        })?;
+    let as_of = as_of_or_now(args.as_of.as_deref())?;
     check_out_path(&args.out)?;
     let engine = Engine::open(&args.data.data, &args.data.engine_options()).await?;
     let many = queries.len() > 1;

@@ -4,11 +4,11 @@
 use std::fmt::Write as _;
 
 use clap::Args;
-use lakehunt::params::{format_duration, format_instant, parse_instant};
+use lakehunt::params::{format_duration, format_instant};
 use lakehunt::{Engine, hunt};
 
-use super::Outcome;
 use super::run::ParamArgs;
+use super::{Outcome, as_of_or_now};
 
 const EXPLAIN_EXAMPLES: &str = "\
 Examples:
@@ -43,15 +43,7 @@ pub struct ExplainArgs {
 
 pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let hunt = hunt::find(&args.hunt)?;
-    let as_of_text = args
-        .as_of
-        .clone()
-        .unwrap_or_else(|| chrono::Utc::now().to_rfc3339());
-    let as_of =
-        parse_instant(&as_of_text).map_err(|message| lakehunt::Error::InvalidParameter {
-            name: "--as-of".into(),
-            message,
-        })?;
+    let as_of = as_of_or_now(args.as_of.as_deref())?;
     let bound = hunt.bind(as_of, args.window.as_deref(), &args.params.overrides()?)?;
     let options = args.data.engine_options_in(bound.window_start, bound.as_of);
     let engine = Engine::open(&args.data.data, &options).await?;

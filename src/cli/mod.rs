@@ -210,6 +210,25 @@ impl From<SchemaArg> for lakehunt::source::SchemaMode {
     }
 }
 
+/// An RFC 3339 instant given to `flag`, in ns; a bad one names the flag.
+fn instant(flag: &str, text: &str) -> anyhow::Result<i64> {
+    lakehunt::params::parse_instant(text).map_err(|message| {
+        lakehunt::Error::InvalidParameter {
+            name: flag.into(),
+            message,
+        }
+        .into()
+    })
+}
+
+/// `--as-of` as given, else now.
+fn as_of_or_now(as_of: Option<&str>) -> anyhow::Result<i64> {
+    match as_of {
+        Some(text) => instant("--as-of", text),
+        None => instant("--as-of", &chrono::Utc::now().to_rfc3339()),
+    }
+}
+
 fn byte_size(text: &str) -> Result<u64, String> {
     let n = lakehunt::params::parse_bytes(text)?;
     u64::try_from(n)

@@ -11,7 +11,7 @@ use lakehunt::sample::{SampleLayout, SampleSpec};
 use lakehunt::source::Layout;
 use lakehunt::{Engine, ScanStats, hunt};
 
-use super::{DataArgs, Outcome, OutputArgs, check_out_path, emit};
+use super::{DataArgs, Outcome, OutputArgs, as_of_or_now, check_out_path, emit, instant};
 
 pub const RUN_EXAMPLES: &str = "\
 Examples:
@@ -144,16 +144,10 @@ macro_rules! note {
 pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let hunt = hunt::find(&args.hunt)?;
-    let as_of_text = match (&args.as_of, args.sample) {
-        (Some(t), _) => t.clone(),
-        (None, true) => SAMPLE_AS_OF.to_owned(),
-        (None, false) => chrono::Utc::now().to_rfc3339(),
+    let as_of = match (&args.as_of, args.sample) {
+        (None, true) => instant("--as-of", SAMPLE_AS_OF)?,
+        (given, _) => as_of_or_now(given.as_deref())?,
     };
-    let as_of =
-        parse_instant(&as_of_text).map_err(|message| lakehunt::Error::InvalidParameter {
-            name: "--as-of".into(),
-            message,
-        })?;
     let overrides = args.params.overrides()?;
     let bound = hunt.bind(as_of, args.window.as_deref(), &overrides)?;
     check_out_path(&args.out)?;

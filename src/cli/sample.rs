@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
-use lakehunt::params::{format_instant, parse_instant};
+use lakehunt::params::format_instant;
 use lakehunt::sample::{SampleLayout, SampleSpec, planted_groups, write};
 
 use super::Outcome;
@@ -49,10 +49,7 @@ pub struct SampleArgs {
 
 pub fn run(args: &SampleArgs) -> anyhow::Result<Outcome> {
     let as_of = match &args.as_of {
-        Some(t) => parse_instant(t).map_err(|message| lakehunt::Error::InvalidParameter {
-            name: "--as-of".into(),
-            message,
-        })?,
+        Some(t) => super::instant("--as-of", t)?,
         None => chrono::Utc::now()
             .timestamp_nanos_opt()
             .context("the clock is past 2262")?,
