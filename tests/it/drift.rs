@@ -33,7 +33,7 @@ use parquet::data_type::{ByteArray, ByteArrayType, Int64Type, Int96, Int96Type};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::Type;
 
-use crate::oracle::{AS_OF, HOUR_NS, Params, engine_rows, oracle};
+use crate::oracle::{AS_OF, case, default_case, engine_rows, oracle};
 
 fn strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> StringArray {
     values.collect()
@@ -428,29 +428,7 @@ async fn egress_hunt_runs_across_drifted_files_and_matches_the_oracle() {
         .await
         .unwrap();
     // Every part lies inside a 48-hour window; the default 8 hours sees the last.
-    let cases = [
-        (
-            Params {
-                window_ns: 48 * HOUR_NS,
-                threshold: 20_000_000,
-                os: None,
-            },
-            Some("48h"),
-            vec![
-                ("threshold".to_owned(), "20MB".to_owned()),
-                ("os".to_owned(), "any".to_owned()),
-            ],
-        ),
-        (
-            Params {
-                window_ns: 8 * HOUR_NS,
-                threshold: 1 << 30,
-                os: Some("windows"),
-            },
-            None,
-            vec![],
-        ),
-    ];
+    let cases = [case("48h", 20_000_000, "20MB", "any"), default_case()];
     for (params, window, overrides) in &cases {
         let expected = oracle(&all, as_of, params);
         assert!(!expected.is_empty(), "{window:?} finds something");

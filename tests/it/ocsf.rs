@@ -9,7 +9,7 @@ use lakehunt::sample::{Event, SampleLayout, SampleSpec, events, write};
 use lakehunt::source::{Layout, SchemaMode};
 use lakehunt::{Engine, EngineOptions, Error, hunt};
 
-use crate::oracle::{AS_OF, Case, HOUR_NS, Params, engine_rows, oracle};
+use crate::oracle::{AS_OF, Case, case, default_case, engine_rows, oracle};
 
 /// The events as the OCSF form reads back through the map.
 fn as_ocsf_reads(mut e: Event) -> Event {
@@ -50,39 +50,9 @@ async fn findings(
 
 fn cases() -> Vec<Case> {
     vec![
-        (
-            Params {
-                window_ns: 8 * HOUR_NS,
-                threshold: 1 << 30,
-                os: Some("windows"),
-            },
-            None,
-            vec![],
-        ),
-        (
-            Params {
-                window_ns: 24 * HOUR_NS,
-                threshold: 20_000_000,
-                os: None,
-            },
-            Some("24h"),
-            vec![
-                ("threshold".to_owned(), "20MB".to_owned()),
-                ("os".to_owned(), "any".to_owned()),
-            ],
-        ),
-        (
-            Params {
-                window_ns: 24 * HOUR_NS,
-                threshold: 8 << 20,
-                os: Some("linux"),
-            },
-            Some("24h"),
-            vec![
-                ("threshold".to_owned(), "8MiB".to_owned()),
-                ("os".to_owned(), "linux".to_owned()),
-            ],
-        ),
+        default_case(),
+        case("24h", 20_000_000, "20MB", "any"),
+        case("24h", 8 << 20, "8MiB", "linux"),
     ]
 }
 

@@ -55,6 +55,42 @@ pub(crate) type Key = (Option<String>, Option<String>, Option<String>);
 /// Oracle parameters, the `--window` text, and the other overrides.
 pub(crate) type Case = (Params, Option<&'static str>, Vec<(String, String)>);
 
+/// The hunt as shipped: 8 hours, 1 GiB, Windows.
+pub(crate) fn default_case() -> Case {
+    (
+        Params {
+            window_ns: 8 * HOUR_NS,
+            threshold: 1 << 30,
+            os: Some("windows"),
+        },
+        None,
+        vec![],
+    )
+}
+
+/// Another window (`"24h"`), threshold (in bytes, and as the flag's text) and
+/// OS family (`"any"` for every one).
+pub(crate) fn case(
+    window: &'static str,
+    threshold: i128,
+    threshold_text: &str,
+    os: &'static str,
+) -> Case {
+    let hours: i64 = window.trim_end_matches('h').parse().unwrap();
+    (
+        Params {
+            window_ns: hours * HOUR_NS,
+            threshold,
+            os: (os != "any").then_some(os),
+        },
+        Some(window),
+        vec![
+            ("threshold".to_owned(), threshold_text.to_owned()),
+            ("os".to_owned(), os.to_owned()),
+        ],
+    )
+}
+
 pub(crate) struct Params {
     pub(crate) window_ns: i64,
     pub(crate) threshold: i128,
@@ -172,39 +208,9 @@ async fn check_layout(layout: SampleLayout, seed: u64) {
     let paths = [dir.path().to_string_lossy().into_owned()];
 
     let cases: [Case; 3] = [
-        (
-            Params {
-                window_ns: 8 * HOUR_NS,
-                threshold: 1 << 30,
-                os: Some("windows"),
-            },
-            None,
-            vec![],
-        ),
-        (
-            Params {
-                window_ns: 24 * HOUR_NS,
-                threshold: 20_000_000,
-                os: None,
-            },
-            Some("24h"),
-            vec![
-                ("threshold".into(), "20MB".into()),
-                ("os".into(), "any".into()),
-            ],
-        ),
-        (
-            Params {
-                window_ns: 12 * HOUR_NS,
-                threshold: 8 << 20,
-                os: Some("debian"),
-            },
-            Some("12h"),
-            vec![
-                ("threshold".into(), "8MiB".into()),
-                ("os".into(), "debian".into()),
-            ],
-        ),
+        default_case(),
+        case("24h", 20_000_000, "20MB", "any"),
+        case("12h", 8 << 20, "8MiB", "debian"),
     ];
     for (params, window, overrides) in &cases {
         let expected = oracle(&all, as_of, params);
