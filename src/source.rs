@@ -557,7 +557,7 @@ impl Source {
     }
 
     /// [`Source::open_as`] for a run that only looks at `(lo, hi]` (ns): files in
-    /// date folders wholly outside it are skipped unopened ([`in_range_files`]).
+    /// date folders wholly outside it are skipped unopened.
     pub fn open_in_range(paths: &[String], mode: SchemaMode, lo: i64, hi: i64) -> Result<Source> {
         let (files, skipped) = in_range_files(paths, lo, hi)?;
         let (files, groups) = scan_files(files, mode)?;
