@@ -16,12 +16,14 @@ use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
 use crate::hunt::{BoundHunt, Hunt, Value};
 use crate::source::{SchemaMode, Source};
+use crate::tap::{TapPlanner, tap_diagnostics};
 
 /// Session settings; `None` keeps DataFusion's default.
 #[derive(Clone, Debug, Default)]
@@ -117,7 +119,8 @@ impl Engine {
 
     /// Builds the session over an already opened source.
     pub async fn with_source(source: Source, options: &EngineOptions) -> Result<Engine> {
-        let mut config = SessionConfig::new();
+        // DATAFUSION_* variables tune the session (DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS=true, ...).
+        let mut config = SessionConfig::from_env()?;
         if let Some(rows) = options.batch_size {
             config = config.with_batch_size(rows);
         }
@@ -141,7 +144,13 @@ impl Engine {
             }
             runtime = runtime.with_temp_file_path(dir);
         }
-        let mut ctx = SessionContext::new_with_config_rt(config, runtime.build_arc()?);
+        let state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_runtime_env(runtime.build_arc()?)
+            .with_default_features()
+            .with_query_planner(Arc::new(TapPlanner))
+            .build();
+        let mut ctx = SessionContext::new_with_state(state);
         lakehunt_udfs::register_all(&mut ctx)?;
         source.register(&ctx).await?;
         Ok(Engine { ctx, source })
@@ -247,9 +256,16 @@ impl Engine {
     pub async fn explain(&self, bound: &BoundHunt, analyze: bool) -> Result<Explained> {
         use datafusion::physical_plan::display::DisplayableExecutionPlan;
         let (unit, tz) = self.check_fields(&bound.hunt).await?;
-        let df = self
+        let mut df = self
             .bind(&bound.hunt.lakehunt.sql, bound, unit, tz.as_ref())
             .await?;
+        // The plan `run` executes: with the data checks tapped where they can be.
+        if let Some(diag) = &bound.hunt.lakehunt.diagnostics {
+            let diagnostics = self.bind(&diag.sql, bound, unit, tz.as_ref()).await?;
+            if let Some(tapped) = tap_diagnostics(&df, &diagnostics) {
+                df = tapped.plan;
+            }
+        }
         let logical = df.clone().into_optimized_plan()?;
         let task = Arc::new(df.task_ctx());
         let plan = df.create_physical_plan().await?;
@@ -303,43 +319,58 @@ impl Engine {
             .bind(&hunt.lakehunt.sql, bound, unit, tz.as_ref())
             .await
             .map_err(failed)?;
-        let (findings, _) = collect_observed(findings, ScanStats::default(), observe)
+        let Some(diag) = &hunt.lakehunt.diagnostics else {
+            let (findings, _) = collect_observed(findings, ScanStats::default(), observe)
+                .await
+                .map_err(failed)?;
+            return Ok(HuntOutput {
+                findings,
+                warnings: vec![],
+            });
+        };
+        let diagnostics = self
+            .bind(&diag.sql, bound, unit, tz.as_ref())
             .await
             .map_err(failed)?;
-        let mut warnings = vec![];
-        if let Some(diag) = &hunt.lakehunt.diagnostics {
-            let counts = self
-                .bind(&diag.sql, bound, unit, tz.as_ref())
+        // The checks ride along in the hunt's own scan where their query allows
+        // (see `tap`); otherwise they are a second query.
+        let (findings, counts) = if let Some(tapped) = tap_diagnostics(&findings, &diagnostics) {
+            let (findings, _) = collect_observed(tapped.plan, ScanStats::default(), observe)
+                .await
+                .map_err(failed)?;
+            let counts = tapped
+                .names
+                .into_iter()
+                .zip(tapped.counts.values())
+                .collect();
+            (findings, counts)
+        } else {
+            let (findings, _) = collect_observed(findings, ScanStats::default(), observe)
                 .await
                 .map_err(failed)?;
             let checks = ScanStats {
                 checks: true,
                 ..ScanStats::default()
             };
-            let (counts, _) = collect_observed(counts, checks, observe)
+            let (table, _) = collect_observed(diagnostics, checks, observe)
                 .await
                 .map_err(failed)?;
-            for batch in counts.batches.iter().filter(|b| b.num_rows() > 0) {
-                for (name, template) in &diag.messages {
-                    let column = batch
-                        .column_by_name(name)
-                        .ok_or_else(|| Error::InvalidHunt {
-                            hunt: hunt.id().to_owned(),
-                            message: format!("diagnostics query has no column '{name}'"),
-                        })?;
-                    let count = ScalarValue::try_from_array(column, 0)?;
-                    let count = match count {
-                        ScalarValue::Int64(Some(n)) => u64::try_from(n).unwrap_or(0),
-                        _ => 0,
-                    };
-                    if count > 0 {
-                        warnings.push(Warning {
-                            name: name.clone(),
-                            count,
-                            message: template.replace("{n}", &count.to_string()),
-                        });
-                    }
-                }
+            (findings, count_columns(&table))
+        };
+        let mut warnings = vec![];
+        for (name, template) in &diag.messages {
+            let Some(&(_, count)) = counts.iter().find(|(n, _)| n == name) else {
+                return Err(Error::InvalidHunt {
+                    hunt: hunt.id().to_owned(),
+                    message: format!("diagnostics query has no column '{name}'"),
+                });
+            };
+            if count > 0 {
+                warnings.push(Warning {
+                    name: name.clone(),
+                    count,
+                    message: template.replace("{n}", &count.to_string()),
+                });
             }
         }
         Ok(HuntOutput { findings, warnings })
@@ -500,6 +531,32 @@ pub(crate) async fn collect_observed(
     let read = base + scan_stats(&plan);
     observe(read);
     Ok((Table { schema, batches }, read))
+}
+
+/// Each Int64 column of a one-row table, by name (a diagnostics query's counts;
+/// NULL or negative counts as 0).
+fn count_columns(table: &Table) -> Vec<(String, u64)> {
+    let Some(batch) = table.batches.iter().find(|b| b.num_rows() > 0) else {
+        return table
+            .schema
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), 0))
+            .collect();
+    };
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .map(|(field, column)| {
+            let count = match ScalarValue::try_from_array(column, 0) {
+                Ok(ScalarValue::Int64(Some(n))) => u64::try_from(n).unwrap_or(0),
+                _ => 0,
+            };
+            (field.name().clone(), count)
+        })
+        .collect()
 }
 
 pub(crate) async fn collect(df: DataFrame) -> Result<Table> {

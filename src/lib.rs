@@ -26,6 +26,7 @@ pub mod params;
 pub mod sample;
 pub mod source;
 pub mod table;
+pub mod tap;
 
 pub use engine::{
     Engine, EngineOptions, Explained, HuntOutput, ScanStats, ScanSummary, Table, Warning,

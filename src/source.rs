@@ -21,7 +21,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
 use datafusion::common::{ScalarValue, Statistics};
 use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::functions::core::expr_fn::get_field;
@@ -239,7 +239,7 @@ pub fn read_footer(path: &Path) -> Result<Footer> {
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(e.to_string()))?;
     let rows = builder.metadata().file_metadata().num_rows();
-    let schema = Arc::clone(builder.schema());
+    let schema = Arc::new(with_string_views(builder.schema()));
     let statistics =
         DFParquetMetadata::statistics_from_parquet_metadata(builder.metadata(), &schema)
             .ok()
@@ -249,6 +249,30 @@ pub fn read_footer(path: &Path) -> Result<Footer> {
         rows: u64::try_from(rows).unwrap_or(0),
         statistics,
     })
+}
+
+/// `schema` with every string column, also inside structs and lists, read as
+/// `Utf8View`. The Parquet reader then points into its decoded pages instead
+/// of copying each value into one contiguous buffer: the copy was the largest
+/// single cost of a hunt's scan (see `benches/peers/README.md`).
+#[must_use]
+pub fn with_string_views(schema: &Schema) -> Schema {
+    fn view(t: &DataType) -> DataType {
+        match t {
+            DataType::Utf8 | DataType::LargeUtf8 => DataType::Utf8View,
+            DataType::Struct(fields) => DataType::Struct(fields.iter().map(view_field).collect()),
+            DataType::List(f) => DataType::List(view_field(f)),
+            DataType::LargeList(f) => DataType::LargeList(view_field(f)),
+            other => other.clone(),
+        }
+    }
+    fn view_field(f: &FieldRef) -> FieldRef {
+        Arc::new(f.as_ref().clone().with_data_type(view(f.data_type())))
+    }
+    Schema::new_with_metadata(
+        schema.fields().iter().map(view_field).collect::<Fields>(),
+        schema.metadata().clone(),
+    )
 }
 
 /// The leaf columns of one schema: struct fields become `parent.child`. A leaf
@@ -351,9 +375,10 @@ fn is_ip_field(name: &str) -> bool {
 /// - equal types stay;
 /// - integers of any width: Int64; integers and floats: Float64;
 /// - timestamps: the finer unit, UTC when either has a zone (ECS times are UTC);
-/// - strings of any layout (dictionary too): Utf8;
+/// - strings of any layout (dictionary too): Utf8View (how files are read,
+///   see [`with_string_views`]);
 /// - an IP field (`*.ip`) stored as text in some files and as 4/16 bytes in
-///   others: Utf8, the bytes shown as text ([`ip_to_string`](lakehunt_udfs::ip_to_string));
+///   others: Utf8View, the bytes shown as text ([`ip_to_string`](lakehunt_udfs::ip_to_string));
 /// - a value in some files and a list in others (`event.category`): a list of
 ///   the unified item type, the lone value becoming a one-item list.
 #[must_use]
@@ -379,12 +404,12 @@ pub fn unify(name: &str, a: &DataType, b: &DataType) -> Option<DataType> {
             let zone = (za.is_some() || zb.is_some()).then(|| Arc::from("UTC"));
             T::Timestamp(*unit, zone)
         }
-        _ if is_string_like(a) && is_string_like(b) => T::Utf8,
+        _ if is_string_like(a) && is_string_like(b) => T::Utf8View,
         _ if is_ip_field(name)
             && (is_string_like(a) || is_binary_ip(a))
             && (is_string_like(b) || is_binary_ip(b)) =>
         {
-            T::Utf8
+            T::Utf8View
         }
         _ => match (list_item(a), list_item(b)) {
             (Some(x), Some(y)) => list_of(unify(name, x, y)?),
@@ -412,8 +437,8 @@ fn convert(expr: Expr, from: &DataType, to: &DataType, ip_to_string: &Arc<Scalar
             .otherwise(cast(list, to.clone()))
             .unwrap_or_else(|_| cast(lit(ScalarValue::Null), to.clone()));
     }
-    if to == &DataType::Utf8 && is_binary_ip(from) {
-        return ip_to_string.call(vec![expr]);
+    if is_string_like(to) && is_binary_ip(from) {
+        return cast(ip_to_string.call(vec![expr]), to.clone());
     }
     cast(expr, to.clone())
 }

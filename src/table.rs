@@ -8,19 +8,25 @@
 //! columns alone skip whole files before any is opened; everything else (row
 //! group pruning on statistics, projection) is the Parquet reader's.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use async_trait::async_trait;
+use bytes::Bytes;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::{DFSchema, ScalarValue, Statistics, project_schema};
+use datafusion::common::{DFSchema, DataFusionError, ScalarValue, Statistics, project_schema};
 use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
-use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder};
+use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
+use datafusion::datasource::physical_plan::{
+    FileGroup, FileScanConfigBuilder, ParquetFileReaderFactory, ParquetSource,
+};
+use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::utils::conjunction;
@@ -29,8 +35,16 @@ use datafusion::object_store::ObjectMeta;
 use datafusion::object_store::path::Path as StorePath;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::async_reader::AsyncFileReader;
+use parquet::arrow::{ARROW_SCHEMA_META_KEY, encode_arrow_schema, parquet_to_arrow_schema};
+use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaData, ParquetMetaDataBuilder};
 
 use crate::error::{Error, Result};
+use crate::source::with_string_views;
 
 /// The `key=value` folders of a path, outermost first.
 #[must_use]
@@ -232,19 +246,128 @@ impl TableProvider for FileSetTable {
             }
             groups[i % partitions].push(partitioned);
         }
+        let url = ObjectStoreUrl::local_filesystem();
         let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
         let source = format.file_source(
             TableSchema::builder(Arc::clone(&self.file_schema))
                 .with_table_partition_cols(self.partition_cols.clone())
                 .build(),
         );
-        let config = FileScanConfigBuilder::new(ObjectStoreUrl::local_filesystem(), source)
+        let Some(source) = source.downcast_ref::<ParquetSource>() else {
+            return Err(DataFusionError::Internal(
+                "the Parquet format gave a source that is not a ParquetSource".into(),
+            ));
+        };
+        // `ParquetFormat::create_physical_plan` would install its own reader
+        // factory; the plan is built here so that ours, which reads strings
+        // as views, is the one used.
+        let runtime = state.runtime_env();
+        let factory = ViewReaderFactory {
+            inner: CachedParquetFileReaderFactory::new(
+                runtime.object_store(&url)?,
+                runtime.cache_manager.get_file_metadata_cache(),
+            ),
+        };
+        let source = source
+            .clone()
+            .with_parquet_file_reader_factory(Arc::new(factory));
+        let config = FileScanConfigBuilder::new(url, Arc::new(source))
             .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
             .with_projection_indices(projection.cloned())?
             .with_limit(limit)
             .build();
-        format.create_physical_plan(state, config).await
+        Ok(DataSourceExec::from_data_source(config))
     }
+}
+
+/// DataFusion's cached reader factory, with every string column, also inside
+/// structs and lists, decoded as `Utf8View`.
+///
+/// DataFusion asks for views only for top-level columns
+/// (`schema_force_view_types`); a nested ECS file's strings (all of them are in
+/// structs) would be decoded into contiguous `Utf8` buffers, copying every
+/// value, and then cast again. The Parquet reader takes its Arrow types from
+/// the `ARROW:schema` hint in the file's metadata, so the metadata each reader
+/// returns carries a hint asking for views (see [`with_string_views`]).
+#[derive(Debug)]
+struct ViewReaderFactory {
+    inner: CachedParquetFileReaderFactory,
+}
+
+impl ParquetFileReaderFactory for ViewReaderFactory {
+    fn create_reader(
+        &self,
+        partition_index: usize,
+        file: PartitionedFile,
+        metadata_size_hint: Option<usize>,
+        metrics: &ExecutionPlanMetricsSet,
+    ) -> datafusion::common::Result<Box<dyn AsyncFileReader + Send>> {
+        let inner = self
+            .inner
+            .create_reader(partition_index, file, metadata_size_hint, metrics)?;
+        Ok(Box::new(ViewReader { inner }))
+    }
+}
+
+struct ViewReader {
+    inner: Box<dyn AsyncFileReader + Send>,
+}
+
+impl AsyncFileReader for ViewReader {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        self.inner.get_bytes(range)
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        self.inner.get_byte_ranges(ranges)
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        async move {
+            let metadata = self.inner.get_metadata(options).await?;
+            with_view_hint(&metadata)
+        }
+        .boxed()
+    }
+}
+
+/// `metadata` with an `ARROW:schema` hint whose strings are all `Utf8View`.
+fn with_view_hint(metadata: &ParquetMetaData) -> parquet::errors::Result<Arc<ParquetMetaData>> {
+    let file = metadata.file_metadata();
+    let schema = parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())?;
+    let hint = KeyValue::new(
+        ARROW_SCHEMA_META_KEY.to_owned(),
+        encode_arrow_schema(&with_string_views(&schema)),
+    );
+    let mut key_values: Vec<KeyValue> = file
+        .key_value_metadata()
+        .into_iter()
+        .flatten()
+        .filter(|kv| kv.key != ARROW_SCHEMA_META_KEY)
+        .cloned()
+        .collect();
+    key_values.push(hint);
+    let file = FileMetaData::new(
+        file.version(),
+        file.num_rows(),
+        file.created_by().map(str::to_owned),
+        Some(key_values),
+        file.schema_descr_ptr(),
+        file.column_orders().cloned(),
+    );
+    Ok(Arc::new(
+        ParquetMetaDataBuilder::new(file)
+            .set_row_groups(metadata.row_groups().to_vec())
+            .set_column_index(metadata.column_index().cloned())
+            .set_offset_index(metadata.offset_index().cloned())
+            .build(),
+    ))
 }
 
 #[cfg(test)]

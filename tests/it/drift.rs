@@ -415,7 +415,7 @@ async fn egress_hunt_runs_across_drifted_files_and_matches_the_oracle() {
             .clone()
     };
     assert_eq!(field("source.bytes"), DataType::Int64);
-    assert_eq!(field("destination.ip"), DataType::Utf8);
+    assert_eq!(field("destination.ip"), DataType::Utf8View);
     assert!(matches!(field("event.category"), DataType::List(_)));
     assert!(matches!(
         field("@timestamp"),

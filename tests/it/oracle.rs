@@ -167,6 +167,54 @@ pub(crate) fn oracle(all: &[Event], as_of_ns: i64, p: &Params) -> Vec<(Key, i64)
     out
 }
 
+/// The hunt's data checks, counted by hand: `(multi_valued_category,
+/// malformed_destination_ip)` among the window's disconnect_received events of
+/// the OS family. Several distinct categories make `event.category` multi-valued
+/// (a repeated one is still one value); an address is malformed when Rust's
+/// own parser rejects it.
+pub(crate) fn oracle_checks(all: &[Event], as_of_ns: i64, p: &Params) -> (u64, u64) {
+    let (mut multi, mut malformed) = (0, 0);
+    for e in all {
+        let ts = i128::from(e.timestamp) * 1000;
+        let in_scope = ts > i128::from(as_of_ns - p.window_ns)
+            && ts <= i128::from(as_of_ns)
+            && p.os.is_none_or(|os| e.os_family == Some(os))
+            && e.action == "disconnect_received";
+        if !in_scope {
+            continue;
+        }
+        let mut distinct = e.category.clone().unwrap_or_default();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() > 1 {
+            multi += 1;
+        }
+        if single_value(e.category.as_ref()) == Some("network")
+            && e.destination_ip
+                .as_deref()
+                .is_some_and(|ip| ip.parse::<IpAddr>().is_err())
+        {
+            malformed += 1;
+        }
+    }
+    (multi, malformed)
+}
+
+/// The counts of a run's warnings, in [`oracle_checks`]' order (0 when absent).
+pub(crate) fn warning_counts(output: &lakehunt::HuntOutput) -> (u64, u64) {
+    let count = |name: &str| {
+        output
+            .warnings
+            .iter()
+            .find(|w| w.name == name)
+            .map_or(0, |w| w.count)
+    };
+    (
+        count("multi_valued_category"),
+        count("malformed_destination_ip"),
+    )
+}
+
 pub(crate) fn engine_rows(findings: &lakehunt::Table) -> Vec<(Key, i64)> {
     let text = |a: &dyn Array, i: usize| -> Option<String> {
         let a = arrow::compute::cast(&a.slice(i, 1), &arrow::datatypes::DataType::Utf8).unwrap();
@@ -212,8 +260,10 @@ async fn check_layout(layout: SampleLayout, seed: u64) {
         case("24h", 20_000_000, "20MB", "any"),
         case("12h", 8 << 20, "8MiB", "debian"),
     ];
+    let mut checked = (0, 0);
     for (params, window, overrides) in &cases {
         let expected = oracle(&all, as_of, params);
+        let checks = oracle_checks(&all, as_of, params);
         let bound = hunt.bind(as_of, *window, overrides).unwrap();
         for (batch_size, partitions) in [(None, None), (Some(1_000), Some(1)), (Some(333), Some(3))]
         {
@@ -223,18 +273,27 @@ async fn check_layout(layout: SampleLayout, seed: u64) {
                 ..EngineOptions::default()
             };
             let engine = Engine::open(&paths, &options).await.unwrap();
-            let got = engine_rows(&engine.run_hunt(&bound).await.unwrap().findings);
-            assert_eq!(
-                got, expected,
+            let output = engine.run_hunt(&bound).await.unwrap();
+            let context = format!(
                 "layout {layout:?}, seed {seed}, window {window:?}, overrides {overrides:?}, \
                  batch_size {batch_size:?}, partitions {partitions:?}"
             );
+            assert_eq!(engine_rows(&output.findings), expected, "{context}");
+            // The checks are counted inside the hunt's scan (src/tap.rs).
+            assert_eq!(warning_counts(&output), checks, "{context}");
         }
         assert!(
             !expected.is_empty(),
             "case {window:?} {overrides:?} finds something"
         );
+        checked.0 += checks.0;
+        checked.1 += checks.1;
     }
+
+    assert!(
+        checked.0 > 0 && checked.1 > 0,
+        "some case counts events for both checks: {checked:?}"
+    );
 
     // The default case finds every planted finding and no decoy.
     let default = oracle(&all, as_of, &cases[0].0);
