@@ -209,7 +209,8 @@ impl Engine {
             ),
             _ => {
                 return Err(Error::InvalidEsql {
-                    position: 0,
+                    line: 1,
+                    column: 1,
                     message: "the data has no @timestamp of a timestamp type".into(),
                 });
             }

@@ -49,10 +49,12 @@ pub enum Error {
         right: PathBuf,
     },
     /// An ES|QL query lakehunt cannot read.
-    #[error("ES|QL, at byte {position}: {message}")]
+    #[error("ES|QL, at {line}:{column}: {message}")]
     InvalidEsql {
-        /// Byte offset in the query.
-        position: usize,
+        /// Line in the query, from 1.
+        line: usize,
+        /// Column (characters) in that line, from 1.
+        column: usize,
         /// What is wrong.
         message: String,
     },

@@ -1,15 +1,18 @@
-//! ES|QL, the first tiers: the commands and expressions of Elastic's seed hunt
-//! and the next most used, translated to SQL over `events` with ES|QL's
-//! semantics.
+//! ES|QL, translated to SQL over `events` with ES|QL's semantics.
 //!
-//! Commands: `FROM` (index patterns all resolve to `--data`), `WHERE`, `KEEP`,
-//! `DROP`, `RENAME`, `EVAL`, `STATS ... BY` (`SUM`, `COUNT`, `COUNT_DISTINCT`,
-//! `MIN`, `MAX`, `AVG`), `SORT`, `LIMIT`. Expressions: comparisons, `AND`/`OR`/
-//! `NOT`, `IS [NOT] NULL`, `IN`, `LIKE`, `RLIKE`, `CASE`, arithmetic, string
-//! functions (`STARTS_WITH`, `ENDS_WITH`, `TO_LOWER`, `TO_UPPER`, `LENGTH`,
-//! `TRIM`, `CONCAT`, `COALESCE`), `ABS`, `CIDR_MATCH`, `NOW()` and time spans,
-//! literals, `//` and `/* */` comments.
-//! Anything else is an error naming the construct and its byte position.
+//! Commands: `FROM` (index patterns all resolve to `--data`; `METADATA
+//! _index`), `WHERE`, `KEEP`, `DROP`, `RENAME`, `EVAL`, `STATS ... BY` (`SUM`,
+//! `COUNT`, `COUNT_DISTINCT`, `MIN`, `MAX`, `AVG`, `MEDIAN`, `VALUES`, over
+//! fields or expressions; `STATS BY` alone), `SORT`, `LIMIT`, `DISSECT`, `GROK`
+//! (the common Logstash patterns, [`GROK_PATTERNS`]), `MV_EXPAND`.
+//! Expressions: comparisons, `AND`/`OR`/`NOT`, `IS [NOT] NULL`, `IN`, `LIKE`,
+//! `RLIKE`, `CASE`, arithmetic, `::` casts and the `TO_*` conversions, string
+//! functions (`REPLACE` with Java's replacement rules, `SUBSTRING` with
+//! negative starts, ...), `DATE_TRUNC` (calendar day, ISO week, epoch-aligned
+//! spans, month/quarter/year), `DATE_FORMAT` (Java pattern letters), the `MV_*`
+//! functions, `FROM_BASE64`, `CIDR_MATCH`, `NOW()` and time spans, literals
+//! (only ES|QL's five string escapes), `//` and `/* */` comments.
+//! Anything else is an error naming the construct and its `line:column`.
 //!
 //! Semantics: `NOW()` is the run's `--as-of`, and events after it are not visible
 //! (an archive holds events that did not exist yet at that instant); a
@@ -17,6 +20,10 @@
 //! drops the event; `WHERE` keeps only true; NULL `BY` keys form a group.
 
 use std::fmt::Write as _;
+
+/// The rows Elasticsearch returns for a query without a final LIMIT
+/// (`lakehunt esql --esql-default-limit`).
+pub const DEFAULT_LIMIT: u64 = 1000;
 
 use crate::error::{Error, Result};
 use crate::params::format_instant;
@@ -35,10 +42,34 @@ enum Tok {
     Comma,
 }
 
+/// An error at byte `pos`; [`locate`] turns the byte into a line and column
+/// before it leaves this module.
 fn error(pos: usize, message: impl Into<String>) -> Error {
     Error::InvalidEsql {
-        position: pos,
+        line: 0,
+        column: pos,
         message: message.into(),
+    }
+}
+
+/// `e` with its byte offset in `text` as `line:column` (both from 1).
+fn locate(text: &str, e: Error) -> Error {
+    match e {
+        Error::InvalidEsql {
+            line: 0,
+            column: pos,
+            message,
+        } => {
+            let before = &text[..text.floor_char_boundary(pos.min(text.len()))];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            Error::InvalidEsql {
+                line,
+                column,
+                message,
+            }
+        }
+        other => other,
     }
 }
 
@@ -100,7 +131,20 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
                                     'n' => '\n',
                                     't' => '\t',
                                     'r' => '\r',
-                                    other => other,
+                                    '"' => '"',
+                                    '\\' => '\\',
+                                    other => {
+                                        // ES|QL knows these five escapes only; a
+                                        // regex's `\.` is written `\\.` or in """.
+                                        return Err(error(
+                                            j,
+                                            format!(
+                                                "unknown escape \\{other} in a string: \
+                                                 ES|QL accepts \\t \\n \\r \\\" \\\\ \
+                                                 (write \\\\{other}, or use a \"\"\" string)"
+                                            ),
+                                        ));
+                                    }
                                 });
                                 j += 1 + escaped.len_utf8();
                             }
@@ -148,6 +192,7 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
             _ => {
                 let two = text.get(i..i + 2).unwrap_or("");
                 let op: &'static str = match two {
+                    "::" => "::",
                     "==" => "==",
                     "!=" => "!=",
                     "<=" => "<=",
@@ -191,6 +236,8 @@ enum Expr {
     Null,
     /// A time span in ns (`8 hour`).
     Span(i64),
+    /// A calendar span: `1 month`, `2 quarters`, `1 year`.
+    Calendar(i64, &'static str),
     Now,
     Not(Box<Expr>),
     Neg(Box<Expr>),
@@ -275,6 +322,12 @@ impl Parser {
         let name = if named {
             let n = self.field()?;
             self.at += 1;
+            if self.peek().is_none() || self.keyword("by") || self.peek() == Some(&Tok::Pipe) {
+                return Err(error(
+                    self.pos(),
+                    format!("expected an expression after {n} ="),
+                ));
+            }
             Some(n)
         } else {
             None
@@ -353,6 +406,12 @@ impl Parser {
         }
         let op = match self.peek() {
             Some(Tok::Op(op @ ("==" | "!=" | "<" | "<=" | ">" | ">="))) => *op,
+            Some(Tok::Op("=")) => {
+                return Err(error(
+                    self.pos(),
+                    "expected == to compare (= only names a column, in EVAL and STATS)",
+                ));
+            }
             _ => return Ok(left),
         };
         self.at += 1;
@@ -384,7 +443,29 @@ impl Parser {
             self.at += 1;
             return Ok(Expr::Neg(Box::new(self.unary()?)));
         }
-        self.primary()
+        let mut e = self.primary()?;
+        // `value::type`, the inline form of the TO_* conversions.
+        while self.peek() == Some(&Tok::Op("::")) {
+            self.at += 1;
+            let pos = self.pos();
+            let Some(Tok::Ident(to)) = self.next() else {
+                return Err(error(pos, "expected a type after ::"));
+            };
+            let function = match to.to_ascii_lowercase().as_str() {
+                "double" => "to_double",
+                "integer" | "int" => "to_integer",
+                "long" => "to_long",
+                "keyword" | "string" | "text" => "to_string",
+                "datetime" | "date" => "to_datetime",
+                "ip" => "to_ip",
+                "boolean" | "bool" => "to_boolean",
+                other => {
+                    return Err(error(pos, format!("cannot cast to {other}")));
+                }
+            };
+            e = Expr::Call(function.to_owned(), vec![e], pos);
+        }
+        Ok(e)
     }
 
     fn primary(&mut self) -> Result<Expr> {
@@ -448,6 +529,16 @@ impl Parser {
                 "w" | "week" | "weeks" => Some(7 * 86_400_000_000_000),
                 _ => None,
             };
+            let calendar = match unit.as_str() {
+                "mo" | "month" | "months" => Some("month"),
+                "q" | "quarter" | "quarters" => Some("quarter"),
+                "y" | "yr" | "year" | "years" => Some("year"),
+                _ => None,
+            };
+            if let Some(unit) = calendar {
+                self.at += 1;
+                return Ok(Expr::Calendar(n, unit));
+            }
             if let Some(ns) = ns {
                 self.at += 1;
                 return n
@@ -463,7 +554,13 @@ impl Parser {
 /// One command of the pipeline.
 #[derive(Clone, Debug)]
 enum Command {
-    From(Vec<String>),
+    /// Index patterns, then `METADATA` fields.
+    From(Vec<String>, Vec<String>),
+    /// `DISSECT field "pattern" [APPEND_SEPARATOR = "sep"]`, at a position.
+    Dissect(String, String, String, usize),
+    /// `GROK field "pattern"`, at a position.
+    Grok(String, String, usize),
+    MvExpand(String),
     Where(Expr),
     Keep(Vec<String>),
     Stats(Vec<(String, Expr)>, Vec<String>),
@@ -487,7 +584,8 @@ fn parse(text: &str) -> Result<Vec<Command>> {
         let Some(Tok::Ident(word)) = p.next() else {
             return Err(error(
                 pos,
-                "expected a command (FROM, WHERE, EVAL, KEEP, DROP, RENAME, STATS, SORT, LIMIT)",
+                "expected a command (FROM, WHERE, EVAL, KEEP, DROP, RENAME, STATS, SORT, LIMIT, \
+                 DISSECT, GROK, MV_EXPAND)",
             ));
         };
         let command = match word.to_ascii_lowercase().as_str() {
@@ -495,10 +593,16 @@ fn parse(text: &str) -> Result<Vec<Command>> {
                 // Index patterns (`logs-endpoint.events.network-*`) are taken as
                 // written, up to the first pipe.
                 let from = p.pos();
-                while !matches!(p.peek(), None | Some(Tok::Pipe)) {
+                while !matches!(p.peek(), None | Some(Tok::Pipe)) && !p.keyword("metadata") {
                     p.at += 1;
                 }
-                let patterns: Vec<String> = text[from..p.pos()]
+                let until = p.pos();
+                let metadata = if p.eat_keyword("metadata") {
+                    p.list(Parser::field)?
+                } else {
+                    vec![]
+                };
+                let patterns: Vec<String> = text[from..until]
                     .split(',')
                     .map(|s| s.trim().to_owned())
                     .filter(|s| !s.is_empty())
@@ -506,12 +610,43 @@ fn parse(text: &str) -> Result<Vec<Command>> {
                 if patterns.is_empty() {
                     return Err(error(from, "FROM needs an index pattern"));
                 }
-                Command::From(patterns)
+                Command::From(patterns, metadata)
             }
+            "dissect" => {
+                let field = p.field()?;
+                let at = p.pos();
+                let Some(Tok::Str(pattern)) = p.next() else {
+                    return Err(error(at, "DISSECT takes a field, then a pattern string"));
+                };
+                let mut separator = String::new();
+                if p.eat_keyword("append_separator") {
+                    p.expect(&Tok::Op("="), "= after APPEND_SEPARATOR")?;
+                    let at = p.pos();
+                    let Some(Tok::Str(sep)) = p.next() else {
+                        return Err(error(at, "APPEND_SEPARATOR takes a string"));
+                    };
+                    separator = sep;
+                }
+                Command::Dissect(field, pattern, separator, at)
+            }
+            "grok" => {
+                let field = p.field()?;
+                let at = p.pos();
+                let Some(Tok::Str(pattern)) = p.next() else {
+                    return Err(error(at, "GROK takes a field, then a pattern string"));
+                };
+                Command::Grok(field, pattern, at)
+            }
+            "mv_expand" => Command::MvExpand(p.field()?),
             "where" => Command::Where(p.expr()?),
             "keep" => Command::Keep(p.list(Parser::field)?),
             "stats" => {
-                let aggs = p.list(|p| p.assignment(text))?;
+                // `STATS BY keys` alone gives the distinct groups.
+                let aggs = if p.keyword("by") {
+                    vec![]
+                } else {
+                    p.list(|p| p.assignment(text))?
+                };
                 let by = if p.eat_keyword("by") {
                     p.list(Parser::field)?
                 } else {
@@ -576,7 +711,7 @@ fn parse(text: &str) -> Result<Vec<Command>> {
             }
         }
     }
-    if !matches!(commands.first(), Some(Command::From(_))) {
+    if !matches!(commands.first(), Some(Command::From(..))) {
         return Err(error(0, "a query starts with FROM"));
     }
     Ok(commands)
@@ -652,6 +787,406 @@ fn string_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
+fn is_string_type(t: &arrow::datatypes::DataType) -> bool {
+    use arrow::datatypes::DataType as T;
+    matches!(t, T::Utf8 | T::LargeUtf8 | T::Utf8View)
+}
+
+/// A Java regex replacement (`$1`, `${name}`, `\$` for a literal `$`, `\\`) as
+/// the Rust regex crate's (`${1}`, `${name}`, `$$`).
+fn java_replacement(java: &str) -> String {
+    let mut out = String::new();
+    let mut chars = java.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => match chars.next() {
+                Some('$') => out.push_str("$$"),
+                Some(other) => out.push(other),
+                None => {}
+            },
+            '$' => {
+                if chars.peek() == Some(&'{') {
+                    out.push('$');
+                    for n in chars.by_ref() {
+                        out.push(n);
+                        if n == '}' {
+                            break;
+                        }
+                    }
+                } else {
+                    let mut digits = String::new();
+                    while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                        digits.push(*d);
+                        chars.next();
+                    }
+                    if digits.is_empty() {
+                        out.push_str("$$");
+                    } else {
+                        let _ = write!(out, "${{{digits}}}");
+                    }
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// A Java date pattern (`yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`) as a chrono format.
+fn java_date_pattern(java: &str) -> std::result::Result<String, String> {
+    let chars: Vec<char> = java.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            // Quoted text; '' is a quote.
+            if chars.get(i + 1) == Some(&'\'') {
+                out.push('\'');
+                i += 2;
+                continue;
+            }
+            i += 1;
+            while i < chars.len() && chars[i] != '\'' {
+                if chars[i] == '%' {
+                    out.push_str("%%");
+                } else {
+                    out.push(chars[i]);
+                }
+                i += 1;
+            }
+            i += 1;
+            continue;
+        }
+        if !c.is_ascii_alphabetic() {
+            if c == '%' {
+                out.push_str("%%");
+            } else {
+                out.push(c);
+            }
+            i += 1;
+            continue;
+        }
+        let mut n = 1;
+        while chars.get(i + n) == Some(&c) {
+            n += 1;
+        }
+        let spec = match (c, n) {
+            ('y' | 'u', 2) => "%y",
+            ('y' | 'u', _) => "%Y",
+            ('M', 1) => "%-m",
+            ('M', 2) => "%m",
+            ('M', 3) => "%b",
+            ('M', _) => "%B",
+            ('d', 1) => "%-d",
+            ('d', _) => "%d",
+            ('D', _) => "%j",
+            ('H', 1) => "%-H",
+            ('H', _) => "%H",
+            ('h', 1) => "%-I",
+            ('h', _) => "%I",
+            ('m', 1) => "%-M",
+            ('m', _) => "%M",
+            ('s', 1) => "%-S",
+            ('s', _) => "%S",
+            ('S', 3) => "%3f",
+            ('S', 6) => "%6f",
+            ('S', 9) => "%9f",
+            ('a', _) => "%p",
+            ('E', 1..=3) => "%a",
+            ('E', _) => "%A",
+            ('e', _) => "%u",
+            ('w', _) => "%V",
+            ('Y', _) => "%G",
+            ('X' | 'x' | 'Z', _) => "%:z",
+            _ => {
+                return Err(format!(
+                    "DATE_FORMAT: pattern letter {} is not supported",
+                    c.to_string().repeat(n)
+                ));
+            }
+        };
+        out.push_str(spec);
+        i += n;
+    }
+    Ok(out)
+}
+
+/// `SELECT`s adding `(name, sql)` columns to `current`, each replacing a
+/// column of the same name (as EVAL does).
+fn add_columns(
+    columns: &mut Vec<String>,
+    order: Option<&(Vec<String>, String)>,
+    current: String,
+    outputs: &[(String, String)],
+) -> Result<String> {
+    let mut c = current;
+    for (name, v) in outputs {
+        let q = quote(name);
+        if order.is_some_and(|(keys, _)| keys.contains(name)) {
+            return Err(error(
+                0,
+                format!("{name} is replaced after a SORT on it; SORT again after"),
+            ));
+        }
+        c = if columns.contains(name) {
+            format!("SELECT * EXCLUDE ({q}), {v} AS {q} FROM ({c})")
+        } else {
+            columns.push(name.clone());
+            format!("SELECT *, {v} AS {q} FROM ({c})")
+        };
+    }
+    Ok(c)
+}
+
+/// Text matched literally by a Rust regex.
+fn regex_escape(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// DISSECT's output keys, each with the capture groups it joins.
+type DissectKeys = Vec<(String, Vec<usize>)>;
+
+/// GROK's named captures: `(name, group, type)`.
+type GrokKeys = Vec<(String, usize, GrokType)>;
+
+/// A DISSECT pattern as an anchored regex, and for each output key the capture
+/// groups (1-based) whose texts it joins: `%{key}` takes text up to the next
+/// delimiter, `%{}` and `%{?key}` skip, `%{+key}` appends to `key`, and
+/// `%{key->}` lets the delimiter after it repeat. The last key takes the rest.
+fn dissect_regex(pattern: &str) -> std::result::Result<(String, DissectKeys), String> {
+    let mut re = String::from("(?s)^");
+    let mut keys: Vec<(String, Vec<usize>)> = vec![];
+    let mut group = 0;
+    let mut rest = pattern;
+    let mut pad_next = false;
+    let mut pieces = 0;
+    while !rest.is_empty() {
+        let Some(open) = rest.find("%{") else {
+            let lit = regex_escape(rest);
+            let _ = write!(re, "{}", if pad_next { format!("(?:{lit})+") } else { lit });
+            break;
+        };
+        if open > 0 {
+            let lit = regex_escape(&rest[..open]);
+            let _ = write!(re, "{}", if pad_next { format!("(?:{lit})+") } else { lit });
+        } else if pieces > 0 {
+            return Err("DISSECT: two keys need a delimiter between them".into());
+        }
+        pad_next = false;
+        let close = rest[open..]
+            .find('}')
+            .ok_or("DISSECT: a %{ without its }")?
+            + open;
+        let mut key = &rest[open + 2..close];
+        rest = &rest[close + 1..];
+        pieces += 1;
+        if let Some(k) = key.strip_suffix("->") {
+            key = k;
+            pad_next = true;
+        }
+        let last = !rest.contains("%{") && rest.is_empty();
+        re.push_str(if last { "(.*)" } else { "(.*?)" });
+        group += 1;
+        if key.is_empty() || key.starts_with('?') {
+            continue;
+        }
+        if key.starts_with('*') || key.starts_with('&') {
+            return Err(format!(
+                "DISSECT: reference keys (%{{{key}}}) are not supported yet"
+            ));
+        }
+        let (name, append) = match key.strip_prefix('+') {
+            // `%{+key/2}`: the order of appending is not supported; in order of appearance.
+            Some(k) => (k.split('/').next().unwrap_or(k), true),
+            None => (key, false),
+        };
+        match keys.iter_mut().find(|(n, _)| n == name) {
+            Some((_, groups)) if append => groups.push(group),
+            Some(_) => return Err(format!("DISSECT: key {name} appears twice")),
+            None => keys.push((name.to_owned(), vec![group])),
+        }
+    }
+    if pieces == 0 {
+        return Err("DISSECT: the pattern has no %{key}".into());
+    }
+    re.push('$');
+    Ok((re, keys))
+}
+
+/// The type a GROK capture is converted to (`%{NUMBER:n:int}`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum GrokType {
+    Text,
+    Int,
+    Long,
+    Float,
+    Boolean,
+}
+
+/// The grok patterns lakehunt knows, after Logstash's `grok-patterns` (Rust
+/// regex has no look-around or atomic groups, so those are written without).
+const GROK_PATTERNS: &[(&str, &str)] = &[
+    ("USERNAME", r"[a-zA-Z0-9._-]+"),
+    ("USER", r"%{USERNAME}"),
+    (
+        "EMAILLOCALPART",
+        r"[a-zA-Z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[a-zA-Z0-9!#$%&'*+\-/=?^_`{|}~]+)*",
+    ),
+    ("EMAILADDRESS", r"%{EMAILLOCALPART}@%{HOSTNAME}"),
+    ("INT", r"(?:[+-]?(?:[0-9]+))"),
+    ("BASE10NUM", r"(?:[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+))"),
+    ("NUMBER", r"(?:%{BASE10NUM})"),
+    ("BASE16NUM", r"(?:0[xX]?[0-9a-fA-F]+)"),
+    ("POSINT", r"\b(?:[1-9][0-9]*)\b"),
+    ("NONNEGINT", r"\b(?:[0-9]+)\b"),
+    ("WORD", r"\b\w+\b"),
+    ("NOTSPACE", r"\S+"),
+    ("SPACE", r"\s*"),
+    ("DATA", r".*?"),
+    ("GREEDYDATA", r".*"),
+    (
+        "QUOTEDSTRING",
+        r#"(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`)"#,
+    ),
+    (
+        "UUID",
+        r"[A-Fa-f0-9]{8}-(?:[A-Fa-f0-9]{4}-){3}[A-Fa-f0-9]{12}",
+    ),
+    (
+        "MAC",
+        r"(?:(?:[A-Fa-f0-9]{2}[:-]){5}[A-Fa-f0-9]{2}|(?:[A-Fa-f0-9]{4}\.){2}[A-Fa-f0-9]{4})",
+    ),
+    (
+        "IPV4",
+        r"(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)",
+    ),
+    (
+        "IPV6",
+        r"(?:(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}:){1,7}:|(?:[0-9A-Fa-f]{1,4}:){1,6}:[0-9A-Fa-f]{1,4}|(?:[0-9A-Fa-f]{1,4}:){1,5}(?::[0-9A-Fa-f]{1,4}){1,2}|(?:[0-9A-Fa-f]{1,4}:){1,4}(?::[0-9A-Fa-f]{1,4}){1,3}|(?:[0-9A-Fa-f]{1,4}:){1,3}(?::[0-9A-Fa-f]{1,4}){1,4}|(?:[0-9A-Fa-f]{1,4}:){1,2}(?::[0-9A-Fa-f]{1,4}){1,5}|[0-9A-Fa-f]{1,4}:(?::[0-9A-Fa-f]{1,4}){1,6}|:(?:(?::[0-9A-Fa-f]{1,4}){1,7}|:)|::ffff:%{IPV4})",
+    ),
+    ("IP", r"(?:%{IPV6}|%{IPV4})"),
+    (
+        "HOSTNAME",
+        r"\b(?:[0-9A-Za-z][0-9A-Za-z-]{0,62})(?:\.(?:[0-9A-Za-z][0-9A-Za-z-]{0,62}))*\.?",
+    ),
+    ("IPORHOST", r"(?:%{IP}|%{HOSTNAME})"),
+    ("HOSTPORT", r"%{IPORHOST}:%{POSINT}"),
+    ("UNIXPATH", r"(?:/[\w_%!$@:.,+~-]*)+"),
+    ("WINPATH", r"(?:[A-Za-z]+:|\\)(?:\\[^\\?*]*)+"),
+    ("PATH", r"(?:%{UNIXPATH}|%{WINPATH})"),
+    ("URIPROTO", r"[A-Za-z](?:[A-Za-z0-9+\-.]+)+"),
+    ("URIHOST", r"%{IPORHOST}(?::%{POSINT})?"),
+    ("URIPATH", r"(?:/[A-Za-z0-9$.+!*'(){},~:;=@#%&_\-]*)+"),
+    ("YEAR", r"(?:\d\d){1,2}"),
+    ("MONTHNUM", r"(?:0?[1-9]|1[0-2])"),
+    ("MONTHDAY", r"(?:(?:0[1-9])|(?:[12][0-9])|(?:3[01])|[1-9])"),
+    ("HOUR", r"(?:2[0123]|[01]?[0-9])"),
+    ("MINUTE", r"(?:[0-5][0-9])"),
+    ("SECOND", r"(?:(?:[0-5]?[0-9]|60)(?:[:.,][0-9]+)?)"),
+    ("ISO8601_TIMEZONE", r"(?:Z|[+-]%{HOUR}(?::?%{MINUTE}))"),
+    (
+        "TIMESTAMP_ISO8601",
+        r"%{YEAR}-%{MONTHNUM}-%{MONTHDAY}[T ]%{HOUR}:?%{MINUTE}(?::?%{SECOND})?%{ISO8601_TIMEZONE}?",
+    ),
+    (
+        "LOGLEVEL",
+        r"(?:[Aa]lert|ALERT|[Tt]race|TRACE|[Dd]ebug|DEBUG|[Nn]otice|NOTICE|[Ii]nfo?(?:rmation)?|INFO?(?:RMATION)?|[Ww]arn?(?:ing)?|WARN?(?:ING)?|[Ee]rr?(?:or)?|ERR?(?:OR)?|[Cc]rit?(?:ical)?|CRIT?(?:ICAL)?|[Ff]atal|FATAL|[Ss]evere|SEVERE|EMERG(?:ENCY)?|[Ee]merg(?:ency)?)",
+    ),
+];
+
+/// A GROK pattern as a regex (unanchored, as grok searches), and each named
+/// capture: `(name, group, type)`. `%{SYNTAX}` matches without capturing,
+/// `%{SYNTAX:name}` captures, `%{SYNTAX:name:int}` (or `long`, `float`,
+/// `double`, `boolean`) converts. Other groups in the pattern do not capture.
+fn grok_regex(pattern: &str) -> std::result::Result<(String, GrokKeys), String> {
+    fn expand(
+        pattern: &str,
+        depth: usize,
+        keys: &mut GrokKeys,
+        out: &mut String,
+    ) -> std::result::Result<(), String> {
+        if depth > 16 {
+            return Err("GROK: patterns nest too deeply".into());
+        }
+        let mut rest = pattern;
+        while let Some(open) = rest.find("%{") {
+            push_plain(&rest[..open], out);
+            let close = rest[open..].find('}').ok_or("GROK: a %{ without its }")? + open;
+            let inner = &rest[open + 2..close];
+            rest = &rest[close + 1..];
+            let mut parts = inner.splitn(3, ':');
+            let syntax = parts.next().unwrap_or("");
+            let name = parts.next();
+            let kind = match parts.next() {
+                None => GrokType::Text,
+                Some("int" | "integer") => GrokType::Int,
+                Some("long") => GrokType::Long,
+                Some("float" | "double") => GrokType::Float,
+                Some("boolean") => GrokType::Boolean,
+                Some(other) => return Err(format!("GROK: unknown type {other} in %{{{inner}}}")),
+            };
+            let Some((_, body)) = GROK_PATTERNS.iter().find(|(n, _)| *n == syntax) else {
+                return Err(format!("GROK: pattern {syntax} is not known here"));
+            };
+            if let Some(name) = name {
+                out.push('(');
+                let group = 1 + keys.len();
+                keys.push((name.to_owned(), group, kind));
+            } else {
+                out.push_str("(?:");
+            }
+            expand(body, depth + 1, keys, out)?;
+            out.push(')');
+        }
+        push_plain(rest, out);
+        Ok(())
+    }
+    /// Regex text, its own groups made non-capturing (so ours keep their numbers).
+    fn push_plain(text: &str, out: &mut String) {
+        let chars: Vec<char> = text.chars().collect();
+        let mut i = 0;
+        let mut in_class = false;
+        while i < chars.len() {
+            let c = chars[i];
+            out.push(c);
+            match c {
+                '\\' => {
+                    if let Some(next) = chars.get(i + 1) {
+                        out.push(*next);
+                        i += 1;
+                    }
+                }
+                '[' => in_class = true,
+                ']' => in_class = false,
+                '(' if !in_class && chars.get(i + 1) != Some(&'?') => out.push_str("?:"),
+                _ => {}
+            }
+            i += 1;
+        }
+    }
+    let mut keys = vec![];
+    let mut re = String::from("(?s)");
+    expand(pattern, 0, &mut keys, &mut re)?;
+    if keys.is_empty() {
+        return Err("GROK: the pattern names no field (%{SYNTAX:name})".into());
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some((dup, _, _)) = keys.iter().find(|(n, _, _)| !seen.insert(n.clone())) {
+        return Err(format!(
+            "GROK: {dup} is captured twice (multi-valued output is not supported yet)"
+        ));
+    }
+    Ok((re, keys))
+}
+
 /// Translates expressions; `now` is the as-of instant, `time_type` the
 /// `@timestamp` column's Arrow type for time literals.
 struct Sql<'a> {
@@ -702,6 +1237,9 @@ impl Sql<'_> {
             Expr::Null => out.push_str("NULL"),
             Expr::Span(ns) => {
                 let _ = write!(out, "arrow_cast({ns}, 'Duration(Nanosecond)')");
+            }
+            Expr::Calendar(n, unit) => {
+                let _ = write!(out, "INTERVAL '{n} {unit}'");
             }
             Expr::Now => {
                 let _ = write!(
@@ -823,6 +1361,9 @@ impl Sql<'_> {
                     out.push(')');
                     return Ok(());
                 }
+                if self.special_call(name, args, *pos, out)? {
+                    return Ok(());
+                }
                 // ES|QL functions whose SQL namesake means the same; a field
                 // argument is read as one value (NULL when multi-valued).
                 let (sql, arity) = match name.as_str() {
@@ -837,6 +1378,18 @@ impl Sql<'_> {
                     "rtrim" => ("rtrim", 1..=1),
                     "coalesce" => ("coalesce", 1..=usize::MAX),
                     "abs" => ("abs", 1..=1),
+                    "left" => ("left", 2..=2),
+                    "right" => ("right", 2..=2),
+                    "split" => ("string_to_array", 2..=2),
+                    "round" => ("round", 1..=2),
+                    "floor" => ("floor", 1..=1),
+                    "ceil" => ("ceil", 1..=1),
+                    "pow" => ("power", 2..=2),
+                    "sqrt" => ("sqrt", 1..=1),
+                    "log10" => ("log10", 1..=1),
+                    "greatest" => ("greatest", 1..=usize::MAX),
+                    "least" => ("least", 1..=usize::MAX),
+                    "from_base64" => ("from_base64", 1..=1),
                     other => {
                         return Err(error(
                             *pos,
@@ -879,6 +1432,285 @@ impl Sql<'_> {
         Ok(())
     }
 
+    fn field_type(&self, e: &Expr) -> Option<&arrow::datatypes::DataType> {
+        match e {
+            Expr::Field(name) => self.types.get(name),
+            _ => None,
+        }
+    }
+
+    fn is_list(&self, e: &Expr) -> bool {
+        matches!(
+            self.field_type(e),
+            Some(arrow::datatypes::DataType::List(_) | arrow::datatypes::DataType::LargeList(_))
+        )
+    }
+
+    /// A multi-valued field's values as Elasticsearch returns them: sorted,
+    /// and for keywords also de-duplicated (doc values keep a keyword once).
+    fn sorted_values(&self, e: &Expr) -> Result<String> {
+        let mut f = String::new();
+        self.expr(e, &mut f)?;
+        let strings = matches!(
+            self.field_type(e),
+            Some(arrow::datatypes::DataType::List(item)) if is_string_type(item.data_type())
+        );
+        Ok(if strings {
+            format!("array_sort(array_distinct({f}))")
+        } else {
+            format!("array_sort({f})")
+        })
+    }
+
+    fn text(&self, e: &Expr, single: bool) -> Result<String> {
+        let mut out = String::new();
+        self.operand(e, single, &mut out)?;
+        Ok(out)
+    }
+
+    /// Functions whose ES|QL meaning needs more than a same-named SQL call;
+    /// `false` when `name` is not one of them.
+    fn special_call(
+        &self,
+        name: &str,
+        args: &[Expr],
+        pos: usize,
+        out: &mut String,
+    ) -> Result<bool> {
+        use arrow::datatypes::DataType as T;
+        let arity = |range: std::ops::RangeInclusive<usize>| -> Result<()> {
+            if range.contains(&args.len()) {
+                Ok(())
+            } else {
+                Err(error(
+                    pos,
+                    format!(
+                        "{} takes {} arguments, got {}",
+                        name.to_ascii_uppercase(),
+                        if range.start() == range.end() {
+                            range.start().to_string()
+                        } else {
+                            format!("{} to {}", range.start(), range.end())
+                        },
+                        args.len()
+                    ),
+                ))
+            }
+        };
+        let integer = |e: &Expr| self.field_type(e).is_some_and(T::is_integer);
+        let timestamp = |e: &Expr| matches!(self.field_type(e), Some(T::Timestamp(..)));
+        let sql = match name {
+            "replace" => {
+                arity(3..=3)?;
+                // Java's replacement syntax ($1, ${name}, \ escapes) in Rust's.
+                let replacement = match &args[2] {
+                    Expr::Str(r) => string_literal(&java_replacement(r)),
+                    other => self.text(other, true)?,
+                };
+                format!(
+                    "regexp_replace({}, {}, {replacement}, 'g')",
+                    self.text(&args[0], true)?,
+                    self.text(&args[1], true)?
+                )
+            }
+            "substring" => {
+                arity(2..=3)?;
+                // From 1; a negative start counts from the end; 0 is 1.
+                let s = self.text(&args[0], true)?;
+                let start = self.text(&args[1], true)?;
+                let from = format!(
+                    "CASE WHEN {start} > 0 THEN {start} \
+                     WHEN {start} < 0 THEN greatest(character_length({s}) + {start} + 1, 1) \
+                     ELSE 1 END"
+                );
+                match args.get(2) {
+                    Some(len) => format!(
+                        "substr({s}, {from}, greatest({}, 0))",
+                        self.text(len, true)?
+                    ),
+                    None => format!("substr({s}, {from})"),
+                }
+            }
+            "to_double" => {
+                arity(1..=1)?;
+                format!("try_cast({} AS DOUBLE)", self.text(&args[0], true)?)
+            }
+            "to_integer" | "to_int" | "to_long" => {
+                arity(1..=1)?;
+                let to = if name == "to_long" { "BIGINT" } else { "INT" };
+                let v = self.text(&args[0], true)?;
+                if integer(&args[0]) {
+                    format!("try_cast({v} AS {to})")
+                } else {
+                    // Text and fractions go through a double, rounded half up
+                    // (Java's Math.round); out of range is NULL.
+                    format!("try_cast(floor(try_cast({v} AS DOUBLE) + 0.5) AS {to})")
+                }
+            }
+            "to_string" | "to_str" => {
+                arity(1..=1)?;
+                let v = self.text(&args[0], true)?;
+                if timestamp(&args[0]) {
+                    format!("to_char({v}, '%Y-%m-%dT%H:%M:%S%.3fZ')")
+                } else {
+                    format!("CAST({v} AS VARCHAR)")
+                }
+            }
+            "to_datetime" | "to_dt" => {
+                arity(1..=1)?;
+                let v = self.text(&args[0], true)?;
+                if integer(&args[0]) {
+                    // Whole numbers are milliseconds since the epoch.
+                    format!("arrow_cast(to_timestamp_millis({v}), '{}')", self.time_type)
+                } else {
+                    format!(
+                        "arrow_cast(try_cast({v} AS TIMESTAMP), '{}')",
+                        self.time_type
+                    )
+                }
+            }
+            "to_ip" => {
+                arity(1..=1)?;
+                let v = self.text(&args[0], true)?;
+                format!("CASE WHEN cidr_match({v}, '0.0.0.0/0', '::/0') IS NOT NULL THEN {v} END")
+            }
+            "to_boolean" | "to_bool" => {
+                arity(1..=1)?;
+                let v = self.text(&args[0], true)?;
+                if integer(&args[0]) {
+                    format!("({v} <> 0)")
+                } else {
+                    format!(
+                        "CASE WHEN {v} IS NULL THEN NULL ELSE lower(CAST({v} AS VARCHAR)) = 'true' END"
+                    )
+                }
+            }
+            "date_trunc" => {
+                arity(2..=2)?;
+                let date = self.text(&args[1], true)?;
+                match &args[0] {
+                    Expr::Calendar(1, unit) => format!("date_trunc('{unit}', {date})"),
+                    Expr::Calendar(..) => {
+                        return Err(error(
+                            pos,
+                            "DATE_TRUNC takes 1 month, 1 quarter or 1 year of calendar spans",
+                        ));
+                    }
+                    // A calendar day; seven days are the ISO week from Monday.
+                    Expr::Span(86_400_000_000_000) => format!("date_trunc('day', {date})"),
+                    Expr::Span(604_800_000_000_000) => format!("date_trunc('week', {date})"),
+                    // Any other span: buckets counted from the epoch.
+                    Expr::Span(ns) if *ns > 0 => {
+                        format!("date_bin(INTERVAL '{ns} nanoseconds', {date})")
+                    }
+                    _ => {
+                        return Err(error(
+                            pos,
+                            "DATE_TRUNC takes a time span first (1 hour, 15 minutes, 1 day, ...)",
+                        ));
+                    }
+                }
+            }
+            "date_format" => {
+                arity(1..=2)?;
+                let (pattern, date) = match args {
+                    [date] => ("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'".to_owned(), date),
+                    [Expr::Str(p), date] => (p.clone(), date),
+                    _ => {
+                        return Err(error(
+                            pos,
+                            "DATE_FORMAT takes a pattern string, then the date",
+                        ));
+                    }
+                };
+                let format = java_date_pattern(&pattern).map_err(|m| error(pos, m))?;
+                format!(
+                    "to_char({}, {})",
+                    self.text(date, true)?,
+                    string_literal(&format)
+                )
+            }
+            "mv_count" => {
+                arity(1..=1)?;
+                format!("mv_count({})", self.text(&args[0], false)?)
+            }
+            "mv_concat" => {
+                arity(2..=2)?;
+                let delim = self.text(&args[1], true)?;
+                if self.is_list(&args[0]) {
+                    format!(
+                        "array_to_string({}, {delim})",
+                        self.sorted_values(&args[0])?
+                    )
+                } else {
+                    format!("CAST({} AS VARCHAR)", self.text(&args[0], false)?)
+                }
+            }
+            "mv_dedupe" => {
+                arity(1..=1)?;
+                if self.is_list(&args[0]) {
+                    format!(
+                        "array_sort(array_distinct({}))",
+                        self.text(&args[0], false)?
+                    )
+                } else {
+                    self.text(&args[0], false)?
+                }
+            }
+            "mv_first" | "mv_last" | "mv_min" | "mv_max" => {
+                arity(1..=1)?;
+                if self.is_list(&args[0]) {
+                    let index = if matches!(name, "mv_first" | "mv_min") {
+                        1
+                    } else {
+                        -1
+                    };
+                    format!("array_element({}, {index})", self.sorted_values(&args[0])?)
+                } else {
+                    self.text(&args[0], false)?
+                }
+            }
+            "mv_slice" => {
+                arity(2..=3)?;
+                // ES|QL counts from 0 (negative from the end), end included.
+                let index = |e: &Expr| -> Result<i64> {
+                    match e {
+                        Expr::Int(n) => Ok(*n),
+                        Expr::Neg(inner) => match **inner {
+                            Expr::Int(n) => Ok(-n),
+                            _ => Err(error(pos, "MV_SLICE takes whole-number positions")),
+                        },
+                        _ => Err(error(pos, "MV_SLICE takes whole-number positions")),
+                    }
+                };
+                let start = index(&args[1])?;
+                let end = args.get(2).map_or(Ok(start), index)?;
+                let one_based = |n: i64| if n >= 0 { n + 1 } else { n };
+                if self.is_list(&args[0]) {
+                    format!(
+                        "array_slice({}, {}, {})",
+                        self.sorted_values(&args[0])?,
+                        one_based(start),
+                        one_based(end)
+                    )
+                } else {
+                    let v = self.text(&args[0], false)?;
+                    if matches!(start, 0 | -1) {
+                        format!(
+                            "CASE WHEN {} THEN {v} END",
+                            if end >= start { "TRUE" } else { "FALSE" }
+                        )
+                    } else {
+                        format!("CASE WHEN FALSE THEN {v} END")
+                    }
+                }
+            }
+            _ => return Ok(false),
+        };
+        out.push_str(&sql);
+        Ok(true)
+    }
+
     /// A comparison operand: a field is read through `mv_single`, so a
     /// multi-valued field compares as NULL, as in ES|QL.
     fn operand(&self, e: &Expr, single: bool, out: &mut String) -> Result<()> {
@@ -903,6 +1735,24 @@ impl Sql<'_> {
             ("count_distinct", [arg, ..]) => {
                 // Exact, where ES|QL's is an estimate (exact below its precision).
                 out.push_str("count(DISTINCT ");
+                self.expr(arg, out)?;
+                out.push(')');
+            }
+            ("values", [arg]) => {
+                // The distinct values, sorted (ES|QL leaves their order open).
+                let mut v = String::new();
+                self.expr(arg, &mut v)?;
+                if self.is_list(arg) {
+                    let _ = write!(out, "array_sort(array_distinct(flatten(array_agg({v}))))");
+                } else {
+                    let _ = write!(
+                        out,
+                        "array_sort(array_agg(DISTINCT {v}) FILTER (WHERE {v} IS NOT NULL))"
+                    );
+                }
+            }
+            ("median", [arg]) => {
+                out.push_str("median(");
                 self.expr(arg, out)?;
                 out.push(')');
             }
@@ -1000,8 +1850,12 @@ pub fn check(query: &str) -> Result<()> {
 
 /// The index patterns a query's `FROM` names.
 pub fn index_patterns(query: &str) -> Result<Vec<String>> {
-    match parse(query)?.into_iter().next() {
-        Some(Command::From(patterns)) => Ok(patterns),
+    match parse(query)
+        .map_err(|e| locate(query, e))?
+        .into_iter()
+        .next()
+    {
+        Some(Command::From(patterns, _)) => Ok(patterns),
         _ => Err(error(0, "a query starts with FROM")),
     }
 }
@@ -1010,6 +1864,16 @@ pub fn index_patterns(query: &str) -> Result<Vec<String>> {
 /// columns are `columns`; `time_field` and `time_type` (an `arrow_cast` type
 /// name) describe the time column.
 pub fn translate(
+    query: &str,
+    now: i64,
+    time_field: &str,
+    time_type: &str,
+    columns: Option<&[(String, arrow::datatypes::DataType)]>,
+) -> Result<String> {
+    translate_at(query, now, time_field, time_type, columns).map_err(|e| locate(query, e))
+}
+
+fn translate_at(
     query: &str,
     now: i64,
     time_field: &str,
@@ -1027,14 +1891,37 @@ pub fn translate(
         .map(|(name, _)| name.clone())
         .collect();
     let unknown = |name: &str| error(0, format!("unknown column {name}"));
-    let sql = Sql {
+    let mut sql = Sql {
         now,
         time_type,
         types,
     };
+    let Some(Command::From(patterns, metadata)) = commands.first() else {
+        return Err(error(0, "a query starts with FROM"));
+    };
+    let mut select = "*".to_owned();
+    for field in metadata {
+        match field.as_str() {
+            // One dataset answers every pattern: it is named by them all.
+            "_index" => {
+                let _ = write!(
+                    select,
+                    ", {} AS \"_index\"",
+                    string_literal(&patterns.join(","))
+                );
+                columns.push(field.clone());
+            }
+            other => {
+                return Err(error(
+                    0,
+                    format!("METADATA {other} is not supported yet (only _index)"),
+                ));
+            }
+        }
+    }
     // Events after `now` did not exist yet.
     let mut current = format!(
-        "SELECT * FROM events WHERE {} <= arrow_cast({}, '{}')",
+        "SELECT {select} FROM events WHERE {} <= arrow_cast({}, '{}')",
         quote(time_field),
         string_literal(&format_instant(now)),
         time_type
@@ -1049,7 +1936,75 @@ pub fn translate(
     };
     for command in &commands[1..] {
         current = match command {
-            Command::From(_) => return Err(error(0, "FROM may only start the query")),
+            Command::From(..) => return Err(error(0, "FROM may only start the query")),
+            Command::Dissect(field, pattern, separator, at) => {
+                let (re, keys) = dissect_regex(pattern).map_err(|m| error(*at, m))?;
+                let value = sql.text(&Expr::Field(field.clone()), true)?;
+                let outputs: Vec<(String, String)> = keys
+                    .into_iter()
+                    .map(|(name, groups)| {
+                        let parts: Vec<String> = groups
+                            .iter()
+                            .map(|g| {
+                                format!(
+                                    "array_element(regexp_match({value}, {}), {g})",
+                                    string_literal(&re)
+                                )
+                            })
+                            .collect();
+                        let expr = if parts.len() == 1 {
+                            parts[0].clone()
+                        } else {
+                            format!(
+                                "concat_ws({}, {})",
+                                string_literal(separator),
+                                parts.join(", ")
+                            )
+                        };
+                        (name, expr)
+                    })
+                    .collect();
+                add_columns(&mut columns, order.as_ref(), current, &outputs)?
+            }
+            Command::Grok(field, pattern, at) => {
+                let (re, keys) = grok_regex(pattern).map_err(|m| error(*at, m))?;
+                let value = sql.text(&Expr::Field(field.clone()), true)?;
+                let outputs: Vec<(String, String)> = keys
+                    .into_iter()
+                    .map(|(name, group, kind)| {
+                        let got = format!(
+                            "array_element(regexp_match({value}, {}), {group})",
+                            string_literal(&re)
+                        );
+                        let expr = match kind {
+                            GrokType::Text => got,
+                            GrokType::Int => format!("try_cast({got} AS INT)"),
+                            GrokType::Long => format!("try_cast({got} AS BIGINT)"),
+                            GrokType::Float => format!("try_cast({got} AS DOUBLE)"),
+                            GrokType::Boolean => format!("(lower({got}) = 'true')"),
+                        };
+                        (name, expr)
+                    })
+                    .collect();
+                add_columns(&mut columns, order.as_ref(), current, &outputs)?
+            }
+            Command::MvExpand(field) => {
+                if known && !columns.contains(field) {
+                    return Err(unknown(field));
+                }
+                if sql.is_list(&Expr::Field(field.clone())) {
+                    let values = sql.sorted_values(&Expr::Field(field.clone()))?;
+                    if let Some(arrow::datatypes::DataType::List(item)) =
+                        sql.types.get(field).cloned()
+                    {
+                        sql.types.insert(field.clone(), item.data_type().clone());
+                    }
+                    let q = quote(field);
+                    format!("SELECT * EXCLUDE ({q}), unnest({values}) AS {q} FROM ({current})")
+                } else {
+                    current
+                }
+            }
             Command::Where(cond) => {
                 let mut c = String::new();
                 sql.expr(cond, &mut c)?;
@@ -1262,9 +2217,14 @@ mod tests {
         let s = sql("FROM x | WHERE @timestamp > now() - 100 ms AND @timestamp > now() - 30 s");
         assert!(s.contains("2026-01-15T11:59:59.900Z"), "{s}");
         assert!(s.contains("2026-01-15T11:59:30Z"), "{s}");
-        // An escaped multi-byte character, and a span past the end of time: no panic.
-        let s = sql("FROM x | WHERE a == \"\\é\"");
-        assert!(s.contains("'é'"), "{s}");
+        // An escaped multi-byte character is an unknown escape (no panic); the
+        // five ES|QL escapes are read; a span past the end of time: no panic.
+        let err = translate("FROM x | WHERE a == \"\\é\"", NOW, "t", "T", None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("at 1:22: unknown escape \\é"), "{err}");
+        let s = sql(r#"FROM x | WHERE a == "\t\n\r\"\\""#);
+        assert!(s.contains("'\t\n\r\"\\'"), "{s}");
         let _ = sql("FROM x | WHERE @timestamp > now() + 100000 day");
         let err = translate(
             "FROM x | WHERE a > now() + 100000000 day",
@@ -1282,10 +2242,61 @@ mod tests {
     }
 
     #[test]
+    fn dissect_grok_and_java_syntaxes_translate() {
+        let (re, keys) = dissect_regex("%{a} %{?b} %{+a} [%{c->}] %{}").unwrap();
+        assert_eq!(re, "(?s)^(.*?) (.*?) (.*?) \\[(.*?)(?:\\] )+(.*)$");
+        assert_eq!(
+            keys,
+            vec![("a".to_owned(), vec![1, 3]), ("c".to_owned(), vec![4])]
+        );
+        let (re, keys) = grok_regex("%{WORD:w} (x)%{INT:n:int}").unwrap();
+        assert_eq!(re, r"(?s)(\b\w+\b) (?:x)((?:[+-]?(?:[0-9]+)))");
+        assert_eq!(
+            keys,
+            vec![
+                ("w".to_owned(), 1, GrokType::Text),
+                ("n".to_owned(), 2, GrokType::Int)
+            ]
+        );
+        assert_eq!(
+            java_replacement(r"<$1|${name}|\$|\\|$>"),
+            "<${1}|${name}|$$|\\|$$>"
+        );
+        assert_eq!(
+            java_date_pattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX '100%'").unwrap(),
+            "%Y-%m-%dT%H:%M:%S.%3f%:z 100%%"
+        );
+        assert_eq!(
+            java_date_pattern("d MMM yy, EEEE h a").unwrap(),
+            "%-d %b %y, %A %-I %p"
+        );
+    }
+
+    #[test]
     fn errors_name_the_construct_and_position() {
         for (q, needle) in [
             ("where x == 1", "starts with FROM"),
-            ("from x | grok y \"%{IP:ip}\"", "GROK is not supported yet"),
+            ("from x | enrich y", "ENRICH is not supported yet"),
+            (
+                "from x | grok x \"%{NOPE:ip}\"",
+                "pattern NOPE is not known",
+            ),
+            ("from x | grok x \"%{IP}\"", "names no field"),
+            ("from x | dissect x \"%{a}%{b}\"", "need a delimiter"),
+            ("from x | dissect x \"no keys\"", "has no %{key}"),
+            (
+                "from x | eval d = date_format(\"yyyy QQ\", x)",
+                "pattern letter QQ",
+            ),
+            (
+                "from x | eval d = date_trunc(x, x)",
+                "takes a time span first",
+            ),
+            (
+                "from x | eval d = x::unsigned_long",
+                "cannot cast to unsigned_long",
+            ),
+            ("from x metadata _id", "METADATA _id is not supported yet"),
             ("from x | keep nothing", "unknown column nothing"),
             ("from x | where f(1)", "F is not supported yet"),
             ("from x | where \"open", "unterminated string"),

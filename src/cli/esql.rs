@@ -16,11 +16,16 @@ Examples:
 
 FROM's index patterns all read --data. NOW() is --as-of (default: now), and events
 after --as-of are not visible, so a query over an archive answers as it would
-have at that instant. Supported so far: FROM, WHERE, KEEP, DROP, RENAME, EVAL,
-STATS (SUM, COUNT, COUNT_DISTINCT, MIN, MAX, AVG) BY, SORT, LIMIT, comparisons,
-AND/OR/NOT, IS [NOT] NULL, IN, LIKE, RLIKE, CASE, arithmetic, STARTS_WITH,
-ENDS_WITH, TO_LOWER, TO_UPPER, LENGTH, TRIM, CONCAT, COALESCE, ABS, CIDR_MATCH, NOW()
-and time spans, comments. Unlike ES|QL, all rows are returned (no implicit
+have at that instant. Supported so far: FROM (with METADATA _index), WHERE, KEEP,
+DROP, RENAME, EVAL, STATS (SUM, COUNT, COUNT_DISTINCT, MIN, MAX, AVG, MEDIAN, VALUES)
+BY, SORT, LIMIT, DISSECT, GROK (common patterns), MV_EXPAND; comparisons, AND/OR/NOT,
+IS [NOT] NULL, IN, LIKE, RLIKE, CASE, arithmetic, `::` casts, TO_DOUBLE, TO_INTEGER,
+TO_LONG, TO_STRING, TO_DATETIME, TO_IP, TO_BOOLEAN, STARTS_WITH, ENDS_WITH, TO_LOWER,
+TO_UPPER, LENGTH, TRIM, CONCAT, REPLACE, SUBSTRING, LEFT, RIGHT, SPLIT, COALESCE,
+FROM_BASE64, DATE_TRUNC, DATE_FORMAT, MV_COUNT, MV_CONCAT, MV_FIRST, MV_LAST, MV_MIN,
+MV_MAX, MV_DEDUPE, MV_SLICE, math functions, CIDR_MATCH, NOW() and time spans,
+comments. Not yet: ENRICH, MATCH, METADATA _id, --index PATTERN=PATH.
+Unlike ES|QL, all rows are returned unless --esql-default-limit (ES|QL's implicit
 LIMIT 1000).";
 
 #[derive(Debug, Args)]
@@ -49,6 +54,10 @@ pub struct EsqlArgs {
     /// Run as of this RFC 3339 instant: NOW() is it, later events are invisible.
     #[arg(long, value_name = "TIME")]
     as_of: Option<String>,
+    /// Return at most 1000 rows, as Elasticsearch does for a query without a
+    /// final LIMIT (lakehunt returns every row by default: batch jobs want them all).
+    #[arg(long)]
+    esql_default_limit: bool,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -104,6 +113,15 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
             failed.push(i);
         }
     }
+    // ES|QL's implicit limit is a LIMIT 1000 after the last command.
+    let queries: Vec<String> = if args.esql_default_limit {
+        queries
+            .into_iter()
+            .map(|q| format!("{q}\n| LIMIT {}", lakehunt::esql::DEFAULT_LIMIT))
+            .collect()
+    } else {
+        queries
+    };
     let as_of = as_of_or_now(args.as_of.as_deref())?;
     check_out_path(&args.out)?;
     let engine = Engine::open(&args.data.data, &args.data.engine_options()).await?;
@@ -142,6 +160,14 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
             (
                 "lakehunt.as_of".to_owned(),
                 lakehunt::params::format_instant(as_of),
+            ),
+            (
+                "lakehunt.esql_limit".to_owned(),
+                if args.esql_default_limit {
+                    format!("{} (ES|QL's default)", lakehunt::esql::DEFAULT_LIMIT)
+                } else {
+                    "none: every row".to_owned()
+                },
             ),
             (
                 "lakehunt.version".to_owned(),

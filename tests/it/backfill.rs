@@ -332,10 +332,10 @@ async fn a_memory_cap_spills_to_the_tmp_dir_and_finds_the_same() {
     let expected = engine_rows(&free.run_hunt(&bound).await.unwrap().findings);
     assert!(expected.len() > 5_000, "{} groups", expected.len());
     let options = EngineOptions {
-        // 32 MiB: DataFusion's group-by on string views reserves its key
+        // 24 MiB: DataFusion's group-by on string views reserves its key
         // buffers in 2 MiB blocks per column and partition, twice over for
         // the sort before a spill; at 16 MiB and less the first blocks may not fit.
-        memory_limit: Some(32 << 20),
+        memory_limit: Some(24 << 20),
         tmp_dir: Some(spill.clone()),
         target_partitions: Some(2),
         ..EngineOptions::default()

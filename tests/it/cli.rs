@@ -764,11 +764,11 @@ fn esql_runs_the_hunts_text_and_names_what_it_cannot_read() {
     assert_error(
         &lakehunt(&[
             "esql",
-            "FROM x | GROK message \"%{IP:ip}\"",
+            "FROM x | ENRICH hosts ON host.name",
             "--data",
             data.to_str().unwrap(),
         ]),
-        &["ES|QL, at byte 9", "GROK is not supported yet"],
+        &["ES|QL, at 1:10", "ENRICH is not supported yet"],
     );
 }
 
@@ -798,7 +798,7 @@ from logs-endpoint.events.network-*
 | stats n = count(*)
 ''', '''
 from logs-endpoint.events.process-*
-| grok process.command_line "%{WORD:x}"
+| enrich hosts on host.name
 ''']
 "#,
     )
@@ -811,7 +811,7 @@ from logs-endpoint.events.process-*
         "{text}"
     );
     assert!(
-        text.contains("query 2: cannot run yet: ES|QL, at byte"),
+        text.contains("query 2: cannot run yet: ES|QL, at 2:3: command ENRICH"),
         "{text}"
     );
     assert!(
@@ -835,7 +835,7 @@ from logs-endpoint.events.process-*
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("stray line `sql`"), "{err}");
-    assert!(err.contains("GROK is not supported yet"), "{err}");
+    assert!(err.contains("ENRICH is not supported yet"), "{err}");
     let written = std::fs::read_to_string(dir.path().join("found.1.csv")).unwrap();
     assert!(written.starts_with("n\n"), "{written}");
 
@@ -855,4 +855,52 @@ from logs-endpoint.events.process-*
         "{text}"
     );
     assert!(text.contains("Plan (optimized)"), "{text}");
+}
+
+#[test]
+fn esql_returns_every_row_unless_asked_for_the_default_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "events", "flat");
+    let query = "FROM x | KEEP process.pid | SORT process.pid";
+    let run = |extra: &[&str], out: &Path| {
+        let mut args = vec![
+            "esql",
+            query,
+            "--data",
+            data.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = lakehunt(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+    };
+    let all = dir.path().join("all.parquet");
+    run(&[], &all);
+    let limited = dir.path().join("limited.parquet");
+    run(&["--esql-default-limit"], &limited);
+    let read = |path: &Path| {
+        let file = std::fs::File::open(path).unwrap();
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        let limit = reader
+            .metadata()
+            .file_metadata()
+            .key_value_metadata()
+            .unwrap()
+            .iter()
+            .find(|kv| kv.key == "lakehunt.esql_limit")
+            .and_then(|kv| kv.value.clone())
+            .unwrap();
+        let rows: usize = reader.build().unwrap().map(|b| b.unwrap().num_rows()).sum();
+        (rows, limit)
+    };
+    let (rows, limit) = read(&all);
+    assert!(rows > 1000, "{rows} rows");
+    assert_eq!(limit, "none: every row");
+    let (rows, limit) = read(&limited);
+    assert_eq!(rows, 1000);
+    assert_eq!(limit, "1000 (ES|QL's default)");
 }

@@ -26,6 +26,7 @@ use datafusion::logical_expr::ScalarUDF;
 
 pub mod cidr_match;
 pub mod common;
+pub mod from_base64;
 pub mod ip;
 pub mod ip_is_global;
 pub mod ip_to_string;
@@ -41,6 +42,7 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         ip_to_string::ip_to_string_udf(),
         mv_single::mv_single_udf(),
         mv_count::mv_count_udf(),
+        from_base64::from_base64_udf(),
     ]
 }
 
