@@ -21,6 +21,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
 use crate::error::{Error, Result};
+use crate::esql_warnings::EsqlWarnings;
 use crate::hunt::{BoundHunt, Hunt, Value};
 use crate::source::{SchemaMode, Source};
 use crate::tap::{TapPlanner, tap_diagnostics};
@@ -194,8 +195,9 @@ impl Engine {
         }
     }
 
-    /// The SQL an ES|QL query becomes over this session's `events`.
-    async fn esql_sql(&self, query: &str, as_of: i64) -> Result<String> {
+    /// The SQL an ES|QL query becomes over this session's `events`, and the
+    /// counters of its warnings (registered afresh in the session).
+    async fn esql_sql(&self, query: &str, as_of: i64) -> Result<(String, EsqlWarnings)> {
         let events = self.ctx.table("events").await?;
         let time_type = match events
             .schema()
@@ -221,30 +223,32 @@ impl Engine {
             .iter()
             .map(|f| (f.name().clone(), f.data_type().clone()))
             .collect();
-        crate::esql::translate(query, as_of, "@timestamp", &time_type, Some(&columns))
+        let sql = crate::esql::translate(query, as_of, "@timestamp", &time_type, Some(&columns))?;
+        Ok((sql, EsqlWarnings::register(&self.ctx)))
     }
 
     /// Runs an ES|QL query (see [`crate::esql`]) as of `as_of` (ns).
     pub async fn esql(&self, query: &str, as_of: i64) -> Result<Table> {
-        self.esql_observed(query, as_of, &mut |_| {}).await
+        Ok(self.esql_observed(query, as_of, &mut |_| {}).await?.0)
     }
 
-    /// [`Engine::esql`], calling `observe` as the scans read (for progress displays).
+    /// [`Engine::esql`], calling `observe` as the scans read (for progress
+    /// displays), with ES|QL's warnings (see [`crate::esql_warnings`]).
     pub async fn esql_observed(
         &self,
         query: &str,
         as_of: i64,
         observe: &mut (dyn FnMut(ScanStats) + Send),
-    ) -> Result<Table> {
-        let sql = self.esql_sql(query, as_of).await?;
+    ) -> Result<(Table, Vec<Warning>)> {
+        let (sql, warnings) = self.esql_sql(query, as_of).await?;
         let (table, _) =
             collect_observed(self.ctx.sql(&sql).await?, ScanStats::default(), observe).await?;
-        Ok(table)
+        Ok((table, warnings.report()))
     }
 
     /// The SQL an ES|QL query becomes here, and DataFusion's optimized plan of it.
     pub async fn esql_explain(&self, query: &str, as_of: i64) -> Result<String> {
-        let sql = self.esql_sql(query, as_of).await?;
+        let (sql, _) = self.esql_sql(query, as_of).await?;
         let plan = self.ctx.sql(&sql).await?.into_optimized_plan()?;
         Ok(format!(
             "SQL\n{sql}\n\nPlan (optimized)\n{}",

@@ -1300,20 +1300,16 @@ impl Sql<'_> {
                 }
                 out.push(')');
             }
-            Expr::Binary(l, "/", r) => {
-                // Division by zero is NULL in ES|QL, not an error.
-                out.push('(');
-                self.expr(l, out)?;
-                out.push_str(" / NULLIF(");
-                self.expr(r, out)?;
-                out.push_str(", 0))");
-            }
-            Expr::Binary(l, "%", r) => {
-                out.push('(');
-                self.expr(l, out)?;
-                out.push_str(" % NULLIF(");
-                self.expr(r, out)?;
-                out.push_str(", 0))");
+            Expr::Binary(l, op @ ("/" | "%"), r) => {
+                // Division by zero is NULL in ES|QL, with a warning (counted by
+                // esql_div_check, see `esql_warnings`), not an error.
+                let (mut left, mut right) = (String::new(), String::new());
+                self.expr(l, &mut left)?;
+                self.expr(r, &mut right)?;
+                let _ = write!(
+                    out,
+                    "({left} {op} NULLIF(esql_div_check({left}, {right}), 0))"
+                );
             }
             Expr::Binary(l, op, r) => {
                 let comparison = matches!(*op, "==" | "!=" | "<" | "<=" | ">" | ">=");
@@ -1715,6 +1711,11 @@ impl Sql<'_> {
     /// multi-valued field compares as NULL, as in ES|QL.
     fn operand(&self, e: &Expr, single: bool, out: &mut String) -> Result<()> {
         match e {
+            // A multi-valued list is also counted for ES|QL's warning.
+            Expr::Field(name) if single && self.is_list(e) => {
+                let _ = write!(out, "mv_single(esql_mv_check({}))", quote(name));
+                Ok(())
+            }
             Expr::Field(name) if single => {
                 let _ = write!(out, "mv_single({})", quote(name));
                 Ok(())
@@ -1775,10 +1776,10 @@ impl Sql<'_> {
             ("sum" | "count" | "min" | "max" | "avg", [arg]) => {
                 if name == "sum" {
                     // ES|QL's SUM of longs is a long; DECIMAL(38,0) keeps the sum
-                    // exact until the final cast, which fails rather than wraps.
-                    out.push_str("CAST(sum(CAST(");
+                    // exact, and a sum past the long range is NULL with a warning.
+                    out.push_str("esql_long_sum(sum(CAST(");
                     self.expr(arg, out)?;
-                    out.push_str(" AS DECIMAL(38,0))) AS BIGINT)");
+                    out.push_str(" AS DECIMAL(38,0))))");
                 } else {
                     let _ = write!(out, "{name}(");
                     self.expr(arg, out)?;

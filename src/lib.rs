@@ -19,6 +19,7 @@ pub mod census;
 pub mod engine;
 pub mod error;
 pub mod esql;
+pub mod esql_warnings;
 pub mod hunt;
 pub mod mapping;
 pub mod output;

@@ -154,7 +154,10 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
         if live {
             eprint!("\r\x1b[2K");
         }
-        let table = table?;
+        let (table, warnings) = table?;
+        for warning in &warnings {
+            eprintln!("warning: {}", warning.message);
+        }
         let mut metadata = vec![
             ("lakehunt.esql".to_owned(), query.clone()),
             (

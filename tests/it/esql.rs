@@ -115,3 +115,70 @@ async fn now_is_as_of_and_later_events_are_invisible() {
     let c = count("FROM x // trailing comment\n| WHERE @timestamp > now() - 1h /* span */ | STATS n = COUNT(*)", AS_OF).await;
     assert!(a > 0 && a == b && b == c, "{a} {b} {c}");
 }
+
+/// ES|QL's warnings, counted against the generator's own events: a comparison
+/// on a multi-valued `event.category` (several distinct values) and a division
+/// by zero on every row with a value to divide.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warnings_count_multi_valued_reads_and_divisions_by_zero() {
+    let as_of = lakehunt::params::parse_instant(AS_OF).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = SampleSpec::new(20_000, 5, as_of, SampleLayout::Nested);
+    spec.rows_per_file = 7_000;
+    write(&spec, dir.path()).unwrap();
+    let events: Vec<lakehunt::sample::Event> = lakehunt::sample::events(&spec).collect();
+    let as_of_us = as_of / 1000;
+    let visible = || events.iter().filter(|e| e.timestamp <= as_of_us);
+    let multi = visible()
+        .filter(|e| {
+            let mut c = e.category.clone().unwrap_or_default();
+            c.sort_unstable();
+            c.dedup();
+            c.len() > 1
+        })
+        .count() as u64;
+    let divided = visible().filter(|e| e.source_bytes.is_some()).count() as u64;
+    assert!(multi > 0 && divided > 0);
+
+    let engine = Engine::open(
+        &[dir.path().to_string_lossy().into_owned()],
+        &EngineOptions::default(),
+    )
+    .await
+    .unwrap();
+    let count = |warnings: &[lakehunt::Warning], name: &str| {
+        warnings
+            .iter()
+            .find(|w| w.name == name)
+            .map_or(0, |w| w.count)
+    };
+    let (_, warnings) = engine
+        .esql_observed(
+            "FROM x | WHERE event.category == \"network\" | STATS n = COUNT(*)",
+            as_of,
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(count(&warnings, "multi_valued"), multi, "{warnings:?}");
+    assert_eq!(count(&warnings, "division_by_zero"), 0);
+
+    let (table, warnings) = engine
+        .esql_observed(
+            "FROM x | EVAL z = source.bytes / (destination.port - destination.port) \
+             | STATS n = COUNT(z)",
+            as_of,
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(count(&warnings, "division_by_zero"), divided, "{warnings:?}");
+    let n = table.batches[0].column(0).as_primitive::<Int64Type>().value(0);
+    assert_eq!(n, 0, "every quotient is NULL");
+    // A fresh query starts from zero.
+    let (_, warnings) = engine
+        .esql_observed("FROM x | STATS n = COUNT(*)", as_of, &mut |_| {})
+        .await
+        .unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+}

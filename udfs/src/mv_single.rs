@@ -41,7 +41,7 @@ pub(crate) fn list_element_type(data_type: &DataType) -> Option<&DataType> {
 /// counting no further than `cap`, and the index in the values array of the first
 /// of them. Strings (dictionary-encoded or not) are de-duplicated, as keyword doc
 /// values are; other element types are counted as they are.
-pub(crate) fn distinct_values(array: &dyn Array, cap: usize) -> Result<Vec<(usize, usize)>> {
+pub fn distinct_values(array: &dyn Array, cap: usize) -> Result<Vec<(usize, usize)>> {
     match array.data_type() {
         DataType::List(_) => {
             let list = array.as_list::<i32>();

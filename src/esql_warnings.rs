@@ -1,0 +1,229 @@
+//! ES|QL's warnings: where Elasticsearch answers NULL and says why.
+//!
+//! Three functions wrap the places ES|QL warns, count the rows concerned, and
+//! otherwise change nothing of the translated SQL's meaning:
+//!
+//! - `esql_div_check(l, r)` is `r`, counting rows where `l` is a value and `r`
+//!   is zero (the translation divides by `NULLIF(esql_div_check(l, r), 0)`);
+//! - `esql_mv_check(list)` is `list`, counting rows holding several distinct
+//!   values, which a comparison or function then reads as NULL;
+//! - `esql_long_sum(sum)` is an exact (decimal) sum as a long, NULL where it is
+//!   outside the long range, counting those groups.
+//!
+//! They are volatile, so the optimizer neither folds nor moves them: a row is
+//! counted each time ES|QL would evaluate it. Each query registers fresh
+//! counters ([`EsqlWarnings::register`]); the counts are read after it ran.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Decimal128Type};
+use datafusion::common::{Result, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::SessionContext;
+use lakehunt_udfs::common::map_columnar;
+use lakehunt_udfs::mv_single::distinct_values;
+
+use crate::engine::Warning;
+
+/// The kinds of warning, their function names and messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Kind {
+    DivByZero,
+    MultiValued,
+    Overflow,
+}
+
+impl Kind {
+    fn function(self) -> &'static str {
+        match self {
+            Kind::DivByZero => "esql_div_check",
+            Kind::MultiValued => "esql_mv_check",
+            Kind::Overflow => "esql_long_sum",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::DivByZero => "division_by_zero",
+            Kind::MultiValued => "multi_valued",
+            Kind::Overflow => "long_overflow",
+        }
+    }
+
+    fn message(self, n: u64) -> String {
+        match self {
+            Kind::DivByZero => format!("{n} divisions by zero gave NULL (ES|QL: / by zero)"),
+            Kind::MultiValued => format!(
+                "{n} multi-valued values read as NULL by a comparison or function \
+                 (ES|QL: single-value function encountered multi-value)"
+            ),
+            Kind::Overflow => {
+                format!("{n} sums outside the long range gave NULL (ES|QL: long overflow)")
+            }
+        }
+    }
+}
+
+/// One query's warning counters.
+#[derive(Debug)]
+pub struct EsqlWarnings {
+    counts: Vec<(Kind, Arc<AtomicU64>)>,
+}
+
+impl EsqlWarnings {
+    /// Registers the three functions in `ctx` with fresh counters.
+    #[must_use]
+    pub fn register(ctx: &SessionContext) -> EsqlWarnings {
+        let counts: Vec<(Kind, Arc<AtomicU64>)> =
+            [Kind::DivByZero, Kind::MultiValued, Kind::Overflow]
+                .into_iter()
+                .map(|kind| (kind, Arc::new(AtomicU64::new(0))))
+                .collect();
+        for (kind, count) in &counts {
+            ctx.register_udf(ScalarUDF::new_from_impl(Check::new(
+                *kind,
+                Arc::clone(count),
+            )));
+        }
+        EsqlWarnings { counts }
+    }
+
+    /// The warnings so far, one per kind that occurred.
+    #[must_use]
+    pub fn report(&self) -> Vec<Warning> {
+        self.counts
+            .iter()
+            .filter_map(|(kind, count)| {
+                let n = count.load(Ordering::Relaxed);
+                (n > 0).then(|| Warning {
+                    name: kind.name().to_owned(),
+                    count: n,
+                    message: kind.message(n),
+                })
+            })
+            .collect()
+    }
+}
+
+#[derive(Debug)]
+struct Check {
+    kind: Kind,
+    count: Arc<AtomicU64>,
+    signature: Signature,
+}
+
+impl Check {
+    fn new(kind: Kind, count: Arc<AtomicU64>) -> Check {
+        let arity = if kind == Kind::DivByZero { 2 } else { 1 };
+        Check {
+            kind,
+            count,
+            signature: Signature::any(arity, Volatility::Volatile),
+        }
+    }
+}
+
+impl PartialEq for Check {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind && Arc::ptr_eq(&self.count, &other.count)
+    }
+}
+
+impl Eq for Check {}
+
+impl std::hash::Hash for Check {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.kind.hash(state);
+    }
+}
+
+/// Rows where both are values and the divisor is zero.
+fn zero_divisors(l: &ArrayRef, r: &ArrayRef) -> Result<u64> {
+    let r = cast(r, &DataType::Float64)?;
+    let r = r.as_primitive::<arrow::datatypes::Float64Type>();
+    Ok((0..r.len())
+        .filter(|&i| l.is_valid(i) && r.is_valid(i) && r.value(i) == 0.0)
+        .count() as u64)
+}
+
+impl ScalarUDFImpl for Check {
+    fn name(&self) -> &'static str {
+        self.kind.function()
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        match (self.kind, arg_types) {
+            (Kind::DivByZero, [_, r]) => Ok(r.clone()),
+            (Kind::MultiValued, [list]) => Ok(list.clone()),
+            (Kind::Overflow, [DataType::Decimal128(..) | DataType::Int64 | DataType::Null]) => {
+                Ok(DataType::Int64)
+            }
+            (_, args) => plan_err!("{}: unexpected arguments {args:?}", self.name()),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        match (self.kind, args.args.as_slice()) {
+            (Kind::DivByZero, [l, r]) => {
+                let (l_array, r_array) = (l.to_array(rows)?, r.to_array(rows)?);
+                let n = zero_divisors(&l_array, &r_array)?;
+                self.count.fetch_add(n, Ordering::Relaxed);
+                Ok(r.clone())
+            }
+            (Kind::MultiValued, [list]) => {
+                let array = list.to_array(rows)?;
+                if matches!(
+                    array.data_type(),
+                    DataType::List(_) | DataType::LargeList(_)
+                ) {
+                    let n = distinct_values(array.as_ref(), 2)?
+                        .iter()
+                        .filter(|(count, _)| *count > 1)
+                        .count();
+                    self.count.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Ok(list.clone())
+            }
+            (Kind::Overflow, [sum]) => {
+                let count = Arc::clone(&self.count);
+                map_columnar(sum, move |array| {
+                    let out: Int64Array = match array.data_type() {
+                        DataType::Decimal128(_, 0) => array
+                            .as_primitive::<Decimal128Type>()
+                            .iter()
+                            .map(|v| {
+                                let v = v?;
+                                let long = i64::try_from(v).ok();
+                                if long.is_none() {
+                                    count.fetch_add(1, Ordering::Relaxed);
+                                }
+                                long
+                            })
+                            .collect(),
+                        DataType::Int64 => {
+                            array.as_primitive::<arrow::datatypes::Int64Type>().clone()
+                        }
+                        DataType::Null => Int64Array::new_null(array.len()),
+                        other => {
+                            return exec_err!(
+                                "esql_long_sum: expected a whole decimal, got {other}"
+                            );
+                        }
+                    };
+                    Ok(Arc::new(out) as ArrayRef)
+                })
+            }
+            _ => exec_err!("{}: unexpected arguments", self.name()),
+        }
+    }
+}
