@@ -161,11 +161,9 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
                 i = end;
             }
             b'`' => {
-                let end = text[i + 1..]
-                    .find('`')
-                    .ok_or_else(|| error(i, "unterminated `identifier`"))?;
-                out.push((Tok::Ident(text[i + 1..i + 1 + end].to_owned()), i));
-                i += end + 2;
+                let (name, end) = identifier(text, i)?;
+                out.push((Tok::Ident(name), i));
+                i = end;
             }
             b'0'..=b'9' => {
                 while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
@@ -182,12 +180,9 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
                 ));
             }
             c if c.is_ascii_alphabetic() || c == b'_' || c == b'@' => {
-                while i < b.len()
-                    && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.' | b'@'))
-                {
-                    i += 1;
-                }
-                out.push((Tok::Ident(text[start..i].to_owned()), start));
+                let (name, end) = identifier(text, i)?;
+                out.push((Tok::Ident(name), start));
+                i = end;
             }
             _ => {
                 let two = text.get(i..i + 2).unwrap_or("");
@@ -206,6 +201,8 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
                         b'*' => "*",
                         b'/' => "/",
                         b'%' => "%",
+                        // Only inside FROM's index patterns (`logs-azure.*`).
+                        b'.' => ".",
                         _ => {
                             return Err(error(
                                 i,
@@ -223,6 +220,54 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
         }
     }
     Ok(out)
+}
+
+/// A field name from byte `i`: parts joined by dots, each plain (letters,
+/// digits, `_`, `@`) or quoted in backticks (`` `o365`.audit ``, `` a.`0`.b ``;
+/// a doubled backtick inside quotes is one); returns it and the byte after it.
+fn identifier(text: &str, mut i: usize) -> Result<(String, usize)> {
+    let b = text.as_bytes();
+    let mut name = String::new();
+    loop {
+        if b.get(i) == Some(&b'`') {
+            let start = i;
+            i += 1;
+            loop {
+                match b.get(i) {
+                    None => return Err(error(start, "unterminated `identifier`")),
+                    Some(b'`') if b.get(i + 1) == Some(&b'`') => {
+                        name.push('`');
+                        i += 2;
+                    }
+                    Some(b'`') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(_) => {
+                        let ch = text[i..].chars().next().unwrap_or('\u{fffd}');
+                        name.push(ch);
+                        i += ch.len_utf8();
+                    }
+                }
+            }
+        } else {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'@')) {
+                i += 1;
+            }
+            name.push_str(&text[start..i]);
+        }
+        // Another part follows a dot directly.
+        if b.get(i) == Some(&b'.')
+            && b.get(i + 1)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'@' | b'`'))
+        {
+            name.push('.');
+            i += 1;
+        } else {
+            return Ok((name, i));
+        }
+    }
 }
 
 /// An expression.
@@ -1118,7 +1163,7 @@ fn grok_regex(pattern: &str) -> std::result::Result<(String, GrokKeys), String> 
         }
         let mut rest = pattern;
         while let Some(open) = rest.find("%{") {
-            push_plain(&rest[..open], out);
+            push_plain(&rest[..open], keys, out);
             let close = rest[open..].find('}').ok_or("GROK: a %{ without its }")? + open;
             let inner = &rest[open + 2..close];
             rest = &rest[close + 1..];
@@ -1146,28 +1191,51 @@ fn grok_regex(pattern: &str) -> std::result::Result<(String, GrokKeys), String> 
             expand(body, depth + 1, keys, out)?;
             out.push(')');
         }
-        push_plain(rest, out);
+        push_plain(rest, keys, out);
         Ok(())
     }
-    /// Regex text, its own groups made non-capturing (so ours keep their numbers).
-    fn push_plain(text: &str, out: &mut String) {
+    /// Regex text: its named groups `(?<name>...)` capture as fields, its other
+    /// groups are made non-capturing (so the fields keep their numbers).
+    fn push_plain(text: &str, keys: &mut GrokKeys, out: &mut String) {
         let chars: Vec<char> = text.chars().collect();
         let mut i = 0;
         let mut in_class = false;
         while i < chars.len() {
             let c = chars[i];
-            out.push(c);
             match c {
                 '\\' => {
+                    out.push(c);
                     if let Some(next) = chars.get(i + 1) {
                         out.push(*next);
                         i += 1;
                     }
                 }
-                '[' => in_class = true,
-                ']' => in_class = false,
-                '(' if !in_class && chars.get(i + 1) != Some(&'?') => out.push_str("?:"),
-                _ => {}
+                '[' => {
+                    in_class = true;
+                    out.push(c);
+                }
+                ']' => {
+                    in_class = false;
+                    out.push(c);
+                }
+                '(' if !in_class => {
+                    let rest: String = chars[i + 1..].iter().collect();
+                    let named = rest
+                        .strip_prefix("?<")
+                        .or_else(|| rest.strip_prefix("?P<"))
+                        .filter(|r| !r.starts_with('=') && !r.starts_with('!'))
+                        .and_then(|r| r.split_once('>'));
+                    if let Some((name, _)) = named {
+                        keys.push((name.to_owned(), 1 + keys.len(), GrokType::Text));
+                        out.push('(');
+                        i += rest.find('>').map_or(0, |p| p + 1);
+                    } else if rest.starts_with('?') {
+                        out.push('(');
+                    } else {
+                        out.push_str("(?:");
+                    }
+                }
+                _ => out.push(c),
             }
             i += 1;
         }
@@ -1732,6 +1800,8 @@ impl Sql<'_> {
             ));
         };
         match (name.as_str(), args.as_slice()) {
+            // COUNT() and COUNT(*) count rows.
+            ("count", []) => out.push_str("count(*)"),
             ("count", [Expr::Field(star)]) if star == "*" => out.push_str("count(*)"),
             ("count_distinct", [arg, ..]) => {
                 // Exact, where ES|QL's is an estimate (exact below its precision).
@@ -1816,9 +1886,51 @@ pub struct LibraryHuntTable {
     /// Identifier.
     #[serde(default)]
     pub uuid: String,
-    /// The queries, in order.
-    #[serde(default)]
+    /// The queries, in order (older files give one query as a string).
+    #[serde(default, deserialize_with = "one_or_many")]
     pub query: Vec<String>,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match <OneOrMany as serde::Deserialize>::deserialize(d)? {
+        OneOrMany::One(q) => vec![q],
+        OneOrMany::Many(qs) => qs,
+    })
+}
+
+/// The language of a library query, told from its first word (after comments):
+/// ES|QL starts with `FROM`; osquery's SQL with `SELECT` or `WITH`; anything else
+/// (`process where ...`, `sequence by ...`) is EQL.
+#[must_use]
+pub fn query_language(query: &str) -> &'static str {
+    let mut rest = query.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("//") {
+            rest = after.split_once('\n').map_or("", |(_, r)| r).trim_start();
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, r)| r).trim_start();
+        } else {
+            break;
+        }
+    }
+    let word: String = rest
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    match word.as_str() {
+        "from" | "row" | "show" => "ES|QL",
+        "select" | "with" => "SQL",
+        _ => "EQL",
+    }
 }
 
 /// Reads a library hunt file, naming it on failure.
@@ -2271,6 +2383,21 @@ mod tests {
             java_date_pattern("d MMM yy, EEEE h a").unwrap(),
             "%-d %b %y, %A %-I %p"
         );
+    }
+
+    #[test]
+    fn library_queries_are_told_apart_by_language() {
+        assert_eq!(query_language("from logs-* | limit 1"), "ES|QL");
+        assert_eq!(query_language("// note\n/* more */ FROM x"), "ES|QL");
+        assert_eq!(query_language("SELECT * FROM shadow"), "SQL");
+        assert_eq!(
+            query_language("sequence by process.entity_id [process where true]"),
+            "EQL"
+        );
+        assert_eq!(query_language("file where event.action == \"open\""), "EQL");
+        let hunt: LibraryHunt =
+            toml::from_str("[hunt]\nname = \"old\"\nquery = \"from x\"\n").unwrap();
+        assert_eq!(hunt.hunt.query, vec!["from x".to_owned()]);
     }
 
     #[test]

@@ -104,7 +104,19 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
     // Checked before any data is read. A hunt file's queries that cannot run
     // are reported; the others still run.
     let mut failed = vec![];
+    let mut skipped = vec![];
     for (i, q) in queries.iter().enumerate() {
+        // The library mixes languages; only its ES|QL queries are ours to run.
+        let language = lakehunt::esql::query_language(q);
+        if args.hunt.is_some() && language != "ES|QL" {
+            eprintln!(
+                "query {} of {}: {language}, not ES|QL: skipped",
+                i + 1,
+                queries.len()
+            );
+            skipped.push(i);
+            continue;
+        }
         if let Err(e) = lakehunt::esql::check(q) {
             if queries.len() == 1 {
                 return Err(e.into());
@@ -127,7 +139,7 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
     let engine = Engine::open(&args.data.data, &args.data.engine_options()).await?;
     let many = queries.len() > 1;
     for (i, query) in queries.iter().enumerate() {
-        if failed.contains(&i) {
+        if failed.contains(&i) || skipped.contains(&i) {
             continue;
         }
         if many {

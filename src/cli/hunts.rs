@@ -39,7 +39,7 @@ fn toml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> anyho
 fn library(dir: &std::path::Path) -> anyhow::Result<Outcome> {
     let mut files = vec![];
     toml_files(dir, &mut files)?;
-    let (mut total, mut runnable, mut hunts) = (0, 0, 0);
+    let (mut total, mut runnable, mut hunts, mut other) = (0, 0, 0, 0);
     for path in &files {
         let Ok(file) = lakehunt::esql::read_hunt_file(path) else {
             continue; // Not a hunt file (the library holds other TOML too).
@@ -48,6 +48,12 @@ fn library(dir: &std::path::Path) -> anyhow::Result<Outcome> {
         println!("{}: {}", path.display(), file.hunt.name);
         for (i, query) in file.hunt.query.iter().enumerate() {
             let (query, stray) = lakehunt::esql::strip_stray_sql(query);
+            let language = lakehunt::esql::query_language(&query);
+            if language != "ES|QL" {
+                other += 1;
+                println!("  query {}: {language}, not ES|QL", i + 1);
+                continue;
+            }
             total += 1;
             let note = if stray {
                 " (after skipping a stray `sql` line)"
@@ -63,7 +69,10 @@ fn library(dir: &std::path::Path) -> anyhow::Result<Outcome> {
             }
         }
     }
-    println!("{runnable} of {total} queries in {hunts} hunt files can run here");
+    println!(
+        "{runnable} of {total} ES|QL queries in {hunts} hunt files can run here \
+         ({other} queries in other languages, EQL or osquery SQL, not counted)"
+    );
     Ok(Outcome::Clean)
 }
 

@@ -799,6 +799,8 @@ from logs-endpoint.events.network-*
 ''', '''
 from logs-endpoint.events.process-*
 | enrich hosts on host.name
+''', '''
+process where process.name == "cmd.exe"
 ''']
 "#,
     )
@@ -814,8 +816,9 @@ from logs-endpoint.events.process-*
         text.contains("query 2: cannot run yet: ES|QL, at 2:3: command ENRICH"),
         "{text}"
     );
+    assert!(text.contains("  query 3: EQL, not ES|QL"), "{text}");
     assert!(
-        text.contains("1 of 2 queries in 1 hunt files can run here"),
+        text.contains("1 of 2 ES|QL queries in 1 hunt files can run here (1 queries in other"),
         "{text}"
     );
 
@@ -836,6 +839,7 @@ from logs-endpoint.events.process-*
     let err = stderr(&o);
     assert!(err.contains("stray line `sql`"), "{err}");
     assert!(err.contains("ENRICH is not supported yet"), "{err}");
+    assert!(err.contains("query 3 of 3: EQL, not ES|QL: skipped"), "{err}");
     let written = std::fs::read_to_string(dir.path().join("found.1.csv")).unwrap();
     assert!(written.starts_with("n\n"), "{written}");
 

@@ -172,8 +172,15 @@ async fn warnings_count_multi_valued_reads_and_divisions_by_zero() {
         )
         .await
         .unwrap();
-    assert_eq!(count(&warnings, "division_by_zero"), divided, "{warnings:?}");
-    let n = table.batches[0].column(0).as_primitive::<Int64Type>().value(0);
+    assert_eq!(
+        count(&warnings, "division_by_zero"),
+        divided,
+        "{warnings:?}"
+    );
+    let n = table.batches[0]
+        .column(0)
+        .as_primitive::<Int64Type>()
+        .value(0);
     assert_eq!(n, 0, "every quotient is NULL");
     // A fresh query starts from zero.
     let (_, warnings) = engine
