@@ -839,7 +839,10 @@ process where process.name == "cmd.exe"
     let err = stderr(&o);
     assert!(err.contains("stray line `sql`"), "{err}");
     assert!(err.contains("ENRICH is not supported yet"), "{err}");
-    assert!(err.contains("query 3 of 3: EQL, not ES|QL: skipped"), "{err}");
+    assert!(
+        err.contains("query 3 of 3: EQL, not ES|QL: skipped"),
+        "{err}"
+    );
     let written = std::fs::read_to_string(dir.path().join("found.1.csv")).unwrap();
     assert!(written.starts_with("n\n"), "{written}");
 
