@@ -4,7 +4,7 @@
 //! _index`), `WHERE`, `KEEP`, `DROP`, `RENAME`, `EVAL`, `STATS ... BY` (`SUM`,
 //! `COUNT`, `COUNT_DISTINCT`, `MIN`, `MAX`, `AVG`, `MEDIAN`, `VALUES`, over
 //! fields or expressions; `STATS BY` alone), `SORT`, `LIMIT`, `DISSECT`, `GROK`
-//! (the common Logstash patterns, [`GROK_PATTERNS`]), `MV_EXPAND`.
+//! (the common Logstash patterns, `GROK_PATTERNS`), `MV_EXPAND`.
 //! Expressions: comparisons, `AND`/`OR`/`NOT`, `IS [NOT] NULL`, `IN`, `LIKE`,
 //! `RLIKE`, `CASE`, arithmetic, `::` casts and the `TO_*` conversions, string
 //! functions (`REPLACE` with Java's replacement rules, `SUBSTRING` with

@@ -317,7 +317,7 @@ impl UserDefinedLogicalNodeCore for Tap {
     }
 }
 
-/// Plans [`Tap`] as [`TapExec`]; everything else as DataFusion does.
+/// Plans the tap node as `TapExec`; everything else as DataFusion does.
 #[derive(Debug)]
 pub struct TapPlanner;
 
