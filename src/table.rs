@@ -268,9 +268,12 @@ impl TableProvider for FileSetTable {
                 runtime.cache_manager.get_file_metadata_cache(),
             ),
         };
-        let source = source
+        let mut source = source
             .clone()
             .with_parquet_file_reader_factory(Arc::new(factory));
+        if let Some(hint) = format.metadata_size_hint() {
+            source = source.with_metadata_size_hint(hint);
+        }
         let config = FileScanConfigBuilder::new(url, Arc::new(source))
             .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
             .with_projection_indices(projection.cloned())?

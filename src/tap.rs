@@ -94,6 +94,11 @@ pub fn tap_diagnostics(hunt: &DataFrame, diagnostics: &DataFrame) -> Option<Tapp
         .filter(|c| scope_conditions.contains(c))
         .cloned()
         .collect();
+    // Without a shared condition (the window, at least) the tap would see
+    // every event: two scans that each prune are cheaper.
+    if shared.is_empty() {
+        return None;
+    }
     let hunt_rest: Vec<Expr> = hunt_conditions
         .into_iter()
         .filter(|c| !shared.contains(c))
@@ -619,9 +624,10 @@ mod tests {
             "SELECT sum(bytes) FILTER (WHERE host IS NULL) AS n FROM events WHERE t > 10",
             "SELECT count(DISTINCT host) FILTER (WHERE bytes > 1) AS n FROM events WHERE t > 10",
             "SELECT count(host) FILTER (WHERE bytes > 1) AS n FROM events WHERE t > 10",
-            // unfiltered count, or no WHERE
+            // unfiltered count, or no WHERE, or no condition shared with the hunt
             "SELECT count(*) AS n FROM events WHERE t > 10",
             "SELECT count(*) FILTER (WHERE host IS NULL) AS n FROM events",
+            "SELECT count(*) FILTER (WHERE host IS NULL) AS n FROM events WHERE t > 11",
             // a computed column
             "SELECT count(*) FILTER (WHERE host IS NULL) + 1 AS n FROM events WHERE t > 10",
         ] {
