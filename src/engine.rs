@@ -481,7 +481,8 @@ pub struct ScanStats {
     pub rows: u64,
     /// Bytes read from files.
     pub bytes: u64,
-    /// True while the hunt's data checks (its second query) run.
+    /// True while the hunt's data checks run as a second query (when they
+    /// cannot share the hunt's scan, see [`crate::tap`]).
     pub checks: bool,
 }
 
