@@ -118,6 +118,15 @@ impl Engine {
         Self::with_source(source, options).await
     }
 
+    /// Opens named datasets (`--index PATTERN=PATH`) as one source whose rows
+    /// carry their pattern in `_index` (see [`Source::open_indexed`]).
+    pub async fn open_indexed(
+        indexes: &[(String, Vec<String>)],
+        options: &EngineOptions,
+    ) -> Result<Engine> {
+        Self::with_source(Source::open_indexed(indexes, options.schema)?, options).await
+    }
+
     /// Builds the session over an already opened source.
     pub async fn with_source(source: Source, options: &EngineOptions) -> Result<Engine> {
         // DATAFUSION_* variables tune the session (DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS=true, ...).
@@ -223,7 +232,20 @@ impl Engine {
             .iter()
             .map(|f| (f.name().clone(), f.data_type().clone()))
             .collect();
-        let sql = crate::esql::translate(query, as_of, "@timestamp", &time_type, Some(&columns))?;
+        let indexes: Option<Vec<String>> = self.source.index_of.as_ref().map(|m| {
+            let mut names: Vec<String> = m.values().cloned().collect();
+            names.sort();
+            names.dedup();
+            names
+        });
+        let sql = crate::esql::translate_indexed(
+            query,
+            as_of,
+            "@timestamp",
+            &time_type,
+            Some(&columns),
+            indexes.as_deref(),
+        )?;
         Ok((sql, EsqlWarnings::register(&self.ctx)))
     }
 

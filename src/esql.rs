@@ -1,7 +1,7 @@
 //! ES|QL, translated to SQL over `events` with ES|QL's semantics.
 //!
-//! Commands: `FROM` (index patterns all resolve to `--data`; `METADATA
-//! _index`), `WHERE`, `KEEP`, `DROP`, `RENAME`, `EVAL`, `STATS ... BY` (`SUM`,
+//! Commands: `FROM` (index patterns all resolve to `--data`, or each to its
+//! `--index` dataset, see [`translate_indexed`]; `METADATA _index`), `WHERE`, `KEEP`, `DROP`, `RENAME`, `EVAL`, `STATS ... BY` (`SUM`,
 //! `COUNT`, `COUNT_DISTINCT`, `MIN`, `MAX`, `AVG`, `MEDIAN`, `VALUES`, over
 //! fields or expressions; `STATS BY` alone), `SORT`, `LIMIT`, `DISSECT`, `GROK`
 //! (the common Logstash patterns, `GROK_PATTERNS`), `MV_EXPAND`.
@@ -1983,7 +1983,21 @@ pub fn translate(
     time_type: &str,
     columns: Option<&[(String, arrow::datatypes::DataType)]>,
 ) -> Result<String> {
-    translate_at(query, now, time_field, time_type, columns).map_err(|e| locate(query, e))
+    translate_indexed(query, now, time_field, time_type, columns, None)
+}
+
+/// [`translate`] over named datasets (`--index PATTERN=PATH`): `events` has a
+/// column `_index`, and FROM's patterns must be among `indexes`; it keeps only
+/// their rows.
+pub fn translate_indexed(
+    query: &str,
+    now: i64,
+    time_field: &str,
+    time_type: &str,
+    columns: Option<&[(String, arrow::datatypes::DataType)]>,
+    indexes: Option<&[String]>,
+) -> Result<String> {
+    translate_at(query, now, time_field, time_type, columns, indexes).map_err(|e| locate(query, e))
 }
 
 fn translate_at(
@@ -1992,6 +2006,7 @@ fn translate_at(
     time_field: &str,
     time_type: &str,
     columns: Option<&[(String, arrow::datatypes::DataType)]>,
+    indexes: Option<&[String]>,
 ) -> Result<String> {
     let commands = parse(query)?;
     let types = columns.unwrap_or_default().iter().cloned().collect();
@@ -2013,8 +2028,28 @@ fn translate_at(
         return Err(error(0, "a query starts with FROM"));
     };
     let mut select = "*".to_owned();
+    let mut scope = String::new();
+    if let Some(indexes) = indexes {
+        // Each pattern reads its own dataset; `_index` is a column.
+        if let Some(missing) = patterns.iter().find(|p| !indexes.contains(p)) {
+            return Err(error(
+                5,
+                format!(
+                    "index pattern {missing} has no --index (given: {})",
+                    indexes.join(", ")
+                ),
+            ));
+        }
+        let list: Vec<String> = patterns.iter().map(|p| string_literal(p)).collect();
+        scope = format!(" AND \"_index\" IN ({})", list.join(", "));
+        if !metadata.iter().any(|m| m == "_index") {
+            "* EXCLUDE (\"_index\")".clone_into(&mut select);
+            columns.retain(|c| c != "_index");
+        }
+    }
     for field in metadata {
         match field.as_str() {
+            "_index" if indexes.is_some() => {}
             // One dataset answers every pattern: it is named by them all.
             "_index" => {
                 let _ = write!(
@@ -2034,7 +2069,7 @@ fn translate_at(
     }
     // Events after `now` did not exist yet.
     let mut current = format!(
-        "SELECT {select} FROM events WHERE {} <= arrow_cast({}, '{}')",
+        "SELECT {select} FROM events WHERE {} <= arrow_cast({}, '{}'){scope}",
         quote(time_field),
         string_literal(&format_instant(now)),
         time_type

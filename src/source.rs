@@ -118,7 +118,13 @@ pub struct Source {
     pub ocsf_version: Option<String>,
     /// Files found but not opened: their date folders lie outside the queried range.
     pub skipped_by_date: usize,
+    /// With `--index PATTERN=PATH`: the index pattern each file answers, shown
+    /// as the column `_index` (see [`Source::open_indexed`]).
+    pub index_of: Option<std::collections::HashMap<PathBuf, String>>,
 }
+
+/// The column naming the index pattern a row's file was given for.
+pub const INDEX_COLUMN: &str = "_index";
 
 fn is_glob(text: &str) -> bool {
     text.contains(['*', '?', '['])
@@ -581,6 +587,53 @@ impl Source {
         Source::from_groups(files, groups)
     }
 
+    /// One source over several named datasets (`--index PATTERN=PATH`): each
+    /// file's rows carry their pattern in the column `_index`. A file given for
+    /// two patterns is an error naming both.
+    pub fn open_indexed(indexes: &[(String, Vec<String>)], mode: SchemaMode) -> Result<Source> {
+        let mut index_of: std::collections::HashMap<PathBuf, String> =
+            std::collections::HashMap::new();
+        let mut files = vec![];
+        for (pattern, paths) in indexes {
+            for file in discover(paths)? {
+                if let Some(other) = index_of.insert(file.clone(), pattern.clone()) {
+                    return Err(Error::InvalidParameter {
+                        name: "--index".into(),
+                        message: format!(
+                            "{} is given for both {other} and {pattern}",
+                            file.display()
+                        ),
+                    });
+                }
+                files.push(file);
+            }
+        }
+        files.sort();
+        let (files, mut groups) = scan_files(files, mode)?;
+        for group in &mut groups {
+            if group.schema.field_with_name(INDEX_COLUMN).is_ok()
+                || group.leaves.iter().any(|l| l.name == INDEX_COLUMN)
+            {
+                return Err(Error::InvalidParameter {
+                    name: "--index".into(),
+                    message: format!(
+                        "{} already has a column {INDEX_COLUMN}",
+                        group.files[0].display()
+                    ),
+                });
+            }
+            group.partition_keys.push(INDEX_COLUMN.to_owned());
+            group.leaves.push(Leaf {
+                name: INDEX_COLUMN.to_owned(),
+                data_type: DataType::Utf8,
+                expr: ident(INDEX_COLUMN),
+            });
+        }
+        let mut source = Source::from_groups(files, groups)?;
+        source.index_of = Some(index_of);
+        Ok(source)
+    }
+
     /// [`Source::open_as`] for a run that only looks at `(lo, hi]` (ns): files in
     /// date folders wholly outside it are skipped unopened.
     pub fn open_in_range(paths: &[String], mode: SchemaMode, lo: i64, hi: i64) -> Result<Source> {
@@ -614,6 +667,7 @@ impl Source {
             rows,
             ocsf_version,
             skipped_by_date: 0,
+            index_of: None,
         })
     }
 
@@ -633,6 +687,7 @@ impl Source {
                 &group.statistics,
                 Arc::clone(&group.schema),
                 &group.partition_keys,
+                self.index_of.as_ref(),
             )?;
             ctx.register_table(&name, Arc::new(table))?;
             let columns = self

@@ -81,12 +81,14 @@ pub struct FileSetTable {
 impl FileSetTable {
     /// A table over `files` (with their footers' `statistics`, same order), all
     /// with `file_schema`; `partition_keys` become
-    /// Utf8 columns after the file columns (NULL for a file without that folder).
+    /// Utf8 columns after the file columns (NULL for a file without that folder);
+    /// `index_of` gives each file's `_index` value (`--index PATTERN=PATH`).
     pub fn try_new(
         files: &[PathBuf],
         statistics: &[Option<Arc<Statistics>>],
         file_schema: SchemaRef,
         partition_keys: &[String],
+        index_of: Option<&std::collections::HashMap<PathBuf, String>>,
     ) -> Result<FileSetTable> {
         let partition_cols: Vec<FieldRef> = partition_keys
             .iter()
@@ -107,7 +109,10 @@ impl FileSetTable {
                 let stat = std::fs::metadata(&absolute).map_err(|e| unreadable(e.to_string()))?;
                 let location = StorePath::from_absolute_path(&absolute)
                     .map_err(|e| unreadable(e.to_string()))?;
-                let found = hive_partitions(path);
+                let mut found = hive_partitions(path);
+                if let Some(pattern) = index_of.and_then(|m| m.get(path)) {
+                    found.push((crate::source::INDEX_COLUMN.to_owned(), pattern.clone()));
+                }
                 Ok(FileEntry {
                     statistics: statistics.get(i).cloned().flatten(),
                     meta: ObjectMeta {

@@ -14,7 +14,8 @@ Examples:
       | STATS n = COUNT(*) BY event.action' --data /lake/endpoint/ --as-of 2026-03-01T08:00:00Z
   lakehunt esql --file hunt.esql --data /lake/endpoint/ --out findings.parquet
 
-FROM's index patterns all read --data. NOW() is --as-of (default: now), and events
+FROM's index patterns all read --data, or each its own --index PATTERN=PATH.
+NOW() is --as-of (default: now), and events
 after --as-of are not visible, so a query over an archive answers as it would
 have at that instant. Supported so far: FROM (with METADATA _index), WHERE, KEEP,
 DROP, RENAME, EVAL, STATS (SUM, COUNT, COUNT_DISTINCT, MIN, MAX, AVG, MEDIAN, VALUES)
@@ -24,7 +25,7 @@ TO_LONG, TO_STRING, TO_DATETIME, TO_IP, TO_BOOLEAN, STARTS_WITH, ENDS_WITH, TO_L
 TO_UPPER, LENGTH, TRIM, CONCAT, REPLACE, SUBSTRING, LEFT, RIGHT, SPLIT, COALESCE,
 FROM_BASE64, DATE_TRUNC, DATE_FORMAT, MV_COUNT, MV_CONCAT, MV_FIRST, MV_LAST, MV_MIN,
 MV_MAX, MV_DEDUPE, MV_SLICE, math functions, CIDR_MATCH, NOW() and time spans,
-comments. Not yet: ENRICH, MATCH, METADATA _id, --index PATTERN=PATH.
+comments. Not yet: ENRICH, MATCH, METADATA _id.
 Unlike ES|QL, all rows are returned unless --esql-default-limit (ES|QL's implicit
 LIMIT 1000).";
 
@@ -51,6 +52,11 @@ pub struct EsqlArgs {
     explain: bool,
     #[command(flatten)]
     data: DataArgs,
+    /// Read FROM's index PATTERN from PATH (files, folders or globs), instead of
+    /// one --data for every pattern; repeatable. `METADATA _index` then names
+    /// each row's pattern.
+    #[arg(long, value_name = "PATTERN=PATH", conflicts_with = "data")]
+    index: Vec<String>,
     /// Run as of this RFC 3339 instant: NOW() is it, later events are invisible.
     #[arg(long, value_name = "TIME")]
     as_of: Option<String>,
@@ -98,8 +104,21 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
         }
         (None, None, None) => bail!("give the query, or --file, or --hunt"),
     };
-    if args.data.data.is_empty() {
-        bail!("no events given: add --data PATH (Parquet files, folders or globs)");
+    let mut indexes: Vec<(String, Vec<String>)> = vec![];
+    for entry in &args.index {
+        let Some((pattern, path)) = entry.split_once('=') else {
+            bail!("--index takes PATTERN=PATH, got {entry}");
+        };
+        match indexes.iter_mut().find(|(p, _)| p == pattern) {
+            Some((_, paths)) => paths.push(path.to_owned()),
+            None => indexes.push((pattern.to_owned(), vec![path.to_owned()])),
+        }
+    }
+    if args.data.data.is_empty() && indexes.is_empty() {
+        bail!(
+            "no events given: add --data PATH (Parquet files, folders or globs), \
+             or --index PATTERN=PATH for each index pattern"
+        );
     }
     // Checked before any data is read. A hunt file's queries that cannot run
     // are reported; the others still run.
@@ -136,7 +155,11 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
     };
     let as_of = as_of_or_now(args.as_of.as_deref())?;
     check_out_path(&args.out)?;
-    let engine = Engine::open(&args.data.data, &args.data.engine_options()).await?;
+    let engine = if indexes.is_empty() {
+        Engine::open(&args.data.data, &args.data.engine_options()).await?
+    } else {
+        Engine::open_indexed(&indexes, &args.data.engine_options()).await?
+    };
     let many = queries.len() > 1;
     for (i, query) in queries.iter().enumerate() {
         if failed.contains(&i) || skipped.contains(&i) {

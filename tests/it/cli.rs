@@ -911,3 +911,71 @@ fn esql_returns_every_row_unless_asked_for_the_default_limit() {
     assert_eq!(rows, 1000);
     assert_eq!(limit, "1000 (ES|QL's default)");
 }
+
+#[test]
+fn esql_index_flags_give_each_pattern_its_own_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = sample(dir.path(), "endpoint", "nested");
+    // A smaller second dataset, so that swapped labels would show.
+    let network = dir.path().join("network");
+    let o = lakehunt(&[
+        "sample",
+        "--out",
+        network.to_str().unwrap(),
+        "--rows",
+        "3000",
+        "--layout",
+        "flat",
+        "--as-of",
+        AS_OF,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let index = |pattern: &str, path: &Path| format!("{pattern}={}", path.display());
+    let (a, b) = (
+        index("logs-endpoint.*", &endpoint),
+        index("logs-network-*", &network),
+    );
+    let run = |query: &str| {
+        lakehunt(&[
+            "esql", query, "--index", &a, "--index", &b, "--as-of", AS_OF, "--format", "csv",
+        ])
+    };
+    // Each dataset's count, read alone through --data.
+    let alone = |path: &Path| {
+        let o = lakehunt(&[
+            "esql",
+            "FROM x | STATS n = COUNT(*)",
+            "--data",
+            path.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+            "--format",
+            "csv",
+        ]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o).lines().nth(1).unwrap().to_owned()
+    };
+    let (n_endpoint, n_network) = (alone(&endpoint), alone(&network));
+    let o = run("FROM logs-endpoint.*, logs-network-* METADATA _index \
+         | STATS n = COUNT(*) BY _index | SORT _index");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        format!("n,_index\n{n_endpoint},logs-endpoint.*\n{n_network},logs-network-*\n")
+    );
+    let o = run("FROM logs-network-* | STATS n = COUNT(*)");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("n\n{n_network}\n"));
+    // Without METADATA, _index is not a column.
+    let o = run("FROM logs-network-* | LIMIT 1");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stdout(&o).contains("_index"), "{}", stdout(&o));
+    assert_error(
+        &run("FROM logs-dns-* | LIMIT 1"),
+        &["index pattern logs-dns-* has no --index", "logs-endpoint.*"],
+    );
+    assert_error(
+        &lakehunt(&["esql", "FROM x | LIMIT 1", "--index", "x"]),
+        &["--index takes PATTERN=PATH"],
+    );
+}
