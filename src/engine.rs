@@ -106,6 +106,8 @@ pub struct HuntOutput {
 pub struct Engine {
     ctx: SessionContext,
     source: Source,
+    /// Lookup tables for ES|QL's ENRICH.
+    enrich: Vec<crate::esql::EnrichPolicy>,
 }
 
 impl Engine {
@@ -163,7 +165,11 @@ impl Engine {
         let mut ctx = SessionContext::new_with_state(state);
         lakehunt_udfs::register_all(&mut ctx)?;
         source.register(&ctx).await?;
-        Ok(Engine { ctx, source })
+        Ok(Engine {
+            ctx,
+            source,
+            enrich: vec![],
+        })
     }
 
     /// The source the session reads.
@@ -238,15 +244,84 @@ impl Engine {
             names.dedup();
             names
         });
-        let sql = crate::esql::translate_indexed(
+        let sql = crate::esql::translate_enriched(
             query,
             as_of,
             "@timestamp",
             &time_type,
             Some(&columns),
             indexes.as_deref(),
+            &self.enrich,
         )?;
         Ok((sql, EsqlWarnings::register(&self.ctx)))
+    }
+
+    /// Registers a lookup table (Parquet, or CSV with a header) as the ES|QL
+    /// enrich policy `name`: its first column is the key, the others the
+    /// fields ENRICH adds. A key that appears twice is an error naming the file.
+    pub async fn add_enrich(&mut self, name: &str, path: &std::path::Path) -> Result<()> {
+        let unreadable = |message: String| Error::UnreadableFile {
+            path: path.to_owned(),
+            message,
+        };
+        let table = format!("enrich_{}", self.enrich.len() + 1);
+        let location = path.to_string_lossy().into_owned();
+        let csv = path
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("csv"));
+        if csv {
+            self.ctx
+                .register_csv(
+                    &table,
+                    &location,
+                    datafusion::prelude::CsvReadOptions::new(),
+                )
+                .await
+        } else {
+            self.ctx
+                .register_parquet(
+                    &table,
+                    &location,
+                    datafusion::prelude::ParquetReadOptions::default(),
+                )
+                .await
+        }
+        .map_err(|e| unreadable(e.to_string()))?;
+        let fields: Vec<String> = self
+            .ctx
+            .table(&table)
+            .await?
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let Some((key, rest)) = fields.split_first() else {
+            return Err(unreadable("the lookup table has no columns".into()));
+        };
+        let check = format!(
+            "SELECT count(\"{k}\") - count(DISTINCT \"{k}\") FROM \"{table}\"",
+            k = key.replace('"', "\"\"")
+        );
+        let dupes = collect(self.ctx.sql(&check).await?).await?;
+        let dupes = dupes
+            .batches
+            .first()
+            .and_then(|b| ScalarValue::try_from_array(b.column(0), 0).ok());
+        if let Some(ScalarValue::Int64(Some(n))) = dupes
+            && n > 0
+        {
+            return Err(unreadable(format!(
+                "{n} values of the key column {key} appear more than once; ENRICH needs one row per key"
+            )));
+        }
+        self.enrich.push(crate::esql::EnrichPolicy {
+            name: name.to_owned(),
+            table,
+            match_field: key.clone(),
+            fields: rest.to_vec(),
+        });
+        Ok(())
     }
 
     /// Runs an ES|QL query (see [`crate::esql`]) as of `as_of` (ns).

@@ -606,6 +606,8 @@ enum Command {
     /// `GROK field "pattern"`, at a position.
     Grok(String, String, usize),
     MvExpand(String),
+    /// `ENRICH policy [ON field] [WITH [new =] field, ...]`, at a position.
+    Enrich(String, Option<String>, Vec<(String, String)>, usize),
     Where(Expr),
     Keep(Vec<String>),
     Stats(Vec<(String, Expr)>, Vec<String>),
@@ -683,6 +685,40 @@ fn parse(text: &str) -> Result<Vec<Command>> {
                 Command::Grok(field, pattern, at)
             }
             "mv_expand" => Command::MvExpand(p.field()?),
+            "enrich" => {
+                let at = p.pos();
+                // Policy names may hold dashes (`libs-policy-defend`): taken as
+                // written, up to white space or a pipe.
+                let len = text[at.min(text.len())..]
+                    .find(|c: char| c.is_whitespace() || c == '|')
+                    .unwrap_or(text.len() - at.min(text.len()));
+                if len == 0 {
+                    return Err(error(at, "ENRICH takes a policy name"));
+                }
+                let policy = text[at..at + len].to_owned();
+                while p.toks.get(p.at).is_some_and(|(_, pos)| *pos < at + len) {
+                    p.at += 1;
+                }
+                let on = if p.eat_keyword("on") {
+                    Some(p.field()?)
+                } else {
+                    None
+                };
+                let with = if p.eat_keyword("with") {
+                    p.list(|p| {
+                        let first = p.field()?;
+                        if p.peek() == Some(&Tok::Op("=")) {
+                            p.at += 1;
+                            Ok((first, p.field()?))
+                        } else {
+                            Ok((first.clone(), first))
+                        }
+                    })?
+                } else {
+                    vec![]
+                };
+                Command::Enrich(policy, on, with, at)
+            }
             "where" => Command::Where(p.expr()?),
             "keep" => Command::Keep(p.list(Parser::field)?),
             "stats" => {
@@ -690,7 +726,29 @@ fn parse(text: &str) -> Result<Vec<Command>> {
                 let aggs = if p.keyword("by") {
                     vec![]
                 } else {
-                    p.list(|p| p.assignment(text))?
+                    p.list(|p| {
+                        let (name, agg) = p.assignment(text)?;
+                        // `agg WHERE cond` counts only the rows where cond holds.
+                        if !p.eat_keyword("where") {
+                            return Ok((name, agg));
+                        }
+                        let cond = p.expr()?;
+                        let Expr::Call(f, args, pos) = agg else {
+                            return Err(error(p.pos(), "WHERE in STATS follows an aggregate"));
+                        };
+                        let only = |arg: Expr| match arg {
+                            Expr::Field(star) if star == "*" => {
+                                Expr::Call("case".into(), vec![cond.clone(), Expr::Int(1)], pos)
+                            }
+                            other => Expr::Call("case".into(), vec![cond.clone(), other], pos),
+                        };
+                        let args = if args.is_empty() && f == "count" {
+                            vec![only(Expr::Field("*".into()))]
+                        } else {
+                            args.into_iter().take(1).map(only).collect()
+                        };
+                        Ok((name, Expr::Call(f, args, pos)))
+                    })?
                 };
                 let by = if p.eat_keyword("by") {
                     p.list(Parser::field)?
@@ -1986,6 +2044,20 @@ pub fn translate(
     translate_indexed(query, now, time_field, time_type, columns, None)
 }
 
+/// An enrich policy (`--enrich POLICY=PATH`): a lookup table registered as
+/// `table`, matched on its column `match_field`, adding its other columns.
+#[derive(Clone, Debug)]
+pub struct EnrichPolicy {
+    /// The name ENRICH uses.
+    pub name: String,
+    /// The registered table.
+    pub table: String,
+    /// The lookup's key column (its first).
+    pub match_field: String,
+    /// The columns it can add.
+    pub fields: Vec<String>,
+}
+
 /// [`translate`] over named datasets (`--index PATTERN=PATH`): `events` has a
 /// column `_index`, and FROM's patterns must be among `indexes`; it keeps only
 /// their rows.
@@ -1997,7 +2069,23 @@ pub fn translate_indexed(
     columns: Option<&[(String, arrow::datatypes::DataType)]>,
     indexes: Option<&[String]>,
 ) -> Result<String> {
-    translate_at(query, now, time_field, time_type, columns, indexes).map_err(|e| locate(query, e))
+    translate_enriched(query, now, time_field, time_type, columns, indexes, &[])
+}
+
+/// [`translate_indexed`] with enrich policies for `ENRICH`.
+pub fn translate_enriched(
+    query: &str,
+    now: i64,
+    time_field: &str,
+    time_type: &str,
+    columns: Option<&[(String, arrow::datatypes::DataType)]>,
+    indexes: Option<&[String]>,
+    policies: &[EnrichPolicy],
+) -> Result<String> {
+    translate_at(
+        query, now, time_field, time_type, columns, indexes, policies,
+    )
+    .map_err(|e| locate(query, e))
 }
 
 fn translate_at(
@@ -2007,6 +2095,7 @@ fn translate_at(
     time_type: &str,
     columns: Option<&[(String, arrow::datatypes::DataType)]>,
     indexes: Option<&[String]>,
+    policies: &[EnrichPolicy],
 ) -> Result<String> {
     let commands = parse(query)?;
     let types = columns.unwrap_or_default().iter().cloned().collect();
@@ -2135,6 +2224,76 @@ fn translate_at(
                     })
                     .collect();
                 add_columns(&mut columns, order.as_ref(), current, &outputs)?
+            }
+            Command::Enrich(policy, on, with, at) => {
+                // Without data (a check), any policy is taken as given.
+                let assumed;
+                let found = policies.iter().find(|p| &p.name == policy);
+                let found = if found.is_none() && !known {
+                    assumed = EnrichPolicy {
+                        name: policy.clone(),
+                        table: format!("enrich_{policy}"),
+                        match_field: on.clone().unwrap_or_else(|| "key".to_owned()),
+                        fields: with.iter().map(|(_, f)| f.clone()).collect(),
+                    };
+                    Some(&assumed)
+                } else {
+                    found
+                };
+                let Some(p) = found else {
+                    return Err(error(
+                        *at,
+                        format!(
+                            "enrich policy {policy} is not given (--enrich {policy}=PATH, \
+                             a Parquet or CSV lookup table whose first column is the key)"
+                        ),
+                    ));
+                };
+                let on = on.clone().unwrap_or_else(|| p.match_field.clone());
+                if known && !columns.contains(&on) {
+                    return Err(unknown(&on));
+                }
+                let with: Vec<(String, String)> = if with.is_empty() {
+                    p.fields.iter().map(|f| (f.clone(), f.clone())).collect()
+                } else {
+                    with.clone()
+                };
+                if let Some((_, missing)) = with.iter().find(|(_, f)| !p.fields.contains(f)) {
+                    return Err(error(
+                        *at,
+                        format!("enrich policy {policy} has no field {missing}"),
+                    ));
+                }
+                // A column of the same name is replaced, as EVAL does.
+                let replaced: Vec<String> = with
+                    .iter()
+                    .filter(|(new, _)| columns.contains(new))
+                    .map(|(new, _)| quote(new))
+                    .collect();
+                let kept = if replaced.is_empty() {
+                    "q.*".to_owned()
+                } else {
+                    format!("q.* EXCLUDE ({})", replaced.join(", "))
+                };
+                let added: Vec<String> = with
+                    .iter()
+                    .map(|(new, f)| format!("e.{} AS {}", quote(f), quote(new)))
+                    .collect();
+                for (new, _) in &with {
+                    if !columns.contains(new) {
+                        columns.push(new.clone());
+                    }
+                }
+                let key = sql
+                    .text(&Expr::Field(on.clone()), true)?
+                    .replace(&quote(&on), &format!("q.{}", quote(&on)));
+                // A pending SORT is applied again later (LIMIT, or the end).
+                format!(
+                    "SELECT {kept}, {} FROM ({current}) q LEFT JOIN {} e ON {key} = e.{}",
+                    added.join(", "),
+                    quote(&p.table),
+                    quote(&p.match_field),
+                )
             }
             Command::MvExpand(field) => {
                 if known && !columns.contains(field) {
@@ -2439,7 +2598,8 @@ mod tests {
     fn errors_name_the_construct_and_position() {
         for (q, needle) in [
             ("where x == 1", "starts with FROM"),
-            ("from x | enrich y", "ENRICH is not supported yet"),
+            ("from x | lookup join y on x", "LOOKUP is not supported yet"),
+            ("from x | enrich y", "enrich policy y is not given"),
             (
                 "from x | grok x \"%{NOPE:ip}\"",
                 "pattern NOPE is not known",

@@ -19,13 +19,14 @@ NOW() is --as-of (default: now), and events
 after --as-of are not visible, so a query over an archive answers as it would
 have at that instant. Supported so far: FROM (with METADATA _index), WHERE, KEEP,
 DROP, RENAME, EVAL, STATS (SUM, COUNT, COUNT_DISTINCT, MIN, MAX, AVG, MEDIAN, VALUES)
-BY, SORT, LIMIT, DISSECT, GROK (common patterns), MV_EXPAND; comparisons, AND/OR/NOT,
+BY (an aggregate may have its own WHERE), SORT, LIMIT, DISSECT, GROK (common
+patterns), MV_EXPAND, ENRICH (--enrich POLICY=PATH); comparisons, AND/OR/NOT,
 IS [NOT] NULL, IN, LIKE, RLIKE, CASE, arithmetic, `::` casts, TO_DOUBLE, TO_INTEGER,
 TO_LONG, TO_STRING, TO_DATETIME, TO_IP, TO_BOOLEAN, STARTS_WITH, ENDS_WITH, TO_LOWER,
 TO_UPPER, LENGTH, TRIM, CONCAT, REPLACE, SUBSTRING, LEFT, RIGHT, SPLIT, COALESCE,
 FROM_BASE64, DATE_TRUNC, DATE_FORMAT, MV_COUNT, MV_CONCAT, MV_FIRST, MV_LAST, MV_MIN,
 MV_MAX, MV_DEDUPE, MV_SLICE, math functions, CIDR_MATCH, NOW() and time spans,
-comments. Not yet: ENRICH, MATCH, METADATA _id.
+comments, ENRICH (with --enrich POLICY=PATH). Not yet: MATCH, METADATA _id.
 Unlike ES|QL, all rows are returned unless --esql-default-limit (ES|QL's implicit
 LIMIT 1000).";
 
@@ -57,6 +58,11 @@ pub struct EsqlArgs {
     /// each row's pattern.
     #[arg(long, value_name = "PATTERN=PATH", conflicts_with = "data")]
     index: Vec<String>,
+    /// A lookup table for `ENRICH POLICY`: a Parquet file, or a CSV file with a
+    /// header; its first column is the key, the others the fields it adds.
+    /// Repeatable.
+    #[arg(long, value_name = "POLICY=PATH")]
+    enrich: Vec<String>,
     /// Run as of this RFC 3339 instant: NOW() is it, later events are invisible.
     #[arg(long, value_name = "TIME")]
     as_of: Option<String>,
@@ -155,11 +161,19 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
     };
     let as_of = as_of_or_now(args.as_of.as_deref())?;
     check_out_path(&args.out)?;
-    let engine = if indexes.is_empty() {
+    let mut engine = if indexes.is_empty() {
         Engine::open(&args.data.data, &args.data.engine_options()).await?
     } else {
         Engine::open_indexed(&indexes, &args.data.engine_options()).await?
     };
+    for entry in &args.enrich {
+        let Some((policy, path)) = entry.split_once('=') else {
+            bail!("--enrich takes POLICY=PATH, got {entry}");
+        };
+        engine
+            .add_enrich(policy, std::path::Path::new(path))
+            .await?;
+    }
     let many = queries.len() > 1;
     for (i, query) in queries.iter().enumerate() {
         if failed.contains(&i) || skipped.contains(&i) {

@@ -764,11 +764,11 @@ fn esql_runs_the_hunts_text_and_names_what_it_cannot_read() {
     assert_error(
         &lakehunt(&[
             "esql",
-            "FROM x | ENRICH hosts ON host.name",
+            "FROM x | LOOKUP JOIN hosts ON host.name",
             "--data",
             data.to_str().unwrap(),
         ]),
-        &["ES|QL, at 1:10", "ENRICH is not supported yet"],
+        &["ES|QL, at 1:10", "LOOKUP is not supported yet"],
     );
 }
 
@@ -798,7 +798,7 @@ from logs-endpoint.events.network-*
 | stats n = count(*)
 ''', '''
 from logs-endpoint.events.process-*
-| enrich hosts on host.name
+| lookup join hosts on host.name
 ''', '''
 process where process.name == "cmd.exe"
 ''']
@@ -813,7 +813,7 @@ process where process.name == "cmd.exe"
         "{text}"
     );
     assert!(
-        text.contains("query 2: cannot run yet: ES|QL, at 2:3: command ENRICH"),
+        text.contains("query 2: cannot run yet: ES|QL, at 2:3: command LOOKUP"),
         "{text}"
     );
     assert!(text.contains("  query 3: EQL, not ES|QL"), "{text}");
@@ -838,7 +838,7 @@ process where process.name == "cmd.exe"
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("stray line `sql`"), "{err}");
-    assert!(err.contains("ENRICH is not supported yet"), "{err}");
+    assert!(err.contains("LOOKUP is not supported yet"), "{err}");
     assert!(
         err.contains("query 3 of 3: EQL, not ES|QL: skipped"),
         "{err}"
@@ -977,5 +977,66 @@ fn esql_index_flags_give_each_pattern_its_own_data() {
     assert_error(
         &lakehunt(&["esql", "FROM x | LIMIT 1", "--index", "x"]),
         &["--index takes PATTERN=PATH"],
+    );
+}
+
+#[test]
+fn esql_enrich_adds_a_lookup_tables_fields() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "events", "flat");
+    let lookup = dir.path().join("owners.csv");
+    std::fs::write(
+        &lookup,
+        "destination.address,owner,tier\ns3.amazonaws.com,storage-team,2\nunused.example,nobody,9\n",
+    )
+    .unwrap();
+    let run = |query: &str, lookup: &Path| {
+        lakehunt(&[
+            "esql",
+            query,
+            "--data",
+            data.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+            "--enrich",
+            &format!("owners={}", lookup.display()),
+            "--format",
+            "csv",
+        ])
+    };
+    // Matched rows get the lookup's fields, others NULL; WITH renames and picks.
+    let o = run(
+        "FROM x | WHERE destination.address IN (\"s3.amazonaws.com\", \"updates.example.net\") \
+         | STATS n = COUNT(*) BY destination.address \
+         | ENRICH owners ON destination.address WITH team = owner \
+         | KEEP destination.address, team | SORT destination.address",
+        &lookup,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "destination.address,team\ns3.amazonaws.com,storage-team\nupdates.example.net,\n"
+    );
+    // Without WITH, every other column; without ON, the key's own name.
+    let o = run(
+        "FROM x | WHERE destination.address == \"s3.amazonaws.com\" | LIMIT 1 \
+         | ENRICH owners | KEEP owner, tier",
+        &lookup,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "owner,tier\nstorage-team,2\n");
+    assert_error(
+        &run("FROM x | ENRICH hosts-policy ON host.name", &lookup),
+        &["enrich policy hosts-policy is not given"],
+    );
+    assert_error(
+        &run("FROM x | ENRICH owners WITH nothing", &lookup),
+        &["enrich policy owners has no field nothing"],
+    );
+    let twice = dir.path().join("twice.csv");
+    std::fs::write(&twice, "destination.address,owner\na,x\na,y\n").unwrap();
+    assert_error(
+        &run("FROM x | LIMIT 1", &twice),
+        &["twice.csv", "appear more than once"],
     );
 }
