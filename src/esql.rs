@@ -1,7 +1,7 @@
 //! ES|QL, translated to SQL over `events` with ES|QL's semantics.
 //!
 //! Commands: `FROM` (index patterns all resolve to `--data`, or each to its
-//! `--index` dataset, see [`translate_indexed`]; `METADATA _index`), `WHERE`, `KEEP`, `DROP`, `RENAME`, `EVAL`, `STATS ... BY` (`SUM`,
+//! `--index` dataset, see [`translate_indexed`]; `METADATA _index, _id`), `WHERE`, `KEEP`, `DROP`, `RENAME`, `EVAL`, `STATS ... BY` (`SUM`,
 //! `COUNT`, `COUNT_DISTINCT`, `MIN`, `MAX`, `AVG`, `MEDIAN`, `VALUES`, over
 //! fields or expressions; `STATS BY` alone), `SORT`, `LIMIT`, `DISSECT`, `GROK`
 //! (the common Logstash patterns, `GROK_PATTERNS`), `MV_EXPAND`.
@@ -2136,9 +2136,15 @@ fn translate_at(
             columns.retain(|c| c != "_index");
         }
     }
+    let mut from = "events";
     for field in metadata {
         match field.as_str() {
             "_index" if indexes.is_some() => {}
+            // The event's file and row there: `/lake/part-0.parquet:1841`.
+            "_id" => {
+                from = "events_id";
+                columns.push(field.clone());
+            }
             // One dataset answers every pattern: it is named by them all.
             "_index" => {
                 let _ = write!(
@@ -2151,14 +2157,14 @@ fn translate_at(
             other => {
                 return Err(error(
                     0,
-                    format!("METADATA {other} is not supported yet (only _index)"),
+                    format!("METADATA {other} is not supported yet (only _index and _id)"),
                 ));
             }
         }
     }
     // Events after `now` did not exist yet.
     let mut current = format!(
-        "SELECT {select} FROM events WHERE {} <= arrow_cast({}, '{}'){scope}",
+        "SELECT {select} FROM {from} WHERE {} <= arrow_cast({}, '{}'){scope}",
         quote(time_field),
         string_literal(&format_instant(now)),
         time_type
@@ -2619,7 +2625,10 @@ mod tests {
                 "from x | eval d = x::unsigned_long",
                 "cannot cast to unsigned_long",
             ),
-            ("from x metadata _id", "METADATA _id is not supported yet"),
+            (
+                "from x metadata _score",
+                "METADATA _score is not supported yet",
+            ),
             ("from x | keep nothing", "unknown column nothing"),
             ("from x | where f(1)", "F is not supported yet"),
             ("from x | where \"open", "unterminated string"),

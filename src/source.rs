@@ -672,49 +672,76 @@ impl Source {
     }
 
     /// Registers the raw tables (`events_raw`, or `events_raw_N` per schema) and
-    /// `events`, the union of every group projected onto the canonical columns.
+    /// `events`, the union of every group projected onto the canonical columns;
+    /// and `events_id`, the same with a column `_id` (`file:row`, the event's
+    /// row in its file) for ES|QL's `METADATA _id`.
     pub async fn register(&self, ctx: &SessionContext) -> Result<()> {
-        let ip_to_string = lakehunt_udfs::ip_to_string::ip_to_string_udf();
-        let mut union: Option<DataFrame> = None;
-        for (i, group) in self.groups.iter().enumerate() {
-            let name = if self.groups.len() == 1 {
-                "events_raw".to_owned()
-            } else {
-                format!("events_raw_{}", i + 1)
-            };
-            let table = FileSetTable::try_new(
-                &group.files,
-                &group.statistics,
-                Arc::clone(&group.schema),
-                &group.partition_keys,
-                self.index_of.as_ref(),
-            )?;
-            ctx.register_table(&name, Arc::new(table))?;
-            let columns = self
-                .schema
-                .fields()
-                .iter()
-                .map(|field| {
-                    let to = field.data_type();
-                    let expr = match group.leaves.iter().find(|l| &l.name == field.name()) {
-                        Some(leaf) => {
-                            convert(leaf.expr.clone(), &leaf.data_type, to, &ip_to_string)
-                        }
-                        None => cast(lit(ScalarValue::Null), to.clone()),
-                    };
-                    expr.alias(field.name())
-                })
-                .collect::<Vec<_>>();
-            let projected = ctx.table(&name).await?.select(columns)?;
-            union = Some(match union {
-                None => projected,
-                Some(all) => all.union(projected)?,
-            });
-        }
-        if let Some(events) = union {
-            ctx.register_table("events", events.into_view())?;
+        for provenance in [false, true] {
+            let mut union: Option<DataFrame> = None;
+            for (i, group) in self.groups.iter().enumerate() {
+                let name = match (self.groups.len(), provenance) {
+                    (1, false) => "events_raw".to_owned(),
+                    (_, false) => format!("events_raw_{}", i + 1),
+                    (1, true) => "events_raw_id".to_owned(),
+                    (_, true) => format!("events_raw_id_{}", i + 1),
+                };
+                let projected = self.group_view(ctx, &name, group, provenance).await?;
+                union = Some(match union {
+                    None => projected,
+                    Some(all) => all.union(projected)?,
+                });
+            }
+            if let Some(events) = union {
+                let name = if provenance { "events_id" } else { "events" };
+                ctx.register_table(name, events.into_view())?;
+            }
         }
         Ok(())
+    }
+
+    /// One group's files as the table `name`, projected onto the canonical
+    /// columns (and `_id`, with `provenance`).
+    async fn group_view(
+        &self,
+        ctx: &SessionContext,
+        name: &str,
+        group: &SchemaGroup,
+        provenance: bool,
+    ) -> Result<DataFrame> {
+        let ip_to_string = lakehunt_udfs::ip_to_string::ip_to_string_udf();
+        let table = FileSetTable::try_new(
+            &group.files,
+            &group.statistics,
+            Arc::clone(&group.schema),
+            &group.partition_keys,
+            self.index_of.as_ref(),
+        )?
+        .with_provenance(provenance);
+        ctx.register_table(name, Arc::new(table))?;
+        let mut columns = self
+            .schema
+            .fields()
+            .iter()
+            .map(|field| {
+                let to = field.data_type();
+                let expr = match group.leaves.iter().find(|l| &l.name == field.name()) {
+                    Some(leaf) => convert(leaf.expr.clone(), &leaf.data_type, to, &ip_to_string),
+                    None => cast(lit(ScalarValue::Null), to.clone()),
+                };
+                expr.alias(field.name())
+            })
+            .collect::<Vec<_>>();
+        if provenance {
+            columns.push(
+                datafusion::functions::string::expr_fn::concat(vec![
+                    ident(crate::table::FILE_COLUMN),
+                    lit(":"),
+                    cast(ident(crate::table::ROW_COLUMN), DataType::Utf8),
+                ])
+                .alias("_id"),
+            );
+        }
+        Ok(ctx.table(name).await?.select(columns)?)
     }
 }
 

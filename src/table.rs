@@ -40,7 +40,9 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
 use parquet::arrow::async_reader::AsyncFileReader;
-use parquet::arrow::{ARROW_SCHEMA_META_KEY, encode_arrow_schema, parquet_to_arrow_schema};
+use parquet::arrow::{
+    ARROW_SCHEMA_META_KEY, RowNumber, encode_arrow_schema, parquet_to_arrow_schema,
+};
 use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaData, ParquetMetaDataBuilder};
 
 use crate::error::{Error, Result};
@@ -69,11 +71,18 @@ struct FileEntry {
     partition_values: Vec<Option<String>>,
 }
 
+/// With provenance: the column holding each file's path.
+pub const FILE_COLUMN: &str = "_lakehunt_file";
+/// With provenance: the column holding each row's position in its file (from 0).
+pub const ROW_COLUMN: &str = "_lakehunt_row";
+
 /// The files of one schema, as a table.
 #[derive(Debug)]
 pub struct FileSetTable {
     file_schema: SchemaRef,
     partition_cols: Vec<FieldRef>,
+    /// Columns the Parquet reader makes up (row numbers), after the partition columns.
+    virtual_cols: Vec<FieldRef>,
     schema: SchemaRef,
     files: Vec<FileEntry>,
 }
@@ -140,9 +149,35 @@ impl FileSetTable {
         Ok(FileSetTable {
             file_schema,
             partition_cols,
+            virtual_cols: vec![],
             schema,
             files,
         })
+    }
+
+    /// The table with two more columns when `provenance`: each file's path
+    /// ([`FILE_COLUMN`]) and each row's position in its file ([`ROW_COLUMN`],
+    /// the Parquet reader's row numbers). They cost nothing unless selected.
+    #[must_use]
+    pub fn with_provenance(mut self, provenance: bool) -> FileSetTable {
+        if !provenance {
+            return self;
+        }
+        self.partition_cols
+            .push(Arc::new(Field::new(FILE_COLUMN, DataType::Utf8, true)));
+        for file in &mut self.files {
+            // The store's path is the absolute path without its leading slash.
+            file.partition_values
+                .push(Some(format!("/{}", file.meta.location.as_ref())));
+        }
+        self.virtual_cols.push(Arc::new(
+            Field::new(ROW_COLUMN, DataType::Int64, false).with_extension_type(RowNumber),
+        ));
+        let mut fields: Vec<FieldRef> = self.file_schema.fields().iter().cloned().collect();
+        fields.extend(self.partition_cols.iter().cloned());
+        fields.extend(self.virtual_cols.iter().cloned());
+        self.schema = Arc::new(Schema::new(fields));
+        self
     }
 
     /// Indexes of the files whose partition values can satisfy `filters` (those
@@ -256,6 +291,7 @@ impl TableProvider for FileSetTable {
         let source = format.file_source(
             TableSchema::builder(Arc::clone(&self.file_schema))
                 .with_table_partition_cols(self.partition_cols.clone())
+                .with_virtual_columns(self.virtual_cols.clone())
                 .build(),
         );
         let Some(source) = source.downcast_ref::<ParquetSource>() else {

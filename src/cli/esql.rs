@@ -17,7 +17,7 @@ Examples:
 FROM's index patterns all read --data, or each its own --index PATTERN=PATH.
 NOW() is --as-of (default: now), and events
 after --as-of are not visible, so a query over an archive answers as it would
-have at that instant. Supported so far: FROM (with METADATA _index), WHERE, KEEP,
+have at that instant. Supported so far: FROM (with METADATA _index, _id), WHERE, KEEP,
 DROP, RENAME, EVAL, STATS (SUM, COUNT, COUNT_DISTINCT, MIN, MAX, AVG, MEDIAN, VALUES)
 BY (an aggregate may have its own WHERE), SORT, LIMIT, DISSECT, GROK (common
 patterns), MV_EXPAND, ENRICH (--enrich POLICY=PATH); comparisons, AND/OR/NOT,
@@ -26,7 +26,7 @@ TO_LONG, TO_STRING, TO_DATETIME, TO_IP, TO_BOOLEAN, STARTS_WITH, ENDS_WITH, TO_L
 TO_UPPER, LENGTH, TRIM, CONCAT, REPLACE, SUBSTRING, LEFT, RIGHT, SPLIT, COALESCE,
 FROM_BASE64, DATE_TRUNC, DATE_FORMAT, MV_COUNT, MV_CONCAT, MV_FIRST, MV_LAST, MV_MIN,
 MV_MAX, MV_DEDUPE, MV_SLICE, math functions, CIDR_MATCH, NOW() and time spans,
-comments, ENRICH (with --enrich POLICY=PATH). Not yet: MATCH, METADATA _id.
+comments, ENRICH (with --enrich POLICY=PATH). Not yet: MATCH, LOOKUP JOIN.
 Unlike ES|QL, all rows are returned unless --esql-default-limit (ES|QL's implicit
 LIMIT 1000).";
 
