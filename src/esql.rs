@@ -1,10 +1,13 @@
 //! ES|QL, translated to SQL over `events` with ES|QL's semantics.
 //!
 //! Commands: `FROM` (index patterns all resolve to `--data`, or each to its
-//! `--index` dataset, see [`translate_indexed`]; `METADATA _index, _id`), `WHERE`, `KEEP`, `DROP`, `RENAME`, `EVAL`, `STATS ... BY` (`SUM`,
-//! `COUNT`, `COUNT_DISTINCT`, `MIN`, `MAX`, `AVG`, `MEDIAN`, `VALUES`, over
-//! fields or expressions; `STATS BY` alone), `SORT`, `LIMIT`, `DISSECT`, `GROK`
-//! (the common Logstash patterns, `GROK_PATTERNS`), `MV_EXPAND`.
+//! `--index` dataset, see [`translate_indexed`]; `METADATA _index, _id`),
+//! `WHERE`, `KEEP`, `DROP`, `RENAME`, `EVAL`, `STATS ... BY` (`SUM`, `COUNT`,
+//! `COUNT_DISTINCT`, `MIN`, `MAX`, `AVG`, `MEDIAN`, `VALUES`, over fields or
+//! expressions, each with an optional `WHERE`; `STATS BY` alone), `SORT`,
+//! `LIMIT`, `DISSECT`, `GROK` (the common Logstash patterns, `GROK_PATTERNS`),
+//! `MV_EXPAND`, `ENRICH` (lookup tables from `--enrich`, see
+//! [`translate_enriched`]).
 //! Expressions: comparisons, `AND`/`OR`/`NOT`, `IS [NOT] NULL`, `IN`, `LIKE`,
 //! `RLIKE`, `CASE`, arithmetic, `::` casts and the `TO_*` conversions, string
 //! functions (`REPLACE` with Java's replacement rules, `SUBSTRING` with
