@@ -34,13 +34,17 @@ fn assert_error(o: &Output, needles: &[&str]) {
 
 /// A small sample in `dir/name`, written by the binary itself.
 fn sample(dir: &Path, name: &str, layout: &str) -> PathBuf {
+    sample_rows(dir, name, layout, 5000)
+}
+
+fn sample_rows(dir: &Path, name: &str, layout: &str, rows: usize) -> PathBuf {
     let out = dir.join(name);
     let o = lakehunt(&[
         "sample",
         "--out",
         out.to_str().unwrap(),
         "--rows",
-        "5000",
+        &rows.to_string(),
         "--layout",
         layout,
         "--as-of",
@@ -917,19 +921,7 @@ fn esql_index_flags_give_each_pattern_its_own_data() {
     let dir = tempfile::tempdir().unwrap();
     let endpoint = sample(dir.path(), "endpoint", "nested");
     // A smaller second dataset, so that swapped labels would show.
-    let network = dir.path().join("network");
-    let o = lakehunt(&[
-        "sample",
-        "--out",
-        network.to_str().unwrap(),
-        "--rows",
-        "3000",
-        "--layout",
-        "flat",
-        "--as-of",
-        AS_OF,
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let network = sample_rows(dir.path(), "network", "flat", 3000);
     let index = |pattern: &str, path: &Path| format!("{pattern}={}", path.display());
     let (a, b) = (
         index("logs-endpoint.*", &endpoint),
