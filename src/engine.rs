@@ -357,17 +357,8 @@ impl Engine {
     /// did and what the scans read and skipped.
     pub async fn explain(&self, bound: &BoundHunt, analyze: bool) -> Result<Explained> {
         use datafusion::physical_plan::display::DisplayableExecutionPlan;
-        let (unit, tz) = self.check_fields(&bound.hunt).await?;
-        let mut df = self
-            .bind(&bound.hunt.lakehunt.sql, bound, unit, tz.as_ref())
-            .await?;
         // The plan `run` executes: with the data checks tapped where they can be.
-        if let Some(diag) = &bound.hunt.lakehunt.diagnostics {
-            let diagnostics = self.bind(&diag.sql, bound, unit, tz.as_ref()).await?;
-            if let Some(tapped) = tap_diagnostics(&df, &diagnostics) {
-                df = tapped.plan;
-            }
-        }
+        let (df, _) = self.plan_hunt(bound).await?;
         let logical = df.clone().into_optimized_plan()?;
         let task = Arc::new(df.task_ctx());
         let plan = df.create_physical_plan().await?;
@@ -408,7 +399,6 @@ impl Engine {
         observe: &mut (dyn FnMut(ScanStats) + Send),
     ) -> Result<HuntOutput> {
         let hunt = &bound.hunt;
-        let (unit, tz) = self.check_fields(hunt).await?;
         // Name the hunt in engine errors (an overflowing sum, an unreadable file).
         let failed = |e: Error| match e {
             Error::Query(source) => Error::HuntFailed {
@@ -417,50 +407,27 @@ impl Engine {
             },
             other => other,
         };
-        let findings = self
-            .bind(&hunt.lakehunt.sql, bound, unit, tz.as_ref())
+        let (findings, checks) = self.plan_hunt(bound).await.map_err(failed)?;
+        let (findings, _) = collect_observed(findings, ScanStats::default(), observe)
             .await
             .map_err(failed)?;
-        let Some(diag) = &hunt.lakehunt.diagnostics else {
-            let (findings, _) = collect_observed(findings, ScanStats::default(), observe)
-                .await
-                .map_err(failed)?;
-            return Ok(HuntOutput {
-                findings,
-                warnings: vec![],
-            });
-        };
-        let diagnostics = self
-            .bind(&diag.sql, bound, unit, tz.as_ref())
-            .await
-            .map_err(failed)?;
-        // The checks ride along in the hunt's own scan where their query allows
-        // (see `tap`); otherwise they are a second query.
-        let (findings, counts) = if let Some(tapped) = tap_diagnostics(&findings, &diagnostics) {
-            let (findings, _) = collect_observed(tapped.plan, ScanStats::default(), observe)
-                .await
-                .map_err(failed)?;
-            let counts = tapped
-                .names
-                .into_iter()
-                .zip(tapped.counts.values())
-                .collect();
-            (findings, counts)
-        } else {
-            let (findings, _) = collect_observed(findings, ScanStats::default(), observe)
-                .await
-                .map_err(failed)?;
-            let checks = ScanStats {
-                checks: true,
-                ..ScanStats::default()
-            };
-            let (table, _) = collect_observed(diagnostics, checks, observe)
-                .await
-                .map_err(failed)?;
-            (findings, count_columns(&table))
+        let counts: Vec<(String, u64)> = match checks {
+            Checks::None => vec![],
+            Checks::Tapped(names, counts) => names.into_iter().zip(counts.values()).collect(),
+            Checks::Query(diagnostics) => {
+                let checks = ScanStats {
+                    checks: true,
+                    ..ScanStats::default()
+                };
+                let (table, _) = collect_observed(diagnostics, checks, observe)
+                    .await
+                    .map_err(failed)?;
+                count_columns(&table)
+            }
         };
         let mut warnings = vec![];
-        for (name, template) in &diag.messages {
+        let messages = hunt.lakehunt.diagnostics.iter().flat_map(|d| &d.messages);
+        for (name, template) in messages {
             let Some(&(_, count)) = counts.iter().find(|(n, _)| n == name) else {
                 return Err(Error::InvalidHunt {
                     hunt: hunt.id().to_owned(),
@@ -476,6 +443,24 @@ impl Engine {
             }
         }
         Ok(HuntOutput { findings, warnings })
+    }
+
+    /// The hunt's plan, bound, with its data checks: tapped into the hunt's own
+    /// scan where their query allows (see [`crate::tap`]), else a second query.
+    async fn plan_hunt(&self, bound: &BoundHunt) -> Result<(DataFrame, Checks)> {
+        let hunt = &bound.hunt;
+        let (unit, tz) = self.check_fields(hunt).await?;
+        let findings = self
+            .bind(&hunt.lakehunt.sql, bound, unit, tz.as_ref())
+            .await?;
+        let Some(diag) = &hunt.lakehunt.diagnostics else {
+            return Ok((findings, Checks::None));
+        };
+        let diagnostics = self.bind(&diag.sql, bound, unit, tz.as_ref()).await?;
+        Ok(match tap_diagnostics(&findings, &diagnostics) {
+            Some(tapped) => (tapped.plan, Checks::Tapped(tapped.names, tapped.counts)),
+            None => (findings, Checks::Query(diagnostics)),
+        })
     }
 
     /// Plans `sql` and binds every placeholder to a literal of its inferred type.
@@ -514,6 +499,16 @@ impl Engine {
         }
         Ok(df.with_param_values(values)?)
     }
+}
+
+/// How a hunt's data checks are counted.
+enum Checks {
+    /// The hunt has none.
+    None,
+    /// In the hunt's scan: the checks' names and their counters.
+    Tapped(Vec<String>, Arc<crate::tap::TapCounts>),
+    /// As a second query, one row of counts.
+    Query(DataFrame),
 }
 
 /// What `explain` found: the plan, and with `analyze` what its scans read and skipped.

@@ -676,63 +676,46 @@ impl Source {
     /// and `events_id`, the same with a column `_id` (`file:row`, the event's
     /// row in its file) for ES|QL's `METADATA _id`.
     pub async fn register(&self, ctx: &SessionContext) -> Result<()> {
-        for provenance in [false, true] {
-            let mut union: Option<DataFrame> = None;
-            for (i, group) in self.groups.iter().enumerate() {
-                let name = match (self.groups.len(), provenance) {
-                    (1, false) => "events_raw".to_owned(),
-                    (_, false) => format!("events_raw_{}", i + 1),
-                    (1, true) => "events_raw_id".to_owned(),
-                    (_, true) => format!("events_raw_id_{}", i + 1),
-                };
-                let projected = self.group_view(ctx, &name, group, provenance).await?;
-                union = Some(match union {
-                    None => projected,
-                    Some(all) => all.union(projected)?,
-                });
-            }
-            if let Some(events) = union {
-                let name = if provenance { "events_id" } else { "events" };
-                ctx.register_table(name, events.into_view())?;
-            }
-        }
-        Ok(())
-    }
-
-    /// One group's files as the table `name`, projected onto the canonical
-    /// columns (and `_id`, with `provenance`).
-    async fn group_view(
-        &self,
-        ctx: &SessionContext,
-        name: &str,
-        group: &SchemaGroup,
-        provenance: bool,
-    ) -> Result<DataFrame> {
         let ip_to_string = lakehunt_udfs::ip_to_string::ip_to_string_udf();
-        let table = FileSetTable::try_new(
-            &group.files,
-            &group.statistics,
-            Arc::clone(&group.schema),
-            &group.partition_keys,
-            self.index_of.as_ref(),
-        )?
-        .with_provenance(provenance);
-        ctx.register_table(name, Arc::new(table))?;
-        let mut columns = self
-            .schema
-            .fields()
-            .iter()
-            .map(|field| {
-                let to = field.data_type();
-                let expr = match group.leaves.iter().find(|l| &l.name == field.name()) {
-                    Some(leaf) => convert(leaf.expr.clone(), &leaf.data_type, to, &ip_to_string),
-                    None => cast(lit(ScalarValue::Null), to.clone()),
-                };
-                expr.alias(field.name())
-            })
-            .collect::<Vec<_>>();
-        if provenance {
-            columns.push(
+        let (mut events, mut events_id): (Option<DataFrame>, Option<DataFrame>) = (None, None);
+        for (i, group) in self.groups.iter().enumerate() {
+            let suffix = if self.groups.len() == 1 {
+                String::new()
+            } else {
+                format!("_{}", i + 1)
+            };
+            // One table per group (its files stat'ed once); the `_id` view reads
+            // the same table with the provenance columns added.
+            let table = FileSetTable::try_new(
+                &group.files,
+                &group.statistics,
+                Arc::clone(&group.schema),
+                &group.partition_keys,
+                self.index_of.as_ref(),
+            )?;
+            let (raw, raw_id) = (
+                format!("events_raw{suffix}"),
+                format!("events_raw_id{suffix}"),
+            );
+            ctx.register_table(&raw_id, Arc::new(table.clone().with_provenance(true)))?;
+            ctx.register_table(&raw, Arc::new(table))?;
+            let columns = self
+                .schema
+                .fields()
+                .iter()
+                .map(|field| {
+                    let to = field.data_type();
+                    let expr = match group.leaves.iter().find(|l| &l.name == field.name()) {
+                        Some(leaf) => {
+                            convert(leaf.expr.clone(), &leaf.data_type, to, &ip_to_string)
+                        }
+                        None => cast(lit(ScalarValue::Null), to.clone()),
+                    };
+                    expr.alias(field.name())
+                })
+                .collect::<Vec<_>>();
+            let mut with_id = columns.clone();
+            with_id.push(
                 datafusion::functions::string::expr_fn::concat(vec![
                     ident(crate::table::FILE_COLUMN),
                     lit(":"),
@@ -740,8 +723,23 @@ impl Source {
                 ])
                 .alias("_id"),
             );
+            for (union, name, columns) in [
+                (&mut events, &raw, columns),
+                (&mut events_id, &raw_id, with_id),
+            ] {
+                let projected = ctx.table(name.as_str()).await?.select(columns)?;
+                *union = Some(match union.take() {
+                    None => projected,
+                    Some(all) => all.union(projected)?,
+                });
+            }
         }
-        Ok(ctx.table(name).await?.select(columns)?)
+        for (name, union) in [("events", events), ("events_id", events_id)] {
+            if let Some(view) = union {
+                ctx.register_table(name, view.into_view())?;
+            }
+        }
+        Ok(())
     }
 }
 

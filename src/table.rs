@@ -77,7 +77,7 @@ pub const FILE_COLUMN: &str = "_lakehunt_file";
 pub const ROW_COLUMN: &str = "_lakehunt_row";
 
 /// The files of one schema, as a table.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct FileSetTable {
     file_schema: SchemaRef,
     partition_cols: Vec<FieldRef>,
