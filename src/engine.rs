@@ -264,6 +264,12 @@ impl Engine {
             path: path.to_owned(),
             message,
         };
+        if self.enrich.iter().any(|p| p.name == name) {
+            return Err(Error::InvalidParameter {
+                name: "--enrich".into(),
+                message: format!("policy {name} is given twice"),
+            });
+        }
         let table = format!("enrich_{}", self.enrich.len() + 1);
         let location = path.to_string_lossy().into_owned();
         let csv = path
@@ -300,7 +306,8 @@ impl Engine {
             return Err(unreadable("the lookup table has no columns".into()));
         };
         let check = format!(
-            "SELECT count(\"{k}\") - count(DISTINCT \"{k}\") FROM \"{table}\"",
+            "SELECT count(*) FROM (SELECT 1 FROM \"{table}\" WHERE \"{k}\" IS NOT NULL \
+             GROUP BY \"{k}\" HAVING count(*) > 1)",
             k = key.replace('"', "\"\"")
         );
         let dupes = collect(self.ctx.sql(&check).await?).await?;
@@ -311,6 +318,7 @@ impl Engine {
         if let Some(ScalarValue::Int64(Some(n))) = dupes
             && n > 0
         {
+            self.ctx.deregister_table(&table)?;
             return Err(unreadable(format!(
                 "{n} values of the key column {key} appear more than once; ENRICH needs one row per key"
             )));

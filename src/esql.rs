@@ -953,11 +953,16 @@ fn java_date_pattern(java: &str) -> std::result::Result<String, String> {
                 continue;
             }
             i += 1;
-            while i < chars.len() && chars[i] != '\'' {
-                if chars[i] == '%' {
-                    out.push_str("%%");
-                } else {
-                    out.push(chars[i]);
+            while i < chars.len() {
+                match (chars[i], chars.get(i + 1)) {
+                    // '' inside quoted text is a quote too.
+                    ('\'', Some('\'')) => {
+                        out.push('\'');
+                        i += 1;
+                    }
+                    ('\'', _) => break,
+                    ('%', _) => out.push_str("%%"),
+                    (other, _) => out.push(other),
                 }
                 i += 1;
             }
@@ -1004,7 +1009,11 @@ fn java_date_pattern(java: &str) -> std::result::Result<String, String> {
             ('e', _) => "%u",
             ('w', _) => "%V",
             ('Y', _) => "%G",
-            ('X' | 'x' | 'Z', _) => "%:z",
+            // ES|QL formats in UTC: the zone is written as Java writes UTC.
+            ('X', _) => "Z",
+            ('x', 1) => "+00",
+            ('x', 2) | ('Z', 1..=3) => "+0000",
+            ('x' | 'Z', _) => "+00:00",
             _ => {
                 return Err(format!(
                     "DATE_FORMAT: pattern letter {} is not supported",
@@ -1043,6 +1052,14 @@ fn add_columns(
         };
     }
     Ok(c)
+}
+
+/// Capture group `group` (from 1) of regex `re` on `value`, NULL without a match.
+fn capture(value: &str, re: &str, group: usize) -> String {
+    format!(
+        "array_element(regexp_match({value}, {}), {group})",
+        string_literal(re)
+    )
 }
 
 /// Text matched literally by a Rust regex.
@@ -2189,23 +2206,19 @@ fn translate_at(
                 let outputs: Vec<(String, String)> = keys
                     .into_iter()
                     .map(|(name, groups)| {
-                        let parts: Vec<String> = groups
-                            .iter()
-                            .map(|g| {
-                                format!(
-                                    "array_element(regexp_match({value}, {}), {g})",
-                                    string_literal(&re)
-                                )
-                            })
-                            .collect();
-                        let expr = if parts.len() == 1 {
-                            parts[0].clone()
-                        } else {
-                            format!(
-                                "concat_ws({}, {})",
+                        let expr = match groups.as_slice() {
+                            [group] => capture(&value, &re, *group),
+                            // Appended keys: NULL, not "", where the pattern does not match.
+                            _ => format!(
+                                "CASE WHEN regexp_like({value}, {}) THEN concat_ws({}, {}) END",
+                                string_literal(&re),
                                 string_literal(separator),
-                                parts.join(", ")
-                            )
+                                groups
+                                    .iter()
+                                    .map(|g| capture(&value, &re, *g))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
                         };
                         (name, expr)
                     })
@@ -2218,10 +2231,7 @@ fn translate_at(
                 let outputs: Vec<(String, String)> = keys
                     .into_iter()
                     .map(|(name, group, kind)| {
-                        let got = format!(
-                            "array_element(regexp_match({value}, {}), {group})",
-                            string_literal(&re)
-                        );
+                        let got = capture(&value, &re, group);
                         let expr = match kind {
                             GrokType::Text => got,
                             GrokType::Int => format!("try_cast({got} AS INT)"),
@@ -2580,7 +2590,7 @@ mod tests {
         );
         assert_eq!(
             java_date_pattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX '100%'").unwrap(),
-            "%Y-%m-%dT%H:%M:%S.%3f%:z 100%%"
+            "%Y-%m-%dT%H:%M:%S.%3fZ 100%%"
         );
         assert_eq!(
             java_date_pattern("d MMM yy, EEEE h a").unwrap(),

@@ -593,18 +593,27 @@ impl Source {
     pub fn open_indexed(indexes: &[(String, Vec<String>)], mode: SchemaMode) -> Result<Source> {
         let mut index_of: std::collections::HashMap<PathBuf, String> =
             std::collections::HashMap::new();
+        // The same file spelled two ways is one file.
+        let mut seen: std::collections::HashMap<PathBuf, String> = std::collections::HashMap::new();
         let mut files = vec![];
         for (pattern, paths) in indexes {
             for file in discover(paths)? {
-                if let Some(other) = index_of.insert(file.clone(), pattern.clone()) {
-                    return Err(Error::InvalidParameter {
-                        name: "--index".into(),
-                        message: format!(
-                            "{} is given for both {other} and {pattern}",
-                            file.display()
-                        ),
-                    });
+                let key = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
+                match seen.get(&key) {
+                    Some(other) if other == pattern => continue,
+                    Some(other) => {
+                        return Err(Error::InvalidParameter {
+                            name: "--index".into(),
+                            message: format!(
+                                "{} is given for both {other} and {pattern}",
+                                file.display()
+                            ),
+                        });
+                    }
+                    None => {}
                 }
+                seen.insert(key, pattern.clone());
+                index_of.insert(file.clone(), pattern.clone());
                 files.push(file);
             }
         }
@@ -678,6 +687,10 @@ impl Source {
     pub async fn register(&self, ctx: &SessionContext) -> Result<()> {
         let ip_to_string = lakehunt_udfs::ip_to_string::ip_to_string_udf();
         let (mut events, mut events_id): (Option<DataFrame>, Option<DataFrame>) = (None, None);
+        // Files that have columns of the provenance columns' names get no `events_id`.
+        let provenance = [crate::table::FILE_COLUMN, crate::table::ROW_COLUMN]
+            .iter()
+            .all(|c| self.schema.field_with_name(c).is_err());
         for (i, group) in self.groups.iter().enumerate() {
             let suffix = if self.groups.len() == 1 {
                 String::new()
@@ -697,7 +710,9 @@ impl Source {
                 format!("events_raw{suffix}"),
                 format!("events_raw_id{suffix}"),
             );
-            ctx.register_table(&raw_id, Arc::new(table.clone().with_provenance(true)))?;
+            if provenance {
+                ctx.register_table(&raw_id, Arc::new(table.clone().with_provenance(true)))?;
+            }
             ctx.register_table(&raw, Arc::new(table))?;
             let columns = self
                 .schema
@@ -723,10 +738,11 @@ impl Source {
                 ])
                 .alias("_id"),
             );
-            for (union, name, columns) in [
+            let views = [
                 (&mut events, &raw, columns),
                 (&mut events_id, &raw_id, with_id),
-            ] {
+            ];
+            for (union, name, columns) in views.into_iter().take(1 + usize::from(provenance)) {
                 let projected = ctx.table(name.as_str()).await?.select(columns)?;
                 *union = Some(match union.take() {
                     None => projected,

@@ -85,8 +85,17 @@ pub struct Tapped {
 /// FROM events WHERE ...` or the hunt does not filter `events` directly.
 #[must_use]
 pub fn tap_diagnostics(hunt: &DataFrame, diagnostics: &DataFrame) -> Option<Tapped> {
+    // A LIMIT, or a join that may skip its probe side, stops reading before
+    // every row has passed the tap: its counts would be short.
+    let stops_early = hunt
+        .logical_plan()
+        .exists(|n| Ok(matches!(n, LogicalPlan::Limit(_) | LogicalPlan::Join(_))))
+        .unwrap_or(true);
+    if stops_early {
+        return None;
+    }
     let (names, checks, scope) = checks_of(diagnostics.logical_plan())?;
-    let (hunt_filter, _) = events_filter(hunt.logical_plan())?;
+    let hunt_filter = events_filter(hunt.logical_plan())?;
     let hunt_conditions = split_conjunction_owned(hunt_filter.predicate.clone());
     let scope_conditions = split_conjunction_owned(scope);
     let shared: Vec<Expr> = hunt_conditions
@@ -160,14 +169,14 @@ pub fn tap_diagnostics(hunt: &DataFrame, diagnostics: &DataFrame) -> Option<Tapp
     })
 }
 
-/// The first filter directly over the table `events`, and its input.
-fn events_filter(plan: &LogicalPlan) -> Option<(Filter, Arc<LogicalPlan>)> {
+/// The first filter directly over the table `events`.
+fn events_filter(plan: &LogicalPlan) -> Option<Filter> {
     let mut found = None;
     plan.apply(|node| {
         if let LogicalPlan::Filter(filter) = node
             && is_events(&filter.input)
         {
-            found = Some((filter.clone(), Arc::clone(&filter.input)));
+            found = Some(filter.clone());
             return Ok(TreeNodeRecursion::Stop);
         }
         Ok(TreeNodeRecursion::Continue)
@@ -611,6 +620,22 @@ mod tests {
             .collect();
         assert_eq!(counts, expected_counts);
         assert!(counts.iter().all(|(_, n)| *n > 0), "{counts:?}");
+    }
+
+    #[tokio::test]
+    async fn a_hunt_that_may_stop_reading_early_is_not_tapped() {
+        let ctx = context();
+        let checks = ctx
+            .sql("SELECT count(*) FILTER (WHERE host IS NULL) AS n FROM events WHERE t > 10")
+            .await
+            .unwrap();
+        for hunt in [
+            "SELECT host FROM events WHERE t > 10 LIMIT 3",
+            "SELECT a.host FROM events a JOIN events b ON a.host = b.host WHERE a.t > 10",
+        ] {
+            let hunt = ctx.sql(hunt).await.unwrap();
+            assert!(tap_diagnostics(&hunt, &checks).is_none());
+        }
     }
 
     #[tokio::test]

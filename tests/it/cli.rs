@@ -970,6 +970,27 @@ fn esql_index_flags_give_each_pattern_its_own_data() {
         &lakehunt(&["esql", "FROM x | LIMIT 1", "--index", "x"]),
         &["--index takes PATTERN=PATH"],
     );
+    // One file under two spellings: once for one pattern, an error for two.
+    let dotted = format!("logs-network-*={}/./network", dir.path().display());
+    let o = lakehunt(&[
+        "esql",
+        "FROM logs-network-* | STATS n = COUNT(*)",
+        "--index",
+        &b,
+        "--index",
+        &dotted,
+        "--as-of",
+        AS_OF,
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("n\n{n_network}\n"));
+    let other = format!("logs-other-*={}/./network", dir.path().display());
+    assert_error(
+        &lakehunt(&["esql", "FROM x | LIMIT 1", "--index", &b, "--index", &other]),
+        &["is given for both logs-network-* and logs-other-*"],
+    );
 }
 
 #[test]
@@ -1026,9 +1047,18 @@ fn esql_enrich_adds_a_lookup_tables_fields() {
         &["enrich policy owners has no field nothing"],
     );
     let twice = dir.path().join("twice.csv");
-    std::fs::write(&twice, "destination.address,owner\na,x\na,y\n").unwrap();
+    // Three rows of one key and two of another: two keys repeat.
+    std::fs::write(
+        &twice,
+        "destination.address,owner\na,x\na,y\na,z\nb,x\nb,y\nc,x\n",
+    )
+    .unwrap();
     assert_error(
         &run("FROM x | LIMIT 1", &twice),
-        &["twice.csv", "appear more than once"],
+        &[
+            "twice.csv",
+            "2 values of the key column",
+            "appear more than once",
+        ],
     );
 }
