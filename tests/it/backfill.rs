@@ -344,23 +344,12 @@ async fn a_memory_cap_spills_to_the_tmp_dir_and_finds_the_same() {
     let got = engine_rows(&capped.run_hunt(&bound).await.unwrap().findings);
     assert_eq!(got, expected);
     // The same aggregation under the cap, with its metrics: it spilled.
-    let plan = capped
-        .sql(
-            "EXPLAIN ANALYZE SELECT \"process.entity_id\", \"destination.address\", \
-             \"process.executable\", sum(\"source.bytes\") FROM events GROUP BY 1, 2, 3",
-        )
-        .await
-        .unwrap();
-    let text = arrow::util::pretty::pretty_format_batches(&plan.batches)
-        .unwrap()
-        .to_string();
-    let spilled = text.split("spill_count=").skip(1).any(|rest| {
-        rest.chars()
-            .take_while(char::is_ascii_digit)
-            .collect::<String>()
-            != "0"
-    });
-    assert!(spilled, "{text}");
+    spilled(
+        &capped,
+        "SELECT \"process.entity_id\", \"destination.address\", \
+         \"process.executable\", sum(\"source.bytes\") FROM events GROUP BY 1, 2, 3",
+    )
+    .await;
     drop(capped);
     assert_eq!(
         std::fs::read_dir(&spill).unwrap().count(),
@@ -374,7 +363,7 @@ async fn a_memory_cap_spills_to_the_tmp_dir_and_finds_the_same() {
 /// (30M events give about 30M distinct groups. Measured once with the same
 /// grouping through `lakehunt sql`, `HAVING count(*) > 2`: 26 s and 420 MiB peak
 /// RSS capped, 10.5 s and 3.6 GB uncapped, same output.) By default a small run
-/// under a 32 MiB cap (it spills; see the test above for why not less)
+/// under a 32 MiB cap (asserted to spill; see the test above for why not less)
 /// checks the same property in seconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_groups_under_a_cap_give_the_uncapped_result() {
@@ -420,4 +409,25 @@ async fn many_groups_under_a_cap_give_the_uncapped_result() {
     };
     assert!(expected.num_rows() > 0);
     assert_eq!(text(&got), text(&expected));
+    // And the cap was small enough to matter.
+    spilled(&capped, query).await;
+}
+
+/// Asserts that `query`, run under `engine`'s cap, spilled (EXPLAIN ANALYZE's
+/// `spill_count`).
+async fn spilled(engine: &Engine, query: &str) {
+    let plan = engine
+        .sql(&format!("EXPLAIN ANALYZE {query}"))
+        .await
+        .unwrap();
+    let text = arrow::util::pretty::pretty_format_batches(&plan.batches)
+        .unwrap()
+        .to_string();
+    let spilled = text.split("spill_count=").skip(1).any(|rest| {
+        rest.chars()
+            .take_while(char::is_ascii_digit)
+            .collect::<String>()
+            != "0"
+    });
+    assert!(spilled, "{text}");
 }
