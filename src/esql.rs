@@ -893,11 +893,6 @@ fn string_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-fn is_string_type(t: &arrow::datatypes::DataType) -> bool {
-    use arrow::datatypes::DataType as T;
-    matches!(t, T::Utf8 | T::LargeUtf8 | T::Utf8View)
-}
-
 /// A Java regex replacement (`$1`, `${name}`, `\$` for a literal `$`, `\\`) as
 /// the Rust regex crate's (`${1}`, `${name}`, `$$`).
 fn java_replacement(java: &str) -> String {
@@ -1054,6 +1049,32 @@ fn add_columns(
     Ok(c)
 }
 
+/// An error at `pos` unless function `name` takes `got` arguments.
+fn check_arity(
+    name: &str,
+    range: &std::ops::RangeInclusive<usize>,
+    got: usize,
+    pos: usize,
+) -> Result<()> {
+    if range.contains(&got) {
+        return Ok(());
+    }
+    let takes = if *range.end() == usize::MAX {
+        format!("at least {}", range.start())
+    } else if range.start() == range.end() {
+        range.start().to_string()
+    } else {
+        format!("{} to {}", range.start(), range.end())
+    };
+    Err(error(
+        pos,
+        format!(
+            "{} takes {takes} arguments, got {got}",
+            name.to_ascii_uppercase()
+        ),
+    ))
+}
+
 /// Capture group `group` (from 1) of regex `re` on `value`, NULL without a match.
 fn capture(value: &str, re: &str, group: usize) -> String {
     format!(
@@ -1115,7 +1136,7 @@ fn dissect_regex(pattern: &str) -> std::result::Result<(String, DissectKeys), St
             key = k;
             pad_next = true;
         }
-        let last = !rest.contains("%{") && rest.is_empty();
+        let last = rest.is_empty();
         re.push_str(if last { "(.*)" } else { "(.*?)" });
         group += 1;
         if key.is_empty() || key.starts_with('?') {
@@ -1542,23 +1563,7 @@ impl Sql<'_> {
                         ));
                     }
                 };
-                if !arity.contains(&args.len()) {
-                    return Err(error(
-                        *pos,
-                        format!(
-                            "{} takes {} arguments, got {}",
-                            name.to_ascii_uppercase(),
-                            if arity.end() == &usize::MAX {
-                                format!("at least {}", arity.start())
-                            } else if arity.start() == arity.end() {
-                                arity.start().to_string()
-                            } else {
-                                format!("{} to {}", arity.start(), arity.end())
-                            },
-                            args.len()
-                        ),
-                    ));
-                }
+                check_arity(name, &arity, args.len(), *pos)?;
                 out.push_str(sql);
                 out.push('(');
                 for (i, a) in args.iter().enumerate() {
@@ -1595,7 +1600,7 @@ impl Sql<'_> {
         self.expr(e, &mut f)?;
         let strings = matches!(
             self.field_type(e),
-            Some(arrow::datatypes::DataType::List(item)) if is_string_type(item.data_type())
+            Some(arrow::datatypes::DataType::List(item)) if item.data_type().is_string()
         );
         Ok(if strings {
             format!("array_sort(array_distinct({f}))")
@@ -1620,25 +1625,8 @@ impl Sql<'_> {
         out: &mut String,
     ) -> Result<bool> {
         use arrow::datatypes::DataType as T;
-        let arity = |range: std::ops::RangeInclusive<usize>| -> Result<()> {
-            if range.contains(&args.len()) {
-                Ok(())
-            } else {
-                Err(error(
-                    pos,
-                    format!(
-                        "{} takes {} arguments, got {}",
-                        name.to_ascii_uppercase(),
-                        if range.start() == range.end() {
-                            range.start().to_string()
-                        } else {
-                            format!("{} to {}", range.start(), range.end())
-                        },
-                        args.len()
-                    ),
-                ))
-            }
-        };
+        let arity =
+            |range: std::ops::RangeInclusive<usize>| check_arity(name, &range, args.len(), pos);
         let integer = |e: &Expr| self.field_type(e).is_some_and(T::is_integer);
         let timestamp = |e: &Expr| matches!(self.field_type(e), Some(T::Timestamp(..)));
         let sql = match name {
