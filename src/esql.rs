@@ -1469,14 +1469,12 @@ impl Sql<'_> {
             }
             Expr::Binary(l, op @ ("/" | "%"), r) => {
                 // Division by zero is NULL in ES|QL, with a warning (counted by
-                // esql_div_check, see `esql_warnings`), not an error.
+                // esql_div/esql_mod, see `esql_warnings`), not an error.
                 let (mut left, mut right) = (String::new(), String::new());
                 self.expr(l, &mut left)?;
                 self.expr(r, &mut right)?;
-                let _ = write!(
-                    out,
-                    "({left} {op} NULLIF(esql_div_check({left}, {right}), 0))"
-                );
+                let function = if *op == "/" { "esql_div" } else { "esql_mod" };
+                let _ = write!(out, "{function}({left}, {right})");
             }
             Expr::Binary(l, op, r) => {
                 let comparison = matches!(*op, "==" | "!=" | "<" | "<=" | ">" | ">=");

@@ -3,8 +3,9 @@
 //! Three functions wrap the places ES|QL warns, count the rows concerned, and
 //! otherwise change nothing of the translated SQL's meaning:
 //!
-//! - `esql_div_check(l, r)` is `r`, counting rows where `l` is a value and `r`
-//!   is zero (the translation divides by `NULLIF(esql_div_check(l, r), 0)`);
+//! - `esql_div(l, r)` and `esql_mod(l, r)` are `l / r` and `l % r` with NULL
+//!   where `r` is zero, counting the rows where `l` is a value and `r` is zero
+//!   (each operand appears once, so its own checks count once);
 //! - `esql_mv_check(list)` is `list`, counting rows holding several distinct
 //!   values, which a comparison or function then reads as NULL;
 //! - `esql_long_sum(sum)` is an exact (decimal) sum as a long, NULL where it is
@@ -18,9 +19,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
-use arrow::compute::cast;
+use arrow::compute::kernels::cmp::eq;
+use arrow::compute::kernels::numeric::{div, rem};
+use arrow::compute::{cast, nullif};
 use arrow::datatypes::{DataType, Decimal128Type};
-use datafusion::common::{Result, exec_err, plan_err};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::logical_expr::Operator;
+use datafusion::logical_expr::type_coercion::binary::BinaryTypeCoercer;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
@@ -39,14 +44,6 @@ enum Kind {
 }
 
 impl Kind {
-    fn function(self) -> &'static str {
-        match self {
-            Kind::DivByZero => "esql_div_check",
-            Kind::MultiValued => "esql_mv_check",
-            Kind::Overflow => "esql_long_sum",
-        }
-    }
-
     fn name(self) -> &'static str {
         match self {
             Kind::DivByZero => "division_by_zero",
@@ -85,10 +82,17 @@ impl EsqlWarnings {
                 .map(|kind| (kind, Arc::new(AtomicU64::new(0))))
                 .collect();
         for (kind, count) in &counts {
-            ctx.register_udf(ScalarUDF::new_from_impl(Check::new(
-                *kind,
-                Arc::clone(count),
-            )));
+            let ops: &[Option<Operator>] = match kind {
+                Kind::DivByZero => &[Some(Operator::Divide), Some(Operator::Modulo)],
+                _ => &[None],
+            };
+            for op in ops {
+                ctx.register_udf(ScalarUDF::new_from_impl(Check::new(
+                    *kind,
+                    *op,
+                    Arc::clone(count),
+                )));
+            }
         }
         EsqlWarnings { counts }
     }
@@ -113,24 +117,32 @@ impl EsqlWarnings {
 #[derive(Debug)]
 struct Check {
     kind: Kind,
+    /// For divisions: `/` or `%`.
+    op: Option<Operator>,
     count: Arc<AtomicU64>,
     signature: Signature,
 }
 
 impl Check {
-    fn new(kind: Kind, count: Arc<AtomicU64>) -> Check {
-        let arity = if kind == Kind::DivByZero { 2 } else { 1 };
+    fn new(kind: Kind, op: Option<Operator>, count: Arc<AtomicU64>) -> Check {
+        let signature = if op.is_some() {
+            // Operands coerced as for SQL's own operator (see `coerce_types`).
+            Signature::user_defined(Volatility::Volatile)
+        } else {
+            Signature::any(1, Volatility::Volatile)
+        };
         Check {
             kind,
+            op,
             count,
-            signature: Signature::any(arity, Volatility::Volatile),
+            signature,
         }
     }
 }
 
 impl PartialEq for Check {
     fn eq(&self, other: &Self) -> bool {
-        self.kind == other.kind && Arc::ptr_eq(&self.count, &other.count)
+        self.kind == other.kind && self.op == other.op && Arc::ptr_eq(&self.count, &other.count)
     }
 }
 
@@ -139,6 +151,7 @@ impl Eq for Check {}
 impl std::hash::Hash for Check {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.kind.hash(state);
+        self.op.hash(state);
     }
 }
 
@@ -153,16 +166,34 @@ fn zero_divisors(l: &ArrayRef, r: &ArrayRef) -> Result<u64> {
 
 impl ScalarUDFImpl for Check {
     fn name(&self) -> &'static str {
-        self.kind.function()
+        match (self.kind, self.op) {
+            (Kind::DivByZero, Some(Operator::Modulo)) => "esql_mod",
+            (Kind::DivByZero, _) => "esql_div",
+            (Kind::MultiValued, _) => "esql_mv_check",
+            (Kind::Overflow, _) => "esql_long_sum",
+        }
     }
 
     fn signature(&self) -> &Signature {
         &self.signature
     }
 
+    fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
+        match (self.op, arg_types) {
+            (Some(op), [l, r]) => {
+                let (l, r) = BinaryTypeCoercer::new(l, &op, r).get_input_types()?;
+                Ok(vec![l, r])
+            }
+            _ => plan_err!("{} takes two numbers", self.name()),
+        }
+    }
+
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         match (self.kind, arg_types) {
-            (Kind::DivByZero, [_, r]) => Ok(r.clone()),
+            (Kind::DivByZero, [l, r]) => {
+                let op = self.op.unwrap_or(Operator::Divide);
+                BinaryTypeCoercer::new(l, &op, r).get_result_type()
+            }
             (Kind::MultiValued, [list]) => Ok(list.clone()),
             (Kind::Overflow, [DataType::Decimal128(..) | DataType::Int64 | DataType::Null]) => {
                 Ok(DataType::Int64)
@@ -175,10 +206,19 @@ impl ScalarUDFImpl for Check {
         let rows = args.number_rows;
         match (self.kind, args.args.as_slice()) {
             (Kind::DivByZero, [l, r]) => {
-                let (l_array, r_array) = (l.to_array(rows)?, r.to_array(rows)?);
-                let n = zero_divisors(&l_array, &r_array)?;
-                self.count.fetch_add(n, Ordering::Relaxed);
-                Ok(r.clone())
+                let (l, r) = (l.to_array(rows)?, r.to_array(rows)?);
+                self.count
+                    .fetch_add(zero_divisors(&l, &r)?, Ordering::Relaxed);
+                // A zero divisor is NULL: the quotient is NULL, not an error.
+                let zero = ScalarValue::new_zero(r.data_type())?.to_scalar()?;
+                let r = nullif(&r, &eq(&r, &zero)?)?;
+                let out = if self.op == Some(Operator::Modulo) {
+                    rem(&l, &r)?
+                } else {
+                    div(&l, &r)?
+                };
+                let to = self.return_type(&[l.data_type().clone(), r.data_type().clone()])?;
+                Ok(ColumnarValue::Array(cast(&out, &to)?))
             }
             (Kind::MultiValued, [list]) => {
                 let array = list.to_array(rows)?;

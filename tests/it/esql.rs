@@ -165,7 +165,7 @@ async fn warnings_count_multi_valued_reads_and_divisions_by_zero() {
 
     let (table, warnings) = engine
         .esql_observed(
-            "FROM x | EVAL z = source.bytes / (destination.port - destination.port) \
+            "FROM x | EVAL z = source.bytes / (destination.port - destination.port) / 2 \
              | STATS n = COUNT(z)",
             as_of,
             &mut |_| {},
