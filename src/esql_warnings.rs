@@ -179,13 +179,11 @@ impl ScalarUDFImpl for Check {
     }
 
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        match (self.op, arg_types) {
-            (Some(op), [l, r]) => {
-                let (l, r) = BinaryTypeCoercer::new(l, &op, r).get_input_types()?;
-                Ok(vec![l, r])
-            }
-            _ => plan_err!("{} takes two numbers", self.name()),
-        }
+        let (Some(op), [l, r]) = (self.op, arg_types) else {
+            return plan_err!("{} takes two numbers", self.name());
+        };
+        let (l, r) = BinaryTypeCoercer::new(l, &op, r).get_input_types()?;
+        Ok(vec![l, r])
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
