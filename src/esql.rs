@@ -1022,6 +1022,12 @@ fn java_date_pattern(java: &str) -> std::result::Result<String, String> {
     Ok(out)
 }
 
+/// One row per value of the list `values`; a NULL or empty list keeps its row
+/// with NULL (DataFusion's `unnest` would drop it).
+fn unnest_values(values: &str) -> String {
+    format!("unnest(CASE WHEN cardinality({values}) > 0 THEN {values} ELSE make_array(NULL) END)")
+}
+
 /// `SELECT`s adding `(name, sql)` columns to `current`, each replacing a
 /// column of the same name (as EVAL does).
 fn add_columns(
@@ -1361,6 +1367,9 @@ struct Sql<'a> {
     time_type: &'a str,
     /// The `events` columns' types, when known.
     types: std::collections::HashMap<String, arrow::datatypes::DataType>,
+    /// Columns holding lists computed in their own order (`SPLIT`), which
+    /// Elasticsearch keeps as they are; stored lists come sorted.
+    in_order: std::collections::HashSet<String>,
 }
 
 impl Sql<'_> {
@@ -1577,10 +1586,99 @@ impl Sql<'_> {
         Ok(())
     }
 
-    fn field_type(&self, e: &Expr) -> Option<&arrow::datatypes::DataType> {
+    fn field_type(&self, e: &Expr) -> Option<arrow::datatypes::DataType> {
+        self.infer(e)
+    }
+
+    /// The type `e` has, where the translation needs it (lists, whole numbers,
+    /// times); `None` when it is not known.
+    fn infer(&self, e: &Expr) -> Option<arrow::datatypes::DataType> {
+        use arrow::datatypes::{DataType as T, Field, TimeUnit};
+        let list = |item: T| T::List(std::sync::Arc::new(Field::new("item", item, true)));
+        Some(match e {
+            Expr::Field(name) => self.types.get(name)?.clone(),
+            Expr::Str(_) => T::Utf8,
+            Expr::Int(n) if i32::try_from(*n).is_ok() => T::Int32,
+            Expr::Int(_) => T::Int64,
+            Expr::Float(_) => T::Float64,
+            Expr::Bool(_) | Expr::Not(_) | Expr::IsNull(..) | Expr::In(..) | Expr::Like(..) => {
+                T::Boolean
+            }
+            Expr::Now => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            Expr::Neg(inner) => self.infer(inner)?,
+            Expr::Binary(l, op, r) => match *op {
+                "==" | "!=" | "<" | "<=" | ">" | ">=" | "AND" | "OR" => T::Boolean,
+                _ => match (self.infer(l)?, self.infer(r)?) {
+                    (t @ T::Timestamp(..), _) => t,
+                    (a, b) if a.is_integer() && b.is_integer() => {
+                        if a == T::Int32 && b == T::Int32 {
+                            T::Int32
+                        } else {
+                            T::Int64
+                        }
+                    }
+                    _ => return None,
+                },
+            },
+            Expr::Call(name, args, _) => match name.as_str() {
+                "to_integer" | "to_int" | "length" => T::Int32,
+                "to_long" | "mv_count" => T::Int64,
+                "to_double" => T::Float64,
+                "to_string" | "to_str" | "to_lower" | "to_upper" | "replace" | "substring"
+                | "trim" | "ltrim" | "rtrim" | "left" | "right" | "concat" | "date_format"
+                | "mv_concat" | "from_base64" => T::Utf8,
+                "to_boolean" | "to_bool" | "cidr_match" | "starts_with" | "ends_with" => T::Boolean,
+                "to_datetime" | "to_dt" => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+                "date_trunc" => self.infer(args.get(1)?)?,
+                "split" => list(T::Utf8),
+                "mv_dedupe" | "mv_slice" | "coalesce" => self.infer(args.first()?)?,
+                "mv_first" | "mv_last" | "mv_min" | "mv_max" => match self.infer(args.first()?)? {
+                    T::List(item) => item.data_type().clone(),
+                    other => other,
+                },
+                _ => return None,
+            },
+            _ => return None,
+        })
+    }
+
+    /// The type of an aggregate's result, where known.
+    fn infer_aggregate(&self, e: &Expr) -> Option<arrow::datatypes::DataType> {
+        use arrow::datatypes::{DataType as T, Field};
+        let Expr::Call(name, args, _) = e else {
+            return None;
+        };
+        let single = |t: T| match t {
+            T::List(item) => item.data_type().clone(),
+            other => other,
+        };
+        Some(match name.as_str() {
+            "count" | "count_distinct" => T::Int64,
+            "values" => T::List(std::sync::Arc::new(Field::new(
+                "item",
+                single(self.infer(args.first()?)?),
+                true,
+            ))),
+            "min" | "max" => single(self.infer(args.first()?)?),
+            "sum" if self.infer(args.first()?)?.is_integer() => T::Int64,
+            "avg" | "median" => T::Float64,
+            _ => return None,
+        })
+    }
+
+    /// Whether `e` is a list computed in its own order (see `in_order`).
+    fn in_order(&self, e: &Expr) -> bool {
         match e {
-            Expr::Field(name) => self.types.get(name),
-            _ => None,
+            Expr::Call(name, _, _) => name == "split",
+            Expr::Field(name) => self.in_order.contains(name),
+            _ => false,
+        }
+    }
+
+    /// Column `name` now holds one of its list's values per row.
+    fn unlist(&mut self, name: &str) {
+        if let Some(arrow::datatypes::DataType::List(item)) = self.types.get(name).cloned() {
+            self.types.insert(name.to_owned(), item.data_type().clone());
         }
     }
 
@@ -1596,6 +1694,9 @@ impl Sql<'_> {
     fn sorted_values(&self, e: &Expr) -> Result<String> {
         let mut f = String::new();
         self.expr(e, &mut f)?;
+        if self.in_order(e) {
+            return Ok(f);
+        }
         let strings = matches!(
             self.field_type(e),
             Some(arrow::datatypes::DataType::List(item)) if item.data_type().is_string()
@@ -1625,7 +1726,7 @@ impl Sql<'_> {
         use arrow::datatypes::DataType as T;
         let arity =
             |range: std::ops::RangeInclusive<usize>| check_arity(name, &range, args.len(), pos);
-        let integer = |e: &Expr| self.field_type(e).is_some_and(T::is_integer);
+        let integer = |e: &Expr| self.field_type(e).is_some_and(|t| t.is_integer());
         let timestamp = |e: &Expr| matches!(self.field_type(e), Some(T::Timestamp(..)));
         let sql = match name {
             "replace" => {
@@ -1760,7 +1861,15 @@ impl Sql<'_> {
             }
             "mv_count" => {
                 arity(1..=1)?;
-                format!("mv_count({})", self.text(&args[0], false)?)
+                if self.in_order(&args[0]) {
+                    // Computed values keep their repeats.
+                    format!(
+                        "CAST(cardinality({}) AS BIGINT)",
+                        self.text(&args[0], false)?
+                    )
+                } else {
+                    format!("mv_count({})", self.text(&args[0], false)?)
+                }
             }
             "mv_concat" => {
                 arity(2..=2)?;
@@ -1813,24 +1922,38 @@ impl Sql<'_> {
                 };
                 let start = index(&args[1])?;
                 let end = args.get(2).map_or(Ok(start), index)?;
-                let one_based = |n: i64| if n >= 0 { n + 1 } else { n };
+                // Constant positions are checked once, as Elasticsearch plans them.
+                if start > end {
+                    return Err(error(pos, "MV_SLICE: the start is after the end"));
+                }
+                if start < 0 && end >= 0 {
+                    return Err(error(
+                        pos,
+                        "MV_SLICE: the start and the end have different signs",
+                    ));
+                }
                 if self.is_list(&args[0]) {
+                    // Negative positions count from the end; the range is clamped
+                    // to the values, and NULL when it misses them all.
+                    let v = self.sorted_values(&args[0])?;
+                    let n = format!("CAST(cardinality({v}) AS BIGINT)");
+                    let (from, to) = if start >= 0 {
+                        (start.to_string(), format!("least({end}, {n} - 1)"))
+                    } else {
+                        (
+                            format!("greatest({n} + {start}, 0)"),
+                            format!("{n} + {end}"),
+                        )
+                    };
                     format!(
-                        "array_slice({}, {}, {})",
-                        self.sorted_values(&args[0])?,
-                        one_based(start),
-                        one_based(end)
+                        "CASE WHEN {from} < {n} AND {to} >= 0 \
+                         THEN array_slice({v}, {from} + 1, {to} + 1) END"
                     )
                 } else {
+                    // One value: position 0, or -1 from the end.
                     let v = self.text(&args[0], false)?;
-                    if matches!(start, 0 | -1) {
-                        format!(
-                            "CASE WHEN {} THEN {v} END",
-                            if end >= start { "TRUE" } else { "FALSE" }
-                        )
-                    } else {
-                        format!("CASE WHEN FALSE THEN {v} END")
-                    }
+                    let hit = if start >= 0 { start == 0 } else { end == -1 };
+                    format!("CASE WHEN {hit} THEN {v} END")
                 }
             }
             _ => return Ok(false),
@@ -1891,17 +2014,13 @@ impl Sql<'_> {
                 self.expr(arg, out)?;
                 out.push(')');
             }
-            ("count", [Expr::Field(field)])
-                if matches!(
-                    self.types.get(field),
-                    Some(arrow::datatypes::DataType::List(_))
-                ) =>
-            {
+            ("count", [arg]) if self.is_list(arg) => {
                 // COUNT(field) counts values; Elasticsearch keeps a keyword once.
-                let _ = write!(out, "sum(cardinality(array_distinct({})))", quote(field));
+                out.push_str("sum(cardinality(array_distinct(");
+                self.expr(arg, out)?;
+                out.push_str(")))");
             }
-            ("sum", [arg]) if !matches!(arg, Expr::Field(f) if self.types.get(f).is_some_and(arrow::datatypes::DataType::is_integer)) =>
-            {
+            ("sum", [arg]) if !self.infer(arg).is_some_and(|t| t.is_integer()) => {
                 // Not a whole-number field: a plain (floating) sum.
                 out.push_str("sum(");
                 self.expr(arg, out)?;
@@ -2118,6 +2237,7 @@ fn translate_at(
         now,
         time_type,
         types,
+        in_order: std::collections::HashSet::new(),
     };
     let Some(Command::From(patterns, metadata)) = commands.first() else {
         return Err(error(0, "a query starts with FROM"));
@@ -2209,6 +2329,11 @@ fn translate_at(
                         (name, expr)
                     })
                     .collect();
+                for (name, _) in &outputs {
+                    sql.types
+                        .insert(name.clone(), arrow::datatypes::DataType::Utf8);
+                    sql.in_order.remove(name);
+                }
                 add_columns(&mut columns, order.as_ref(), current, &outputs)?
             }
             Command::Grok(field, pattern, at) => {
@@ -2217,14 +2342,17 @@ fn translate_at(
                 let outputs: Vec<(String, String)> = keys
                     .into_iter()
                     .map(|(name, group, kind)| {
+                        use arrow::datatypes::DataType as T;
                         let got = capture(&value, &re, group);
-                        let expr = match kind {
-                            GrokType::Text => got,
-                            GrokType::Int => format!("try_cast({got} AS INT)"),
-                            GrokType::Long => format!("try_cast({got} AS BIGINT)"),
-                            GrokType::Float => format!("try_cast({got} AS DOUBLE)"),
-                            GrokType::Boolean => format!("(lower({got}) = 'true')"),
+                        let (expr, t) = match kind {
+                            GrokType::Text => (got, T::Utf8),
+                            GrokType::Int => (format!("try_cast({got} AS INT)"), T::Int32),
+                            GrokType::Long => (format!("try_cast({got} AS BIGINT)"), T::Int64),
+                            GrokType::Float => (format!("try_cast({got} AS DOUBLE)"), T::Float64),
+                            GrokType::Boolean => (format!("(lower({got}) = 'true')"), T::Boolean),
                         };
+                        sql.types.insert(name.clone(), t);
+                        sql.in_order.remove(&name);
                         (name, expr)
                     })
                     .collect();
@@ -2285,6 +2413,8 @@ fn translate_at(
                     .map(|(new, f)| format!("e.{} AS {}", quote(f), quote(new)))
                     .collect();
                 for (new, _) in &with {
+                    sql.types.remove(new);
+                    sql.in_order.remove(new);
                     if !columns.contains(new) {
                         columns.push(new.clone());
                     }
@@ -2306,13 +2436,12 @@ fn translate_at(
                 }
                 if sql.is_list(&Expr::Field(field.clone())) {
                     let values = sql.sorted_values(&Expr::Field(field.clone()))?;
-                    if let Some(arrow::datatypes::DataType::List(item)) =
-                        sql.types.get(field).cloned()
-                    {
-                        sql.types.insert(field.clone(), item.data_type().clone());
-                    }
+                    sql.unlist(field);
                     let q = quote(field);
-                    format!("SELECT * EXCLUDE ({q}), unnest({values}) AS {q} FROM ({current})")
+                    format!(
+                        "SELECT * EXCLUDE ({q}), {} AS {q} FROM ({current})",
+                        unnest_values(&values)
+                    )
                 } else {
                     current
                 }
@@ -2343,17 +2472,43 @@ fn translate_at(
             }
             Command::Stats(aggs, by) => {
                 order = None;
+                if let Some(missing) = by.iter().find(|f| known && !columns.contains(f)) {
+                    return Err(unknown(missing));
+                }
                 columns = aggs
                     .iter()
                     .map(|(n, _)| n.clone())
                     .chain(by.iter().cloned())
                     .collect();
                 let mut select = vec![];
+                let mut types = std::collections::HashMap::new();
                 for (name, agg) in aggs {
                     let mut a = String::new();
                     sql.aggregate(agg, &mut a)?;
                     select.push(format!("{a} AS {}", quote(name)));
+                    if let Some(t) = sql.infer_aggregate(agg) {
+                        types.insert(name.clone(), t);
+                    }
                 }
+                // A row whose key is multi-valued is in the group of each of
+                // its values (each once); no values is the NULL group.
+                let mut input = current;
+                for key in by {
+                    let k = Expr::Field(key.clone());
+                    if sql.is_list(&k) {
+                        let q = quote(key);
+                        input = format!(
+                            "SELECT * EXCLUDE ({q}), {} AS {q} FROM ({input})",
+                            unnest_values(&format!("array_distinct({q})"))
+                        );
+                        sql.unlist(key);
+                    }
+                    if let Some(t) = sql.types.get(key) {
+                        types.insert(key.clone(), t.clone());
+                    }
+                }
+                sql.types = types;
+                sql.in_order.clear();
                 select.extend(by.iter().map(|f| quote(f)));
                 let group = if by.is_empty() {
                     String::new()
@@ -2361,7 +2516,7 @@ fn translate_at(
                     let keys: Vec<String> = by.iter().map(|f| quote(f)).collect();
                     format!(" GROUP BY {}", keys.join(", "))
                 };
-                format!("SELECT {} FROM ({current}){group}", select.join(", "))
+                format!("SELECT {} FROM ({input}){group}", select.join(", "))
             }
             Command::Sort(keys) => {
                 let list: Vec<String> = keys
@@ -2388,22 +2543,16 @@ fn translate_at(
                 for (name, e) in assignments {
                     let mut v = String::new();
                     sql.expr(e, &mut v)?;
-                    let q = quote(name);
-                    if order.as_ref().is_some_and(|(keys, _)| keys.contains(name)) {
-                        return Err(error(
-                            0,
-                            format!(
-                                "EVAL replaces {name}, which an earlier SORT orders by; \
-                                 SORT again after the EVAL"
-                            ),
-                        ));
-                    }
-                    c = if columns.contains(name) {
-                        format!("SELECT * EXCLUDE ({q}), {v} AS {q} FROM ({c})")
-                    } else {
-                        columns.push(name.clone());
-                        format!("SELECT *, {v} AS {q} FROM ({c})")
+                    c = add_columns(&mut columns, order.as_ref(), c, &[(name.clone(), v)])?;
+                    match sql.infer(e) {
+                        Some(t) => sql.types.insert(name.clone(), t),
+                        None => sql.types.remove(name),
                     };
+                    if sql.in_order(e) {
+                        sql.in_order.insert(name.clone());
+                    } else {
+                        sql.in_order.remove(name);
+                    }
                 }
                 c
             }
@@ -2432,6 +2581,15 @@ fn translate_at(
                         Some(slot) => new.clone_into(slot),
                         None if known => return Err(unknown(old)),
                         None => {}
+                    }
+                    match sql.types.remove(old) {
+                        Some(t) => sql.types.insert(new.clone(), t),
+                        None => sql.types.remove(new),
+                    };
+                    if sql.in_order.remove(old) {
+                        sql.in_order.insert(new.clone());
+                    } else {
+                        sql.in_order.remove(new);
                     }
                 }
                 let old: Vec<String> = pairs.iter().map(|(o, _)| quote(o)).collect();
