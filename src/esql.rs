@@ -35,6 +35,8 @@ use crate::params::format_instant;
 #[derive(Clone, Debug, PartialEq)]
 enum Tok {
     Ident(String),
+    /// A name that begins in backticks: a field, never a keyword (`` `by` ``).
+    Name(String),
     Str(String),
     Int(i64),
     Float(f64),
@@ -42,6 +44,9 @@ enum Tok {
     Pipe,
     LParen,
     RParen,
+    /// `{` and `}` around MATCH's options.
+    LBrace,
+    RBrace,
     Comma,
 }
 
@@ -165,8 +170,16 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
             }
             b'`' => {
                 let (name, end) = identifier(text, i)?;
-                out.push((Tok::Ident(name), i));
+                out.push((Tok::Name(name), i));
                 i = end;
+            }
+            b'{' => {
+                out.push((Tok::LBrace, i));
+                i += 1;
+            }
+            b'}' => {
+                out.push((Tok::RBrace, i));
+                i += 1;
             }
             b'0'..=b'9' => {
                 while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
@@ -204,6 +217,8 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
                         b'*' => "*",
                         b'/' => "/",
                         b'%' => "%",
+                        // The match operator, `field : "query"`.
+                        b':' => ":",
                         // Only inside FROM's index patterns (`logs-azure.*`).
                         b'.' => ".",
                         _ => {
@@ -297,6 +312,8 @@ enum Expr {
     Like(Box<Expr>, String, bool, bool),
     /// Function name (lowercase), arguments, position.
     Call(String, Vec<Expr>, usize),
+    /// `{ "name": value, ... }`, a function's options, at a position.
+    Options(Vec<(String, Expr)>, usize),
 }
 
 struct Parser {
@@ -343,7 +360,7 @@ impl Parser {
 
     fn field(&mut self) -> Result<String> {
         match self.next() {
-            Some(Tok::Ident(name)) => Ok(name),
+            Some(Tok::Ident(name) | Tok::Name(name)) => Ok(name),
             _ => Err(error(
                 self.toks.get(self.at - 1).map_or(self.end, |t| t.1),
                 "expected a field name",
@@ -365,7 +382,10 @@ impl Parser {
     fn assignment(&mut self, text: &str) -> Result<(String, Expr)> {
         let named = matches!(
             (self.toks.get(self.at), self.toks.get(self.at + 1)),
-            (Some((Tok::Ident(_), _)), Some((Tok::Op("="), _)))
+            (
+                Some((Tok::Ident(_) | Tok::Name(_), _)),
+                Some((Tok::Op("="), _))
+            )
         );
         let name = if named {
             let n = self.field()?;
@@ -452,6 +472,13 @@ impl Parser {
         if negated {
             return Err(error(self.pos(), "expected IN, LIKE or RLIKE after NOT"));
         }
+        if self.peek() == Some(&Tok::Op(":")) {
+            // `field : "query"` is MATCH(field, "query").
+            let at = self.pos();
+            self.at += 1;
+            let query = self.additive()?;
+            return Ok(Expr::Call("match".into(), vec![left, query], at));
+        }
         let op = match self.peek() {
             Some(Tok::Op(op @ ("==" | "!=" | "<" | "<=" | ">" | ">="))) => *op,
             Some(Tok::Op("=")) => {
@@ -526,6 +553,36 @@ impl Parser {
                 let e = self.expr()?;
                 self.expect(&Tok::RParen, "')'")?;
                 Ok(e)
+            }
+            Some(Tok::Name(name)) => Ok(Expr::Field(name)),
+            Some(Tok::LBrace) => {
+                // `{ "name": value, ... }`: a function's options.
+                let mut options = vec![];
+                if self.peek() != Some(&Tok::RBrace) {
+                    options = self.list(|p| {
+                        let at = p.pos();
+                        let Some(Tok::Str(name)) = p.next() else {
+                            return Err(error(at, "expected an option name in quotes"));
+                        };
+                        p.expect(&Tok::Op(":"), "':' after the option name")?;
+                        let at = p.pos();
+                        let value = match p.next() {
+                            Some(Tok::Str(s)) => Expr::Str(s),
+                            Some(Tok::Int(n)) => Expr::Int(n),
+                            Some(Tok::Float(x)) => Expr::Float(x),
+                            Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("true") => {
+                                Expr::Bool(true)
+                            }
+                            Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("false") => {
+                                Expr::Bool(false)
+                            }
+                            _ => return Err(error(at, "expected a constant option value")),
+                        };
+                        Ok((name, value))
+                    })?;
+                }
+                self.expect(&Tok::RBrace, "'}' after the options")?;
+                Ok(Expr::Options(options, pos))
             }
             Some(Tok::Ident(word)) => {
                 if self.peek() == Some(&Tok::LParen) {
@@ -602,8 +659,8 @@ impl Parser {
 /// One command of the pipeline.
 #[derive(Clone, Debug)]
 enum Command {
-    /// Index patterns, then `METADATA` fields.
-    From(Vec<String>, Vec<String>),
+    /// Index patterns, then `METADATA` fields with their positions.
+    From(Vec<String>, Vec<(String, usize)>),
     /// `DISSECT field "pattern" [APPEND_SEPARATOR = "sep"]`, at a position.
     Dissect(String, String, String, usize),
     /// `GROK field "pattern"`, at a position.
@@ -621,7 +678,8 @@ enum Command {
     Rename(Vec<(String, String)>),
 }
 
-fn parse(text: &str) -> Result<Vec<Command>> {
+/// The commands of a query, each with the byte where it starts.
+fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
     let toks = lex(text)?;
     let mut p = Parser {
         toks,
@@ -648,13 +706,17 @@ fn parse(text: &str) -> Result<Vec<Command>> {
                 }
                 let until = p.pos();
                 let metadata = if p.eat_keyword("metadata") {
-                    p.list(Parser::field)?
+                    p.list(|p| {
+                        let at = p.pos();
+                        Ok((p.field()?, at))
+                    })?
                 } else {
                     vec![]
                 };
-                let patterns: Vec<String> = text[from..until]
+                // Comments are not part of a pattern; quotes may enclose one.
+                let patterns: Vec<String> = without_comments(&text[from..until])
                     .split(',')
-                    .map(|s| s.trim().to_owned())
+                    .map(|s| s.trim().trim_matches('"').trim().to_owned())
                     .filter(|s| !s.is_empty())
                     .collect();
                 if patterns.is_empty() {
@@ -805,7 +867,7 @@ fn parse(text: &str) -> Result<Vec<Command>> {
                 ));
             }
         };
-        commands.push(command);
+        commands.push((pos, command));
         match p.next() {
             None => break,
             Some(Tok::Pipe) => {}
@@ -817,7 +879,7 @@ fn parse(text: &str) -> Result<Vec<Command>> {
             }
         }
     }
-    if !matches!(commands.first(), Some(Command::From(..))) {
+    if !matches!(commands.first(), Some((_, Command::From(..)))) {
         return Err(error(0, "a query starts with FROM"));
     }
     Ok(commands)
@@ -1022,6 +1084,74 @@ fn java_date_pattern(java: &str) -> std::result::Result<String, String> {
     Ok(out)
 }
 
+/// `text` without its `//` and `/* */` comments.
+fn without_comments(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find('/') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if tail.starts_with("//") {
+            rest = tail.find('\n').map_or("", |end| &tail[end..]);
+        } else if tail.starts_with("/*") {
+            rest = tail[2..].find("*/").map_or("", |end| &tail[end + 4..]);
+            out.push(' ');
+        } else {
+            out.push('/');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Why MATCH is refused outside WHERE and STATS.
+const FULL_TEXT_WHERE: &str = "is only supported in WHERE and STATS commands";
+
+/// A date as MATCH reads it on a time field (`2026-01-15`, `2026-01-15T10:00`,
+/// `...:00Z`, `...:00.000Z`): the instant it starts, and the unit it spans, as
+/// Elasticsearch rounds a term on a date field up to the end of what it names.
+fn date_span(text: &str) -> Option<(String, &'static str)> {
+    let text = text.strip_suffix('Z').unwrap_or(text);
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (date, time) = text.split_once('T').unwrap_or((text, ""));
+    let parts: Vec<&str> = date.split('-').collect();
+    let [y, m, d] = parts.as_slice() else {
+        return None;
+    };
+    if y.len() != 4 || m.len() != 2 || d.len() != 2 || !digits(y) || !digits(m) || !digits(d) {
+        return None;
+    }
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let fields: Vec<&str> = if clock.is_empty() {
+        vec![]
+    } else {
+        clock.split(':').collect()
+    };
+    if fields.len() > 3 || fields.iter().any(|f| f.len() != 2 || !digits(f)) {
+        return None;
+    }
+    if !fraction.is_empty() && (fields.len() != 3 || fraction.len() != 3 || !digits(fraction)) {
+        return None;
+    }
+    let unit = match (fields.len(), fraction.is_empty()) {
+        (0, _) => "day",
+        (1, _) => "hour",
+        (2, _) => "minute",
+        (_, true) => "second",
+        (_, false) => "millisecond",
+    };
+    let mut hms = ["00"; 3];
+    for (slot, f) in hms.iter_mut().zip(&fields) {
+        *slot = f;
+    }
+    let millis = if fraction.is_empty() { "000" } else { fraction };
+    Some((
+        format!("{y}-{m}-{d}T{}:{}:{}.{millis}Z", hms[0], hms[1], hms[2]),
+        unit,
+    ))
+}
+
 /// One row per value of the list `values`; a NULL or empty list keeps its row
 /// with NULL (DataFusion's `unnest` would drop it).
 fn unnest_values(values: &str) -> String {
@@ -1031,6 +1161,7 @@ fn unnest_values(values: &str) -> String {
 /// `SELECT`s adding `(name, sql)` columns to `current`, each replacing a
 /// column of the same name (as EVAL does).
 fn add_columns(
+    at: usize,
     columns: &mut Vec<String>,
     order: Option<&(Vec<String>, String)>,
     current: String,
@@ -1041,7 +1172,7 @@ fn add_columns(
         let q = quote(name);
         if order.is_some_and(|(keys, _)| keys.contains(name)) {
             return Err(error(
-                0,
+                at,
                 format!("{name} is replaced after a SORT on it; SORT again after"),
             ));
         }
@@ -1370,6 +1501,12 @@ struct Sql<'a> {
     /// Columns holding lists computed in their own order (`SPLIT`), which
     /// Elasticsearch keeps as they are; stored lists come sorted.
     in_order: std::collections::HashSet<String>,
+    /// Columns the query computed (EVAL, DISSECT, ...): not index fields, so
+    /// not MATCH's.
+    computed: std::collections::HashSet<String>,
+    /// Why MATCH cannot be used where the translation is; `None` where it can
+    /// (WHERE and STATS, before any LIMIT or STATS).
+    full_text: std::cell::Cell<Option<&'static str>>,
 }
 
 impl Sql<'_> {
@@ -1500,6 +1637,12 @@ impl Sql<'_> {
                 );
                 self.operand(r, comparison, out)?;
                 out.push(')');
+            }
+            Expr::Options(_, pos) => {
+                return Err(error(
+                    *pos,
+                    "options { ... } are only MATCH's last argument",
+                ));
             }
             Expr::Call(name, args, pos) => {
                 if name == "case" {
@@ -1729,6 +1872,7 @@ impl Sql<'_> {
         let integer = |e: &Expr| self.field_type(e).is_some_and(|t| t.is_integer());
         let timestamp = |e: &Expr| matches!(self.field_type(e), Some(T::Timestamp(..)));
         let sql = match name {
+            "match" => self.full_text_match(args, pos)?,
             "replace" => {
                 arity(3..=3)?;
                 // Java's replacement syntax ($1, ${name}, \ escapes) in Rust's.
@@ -1962,6 +2106,175 @@ impl Sql<'_> {
         Ok(true)
     }
 
+    /// `MATCH(field, query [, {options}])`, and `field : query`: Elasticsearch's
+    /// match query, chosen by the field's kind as its mapping would choose it.
+    ///
+    /// Text (`esql_match`, lakehunt's UDF): `message`, `error.message` and
+    /// `*.text` are analyzed text, `ip` and `*.ip` addresses, other strings
+    /// keywords (the whole value, case-sensitive). Numbers, booleans and times
+    /// are compared with the query read as one; a query they cannot read
+    /// matches nothing, as ES|QL's MATCH is lenient. `boost`, `max_expansions`,
+    /// `fuzzy_rewrite`, `lenient` and `auto_generate_synonyms_phrase_query`
+    /// only change scores or Elasticsearch's term expansion: every term within
+    /// the edits matches here.
+    fn full_text_match(&self, args: &[Expr], pos: usize) -> Result<String> {
+        use arrow::datatypes::DataType as T;
+        if let Some(why) = self.full_text.get() {
+            return Err(error(pos, format!("MATCH {why}")));
+        }
+        check_arity("match", &(2..=3), args.len(), pos)?;
+        let Expr::Field(field) = &args[0] else {
+            return Err(error(pos, "MATCH takes a field first"));
+        };
+        if self.computed.contains(field) {
+            return Err(error(
+                pos,
+                format!("MATCH cannot operate on {field}, which is not a field from the index"),
+            ));
+        }
+        let constant = |e: &Expr| match e {
+            Expr::Str(s) => Some(s.clone()),
+            Expr::Int(n) => Some(n.to_string()),
+            Expr::Float(x) => Some(format!("{x:?}")),
+            Expr::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let Some(query) = constant(&args[1]) else {
+            return Err(error(pos, "MATCH takes a constant query"));
+        };
+        let options: &[(String, Expr)] = match args.get(2) {
+            None => &[],
+            Some(Expr::Options(options, _)) => options,
+            Some(_) => return Err(error(pos, "MATCH's third argument is its { options }")),
+        };
+        let mut spec = vec![];
+        let mut fuzzy = false;
+        for (name, value) in options {
+            let text = constant(value).unwrap_or_default();
+            let valid = match name.as_str() {
+                "fuzziness" => {
+                    fuzzy = text != "0";
+                    let auto = text
+                        .get(..5)
+                        .is_some_and(|a| a.eq_ignore_ascii_case("auto:"));
+                    text.eq_ignore_ascii_case("auto")
+                        || ["0", "1", "2"].contains(&text.as_str())
+                        || auto
+                            && text[5..].split_once(',').is_some_and(|(l, h)| {
+                                l.trim().parse::<u32>().is_ok() && h.trim().parse::<u32>().is_ok()
+                            })
+                }
+                "operator" => ["and", "or"].contains(&text.to_ascii_lowercase().as_str()),
+                "prefix_length" => text.parse::<u32>().is_ok(),
+                "fuzzy_transpositions" => matches!(value, Expr::Bool(_)),
+                "zero_terms_query" => ["all", "none"].contains(&text.to_ascii_lowercase().as_str()),
+                "minimum_should_match" => text
+                    .strip_suffix('%')
+                    .unwrap_or(&text)
+                    .parse::<i64>()
+                    .is_ok(),
+                "boost"
+                | "max_expansions"
+                | "fuzzy_rewrite"
+                | "lenient"
+                | "auto_generate_synonyms_phrase_query" => continue,
+                "analyzer" => {
+                    return Err(error(
+                        pos,
+                        "MATCH's analyzer option is not supported: text fields are read \
+                         with the standard analyzer",
+                    ));
+                }
+                other => {
+                    return Err(error(
+                        pos,
+                        format!(
+                            "invalid option [{other}] in MATCH, expected one of [analyzer, \
+                             auto_generate_synonyms_phrase_query, boost, fuzziness, \
+                             fuzzy_rewrite, fuzzy_transpositions, lenient, max_expansions, \
+                             minimum_should_match, operator, prefix_length, zero_terms_query]"
+                        ),
+                    ));
+                }
+            };
+            if !valid || text.contains(';') {
+                return Err(error(
+                    pos,
+                    format!("invalid value [{text}] for MATCH's option {name}"),
+                ));
+            }
+            spec.push(format!("{name}={text}"));
+        }
+        let t = self.field_type(&args[0]);
+        let list = matches!(t, Some(T::List(_) | T::LargeList(_)));
+        let scalar = match t {
+            Some(T::List(item) | T::LargeList(item)) => item.data_type().clone(),
+            Some(other) => other,
+            None => T::Utf8,
+        };
+        let value = quote(field);
+        let equal = |literal: String| {
+            if list {
+                format!("coalesce(array_has({value}, {literal}), FALSE)")
+            } else {
+                format!("coalesce({value} = {literal}, FALSE)")
+            }
+        };
+        Ok(match scalar {
+            s if s.is_string() => {
+                let kind = if field == "ip" || field.ends_with(".ip") {
+                    "ip"
+                } else if field == "message" || field == "error.message" || field.ends_with(".text")
+                {
+                    "text"
+                } else {
+                    "keyword"
+                };
+                spec.insert(0, format!("kind={kind}"));
+                format!(
+                    "esql_match({value}, {}, {})",
+                    string_literal(&query),
+                    string_literal(&spec.join(";"))
+                )
+            }
+            // Fuzziness on a field without terms to expand matches nothing.
+            _ if fuzzy => "FALSE".to_owned(),
+            T::Boolean => match query.as_str() {
+                "true" | "false" => equal(query.to_ascii_uppercase()),
+                _ => "FALSE".to_owned(),
+            },
+            n if n.is_integer() => match query.trim().parse::<i64>() {
+                Ok(v) => equal(v.to_string()),
+                // A whole number written as a double (`2.0`) still matches.
+                Err(_) => match query.trim().parse::<f64>() {
+                    Ok(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => equal(format!("{x:.0}")),
+                    _ => "FALSE".to_owned(),
+                },
+            },
+            n if n.is_floating() => match query.trim().parse::<f64>() {
+                Ok(x) if x.is_finite() => equal(format!("{x:?}")),
+                _ => "FALSE".to_owned(),
+            },
+            T::Timestamp(..) if !list => match date_span(query.trim()) {
+                // A date matches the whole span it names (a day, a second...).
+                Some((start, unit)) => {
+                    let start = format!(
+                        "arrow_cast({}, '{}')",
+                        string_literal(&start),
+                        self.time_type
+                    );
+                    format!(
+                        "coalesce({value} >= {start} AND {value} < {start} + INTERVAL '1 {unit}', FALSE)"
+                    )
+                }
+                None => "FALSE".to_owned(),
+            },
+            other => {
+                return Err(error(pos, format!("MATCH on {other} is not supported")));
+            }
+        })
+    }
+
     /// A comparison operand: a field is read through `mv_single`, so a
     /// multi-valued field compares as NULL, as in ES|QL.
     fn operand(&self, e: &Expr, single: bool, out: &mut String) -> Result<()> {
@@ -1979,10 +2292,10 @@ impl Sql<'_> {
         }
     }
 
-    fn aggregate(&self, e: &Expr, out: &mut String) -> Result<()> {
+    fn aggregate(&self, at: usize, e: &Expr, out: &mut String) -> Result<()> {
         let Expr::Call(name, args, pos) = e else {
             return Err(error(
-                0,
+                at,
                 "STATS takes aggregate functions: name = SUM(field) BY ...",
             ));
         };
@@ -2151,7 +2464,7 @@ pub fn index_patterns(query: &str) -> Result<Vec<String>> {
         .into_iter()
         .next()
     {
-        Some(Command::From(patterns, _)) => Ok(patterns),
+        Some((_, Command::From(patterns, _))) => Ok(patterns),
         _ => Err(error(0, "a query starts with FROM")),
     }
 }
@@ -2232,14 +2545,15 @@ fn translate_at(
         .iter()
         .map(|(name, _)| name.clone())
         .collect();
-    let unknown = |name: &str| error(0, format!("unknown column {name}"));
     let mut sql = Sql {
         now,
         time_type,
         types,
         in_order: std::collections::HashSet::new(),
+        computed: std::collections::HashSet::new(),
+        full_text: std::cell::Cell::new(Some(FULL_TEXT_WHERE)),
     };
-    let Some(Command::From(patterns, metadata)) = commands.first() else {
+    let Some((_, Command::From(patterns, metadata))) = commands.first() else {
         return Err(error(0, "a query starts with FROM"));
     };
     let mut select = "*".to_owned();
@@ -2248,7 +2562,7 @@ fn translate_at(
         // Each pattern reads its own dataset; `_index` is a column.
         if let Some(missing) = patterns.iter().find(|p| !indexes.contains(p)) {
             return Err(error(
-                5,
+                commands[0].0,
                 format!(
                     "index pattern {missing} has no --index (given: {})",
                     indexes.join(", ")
@@ -2257,13 +2571,13 @@ fn translate_at(
         }
         let list: Vec<String> = patterns.iter().map(|p| string_literal(p)).collect();
         scope = format!(" AND \"_index\" IN ({})", list.join(", "));
-        if !metadata.iter().any(|m| m == "_index") {
+        if !metadata.iter().any(|(m, _)| m == "_index") {
             "* EXCLUDE (\"_index\")".clone_into(&mut select);
             columns.retain(|c| c != "_index");
         }
     }
     let mut from = "events";
-    for field in metadata {
+    for (field, at) in metadata {
         match field.as_str() {
             "_index" if indexes.is_some() => {}
             // The event's file and row there: `/lake/part-0.parquet:1841`.
@@ -2280,9 +2594,16 @@ fn translate_at(
                 );
                 columns.push(field.clone());
             }
+            "_score" => {
+                return Err(error(
+                    *at,
+                    "METADATA _score is not supported: relevance scores need Elasticsearch's \
+                     index statistics (BM25); MATCH filters rows here but does not score them",
+                ));
+            }
             other => {
                 return Err(error(
-                    0,
+                    *at,
                     format!("METADATA {other} is not supported yet (only _index and _id)"),
                 ));
             }
@@ -2303,9 +2624,13 @@ fn translate_at(
             .map(|(_, clause)| format!(" ORDER BY {clause}"))
             .unwrap_or_default()
     };
-    for command in &commands[1..] {
+    // MATCH runs where Elasticsearch can run it, on the index's documents.
+    let mut full_text_after: Option<&'static str> = None;
+    for (at, command) in &commands[1..] {
+        let at = *at;
+        let unknown = |name: &str| error(at, format!("unknown column {name}"));
         current = match command {
-            Command::From(..) => return Err(error(0, "FROM may only start the query")),
+            Command::From(..) => return Err(error(at, "FROM may only start the query")),
             Command::Dissect(field, pattern, separator, at) => {
                 let (re, keys) = dissect_regex(pattern).map_err(|m| error(*at, m))?;
                 let value = sql.text(&Expr::Field(field.clone()), true)?;
@@ -2333,8 +2658,9 @@ fn translate_at(
                     sql.types
                         .insert(name.clone(), arrow::datatypes::DataType::Utf8);
                     sql.in_order.remove(name);
+                    sql.computed.insert(name.clone());
                 }
-                add_columns(&mut columns, order.as_ref(), current, &outputs)?
+                add_columns(*at, &mut columns, order.as_ref(), current, &outputs)?
             }
             Command::Grok(field, pattern, at) => {
                 let (re, keys) = grok_regex(pattern).map_err(|m| error(*at, m))?;
@@ -2353,10 +2679,11 @@ fn translate_at(
                         };
                         sql.types.insert(name.clone(), t);
                         sql.in_order.remove(&name);
+                        sql.computed.insert(name.clone());
                         (name, expr)
                     })
                     .collect();
-                add_columns(&mut columns, order.as_ref(), current, &outputs)?
+                add_columns(*at, &mut columns, order.as_ref(), current, &outputs)?
             }
             Command::Enrich(policy, on, with, at) => {
                 // Without data (a check), any policy is taken as given.
@@ -2415,6 +2742,7 @@ fn translate_at(
                 for (new, _) in &with {
                     sql.types.remove(new);
                     sql.in_order.remove(new);
+                    sql.computed.insert(new.clone());
                     if !columns.contains(new) {
                         columns.push(new.clone());
                     }
@@ -2448,7 +2776,10 @@ fn translate_at(
             }
             Command::Where(cond) => {
                 let mut c = String::new();
-                sql.expr(cond, &mut c)?;
+                sql.full_text.set(full_text_after);
+                let translated = sql.expr(cond, &mut c);
+                sql.full_text.set(Some(FULL_TEXT_WHERE));
+                translated?;
                 format!("SELECT * FROM ({current}) WHERE {c}")
             }
             Command::Keep(fields) => {
@@ -2484,7 +2815,10 @@ fn translate_at(
                 let mut types = std::collections::HashMap::new();
                 for (name, agg) in aggs {
                     let mut a = String::new();
-                    sql.aggregate(agg, &mut a)?;
+                    sql.full_text.set(full_text_after);
+                    let translated = sql.aggregate(at, agg, &mut a);
+                    sql.full_text.set(Some(FULL_TEXT_WHERE));
+                    translated?;
                     select.push(format!("{a} AS {}", quote(name)));
                     if let Some(t) = sql.infer_aggregate(agg) {
                         types.insert(name.clone(), t);
@@ -2509,6 +2843,7 @@ fn translate_at(
                 }
                 sql.types = types;
                 sql.in_order.clear();
+                full_text_after = Some("cannot be used after STATS");
                 select.extend(by.iter().map(|f| quote(f)));
                 let group = if by.is_empty() {
                     String::new()
@@ -2535,7 +2870,10 @@ fn translate_at(
                 order = Some((keys.iter().map(|k| k.0.clone()).collect(), list.join(", ")));
                 current
             }
-            Command::Limit(n) => format!("SELECT * FROM ({current}){} LIMIT {n}", order_by(&order)),
+            Command::Limit(n) => {
+                full_text_after = Some("cannot be used after LIMIT");
+                format!("SELECT * FROM ({current}){} LIMIT {n}", order_by(&order))
+            }
             Command::Eval(assignments) => {
                 // Each column may use the ones before it: one projection each; a
                 // column of the same name is replaced, as in ES|QL.
@@ -2543,7 +2881,7 @@ fn translate_at(
                 for (name, e) in assignments {
                     let mut v = String::new();
                     sql.expr(e, &mut v)?;
-                    c = add_columns(&mut columns, order.as_ref(), c, &[(name.clone(), v)])?;
+                    c = add_columns(at, &mut columns, order.as_ref(), c, &[(name.clone(), v)])?;
                     match sql.infer(e) {
                         Some(t) => sql.types.insert(name.clone(), t),
                         None => sql.types.remove(name),
@@ -2553,6 +2891,7 @@ fn translate_at(
                     } else {
                         sql.in_order.remove(name);
                     }
+                    sql.computed.insert(name.clone());
                 }
                 c
             }
@@ -2590,6 +2929,11 @@ fn translate_at(
                         sql.in_order.insert(new.clone());
                     } else {
                         sql.in_order.remove(new);
+                    }
+                    if sql.computed.remove(old) {
+                        sql.computed.insert(new.clone());
+                    } else {
+                        sql.computed.remove(new);
                     }
                 }
                 let old: Vec<String> = pairs.iter().map(|(o, _)| quote(o)).collect();
@@ -2758,6 +3102,33 @@ mod tests {
     }
 
     #[test]
+    fn from_patterns_skip_comments_and_quotes() {
+        assert_eq!(
+            index_patterns("FROM logs-* /* old: */, \"other-*\" // more\n, x | LIMIT 1").unwrap(),
+            ["logs-*", "other-*", "x"]
+        );
+    }
+
+    #[test]
+    fn backticks_make_a_keyword_a_field() {
+        let columns: Vec<(String, arrow::datatypes::DataType)> = ["@timestamp", "by", "null"]
+            .into_iter()
+            .map(|n| (n.to_owned(), arrow::datatypes::DataType::Int64))
+            .collect();
+        let q = "FROM x | WHERE `null` > 1 | STATS n = COUNT(*) BY `by`";
+        let sql = translate(
+            q,
+            NOW,
+            "@timestamp",
+            "Timestamp(Nanosecond, None)",
+            Some(&columns),
+        )
+        .unwrap();
+        assert!(sql.contains("mv_single(\"null\") > 1"), "{sql}");
+        assert!(sql.contains("GROUP BY \"by\""), "{sql}");
+    }
+
+    #[test]
     fn errors_name_the_construct_and_position() {
         for (q, needle) in [
             ("where x == 1", "starts with FROM"),
@@ -2784,13 +3155,24 @@ mod tests {
             ),
             (
                 "from x metadata _score",
-                "METADATA _score is not supported yet",
+                "METADATA _score is not supported: relevance scores",
             ),
             ("from x | keep nothing", "unknown column nothing"),
             ("from x | where f(1)", "F is not supported yet"),
             ("from x | where \"open", "unterminated string"),
             ("from x | where a ==", "expected an expression"),
             ("from x | limit y", "LIMIT takes a whole number"),
+            // Each error points at its command or argument, not at 1:1.
+            ("from x | keep nothing", "at 1:10: unknown column nothing"),
+            ("from x metadata _id, _nope", "at 1:22: METADATA _nope"),
+            (
+                "from x | stats n = 1",
+                "at 1:10: STATS takes aggregate functions",
+            ),
+            (
+                "from x\n| sort x | eval x = 1",
+                "at 2:12: x is replaced after a SORT",
+            ),
         ] {
             let columns = vec![("x".to_owned(), arrow::datatypes::DataType::Utf8)];
             let err = translate(
