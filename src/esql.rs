@@ -955,46 +955,6 @@ fn string_literal(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
 
-/// A Java regex replacement (`$1`, `${name}`, `\$` for a literal `$`, `\\`) as
-/// the Rust regex crate's (`${1}`, `${name}`, `$$`).
-fn java_replacement(java: &str) -> String {
-    let mut out = String::new();
-    let mut chars = java.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some('$') => out.push_str("$$"),
-                Some(other) => out.push(other),
-                None => {}
-            },
-            '$' => {
-                if chars.peek() == Some(&'{') {
-                    out.push('$');
-                    for n in chars.by_ref() {
-                        out.push(n);
-                        if n == '}' {
-                            break;
-                        }
-                    }
-                } else {
-                    let mut digits = String::new();
-                    while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
-                        digits.push(*d);
-                        chars.next();
-                    }
-                    if digits.is_empty() {
-                        out.push_str("$$");
-                    } else {
-                        let _ = write!(out, "${{{digits}}}");
-                    }
-                }
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// A Java date pattern (`yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`) as a chrono format.
 fn java_date_pattern(java: &str) -> std::result::Result<String, String> {
     let chars: Vec<char> = java.chars().collect();
@@ -1875,15 +1835,12 @@ impl Sql<'_> {
             "match" => self.full_text_match(args, pos)?,
             "replace" => {
                 arity(3..=3)?;
-                // Java's replacement syntax ($1, ${name}, \ escapes) in Rust's.
-                let replacement = match &args[2] {
-                    Expr::Str(r) => string_literal(&java_replacement(r)),
-                    other => self.text(other, true)?,
-                };
+                // Java's replacement rules ($1, ${name}, \ escapes): esql_replace.
                 format!(
-                    "regexp_replace({}, {}, {replacement}, 'g')",
+                    "esql_replace({}, {}, {})",
                     self.text(&args[0], true)?,
-                    self.text(&args[1], true)?
+                    self.text(&args[1], true)?,
+                    self.text(&args[2], true)?
                 )
             }
             "substring" => {
@@ -1912,12 +1869,22 @@ impl Sql<'_> {
                 arity(1..=1)?;
                 let to = if name == "to_long" { "BIGINT" } else { "INT" };
                 let v = self.text(&args[0], true)?;
+                let rounded = format!("try_cast(floor(try_cast({v} AS DOUBLE) + 0.5) AS {to})");
                 if integer(&args[0]) {
                     format!("try_cast({v} AS {to})")
+                } else if timestamp(&args[0]) {
+                    // A time is its milliseconds since the epoch.
+                    format!(
+                        "try_cast(CAST(arrow_cast({v}, 'Timestamp(Millisecond, Some(\"UTC\"))') \
+                         AS BIGINT) AS {to})"
+                    )
+                } else if self.field_type(&args[0]).is_some_and(|t| t.is_floating()) {
+                    // Rounded half up (Java's Math.round); out of range is NULL.
+                    rounded
                 } else {
-                    // Text and fractions go through a double, rounded half up
-                    // (Java's Math.round); out of range is NULL.
-                    format!("try_cast(floor(try_cast({v} AS DOUBLE) + 0.5) AS {to})")
+                    // Text is read as a whole number first, exact to the last
+                    // digit; else as a double, rounded.
+                    format!("coalesce(try_cast({v} AS {to}), {rounded})")
                 }
             }
             "to_string" | "to_str" => {
@@ -3071,10 +3038,6 @@ mod tests {
                 ("w".to_owned(), 1, GrokType::Text),
                 ("n".to_owned(), 2, GrokType::Int)
             ]
-        );
-        assert_eq!(
-            java_replacement(r"<$1|${name}|\$|\\|$>"),
-            "<${1}|${name}|$$|\\|$$>"
         );
         assert_eq!(
             java_date_pattern("yyyy-MM-dd'T'HH:mm:ss.SSSXXX '100%'").unwrap(),

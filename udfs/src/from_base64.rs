@@ -1,8 +1,10 @@
 //! `from_base64(text)`: base64 text decoded to UTF-8 text, as ES|QL's
 //! `FROM_BASE64`.
 //!
-//! The standard alphabet with padding (RFC 4648), as Java's `Base64.getDecoder`
-//! reads it. Text that is not base64, or whose bytes are not UTF-8, is NULL.
+//! The standard alphabet (RFC 4648), as Java's `Base64.getDecoder` reads it:
+//! padding may be left out, but padding present must be right; white space
+//! and the URL-safe alphabet are not base64. Text that is not base64, or whose
+//! bytes are not UTF-8, is NULL.
 //!
 //! ```sql
 //! SELECT from_base64("process.command_line") FROM events;
@@ -11,7 +13,8 @@
 use std::sync::{Arc, LazyLock};
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::alphabet::STANDARD;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use datafusion::arrow::array::{ArrayRef, StringBuilder};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, exec_err, plan_err};
@@ -46,7 +49,24 @@ pub fn from_base64_udf() -> Arc<ScalarUDF> {
 /// One text's decoding, if it is base64 of UTF-8.
 #[must_use]
 pub fn decode(text: &str) -> Option<String> {
-    let bytes = STANDARD.decode(text.trim_end_matches(['\n', '\r'])).ok()?;
+    // Java neither needs the padding nor checks the unused bits of the last
+    // character; padding it does find must be complete.
+    const fn engine(padding: DecodePaddingMode) -> GeneralPurpose {
+        GeneralPurpose::new(
+            &STANDARD,
+            GeneralPurposeConfig::new()
+                .with_decode_padding_mode(padding)
+                .with_decode_allow_trailing_bits(true),
+        )
+    }
+    const PADDED: GeneralPurpose = engine(DecodePaddingMode::RequireCanonical);
+    const UNPADDED: GeneralPurpose = engine(DecodePaddingMode::RequireNone);
+    let bytes = if text.ends_with('=') {
+        PADDED.decode(text)
+    } else {
+        UNPADDED.decode(text)
+    }
+    .ok()?;
     String::from_utf8(bytes).ok()
 }
 
@@ -100,6 +120,13 @@ mod tests {
         assert_eq!(decode("ZWxhc3RpYw==").as_deref(), Some("elastic"));
         assert_eq!(decode("").as_deref(), Some(""));
         assert_eq!(decode("not base64!"), None);
+        // As java.util.Base64.getDecoder(): padding optional, but not wrong.
+        assert_eq!(decode("ZWxhc3RpYw").as_deref(), Some("elastic"));
+        assert_eq!(decode("ZWxhc3RpYw=").as_deref(), None);
+        assert_eq!(decode("ZWxhc3RpYx==").as_deref(), Some("elastic"));
+        assert_eq!(decode("ZWxhc3RpYw==\n"), None);
+        assert_eq!(decode("Z"), None);
+        assert_eq!(decode("_w=="), None);
         // Valid base64 of bytes that are not UTF-8.
         assert_eq!(decode("/w=="), None);
     }

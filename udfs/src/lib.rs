@@ -8,7 +8,8 @@
 //! - [`ip_to_string`](ip_to_string::IpToString): an IP stored as bytes, as ECS text;
 //! - [`mv_single`](mv_single::MvSingle): a multi-valued field as ES|QL's `==` sees it;
 //! - [`mv_count`](mv_count::MvCount): how many values a field holds;
-//! - [`esql_match`](esql_match::EsqlMatch): ES|QL's full-text `MATCH`, by the field's kind.
+//! - [`esql_match`](esql_match::EsqlMatch): ES|QL's full-text `MATCH`, by the field's kind;
+//! - [`esql_replace`](esql_replace::EsqlReplace): ES|QL's `REPLACE`, with Java's replacement rules.
 //!
 //! The crate depends on `DataFusion` only, never on the engine, so the functions can
 //! be registered in any `SessionContext`:
@@ -28,6 +29,7 @@ use datafusion::logical_expr::ScalarUDF;
 pub mod cidr_match;
 pub mod common;
 pub mod esql_match;
+pub mod esql_replace;
 pub mod from_base64;
 pub mod ip;
 pub mod ip_is_global;
@@ -46,6 +48,7 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         mv_count::mv_count_udf(),
         from_base64::from_base64_udf(),
         esql_match::esql_match_udf(),
+        esql_replace::esql_replace_udf(),
     ]
 }
 
