@@ -1053,8 +1053,8 @@ fn without_comments(text: &str) -> String {
         let tail = &rest[i..];
         if tail.starts_with("//") {
             rest = tail.find('\n').map_or("", |end| &tail[end..]);
-        } else if tail.starts_with("/*") {
-            rest = tail[2..].find("*/").map_or("", |end| &tail[end + 4..]);
+        } else if let Some(body) = tail.strip_prefix("/*") {
+            rest = body.find("*/").map_or("", |end| &body[end + 2..]);
             out.push(' ');
         } else {
             out.push('/');
@@ -1573,6 +1573,22 @@ impl Sql<'_> {
                 }
                 out.push(')');
             }
+            Expr::Binary(l, op @ ("+" | "-" | "*"), r)
+                if self.infer(l).is_some_and(|t| t.is_integer())
+                    && self.infer(r).is_some_and(|t| t.is_integer()) =>
+            {
+                // Whole numbers: NULL with a warning past the range, where SQL
+                // wraps (esql_add/esql_sub/esql_mul, see `esql_warnings`).
+                let (mut left, mut right) = (String::new(), String::new());
+                self.expr(l, &mut left)?;
+                self.expr(r, &mut right)?;
+                let function = match *op {
+                    "+" => "esql_add",
+                    "-" => "esql_sub",
+                    _ => "esql_mul",
+                };
+                let _ = write!(out, "{function}({left}, {right})");
+            }
             Expr::Binary(l, op @ ("/" | "%"), r) => {
                 // Division by zero is NULL in ES|QL, with a warning (counted by
                 // esql_div/esql_mod, see `esql_warnings`), not an error.
@@ -1709,12 +1725,12 @@ impl Sql<'_> {
             }
             Expr::Now => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
             Expr::Neg(inner) => self.infer(inner)?,
-            Expr::Binary(l, op, r) => match *op {
+            Expr::Binary(left, op, right) => match *op {
                 "==" | "!=" | "<" | "<=" | ">" | ">=" | "AND" | "OR" => T::Boolean,
-                _ => match (self.infer(l)?, self.infer(r)?) {
-                    (t @ T::Timestamp(..), _) => t,
-                    (a, b) if a.is_integer() && b.is_integer() => {
-                        if a == T::Int32 && b == T::Int32 {
+                _ => match (self.infer(left)?, self.infer(right)?) {
+                    (time @ T::Timestamp(..), _) => time,
+                    (lt, rt) if lt.is_integer() && rt.is_integer() => {
+                        if lt == T::Int32 && rt == T::Int32 {
                             T::Int32
                         } else {
                             T::Int64
@@ -2189,9 +2205,12 @@ impl Sql<'_> {
         };
         Ok(match scalar {
             s if s.is_string() => {
-                let kind = if field == "ip" || field.ends_with(".ip") {
+                let leaf = field.rsplit('.').next().unwrap_or_default();
+                let kind = if leaf == "ip" {
                     "ip"
-                } else if field == "message" || field == "error.message" || field.ends_with(".text")
+                } else if field == "message"
+                    || field == "error.message"
+                    || (leaf == "text" && field.contains('.'))
                 {
                     "text"
                 } else {

@@ -9,7 +9,10 @@
 //! - `esql_mv_check(list)` is `list`, counting rows holding several distinct
 //!   values, which a comparison or function then reads as NULL;
 //! - `esql_long_sum(sum)` is an exact (decimal) sum as a long, NULL where it is
-//!   outside the long range, counting those groups.
+//!   outside the long range, counting those groups;
+//! - `esql_add`, `esql_sub` and `esql_mul` are `+`, `-` and `*` on whole
+//!   numbers, NULL where the result leaves the type's range (where SQL wraps),
+//!   counting those rows.
 //!
 //! They are volatile, so the optimizer neither folds nor moves them: a row is
 //! counted each time ES|QL would evaluate it. Each query registers fresh
@@ -18,11 +21,11 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use arrow::array::{Array, ArrayRef, AsArray, Int64Array};
+use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, AsArray, Int64Array, PrimitiveArray};
 use arrow::compute::kernels::cmp::eq;
-use arrow::compute::kernels::numeric::{div, rem};
+use arrow::compute::kernels::numeric::{add, div, mul, rem, sub};
 use arrow::compute::{cast, nullif};
-use arrow::datatypes::{DataType, Decimal128Type};
+use arrow::datatypes::{ArrowNativeTypeOp, DataType, Decimal128Type, Int32Type, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::Operator;
 use datafusion::logical_expr::type_coercion::binary::BinaryTypeCoercer;
@@ -41,6 +44,7 @@ enum Kind {
     DivByZero,
     MultiValued,
     Overflow,
+    Arithmetic,
 }
 
 impl Kind {
@@ -49,6 +53,7 @@ impl Kind {
             Kind::DivByZero => "division_by_zero",
             Kind::MultiValued => "multi_valued",
             Kind::Overflow => "long_overflow",
+            Kind::Arithmetic => "arithmetic_overflow",
         }
     }
 
@@ -62,6 +67,10 @@ impl Kind {
             Kind::Overflow => {
                 format!("{n} sums outside the long range gave NULL (ES|QL: long overflow)")
             }
+            Kind::Arithmetic => format!(
+                "{n} additions, subtractions or multiplications outside the integer or long \
+                 range gave NULL (ES|QL: integer overflow, long overflow)"
+            ),
         }
     }
 }
@@ -76,14 +85,23 @@ impl EsqlWarnings {
     /// Registers the three functions in `ctx` with fresh counters.
     #[must_use]
     pub fn register(ctx: &SessionContext) -> EsqlWarnings {
-        let counts: Vec<(Kind, Arc<AtomicU64>)> =
-            [Kind::DivByZero, Kind::MultiValued, Kind::Overflow]
-                .into_iter()
-                .map(|kind| (kind, Arc::new(AtomicU64::new(0))))
-                .collect();
+        let counts: Vec<(Kind, Arc<AtomicU64>)> = [
+            Kind::DivByZero,
+            Kind::MultiValued,
+            Kind::Overflow,
+            Kind::Arithmetic,
+        ]
+        .into_iter()
+        .map(|kind| (kind, Arc::new(AtomicU64::new(0))))
+        .collect();
         for (kind, count) in &counts {
             let ops: &[Option<Operator>] = match kind {
                 Kind::DivByZero => &[Some(Operator::Divide), Some(Operator::Modulo)],
+                Kind::Arithmetic => &[
+                    Some(Operator::Plus),
+                    Some(Operator::Minus),
+                    Some(Operator::Multiply),
+                ],
                 _ => &[None],
             };
             for op in ops {
@@ -117,7 +135,7 @@ impl EsqlWarnings {
 #[derive(Debug)]
 struct Check {
     kind: Kind,
-    /// For divisions: `/` or `%`.
+    /// For divisions: `/` or `%`; for arithmetic: `+`, `-` or `*`.
     op: Option<Operator>,
     count: Arc<AtomicU64>,
     signature: Signature,
@@ -155,6 +173,35 @@ impl std::hash::Hash for Check {
     }
 }
 
+/// `l op r` in `T`, NULL (and counted) where it leaves `T`'s range.
+fn checked<T>(l: &ArrayRef, r: &ArrayRef, op: Operator, count: &AtomicU64) -> Result<ArrayRef>
+where
+    T: ArrowPrimitiveType,
+{
+    let (l, r) = (cast(l, &T::DATA_TYPE)?, cast(r, &T::DATA_TYPE)?);
+    let (l, r) = (l.as_primitive::<T>(), r.as_primitive::<T>());
+    let mut overflows = 0;
+    let out: PrimitiveArray<T> = l
+        .iter()
+        .zip(r.iter())
+        .map(|(left, right)| {
+            let (left, right) = (left?, right?);
+            let result = match op {
+                Operator::Plus => left.add_checked(right),
+                Operator::Minus => left.sub_checked(right),
+                _ => left.mul_checked(right),
+            }
+            .ok();
+            if result.is_none() {
+                overflows += 1;
+            }
+            result
+        })
+        .collect();
+    count.fetch_add(overflows, Ordering::Relaxed);
+    Ok(Arc::new(out))
+}
+
 /// Rows where both are values and the divisor is zero.
 fn zero_divisors(l: &ArrayRef, r: &ArrayRef) -> Result<u64> {
     let r = cast(r, &DataType::Float64)?;
@@ -171,6 +218,9 @@ impl ScalarUDFImpl for Check {
             (Kind::DivByZero, _) => "esql_div",
             (Kind::MultiValued, _) => "esql_mv_check",
             (Kind::Overflow, _) => "esql_long_sum",
+            (Kind::Arithmetic, Some(Operator::Plus)) => "esql_add",
+            (Kind::Arithmetic, Some(Operator::Minus)) => "esql_sub",
+            (Kind::Arithmetic, _) => "esql_mul",
         }
     }
 
@@ -188,7 +238,7 @@ impl ScalarUDFImpl for Check {
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         match (self.kind, arg_types) {
-            (Kind::DivByZero, [l, r]) => {
+            (Kind::DivByZero | Kind::Arithmetic, [l, r]) => {
                 let op = self.op.unwrap_or(Operator::Divide);
                 BinaryTypeCoercer::new(l, &op, r).get_result_type()
             }
@@ -217,6 +267,25 @@ impl ScalarUDFImpl for Check {
                 };
                 let to = self.return_type(&[l.data_type().clone(), r.data_type().clone()])?;
                 Ok(ColumnarValue::Array(cast(&out, &to)?))
+            }
+            (Kind::Arithmetic, [l, r]) => {
+                let (l, r) = (l.to_array(rows)?, r.to_array(rows)?);
+                let to = self.return_type(&[l.data_type().clone(), r.data_type().clone()])?;
+                let op = self.op.unwrap_or(Operator::Plus);
+                let out = match to {
+                    DataType::Int32 => checked::<Int32Type>(&l, &r, op, &self.count)?,
+                    t if t.is_integer() => {
+                        let out = checked::<Int64Type>(&l, &r, op, &self.count)?;
+                        cast(&out, &t)?
+                    }
+                    // Floating point and times do not warn: SQL's own operator.
+                    _ => match op {
+                        Operator::Plus => add(&l, &r)?,
+                        Operator::Minus => sub(&l, &r)?,
+                        _ => mul(&l, &r)?,
+                    },
+                };
+                Ok(ColumnarValue::Array(out))
             }
             (Kind::MultiValued, [list]) => {
                 let array = list.to_array(rows)?;

@@ -420,7 +420,7 @@ impl Matcher {
 /// Each row's strings: one for a string column, the values of a list column.
 fn rows_of(array: &ArrayRef) -> Result<Vec<Vec<&str>>> {
     /// Rows from a list's offsets over its child values.
-    fn lists<'a, O: OffsetSizeTrait>(list: &'a GenericListArray<O>) -> Result<Vec<Vec<&'a str>>> {
+    fn lists<O: OffsetSizeTrait>(list: &GenericListArray<O>) -> Result<Vec<Vec<&str>>> {
         let mut values = Vec::with_capacity(list.values().len());
         for_each_str(list.values().as_ref(), |v| values.push(v))?;
         let offsets = list.value_offsets();
@@ -457,23 +457,19 @@ impl ScalarUDFImpl for EsqlMatch {
     }
 
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        match arg_types {
-            [value, query, spec] => {
-                let text = |t: &DataType| is_string_type(t) || t == &DataType::Null;
-                let value_ok = text(value)
-                    || matches!(value, DataType::List(f) | DataType::LargeList(f) if text(f.data_type()));
-                if !value_ok {
-                    return plan_err!(
-                        "esql_match: argument 1 must be text or a list of text, got {value}"
-                    );
-                }
-                if !text(query) || !text(spec) {
-                    return plan_err!("esql_match: the query and the spec must be text");
-                }
-                Ok(DataType::Boolean)
-            }
-            _ => plan_err!("esql_match takes three arguments: value, query, spec"),
+        let [value, query, spec] = arg_types else {
+            return plan_err!("esql_match takes three arguments: value, query, spec");
+        };
+        let text = |t: &DataType| is_string_type(t) || t == &DataType::Null;
+        let value_ok = text(value)
+            || matches!(value, DataType::List(f) | DataType::LargeList(f) if text(f.data_type()));
+        if !value_ok {
+            return plan_err!("esql_match: argument 1 must be text or a list of text, got {value}");
         }
+        if !text(query) || !text(spec) {
+            return plan_err!("esql_match: the query and the spec must be text");
+        }
+        Ok(DataType::Boolean)
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {

@@ -215,10 +215,9 @@ impl ScalarUDFImpl for EsqlReplace {
         let mut out = StringBuilder::new();
         // Compiled again only when the regex or the replacement changes.
         let mut compiled: Option<((&str, &str), Replacer)> = None;
-        for i in 0..columns[0].len() {
-            let (Some(text), Some(regex), Some(replacement)) =
-                (values[0][i], values[1][i], values[2][i])
-            else {
+        let [texts, regexes, replacements] = &values;
+        for ((text, regex), replacement) in texts.iter().zip(regexes).zip(replacements) {
+            let (Some(text), Some(regex), Some(replacement)) = (*text, *regex, *replacement) else {
                 out.append_null();
                 continue;
             };
