@@ -13,14 +13,18 @@
 //! functions (`REPLACE` with Java's replacement rules, `SUBSTRING` with
 //! negative starts, ...), `DATE_TRUNC` (calendar day, ISO week, epoch-aligned
 //! spans, month/quarter/year), `DATE_FORMAT` (Java pattern letters), the `MV_*`
-//! functions, `FROM_BASE64`, `CIDR_MATCH`, `NOW()` and time spans, literals
-//! (only ES|QL's five string escapes), `//` and `/* */` comments.
+//! functions, `FROM_BASE64`, `CIDR_MATCH`, `MATCH(field, query, {options})` and
+//! `field : query` (through the `esql_match` UDF, by the field's kind),
+//! `NOW()` and time spans, literals (only ES|QL's five string escapes), `//`
+//! and `/* */` comments.
 //! Anything else is an error naming the construct and its `line:column`.
 //!
 //! Semantics: `NOW()` is the run's `--as-of`, and events after it are not visible
 //! (an archive holds events that did not exist yet at that instant); a
 //! comparison on a multi-valued field is NULL (through `mv_single`), so `WHERE`
-//! drops the event; `WHERE` keeps only true; NULL `BY` keys form a group.
+//! drops the event; `WHERE` keeps only true; NULL `BY` keys form a group, and a
+//! multi-valued key puts its row in each value's group; `+`, `-`, `*` on whole
+//! numbers and `/` are NULL with a warning where ES|QL warns (`esql_warnings`).
 
 use std::fmt::Write as _;
 
