@@ -1069,6 +1069,14 @@ fn without_comments(text: &str) -> String {
     out
 }
 
+/// An IP literal compared with an IP field, checked: ES|QL refuses text that is
+/// not an address.
+fn ip_literal(text: &str) -> std::result::Result<String, String> {
+    text.parse::<std::net::IpAddr>()
+        .map(|_| text.to_owned())
+        .map_err(|_| format!("cannot convert string [{text}] to [IP]"))
+}
+
 /// Why MATCH is refused outside WHERE and STATS.
 const FULL_TEXT_WHERE: &str = "is only supported in WHERE and STATS commands";
 
@@ -1131,7 +1139,10 @@ fn add_columns(
     current: String,
     outputs: &[(String, String)],
 ) -> Result<String> {
-    let mut c = current;
+    // One projection: every output reads the row as it came in, also when an
+    // output replaces the field the others are cut from (DISSECT's keys).
+    let mut replaced = vec![];
+    let mut added = vec![];
     for (name, v) in outputs {
         let q = quote(name);
         if order.is_some_and(|(keys, _)| keys.contains(name)) {
@@ -1140,14 +1151,22 @@ fn add_columns(
                 format!("{name} is replaced after a SORT on it; SORT again after"),
             ));
         }
-        c = if columns.contains(name) {
-            format!("SELECT * EXCLUDE ({q}), {v} AS {q} FROM ({c})")
+        if columns.contains(name) {
+            replaced.push(q.clone());
         } else {
             columns.push(name.clone());
-            format!("SELECT *, {v} AS {q} FROM ({c})")
-        };
+        }
+        added.push(format!("{v} AS {q}"));
     }
-    Ok(c)
+    let kept = if replaced.is_empty() {
+        "*".to_owned()
+    } else {
+        format!("* EXCLUDE ({})", replaced.join(", "))
+    };
+    Ok(format!(
+        "SELECT {kept}, {} FROM ({current})",
+        added.join(", ")
+    ))
 }
 
 /// An error at `pos` unless function `name` takes `got` arguments.
@@ -1471,6 +1490,9 @@ struct Sql<'a> {
     /// Why MATCH cannot be used where the translation is; `None` where it can
     /// (WHERE and STATS, before any LIMIT or STATS).
     full_text: std::cell::Cell<Option<&'static str>>,
+    /// Where the command being translated starts (for errors without a place
+    /// of their own).
+    command_at: std::cell::Cell<usize>,
 }
 
 impl Sql<'_> {
@@ -1545,6 +1567,26 @@ impl Sql<'_> {
                     " IS NULL)"
                 });
             }
+            Expr::In(value, list, negated)
+                if self.is_ip(value) && list.iter().all(|i| matches!(i, Expr::Str(_))) =>
+            {
+                // IP strings are IPs: any spelling of the address matches.
+                let mut ips = vec![];
+                for item in list {
+                    if let Expr::Str(text) = item {
+                        ips.push(string_literal(
+                            &ip_literal(text).map_err(|m| error(self.pos_of(e), m))?,
+                        ));
+                    }
+                }
+                let _ = write!(
+                    out,
+                    "({}cidr_match({}, {}))",
+                    if *negated { "NOT " } else { "" },
+                    self.text(value, true)?,
+                    ips.join(", ")
+                );
+            }
             Expr::In(value, list, negated) => {
                 out.push('(');
                 self.operand(value, true, out)?;
@@ -1601,6 +1643,49 @@ impl Sql<'_> {
                 self.expr(r, &mut right)?;
                 let function = if *op == "/" { "esql_div" } else { "esql_mod" };
                 let _ = write!(out, "{function}({left}, {right})");
+            }
+            Expr::Binary(l, op @ ("==" | "!=" | "<" | "<=" | ">" | ">="), r)
+                if self.typed_literal(l, r) || self.typed_literal(r, l) =>
+            {
+                // A string compared with an IP or a boolean is read as one.
+                let (field, text) = match (&**l, &**r) {
+                    (Expr::Str(t), f) | (f, Expr::Str(t)) => (f, t),
+                    _ => unreachable!("typed_literal holds"),
+                };
+                if self.is_ip(field) {
+                    if !matches!(*op, "==" | "!=") {
+                        return Err(error(
+                            self.pos_of(e),
+                            "only == and != compare IPs here (not their order)",
+                        ));
+                    }
+                    let ip = ip_literal(text).map_err(|m| error(self.pos_of(e), m))?;
+                    let _ = write!(
+                        out,
+                        "({}cidr_match({}, {}))",
+                        if *op == "!=" { "NOT " } else { "" },
+                        self.text(field, true)?,
+                        string_literal(&ip)
+                    );
+                } else {
+                    // Boolean: Java's Boolean.parseBoolean, "true" in any case.
+                    let b = if text.eq_ignore_ascii_case("true") {
+                        "TRUE"
+                    } else {
+                        "FALSE"
+                    };
+                    let (left, right) = if matches!(**l, Expr::Str(_)) {
+                        (b.to_owned(), self.text(r, true)?)
+                    } else {
+                        (self.text(l, true)?, b.to_owned())
+                    };
+                    let sql_op = match *op {
+                        "==" => "=",
+                        "!=" => "<>",
+                        other => other,
+                    };
+                    let _ = write!(out, "({left} {sql_op} {right})");
+                }
             }
             Expr::Binary(l, op, r) => {
                 let comparison = matches!(*op, "==" | "!=" | "<" | "<=" | ">" | ">=");
@@ -2093,6 +2178,41 @@ impl Sql<'_> {
         Ok(true)
     }
 
+    /// Whether `e` is an IP field: text named `ip` or `*.ip`, as ECS names them
+    /// (Parquet has no IP type).
+    fn is_ip(&self, e: &Expr) -> bool {
+        let Expr::Field(name) = e else {
+            return false;
+        };
+        let text = match self.field_type(e) {
+            None => true,
+            Some(arrow::datatypes::DataType::List(item)) => item.data_type().is_string(),
+            Some(t) => t.is_string(),
+        };
+        text && name.rsplit('.').next() == Some("ip")
+    }
+
+    /// Whether `literal` is a string that ES|QL reads as `field`'s type (an IP or
+    /// a boolean) when they are compared.
+    fn typed_literal(&self, field: &Expr, literal: &Expr) -> bool {
+        matches!(literal, Expr::Str(_))
+            && (self.is_ip(field)
+                || self.field_type(field) == Some(arrow::datatypes::DataType::Boolean))
+    }
+
+    /// The position of the first call inside `e`, else of its command.
+    fn pos_of(&self, e: &Expr) -> usize {
+        fn call(e: &Expr) -> Option<usize> {
+            match e {
+                Expr::Call(_, _, pos) | Expr::Options(_, pos) => Some(*pos),
+                Expr::Binary(l, _, r) => call(l).or_else(|| call(r)),
+                Expr::Not(i) | Expr::Neg(i) | Expr::IsNull(i, _) | Expr::In(i, _, _) => call(i),
+                _ => None,
+            }
+        }
+        call(e).unwrap_or_else(|| self.command_at.get())
+    }
+
     /// `MATCH(field, query [, {options}])`, and `field : query`: Elasticsearch's
     /// match query, chosen by the field's kind as its mapping would choose it.
     ///
@@ -2542,6 +2662,7 @@ fn translate_at(
         in_order: std::collections::HashSet::new(),
         computed: std::collections::HashSet::new(),
         full_text: std::cell::Cell::new(Some(FULL_TEXT_WHERE)),
+        command_at: std::cell::Cell::new(0),
     };
     let Some((_, Command::From(patterns, metadata))) = commands.first() else {
         return Err(error(0, "a query starts with FROM"));
@@ -2618,6 +2739,7 @@ fn translate_at(
     let mut full_text_after: Option<&'static str> = None;
     for (at, command) in &commands[1..] {
         let at = *at;
+        sql.command_at.set(at);
         let unknown = |name: &str| error(at, format!("unknown column {name}"));
         current = match command {
             Command::From(..) => return Err(error(at, "FROM may only start the query")),
