@@ -100,6 +100,12 @@ fn scan<'a, O: OffsetSizeTrait>(
             continue;
         }
         let (start, end) = (bounds[0].as_usize(), bounds[1].as_usize());
+        // Most ECS arrays hold one value: nothing to compare.
+        if end - start <= 1 || cap == 0 {
+            let valid = end > start && values.is_valid(start) && cap > 0;
+            out.push((usize::from(valid), if valid { start } else { 0 }));
+            continue;
+        }
         let mut first = None;
         let mut count = 0;
         seen.clear();
