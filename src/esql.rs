@@ -1136,7 +1136,7 @@ fn add_columns(
     at: usize,
     columns: &mut Vec<String>,
     order: Option<&(Vec<String>, String)>,
-    current: String,
+    current: &str,
     outputs: &[(String, String)],
 ) -> Result<String> {
     // One projection: every output reads the row as it came in, also when an
@@ -1648,9 +1648,8 @@ impl Sql<'_> {
                 if self.typed_literal(l, r) || self.typed_literal(r, l) =>
             {
                 // A string compared with an IP or a boolean is read as one.
-                let (field, text) = match (&**l, &**r) {
-                    (Expr::Str(t), f) | (f, Expr::Str(t)) => (f, t),
-                    _ => unreachable!("typed_literal holds"),
+                let ((Expr::Str(text), field) | (field, Expr::Str(text))) = (&**l, &**r) else {
+                    unreachable!("typed_literal holds")
                 };
                 if self.is_ip(field) {
                     if !matches!(*op, "==" | "!=") {
@@ -1669,15 +1668,15 @@ impl Sql<'_> {
                     );
                 } else {
                     // Boolean: Java's Boolean.parseBoolean, "true" in any case.
-                    let b = if text.eq_ignore_ascii_case("true") {
+                    let truth = if text.eq_ignore_ascii_case("true") {
                         "TRUE"
                     } else {
                         "FALSE"
                     };
                     let (left, right) = if matches!(**l, Expr::Str(_)) {
-                        (b.to_owned(), self.text(r, true)?)
+                        (truth.to_owned(), self.text(r, true)?)
                     } else {
-                        (self.text(l, true)?, b.to_owned())
+                        (self.text(l, true)?, truth.to_owned())
                     };
                     let sql_op = match *op {
                         "==" => "=",
@@ -2772,7 +2771,7 @@ fn translate_at(
                     sql.in_order.remove(name);
                     sql.computed.insert(name.clone());
                 }
-                add_columns(*at, &mut columns, order.as_ref(), current, &outputs)?
+                add_columns(*at, &mut columns, order.as_ref(), &current, &outputs)?
             }
             Command::Grok(field, pattern, at) => {
                 let (re, keys) = grok_regex(pattern).map_err(|m| error(*at, m))?;
@@ -2795,7 +2794,7 @@ fn translate_at(
                         (name, expr)
                     })
                     .collect();
-                add_columns(*at, &mut columns, order.as_ref(), current, &outputs)?
+                add_columns(*at, &mut columns, order.as_ref(), &current, &outputs)?
             }
             Command::Enrich(policy, on, with, at) => {
                 // Without data (a check), any policy is taken as given.
@@ -2993,7 +2992,7 @@ fn translate_at(
                 for (name, e) in assignments {
                     let mut v = String::new();
                     sql.expr(e, &mut v)?;
-                    c = add_columns(at, &mut columns, order.as_ref(), c, &[(name.clone(), v)])?;
+                    c = add_columns(at, &mut columns, order.as_ref(), &c, &[(name.clone(), v)])?;
                     match sql.infer(e) {
                         Some(t) => sql.types.insert(name.clone(), t),
                         None => sql.types.remove(name),

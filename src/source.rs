@@ -83,7 +83,8 @@ pub struct Leaf {
 /// Files that share one schema.
 #[derive(Clone, Debug)]
 pub struct SchemaGroup {
-    /// The shared schema, as the files store it.
+    /// The shared schema as lakehunt reads it: the files' own, with every string
+    /// (at any depth) as `Utf8View`, which `lakehunt schema` therefore shows.
     pub schema: SchemaRef,
     /// The files, in discovery order.
     pub files: Vec<PathBuf>,
@@ -138,8 +139,6 @@ fn is_hidden(path: &Path) -> bool {
         .is_some_and(|n| n.starts_with('.') || n.starts_with('_'))
 }
 
-/// Collects `*.parquet` below `dir`, skipping hidden entries; `seen` holds the
-/// canonical directories visited, so a symlink loop is walked once.
 /// The folder part of a glob before its first wildcard (`lake/2026-*/x` -> `lake`).
 fn glob_root(pattern: &str) -> &Path {
     let wildcard = pattern.find(['*', '?', '[']).unwrap_or(pattern.len());
@@ -149,7 +148,22 @@ fn glob_root(pattern: &str) -> &Path {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) -> Result<()> {
+/// Every file named `*.{extension}` below `dir`, in path order, skipping hidden
+/// entries, each folder walked once (a symlink loop ends).
+pub fn files_under(dir: &Path, extension: &str) -> Result<Vec<PathBuf>> {
+    let mut out = vec![];
+    walk(dir, extension, &mut out, &mut HashSet::new())?;
+    Ok(out)
+}
+
+/// Collects `*.{extension}` below `dir`, skipping hidden entries; `seen` holds
+/// the canonical directories visited, so a symlink loop is walked once.
+fn walk(
+    dir: &Path,
+    extension: &str,
+    out: &mut Vec<PathBuf>,
+    seen: &mut HashSet<PathBuf>,
+) -> Result<()> {
     if !seen.insert(std::fs::canonicalize(dir)?) {
         return Ok(());
     }
@@ -166,8 +180,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, seen: &mut HashSet<PathBuf>) -> Resu
             continue;
         }
         if path.is_dir() {
-            walk(&path, out, seen)?;
-        } else if path.extension().is_some_and(|x| x == "parquet") {
+            walk(&path, extension, out, seen)?;
+        } else if path.extension().is_some_and(|x| x == extension) {
             out.push(path);
         }
     }
@@ -186,7 +200,7 @@ pub fn discover(paths: &[String]) -> Result<Vec<PathBuf>> {
         if path.is_file() {
             files.push(path.to_owned());
         } else if path.is_dir() {
-            walk(path, &mut files, &mut seen_dirs)?;
+            walk(path, "parquet", &mut files, &mut seen_dirs)?;
         } else if is_glob(arg) {
             let matches = glob::glob(arg).map_err(|e| Error::InvalidGlob {
                 pattern: arg.clone(),
@@ -206,7 +220,7 @@ pub fn discover(paths: &[String]) -> Result<Vec<PathBuf>> {
                     continue;
                 }
                 if m.is_dir() {
-                    walk(&m, &mut files, &mut seen_dirs)?;
+                    walk(&m, "parquet", &mut files, &mut seen_dirs)?;
                 } else {
                     files.push(m);
                 }

@@ -18,27 +18,9 @@ pub struct HuntsArgs {
     library: Option<std::path::PathBuf>,
 }
 
-fn toml_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) -> anyhow::Result<()> {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            toml_files(&path, out)?;
-        } else if path.extension().is_some_and(|x| x == "toml") {
-            out.push(path);
-        }
-    }
-    Ok(())
-}
-
 /// `hunts --library DIR`: every hunt file, and per query whether it runs here.
 fn library(dir: &std::path::Path) -> anyhow::Result<Outcome> {
-    let mut files = vec![];
-    toml_files(dir, &mut files)?;
+    let files = lakehunt::source::files_under(dir, "toml")?;
     let (mut total, mut runnable, mut hunts, mut other) = (0, 0, 0, 0);
     for path in &files {
         let Ok(file) = lakehunt::esql::read_hunt_file(path) else {
@@ -69,9 +51,14 @@ fn library(dir: &std::path::Path) -> anyhow::Result<Outcome> {
             }
         }
     }
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     println!(
-        "{runnable} of {total} ES|QL queries in {hunts} hunt files can run here \
-         ({other} queries in other languages, EQL or osquery SQL, not counted)"
+        "{runnable} of {} in {} can run here ({} in other languages, EQL or osquery SQL, \
+         not counted)",
+        plural(total, "ES|QL query", "ES|QL queries"),
+        plural(hunts, "hunt file", "hunt files"),
+        plural(other, "query", "queries"),
     );
     Ok(Outcome::Clean)
 }

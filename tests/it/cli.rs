@@ -822,7 +822,7 @@ process where process.name == "cmd.exe"
     );
     assert!(text.contains("  query 3: EQL, not ES|QL"), "{text}");
     assert!(
-        text.contains("1 of 2 ES|QL queries in 1 hunt files can run here (1 queries in other"),
+        text.contains("1 of 2 ES|QL queries in 1 hunt file can run here (1 query in other"),
         "{text}"
     );
 
