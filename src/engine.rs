@@ -133,6 +133,23 @@ impl Engine {
     pub async fn with_source(source: Source, options: &EngineOptions) -> Result<Engine> {
         // DATAFUSION_* variables tune the session (DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS=true, ...).
         let mut config = SessionConfig::from_env()?;
+        // Hunts group by entity ids, nearly one group per row: a partial
+        // aggregation before the repartition would hash every row twice and hold
+        // a second table. Decide after the first batch, and skip it when over
+        // half the rows are new groups (DataFusion: 100,000 rows and 80%).
+        // Measured on the 10M egress hunt: 2.6% fewer instructions and a peak
+        // RSS of 193 instead of 214 MiB; a DATAFUSION_* variable still wins.
+        let execution = &mut config.options_mut().execution;
+        if std::env::var_os("DATAFUSION_EXECUTION_SKIP_PARTIAL_AGGREGATION_PROBE_ROWS_THRESHOLD")
+            .is_none()
+        {
+            execution.skip_partial_aggregation_probe_rows_threshold = 8192;
+        }
+        if std::env::var_os("DATAFUSION_EXECUTION_SKIP_PARTIAL_AGGREGATION_PROBE_RATIO_THRESHOLD")
+            .is_none()
+        {
+            execution.skip_partial_aggregation_probe_ratio_threshold = 0.5;
+        }
         if let Some(rows) = options.batch_size {
             config = config.with_batch_size(rows);
         }
