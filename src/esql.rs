@@ -1828,7 +1828,7 @@ impl Sql<'_> {
                 },
             },
             Expr::Call(name, args, _) => match name.as_str() {
-                "to_integer" | "to_int" | "length" => T::Int32,
+                "to_integer" | "to_int" | "length" | "date_diff" => T::Int32,
                 "to_long" | "mv_count" => T::Int64,
                 "to_double" => T::Float64,
                 "to_string" | "to_str" | "to_lower" | "to_upper" | "replace" | "substring"
@@ -2054,6 +2054,50 @@ impl Sql<'_> {
                         ));
                     }
                 }
+            }
+            "date_diff" => {
+                arity(3..=3)?;
+                // Whole units from start to end, truncated toward zero (Java's
+                // ChronoUnit.between, which for UTC times is the duration over the
+                // unit); past the int range NULL, as Elasticsearch's safeToInt.
+                let Expr::Str(unit) = &args[0] else {
+                    return Err(error(
+                        pos,
+                        "DATE_DIFF takes a unit string first (\"hour\", ...)",
+                    ));
+                };
+                let nanos: i64 = match unit.to_ascii_lowercase().as_str() {
+                    "nanosecond" | "nanoseconds" | "ns" => 1,
+                    "microsecond" | "microseconds" | "mcs" => 1_000,
+                    "millisecond" | "milliseconds" | "ms" => 1_000_000,
+                    "second" | "seconds" | "ss" | "s" => 1_000_000_000,
+                    "minute" | "minutes" | "mi" | "n" => 60_000_000_000,
+                    "hour" | "hours" | "hh" => 3_600_000_000_000,
+                    "day" | "days" | "dd" | "d" | "dayofyear" | "dy" | "y" | "weekday"
+                    | "weekdays" | "dw" => 86_400_000_000_000,
+                    "week" | "weeks" | "wk" | "ww" => 7 * 86_400_000_000_000,
+                    "month" | "months" | "mm" | "m" | "quarter" | "quarters" | "qq" | "q"
+                    | "year" | "years" | "yyyy" | "yy" => {
+                        return Err(error(
+                            pos,
+                            format!("DATE_DIFF in {unit} is not supported yet (calendar units)"),
+                        ));
+                    }
+                    other => {
+                        return Err(error(pos, format!("DATE_DIFF: unknown unit \"{other}\"")));
+                    }
+                };
+                let ns = |e: &Expr| -> Result<String> {
+                    Ok(format!(
+                        "CAST(arrow_cast({}, 'Timestamp(Nanosecond, Some(\"UTC\"))') AS BIGINT)",
+                        self.text(e, true)?
+                    ))
+                };
+                format!(
+                    "try_cast(({} - {}) / {nanos} AS INT)",
+                    ns(&args[2])?,
+                    ns(&args[1])?
+                )
             }
             "date_format" => {
                 arity(1..=2)?;
