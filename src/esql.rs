@@ -407,8 +407,9 @@ impl Parser {
         let start = self.pos();
         let e = self.expr()?;
         let end = self.pos().min(text.len());
+        // Unnamed, a column is named by its text, without comments.
         Ok((
-            name.unwrap_or_else(|| text[start..end].trim().to_owned()),
+            name.unwrap_or_else(|| without_comments(&text[start..end]).trim().to_owned()),
             e,
         ))
     }
@@ -674,7 +675,9 @@ enum Command {
     Enrich(String, Option<String>, Vec<(String, String)>, usize),
     Where(Expr),
     Keep(Vec<String>),
-    Stats(Vec<(String, Expr)>, Vec<String>),
+    /// Aggregates, then the `BY` keys: a field, or a named expression
+    /// (`BY hour = BUCKET(@timestamp, 1 hour)`, or unnamed, named by its text).
+    Stats(Vec<(String, Expr)>, Vec<(String, Expr)>),
     Sort(Vec<(String, bool, Option<bool>)>),
     Limit(i64),
     Eval(Vec<(String, Expr)>),
@@ -820,7 +823,16 @@ fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                     })?
                 };
                 let by = if p.eat_keyword("by") {
-                    p.list(Parser::field)?
+                    p.list(|p| {
+                        let (name, key) = p.assignment(text)?;
+                        // A field keeps its own name (also when written in backticks).
+                        Ok(match key {
+                            Expr::Field(f) if name.replace('`', "") == f => {
+                                (f.clone(), Expr::Field(f))
+                            }
+                            other => (name, other),
+                        })
+                    })?
                 } else {
                     vec![]
                 };
@@ -1837,6 +1849,10 @@ impl Sql<'_> {
                 "to_boolean" | "to_bool" | "cidr_match" | "starts_with" | "ends_with" => T::Boolean,
                 "to_datetime" | "to_dt" => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
                 "date_trunc" => self.infer(args.get(1)?)?,
+                "bucket" => match args.get(1)? {
+                    Expr::Span(_) | Expr::Calendar(..) => self.infer(args.first()?)?,
+                    _ => T::Float64,
+                },
                 "split" => list(T::Utf8),
                 "mv_dedupe" | "mv_slice" | "coalesce" => self.infer(args.first()?)?,
                 "mv_first" | "mv_last" | "mv_min" | "mv_max" => match self.infer(args.first()?)? {
@@ -2027,6 +2043,36 @@ impl Sql<'_> {
                     format!(
                         "CASE WHEN {v} IS NULL THEN NULL ELSE lower(CAST({v} AS VARCHAR)) = 'true' END"
                     )
+                }
+            }
+            "bucket" => {
+                // BUCKET(field, span): a time span buckets as DATE_TRUNC does; a
+                // number buckets numbers (floor(x / span) * span, a double).
+                if args.len() == 4 {
+                    return Err(error(
+                        pos,
+                        "BUCKET(field, buckets, from, to) is not supported yet; \
+                         give the span: BUCKET(field, 1 hour)",
+                    ));
+                }
+                arity(2..=2)?;
+                match &args[1] {
+                    Expr::Span(_) | Expr::Calendar(..) => {
+                        return self.special_call(
+                            "date_trunc",
+                            &[args[1].clone(), args[0].clone()],
+                            pos,
+                            out,
+                        );
+                    }
+                    Expr::Int(_) | Expr::Float(_) => {
+                        let v = self.text(&args[0], true)?;
+                        let span = self.text(&args[1], true)?;
+                        format!("(floor(CAST({v} AS DOUBLE) / {span}) * {span})")
+                    }
+                    _ => {
+                        return Err(error(pos, "BUCKET takes a constant span second"));
+                    }
                 }
             }
             "date_trunc" => {
@@ -2956,11 +3002,36 @@ fn translate_at(
                 }
                 sql
             }
-            Command::Stats(aggs, by) => {
+            Command::Stats(aggs, keys) => {
                 order = None;
-                if let Some(missing) = by.iter().find(|f| known && !columns.contains(f)) {
-                    return Err(unknown(missing));
+                // Keys that are expressions are computed first, as EVAL would.
+                let mut current = current;
+                for (name, key) in keys {
+                    match key {
+                        Expr::Field(f) if f == name => {
+                            if known && !columns.contains(f) {
+                                return Err(unknown(f));
+                            }
+                        }
+                        e => {
+                            let mut v = String::new();
+                            sql.expr(e, &mut v)?;
+                            current = add_columns(
+                                at,
+                                &mut columns,
+                                None,
+                                &current,
+                                &[(name.clone(), v)],
+                            )?;
+                            match sql.infer(e) {
+                                Some(t) => sql.types.insert(name.clone(), t),
+                                None => sql.types.remove(name),
+                            };
+                        }
+                    }
                 }
+                let by: Vec<String> = keys.iter().map(|(name, _)| name.clone()).collect();
+                let by = &by;
                 columns = aggs
                     .iter()
                     .map(|(n, _)| n.clone())
