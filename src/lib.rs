@@ -21,6 +21,7 @@ pub mod error;
 pub mod esql;
 pub mod esql_warnings;
 pub mod hunt;
+pub mod list_filter;
 pub mod mapping;
 pub mod output;
 pub mod params;
