@@ -2122,13 +2122,10 @@ impl Sql<'_> {
                     "day" | "days" | "dd" | "d" | "dayofyear" | "dy" | "y" | "weekday"
                     | "weekdays" | "dw" => 86_400_000_000_000,
                     "week" | "weeks" | "wk" | "ww" => 7 * 86_400_000_000_000,
-                    "month" | "months" | "mm" | "m" | "quarter" | "quarters" | "qq" | "q"
-                    | "year" | "years" | "yyyy" | "yy" => {
-                        return Err(error(
-                            pos,
-                            format!("DATE_DIFF in {unit} is not supported yet (calendar units)"),
-                        ));
-                    }
+                    // Calendar units, below: months per 1, 3 or 12.
+                    "month" | "months" | "mm" | "m" => -1,
+                    "quarter" | "quarters" | "qq" | "q" => -3,
+                    "year" | "years" | "yyyy" | "yy" => -12,
                     other => {
                         return Err(error(pos, format!("DATE_DIFF: unknown unit \"{other}\"")));
                     }
@@ -2139,11 +2136,40 @@ impl Sql<'_> {
                         self.text(e, true)?
                     ))
                 };
-                format!(
-                    "try_cast(({} - {}) / {nanos} AS INT)",
-                    ns(&args[2])?,
-                    ns(&args[1])?
-                )
+                let (start, end) = (ns(&args[1])?, ns(&args[2])?);
+                if nanos > 0 {
+                    format!("try_cast(({end} - {start}) / {nanos} AS INT)")
+                } else {
+                    // Java's LocalDateTime.until in months: the end date moves a
+                    // day toward the start when its time of day has not reached
+                    // the start's; then whole months between the dates, counting
+                    // the day of the month (prolepticMonth * 32 + day).
+                    const DAY: i64 = 86_400_000_000_000;
+                    let day = |t: &str| format!("(({t}) - ((({t}) % {DAY}) + {DAY}) % {DAY})");
+                    let clock = |t: &str| format!("(((({t}) % {DAY}) + {DAY}) % {DAY})");
+                    let (start_day, end_day) = (day(&start), day(&end));
+                    let (start_clock, end_clock) = (clock(&start), clock(&end));
+                    let end_day = format!(
+                        "CASE WHEN {end_day} > {start_day} AND {end_clock} < {start_clock} \
+                         THEN {end_day} - {DAY} \
+                         WHEN {end_day} < {start_day} AND {end_clock} > {start_clock} \
+                         THEN {end_day} + {DAY} ELSE {end_day} END"
+                    );
+                    let packed = |d: &str| {
+                        let date = format!("to_timestamp_nanos({d})");
+                        format!(
+                            "((CAST(date_part('year', {date}) AS BIGINT) * 12 \
+                             + CAST(date_part('month', {date}) AS BIGINT) - 1) * 32 \
+                             + CAST(date_part('day', {date}) AS BIGINT))"
+                        )
+                    };
+                    format!(
+                        "try_cast(({} - {}) / 32 / {} AS INT)",
+                        packed(&end_day),
+                        packed(&start_day),
+                        -nanos
+                    )
+                }
             }
             "date_format" => {
                 arity(1..=2)?;

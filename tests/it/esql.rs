@@ -335,3 +335,136 @@ async fn integer_overflow_is_null_with_a_warning() {
         .map_or(0, |w| w.count);
     assert_eq!(overflow, 5, "{warnings:?}");
 }
+
+/// DATE_DIFF in months, quarters and years against a port of Java's
+/// `LocalDateTime.until` (date arithmetic in `chrono`, independent of the SQL
+/// the translator writes), over pairs around month ends and in both orders.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn date_diff_in_calendar_units_follows_java() {
+    use chrono::{Datelike, Duration, NaiveDateTime, TimeZone, Utc};
+    fn months_until(s: NaiveDateTime, e: NaiveDateTime) -> i64 {
+        let (sd, mut ed) = (s.date(), e.date());
+        if ed > sd && e.time() < s.time() {
+            ed -= Duration::days(1);
+        } else if ed < sd && e.time() > s.time() {
+            ed += Duration::days(1);
+        }
+        let packed = |d: chrono::NaiveDate| {
+            (i64::from(d.year()) * 12 + i64::from(d.month0())) * 32 + i64::from(d.day())
+        };
+        (packed(ed) - packed(sd)) / 32
+    }
+    // Deterministic pairs: starts on the 1st, 15th, 28th-31st at three times of
+    // day, ends up to three years either side, at the same or another time.
+    let mut pairs = vec![];
+    let mut seed: u64 = 42;
+    let mut next = |n: u64| {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        (seed >> 33) % n
+    };
+    for _ in 0..300 {
+        let month = 1 + u32::try_from(next(12)).unwrap();
+        let year = 2020 + i32::try_from(next(6)).unwrap();
+        let day = [1, 15, 28, 29, 30, 31][usize::try_from(next(6)).unwrap()];
+        let Some(date) = chrono::NaiveDate::from_ymd_opt(year, month, day) else {
+            continue;
+        };
+        let start = date
+            .and_hms_opt([0, 10, 23][usize::try_from(next(3)).unwrap()], 0, 0)
+            .unwrap();
+        let shift = i64::try_from(next(6 * 365)).unwrap() - 3 * 365;
+        let mut end = start + Duration::days(shift);
+        if next(2) == 0 {
+            end += Duration::seconds(i64::try_from(next(86_400)).unwrap() - 43_200);
+        }
+        pairs.push((start, end));
+    }
+    let millis = |t: NaiveDateTime| Utc.from_utc_datetime(&t).timestamp_millis();
+    let dir = tempfile::tempdir().unwrap();
+    let schema = Arc::new(arrow::datatypes::Schema::new(
+        ["@timestamp", "s", "e"]
+            .iter()
+            .map(|name| {
+                arrow::datatypes::Field::new(
+                    *name,
+                    arrow::datatypes::DataType::Timestamp(
+                        arrow::datatypes::TimeUnit::Millisecond,
+                        Some("UTC".into()),
+                    ),
+                    false,
+                )
+            })
+            .chain([arrow::datatypes::Field::new(
+                "i",
+                arrow::datatypes::DataType::Int64,
+                false,
+            )])
+            .collect::<Vec<_>>(),
+    ));
+    let column = |values: Vec<i64>| {
+        Arc::new(arrow::array::TimestampMillisecondArray::from(values).with_timezone("UTC"))
+            as arrow::array::ArrayRef
+    };
+    let batch = arrow::record_batch::RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            column(vec![0; pairs.len()]),
+            column(pairs.iter().map(|p| millis(p.0)).collect()),
+            column(pairs.iter().map(|p| millis(p.1)).collect()),
+            Arc::new(arrow::array::Int64Array::from_iter_values(
+                0..i64::try_from(pairs.len()).unwrap(),
+            )),
+        ],
+    )
+    .unwrap();
+    let path = dir.path().join("part-0.parquet");
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None)
+            .unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+
+    let engine = Engine::open(
+        &[dir.path().to_string_lossy().into_owned()],
+        &EngineOptions::default(),
+    )
+    .await
+    .unwrap();
+    let as_of = lakehunt::params::parse_instant("2030-01-01T00:00:00Z").unwrap();
+    let (table, _) = engine
+        .esql_observed(
+            "FROM x | EVAL m = DATE_DIFF(\"month\", s, e), q = DATE_DIFF(\"quarter\", s, e), \
+             y = DATE_DIFF(\"years\", s, e) | KEEP i, m, q, y | SORT i",
+            as_of,
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    let mut got = vec![];
+    for b in &table.batches {
+        let int = |c: usize| {
+            b.column(c)
+                .as_primitive::<arrow::datatypes::Int32Type>()
+                .clone()
+        };
+        let (m, q, y) = (int(1), int(2), int(3));
+        for r in 0..b.num_rows() {
+            got.push((
+                i64::from(m.value(r)),
+                i64::from(q.value(r)),
+                i64::from(y.value(r)),
+            ));
+        }
+    }
+    let expected: Vec<(i64, i64, i64)> = pairs
+        .iter()
+        .map(|&(s, e)| {
+            let m = months_until(s, e);
+            (m, m / 3, m / 12)
+        })
+        .collect();
+    assert_eq!(got.len(), expected.len());
+    for (i, (g, x)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(g, x, "pair {i}: {} -> {}", pairs[i].0, pairs[i].1);
+    }
+}
