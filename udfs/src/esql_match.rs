@@ -13,8 +13,8 @@
 //!   words); with `operator=or` (the default) any query term matching any
 //!   value term is a match, with `operator=and` every query term must match.
 //!   `minimum_should_match` takes a count or a percentage (negative: how many
-//!   may be missing). A query without terms matches nothing, or everything
-//!   with `zero_terms_query=all`.
+//!   may be missing). A query without terms matches nothing, or every row
+//!   (also one without the field) with `zero_terms_query=all`.
 //! - `kind=ip`: the query is an address or a CIDR block; a value matches when
 //!   it is in it. A query that is neither matches nothing (ES|QL's MATCH is
 //!   lenient).
@@ -24,8 +24,9 @@
 //!   1 below `high` (6), else 2. The first `prefix_length` code points must
 //!   match exactly.
 //!
-//! A multi-valued field (a list) matches when any of its values does; NULL
-//! never matches, so the result is never NULL. Elasticsearch caps a fuzzy
+//! A multi-valued field (a list) matches when any of its values does; a row
+//! without a value matches only a termless query under `zero_terms_query=all`;
+//! the result is never NULL. Elasticsearch caps a fuzzy
 //! query's expansions at `max_expansions` terms per shard, which depends on its
 //! index; here every term within the edits matches.
 //!
@@ -397,15 +398,12 @@ impl Matcher {
                 values.into_iter().any(|v| self.term_matches(term, v))
             }
             Kind::Text => {
-                let mut any = false;
-                let tokens: Vec<String> = values
-                    .into_iter()
-                    .inspect(|_| any = true)
-                    .flat_map(standard_terms)
-                    .collect();
+                // A query without terms: `zero_terms_query` decides, for every
+                // row (Lucene's match-all query also matches rows without the field).
                 if self.terms.is_empty() {
-                    return any && self.spec.zero_terms_all;
+                    return self.spec.zero_terms_all;
                 }
+                let tokens: Vec<String> = values.into_iter().flat_map(standard_terms).collect();
                 let hits = self
                     .terms
                     .iter()
@@ -647,6 +645,7 @@ mod tests {
         assert!(!but_one.matches(["a b"]));
         assert!(!matcher("...", "kind=text").matches(["anything"]));
         assert!(matcher("...", "kind=text;zero_terms_query=all").matches(["anything"]));
+        assert!(matcher("...", "kind=text;zero_terms_query=all").matches([]));
     }
 
     #[test]
