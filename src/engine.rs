@@ -262,14 +262,16 @@ impl Engine {
             names.dedup();
             names
         });
-        let sql = crate::esql::translate_enriched(
+        let sql = crate::esql::translate_for(
             query,
-            as_of,
-            "@timestamp",
-            &time_type,
-            Some(&columns),
-            indexes.as_deref(),
-            &self.enrich,
+            &crate::esql::Target {
+                now: as_of,
+                time_field: "@timestamp",
+                time_type: &time_type,
+                columns: Some(&columns),
+                indexes: indexes.as_deref(),
+                policies: &self.enrich,
+            },
         )?;
         Ok((sql, EsqlWarnings::register(&self.ctx)))
     }

@@ -1,13 +1,12 @@
 //! ES|QL, translated to SQL over `events` with ES|QL's semantics.
 //!
 //! Commands: `FROM` (index patterns all resolve to `--data`, or each to its
-//! `--index` dataset, see [`translate_indexed`]; `METADATA _index, _id`),
+//! `--index` dataset, see [`Target`]; `METADATA _index, _id`),
 //! `WHERE`, `KEEP`, `DROP`, `RENAME`, `EVAL`, `STATS ... BY` (`SUM`, `COUNT`,
 //! `COUNT_DISTINCT`, `MIN`, `MAX`, `AVG`, `MEDIAN`, `VALUES`, over fields or
 //! expressions, each with an optional `WHERE`; `STATS BY` alone), `SORT`,
 //! `LIMIT`, `DISSECT`, `GROK` (the common Logstash patterns, `GROK_PATTERNS`),
-//! `MV_EXPAND`, `ENRICH` (lookup tables from `--enrich`, see
-//! [`translate_enriched`]).
+//! `MV_EXPAND`, `ENRICH` (lookup tables from `--enrich`, see [`Target`]).
 //! Expressions: comparisons, `AND`/`OR`/`NOT`, `IS [NOT] NULL`, `IN`, `LIKE`,
 //! `RLIKE`, `CASE`, arithmetic, `::` casts and the `TO_*` conversions, string
 //! functions (`REPLACE` with Java's replacement rules, `SUBSTRING` with
@@ -2704,7 +2703,17 @@ pub fn translate(
     time_type: &str,
     columns: Option<&[(String, arrow::datatypes::DataType)]>,
 ) -> Result<String> {
-    translate_indexed(query, now, time_field, time_type, columns, None)
+    translate_for(
+        query,
+        &Target {
+            now,
+            time_field,
+            time_type,
+            columns,
+            indexes: None,
+            policies: &[],
+        },
+    )
 }
 
 /// An enrich policy (`--enrich POLICY=PATH`): a lookup table registered as
@@ -2721,45 +2730,40 @@ pub struct EnrichPolicy {
     pub fields: Vec<String>,
 }
 
-/// [`translate`] over named datasets (`--index PATTERN=PATH`): `events` has a
-/// column `_index`, and FROM's patterns must be among `indexes`; it keeps only
-/// their rows.
-pub fn translate_indexed(
-    query: &str,
-    now: i64,
-    time_field: &str,
-    time_type: &str,
-    columns: Option<&[(String, arrow::datatypes::DataType)]>,
-    indexes: Option<&[String]>,
-) -> Result<String> {
-    translate_enriched(query, now, time_field, time_type, columns, indexes, &[])
+/// What an ES|QL query is translated for.
+#[derive(Clone, Copy, Debug)]
+pub struct Target<'a> {
+    /// `NOW()`, in ns; later events are invisible.
+    pub now: i64,
+    /// The time column.
+    pub time_field: &'a str,
+    /// Its type, as an `arrow_cast` type name.
+    pub time_type: &'a str,
+    /// `events`' columns and types; `None` (no data at hand) skips the column
+    /// checks.
+    pub columns: Option<&'a [(String, arrow::datatypes::DataType)]>,
+    /// Named datasets (`--index PATTERN=PATH`): `events` has a column
+    /// `_index`, FROM's patterns must be among these, and it keeps only their
+    /// rows. `None`: every pattern reads all of `events`.
+    pub indexes: Option<&'a [String]>,
+    /// Enrich policies for `ENRICH`.
+    pub policies: &'a [EnrichPolicy],
 }
 
-/// [`translate_indexed`] with enrich policies for `ENRICH`.
-pub fn translate_enriched(
-    query: &str,
-    now: i64,
-    time_field: &str,
-    time_type: &str,
-    columns: Option<&[(String, arrow::datatypes::DataType)]>,
-    indexes: Option<&[String]>,
-    policies: &[EnrichPolicy],
-) -> Result<String> {
-    translate_at(
-        query, now, time_field, time_type, columns, indexes, policies,
-    )
-    .map_err(|e| locate(query, e))
+/// The SQL an ES|QL query becomes for `target`; errors give `line:column`.
+pub fn translate_for(query: &str, target: &Target<'_>) -> Result<String> {
+    translate_at(query, target).map_err(|e| locate(query, e))
 }
 
-fn translate_at(
-    query: &str,
-    now: i64,
-    time_field: &str,
-    time_type: &str,
-    columns: Option<&[(String, arrow::datatypes::DataType)]>,
-    indexes: Option<&[String]>,
-    policies: &[EnrichPolicy],
-) -> Result<String> {
+fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
+    let Target {
+        now,
+        time_field,
+        time_type,
+        columns,
+        indexes,
+        policies,
+    } = *target;
     let commands = parse(query)?;
     let types = columns.unwrap_or_default().iter().cloned().collect();
     // The columns after each command, to tell a new EVAL column from a replaced
