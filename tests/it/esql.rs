@@ -286,18 +286,7 @@ async fn integer_overflow_is_null_with_a_warning() {
         vec![Arc::new(ts), Arc::new(arrow::array::Int64Array::from(n))],
     )
     .unwrap();
-    let mut writer =
-        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None)
-            .unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
-
-    let engine = Engine::open(
-        &[dir.path().to_string_lossy().into_owned()],
-        &EngineOptions::default(),
-    )
-    .await
-    .unwrap();
+    let engine = engine_over(&path, &batch).await;
     let (table, warnings) = engine
         .esql_observed(
             "FROM x | EVAL a = event.n + 1, s = event.n - 2, m = event.n * 2 \
@@ -417,19 +406,7 @@ async fn date_diff_in_calendar_units_follows_java() {
         ],
     )
     .unwrap();
-    let path = dir.path().join("part-0.parquet");
-    let mut writer =
-        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None)
-            .unwrap();
-    writer.write(&batch).unwrap();
-    writer.close().unwrap();
-
-    let engine = Engine::open(
-        &[dir.path().to_string_lossy().into_owned()],
-        &EngineOptions::default(),
-    )
-    .await
-    .unwrap();
+    let engine = engine_over(&dir.path().join("part-0.parquet"), &batch).await;
     let as_of = lakehunt::params::parse_instant("2030-01-01T00:00:00Z").unwrap();
     let (table, _) = engine
         .esql_observed(
@@ -467,4 +444,18 @@ async fn date_diff_in_calendar_units_follows_java() {
     for (i, (g, x)) in got.iter().zip(&expected).enumerate() {
         assert_eq!(g, x, "pair {i}: {} -> {}", pairs[i].0, pairs[i].1);
     }
+}
+
+/// An engine over one Parquet file at `path` holding `batch`.
+async fn engine_over(path: &std::path::Path, batch: &arrow::record_batch::RecordBatch) -> Engine {
+    let file = std::fs::File::create(path).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    writer.write(batch).unwrap();
+    writer.close().unwrap();
+    Engine::open(
+        &[path.to_string_lossy().into_owned()],
+        &EngineOptions::default(),
+    )
+    .await
+    .unwrap()
 }
