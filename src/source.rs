@@ -164,7 +164,11 @@ fn walk(
     out: &mut Vec<PathBuf>,
     seen: &mut HashSet<PathBuf>,
 ) -> Result<()> {
-    if !seen.insert(std::fs::canonicalize(dir)?) {
+    let canonical = std::fs::canonicalize(dir).map_err(|e| Error::UnreadableFile {
+        path: dir.to_owned(),
+        message: e.to_string(),
+    })?;
+    if !seen.insert(canonical) {
         return Ok(());
     }
     let mut entries: Vec<_> = std::fs::read_dir(dir)

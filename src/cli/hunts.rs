@@ -20,6 +20,12 @@ pub struct HuntsArgs {
 
 /// `hunts --library DIR`: every hunt file, and per query whether it runs here.
 fn library(dir: &std::path::Path) -> anyhow::Result<Outcome> {
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "cannot read the hunting library {}: not a folder",
+            dir.display()
+        );
+    }
     let files = lakehunt::source::files_under(dir, "toml")?;
     let (mut total, mut runnable, mut hunts, mut other) = (0, 0, 0, 0);
     for path in &files {

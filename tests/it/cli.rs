@@ -825,6 +825,10 @@ process where process.name == "cmd.exe"
         text.contains("1 of 2 ES|QL queries in 1 hunt file can run here (1 query in other"),
         "{text}"
     );
+    // A folder that is not there is named in the error.
+    let missing = dir.path().join("no-such-library");
+    let o = lakehunt(&["hunts", "--library", missing.to_str().unwrap()]);
+    assert_error(&o, &["no-such-library"]);
 
     let out = dir.path().join("found.csv");
     let o = lakehunt(&[
