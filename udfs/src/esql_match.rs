@@ -46,7 +46,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-use crate::common::{collect_bools, for_each_str, is_string_type, scalar_str};
+use crate::common::{for_each_str, is_string_type, scalar_str};
 use crate::ip::{Block, parse_addr, parse_block};
 
 /// The `esql_match` scalar function.
@@ -415,32 +415,36 @@ impl Matcher {
     }
 }
 
-/// Each row's strings: one for a string column, the values of a list column.
-fn rows_of(array: &ArrayRef) -> Result<Vec<Vec<&str>>> {
-    /// Rows from a list's offsets over its child values.
-    fn lists<O: OffsetSizeTrait>(list: &GenericListArray<O>) -> Result<Vec<Vec<&str>>> {
+/// Whether each row matches: a string column's value, or any value of a list
+/// column's row (read once per batch, no allocation per row).
+fn match_rows(array: &ArrayRef, matcher: &Matcher) -> Result<Vec<bool>> {
+    fn lists<O: OffsetSizeTrait>(
+        list: &GenericListArray<O>,
+        matcher: &Matcher,
+    ) -> Result<Vec<bool>> {
         let mut values = Vec::with_capacity(list.values().len());
         for_each_str(list.values().as_ref(), |v| values.push(v))?;
         let offsets = list.value_offsets();
         Ok((0..list.len())
             .map(|i| {
-                if list.is_null(i) {
-                    return vec![];
-                }
-                let (from, to) = (offsets[i].as_usize(), offsets[i + 1].as_usize());
-                values[from..to].iter().flatten().copied().collect()
+                let row = if list.is_null(i) {
+                    &values[..0]
+                } else {
+                    &values[offsets[i].as_usize()..offsets[i + 1].as_usize()]
+                };
+                matcher.matches(row.iter().flatten().copied())
             })
             .collect())
     }
     match array.data_type() {
         t if is_string_type(t) => {
             let mut out = Vec::with_capacity(array.len());
-            for_each_str(array.as_ref(), |row| out.push(row.into_iter().collect()))?;
+            for_each_str(array.as_ref(), |row| out.push(matcher.matches(row)))?;
             Ok(out)
         }
-        DataType::List(_) => lists(array.as_list::<i32>()),
-        DataType::LargeList(_) => lists(array.as_list::<i64>()),
-        DataType::Null => Ok(vec![vec![]; array.len()]),
+        DataType::List(_) => lists(array.as_list::<i32>(), matcher),
+        DataType::LargeList(_) => lists(array.as_list::<i64>(), matcher),
+        DataType::Null => Ok(vec![matcher.matches([]); array.len()]),
         other => exec_err!("esql_match: the field must be text, got {other}"),
     }
 }
@@ -486,10 +490,7 @@ impl ScalarUDFImpl for EsqlMatch {
         };
         let matcher = Matcher::new(query, spec);
         let array = value.to_array(args.number_rows)?;
-        let rows = rows_of(&array)?;
-        let out: BooleanArray = collect_bools(rows.len(), |i| {
-            Some(matcher.matches(rows[i].iter().copied()))
-        });
+        let out = BooleanArray::from(match_rows(&array, &matcher)?);
         Ok(match value {
             ColumnarValue::Scalar(_) => {
                 ColumnarValue::Scalar(ScalarValue::Boolean(Some(out.value(0))))
