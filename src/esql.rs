@@ -1135,6 +1135,16 @@ fn date_span(text: &str) -> Option<(String, &'static str)> {
     ))
 }
 
+/// A list type's item type; any other type as it is.
+fn item_type(t: arrow::datatypes::DataType) -> arrow::datatypes::DataType {
+    match t {
+        arrow::datatypes::DataType::List(item) | arrow::datatypes::DataType::LargeList(item) => {
+            item.data_type().clone()
+        }
+        other => other,
+    }
+}
+
 /// One row per value of the list `values`; a NULL or empty list keeps its row
 /// with NULL (DataFusion's `unnest` would drop it).
 fn unnest_values(values: &str) -> String {
@@ -1804,10 +1814,6 @@ impl Sql<'_> {
         Ok(())
     }
 
-    fn field_type(&self, e: &Expr) -> Option<arrow::datatypes::DataType> {
-        self.infer(e)
-    }
-
     /// The type `e` has, where the translation needs it (lists, whole numbers,
     /// times); `None` when it is not known.
     fn infer(&self, e: &Expr) -> Option<arrow::datatypes::DataType> {
@@ -1854,10 +1860,9 @@ impl Sql<'_> {
                 },
                 "split" => list(T::Utf8),
                 "mv_dedupe" | "mv_slice" | "coalesce" => self.infer(args.first()?)?,
-                "mv_first" | "mv_last" | "mv_min" | "mv_max" => match self.infer(args.first()?)? {
-                    T::List(item) => item.data_type().clone(),
-                    other => other,
-                },
+                "mv_first" | "mv_last" | "mv_min" | "mv_max" => {
+                    item_type(self.infer(args.first()?)?)
+                }
                 _ => return None,
             },
             _ => return None,
@@ -1870,22 +1875,31 @@ impl Sql<'_> {
         let Expr::Call(name, args, _) = e else {
             return None;
         };
-        let single = |t: T| match t {
-            T::List(item) => item.data_type().clone(),
-            other => other,
-        };
         Some(match name.as_str() {
             "count" | "count_distinct" => T::Int64,
             "values" => T::List(std::sync::Arc::new(Field::new(
                 "item",
-                single(self.infer(args.first()?)?),
+                item_type(self.infer(args.first()?)?),
                 true,
             ))),
-            "min" | "max" => single(self.infer(args.first()?)?),
+            "min" | "max" => item_type(self.infer(args.first()?)?),
             "sum" if self.infer(args.first()?)?.is_integer() => T::Int64,
             "avg" | "median" => T::Float64,
             _ => return None,
         })
+    }
+
+    /// `f`, translating where MATCH is allowed unless `why` says otherwise
+    /// (WHERE and STATS); elsewhere MATCH is refused.
+    fn allowing_full_text<T>(
+        &self,
+        why: Option<&'static str>,
+        f: impl FnOnce(&Self) -> Result<T>,
+    ) -> Result<T> {
+        self.full_text.set(why);
+        let out = f(self);
+        self.full_text.set(Some(FULL_TEXT_WHERE));
+        out
     }
 
     /// Whether `e` is a list computed in its own order (see `in_order`).
@@ -1899,14 +1913,14 @@ impl Sql<'_> {
 
     /// Column `name` now holds one of its list's values per row.
     fn unlist(&mut self, name: &str) {
-        if let Some(arrow::datatypes::DataType::List(item)) = self.types.get(name).cloned() {
-            self.types.insert(name.to_owned(), item.data_type().clone());
+        if let Some(t) = self.types.remove(name) {
+            self.types.insert(name.to_owned(), item_type(t));
         }
     }
 
     fn is_list(&self, e: &Expr) -> bool {
         matches!(
-            self.field_type(e),
+            self.infer(e),
             Some(arrow::datatypes::DataType::List(_) | arrow::datatypes::DataType::LargeList(_))
         )
     }
@@ -1920,7 +1934,7 @@ impl Sql<'_> {
             return Ok(f);
         }
         let strings = matches!(
-            self.field_type(e),
+            self.infer(e),
             Some(arrow::datatypes::DataType::List(item)) if item.data_type().is_string()
         );
         Ok(if strings {
@@ -1948,8 +1962,8 @@ impl Sql<'_> {
         use arrow::datatypes::DataType as T;
         let arity =
             |range: std::ops::RangeInclusive<usize>| check_arity(name, &range, args.len(), pos);
-        let integer = |e: &Expr| self.field_type(e).is_some_and(|t| t.is_integer());
-        let timestamp = |e: &Expr| matches!(self.field_type(e), Some(T::Timestamp(..)));
+        let integer = |e: &Expr| self.infer(e).is_some_and(|t| t.is_integer());
+        let timestamp = |e: &Expr| matches!(self.infer(e), Some(T::Timestamp(..)));
         let sql = match name {
             "match" => self.full_text_match(args, pos)?,
             "replace" => {
@@ -1997,7 +2011,7 @@ impl Sql<'_> {
                         "try_cast(CAST(arrow_cast({v}, 'Timestamp(Millisecond, Some(\"UTC\"))') \
                          AS BIGINT) AS {to})"
                     )
-                } else if self.field_type(&args[0]).is_some_and(|t| t.is_floating()) {
+                } else if self.infer(&args[0]).is_some_and(|t| t.is_floating()) {
                     // Rounded half up (Java's Math.round); out of range is NULL.
                     rounded
                 } else {
@@ -2298,7 +2312,7 @@ impl Sql<'_> {
         let Expr::Field(name) = e else {
             return false;
         };
-        let text = match self.field_type(e) {
+        let text = match self.infer(e) {
             None => true,
             Some(arrow::datatypes::DataType::List(item)) => item.data_type().is_string(),
             Some(t) => t.is_string(),
@@ -2310,8 +2324,7 @@ impl Sql<'_> {
     /// a boolean) when they are compared.
     fn typed_literal(&self, field: &Expr, literal: &Expr) -> bool {
         matches!(literal, Expr::Str(_))
-            && (self.is_ip(field)
-                || self.field_type(field) == Some(arrow::datatypes::DataType::Boolean))
+            && (self.is_ip(field) || self.infer(field) == Some(arrow::datatypes::DataType::Boolean))
     }
 
     /// The position of the first call inside `e`, else of its command.
@@ -2426,13 +2439,8 @@ impl Sql<'_> {
             }
             spec.push(format!("{name}={text}"));
         }
-        let t = self.field_type(&args[0]);
-        let list = matches!(t, Some(T::List(_) | T::LargeList(_)));
-        let scalar = match t {
-            Some(T::List(item) | T::LargeList(item)) => item.data_type().clone(),
-            Some(other) => other,
-            None => T::Utf8,
-        };
+        let list = self.is_list(&args[0]);
+        let scalar = self.infer(&args[0]).map_or(T::Utf8, item_type);
         let value = quote(field);
         let equal = |literal: String| {
             if list {
@@ -3007,10 +3015,7 @@ fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
             }
             Command::Where(cond) => {
                 let mut c = String::new();
-                sql.full_text.set(full_text_after);
-                let translated = sql.expr(cond, &mut c);
-                sql.full_text.set(Some(FULL_TEXT_WHERE));
-                translated?;
+                sql.allowing_full_text(full_text_after, |sql| sql.expr(cond, &mut c))?;
                 format!("SELECT * FROM ({current}) WHERE {c}")
             }
             Command::Keep(fields) => {
@@ -3071,10 +3076,7 @@ fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
                 let mut types = std::collections::HashMap::new();
                 for (name, agg) in aggs {
                     let mut a = String::new();
-                    sql.full_text.set(full_text_after);
-                    let translated = sql.aggregate(at, agg, &mut a);
-                    sql.full_text.set(Some(FULL_TEXT_WHERE));
-                    translated?;
+                    sql.allowing_full_text(full_text_after, |sql| sql.aggregate(at, agg, &mut a))?;
                     select.push(format!("{a} AS {}", quote(name)));
                     if let Some(t) = sql.infer_aggregate(agg) {
                         types.insert(name.clone(), t);

@@ -47,7 +47,7 @@ use datafusion::logical_expr::{
 };
 
 use crate::common::{for_each_str, is_string_type, scalar_str};
-use crate::ip::{Block, parse_addr, parse_block};
+use crate::ip::{BlockSet, parse_addr};
 
 /// The `esql_match` scalar function.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -331,7 +331,7 @@ struct Term {
 pub struct Matcher {
     spec: Spec,
     terms: Vec<Term>,
-    block: Option<Block>,
+    block: Option<BlockSet>,
 }
 
 impl Matcher {
@@ -352,7 +352,7 @@ impl Matcher {
             })
             .collect();
         let block = if spec.kind == Kind::Ip {
-            parse_block(query.trim())
+            BlockSet::parse([query.trim()]).ok()
         } else {
             None
         };
@@ -381,17 +381,13 @@ impl Matcher {
     pub fn matches<'a>(&self, values: impl IntoIterator<Item = &'a str>) -> bool {
         match self.spec.kind {
             Kind::Ip => {
-                let Some(block) = self.block else {
+                let Some(block) = &self.block else {
                     return false;
                 };
                 values
                     .into_iter()
                     .filter_map(parse_addr)
-                    .any(|addr| match (block, addr) {
-                        (Block::V4(lo, hi), crate::ip::Addr::V4(a)) => (lo..=hi).contains(&a),
-                        (Block::V6(lo, hi), crate::ip::Addr::V6(a)) => (lo..=hi).contains(&a),
-                        _ => false,
-                    })
+                    .any(|addr| block.contains(addr))
             }
             Kind::Keyword => {
                 let term = &self.terms[0];
