@@ -2639,17 +2639,9 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(
 /// (`process where ...`, `sequence by ...`) is EQL.
 #[must_use]
 pub fn query_language(query: &str) -> &'static str {
-    let mut rest = query.trim_start();
-    loop {
-        if let Some(after) = rest.strip_prefix("//") {
-            rest = after.split_once('\n').map_or("", |(_, r)| r).trim_start();
-        } else if let Some(after) = rest.strip_prefix("/*") {
-            rest = after.split_once("*/").map_or("", |(_, r)| r).trim_start();
-        } else {
-            break;
-        }
-    }
-    let word: String = rest
+    let text = without_comments(query);
+    let word: String = text
+        .trim_start()
         .chars()
         .take_while(char::is_ascii_alphabetic)
         .collect::<String>()
