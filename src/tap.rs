@@ -631,7 +631,7 @@ mod tests {
             .unwrap();
         for hunt in [
             "SELECT host FROM events WHERE t > 10 LIMIT 3",
-            "SELECT a.host FROM events a JOIN events b ON a.host = b.host WHERE a.t > 10",
+            "SELECT a.host FROM (SELECT * FROM events WHERE t > 10) a JOIN events b ON a.host = b.host",
         ] {
             let hunt = ctx.sql(hunt).await.unwrap();
             assert!(tap_diagnostics(&hunt, &checks).is_none());
