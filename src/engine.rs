@@ -404,6 +404,7 @@ impl Engine {
         datafusion::physical_plan::collect(Arc::clone(&plan), task).await?;
         let mut scans = ScanSummary::default();
         summarize(&plan, &mut scans);
+        scans.inside_bounds = crate::table::row_groups_inside_bounds(plan.as_ref());
         let text = format!(
             "Physical plan with metrics\n{}",
             DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true)
@@ -559,6 +560,9 @@ pub struct ScanSummary {
     pub rows: u64,
     /// Bytes read.
     pub bytes: u64,
+    /// Row groups read without the filter on their timestamps (the window):
+    /// their footers show every row inside it.
+    pub inside_bounds: usize,
 }
 
 fn summarize(plan: &Arc<dyn ExecutionPlan>, out: &mut ScanSummary) {

@@ -22,8 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, Field, FieldRef, Fields, Schema, SchemaRef, TimeUnit};
-use datafusion::common::{ScalarValue, Statistics};
-use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
+use datafusion::common::ScalarValue;
 use datafusion::functions::core::expr_fn::get_field;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, ident, lit, when};
@@ -31,7 +30,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
 use crate::mapping::FieldMap;
-use crate::table::{FileSetTable, hive_partitions};
+use crate::table::{FileSetTable, FileStats, hive_partitions};
 
 /// How a dataset stores ECS fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +88,7 @@ pub struct SchemaGroup {
     /// The files, in discovery order.
     pub files: Vec<PathBuf>,
     /// Each file's statistics, in the order of `files`.
-    pub statistics: Vec<Option<Arc<Statistics>>>,
+    pub statistics: Vec<FileStats>,
     /// Rows in all of them, from the footers.
     pub rows: u64,
     /// How the files lay out ECS fields.
@@ -248,9 +247,10 @@ pub struct Footer {
     pub schema: SchemaRef,
     /// Its rows.
     pub rows: u64,
-    /// Column statistics over the whole file (min/max per column), so a scan can
-    /// skip the file without opening it; `None` when the footer has none usable.
-    pub statistics: Option<Arc<Statistics>>,
+    /// Column statistics over the whole file and its timestamp columns' range
+    /// in each row group, so a scan can skip the file without opening it and
+    /// skip filters its row groups are known to pass.
+    pub statistics: FileStats,
 }
 
 /// Reads a file's footer: schema, row count, statistics. Names the file on failure.
@@ -263,11 +263,8 @@ pub fn read_footer(path: &Path) -> Result<Footer> {
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(e.to_string()))?;
     let rows = builder.metadata().file_metadata().num_rows();
+    let statistics = FileStats::from_footer(builder.metadata(), builder.schema());
     let schema = Arc::new(with_string_views(builder.schema()));
-    let statistics =
-        DFParquetMetadata::statistics_from_parquet_metadata(builder.metadata(), &schema)
-            .ok()
-            .map(Arc::new);
     Ok(Footer {
         schema,
         rows: u64::try_from(rows).unwrap_or(0),

@@ -8,12 +8,13 @@
 //! columns alone skip whole files before any is opened; everything else (row
 //! group pruning on statistics, projection) is the Parquet reader's.
 
+use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, FieldRef, Int64Type, Schema, SchemaRef, TimeUnit};
 use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::catalog::{Session, TableProvider};
@@ -22,7 +23,10 @@ use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
-use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
+use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
+use datafusion::datasource::physical_plan::parquet::{
+    CachedParquetFileReaderFactory, ParquetAccessPlan,
+};
 use datafusion::datasource::physical_plan::{
     FileGroup, FileScanConfigBuilder, ParquetFileReaderFactory, ParquetSource,
 };
@@ -30,15 +34,20 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 use datafusion::object_store::ObjectMeta;
 use datafusion::object_store::path::Path as StorePath;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::expressions::{BinaryExpr as PhysicalBinary, Column, Literal};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::filter::FilterExecBuilder;
 use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use datafusion::physical_plan::union::UnionExec;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use parquet::arrow::arrow_reader::ArrowReaderOptions;
+use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
 use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::arrow::{
     ARROW_SCHEMA_META_KEY, RowNumber, encode_arrow_schema, parquet_to_arrow_schema,
@@ -67,8 +76,138 @@ pub fn hive_partitions(path: &Path) -> Vec<(String, String)> {
 #[derive(Clone, Debug)]
 struct FileEntry {
     meta: ObjectMeta,
-    statistics: Option<Arc<Statistics>>,
+    statistics: FileStats,
     partition_values: Vec<Option<String>>,
+}
+
+/// What a file's footer tells a scan before the file is opened.
+#[derive(Clone, Debug, Default)]
+pub struct FileStats {
+    /// Over the whole file (min/max per column), so a scan can skip the file;
+    /// `None` when the footer has none usable.
+    pub file: Option<Arc<Statistics>>,
+    /// Each top-level timestamp column's range in each row group.
+    pub time_ranges: Arc<[TimeRanges]>,
+}
+
+/// One timestamp column's values in each row group of a file, from the
+/// footer: `Some((min, max))`, as stored (in the column's unit), when the
+/// footer states both and that the row group holds no NULL there; `None`
+/// otherwise.
+#[derive(Clone, Debug)]
+pub struct TimeRanges {
+    /// The column, as named in the file's Arrow schema.
+    pub column: String,
+    /// One entry per row group, in file order.
+    pub row_groups: Vec<Option<(i64, i64)>>,
+}
+
+impl FileStats {
+    /// The statistics of a file read from its footer: `metadata`, whose
+    /// columns are `schema` (the footer's Arrow schema, before any type change).
+    #[must_use]
+    pub fn from_footer(metadata: &ParquetMetaData, schema: &Schema) -> FileStats {
+        let file = DFParquetMetadata::statistics_from_parquet_metadata(
+            metadata,
+            &Arc::new(with_string_views(schema)),
+        )
+        .ok()
+        .map(Arc::new);
+        let time_ranges = schema
+            .fields()
+            .iter()
+            .filter(|f| matches!(f.data_type(), DataType::Timestamp(_, _)))
+            .filter_map(|f| {
+                let converter = StatisticsConverter::try_new(
+                    f.name(),
+                    schema,
+                    metadata.file_metadata().schema_descr(),
+                )
+                .ok()?;
+                let groups = metadata.row_groups();
+                let as_i64 = |a: ArrayRef| arrow::compute::cast(&a, &DataType::Int64).ok();
+                let mins = as_i64(converter.row_group_mins(groups.iter()).ok()?)?;
+                let maxes = as_i64(converter.row_group_maxes(groups.iter()).ok()?)?;
+                let nulls = converter.row_group_null_counts(groups.iter()).ok()?;
+                let (mins, maxes) = (
+                    mins.as_primitive::<Int64Type>(),
+                    maxes.as_primitive::<Int64Type>(),
+                );
+                let row_groups = (0..groups.len())
+                    .map(|i| {
+                        let known = mins.is_valid(i)
+                            && maxes.is_valid(i)
+                            && nulls.is_valid(i)
+                            && nulls.value(i) == 0;
+                        known.then(|| (mins.value(i), maxes.value(i)))
+                    })
+                    .collect();
+                Some(TimeRanges {
+                    column: f.name().clone(),
+                    row_groups,
+                })
+            })
+            .collect();
+        FileStats { file, time_ranges }
+    }
+}
+
+/// Marks a file part that reads only row groups known to meet the scan's
+/// bounds (see [`FileSetTable`]'s `scan`), so `explain` can count them.
+#[derive(Clone, Copy, Debug)]
+struct InsideBounds;
+
+/// Row groups that `plan`'s scans read without evaluating their bounds on a
+/// timestamp column (each row group once, however the file was split).
+#[must_use]
+pub fn row_groups_inside_bounds(plan: &dyn ExecutionPlan) -> usize {
+    let mut seen: HashSet<(String, usize)> = HashSet::new();
+    let mut stack = vec![plan];
+    while let Some(node) = stack.pop() {
+        if let Some(scan) = node.downcast_ref::<DataSourceExec>()
+            && let Some((config, _)) = scan.downcast_to_file_source::<ParquetSource>()
+        {
+            for file in config.file_groups.iter().flat_map(FileGroup::iter) {
+                if let (Some(_), Some(plan)) = (
+                    file.extensions.get::<InsideBounds>(),
+                    file.extensions.get::<ParquetAccessPlan>(),
+                ) {
+                    let path = file.object_meta.location.to_string();
+                    seen.extend(
+                        plan.row_group_indexes()
+                            .into_iter()
+                            .map(|i| (path.clone(), i)),
+                    );
+                }
+            }
+        }
+        stack.extend(node.children().into_iter().map(AsRef::as_ref));
+    }
+    seen.len()
+}
+
+/// A filter conjunct `column op literal` on a top-level timestamp column of the
+/// files, which row-group ranges can decide.
+#[derive(Clone, Debug)]
+struct TimeBound {
+    /// The column's index in the file (and table) schema.
+    index: usize,
+    op: Operator,
+    literal: ScalarValue,
+    value: i64,
+}
+
+impl TimeBound {
+    /// Whether every value in `[min, max]` meets the bound.
+    fn holds_for(&self, (min, max): (i64, i64)) -> bool {
+        match self.op {
+            Operator::Gt => min > self.value,
+            Operator::GtEq => min >= self.value,
+            Operator::Lt => max < self.value,
+            Operator::LtEq => max <= self.value,
+            _ => false,
+        }
+    }
 }
 
 /// With provenance: the column holding each file's path.
@@ -94,7 +233,7 @@ impl FileSetTable {
     /// `index_of` gives each file's `_index` value (`--index PATTERN=PATH`).
     pub fn try_new(
         files: &[PathBuf],
-        statistics: &[Option<Arc<Statistics>>],
+        statistics: &[FileStats],
         file_schema: SchemaRef,
         partition_keys: &[String],
         index_of: Option<&std::collections::HashMap<PathBuf, String>>,
@@ -123,7 +262,7 @@ impl FileSetTable {
                     found.push((crate::source::INDEX_COLUMN.to_owned(), pattern.clone()));
                 }
                 Ok(FileEntry {
-                    statistics: statistics.get(i).cloned().flatten(),
+                    statistics: statistics.get(i).cloned().unwrap_or_default(),
                     meta: ObjectMeta {
                         location,
                         last_modified: stat
@@ -235,56 +374,89 @@ impl FileSetTable {
     }
 }
 
-#[async_trait]
-impl TableProvider for FileSetTable {
-    fn schema(&self) -> SchemaRef {
-        Arc::clone(&self.schema)
+impl FileSetTable {
+    /// `filter` as a bound on a timestamp column of the files, when it is one:
+    /// `column op literal` or `literal op column`, with `op` one of `<`, `<=`,
+    /// `>`, `>=` and the literal non-NULL and in the column's own unit.
+    fn time_bound(&self, filter: &Expr) -> Option<TimeBound> {
+        let Expr::BinaryExpr(BinaryExpr { left, op, right }) = filter else {
+            return None;
+        };
+        let (column, op, literal) = match (left.as_ref(), right.as_ref()) {
+            (Expr::Column(c), Expr::Literal(v, _)) => (c, *op, v),
+            (Expr::Literal(v, _), Expr::Column(c)) => (c, op.swap()?, v),
+            _ => return None,
+        };
+        if !matches!(
+            op,
+            Operator::Gt | Operator::GtEq | Operator::Lt | Operator::LtEq
+        ) {
+            return None;
+        }
+        let index = self.file_schema.index_of(&column.name).ok()?;
+        let DataType::Timestamp(unit, _) = self.file_schema.field(index).data_type() else {
+            return None;
+        };
+        let value = match (unit, literal) {
+            (TimeUnit::Second, ScalarValue::TimestampSecond(Some(v), _))
+            | (TimeUnit::Millisecond, ScalarValue::TimestampMillisecond(Some(v), _))
+            | (TimeUnit::Microsecond, ScalarValue::TimestampMicrosecond(Some(v), _))
+            | (TimeUnit::Nanosecond, ScalarValue::TimestampNanosecond(Some(v), _)) => *v,
+            _ => return None,
+        };
+        Some(TimeBound {
+            index,
+            op,
+            literal: literal.clone(),
+            value,
+        })
     }
 
-    fn table_type(&self) -> TableType {
-        TableType::Base
+    /// Per row group of `file`: whether its footer shows that every row meets
+    /// all `bounds` (so they need not be evaluated, nor their columns read).
+    fn inside(&self, file: &FileEntry, bounds: &[TimeBound]) -> Vec<bool> {
+        let columns: Option<Vec<&TimeRanges>> = bounds
+            .iter()
+            .map(|b| {
+                let name = self.file_schema.field(b.index).name();
+                file.statistics
+                    .time_ranges
+                    .iter()
+                    .find(|r| &r.column == name)
+            })
+            .collect();
+        let Some(columns) = columns.filter(|c| !c.is_empty()) else {
+            return vec![];
+        };
+        (0..columns[0].row_groups.len())
+            .map(|i| {
+                bounds.iter().zip(&columns).all(|(bound, ranges)| {
+                    ranges
+                        .row_groups
+                        .get(i)
+                        .copied()
+                        .flatten()
+                        .is_some_and(|range| bound.holds_for(range))
+                })
+            })
+            .collect()
     }
 
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> datafusion::common::Result<Vec<TableProviderFilterPushDown>> {
-        // Partition filters skip files, other filters prune row groups; rows are
-        // filtered again above the scan either way.
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
-    }
-
-    async fn scan(
+    /// DataFusion's Parquet scan of `files`, dealt round-robin (largest first)
+    /// over the session's partitions; the optimizer splits large files further
+    /// by byte ranges.
+    fn parquet_scan(
         &self,
         state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
+        mut files: Vec<PartitionedFile>,
+        projection: Option<Vec<usize>>,
         limit: Option<usize>,
     ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
-        let keep = self.prune(state, filters)?;
-        if keep.is_empty() {
-            let projected = project_schema(&self.schema, projection)?;
-            return Ok(Arc::new(EmptyExec::new(projected)));
-        }
-        // Files dealt round-robin, largest first, over the session's partitions;
-        // the optimizer splits large files further by byte ranges.
-        let mut chosen: Vec<&FileEntry> = keep.iter().map(|&i| &self.files[i]).collect();
-        chosen.sort_by_key(|f| std::cmp::Reverse(f.meta.size));
-        let partitions = state.config().target_partitions().max(1).min(chosen.len());
+        files.sort_by_key(|f| std::cmp::Reverse(f.object_meta.size));
+        let partitions = state.config().target_partitions().max(1).min(files.len());
         let mut groups: Vec<Vec<PartitionedFile>> = vec![vec![]; partitions];
-        for (i, file) in chosen.into_iter().enumerate() {
-            let mut partitioned = PartitionedFile::new_from_meta(file.meta.clone());
-            partitioned.partition_values = file
-                .partition_values
-                .iter()
-                .map(|v| ScalarValue::Utf8(v.clone()))
-                .collect();
-            // With the footer's statistics a file outside the filter's range is
-            // skipped without being opened.
-            if let Some(stats) = &file.statistics {
-                partitioned = partitioned.with_statistics(Arc::clone(stats));
-            }
-            groups[i % partitions].push(partitioned);
+        for (i, file) in files.into_iter().enumerate() {
+            groups[i % partitions].push(file);
         }
         let url = ObjectStoreUrl::local_filesystem();
         let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
@@ -317,10 +489,146 @@ impl TableProvider for FileSetTable {
         }
         let config = FileScanConfigBuilder::new(url, Arc::new(source))
             .with_file_groups(groups.into_iter().map(FileGroup::new).collect())
-            .with_projection_indices(projection.cloned())?
+            .with_projection_indices(projection)?
             .with_limit(limit)
             .build();
         Ok(DataSourceExec::from_data_source(config))
+    }
+}
+
+#[async_trait]
+impl TableProvider for FileSetTable {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> datafusion::common::Result<Vec<TableProviderFilterPushDown>> {
+        // Partition filters skip files, other filters prune row groups; rows are
+        // filtered again above the scan, except for the bounds on a timestamp
+        // column, which the scan applies itself (see `scan`).
+        Ok(filters
+            .iter()
+            .map(|f| match self.time_bound(f) {
+                Some(_) => TableProviderFilterPushDown::Exact,
+                None => TableProviderFilterPushDown::Inexact,
+            })
+            .collect())
+    }
+
+    /// The files' Parquet scan. Bounds on a timestamp column (the window) are
+    /// applied here, and only where they can fail: row groups whose footer
+    /// shows every row inside them are scanned on their own, without the bounds
+    /// and without reading the column unless the query uses it. The rest (row
+    /// groups across a bound, outside it, or without statistics) are scanned
+    /// with the bounds, which also prune them by statistics and page index.
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        let keep = self.prune(state, filters)?;
+        if keep.is_empty() {
+            let projected = project_schema(&self.schema, projection)?;
+            return Ok(Arc::new(EmptyExec::new(projected)));
+        }
+        let bounds: Vec<TimeBound> = filters.iter().filter_map(|f| self.time_bound(f)).collect();
+        let partitioned = |file: &FileEntry| {
+            let mut partitioned = PartitionedFile::new_from_meta(file.meta.clone());
+            partitioned.partition_values = file
+                .partition_values
+                .iter()
+                .map(|v| ScalarValue::Utf8(v.clone()))
+                .collect();
+            partitioned
+        };
+        let (mut inside, mut rest) = (vec![], vec![]);
+        for file in keep.iter().map(|&i| &self.files[i]) {
+            let mask = if bounds.is_empty() {
+                vec![]
+            } else {
+                self.inside(file, &bounds)
+            };
+            let footer = file.statistics.file.as_ref();
+            if !mask.contains(&true) {
+                // With the footer's statistics a file outside the bounds is
+                // skipped without being opened.
+                let mut all = partitioned(file);
+                if let Some(footer) = footer {
+                    all = all.with_statistics(Arc::clone(footer));
+                }
+                rest.push(all);
+                continue;
+            }
+            // Each part may read only some row groups, so the file's statistics
+            // are only bounds on it: an exact row count would let a plan answer
+            // `count(*)` from the footer.
+            let part = |pick: bool| {
+                let mut plan = ParquetAccessPlan::new_none(mask.len());
+                for (i, _) in mask.iter().enumerate().filter(|(_, m)| **m == pick) {
+                    plan.scan(i);
+                }
+                let mut file = partitioned(file).with_extension(plan);
+                if pick {
+                    file = file.with_extension(InsideBounds);
+                }
+                if let Some(footer) = footer {
+                    file = file.with_statistics(Arc::new(footer.as_ref().clone().to_inexact()));
+                }
+                file
+            };
+            inside.push(part(true));
+            if mask.contains(&false) {
+                rest.push(part(false));
+            }
+        }
+        let wanted: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.schema.fields().len()).collect(),
+        };
+        let mut scans: Vec<Arc<dyn ExecutionPlan>> = vec![];
+        if !inside.is_empty() {
+            scans.push(self.parquet_scan(state, inside, Some(wanted.clone()), limit)?);
+        }
+        if !rest.is_empty() && bounds.is_empty() {
+            scans.push(self.parquet_scan(state, rest, projection.cloned(), limit)?);
+        } else if !rest.is_empty() {
+            // The bounds' columns are read too, filtered on, and dropped.
+            let mut read = wanted.clone();
+            for bound in &bounds {
+                if !read.contains(&bound.index) {
+                    read.push(bound.index);
+                }
+            }
+            let predicate = bounds
+                .iter()
+                .map(|bound| {
+                    let name = self.file_schema.field(bound.index).name();
+                    let at = read.iter().position(|&i| i == bound.index).unwrap_or(0);
+                    Arc::new(PhysicalBinary::new(
+                        Arc::new(Column::new(name, at)),
+                        bound.op,
+                        Arc::new(Literal::new(bound.literal.clone())),
+                    )) as Arc<dyn PhysicalExpr>
+                })
+                .reduce(|a, b| Arc::new(PhysicalBinary::new(a, Operator::And, b)))
+                .ok_or_else(|| DataFusionError::Internal("no bounds to filter on".into()))?;
+            let scan = self.parquet_scan(state, rest, Some(read), None)?;
+            let filter = FilterExecBuilder::new(predicate, scan)
+                .apply_projection(Some((0..wanted.len()).collect()))?
+                .with_fetch(limit)
+                .build()?;
+            scans.push(Arc::new(filter));
+        }
+        UnionExec::try_new(scans)
     }
 }
 

@@ -17,8 +17,9 @@ Examples:
 
 With --analyze the hunt runs (its findings are not printed) and the report says
 how many files were not opened (date folders outside the window), how many file
-ranges, row groups and pages the @timestamp statistics pruned, how many rows and
-bytes were read, and each operator's rows and time.";
+ranges, row groups and pages the @timestamp statistics pruned, how many row
+groups lay wholly inside the window (read without the time filter), how many
+rows and bytes were read, and each operator's rows and time.";
 
 #[derive(Debug, Args)]
 #[command(after_long_help = EXPLAIN_EXAMPLES)]
@@ -100,6 +101,14 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
                     pruned + matched
                 );
             }
+        }
+        if scans.inside_bounds > 0 {
+            let _ = writeln!(
+                out,
+                "  row groups wholly inside the window: {} (read without the time filter, \
+                 and without the time column unless selected)",
+                scans.inside_bounds
+            );
         }
         let _ = writeln!(
             out,

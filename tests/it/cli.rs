@@ -729,6 +729,36 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
     assert!(skipped >= 2, "{line}");
     assert!(text.contains("Physical plan with metrics"), "{text}");
     assert!(text.contains("output_rows="), "{text}");
+    assert!(!text.contains("row groups wholly inside"), "{text}");
+
+    // The sample spans 25 hours in five files (one row group each) and ends an
+    // hour after --as-of, so the 8-hour window ends inside the newest file; a
+    // 12-hour one holds the fourth file whole, which is then read without the
+    // time filter.
+    let o = lakehunt(&[
+        "explain",
+        "egress-bytes",
+        "--data",
+        lake.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--window",
+        "12h",
+        "--analyze",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let line = text
+        .lines()
+        .find(|l| l.contains("row groups wholly inside the window: "))
+        .unwrap_or_else(|| panic!("{text}"));
+    let inside: u64 = line
+        .split(": ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert_eq!(inside, 1, "{line}");
 
     // --no-date-pruning opens every folder; the statistics still skip the files.
     let o = lakehunt(&[
