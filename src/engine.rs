@@ -178,6 +178,7 @@ impl Engine {
             .with_runtime_env(runtime.build_arc()?)
             .with_default_features()
             .with_query_planner(Arc::new(TapPlanner))
+            .with_physical_optimizer_rule(Arc::new(crate::split_scan::SplitScanProjectionRule))
             .with_physical_optimizer_rule(Arc::new(crate::list_filter::ListFilterRule))
             .build();
         let mut ctx = SessionContext::new_with_state(state);

@@ -27,6 +27,7 @@ pub mod output;
 pub mod params;
 pub mod sample;
 pub mod source;
+pub mod split_scan;
 pub mod table;
 pub mod tap;
 

@@ -186,6 +186,13 @@ pub fn row_groups_inside_bounds(plan: &dyn ExecutionPlan) -> usize {
     seen.len()
 }
 
+/// Whether `plan` holds a scan split by [`FileSetTable`] (see
+/// [`crate::split_scan`]).
+#[must_use]
+pub fn is_split_scan(plan: &dyn ExecutionPlan) -> bool {
+    row_groups_inside_bounds(plan) > 0
+}
+
 /// A filter conjunct `column op literal` on a top-level timestamp column of the
 /// files, which row-group ranges can decide.
 #[derive(Clone, Debug)]

@@ -759,6 +759,16 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
         .and_then(|n| n.parse().ok())
         .unwrap();
     assert_eq!(inside, 1, "{line}");
+    // The sample is nested: each half of the split scan reads the fields it
+    // needs out of the structs, not whole structs.
+    let scans: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("DataSourceExec"))
+        .collect();
+    assert_eq!(scans.len(), 2, "{text}");
+    for scan in scans {
+        assert!(scan.contains("projection=[get_field("), "{scan}");
+    }
 
     // --no-date-pruning opens every folder; the statistics still skip the files.
     let o = lakehunt(&[

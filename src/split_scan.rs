@@ -1,0 +1,217 @@
+//! Nested fields read through a split scan.
+//!
+//! A scan with bounds on a timestamp column is split in two (see
+//! [`crate::table::FileSetTable`]): row groups wholly inside the bounds, read
+//! without them, and the rest under a filter on the timestamp. Over files of
+//! structs (nested ECS) the `events` view then projects fields out of the
+//! structs (`get_field(process, 'entity_id')`) above that union. DataFusion
+//! moves the projection into a Parquet scan only when it sits right on the
+//! scan, so both halves would decode whole structs, and the hunt's own
+//! conditions, pushed below the projection, would read them too: on 10M nested
+//! events that cost more than the timestamp column saves.
+//!
+//! [`SplitScanProjectionRule`] puts the projection into each half (under any
+//! round-robin repartition over its scan): a half that is a plain scan takes
+//! it as is; a filtered half's scan reads the projected
+//! fields and, separately, each field its filter reads (each `get_field` as its
+//! own column), and the filter then drops those. Plans of any other shape are
+//! left alone.
+
+use std::sync::Arc;
+
+use datafusion::common::Result;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::config::ConfigOptions;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::physical_expr::expressions::Column;
+use datafusion::physical_expr::{PhysicalExpr, ScalarFunctionExpr};
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::execution_plan::{ChildrenPropertiesMode, ReplaceChildrenOptions};
+use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
+use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
+use datafusion::physical_plan::repartition::RepartitionExec;
+use datafusion::physical_plan::union::UnionExec;
+use datafusion::physical_plan::{ExecutionPlan, Partitioning};
+
+use crate::table::is_split_scan;
+
+/// Moves a projection above a split scan's union into both of its halves;
+/// runs after DataFusion's own rules.
+#[derive(Debug, Default)]
+pub struct SplitScanProjectionRule;
+
+impl PhysicalOptimizerRule for SplitScanProjectionRule {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        _config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        plan.transform_up(|node| {
+            let Some(projection) = node.downcast_ref::<ProjectionExec>() else {
+                return Ok(Transformed::no(node));
+            };
+            let input = projection.input();
+            if !input.is::<UnionExec>() || !is_split_scan(input.as_ref()) {
+                return Ok(Transformed::no(node));
+            }
+            let mut halves = vec![];
+            for half in input.children() {
+                match into_half(projection.expr(), half)? {
+                    Some(half) => halves.push(half),
+                    None => return Ok(Transformed::no(node)),
+                }
+            }
+            let union = UnionExec::try_new(halves)?;
+            let same = |a: &ProjectionExec, b: &Arc<dyn ExecutionPlan>| {
+                let (a, b) = (a.schema(), b.schema());
+                a.fields().len() == b.fields().len()
+                    && a.fields()
+                        .iter()
+                        .zip(b.fields().iter())
+                        .all(|(x, y)| x.name() == y.name() && x.data_type() == y.data_type())
+            };
+            if !same(projection, &union) {
+                return Ok(Transformed::no(node));
+            }
+            Ok(Transformed::yes(union))
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &'static str {
+        "lakehunt_split_scan_projection"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+/// A Parquet scan and the round-robin repartitions above it (outermost first),
+/// which do not depend on its columns.
+struct ScanUnder {
+    between: Vec<Arc<dyn ExecutionPlan>>,
+    scan: Arc<dyn ExecutionPlan>,
+}
+
+/// The Parquet scan under `plan`, through round-robin repartitions only.
+fn scan_under(plan: &Arc<dyn ExecutionPlan>) -> Option<ScanUnder> {
+    let mut between = vec![];
+    let mut node = Arc::clone(plan);
+    loop {
+        if node.is::<DataSourceExec>() {
+            return Some(ScanUnder {
+                between,
+                scan: node,
+            });
+        }
+        let repartition = node.downcast_ref::<RepartitionExec>()?;
+        if !matches!(repartition.partitioning(), Partitioning::RoundRobinBatch(_)) {
+            return None;
+        }
+        let input = Arc::clone(repartition.input());
+        between.push(node);
+        node = input;
+    }
+}
+
+/// `scan` under the repartitions it was found under.
+fn rebuild(
+    between: Vec<Arc<dyn ExecutionPlan>>,
+    scan: Arc<dyn ExecutionPlan>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    between.into_iter().rev().try_fold(scan, |input, node| {
+        node.replace_children(
+            vec![input],
+            ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
+        )
+    })
+}
+
+/// `exprs` (over `half`'s output) moved into `half`'s scan, or `None` when
+/// `half` is not a scan, or a filter over one, that takes them.
+fn into_half(
+    exprs: &[ProjectionExpr],
+    half: &Arc<dyn ExecutionPlan>,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    if let Some(ScanUnder { between, scan }) = scan_under(half) {
+        let projection = ProjectionExec::try_new(exprs.to_vec(), Arc::clone(&scan))?;
+        return match scan.try_swapping_with_projection(&projection)? {
+            Some(scan) => rebuild(between, scan).map(Some),
+            None => Ok(None),
+        };
+    }
+    let Some(filter) = half.downcast_ref::<FilterExec>() else {
+        return Ok(None);
+    };
+    let Some(ScanUnder { between, scan }) = scan_under(filter.input()) else {
+        return Ok(None);
+    };
+    let scan_schema = scan.schema();
+    // The projection reads the filter's output; the scan's columns are those
+    // its own projection picks.
+    let picked: Vec<usize> = match filter.projection() {
+        Some(p) => p.to_vec(),
+        None => (0..scan_schema.fields().len()).collect(),
+    };
+    let mut out: Vec<ProjectionExpr> = exprs
+        .iter()
+        .map(|e| {
+            let expr = Arc::clone(&e.expr)
+                .transform(|n| {
+                    let Some(column) = n.downcast_ref::<Column>() else {
+                        return Ok(Transformed::no(n));
+                    };
+                    let index = picked[column.index()];
+                    let name = scan_schema.field(index).name();
+                    Ok(Transformed::yes(
+                        Arc::new(Column::new(name, index)) as Arc<dyn PhysicalExpr>
+                    ))
+                })?
+                .data;
+            Ok(ProjectionExpr::new(expr, e.alias.clone()))
+        })
+        .collect::<Result<_>>()?;
+    let width = out.len();
+    // Each column or field the predicate reads becomes a column of the scan.
+    let mut leaves: Vec<Arc<dyn PhysicalExpr>> = vec![];
+    let predicate = Arc::clone(filter.predicate())
+        .transform_down(|n| {
+            let is_field = n
+                .downcast_ref::<ScalarFunctionExpr>()
+                .is_some_and(|f| f.name() == "get_field");
+            if !is_field && !n.is::<Column>() {
+                return Ok(Transformed::no(n));
+            }
+            let at = if let Some(at) = leaves.iter().position(|l| l == &n) {
+                at
+            } else {
+                leaves.push(Arc::clone(&n));
+                leaves.len() - 1
+            };
+            let column = Arc::new(Column::new(&leaf_name(at), width + at));
+            Ok(Transformed::new(column, true, TreeNodeRecursion::Jump))
+        })?
+        .data;
+    out.extend(
+        leaves
+            .into_iter()
+            .enumerate()
+            .map(|(at, leaf)| ProjectionExpr::new(leaf, leaf_name(at))),
+    );
+    let projection = ProjectionExec::try_new(out, Arc::clone(&scan))?;
+    let Some(scan) = scan.try_swapping_with_projection(&projection)? else {
+        return Ok(None);
+    };
+    let filter = FilterExecBuilder::from(filter)
+        .apply_projection(None)?
+        .with_input(rebuild(between, scan)?)
+        .with_predicate(predicate)
+        .apply_projection(Some((0..width).collect()))?
+        .build()?;
+    Ok(Some(Arc::new(filter)))
+}
+
+fn leaf_name(at: usize) -> String {
+    format!("__lakehunt_filter_input_{at}")
+}
