@@ -578,13 +578,13 @@ impl TableProvider for FileSetTable {
             // Each part may read only some row groups, so the file's statistics
             // are only bounds on it: an exact row count would let a plan answer
             // `count(*)` from the footer.
-            let part = |pick: bool| {
+            let part = |groups: &mut dyn Iterator<Item = usize>, inside: bool| {
                 let mut plan = ParquetAccessPlan::new_none(mask.len());
-                for (i, _) in mask.iter().enumerate().filter(|(_, m)| **m == pick) {
+                for i in groups {
                     plan.scan(i);
                 }
                 let mut file = partitioned(file).with_extension(plan);
-                if pick {
+                if inside {
                     file = file.with_extension(InsideBounds);
                 }
                 if let Some(footer) = footer {
@@ -592,9 +592,19 @@ impl TableProvider for FileSetTable {
                 }
                 file
             };
-            inside.push(part(true));
+            // One part per row group inside: the scan's partitions take parts
+            // from a shared queue, so small parts keep both cores busy to the
+            // end where whole files would leave one idle.
+            for (i, _) in mask.iter().enumerate().filter(|(_, m)| **m) {
+                inside.push(part(&mut std::iter::once(i), true));
+            }
             if mask.contains(&false) {
-                rest.push(part(false));
+                let mut outside = mask
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| !**m)
+                    .map(|(i, _)| i);
+                rest.push(part(&mut outside, false));
             }
         }
         let wanted: Vec<usize> = match projection {
