@@ -12,10 +12,10 @@
 //!
 //! [`SplitScanProjectionRule`] puts the projection into each half (under any
 //! round-robin repartition over its scan): a half that is a plain scan takes
-//! it as is; a filtered half's scan reads the projected
-//! fields and, separately, each field its filter reads (each `get_field` as its
-//! own column), and the filter then drops those. Plans of any other shape are
-//! left alone.
+//! it as is; a filtered half's scan reads the projected fields and, separately,
+//! each field its filter reads (each `get_field` as its own column), and the
+//! filter then drops those. Plans of any other shape, or whose output would
+//! differ in any name, type or nullability, are left alone.
 
 use std::sync::Arc;
 

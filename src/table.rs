@@ -6,7 +6,10 @@
 //! So each schema group is this table: the given files, each with its partition
 //! values, scanned by DataFusion's own Parquet reader. Filters on partition
 //! columns alone skip whole files before any is opened; everything else (row
-//! group pruning on statistics, projection) is the Parquet reader's.
+//! group pruning on statistics, projection) is the Parquet reader's, except
+//! bounds on a timestamp column (a hunt's window): the table applies those
+//! itself, only to the row groups whose footer does not already show every row
+//! inside them (see [`FileSetTable`]'s `scan`).
 
 use std::collections::HashSet;
 use std::ops::Range;
@@ -578,13 +581,13 @@ impl TableProvider for FileSetTable {
             // Each part may read only some row groups, so the file's statistics
             // are only bounds on it: an exact row count would let a plan answer
             // `count(*)` from the footer.
-            let part = |groups: &mut dyn Iterator<Item = usize>, inside: bool| {
+            let part = |groups: &mut dyn Iterator<Item = usize>, wholly_inside: bool| {
                 let mut plan = ParquetAccessPlan::new_none(mask.len());
                 for i in groups {
                     plan.scan(i);
                 }
                 let mut file = partitioned(file).with_extension(plan);
-                if inside {
+                if wholly_inside {
                     file = file.with_extension(InsideBounds);
                 }
                 if let Some(footer) = footer {
