@@ -538,6 +538,13 @@ impl TableProvider for FileSetTable {
     /// and without reading the column unless the query uses it. The rest (row
     /// groups across a bound, outside it, or without statistics) are scanned
     /// with the bounds, which also prune them by statistics and page index.
+    ///
+    /// DataFusion evaluates a filter above the scan on every row group that
+    /// its statistics keep (apache/datafusion#15425). Version 55 knows which
+    /// row groups are fully matched but uses that only to skip their page
+    /// index; skipping the row filter there (apache/datafusion#23696) is newer
+    /// and would apply only with `pushdown_filters`, which costs this hunt more
+    /// than it saves (see the README's performance section).
     async fn scan(
         &self,
         state: &dyn Session,
