@@ -27,8 +27,7 @@ use datafusion::config::ConfigOptions;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
-use datafusion::physical_plan::execution_plan::{ChildrenPropertiesMode, ReplaceChildrenOptions};
-use datafusion::physical_plan::filter::FilterExec;
+use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::statistics::StatisticsArgs;
 use datafusion::physical_plan::{
@@ -63,7 +62,8 @@ impl PhysicalOptimizerRule for ListFilterRule {
             if !lists || filter.fetch().is_some() {
                 return Ok(Transformed::no(node));
             }
-            Ok(Transformed::yes(Arc::new(ListFilterExec::new(node)?) as _))
+            let list_filter = ListFilterExec::new(filter.clone());
+            Ok(Transformed::yes(Arc::new(list_filter) as _))
         })
         .map(|t| t.data)
     }
@@ -81,27 +81,16 @@ impl PhysicalOptimizerRule for ListFilterRule {
 #[derive(Debug)]
 pub struct ListFilterExec {
     /// The `FilterExec` replaced: its predicate, projection and properties.
-    filter: Arc<dyn ExecutionPlan>,
+    filter: FilterExec,
     metrics: ExecutionPlanMetricsSet,
 }
 
 impl ListFilterExec {
-    fn new(filter: Arc<dyn ExecutionPlan>) -> Result<Self> {
-        if filter.downcast_ref::<FilterExec>().is_none() {
-            return Err(DataFusionError::Internal(
-                "ListFilterExec wraps a FilterExec".into(),
-            ));
-        }
-        Ok(ListFilterExec {
+    fn new(filter: FilterExec) -> Self {
+        ListFilterExec {
             filter,
             metrics: ExecutionPlanMetricsSet::new(),
-        })
-    }
-
-    fn exec(&self) -> &FilterExec {
-        self.filter
-            .downcast_ref::<FilterExec>()
-            .expect("checked in ListFilterExec::new")
+        }
     }
 }
 
@@ -122,7 +111,7 @@ impl ExecutionPlan for ListFilterExec {
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![self.exec().input()]
+        vec![self.filter.input()]
     }
 
     fn apply_expressions(
@@ -138,13 +127,18 @@ impl ExecutionPlan for ListFilterExec {
 
     fn with_new_children(
         self: Arc<Self>,
-        children: Vec<Arc<dyn ExecutionPlan>>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        let filter = Arc::clone(&self.filter).replace_children(
-            children,
-            ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
-        )?;
-        Ok(Arc::new(ListFilterExec::new(filter)?))
+        let (Some(input), true) = (children.pop(), children.is_empty()) else {
+            return Err(DataFusionError::Internal(
+                "ListFilterExec takes one input".into(),
+            ));
+        };
+        // As FilterExec itself does, with its properties recomputed.
+        let filter = FilterExecBuilder::from(&self.filter)
+            .with_input(input)
+            .build()?;
+        Ok(Arc::new(ListFilterExec::new(filter)))
     }
 
     fn metrics(&self) -> Option<MetricsSet> {
@@ -164,11 +158,11 @@ impl ExecutionPlan for ListFilterExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> Result<SendableRecordBatchStream> {
-        let exec = self.exec();
+        let filter = &self.filter;
         Ok(Box::pin(ListFilterStream {
-            input: exec.input().execute(partition, context)?,
-            predicate: Arc::clone(exec.predicate()),
-            projection: exec.projection().as_ref().map(|p| p.to_vec()),
+            input: filter.input().execute(partition, context)?,
+            predicate: Arc::clone(filter.predicate()),
+            projection: filter.projection().as_ref().map(|p| p.to_vec()),
             schema: self.schema(),
             baseline: BaselineMetrics::new(&self.metrics, partition),
         }))
@@ -310,7 +304,7 @@ mod tests {
             let (expected, without) = rows(false, sql).await;
             let (got, plan) = rows(true, sql).await;
             assert_eq!(got, expected, "{sql}");
-            assert!(!without.contains("ListFilterExec"));
+            assert!(without.contains("FilterExec: "), "{sql}: {without}");
             assert!(plan.contains("ListFilterExec"), "{sql}: {plan}");
         }
         // No list in the output: the FilterExec stays.

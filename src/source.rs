@@ -263,8 +263,8 @@ pub fn read_footer(path: &Path) -> Result<Footer> {
     let builder =
         ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(e.to_string()))?;
     let rows = builder.metadata().file_metadata().num_rows();
-    let statistics = FileStats::from_footer(builder.metadata(), builder.schema());
     let schema = Arc::new(with_string_views(builder.schema()));
+    let statistics = FileStats::from_footer(builder.metadata(), &schema);
     Ok(Footer {
         schema,
         rows: u64::try_from(rows).unwrap_or(0),

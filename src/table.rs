@@ -107,15 +107,12 @@ pub struct TimeRanges {
 
 impl FileStats {
     /// The statistics of a file read from its footer: `metadata`, whose
-    /// columns are `schema` (the footer's Arrow schema, before any type change).
+    /// columns lakehunt reads as `schema` (see [`with_string_views`]).
     #[must_use]
-    pub fn from_footer(metadata: &ParquetMetaData, schema: &Schema) -> FileStats {
-        let file = DFParquetMetadata::statistics_from_parquet_metadata(
-            metadata,
-            &Arc::new(with_string_views(schema)),
-        )
-        .ok()
-        .map(Arc::new);
+    pub fn from_footer(metadata: &ParquetMetaData, schema: &SchemaRef) -> FileStats {
+        let file = DFParquetMetadata::statistics_from_parquet_metadata(metadata, schema)
+            .ok()
+            .map(Arc::new);
         let time_ranges = schema
             .fields()
             .iter()

@@ -666,6 +666,21 @@ fn schema_census_counts_schemas_fields_and_runnable_hunts() {
     );
 }
 
+/// The number right after `label` on the line of `text` holding it, and that line.
+fn count_after<'a>(text: &'a str, label: &str) -> (u64, &'a str) {
+    let line = text
+        .lines()
+        .find(|l| l.contains(label))
+        .unwrap_or_else(|| panic!("no {label:?} in {text}"));
+    let count = line
+        .split(label)
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count after {label:?}: {line}"));
+    (count, line)
+}
+
 #[test]
 fn explain_shows_the_plan_and_what_the_window_skipped() {
     let dir = tempfile::tempdir().unwrap();
@@ -716,16 +731,7 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
     );
     // The 8-hour window is the last third of a time-ordered day: whole files
     // are pruned by their @timestamp statistics.
-    let line = text
-        .lines()
-        .find(|l| l.contains("file ranges, by statistics"))
-        .unwrap_or_else(|| panic!("{text}"));
-    let skipped: u64 = line
-        .split(": ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap();
+    let (skipped, line) = count_after(&text, "file ranges, by statistics: ");
     assert!(skipped >= 2, "{line}");
     assert!(text.contains("Physical plan with metrics"), "{text}");
     assert!(text.contains("output_rows="), "{text}");
@@ -748,16 +754,7 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    let line = text
-        .lines()
-        .find(|l| l.contains("row groups wholly inside the window: "))
-        .unwrap_or_else(|| panic!("{text}"));
-    let inside: u64 = line
-        .split(": ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap();
+    let (inside, line) = count_after(&text, "row groups wholly inside the window: ");
     assert_eq!(inside, 1, "{line}");
     // The sample is nested: each half of the split scan reads the fields it
     // needs out of the structs, not whole structs.
