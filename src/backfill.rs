@@ -9,10 +9,11 @@
 //!
 //! Each finished day is written as `DIR/window_date=YYYY-MM-DD/part-00000.parquet`
 //! (temporary file, then rename) and only then recorded in the manifest,
-//! `DIR/_lakehunt_backfill.json` (also replaced atomically). A day that was
-//! written but not recorded is simply written again, under the same name, so a
-//! crash at any moment followed by `--resume` gives exactly an uninterrupted
-//! run's files.
+//! `DIR/_lakehunt_backfill.json` (also replaced atomically). `--resume` removes
+//! every day folder the manifest does not record (a day written but not yet
+//! recorded is simply written again), and `--force` replaces the manifest with
+//! one of no days before it removes the old folders, so a crash at any moment,
+//! of either, followed by `--resume` gives exactly an uninterrupted run's files.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -350,48 +351,47 @@ fn is_temporary(name: &str) -> bool {
     name.starts_with('.') && Path::new(name).extension().is_some_and(|x| x == "tmp")
 }
 
-/// Removes what an earlier backfill left: day folders, temporary files, the manifest.
-fn clear(dir: &Path) -> Result<()> {
-    // The manifest goes first: a kill halfway leaves folders no manifest vouches for.
-    match std::fs::remove_file(dir.join(MANIFEST)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
-        _ => {}
-    }
+/// Removes what an earlier backfill left, once `dir` holds the new manifest:
+/// day folders and temporary files. The manifest is replaced first, so a kill
+/// halfway leaves a manifest with no days done, and `--resume` removes the
+/// folders it does not vouch for.
+fn clear(dir: &Path, manifest: &Manifest) -> Result<()> {
+    write_manifest(dir, manifest)?;
+    remove_unrecorded(dir, manifest)
+}
+
+/// Removes temporary files (a killed run's) and every `window_date=` folder
+/// the manifest does not record as done with findings: a day written but not
+/// yet recorded, or one from a backfill `--force` was replacing.
+fn remove_unrecorded(dir: &Path, manifest: &Manifest) -> Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.starts_with("window_date=") && path.is_dir() {
-            std::fs::remove_dir_all(&path)?;
-        } else if name == MANIFEST || is_temporary(name) {
+        if let Some(date) = name.strip_prefix("window_date=")
+            && path.is_dir()
+        {
+            if manifest.done.get(date).is_some_and(|d| d.findings > 0) {
+                remove_stale_temporaries(&path)?;
+            } else {
+                std::fs::remove_dir_all(&path)?;
+            }
+        } else if is_temporary(name) {
             std::fs::remove_file(&path)?;
         }
     }
-    Ok(())
+    sync_dir(dir)
 }
 
-/// Temporary files a killed run left inside day folders.
-fn remove_stale_temporaries(dir: &Path) -> Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let is_day = path
+/// Temporary files a killed run left inside a day folder.
+fn remove_stale_temporaries(folder: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(folder)? {
+        let file = entry?.path();
+        if file
             .file_name()
             .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with("window_date="));
-        let scan: Vec<PathBuf> = if is_day && path.is_dir() {
-            std::fs::read_dir(&path)?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .collect()
-        } else {
-            vec![path]
-        };
-        for file in scan {
-            if file
-                .file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(is_temporary)
-            {
-                std::fs::remove_file(&file)?;
-            }
+            .is_some_and(is_temporary)
+        {
+            std::fs::remove_file(&file)?;
         }
     }
     Ok(())
@@ -580,10 +580,14 @@ pub async fn backfill(
     let leftovers = std::fs::read_dir(dir)?
         .filter_map(std::result::Result::ok)
         .any(|e| e.file_name().to_string_lossy().starts_with("window_date="));
+    let fresh = Manifest {
+        identity: identity.clone(),
+        done: BTreeMap::new(),
+    };
     let mut manifest = match previous {
         None if spec.force => {
-            clear(dir)?;
-            None
+            clear(dir, &fresh)?;
+            fresh
         }
         Some(old) if spec.resume => {
             if old.identity != identity {
@@ -596,7 +600,6 @@ pub async fn backfill(
                     ),
                 });
             }
-            remove_stale_temporaries(dir)?;
             let mut old = old;
             // A recorded day whose file is gone is done again.
             old.done.retain(|date, day| {
@@ -606,7 +609,8 @@ pub async fn backfill(
                         .join("part-00000.parquet")
                         .is_file()
             });
-            Some(old)
+            remove_unrecorded(dir, &old)?;
+            old
         }
         Some(old) => {
             return Err(Error::InvalidParameter {
@@ -629,12 +633,8 @@ pub async fn backfill(
                 ),
             });
         }
-        None => None,
-    }
-    .unwrap_or(Manifest {
-        identity: identity.clone(),
-        done: BTreeMap::new(),
-    });
+        None => fresh,
+    };
     write_manifest(dir, &manifest)?;
 
     // The time column's unit and zone, once: the day queries bind bounds in them.

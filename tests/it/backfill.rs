@@ -209,9 +209,10 @@ async fn killed_at_random_moments_and_resumed_gives_the_uninterrupted_output() {
     let mut kills = 0;
     let mut mode = "--force";
     for _ in 0..60 {
+        let log = dir.path().join("run.log");
         let mut child = backfill_cli(&data, &killed, &["--quiet", mode])
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
         let fraction = (next() % 1000) as f64 / 1000.0;
@@ -222,7 +223,12 @@ async fn killed_at_random_moments_and_resumed_gives_the_uninterrupted_output() {
             kills += 1;
             mode = "--resume";
         } else {
-            assert!(child.wait().unwrap().success());
+            let status = child.wait().unwrap();
+            assert!(
+                status.success(),
+                "a {mode} run after {kills} kills: {status}: {}",
+                std::fs::read_to_string(&log).unwrap()
+            );
             if kills >= 6 {
                 break;
             }
@@ -236,6 +242,69 @@ async fn killed_at_random_moments_and_resumed_gives_the_uninterrupted_output() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(outputs(&killed), expected);
     assert_eq!(backfilled(&killed).await, expected_rows);
+}
+
+/// What a `--force` run killed just after replacing the manifest leaves: its
+/// own manifest with no days done, and an older backfill's day folders (other
+/// days among them) and temporary files. `--resume` finishes it exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_force_run_killed_midway_is_finished_by_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = lake(&dir.path().join("lake"));
+    let err = |o: &std::process::Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let clean = dir.path().join("clean");
+    let o = backfill_cli(&data, &clean, &["--quiet"]).output().unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+
+    // The older backfill: a lower threshold, so more findings and more days.
+    let out = dir.path().join("out");
+    let cmd = backfill_cli(&data, &out, &["--quiet"]);
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().replace("50MB", "1MB"))
+        .collect();
+    let o = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    let days = |d: &Path| -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("window_date="))
+            .collect();
+        v.sort();
+        v
+    };
+    let older = days(&out);
+    assert!(
+        older.iter().any(|d| !days(&clean).contains(d)),
+        "the older backfill has a day the new one has not: {older:?}"
+    );
+
+    // The killed --force run's state.
+    let text = std::fs::read_to_string(clean.join(lakehunt::backfill::MANIFEST)).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    manifest["done"] = serde_json::json!({});
+    std::fs::write(
+        out.join(lakehunt::backfill::MANIFEST),
+        serde_json::to_string(&manifest).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(out.join(".part-00000.parquet.a1b2c3.tmp"), "partial").unwrap();
+    std::fs::write(
+        out.join(&older[0]).join(".part-00000.parquet.d4e5f6.tmp"),
+        "partial",
+    )
+    .unwrap();
+
+    let o = backfill_cli(&data, &out, &["--resume", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", err(&o));
+    assert_eq!(outputs(&out), outputs(&clean));
+    assert_eq!(backfilled(&out).await, backfilled(&clean).await);
 }
 
 #[test]
