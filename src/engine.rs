@@ -390,7 +390,9 @@ impl Engine {
         let (df, _) = self.plan_hunt(bound).await?;
         let logical = df.clone().into_optimized_plan()?;
         let task = Arc::new(df.task_ctx());
+        let before = self.source.outside_bounds.get();
         let plan = df.create_physical_plan().await?;
+        let after = self.source.outside_bounds.get();
         if !analyze {
             let text = format!(
                 "Logical plan (optimized)\n{}\n\nPhysical plan\n{}",
@@ -406,6 +408,7 @@ impl Engine {
         let mut scans = ScanSummary::default();
         summarize(&plan, &mut scans);
         scans.inside_bounds = crate::table::row_groups_inside_bounds(plan.as_ref());
+        scans.outside_bounds = (after.0 - before.0, after.1 - before.1);
         let text = format!(
             "Physical plan with metrics\n{}",
             DisplayableExecutionPlan::with_metrics(plan.as_ref()).indent(true)
@@ -564,6 +567,9 @@ pub struct ScanSummary {
     /// Row groups read without the filter on their timestamps (the window):
     /// their footers show every row inside it.
     pub inside_bounds: usize,
+    /// Row groups, and files, left out: their footers show every row outside
+    /// the window.
+    pub outside_bounds: (usize, usize),
 }
 
 fn summarize(plan: &Arc<dyn ExecutionPlan>, out: &mut ScanSummary) {

@@ -30,7 +30,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
 use crate::mapping::FieldMap;
-use crate::table::{FileSetTable, FileStats, hive_partitions};
+use crate::table::{FileSetTable, FileStats, OutsideBounds, hive_partitions};
 
 /// How a dataset stores ECS fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -121,6 +121,9 @@ pub struct Source {
     /// With `--index PATTERN=PATH`: the index pattern each file answers, shown
     /// as the column `_index` (see [`Source::open_indexed`]).
     pub index_of: Option<std::collections::HashMap<PathBuf, String>>,
+    /// Row groups and files the tables' scans left out, their footers putting
+    /// them wholly outside a query's time bounds (counted at planning).
+    pub outside_bounds: Arc<OutsideBounds>,
 }
 
 /// The column naming the index pattern a row's file was given for.
@@ -692,6 +695,7 @@ impl Source {
             ocsf_version,
             skipped_by_date: 0,
             index_of: None,
+            outside_bounds: Arc::default(),
         })
     }
 
@@ -720,7 +724,8 @@ impl Source {
                 Arc::clone(&group.schema),
                 &group.partition_keys,
                 self.index_of.as_ref(),
-            )?;
+            )?
+            .counting_into(Arc::clone(&self.outside_bounds));
             let (raw, raw_id) = (
                 format!("events_raw{suffix}"),
                 format!("events_raw_id{suffix}"),

@@ -8,25 +8,28 @@
 //! columns alone skip whole files before any is opened; everything else (row
 //! group pruning on statistics, projection) is the Parquet reader's, except
 //! bounds on a timestamp column (a hunt's window): the table applies those
-//! itself, only to the row groups whose footer does not already show every row
+//! itself. Row groups whose footer shows every row outside them are not
+//! scanned (a file with only such row groups is not opened), and the bounds are
+//! evaluated only on row groups whose footer does not already show every row
 //! inside them (see [`FileSetTable`]'s `scan`).
 
 use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, FieldRef, Int64Type, Schema, SchemaRef, TimeUnit};
 use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::stats::Precision;
 use datafusion::common::{DFSchema, DataFusionError, ScalarValue, Statistics, project_schema};
 use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
-use datafusion::datasource::physical_plan::parquet::metadata::DFParquetMetadata;
 use datafusion::datasource::physical_plan::parquet::{
     CachedParquetFileReaderFactory, ParquetAccessPlan,
 };
@@ -86,34 +89,47 @@ struct FileEntry {
 /// What a file's footer tells a scan before the file is opened.
 #[derive(Clone, Debug, Default)]
 pub struct FileStats {
-    /// Over the whole file (min/max per column), so a scan can skip the file;
-    /// `None` when the footer has none usable.
+    /// Over the whole file: its row count, and each timestamp column's range
+    /// (see [`FileStats::from_footer`]).
     pub file: Option<Arc<Statistics>>,
     /// Each top-level timestamp column's range in each row group.
     pub time_ranges: Arc<[TimeRanges]>,
 }
 
 /// One timestamp column's values in each row group of a file, from the
-/// footer: `Some((min, max))`, as stored (in the column's unit), when the
-/// footer states both and that the row group holds no NULL there; `None`
+/// footer: `Some`, when the footer states its min and max there; `None`
 /// otherwise.
 #[derive(Clone, Debug)]
 pub struct TimeRanges {
     /// The column, as named in the file's Arrow schema.
     pub column: String,
     /// One entry per row group, in file order.
-    pub row_groups: Vec<Option<(i64, i64)>>,
+    pub row_groups: Vec<Option<TimeRange>>,
+}
+
+/// A timestamp column's values in one row group, as stored (in the column's unit).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeRange {
+    /// The least value.
+    pub min: i64,
+    /// The greatest value.
+    pub max: i64,
+    /// Whether the row group may hold NULLs there (also when the footer does not say).
+    pub nulls: bool,
 }
 
 impl FileStats {
     /// The statistics of a file read from its footer: `metadata`, whose
     /// columns lakehunt reads as `schema` (see [`with_string_views`]).
+    ///
+    /// Only timestamp columns get a range: it is what skips row groups and
+    /// files outside a window before they are opened. Converting every
+    /// column's footer statistics (DataFusion's `statistics_from_parquet_metadata`)
+    /// cost more than decoding the footer itself, for every file at every run;
+    /// the other columns' ranges still prune row groups once a file is opened.
     #[must_use]
     pub fn from_footer(metadata: &ParquetMetaData, schema: &SchemaRef) -> FileStats {
-        let file = DFParquetMetadata::statistics_from_parquet_metadata(metadata, schema)
-            .ok()
-            .map(Arc::new);
-        let time_ranges = schema
+        let time_ranges: Arc<[TimeRanges]> = schema
             .fields()
             .iter()
             .filter(|f| matches!(f.data_type(), DataType::Timestamp(_, _)))
@@ -135,11 +151,11 @@ impl FileStats {
                 );
                 let row_groups = (0..groups.len())
                     .map(|i| {
-                        let known = mins.is_valid(i)
-                            && maxes.is_valid(i)
-                            && nulls.is_valid(i)
-                            && nulls.value(i) == 0;
-                        known.then(|| (mins.value(i), maxes.value(i)))
+                        (mins.is_valid(i) && maxes.is_valid(i)).then(|| TimeRange {
+                            min: mins.value(i),
+                            max: maxes.value(i),
+                            nulls: !nulls.is_valid(i) || nulls.value(i) != 0,
+                        })
                     })
                     .collect();
                 Some(TimeRanges {
@@ -148,8 +164,54 @@ impl FileStats {
                 })
             })
             .collect();
+        let file = Some(Arc::new(file_statistics(metadata, schema, &time_ranges)));
         FileStats { file, time_ranges }
     }
+}
+
+/// A file's row count, exact, and each timestamp column's range when every
+/// row group's footer states it; nothing about other columns.
+fn file_statistics(
+    metadata: &ParquetMetaData,
+    schema: &SchemaRef,
+    time_ranges: &[TimeRanges],
+) -> Statistics {
+    let mut statistics = Statistics::new_unknown(schema);
+    let rows = metadata.file_metadata().num_rows();
+    statistics.num_rows = Precision::Exact(usize::try_from(rows).unwrap_or(0));
+    let bytes: i64 = metadata
+        .row_groups()
+        .iter()
+        .map(parquet::file::metadata::RowGroupMetaData::total_byte_size)
+        .sum();
+    statistics.total_byte_size = Precision::Inexact(usize::try_from(bytes).unwrap_or(0));
+    for ranges in time_ranges {
+        let Ok(index) = schema.index_of(&ranges.column) else {
+            continue;
+        };
+        let Some(all) = ranges
+            .row_groups
+            .iter()
+            .copied()
+            .collect::<Option<Vec<TimeRange>>>()
+            .filter(|all| !all.is_empty())
+        else {
+            continue;
+        };
+        let data_type = schema.field(index).data_type();
+        let value = |v: i64| ScalarValue::Int64(Some(v)).cast_to(data_type).ok();
+        let column = &mut statistics.column_statistics[index];
+        let min = all.iter().map(|r| r.min).min().and_then(value);
+        let max = all.iter().map(|r| r.max).max().and_then(value);
+        if let (Some(min), Some(max)) = (min, max) {
+            column.min_value = Precision::Exact(min);
+            column.max_value = Precision::Exact(max);
+        }
+        if all.iter().all(|r| !r.nulls) {
+            column.null_count = Precision::Exact(0);
+        }
+    }
+    statistics
 }
 
 /// Marks a file part that reads only row groups known to meet the scan's
@@ -206,14 +268,57 @@ struct TimeBound {
 
 impl TimeBound {
     /// Whether every value in `[min, max]` meets the bound.
-    fn holds_for(&self, (min, max): (i64, i64)) -> bool {
+    fn holds_for(&self, range: TimeRange) -> bool {
         match self.op {
-            Operator::Gt => min > self.value,
-            Operator::GtEq => min >= self.value,
-            Operator::Lt => max < self.value,
-            Operator::LtEq => max <= self.value,
+            Operator::Gt => range.min > self.value,
+            Operator::GtEq => range.min >= self.value,
+            Operator::Lt => range.max < self.value,
+            Operator::LtEq => range.max <= self.value,
             _ => false,
         }
+    }
+
+    /// Whether every value in `[min, max]` fails the bound (as a NULL does).
+    fn fails_for(&self, range: TimeRange) -> bool {
+        match self.op {
+            Operator::Gt => range.max <= self.value,
+            Operator::GtEq => range.max < self.value,
+            Operator::Lt => range.min >= self.value,
+            Operator::LtEq => range.min > self.value,
+            _ => false,
+        }
+    }
+}
+
+/// Where a row group lies against a scan's bounds, by its footer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Place {
+    /// Every row meets every bound: read without evaluating them.
+    Inside,
+    /// No row meets them: not read.
+    Outside,
+    /// Either not known or both: read and filtered.
+    Across,
+}
+
+/// Row groups and files that scans left out because their footers put them
+/// wholly outside the scans' bounds; counted at planning, for `explain`.
+#[derive(Debug, Default)]
+pub struct OutsideBounds {
+    /// Row groups not read.
+    pub row_groups: AtomicUsize,
+    /// Files not opened: all their row groups were outside.
+    pub files: AtomicUsize,
+}
+
+impl OutsideBounds {
+    /// The counts so far: `(row groups, files)`.
+    #[must_use]
+    pub fn get(&self) -> (usize, usize) {
+        (
+            self.row_groups.load(Ordering::Relaxed),
+            self.files.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -231,6 +336,7 @@ pub struct FileSetTable {
     virtual_cols: Vec<FieldRef>,
     schema: SchemaRef,
     files: Vec<FileEntry>,
+    outside: Arc<OutsideBounds>,
 }
 
 impl FileSetTable {
@@ -298,7 +404,15 @@ impl FileSetTable {
             virtual_cols: vec![],
             schema,
             files,
+            outside: Arc::default(),
         })
+    }
+
+    /// The table counting what its scans leave out in `outside`.
+    #[must_use]
+    pub fn counting_into(mut self, outside: Arc<OutsideBounds>) -> FileSetTable {
+        self.outside = outside;
+        self
     }
 
     /// The table with two more columns when `provenance`: each file's path
@@ -419,9 +533,9 @@ impl FileSetTable {
         })
     }
 
-    /// Per row group of `file`: whether its footer shows that every row meets
-    /// all `bounds` (so they need not be evaluated, nor their columns read).
-    fn inside(&self, file: &FileEntry, bounds: &[TimeBound]) -> Vec<bool> {
+    /// Per row group of `file`: where its footer puts it against all `bounds`
+    /// (empty when the footer does not say).
+    fn places(&self, file: &FileEntry, bounds: &[TimeBound]) -> Vec<Place> {
         let columns: Option<Vec<&TimeRanges>> = bounds
             .iter()
             .map(|b| {
@@ -437,14 +551,27 @@ impl FileSetTable {
         };
         (0..columns[0].row_groups.len())
             .map(|i| {
-                bounds.iter().zip(&columns).all(|(bound, ranges)| {
-                    ranges
-                        .row_groups
-                        .get(i)
-                        .copied()
-                        .flatten()
-                        .is_some_and(|range| bound.holds_for(range))
-                })
+                let ranges: Vec<Option<TimeRange>> = columns
+                    .iter()
+                    .map(|r| r.row_groups.get(i).copied().flatten())
+                    .collect();
+                let all = |test: &dyn Fn(&TimeBound, TimeRange) -> bool| {
+                    bounds
+                        .iter()
+                        .zip(&ranges)
+                        .all(|(bound, range)| range.is_some_and(|r| test(bound, r)))
+                };
+                let any_fails = bounds
+                    .iter()
+                    .zip(&ranges)
+                    .any(|(bound, range)| range.is_some_and(|r| bound.fails_for(r)));
+                if any_fails {
+                    Place::Outside
+                } else if all(&|bound, r| !r.nulls && bound.holds_for(r)) {
+                    Place::Inside
+                } else {
+                    Place::Across
+                }
             })
             .collect()
     }
@@ -531,10 +658,12 @@ impl TableProvider for FileSetTable {
 
     /// The files' Parquet scan. Bounds on a timestamp column (the window) are
     /// applied here, and only where they can fail: row groups whose footer
-    /// shows every row inside them are scanned on their own, without the bounds
-    /// and without reading the column unless the query uses it. The rest (row
-    /// groups across a bound, outside it, or without statistics) are scanned
-    /// with the bounds, which also prune them by statistics and page index.
+    /// shows every row outside them are left out (a file of only those is not
+    /// opened); row groups whose footer shows every row inside them are
+    /// scanned on their own, without the bounds and without reading the column
+    /// unless the query uses it. The rest (row groups across a bound, or
+    /// without statistics) are scanned with the bounds, which also prune them
+    /// by page index.
     ///
     /// DataFusion evaluates a filter above the scan on every row group that
     /// its statistics keep (apache/datafusion#15425). Version 55 knows which
@@ -565,16 +694,18 @@ impl TableProvider for FileSetTable {
             partitioned
         };
         let (mut inside, mut rest) = (vec![], vec![]);
+        let (mut outside_groups, mut outside_files) = (0, 0);
         for file in keep.iter().map(|&i| &self.files[i]) {
-            let mask = if bounds.is_empty() {
+            let places = if bounds.is_empty() {
                 vec![]
             } else {
-                self.inside(file, &bounds)
+                self.places(file, &bounds)
             };
             let footer = file.statistics.file.as_ref();
-            if !mask.contains(&true) {
-                // With the footer's statistics a file outside the bounds is
-                // skipped without being opened.
+            if places.iter().all(|p| *p == Place::Across) {
+                // Scanned whole, with the bounds; DataFusion prunes its row
+                // groups (and the file, without footer time ranges) by the
+                // footer's statistics.
                 let mut all = partitioned(file);
                 if let Some(footer) = footer {
                     all = all.with_statistics(Arc::clone(footer));
@@ -582,11 +713,16 @@ impl TableProvider for FileSetTable {
                 rest.push(all);
                 continue;
             }
+            outside_groups += places.iter().filter(|p| **p == Place::Outside).count();
+            if places.iter().all(|p| *p == Place::Outside) {
+                outside_files += 1;
+                continue;
+            }
             // Each part may read only some row groups, so the file's statistics
             // are only bounds on it: an exact row count would let a plan answer
             // `count(*)` from the footer.
             let part = |groups: &mut dyn Iterator<Item = usize>, wholly_inside: bool| {
-                let mut plan = ParquetAccessPlan::new_none(mask.len());
+                let mut plan = ParquetAccessPlan::new_none(places.len());
                 for i in groups {
                     plan.scan(i);
                 }
@@ -599,21 +735,29 @@ impl TableProvider for FileSetTable {
                 }
                 file
             };
+            let at = |place: Place| {
+                places
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, p)| **p == place)
+                    .map(|(i, _)| i)
+            };
             // One part per row group inside: the scan's partitions take parts
             // from a shared queue, so small parts keep both cores busy to the
             // end where whole files would leave one idle.
-            for (i, _) in mask.iter().enumerate().filter(|(_, m)| **m) {
+            for i in at(Place::Inside) {
                 inside.push(part(&mut std::iter::once(i), true));
             }
-            if mask.contains(&false) {
-                let mut outside = mask
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, m)| !**m)
-                    .map(|(i, _)| i);
-                rest.push(part(&mut outside, false));
+            if places.contains(&Place::Across) {
+                rest.push(part(&mut at(Place::Across), false));
             }
         }
+        self.outside
+            .row_groups
+            .fetch_add(outside_groups, Ordering::Relaxed);
+        self.outside
+            .files
+            .fetch_add(outside_files, Ordering::Relaxed);
         let wanted: Vec<usize> = match projection {
             Some(p) => p.clone(),
             None => (0..self.schema.fields().len()).collect(),
@@ -651,6 +795,10 @@ impl TableProvider for FileSetTable {
                 .with_fetch(limit)
                 .build()?;
             scans.push(Arc::new(filter));
+        }
+        if scans.is_empty() {
+            let projected = project_schema(&self.schema, projection)?;
+            return Ok(Arc::new(EmptyExec::new(projected)));
         }
         UnionExec::try_new(scans)
     }

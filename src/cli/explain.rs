@@ -16,10 +16,12 @@ Examples:
   lakehunt explain egress-bytes --data /lake/endpoint/ --as-of 2026-03-01T08:00:00Z --analyze
 
 With --analyze the hunt runs (its findings are not printed) and the report says
-how many files were not opened (date folders outside the window), how many file
-ranges, row groups and pages the @timestamp statistics pruned, how many row
-groups lay wholly inside the window (read without the time filter), how many
-rows and bytes were read, and each operator's rows and time.";
+how many files were not opened (date folders outside the window), how many row
+groups lay wholly outside the window by their footers (not read; files of only
+those not opened), how many file ranges, row groups and pages the @timestamp
+statistics pruned, how many row groups lay wholly inside the window (read
+without the time filter), how many rows and bytes were read, and each
+operator's rows and time.";
 
 #[derive(Debug, Args)]
 #[command(after_long_help = EXPLAIN_EXAMPLES)]
@@ -101,6 +103,14 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
                     pruned + matched
                 );
             }
+        }
+        let (groups, files) = scans.outside_bounds;
+        if groups > 0 {
+            let _ = writeln!(
+                out,
+                "  row groups wholly outside the window: {groups} (not read; {files} files \
+                 not opened, all their row groups outside)"
+            );
         }
         if scans.inside_bounds > 0 {
             let _ = writeln!(

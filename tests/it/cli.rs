@@ -729,18 +729,18 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
         text.contains("files: 5 in range, 5 not opened (date folders outside the window)"),
         "{text}"
     );
-    // The 8-hour window is the last third of a time-ordered day: whole files
-    // are pruned by their @timestamp statistics.
-    let (skipped, line) = count_after(&text, "file ranges, by statistics: ");
-    assert!(skipped >= 2, "{line}");
+    // The sample spans 25 hours in five files (one row group each) and ends an
+    // hour after --as-of: the first three files lie wholly before the 8-hour
+    // window, and their footers' @timestamp ranges say so.
+    let (outside, line) = count_after(&text, "row groups wholly outside the window: ");
+    assert_eq!(outside, 3, "{line}");
+    assert!(line.contains("3 files not opened"), "{line}");
     assert!(text.contains("Physical plan with metrics"), "{text}");
     assert!(text.contains("output_rows="), "{text}");
     assert!(!text.contains("row groups wholly inside"), "{text}");
 
-    // The sample spans 25 hours in five files (one row group each) and ends an
-    // hour after --as-of, so the 8-hour window ends inside the newest file; a
-    // 12-hour one holds the fourth file whole, which is then read without the
-    // time filter.
+    // The 8-hour window ends inside the newest file; a 12-hour one holds the
+    // fourth file whole, which is then read without the time filter.
     let o = lakehunt(&[
         "explain",
         "egress-bytes",
@@ -756,6 +756,8 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
     let text = stdout(&o);
     let (inside, line) = count_after(&text, "row groups wholly inside the window: ");
     assert_eq!(inside, 1, "{line}");
+    let (outside, line) = count_after(&text, "row groups wholly outside the window: ");
+    assert_eq!(outside, 2, "{line}");
     // The sample is nested: each half of the split scan reads the fields it
     // needs out of the structs, not whole structs.
     let scans: Vec<&str> = text
@@ -767,7 +769,7 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
         assert!(scan.contains("projection=[get_field("), "{scan}");
     }
 
-    // --no-date-pruning opens every folder; the statistics still skip the files.
+    // --no-date-pruning opens every folder; the footers still skip the files.
     let o = lakehunt(&[
         "explain",
         "egress-bytes",
@@ -781,6 +783,9 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
     assert!(text.contains("files: 10 in range, 0 not opened"), "{text}");
+    let (outside, line) = count_after(&text, "row groups wholly outside the window: ");
+    assert_eq!(outside, 8, "{line}");
+    assert!(line.contains("8 files not opened"), "{line}");
 }
 
 #[test]
