@@ -77,6 +77,14 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     );
     if let Some(scans) = &explained.scans {
         let _ = writeln!(out, "scans:");
+        let (groups, files) = scans.outside_bounds;
+        if groups > 0 {
+            let _ = writeln!(
+                out,
+                "  row groups wholly outside the window: {groups} by their footers (not read; {files} \
+                 files of only those, not opened)"
+            );
+        }
         // DataFusion's pruning metrics, in the order a scan applies them.
         for (metric, words) in [
             (
@@ -103,14 +111,6 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
                     pruned + matched
                 );
             }
-        }
-        let (groups, files) = scans.outside_bounds;
-        if groups > 0 {
-            let _ = writeln!(
-                out,
-                "  row groups wholly outside the window: {groups} (not read; {files} files \
-                 not opened, all their row groups outside)"
-            );
         }
         if scans.inside_bounds > 0 {
             let _ = writeln!(

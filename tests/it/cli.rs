@@ -734,7 +734,7 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
     // window, and their footers' @timestamp ranges say so.
     let (outside, line) = count_after(&text, "row groups wholly outside the window: ");
     assert_eq!(outside, 3, "{line}");
-    assert!(line.contains("3 files not opened"), "{line}");
+    assert!(line.contains("not read; 3 files"), "{line}");
     assert!(text.contains("Physical plan with metrics"), "{text}");
     assert!(text.contains("output_rows="), "{text}");
     assert!(!text.contains("row groups wholly inside"), "{text}");
@@ -785,7 +785,7 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
     assert!(text.contains("files: 10 in range, 0 not opened"), "{text}");
     let (outside, line) = count_after(&text, "row groups wholly outside the window: ");
     assert_eq!(outside, 8, "{line}");
-    assert!(line.contains("8 files not opened"), "{line}");
+    assert!(line.contains("not read; 8 files"), "{line}");
 }
 
 #[test]
