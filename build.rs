@@ -1,5 +1,6 @@
 //! Embeds every `data/hunts/*.toml` and `data/maps/*.toml` in the binary, so
-//! adding a hunt or a field map is adding a file, never a Rust change.
+//! adding a hunt or a field map is adding a file, never a Rust change; and
+//! lays out a release binary's functions in the order a hunt runs them.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -37,7 +38,40 @@ fn embed(dir: &str, name: &str, out: &str) {
     std::fs::write(target, text).expect("OUT_DIR is writable");
 }
 
+/// Release builds for x86_64 Linux, which Rust links with LLD, place the
+/// functions named in `data/symbol-order.txt` (those a hunt runs, see
+/// `benches/symbol-order.sh`) together at the start of the code. The rest of
+/// the 90 MB of code is then never paged in: a 10M-event hunt's peak RSS drops
+/// by about 45 MiB. Skipped when the flags choose another linker, or with
+/// `LAKEHUNT_NO_SYMBOL_ORDER=1`.
+fn order_symbols() {
+    let order = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join("symbol-order.txt");
+    println!("cargo:rerun-if-changed={}", order.display());
+    println!("cargo:rerun-if-env-changed=LAKEHUNT_NO_SYMBOL_ORDER");
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    let flags = var("CARGO_ENCODED_RUSTFLAGS");
+    let other_linker = ["linker", "fuse-ld", "link-self-contained"]
+        .iter()
+        .any(|f| flags.contains(f));
+    if var("PROFILE") == "release"
+        && var("TARGET") == "x86_64-unknown-linux-gnu"
+        && !other_linker
+        && std::env::var_os("LAKEHUNT_NO_SYMBOL_ORDER").is_none()
+        && order.is_file()
+    {
+        println!(
+            "cargo:rustc-link-arg-bin=lakehunt=-Wl,--symbol-ordering-file={}",
+            order.display()
+        );
+        // Names of an older build (hashes change with the toolchain) are ignored.
+        println!("cargo:rustc-link-arg-bin=lakehunt=-Wl,--no-warn-symbol-ordering");
+    }
+}
+
 fn main() {
     embed("hunts", "HUNTS", "shipped_hunts.rs");
     embed("maps", "MAPS", "shipped_maps.rs");
+    order_symbols();
 }
