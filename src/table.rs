@@ -555,19 +555,15 @@ impl FileSetTable {
                     .iter()
                     .map(|r| r.row_groups.get(i).copied().flatten())
                     .collect();
-                let all = |test: &dyn Fn(&TimeBound, TimeRange) -> bool| {
-                    bounds
-                        .iter()
-                        .zip(&ranges)
-                        .all(|(bound, range)| range.is_some_and(|r| test(bound, r)))
-                };
-                let any_fails = bounds
-                    .iter()
-                    .zip(&ranges)
-                    .any(|(bound, range)| range.is_some_and(|r| bound.fails_for(r)));
-                if any_fails {
+                let mut pairs = bounds.iter().zip(&ranges);
+                if pairs
+                    .clone()
+                    .any(|(bound, range)| range.is_some_and(|r| bound.fails_for(r)))
+                {
                     Place::Outside
-                } else if all(&|bound, r| !r.nulls && bound.holds_for(r)) {
+                } else if pairs
+                    .all(|(bound, range)| range.is_some_and(|r| !r.nulls && bound.holds_for(r)))
+                {
                     Place::Inside
                 } else {
                     Place::Across
@@ -703,9 +699,8 @@ impl TableProvider for FileSetTable {
             };
             let footer = file.statistics.file.as_ref();
             if places.iter().all(|p| *p == Place::Across) {
-                // Scanned whole, with the bounds; DataFusion prunes its row
-                // groups (and the file, without footer time ranges) by the
-                // footer's statistics.
+                // Scanned whole, with the bounds; once DataFusion opens the
+                // file it prunes its row groups by their statistics.
                 let mut all = partitioned(file);
                 if let Some(footer) = footer {
                     all = all.with_statistics(Arc::clone(footer));
