@@ -18,11 +18,14 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 as_of=2026-01-15T12:00:00Z
+# Each layout once, the findings written each way: Parquet, CSV, the table.
+declare -A out=([nested]="--out $work/findings.parquet" [flat]="--out $work/findings.csv" [ocsf]="")
 for layout in nested flat ocsf; do
   "$bin" sample --out "$work/$layout" --rows 2000000 --rows-per-file 500000 \
     --layout "$layout" --as-of "$as_of"
+  # shellcheck disable=SC2086 # the --out words split on purpose
   valgrind --tool=callgrind --demangle=no --callgrind-out-file="$work/cg.$layout" \
-    "$bin" run egress-bytes --data "$work/$layout" --as-of "$as_of" --quiet \
+    "$bin" run egress-bytes --data "$work/$layout" --as-of "$as_of" --quiet ${out[$layout]} \
     >/dev/null 2>"$work/valgrind.$layout.log"
 done
 
