@@ -41,9 +41,10 @@ fn embed(dir: &str, name: &str, out: &str) {
 /// Release builds for x86_64 Linux, which Rust links with LLD, place the
 /// functions named in `data/symbol-order.txt` (those a hunt runs, see
 /// `benches/symbol-order.sh`) together at the start of the code. The rest of
-/// the 90 MB of code is then never paged in: a 10M-event hunt's peak RSS drops
-/// by about 45 MiB. Skipped when the flags choose another linker, or with
-/// `LAKEHUNT_NO_SYMBOL_ORDER=1`.
+/// the 98 MB of code is then never paged in: a 10M-event hunt's peak RSS drops
+/// by about 45 MiB. Skipped when `RUSTFLAGS` or a configured linker
+/// (`RUSTC_LINKER`, from `target.<triple>.linker`) choose another linker (GNU
+/// ld does not know the option), or with `LAKEHUNT_NO_SYMBOL_ORDER=1`.
 fn order_symbols() {
     let order = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("data")
@@ -54,7 +55,9 @@ fn order_symbols() {
     let flags = var("CARGO_ENCODED_RUSTFLAGS");
     let other_linker = ["linker", "fuse-ld", "link-self-contained"]
         .iter()
-        .any(|f| flags.contains(f));
+        .any(|f| flags.contains(f))
+        || std::env::var_os("RUSTC_LINKER").is_some();
+    println!("cargo:rerun-if-env-changed=RUSTC_LINKER");
     if var("PROFILE") == "release"
         && var("TARGET") == "x86_64-unknown-linux-gnu"
         && !other_linker
