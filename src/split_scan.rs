@@ -19,6 +19,7 @@
 
 use std::sync::Arc;
 
+use arrow::datatypes::Schema;
 use datafusion::common::Result;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::config::ConfigOptions;
@@ -62,15 +63,7 @@ impl PhysicalOptimizerRule for SplitScanProjectionRule {
                 }
             }
             let union = UnionExec::try_new(halves)?;
-            let same = |a: &ProjectionExec, b: &Arc<dyn ExecutionPlan>| {
-                let (a, b) = (a.schema(), b.schema());
-                a.fields().len() == b.fields().len()
-                    && a.fields()
-                        .iter()
-                        .zip(b.fields().iter())
-                        .all(|(x, y)| x.name() == y.name() && x.data_type() == y.data_type())
-            };
-            if !same(projection, &union) {
+            if !may_replace(&projection.schema(), &union.schema()) {
                 return Ok(Transformed::no(node));
             }
             Ok(Transformed::yes(union))
@@ -85,6 +78,21 @@ impl PhysicalOptimizerRule for SplitScanProjectionRule {
     fn schema_check(&self) -> bool {
         true
     }
+}
+
+/// Whether a plan with schema `new` may stand for one with `old`, by the
+/// optimizer's own schema check (`schema_check`): the same names, types and
+/// metadata, and no column nullable that was not. The rule skips a rewrite the
+/// check would refuse.
+fn may_replace(old: &Schema, new: &Schema) -> bool {
+    old.metadata() == new.metadata()
+        && old.fields().len() == new.fields().len()
+        && old.fields().iter().zip(new.fields().iter()).all(|(o, n)| {
+            o.name() == n.name()
+                && o.data_type() == n.data_type()
+                && o.metadata() == n.metadata()
+                && (o.is_nullable() || !n.is_nullable())
+        })
 }
 
 /// A Parquet scan and the round-robin repartitions above it (outermost first),
@@ -214,4 +222,36 @@ fn into_half(
 
 fn leaf_name(at: usize) -> String {
     format!("__lakehunt_filter_input_{at}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::{DataType, Field};
+
+    fn schema(nullable: bool, metadata: &[(&str, &str)]) -> Schema {
+        let field = Field::new("process.entity_id", DataType::Utf8View, nullable).with_metadata(
+            metadata
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        );
+        Schema::new(vec![field])
+    }
+
+    #[test]
+    fn a_rewrite_the_optimizers_schema_check_would_refuse_is_skipped() {
+        let nullable = schema(true, &[]);
+        let not_null = schema(false, &[]);
+        assert!(may_replace(&nullable, &nullable));
+        // Narrower is allowed (DataFusion accepts it), wider is not.
+        assert!(may_replace(&nullable, &not_null));
+        assert!(!may_replace(&not_null, &nullable));
+        assert!(!may_replace(&nullable, &schema(true, &[("k", "v")])));
+        let renamed = Schema::new(vec![Field::new("other", DataType::Utf8View, true)]);
+        assert!(!may_replace(&nullable, &renamed));
+        let retyped = Schema::new(vec![Field::new("process.entity_id", DataType::Utf8, true)]);
+        assert!(!may_replace(&nullable, &retyped));
+        assert!(!may_replace(&nullable, &Schema::empty()));
+    }
 }
