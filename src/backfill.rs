@@ -351,15 +351,6 @@ fn is_temporary(name: &str) -> bool {
     name.starts_with('.') && Path::new(name).extension().is_some_and(|x| x == "tmp")
 }
 
-/// Removes what an earlier backfill left, once `dir` holds the new manifest:
-/// day folders and temporary files. The manifest is replaced first, so a kill
-/// halfway leaves a manifest with no days done, and `--resume` removes the
-/// folders it does not vouch for.
-fn clear(dir: &Path, manifest: &Manifest) -> Result<()> {
-    write_manifest(dir, manifest)?;
-    remove_unrecorded(dir, manifest)
-}
-
 /// Removes temporary files (a killed run's) and every `window_date=` folder
 /// the manifest does not record as done with findings: a day written but not
 /// yet recorded, or one from a backfill `--force` was replacing.
@@ -584,11 +575,11 @@ pub async fn backfill(
         identity: identity.clone(),
         done: BTreeMap::new(),
     };
-    let mut manifest = match previous {
-        None if spec.force => {
-            clear(dir, &fresh)?;
-            fresh
-        }
+    // With --force or --resume, what the manifest does not record is removed,
+    // after the manifest is written: a kill halfway leaves a manifest that
+    // vouches for none of it, and --resume removes it again.
+    let (mut manifest, tidy) = match previous {
+        None if spec.force => (fresh, true),
         Some(old) if spec.resume => {
             if old.identity != identity {
                 return Err(Error::InvalidParameter {
@@ -609,8 +600,7 @@ pub async fn backfill(
                         .join("part-00000.parquet")
                         .is_file()
             });
-            remove_unrecorded(dir, &old)?;
-            old
+            (old, true)
         }
         Some(old) => {
             return Err(Error::InvalidParameter {
@@ -633,9 +623,12 @@ pub async fn backfill(
                 ),
             });
         }
-        None => fresh,
+        None => (fresh, false),
     };
     write_manifest(dir, &manifest)?;
+    if tidy {
+        remove_unrecorded(dir, &manifest)?;
+    }
 
     // The time column's unit and zone, once: the day queries bind bounds in them.
     let (unit, tz) = engine.check_fields(&spec.bound.hunt).await?;

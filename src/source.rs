@@ -250,9 +250,9 @@ pub struct Footer {
     pub schema: SchemaRef,
     /// Its rows.
     pub rows: u64,
-    /// Column statistics over the whole file and its timestamp columns' range
-    /// in each row group, so a scan can skip the file without opening it and
-    /// skip filters its row groups are known to pass.
+    /// Its row count and its timestamp columns' range in each row group (see
+    /// [`FileStats::from_footer`]), so a scan can skip the file or row groups
+    /// without opening it, and skip filters its row groups are known to pass.
     pub statistics: FileStats,
 }
 

@@ -219,32 +219,42 @@ fn file_statistics(
 #[derive(Clone, Copy, Debug)]
 struct InsideBounds;
 
-/// Row groups that `plan`'s scans read without evaluating their bounds on a
-/// timestamp column (each row group once, however the file was split).
-#[must_use]
-pub fn row_groups_inside_bounds(plan: &dyn ExecutionPlan) -> usize {
-    let mut seen: HashSet<(String, usize)> = HashSet::new();
+/// The file parts of `plan`'s Parquet scans that read only row groups inside
+/// their bounds, with the row groups they read.
+fn parts_inside_bounds(plan: &dyn ExecutionPlan) -> Vec<(&PartitionedFile, &ParquetAccessPlan)> {
+    let mut parts = vec![];
     let mut stack = vec![plan];
     while let Some(node) = stack.pop() {
         if let Some(scan) = node.downcast_ref::<DataSourceExec>()
             && let Some((config, _)) = scan.downcast_to_file_source::<ParquetSource>()
         {
             for file in config.file_groups.iter().flat_map(FileGroup::iter) {
-                if let (Some(_), Some(plan)) = (
+                if let (Some(_), Some(access)) = (
                     file.extensions.get::<InsideBounds>(),
                     file.extensions.get::<ParquetAccessPlan>(),
                 ) {
-                    let path = file.object_meta.location.to_string();
-                    seen.extend(
-                        plan.row_group_indexes()
-                            .into_iter()
-                            .map(|i| (path.clone(), i)),
-                    );
+                    parts.push((file, access));
                 }
             }
         }
         stack.extend(node.children().into_iter().map(AsRef::as_ref));
     }
+    parts
+}
+
+/// Row groups that `plan`'s scans read without evaluating their bounds on a
+/// timestamp column (each row group once, however the file was split).
+#[must_use]
+pub fn row_groups_inside_bounds(plan: &dyn ExecutionPlan) -> usize {
+    let seen: HashSet<(&StorePath, usize)> = parts_inside_bounds(plan)
+        .into_iter()
+        .flat_map(|(file, access)| {
+            access
+                .row_group_indexes()
+                .into_iter()
+                .map(move |i| (&file.object_meta.location, i))
+        })
+        .collect();
     seen.len()
 }
 
@@ -252,7 +262,7 @@ pub fn row_groups_inside_bounds(plan: &dyn ExecutionPlan) -> usize {
 /// [`crate::split_scan`]).
 #[must_use]
 pub fn is_split_scan(plan: &dyn ExecutionPlan) -> bool {
-    row_groups_inside_bounds(plan) > 0
+    !parts_inside_bounds(plan).is_empty()
 }
 
 /// A filter conjunct `column op literal` on a top-level timestamp column of the
@@ -267,26 +277,27 @@ struct TimeBound {
 }
 
 impl TimeBound {
-    /// Whether every value in `[min, max]` meets the bound.
-    fn holds_for(&self, range: TimeRange) -> bool {
+    /// Whether `v` meets the bound; `None` for an operator that is not one.
+    fn meets(&self, v: i64) -> Option<bool> {
         match self.op {
-            Operator::Gt => range.min > self.value,
-            Operator::GtEq => range.min >= self.value,
-            Operator::Lt => range.max < self.value,
-            Operator::LtEq => range.max <= self.value,
-            _ => false,
+            Operator::Gt => Some(v > self.value),
+            Operator::GtEq => Some(v >= self.value),
+            Operator::Lt => Some(v < self.value),
+            Operator::LtEq => Some(v <= self.value),
+            _ => None,
         }
     }
 
-    /// Whether every value in `[min, max]` fails the bound (as a NULL does).
+    /// Whether every value in `[min, max]` meets the bound: a bound keeps a
+    /// half-line, so both ends do.
+    fn holds_for(&self, range: TimeRange) -> bool {
+        self.meets(range.min) == Some(true) && self.meets(range.max) == Some(true)
+    }
+
+    /// Whether every value in `[min, max]` fails the bound (as a NULL does):
+    /// what it drops is a half-line too, so both ends fail.
     fn fails_for(&self, range: TimeRange) -> bool {
-        match self.op {
-            Operator::Gt => range.max <= self.value,
-            Operator::GtEq => range.max < self.value,
-            Operator::Lt => range.min >= self.value,
-            Operator::LtEq => range.min > self.value,
-            _ => false,
-        }
+        self.meets(range.min) == Some(false) && self.meets(range.max) == Some(false)
     }
 }
 
@@ -675,10 +686,6 @@ impl TableProvider for FileSetTable {
         limit: Option<usize>,
     ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
         let keep = self.prune(state, filters)?;
-        if keep.is_empty() {
-            let projected = project_schema(&self.schema, projection)?;
-            return Ok(Arc::new(EmptyExec::new(projected)));
-        }
         let bounds: Vec<TimeBound> = filters.iter().filter_map(|f| self.time_bound(f)).collect();
         let partitioned = |file: &FileEntry| {
             let mut partitioned = PartitionedFile::new_from_meta(file.meta.clone());
@@ -792,6 +799,7 @@ impl TableProvider for FileSetTable {
             scans.push(Arc::new(filter));
         }
         if scans.is_empty() {
+            // No file, or none with a row group that can meet the bounds.
             let projected = project_schema(&self.schema, projection)?;
             return Ok(Arc::new(EmptyExec::new(projected)));
         }
