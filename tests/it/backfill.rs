@@ -116,6 +116,11 @@ async fn overlapping_windows_equal_run_as_of_each_end() {
 }
 
 fn backfill_cli(data: &str, out: &Path, extra: &[&str]) -> Command {
+    backfill_cli_at(data, out, "50MB", extra)
+}
+
+/// [`backfill_cli`] with another `--threshold`.
+fn backfill_cli_at(data: &str, out: &Path, threshold: &str, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
     cmd.args([
         "backfill",
@@ -131,7 +136,7 @@ fn backfill_cli(data: &str, out: &Path, extra: &[&str]) -> Command {
         "--window",
         "8h",
         "--threshold",
-        "50MB",
+        threshold,
         "--os",
         "any",
         "--batch-size",
@@ -258,13 +263,7 @@ async fn a_force_run_killed_midway_is_finished_by_resume() {
 
     // The older backfill: a lower threshold, so more findings and more days.
     let out = dir.path().join("out");
-    let cmd = backfill_cli(&data, &out, &["--quiet"]);
-    let args: Vec<String> = cmd
-        .get_args()
-        .map(|a| a.to_string_lossy().replace("50MB", "1MB"))
-        .collect();
-    let o = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
-        .args(&args)
+    let o = backfill_cli_at(&data, &out, "1MB", &["--quiet"])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", err(&o));
@@ -326,13 +325,7 @@ fn manifests_of_other_backfills_are_refused() {
     );
 
     // Resuming with another threshold: refused, naming the difference.
-    let cmd = backfill_cli(&data, &out, &["--resume"]);
-    let args: Vec<String> = cmd
-        .get_args()
-        .map(|a| a.to_string_lossy().replace("50MB", "60MB"))
-        .collect();
-    let o = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
-        .args(&args)
+    let o = backfill_cli_at(&data, &out, "60MB", &["--resume"])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2));

@@ -701,30 +701,26 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
         ]);
         assert!(o.status.success(), "{}", stderr(&o));
     }
-    let o = lakehunt(&[
-        "explain",
-        "egress-bytes",
-        "--data",
-        lake.to_str().unwrap(),
-        "--as-of",
-        AS_OF,
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let text = stdout(&o);
+    // `lakehunt explain egress-bytes` over the lake as of AS_OF, with `extra`; its stdout.
+    let explain = |extra: &[&str]| {
+        let mut args = vec![
+            "explain",
+            "egress-bytes",
+            "--data",
+            lake.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+        ];
+        args.extend_from_slice(extra);
+        let o = lakehunt(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let text = explain(&[]);
     assert!(text.contains("Logical plan (optimized)"), "{text}");
     assert!(text.contains("DataSourceExec"), "{text}");
 
-    let o = lakehunt(&[
-        "explain",
-        "egress-bytes",
-        "--data",
-        lake.to_str().unwrap(),
-        "--as-of",
-        AS_OF,
-        "--analyze",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let text = stdout(&o);
+    let text = explain(&["--analyze"]);
     assert!(
         text.contains("files: 5 in range, 5 not opened (date folders outside the window)"),
         "{text}"
@@ -741,19 +737,7 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
 
     // The 8-hour window ends inside the newest file; a 12-hour one holds the
     // fourth file whole, which is then read without the time filter.
-    let o = lakehunt(&[
-        "explain",
-        "egress-bytes",
-        "--data",
-        lake.to_str().unwrap(),
-        "--as-of",
-        AS_OF,
-        "--window",
-        "12h",
-        "--analyze",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let text = stdout(&o);
+    let text = explain(&["--window", "12h", "--analyze"]);
     let (inside, line) = count_after(&text, "row groups wholly inside the window: ");
     assert_eq!(inside, 1, "{line}");
     let (outside, line) = count_after(&text, "row groups wholly outside the window: ");
@@ -770,18 +754,7 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
     }
 
     // --no-date-pruning opens every folder; the footers still skip the files.
-    let o = lakehunt(&[
-        "explain",
-        "egress-bytes",
-        "--data",
-        lake.to_str().unwrap(),
-        "--as-of",
-        AS_OF,
-        "--analyze",
-        "--no-date-pruning",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let text = stdout(&o);
+    let text = explain(&["--analyze", "--no-date-pruning"]);
     assert!(text.contains("files: 10 in range, 0 not opened"), "{text}");
     let (outside, line) = count_after(&text, "row groups wholly outside the window: ");
     assert_eq!(outside, 8, "{line}");
