@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates data/symbol-order.txt, the order in which a release build of
 # lakehunt lays out its functions (see build.rs and the README's performance
-# section): every function a hunt runs, as Valgrind's callgrind first meets it,
-# over generated samples in each layout. Run it after a toolchain or dependency
+# section): every function a hunt runs, as Valgrind's callgrind sees it, over
+# generated samples in each layout, sorted by name (only being together counts;
+# sorted, a regenerated file differs only where the code did). Run it after a toolchain or dependency
 # update (symbol names carry hashes of both; names that no longer exist are
 # ignored by the linker, so a stale file only loses its effect).
 #
@@ -34,13 +35,12 @@ python3 - "$work" >data/symbol-order.txt <<'EOF'
 import re, sys
 work = sys.argv[1]
 defined = set(open(f"{work}/defined").read().split())
-seen, order = set(), []
+run = set()
 for layout in ("nested", "flat", "ocsf"):
     for line in open(f"{work}/cg.{layout}"):
         m = re.match(r"^c?fn=\(\d+\) (\S+)", line)
-        if m and m.group(1) in defined and m.group(1) not in seen:
-            seen.add(m.group(1))
-            order.append(m.group(1))
-print("\n".join(order))
+        if m and m.group(1) in defined:
+            run.add(m.group(1))
+print("\n".join(sorted(run)))
 EOF
 echo "data/symbol-order.txt: $(wc -l <data/symbol-order.txt) functions" >&2
