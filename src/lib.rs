@@ -22,6 +22,7 @@ pub mod esql;
 pub mod esql_warnings;
 pub mod hunt;
 pub mod list_filter;
+pub mod mapped;
 pub mod mapping;
 pub mod output;
 pub mod params;

@@ -42,13 +42,17 @@ use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 use datafusion::object_store::ObjectMeta;
+use datafusion::object_store::local::LocalFileSystem;
 use datafusion::object_store::path::Path as StorePath;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::{BinaryExpr as PhysicalBinary, Column, Literal};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::filter::FilterExecBuilder;
-use datafusion::physical_plan::metrics::ExecutionPlanMetricsSet;
+use datafusion::physical_plan::metrics::{
+    Count, ExecutionPlanMetricsSet, MetricBuilder, MetricCategory, MetricType, RatioMergeStrategy,
+    RatioMetrics,
+};
 use datafusion::physical_plan::union::UnionExec;
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -58,9 +62,11 @@ use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::arrow::{
     ARROW_SCHEMA_META_KEY, RowNumber, encode_arrow_schema, parquet_to_arrow_schema,
 };
+use parquet::errors::ParquetError;
 use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaData, ParquetMetaDataBuilder};
 
 use crate::error::{Error, Result};
+use crate::mapped::{MapError, MappedFile};
 use crate::source::with_string_views;
 
 /// The `key=value` folders of a path, outermost first.
@@ -621,6 +627,9 @@ impl FileSetTable {
                 runtime.object_store(&url)?,
                 runtime.cache_manager.get_file_metadata_cache(),
             ),
+            local: (cfg!(unix)
+                && std::env::var_os("LAKEHUNT_NO_MMAP").is_none_or(|v| v.is_empty() || v == "0"))
+            .then(LocalFileSystem::new),
         };
         let mut source = source
             .clone()
@@ -808,7 +817,8 @@ impl TableProvider for FileSetTable {
 }
 
 /// DataFusion's cached reader factory, with every string column, also inside
-/// structs and lists, decoded as `Utf8View`.
+/// structs and lists, decoded as `Utf8View`, and column chunks read through a
+/// memory map (see [`crate::mapped`]) unless `LAKEHUNT_NO_MMAP` is set.
 ///
 /// DataFusion asks for views only for top-level columns
 /// (`schema_force_view_types`); a nested ECS file's strings (all of them are in
@@ -819,6 +829,9 @@ impl TableProvider for FileSetTable {
 #[derive(Debug)]
 struct ViewReaderFactory {
     inner: CachedParquetFileReaderFactory,
+    /// Resolves a file's location to its path, as DataFusion's local object
+    /// store does; `None` when files are read with `pread`.
+    local: Option<LocalFileSystem>,
 }
 
 impl ParquetFileReaderFactory for ViewReaderFactory {
@@ -829,27 +842,137 @@ impl ParquetFileReaderFactory for ViewReaderFactory {
         metadata_size_hint: Option<usize>,
         metrics: &ExecutionPlanMetricsSet,
     ) -> datafusion::common::Result<Box<dyn AsyncFileReader + Send>> {
+        let mapped = match &self.local {
+            Some(local) => Some(MappedReads::new(
+                local.path_to_filesystem(&file.object_meta.location)?,
+                &file.object_meta,
+                partition_index,
+                metrics,
+            )),
+            None => None,
+        };
         let inner = self
             .inner
             .create_reader(partition_index, file, metadata_size_hint, metrics)?;
-        Ok(Box::new(ViewReader { inner }))
+        Ok(Box::new(ViewReader { inner, mapped }))
     }
 }
 
 struct ViewReader {
     inner: Box<dyn AsyncFileReader + Send>,
+    /// Column chunks come from here when set; footers always come from `inner`
+    /// (and DataFusion's metadata cache).
+    mapped: Option<MappedReads>,
+}
+
+/// One file's column chunks, read through a map of it, counted in the scan's
+/// metrics as DataFusion's reader counts what it reads.
+struct MappedReads {
+    path: PathBuf,
+    len: u64,
+    map: MapState,
+    bytes_scanned: Count,
+    scan_efficiency_ratio: RatioMetrics,
+}
+
+enum MapState {
+    Unopened,
+    Open(Arc<MappedFile>),
+    /// The file system cannot map it: read with `pread` instead.
+    Unmappable,
+}
+
+impl MappedReads {
+    fn new(
+        path: PathBuf,
+        meta: &ObjectMeta,
+        partition: usize,
+        metrics: &ExecutionPlanMetricsSet,
+    ) -> MappedReads {
+        // The labels, types and merge strategy of DataFusion's own
+        // `ParquetFileMetrics`, so that explain sums these with its counts.
+        let builder = MetricBuilder::new(metrics)
+            .with_new_label("filename", meta.location.to_string())
+            .with_type(MetricType::Summary);
+        MappedReads {
+            path,
+            len: meta.size,
+            map: MapState::Unopened,
+            bytes_scanned: builder
+                .clone()
+                .with_category(MetricCategory::Bytes)
+                .counter("bytes_scanned", partition),
+            scan_efficiency_ratio: builder.ratio_metrics_with_strategy(
+                "scan_efficiency_ratio",
+                partition,
+                RatioMergeStrategy::AddPartSetTotal,
+            ),
+        }
+    }
+
+    /// `ranges` of the file, mapping it on first use; `None` when it cannot be
+    /// mapped, and `pread` must read them.
+    fn read(&mut self, ranges: &[Range<u64>]) -> Option<parquet::errors::Result<Vec<Bytes>>> {
+        if let MapState::Unopened = self.map {
+            self.map = match MappedFile::open(&self.path, self.len) {
+                Ok(file) => MapState::Open(file),
+                Err(MapError::Changed(e)) => return Some(Err(ParquetError::External(e.into()))),
+                Err(MapError::Io(_)) => MapState::Unmappable,
+            };
+        }
+        let MapState::Open(file) = &self.map else {
+            return None;
+        };
+        let read = ranges
+            .iter()
+            .map(|range| {
+                let bytes = file.slice(range.clone()).ok_or_else(|| {
+                    ParquetError::EOF(format!(
+                        "{}: bytes {}..{} asked for, but the file is {} bytes long",
+                        self.path.display(),
+                        range.start,
+                        range.end,
+                        file.len()
+                    ))
+                })?;
+                self.bytes_scanned.add(bytes.len());
+                Ok(bytes)
+            })
+            .collect();
+        Some(read)
+    }
+}
+
+impl Drop for MappedReads {
+    fn drop(&mut self) {
+        if let MapState::Open(_) = self.map {
+            self.scan_efficiency_ratio
+                .add_part(self.bytes_scanned.value());
+            self.scan_efficiency_ratio.set_total(self.len as usize);
+        }
+    }
 }
 
 impl AsyncFileReader for ViewReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        self.inner.get_bytes(range)
+        let mapped = self.mapped.as_mut();
+        match mapped.and_then(|m| m.read(std::slice::from_ref(&range))) {
+            Some(read) => {
+                futures::future::ready(read.map(|mut b| b.pop().unwrap_or_default())).boxed()
+            }
+            None => self.inner.get_bytes(range),
+        }
     }
 
     fn get_byte_ranges(
         &mut self,
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
-        self.inner.get_byte_ranges(ranges)
+        let mapped = self.mapped.as_mut();
+        match mapped.and_then(|m| m.read(&ranges)) {
+            Some(read) => futures::future::ready(read).boxed(),
+            None => self.inner.get_byte_ranges(ranges),
+        }
     }
 
     fn get_metadata<'a>(

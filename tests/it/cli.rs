@@ -762,6 +762,70 @@ fn explain_shows_the_plan_and_what_the_window_skipped() {
 }
 
 #[test]
+fn mapped_and_pread_reads_give_the_same_findings_and_counts() {
+    // Column chunks are read through a memory map unless LAKEHUNT_NO_MMAP is
+    // set; both ways must find the same and count the same bytes in explain.
+    let dir = tempfile::tempdir().unwrap();
+    // stdout of `lakehunt args`, with chunks read by `pread` if `no_mmap`.
+    let run = |no_mmap: bool, args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
+        command.args(args).env_remove("LAKEHUNT_NO_MMAP");
+        if no_mmap {
+            command.env("LAKEHUNT_NO_MMAP", "1");
+        }
+        let o = command.output().expect("the binary runs");
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    // Each scan's metrics named `name` in an analyzed plan, in order.
+    let metrics = |text: &str, name: &str| -> Vec<String> {
+        text.split(", ")
+            .filter(|m| m.starts_with(name))
+            .map(|m| m.trim_end_matches(']').to_owned())
+            .collect()
+    };
+    for layout in ["flat", "nested"] {
+        let data = sample_rows(dir.path(), layout, layout, 20_000);
+        let data = data.to_str().unwrap();
+        let hunt = [
+            "run",
+            "egress-bytes",
+            "--data",
+            data,
+            "--as-of",
+            AS_OF,
+            "--format",
+            "csv",
+        ];
+        let mapped = run(false, &hunt);
+        assert!(mapped.lines().count() > 1, "{mapped}");
+        assert_eq!(mapped, run(true, &hunt), "{layout}");
+
+        let explain = [
+            "explain",
+            "egress-bytes",
+            "--data",
+            data,
+            "--as-of",
+            AS_OF,
+            "--analyze",
+        ];
+        let (mapped, pread) = (run(false, &explain), run(true, &explain));
+        let read = |text: &str| count_after(text, "read: ").1.trim().to_owned();
+        assert_eq!(read(&mapped), read(&pread), "{layout}");
+        assert!(!read(&mapped).contains(" 0.0 of"), "{mapped}");
+        let scanned = metrics(&mapped, "bytes_scanned=");
+        assert!(scanned.len() >= 2, "{mapped}");
+        assert_eq!(scanned, metrics(&pread, "bytes_scanned="), "{layout}");
+        // DataFusion's ratio of bytes read to file size: its denominator is
+        // whichever file's reader closed last, so only its presence compares.
+        let ratios = metrics(&mapped, "scan_efficiency_ratio=");
+        assert_eq!(ratios.len(), scanned.len(), "{mapped}");
+        assert!(!ratios.iter().any(|r| r.contains("=0%")), "{ratios:?}");
+    }
+}
+
+#[test]
 fn esql_runs_the_hunts_text_and_names_what_it_cannot_read() {
     let dir = tempfile::tempdir().unwrap();
     let data = sample(dir.path(), "events", "nested");
