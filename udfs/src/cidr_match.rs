@@ -21,6 +21,7 @@
 //! SELECT * FROM events WHERE NOT CIDR_MATCH("destination.ip", '10.0.0.0/8', '::1', 'fe80::/10');
 //! ```
 
+use std::cell::RefCell;
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
@@ -290,10 +291,73 @@ pub(crate) fn map_addrs(array: &dyn Array, f: &impl Fn(Addr) -> bool) -> Result<
     })
 }
 
+/// A string array's rows parsed as addresses (`None`: NULL or not an IP).
+struct Parsed {
+    /// Held so that its memory cannot be reused for another array while the
+    /// pointer identifies it.
+    array: ArrayRef,
+    addrs: Vec<Option<Addr>>,
+}
+
+thread_local! {
+    /// The last string array this thread matched, parsed. A hunt and its data
+    /// checks test one column more than once in the same batch (the egress
+    /// hunt: whether `destination.ip` parses at all, then whether it lies in
+    /// the private blocks), and parsing is most of a match's cost. It holds one
+    /// array (and its buffers) per thread until that thread's next match.
+    static LAST_PARSED: RefCell<Option<Parsed>> = const { RefCell::new(None) };
+}
+
 fn match_array(array: &ArrayRef, set: &BlockSet) -> Result<ArrayRef> {
-    Ok(Arc::new(map_addrs(array.as_ref(), &|addr| {
-        set.contains(addr)
-    })?))
+    if !matches!(
+        array.data_type(),
+        DataType::Utf8View | DataType::Utf8 | DataType::LargeUtf8
+    ) {
+        // Binary addresses are cheap to read; dictionaries are matched once
+        // per distinct value.
+        return Ok(Arc::new(map_addrs(array.as_ref(), &|addr| {
+            set.contains(addr)
+        })?));
+    }
+    LAST_PARSED.with_borrow_mut(|last| {
+        let parsed = match last {
+            Some(parsed) if Arc::ptr_eq(&parsed.array, array) => parsed,
+            _ => last.insert(Parsed {
+                array: Arc::clone(array),
+                addrs: parse_strings(array.as_ref()),
+            }),
+        };
+        let addrs = &parsed.addrs;
+        Ok(Arc::new(collect_bools(addrs.len(), |i| {
+            addrs[i].map(|addr| set.contains(addr))
+        })) as ArrayRef)
+    })
+}
+
+/// Each row of a string array as an address; `None` for NULL, not an IP, or
+/// an array of another type.
+fn parse_strings(array: &dyn Array) -> Vec<Option<Addr>> {
+    let nulls = array.nulls();
+    let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
+    let rows = 0..array.len();
+    match array.data_type() {
+        DataType::Utf8View => {
+            let a = array.as_string_view();
+            rows.map(|i| valid(i).then(|| parse_addr(a.value(i)))?)
+                .collect()
+        }
+        DataType::Utf8 => {
+            let a = array.as_string::<i32>();
+            rows.map(|i| valid(i).then(|| parse_addr(a.value(i)))?)
+                .collect()
+        }
+        DataType::LargeUtf8 => {
+            let a = array.as_string::<i64>();
+            rows.map(|i| valid(i).then(|| parse_addr(a.value(i)))?)
+                .collect()
+        }
+        _ => vec![None; array.len()],
+    }
 }
 
 /// The slow path: at least one block comes from a column, so blocks are parsed per row.
@@ -392,6 +456,51 @@ mod tests {
                 udf.simplify(args, &info).unwrap(),
                 ExprSimplifyResult::Original(_)
             ));
+        }
+    }
+
+    #[test]
+    fn a_parsed_array_is_reused_only_for_that_array() {
+        use datafusion::arrow::array::{LargeStringArray, StringArray, StringViewArray};
+        let rows = [
+            Some("10.1.2.3"),
+            None,
+            Some("8.8.8.8"),
+            Some("nope"),
+            Some("::1"),
+        ];
+        let other = [
+            Some("8.8.8.8"),
+            Some("10.0.0.1"),
+            None,
+            Some("fd00::1"),
+            Some("1.1"),
+        ];
+        let private = set(&["10.0.0.0/8", "::1/128"]);
+        let any = set(&["0.0.0.0/0", "::/0"]);
+        // What each call must give: map_addrs parses every row anew.
+        let expected = |array: &ArrayRef, set: &BlockSet| -> ArrayRef {
+            Arc::new(map_addrs(array.as_ref(), &|addr| set.contains(addr)).unwrap())
+        };
+        let arrays: Vec<ArrayRef> = vec![
+            Arc::new(StringViewArray::from(rows.to_vec())),
+            Arc::new(StringViewArray::from(other.to_vec())),
+            Arc::new(StringArray::from(rows.to_vec())),
+            Arc::new(LargeStringArray::from(other.to_vec())),
+            // Same contents, another array: equal results, no stale ones.
+            Arc::new(StringViewArray::from(rows.to_vec()).slice(1, 3)),
+        ];
+        // Each array twice in a row with two sets (the second call reuses the
+        // parse), then all of them again interleaved (no call does).
+        for array in &arrays {
+            for set in [&any, &private] {
+                assert_eq!(&match_array(array, set).unwrap(), &expected(array, set));
+            }
+        }
+        for set in [&private, &any] {
+            for array in arrays.iter().rev() {
+                assert_eq!(&match_array(array, set).unwrap(), &expected(array, set));
+            }
         }
     }
 }
