@@ -24,8 +24,8 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-/// A whole file, mapped read-only; unmapped when the last [`Bytes`] cut from
-/// it is dropped.
+/// A whole file, mapped read-only; unmapped when the last reference to it (its
+/// reader's, or a [`Bytes`] cut from it) is dropped.
 #[derive(Debug)]
 pub struct MappedFile {
     ptr: NonNull<u8>,

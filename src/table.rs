@@ -1025,6 +1025,61 @@ mod tests {
     use super::*;
 
     #[test]
+    fn mapped_reads_count_fall_back_and_refuse_a_changed_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("part.parquet");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let metrics = ExecutionPlanMetricsSet::new();
+        let reads = |path: &Path, size: u64| {
+            let meta = ObjectMeta {
+                location: StorePath::from(path.to_string_lossy().trim_start_matches('/')),
+                last_modified: chrono::DateTime::default(),
+                size,
+                e_tag: None,
+                version: None,
+            };
+            MappedReads::new(path.to_owned(), &meta, 0, &metrics)
+        };
+
+        let mut mapped = reads(&path, 10);
+        let got = mapped.read(&[2..5, 9..10]).unwrap().unwrap();
+        assert_eq!(
+            got,
+            vec![Bytes::from_static(b"234"), Bytes::from_static(b"9")]
+        );
+        let err = mapped
+            .read(std::slice::from_ref(&(8..11)))
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("part.parquet") && err.contains("8..11"),
+            "{err}"
+        );
+        assert_eq!(mapped.bytes_scanned.value(), 4);
+        drop(mapped);
+        let ratio = metrics.clone_inner().sum_by_name("scan_efficiency_ratio");
+        assert_eq!(ratio.map(|r| r.to_string()), Some("40% (4/10)".to_owned()));
+
+        // Listed at another length: refused, naming the file; not mappable
+        // (here: gone): `None`, so that DataFusion's reader reads it.
+        let err = reads(&path, 12)
+            .read(std::slice::from_ref(&(0..1)))
+            .unwrap()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("part.parquet") && err.contains("12 when listed"),
+            "{err}"
+        );
+        assert!(
+            reads(&dir.path().join("gone.parquet"), 10)
+                .read(std::slice::from_ref(&(0..1)))
+                .is_none()
+        );
+    }
+
+    #[test]
     fn key_value_folders_anywhere_in_the_path() {
         let path =
             Path::new("/lake/region=us-east-1/accountId=123/eventDay=20260115/part-0.parquet");
