@@ -568,17 +568,15 @@ impl FileSetTable {
         };
         (0..columns[0].row_groups.len())
             .map(|i| {
-                let ranges: Vec<Option<TimeRange>> = columns
-                    .iter()
-                    .map(|r| r.row_groups.get(i).copied().flatten())
-                    .collect();
-                let mut pairs = bounds.iter().zip(&ranges);
-                if pairs
-                    .clone()
-                    .any(|(bound, range)| range.is_some_and(|r| bound.fails_for(r)))
-                {
+                // Each bound with its column's range in row group `i`.
+                let pairs = || {
+                    bounds.iter().zip(&columns).map(move |(bound, ranges)| {
+                        (bound, ranges.row_groups.get(i).copied().flatten())
+                    })
+                };
+                if pairs().any(|(bound, range)| range.is_some_and(|r| bound.fails_for(r))) {
                     Place::Outside
-                } else if pairs
+                } else if pairs()
                     .all(|(bound, range)| range.is_some_and(|r| !r.nulls && bound.holds_for(r)))
                 {
                     Place::Inside
