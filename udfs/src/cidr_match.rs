@@ -36,7 +36,8 @@ use datafusion::logical_expr::{
 };
 
 use crate::common::{
-    boolean_through_dictionary, collect_bools, is_string_type, map_columnar, scalar_str,
+    boolean_through_dictionary, collect_bools, for_each_str, is_string_type, map_columnar,
+    scalar_str,
 };
 
 pub use crate::ip::{Addr, Block, BlockSet, addr_from_bytes, parse_addr, parse_block};
@@ -309,10 +310,7 @@ thread_local! {
 }
 
 fn match_array(array: &ArrayRef, set: &BlockSet) -> Result<ArrayRef> {
-    if !matches!(
-        array.data_type(),
-        DataType::Utf8View | DataType::Utf8 | DataType::LargeUtf8
-    ) {
+    if !is_string_type(array.data_type()) {
         // Binary addresses are cheap to read; dictionaries are matched once
         // per distinct value.
         return Ok(Arc::new(map_addrs(array.as_ref(), &|addr| {
@@ -322,42 +320,20 @@ fn match_array(array: &ArrayRef, set: &BlockSet) -> Result<ArrayRef> {
     LAST_PARSED.with_borrow_mut(|last| {
         let parsed = match last {
             Some(parsed) if Arc::ptr_eq(&parsed.array, array) => parsed,
-            _ => last.insert(Parsed {
-                array: Arc::clone(array),
-                addrs: parse_strings(array.as_ref()),
-            }),
+            _ => {
+                let mut addrs = Vec::with_capacity(array.len());
+                for_each_str(array.as_ref(), |text| addrs.push(text.and_then(parse_addr)))?;
+                last.insert(Parsed {
+                    array: Arc::clone(array),
+                    addrs,
+                })
+            }
         };
         let addrs = &parsed.addrs;
         Ok(Arc::new(collect_bools(addrs.len(), |i| {
             addrs[i].map(|addr| set.contains(addr))
         })) as ArrayRef)
     })
-}
-
-/// Each row of a string array as an address; `None` for NULL, not an IP, or
-/// an array of another type.
-fn parse_strings(array: &dyn Array) -> Vec<Option<Addr>> {
-    let nulls = array.nulls();
-    let valid = |i: usize| nulls.is_none_or(|n| n.is_valid(i));
-    let rows = 0..array.len();
-    match array.data_type() {
-        DataType::Utf8View => {
-            let a = array.as_string_view();
-            rows.map(|i| valid(i).then(|| parse_addr(a.value(i)))?)
-                .collect()
-        }
-        DataType::Utf8 => {
-            let a = array.as_string::<i32>();
-            rows.map(|i| valid(i).then(|| parse_addr(a.value(i)))?)
-                .collect()
-        }
-        DataType::LargeUtf8 => {
-            let a = array.as_string::<i64>();
-            rows.map(|i| valid(i).then(|| parse_addr(a.value(i)))?)
-                .collect()
-        }
-        _ => vec![None; array.len()],
-    }
 }
 
 /// The slow path: at least one block comes from a column, so blocks are parsed per row.

@@ -34,11 +34,12 @@ pub fn scalar_str(value: &ScalarValue) -> Result<Option<&str>> {
 /// Calls `f` with each row of a string array (`None` for NULL rows).
 ///
 /// Works for `Utf8`, `LargeUtf8` and `Utf8View`; other types are an error.
-pub fn for_each_str<'a>(array: &'a dyn Array, mut f: impl FnMut(Option<&'a str>)) -> Result<()> {
+#[inline]
+pub fn for_each_str<'a>(array: &'a dyn Array, f: impl FnMut(Option<&'a str>)) -> Result<()> {
     match array.data_type() {
-        DataType::Utf8 => array.as_string::<i32>().iter().for_each(&mut f),
-        DataType::LargeUtf8 => array.as_string::<i64>().iter().for_each(&mut f),
-        DataType::Utf8View => array.as_string_view().iter().for_each(&mut f),
+        DataType::Utf8 => array.as_string::<i32>().iter().for_each(f),
+        DataType::LargeUtf8 => array.as_string::<i64>().iter().for_each(f),
+        DataType::Utf8View => array.as_string_view().iter().for_each(f),
         other => return exec_err!("expected a string array, got {other}"),
     }
     Ok(())
