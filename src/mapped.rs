@@ -11,7 +11,7 @@
 //! with SIGBUS instead of an error. A file whose size differs from the one it
 //! was listed with is refused; archives are written once, and
 //! `LAKEHUNT_NO_MMAP=1` reads with `pread` as DataFusion does. A file system
-//! that cannot map a file (some FUSE mounts) is read with `pread` too. Unix
+//! that refuses to map a file (`mmap` fails) is read with `pread` too. Unix
 //! only; elsewhere every file is read with `pread`.
 #![allow(unsafe_code)]
 
