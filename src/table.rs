@@ -39,6 +39,7 @@ use datafusion::datasource::physical_plan::{
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::execution::object_store::ObjectStoreUrl;
+use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 use datafusion::object_store::ObjectMeta;
@@ -619,16 +620,7 @@ impl FileSetTable {
         // `ParquetFormat::create_physical_plan` would install its own reader
         // factory; the plan is built here so that ours, which reads strings
         // as views, is the one used.
-        let runtime = state.runtime_env();
-        let factory = ViewReaderFactory {
-            inner: CachedParquetFileReaderFactory::new(
-                runtime.object_store(&url)?,
-                runtime.cache_manager.get_file_metadata_cache(),
-            ),
-            local: (cfg!(unix)
-                && std::env::var_os("LAKEHUNT_NO_MMAP").is_none_or(|v| v.is_empty() || v == "0"))
-            .then(LocalFileSystem::new),
-        };
+        let factory = ViewReaderFactory::new(state.runtime_env(), map_local_files())?;
         let mut source = source
             .clone()
             .with_parquet_file_reader_factory(Arc::new(factory));
@@ -832,6 +824,26 @@ struct ViewReaderFactory {
     local: Option<LocalFileSystem>,
 }
 
+impl ViewReaderFactory {
+    /// Reading local files through `runtime`'s object store and metadata
+    /// cache; column chunks through a map of each file when `map`.
+    fn new(runtime: &RuntimeEnv, map: bool) -> datafusion::common::Result<ViewReaderFactory> {
+        Ok(ViewReaderFactory {
+            inner: CachedParquetFileReaderFactory::new(
+                runtime.object_store(ObjectStoreUrl::local_filesystem())?,
+                runtime.cache_manager.get_file_metadata_cache(),
+            ),
+            local: map.then(LocalFileSystem::new),
+        })
+    }
+}
+
+/// Whether local files are read through a map: on unix, unless
+/// `LAKEHUNT_NO_MMAP` is set (to anything but empty or `0`).
+fn map_local_files() -> bool {
+    cfg!(unix) && std::env::var_os("LAKEHUNT_NO_MMAP").is_none_or(|v| v.is_empty() || v == "0")
+}
+
 impl ParquetFileReaderFactory for ViewReaderFactory {
     fn create_reader(
         &self,
@@ -1022,6 +1034,46 @@ fn with_view_hint(metadata: &ParquetMetaData) -> parquet::errors::Result<Arc<Par
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn the_scans_reader_maps_files_only_when_told_to() {
+        use datafusion::physical_plan::metrics::MetricValue;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("part.parquet");
+        std::fs::write(&path, b"0123456789").unwrap();
+        let meta = ObjectMeta {
+            location: StorePath::from_filesystem_path(&path).unwrap(),
+            last_modified: chrono::DateTime::default(),
+            size: 10,
+            e_tag: None,
+            version: None,
+        };
+        let runtime = RuntimeEnv::default();
+        for map in [true, false] {
+            let factory = ViewReaderFactory::new(&runtime, map).unwrap();
+            let metrics = ExecutionPlanMetricsSet::new();
+            let file = PartitionedFile::new_from_meta(meta.clone());
+            let mut reader = factory.create_reader(0, file, None, &metrics).unwrap();
+            assert_eq!(reader.get_bytes(2..5).await.unwrap(), &b"234"[..]);
+            let ranges = reader.get_byte_ranges(vec![0..1, 9..10]).await.unwrap();
+            assert_eq!(ranges, vec![&b"0"[..], &b"9"[..]]);
+            // Every `bytes_scanned` counter of the file: DataFusion's reader's,
+            // which reads nothing when the file is mapped, and the map's.
+            let mut counts: Vec<usize> = metrics
+                .clone_inner()
+                .iter()
+                .filter_map(|m| match m.value() {
+                    MetricValue::Count { name, count } if name == "bytes_scanned" => {
+                        Some(count.value())
+                    }
+                    _ => None,
+                })
+                .collect();
+            counts.sort_unstable();
+            let expected = if map { vec![0, 5] } else { vec![5] };
+            assert_eq!(counts, expected, "map: {map}");
+        }
+    }
+
     #[test]
     fn mapped_reads_count_fall_back_and_refuse_a_changed_file() {
         let dir = tempfile::tempdir().unwrap();
@@ -1039,17 +1091,19 @@ mod tests {
             MappedReads::new(path.to_owned(), &meta, 0, &metrics)
         };
 
+        // The error reading `range` gives.
+        let error = |mapped: &mut MappedReads, range: Range<u64>| {
+            let read = mapped.read(&[range]).expect("mappable");
+            read.expect_err("an error").to_string()
+        };
+
         let mut mapped = reads(&path, 10);
         let got = mapped.read(&[2..5, 9..10]).unwrap().unwrap();
         assert_eq!(
             got,
             vec![Bytes::from_static(b"234"), Bytes::from_static(b"9")]
         );
-        let err = mapped
-            .read(std::slice::from_ref(&(8..11)))
-            .unwrap()
-            .unwrap_err()
-            .to_string();
+        let err = error(&mut mapped, 8..11);
         assert!(
             err.contains("part.parquet") && err.contains("8..11"),
             "{err}"
@@ -1061,11 +1115,7 @@ mod tests {
 
         // Listed at another length: refused, naming the file; not mappable
         // (here: gone): `None`, so that DataFusion's reader reads it.
-        let err = reads(&path, 12)
-            .read(std::slice::from_ref(&(0..1)))
-            .unwrap()
-            .unwrap_err()
-            .to_string();
+        let err = error(&mut reads(&path, 12), 0..1);
         assert!(
             err.contains("part.parquet") && err.contains("12 when listed"),
             "{err}"
