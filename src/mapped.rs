@@ -5,7 +5,8 @@
 //! then copied from the page cache, and every page of the buffer is a new
 //! anonymous page the kernel must fault in and clear. A scan reads each chunk
 //! once and drops it, so that is pure overhead. Mapped, the chunks are the page
-//! cache's own pages: no copy, and a fault maps up to 16 cached pages at once.
+//! cache's own pages: no copy, and a fault maps several cached pages at once
+//! (the kernel's fault-around).
 //!
 //! The price of a map: a file truncated while a scan reads it ends the process
 //! with SIGBUS instead of an error. A file whose size differs from the one it
