@@ -19,7 +19,7 @@ use datafusion::logical_expr::{
 };
 
 use crate::common::map_columnar;
-use crate::mv_single::{distinct_values, list_element_type};
+use crate::mv_single::{list_element_type, with_counted};
 
 /// The `mv_count` scalar function.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -68,12 +68,15 @@ impl ScalarUDFImpl for MvCount {
     }
 }
 
-fn count(array: &ArrayRef) -> Result<ArrayRef> {
+pub(crate) fn count(array: &ArrayRef) -> Result<ArrayRef> {
     let out: Int32Array = if list_element_type(array.data_type()).is_some() {
-        distinct_values(array.as_ref(), usize::MAX)?
-            .into_iter()
-            .map(|(n, _)| (n > 0).then(|| i32::try_from(n).unwrap_or(i32::MAX)))
-            .collect()
+        with_counted(array, |counted| {
+            Ok(counted
+                .counts
+                .iter()
+                .map(|&(n, _)| (n > 0).then(|| i32::try_from(n).unwrap_or(i32::MAX)))
+                .collect())
+        })?
     } else {
         (0..array.len())
             .map(|i| array.is_valid(i).then_some(1))

@@ -16,6 +16,8 @@
 //! SELECT count(*) FROM events WHERE mv_single("event.category") = 'network';
 //! ```
 
+use std::cell::RefCell;
+use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
 use crate::common::{is_string_type, map_columnar};
@@ -85,6 +87,9 @@ fn rows_of<O: OffsetSizeTrait>(
     })
 }
 
+/// Lists longer than this are de-duplicated through a hash set.
+const SHORT_LIST: usize = 16;
+
 fn scan<'a, O: OffsetSizeTrait>(
     values: &dyn Array,
     offsets: &[O],
@@ -94,6 +99,10 @@ fn scan<'a, O: OffsetSizeTrait>(
 ) -> Vec<(usize, usize)> {
     let mut out = Vec::with_capacity(offsets.len().saturating_sub(1));
     let mut seen: Vec<&str> = Vec::new();
+    let mut many: HashSet<&str> = HashSet::new();
+    // Read once: `values.is_valid` would be a virtual call per row.
+    let value_nulls = values.nulls();
+    let is_valid = |i: usize| value_nulls.is_none_or(|n| n.is_valid(i));
     for (row, bounds) in offsets.windows(2).enumerate() {
         if nulls.is_some_and(|n| n.is_null(row)) {
             out.push((0, 0));
@@ -102,23 +111,36 @@ fn scan<'a, O: OffsetSizeTrait>(
         let (start, end) = (bounds[0].as_usize(), bounds[1].as_usize());
         // Most ECS arrays hold one value: nothing to compare.
         if end - start <= 1 || cap == 0 {
-            let valid = end > start && values.is_valid(start) && cap > 0;
+            let valid = end > start && is_valid(start) && cap > 0;
             out.push((usize::from(valid), if valid { start } else { 0 }));
             continue;
         }
         let mut first = None;
         let mut count = 0;
         seen.clear();
-        for i in (start..end).filter(|&i| values.is_valid(i)) {
+        many.clear();
+        for i in (start..end).filter(|&i| is_valid(i)) {
             if count >= cap {
                 break;
             }
             if let Some(text) = text {
                 let value = text(i);
-                if seen.contains(&value) {
+                // A linear search while the list is short; a hash set past
+                // that, so a long list costs O(n), not O(n^2).
+                let fresh = if many.is_empty() && seen.len() < SHORT_LIST {
+                    !seen.contains(&value) && {
+                        seen.push(value);
+                        true
+                    }
+                } else {
+                    if many.is_empty() {
+                        many.extend(seen.iter().copied());
+                    }
+                    many.insert(value)
+                };
+                if !fresh {
                     continue;
                 }
-                seen.push(value);
             }
             first.get_or_insert(i);
             count += 1;
@@ -184,17 +206,72 @@ impl ScalarUDFImpl for MvSingle {
     }
 }
 
-fn single(array: &ArrayRef) -> Result<ArrayRef> {
+pub(crate) fn single(array: &ArrayRef) -> Result<ArrayRef> {
     let values = match array.data_type() {
         DataType::List(_) => Arc::clone(array.as_list::<i32>().values()),
         DataType::LargeList(_) => Arc::clone(array.as_list::<i64>().values()),
         _ => return Ok(Arc::clone(array)),
     };
-    let indices: UInt64Array = distinct_values(array.as_ref(), 2)?
-        .into_iter()
-        .map(|(count, first)| (count == 1).then_some(first as u64))
-        .collect();
-    Ok(take(values.as_ref(), &indices, None)?)
+    with_counted(array, |counted| {
+        if let Some(single) = &counted.single {
+            return Ok(Arc::clone(single));
+        }
+        let indices: UInt64Array = counted
+            .counts
+            .iter()
+            .map(|&(count, first)| (count == 1).then_some(first as u64))
+            .collect();
+        let single = take(values.as_ref(), &indices, None)?;
+        counted.single = Some(Arc::clone(&single));
+        Ok(single)
+    })
+}
+
+/// A list array's distinct value counts, and its `mv_single` once asked for.
+pub(crate) struct Counted {
+    /// Held so that its memory cannot be reused for another array while the
+    /// pointer identifies it.
+    array: ArrayRef,
+    /// [`distinct_values`] of every row, uncapped.
+    pub(crate) counts: Vec<(usize, usize)>,
+    single: Option<ArrayRef>,
+}
+
+thread_local! {
+    /// The last two list arrays this thread counted, the latest first. A hunt
+    /// and its data checks look at one list column several times in the same
+    /// batch (the egress hunt: `mv_count(event.category) > 1` counts the
+    /// multi-valued rows, `mv_single(event.category) = 'network'` is tested by
+    /// the check for bad addresses and again by the hunt's filter); each is
+    /// then one pass. Two, because DataFusion evaluates the right side of a
+    /// selective `AND` on only the rows its left side kept: the data check's
+    /// `mv_single` sees a filtered copy between the two full-batch calls. It
+    /// holds two arrays (and their buffers) per thread until that thread's
+    /// next lists.
+    static LAST_COUNTED: RefCell<[Option<Counted>; 2]> = const { RefCell::new([None, None]) };
+}
+
+/// Runs `f` on `array`'s counts, computed unless `array` is one of the arrays
+/// this thread counted last (the same allocation, not merely equal values).
+pub(crate) fn with_counted<R>(
+    array: &ArrayRef,
+    f: impl FnOnce(&mut Counted) -> Result<R>,
+) -> Result<R> {
+    LAST_COUNTED.with_borrow_mut(|last| {
+        let held = |c: &Option<Counted>| c.as_ref().is_some_and(|c| Arc::ptr_eq(&c.array, array));
+        if held(&last[1]) {
+            last.swap(0, 1);
+        } else if !held(&last[0]) {
+            last[1] = last[0].take();
+            last[0] = Some(Counted {
+                array: Arc::clone(array),
+                counts: distinct_values(array.as_ref(), usize::MAX)?,
+                single: None,
+            });
+        }
+        let counted = last[0].as_mut().expect("the latest entry was just filled");
+        f(counted)
+    })
 }
 
 #[cfg(test)]
@@ -276,5 +353,73 @@ mod tests {
         let out = single(&input).unwrap();
         let out = out.as_primitive::<Int64Type>();
         assert_eq!(out.iter().collect::<Vec<_>>(), vec![Some(5), None]);
+    }
+
+    #[test]
+    fn counts_are_reused_only_for_the_same_array() {
+        use std::collections::BTreeSet;
+        // The oracle: each row's distinct non-NULL values, from a BTreeSet.
+        let oracle =
+            |rows: &[Option<Vec<Option<String>>>]| -> (Vec<Option<i32>>, Vec<Option<String>>) {
+                rows.iter()
+                    .map(|row| {
+                        let distinct: BTreeSet<&String> = row.iter().flatten().flatten().collect();
+                        let n = i32::try_from(distinct.len()).unwrap();
+                        let single = (n == 1).then(|| (*distinct.first().unwrap()).clone());
+                        (row.as_ref().and_then(|_| (n > 0).then_some(n)), single)
+                    })
+                    .unzip()
+            };
+        let long: Vec<Option<String>> = (0..40)
+            .map(|i| (i % 7 != 3).then(|| format!("v{}", i % 23)))
+            .collect();
+        let sets: Vec<Vec<Option<Vec<Option<String>>>>> = vec![
+            vec![
+                Some(vec![Some("network".into())]),
+                Some(vec![Some("network".into()), Some("process".into())]),
+                None,
+                Some(long.clone()),
+            ],
+            vec![
+                Some(vec![Some("process".into())]),
+                Some(vec![]),
+                Some(vec![Some("network".into()), Some("network".into())]),
+                Some(long[..17].to_vec()),
+            ],
+        ];
+        let build = |rows: &[Option<Vec<Option<String>>>]| {
+            strings(
+                rows.iter()
+                    .map(|r| r.as_ref().map(|r| r.iter().map(|v| v.as_deref()).collect()))
+                    .collect(),
+            )
+        };
+        let check = |array: &ArrayRef, rows: &[Option<Vec<Option<String>>>]| {
+            let (counts, singles) = oracle(rows);
+            let got = crate::mv_count::count(array).unwrap();
+            let got = got.as_primitive::<datafusion::arrow::datatypes::Int32Type>();
+            assert_eq!(got.iter().collect::<Vec<_>>(), counts);
+            let got = single(array).unwrap();
+            let got: Vec<Option<String>> = got
+                .as_string::<i32>()
+                .iter()
+                .map(|v| v.map(str::to_string))
+                .collect();
+            assert_eq!(got, singles);
+        };
+        // Same contents in another array must not be served stale results:
+        // the second array of each pair equals the first's values.
+        let arrays: Vec<(ArrayRef, usize)> = vec![
+            (build(&sets[0]), 0),
+            (build(&sets[1]), 1),
+            (build(&sets[0]), 0),
+        ];
+        for (array, set) in &arrays {
+            check(array, &sets[*set]);
+            check(array, &sets[*set]);
+        }
+        for (array, set) in arrays.iter().rev() {
+            check(array, &sets[*set]);
+        }
     }
 }
