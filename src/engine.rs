@@ -179,6 +179,7 @@ impl Engine {
             .with_default_features()
             .with_query_planner(Arc::new(TapPlanner))
             .with_physical_optimizer_rule(Arc::new(crate::split_scan::SplitScanProjectionRule))
+            .with_physical_optimizer_rule(Arc::new(crate::view_eq::ViewEqRule))
             .with_physical_optimizer_rule(Arc::new(crate::list_filter::ListFilterRule))
             .build();
         let mut ctx = SessionContext::new_with_state(state);
