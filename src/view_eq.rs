@@ -20,7 +20,6 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringViewArray};
-use arrow::buffer::{BooleanBuffer, Buffer};
 use arrow::datatypes::{DataType, FieldRef, Schema};
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DataFusionError, Result, ScalarValue};
@@ -31,6 +30,7 @@ use datafusion::physical_expr::expressions::{BinaryExpr, Literal};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
+use lakehunt_udfs::common::pack_bits;
 
 /// Rewrites string-view equality with a constant in `FilterExec` predicates
 /// into [`ViewEq`]; runs after DataFusion's own rules.
@@ -224,7 +224,7 @@ pub fn eq_views(array: &StringViewArray, text: &[u8], negated: bool) -> BooleanA
         } else {
             (1u128 << (32 + 8 * len)) - 1
         };
-        pack(views, |view| ((view ^ want) & mask == 0) != negated)
+        pack_bits(views, |view| ((view ^ want) & mask == 0) != negated)
     } else {
         // Length and 4-byte prefix first; the rest from the data buffer only
         // when those match.
@@ -234,7 +234,7 @@ pub fn eq_views(array: &StringViewArray, text: &[u8], negated: bool) -> BooleanA
         let head = u64::from_le_bytes(head);
         let rest = &text[4..];
         let buffers = array.data_buffers();
-        pack(views, |view| {
+        pack_bits(views, |view| {
             let hit = view as u64 == head && {
                 let buffer = (view >> 64) as u32 as usize;
                 let offset = (view >> 96) as u32 as usize;
@@ -247,31 +247,6 @@ pub fn eq_views(array: &StringViewArray, text: &[u8], negated: bool) -> BooleanA
         })
     };
     BooleanArray::new(values, array.nulls().cloned())
-}
-
-/// `test` of each view, packed 64 to a word. arrow's `BooleanBuffer::collect_bool`
-/// does the same through iterator adapters that, here, did not inline the test
-/// (about 30 instructions a row instead of a few).
-#[inline]
-fn pack(views: &[u128], test: impl Fn(u128) -> bool) -> BooleanBuffer {
-    let mut words = Vec::with_capacity(views.len().div_ceil(64));
-    let mut chunks = views.chunks_exact(64);
-    for chunk in &mut chunks {
-        let mut word = 0u64;
-        for (bit, &view) in chunk.iter().enumerate() {
-            word |= u64::from(test(view)) << bit;
-        }
-        words.push(word);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut word = 0u64;
-        for (bit, &view) in rest.iter().enumerate() {
-            word |= u64::from(test(view)) << bit;
-        }
-        words.push(word);
-    }
-    BooleanBuffer::new(Buffer::from_vec(words), 0, views.len())
 }
 
 #[cfg(test)]

@@ -60,6 +60,35 @@ pub fn map_columnar(
     }
 }
 
+/// `test` of each of `items`, written a 64-bit word at a time: [`collect_bools`]
+/// without a validity bitmap, for callers that keep their input's nulls.
+/// The string-view comparison of the egress hunt (flat 10M, 7.1 M rows) cost
+/// 207 M instructions through arrow's `BooleanBuffer::collect_bool`, whose
+/// iterator adapters did not inline the test; 182 M with an index closure here
+/// (a bounds check per row), 156 M with `chunks(64)` alone, 145 M as written.
+#[inline]
+pub fn pack_bits<T: Copy>(items: &[T], mut test: impl FnMut(T) -> bool) -> BooleanBuffer {
+    // Whole words apart from the last partial one, whose fixed length the
+    // compiler can unroll.
+    #[inline]
+    fn word<T: Copy>(chunk: &[T], test: &mut impl FnMut(T) -> bool) -> u64 {
+        let mut word = 0u64;
+        for (k, &item) in chunk.iter().enumerate() {
+            word |= u64::from(test(item)) << k;
+        }
+        word
+    }
+    let mut words = Vec::with_capacity(items.len().div_ceil(64));
+    let mut chunks = items.chunks_exact(64);
+    for chunk in &mut chunks {
+        words.push(word(chunk, &mut test));
+    }
+    if !chunks.remainder().is_empty() {
+        words.push(word(chunks.remainder(), &mut test));
+    }
+    BooleanBuffer::new(Buffer::from_vec(words), 0, items.len())
+}
+
 /// Builds a boolean array of `len` rows from `row(i)` (`None` is NULL), writing
 /// the value and validity bitmaps a 64-bit word at a time instead of appending
 /// bit by bit through a builder.
@@ -161,6 +190,21 @@ mod tests {
             let mut seen = vec![];
             for_each_str(array.as_ref(), |s| seen.push(s.map(str::to_owned))).unwrap();
             assert_eq!(seen, vec![Some("x".to_owned()), None]);
+        }
+    }
+
+    #[test]
+    fn pack_bits_sets_each_bit_it_is_given() {
+        // Lengths around word boundaries, against the bits one by one.
+        for len in [0, 1, 63, 64, 65, 128, 130] {
+            let bit = |i: usize| i.is_multiple_of(3) || i % 7 == 5;
+            let items: Vec<usize> = (0..len).collect();
+            let packed = pack_bits(&items, bit);
+            assert_eq!(packed.len(), len);
+            assert_eq!(
+                packed.iter().collect::<Vec<_>>(),
+                (0..len).map(bit).collect::<Vec<_>>()
+            );
         }
     }
 }
