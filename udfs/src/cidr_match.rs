@@ -36,8 +36,8 @@ use datafusion::logical_expr::{
 };
 
 use crate::common::{
-    boolean_through_dictionary, collect_bools, for_each_str, is_string_type, map_columnar,
-    scalar_str,
+    LastArrays, boolean_through_dictionary, collect_bools, for_each_str, is_string_type,
+    map_columnar, scalar_str,
 };
 
 pub use crate::ip::{Addr, Block, BlockSet, addr_from_bytes, parse_addr, parse_block};
@@ -292,21 +292,12 @@ pub(crate) fn map_addrs(array: &dyn Array, f: &impl Fn(Addr) -> bool) -> Result<
     })
 }
 
-/// A string array's rows parsed as addresses (`None`: NULL or not an IP).
-struct Parsed {
-    /// Held so that its memory cannot be reused for another array while the
-    /// pointer identifies it.
-    array: ArrayRef,
-    addrs: Vec<Option<Addr>>,
-}
-
 thread_local! {
-    /// The last string array this thread matched, parsed. A hunt and its data
-    /// checks test one column more than once in the same batch (the egress
-    /// hunt: whether `destination.ip` parses at all, then whether it lies in
-    /// the private blocks), and parsing is most of a match's cost. It holds one
-    /// array (and its buffers) per thread until that thread's next match.
-    static LAST_PARSED: RefCell<Option<Parsed>> = const { RefCell::new(None) };
+    /// The last two string arrays this thread matched, parsed into addresses
+    /// (`None`: NULL or not an IP): parsing is most of a match's cost. They
+    /// are held (with their buffers) until that thread's next matches.
+    static LAST_PARSED: RefCell<LastArrays<Vec<Option<Addr>>, 2>> =
+        const { RefCell::new(LastArrays::new()) };
 }
 
 fn match_array(array: &ArrayRef, set: &BlockSet) -> Result<ArrayRef> {
@@ -318,18 +309,11 @@ fn match_array(array: &ArrayRef, set: &BlockSet) -> Result<ArrayRef> {
         })?));
     }
     LAST_PARSED.with_borrow_mut(|last| {
-        let parsed = match last {
-            Some(parsed) if Arc::ptr_eq(&parsed.array, array) => parsed,
-            _ => {
-                let mut addrs = Vec::with_capacity(array.len());
-                for_each_str(array.as_ref(), |text| addrs.push(text.and_then(parse_addr)))?;
-                last.insert(Parsed {
-                    array: Arc::clone(array),
-                    addrs,
-                })
-            }
-        };
-        let addrs = &parsed.addrs;
+        let addrs = last.get_or_try_insert(array, || {
+            let mut addrs = Vec::with_capacity(array.len());
+            for_each_str(array.as_ref(), |text| addrs.push(text.and_then(parse_addr)))?;
+            Ok(addrs)
+        })?;
         Ok(Arc::new(collect_bools(addrs.len(), |i| {
             addrs[i].map(|addr| set.contains(addr))
         })) as ArrayRef)

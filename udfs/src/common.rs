@@ -1,7 +1,11 @@
 //! Argument and array helpers shared by the functions of this crate.
 //!
 //! Nothing here is specific to one function: string access over every Arrow
-//! string layout, and "evaluate once per distinct dictionary value".
+//! string layout, "evaluate once per distinct dictionary value", packing
+//! booleans a word at a time, and keeping what was computed from an array for
+//! the next call on it.
+
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
 use datafusion::arrow::buffer::{BooleanBuffer, Buffer, NullBuffer};
@@ -57,6 +61,62 @@ pub fn map_columnar(
             let out = kernel(&scalar.to_array()?)?;
             Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
         }
+    }
+}
+
+/// What a function computed from each of the last `N` arrays it was given,
+/// latest first, for one thread.
+///
+/// A hunt and its data checks pass one column to the same function more than
+/// once per batch (the egress hunt: `cidr_match(destination.ip, ...)` in the
+/// check for bad addresses and in the filter; `mv_count` and `mv_single` of
+/// `event.category` three times), so what is costly (parsing, counting) is
+/// kept for the next call. More than one entry, because DataFusion evaluates
+/// the right side of a selective `AND` on only the rows its left side kept: a
+/// filtered copy can come between two calls on the whole batch.
+pub struct LastArrays<T, const N: usize> {
+    /// Each array is held so that its memory cannot be reused for another
+    /// array while its pointer identifies it.
+    held: [Option<(ArrayRef, T)>; N],
+}
+
+impl<T, const N: usize> LastArrays<T, N> {
+    /// Nothing kept yet.
+    #[must_use]
+    pub const fn new() -> Self {
+        Self {
+            held: [const { None }; N],
+        }
+    }
+
+    /// The value kept for `array` if it is one of the last `N` (the same
+    /// allocation, not merely equal values), else `compute()`'s, kept in
+    /// place of the oldest.
+    pub fn get_or_try_insert(
+        &mut self,
+        array: &ArrayRef,
+        compute: impl FnOnce() -> Result<T>,
+    ) -> Result<&mut T> {
+        let held = |entry: &Option<(ArrayRef, T)>| {
+            entry.as_ref().is_some_and(|(a, _)| Arc::ptr_eq(a, array))
+        };
+        if let Some(k) = self.held.iter().position(held) {
+            self.held[..=k].rotate_right(1);
+        } else {
+            let value = compute()?;
+            self.held.rotate_right(1);
+            self.held[0] = Some((Arc::clone(array), value));
+        }
+        match &mut self.held[0] {
+            Some((_, value)) => Ok(value),
+            None => unreachable!("the latest entry was just filled"),
+        }
+    }
+}
+
+impl<T, const N: usize> Default for LastArrays<T, N> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -206,5 +266,37 @@ mod tests {
                 (0..len).map(bit).collect::<Vec<_>>()
             );
         }
+    }
+
+    #[test]
+    fn last_arrays_keeps_the_latest_by_identity() {
+        use datafusion::arrow::array::Int32Array;
+        let array = |v: i32| -> ArrayRef { Arc::new(Int32Array::from(vec![v])) };
+        let (a, b, c, a_twin) = (array(1), array(2), array(3), array(1));
+        let mut last: LastArrays<i32, 2> = LastArrays::new();
+        let mut computed = vec![];
+        let mut get = |last: &mut LastArrays<i32, 2>, x: &ArrayRef| {
+            let v = x
+                .as_primitive::<datafusion::arrow::datatypes::Int32Type>()
+                .value(0);
+            *last
+                .get_or_try_insert(x, || {
+                    computed.push(v);
+                    Ok(v * 10)
+                })
+                .unwrap()
+        };
+        assert_eq!(get(&mut last, &a), 10);
+        assert_eq!(get(&mut last, &b), 20);
+        assert_eq!(get(&mut last, &a), 10); // kept, and now the latest
+        assert_eq!(get(&mut last, &c), 30); // replaces b, the oldest
+        assert_eq!(get(&mut last, &a), 10);
+        assert_eq!(get(&mut last, &b), 20); // computed again
+        assert_eq!(get(&mut last, &a_twin), 10); // equal values, another array
+        assert_eq!(computed, vec![1, 2, 3, 2, 1]);
+        // A failed computation keeps nothing.
+        let failed = last.get_or_try_insert(&c, || exec_err!("no"));
+        assert!(failed.is_err());
+        assert_eq!(*last.get_or_try_insert(&a_twin, || Ok(0)).unwrap(), 10);
     }
 }

@@ -20,7 +20,7 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::sync::{Arc, LazyLock};
 
-use crate::common::{is_string_type, map_columnar};
+use crate::common::{LastArrays, is_string_type, map_columnar};
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, OffsetSizeTrait, UInt64Array};
 use datafusion::arrow::buffer::NullBuffer;
 use datafusion::arrow::compute::{cast, take};
@@ -229,48 +229,31 @@ pub(crate) fn single(array: &ArrayRef) -> Result<ArrayRef> {
 
 /// A list array's distinct value counts, and its `mv_single` once asked for.
 pub(crate) struct Counted {
-    /// Held so that its memory cannot be reused for another array while the
-    /// pointer identifies it.
-    array: ArrayRef,
     /// [`distinct_values`] of every row, uncapped.
     pub(crate) counts: Vec<(usize, usize)>,
     single: Option<ArrayRef>,
 }
 
 thread_local! {
-    /// The last two list arrays this thread counted, the latest first. A hunt
-    /// and its data checks look at one list column several times in the same
-    /// batch (the egress hunt: `mv_count(event.category) > 1` counts the
-    /// multi-valued rows, `mv_single(event.category) = 'network'` is tested by
-    /// the check for bad addresses and again by the hunt's filter); each is
-    /// then one pass. Two, because DataFusion evaluates the right side of a
-    /// selective `AND` on only the rows its left side kept: the data check's
-    /// `mv_single` sees a filtered copy between the two full-batch calls. It
-    /// holds two arrays (and their buffers) per thread until that thread's
-    /// next lists.
-    static LAST_COUNTED: RefCell<[Option<Counted>; 2]> = const { RefCell::new([None, None]) };
+    /// The last two list arrays this thread counted: `mv_count` and
+    /// `mv_single` of one column in the same batch count it once. They are
+    /// held (with their buffers) until that thread's next lists.
+    static LAST_COUNTED: RefCell<LastArrays<Counted, 2>> = const { RefCell::new(LastArrays::new()) };
 }
 
 /// Runs `f` on `array`'s counts, computed unless `array` is one of the arrays
-/// this thread counted last (the same allocation, not merely equal values).
+/// this thread counted last.
 pub(crate) fn with_counted<R>(
     array: &ArrayRef,
     f: impl FnOnce(&mut Counted) -> Result<R>,
 ) -> Result<R> {
     LAST_COUNTED.with_borrow_mut(|last| {
-        let held = |c: &Option<Counted>| c.as_ref().is_some_and(|c| Arc::ptr_eq(&c.array, array));
-        if held(&last[1]) {
-            last.swap(0, 1);
-        } else if !held(&last[0]) {
-            last[1] = last[0].take();
-            last[0] = Some(Counted {
-                array: Arc::clone(array),
+        f(last.get_or_try_insert(array, || {
+            Ok(Counted {
                 counts: distinct_values(array.as_ref(), usize::MAX)?,
                 single: None,
-            });
-        }
-        let counted = last[0].as_mut().expect("the latest entry was just filled");
-        f(counted)
+            })
+        })?)
     })
 }
 
