@@ -130,10 +130,16 @@ impl Hash for ViewEq {
     }
 }
 
+impl ViewEq {
+    /// The operator as DataFusion displays it.
+    fn op(&self) -> &'static str {
+        if self.negated { "!=" } else { "=" }
+    }
+}
+
 impl fmt::Display for ViewEq {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let op = if self.negated { "!=" } else { "=" };
-        write!(f, "{} {op} {}", self.expr, self.text)
+        write!(f, "{} {} {}", self.expr, self.op(), self.text)
     }
 }
 
@@ -200,8 +206,7 @@ impl PhysicalExpr for ViewEq {
 
     fn fmt_sql(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.expr.fmt_sql(f)?;
-        let op = if self.negated { "!=" } else { "=" };
-        write!(f, " {op} '{}'", self.text.replace('\'', "''"))
+        write!(f, " {} '{}'", self.op(), self.text.replace('\'', "''"))
     }
 }
 
