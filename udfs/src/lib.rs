@@ -9,7 +9,9 @@
 //! - [`mv_single`](mv_single::MvSingle): a multi-valued field as ES|QL's `==` sees it;
 //! - [`mv_count`](mv_count::MvCount): how many values a field holds;
 //! - [`esql_match`](esql_match::EsqlMatch): ES|QL's full-text `MATCH`, by the field's kind;
-//! - [`esql_replace`](esql_replace::EsqlReplace): ES|QL's `REPLACE`, with Java's replacement rules.
+//! - [`esql_replace`](esql_replace::EsqlReplace): ES|QL's `REPLACE`, with Java's replacement rules;
+//! - [`checked_sum`](checked_sum::CheckedSum), an aggregate: an exact `BIGINT` sum that fails
+//!   rather than wraps, as ES|QL's `SUM` on a long does.
 //!
 //! The crate depends on `DataFusion` only, never on the engine, so the functions can
 //! be registered in any `SessionContext`:
@@ -24,8 +26,9 @@ use std::sync::Arc;
 
 use datafusion::common::Result;
 use datafusion::execution::FunctionRegistry;
-use datafusion::logical_expr::ScalarUDF;
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 
+pub mod checked_sum;
 pub mod cidr_match;
 pub mod common;
 pub mod esql_match;
@@ -52,10 +55,19 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
     ]
 }
 
+/// Every aggregate function of this crate.
+#[must_use]
+pub fn all_udafs() -> Vec<Arc<AggregateUDF>> {
+    vec![checked_sum::checked_sum_udaf()]
+}
+
 /// Registers every function of this crate, with its aliases.
 pub fn register_all(registry: &mut dyn FunctionRegistry) -> Result<()> {
     for udf in all_udfs() {
         registry.register_udf(udf)?;
+    }
+    for udaf in all_udafs() {
+        registry.register_udaf(udaf)?;
     }
     Ok(())
 }
@@ -68,11 +80,15 @@ mod tests {
     #[test]
     fn no_two_functions_or_aliases_share_a_name() {
         let mut seen = HashSet::new();
-        for udf in all_udfs() {
-            for name in std::iter::once(udf.name()).chain(udf.aliases().iter().map(String::as_str))
-            {
-                assert!(seen.insert(name.to_lowercase()), "duplicate name {name}");
-            }
+        let names = all_udfs()
+            .iter()
+            .flat_map(|f| std::iter::once(f.name().to_owned()).chain(f.aliases().iter().cloned()))
+            .chain(all_udafs().iter().flat_map(|f| {
+                std::iter::once(f.name().to_owned()).chain(f.aliases().iter().cloned())
+            }))
+            .collect::<Vec<_>>();
+        for name in names {
+            assert!(seen.insert(name.to_lowercase()), "duplicate name {name}");
         }
     }
 
@@ -80,6 +96,9 @@ mod tests {
     fn every_function_is_registered_lowercase() {
         for udf in all_udfs() {
             assert_eq!(udf.name(), udf.name().to_lowercase());
+        }
+        for udaf in all_udafs() {
+            assert_eq!(udaf.name(), udaf.name().to_lowercase());
         }
     }
 }
