@@ -181,6 +181,7 @@ impl Engine {
             .with_physical_optimizer_rule(Arc::new(crate::split_scan::SplitScanProjectionRule))
             .with_physical_optimizer_rule(Arc::new(crate::view_eq::ViewEqRule))
             .with_physical_optimizer_rule(Arc::new(crate::list_filter::ListFilterRule))
+            .with_physical_optimizer_rule(Arc::new(crate::threshold::ThresholdRule))
             .build();
         let mut ctx = SessionContext::new_with_state(state);
         lakehunt_udfs::register_all(&mut ctx)?;

@@ -31,6 +31,7 @@ pub mod source;
 pub mod split_scan;
 pub mod table;
 pub mod tap;
+pub mod threshold;
 pub mod view_eq;
 
 pub use engine::{

@@ -826,6 +826,81 @@ fn mapped_and_pread_reads_give_the_same_findings_and_counts() {
 }
 
 #[test]
+fn threshold_pruning_keeps_the_findings_of_the_full_aggregation() {
+    // Under `HAVING checked_sum(...) >= threshold` a ThresholdExec drops the
+    // rows of groups that cannot reach the threshold before they are grouped;
+    // LAKEHUNT_NO_THRESHOLD=1 aggregates every group, as DataFusion plans it.
+    let dir = tempfile::tempdir().unwrap();
+    // stdout of `lakehunt args`, pruning turned off if `off`.
+    let run = |off: bool, args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
+        command.args(args).env_remove("LAKEHUNT_NO_THRESHOLD");
+        if off {
+            command.env("LAKEHUNT_NO_THRESHOLD", "1");
+        }
+        let o = command.output().expect("the binary runs");
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    for layout in ["flat", "nested"] {
+        let data = sample_rows(dir.path(), layout, layout, 20_000);
+        let data = data.to_str().unwrap();
+        for extra in [
+            &[][..],
+            &["--threshold", "1"],
+            &["--threshold", "500MB", "--os", "any", "--window", "1d"],
+        ] {
+            let mut hunt = vec![
+                "run",
+                "egress-bytes",
+                "--data",
+                data,
+                "--as-of",
+                AS_OF,
+                "--format",
+                "csv",
+            ];
+            hunt.extend_from_slice(extra);
+            let pruned = run(false, &hunt);
+            assert!(pruned.lines().count() > 1, "{pruned}");
+            assert_eq!(pruned, run(true, &hunt), "{layout} {extra:?}");
+        }
+        let explain = [
+            "explain",
+            "egress-bytes",
+            "--data",
+            data,
+            "--as-of",
+            AS_OF,
+            "--analyze",
+        ];
+        let text = run(false, &explain);
+        let line = text
+            .lines()
+            .find(|l| l.contains("ThresholdExec"))
+            .unwrap_or_else(|| panic!("{text}"));
+        // A metric's value as DataFusion prints it ("16", "379.8 K").
+        let number = |name: &str| -> f64 {
+            let value = line
+                .split(name)
+                .nth(1)
+                .and_then(|r| r.split([',', ']']).next())
+                .unwrap_or_else(|| panic!("no {name} in {line}"));
+            let (n, scale) = match value.split_once(' ') {
+                Some((n, "K")) => (n, 1e3),
+                Some((n, "M")) => (n, 1e6),
+                _ => (value, 1.0),
+            };
+            n.parse::<f64>().expect("a number") * scale
+        };
+        let (rows_in, kept) = (number("rows_in="), number("output_rows="));
+        assert!(kept > 0.0 && kept < rows_in / 10.0, "{line}");
+        assert!(line.contains("kept_all=0"), "{line}");
+        assert!(!run(true, &explain).contains("ThresholdExec"));
+    }
+}
+
+#[test]
 fn esql_runs_the_hunts_text_and_names_what_it_cannot_read() {
     let dir = tempfile::tempdir().unwrap();
     let data = sample(dir.path(), "events", "nested");

@@ -190,19 +190,19 @@ fn argument(values: &[ArrayRef]) -> Result<Argument<'_>> {
 
 /// The partial state's two columns: the sum modulo 2^64 and the wraps.
 fn state_columns(states: &[ArrayRef]) -> Result<(&Int64Array, &Int64Array)> {
-    match states {
-        [low, wraps] => match (
-            low.as_primitive_opt::<Int64Type>(),
-            wraps.as_primitive_opt::<Int64Type>(),
-        ) {
-            (Some(low), Some(wraps)) => Ok((low, wraps)),
-            _ => exec_err!("checked_sum: state columns must be BIGINT"),
-        },
-        _ => exec_err!(
+    let [low, wraps] = states else {
+        return exec_err!(
             "checked_sum: expected 2 state columns, got {}",
             states.len()
-        ),
-    }
+        );
+    };
+    let (Some(low), Some(wraps)) = (
+        low.as_primitive_opt::<Int64Type>(),
+        wraps.as_primitive_opt::<Int64Type>(),
+    ) else {
+        return exec_err!("checked_sum: state columns must be BIGINT");
+    };
+    Ok((low, wraps))
 }
 
 /// Adds `value` to `sum` modulo 2^64 and counts a wrap of `group` when the
@@ -702,9 +702,9 @@ mod tests {
                     let r = next();
                     let value = match (unsigned, r % 5) {
                         (_, 0) => None,
-                        (false, 1) => Some(i64::MAX - (r >> 40) as i64).map(i128::from),
-                        (false, 2) => Some(i64::MIN + (r >> 40) as i64).map(i128::from),
-                        (false, 3) => Some((r >> 32) as i64 - (1 << 31)).map(i128::from),
+                        (false, 1) => Some(i128::from(i64::MAX - (r >> 40) as i64)),
+                        (false, 2) => Some(i128::from(i64::MIN + (r >> 40) as i64)),
+                        (false, 3) => Some(i128::from((r >> 32) as i64 - (1 << 31))),
                         (false, _) => Some(i128::from(r as i64)),
                         (true, 1) => Some(i128::from(u64::MAX - (r >> 40))),
                         (true, 2) => Some(i128::from(r >> 33)),

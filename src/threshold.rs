@@ -1,0 +1,1037 @@
+//! `HAVING sum(x) >= T`: drop the groups that cannot reach the threshold before
+//! they are aggregated.
+//!
+//! A hunt like the shipped one groups millions of rows into millions of groups
+//! (`process.entity_id`, `destination.address`, `process.executable`: at 100M
+//! events, 3.8M rows and 3.77M groups) and keeps the handful whose sum reaches a
+//! threshold. DataFusion's hash aggregation builds every group, copies its keys
+//! and emits them all, only for `HAVING` to drop nearly all of them.
+//!
+//! [`ThresholdRule`] finds that shape: a `FilterExec` whose predicate includes
+//! `sum(x) >= T` or `sum(x) > T` (also `checked_sum`, any integer `x`, `T` a
+//! positive integer) over a hash aggregation. It puts a [`ThresholdExec`]
+//! under the aggregation's first (partial or single) stage. The exec holds
+//! every input batch with a 64-bit hash of each row's group key, and when the
+//! input ends it adds each row's value, where positive, into two tables of
+//! counters indexed by two parts of the hash (a count-min sketch, saturating).
+//! A group's sum is at most its positive values' sum, which is at most either
+//! of its two counters (other groups sharing a counter only add to it). So a
+//! row whose smaller counter is below `T` belongs to a group that `HAVING`
+//! drops, whatever its other rows: the exec drops it. Rows of one group share
+//! their hash, so a group is kept or dropped whole, and any other aggregate of a
+//! kept group is computed over all its rows.
+//!
+//! Two cases keep every row instead:
+//! - negative values summing (over all groups) below -2^63: a group might then
+//!   wrap past the `BIGINT` range (`sum`) or fail (`checked_sum`), and dropping
+//!   it would hide that;
+//! - the input outgrowing half the memory limit (or the pool refusing it): what
+//!   is held is passed on and the rest of the input streams through, leaving
+//!   the aggregation room to work (and spill) as it would without the exec.
+//!
+//! The exec needs one input partition (it puts a `CoalescePartitionsExec`
+//! under itself where there are several): the scan and the filters below still
+//! run in parallel, and the hashing it adds is cheaper than the aggregation it
+//! spares. `lakehunt explain --analyze` shows its rows in and kept.
+//! `LAKEHUNT_NO_THRESHOLD=1` leaves plans as DataFusion makes them.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, AsArray, BooleanArray, RecordBatch};
+use arrow::compute::{cast, filter_record_batch};
+use arrow::datatypes::{DataType, Int64Type, UInt64Type};
+use datafusion::common::hash_utils::{RandomState, create_hashes};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::config::ConfigOptions;
+use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryReservation};
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::Operator;
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
+use datafusion::physical_expr::utils::split_conjunction;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+use datafusion::physical_plan::execution_plan::{
+    ChildrenPropertiesMode, EmissionType, ReplaceChildrenOptions, apply_expression_roots,
+};
+use datafusion::physical_plan::filter::FilterExec;
+use datafusion::physical_plan::metrics::{
+    BaselineMetrics, Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet, RecordOutput,
+};
+use datafusion::physical_plan::repartition::RepartitionExec;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, InputOrderMode,
+    PlanProperties,
+};
+use futures::stream::{self, BoxStream};
+use futures::{StreamExt, TryStreamExt};
+
+/// The aggregates whose sum is bounded by the sum of their positive values.
+const SUMS: [&str; 2] = ["sum", "checked_sum"];
+
+/// Seeds the key hash; any fixed value does (the bound holds for every hash).
+const HASH_SEED: u64 = 0x6c61_6b65_6875_6e74;
+
+/// Puts a [`ThresholdExec`] under each aggregation that a `HAVING sum(x) >= T`
+/// filters (see the module); runs after DataFusion's own rules.
+#[derive(Debug, Default)]
+pub struct ThresholdRule;
+
+impl PhysicalOptimizerRule for ThresholdRule {
+    fn optimize(
+        &self,
+        plan: Arc<dyn ExecutionPlan>,
+        _config: &ConfigOptions,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if std::env::var_os("LAKEHUNT_NO_THRESHOLD").is_some_and(|v| !v.is_empty() && v != "0") {
+            return Ok(plan);
+        }
+        plan.transform_down(|node| {
+            let Some(filter) = node.downcast_ref::<FilterExec>() else {
+                return Ok(Transformed::no(node));
+            };
+            match rewrite(filter)? {
+                Some(children) => Ok(Transformed::yes(recompute(node, children)?)),
+                None => Ok(Transformed::no(node)),
+            }
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &'static str {
+        "lakehunt_threshold"
+    }
+
+    fn schema_check(&self) -> bool {
+        true
+    }
+}
+
+/// What the filter keeps: rows whose aggregate `index` (among the
+/// aggregation's outputs) is at least `threshold`.
+struct Having {
+    index: usize,
+    threshold: u64,
+}
+
+/// `column >= T`, `column > T`, `T <= column` or `T < column` with `T` an
+/// integer literal, as the smallest value kept.
+fn at_least(expr: &Arc<dyn PhysicalExpr>) -> Option<(usize, i128)> {
+    let binary = expr.downcast_ref::<BinaryExpr>()?;
+    let (column, op, literal) = match (
+        binary.left().downcast_ref::<Column>(),
+        binary.right().downcast_ref::<Literal>(),
+    ) {
+        (Some(column), Some(literal)) => (column, *binary.op(), literal),
+        _ => (
+            binary.right().downcast_ref::<Column>()?,
+            binary.op().swap()?,
+            binary.left().downcast_ref::<Literal>()?,
+        ),
+    };
+    let value: i128 = match literal.value() {
+        ScalarValue::Int8(Some(v)) => (*v).into(),
+        ScalarValue::Int16(Some(v)) => (*v).into(),
+        ScalarValue::Int32(Some(v)) => (*v).into(),
+        ScalarValue::Int64(Some(v)) => (*v).into(),
+        ScalarValue::UInt8(Some(v)) => (*v).into(),
+        ScalarValue::UInt16(Some(v)) => (*v).into(),
+        ScalarValue::UInt32(Some(v)) => (*v).into(),
+        ScalarValue::UInt64(Some(v)) => (*v).into(),
+        _ => return None,
+    };
+    match op {
+        Operator::GtEq => Some((column.index(), value)),
+        Operator::Gt => Some((column.index(), value + 1)),
+        _ => None,
+    }
+}
+
+/// The filter's new children when it filters a sum over a hash aggregation
+/// by a positive threshold; `None` where the plan has another shape.
+fn rewrite(filter: &FilterExec) -> Result<Option<Vec<Arc<dyn ExecutionPlan>>>> {
+    let Some(upper) = filter.input().downcast_ref::<AggregateExec>() else {
+        return Ok(None);
+    };
+    let groups = upper.group_expr();
+    if !groups.is_single() || groups.is_empty() {
+        return Ok(None);
+    }
+    let having = split_conjunction(filter.predicate())
+        .into_iter()
+        .filter_map(at_least)
+        .find_map(|(index, threshold)| {
+            let index = index.checked_sub(groups.expr().len())?;
+            let threshold = u64::try_from(threshold).ok().filter(|&t| t > 0)?;
+            (index < upper.aggr_expr().len()).then_some(Having { index, threshold })
+        });
+    let Some(having) = having else {
+        return Ok(None);
+    };
+    let Some(first) = first_stage(filter.input())? else {
+        return Ok(None);
+    };
+    let Some(new_upper) = with_threshold(filter.input(), &first, &having)? else {
+        return Ok(None);
+    };
+    Ok(Some(vec![new_upper]))
+}
+
+/// The aggregation's first stage: the node itself when it is a single stage
+/// (over one partition: a `SinglePartitioned` one's input partitioning is its
+/// output's, which one partition would change), else the partial one below
+/// the exchanges.
+fn first_stage(upper: &Arc<dyn ExecutionPlan>) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    let Some(aggregate) = upper.downcast_ref::<AggregateExec>() else {
+        return Ok(None);
+    };
+    match aggregate.mode() {
+        AggregateMode::Single => Ok(Some(Arc::clone(upper))),
+        AggregateMode::Final | AggregateMode::FinalPartitioned => {
+            let mut node = Arc::clone(aggregate.input());
+            loop {
+                if node.is::<RepartitionExec>() || node.is::<CoalescePartitionsExec>() {
+                    let [child] = node.children()[..] else {
+                        return Ok(None);
+                    };
+                    node = Arc::clone(child);
+                    continue;
+                }
+                let partial = node
+                    .downcast_ref::<AggregateExec>()
+                    .is_some_and(|a| *a.mode() == AggregateMode::Partial);
+                return Ok(partial.then_some(node));
+            }
+        }
+        AggregateMode::SinglePartitioned
+        | AggregateMode::Partial
+        | AggregateMode::PartialReduce => Ok(None),
+    }
+}
+
+/// `upper` with a [`ThresholdExec`] under `first`, or `None` where the
+/// aggregate filtered is not a plain sum of integers.
+fn with_threshold(
+    upper: &Arc<dyn ExecutionPlan>,
+    first: &Arc<dyn ExecutionPlan>,
+    having: &Having,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    let Some(aggregate) = first.downcast_ref::<AggregateExec>() else {
+        return Ok(None);
+    };
+    let Some(sum) = aggregate.aggr_expr().get(having.index) else {
+        return Ok(None);
+    };
+    let filtered = aggregate
+        .filter_expr()
+        .get(having.index)
+        .is_none_or(Option::is_some);
+    let [value] = &sum.expressions()[..] else {
+        return Ok(None);
+    };
+    let input = aggregate.input();
+    let integer = value.data_type(&input.schema())?.is_integer();
+    let plain = SUMS.contains(&sum.fun().name())
+        && !sum.is_distinct()
+        && sum.order_bys().is_empty()
+        && !filtered
+        && integer
+        && aggregate.group_expr().is_single()
+        && aggregate.limit_options().is_none()
+        && *aggregate.input_order_mode() == InputOrderMode::Linear;
+    if !plain {
+        return Ok(None);
+    }
+    let input = if input.output_partitioning().partition_count() > 1 {
+        Arc::new(CoalescePartitionsExec::new(Arc::clone(input))) as _
+    } else {
+        Arc::clone(input)
+    };
+    let threshold = Arc::new(ThresholdExec::new(
+        input,
+        aggregate.group_expr().input_exprs(),
+        Arc::clone(value),
+        having.threshold,
+        format!("{} >= {}", sum.name(), having.threshold),
+    ));
+    let new_first = recompute(Arc::clone(first), vec![threshold])?;
+    replace(upper, first, new_first).map(Some)
+}
+
+/// `node` with `old` (somewhere along its first children) replaced by `new`.
+fn replace(
+    node: &Arc<dyn ExecutionPlan>,
+    old: &Arc<dyn ExecutionPlan>,
+    new: Arc<dyn ExecutionPlan>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    if Arc::ptr_eq(node, old) {
+        return Ok(new);
+    }
+    let [child] = node.children()[..] else {
+        return Err(DataFusionError::Internal(
+            "threshold rewrite: expected one child".into(),
+        ));
+    };
+    let child = replace(child, old, new)?;
+    recompute(Arc::clone(node), vec![child])
+}
+
+fn recompute(
+    node: Arc<dyn ExecutionPlan>,
+    children: Vec<Arc<dyn ExecutionPlan>>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    node.replace_children(
+        children,
+        ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),
+    )
+}
+
+/// Drops the rows of groups whose sum cannot reach a threshold (see the
+/// module). One input partition, one output partition, input order kept.
+#[derive(Debug)]
+pub struct ThresholdExec {
+    input: Arc<dyn ExecutionPlan>,
+    /// The group key, evaluated on the input.
+    keys: Vec<Arc<dyn PhysicalExpr>>,
+    /// The summed value, evaluated on the input.
+    value: Arc<dyn PhysicalExpr>,
+    /// The smallest sum kept (at least 1).
+    threshold: u64,
+    /// What the filter keeps, for display.
+    label: String,
+    /// The most counters in each table of the sketch (tests narrow it to
+    /// force collisions).
+    max_width: usize,
+    properties: Arc<PlanProperties>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl ThresholdExec {
+    fn new(
+        input: Arc<dyn ExecutionPlan>,
+        keys: Vec<Arc<dyn PhysicalExpr>>,
+        value: Arc<dyn PhysicalExpr>,
+        threshold: u64,
+        label: String,
+    ) -> Self {
+        let mut properties = input.properties().as_ref().clone();
+        properties.emission_type = EmissionType::Final;
+        ThresholdExec {
+            input,
+            keys,
+            value,
+            threshold,
+            label,
+            max_width: 1 << 24,
+            properties: Arc::new(properties),
+            metrics: ExecutionPlanMetricsSet::new(),
+        }
+    }
+}
+
+impl DisplayAs for ThresholdExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys: Vec<String> = self.keys.iter().map(ToString::to_string).collect();
+        write!(
+            f,
+            "ThresholdExec: only groups that can reach {} (bound: sum of positive {} per hash of [{}])",
+            self.label,
+            self.value,
+            keys.join(", ")
+        )
+    }
+}
+
+impl ExecutionPlan for ThresholdExec {
+    fn name(&self) -> &'static str {
+        "ThresholdExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        apply_expression_roots(self.keys.iter().chain([&self.value]), f)
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![true]
+    }
+
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![false]
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let (Some(input), true) = (children.pop(), children.is_empty()) else {
+            return Err(DataFusionError::Internal(
+                "ThresholdExec takes one input".into(),
+            ));
+        };
+        let mut exec = ThresholdExec::new(
+            input,
+            self.keys.clone(),
+            Arc::clone(&self.value),
+            self.threshold,
+            self.label.clone(),
+        );
+        exec.max_width = self.max_width;
+        Ok(Arc::new(exec))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        let input = self.input.execute(partition, Arc::clone(&context))?;
+        let pool = context.memory_pool();
+        let reservation = MemoryConsumer::new(format!("ThresholdExec[{partition}]")).register(pool);
+        let max_held = match pool.memory_limit() {
+            MemoryLimit::Finite(limit) => limit / 2,
+            MemoryLimit::Infinite | MemoryLimit::Unknown => usize::MAX,
+        };
+        let prune = Prune {
+            keys: self.keys.clone(),
+            value: Arc::clone(&self.value),
+            threshold: self.threshold,
+            max_width: self.max_width,
+            reservation,
+            max_held,
+            baseline: BaselineMetrics::new(&self.metrics, partition),
+            rows_in: MetricBuilder::new(&self.metrics).counter("rows_in", partition),
+            buckets: MetricBuilder::new(&self.metrics).counter("sketch_buckets", partition),
+            kept_all: MetricBuilder::new(&self.metrics).counter("kept_all", partition),
+        };
+        let stream = stream::once(prune.run(input)).try_flatten();
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            self.schema(),
+            stream,
+        )))
+    }
+}
+
+/// One execution of [`ThresholdExec`].
+struct Prune {
+    keys: Vec<Arc<dyn PhysicalExpr>>,
+    value: Arc<dyn PhysicalExpr>,
+    threshold: u64,
+    max_width: usize,
+    reservation: MemoryReservation,
+    /// The most the held batches may take: half the memory limit.
+    max_held: usize,
+    baseline: BaselineMetrics,
+    rows_in: Count,
+    /// The width of each of the sketch's two tables.
+    buckets: Count,
+    /// 1 where every row was kept (negative values, or memory refused).
+    kept_all: Count,
+}
+
+/// A batch held until the input ends, with each row's key hash.
+struct Held {
+    batch: RecordBatch,
+    hashes: Vec<u64>,
+}
+
+impl Held {
+    /// What the reservation counts for it, in bytes.
+    fn size(&self) -> usize {
+        self.batch.get_array_memory_size() + self.hashes.capacity() * size_of::<u64>()
+    }
+}
+
+impl Prune {
+    /// Holds the whole input, then yields the rows that can reach the
+    /// threshold.
+    async fn run(
+        self,
+        mut input: SendableRecordBatchStream,
+    ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
+        let mut held = Vec::new();
+        let mut rows = 0;
+        let mut negative: i128 = 0;
+        while let Some(batch) = input.next().await {
+            let batch = batch?;
+            let timer = self.baseline.elapsed_compute().timer();
+            self.rows_in.add(batch.num_rows());
+            rows += batch.num_rows();
+            let hashes = self.hashes(&batch)?;
+            for_each_value(
+                &self.value.evaluate(&batch)?.into_array(batch.num_rows())?,
+                |v| negative += v.min(0),
+            )?;
+            let held_batch = Held { batch, hashes };
+            let room = self.reservation.size() + held_batch.size() <= self.max_held;
+            if !room || self.reservation.try_grow(held_batch.size()).is_err() {
+                // No memory to hold the input: pass everything on.
+                timer.done();
+                // The rows passed on unheld count as taken in too.
+                let rows_in = self.rows_in.clone();
+                let rest = stream::once(async { Ok(held_batch.batch) })
+                    .chain(input.inspect_ok(move |b| rows_in.add(b.num_rows())));
+                return Ok(self.keep_all(held, Some(rest.boxed())));
+            }
+            held.push(held_batch);
+            timer.done();
+        }
+        // A group could leave the BIGINT range through its negative values.
+        if negative < i128::from(i64::MIN) {
+            return Ok(self.keep_all(held, None));
+        }
+        let timer = self.baseline.elapsed_compute().timer();
+        let mut sketch = Sketch::new(rows, self.max_width);
+        if self.reservation.try_grow(sketch.size()).is_err() {
+            timer.done();
+            return Ok(self.keep_all(held, None));
+        }
+        self.buckets.add(sketch.width());
+        for h in &held {
+            let values = self
+                .value
+                .evaluate(&h.batch)?
+                .into_array(h.batch.num_rows())?;
+            let mut hashes = h.hashes.iter();
+            for_each_value(&values, |v| {
+                if let Some(&hash) = hashes.next() {
+                    sketch.add(hash, v);
+                }
+            })?;
+        }
+        timer.done();
+        // Filtered one held batch at a time, so that each is freed once
+        // passed (a filtered string view still points into its batch's data).
+        let Prune {
+            threshold,
+            reservation,
+            baseline,
+            ..
+        } = self;
+        let kept = held.into_iter().filter_map(move |h| {
+            let _timer = baseline.elapsed_compute().timer();
+            reservation.shrink(h.size().min(reservation.size()));
+            let keep: BooleanArray = h
+                .hashes
+                .iter()
+                .map(|&hash| Some(sketch.bound(hash) >= threshold))
+                .collect();
+            match keep.true_count() {
+                0 => None,
+                _ => Some(
+                    filter_record_batch(&h.batch, &keep)
+                        .map(|b| b.record_output(&baseline))
+                        .map_err(Into::into),
+                ),
+            }
+        });
+        Ok(stream::iter(kept).boxed())
+    }
+
+    /// Passes on the held batches (freeing each from the reservation as it
+    /// goes) and then `rest`, all rows kept.
+    fn keep_all(
+        self,
+        held: Vec<Held>,
+        rest: Option<BoxStream<'static, Result<RecordBatch>>>,
+    ) -> BoxStream<'static, Result<RecordBatch>> {
+        self.kept_all.add(1);
+        let Prune {
+            reservation,
+            baseline,
+            ..
+        } = self;
+        let held = stream::iter(held).map(move |h| {
+            reservation.shrink(h.size().min(reservation.size()));
+            Ok(h.batch)
+        });
+        let all = match rest {
+            Some(rest) => held.chain(rest).boxed(),
+            None => held.boxed(),
+        };
+        all.map(move |b| b.record_output(&baseline)).boxed()
+    }
+
+    fn hashes(&self, batch: &RecordBatch) -> Result<Vec<u64>> {
+        let keys = self
+            .keys
+            .iter()
+            .map(|k| k.evaluate(batch)?.into_array(batch.num_rows()))
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        let mut hashes = vec![0; batch.num_rows()];
+        create_hashes(&keys, &RandomState::with_seed(HASH_SEED), &mut hashes)?;
+        Ok(hashes)
+    }
+}
+
+/// Calls `f` with each row's value as an `i128` (NULL as 0).
+fn for_each_value(values: &ArrayRef, mut f: impl FnMut(i128)) -> Result<()> {
+    if let DataType::UInt64 = values.data_type() {
+        for v in values.as_primitive::<UInt64Type>() {
+            f(v.map_or(0, i128::from));
+        }
+    } else {
+        let values = cast(values, &DataType::Int64)?;
+        for v in values.as_primitive::<Int64Type>() {
+            f(v.map_or(0, i128::from));
+        }
+    }
+    Ok(())
+}
+
+/// Two tables of saturating counters, each indexed by its own part of a
+/// mixed 64-bit hash.
+struct Sketch {
+    counters: Vec<u64>,
+    mask: u64,
+}
+
+impl Sketch {
+    /// About two rows per counter, from 1024 to `max_width` (a power of two)
+    /// counters a table.
+    fn new(rows: usize, max_width: usize) -> Self {
+        let width = (rows / 2)
+            .next_power_of_two()
+            .clamp(1 << 10, 1 << 24)
+            .min(max_width);
+        Sketch {
+            counters: vec![0; 2 * width],
+            mask: width as u64 - 1,
+        }
+    }
+
+    fn width(&self) -> usize {
+        self.counters.len() / 2
+    }
+
+    /// The counters' memory, in bytes.
+    fn size(&self) -> usize {
+        self.counters.capacity() * size_of::<u64>()
+    }
+
+    /// The two counters of a hash: bits from each half of the mixed hash, the
+    /// second in the second table.
+    fn slots(&self, hash: u64) -> [usize; 2] {
+        let mixed = mix(hash);
+        [
+            (mixed & self.mask) as usize,
+            self.width() + ((mixed >> 32) & self.mask) as usize,
+        ]
+    }
+
+    fn add(&mut self, hash: u64, value: i128) {
+        if value > 0 {
+            let value = u64::try_from(value).unwrap_or(u64::MAX);
+            for slot in self.slots(hash) {
+                self.counters[slot] = self.counters[slot].saturating_add(value);
+            }
+        }
+    }
+
+    /// At least the sum of the positive values of every row with this hash.
+    fn bound(&self, hash: u64) -> u64 {
+        let [a, b] = self.slots(hash);
+        self.counters[a].min(self.counters[b])
+    }
+}
+
+/// SplitMix64's finalizer: every bit of the output depends on every bit of
+/// the input.
+fn mix(mut x: u64) -> u64 {
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    use arrow::array::{Int32Array, Int64Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+    use datafusion::datasource::MemTable;
+    use datafusion::execution::memory_pool::GreedyMemoryPool;
+    use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+    use datafusion::execution::session_state::SessionStateBuilder;
+    use datafusion::physical_plan::{collect, displayable};
+    use datafusion::prelude::{SessionConfig, SessionContext};
+
+    /// A group key and its rows' values, as the test data holds them.
+    type Key = (Option<String>, Option<i32>);
+
+    /// xorshift64, for data the tests can repeat.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    /// `rows` rows over about `keys` keys: a string key (NULL at times), an
+    /// integer key (NULL at times) and a value from 0 to 599 (negative or
+    /// NULL at times, and `big_negative` on every 50th row when set).
+    fn rows(
+        seed: u64,
+        rows: usize,
+        keys: u64,
+        big_negative: Option<i64>,
+    ) -> Vec<(Key, Option<i64>)> {
+        let mut rng = Rng(seed);
+        (0..rows)
+            .map(|row| {
+                let k = rng.next() % keys;
+                let k1 = (!k.is_multiple_of(7)).then(|| format!("process-{}", k / 3));
+                let k2 = (!k.is_multiple_of(11)).then_some((k % 3) as i32);
+                let r = rng.next();
+                let value = match r % 20 {
+                    0 => None,
+                    1 => Some(-((r >> 8) as i64 % 400)),
+                    _ => Some((r >> 8) as i64 % 600),
+                };
+                let value = match big_negative {
+                    Some(v) if row % 50 == 0 => Some(v),
+                    _ => value,
+                };
+                ((k1, k2), value)
+            })
+            .collect()
+    }
+
+    /// The rows as a table of two partitions of several batches.
+    fn table(data: &[(Key, Option<i64>)]) -> Arc<MemTable> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k1", DataType::Utf8, true),
+            Field::new("k2", DataType::Int32, true),
+            Field::new("v", DataType::Int64, true),
+        ]));
+        let batches: Vec<RecordBatch> = data
+            .chunks(97)
+            .map(|chunk| {
+                let k1: StringArray = chunk.iter().map(|r| r.0.0.as_deref()).collect();
+                let k2: Int32Array = chunk.iter().map(|r| r.0.1).collect();
+                let v: Int64Array = chunk.iter().map(|r| r.1).collect();
+                RecordBatch::try_new(
+                    Arc::clone(&schema),
+                    vec![Arc::new(k1), Arc::new(k2), Arc::new(v)],
+                )
+                .unwrap()
+            })
+            .collect();
+        let (a, b) = batches.split_at(batches.len() / 2);
+        Arc::new(MemTable::try_new(schema, vec![a.to_vec(), b.to_vec()]).unwrap())
+    }
+
+    fn context(rule: bool, pool: Option<usize>) -> SessionContext {
+        let mut runtime = RuntimeEnvBuilder::new();
+        if let Some(size) = pool {
+            runtime = runtime.with_memory_pool(Arc::new(GreedyMemoryPool::new(size)));
+        }
+        let mut state = SessionStateBuilder::new()
+            .with_config(SessionConfig::new().with_target_partitions(2))
+            .with_runtime_env(runtime.build_arc().unwrap())
+            .with_default_features();
+        if rule {
+            state = state.with_physical_optimizer_rule(Arc::new(ThresholdRule));
+        }
+        let mut ctx = SessionContext::new_with_state(state.build());
+        lakehunt_udfs::register_all(&mut ctx).unwrap();
+        ctx
+    }
+
+    /// What a query gave: its rows, sorted, as text; the plan it ran; and
+    /// the rows the threshold exec took in and kept (`None` without one).
+    struct Ran {
+        rows: Vec<String>,
+        plan: String,
+        pruned: Option<(usize, usize, usize)>,
+    }
+
+    /// Runs `sql` over `data` as table `t`, the sketch at most `max_width`
+    /// counters a table.
+    async fn run(
+        data: &[(Key, Option<i64>)],
+        sql: &str,
+        rule: bool,
+        max_width: usize,
+        pool: Option<usize>,
+    ) -> Result<Ran> {
+        let ctx = context(rule, pool);
+        ctx.register_table("t", table(data))?;
+        let plan = ctx.sql(sql).await?.create_physical_plan().await?;
+        let plan = plan
+            .transform_up(|node| {
+                let Some(exec) = node.downcast_ref::<ThresholdExec>() else {
+                    return Ok(Transformed::no(node));
+                };
+                let mut narrow = ThresholdExec::new(
+                    Arc::clone(&exec.input),
+                    exec.keys.clone(),
+                    Arc::clone(&exec.value),
+                    exec.threshold,
+                    exec.label.clone(),
+                );
+                narrow.max_width = max_width;
+                Ok(Transformed::yes(Arc::new(narrow) as _))
+            })?
+            .data;
+        let batches = collect(Arc::clone(&plan), ctx.task_ctx()).await?;
+        let shown = arrow::util::pretty::pretty_format_batches(&batches)?.to_string();
+        let mut rows: Vec<String> = shown
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .skip(1)
+            .map(str::to_owned)
+            .collect();
+        rows.sort();
+        let mut pruned = None;
+        plan.apply(|node| {
+            if node.is::<ThresholdExec>() {
+                let metrics = node.metrics().expect("metrics");
+                let count = |name: &str| metrics.sum_by_name(name).map_or(0, |m| m.as_usize());
+                let kept = metrics.output_rows().unwrap_or(0);
+                pruned = Some((count("rows_in"), kept, count("kept_all")));
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })?;
+        Ok(Ran {
+            rows,
+            plan: displayable(plan.as_ref()).indent(false).to_string(),
+            pruned,
+        })
+    }
+
+    /// The oracle: each key's sum (i128), row count and non-NULL count.
+    fn groups(data: &[(Key, Option<i64>)]) -> BTreeMap<Key, (Option<i128>, usize, usize)> {
+        let mut out: BTreeMap<Key, (Option<i128>, usize, usize)> = BTreeMap::new();
+        for (key, value) in data {
+            let group = out.entry(key.clone()).or_default();
+            group.1 += 1;
+            if let Some(v) = value {
+                *group.0.get_or_insert(0) += i128::from(*v);
+                group.2 += 1;
+            }
+        }
+        out
+    }
+
+    /// A row as the pretty printer shows it, from its cells.
+    fn shown(cells: &[String]) -> String {
+        cells.join("|")
+    }
+
+    fn pretty_row(ran: &Ran) -> Vec<String> {
+        ran.rows
+            .iter()
+            .map(|l| {
+                l.trim_matches('|')
+                    .split('|')
+                    .map(|c| c.trim().to_owned())
+                    .collect::<Vec<_>>()
+                    .join("|")
+            })
+            .collect()
+    }
+
+    fn cell<T: ToString>(value: Option<T>) -> String {
+        value.map_or_else(String::new, |v| v.to_string())
+    }
+
+    /// Sums at or above a threshold (above, with `>`), with their counts,
+    /// against the oracle; with wide and one-counter-wide sketches. The plan
+    /// must hold the exec and, wide, prune most rows.
+    #[tokio::test]
+    async fn kept_groups_equal_a_brute_force_having() {
+        for seed in [1_u64, 2, 3] {
+            let mut data = rows(seed, 3000, 700, None);
+            // Groups at the threshold and one above it, over two rows each.
+            for (i, (name, first)) in [("at", 700), ("above", 701)].into_iter().enumerate() {
+                let row = seed as usize * 10 + i;
+                data[row] = ((Some(name.into()), Some(7)), Some(first));
+                data[row + 1500] = ((Some(name.into()), Some(7)), Some(800));
+            }
+            let oracle = groups(&data);
+            for (sql, strict) in [
+                (
+                    "SELECT k1, k2, sum(v), count(*), count(v) FROM t GROUP BY k1, k2 \
+                     HAVING sum(v) >= 1500",
+                    false,
+                ),
+                (
+                    "SELECT k1, k2, checked_sum(v), count(*), count(v) FROM t GROUP BY k1, k2 \
+                     HAVING 1500 < checked_sum(v) AND count(*) > 0",
+                    true,
+                ),
+            ] {
+                let mut want: Vec<String> = oracle
+                    .iter()
+                    .filter(|(_, (sum, _, _))| {
+                        sum.is_some_and(|s| if strict { s > 1500 } else { s >= 1500 })
+                    })
+                    .map(|((k1, k2), (sum, rows, values))| {
+                        shown(&[
+                            cell(k1.as_ref()),
+                            cell(*k2),
+                            cell(*sum),
+                            rows.to_string(),
+                            values.to_string(),
+                        ])
+                    })
+                    .collect();
+                want.sort();
+                assert!(
+                    want.len() > 5,
+                    "seed {seed}: only {} groups kept",
+                    want.len()
+                );
+                let passing: usize = oracle
+                    .values()
+                    .filter(|(sum, _, _)| {
+                        sum.is_some_and(|s| if strict { s > 1500 } else { s >= 1500 })
+                    })
+                    .map(|g| g.1)
+                    .sum();
+                for width in [1, 4, 1 << 24] {
+                    let ran = run(&data, sql, true, width, None).await.unwrap();
+                    let mut got = pretty_row(&ran);
+                    got.sort();
+                    assert_eq!(got, want, "seed {seed}, width {width}: {sql}");
+                    assert!(ran.plan.contains("ThresholdExec"), "{}", ran.plan);
+                    let (rows_in, kept, kept_all) = ran.pruned.expect("a threshold exec");
+                    assert_eq!((rows_in, kept_all), (3000, 0));
+                    let at = shown(&[cell(Some("at")), cell(Some(7)), "1500".into()]);
+                    assert_eq!(
+                        got.iter().any(|r| r.starts_with(&at)),
+                        !strict,
+                        "{at} {got:?}"
+                    );
+                    // Every row of a kept group, and, with counters to spare,
+                    // few others.
+                    assert!(kept >= passing, "kept {kept}, passing {passing}");
+                    if width == 1 << 24 {
+                        assert!(
+                            kept - passing < rows_in / 20,
+                            "kept {kept}, passing {passing}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Negative values that could take a sum below -2^63: every row is kept,
+    /// and the result is the one without the rule (here `sum` wraps, as
+    /// DataFusion's does).
+    #[tokio::test]
+    async fn large_negative_values_keep_every_row() {
+        let data = rows(9, 2000, 300, Some(i64::MIN / 8));
+        let sql = "SELECT k1, k2, sum(v) FROM t GROUP BY k1, k2 HAVING sum(v) >= 1000";
+        let with = run(&data, sql, true, 4, None).await.unwrap();
+        let without = run(&data, sql, false, 4, None).await.unwrap();
+        assert_eq!(with.rows, without.rows);
+        assert!(!with.rows.is_empty());
+        assert_eq!(with.pruned, Some((2000, 2000, 1)));
+    }
+
+    /// Input past half the memory limit: every row passes on, and the result is
+    /// the same.
+    #[tokio::test]
+    async fn memory_refused_passes_every_row() {
+        let data = rows(4, 20_000, 300, None);
+        let sql = "SELECT k1, k2, sum(v) FROM t GROUP BY k1, k2 HAVING sum(v) >= 1500";
+        let small = run(&data, sql, true, 1 << 24, Some(512 << 10)).await;
+        let small = match small {
+            Ok(ran) => ran,
+            Err(e) => panic!("{e}"),
+        };
+        let roomy = run(&data, sql, true, 1 << 24, None).await.unwrap();
+        assert_eq!(small.rows, roomy.rows);
+        assert!(!small.rows.is_empty());
+        let (rows_in, kept, kept_all) = small.pruned.expect("a threshold exec");
+        assert_eq!((rows_in, kept, kept_all), (20_000, 20_000, 1));
+    }
+
+    /// `sum(DISTINCT v)` becomes a plain sum over a first grouping by `v`,
+    /// which the rule may take.
+    #[tokio::test]
+    async fn a_distinct_sum_equals_the_unpruned_result() {
+        let data = rows(6, 2000, 100, None);
+        let sql = "SELECT k1, sum(DISTINCT v) FROM t GROUP BY k1 HAVING sum(DISTINCT v) >= 30000";
+        let with = run(&data, sql, true, 4, None).await.unwrap();
+        let without = run(&data, sql, false, 4, None).await.unwrap();
+        assert_eq!(with.rows, without.rows);
+        assert!(!with.rows.is_empty());
+    }
+
+    /// Shapes the rule must leave alone: no positive threshold, a comparison
+    /// the wrong way, a float or filtered or distinct sum, no grouping,
+    /// grouping sets, an aggregate that is not a sum.
+    #[tokio::test]
+    async fn other_shapes_are_left_alone() {
+        let data = rows(5, 500, 100, None);
+        for sql in [
+            "SELECT k1, sum(v) FROM t GROUP BY k1 HAVING sum(v) >= 0",
+            "SELECT k1, sum(v) FROM t GROUP BY k1 HAVING sum(v) > -5",
+            "SELECT k1, sum(v) FROM t GROUP BY k1 HAVING sum(v) <= 1500",
+            "SELECT k1, sum(v) FROM t GROUP BY k1 HAVING sum(v) < 1500 OR sum(v) >= 1500",
+            "SELECT k1, sum(CAST(v AS DOUBLE)) FROM t GROUP BY k1 HAVING sum(CAST(v AS DOUBLE)) >= 1500",
+            "SELECT k1, sum(v) FILTER (WHERE k2 = 1) FROM t GROUP BY k1 \
+             HAVING sum(v) FILTER (WHERE k2 = 1) >= 1500",
+            "SELECT sum(v) FROM t HAVING sum(v) >= 1500",
+            "SELECT k1, k2, sum(v) FROM t GROUP BY GROUPING SETS ((k1), (k2)) HAVING sum(v) >= 1500",
+            "SELECT k1, max(v) FROM t GROUP BY k1 HAVING max(v) >= 500",
+            "SELECT k1, sum(v) AS s FROM t GROUP BY k1 HAVING count(*) >= 3",
+        ] {
+            let with = run(&data, sql, true, 4, None).await.unwrap();
+            let without = run(&data, sql, false, 4, None).await.unwrap();
+            assert!(!with.plan.contains("ThresholdExec"), "{sql}\n{}", with.plan);
+            assert_eq!(with.rows, without.rows, "{sql}");
+        }
+    }
+
+    /// The bound is at least the sum of each key's positive values, also
+    /// when every key shares the counters.
+    #[test]
+    fn the_bound_is_never_below_a_keys_positive_sum() {
+        let mut rng = Rng(77);
+        for width in [1, 2, 16, 1024] {
+            let mut sketch = Sketch::new(5000, width);
+            let mut sums: BTreeMap<u64, u64> = BTreeMap::new();
+            for _ in 0..5000 {
+                let hash = rng.next() % 300;
+                let value = i128::from(rng.next() as i64 % 1000);
+                sketch.add(hash, value);
+                *sums.entry(hash).or_default() += u64::try_from(value.max(0)).unwrap();
+            }
+            for (hash, sum) in sums {
+                assert!(sketch.bound(hash) >= sum, "width {width}, hash {hash}");
+            }
+        }
+        let mut sketch = Sketch::new(1, 1024);
+        sketch.add(5, i128::from(u64::MAX));
+        sketch.add(5, 10);
+        assert_eq!(sketch.bound(5), u64::MAX);
+    }
+}
