@@ -39,6 +39,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, BooleanArray, RecordBatch};
+use arrow::buffer::BooleanBuffer;
 use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::{DataType, Int64Type, UInt64Type};
 use datafusion::common::hash_utils::{RandomState, create_hashes};
@@ -69,6 +70,7 @@ use datafusion::physical_plan::{
 };
 use futures::stream::{self, BoxStream};
 use futures::{StreamExt, TryStreamExt};
+use lakehunt_udfs::common::pack_bits;
 
 /// The aggregates whose sum is bounded by the sum of their positive values.
 const SUMS: [&str; 2] = ["sum", "checked_sum"];
@@ -303,8 +305,8 @@ pub struct ThresholdExec {
     threshold: u64,
     /// What the filter keeps, for display.
     label: String,
-    /// The most counters in each table of the sketch (tests narrow it to
-    /// force collisions).
+    /// The most counters the sketch may have (tests narrow it to force
+    /// collisions).
     max_width: usize,
     properties: Arc<PlanProperties>,
     metrics: ExecutionPlanMetricsSet,
@@ -326,7 +328,7 @@ impl ThresholdExec {
             value,
             threshold,
             label,
-            max_width: 1 << 24,
+            max_width: MAX_WIDTH,
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
         }
@@ -417,6 +419,7 @@ impl ExecutionPlan for ThresholdExec {
             max_width: self.max_width,
             reservation,
             max_held,
+            threads: context.session_config().target_partitions().max(1),
             baseline: BaselineMetrics::new(&self.metrics, partition),
             rows_in: MetricBuilder::new(&self.metrics).counter("rows_in", partition),
             buckets: MetricBuilder::new(&self.metrics).counter("sketch_buckets", partition),
@@ -439,6 +442,8 @@ struct Prune {
     reservation: MemoryReservation,
     /// The most the held batches may take: half the memory limit.
     max_held: usize,
+    /// Threads for building and reading the sketch.
+    threads: usize,
     baseline: BaselineMetrics,
     rows_in: Count,
     /// The width of each of the sketch's two tables.
@@ -461,13 +466,13 @@ impl Held {
 }
 
 impl Prune {
-    /// Holds the whole input, then yields the rows that can reach the
-    /// threshold.
+    /// Holds the whole input, then builds the sketch from every row and
+    /// yields the rows that can reach the threshold.
     async fn run(
         self,
         mut input: SendableRecordBatchStream,
     ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
-        let mut held = Vec::new();
+        let mut held: Vec<Held> = Vec::new();
         let mut rows = 0;
         let mut negative: i128 = 0;
         while let Some(batch) = input.next().await {
@@ -499,45 +504,44 @@ impl Prune {
             return Ok(self.keep_all(held, None));
         }
         let timer = self.baseline.elapsed_compute().timer();
-        let mut sketch = Sketch::new(rows, self.max_width);
+        // A counter or two a row.
+        let mut sketch = Sketch::new(rows.min(self.max_width));
         if self.reservation.try_grow(sketch.size()).is_err() {
             timer.done();
             return Ok(self.keep_all(held, None));
         }
         self.buckets.add(sketch.width());
-        for h in &held {
-            let values = self
-                .value
-                .evaluate(&h.batch)?
-                .into_array(h.batch.num_rows())?;
-            let mut hashes = h.hashes.iter();
-            for_each_value(&values, |v| {
-                if let Some(&hash) = hashes.next() {
-                    sketch.add(hash, v);
-                }
-            })?;
-        }
+        let values = held
+            .iter()
+            .map(|h| {
+                whole_numbers(
+                    &self
+                        .value
+                        .evaluate(&h.batch)?
+                        .into_array(h.batch.num_rows())?,
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // Past 64K rows, the sketch is built and read on as many threads as
+        // the session has partitions (everything below has finished).
+        let threads = if rows < 1 << 16 { 1 } else { self.threads };
+        sketch.build(&held, &values, threads)?;
+        let masks = keep_masks(&sketch, &held, self.threshold, threads)?;
         timer.done();
         // Filtered one held batch at a time, so that each is freed once
         // passed (a filtered string view still points into its batch's data).
         let Prune {
-            threshold,
             reservation,
             baseline,
             ..
         } = self;
-        let kept = held.into_iter().filter_map(move |h| {
+        let kept = held.into_iter().zip(masks).filter_map(move |(h, keep)| {
             let _timer = baseline.elapsed_compute().timer();
             reservation.shrink(h.size().min(reservation.size()));
-            let keep: BooleanArray = h
-                .hashes
-                .iter()
-                .map(|&hash| Some(sketch.bound(hash) >= threshold))
-                .collect();
-            match keep.true_count() {
+            match keep.count_set_bits() {
                 0 => None,
                 _ => Some(
-                    filter_record_batch(&h.batch, &keep)
+                    filter_record_batch(&h.batch, &BooleanArray::new(keep, None))
                         .map(|b| b.record_output(&baseline))
                         .map_err(Into::into),
                 ),
@@ -582,6 +586,60 @@ impl Prune {
     }
 }
 
+/// An integer column as `BIGINT`, or as it is when `BIGINT UNSIGNED`.
+fn whole_numbers(values: &ArrayRef) -> Result<ArrayRef> {
+    match values.data_type() {
+        DataType::UInt64 | DataType::Int64 => Ok(Arc::clone(values)),
+        _ => Ok(cast(values, &DataType::Int64)?),
+    }
+}
+
+/// Calls `f(row, value)` for each row of a [`whole_numbers`] column whose
+/// value is above zero.
+fn for_each_positive(values: &ArrayRef, mut f: impl FnMut(usize, u64)) {
+    if let Some(values) = values.as_primitive_opt::<UInt64Type>() {
+        for (row, v) in values.iter().enumerate() {
+            if let Some(v) = v.filter(|&v| v > 0) {
+                f(row, v);
+            }
+        }
+    } else if let Some(values) = values.as_primitive_opt::<Int64Type>() {
+        for (row, v) in values.iter().enumerate() {
+            if let Some(v) = v.filter(|&v| v > 0) {
+                f(row, v as u64);
+            }
+        }
+    }
+}
+
+/// Which rows of each held batch can reach `threshold`, on `threads` threads.
+fn keep_masks(
+    sketch: &Sketch,
+    held: &[Held],
+    threshold: u64,
+    threads: usize,
+) -> Result<Vec<BooleanBuffer>> {
+    let mask = |h: &Held| pack_bits(&h.hashes, |hash| sketch.bound(hash) >= threshold);
+    if threads <= 1 {
+        return Ok(held.iter().map(mask).collect());
+    }
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = held
+            .chunks(held.len().div_ceil(threads).max(1))
+            .map(|part| scope.spawn(move || part.iter().map(mask).collect::<Vec<_>>()))
+            .collect();
+        let mut masks = Vec::with_capacity(held.len());
+        for part in parts {
+            masks.extend(part.join().map_err(|_| panicked())?);
+        }
+        Ok(masks)
+    })
+}
+
+fn panicked() -> DataFusionError {
+    DataFusionError::Internal("a ThresholdExec thread panicked".into())
+}
+
 /// Calls `f` with each row's value as an `i128` (NULL as 0).
 fn for_each_value(values: &ArrayRef, mut f: impl FnMut(i128)) -> Result<()> {
     if let DataType::UInt64 = values.data_type() {
@@ -597,59 +655,112 @@ fn for_each_value(values: &ArrayRef, mut f: impl FnMut(i128)) -> Result<()> {
     Ok(())
 }
 
-/// Two tables of saturating counters, each indexed by its own part of a
-/// mixed 64-bit hash.
+/// Saturating counters in lines of 8 (a cache line): a hash picks a line and
+/// two different counters in it, so that adding and bounding touch one line.
 struct Sketch {
-    counters: Vec<u64>,
-    mask: u64,
+    lines: Vec<Line>,
+    /// Lines minus one (a power of two minus one).
+    line_mask: u64,
 }
 
+/// Counters per line.
+const LINE: usize = 8;
+
+/// One cache line of counters (aligned, so that a hash touches one line).
+#[derive(Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct Line([u64; LINE]);
+
+/// The sketch's widest, in counters (64 MiB): past 8 million rows, rows
+/// outnumber counters.
+const MAX_WIDTH: usize = 1 << 23;
+
 impl Sketch {
-    /// About two rows per counter, from 1024 to `max_width` (a power of two)
-    /// counters a table.
-    fn new(rows: usize, max_width: usize) -> Self {
-        let width = (rows / 2)
-            .next_power_of_two()
-            .clamp(1 << 10, 1 << 24)
-            .min(max_width);
+    /// `width` counters (a power of two, at least one line).
+    fn new(width: usize) -> Self {
+        let lines = width.next_power_of_two().max(LINE) / LINE;
         Sketch {
-            counters: vec![0; 2 * width],
-            mask: width as u64 - 1,
+            lines: vec![Line::default(); lines],
+            line_mask: lines as u64 - 1,
         }
     }
 
     fn width(&self) -> usize {
-        self.counters.len() / 2
+        self.lines.len() * LINE
     }
 
     /// The counters' memory, in bytes.
     fn size(&self) -> usize {
-        self.counters.capacity() * size_of::<u64>()
+        self.lines.capacity() * size_of::<Line>()
     }
 
-    /// The two counters of a hash: bits from each half of the mixed hash, the
-    /// second in the second table.
-    fn slots(&self, hash: u64) -> [usize; 2] {
+    /// The line and two counters of a hash: the line from the mixed hash's
+    /// low bits, two different counters in it from its top bits.
+    fn slots(&self, hash: u64) -> (usize, usize, usize) {
+        Self::slots_in(self.line_mask, hash)
+    }
+
+    fn slots_in(line_mask: u64, hash: u64) -> (usize, usize, usize) {
         let mixed = mix(hash);
-        [
-            (mixed & self.mask) as usize,
-            self.width() + ((mixed >> 32) & self.mask) as usize,
-        ]
+        let line = (mixed & line_mask) as usize;
+        let first = (mixed >> 61) as usize;
+        let second = (first + 1 + ((mixed >> 48) & 0xff) as usize % (LINE - 1)) % LINE;
+        (line, first, second)
     }
 
+    #[cfg(test)]
     fn add(&mut self, hash: u64, value: i128) {
         if value > 0 {
             let value = u64::try_from(value).unwrap_or(u64::MAX);
-            for slot in self.slots(hash) {
-                self.counters[slot] = self.counters[slot].saturating_add(value);
-            }
+            let (line, a, b) = self.slots(hash);
+            Self::add_to(&mut self.lines[line], a, b, value);
         }
+    }
+
+    fn add_to(line: &mut Line, a: usize, b: usize, value: u64) {
+        line.0[a] = line.0[a].saturating_add(value);
+        line.0[b] = line.0[b].saturating_add(value);
+    }
+
+    /// Adds every held row's positive value (`values`, per held batch), on
+    /// `threads` threads, each owning a range of lines.
+    fn build(&mut self, held: &[Held], values: &[ArrayRef], threads: usize) -> Result<()> {
+        let line_mask = self.line_mask;
+        let fill = |start: usize, lines: &mut [Line]| {
+            let end = start + lines.len();
+            for (h, values) in held.iter().zip(values) {
+                for_each_positive(values, |row, value| {
+                    let (line, a, b) = Self::slots_in(line_mask, h.hashes[row]);
+                    if (start..end).contains(&line) {
+                        Self::add_to(&mut lines[line - start], a, b, value);
+                    }
+                });
+            }
+        };
+        if threads <= 1 {
+            fill(0, &mut self.lines);
+            return Ok(());
+        }
+        let per_thread = self.lines.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = self
+                .lines
+                .chunks_mut(per_thread)
+                .enumerate()
+                .map(|(i, lines)| scope.spawn(move || fill(i * per_thread, lines)))
+                .collect();
+            for part in parts {
+                part.join().map_err(|_| panicked())?;
+            }
+            Ok(())
+        })
     }
 
     /// At least the sum of the positive values of every row with this hash.
     fn bound(&self, hash: u64) -> u64 {
-        let [a, b] = self.slots(hash);
-        self.counters[a].min(self.counters[b])
+        let (line, a, b) = self.slots(hash);
+        let counters = &self.lines[line].0;
+        counters[a].min(counters[b])
     }
 }
 
@@ -860,17 +971,30 @@ mod tests {
     }
 
     /// Sums at or above a threshold (above, with `>`), with their counts,
-    /// against the oracle; with wide and one-counter-wide sketches. The plan
+    /// against the oracle; with wide sketches and sketches of one or two lines. The plan
     /// must hold the exec and, wide, prune most rows.
     #[tokio::test]
     async fn kept_groups_equal_a_brute_force_having() {
         for seed in [1_u64, 2, 3] {
-            let mut data = rows(seed, 3000, 700, None);
+            against_the_oracle(seed, 3000, 700).await;
+        }
+    }
+
+    /// The same past 64K rows, where the sketch is built and read on two
+    /// threads (the session's partitions).
+    #[tokio::test]
+    async fn kept_groups_equal_a_brute_force_having_on_threads() {
+        against_the_oracle(4, 80_000, 18_000).await;
+    }
+
+    async fn against_the_oracle(seed: u64, n: usize, keys: u64) {
+        {
+            let mut data = rows(seed, n, keys, None);
             // Groups at the threshold and one above it, over two rows each.
             for (i, (name, first)) in [("at", 700), ("above", 701)].into_iter().enumerate() {
                 let row = seed as usize * 10 + i;
                 data[row] = ((Some(name.into()), Some(7)), Some(first));
-                data[row + 1500] = ((Some(name.into()), Some(7)), Some(800));
+                data[row + n / 2] = ((Some(name.into()), Some(7)), Some(800));
             }
             let oracle = groups(&data);
             for (sql, strict) in [
@@ -913,14 +1037,14 @@ mod tests {
                     })
                     .map(|g| g.1)
                     .sum();
-                for width in [1, 4, 1 << 24] {
+                for width in [8, 16, MAX_WIDTH] {
                     let ran = run(&data, sql, true, width, None).await.unwrap();
                     let mut got = pretty_row(&ran);
                     got.sort();
                     assert_eq!(got, want, "seed {seed}, width {width}: {sql}");
                     assert!(ran.plan.contains("ThresholdExec"), "{}", ran.plan);
                     let (rows_in, kept, kept_all) = ran.pruned.expect("a threshold exec");
-                    assert_eq!((rows_in, kept_all), (3000, 0));
+                    assert_eq!((rows_in, kept_all), (n, 0));
                     let at = shown(&[cell(Some("at")), cell(Some(7)), "1500".into()]);
                     assert_eq!(
                         got.iter().any(|r| r.starts_with(&at)),
@@ -928,11 +1052,13 @@ mod tests {
                         "{at} {got:?}"
                     );
                     // Every row of a kept group, and, with counters to spare,
-                    // few others.
+                    // few others (this data is hard on a sketch: half its
+                    // groups are within a third of the threshold, so one
+                    // other group on both counters can lift a bound over it).
                     assert!(kept >= passing, "kept {kept}, passing {passing}");
-                    if width == 1 << 24 {
+                    if width == MAX_WIDTH {
                         assert!(
-                            kept - passing < rows_in / 20,
+                            kept - passing < rows_in / 10,
                             "kept {kept}, passing {passing}"
                         );
                     }
@@ -1012,12 +1138,12 @@ mod tests {
     }
 
     /// The bound is at least the sum of each key's positive values, also
-    /// when every key shares the counters.
+    /// when every key shares the counters; a key's two counters differ.
     #[test]
     fn the_bound_is_never_below_a_keys_positive_sum() {
         let mut rng = Rng(77);
-        for width in [1, 2, 16, 1024] {
-            let mut sketch = Sketch::new(5000, width);
+        for width in [8, 16, 1024] {
+            let mut sketch = Sketch::new(width);
             let mut sums: BTreeMap<u64, u64> = BTreeMap::new();
             for _ in 0..5000 {
                 let hash = rng.next() % 300;
@@ -1027,9 +1153,11 @@ mod tests {
             }
             for (hash, sum) in sums {
                 assert!(sketch.bound(hash) >= sum, "width {width}, hash {hash}");
+                let (_, a, b) = sketch.slots(hash);
+                assert!(a != b && a < LINE && b < LINE, "{a} {b}");
             }
         }
-        let mut sketch = Sketch::new(1, 1024);
+        let mut sketch = Sketch::new(1024);
         sketch.add(5, i128::from(u64::MAX));
         sketch.add(5, 10);
         assert_eq!(sketch.bound(5), u64::MAX);
