@@ -39,3 +39,9 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 pub use hunt::{BoundHunt, Hunt};
+
+/// Whether an environment switch such as `LAKEHUNT_NO_MMAP` is on: set to
+/// anything but empty or `0`.
+pub(crate) fn env_switch(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+}

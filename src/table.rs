@@ -841,7 +841,7 @@ impl ViewReaderFactory {
 /// Whether local files are read through a map: on unix, unless
 /// `LAKEHUNT_NO_MMAP` is set (to anything but empty or `0`).
 fn map_local_files() -> bool {
-    cfg!(unix) && std::env::var_os("LAKEHUNT_NO_MMAP").is_none_or(|v| v.is_empty() || v == "0")
+    cfg!(unix) && !crate::env_switch("LAKEHUNT_NO_MMAP")
 }
 
 impl ParquetFileReaderFactory for ViewReaderFactory {

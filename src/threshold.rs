@@ -12,14 +12,22 @@
 //! positive integer) over a hash aggregation. It puts a [`ThresholdExec`]
 //! under the aggregation's first (partial or single) stage. The exec holds
 //! every input batch with a 64-bit hash of each row's group key, and when the
-//! input ends it adds each row's value, where positive, into two tables of
-//! counters indexed by two parts of the hash (a count-min sketch, saturating).
+//! input ends it adds each row's value, where positive, into two saturating
+//! counters that the hash picks in one cache line (a count-min sketch).
 //! A group's sum is at most its positive values' sum, which is at most either
 //! of its two counters (other groups sharing a counter only add to it). So a
 //! row whose smaller counter is below `T` belongs to a group that `HAVING`
 //! drops, whatever its other rows: the exec drops it. Rows of one group share
 //! their hash, so a group is kept or dropped whole, and any other aggregate of a
 //! kept group is computed over all its rows.
+//!
+//! The rule leaves the plan alone unless dropping rows can change nothing but
+//! the groups `HAVING` drops: the other aggregates must be `count`, `min`,
+//! `max`, `avg` or `sum` of columns (none can fail on a row; a failing
+//! `CAST` in a dropped group would otherwise go unseen), none with `FILTER` or
+//! `ORDER BY`; the keys and the value must not be volatile (the exec evaluates
+//! them itself); nothing may need the input in order; and the aggregation
+//! must keep its output partitions.
 //!
 //! Two cases keep every row instead:
 //! - negative values summing (over all groups) below -2^63: a group might then
@@ -28,6 +36,7 @@
 //! - the input outgrowing half the memory limit (or the pool refusing it): what
 //!   is held is passed on and the rest of the input streams through, leaving
 //!   the aggregation room to work (and spill) as it would without the exec.
+//!   Without a limit (lakehunt always sets one) it holds its whole input.
 //!
 //! The exec needs one input partition (it puts a `CoalescePartitionsExec`
 //! under itself where there are several): the scan and the filters below still
@@ -50,8 +59,10 @@ use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryRese
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Operator;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
 use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
 use datafusion::physical_expr::utils::split_conjunction;
+use datafusion::physical_expr_common::physical_expr::is_volatile;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
@@ -65,8 +76,8 @@ use datafusion::physical_plan::metrics::{
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, ExecutionPlanProperties, InputOrderMode,
-    PlanProperties,
+    DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
+    InputOrderMode, PlanProperties,
 };
 use futures::stream::{self, BoxStream};
 use futures::{StreamExt, TryStreamExt};
@@ -89,7 +100,7 @@ impl PhysicalOptimizerRule for ThresholdRule {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if std::env::var_os("LAKEHUNT_NO_THRESHOLD").is_some_and(|v| !v.is_empty() && v != "0") {
+        if crate::env_switch("LAKEHUNT_NO_THRESHOLD") {
             return Ok(plan);
         }
         plan.transform_down(|node| {
@@ -163,24 +174,23 @@ fn rewrite(filter: &FilterExec) -> Result<Option<Vec<Arc<dyn ExecutionPlan>>>> {
     if !groups.is_single() || groups.is_empty() {
         return Ok(None);
     }
-    let having = split_conjunction(filter.predicate())
+    let candidates = split_conjunction(filter.predicate())
         .into_iter()
         .filter_map(at_least)
-        .find_map(|(index, threshold)| {
+        .filter_map(|(index, threshold)| {
             let index = index.checked_sub(groups.expr().len())?;
             let threshold = u64::try_from(threshold).ok().filter(|&t| t > 0)?;
             (index < upper.aggr_expr().len()).then_some(Having { index, threshold })
         });
-    let Some(having) = having else {
-        return Ok(None);
-    };
     let Some(first) = first_stage(filter.input())? else {
         return Ok(None);
     };
-    let Some(new_upper) = with_threshold(filter.input(), &first, &having)? else {
-        return Ok(None);
-    };
-    Ok(Some(vec![new_upper]))
+    for having in candidates {
+        if let Some(new_upper) = with_threshold(filter.input(), &first, &having)? {
+            return Ok(Some(vec![new_upper]));
+        }
+    }
+    Ok(None)
 }
 
 /// The aggregation's first stage: the node itself when it is a single stage
@@ -237,14 +247,26 @@ fn with_threshold(
     };
     let input = aggregate.input();
     let integer = value.data_type(&input.schema())?.is_integer();
+    let keys = aggregate.group_expr().input_exprs();
     let plain = SUMS.contains(&sum.fun().name())
         && !sum.is_distinct()
-        && sum.order_bys().is_empty()
         && !filtered
         && integer
         && aggregate.group_expr().is_single()
         && aggregate.limit_options().is_none()
-        && *aggregate.input_order_mode() == InputOrderMode::Linear;
+        && *aggregate.input_order_mode() == InputOrderMode::Linear
+        // Nothing that needs its input in order (the exec merges partitions).
+        && aggregate.required_input_ordering().iter().all(Option::is_none)
+        // The exec evaluates keys and value itself: they must give what the
+        // aggregation would.
+        && !keys.iter().chain([value]).any(is_volatile)
+        // Dropped rows never reach the other aggregates: none of them may be
+        // able to fail on one.
+        && aggregate
+            .aggr_expr()
+            .iter()
+            .zip(aggregate.filter_expr())
+            .all(|(other, filter)| cannot_fail(other, filter.as_ref(), sum));
     if !plain {
         return Ok(None);
     }
@@ -255,13 +277,36 @@ fn with_threshold(
     };
     let threshold = Arc::new(ThresholdExec::new(
         input,
-        aggregate.group_expr().input_exprs(),
+        keys,
         Arc::clone(value),
         having.threshold,
         format!("{} >= {}", sum.name(), having.threshold),
     ));
     let new_first = recompute(Arc::clone(first), vec![threshold])?;
-    replace(upper, first, new_first).map(Some)
+    let new_upper = replace(upper, first, new_first)?;
+    // The aggregation's output keeps its partitions (an exchange sits between
+    // the stages), as parents planned for.
+    let partitions = |plan: &Arc<dyn ExecutionPlan>| plan.output_partitioning().partition_count();
+    Ok((partitions(&new_upper) == partitions(upper)).then_some(new_upper))
+}
+
+/// The aggregates that pruning may leave alone: `count`, `min`, `max`, `avg`
+/// and `sum` of columns and literals, without `FILTER` or `ORDER BY`, and the
+/// pruned sum itself (a dropped group's sum lies between -2^63 and the
+/// threshold, so its `checked_sum` cannot fail). None of these can fail on a
+/// row, so dropping rows of a group `HAVING` drops hides no error.
+fn cannot_fail(
+    aggregate: &Arc<AggregateFunctionExpr>,
+    filter: Option<&Arc<dyn PhysicalExpr>>,
+    pruned: &Arc<AggregateFunctionExpr>,
+) -> bool {
+    let plain_arguments = aggregate
+        .expressions()
+        .iter()
+        .all(|e| e.is::<Column>() || e.is::<Literal>());
+    let safe = ["count", "min", "max", "avg", "sum"].contains(&aggregate.fun().name())
+        || Arc::ptr_eq(aggregate, pruned);
+    safe && plain_arguments && filter.is_none() && aggregate.order_bys().is_empty()
 }
 
 /// `node` with `old` (somewhere along its first children) replaced by `new`.
@@ -376,6 +421,10 @@ impl ExecutionPlan for ThresholdExec {
         vec![false]
     }
 
+    fn required_input_distribution(&self) -> Vec<Distribution> {
+        vec![Distribution::SinglePartition]
+    }
+
     fn with_new_children(
         self: Arc<Self>,
         mut children: Vec<Arc<dyn ExecutionPlan>>,
@@ -452,16 +501,21 @@ struct Prune {
     kept_all: Count,
 }
 
-/// A batch held until the input ends, with each row's key hash.
+/// A batch held until the input ends, with each row's key hash and summed
+/// value (as [`whole_numbers`]).
 struct Held {
     batch: RecordBatch,
     hashes: Vec<u64>,
+    values: ArrayRef,
 }
 
 impl Held {
-    /// What the reservation counts for it, in bytes.
+    /// What the reservation counts for it, in bytes (a value that is one of
+    /// the batch's columns is counted twice: the count errs high).
     fn size(&self) -> usize {
-        self.batch.get_array_memory_size() + self.hashes.capacity() * size_of::<u64>()
+        self.batch.get_array_memory_size()
+            + self.hashes.capacity() * size_of::<u64>()
+            + self.values.get_array_memory_size()
     }
 }
 
@@ -481,11 +535,14 @@ impl Prune {
             self.rows_in.add(batch.num_rows());
             rows += batch.num_rows();
             let hashes = self.hashes(&batch)?;
-            for_each_value(
-                &self.value.evaluate(&batch)?.into_array(batch.num_rows())?,
-                |v| negative += v.min(0),
-            )?;
-            let held_batch = Held { batch, hashes };
+            let values = self.value.evaluate(&batch)?.into_array(batch.num_rows())?;
+            let values = whole_numbers(&values)?;
+            negative += negative_sum(&values);
+            let held_batch = Held {
+                batch,
+                hashes,
+                values,
+            };
             let room = self.reservation.size() + held_batch.size() <= self.max_held;
             if !room || self.reservation.try_grow(held_batch.size()).is_err() {
                 // No memory to hold the input: pass everything on.
@@ -505,28 +562,22 @@ impl Prune {
         }
         let timer = self.baseline.elapsed_compute().timer();
         // A counter or two a row.
-        let mut sketch = Sketch::new(rows.min(self.max_width));
-        if self.reservation.try_grow(sketch.size()).is_err() {
+        let width = Sketch::width_for(rows.min(self.max_width));
+        let sketch_size = width * size_of::<u64>();
+        if self.reservation.try_grow(sketch_size).is_err() {
             timer.done();
             return Ok(self.keep_all(held, None));
         }
+        let mut sketch = Sketch::new(width);
         self.buckets.add(sketch.width());
-        let values = held
-            .iter()
-            .map(|h| {
-                whole_numbers(
-                    &self
-                        .value
-                        .evaluate(&h.batch)?
-                        .into_array(h.batch.num_rows())?,
-                )
-            })
-            .collect::<Result<Vec<_>>>()?;
         // Past 64K rows, the sketch is built and read on as many threads as
-        // the session has partitions (everything below has finished).
+        // the session has partitions (this exec's input has ended; the
+        // threads block this worker meanwhile).
         let threads = if rows < 1 << 16 { 1 } else { self.threads };
-        sketch.build(&held, &values, threads)?;
+        sketch.build(&held, threads)?;
         let masks = keep_masks(&sketch, &held, self.threshold, threads)?;
+        drop(sketch);
+        self.reservation.shrink(sketch_size);
         timer.done();
         // Filtered one held batch at a time, so that each is freed once
         // passed (a filtered string view still points into its batch's data).
@@ -640,19 +691,16 @@ fn panicked() -> DataFusionError {
     DataFusionError::Internal("a ThresholdExec thread panicked".into())
 }
 
-/// Calls `f` with each row's value as an `i128` (NULL as 0).
-fn for_each_value(values: &ArrayRef, mut f: impl FnMut(i128)) -> Result<()> {
-    if let DataType::UInt64 = values.data_type() {
-        for v in values.as_primitive::<UInt64Type>() {
-            f(v.map_or(0, i128::from));
-        }
-    } else {
-        let values = cast(values, &DataType::Int64)?;
-        for v in values.as_primitive::<Int64Type>() {
-            f(v.map_or(0, i128::from));
-        }
-    }
-    Ok(())
+/// The sum of a [`whole_numbers`] column's negative values.
+fn negative_sum(values: &ArrayRef) -> i128 {
+    values.as_primitive_opt::<Int64Type>().map_or(0, |values| {
+        values
+            .iter()
+            .flatten()
+            .filter(|&v| v < 0)
+            .map(i128::from)
+            .sum()
+    })
 }
 
 /// Saturating counters in lines of 8 (a cache line): a hash picks a line and
@@ -676,9 +724,14 @@ struct Line([u64; LINE]);
 const MAX_WIDTH: usize = 1 << 23;
 
 impl Sketch {
+    /// The width [`Sketch::new`] gives for `width`.
+    fn width_for(width: usize) -> usize {
+        width.next_power_of_two().max(LINE)
+    }
+
     /// `width` counters (a power of two, at least one line).
     fn new(width: usize) -> Self {
-        let lines = width.next_power_of_two().max(LINE) / LINE;
+        let lines = Self::width_for(width) / LINE;
         Sketch {
             lines: vec![Line::default(); lines],
             line_mask: lines as u64 - 1,
@@ -687,11 +740,6 @@ impl Sketch {
 
     fn width(&self) -> usize {
         self.lines.len() * LINE
-    }
-
-    /// The counters' memory, in bytes.
-    fn size(&self) -> usize {
-        self.lines.capacity() * size_of::<Line>()
     }
 
     /// The line and two counters of a hash: the line from the mixed hash's
@@ -722,14 +770,14 @@ impl Sketch {
         line.0[b] = line.0[b].saturating_add(value);
     }
 
-    /// Adds every held row's positive value (`values`, per held batch), on
-    /// `threads` threads, each owning a range of lines.
-    fn build(&mut self, held: &[Held], values: &[ArrayRef], threads: usize) -> Result<()> {
+    /// Adds every held row's positive value, on `threads` threads, each
+    /// owning a range of lines (and reading every row).
+    fn build(&mut self, held: &[Held], threads: usize) -> Result<()> {
         let line_mask = self.line_mask;
         let fill = |start: usize, lines: &mut [Line]| {
             let end = start + lines.len();
-            for (h, values) in held.iter().zip(values) {
-                for_each_positive(values, |row, value| {
+            for h in held {
+                for_each_positive(&h.values, |row, value| {
                     let (line, a, b) = Self::slots_in(line_mask, h.hashes[row]);
                     if (start..end).contains(&line) {
                         Self::add_to(&mut lines[line - start], a, b, value);
@@ -780,7 +828,7 @@ mod tests {
     use arrow::array::{Int32Array, Int64Array, StringArray};
     use arrow::datatypes::{Field, Schema};
     use datafusion::datasource::MemTable;
-    use datafusion::execution::memory_pool::GreedyMemoryPool;
+    use datafusion::execution::memory_pool::FairSpillPool;
     use datafusion::execution::runtime_env::RuntimeEnvBuilder;
     use datafusion::execution::session_state::SessionStateBuilder;
     use datafusion::physical_plan::{collect, displayable};
@@ -831,8 +879,9 @@ mod tests {
             .collect()
     }
 
-    /// The rows as a table of two partitions of several batches.
-    fn table(data: &[(Key, Option<i64>)]) -> Arc<MemTable> {
+    /// The rows as a table of `parts` partitions (one or two) of several
+    /// batches.
+    fn table(data: &[(Key, Option<i64>)], parts: usize) -> Arc<MemTable> {
         let schema = Arc::new(Schema::new(vec![
             Field::new("k1", DataType::Utf8, true),
             Field::new("k2", DataType::Int32, true),
@@ -851,17 +900,23 @@ mod tests {
                 .unwrap()
             })
             .collect();
-        let (a, b) = batches.split_at(batches.len() / 2);
-        Arc::new(MemTable::try_new(schema, vec![a.to_vec(), b.to_vec()]).unwrap())
+        let partitions = if parts == 1 {
+            vec![batches]
+        } else {
+            let (a, b) = batches.split_at(batches.len() / 2);
+            vec![a.to_vec(), b.to_vec()]
+        };
+        Arc::new(MemTable::try_new(schema, partitions).unwrap())
     }
 
-    fn context(rule: bool, pool: Option<usize>) -> SessionContext {
+    fn context(rule: bool, pool: Option<usize>, partitions: usize) -> SessionContext {
         let mut runtime = RuntimeEnvBuilder::new();
         if let Some(size) = pool {
-            runtime = runtime.with_memory_pool(Arc::new(GreedyMemoryPool::new(size)));
+            // The engine's pool (src/engine.rs).
+            runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(size)));
         }
         let mut state = SessionStateBuilder::new()
-            .with_config(SessionConfig::new().with_target_partitions(2))
+            .with_config(SessionConfig::new().with_target_partitions(partitions))
             .with_runtime_env(runtime.build_arc().unwrap())
             .with_default_features();
         if rule {
@@ -889,8 +944,20 @@ mod tests {
         max_width: usize,
         pool: Option<usize>,
     ) -> Result<Ran> {
-        let ctx = context(rule, pool);
-        ctx.register_table("t", table(data))?;
+        run_on(data, sql, rule, max_width, pool, 2).await
+    }
+
+    /// [`run`] over `partitions` partitions (one or two), as many targeted.
+    async fn run_on(
+        data: &[(Key, Option<i64>)],
+        sql: &str,
+        rule: bool,
+        max_width: usize,
+        pool: Option<usize>,
+        partitions: usize,
+    ) -> Result<Ran> {
+        let ctx = context(rule, pool, partitions);
+        ctx.register_table("t", table(data, partitions))?;
         let plan = ctx.sql(sql).await?.create_physical_plan().await?;
         let plan = plan
             .transform_up(|node| {
@@ -1105,8 +1172,37 @@ mod tests {
     async fn a_distinct_sum_equals_the_unpruned_result() {
         let data = rows(6, 2000, 100, None);
         let sql = "SELECT k1, sum(DISTINCT v) FROM t GROUP BY k1 HAVING sum(DISTINCT v) >= 30000";
-        let with = run(&data, sql, true, 4, None).await.unwrap();
-        let without = run(&data, sql, false, 4, None).await.unwrap();
+        let with = run(&data, sql, true, 16, None).await.unwrap();
+        let without = run(&data, sql, false, 16, None).await.unwrap();
+        assert!(with.plan.contains("ThresholdExec"), "{}", with.plan);
+        assert_eq!(with.rows, without.rows);
+        assert!(!with.rows.is_empty());
+    }
+
+    /// A `HAVING` whose first comparison is on another aggregate still prunes
+    /// by the sum.
+    #[tokio::test]
+    async fn the_sum_is_found_among_other_conditions() {
+        let data = rows(8, 3000, 700, None);
+        let sql = "SELECT k1, k2, sum(v), max(v) FROM t GROUP BY k1, k2 \
+                   HAVING max(v) >= 100 AND sum(v) >= 1500";
+        let with = run(&data, sql, true, 16, None).await.unwrap();
+        let without = run(&data, sql, false, 16, None).await.unwrap();
+        assert!(with.plan.contains("ThresholdExec"), "{}", with.plan);
+        assert_eq!(with.rows, without.rows);
+        assert!(!with.rows.is_empty());
+    }
+
+    /// One partition: DataFusion plans a single-stage aggregation, and the
+    /// exec goes under it.
+    #[tokio::test]
+    async fn a_single_stage_aggregation_is_pruned_too() {
+        let data = rows(7, 3000, 700, None);
+        let sql = "SELECT k1, k2, sum(v), count(v) FROM t GROUP BY k1, k2 HAVING sum(v) >= 1500";
+        let with = run_on(&data, sql, true, 16, None, 1).await.unwrap();
+        let without = run_on(&data, sql, false, 16, None, 1).await.unwrap();
+        assert!(with.plan.contains("mode=Single"), "{}", with.plan);
+        assert!(with.plan.contains("ThresholdExec"), "{}", with.plan);
         assert_eq!(with.rows, without.rows);
         assert!(!with.rows.is_empty());
     }
@@ -1129,11 +1225,29 @@ mod tests {
             "SELECT k1, k2, sum(v) FROM t GROUP BY GROUPING SETS ((k1), (k2)) HAVING sum(v) >= 1500",
             "SELECT k1, max(v) FROM t GROUP BY k1 HAVING max(v) >= 500",
             "SELECT k1, sum(v) AS s FROM t GROUP BY k1 HAVING count(*) >= 3",
+            // Another aggregate that needs its input in order.
+            "SELECT k1, sum(v), array_agg(v ORDER BY v) FROM t GROUP BY k1 HAVING sum(v) >= 1500",
+            // Volatile keys or values: the exec would draw other values.
+            "SELECT k1, sum(v) FROM t GROUP BY k1, random() < 2.0 HAVING sum(v) >= 1500",
+            "SELECT k1, sum(v + CAST(random() AS BIGINT)) FROM t GROUP BY k1 \
+             HAVING sum(v + CAST(random() AS BIGINT)) >= 1500",
+            // Other aggregates that could fail on a dropped row.
+            "SELECT k1, sum(v), checked_sum(k2) FROM t GROUP BY k1 HAVING sum(v) >= 1500",
+            "SELECT k1, sum(v), count(CAST(k1 AS INT)) FROM t GROUP BY k1 HAVING sum(v) >= 1500",
+            "SELECT k1, sum(v), count(*) FILTER (WHERE k2 > 0) FROM t GROUP BY k1 \
+             HAVING sum(v) >= 1500",
         ] {
-            let with = run(&data, sql, true, 4, None).await.unwrap();
-            let without = run(&data, sql, false, 4, None).await.unwrap();
-            assert!(!with.plan.contains("ThresholdExec"), "{sql}\n{}", with.plan);
-            assert_eq!(with.rows, without.rows, "{sql}");
+            // Rows, or the error (a failing CAST must still fail).
+            let outcome = |ran: Result<Ran>| match ran {
+                Ok(ran) => {
+                    assert!(!ran.plan.contains("ThresholdExec"), "{sql}\n{}", ran.plan);
+                    Ok(ran.rows)
+                }
+                Err(e) => Err(e.to_string()),
+            };
+            let with = outcome(run(&data, sql, true, 16, None).await);
+            let without = outcome(run(&data, sql, false, 16, None).await);
+            assert_eq!(with, without, "{sql}");
         }
     }
 
