@@ -8,8 +8,9 @@
 //! times it wrapped, in a side map. The true sum is `sum + wraps * 2^64`, so the
 //! order of the rows never matters: a group that goes past the range and comes
 //! back (negative values) ends exact, and a group whose true sum is outside it
-//! fails the query with an error that names the sum. ES|QL's `SUM` on a long
-//! adds with `Math.addExact`, which likewise fails rather than wraps.
+//! fails the query with an error that names the sum. Elasticsearch's own `SUM`
+//! on a long fails too, with "long overflow" (`Math.addExact`;
+//! elastic/elasticsearch#110437 asks for NULL with a warning instead).
 //!
 //! Every integer type is accepted, `BIGINT UNSIGNED` included (a value past
 //! 2^63 - 1 adds one wrap); the result is `BIGINT`, NULL for a group with no
