@@ -1211,17 +1211,26 @@ mod tests {
         assert_eq!((rows_in, kept, kept_all), (20_000, 20_000, 1));
     }
 
+    /// Runs `sql` over `partitions` partitions with the rule and without:
+    /// the plan must hold the exec, and the rows (some) must be the same.
+    async fn pruned_as_unpruned(data: &[(Key, Option<i64>)], sql: &str, partitions: usize) -> Ran {
+        let with = run_on(data, sql, true, 16, None, partitions).await.unwrap();
+        let without = run_on(data, sql, false, 16, None, partitions)
+            .await
+            .unwrap();
+        assert!(with.plan.contains("ThresholdExec"), "{sql}\n{}", with.plan);
+        assert_eq!(with.rows, without.rows, "{sql}");
+        assert!(!with.rows.is_empty(), "{sql}");
+        with
+    }
+
     /// `sum(DISTINCT v)` becomes a plain sum over a first grouping by `v`,
     /// which the rule may take.
     #[tokio::test]
     async fn a_distinct_sum_equals_the_unpruned_result() {
         let data = rows(6, 2000, 100, None);
         let sql = "SELECT k1, sum(DISTINCT v) FROM t GROUP BY k1 HAVING sum(DISTINCT v) >= 30000";
-        let with = run(&data, sql, true, 16, None).await.unwrap();
-        let without = run(&data, sql, false, 16, None).await.unwrap();
-        assert!(with.plan.contains("ThresholdExec"), "{}", with.plan);
-        assert_eq!(with.rows, without.rows);
-        assert!(!with.rows.is_empty());
+        pruned_as_unpruned(&data, sql, 2).await;
     }
 
     /// A `HAVING` whose first comparison is on another aggregate still prunes
@@ -1235,11 +1244,7 @@ mod tests {
             // The sum of an expression: the exec evaluates it itself.
             "SELECT k1, k2, sum(v + k2) FROM t GROUP BY k1, k2 HAVING sum(v + k2) >= 1500",
         ] {
-            let with = run(&data, sql, true, 16, None).await.unwrap();
-            let without = run(&data, sql, false, 16, None).await.unwrap();
-            assert!(with.plan.contains("ThresholdExec"), "{}", with.plan);
-            assert_eq!(with.rows, without.rows, "{sql}");
-            assert!(!with.rows.is_empty(), "{sql}");
+            pruned_as_unpruned(&data, sql, 2).await;
         }
     }
 
@@ -1249,12 +1254,8 @@ mod tests {
     async fn a_single_stage_aggregation_is_pruned_too() {
         let data = rows(7, 3000, 700, None);
         let sql = "SELECT k1, k2, sum(v), count(v) FROM t GROUP BY k1, k2 HAVING sum(v) >= 1500";
-        let with = run_on(&data, sql, true, 16, None, 1).await.unwrap();
-        let without = run_on(&data, sql, false, 16, None, 1).await.unwrap();
+        let with = pruned_as_unpruned(&data, sql, 1).await;
         assert!(with.plan.contains("mode=Single"), "{}", with.plan);
-        assert!(with.plan.contains("ThresholdExec"), "{}", with.plan);
-        assert_eq!(with.rows, without.rows);
-        assert!(!with.rows.is_empty());
     }
 
     /// Shapes the rule must leave alone: no positive threshold, a comparison

@@ -12,6 +12,19 @@ fn lakehunt(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// stdout of a successful `lakehunt args`, with the environment switch
+/// `switch` (such as `LAKEHUNT_NO_MMAP`) set to 1 if `on`, else unset.
+fn lakehunt_switched(switch: &str, on: bool, args: &[&str]) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
+    command.args(args).env_remove(switch);
+    if on {
+        command.env(switch, "1");
+    }
+    let o = command.output().expect("the binary runs");
+    assert!(o.status.success(), "{}", stderr(&o));
+    stdout(&o)
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -767,16 +780,7 @@ fn mapped_and_pread_reads_give_the_same_findings_and_counts() {
     // set; both ways must find the same and count the same bytes in explain.
     let dir = tempfile::tempdir().unwrap();
     // stdout of `lakehunt args`, with chunks read by `pread` if `no_mmap`.
-    let run = |no_mmap: bool, args: &[&str]| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
-        command.args(args).env_remove("LAKEHUNT_NO_MMAP");
-        if no_mmap {
-            command.env("LAKEHUNT_NO_MMAP", "1");
-        }
-        let o = command.output().expect("the binary runs");
-        assert!(o.status.success(), "{}", stderr(&o));
-        stdout(&o)
-    };
+    let run = |no_mmap: bool, args: &[&str]| lakehunt_switched("LAKEHUNT_NO_MMAP", no_mmap, args);
     // Each scan's metrics named `name` in an analyzed plan, in order.
     let metrics = |text: &str, name: &str| -> Vec<String> {
         text.split(", ")
@@ -832,16 +836,7 @@ fn threshold_pruning_keeps_the_findings_of_the_full_aggregation() {
     // LAKEHUNT_NO_THRESHOLD=1 aggregates every group, as DataFusion plans it.
     let dir = tempfile::tempdir().unwrap();
     // stdout of `lakehunt args`, pruning turned off if `off`.
-    let run = |off: bool, args: &[&str]| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
-        command.args(args).env_remove("LAKEHUNT_NO_THRESHOLD");
-        if off {
-            command.env("LAKEHUNT_NO_THRESHOLD", "1");
-        }
-        let o = command.output().expect("the binary runs");
-        assert!(o.status.success(), "{}", stderr(&o));
-        stdout(&o)
-    };
+    let run = |off: bool, args: &[&str]| lakehunt_switched("LAKEHUNT_NO_THRESHOLD", off, args);
     for layout in ["flat", "nested"] {
         let data = sample_rows(dir.path(), layout, layout, 20_000);
         let data = data.to_str().unwrap();
