@@ -26,7 +26,13 @@ use datafusion::common::ScalarValue;
 use datafusion::functions::core::expr_fn::get_field;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, ident, lit, when};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::{parquet_column, parquet_to_arrow_schema};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{
+    FooterTail, ParquetMetaData, ParquetMetaDataOptions, ParquetMetaDataReader,
+    ParquetStatisticsPolicy,
+};
+use parquet::schema::types::TypePtr;
 
 use crate::error::{Error, Result};
 use crate::mapping::FieldMap;
@@ -179,13 +185,18 @@ fn walk(
             message: e.to_string(),
         })?
         .collect::<std::result::Result<_, _>>()?;
-    entries.sort_by_key(std::fs::DirEntry::path);
+    entries.sort_by_cached_key(std::fs::DirEntry::path);
     for entry in entries {
         let path = entry.path();
         if is_hidden(&path) {
             continue;
         }
-        if path.is_dir() {
+        // The entry's type comes with the listing; only a symlink needs a `stat`.
+        let is_dir = match entry.file_type() {
+            Ok(kind) if !kind.is_symlink() => kind.is_dir(),
+            _ => path.is_dir(),
+        };
+        if is_dir {
             walk(&path, extension, out, seen)?;
         } else if path.extension().is_some_and(|x| x == extension) {
             out.push(path);
@@ -239,8 +250,29 @@ pub fn discover(paths: &[String]) -> Result<Vec<PathBuf>> {
         }
     }
     let mut seen = HashSet::new();
-    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+    files.retain(|f| seen.insert(FileKey::of(f)));
     Ok(files)
+}
+
+/// The same for two paths to one file (through `..`, a symlink, a hard link).
+#[derive(PartialEq, Eq, Hash)]
+enum FileKey {
+    /// Its device and inode: one `stat`, where a canonical path takes a
+    /// `readlink` per path component.
+    Inode(u64, u64),
+    /// Its canonical path (or the path as given, if that fails).
+    Path(PathBuf),
+}
+
+impl FileKey {
+    fn of(path: &Path) -> FileKey {
+        #[cfg(unix)]
+        if let Ok(meta) = std::fs::metadata(path) {
+            use std::os::unix::fs::MetadataExt;
+            return FileKey::Inode(meta.dev(), meta.ino());
+        }
+        FileKey::Path(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned()))
+    }
 }
 
 /// What a file's footer says.
@@ -258,21 +290,200 @@ pub struct Footer {
 
 /// Reads a file's footer: schema, row count, statistics. Names the file on failure.
 pub fn read_footer(path: &Path) -> Result<Footer> {
-    let unreadable = |message: String| Error::UnreadableFile {
-        path: path.to_owned(),
-        message,
-    };
-    let file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
-    let builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| unreadable(e.to_string()))?;
-    let rows = builder.metadata().file_metadata().num_rows();
-    let schema = Arc::new(with_string_views(builder.schema()));
-    let statistics = FileStats::from_footer(builder.metadata(), &schema);
-    Ok(Footer {
-        schema,
-        rows: u64::try_from(rows).unwrap_or(0),
-        statistics,
+    FooterReader::default().read(path)
+}
+
+/// Reads the footers of `files`, in their order, on up to one thread per
+/// core (a thread per 16 files at least). The first unreadable file, in
+/// `files`' order, is the error.
+///
+/// Archives are many small files: a 30-day set of 8-hour files is 90
+/// footers read before the first row, which is most of what an 8-hour hunt
+/// over it costs beyond one over those 8 hours alone.
+pub fn read_footers(files: &[PathBuf]) -> Result<Vec<Footer>> {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    read_footers_on(files, cores.min(files.len() / 16))
+}
+
+/// [`read_footers`] on `threads` threads (at least one).
+fn read_footers_on(files: &[PathBuf], threads: usize) -> Result<Vec<Footer>> {
+    let threads = threads.max(1);
+    if threads == 1 {
+        let mut reader = FooterReader::default();
+        return files.iter().map(|f| reader.read(f)).collect();
+    }
+    // Contiguous runs of files, so each thread's schema cache sees neighbours.
+    let run = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let runs: Vec<_> = files
+            .chunks(run)
+            .map(|run| {
+                scope.spawn(move || {
+                    let mut reader = FooterReader::default();
+                    run.iter()
+                        .map(|f| reader.read(f))
+                        .collect::<Result<Vec<Footer>>>()
+                })
+            })
+            .collect();
+        let mut footers = Vec::with_capacity(files.len());
+        for run in runs {
+            let run = run
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            footers.extend(run);
+        }
+        Ok(footers)
     })
+}
+
+/// The footer key under which Arrow writers store the Arrow schema.
+const ARROW_SCHEMA_KEY: &str = "ARROW:schema";
+
+/// Reads footers one after another, reusing what the previous file's footer
+/// gave when the next one's schema is the same (files of one dataset almost
+/// always are): its Arrow schema, converted once, and which columns are
+/// timestamps, so only those columns' statistics are decoded.
+#[derive(Default)]
+struct FooterReader {
+    last: Option<LastSchema>,
+    /// The last footer's bytes; its allocation is reused.
+    buf: Vec<u8>,
+}
+
+/// What a footer's schema gave, and what it was.
+struct LastSchema {
+    /// The Parquet schema, as written.
+    root: TypePtr,
+    /// The Arrow schema the writer stored in the footer, if any.
+    hint: Option<String>,
+    /// The schema lakehunt reads the file as (see [`with_string_views`]).
+    schema: SchemaRef,
+    /// The Parquet leaf columns of the top-level timestamp columns.
+    time_leaves: Vec<usize>,
+}
+
+impl FooterReader {
+    fn read(&mut self, path: &Path) -> Result<Footer> {
+        let unreadable = |message: String| Error::UnreadableFile {
+            path: path.to_owned(),
+            message,
+        };
+        let file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
+        // The statistics of the last schema's timestamp columns only; if
+        // this file's schema differs, it is read again whole.
+        let guess = self.last.as_ref().map(|l| l.time_leaves.as_slice());
+        let mut metadata =
+            parse_footer(&file, &mut self.buf, guess).map_err(|e| unreadable(e.to_string()))?;
+        let descr = metadata.file_metadata().schema_descr();
+        let hint = metadata
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| {
+                kv.iter()
+                    .find(|kv| kv.key == ARROW_SCHEMA_KEY)
+                    .and_then(|kv| kv.value.clone())
+            });
+        let same = self
+            .last
+            .as_ref()
+            .is_some_and(|l| *l.root == *descr.root_schema() && l.hint == hint);
+        if !same {
+            if guess.is_some() {
+                metadata = parse_footer(&file, &mut self.buf, None)
+                    .map_err(|e| unreadable(e.to_string()))?;
+            }
+            let descr = metadata.file_metadata().schema_descr();
+            let schema =
+                parquet_to_arrow_schema(descr, metadata.file_metadata().key_value_metadata())
+                    .map_err(|e| unreadable(e.to_string()))?;
+            let schema = Arc::new(with_string_views(&schema));
+            let time_leaves = schema
+                .fields()
+                .iter()
+                .filter(|f| matches!(f.data_type(), DataType::Timestamp(_, _)))
+                .filter_map(|f| parquet_column(descr, &schema, f.name()).map(|(i, _)| i))
+                .collect();
+            self.last = Some(LastSchema {
+                root: descr.root_schema_ptr(),
+                hint,
+                schema,
+                time_leaves,
+            });
+        }
+        let schema = self
+            .last
+            .as_ref()
+            .map(|l| Arc::clone(&l.schema))
+            .ok_or_else(|| unreadable("no schema".into()))?;
+        let rows = metadata.file_metadata().num_rows();
+        let statistics = FileStats::from_footer(&metadata, &schema);
+        Ok(Footer {
+            schema,
+            rows: u64::try_from(rows).unwrap_or(0),
+            statistics,
+        })
+    }
+}
+
+/// How much of a file's end the first read takes: a footer up to this size
+/// (17 columns in a few row groups take about 6 KiB) needs no second read.
+const TAIL_READ: u64 = 16 * 1024;
+
+/// A footer, read with one `read` where it fits in [`TAIL_READ`] (the Parquet
+/// crate's own reader takes two reads through two duplicated handles), into
+/// `buf`, which is reused from file to file. Only the `keep` leaf columns'
+/// statistics are decoded when given (all when `None`); page encoding and size
+/// statistics never are (the scan reads the footer again, whole, when it opens
+/// the file).
+fn parse_footer(
+    mut file: &File,
+    buf: &mut Vec<u8>,
+    keep: Option<&[usize]>,
+) -> parquet::errors::Result<ParquetMetaData> {
+    use std::io::{Read, Seek, SeekFrom};
+    const TAIL: usize = 8;
+    let size = file.metadata()?.len();
+    let first = size.min(TAIL_READ);
+    if first < TAIL as u64 {
+        return Err(ParquetError::General(format!(
+            "{size} bytes is too small for a Parquet file"
+        )));
+    }
+    let read = |file: &mut &File, buf: &mut Vec<u8>, at: u64| -> std::io::Result<()> {
+        let len = usize::try_from(size - at).unwrap_or(usize::MAX);
+        buf.resize(len, 0);
+        file.seek(SeekFrom::Start(at))?;
+        file.read_exact(buf)
+    };
+    read(&mut file, buf, size - first)?;
+    let mut tail = [0; TAIL];
+    tail.copy_from_slice(&buf[buf.len() - TAIL..]);
+    let tail = FooterTail::try_new(&tail)?;
+    if tail.is_encrypted_footer() {
+        return Err(ParquetError::General(
+            "the footer is encrypted; lakehunt reads unencrypted Parquet".into(),
+        ));
+    }
+    let wanted = tail.metadata_length() as u64 + TAIL as u64;
+    if wanted > size {
+        return Err(ParquetError::General(format!(
+            "the footer says its metadata is {wanted} bytes, in a file of {size}"
+        )));
+    }
+    if wanted > first {
+        read(&mut file, buf, size - wanted)?;
+    }
+    let metadata = &buf[buf.len() - usize::try_from(wanted).unwrap_or(0)..buf.len() - TAIL];
+    let stats = keep.map_or(
+        ParquetStatisticsPolicy::KeepAll,
+        ParquetStatisticsPolicy::skip_except,
+    );
+    let options = ParquetMetaDataOptions::new()
+        .with_column_stats_policy(stats)
+        .with_encoding_stats_policy(ParquetStatisticsPolicy::SkipAll)
+        .with_size_stats_policy(ParquetStatisticsPolicy::SkipAll);
+    ParquetMetaDataReader::decode_metadata_with_options(metadata, Some(&options))
 }
 
 /// `schema` with every string column, also inside structs and lists, read as
@@ -524,12 +735,13 @@ fn in_range_files(paths: &[String], lo: i64, hi: i64) -> Result<(Vec<PathBuf>, u
 fn scan_files(files: Vec<PathBuf>, mode: SchemaMode) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
     let ocsf = FieldMap::find("ocsf")?;
     let mut groups: Vec<SchemaGroup> = vec![];
-    for file in &files {
+    let footers = read_footers(&files)?;
+    for (file, footer) in files.iter().zip(footers) {
         let Footer {
             schema,
             rows: n,
             statistics,
-        } = read_footer(file)?;
+        } = footer;
         let keys = hive_partitions(file).into_iter().map(|(k, _)| k);
         // Same fields, same group; metadata (writer notes) does not matter.
         if let Some(group) = groups
@@ -806,4 +1018,205 @@ pub fn canonical_schema(groups: &[SchemaGroup]) -> Result<Schema> {
     Ok(Schema::new(
         fields.into_iter().map(|(f, _)| f).collect::<Vec<_>>(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
+    use parquet::arrow::ArrowWriter;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::file::properties::{EnabledStatistics, WriterProperties};
+
+    /// Writes `batch` to `path` in row groups of `rows`, with statistics or not.
+    fn write(path: &Path, batch: &RecordBatch, rows: usize, statistics: bool) {
+        let props = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(rows))
+            .set_statistics_enabled(if statistics {
+                EnabledStatistics::Chunk
+            } else {
+                EnabledStatistics::None
+            })
+            .build();
+        let mut writer =
+            ArrowWriter::try_new(File::create(path).unwrap(), batch.schema(), Some(props)).unwrap();
+        writer.write(batch).unwrap();
+        writer.close().unwrap();
+    }
+
+    /// A file of kind `kind` (schemas that differ in column order, in the
+    /// Arrow type stored beside the same Parquet type, in their timestamp
+    /// columns), with values that depend on `seed`.
+    fn file(dir: &Path, i: usize, kind: usize, seed: i64) -> PathBuf {
+        let ts = |tz: Option<&str>| {
+            let array: TimestampMicrosecondArray = (0..7)
+                .map(|r| (r != 3 || seed % 2 == 0).then_some(seed * 1_000 + r * 17))
+                .collect();
+            Arc::new(match tz {
+                Some(tz) => array.with_timezone(tz),
+                None => array,
+            }) as ArrayRef
+        };
+        let n = Arc::new(Int64Array::from_iter_values((0..7).map(|r| r * seed))) as ArrayRef;
+        let s = Arc::new(StringArray::from_iter_values(
+            (0..7).map(|r| format!("{r}")),
+        )) as ArrayRef;
+        // Every column nullable: the Parquet schema depends on the kind only.
+        let batch = match kind {
+            0 => RecordBatch::try_from_iter_with_nullable([
+                ("@timestamp", ts(Some("UTC")), true),
+                ("n", n, true),
+            ]),
+            1 => RecordBatch::try_from_iter_with_nullable([
+                ("n", n, true),
+                ("@timestamp", ts(Some("UTC")), true),
+            ]),
+            // The same Parquet schema as kind 0; another Arrow time zone.
+            2 => RecordBatch::try_from_iter_with_nullable([
+                ("@timestamp", ts(Some("+00:00")), true),
+                ("n", n, true),
+            ]),
+            3 => RecordBatch::try_from_iter_with_nullable([
+                ("s", s, true),
+                ("@timestamp", ts(None), true),
+                ("event.ingested", ts(Some("UTC")), true),
+            ]),
+            _ => RecordBatch::try_from_iter_with_nullable([("s", s, true), ("n", n, true)]),
+        }
+        .unwrap();
+        let path = dir.join(format!("part-{i:03}.parquet"));
+        write(&path, &batch, 1 + (i % 4), i % 5 != 4);
+        path
+    }
+
+    /// What the reader gave before it reused schemas: the whole footer,
+    /// converted with the Parquet crate's own reader.
+    fn footer_the_long_way(path: &Path) -> String {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
+        let schema = Arc::new(with_string_views(builder.schema()));
+        let statistics = FileStats::from_footer(builder.metadata(), &schema);
+        let rows = builder.metadata().file_metadata().num_rows();
+        format!("{schema:?} {rows} {statistics:?}")
+    }
+
+    #[test]
+    fn footers_read_in_bulk_equal_footers_read_whole_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        // Runs of one kind, and kinds changing from one file to the next.
+        let kinds = [0, 0, 0, 2, 2, 0, 1, 1, 0, 3, 3, 4, 0, 3, 1, 2, 4, 4, 0, 0];
+        let files: Vec<PathBuf> = (0..60)
+            .map(|i| file(dir.path(), i, kinds[i % kinds.len()], i as i64 * 3 + 1))
+            .collect();
+        let expected: Vec<String> = files.iter().map(|f| footer_the_long_way(f)).collect();
+        // Kinds 0 and 2 differ only in the Arrow time zone; both must show.
+        assert!(expected[2].contains("\"UTC\"") && expected[3].contains("\"+00:00\""));
+        for threads in [1, 2, 3, 7] {
+            let footers = read_footers_on(&files, threads).unwrap();
+            assert_eq!(footers.len(), files.len());
+            for (i, (footer, expected)) in footers.iter().zip(&expected).enumerate() {
+                let got = format!(
+                    "{:?} {} {:?}",
+                    footer.schema, footer.rows, footer.statistics
+                );
+                assert_eq!(&got, expected, "file {i} on {threads} threads");
+            }
+        }
+    }
+
+    #[test]
+    fn a_footer_larger_than_the_first_read_is_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let ts: TimestampMicrosecondArray = (0..3000).map(Some).collect();
+        let batch = RecordBatch::try_from_iter([
+            ("@timestamp", Arc::new(ts.with_timezone("UTC")) as ArrayRef),
+            (
+                "n",
+                Arc::new(Int64Array::from_iter_values(0..3000)) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let path = dir.path().join("many-row-groups.parquet");
+        write(&path, &batch, 10, true);
+        let footer_len = {
+            let bytes = std::fs::read(&path).unwrap();
+            let tail: [u8; 8] = bytes[bytes.len() - 8..].try_into().unwrap();
+            FooterTail::try_new(&tail).unwrap().metadata_length() as u64
+        };
+        assert!(footer_len > TAIL_READ, "{footer_len}");
+        let footer = read_footer(&path).unwrap();
+        let got = format!(
+            "{:?} {} {:?}",
+            footer.schema, footer.rows, footer.statistics
+        );
+        assert_eq!(got, footer_the_long_way(&path));
+    }
+
+    #[test]
+    fn broken_footers_are_errors_that_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = std::fs::read(file(dir.path(), 0, 0, 1)).unwrap();
+        let mut cases: Vec<(&str, Vec<u8>)> = vec![
+            ("empty", vec![]),
+            ("short", b"PAR1".to_vec()),
+            ("not-parquet", vec![7; 100]),
+            ("truncated", good[good.len() / 2..].to_vec()),
+        ];
+        // A metadata length past the start of the file.
+        let mut long = good.clone();
+        let at = long.len() - 8;
+        long[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        cases.push(("long", long));
+        for (name, bytes) in cases {
+            let path = dir.path().join(format!("{name}.parquet"));
+            std::fs::write(&path, bytes).unwrap();
+            let err = read_footer(&path).unwrap_err().to_string();
+            assert!(
+                err.starts_with("cannot read Parquet file")
+                    && err.contains(&format!("{name}.parquet")),
+                "{name}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_reached_by_several_paths_is_found_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let day = dir.path().join("d01");
+        std::fs::create_dir(&day).unwrap();
+        let a = file(&day, 0, 0, 1);
+        let b = file(&day, 1, 0, 2);
+        let arg = |p: &Path| p.to_string_lossy().into_owned();
+        let mut paths = vec![
+            arg(dir.path()),
+            arg(&day.join("..").join("d01").join("part-000.parquet")),
+            arg(&b),
+            format!("{}/*/*.parquet", dir.path().display()),
+        ];
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.parquet");
+            std::os::unix::fs::symlink(&a, &link).unwrap();
+            let hard = dir.path().join("hard.parquet");
+            std::fs::hard_link(&b, &hard).unwrap();
+            paths.push(arg(&link));
+            paths.push(arg(&hard));
+        }
+        let found = discover(&paths).unwrap();
+        // The folder's walk comes first; every later spelling is the same file.
+        assert_eq!(found, vec![a, b]);
+    }
+
+    #[test]
+    fn the_first_unreadable_footer_in_file_order_is_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files: Vec<PathBuf> = (0..40).map(|i| file(dir.path(), i, i % 2, 5)).collect();
+        for i in [23, 31] {
+            std::fs::write(&files[i], b"not parquet").unwrap();
+        }
+        files[35] = dir.path().join("gone.parquet");
+        for threads in [1, 2, 4] {
+            let err = read_footers_on(&files, threads).unwrap_err().to_string();
+            assert!(err.contains("part-023.parquet"), "{threads} threads: {err}");
+        }
+    }
 }
