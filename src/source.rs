@@ -375,19 +375,10 @@ impl FooterReader {
         let guess = self.last.as_ref().map(|l| l.time_leaves.as_slice());
         let mut metadata =
             parse_footer(&file, &mut self.buf, guess).map_err(|e| unreadable(e.to_string()))?;
-        let descr = metadata.file_metadata().schema_descr();
-        let hint = metadata
-            .file_metadata()
-            .key_value_metadata()
-            .and_then(|kv| {
-                kv.iter()
-                    .find(|kv| kv.key == ARROW_SCHEMA_KEY)
-                    .and_then(|kv| kv.value.clone())
-            });
-        let same = self
-            .last
-            .as_ref()
-            .is_some_and(|l| *l.root == *descr.root_schema() && l.hint == hint);
+        let same = self.last.as_ref().is_some_and(|l| {
+            *l.root == *metadata.file_metadata().schema_descr().root_schema()
+                && l.hint.as_deref() == arrow_hint(&metadata)
+        });
         if !same {
             if guess.is_some() {
                 metadata = parse_footer(&file, &mut self.buf, None)
@@ -406,7 +397,7 @@ impl FooterReader {
                 .collect();
             self.last = Some(LastSchema {
                 root: descr.root_schema_ptr(),
-                hint,
+                hint: arrow_hint(&metadata).map(str::to_owned),
                 schema,
                 time_leaves,
             });
@@ -424,6 +415,17 @@ impl FooterReader {
             statistics,
         })
     }
+}
+
+/// The Arrow schema an Arrow writer stored in the footer, as stored.
+fn arrow_hint(metadata: &ParquetMetaData) -> Option<&str> {
+    metadata
+        .file_metadata()
+        .key_value_metadata()?
+        .iter()
+        .find(|kv| kv.key == ARROW_SCHEMA_KEY)?
+        .value
+        .as_deref()
 }
 
 /// How much of a file's end the first read takes: a footer up to this size
