@@ -1181,6 +1181,66 @@ mod tests {
     }
 
     #[test]
+    fn random_and_mangled_footers_are_errors_not_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = std::fs::read(file(dir.path(), 0, 3, 1)).unwrap();
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let path = dir.path().join("mangled.parquet");
+        let mut errors = 0;
+        for case in 0..400 {
+            let mut bytes = good.clone();
+            match case % 4 {
+                // Random bytes with a valid magic and a metadata length in range.
+                0 => {
+                    let len = 8 + (next() % 4096) as usize;
+                    bytes = (0..len).map(|_| next() as u8).collect();
+                    let meta = (next() % (len as u64 - 7)) as u32;
+                    bytes[len - 8..len - 4].copy_from_slice(&meta.to_le_bytes());
+                    bytes[len - 4..].copy_from_slice(b"PAR1");
+                }
+                // A real footer with a few bytes of its metadata changed.
+                1 | 2 => {
+                    let meta = u32::from_le_bytes(
+                        bytes[bytes.len() - 8..bytes.len() - 4].try_into().unwrap(),
+                    ) as usize;
+                    let start = bytes.len() - 8 - meta;
+                    for _ in 0..=(next() % 4) {
+                        let at = start + (next() as usize % meta);
+                        bytes[at] = next() as u8;
+                    }
+                }
+                // A real footer cut short.
+                _ => {
+                    let meta = u32::from_le_bytes(
+                        bytes[bytes.len() - 8..bytes.len() - 4].try_into().unwrap(),
+                    ) as usize;
+                    let cut = 1 + next() as usize % meta;
+                    let end = bytes.len() - 8;
+                    bytes.drain(end - cut..end);
+                }
+            }
+            std::fs::write(&path, &bytes).unwrap();
+            // An error naming the file, or a footer; never a panic. A footer
+            // cut short cannot be read.
+            match read_footer(&path) {
+                Err(e) => {
+                    let e = e.to_string();
+                    assert!(e.contains("mangled.parquet"), "case {case}: {e}");
+                    errors += 1;
+                }
+                Ok(_) => assert!(case % 4 != 3, "case {case}: a cut footer was read"),
+            }
+        }
+        assert!(errors >= 200, "{errors} errors of 400");
+    }
+
+    #[test]
     fn a_file_reached_by_several_paths_is_found_once() {
         let dir = tempfile::tempdir().unwrap();
         let day = dir.path().join("d01");
