@@ -294,8 +294,8 @@ pub fn read_footer(path: &Path) -> Result<Footer> {
 }
 
 /// Reads the footers of `files`, in their order, on up to one thread per
-/// core (a thread per 16 files at least). The first unreadable file, in
-/// `files`' order, is the error.
+/// core, each with 16 files or more. The first unreadable file, in `files`'
+/// order, is the error.
 ///
 /// Archives are many small files: a 30-day set of 8-hour files is 90
 /// footers read before the first row, which is most of what an 8-hour hunt
