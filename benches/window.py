@@ -40,6 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIRST_DAY = dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc)
 WINDOW = dt.timedelta(hours=8)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+MICROSECOND = dt.timedelta(microseconds=1)
 
 
 def rfc3339(t):
@@ -82,7 +84,7 @@ def time_range(lakehunt, path):
     done = subprocess.run([str(lakehunt), "sql", sql, "--data", str(path), "--format", "csv"],
                           check=True, capture_output=True, text=True)
     row = next(csv.DictReader(done.stdout.splitlines()))
-    micros = lambda t: round(dt.datetime.fromisoformat(t.replace("Z", "+00:00")).timestamp() * 1e6)
+    micros = lambda t: (dt.datetime.fromisoformat(t.replace("Z", "+00:00")) - EPOCH) // MICROSECOND
     return micros(row["lo"]), micros(row["hi"])
 
 
@@ -99,7 +101,7 @@ def middle_file_window(lakehunt, archive, days):
         millis = -(-(hi - start) // 1000)
         end = start + millis * 1000
         if end < after:
-            as_of = dt.datetime.fromtimestamp(end / 1e6, dt.timezone.utc)
+            as_of = EPOCH + end * MICROSECOND
             return as_of.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), f"{millis}ms"
     return None
 
@@ -179,6 +181,13 @@ def main():
     if aligned:
         cases["archive-aligned"] = hunt + ["--data", str(archive), "--as-of", aligned[0],
                                            "--window", aligned[1]]
+        explain = subprocess.run(
+            [str(lakehunt), "explain", "egress-bytes", "--data", str(archive), "--as-of",
+             aligned[0], "--window", aligned[1], "--analyze"],
+            check=True, capture_output=True, text=True).stdout
+        if "row groups wholly inside the window: 1 " not in explain or \
+                f"{files - 1} files of only those, not opened" not in explain:
+            sys.exit(f"the aligned window ({aligned}) is not one whole file:\n{explain}")
     results = []
     for run in range(args.runs):
         for case, cmd in cases.items():
