@@ -29,7 +29,7 @@ use datafusion::prelude::{DataFrame, Expr, SessionContext, cast, ident, lit, whe
 use parquet::arrow::{parquet_column, parquet_to_arrow_schema};
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{
-    FooterTail, ParquetMetaData, ParquetMetaDataOptions, ParquetMetaDataReader,
+    FooterTail, KeyValue, ParquetMetaData, ParquetMetaDataOptions, ParquetMetaDataReader,
     ParquetStatisticsPolicy,
 };
 use parquet::schema::types::TypePtr;
@@ -337,12 +337,9 @@ fn read_footers_on(files: &[PathBuf], threads: usize) -> Result<Vec<Footer>> {
     })
 }
 
-/// The footer key under which Arrow writers store the Arrow schema.
-const ARROW_SCHEMA_KEY: &str = "ARROW:schema";
-
 /// Reads footers one after another, reusing what the previous file's footer
-/// gave when the next one's schema is the same (files of one dataset almost
-/// always are): its Arrow schema, converted once, and which columns are
+/// gave when the next one's schema and key/value metadata are the same (files
+/// of one dataset almost always are): its Arrow schema, converted once, and which columns are
 /// timestamps, so only those columns' statistics are decoded.
 #[derive(Default)]
 struct FooterReader {
@@ -355,8 +352,9 @@ struct FooterReader {
 struct LastSchema {
     /// The Parquet schema, as written.
     root: TypePtr,
-    /// The Arrow schema the writer stored in the footer, if any.
-    hint: Option<String>,
+    /// The footer's key/value metadata: the Arrow schema an Arrow writer
+    /// stores there, and notes that become the Arrow schema's metadata.
+    key_values: Option<Vec<KeyValue>>,
     /// The schema lakehunt reads the file as (see [`with_string_views`]).
     schema: SchemaRef,
     /// The Parquet leaf columns of the top-level timestamp columns.
@@ -377,7 +375,7 @@ impl FooterReader {
             parse_footer(&file, &mut self.buf, guess).map_err(|e| unreadable(e.to_string()))?;
         let same = self.last.as_ref().is_some_and(|l| {
             *l.root == *metadata.file_metadata().schema_descr().root_schema()
-                && l.hint.as_deref() == arrow_hint(&metadata)
+                && l.key_values.as_ref() == metadata.file_metadata().key_value_metadata()
         });
         if !same {
             if guess.is_some() {
@@ -397,7 +395,7 @@ impl FooterReader {
                 .collect();
             self.last = Some(LastSchema {
                 root: descr.root_schema_ptr(),
-                hint: arrow_hint(&metadata).map(str::to_owned),
+                key_values: metadata.file_metadata().key_value_metadata().cloned(),
                 schema,
                 time_leaves,
             });
@@ -415,17 +413,6 @@ impl FooterReader {
             statistics,
         })
     }
-}
-
-/// The Arrow schema an Arrow writer stored in the footer, as stored.
-fn arrow_hint(metadata: &ParquetMetaData) -> Option<&str> {
-    metadata
-        .file_metadata()
-        .key_value_metadata()?
-        .iter()
-        .find(|kv| kv.key == ARROW_SCHEMA_KEY)?
-        .value
-        .as_deref()
 }
 
 /// How much of a file's end the first read takes: a footer up to this size
@@ -1032,7 +1019,15 @@ mod tests {
 
     /// Writes `batch` to `path` in row groups of `rows`, with statistics or not.
     fn write(path: &Path, batch: &RecordBatch, rows: usize, statistics: bool) {
+        // Some files carry a writer's note in their footer (it becomes the
+        // Arrow schema's metadata), one that differs from file to file.
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let spread: u32 = name.bytes().map(u32::from).sum();
+        let note = spread
+            .is_multiple_of(3)
+            .then(|| vec![KeyValue::new("writer.note".into(), name)]);
         let props = WriterProperties::builder()
+            .set_key_value_metadata(note)
             .set_max_row_group_row_count(Some(rows))
             .set_statistics_enabled(if statistics {
                 EnabledStatistics::Chunk
