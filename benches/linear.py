@@ -18,12 +18,11 @@ import argparse
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "peers"))
-from run import AS_OF, generate  # noqa: E402  (the peer script's datasets)
+from run import AS_OF, generate, timed  # noqa: E402  (the peer script's datasets, timing)
 
 EMPTY_AS_OF = "2020-01-15T12:00:00Z"
 
@@ -39,9 +38,10 @@ def scanned_rows(lakehunt, data):
 
 
 def wall(cmd):
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    seconds, _, code = timed(cmd)
+    if code != 0:
+        sys.exit(f"failed: {' '.join(cmd)}")
+    return seconds
 
 
 def main():

@@ -29,15 +29,15 @@ picks another binary.
 import argparse
 import csv
 import datetime as dt
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benches" / "peers"))
+from run import timed  # noqa: E402  (the peer script's whole-process timing)
 FIRST_DAY = dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc)
 WINDOW = dt.timedelta(hours=8)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -104,20 +104,6 @@ def middle_file_window(lakehunt, archive, days):
             as_of = EPOCH + end * MICROSECOND
             return as_of.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), f"{millis}ms"
     return None
-
-
-def timed(cmd):
-    """Runs cmd; returns (seconds, peak RSS in MiB)."""
-    with tempfile.TemporaryFile() as errors:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors)
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - start
-        if os.waitstatus_to_exitcode(status) != 0:
-            errors.seek(0)
-            sys.stderr.write(errors.read().decode(errors="replace"))
-            sys.exit(f"failed: {' '.join(cmd)}")
-    return seconds, usage.ru_maxrss / 1024
 
 
 def findings(lakehunt, data, as_of):
@@ -191,7 +177,9 @@ def main():
     results = []
     for run in range(args.runs):
         for case, cmd in cases.items():
-            seconds, rss = timed(cmd)
+            seconds, rss, code = timed(cmd)
+            if code != 0:
+                sys.exit(f"failed: {' '.join(cmd)}")
             results.append((case, run, seconds, rss))
     out = Path(args.csv) if args.csv else work / "results.csv"
     with open(out, "w", newline="") as f:
