@@ -288,11 +288,6 @@ pub struct Footer {
     pub statistics: FileStats,
 }
 
-/// Reads a file's footer: schema, row count, statistics. Names the file on failure.
-pub fn read_footer(path: &Path) -> Result<Footer> {
-    FooterReader::default().read(path)
-}
-
 /// Reads the footers of `files`, in their order, on up to one thread per
 /// core, each with 16 files or more. The first unreadable file, in `files`'
 /// order, is the error.
@@ -362,6 +357,7 @@ struct LastSchema {
 }
 
 impl FooterReader {
+    /// `path`'s footer: schema, row count, statistics. Names the file on failure.
     fn read(&mut self, path: &Path) -> Result<Footer> {
         let unreadable = |message: String| Error::UnreadableFile {
             path: path.to_owned(),
@@ -1140,7 +1136,7 @@ mod tests {
             FooterTail::try_new(&tail).unwrap().metadata_length() as u64
         };
         assert!(footer_len > TAIL_READ, "{footer_len}");
-        let footer = read_footer(&path).unwrap();
+        let footer = FooterReader::default().read(&path).unwrap();
         let got = format!(
             "{:?} {} {:?}",
             footer.schema, footer.rows, footer.statistics
@@ -1166,7 +1162,7 @@ mod tests {
         for (name, bytes) in cases {
             let path = dir.path().join(format!("{name}.parquet"));
             std::fs::write(&path, bytes).unwrap();
-            let err = read_footer(&path).unwrap_err().to_string();
+            let err = FooterReader::default().read(&path).unwrap_err().to_string();
             assert!(
                 err.starts_with("cannot read Parquet file")
                     && err.contains(&format!("{name}.parquet")),
@@ -1179,13 +1175,10 @@ mod tests {
     fn random_and_mangled_footers_are_errors_not_panics() {
         let dir = tempfile::tempdir().unwrap();
         let good = std::fs::read(file(dir.path(), 0, 3, 1)).unwrap();
-        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let tail: [u8; 8] = good[good.len() - 8..].try_into().unwrap();
+        let meta = FooterTail::try_new(&tail).unwrap().metadata_length();
+        let mut rng = crate::TestRng(0x9e37_79b9_7f4a_7c15);
+        let mut next = || rng.next();
         let path = dir.path().join("mangled.parquet");
         let mut errors = 0;
         for case in 0..400 {
@@ -1195,15 +1188,12 @@ mod tests {
                 0 => {
                     let len = 8 + (next() % 4096) as usize;
                     bytes = (0..len).map(|_| next() as u8).collect();
-                    let meta = (next() % (len as u64 - 7)) as u32;
-                    bytes[len - 8..len - 4].copy_from_slice(&meta.to_le_bytes());
+                    let claimed = (next() % (len as u64 - 7)) as u32;
+                    bytes[len - 8..len - 4].copy_from_slice(&claimed.to_le_bytes());
                     bytes[len - 4..].copy_from_slice(b"PAR1");
                 }
                 // A real footer with a few bytes of its metadata changed.
                 1 | 2 => {
-                    let meta = u32::from_le_bytes(
-                        bytes[bytes.len() - 8..bytes.len() - 4].try_into().unwrap(),
-                    ) as usize;
                     let start = bytes.len() - 8 - meta;
                     for _ in 0..=(next() % 4) {
                         let at = start + (next() as usize % meta);
@@ -1212,9 +1202,6 @@ mod tests {
                 }
                 // A real footer cut short.
                 _ => {
-                    let meta = u32::from_le_bytes(
-                        bytes[bytes.len() - 8..bytes.len() - 4].try_into().unwrap(),
-                    ) as usize;
                     let cut = 1 + next() as usize % meta;
                     let end = bytes.len() - 8;
                     bytes.drain(end - cut..end);
@@ -1223,7 +1210,7 @@ mod tests {
             std::fs::write(&path, &bytes).unwrap();
             // An error naming the file, or a footer; never a panic. A footer
             // cut short cannot be read.
-            match read_footer(&path) {
+            match FooterReader::default().read(&path) {
                 Err(e) => {
                     let e = e.to_string();
                     assert!(e.contains("mangled.parquet"), "case {case}: {e}");

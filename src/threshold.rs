@@ -879,20 +879,10 @@ mod tests {
     use datafusion::physical_plan::{collect, displayable};
     use datafusion::prelude::{SessionConfig, SessionContext};
 
+    use crate::TestRng;
+
     /// A group key and its rows' values, as the test data holds them.
     type Key = (Option<String>, Option<i32>);
-
-    /// xorshift64, for data the tests can repeat.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-    }
 
     /// `rows` rows over about `keys` keys: a string key (NULL at times), an
     /// integer key (NULL at times) and a value from 0 to 599 (negative or
@@ -903,7 +893,7 @@ mod tests {
         keys: u64,
         big_negative: Option<i64>,
     ) -> Vec<(Key, Option<i64>)> {
-        let mut rng = Rng(seed);
+        let mut rng = TestRng(seed);
         (0..rows)
             .map(|row| {
                 let k = rng.next() % keys;
@@ -1306,7 +1296,7 @@ mod tests {
     /// when every key shares the counters; a key's two counters differ.
     #[test]
     fn the_bound_is_never_below_a_keys_positive_sum() {
-        let mut rng = Rng(77);
+        let mut rng = TestRng(77);
         for width in [8, 16, 1024] {
             let mut sketch = Sketch::new(width);
             let mut sums: BTreeMap<u64, u64> = BTreeMap::new();
