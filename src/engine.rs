@@ -173,16 +173,18 @@ impl Engine {
             }
             runtime = runtime.with_temp_file_path(dir);
         }
-        let state = SessionStateBuilder::new()
+        let mut state = SessionStateBuilder::new()
             .with_config(config)
             .with_runtime_env(runtime.build_arc()?)
             .with_default_features()
             .with_query_planner(Arc::new(TapPlanner))
             .with_physical_optimizer_rule(Arc::new(crate::split_scan::SplitScanProjectionRule))
             .with_physical_optimizer_rule(Arc::new(crate::view_eq::ViewEqRule))
-            .with_physical_optimizer_rule(Arc::new(crate::list_filter::ListFilterRule))
-            .with_physical_optimizer_rule(Arc::new(crate::threshold::ThresholdRule))
-            .build();
+            .with_physical_optimizer_rule(Arc::new(crate::list_filter::ListFilterRule));
+        if !crate::env_switch("LAKEHUNT_NO_THRESHOLD") {
+            state = state.with_physical_optimizer_rule(Arc::new(crate::threshold::ThresholdRule));
+        }
+        let state = state.build();
         let mut ctx = SessionContext::new_with_state(state);
         lakehunt_udfs::register_all(&mut ctx)?;
         source.register(&ctx).await?;

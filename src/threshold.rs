@@ -80,7 +80,7 @@ use datafusion::physical_plan::{
     InputOrderMode, PlanProperties,
 };
 use futures::stream::{self, BoxStream};
-use futures::{StreamExt, TryStreamExt};
+use futures::{StreamExt, TryStreamExt, future};
 use lakehunt_udfs::common::pack_bits;
 
 /// The aggregates whose sum is bounded by the sum of their positive values.
@@ -100,9 +100,6 @@ impl PhysicalOptimizerRule for ThresholdRule {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if crate::env_switch("LAKEHUNT_NO_THRESHOLD") {
-            return Ok(plan);
-        }
         plan.transform_down(|node| {
             let Some(filter) = node.downcast_ref::<FilterExec>() else {
                 return Ok(Transformed::no(node));
@@ -180,7 +177,7 @@ fn rewrite(filter: &FilterExec) -> Result<Option<Vec<Arc<dyn ExecutionPlan>>>> {
         .filter_map(|(index, threshold)| {
             let index = index.checked_sub(groups.expr().len())?;
             let threshold = u64::try_from(threshold).ok().filter(|&t| t > 0)?;
-            (index < upper.aggr_expr().len()).then_some(Having { index, threshold })
+            Some(Having { index, threshold })
         });
     let Some(first) = first_stage(filter.input())? else {
         return Ok(None);
@@ -238,10 +235,6 @@ fn with_threshold(
     let Some(sum) = aggregate.aggr_expr().get(having.index) else {
         return Ok(None);
     };
-    let filtered = aggregate
-        .filter_expr()
-        .get(having.index)
-        .is_none_or(Option::is_some);
     let [value] = &sum.expressions()[..] else {
         return Ok(None);
     };
@@ -250,7 +243,6 @@ fn with_threshold(
     let keys = aggregate.group_expr().input_exprs();
     let plain = SUMS.contains(&sum.fun().name())
         && !sum.is_distinct()
-        && !filtered
         && integer
         && aggregate.group_expr().is_single()
         && aggregate.limit_options().is_none()
@@ -261,7 +253,7 @@ fn with_threshold(
         // aggregation would.
         && !keys.iter().chain([value]).any(is_volatile)
         // Dropped rows never reach the other aggregates: none of them may be
-        // able to fail on one.
+        // able to fail on one (nor have a `FILTER`, the pruned sum included).
         && aggregate
             .aggr_expr()
             .iter()
@@ -280,7 +272,7 @@ fn with_threshold(
         keys,
         Arc::clone(value),
         having.threshold,
-        format!("{} >= {}", sum.name(), having.threshold),
+        sum.name().to_owned(),
     ));
     let new_first = recompute(Arc::clone(first), vec![threshold])?;
     let new_upper = replace(upper, first, new_first)?;
@@ -351,8 +343,8 @@ pub struct ThresholdExec {
     value: Arc<dyn PhysicalExpr>,
     /// The smallest sum kept (at least 1).
     threshold: u64,
-    /// What the filter keeps, for display.
-    label: String,
+    /// The pruned aggregate, for display.
+    sum: String,
     /// The most counters the sketch may have (tests narrow it to force
     /// collisions).
     max_width: usize,
@@ -366,7 +358,7 @@ impl ThresholdExec {
         keys: Vec<Arc<dyn PhysicalExpr>>,
         value: Arc<dyn PhysicalExpr>,
         threshold: u64,
-        label: String,
+        sum: String,
     ) -> Self {
         let mut properties = input.properties().as_ref().clone();
         properties.emission_type = EmissionType::Final;
@@ -375,7 +367,7 @@ impl ThresholdExec {
             keys,
             value,
             threshold,
-            label,
+            sum,
             max_width: MAX_WIDTH,
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
@@ -388,8 +380,9 @@ impl DisplayAs for ThresholdExec {
         let keys: Vec<String> = self.keys.iter().map(ToString::to_string).collect();
         write!(
             f,
-            "ThresholdExec: only groups that can reach {} (bound: sum of positive {} per hash of [{}])",
-            self.label,
+            "ThresholdExec: only groups that can reach {} >= {} (bound: sum of positive {} per hash of [{}])",
+            self.sum,
+            self.threshold,
             self.value,
             keys.join(", ")
         )
@@ -442,7 +435,7 @@ impl ExecutionPlan for ThresholdExec {
             self.keys.clone(),
             Arc::clone(&self.value),
             self.threshold,
-            self.label.clone(),
+            self.sum.clone(),
         );
         exec.max_width = self.max_width;
         Ok(Arc::new(exec))
@@ -504,21 +497,28 @@ struct Prune {
     kept_all: Count,
 }
 
-/// A batch held until the input ends, with each row's key hash and summed
-/// value (as [`whole_numbers`]).
+/// A batch held until the input ends, with each row's key hash (mixed, see
+/// [`mix`]) and summed value (as [`whole_numbers`]).
 struct Held {
     batch: RecordBatch,
     hashes: Vec<u64>,
     values: ArrayRef,
+    /// What the reservation counts for it, in bytes (a value that is one of
+    /// the batch's columns is counted twice: the count errs high).
+    size: usize,
 }
 
 impl Held {
-    /// What the reservation counts for it, in bytes (a value that is one of
-    /// the batch's columns is counted twice: the count errs high).
-    fn size(&self) -> usize {
-        self.batch.get_array_memory_size()
-            + self.hashes.capacity() * size_of::<u64>()
-            + self.values.get_array_memory_size()
+    fn new(batch: RecordBatch, hashes: Vec<u64>, values: ArrayRef) -> Self {
+        let size = batch.get_array_memory_size()
+            + hashes.capacity() * size_of::<u64>()
+            + values.get_array_memory_size();
+        Held {
+            batch,
+            hashes,
+            values,
+            size,
+        }
     }
 }
 
@@ -541,27 +541,23 @@ impl Prune {
             let values = self.value.evaluate(&batch)?.into_array(batch.num_rows())?;
             let values = whole_numbers(&values)?;
             negative += negative_sum(&values);
-            let held_batch = Held {
-                batch,
-                hashes,
-                values,
-            };
-            let room = self.reservation.size() + held_batch.size() <= self.max_held;
-            if !room || self.reservation.try_grow(held_batch.size()).is_err() {
+            let held_batch = Held::new(batch, hashes, values);
+            let room = self.reservation.size() + held_batch.size <= self.max_held;
+            if !room || self.reservation.try_grow(held_batch.size).is_err() {
                 // No memory to hold the input: pass everything on.
                 timer.done();
                 // The rows passed on unheld count as taken in too.
                 let rows_in = self.rows_in.clone();
                 let rest = stream::once(async { Ok(held_batch.batch) })
                     .chain(input.inspect_ok(move |b| rows_in.add(b.num_rows())));
-                return Ok(self.keep_all(held, Some(rest.boxed())));
+                return Ok(self.emit(held, None, Some(rest.boxed())));
             }
             held.push(held_batch);
             timer.done();
         }
         // A group could leave the BIGINT range through its negative values.
         if negative < i128::from(i64::MIN) {
-            return Ok(self.keep_all(held, None));
+            return Ok(self.emit(held, None, None));
         }
         let timer = self.baseline.elapsed_compute().timer();
         // Past 64K rows, the sketches are built and read on as many threads
@@ -594,49 +590,42 @@ impl Prune {
             survivors = kept.iter().map(BooleanBuffer::count_set_bits).sum();
             masks = Some(kept);
         }
-        let Some(masks) = masks else {
-            timer.done();
-            return Ok(self.keep_all(held, None));
-        };
         timer.done();
-        // Filtered one held batch at a time, so that each is freed once
-        // passed (a filtered string view still points into its batch's data).
-        let Prune {
-            reservation,
-            baseline,
-            ..
-        } = self;
-        let kept = held.into_iter().zip(masks).filter_map(move |(h, keep)| {
-            let _timer = baseline.elapsed_compute().timer();
-            reservation.shrink(h.size().min(reservation.size()));
-            match keep.count_set_bits() {
-                0 => None,
-                _ => Some(
-                    filter_record_batch(&h.batch, &BooleanArray::new(keep, None))
-                        .map(|b| b.record_output(&baseline))
-                        .map_err(Into::into),
-                ),
-            }
-        });
-        Ok(stream::iter(kept).boxed())
+        Ok(self.emit(held, masks, None))
     }
 
-    /// Passes on the held batches (freeing each from the reservation as it
-    /// goes) and then `rest`, all rows kept.
-    fn keep_all(
+    /// Passes on the held batches, each filtered by its mask where there are
+    /// masks (all rows kept otherwise, counted in `kept_all`), then `rest`.
+    /// Each batch leaves the reservation once passed: one at a time, since a
+    /// filtered string view still points into its batch's data.
+    fn emit(
         self,
         held: Vec<Held>,
+        masks: Option<Vec<BooleanBuffer>>,
         rest: Option<BoxStream<'static, Result<RecordBatch>>>,
     ) -> BoxStream<'static, Result<RecordBatch>> {
-        self.kept_all.add(1);
+        if masks.is_none() {
+            self.kept_all.add(1);
+        }
         let Prune {
             reservation,
             baseline,
             ..
         } = self;
-        let held = stream::iter(held).map(move |h| {
-            reservation.shrink(h.size().min(reservation.size()));
-            Ok(h.batch)
+        let mut masks = masks.map(Vec::into_iter);
+        let time = baseline.clone();
+        let held = stream::iter(held).filter_map(move |h| {
+            let _timer = time.elapsed_compute().timer();
+            reservation.shrink(h.size);
+            let out = match masks.as_mut().and_then(Iterator::next) {
+                None => Some(Ok(h.batch)),
+                Some(keep) if keep.count_set_bits() == 0 => None,
+                Some(keep) => Some(
+                    filter_record_batch(&h.batch, &BooleanArray::new(keep, None))
+                        .map_err(Into::into),
+                ),
+            };
+            future::ready(out)
         });
         let all = match rest {
             Some(rest) => held.chain(rest).boxed(),
@@ -653,6 +642,10 @@ impl Prune {
             .collect::<Result<Vec<ArrayRef>>>()?;
         let mut hashes = vec![0; batch.num_rows()];
         create_hashes(&keys, &RandomState::with_seed(HASH_SEED), &mut hashes)?;
+        // Mixed once here, not each time a sketch reads the row.
+        for hash in &mut hashes {
+            *hash = mix(*hash);
+        }
         Ok(hashes)
     }
 }
@@ -693,7 +686,7 @@ fn keep_masks(
     threads: usize,
 ) -> Result<Vec<BooleanBuffer>> {
     let mask = |(i, h): (usize, &Held)| {
-        let keep = pack_bits(&h.hashes, |hash| sketch.bound(hash) >= threshold);
+        let keep = pack_bits(&h.hashes, |mixed| sketch.bound(mixed) >= threshold);
         match prior {
             Some(prior) => &keep & &prior[i],
             None => keep,
@@ -780,27 +773,17 @@ impl Sketch {
         self.lines.len() * LINE
     }
 
-    /// The line and two counters of a hash: the line from the mixed hash's
-    /// low bits, two different counters in it from its top bits.
-    fn slots(&self, hash: u64) -> (usize, usize, usize) {
-        Self::slots_in(self.line_mask, hash)
+    /// The line and two counters of a mixed hash (see [`mix`]): the line
+    /// from its low bits, two different counters in it from its top bits.
+    fn slots(&self, mixed: u64) -> (usize, usize, usize) {
+        Self::slots_in(self.line_mask, mixed)
     }
 
-    fn slots_in(line_mask: u64, hash: u64) -> (usize, usize, usize) {
-        let mixed = mix(hash);
+    fn slots_in(line_mask: u64, mixed: u64) -> (usize, usize, usize) {
         let line = (mixed & line_mask) as usize;
         let first = (mixed >> 61) as usize;
         let second = (first + 1 + ((mixed >> 48) & 0xff) as usize % (LINE - 1)) % LINE;
         (line, first, second)
-    }
-
-    #[cfg(test)]
-    fn add(&mut self, hash: u64, value: i128) {
-        if value > 0 {
-            let value = u64::try_from(value).unwrap_or(u64::MAX);
-            let (line, a, b) = self.slots(hash);
-            Self::add_to(&mut self.lines[line], a, b, value);
-        }
     }
 
     fn add_to(line: &mut Line, a: usize, b: usize, value: u64) {
@@ -849,9 +832,10 @@ impl Sketch {
         })
     }
 
-    /// At least the sum of the positive values of every row with this hash.
-    fn bound(&self, hash: u64) -> u64 {
-        let (line, a, b) = self.slots(hash);
+    /// At least the sum of the positive values of every row with this
+    /// mixed hash.
+    fn bound(&self, mixed: u64) -> u64 {
+        let (line, a, b) = self.slots(mixed);
         let counters = &self.lines[line].0;
         counters[a].min(counters[b])
     }
@@ -870,7 +854,7 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    use arrow::array::{Int32Array, Int64Array, StringArray};
+    use arrow::array::{Int32Array, Int64Array, RecordBatchOptions, StringArray, UInt64Array};
     use arrow::datatypes::{Field, Schema};
     use datafusion::datasource::MemTable;
     use datafusion::execution::memory_pool::FairSpillPool;
@@ -1004,7 +988,7 @@ mod tests {
                     exec.keys.clone(),
                     Arc::clone(&exec.value),
                     exec.threshold,
-                    exec.label.clone(),
+                    exec.sum.clone(),
                 );
                 narrow.max_width = max_width;
                 Ok(Transformed::yes(Arc::new(narrow) as _))
@@ -1278,13 +1262,24 @@ mod tests {
             "SELECT k1, sum(v), count(*) FILTER (WHERE k2 > 0) FROM t GROUP BY k1 \
              HAVING sum(v) >= 1500",
         ] {
-            // Rows, or the error (a failing CAST must still fail).
+            // The plan, before it runs: a query that fails must not hide it.
+            let ctx = context(true, None, 2);
+            ctx.register_table("t", table(&data, 2)).unwrap();
+            let plan = ctx
+                .sql(sql)
+                .await
+                .unwrap()
+                .create_physical_plan()
+                .await
+                .unwrap();
+            let plan = displayable(plan.as_ref()).indent(false).to_string();
+            assert!(!plan.contains("ThresholdExec"), "{sql}\n{plan}");
+            // Rows, or the error (a failing CAST must still fail); the error
+            // up to the value it names, which depends on the partition that
+            // fails first.
             let outcome = |ran: Result<Ran>| match ran {
-                Ok(ran) => {
-                    assert!(!ran.plan.contains("ThresholdExec"), "{sql}\n{}", ran.plan);
-                    Ok(ran.rows)
-                }
-                Err(e) => Err(e.to_string()),
+                Ok(ran) => Ok(ran.rows),
+                Err(e) => Err(e.to_string().split('\'').next().map(str::to_owned)),
             };
             let with = outcome(run(&data, sql, true, 16, None).await);
             let without = outcome(run(&data, sql, false, 16, None).await);
@@ -1292,29 +1287,59 @@ mod tests {
         }
     }
 
-    /// The bound is at least the sum of each key's positive values, also
-    /// when every key shares the counters; a key's two counters differ.
+    /// The bound is at least the sum of each key's positive values (of the
+    /// rows a prior mask keeps, where there is one), also when every key
+    /// shares the counters, built on one thread or on four that each own a
+    /// range of lines; a key's two counters differ; counters saturate.
     #[test]
     fn the_bound_is_never_below_a_keys_positive_sum() {
         let mut rng = TestRng(77);
+        let held_rows = |keys: &[u64], values: ArrayRef| {
+            let options = RecordBatchOptions::new().with_row_count(Some(keys.len()));
+            let batch =
+                RecordBatch::try_new_with_options(Arc::new(Schema::empty()), vec![], &options)
+                    .unwrap();
+            Held::new(batch, keys.iter().map(|&k| mix(k)).collect(), values)
+        };
+        let (mut held, mut rows) = (vec![], vec![]);
+        for _ in 0..5 {
+            let keys: Vec<u64> = (0..1000).map(|_| rng.next() % 300).collect();
+            let values: Vec<i64> = (0..1000).map(|_| rng.next() as i64 % 1000).collect();
+            let kept: Vec<bool> = (0..1000).map(|_| !rng.next().is_multiple_of(3)).collect();
+            held.push(held_rows(&keys, Arc::new(Int64Array::from(values.clone()))));
+            rows.push((keys, values, kept));
+        }
+        let prior: Vec<BooleanBuffer> = rows
+            .iter()
+            .map(|(_, _, kept)| kept.iter().copied().collect::<BooleanBuffer>())
+            .collect();
         for width in [8, 16, 1024] {
-            let mut sketch = Sketch::new(width);
-            let mut sums: BTreeMap<u64, u64> = BTreeMap::new();
-            for _ in 0..5000 {
-                let hash = rng.next() % 300;
-                let value = i128::from(rng.next() as i64 % 1000);
-                sketch.add(hash, value);
-                *sums.entry(hash).or_default() += u64::try_from(value.max(0)).unwrap();
-            }
-            for (hash, sum) in sums {
-                assert!(sketch.bound(hash) >= sum, "width {width}, hash {hash}");
-                let (_, a, b) = sketch.slots(hash);
-                assert!(a != b && a < LINE && b < LINE, "{a} {b}");
+            for threads in [1, 4] {
+                for with_prior in [false, true] {
+                    let mut sums: BTreeMap<u64, u64> = BTreeMap::new();
+                    for (keys, values, kept) in &rows {
+                        for ((key, value), kept) in keys.iter().zip(values).zip(kept) {
+                            if *kept || !with_prior {
+                                *sums.entry(*key).or_default() +=
+                                    u64::try_from(*value).unwrap_or(0);
+                            }
+                        }
+                    }
+                    let mut sketch = Sketch::new(width);
+                    let mask = with_prior.then_some(&prior[..]);
+                    sketch.build(&held, mask, threads).unwrap();
+                    for (key, sum) in sums {
+                        let at = format!("width {width}, {threads} threads, key {key}");
+                        assert!(sketch.bound(mix(key)) >= sum, "{at}");
+                        let (_, a, b) = sketch.slots(mix(key));
+                        assert!(a != b && a < LINE && b < LINE, "{at}: {a} {b}");
+                    }
+                }
             }
         }
+        let big = held_rows(&[5, 5], Arc::new(UInt64Array::from(vec![u64::MAX, 10])));
         let mut sketch = Sketch::new(1024);
-        sketch.add(5, i128::from(u64::MAX));
-        sketch.add(5, 10);
-        assert_eq!(sketch.bound(5), u64::MAX);
+        sketch.build(&[big], None, 1).unwrap();
+        assert_eq!(sketch.bound(mix(5)), u64::MAX);
     }
 }
