@@ -22,16 +22,17 @@
 //! aggregation (many groups), each row becomes a state row without copying its
 //! values: the input column itself and an all-NULL wraps column.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::fmt;
 use std::mem::size_of;
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Int64Array, UInt64Array, new_null_array,
 };
-use datafusion::arrow::buffer::NullBuffer;
+use datafusion::arrow::buffer::ScalarBuffer;
 use datafusion::arrow::datatypes::{
-    DataType, Decimal128Type, Field, FieldRef, Int64Type, UInt64Type,
+    ArrowPrimitiveType, DataType, Field, FieldRef, Int64Type, UInt64Type,
 };
 use datafusion::common::types::{
     NativeType, logical_int8, logical_int16, logical_int32, logical_int64, logical_uint8,
@@ -45,6 +46,8 @@ use datafusion::logical_expr::{
     TypeSignature, TypeSignatureClass, Volatility,
 };
 use datafusion_functions_aggregate_common::aggregate::groups_accumulator::accumulate::NullState;
+use datafusion_functions_aggregate_common::aggregate::groups_accumulator::nulls::filtered_null_mask;
+use datafusion_functions_aggregate_common::utils::GenericDistinctBuffer;
 
 /// The `checked_sum` aggregate function.
 #[must_use]
@@ -112,7 +115,15 @@ impl AggregateUDFImpl for CheckedSum {
 
     fn accumulator(&self, args: AccumulatorArgs) -> Result<Box<dyn Accumulator>> {
         if args.is_distinct {
-            Ok(Box::<DistinctSumAccumulator>::default())
+            let data_type = args.expr_fields[0].data_type();
+            match data_type {
+                DataType::UInt64 => Ok(Box::new(DistinctSumAccumulator::<UInt64Type> {
+                    values: GenericDistinctBuffer::new(data_type.clone()),
+                })),
+                _ => Ok(Box::new(DistinctSumAccumulator::<Int64Type> {
+                    values: GenericDistinctBuffer::new(DataType::Int64),
+                })),
+            }
         } else {
             Ok(Box::<SumAccumulator>::default())
         }
@@ -122,7 +133,7 @@ impl AggregateUDFImpl for CheckedSum {
         if args.is_distinct {
             return Ok(vec![Arc::new(Field::new_list(
                 format_state_name(args.name, "distinct values"),
-                Field::new_list_field(DISTINCT_VALUE_TYPE, true),
+                Field::new_list_field(args.input_fields[0].data_type().clone(), true),
                 false,
             ))]);
         }
@@ -218,13 +229,13 @@ fn add(sum: &mut i64, value: i64, wraps: &mut HashMap<usize, i64>, group: usize)
     }
 }
 
-/// [`add`] for an unsigned value: `value as i64` is `value - 2^64` past
-/// 2^63 - 1, so such a value adds one wrap more.
+/// [`add`] for an unsigned value: the running sum can only leave the range
+/// upwards, by at most one wrap.
 #[inline]
 fn add_unsigned(sum: &mut i64, value: u64, wraps: &mut HashMap<usize, i64>, group: usize) {
-    let low = value as i64;
-    add(sum, low, wraps, group);
-    if low < 0 {
+    let (next, wrapped) = sum.overflowing_add_unsigned(value);
+    *sum = next;
+    if wrapped {
         add_wraps(wraps, group, 1);
     }
 }
@@ -367,28 +378,16 @@ impl GroupsAccumulator for SumGroups {
         // Each row's value as the sum modulo 2^64 (the column itself when it
         // is BIGINT) and its wraps: none, or one for an unsigned value past
         // 2^63 - 1. A row the filter drops is NULL in both.
-        let argument = argument(values)?;
-        let (len, nulls) = match &argument {
-            Argument::Signed(values) => (values.len(), values.nulls()),
-            Argument::Unsigned(values) => (values.len(), values.nulls()),
-        };
-        let nulls = match opt_filter {
-            None => nulls.cloned(),
-            Some(filter) => {
-                let kept = match filter.nulls() {
-                    Some(filter_nulls) => filter.values() & filter_nulls.inner(),
-                    None => filter.values().clone(),
-                };
-                NullBuffer::union(nulls, Some(&NullBuffer::new(kept)))
-            }
-        };
-        let (low, wraps): (_, ArrayRef) = match argument {
+        let nulls = filtered_null_mask(opt_filter, values[0].as_ref());
+        let len = values[0].len();
+        let (low, wraps): (_, ArrayRef) = match argument(values)? {
             Argument::Signed(values) => (
                 values.values().clone(),
                 new_null_array(&DataType::Int64, len),
             ),
             Argument::Unsigned(values) => (
-                values.values().iter().map(|&v| v as i64).collect(),
+                // The same bits, read as `BIGINT`: the value modulo 2^64.
+                ScalarBuffer::from(values.values().inner().clone()),
                 Arc::new(
                     (0..len)
                         .map(|row| {
@@ -417,12 +416,15 @@ struct SumAccumulator {
 }
 
 impl SumAccumulator {
-    fn add(&mut self, low: &Int64Array, wraps: Option<&Int64Array>) {
+    /// Adds states: sums modulo 2^64 and their wraps.
+    fn add(&mut self, low: &Int64Array, wraps: &Int64Array) {
         for row in 0..low.len() {
             if low.is_valid(row) {
-                let w = wraps
-                    .filter(|w| w.is_valid(row))
-                    .map_or(0, |w| w.value(row));
+                let w = if wraps.is_valid(row) {
+                    wraps.value(row)
+                } else {
+                    0
+                };
                 self.sum += exact(low.value(row), w);
                 self.seen = true;
             }
@@ -432,21 +434,24 @@ impl SumAccumulator {
 
 impl Accumulator for SumAccumulator {
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        match argument(values)? {
-            Argument::Signed(values) => self.add(values, None),
-            Argument::Unsigned(values) => {
-                for value in values.iter().flatten() {
-                    self.sum += i128::from(value);
-                    self.seen = true;
-                }
-            }
-        }
+        let (sum, rows) = match argument(values)? {
+            Argument::Signed(values) => (
+                values.iter().flatten().map(i128::from).sum::<i128>(),
+                values.len() - values.null_count(),
+            ),
+            Argument::Unsigned(values) => (
+                values.iter().flatten().map(i128::from).sum::<i128>(),
+                values.len() - values.null_count(),
+            ),
+        };
+        self.sum += sum;
+        self.seen |= rows > 0;
         Ok(())
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
         let (low, wraps) = state_columns(states)?;
-        self.add(low, Some(wraps));
+        self.add(low, wraps);
         Ok(())
     }
 
@@ -477,63 +482,36 @@ impl Accumulator for SumAccumulator {
     }
 }
 
-/// How `checked_sum(DISTINCT x)` passes its values between stages: exact for
-/// every signed and unsigned 64-bit value.
-const DISTINCT_VALUE_TYPE: DataType = DataType::Decimal128(20, 0);
-
-/// `checked_sum(DISTINCT x)`: the set of values seen, summed at the end.
-#[derive(Debug, Default)]
-struct DistinctSumAccumulator {
-    values: HashSet<i128>,
+/// `checked_sum(DISTINCT x)`: DataFusion's set of the values seen (as the
+/// argument was coerced: `BIGINT` or `BIGINT UNSIGNED`), summed exactly at the
+/// end.
+#[derive(Debug)]
+struct DistinctSumAccumulator<T: ArrowPrimitiveType> {
+    values: GenericDistinctBuffer<T>,
 }
 
-impl Accumulator for DistinctSumAccumulator {
+impl<T> Accumulator for DistinctSumAccumulator<T>
+where
+    T: ArrowPrimitiveType + fmt::Debug,
+    T::Native: Into<i128>,
+{
     fn update_batch(&mut self, values: &[ArrayRef]) -> Result<()> {
-        match argument(values)? {
-            Argument::Signed(values) => self.values.extend(values.iter().flatten().map(i128::from)),
-            Argument::Unsigned(values) => {
-                self.values.extend(values.iter().flatten().map(i128::from));
-            }
-        }
-        Ok(())
+        self.values.update_batch(values)
     }
 
     fn merge_batch(&mut self, states: &[ArrayRef]) -> Result<()> {
-        let [lists] = states else {
-            return exec_err!("checked_sum: expected 1 state column, got {}", states.len());
-        };
-        let Some(lists) = lists.as_list_opt::<i32>() else {
-            return exec_err!(
-                "checked_sum: expected a list state, got {}",
-                lists.data_type()
-            );
-        };
-        for list in lists.iter().flatten() {
-            let Some(values) = list.as_primitive_opt::<Decimal128Type>() else {
-                return exec_err!("checked_sum: expected decimals, got {}", list.data_type());
-            };
-            self.values.extend(values.iter().flatten());
-        }
-        Ok(())
+        self.values.merge_batch(states)
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let values: Vec<ScalarValue> = self
-            .values
-            .iter()
-            .map(|&v| ScalarValue::Decimal128(Some(v), 20, 0))
-            .collect();
-        Ok(vec![ScalarValue::List(ScalarValue::new_list_nullable(
-            &values,
-            &DISTINCT_VALUE_TYPE,
-        ))])
+        self.values.state()
     }
 
     fn evaluate(&mut self) -> Result<ScalarValue> {
-        if self.values.is_empty() {
+        if self.values.values.is_empty() {
             return Ok(ScalarValue::Int64(None));
         }
-        let sum: i128 = self.values.iter().sum();
+        let sum: i128 = self.values.values.iter().map(|v| v.0.into()).sum();
         match i64::try_from(sum) {
             Ok(sum) => Ok(ScalarValue::Int64(Some(sum))),
             Err(_) => out_of_range(sum),
@@ -541,7 +519,7 @@ impl Accumulator for DistinctSumAccumulator {
     }
 
     fn size(&self) -> usize {
-        size_of::<Self>() + self.values.capacity() * size_of::<i128>()
+        self.values.size()
     }
 }
 
