@@ -585,6 +585,15 @@ mod tests {
         out
     }
 
+    /// An accumulator updated with `rows` in one batch, and its groups' labels.
+    fn updated(rows: &[(Option<i128>, usize)], unsigned: bool) -> Result<(SumGroups, Vec<usize>)> {
+        let mut acc = SumGroups::default();
+        let mut labels = Vec::new();
+        let ids = dense(rows, &mut labels);
+        acc.update_batch(&[values(rows, unsigned)], &ids, None, labels.len())?;
+        Ok((acc, labels))
+    }
+
     /// One accumulator updated batch by batch, then evaluated.
     fn grouped(batches: &[&[(Option<i128>, usize)]], unsigned: bool) -> Result<Sums> {
         let mut acc = SumGroups::default();
@@ -729,15 +738,7 @@ mod tests {
                 let mut fin = SumGroups::default();
                 let mut fin_labels = Vec::new();
                 for part_rows in [first, second] {
-                    let mut part = SumGroups::default();
-                    let mut part_labels = Vec::new();
-                    let ids = dense(part_rows, &mut part_labels);
-                    part.update_batch(
-                        &[values(part_rows, unsigned)],
-                        &ids,
-                        None,
-                        part_labels.len(),
-                    )?;
+                    let (mut part, part_labels) = updated(part_rows, unsigned)?;
                     let state = part.state(EmitTo::All)?;
                     let as_rows: Vec<_> = part_labels.iter().map(|&l| (None, l)).collect();
                     let ids = dense(&as_rows, &mut fin_labels);
@@ -761,10 +762,7 @@ mod tests {
 
             // The first group emitted early, then the rest.
             let early = || -> Result<Sums> {
-                let mut acc = SumGroups::default();
-                let mut labels = Vec::new();
-                let ids = dense(&rows, &mut labels);
-                acc.update_batch(&[values(&rows, unsigned)], &ids, None, labels.len())?;
+                let (mut acc, labels) = updated(&rows, unsigned)?;
                 let n = labels.len().min(1);
                 let mut out = by_label(&acc.evaluate(EmitTo::First(n))?, &labels[..n]);
                 out.extend(by_label(&acc.evaluate(EmitTo::All)?, &labels[n..]));
