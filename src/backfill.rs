@@ -540,6 +540,10 @@ async fn run_day(
 }
 
 /// Runs (or resumes) a backfill; `progress` is called after each day.
+#[expect(
+    clippy::too_many_lines,
+    reason = "the day loop with its manifest, resume and progress steps reads best in order"
+)]
 pub async fn backfill(
     engine: &Engine,
     spec: &BackfillSpec,

@@ -1,50 +1,49 @@
 //! lakehunt: threat hunts over archived security telemetry stored as Parquet.
 //!
-//! The pipeline, whatever the front end:
+//! One pipeline, whatever the front end, each stage a module that depends only
+//! on the stages above it:
 //!
-//! 1. [`source`] finds the Parquet files, reads every footer once, detects the ECS
-//!    layout (nested structs or flat dotted columns) and exposes the events as a
-//!    view `events` with flat ECS names;
-//! 2. [`engine`] builds the DataFusion session with lakehunt's functions
-//!    (`cidr_match`, `mv_single`, `mv_count`) and runs hunts with typed,
-//!    bound parameters and a time window `(as_of - window, as_of]`;
-//! 3. [`output`] writes findings as Parquet, CSV or a table, atomically.
+//! 1. [`source`]: which files (paths, folders, globs, `key=value` folders),
+//!    every footer read once, files grouped by schema, the dataset's census;
+//! 2. [`resolve`]: a logical ECS name (`destination.ip`) as an expression over
+//!    what a group's files hold (flat columns, struct fields, or another
+//!    schema through a field map such as OCSF's);
+//! 3. [`scan`]: the table over an exact file list, the Parquet reader (string
+//!    views, memory-mapped local files) and row-group pruning by time bounds;
+//! 4. [`engine`]: the DataFusion session (lakehunt's functions, memory cap,
+//!    the `events` view over the source) and running hunts, SQL and ES|QL
+//!    with typed, bound parameters and a time window `(as_of - window, as_of]`;
+//! 5. `optimizer`: lakehunt's own physical rules and nodes, listed once, in
+//!    the order they run;
+//! 6. front ends: [`hunt`] (hunts as data: TOML files in `data/hunts/`,
+//!    embedded in the binary, and Elastic's hunt files) and [`esql`] (ES|QL
+//!    text to a plan over `events`);
+//! 7. [`output`]: findings as Parquet, CSV or a table, written atomically.
 //!
-//! Hunts are data ([`hunt`]): TOML files in `data/hunts/`, embedded in the binary.
-//! [`sample`] generates realistic synthetic events with planted findings.
+//! Drivers over the same pipeline: [`backfill`] (a hunt over every window of
+//! a stretch of archive) and [`sample`] (synthetic events with planted
+//! findings). The library reads no environment: switches arrive in
+//! [`EngineOptions`], set by the binary.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod backfill;
-pub mod census;
 pub mod engine;
 pub mod error;
 pub mod esql;
-pub mod esql_warnings;
 pub mod hunt;
-pub mod list_filter;
-pub mod mapped;
-pub mod mapping;
+mod optimizer;
 pub mod output;
 pub mod params;
+pub mod resolve;
 pub mod sample;
+pub mod scan;
 pub mod source;
-pub mod split_scan;
-pub mod table;
-pub mod tap;
-pub mod threshold;
-pub mod view_eq;
 
 pub use engine::{
     Engine, EngineOptions, Explained, HuntOutput, ScanStats, ScanSummary, Table, Warning,
 };
 pub use error::{Error, Result};
 pub use hunt::{BoundHunt, Hunt};
-
-/// Whether an environment switch such as `LAKEHUNT_NO_MMAP` is on: set to
-/// anything but empty or `0`.
-pub(crate) fn env_switch(name: &str) -> bool {
-    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
-}
 
 /// xorshift64: data that tests can repeat, without a random-number crate.
 #[cfg(test)]

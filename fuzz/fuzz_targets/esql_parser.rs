@@ -1,6 +1,6 @@
 //! Fuzzes the ES|QL front end: lexing, parsing and translation to SQL.
 //!
-//! Builds `src/esql.rs` on its own, with the two items it takes from the rest of
+//! Builds `src/esql/` on its own, with the two items it takes from the rest of
 //! the crate stubbed below (no DataFusion), so a run starts in seconds:
 //! `RUSTC_BOOTSTRAP=1 cargo fuzz run esql_parser -- -max_total_time=300` from
 //! `fuzz/`. Checks: no panic on any input, and every error carries a line and
@@ -9,7 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-/// The two error variants `esql.rs` builds.
+/// The two error variants `esql/` builds.
 mod error {
     #[derive(Debug, thiserror::Error)]
     pub enum Error {
@@ -34,9 +34,13 @@ mod params {
     }
 }
 
-#[path = "../../src/esql.rs"]
+#[path = "../../src/esql/mod.rs"]
 #[allow(dead_code)]
 mod esql;
+
+#[path = "../../src/hunt/library.rs"]
+#[allow(dead_code)]
+mod library;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(query) = std::str::from_utf8(data) else {
@@ -64,5 +68,6 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = esql::index_patterns(query);
-    let _ = esql::strip_stray_sql(query);
+    let _ = library::strip_stray_sql(query);
+    let _ = library::query_language(query);
 });

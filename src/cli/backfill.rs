@@ -1,7 +1,6 @@
 //! `lakehunt backfill HUNT --from T --to T --out DIR`: every window of a stretch
 //! of archive, resumable.
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -11,6 +10,7 @@ use lakehunt::backfill::{BackfillSpec, Progress, backfill};
 use lakehunt::params::{format_duration, parse_duration};
 use lakehunt::{Engine, hunt};
 
+use super::progress::LiveLine;
 use super::run::ParamArgs;
 use super::{Outcome, instant};
 
@@ -102,36 +102,32 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
         resume: args.resume,
         force: args.force,
     };
-    let live = !args.quiet && std::io::stderr().is_terminal();
+    let live = LiveLine::new(args.quiet);
     let report = |p: &Progress| {
-        if live {
-            let elapsed = started.elapsed().as_secs_f64();
-            let fresh = p.days_done - p.resumed;
-            let left = p.days_total - p.days_done;
-            let eta = if fresh > 0 {
-                format!("{:.0}s", elapsed / fresh as f64 * left as f64)
-            } else {
-                "?".to_owned()
-            };
-            eprint!(
-                "\r\x1b[2Kbackfill {}: day {}/{}, windows {}/{}, {} findings; {} files, {} rows, {:.0} MB read; {:.0}s, ETA {eta}",
-                hunt.id(),
-                p.days_done,
-                p.days_total,
-                p.windows_done,
-                p.windows_total,
-                p.findings,
-                p.files,
-                p.read.rows,
-                p.read.bytes as f64 / 1e6,
-                elapsed
-            );
-        }
+        let elapsed = started.elapsed().as_secs_f64();
+        let fresh = p.days_done - p.resumed;
+        let left = p.days_total - p.days_done;
+        let eta = if fresh > 0 {
+            format!("{:.0}s", elapsed / fresh as f64 * left as f64)
+        } else {
+            "?".to_owned()
+        };
+        live.show(format_args!(
+            "backfill {}: day {}/{}, windows {}/{}, {} findings; {} files, {} rows, {:.0} MB read; {:.0}s, ETA {eta}",
+            hunt.id(),
+            p.days_done,
+            p.days_total,
+            p.windows_done,
+            p.windows_total,
+            p.findings,
+            p.files,
+            p.read.rows,
+            p.read.bytes as f64 / 1e6,
+            elapsed
+        ));
     };
     let summary = backfill(&engine, &spec, report).await;
-    if live {
-        eprintln!();
-    }
+    live.keep();
     let summary = summary?;
     if !args.quiet {
         let p = &summary.progress;

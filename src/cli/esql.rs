@@ -1,11 +1,10 @@
 //! `lakehunt esql QUERY --data PATH...`: an ES|QL query, as written, over Parquet.
 
-use std::io::IsTerminal as _;
-
 use anyhow::{Context, bail};
 use clap::Args;
 use lakehunt::Engine;
 
+use super::progress::LiveLine;
 use super::{DataArgs, Outcome, OutputArgs, as_of_or_now, check_out_path, emit};
 
 const ESQL_EXAMPLES: &str = "\
@@ -74,6 +73,10 @@ pub struct EsqlArgs {
     out: OutputArgs,
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "the query sources (text, file, library hunt), then one run per query; to split when sweep reuses them"
+)]
 pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
     let queries: Vec<String> = match (&args.query, &args.file, &args.hunt) {
         (Some(q), _, _) => vec![q.clone()],
@@ -82,7 +85,7 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
                 .with_context(|| format!("cannot read {}", path.display()))?,
         ],
         (None, None, Some(path)) => {
-            let file = lakehunt::esql::read_hunt_file(path)?;
+            let file = lakehunt::hunt::library::read_hunt_file(path)?;
             if file.hunt.query.is_empty() {
                 bail!("{} has no query", path.display());
             }
@@ -97,7 +100,7 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
                 .iter()
                 .enumerate()
                 .map(|(i, q)| {
-                    let (q, stray) = lakehunt::esql::strip_stray_sql(q);
+                    let (q, stray) = lakehunt::hunt::library::strip_stray_sql(q);
                     if stray {
                         eprintln!(
                             "warning: query {} starts with a stray line `sql`; skipped it",
@@ -132,7 +135,7 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
     let mut skipped = vec![];
     for (i, q) in queries.iter().enumerate() {
         // The library mixes languages; only its ES|QL queries are ours to run.
-        let language = lakehunt::esql::query_language(q);
+        let language = lakehunt::hunt::library::query_language(q);
         if args.hunt.is_some() && language != "ES|QL" {
             eprintln!(
                 "query {} of {}: {language}, not ES|QL: skipped",
@@ -187,22 +190,18 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
             continue;
         }
         // A live line on a terminal: rows and bytes read so far.
-        let live = std::io::stderr().is_terminal();
+        let live = LiveLine::new(false);
         let started = std::time::Instant::now();
         let mut show = |read: lakehunt::ScanStats| {
-            if live {
-                eprint!(
-                    "\r\x1b[2Kesql: read {} rows, {:.1} MB, {:.1}s",
-                    read.rows,
-                    read.bytes as f64 / 1e6,
-                    started.elapsed().as_secs_f64()
-                );
-            }
+            live.show(format_args!(
+                "esql: read {} rows, {:.1} MB, {:.1}s",
+                read.rows,
+                read.bytes as f64 / 1e6,
+                started.elapsed().as_secs_f64()
+            ));
         };
         let table = engine.esql_observed(query, as_of, &mut show).await;
-        if live {
-            eprint!("\r\x1b[2K");
-        }
+        live.clear();
         let (table, warnings) = table?;
         for warning in &warnings {
             eprintln!("warning: {}", warning.message);

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use clap::{Args, Subcommand};
 use lakehunt::hunt::{self, Hunt};
-use lakehunt::mapping::FieldMap;
+use lakehunt::resolve::FieldMap;
 
 use super::Outcome;
 
@@ -29,14 +29,14 @@ fn library(dir: &std::path::Path) -> anyhow::Result<Outcome> {
     let files = lakehunt::source::files_under(dir, "toml")?;
     let (mut total, mut runnable, mut hunts, mut other) = (0, 0, 0, 0);
     for path in &files {
-        let Ok(file) = lakehunt::esql::read_hunt_file(path) else {
+        let Ok(file) = lakehunt::hunt::library::read_hunt_file(path) else {
             continue; // Not a hunt file (the library holds other TOML too).
         };
         hunts += 1;
         println!("{}: {}", path.display(), file.hunt.name);
         for (i, query) in file.hunt.query.iter().enumerate() {
-            let (query, stray) = lakehunt::esql::strip_stray_sql(query);
-            let language = lakehunt::esql::query_language(&query);
+            let (query, stray) = lakehunt::hunt::library::strip_stray_sql(query);
+            let language = lakehunt::hunt::library::query_language(&query);
             if language != "ES|QL" {
                 other += 1;
                 println!("  query {}: {language}, not ES|QL", i + 1);

@@ -7,6 +7,7 @@ mod backfill;
 mod esql;
 mod explain;
 mod hunts;
+mod progress;
 mod run;
 mod sample;
 mod schema;
@@ -244,6 +245,28 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
+/// Whether an environment switch such as `LAKEHUNT_NO_MMAP` is on: set to
+/// anything but empty or `0`.
+fn env_switch(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// DataFusion's settings given as `DATAFUSION_*` variables
+/// (`DATAFUSION_EXECUTION_PARQUET_PUSHDOWN_FILTERS=true` sets
+/// `datafusion.execution.parquet.pushdown_filters`), as DataFusion's own
+/// `SessionConfig::from_env` reads them.
+fn datafusion_settings() -> Vec<(String, String)> {
+    datafusion::config::ConfigOptions::new()
+        .entries()
+        .into_iter()
+        .filter_map(|entry| {
+            let var = entry.key.to_uppercase().replace('.', "_");
+            let value = std::env::var_os(var)?;
+            Some((entry.key, value.to_string_lossy().into_owned()))
+        })
+        .collect()
+}
+
 impl DataArgs {
     fn engine_options(&self) -> lakehunt::EngineOptions {
         lakehunt::EngineOptions {
@@ -253,6 +276,9 @@ impl DataArgs {
             memory_limit: self.memory_limit,
             tmp_dir: self.tmp_dir.clone(),
             time_range: None,
+            mmap: !env_switch("LAKEHUNT_NO_MMAP"),
+            threshold_pruning: !env_switch("LAKEHUNT_NO_THRESHOLD"),
+            settings: datafusion_settings(),
         }
     }
 

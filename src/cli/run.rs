@@ -1,16 +1,16 @@
 //! `lakehunt run` and `lakehunt sql`.
 
-use std::io::IsTerminal as _;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use lakehunt::mapping::FieldMap;
 use lakehunt::params::{format_duration, format_instant, parse_instant};
+use lakehunt::resolve::FieldMap;
 use lakehunt::sample::{SampleLayout, SampleSpec};
 use lakehunt::source::Layout;
 use lakehunt::{Engine, ScanStats, hunt};
 
+use super::progress::LiveLine;
 use super::{DataArgs, Outcome, OutputArgs, as_of_or_now, check_out_path, emit, instant};
 
 pub const RUN_EXAMPLES: &str = "\
@@ -141,6 +141,10 @@ macro_rules! note {
     };
 }
 
+#[expect(
+    clippy::too_many_lines,
+    reason = "flags to a bound hunt, the run, then its report, in order"
+)]
 pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let hunt = hunt::find(&args.hunt)?;
@@ -214,25 +218,21 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         }
     }
     // A live line on a terminal: rows and bytes the scans have read so far.
-    let live = !args.quiet && std::io::stderr().is_terminal();
+    let live = LiveLine::new(args.quiet);
     let total_rows = source.rows;
     let mut show = |read: ScanStats| {
-        if live {
-            eprint!(
-                "\r\x1b[2K{}: {} read {} of at most {} rows, {:.1} MB, {:.1}s",
-                hunt.id(),
-                if read.checks { "data checks" } else { "hunt" },
-                read.rows,
-                total_rows,
-                read.bytes as f64 / 1e6,
-                started.elapsed().as_secs_f64()
-            );
-        }
+        live.show(format_args!(
+            "{}: {} read {} of at most {} rows, {:.1} MB, {:.1}s",
+            hunt.id(),
+            if read.checks { "data checks" } else { "hunt" },
+            read.rows,
+            total_rows,
+            read.bytes as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        ));
     };
     let output = engine.run_hunt_observed(&bound, &mut show).await;
-    if live {
-        eprint!("\r\x1b[2K");
-    }
+    live.clear();
     let output = output?;
     for warning in &output.warnings {
         note!(args.quiet, "warning: {}", warning.message);

@@ -1,7 +1,7 @@
 //! `lakehunt schema --data PATH...`: the census of a dataset.
 
 use clap::{Args, ValueEnum};
-use lakehunt::census::Census;
+use lakehunt::source::census::Census;
 
 use super::Outcome;
 

@@ -672,6 +672,10 @@ mod tests {
     /// result is checked against i128 sums; where a sum leaves the `BIGINT`
     /// range, the path must fail.
     #[test]
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one oracle over every accumulator path, each a few lines"
+    )]
     fn every_path_matches_i128_sums() {
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = move || {

@@ -33,6 +33,7 @@ pub mod cidr_match;
 pub mod common;
 pub mod esql_match;
 pub mod esql_replace;
+pub mod esql_warnings;
 pub mod from_base64;
 pub mod ip;
 pub mod ip_is_global;

@@ -92,7 +92,7 @@ const HASH_SEED: u64 = 0x6c61_6b65_6875_6e74;
 /// Puts a [`ThresholdExec`] under each aggregation that a `HAVING sum(x) >= T`
 /// filters (see the module); runs after DataFusion's own rules.
 #[derive(Debug, Default)]
-pub struct ThresholdRule;
+pub(crate) struct ThresholdRule;
 
 impl PhysicalOptimizerRule for ThresholdRule {
     fn optimize(
@@ -335,7 +335,7 @@ fn recompute(
 /// Drops the rows of groups whose sum cannot reach a threshold (see the
 /// module). One input partition, one output partition, input order kept.
 #[derive(Debug)]
-pub struct ThresholdExec {
+pub(crate) struct ThresholdExec {
     input: Arc<dyn ExecutionPlan>,
     /// The group key, evaluated on the input.
     keys: Vec<Arc<dyn PhysicalExpr>>,

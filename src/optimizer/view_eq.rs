@@ -35,7 +35,7 @@ use lakehunt_udfs::common::pack_bits;
 /// Rewrites string-view equality with a constant in `FilterExec` predicates
 /// into [`ViewEq`]; runs after DataFusion's own rules.
 #[derive(Debug, Default)]
-pub struct ViewEqRule;
+pub(crate) struct ViewEqRule;
 
 impl PhysicalOptimizerRule for ViewEqRule {
     fn optimize(
@@ -107,7 +107,7 @@ fn rewrite(
 
 /// `expr = text` (`expr <> text` when negated) for a `Utf8View` `expr`.
 #[derive(Debug, Eq)]
-pub struct ViewEq {
+pub(crate) struct ViewEq {
     expr: Arc<dyn PhysicalExpr>,
     text: String,
     negated: bool,
@@ -213,7 +213,7 @@ impl PhysicalExpr for ViewEq {
 /// Whether each string of `array` equals `text` (differs from it when
 /// `negated`); NULL where `array` is NULL.
 #[must_use]
-pub fn eq_views(array: &StringViewArray, text: &[u8], negated: bool) -> BooleanArray {
+pub(crate) fn eq_views(array: &StringViewArray, text: &[u8], negated: bool) -> BooleanArray {
     let views = array.views();
     let len = text.len();
     let values = if len <= 12 {

@@ -21,11 +21,17 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use arrow::array::{Array, ArrayRef, ArrowPrimitiveType, AsArray, Int64Array, PrimitiveArray};
-use arrow::compute::kernels::cmp::eq;
-use arrow::compute::kernels::numeric::{add, div, mul, rem, sub};
-use arrow::compute::{cast, nullif};
-use arrow::datatypes::{ArrowNativeTypeOp, DataType, Decimal128Type, Int32Type, Int64Type};
+use crate::common::map_columnar;
+use crate::mv_single::distinct_values;
+use datafusion::arrow::array::{
+    Array, ArrayRef, ArrowPrimitiveType, AsArray, Int64Array, PrimitiveArray,
+};
+use datafusion::arrow::compute::kernels::cmp::eq;
+use datafusion::arrow::compute::kernels::numeric::{add, div, mul, rem, sub};
+use datafusion::arrow::compute::{cast, nullif};
+use datafusion::arrow::datatypes::{
+    ArrowNativeTypeOp, DataType, Decimal128Type, Int32Type, Int64Type,
+};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::Operator;
 use datafusion::logical_expr::type_coercion::binary::BinaryTypeCoercer;
@@ -33,10 +39,6 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::prelude::SessionContext;
-use lakehunt_udfs::common::map_columnar;
-use lakehunt_udfs::mv_single::distinct_values;
-
-use crate::engine::Warning;
 
 /// The kinds of warning, their function names and messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -115,18 +117,15 @@ impl EsqlWarnings {
         EsqlWarnings { counts }
     }
 
-    /// The warnings so far, one per kind that occurred.
+    /// The warnings so far, one per kind that occurred: its name, how many
+    /// rows it concerns, and the message with that count.
     #[must_use]
-    pub fn report(&self) -> Vec<Warning> {
+    pub fn report(&self) -> Vec<(&'static str, u64, String)> {
         self.counts
             .iter()
             .filter_map(|(kind, count)| {
                 let n = count.load(Ordering::Relaxed);
-                (n > 0).then(|| Warning {
-                    name: kind.name().to_owned(),
-                    count: n,
-                    message: kind.message(n),
-                })
+                (n > 0).then(|| (kind.name(), n, kind.message(n)))
             })
             .collect()
     }
@@ -205,7 +204,7 @@ where
 /// Rows where both are values and the divisor is zero.
 fn zero_divisors(l: &ArrayRef, r: &ArrayRef) -> Result<u64> {
     let r = cast(r, &DataType::Float64)?;
-    let r = r.as_primitive::<arrow::datatypes::Float64Type>();
+    let r = r.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
     Ok((0..r.len())
         .filter(|&i| l.is_valid(i) && r.is_valid(i) && r.value(i) == 0.0)
         .count() as u64)
@@ -317,9 +316,9 @@ impl ScalarUDFImpl for Check {
                                 long
                             })
                             .collect(),
-                        DataType::Int64 => {
-                            array.as_primitive::<arrow::datatypes::Int64Type>().clone()
-                        }
+                        DataType::Int64 => array
+                            .as_primitive::<datafusion::arrow::datatypes::Int64Type>()
+                            .clone(),
                         DataType::Null => Int64Array::new_null(array.len()),
                         other => {
                             return exec_err!(

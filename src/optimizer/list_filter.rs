@@ -48,7 +48,7 @@ fn is_list(data_type: &DataType) -> bool {
 /// Replaces each `FilterExec` whose output has a list column (and no row
 /// limit) with a [`ListFilterExec`]; runs after DataFusion's own rules.
 #[derive(Debug, Default)]
-pub struct ListFilterRule;
+pub(crate) struct ListFilterRule;
 
 impl PhysicalOptimizerRule for ListFilterRule {
     fn optimize(
@@ -85,7 +85,7 @@ impl PhysicalOptimizerRule for ListFilterRule {
 
 /// A `FilterExec` whose list columns are taken by index (see the module).
 #[derive(Debug)]
-pub struct ListFilterExec {
+pub(crate) struct ListFilterExec {
     /// The `FilterExec` replaced: its predicate, projection and properties.
     filter: FilterExec,
     metrics: ExecutionPlanMetricsSet,

@@ -1,7 +1,7 @@
 //! Nested fields read through a split scan.
 //!
 //! A scan with bounds on a timestamp column is split in two (see
-//! [`crate::table::FileSetTable`]): row groups wholly inside the bounds, read
+//! [`crate::scan::FileSetTable`]): row groups wholly inside the bounds, read
 //! without them, and the rest under a filter on the timestamp. Over files of
 //! structs (nested ECS) the `events` view then projects fields out of the
 //! structs (`get_field(process, 'entity_id')`) above that union. DataFusion
@@ -34,12 +34,12 @@ use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::union::UnionExec;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
 
-use crate::table::is_split_scan;
+use crate::scan::is_split_scan;
 
 /// Moves a projection above a split scan's union into both of its halves;
 /// runs after DataFusion's own rules.
 #[derive(Debug, Default)]
-pub struct SplitScanProjectionRule;
+pub(crate) struct SplitScanProjectionRule;
 
 impl PhysicalOptimizerRule for SplitScanProjectionRule {
     fn optimize(

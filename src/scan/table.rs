@@ -14,76 +14,39 @@
 //! inside them (see [`FileSetTable`]'s `scan`).
 
 use std::collections::HashSet;
-use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, StringArray};
-use arrow::datatypes::{DataType, Field, FieldRef, Int64Type, Schema, SchemaRef, TimeUnit};
+use arrow::array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef, TimeUnit};
 use async_trait::async_trait;
-use bytes::Bytes;
 use datafusion::catalog::{Session, TableProvider};
-use datafusion::common::stats::Precision;
-use datafusion::common::{DFSchema, DataFusionError, ScalarValue, Statistics, project_schema};
+use datafusion::common::{DFSchema, DataFusionError, ScalarValue, project_schema};
 use datafusion::datasource::TableType;
 use datafusion::datasource::file_format::FileFormat;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::PartitionedFile;
-use datafusion::datasource::physical_plan::parquet::{
-    CachedParquetFileReaderFactory, ParquetAccessPlan,
-};
-use datafusion::datasource::physical_plan::{
-    FileGroup, FileScanConfigBuilder, ParquetFileReaderFactory, ParquetSource,
-};
+use datafusion::datasource::physical_plan::parquet::ParquetAccessPlan;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
 use datafusion::datasource::table_schema::TableSchema;
 use datafusion::execution::object_store::ObjectStoreUrl;
-use datafusion::execution::runtime_env::RuntimeEnv;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 use datafusion::object_store::ObjectMeta;
-use datafusion::object_store::local::LocalFileSystem;
 use datafusion::object_store::path::Path as StorePath;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::{BinaryExpr as PhysicalBinary, Column, Literal};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::filter::FilterExecBuilder;
-use datafusion::physical_plan::metrics::{
-    Count, ExecutionPlanMetricsSet, MetricBuilder, MetricCategory, MetricType, RatioMergeStrategy,
-    RatioMetrics,
-};
 use datafusion::physical_plan::union::UnionExec;
-use futures::FutureExt;
-use futures::future::BoxFuture;
-use parquet::arrow::arrow_reader::ArrowReaderOptions;
-use parquet::arrow::arrow_reader::statistics::StatisticsConverter;
-use parquet::arrow::async_reader::AsyncFileReader;
-use parquet::arrow::{
-    ARROW_SCHEMA_META_KEY, RowNumber, encode_arrow_schema, parquet_to_arrow_schema,
-};
-use parquet::errors::ParquetError;
-use parquet::file::metadata::{FileMetaData, KeyValue, ParquetMetaData, ParquetMetaDataBuilder};
+use parquet::arrow::RowNumber;
 
+use super::reader::ViewReaderFactory;
 use crate::error::{Error, Result};
-use crate::mapped::{MapError, MappedFile};
-use crate::source::with_string_views;
-
-/// The `key=value` folders of a path, outermost first.
-#[must_use]
-pub fn hive_partitions(path: &Path) -> Vec<(String, String)> {
-    let Some(dir) = path.parent() else {
-        return vec![];
-    };
-    dir.components()
-        .filter_map(|c| {
-            let part = c.as_os_str().to_str()?;
-            let (key, value) = part.split_once('=')?;
-            (!key.is_empty()).then(|| (key.to_owned(), value.to_owned()))
-        })
-        .collect()
-}
+use crate::source::{FileStats, INDEX_COLUMN, TimeRange, TimeRanges, hive_partitions};
 
 /// One file and its partition values, in the table's partition column order.
 #[derive(Clone, Debug)]
@@ -91,134 +54,6 @@ struct FileEntry {
     meta: ObjectMeta,
     statistics: FileStats,
     partition_values: Vec<Option<String>>,
-}
-
-/// What a file's footer tells a scan before the file is opened.
-#[derive(Clone, Debug, Default)]
-pub struct FileStats {
-    /// Over the whole file: its row count, and each timestamp column's range
-    /// (see [`FileStats::from_footer`]).
-    pub file: Option<Arc<Statistics>>,
-    /// Each top-level timestamp column's range in each row group.
-    pub time_ranges: Arc<[TimeRanges]>,
-}
-
-/// One timestamp column's values in each row group of a file, from the
-/// footer: `Some`, when the footer states its min and max there; `None`
-/// otherwise.
-#[derive(Clone, Debug)]
-pub struct TimeRanges {
-    /// The column, as named in the file's Arrow schema.
-    pub column: String,
-    /// One entry per row group, in file order.
-    pub row_groups: Vec<Option<TimeRange>>,
-}
-
-/// A timestamp column's values in one row group, as stored (in the column's unit).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TimeRange {
-    /// The least value.
-    pub min: i64,
-    /// The greatest value.
-    pub max: i64,
-    /// Whether the row group may hold NULLs there (also when the footer does not say).
-    pub nulls: bool,
-}
-
-impl FileStats {
-    /// The statistics of a file read from its footer: `metadata`, whose
-    /// columns lakehunt reads as `schema` (see [`with_string_views`]).
-    ///
-    /// Only timestamp columns get a range: it is what skips row groups and
-    /// files outside a window before they are opened. Converting every
-    /// column's footer statistics (DataFusion's `statistics_from_parquet_metadata`)
-    /// cost more than decoding the footer itself, for every file at every run;
-    /// the other columns' ranges still prune row groups once a file is opened.
-    #[must_use]
-    pub fn from_footer(metadata: &ParquetMetaData, schema: &SchemaRef) -> FileStats {
-        let time_ranges: Arc<[TimeRanges]> = schema
-            .fields()
-            .iter()
-            .filter(|f| matches!(f.data_type(), DataType::Timestamp(_, _)))
-            .filter_map(|f| {
-                let converter = StatisticsConverter::try_new(
-                    f.name(),
-                    schema,
-                    metadata.file_metadata().schema_descr(),
-                )
-                .ok()?;
-                let groups = metadata.row_groups();
-                let as_i64 = |a: ArrayRef| arrow::compute::cast(&a, &DataType::Int64).ok();
-                let mins = as_i64(converter.row_group_mins(groups.iter()).ok()?)?;
-                let maxes = as_i64(converter.row_group_maxes(groups.iter()).ok()?)?;
-                let nulls = converter.row_group_null_counts(groups.iter()).ok()?;
-                let (mins, maxes) = (
-                    mins.as_primitive::<Int64Type>(),
-                    maxes.as_primitive::<Int64Type>(),
-                );
-                let row_groups = (0..groups.len())
-                    .map(|i| {
-                        (mins.is_valid(i) && maxes.is_valid(i)).then(|| TimeRange {
-                            min: mins.value(i),
-                            max: maxes.value(i),
-                            nulls: !nulls.is_valid(i) || nulls.value(i) != 0,
-                        })
-                    })
-                    .collect();
-                Some(TimeRanges {
-                    column: f.name().clone(),
-                    row_groups,
-                })
-            })
-            .collect();
-        let file = Some(Arc::new(file_statistics(metadata, schema, &time_ranges)));
-        FileStats { file, time_ranges }
-    }
-}
-
-/// A file's row count, exact, and each timestamp column's range when every
-/// row group's footer states it; nothing about other columns.
-fn file_statistics(
-    metadata: &ParquetMetaData,
-    schema: &SchemaRef,
-    time_ranges: &[TimeRanges],
-) -> Statistics {
-    let mut statistics = Statistics::new_unknown(schema);
-    let rows = metadata.file_metadata().num_rows();
-    statistics.num_rows = Precision::Exact(usize::try_from(rows).unwrap_or(0));
-    let bytes: i64 = metadata
-        .row_groups()
-        .iter()
-        .map(parquet::file::metadata::RowGroupMetaData::total_byte_size)
-        .sum();
-    statistics.total_byte_size = Precision::Inexact(usize::try_from(bytes).unwrap_or(0));
-    for ranges in time_ranges {
-        let Ok(index) = schema.index_of(&ranges.column) else {
-            continue;
-        };
-        let Some(all) = ranges
-            .row_groups
-            .iter()
-            .copied()
-            .collect::<Option<Vec<TimeRange>>>()
-            .filter(|all| !all.is_empty())
-        else {
-            continue;
-        };
-        let data_type = schema.field(index).data_type();
-        let value = |v: i64| ScalarValue::Int64(Some(v)).cast_to(data_type).ok();
-        let column = &mut statistics.column_statistics[index];
-        let min = all.iter().map(|r| r.min).min().and_then(value);
-        let max = all.iter().map(|r| r.max).max().and_then(value);
-        if let (Some(min), Some(max)) = (min, max) {
-            column.min_value = Precision::Exact(min);
-            column.max_value = Precision::Exact(max);
-        }
-        if all.iter().all(|r| !r.nulls) {
-            column.null_count = Precision::Exact(0);
-        }
-    }
-    statistics
 }
 
 /// Marks a file part that reads only row groups known to meet the scan's
@@ -266,7 +101,7 @@ pub fn row_groups_inside_bounds(plan: &dyn ExecutionPlan) -> usize {
 }
 
 /// Whether `plan` holds a scan split by [`FileSetTable`] (see
-/// [`crate::split_scan`]).
+/// the split-scan rule in `crate::optimizer`).
 #[must_use]
 pub fn is_split_scan(plan: &dyn ExecutionPlan) -> bool {
     !parts_inside_bounds(plan).is_empty()
@@ -355,6 +190,8 @@ pub struct FileSetTable {
     schema: SchemaRef,
     files: Vec<FileEntry>,
     outside: Arc<OutsideBounds>,
+    /// Whether local files' column chunks are read through a memory map.
+    mmap: bool,
 }
 
 impl FileSetTable {
@@ -390,7 +227,7 @@ impl FileSetTable {
                     .map_err(|e| unreadable(e.to_string()))?;
                 let mut found = hive_partitions(path);
                 if let Some(pattern) = index_of.and_then(|m| m.get(path)) {
-                    found.push((crate::source::INDEX_COLUMN.to_owned(), pattern.clone()));
+                    found.push((INDEX_COLUMN.to_owned(), pattern.clone()));
                 }
                 Ok(FileEntry {
                     statistics: statistics.get(i).cloned().unwrap_or_default(),
@@ -423,7 +260,16 @@ impl FileSetTable {
             schema,
             files,
             outside: Arc::default(),
+            mmap: false,
         })
+    }
+
+    /// The table reading local files through a memory map when `mmap` (on
+    /// unix; elsewhere it always reads with `pread`).
+    #[must_use]
+    pub fn reading_mapped(mut self, mmap: bool) -> FileSetTable {
+        self.mmap = mmap && cfg!(unix);
+        self
     }
 
     /// The table counting what its scans leave out in `outside`.
@@ -620,7 +466,7 @@ impl FileSetTable {
         // `ParquetFormat::create_physical_plan` would install its own reader
         // factory; the plan is built here so that ours, which reads strings
         // as views, is the one used.
-        let factory = ViewReaderFactory::new(state.runtime_env(), map_local_files())?;
+        let factory = ViewReaderFactory::new(state.runtime_env(), self.mmap)?;
         let mut source = source
             .clone()
             .with_parquet_file_reader_factory(Arc::new(factory));
@@ -677,6 +523,10 @@ impl TableProvider for FileSetTable {
     /// index; skipping the row filter there (apache/datafusion#23696) is newer
     /// and would apply only with `pushdown_filters`, which costs this hunt more
     /// than it saves (see the README's performance section).
+    #[expect(
+        clippy::too_many_lines,
+        reason = "pruning by partition values, then by footers, then the split into inside and across parts: one pass over the files"
+    )]
     async fn scan(
         &self,
         state: &dyn Session,
@@ -803,343 +653,5 @@ impl TableProvider for FileSetTable {
             return Ok(Arc::new(EmptyExec::new(projected)));
         }
         UnionExec::try_new(scans)
-    }
-}
-
-/// DataFusion's cached reader factory, with every string column, also inside
-/// structs and lists, decoded as `Utf8View`, and column chunks read through a
-/// memory map (see [`crate::mapped`]) unless `LAKEHUNT_NO_MMAP` is set.
-///
-/// DataFusion asks for views only for top-level columns
-/// (`schema_force_view_types`); a nested ECS file's strings (all of them are in
-/// structs) would be decoded into contiguous `Utf8` buffers, copying every
-/// value, and then cast again. The Parquet reader takes its Arrow types from
-/// the `ARROW:schema` hint in the file's metadata, so the metadata each reader
-/// returns carries a hint asking for views (see [`with_string_views`]).
-#[derive(Debug)]
-struct ViewReaderFactory {
-    inner: CachedParquetFileReaderFactory,
-    /// Resolves a file's location to its path, as DataFusion's local object
-    /// store does; `None` when files are read with `pread`.
-    local: Option<LocalFileSystem>,
-}
-
-impl ViewReaderFactory {
-    /// Reading local files through `runtime`'s object store and metadata
-    /// cache; column chunks through a map of each file when `map`.
-    fn new(runtime: &RuntimeEnv, map: bool) -> datafusion::common::Result<ViewReaderFactory> {
-        Ok(ViewReaderFactory {
-            inner: CachedParquetFileReaderFactory::new(
-                runtime.object_store(ObjectStoreUrl::local_filesystem())?,
-                runtime.cache_manager.get_file_metadata_cache(),
-            ),
-            local: map.then(LocalFileSystem::new),
-        })
-    }
-}
-
-/// Whether local files are read through a map: on unix, unless
-/// `LAKEHUNT_NO_MMAP` is set (to anything but empty or `0`).
-fn map_local_files() -> bool {
-    cfg!(unix) && !crate::env_switch("LAKEHUNT_NO_MMAP")
-}
-
-impl ParquetFileReaderFactory for ViewReaderFactory {
-    fn create_reader(
-        &self,
-        partition_index: usize,
-        file: PartitionedFile,
-        metadata_size_hint: Option<usize>,
-        metrics: &ExecutionPlanMetricsSet,
-    ) -> datafusion::common::Result<Box<dyn AsyncFileReader + Send>> {
-        let mapped = match &self.local {
-            Some(local) => Some(MappedReads::new(
-                local.path_to_filesystem(&file.object_meta.location)?,
-                &file.object_meta,
-                partition_index,
-                metrics,
-            )),
-            None => None,
-        };
-        let inner = self
-            .inner
-            .create_reader(partition_index, file, metadata_size_hint, metrics)?;
-        Ok(Box::new(ViewReader { inner, mapped }))
-    }
-}
-
-struct ViewReader {
-    inner: Box<dyn AsyncFileReader + Send>,
-    /// Column chunks come from here when set; footers always come from `inner`
-    /// (and DataFusion's metadata cache).
-    mapped: Option<MappedReads>,
-}
-
-/// One file's column chunks, read through a map of it, counted in the scan's
-/// metrics as DataFusion's reader counts what it reads.
-struct MappedReads {
-    path: PathBuf,
-    len: u64,
-    map: MapState,
-    bytes_scanned: Count,
-    scan_efficiency_ratio: RatioMetrics,
-}
-
-enum MapState {
-    Unopened,
-    Open(Arc<MappedFile>),
-    /// The file system cannot map it: read with `pread` instead.
-    Unmappable,
-}
-
-impl MappedReads {
-    fn new(
-        path: PathBuf,
-        meta: &ObjectMeta,
-        partition: usize,
-        metrics: &ExecutionPlanMetricsSet,
-    ) -> MappedReads {
-        // The labels, types and merge strategy of DataFusion's own
-        // `ParquetFileMetrics`, so that explain sums these with its counts.
-        let builder = MetricBuilder::new(metrics)
-            .with_new_label("filename", meta.location.to_string())
-            .with_type(MetricType::Summary);
-        MappedReads {
-            path,
-            len: meta.size,
-            map: MapState::Unopened,
-            bytes_scanned: builder
-                .clone()
-                .with_category(MetricCategory::Bytes)
-                .counter("bytes_scanned", partition),
-            scan_efficiency_ratio: builder.ratio_metrics_with_strategy(
-                "scan_efficiency_ratio",
-                partition,
-                RatioMergeStrategy::AddPartSetTotal,
-            ),
-        }
-    }
-
-    /// `ranges` of the file, mapping it on first use; `None` when it cannot be
-    /// mapped, and `pread` must read them.
-    fn read(&mut self, ranges: &[Range<u64>]) -> Option<parquet::errors::Result<Vec<Bytes>>> {
-        if let MapState::Unopened = self.map {
-            self.map = match MappedFile::open(&self.path, self.len) {
-                Ok(file) => MapState::Open(file),
-                Err(MapError::Changed(e)) => return Some(Err(ParquetError::External(e.into()))),
-                Err(MapError::Io(_)) => MapState::Unmappable,
-            };
-        }
-        let MapState::Open(file) = &self.map else {
-            return None;
-        };
-        let read = ranges
-            .iter()
-            .map(|range| {
-                let bytes = file.slice(range.clone()).ok_or_else(|| {
-                    ParquetError::EOF(format!(
-                        "{}: bytes {}..{} asked for, but the file is {} bytes long",
-                        self.path.display(),
-                        range.start,
-                        range.end,
-                        file.len()
-                    ))
-                })?;
-                self.bytes_scanned.add(bytes.len());
-                Ok(bytes)
-            })
-            .collect();
-        Some(read)
-    }
-}
-
-impl Drop for MappedReads {
-    fn drop(&mut self) {
-        if let MapState::Open(_) = self.map {
-            self.scan_efficiency_ratio
-                .add_part(self.bytes_scanned.value());
-            self.scan_efficiency_ratio.set_total(self.len as usize);
-        }
-    }
-}
-
-impl AsyncFileReader for ViewReader {
-    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
-        let mapped = self.mapped.as_mut();
-        match mapped.and_then(|m| m.read(std::slice::from_ref(&range))) {
-            Some(read) => {
-                futures::future::ready(read.map(|mut b| b.pop().unwrap_or_default())).boxed()
-            }
-            None => self.inner.get_bytes(range),
-        }
-    }
-
-    fn get_byte_ranges(
-        &mut self,
-        ranges: Vec<Range<u64>>,
-    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
-        let mapped = self.mapped.as_mut();
-        match mapped.and_then(|m| m.read(&ranges)) {
-            Some(read) => futures::future::ready(read).boxed(),
-            None => self.inner.get_byte_ranges(ranges),
-        }
-    }
-
-    fn get_metadata<'a>(
-        &'a mut self,
-        options: Option<&'a ArrowReaderOptions>,
-    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
-        async move {
-            let metadata = self.inner.get_metadata(options).await?;
-            with_view_hint(&metadata)
-        }
-        .boxed()
-    }
-}
-
-/// `metadata` with an `ARROW:schema` hint whose strings are all `Utf8View`.
-fn with_view_hint(metadata: &ParquetMetaData) -> parquet::errors::Result<Arc<ParquetMetaData>> {
-    let file = metadata.file_metadata();
-    let schema = parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())?;
-    let hint = KeyValue::new(
-        ARROW_SCHEMA_META_KEY.to_owned(),
-        encode_arrow_schema(&with_string_views(&schema)),
-    );
-    let mut key_values: Vec<KeyValue> = file
-        .key_value_metadata()
-        .into_iter()
-        .flatten()
-        .filter(|kv| kv.key != ARROW_SCHEMA_META_KEY)
-        .cloned()
-        .collect();
-    key_values.push(hint);
-    let file = FileMetaData::new(
-        file.version(),
-        file.num_rows(),
-        file.created_by().map(str::to_owned),
-        Some(key_values),
-        file.schema_descr_ptr(),
-        file.column_orders().cloned(),
-    );
-    Ok(Arc::new(
-        ParquetMetaDataBuilder::new(file)
-            .set_row_groups(metadata.row_groups().to_vec())
-            .set_column_index(metadata.column_index().cloned())
-            .set_offset_index(metadata.offset_index().cloned())
-            .build(),
-    ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn the_scans_reader_maps_files_only_when_told_to() {
-        use datafusion::physical_plan::metrics::MetricValue;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("part.parquet");
-        std::fs::write(&path, b"0123456789").unwrap();
-        let meta = ObjectMeta {
-            location: StorePath::from_filesystem_path(&path).unwrap(),
-            last_modified: chrono::DateTime::default(),
-            size: 10,
-            e_tag: None,
-            version: None,
-        };
-        let runtime = RuntimeEnv::default();
-        for map in [true, false] {
-            let factory = ViewReaderFactory::new(&runtime, map).unwrap();
-            let metrics = ExecutionPlanMetricsSet::new();
-            let file = PartitionedFile::new_from_meta(meta.clone());
-            let mut reader = factory.create_reader(0, file, None, &metrics).unwrap();
-            assert_eq!(reader.get_bytes(2..5).await.unwrap(), &b"234"[..]);
-            let ranges = reader.get_byte_ranges(vec![0..1, 9..10]).await.unwrap();
-            assert_eq!(ranges, vec![&b"0"[..], &b"9"[..]]);
-            // Every `bytes_scanned` counter of the file: DataFusion's reader's,
-            // which reads nothing when the file is mapped, and the map's.
-            let mut counts: Vec<usize> = metrics
-                .clone_inner()
-                .iter()
-                .filter_map(|m| match m.value() {
-                    MetricValue::Count { name, count } if name == "bytes_scanned" => {
-                        Some(count.value())
-                    }
-                    _ => None,
-                })
-                .collect();
-            counts.sort_unstable();
-            let expected = if map { vec![0, 5] } else { vec![5] };
-            assert_eq!(counts, expected, "map: {map}");
-        }
-    }
-
-    #[test]
-    fn mapped_reads_count_fall_back_and_refuse_a_changed_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("part.parquet");
-        std::fs::write(&path, b"0123456789").unwrap();
-        let metrics = ExecutionPlanMetricsSet::new();
-        let reads = |path: &Path, size: u64| {
-            let meta = ObjectMeta {
-                location: StorePath::from(path.to_string_lossy().trim_start_matches('/')),
-                last_modified: chrono::DateTime::default(),
-                size,
-                e_tag: None,
-                version: None,
-            };
-            MappedReads::new(path.to_owned(), &meta, 0, &metrics)
-        };
-
-        // The error reading `range` gives.
-        let error = |mapped: &mut MappedReads, range: Range<u64>| {
-            let read = mapped.read(&[range]).expect("mappable");
-            read.expect_err("an error").to_string()
-        };
-
-        let mut mapped = reads(&path, 10);
-        let got = mapped.read(&[2..5, 9..10]).unwrap().unwrap();
-        assert_eq!(
-            got,
-            vec![Bytes::from_static(b"234"), Bytes::from_static(b"9")]
-        );
-        let err = error(&mut mapped, 8..11);
-        assert!(
-            err.contains("part.parquet") && err.contains("8..11"),
-            "{err}"
-        );
-        assert_eq!(mapped.bytes_scanned.value(), 4);
-        drop(mapped);
-        let ratio = metrics.clone_inner().sum_by_name("scan_efficiency_ratio");
-        assert_eq!(ratio.map(|r| r.to_string()), Some("40% (4/10)".to_owned()));
-
-        // Listed at another length: refused, naming the file; not mappable
-        // (here: gone): `None`, so that DataFusion's reader reads it.
-        let err = error(&mut reads(&path, 12), 0..1);
-        assert!(
-            err.contains("part.parquet") && err.contains("12 when listed"),
-            "{err}"
-        );
-        assert!(
-            reads(&dir.path().join("gone.parquet"), 10)
-                .read(std::slice::from_ref(&(0..1)))
-                .is_none()
-        );
-    }
-
-    #[test]
-    fn key_value_folders_anywhere_in_the_path() {
-        let path =
-            Path::new("/lake/region=us-east-1/accountId=123/eventDay=20260115/part-0.parquet");
-        assert_eq!(
-            hive_partitions(path),
-            vec![
-                ("region".to_owned(), "us-east-1".to_owned()),
-                ("accountId".to_owned(), "123".to_owned()),
-                ("eventDay".to_owned(), "20260115".to_owned()),
-            ]
-        );
-        assert!(hive_partitions(Path::new("lake/x/part=1.parquet")).is_empty());
-        assert!(hive_partitions(Path::new("lake/=1/a.parquet")).is_empty());
     }
 }

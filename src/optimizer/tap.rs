@@ -57,12 +57,12 @@ use futures::{Stream, StreamExt};
 /// Row counts of a tap, one per check, shared by the logical and physical
 /// nodes and read once the plan has run.
 #[derive(Debug, Default)]
-pub struct TapCounts(Vec<AtomicU64>);
+pub(crate) struct TapCounts(Vec<AtomicU64>);
 
 impl TapCounts {
     /// The count of each check so far.
     #[must_use]
-    pub fn values(&self) -> Vec<u64> {
+    pub(crate) fn values(&self) -> Vec<u64> {
         self.0
             .iter()
             .map(|c| c.load(AtomicOrdering::Relaxed))
@@ -71,20 +71,20 @@ impl TapCounts {
 }
 
 /// The hunt's plan with its checks tapped, and where their counts appear.
-pub struct Tapped {
+pub(crate) struct Tapped {
     /// The hunt, counting its checks as it runs.
-    pub plan: DataFrame,
+    pub(crate) plan: DataFrame,
     /// The diagnostics' output columns, in the order of `counts`.
-    pub names: Vec<String>,
+    pub(crate) names: Vec<String>,
     /// Filled in while `plan` runs.
-    pub counts: Arc<TapCounts>,
+    pub(crate) counts: Arc<TapCounts>,
 }
 
 /// `hunt` counting `diagnostics`' checks in its own scan, or `None` when the
 /// diagnostics query is not `SELECT count(*) FILTER (WHERE ...) AS name, ...
 /// FROM events WHERE ...` or the hunt does not filter `events` directly.
 #[must_use]
-pub fn tap_diagnostics(hunt: &DataFrame, diagnostics: &DataFrame) -> Option<Tapped> {
+pub(crate) fn tap_diagnostics(hunt: &DataFrame, diagnostics: &DataFrame) -> Option<Tapped> {
     // A LIMIT, or a join that may skip its probe side, stops reading before
     // every row has passed the tap: its counts would be short.
     let stops_early = hunt
@@ -333,7 +333,7 @@ impl UserDefinedLogicalNodeCore for Tap {
 
 /// Plans the tap node as `TapExec`; everything else as DataFusion does.
 #[derive(Debug)]
-pub struct TapPlanner;
+pub(crate) struct TapPlanner;
 
 #[async_trait]
 impl QueryPlanner for TapPlanner {

@@ -15,8 +15,8 @@ use datafusion::functions::core::expr_fn::coalesce;
 use datafusion::prelude::{Expr, cast, lit, when};
 use serde::Deserialize;
 
+use super::{Leaf, unify};
 use crate::error::{Error, Result};
-use crate::source::{Leaf, unify};
 
 /// A field map, as its TOML file holds it.
 #[derive(Clone, Debug, Deserialize)]

@@ -29,6 +29,8 @@
 //! Shipped hunts are embedded in the binary by `build.rs`; adding one is adding a
 //! TOML file under `data/hunts/`.
 
+pub mod library;
+
 use std::collections::BTreeMap;
 
 use arrow::datatypes::{DataType, Schema};

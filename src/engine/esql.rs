@@ -1,0 +1,173 @@
+//! Running ES|QL: the query translated over this session's `events`, its
+//! ENRICH lookup tables, and ES|QL's warnings counted while it runs.
+
+use arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
+use lakehunt_udfs::esql_warnings::EsqlWarnings;
+
+use super::{Engine, ScanStats, Table, Warning, collect, collect_observed};
+use crate::error::{Error, Result};
+
+impl Engine {
+    /// The SQL an ES|QL query becomes over this session's `events`, and the
+    /// counters of its warnings (registered afresh in the session).
+    async fn esql_sql(&self, query: &str, as_of: i64) -> Result<(String, EsqlWarnings)> {
+        let events = self.ctx.table("events").await?;
+        let time_type = match events
+            .schema()
+            .as_arrow()
+            .field_with_name("@timestamp")
+            .map(|f| f.data_type().clone())
+        {
+            Ok(DataType::Timestamp(unit, tz)) => format!(
+                "Timestamp({unit:?}, {})",
+                tz.map_or("None".to_owned(), |z| format!("Some(\"{z}\")"))
+            ),
+            _ => {
+                return Err(Error::InvalidEsql {
+                    line: 1,
+                    column: 1,
+                    message: "the data has no @timestamp of a timestamp type".into(),
+                });
+            }
+        };
+        let columns: Vec<(String, DataType)> = events
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect();
+        let indexes: Option<Vec<String>> = self.source.index_of.as_ref().map(|m| {
+            let mut names: Vec<String> = m.values().cloned().collect();
+            names.sort();
+            names.dedup();
+            names
+        });
+        let sql = crate::esql::translate_for(
+            query,
+            &crate::esql::Target {
+                now: as_of,
+                time_field: "@timestamp",
+                time_type: &time_type,
+                columns: Some(&columns),
+                indexes: indexes.as_deref(),
+                policies: &self.enrich,
+            },
+        )?;
+        Ok((sql, EsqlWarnings::register(&self.ctx)))
+    }
+
+    /// Registers a lookup table (Parquet, or CSV with a header) as the ES|QL
+    /// enrich policy `name`: its first column is the key, the others the
+    /// fields ENRICH adds. A key that appears twice is an error naming the file.
+    pub async fn add_enrich(&mut self, name: &str, path: &std::path::Path) -> Result<()> {
+        let unreadable = |message: String| Error::UnreadableFile {
+            path: path.to_owned(),
+            message,
+        };
+        if self.enrich.iter().any(|p| p.name == name) {
+            return Err(Error::InvalidParameter {
+                name: "--enrich".into(),
+                message: format!("policy {name} is given twice"),
+            });
+        }
+        let table = format!("enrich_{}", self.enrich.len() + 1);
+        let location = path.to_string_lossy().into_owned();
+        let csv = path
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("csv"));
+        if csv {
+            self.ctx
+                .register_csv(
+                    &table,
+                    &location,
+                    datafusion::prelude::CsvReadOptions::new(),
+                )
+                .await
+        } else {
+            self.ctx
+                .register_parquet(
+                    &table,
+                    &location,
+                    datafusion::prelude::ParquetReadOptions::default(),
+                )
+                .await
+        }
+        .map_err(|e| unreadable(e.to_string()))?;
+        let fields: Vec<String> = self
+            .ctx
+            .table(&table)
+            .await?
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        let Some((key, rest)) = fields.split_first() else {
+            return Err(unreadable("the lookup table has no columns".into()));
+        };
+        let check = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM \"{table}\" WHERE \"{k}\" IS NOT NULL \
+             GROUP BY \"{k}\" HAVING count(*) > 1)",
+            k = key.replace('"', "\"\"")
+        );
+        let dupes = collect(self.ctx.sql(&check).await?).await?;
+        let dupes = dupes
+            .batches
+            .first()
+            .and_then(|b| ScalarValue::try_from_array(b.column(0), 0).ok());
+        if let Some(ScalarValue::Int64(Some(n))) = dupes
+            && n > 0
+        {
+            self.ctx.deregister_table(&table)?;
+            return Err(unreadable(format!(
+                "{n} values of the key column {key} appear more than once; ENRICH needs one row per key"
+            )));
+        }
+        self.enrich.push(crate::esql::EnrichPolicy {
+            name: name.to_owned(),
+            table,
+            match_field: key.clone(),
+            fields: rest.to_vec(),
+        });
+        Ok(())
+    }
+
+    /// Runs an ES|QL query (see [`crate::esql`]) as of `as_of` (ns).
+    pub async fn esql(&self, query: &str, as_of: i64) -> Result<Table> {
+        Ok(self.esql_observed(query, as_of, &mut |_| {}).await?.0)
+    }
+
+    /// [`Engine::esql`], calling `observe` as the scans read (for progress
+    /// displays), with ES|QL's warnings (see [`lakehunt_udfs::esql_warnings`]).
+    pub async fn esql_observed(
+        &self,
+        query: &str,
+        as_of: i64,
+        observe: &mut (dyn FnMut(ScanStats) + Send),
+    ) -> Result<(Table, Vec<Warning>)> {
+        let (sql, warnings) = self.esql_sql(query, as_of).await?;
+        let (table, _) =
+            collect_observed(self.ctx.sql(&sql).await?, ScanStats::default(), observe).await?;
+        let warnings = warnings
+            .report()
+            .into_iter()
+            .map(|(name, count, message)| Warning {
+                name: name.to_owned(),
+                count,
+                message,
+            })
+            .collect();
+        Ok((table, warnings))
+    }
+
+    /// The SQL an ES|QL query becomes here, and DataFusion's optimized plan of it.
+    pub async fn esql_explain(&self, query: &str, as_of: i64) -> Result<String> {
+        let (sql, _) = self.esql_sql(query, as_of).await?;
+        let plan = self.ctx.sql(&sql).await?.into_optimized_plan()?;
+        Ok(format!(
+            "SQL\n{sql}\n\nPlan (optimized)\n{}",
+            plan.display_indent()
+        ))
+    }
+}

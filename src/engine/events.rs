@@ -1,0 +1,96 @@
+//! The `events` view: every schema group's table, projected onto the
+//! canonical ECS columns (see [`crate::resolve`]), in one union.
+
+use std::sync::Arc;
+
+use arrow::datatypes::DataType;
+use datafusion::common::ScalarValue;
+use datafusion::prelude::{DataFrame, SessionContext, cast, ident, lit};
+
+use crate::error::Result;
+use crate::resolve::convert;
+use crate::scan::{FILE_COLUMN, FileSetTable, OutsideBounds, ROW_COLUMN};
+use crate::source::Source;
+
+/// Registers the raw tables (`events_raw`, or `events_raw_N` per schema) and
+/// `events`, the union of every group projected onto the canonical columns;
+/// and `events_id`, the same with a column `_id` (`file:row`, the event's
+/// row in its file) for ES|QL's `METADATA _id`.
+pub(crate) async fn register(
+    source: &Source,
+    ctx: &SessionContext,
+    mmap: bool,
+    outside: &Arc<OutsideBounds>,
+) -> Result<()> {
+    let ip_to_string = lakehunt_udfs::ip_to_string::ip_to_string_udf();
+    let (mut events, mut events_id): (Option<DataFrame>, Option<DataFrame>) = (None, None);
+    // Files that have columns of the provenance columns' names get no `events_id`.
+    let provenance = [FILE_COLUMN, ROW_COLUMN]
+        .iter()
+        .all(|c| source.schema.field_with_name(c).is_err());
+    for (i, group) in source.groups.iter().enumerate() {
+        let suffix = if source.groups.len() == 1 {
+            String::new()
+        } else {
+            format!("_{}", i + 1)
+        };
+        // One table per group (its files stat'ed once); the `_id` view reads
+        // the same table with the provenance columns added.
+        let table = FileSetTable::try_new(
+            &group.files,
+            &group.statistics,
+            Arc::clone(&group.schema),
+            &group.partition_keys,
+            source.index_of.as_ref(),
+        )?
+        .counting_into(Arc::clone(outside))
+        .reading_mapped(mmap);
+        let (raw, raw_id) = (
+            format!("events_raw{suffix}"),
+            format!("events_raw_id{suffix}"),
+        );
+        if provenance {
+            ctx.register_table(&raw_id, Arc::new(table.clone().with_provenance(true)))?;
+        }
+        ctx.register_table(&raw, Arc::new(table))?;
+        let columns = source
+            .schema
+            .fields()
+            .iter()
+            .map(|field| {
+                let to = field.data_type();
+                let expr = match group.leaves.iter().find(|l| &l.name == field.name()) {
+                    Some(leaf) => convert(leaf.expr.clone(), &leaf.data_type, to, &ip_to_string),
+                    None => cast(lit(ScalarValue::Null), to.clone()),
+                };
+                expr.alias(field.name())
+            })
+            .collect::<Vec<_>>();
+        let mut with_id = columns.clone();
+        with_id.push(
+            datafusion::functions::string::expr_fn::concat(vec![
+                ident(FILE_COLUMN),
+                lit(":"),
+                cast(ident(ROW_COLUMN), DataType::Utf8),
+            ])
+            .alias("_id"),
+        );
+        let views = [
+            (&mut events, &raw, columns),
+            (&mut events_id, &raw_id, with_id),
+        ];
+        for (union, name, columns) in views.into_iter().take(1 + usize::from(provenance)) {
+            let projected = ctx.table(name.as_str()).await?.select(columns)?;
+            *union = Some(match union.take() {
+                None => projected,
+                Some(all) => all.union(projected)?,
+            });
+        }
+    }
+    for (name, union) in [("events", events), ("events_id", events_id)] {
+        if let Some(view) = union {
+            ctx.register_table(name, view.into_view())?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! The ES|QL syntax tree: expressions and commands, with byte positions.
+
+/// An expression.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) enum Expr {
+    Field(String),
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Null,
+    /// A time span in ns (`8 hour`).
+    Span(i64),
+    /// A calendar span: `1 month`, `2 quarters`, `1 year`.
+    Calendar(i64, &'static str),
+    Now,
+    Not(Box<Expr>),
+    Neg(Box<Expr>),
+    Binary(Box<Expr>, &'static str, Box<Expr>),
+    IsNull(Box<Expr>, bool),
+    /// `x [NOT] IN (a, b, ...)`.
+    In(Box<Expr>, Vec<Expr>, bool),
+    /// `x [NOT] LIKE "pattern"` (wildcards `*` and `?`), `x [NOT] RLIKE "regex"`.
+    Like(Box<Expr>, String, bool, bool),
+    /// Function name (lowercase), arguments, position.
+    Call(String, Vec<Expr>, usize),
+    /// `{ "name": value, ... }`, a function's options, at a position.
+    Options(Vec<(String, Expr)>, usize),
+}
+
+/// One command of the pipeline.
+#[derive(Clone, Debug)]
+pub(super) enum Command {
+    /// Index patterns, then `METADATA` fields with their positions.
+    From(Vec<String>, Vec<(String, usize)>),
+    /// `DISSECT field "pattern" [APPEND_SEPARATOR = "sep"]`, at a position.
+    Dissect(String, String, String, usize),
+    /// `GROK field "pattern"`, at a position.
+    Grok(String, String, usize),
+    MvExpand(String),
+    /// `ENRICH policy [ON field] [WITH [new =] field, ...]`, at a position.
+    Enrich(String, Option<String>, Vec<(String, String)>, usize),
+    Where(Expr),
+    Keep(Vec<String>),
+    /// Aggregates, then the `BY` keys: a field, or a named expression
+    /// (`BY hour = BUCKET(@timestamp, 1 hour)`, or unnamed, named by its text).
+    Stats(Vec<(String, Expr)>, Vec<(String, Expr)>),
+    Sort(Vec<(String, bool, Option<bool>)>),
+    Limit(i64),
+    Eval(Vec<(String, Expr)>),
+    Drop(Vec<String>),
+    Rename(Vec<(String, String)>),
+}

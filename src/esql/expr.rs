@@ -1,0 +1,516 @@
+//! ES|QL expressions -> SQL text with ES|QL's semantics, and their types.
+
+use std::fmt::Write as _;
+
+use super::*;
+
+/// Translates expressions; `now` is the as-of instant, `time_type` the
+/// `@timestamp` column's Arrow type for time literals.
+pub(super) struct Sql<'a> {
+    pub(super) now: i64,
+    pub(super) time_type: &'a str,
+    /// The `events` columns' types, when known.
+    pub(super) types: std::collections::HashMap<String, arrow::datatypes::DataType>,
+    /// Columns holding lists computed in their own order (`SPLIT`), which
+    /// Elasticsearch keeps as they are; stored lists come sorted.
+    pub(super) in_order: std::collections::HashSet<String>,
+    /// Columns the query computed (EVAL, DISSECT, ...): not index fields, so
+    /// not MATCH's.
+    pub(super) computed: std::collections::HashSet<String>,
+    /// Why MATCH cannot be used where the translation is; `None` where it can
+    /// (WHERE and STATS, before any LIMIT or STATS).
+    pub(super) full_text: std::cell::Cell<Option<&'static str>>,
+    /// Where the command being translated starts (for errors without a place
+    /// of their own).
+    pub(super) command_at: std::cell::Cell<usize>,
+}
+
+impl Sql<'_> {
+    /// The value of a constant time expression (`now() - 8 hour`), if it is one.
+    pub(super) fn instant(&self, e: &Expr) -> Option<i64> {
+        match e {
+            Expr::Now => Some(self.now),
+            Expr::Binary(l, op @ ("+" | "-"), r) => {
+                let base = self.instant(l)?;
+                let Expr::Span(ns) = **r else { return None };
+                if *op == "+" {
+                    base.checked_add(ns)
+                } else {
+                    base.checked_sub(ns)
+                }
+            }
+            _ => None,
+        }
+    }
+
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one match arm per expression kind, each short"
+    )]
+    pub(super) fn expr(&self, e: &Expr, out: &mut String) -> Result<()> {
+        if let Some(instant) = self.instant(e) {
+            let _ = write!(
+                out,
+                "arrow_cast({}, '{}')",
+                string_literal(&format_instant(instant)),
+                self.time_type
+            );
+            return Ok(());
+        }
+        match e {
+            Expr::Field(name) => out.push_str(&quote(name)),
+            Expr::Str(s) => out.push_str(&string_literal(s)),
+            Expr::Int(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Expr::Float(x) => {
+                let _ = write!(out, "{x:?}");
+            }
+            Expr::Bool(b) => out.push_str(if *b { "TRUE" } else { "FALSE" }),
+            Expr::Null => out.push_str("NULL"),
+            Expr::Span(ns) => {
+                let _ = write!(out, "arrow_cast({ns}, 'Duration(Nanosecond)')");
+            }
+            Expr::Calendar(n, unit) => {
+                let _ = write!(out, "INTERVAL '{n} {unit}'");
+            }
+            Expr::Now => {
+                let _ = write!(
+                    out,
+                    "arrow_cast({}, '{}')",
+                    string_literal(&format_instant(self.now)),
+                    self.time_type
+                );
+            }
+            Expr::Not(inner) => {
+                out.push_str("(NOT ");
+                self.expr(inner, out)?;
+                out.push(')');
+            }
+            Expr::Neg(inner) => {
+                out.push_str("(-");
+                self.expr(inner, out)?;
+                out.push(')');
+            }
+            Expr::IsNull(inner, negated) => {
+                out.push('(');
+                self.expr(inner, out)?;
+                out.push_str(if *negated {
+                    " IS NOT NULL)"
+                } else {
+                    " IS NULL)"
+                });
+            }
+            Expr::In(value, list, negated)
+                if self.is_ip(value) && list.iter().all(|i| matches!(i, Expr::Str(_))) =>
+            {
+                // IP strings are IPs: any spelling of the address matches.
+                let mut ips = vec![];
+                for item in list {
+                    if let Expr::Str(text) = item {
+                        ips.push(string_literal(
+                            &ip_literal(text).map_err(|m| error(self.pos_of(e), m))?,
+                        ));
+                    }
+                }
+                let _ = write!(
+                    out,
+                    "({}cidr_match({}, {}))",
+                    if *negated { "NOT " } else { "" },
+                    self.text(value, true)?,
+                    ips.join(", ")
+                );
+            }
+            Expr::In(value, list, negated) => {
+                out.push('(');
+                self.operand(value, true, out)?;
+                out.push_str(if *negated { " NOT IN (" } else { " IN (" });
+                for (i, item) in list.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.expr(item, out)?;
+                }
+                out.push_str("))");
+            }
+            Expr::Like(value, pattern, regex, negated) => {
+                out.push('(');
+                if *negated {
+                    out.push_str("NOT ");
+                }
+                if *regex {
+                    // Lucene regular expressions match the whole string.
+                    out.push_str("regexp_like(");
+                    self.operand(value, true, out)?;
+                    let _ = write!(out, ", {})", string_literal(&lucene_to_rust(pattern)));
+                } else {
+                    self.operand(value, true, out)?;
+                    let _ = write!(
+                        out,
+                        " LIKE {} ESCAPE '\\'",
+                        string_literal(&wildcard_to_like(pattern))
+                    );
+                }
+                out.push(')');
+            }
+            Expr::Binary(l, op @ ("+" | "-" | "*"), r)
+                if self.infer(l).is_some_and(|t| t.is_integer())
+                    && self.infer(r).is_some_and(|t| t.is_integer()) =>
+            {
+                // Whole numbers: NULL with a warning past the range, where SQL
+                // wraps (esql_add/esql_sub/esql_mul, see `esql_warnings`).
+                let (mut left, mut right) = (String::new(), String::new());
+                self.expr(l, &mut left)?;
+                self.expr(r, &mut right)?;
+                let function = match *op {
+                    "+" => "esql_add",
+                    "-" => "esql_sub",
+                    _ => "esql_mul",
+                };
+                let _ = write!(out, "{function}({left}, {right})");
+            }
+            Expr::Binary(l, op @ ("/" | "%"), r) => {
+                // Division by zero is NULL in ES|QL, with a warning (counted by
+                // esql_div/esql_mod, see `esql_warnings`), not an error.
+                let (mut left, mut right) = (String::new(), String::new());
+                self.expr(l, &mut left)?;
+                self.expr(r, &mut right)?;
+                let function = if *op == "/" { "esql_div" } else { "esql_mod" };
+                let _ = write!(out, "{function}({left}, {right})");
+            }
+            Expr::Binary(l, op @ ("==" | "!=" | "<" | "<=" | ">" | ">="), r)
+                if self.typed_literal(l, r) || self.typed_literal(r, l) =>
+            {
+                // A string compared with an IP or a boolean is read as one.
+                let ((Expr::Str(text), field) | (field, Expr::Str(text))) = (&**l, &**r) else {
+                    unreachable!("typed_literal holds")
+                };
+                if self.is_ip(field) {
+                    if !matches!(*op, "==" | "!=") {
+                        return Err(error(
+                            self.pos_of(e),
+                            "only == and != compare IPs here (not their order)",
+                        ));
+                    }
+                    let ip = ip_literal(text).map_err(|m| error(self.pos_of(e), m))?;
+                    let _ = write!(
+                        out,
+                        "({}cidr_match({}, {}))",
+                        if *op == "!=" { "NOT " } else { "" },
+                        self.text(field, true)?,
+                        string_literal(&ip)
+                    );
+                } else {
+                    // Boolean: Java's Boolean.parseBoolean, "true" in any case.
+                    let truth = if text.eq_ignore_ascii_case("true") {
+                        "TRUE"
+                    } else {
+                        "FALSE"
+                    };
+                    let (left, right) = if matches!(**l, Expr::Str(_)) {
+                        (truth.to_owned(), self.text(r, true)?)
+                    } else {
+                        (self.text(l, true)?, truth.to_owned())
+                    };
+                    let sql_op = match *op {
+                        "==" => "=",
+                        "!=" => "<>",
+                        other => other,
+                    };
+                    let _ = write!(out, "({left} {sql_op} {right})");
+                }
+            }
+            Expr::Binary(l, op, r) => {
+                let comparison = matches!(*op, "==" | "!=" | "<" | "<=" | ">" | ">=");
+                out.push('(');
+                self.operand(l, comparison, out)?;
+                let _ = write!(
+                    out,
+                    " {} ",
+                    match *op {
+                        "==" => "=",
+                        "!=" => "<>",
+                        other => other,
+                    }
+                );
+                self.operand(r, comparison, out)?;
+                out.push(')');
+            }
+            Expr::Options(_, pos) => {
+                return Err(error(
+                    *pos,
+                    "options { ... } are only MATCH's last argument",
+                ));
+            }
+            Expr::Call(name, args, pos) => {
+                if name == "case" {
+                    // CASE(cond, value, cond, value, ..., [else]).
+                    out.push_str("CASE");
+                    let mut pairs = args.chunks_exact(2);
+                    for pair in pairs.by_ref() {
+                        out.push_str(" WHEN ");
+                        self.expr(&pair[0], out)?;
+                        out.push_str(" THEN ");
+                        self.expr(&pair[1], out)?;
+                    }
+                    if let [otherwise] = pairs.remainder() {
+                        out.push_str(" ELSE ");
+                        self.expr(otherwise, out)?;
+                    }
+                    out.push_str(" END");
+                    return Ok(());
+                }
+                if name == "concat" {
+                    // NULL if any argument is NULL, as ES|QL (SQL's concat() skips NULLs).
+                    out.push('(');
+                    for (i, a) in args.iter().enumerate() {
+                        if i > 0 {
+                            out.push_str(" || ");
+                        }
+                        self.operand(a, true, out)?;
+                    }
+                    out.push(')');
+                    return Ok(());
+                }
+                if self.special_call(name, args, *pos, out)? {
+                    return Ok(());
+                }
+                // ES|QL functions whose SQL namesake means the same; a field
+                // argument is read as one value (NULL when multi-valued).
+                let (sql, arity) = match name.as_str() {
+                    "cidr_match" => ("cidr_match", 2..=usize::MAX),
+                    "starts_with" => ("starts_with", 2..=2),
+                    "ends_with" => ("ends_with", 2..=2),
+                    "to_lower" => ("lower", 1..=1),
+                    "to_upper" => ("upper", 1..=1),
+                    "length" => ("character_length", 1..=1),
+                    "trim" => ("trim", 1..=1),
+                    "ltrim" => ("ltrim", 1..=1),
+                    "rtrim" => ("rtrim", 1..=1),
+                    "coalesce" => ("coalesce", 1..=usize::MAX),
+                    "abs" => ("abs", 1..=1),
+                    "left" => ("left", 2..=2),
+                    "right" => ("right", 2..=2),
+                    "split" => ("string_to_array", 2..=2),
+                    "round" => ("round", 1..=2),
+                    "floor" => ("floor", 1..=1),
+                    "ceil" => ("ceil", 1..=1),
+                    "pow" => ("power", 2..=2),
+                    "sqrt" => ("sqrt", 1..=1),
+                    "log10" => ("log10", 1..=1),
+                    "greatest" => ("greatest", 1..=usize::MAX),
+                    "least" => ("least", 1..=usize::MAX),
+                    "from_base64" => ("from_base64", 1..=1),
+                    other => {
+                        return Err(error(
+                            *pos,
+                            format!(
+                                "function {} is not supported yet",
+                                other.to_ascii_uppercase()
+                            ),
+                        ));
+                    }
+                };
+                check_arity(name, &arity, args.len(), *pos)?;
+                out.push_str(sql);
+                out.push('(');
+                for (i, a) in args.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    // CIDR_MATCH's blocks are literals; other arguments are values.
+                    self.operand(a, name != "cidr_match" || i == 0, out)?;
+                }
+                out.push(')');
+            }
+        }
+        Ok(())
+    }
+
+    /// The type `e` has, where the translation needs it (lists, whole numbers,
+    /// times); `None` when it is not known.
+    pub(super) fn infer(&self, e: &Expr) -> Option<arrow::datatypes::DataType> {
+        use arrow::datatypes::{DataType as T, Field, TimeUnit};
+        let list = |item: T| T::List(std::sync::Arc::new(Field::new("item", item, true)));
+        Some(match e {
+            Expr::Field(name) => self.types.get(name)?.clone(),
+            Expr::Str(_) => T::Utf8,
+            Expr::Int(n) if i32::try_from(*n).is_ok() => T::Int32,
+            Expr::Int(_) => T::Int64,
+            Expr::Float(_) => T::Float64,
+            Expr::Bool(_) | Expr::Not(_) | Expr::IsNull(..) | Expr::In(..) | Expr::Like(..) => {
+                T::Boolean
+            }
+            Expr::Now => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            Expr::Neg(inner) => self.infer(inner)?,
+            Expr::Binary(left, op, right) => match *op {
+                "==" | "!=" | "<" | "<=" | ">" | ">=" | "AND" | "OR" => T::Boolean,
+                _ => match (self.infer(left)?, self.infer(right)?) {
+                    (time @ T::Timestamp(..), _) => time,
+                    (lt, rt) if lt.is_integer() && rt.is_integer() => {
+                        if lt == T::Int32 && rt == T::Int32 {
+                            T::Int32
+                        } else {
+                            T::Int64
+                        }
+                    }
+                    _ => return None,
+                },
+            },
+            Expr::Call(name, args, _) => match name.as_str() {
+                "to_integer" | "to_int" | "length" | "date_diff" => T::Int32,
+                "to_long" | "mv_count" => T::Int64,
+                "to_double" => T::Float64,
+                "to_string" | "to_str" | "to_lower" | "to_upper" | "replace" | "substring"
+                | "trim" | "ltrim" | "rtrim" | "left" | "right" | "concat" | "date_format"
+                | "mv_concat" | "from_base64" => T::Utf8,
+                "to_boolean" | "to_bool" | "cidr_match" | "starts_with" | "ends_with" => T::Boolean,
+                "to_datetime" | "to_dt" => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+                "date_trunc" => self.infer(args.get(1)?)?,
+                "bucket" => match args.get(1)? {
+                    Expr::Span(_) | Expr::Calendar(..) => self.infer(args.first()?)?,
+                    _ => T::Float64,
+                },
+                "split" => list(T::Utf8),
+                "mv_dedupe" | "mv_slice" | "coalesce" => self.infer(args.first()?)?,
+                "mv_first" | "mv_last" | "mv_min" | "mv_max" => {
+                    item_type(self.infer(args.first()?)?)
+                }
+                _ => return None,
+            },
+            _ => return None,
+        })
+    }
+
+    /// The type of an aggregate's result, where known.
+    pub(super) fn infer_aggregate(&self, e: &Expr) -> Option<arrow::datatypes::DataType> {
+        use arrow::datatypes::{DataType as T, Field};
+        let Expr::Call(name, args, _) = e else {
+            return None;
+        };
+        Some(match name.as_str() {
+            "count" | "count_distinct" => T::Int64,
+            "values" => T::List(std::sync::Arc::new(Field::new(
+                "item",
+                item_type(self.infer(args.first()?)?),
+                true,
+            ))),
+            "min" | "max" => item_type(self.infer(args.first()?)?),
+            "sum" if self.infer(args.first()?)?.is_integer() => T::Int64,
+            "avg" | "median" => T::Float64,
+            _ => return None,
+        })
+    }
+
+    /// `f`, translating where MATCH is allowed unless `why` says otherwise
+    /// (WHERE and STATS); elsewhere MATCH is refused.
+    pub(super) fn allowing_full_text<T>(
+        &self,
+        why: Option<&'static str>,
+        f: impl FnOnce(&Self) -> Result<T>,
+    ) -> Result<T> {
+        self.full_text.set(why);
+        let out = f(self);
+        self.full_text.set(Some(FULL_TEXT_WHERE));
+        out
+    }
+
+    /// Whether `e` is a list computed in its own order (see `in_order`).
+    pub(super) fn in_order(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Call(name, _, _) => name == "split",
+            Expr::Field(name) => self.in_order.contains(name),
+            _ => false,
+        }
+    }
+
+    /// Column `name` now holds one of its list's values per row.
+    pub(super) fn unlist(&mut self, name: &str) {
+        if let Some(t) = self.types.remove(name) {
+            self.types.insert(name.to_owned(), item_type(t));
+        }
+    }
+
+    pub(super) fn is_list(&self, e: &Expr) -> bool {
+        matches!(
+            self.infer(e),
+            Some(arrow::datatypes::DataType::List(_) | arrow::datatypes::DataType::LargeList(_))
+        )
+    }
+
+    /// A multi-valued field's values as Elasticsearch returns them: sorted,
+    /// and for keywords also de-duplicated (doc values keep a keyword once).
+    pub(super) fn sorted_values(&self, e: &Expr) -> Result<String> {
+        let mut f = String::new();
+        self.expr(e, &mut f)?;
+        if self.in_order(e) {
+            return Ok(f);
+        }
+        let strings = matches!(
+            self.infer(e),
+            Some(arrow::datatypes::DataType::List(item)) if item.data_type().is_string()
+        );
+        Ok(if strings {
+            format!("array_sort(array_distinct({f}))")
+        } else {
+            format!("array_sort({f})")
+        })
+    }
+
+    pub(super) fn text(&self, e: &Expr, single: bool) -> Result<String> {
+        let mut out = String::new();
+        self.operand(e, single, &mut out)?;
+        Ok(out)
+    }
+
+    /// Whether `e` is an IP field: text named `ip` or `*.ip`, as ECS names them
+    /// (Parquet has no IP type).
+    pub(super) fn is_ip(&self, e: &Expr) -> bool {
+        let Expr::Field(name) = e else {
+            return false;
+        };
+        let text = match self.infer(e) {
+            None => true,
+            Some(arrow::datatypes::DataType::List(item)) => item.data_type().is_string(),
+            Some(t) => t.is_string(),
+        };
+        text && name.rsplit('.').next() == Some("ip")
+    }
+
+    /// Whether `literal` is a string that ES|QL reads as `field`'s type (an IP or
+    /// a boolean) when they are compared.
+    pub(super) fn typed_literal(&self, field: &Expr, literal: &Expr) -> bool {
+        matches!(literal, Expr::Str(_))
+            && (self.is_ip(field) || self.infer(field) == Some(arrow::datatypes::DataType::Boolean))
+    }
+
+    /// The position of the first call inside `e`, else of its command.
+    pub(super) fn pos_of(&self, e: &Expr) -> usize {
+        fn call(e: &Expr) -> Option<usize> {
+            match e {
+                Expr::Call(_, _, pos) | Expr::Options(_, pos) => Some(*pos),
+                Expr::Binary(l, _, r) => call(l).or_else(|| call(r)),
+                Expr::Not(i) | Expr::Neg(i) | Expr::IsNull(i, _) | Expr::In(i, _, _) => call(i),
+                _ => None,
+            }
+        }
+        call(e).unwrap_or_else(|| self.command_at.get())
+    }
+
+    /// A comparison operand: a field is read through `mv_single`, so a
+    /// multi-valued field compares as NULL, as in ES|QL.
+    pub(super) fn operand(&self, e: &Expr, single: bool, out: &mut String) -> Result<()> {
+        match e {
+            // A multi-valued list is also counted for ES|QL's warning.
+            Expr::Field(name) if single && self.is_list(e) => {
+                let _ = write!(out, "mv_single(esql_mv_check({}))", quote(name));
+                Ok(())
+            }
+            Expr::Field(name) if single => {
+                let _ = write!(out, "mv_single({})", quote(name));
+                Ok(())
+            }
+            other => self.expr(other, out),
+        }
+    }
+}

@@ -1,0 +1,611 @@
+//! ES|QL function calls and aggregates -> SQL.
+
+use std::fmt::Write as _;
+
+use super::*;
+
+impl Sql<'_> {
+    /// Functions whose ES|QL meaning needs more than a same-named SQL call;
+    /// `false` when `name` is not one of them.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one match arm per ES|QL function with its own semantics, each short"
+    )]
+    pub(super) fn special_call(
+        &self,
+        name: &str,
+        args: &[Expr],
+        pos: usize,
+        out: &mut String,
+    ) -> Result<bool> {
+        use arrow::datatypes::DataType as T;
+        let arity =
+            |range: std::ops::RangeInclusive<usize>| check_arity(name, &range, args.len(), pos);
+        let integer = |e: &Expr| self.infer(e).is_some_and(|t| t.is_integer());
+        let timestamp = |e: &Expr| matches!(self.infer(e), Some(T::Timestamp(..)));
+        let sql = match name {
+            "match" => self.full_text_match(args, pos)?,
+            "replace" => {
+                arity(3..=3)?;
+                // Java's replacement rules ($1, ${name}, \ escapes): esql_replace.
+                format!(
+                    "esql_replace({}, {}, {})",
+                    self.text(&args[0], true)?,
+                    self.text(&args[1], true)?,
+                    self.text(&args[2], true)?
+                )
+            }
+            "substring" => {
+                arity(2..=3)?;
+                // From 1; a negative start counts from the end; 0 is 1.
+                let s = self.text(&args[0], true)?;
+                let start = self.text(&args[1], true)?;
+                let from = format!(
+                    "CASE WHEN {start} > 0 THEN {start} \
+                     WHEN {start} < 0 THEN greatest(character_length({s}) + {start} + 1, 1) \
+                     ELSE 1 END"
+                );
+                match args.get(2) {
+                    Some(len) => format!(
+                        "substr({s}, {from}, greatest({}, 0))",
+                        self.text(len, true)?
+                    ),
+                    None => format!("substr({s}, {from})"),
+                }
+            }
+            "to_double" => {
+                arity(1..=1)?;
+                format!("try_cast({} AS DOUBLE)", self.text(&args[0], true)?)
+            }
+            "to_integer" | "to_int" | "to_long" => {
+                arity(1..=1)?;
+                let to = if name == "to_long" { "BIGINT" } else { "INT" };
+                let v = self.text(&args[0], true)?;
+                let rounded = format!("try_cast(floor(try_cast({v} AS DOUBLE) + 0.5) AS {to})");
+                if integer(&args[0]) {
+                    format!("try_cast({v} AS {to})")
+                } else if timestamp(&args[0]) {
+                    // A time is its milliseconds since the epoch.
+                    format!(
+                        "try_cast(CAST(arrow_cast({v}, 'Timestamp(Millisecond, Some(\"UTC\"))') \
+                         AS BIGINT) AS {to})"
+                    )
+                } else if self.infer(&args[0]).is_some_and(|t| t.is_floating()) {
+                    // Rounded half up (Java's Math.round); out of range is NULL.
+                    rounded
+                } else {
+                    // Text is read as a whole number first, exact to the last
+                    // digit; else as a double, rounded.
+                    format!("coalesce(try_cast({v} AS {to}), {rounded})")
+                }
+            }
+            "to_string" | "to_str" => {
+                arity(1..=1)?;
+                let v = self.text(&args[0], true)?;
+                if timestamp(&args[0]) {
+                    format!("to_char({v}, '%Y-%m-%dT%H:%M:%S%.3fZ')")
+                } else {
+                    format!("CAST({v} AS VARCHAR)")
+                }
+            }
+            "to_datetime" | "to_dt" => {
+                arity(1..=1)?;
+                let v = self.text(&args[0], true)?;
+                if integer(&args[0]) {
+                    // Whole numbers are milliseconds since the epoch.
+                    format!("arrow_cast(to_timestamp_millis({v}), '{}')", self.time_type)
+                } else {
+                    format!(
+                        "arrow_cast(try_cast({v} AS TIMESTAMP), '{}')",
+                        self.time_type
+                    )
+                }
+            }
+            "to_ip" => {
+                arity(1..=1)?;
+                let v = self.text(&args[0], true)?;
+                format!("CASE WHEN cidr_match({v}, '0.0.0.0/0', '::/0') IS NOT NULL THEN {v} END")
+            }
+            "to_boolean" | "to_bool" => {
+                arity(1..=1)?;
+                let v = self.text(&args[0], true)?;
+                if integer(&args[0]) {
+                    format!("({v} <> 0)")
+                } else {
+                    format!(
+                        "CASE WHEN {v} IS NULL THEN NULL ELSE lower(CAST({v} AS VARCHAR)) = 'true' END"
+                    )
+                }
+            }
+            "bucket" => {
+                // BUCKET(field, span): a time span buckets as DATE_TRUNC does; a
+                // number buckets numbers (floor(x / span) * span, a double).
+                if args.len() == 4 {
+                    return Err(error(
+                        pos,
+                        "BUCKET(field, buckets, from, to) is not supported yet; \
+                         give the span: BUCKET(field, 1 hour)",
+                    ));
+                }
+                arity(2..=2)?;
+                match &args[1] {
+                    Expr::Span(_) | Expr::Calendar(..) => {
+                        return self.special_call(
+                            "date_trunc",
+                            &[args[1].clone(), args[0].clone()],
+                            pos,
+                            out,
+                        );
+                    }
+                    Expr::Int(_) | Expr::Float(_) => {
+                        let v = self.text(&args[0], true)?;
+                        let span = self.text(&args[1], true)?;
+                        format!("(floor(CAST({v} AS DOUBLE) / {span}) * {span})")
+                    }
+                    _ => {
+                        return Err(error(pos, "BUCKET takes a constant span second"));
+                    }
+                }
+            }
+            "date_trunc" => {
+                arity(2..=2)?;
+                let date = self.text(&args[1], true)?;
+                match &args[0] {
+                    Expr::Calendar(1, unit) => format!("date_trunc('{unit}', {date})"),
+                    Expr::Calendar(..) => {
+                        return Err(error(
+                            pos,
+                            "DATE_TRUNC takes 1 month, 1 quarter or 1 year of calendar spans",
+                        ));
+                    }
+                    // A calendar day; seven days are the ISO week from Monday.
+                    Expr::Span(86_400_000_000_000) => format!("date_trunc('day', {date})"),
+                    Expr::Span(604_800_000_000_000) => format!("date_trunc('week', {date})"),
+                    // Any other span: buckets counted from the epoch.
+                    Expr::Span(ns) if *ns > 0 => {
+                        format!("date_bin(INTERVAL '{ns} nanoseconds', {date})")
+                    }
+                    _ => {
+                        return Err(error(
+                            pos,
+                            "DATE_TRUNC takes a time span first (1 hour, 15 minutes, 1 day, ...)",
+                        ));
+                    }
+                }
+            }
+            "date_diff" => {
+                arity(3..=3)?;
+                // Whole units from start to end, truncated toward zero (Java's
+                // ChronoUnit.between, which for UTC times is the duration over the
+                // unit); past the int range NULL, as Elasticsearch's safeToInt.
+                let Expr::Str(unit) = &args[0] else {
+                    return Err(error(
+                        pos,
+                        "DATE_DIFF takes a unit string first (\"hour\", ...)",
+                    ));
+                };
+                let nanos: i64 = match unit.to_ascii_lowercase().as_str() {
+                    "nanosecond" | "nanoseconds" | "ns" => 1,
+                    "microsecond" | "microseconds" | "mcs" => 1_000,
+                    "millisecond" | "milliseconds" | "ms" => 1_000_000,
+                    "second" | "seconds" | "ss" | "s" => 1_000_000_000,
+                    "minute" | "minutes" | "mi" | "n" => 60_000_000_000,
+                    "hour" | "hours" | "hh" => 3_600_000_000_000,
+                    "day" | "days" | "dd" | "d" | "dayofyear" | "dy" | "y" | "weekday"
+                    | "weekdays" | "dw" => 86_400_000_000_000,
+                    "week" | "weeks" | "wk" | "ww" => 7 * 86_400_000_000_000,
+                    // Calendar units, below: months per 1, 3 or 12.
+                    "month" | "months" | "mm" | "m" => -1,
+                    "quarter" | "quarters" | "qq" | "q" => -3,
+                    "year" | "years" | "yyyy" | "yy" => -12,
+                    other => {
+                        return Err(error(pos, format!("DATE_DIFF: unknown unit \"{other}\"")));
+                    }
+                };
+                let ns = |e: &Expr| -> Result<String> {
+                    Ok(format!(
+                        "CAST(arrow_cast({}, 'Timestamp(Nanosecond, Some(\"UTC\"))') AS BIGINT)",
+                        self.text(e, true)?
+                    ))
+                };
+                let (start, end) = (ns(&args[1])?, ns(&args[2])?);
+                if nanos > 0 {
+                    format!("try_cast(({end} - {start}) / {nanos} AS INT)")
+                } else {
+                    // Java's LocalDateTime.until in months: the end date moves a
+                    // day toward the start when its time of day has not reached
+                    // the start's; then whole months between the dates, counting
+                    // the day of the month (prolepticMonth * 32 + day).
+                    const DAY: i64 = 86_400_000_000_000;
+                    let day = |t: &str| format!("(({t}) - ((({t}) % {DAY}) + {DAY}) % {DAY})");
+                    let clock = |t: &str| format!("(((({t}) % {DAY}) + {DAY}) % {DAY})");
+                    let (start_day, end_day) = (day(&start), day(&end));
+                    let (start_clock, end_clock) = (clock(&start), clock(&end));
+                    let end_day = format!(
+                        "CASE WHEN {end_day} > {start_day} AND {end_clock} < {start_clock} \
+                         THEN {end_day} - {DAY} \
+                         WHEN {end_day} < {start_day} AND {end_clock} > {start_clock} \
+                         THEN {end_day} + {DAY} ELSE {end_day} END"
+                    );
+                    let packed = |d: &str| {
+                        let date = format!("to_timestamp_nanos({d})");
+                        format!(
+                            "((CAST(date_part('year', {date}) AS BIGINT) * 12 \
+                             + CAST(date_part('month', {date}) AS BIGINT) - 1) * 32 \
+                             + CAST(date_part('day', {date}) AS BIGINT))"
+                        )
+                    };
+                    format!(
+                        "try_cast(({} - {}) / 32 / {} AS INT)",
+                        packed(&end_day),
+                        packed(&start_day),
+                        -nanos
+                    )
+                }
+            }
+            "date_format" => {
+                arity(1..=2)?;
+                let (pattern, date) = match args {
+                    [date] => ("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'".to_owned(), date),
+                    [Expr::Str(p), date] => (p.clone(), date),
+                    _ => {
+                        return Err(error(
+                            pos,
+                            "DATE_FORMAT takes a pattern string, then the date",
+                        ));
+                    }
+                };
+                let format = java_date_pattern(&pattern).map_err(|m| error(pos, m))?;
+                format!(
+                    "to_char({}, {})",
+                    self.text(date, true)?,
+                    string_literal(&format)
+                )
+            }
+            "mv_count" => {
+                arity(1..=1)?;
+                if self.in_order(&args[0]) {
+                    // Computed values keep their repeats.
+                    format!(
+                        "CAST(cardinality({}) AS BIGINT)",
+                        self.text(&args[0], false)?
+                    )
+                } else {
+                    format!("mv_count({})", self.text(&args[0], false)?)
+                }
+            }
+            "mv_concat" => {
+                arity(2..=2)?;
+                let delim = self.text(&args[1], true)?;
+                if self.is_list(&args[0]) {
+                    format!(
+                        "array_to_string({}, {delim})",
+                        self.sorted_values(&args[0])?
+                    )
+                } else {
+                    format!("CAST({} AS VARCHAR)", self.text(&args[0], false)?)
+                }
+            }
+            "mv_dedupe" => {
+                arity(1..=1)?;
+                if self.is_list(&args[0]) {
+                    format!(
+                        "array_sort(array_distinct({}))",
+                        self.text(&args[0], false)?
+                    )
+                } else {
+                    self.text(&args[0], false)?
+                }
+            }
+            "mv_first" | "mv_last" | "mv_min" | "mv_max" => {
+                arity(1..=1)?;
+                if self.is_list(&args[0]) {
+                    let index = if matches!(name, "mv_first" | "mv_min") {
+                        1
+                    } else {
+                        -1
+                    };
+                    format!("array_element({}, {index})", self.sorted_values(&args[0])?)
+                } else {
+                    self.text(&args[0], false)?
+                }
+            }
+            "mv_slice" => {
+                arity(2..=3)?;
+                // ES|QL counts from 0 (negative from the end), end included.
+                let index = |e: &Expr| -> Result<i64> {
+                    match e {
+                        Expr::Int(n) => Ok(*n),
+                        Expr::Neg(inner) => match **inner {
+                            Expr::Int(n) => Ok(-n),
+                            _ => Err(error(pos, "MV_SLICE takes whole-number positions")),
+                        },
+                        _ => Err(error(pos, "MV_SLICE takes whole-number positions")),
+                    }
+                };
+                let start = index(&args[1])?;
+                let end = args.get(2).map_or(Ok(start), index)?;
+                // Constant positions are checked once, as Elasticsearch plans them.
+                if start > end {
+                    return Err(error(pos, "MV_SLICE: the start is after the end"));
+                }
+                if start < 0 && end >= 0 {
+                    return Err(error(
+                        pos,
+                        "MV_SLICE: the start and the end have different signs",
+                    ));
+                }
+                if self.is_list(&args[0]) {
+                    // Negative positions count from the end; the range is clamped
+                    // to the values, and NULL when it misses them all.
+                    let v = self.sorted_values(&args[0])?;
+                    let n = format!("CAST(cardinality({v}) AS BIGINT)");
+                    let (from, to) = if start >= 0 {
+                        (start.to_string(), format!("least({end}, {n} - 1)"))
+                    } else {
+                        (
+                            format!("greatest({n} + {start}, 0)"),
+                            format!("{n} + {end}"),
+                        )
+                    };
+                    format!(
+                        "CASE WHEN {from} < {n} AND {to} >= 0 \
+                         THEN array_slice({v}, {from} + 1, {to} + 1) END"
+                    )
+                } else {
+                    // One value: position 0, or -1 from the end.
+                    let v = self.text(&args[0], false)?;
+                    let hit = if start >= 0 { start == 0 } else { end == -1 };
+                    format!("CASE WHEN {hit} THEN {v} END")
+                }
+            }
+            _ => return Ok(false),
+        };
+        out.push_str(&sql);
+        Ok(true)
+    }
+
+    /// `MATCH(field, query [, {options}])`, and `field : query`: Elasticsearch's
+    /// match query, chosen by the field's kind as its mapping would choose it.
+    ///
+    /// Text (`esql_match`, lakehunt's UDF): `message`, `error.message` and
+    /// `*.text` are analyzed text, `ip` and `*.ip` addresses, other strings
+    /// keywords (the whole value, case-sensitive). Numbers, booleans and times
+    /// are compared with the query read as one; a query they cannot read
+    /// matches nothing, as ES|QL's MATCH is lenient. `boost`, `max_expansions`,
+    /// `fuzzy_rewrite`, `lenient` and `auto_generate_synonyms_phrase_query`
+    /// only change scores or Elasticsearch's term expansion: every term within
+    /// the edits matches here.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "MATCH's option checks, one after another, as Elasticsearch's reference lists them"
+    )]
+    pub(super) fn full_text_match(&self, args: &[Expr], pos: usize) -> Result<String> {
+        use arrow::datatypes::DataType as T;
+        if let Some(why) = self.full_text.get() {
+            return Err(error(pos, format!("MATCH {why}")));
+        }
+        check_arity("match", &(2..=3), args.len(), pos)?;
+        let Expr::Field(field) = &args[0] else {
+            return Err(error(pos, "MATCH takes a field first"));
+        };
+        if self.computed.contains(field) {
+            return Err(error(
+                pos,
+                format!("MATCH cannot operate on {field}, which is not a field from the index"),
+            ));
+        }
+        let constant = |e: &Expr| match e {
+            Expr::Str(s) => Some(s.clone()),
+            Expr::Int(n) => Some(n.to_string()),
+            Expr::Float(x) => Some(format!("{x:?}")),
+            Expr::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        let Some(query) = constant(&args[1]) else {
+            return Err(error(pos, "MATCH takes a constant query"));
+        };
+        let options: &[(String, Expr)] = match args.get(2) {
+            None => &[],
+            Some(Expr::Options(options, _)) => options,
+            Some(_) => return Err(error(pos, "MATCH's third argument is its { options }")),
+        };
+        let mut spec = vec![];
+        let mut fuzzy = false;
+        for (name, value) in options {
+            let text = constant(value).unwrap_or_default();
+            let valid = match name.as_str() {
+                "fuzziness" => {
+                    fuzzy = text != "0";
+                    let auto = text
+                        .get(..5)
+                        .is_some_and(|a| a.eq_ignore_ascii_case("auto:"));
+                    text.eq_ignore_ascii_case("auto")
+                        || ["0", "1", "2"].contains(&text.as_str())
+                        || auto
+                            && text[5..].split_once(',').is_some_and(|(l, h)| {
+                                l.trim().parse::<u32>().is_ok() && h.trim().parse::<u32>().is_ok()
+                            })
+                }
+                "operator" => ["and", "or"].contains(&text.to_ascii_lowercase().as_str()),
+                "prefix_length" => text.parse::<u32>().is_ok(),
+                "fuzzy_transpositions" => matches!(value, Expr::Bool(_)),
+                "zero_terms_query" => ["all", "none"].contains(&text.to_ascii_lowercase().as_str()),
+                "minimum_should_match" => text
+                    .strip_suffix('%')
+                    .unwrap_or(&text)
+                    .parse::<i64>()
+                    .is_ok(),
+                "boost"
+                | "max_expansions"
+                | "fuzzy_rewrite"
+                | "lenient"
+                | "auto_generate_synonyms_phrase_query" => continue,
+                "analyzer" => {
+                    return Err(error(
+                        pos,
+                        "MATCH's analyzer option is not supported: text fields are read \
+                         with the standard analyzer",
+                    ));
+                }
+                other => {
+                    return Err(error(
+                        pos,
+                        format!(
+                            "invalid option [{other}] in MATCH, expected one of [analyzer, \
+                             auto_generate_synonyms_phrase_query, boost, fuzziness, \
+                             fuzzy_rewrite, fuzzy_transpositions, lenient, max_expansions, \
+                             minimum_should_match, operator, prefix_length, zero_terms_query]"
+                        ),
+                    ));
+                }
+            };
+            if !valid || text.contains(';') {
+                return Err(error(
+                    pos,
+                    format!("invalid value [{text}] for MATCH's option {name}"),
+                ));
+            }
+            spec.push(format!("{name}={text}"));
+        }
+        let list = self.is_list(&args[0]);
+        let scalar = self.infer(&args[0]).map_or(T::Utf8, item_type);
+        let value = quote(field);
+        let equal = |literal: String| {
+            if list {
+                format!("coalesce(array_has({value}, {literal}), FALSE)")
+            } else {
+                format!("coalesce({value} = {literal}, FALSE)")
+            }
+        };
+        Ok(match scalar {
+            s if s.is_string() => {
+                let leaf = field.rsplit('.').next().unwrap_or_default();
+                let kind = if leaf == "ip" {
+                    "ip"
+                } else if field == "message"
+                    || field == "error.message"
+                    || (leaf == "text" && field.contains('.'))
+                {
+                    "text"
+                } else {
+                    "keyword"
+                };
+                spec.insert(0, format!("kind={kind}"));
+                format!(
+                    "esql_match({value}, {}, {})",
+                    string_literal(&query),
+                    string_literal(&spec.join(";"))
+                )
+            }
+            // Fuzziness on a field without terms to expand matches nothing.
+            _ if fuzzy => "FALSE".to_owned(),
+            T::Boolean => match query.as_str() {
+                "true" | "false" => equal(query.to_ascii_uppercase()),
+                _ => "FALSE".to_owned(),
+            },
+            n if n.is_integer() => match query.trim().parse::<i64>() {
+                Ok(v) => equal(v.to_string()),
+                // A whole number written as a double (`2.0`) still matches.
+                Err(_) => match query.trim().parse::<f64>() {
+                    Ok(x) if x.fract() == 0.0 && x.abs() < 9.0e15 => equal(format!("{x:.0}")),
+                    _ => "FALSE".to_owned(),
+                },
+            },
+            n if n.is_floating() => match query.trim().parse::<f64>() {
+                Ok(x) if x.is_finite() => equal(format!("{x:?}")),
+                _ => "FALSE".to_owned(),
+            },
+            T::Timestamp(..) if !list => match date_span(query.trim()) {
+                // A date matches the whole span it names (a day, a second...).
+                Some((start, unit)) => {
+                    let start = format!(
+                        "arrow_cast({}, '{}')",
+                        string_literal(&start),
+                        self.time_type
+                    );
+                    format!(
+                        "coalesce({value} >= {start} AND {value} < {start} + INTERVAL '1 {unit}', FALSE)"
+                    )
+                }
+                None => "FALSE".to_owned(),
+            },
+            other => {
+                return Err(error(pos, format!("MATCH on {other} is not supported")));
+            }
+        })
+    }
+
+    pub(super) fn aggregate(&self, at: usize, e: &Expr, out: &mut String) -> Result<()> {
+        let Expr::Call(name, args, pos) = e else {
+            return Err(error(
+                at,
+                "STATS takes aggregate functions: name = SUM(field) BY ...",
+            ));
+        };
+        match (name.as_str(), args.as_slice()) {
+            // COUNT() and COUNT(*) count rows.
+            ("count", []) => out.push_str("count(*)"),
+            ("count", [Expr::Field(star)]) if star == "*" => out.push_str("count(*)"),
+            ("count_distinct", [arg, ..]) => {
+                // Exact, where ES|QL's is an estimate (exact below its precision).
+                out.push_str("count(DISTINCT ");
+                self.expr(arg, out)?;
+                out.push(')');
+            }
+            ("values", [arg]) => {
+                // The distinct values, sorted (ES|QL leaves their order open).
+                let mut v = String::new();
+                self.expr(arg, &mut v)?;
+                if self.is_list(arg) {
+                    let _ = write!(out, "array_sort(array_distinct(flatten(array_agg({v}))))");
+                } else {
+                    let _ = write!(
+                        out,
+                        "array_sort(array_agg(DISTINCT {v}) FILTER (WHERE {v} IS NOT NULL))"
+                    );
+                }
+            }
+            ("median", [arg]) => {
+                out.push_str("median(");
+                self.expr(arg, out)?;
+                out.push(')');
+            }
+            ("count", [arg]) if self.is_list(arg) => {
+                // COUNT(field) counts values; Elasticsearch keeps a keyword once.
+                out.push_str("sum(cardinality(array_distinct(");
+                self.expr(arg, out)?;
+                out.push_str(")))");
+            }
+            ("sum", [arg]) if !self.infer(arg).is_some_and(|t| t.is_integer()) => {
+                // Not a whole-number field: a plain (floating) sum.
+                out.push_str("sum(");
+                self.expr(arg, out)?;
+                out.push(')');
+            }
+            ("sum" | "count" | "min" | "max" | "avg", [arg]) => {
+                if name == "sum" {
+                    // ES|QL's SUM of longs is a long; DECIMAL(38,0) keeps the sum
+                    // exact, and a sum past the long range is NULL with a warning.
+                    out.push_str("esql_long_sum(sum(CAST(");
+                    self.expr(arg, out)?;
+                    out.push_str(" AS DECIMAL(38,0))))");
+                } else {
+                    let _ = write!(out, "{name}(");
+                    self.expr(arg, out)?;
+                    out.push(')');
+                }
+            }
+            (other, _) => {
+                return Err(error(
+                    *pos,
+                    format!(
+                        "aggregate {} is not supported yet",
+                        other.to_ascii_uppercase()
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}

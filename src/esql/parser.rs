@@ -1,0 +1,566 @@
+//! Tokens -> commands: a recursive-descent parser over ES|QL's grammar.
+
+use super::ast::{Command, Expr};
+use super::lexer::{Tok, lex, without_comments};
+use super::{Result, error};
+
+pub(super) struct Parser {
+    toks: Vec<(Tok, usize)>,
+    at: usize,
+    end: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Tok> {
+        self.toks.get(self.at).map(|(t, _)| t)
+    }
+
+    fn pos(&self) -> usize {
+        self.toks.get(self.at).map_or(self.end, |(_, p)| *p)
+    }
+
+    fn next(&mut self) -> Option<Tok> {
+        let t = self.toks.get(self.at).map(|(t, _)| t.clone());
+        self.at += 1;
+        t
+    }
+
+    fn keyword(&self, word: &str) -> bool {
+        matches!(self.peek(), Some(Tok::Ident(w)) if w.eq_ignore_ascii_case(word))
+    }
+
+    fn eat_keyword(&mut self, word: &str) -> bool {
+        let hit = self.keyword(word);
+        if hit {
+            self.at += 1;
+        }
+        hit
+    }
+
+    fn expect(&mut self, tok: &Tok, what: &str) -> Result<()> {
+        if self.peek() == Some(tok) {
+            self.at += 1;
+            Ok(())
+        } else {
+            Err(error(self.pos(), format!("expected {what}")))
+        }
+    }
+
+    fn field(&mut self) -> Result<String> {
+        match self.next() {
+            Some(Tok::Ident(name) | Tok::Name(name)) => Ok(name),
+            _ => Err(error(
+                self.toks.get(self.at - 1).map_or(self.end, |t| t.1),
+                "expected a field name",
+            )),
+        }
+    }
+
+    /// `item (, item)*`.
+    fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Result<T>) -> Result<Vec<T>> {
+        let mut out = vec![item(self)?];
+        while self.peek() == Some(&Tok::Comma) {
+            self.at += 1;
+            out.push(item(self)?);
+        }
+        Ok(out)
+    }
+
+    /// `name = expr`, or a bare `expr` named by its own text (as ES|QL names it).
+    fn assignment(&mut self, text: &str) -> Result<(String, Expr)> {
+        let named = matches!(
+            (self.toks.get(self.at), self.toks.get(self.at + 1)),
+            (
+                Some((Tok::Ident(_) | Tok::Name(_), _)),
+                Some((Tok::Op("="), _))
+            )
+        );
+        let name = if named {
+            let n = self.field()?;
+            self.at += 1;
+            if self.peek().is_none() || self.keyword("by") || self.peek() == Some(&Tok::Pipe) {
+                return Err(error(
+                    self.pos(),
+                    format!("expected an expression after {n} ="),
+                ));
+            }
+            Some(n)
+        } else {
+            None
+        };
+        let start = self.pos();
+        let e = self.expr()?;
+        let end = self.pos().min(text.len());
+        // Unnamed, a column is named by its text, without comments.
+        Ok((
+            name.unwrap_or_else(|| without_comments(&text[start..end]).trim().to_owned()),
+            e,
+        ))
+    }
+
+    fn expr(&mut self) -> Result<Expr> {
+        self.or()
+    }
+
+    fn or(&mut self) -> Result<Expr> {
+        let mut left = self.and()?;
+        while self.eat_keyword("or") {
+            left = Expr::Binary(Box::new(left), "OR", Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Expr> {
+        let mut left = self.not()?;
+        while self.eat_keyword("and") {
+            left = Expr::Binary(Box::new(left), "AND", Box::new(self.not()?));
+        }
+        Ok(left)
+    }
+
+    fn not(&mut self) -> Result<Expr> {
+        if self.eat_keyword("not") {
+            return Ok(Expr::Not(Box::new(self.not()?)));
+        }
+        self.comparison()
+    }
+
+    fn comparison(&mut self) -> Result<Expr> {
+        let left = self.additive()?;
+        if self.eat_keyword("is") {
+            let negated = self.eat_keyword("not");
+            if !self.eat_keyword("null") {
+                return Err(error(self.pos(), "expected NULL after IS"));
+            }
+            return Ok(Expr::IsNull(Box::new(left), negated));
+        }
+        let negated = self.keyword("not")
+            && matches!(self.toks.get(self.at + 1), Some((Tok::Ident(w), _))
+                if ["in", "like", "rlike"].iter().any(|k| w.eq_ignore_ascii_case(k)));
+        if negated {
+            self.at += 1;
+        }
+        if self.eat_keyword("in") {
+            self.expect(&Tok::LParen, "'(' after IN")?;
+            let list = self.list(Self::expr)?;
+            self.expect(&Tok::RParen, "')' after the IN list")?;
+            return Ok(Expr::In(Box::new(left), list, negated));
+        }
+        for (word, regex) in [("like", false), ("rlike", true)] {
+            if self.eat_keyword(word) {
+                let pos = self.pos();
+                let Some(Tok::Str(pattern)) = self.next() else {
+                    return Err(error(
+                        pos,
+                        format!("{} takes a string pattern", word.to_ascii_uppercase()),
+                    ));
+                };
+                return Ok(Expr::Like(Box::new(left), pattern, regex, negated));
+            }
+        }
+        if negated {
+            return Err(error(self.pos(), "expected IN, LIKE or RLIKE after NOT"));
+        }
+        if self.peek() == Some(&Tok::Op(":")) {
+            // `field : "query"` is MATCH(field, "query").
+            let at = self.pos();
+            self.at += 1;
+            let query = self.additive()?;
+            return Ok(Expr::Call("match".into(), vec![left, query], at));
+        }
+        let op = match self.peek() {
+            Some(Tok::Op(op @ ("==" | "!=" | "<" | "<=" | ">" | ">="))) => *op,
+            Some(Tok::Op("=")) => {
+                return Err(error(
+                    self.pos(),
+                    "expected == to compare (= only names a column, in EVAL and STATS)",
+                ));
+            }
+            _ => return Ok(left),
+        };
+        self.at += 1;
+        Ok(Expr::Binary(Box::new(left), op, Box::new(self.additive()?)))
+    }
+
+    fn additive(&mut self) -> Result<Expr> {
+        let mut left = self.multiplicative()?;
+        while let Some(Tok::Op(op @ ("+" | "-"))) = self.peek() {
+            let op = *op;
+            self.at += 1;
+            left = Expr::Binary(Box::new(left), op, Box::new(self.multiplicative()?));
+        }
+        Ok(left)
+    }
+
+    fn multiplicative(&mut self) -> Result<Expr> {
+        let mut left = self.unary()?;
+        while let Some(Tok::Op(op @ ("*" | "/" | "%"))) = self.peek() {
+            let op = *op;
+            self.at += 1;
+            left = Expr::Binary(Box::new(left), op, Box::new(self.unary()?));
+        }
+        Ok(left)
+    }
+
+    fn unary(&mut self) -> Result<Expr> {
+        if self.peek() == Some(&Tok::Op("-")) {
+            self.at += 1;
+            return Ok(Expr::Neg(Box::new(self.unary()?)));
+        }
+        let mut e = self.primary()?;
+        // `value::type`, the inline form of the TO_* conversions.
+        while self.peek() == Some(&Tok::Op("::")) {
+            self.at += 1;
+            let pos = self.pos();
+            let Some(Tok::Ident(to)) = self.next() else {
+                return Err(error(pos, "expected a type after ::"));
+            };
+            let function = match to.to_ascii_lowercase().as_str() {
+                "double" => "to_double",
+                "integer" | "int" => "to_integer",
+                "long" => "to_long",
+                "keyword" | "string" | "text" => "to_string",
+                "datetime" | "date" => "to_datetime",
+                "ip" => "to_ip",
+                "boolean" | "bool" => "to_boolean",
+                other => {
+                    return Err(error(pos, format!("cannot cast to {other}")));
+                }
+            };
+            e = Expr::Call(function.to_owned(), vec![e], pos);
+        }
+        Ok(e)
+    }
+
+    fn primary(&mut self) -> Result<Expr> {
+        let pos = self.pos();
+        match self.next() {
+            Some(Tok::Str(s)) => Ok(Expr::Str(s)),
+            Some(Tok::Int(n)) => self.maybe_span(n, pos, Expr::Int(n)),
+            Some(Tok::Float(x)) => Ok(Expr::Float(x)),
+            Some(Tok::LParen) => {
+                let e = self.expr()?;
+                self.expect(&Tok::RParen, "')'")?;
+                Ok(e)
+            }
+            Some(Tok::Name(name)) => Ok(Expr::Field(name)),
+            Some(Tok::LBrace) => {
+                // `{ "name": value, ... }`: a function's options.
+                let mut options = vec![];
+                if self.peek() != Some(&Tok::RBrace) {
+                    options = self.list(|p| {
+                        let at = p.pos();
+                        let Some(Tok::Str(name)) = p.next() else {
+                            return Err(error(at, "expected an option name in quotes"));
+                        };
+                        p.expect(&Tok::Op(":"), "':' after the option name")?;
+                        let at = p.pos();
+                        let value = match p.next() {
+                            Some(Tok::Str(s)) => Expr::Str(s),
+                            Some(Tok::Int(n)) => Expr::Int(n),
+                            Some(Tok::Float(x)) => Expr::Float(x),
+                            Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("true") => {
+                                Expr::Bool(true)
+                            }
+                            Some(Tok::Ident(w)) if w.eq_ignore_ascii_case("false") => {
+                                Expr::Bool(false)
+                            }
+                            _ => return Err(error(at, "expected a constant option value")),
+                        };
+                        Ok((name, value))
+                    })?;
+                }
+                self.expect(&Tok::RBrace, "'}' after the options")?;
+                Ok(Expr::Options(options, pos))
+            }
+            Some(Tok::Ident(word)) => {
+                if self.peek() == Some(&Tok::LParen) {
+                    self.at += 1;
+                    let mut args = vec![];
+                    if self.peek() != Some(&Tok::RParen) {
+                        loop {
+                            if self.peek() == Some(&Tok::Op("*")) {
+                                self.at += 1;
+                                args.push(Expr::Field("*".into()));
+                            } else {
+                                args.push(self.expr()?);
+                            }
+                            if self.peek() == Some(&Tok::Comma) {
+                                self.at += 1;
+                            } else {
+                                break;
+                            }
+                        }
+                    }
+                    self.expect(&Tok::RParen, "')' after the arguments")?;
+                    let name = word.to_ascii_lowercase();
+                    if name == "now" {
+                        return Ok(Expr::Now);
+                    }
+                    return Ok(Expr::Call(name, args, pos));
+                }
+                match word.to_ascii_lowercase().as_str() {
+                    "true" => Ok(Expr::Bool(true)),
+                    "false" => Ok(Expr::Bool(false)),
+                    "null" => Ok(Expr::Null),
+                    _ => Ok(Expr::Field(word)),
+                }
+            }
+            _ => Err(error(pos, "expected an expression")),
+        }
+    }
+
+    /// `8 hour`, `1d`: a number followed by a time unit is a span.
+    fn maybe_span(&mut self, n: i64, pos: usize, plain: Expr) -> Result<Expr> {
+        if let Some(Tok::Ident(unit)) = self.peek() {
+            let unit = unit.to_ascii_lowercase();
+            let ns: Option<i64> = match unit.as_str() {
+                "ms" | "millisecond" | "milliseconds" => Some(1_000_000),
+                "s" | "sec" | "secs" | "second" | "seconds" => Some(1_000_000_000),
+                "m" | "min" | "mins" | "minute" | "minutes" => Some(60_000_000_000),
+                "h" | "hour" | "hours" => Some(3_600_000_000_000),
+                "d" | "day" | "days" => Some(86_400_000_000_000),
+                "w" | "week" | "weeks" => Some(7 * 86_400_000_000_000),
+                _ => None,
+            };
+            let calendar = match unit.as_str() {
+                "mo" | "month" | "months" => Some("month"),
+                "q" | "quarter" | "quarters" => Some("quarter"),
+                "y" | "yr" | "year" | "years" => Some("year"),
+                _ => None,
+            };
+            if let Some(unit) = calendar {
+                self.at += 1;
+                return Ok(Expr::Calendar(n, unit));
+            }
+            if let Some(ns) = ns {
+                self.at += 1;
+                return n
+                    .checked_mul(ns)
+                    .map(Expr::Span)
+                    .ok_or_else(|| error(pos, "time span out of range"));
+            }
+        }
+        Ok(plain)
+    }
+}
+
+/// The commands of a query, each with the byte where it starts.
+#[expect(
+    clippy::too_many_lines,
+    reason = "one match arm per command keyword, each short"
+)]
+pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
+    let toks = lex(text)?;
+    let mut p = Parser {
+        toks,
+        at: 0,
+        end: text.len(),
+    };
+    let mut commands = vec![];
+    loop {
+        let pos = p.pos();
+        let Some(Tok::Ident(word)) = p.next() else {
+            return Err(error(
+                pos,
+                "expected a command (FROM, WHERE, EVAL, KEEP, DROP, RENAME, STATS, SORT, LIMIT, \
+                 DISSECT, GROK, MV_EXPAND)",
+            ));
+        };
+        let command = match word.to_ascii_lowercase().as_str() {
+            "from" if commands.is_empty() => {
+                // Index patterns (`logs-endpoint.events.network-*`) are taken as
+                // written, up to the first pipe.
+                let from = p.pos();
+                while !matches!(p.peek(), None | Some(Tok::Pipe)) && !p.keyword("metadata") {
+                    p.at += 1;
+                }
+                let until = p.pos();
+                let metadata = if p.eat_keyword("metadata") {
+                    p.list(|p| {
+                        let at = p.pos();
+                        Ok((p.field()?, at))
+                    })?
+                } else {
+                    vec![]
+                };
+                // Comments are not part of a pattern; quotes may enclose one.
+                let patterns: Vec<String> = without_comments(&text[from..until])
+                    .split(',')
+                    .map(|s| s.trim().trim_matches('"').trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                if patterns.is_empty() {
+                    return Err(error(from, "FROM needs an index pattern"));
+                }
+                Command::From(patterns, metadata)
+            }
+            "dissect" => {
+                let field = p.field()?;
+                let at = p.pos();
+                let Some(Tok::Str(pattern)) = p.next() else {
+                    return Err(error(at, "DISSECT takes a field, then a pattern string"));
+                };
+                let mut separator = String::new();
+                if p.eat_keyword("append_separator") {
+                    p.expect(&Tok::Op("="), "= after APPEND_SEPARATOR")?;
+                    let at = p.pos();
+                    let Some(Tok::Str(sep)) = p.next() else {
+                        return Err(error(at, "APPEND_SEPARATOR takes a string"));
+                    };
+                    separator = sep;
+                }
+                Command::Dissect(field, pattern, separator, at)
+            }
+            "grok" => {
+                let field = p.field()?;
+                let at = p.pos();
+                let Some(Tok::Str(pattern)) = p.next() else {
+                    return Err(error(at, "GROK takes a field, then a pattern string"));
+                };
+                Command::Grok(field, pattern, at)
+            }
+            "mv_expand" => Command::MvExpand(p.field()?),
+            "enrich" => {
+                let at = p.pos();
+                // Policy names may hold dashes (`libs-policy-defend`): taken as
+                // written, up to white space or a pipe.
+                let len = text[at.min(text.len())..]
+                    .find(|c: char| c.is_whitespace() || c == '|')
+                    .unwrap_or(text.len() - at.min(text.len()));
+                if len == 0 {
+                    return Err(error(at, "ENRICH takes a policy name"));
+                }
+                let policy = text[at..at + len].to_owned();
+                while p.toks.get(p.at).is_some_and(|(_, pos)| *pos < at + len) {
+                    p.at += 1;
+                }
+                let on = if p.eat_keyword("on") {
+                    Some(p.field()?)
+                } else {
+                    None
+                };
+                let with = if p.eat_keyword("with") {
+                    p.list(|p| {
+                        let first = p.field()?;
+                        if p.peek() == Some(&Tok::Op("=")) {
+                            p.at += 1;
+                            Ok((first, p.field()?))
+                        } else {
+                            Ok((first.clone(), first))
+                        }
+                    })?
+                } else {
+                    vec![]
+                };
+                Command::Enrich(policy, on, with, at)
+            }
+            "where" => Command::Where(p.expr()?),
+            "keep" => Command::Keep(p.list(Parser::field)?),
+            "stats" => {
+                // `STATS BY keys` alone gives the distinct groups.
+                let aggs = if p.keyword("by") {
+                    vec![]
+                } else {
+                    p.list(|p| {
+                        let (name, agg) = p.assignment(text)?;
+                        // `agg WHERE cond` counts only the rows where cond holds.
+                        if !p.eat_keyword("where") {
+                            return Ok((name, agg));
+                        }
+                        let cond = p.expr()?;
+                        let Expr::Call(f, args, pos) = agg else {
+                            return Err(error(p.pos(), "WHERE in STATS follows an aggregate"));
+                        };
+                        let only = |arg: Expr| match arg {
+                            Expr::Field(star) if star == "*" => {
+                                Expr::Call("case".into(), vec![cond.clone(), Expr::Int(1)], pos)
+                            }
+                            other => Expr::Call("case".into(), vec![cond.clone(), other], pos),
+                        };
+                        let args = if args.is_empty() && f == "count" {
+                            vec![only(Expr::Field("*".into()))]
+                        } else {
+                            args.into_iter().take(1).map(only).collect()
+                        };
+                        Ok((name, Expr::Call(f, args, pos)))
+                    })?
+                };
+                let by = if p.eat_keyword("by") {
+                    p.list(|p| {
+                        let (name, key) = p.assignment(text)?;
+                        // A field keeps its own name (also when written in backticks).
+                        Ok(match key {
+                            Expr::Field(f) if name.replace('`', "") == f => {
+                                (f.clone(), Expr::Field(f))
+                            }
+                            other => (name, other),
+                        })
+                    })?
+                } else {
+                    vec![]
+                };
+                Command::Stats(aggs, by)
+            }
+            "sort" => Command::Sort(p.list(|p| {
+                let f = p.field()?;
+                let asc = if p.eat_keyword("desc") {
+                    false
+                } else {
+                    p.eat_keyword("asc");
+                    true
+                };
+                let nulls = if p.eat_keyword("nulls") {
+                    if p.eat_keyword("first") {
+                        Some(true)
+                    } else if p.eat_keyword("last") {
+                        Some(false)
+                    } else {
+                        return Err(error(p.pos(), "expected FIRST or LAST"));
+                    }
+                } else {
+                    None
+                };
+                Ok((f, asc, nulls))
+            })?),
+            "eval" => Command::Eval(p.list(|p| p.assignment(text))?),
+            "drop" => Command::Drop(p.list(Parser::field)?),
+            "rename" => Command::Rename(p.list(|p| {
+                let old = p.field()?;
+                if !p.eat_keyword("as") {
+                    return Err(error(p.pos(), "expected AS in RENAME old AS new"));
+                }
+                Ok((old, p.field()?))
+            })?),
+            "limit" => match p.next() {
+                Some(Tok::Int(n)) => Command::Limit(n),
+                _ => return Err(error(pos, "LIMIT takes a whole number")),
+            },
+            "from" => return Err(error(pos, "FROM may only start the query")),
+            other => {
+                return Err(error(
+                    pos,
+                    format!(
+                        "command {} is not supported yet",
+                        other.to_ascii_uppercase()
+                    ),
+                ));
+            }
+        };
+        commands.push((pos, command));
+        match p.next() {
+            None => break,
+            Some(Tok::Pipe) => {}
+            Some(_) => {
+                return Err(error(
+                    p.toks.get(p.at - 1).map_or(p.end, |t| t.1),
+                    "expected | or the end of the query",
+                ));
+            }
+        }
+    }
+    if !matches!(commands.first(), Some((_, Command::From(..)))) {
+        return Err(error(0, "a query starts with FROM"));
+    }
+    Ok(commands)
+}

@@ -1,0 +1,1231 @@
+//! What lakehunt's ES|QL supports, construct by construct: the one table that
+//! `docs/esql.md` is generated from.
+//!
+//! A test renders [`markdown`] and compares it with `docs/esql.md` (re-bless
+//! with `LAKEHUNT_BLESS=1 cargo test --lib esql::support`), and checks that
+//! every construct said to be tested names a `.slt` file that exists and
+//! mentions it.
+
+/// How far lakehunt supports a construct.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Runs, with Elasticsearch's answers.
+    Supported,
+    /// Runs in the forms the notes say; other forms are refused by name.
+    Partial,
+    /// Refused with an error naming it and its `line:column`.
+    Refused,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Supported => "supported",
+            Status::Partial => "partial",
+            Status::Refused => "refused",
+        }
+    }
+}
+
+/// One construct of the language.
+#[derive(Clone, Copy, Debug)]
+pub struct Construct {
+    /// Section of the table: a source command, a processing command, an
+    /// operator, a function family.
+    pub kind: &'static str,
+    /// The construct as written in a query (`MV_EXPAND`, `LIKE`, `DATE_TRUNC`).
+    pub name: &'static str,
+    /// How far it is supported.
+    pub status: Status,
+    /// How lakehunt's answer or behaviour differs from Elasticsearch's, or
+    /// what is missing; empty when it does not.
+    pub notes: &'static str,
+    /// The `.slt` file under `tests/slt/` that tests it; empty when none does.
+    pub tested_in: &'static str,
+}
+
+const fn c(
+    kind: &'static str,
+    name: &'static str,
+    status: Status,
+    notes: &'static str,
+    tested_in: &'static str,
+) -> Construct {
+    Construct {
+        kind,
+        name,
+        status,
+        notes,
+        tested_in,
+    }
+}
+
+use Status::{Partial, Refused, Supported};
+
+/// Every construct, grouped by kind, in the order `docs/esql.md` lists them.
+pub const CONSTRUCTS: &[Construct] = &[
+    c(
+        "Source command",
+        "FROM pattern[, pattern...]",
+        Supported,
+        "patterns are not resolved: every pattern reads --data (or, with --index, the dataset given for exactly that pattern string)",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Source command",
+        "FROM \"quoted pattern\" and comments inside FROM",
+        Supported,
+        "Rust test: unit test from_patterns_skip_comments_and_quotes in src/esql/mod.rs",
+        "",
+    ),
+    c(
+        "Source command",
+        "FROM ... METADATA _index",
+        Supported,
+        "_index is the pattern as written in FROM (with one --data, all patterns joined by commas), not the concrete backing index (.ds-logs-...-000001)",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Source command",
+        "FROM ... METADATA _id",
+        Supported,
+        "_id is the event's file and row there (/lake/part-0.parquet:1841), not an Elasticsearch document id; also the table events_id in lakehunt sql; Rust test: tests/it/esql.rs metadata_id_names_each_events_file_and_row",
+        "",
+    ),
+    c(
+        "Source command",
+        "FROM ... METADATA _score",
+        Refused,
+        "BM25 scores need the index's statistics; error \"METADATA _score is not supported\"",
+        "esql/match.slt",
+    ),
+    c(
+        "Source command",
+        "FROM ... METADATA _version (any other field)",
+        Refused,
+        "error \"METADATA X is not supported yet (only _index and _id)\"; Rust test: unit test errors_name_the_construct_and_position",
+        "",
+    ),
+    c(
+        "Source command",
+        "--index PATTERN=PATH (one dataset per pattern)",
+        Supported,
+        "lakehunt flag; a FROM pattern without --index is an error naming the ones given; matching is by exact pattern text; Rust test: tests/it/cli.rs esql_index_flags_give_each_pattern_its_own_data",
+        "",
+    ),
+    c(
+        "Source command",
+        "query not starting with FROM; FROM later in the query",
+        Refused,
+        "\"a query starts with FROM\" / \"FROM may only start the query\" (ROW, SHOW, TS as first command fall under the next line); Rust test: unit test errors_name_the_construct_and_position",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "WHERE cond",
+        Supported,
+        "keeps only true (NULL drops the row), as Elasticsearch",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Processing commands",
+        "KEEP a, b",
+        Supported,
+        "no wildcards: KEEP event.* or KEEP * is a parse error (\"expected '|' or the end of the query\" / \"expected a field name\"), where Elasticsearch expands them (untested)",
+        "esql/hunts.slt",
+    ),
+    c(
+        "Processing commands",
+        "DROP a, b",
+        Supported,
+        "no wildcards, as for KEEP (untested)",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Processing commands",
+        "RENAME old AS new",
+        Supported,
+        "",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Processing commands",
+        "RENAME new = old",
+        Refused,
+        "the newer assignment form is not parsed: \"expected AS in RENAME old AS new\" (untested)",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "EVAL name = expr, ...",
+        Supported,
+        "a column of the same name is replaced; each assignment may use the ones before it",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Processing commands",
+        "EVAL expr (unnamed, named by its own text)",
+        Supported,
+        "",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "STATS agg, ... BY field, ...",
+        Supported,
+        "a row whose BY key is multi-valued is in each distinct value's group, once; no value is the NULL group",
+        "esql/multivalued.slt",
+    ),
+    c(
+        "Processing commands",
+        "STATS ... BY expression (named or named by its text)",
+        Supported,
+        "",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Processing commands",
+        "STATS BY keys (no aggregate)",
+        Supported,
+        "",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Processing commands",
+        "STATS agg WHERE cond",
+        Supported,
+        "",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Processing commands",
+        "STATS unnamed aggregate (STATS COUNT(*))",
+        Supported,
+        "named by its text",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "aggregate over an expression (SUM(a * 2))",
+        Supported,
+        "",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "SORT field [ASC|DESC]",
+        Supported,
+        "NULLS LAST on ASC, FIRST on DESC, as Elasticsearch; SORT keys are columns (an expression there is a parse error); the order is kept through later WHERE, EVAL, KEEP, DROP, RENAME and applied by LIMIT and at the end",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Processing commands",
+        "SORT ... NULLS FIRST / NULLS LAST",
+        Supported,
+        "Rust test: no test at all; defaults only: unit test spans_units_case_and_sort_defaults",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "EVAL / DISSECT / GROK replacing a column a pending SORT uses",
+        Refused,
+        "error \"X is replaced after a SORT on it; SORT again after\", where Elasticsearch keeps the earlier order; Rust test: unit test errors_name_the_construct_and_position",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "LIMIT n",
+        Supported,
+        "applies the pending SORT",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Processing commands",
+        "implicit LIMIT 1000",
+        Partial,
+        "off by default (every row returned); --esql-default-limit applies it; the output's metadata lakehunt.esql_limit says which; Rust test: tests/it/cli.rs esql_returns_every_row_unless_asked_for_the_default_limit",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "LIMIT without a whole number",
+        Refused,
+        "\"LIMIT takes a whole number\"; Rust test: unit test errors_name_the_construct_and_position",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "DISSECT field \"pattern\"",
+        Supported,
+        "keys up to the next delimiter, the last takes the rest; no match gives NULL keys; every key is cut from the original value, also when one replaces the field",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Processing commands",
+        "DISSECT APPEND_SEPARATOR=\"x\", %{+key}",
+        Supported,
+        "",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Processing commands",
+        "DISSECT %{+key/N}",
+        Partial,
+        "the /N order is ignored: values are appended in order of appearance (untested)",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "DISSECT %{?skip}, %{}",
+        Supported,
+        "",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Processing commands",
+        "DISSECT %{key->} (repeated delimiter)",
+        Supported,
+        "",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Processing commands",
+        "DISSECT reference keys %{*key} / %{&key}",
+        Refused,
+        "\"reference keys are not supported yet\"",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "DISSECT key twice, two keys without a delimiter, no key",
+        Refused,
+        "\"key X appears twice\" / \"two keys need a delimiter between them\" / \"the pattern has no %{key}\"; Rust test: unit test errors_name_the_construct_and_position covers the last two",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "GROK field \"pattern\"",
+        Partial,
+        "unanchored; only the common Logstash patterns (USERNAME, USER, EMAILLOCALPART, EMAILADDRESS, INT, BASE10NUM, NUMBER, BASE16NUM, POSINT, NONNEGINT, WORD, NOTSPACE, SPACE, DATA, GREEDYDATA, QUOTEDSTRING, UUID, MAC, IPV4, IPV6, IP, HOSTNAME, IPORHOST, HOSTPORT, UNIXPATH, WINPATH, PATH, URIPROTO, URIHOST, URIPATH, YEAR, MONTHNUM, MONTHDAY, HOUR, MINUTE, SECOND, ISO8601_TIMEZONE, TIMESTAMP_ISO8601, LOGLEVEL), written for Rust's regex (no look-around or atomic groups)",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Processing commands",
+        "GROK %{SYNTAX:name:int|long|float|double|boolean}",
+        Supported,
+        "",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Processing commands",
+        "GROK (?<name>...) named groups in the pattern",
+        Supported,
+        "captured as text fields",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "GROK pattern not in the list",
+        Refused,
+        "\"pattern X is not known here\"; Rust test: unit test errors_name_the_construct_and_position",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "GROK name captured twice",
+        Refused,
+        "Elasticsearch makes a multi-valued field; here \"captured twice (multi-valued output is not supported yet)\"",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "GROK unknown type suffix, no named field, patterns nested over 16 deep",
+        Refused,
+        "named errors; Rust test: no named field: unit test errors_name_the_construct_and_position",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "MV_EXPAND field",
+        Supported,
+        "a stored keyword list expands to its values sorted, each once (as Elasticsearch returns them); SPLIT's values keep order and repeats; a NULL or empty list keeps its row with NULL; a plain field is left as it is",
+        "esql/multivalued.slt",
+    ),
+    c(
+        "Processing commands",
+        "ENRICH policy [ON field] [WITH [new =] field, ...]",
+        Partial,
+        "the lookup table is a file (--enrich POLICY=PATH, Parquet or CSV with a header, first column the key), matched by equality only (no range or geo_match policies); unmatched rows get NULL; a column of the same name is replaced; a multi-valued ON field is read as one value (NULL: no match; untested); an ENRICH column that replaces a column a pending SORT uses is then sorted by its new value (not refused as EVAL is; untested); Rust test: tests/it/cli.rs esql_enrich_adds_a_lookup_tables_fields",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "ENRICH policy not given, or a WITH field the table lacks, or a duplicate key in the table",
+        Refused,
+        "named errors; Rust test: tests/it/cli.rs esql_enrich_adds_a_lookup_tables_fields",
+        "",
+    ),
+    c(
+        "Processing commands",
+        "LOOKUP JOIN",
+        Refused,
+        "\"command LOOKUP is not supported yet\"",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Processing commands",
+        "ROW, SHOW, INLINESTATS, FORK, CHANGE_POINT, SAMPLE, COMPLETION, RERANK (any other command)",
+        Refused,
+        "\"command X is not supported yet\"; Rust test: the same error path as LOOKUP: tests/slt/esql/semantics.slt:142",
+        "",
+    ),
+    c(
+        "Operators and expressions",
+        "== != < <= > >=",
+        Supported,
+        "a field compared is read through mv_single: a multi-valued field compares as NULL (counted as a warning)",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "= where == compares",
+        Refused,
+        "\"expected == to compare (= only names a column, in EVAL and STATS)\", as Elasticsearch refuses it",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "string compared with a time",
+        Supported,
+        "read as the time (\"2026-01-15\" is midnight)",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "string compared with an IP field (text named ip or *.ip), also in IN",
+        Supported,
+        "any spelling of the address matches (IPv4-mapped equals IPv4); IP fields are recognised by name, since Parquet has no IP type",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "string that is not an address compared with an IP",
+        Refused,
+        "\"cannot convert string [X] to [IP]\", as Elasticsearch",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "< <= > >= between an IP field and a string",
+        Refused,
+        "\"only == and != compare IPs here (not their order)\", where Elasticsearch orders IPs (untested)",
+        "",
+    ),
+    c(
+        "Operators and expressions",
+        "string compared with a boolean",
+        Supported,
+        "\"true\" in any case is true, any other text false (Java's Boolean.parseBoolean)",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "AND, OR, NOT",
+        Supported,
+        "three-valued, as SQL",
+        "esql/hunts.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "IS NULL / IS NOT NULL",
+        Supported,
+        "",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "IN (...) / NOT IN (...)",
+        Supported,
+        "",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "LIKE / NOT LIKE",
+        Supported,
+        "* and ? wildcards, % and _ literal, \\ escapes, whole string, case-sensitive",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "RLIKE",
+        Supported,
+        "Lucene syntax: anchored to the whole string, . matches newlines, ^ and $ literal outside brackets",
+        "esql/semantics.slt",
+    ),
+    c("Operators and expressions", "NOT RLIKE", Supported, "", ""),
+    c(
+        "Operators and expressions",
+        "- + * on whole numbers",
+        Supported,
+        "past the range: NULL with a warning, where SQL would wrap (esql_add, esql_sub, esql_mul); the .slt runs `-` only, the overflow is the Rust test integer_overflow_is_null_with_a_warning",
+        "esql/hunts.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "* / + - on fractions",
+        Supported,
+        "SQL arithmetic; the .slt runs `*` and `/`",
+        "esql/hunts.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "/",
+        Supported,
+        "integer division truncates toward zero; division by zero is NULL with a warning (esql_div)",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "%",
+        Supported,
+        "modulo by zero is NULL with a warning (esql_mod); Rust test: no test runs % from ES|QL",
+        "",
+    ),
+    c(
+        "Operators and expressions",
+        "- (unary minus)",
+        Supported,
+        "",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "time arithmetic: now() - 8 hour, @timestamp + span",
+        Supported,
+        "a constant (NOW() plus or minus spans) is folded to a literal; spans on a column are SQL durations or intervals (column form untested)",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "time spans: ms, s/sec/second(s), m/min/minute(s), h/hour(s), d/day(s), w/week(s), any case, also 1d",
+        Supported,
+        "day and week are fixed spans of 24 h and 7 x 24 h (all times are UTC)",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "calendar spans: mo/month(s), q/quarter(s), y/yr/year(s)",
+        Supported,
+        "used by DATE_TRUNC, BUCKET and time arithmetic (SQL intervals)",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "time span past the time range",
+        Refused,
+        "\"time span out of range\"; Rust test: unit test units_escapes_and_out_of_range_spans",
+        "",
+    ),
+    c(
+        "Operators and expressions",
+        "value::type (double, integer/int, long, keyword/string/text, datetime/date, ip, boolean/bool)",
+        Supported,
+        "the TO_* function of that type (below)",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "value::other type (unsigned_long, version, geo_point, ...)",
+        Refused,
+        "\"cannot cast to X\"; Rust test: unit test errors_name_the_construct_and_position",
+        "",
+    ),
+    c(
+        "Operators and expressions",
+        "field : query",
+        Supported,
+        "MATCH(field, query)",
+        "esql/match.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "{ \"option\": value } outside MATCH's last argument",
+        Refused,
+        "\"options { ... } are only MATCH's last argument\"",
+        "",
+    ),
+    c(
+        "Literals, names, comments",
+        "string \"...\" with \\t \\n \\r \\\" \\\\",
+        Supported,
+        "Rust test: unit test units_escapes_and_out_of_range_spans",
+        "",
+    ),
+    c(
+        "Literals, names, comments",
+        "string with any other escape (\"a\\.b\")",
+        Refused,
+        "\"unknown escape\", as Elasticsearch (write \"a\\\\.b\" or \"\"\"a\\.b\"\"\")",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Literals, names, comments",
+        "\"\"\"...\"\"\" (triple-quoted string)",
+        Supported,
+        "no escapes inside",
+        "esql/hunts.slt",
+    ),
+    c(
+        "Literals, names, comments",
+        "whole numbers, decimals (1.5)",
+        Supported,
+        "",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Literals, names, comments",
+        "exponent notation (1e3, 1.5e10)",
+        Refused,
+        "not read: a parse error (\"expected '|' or the end of the query\"), where Elasticsearch reads it (untested)",
+        "",
+    ),
+    c(
+        "Literals, names, comments",
+        "true, false, null",
+        Supported,
+        "",
+        "",
+    ),
+    c(
+        "Literals, names, comments",
+        "query parameters (?, ?name)",
+        Refused,
+        "\"unexpected character '?'\" (untested)",
+        "",
+    ),
+    c(
+        "Literals, names, comments",
+        "backtick identifiers (`by`, `event`.n, doubled backtick)",
+        Supported,
+        "a keyword in backticks is a field",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Literals, names, comments",
+        "// and /* */ comments",
+        Supported,
+        "Rust test: unit test the_seed_query_translates",
+        "",
+    ),
+    c(
+        "Literals, names, comments",
+        "errors with line:column",
+        Supported,
+        "each error names the construct and its position",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "NOW()",
+        Supported,
+        "--as-of (default now), and events after it are invisible (Elasticsearch has no later events)",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Functions",
+        "CASE(cond, value, ..., [else])",
+        Supported,
+        "",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Functions",
+        "CIDR_MATCH(ip, block, ...)",
+        Supported,
+        "lakehunt's cidr_match UDF with ES|QL's rules (see docs/semantics.md)",
+        "esql/hunts.slt",
+    ),
+    c(
+        "Functions",
+        "STARTS_WITH(s, prefix), ENDS_WITH(s, suffix)",
+        Supported,
+        "",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Functions",
+        "takes N arguments: any function called with the wrong number",
+        Refused,
+        "\"X takes N arguments, got M\"",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Functions",
+        "TO_LOWER(s)",
+        Supported,
+        "DataFusion's lower()",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Functions",
+        "TO_UPPER(s)",
+        Supported,
+        "DataFusion's upper()",
+        "",
+    ),
+    c(
+        "Functions",
+        "LENGTH(s)",
+        Supported,
+        "characters (character_length)",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Functions",
+        "TRIM(s), LTRIM(s), RTRIM(s)",
+        Supported,
+        "DataFusion's trim, ltrim, rtrim; which characters count as white space was not compared with Elasticsearch's (untested)",
+        "",
+    ),
+    c(
+        "Functions",
+        "CONCAT(a, b, ...)",
+        Supported,
+        "NULL if any part is NULL, as Elasticsearch (SQL's concat() skips NULLs)",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Functions",
+        "COALESCE(a, ...)",
+        Supported,
+        "",
+        "esql/semantics.slt",
+    ),
+    c("Functions", "ABS(x)", Supported, "", ""),
+    c(
+        "Functions",
+        "LEFT(s, n), RIGHT(s, n)",
+        Supported,
+        "DataFusion's left, right",
+        "",
+    ),
+    c(
+        "Functions",
+        "SPLIT(s, delim)",
+        Supported,
+        "values keep their order and repeats; any delimiter string is accepted",
+        "esql/multivalued.slt",
+    ),
+    c(
+        "Functions",
+        "REPLACE(s, regex, replacement)",
+        Supported,
+        "Java's replacement rules through esql_replace: $1, ${name}, \\$; \\1 is the digit 1; $12 is group 1 then 2 unless the regex has 12 groups",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "SUBSTRING(s, start[, length])",
+        Supported,
+        "from 1; a negative start counts from the end; 0 is 1",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "FROM_BASE64(s)",
+        Supported,
+        "padding optional, as Java's decoder; invalid text is NULL",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "ROUND(x[, digits])",
+        Supported,
+        "DataFusion's round",
+        "esql/hunts.slt",
+    ),
+    c(
+        "Functions",
+        "FLOOR(x), CEIL(x)",
+        Supported,
+        "DataFusion's floor, ceil",
+        "",
+    ),
+    c(
+        "Functions",
+        "POW(x, y), SQRT(x), LOG10(x)",
+        Partial,
+        "DataFusion's power, sqrt, log10: a negative square root or logarithm is NaN and log10(0) -Infinity, an overflowing power Infinity, where Elasticsearch gives NULL with a warning (untested)",
+        "",
+    ),
+    c(
+        "Functions",
+        "GREATEST(a, ...), LEAST(a, ...)",
+        Supported,
+        "DataFusion's greatest, least; NULL arguments not compared with Elasticsearch (untested)",
+        "",
+    ),
+    c(
+        "Functions",
+        "TO_DOUBLE(x)",
+        Partial,
+        "try_cast to DOUBLE; a failed conversion is NULL without a warning (Elasticsearch warns); a time is not turned into epoch milliseconds as in Elasticsearch (untested); the .slt runs it only as `::double`",
+        "",
+    ),
+    c(
+        "Functions",
+        "TO_INTEGER(x) / TO_INT(x), TO_LONG(x)",
+        Supported,
+        "whole-number text exact, other text and fractions rounded half up (Java's Math.round); a time is its epoch milliseconds; not a number or out of range: NULL (without a warning, where Elasticsearch warns)",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "TO_STRING(x) / TO_STR(x)",
+        Partial,
+        "a time as yyyy-MM-ddTHH:mm:ss.SSSZ; anything else through SQL's CAST to text, whose spelling of fractions may differ from Java's (untested); the .slt runs it only as `::keyword`",
+        "",
+    ),
+    c(
+        "Functions",
+        "TO_DATETIME(x) / TO_DT(x)",
+        Partial,
+        "whole numbers are epoch milliseconds; text goes through DataFusion's timestamp cast, which may accept other spellings than Elasticsearch's parser; failures NULL without a warning (untested)",
+        "",
+    ),
+    c(
+        "Functions",
+        "TO_IP(x)",
+        Partial,
+        "the text itself when it is an IPv4 or IPv6 address, else NULL without a warning; not normalised to Elasticsearch's IP type (untested)",
+        "",
+    ),
+    c(
+        "Functions",
+        "TO_BOOLEAN(x) / TO_BOOL(x)",
+        Partial,
+        "whole numbers: non-zero is true; text: \"true\" in any case; fractions go through text, so 1.5 is false where Elasticsearch gives true for any non-zero number (untested)",
+        "",
+    ),
+    c(
+        "Functions",
+        "DATE_TRUNC(span, t)",
+        Supported,
+        "1 day the calendar day, 7 days / 1 week the ISO week from Monday, 1 month / quarter / year calendar, any other span epoch-aligned buckets",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "DATE_TRUNC with 2 months (a calendar span other than 1) or without a span first",
+        Refused,
+        "\"DATE_TRUNC takes 1 month, 1 quarter or 1 year of calendar spans\" / \"takes a time span first\"; Rust test: second: unit test errors_name_the_construct_and_position",
+        "",
+    ),
+    c(
+        "Functions",
+        "BUCKET(field, span)",
+        Supported,
+        "times as DATE_TRUNC; numbers to multiples of the span, as a double",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "BUCKET(field, buckets, from, to)",
+        Refused,
+        "\"BUCKET(field, buckets, from, to) is not supported yet\"",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "BUCKET with a span that is not a constant",
+        Refused,
+        "\"BUCKET takes a constant span second\"",
+        "",
+    ),
+    c(
+        "Functions",
+        "DATE_DIFF(unit, start, end)",
+        Supported,
+        "whole units truncated toward zero as Java's ChronoUnit.between; months, quarters, years as LocalDateTime.until; NULL past the int range; units nanosecond(s)/ns, microsecond(s)/mcs, millisecond(s)/ms, second(s)/ss/s, minute(s)/mi/n, hour(s)/hh, day(s)/dd/d/dayofyear/dy/y/weekday(s)/dw, week(s)/wk/ww, month(s)/mm/m, quarter(s)/qq/q, year(s)/yyyy/yy",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "DATE_DIFF with an unknown unit or a unit that is not a string",
+        Refused,
+        "\"DATE_DIFF: unknown unit\" / \"takes a unit string first\"",
+        "",
+    ),
+    c(
+        "Functions",
+        "DATE_FORMAT([pattern,] t)",
+        Supported,
+        "Java pattern letters y u M d D H h m s S (3, 6 or 9) a E e w Y X x Z and quoted text; ISO 8601 with milliseconds by default; the zone is always UTC",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "DATE_FORMAT with another pattern letter (Q, G, k, K, z, V, ...) or S not 3/6/9 long",
+        Refused,
+        "\"pattern letter X is not supported\"; Rust test: unit test errors_name_the_construct_and_position",
+        "",
+    ),
+    c(
+        "Functions",
+        "MATCH(field, query [, {options}])",
+        Partial,
+        "chosen by the field's ECS name, not a mapping: message, error.message and *.text are text (standard analyzer), ip and *.ip addresses or CIDR blocks, other strings keywords; numbers, booleans and times compare with the query read as one (a date matches the span it names); max_expansions not applied (a superset), boost and scoring options change nothing",
+        "esql/match.slt",
+    ),
+    c(
+        "Functions",
+        "MATCH options fuzziness (AUTO, AUTO:low,high, 0-2) and operator",
+        Supported,
+        "as Lucene's fuzzy and match queries",
+        "esql/match.slt",
+    ),
+    c(
+        "Functions",
+        "MATCH options minimum_should_match, prefix_length, fuzzy_transpositions, zero_terms_query",
+        Supported,
+        "Rust test: unit tests in udfs/src/esql_match.rs cover minimum_should_match, prefix_length and transpositions; zero_terms_query: no test",
+        "",
+    ),
+    c(
+        "Functions",
+        "MATCH options boost, max_expansions, fuzzy_rewrite, lenient, auto_generate_synonyms_phrase_query",
+        Partial,
+        "accepted and ignored (they change scores or Elasticsearch's term expansion only)",
+        "esql/match.slt",
+    ),
+    c(
+        "Functions",
+        "MATCH option analyzer",
+        Refused,
+        "\"the analyzer option is not supported: text fields are read with the standard analyzer\"",
+        "",
+    ),
+    c(
+        "Functions",
+        "MATCH unknown option or invalid value",
+        Refused,
+        "\"invalid option [X] in MATCH\" / \"invalid value\"",
+        "esql/match.slt",
+    ),
+    c(
+        "Functions",
+        "MATCH outside WHERE and STATS",
+        Refused,
+        "as Elasticsearch",
+        "esql/match.slt",
+    ),
+    c(
+        "Functions",
+        "MATCH after LIMIT",
+        Refused,
+        "as Elasticsearch",
+        "esql/match.slt",
+    ),
+    c(
+        "Functions",
+        "MATCH after STATS",
+        Refused,
+        "as Elasticsearch",
+        "",
+    ),
+    c(
+        "Functions",
+        "MATCH on a column the query computed",
+        Refused,
+        "as Elasticsearch",
+        "esql/match.slt",
+    ),
+    c(
+        "Functions",
+        "MATCH with a query that is not a constant, a first argument that is not a field, or on a field type it cannot read (such as a struct)",
+        Refused,
+        "named errors",
+        "",
+    ),
+    c(
+        "Functions",
+        "MV_COUNT(field)",
+        Supported,
+        "stored keyword lists count each value once; numeric lists count every value; SPLIT's values count repeats",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "MV_CONCAT(field, delim)",
+        Supported,
+        "stored keyword lists sorted and each once, as Elasticsearch returns them; SPLIT's values in order",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "MV_DEDUPE(field)",
+        Supported,
+        "values sorted",
+        "",
+    ),
+    c(
+        "Functions",
+        "MV_FIRST(field), MV_LAST(field)",
+        Supported,
+        "stored lists sorted first; SPLIT's values in their order",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "MV_MAX(field), MV_MIN(field)",
+        Partial,
+        "right on stored lists (sorted); on a list computed in its own order (SPLIT) they return its first and last values, not the smallest and largest: the code takes the first or last of \"sorted_values\", which leaves SPLIT's order as it is (untested); the .slt runs MV_MAX on a stored list only",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Functions",
+        "MV_SLICE(field, start[, end])",
+        Supported,
+        "from 0, negative positions from the end, the range clamped to the values, NULL when it misses them",
+        "esql/multivalued.slt",
+    ),
+    c(
+        "Functions",
+        "MV_SLICE with start after end, different signs, or positions that are not whole-number constants",
+        Refused,
+        "as Elasticsearch for constants",
+        "esql/multivalued.slt",
+    ),
+    c(
+        "Functions",
+        "any other function (DATE_EXTRACT, DATE_PARSE, TO_BASE64, LOCATE, REVERSE, REPEAT, SPACE, HASH, MD5, SHA1, SHA256, IP_PREFIX, MV_SUM, MV_AVG, MV_MEDIAN, MV_SORT, MV_ZIP, MV_APPEND, EXP, LOG, SIGNUM, PI, E, TAU, CBRT, HYPOT, BIT_LENGTH, BYTE_LENGTH, TO_UNSIGNED_LONG, TO_VERSION, KQL, QSTR, ST_*, ...)",
+        Refused,
+        "\"function X is not supported yet\"; Rust test: unit test errors_name_the_construct_and_position",
+        "",
+    ),
+    c(
+        "Aggregates (STATS)",
+        "COUNT(*), COUNT()",
+        Supported,
+        "rows",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Aggregates (STATS)",
+        "COUNT(field)",
+        Partial,
+        "non-NULL values; a list counts its distinct values, which for numeric lists differs from Elasticsearch's numeric doc values, which keep repeats (untested for numbers)",
+        "esql/multivalued.slt",
+    ),
+    c(
+        "Aggregates (STATS)",
+        "COUNT_DISTINCT(field[, precision])",
+        Partial,
+        "exact, where Elasticsearch estimates (HyperLogLog++; exact below its precision); the precision argument is accepted and ignored",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Aggregates (STATS)",
+        "SUM(field) of whole numbers",
+        Supported,
+        "exact through DECIMAL(38, 0); past the long range NULL with a warning (esql_long_sum)",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Aggregates (STATS)",
+        "SUM(field) of fractions",
+        Supported,
+        "",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Aggregates (STATS)",
+        "MIN(field), MAX(field), AVG(field)",
+        Partial,
+        "DataFusion's min, max, avg over the column; a multi-valued (list) field is not flattened into its values as Elasticsearch does (untested)",
+        "esql/hunts.slt",
+    ),
+    c(
+        "Aggregates (STATS)",
+        "MEDIAN(field)",
+        Partial,
+        "exact (DataFusion's median), where Elasticsearch's is approximate (as PERCENTILE)",
+        "",
+    ),
+    c(
+        "Aggregates (STATS)",
+        "VALUES(field)",
+        Supported,
+        "the distinct values sorted (Elasticsearch leaves their order open); list fields flattened",
+        "esql/tier3.slt",
+    ),
+    c(
+        "Aggregates (STATS)",
+        "any other aggregate (PERCENTILE, TOP, STD_DEV, WEIGHTED_AVG, MEDIAN_ABSOLUTE_DEVIATION, ...)",
+        Refused,
+        "\"aggregate X is not supported yet\"",
+        "",
+    ),
+    c(
+        "Aggregates (STATS)",
+        "STATS with something other than an aggregate (STATS n = 1)",
+        Refused,
+        "\"STATS takes aggregate functions: name = SUM(field) BY ...\"; Rust test: unit test errors_name_the_construct_and_position",
+        "",
+    ),
+    c(
+        "Warnings and running",
+        "warnings: division by zero, multi-valued values read as NULL, SUM past the long range, + - * past the range",
+        Supported,
+        "counted per kind and printed once on stderr; an EVAL column nothing uses is not computed and warns of nothing (as Elasticsearch prunes it); Rust test: tests/it/esql.rs warnings_count_multi_valued_reads_and_divisions_by_zero, integer_overflow_is_null_with_a_warning",
+        "",
+    ),
+    c(
+        "Warnings and running",
+        "lakehunt esql --hunt FILE.toml (a hunt file of Elastic's hunting library)",
+        Supported,
+        "a stray first line sql is skipped with a warning; EQL and osquery SQL queries are skipped; queries that cannot run are reported, exit 2; Rust test: tests/it/cli.rs esql_runs_a_library_hunt_file_and_lists_a_library",
+        "",
+    ),
+    c(
+        "Warnings and running",
+        "lakehunt hunts --library DIR",
+        Supported,
+        "whether each ES|QL query of a checkout parses and translates (no data); Rust test: tests/it/cli.rs esql_runs_a_library_hunt_file_and_lists_a_library",
+        "",
+    ),
+    c(
+        "Warnings and running",
+        "lakehunt esql --explain",
+        Supported,
+        "the SQL a query becomes and DataFusion's plan; Rust test: tests/it/cli.rs esql_runs_a_library_hunt_file_and_lists_a_library",
+        "",
+    ),
+    c(
+        "Warnings and running",
+        "the seed hunt's ES|QL text against lakehunt run",
+        Supported,
+        "same findings, nested, flat and OCSF; Rust test: tests/it/esql.rs the_hunts_esql_form_equals_its_sql_form",
+        "",
+    ),
+];
+
+/// `docs/esql.md`: a section per kind, a row per construct.
+#[must_use]
+pub fn markdown() -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from(
+        "# ES|QL support\n\n\
+         Generated from `src/esql/support.rs` by its test; do not edit by hand \
+         (`LAKEHUNT_BLESS=1 cargo test --lib esql::support` rewrites it).\n\n\
+         Status: **supported** runs with Elasticsearch's answers; **partial** runs \
+         in the forms the notes give and refuses the rest by name; **refused** is \
+         an error naming the construct and its `line:column`.\n",
+    );
+    let (mut supported, mut partial, mut refused) = (0, 0, 0);
+    for construct in CONSTRUCTS {
+        match construct.status {
+            Supported => supported += 1,
+            Partial => partial += 1,
+            Refused => refused += 1,
+        }
+    }
+    let _ = writeln!(
+        out,
+        "\n{} constructs: {supported} supported, {partial} partial, {refused} refused.",
+        CONSTRUCTS.len()
+    );
+    let mut kind = "";
+    for construct in CONSTRUCTS {
+        if construct.kind != kind {
+            kind = construct.kind;
+            let _ = write!(
+                out,
+                "\n## {kind}\n\n| construct | status | differences from Elasticsearch | tested in |\n|---|---|---|---|\n"
+            );
+        }
+        let tested = if construct.tested_in.is_empty() {
+            "none".to_owned()
+        } else {
+            format!("`tests/slt/{}`", construct.tested_in)
+        };
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {tested} |",
+            construct.name,
+            construct.status.as_str(),
+            construct.notes.replace('|', "\\|"),
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn docs_esql_md_is_generated_from_the_table() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/esql.md");
+        let expected = markdown();
+        if std::env::var_os("LAKEHUNT_BLESS").is_some() {
+            std::fs::write(&path, &expected).unwrap();
+        }
+        let actual = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            actual == expected,
+            "docs/esql.md is stale: run LAKEHUNT_BLESS=1 cargo test --lib esql::support"
+        );
+    }
+
+    #[test]
+    fn every_construct_said_tested_is_in_its_slt_file() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/slt");
+        let mut wrong = vec![];
+        for construct in CONSTRUCTS {
+            if construct.tested_in.is_empty() {
+                continue;
+            }
+            let text = std::fs::read_to_string(root.join(construct.tested_in))
+                .unwrap_or_else(|e| panic!("{}: {}: {e}", construct.name, construct.tested_in))
+                .to_lowercase();
+            // The construct's first word, as a query writes it.
+            let word = construct
+                .name
+                .split([' ', '(', '.', ',', '/', ':'])
+                .find(|w| !w.is_empty())
+                .unwrap_or(construct.name)
+                .to_lowercase();
+            if !text.contains(&word) {
+                wrong.push(format!(
+                    "{} ({word}): {}",
+                    construct.name, construct.tested_in
+                ));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "said to be tested in files that never mention them:\n{}",
+            wrong.join("\n")
+        );
+    }
+
+    #[test]
+    fn constructs_are_listed_once_and_grouped_by_kind() {
+        let mut seen = std::collections::HashSet::new();
+        let mut kinds: Vec<&str> = vec![];
+        for construct in CONSTRUCTS {
+            assert!(
+                seen.insert((construct.kind, construct.name)),
+                "{} listed twice",
+                construct.name
+            );
+            if kinds.last() != Some(&construct.kind) {
+                assert!(!kinds.contains(&construct.kind), "{} split", construct.kind);
+                kinds.push(construct.kind);
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! lakehunt's own physical rules and nodes, listed once, in the order they run.
+//!
+//! Each rule rewrites a plan shape DataFusion executes correctly but slowly for
+//! hunts, keeps the plan's answer (each has a test that compares findings with
+//! the rule on and off), and leaves every other shape alone. All of them run
+//! after DataFusion's own physical rules, in [`rules`]' order. The tap is not a
+//! rule but a logical node with its own planner ([`TapPlanner`]): a hunt's data
+//! checks counted in the hunt's own scan.
+
+mod list_filter;
+mod split_scan;
+pub(crate) mod tap;
+mod threshold;
+mod view_eq;
+
+use std::sync::Arc;
+
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
+
+pub(crate) use tap::{TapCounts, TapPlanner, tap_diagnostics};
+
+/// Which of the optional rules to run (each has an off switch in the CLI).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RuleSwitches {
+    /// [`threshold::ThresholdRule`] (`LAKEHUNT_NO_THRESHOLD` turns it off).
+    pub(crate) threshold_pruning: bool,
+}
+
+/// lakehunt's physical rules, in the order they run after DataFusion's.
+pub(crate) fn rules(switches: RuleSwitches) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> = vec![
+        // First: it moves the `events` view's struct-field projection into
+        // both halves of a time-split scan, which DataFusion's projection
+        // pushdown (already run) cannot do through the union.
+        Arc::new(split_scan::SplitScanProjectionRule),
+        // Before the list filter: it rewrites `FilterExec` predicates, which
+        // the list filter then carries over into its own node unchanged.
+        Arc::new(view_eq::ViewEqRule),
+        // Swaps each `FilterExec` over list columns for `ListFilterExec`.
+        Arc::new(list_filter::ListFilterRule),
+    ];
+    if switches.threshold_pruning {
+        // Last: it inspects the final aggregation and its `HAVING` filter,
+        // and puts its exec under the aggregation's first stage.
+        rules.push(Arc::new(threshold::ThresholdRule));
+    }
+    rules
+}

@@ -1,0 +1,10 @@
+//! Reading: the table over an exact list of Parquet files, its row-group
+//! pruning by time bounds, and the reader under it (strings as views, local
+//! files through a memory map).
+
+mod mmap;
+mod reader;
+mod table;
+
+pub use table::{FILE_COLUMN, FileSetTable, OutsideBounds, ROW_COLUMN};
+pub(crate) use table::{is_split_scan, row_groups_inside_bounds};
