@@ -2,7 +2,12 @@
 
 use std::fmt::Write as _;
 
-use super::*;
+use super::ast::Expr;
+use super::patterns::{lucene_to_rust, wildcard_to_like};
+use super::{
+    FULL_TEXT_WHERE, Result, check_arity, error, ip_literal, item_type, quote, string_literal,
+};
+use crate::params::format_instant;
 
 /// Translates expressions; `now` is the as-of instant, `time_type` the
 /// `@timestamp` column's Arrow type for time literals.

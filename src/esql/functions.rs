@@ -2,7 +2,10 @@
 
 use std::fmt::Write as _;
 
-use super::*;
+use super::ast::Expr;
+use super::expr::Sql;
+use super::patterns::java_date_pattern;
+use super::{Result, check_arity, date_span, error, item_type, quote, string_literal};
 
 impl Sql<'_> {
     /// Functions whose ES|QL meaning needs more than a same-named SQL call;

@@ -42,20 +42,12 @@ mod parser;
 mod patterns;
 pub mod support;
 
-use ast::{Command, Expr};
+use ast::Command;
 use commands::translate_at;
-use expr::Sql;
 pub(crate) use lexer::without_comments;
 use parser::parse;
-use patterns::{
-    GrokType, capture, dissect_regex, grok_regex, java_date_pattern, lucene_to_rust,
-    wildcard_to_like,
-};
-
-use std::fmt::Write as _;
 
 use crate::error::{Error, Result};
-use crate::params::format_instant;
 
 /// The rows Elasticsearch returns for a query without a final LIMIT
 /// (`lakehunt esql --esql-default-limit`).
@@ -317,6 +309,7 @@ pub fn translate_for(query: &str, target: &Target<'_>) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::patterns::{GrokType, dissect_regex, grok_regex, java_date_pattern, lucene_to_rust};
     use super::*;
 
     const NOW: i64 = 1_768_478_400_000_000_000; // 2026-01-15T12:00:00Z

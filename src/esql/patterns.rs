@@ -1,7 +1,9 @@
 //! ES|QL's pattern languages as SQL's: LIKE wildcards, Lucene regexes,
 //! Java date formats, DISSECT and GROK patterns.
 
-use super::*;
+use std::fmt::Write as _;
+
+use super::string_literal;
 
 /// ES|QL's LIKE pattern (`*` any run, `?` one character, `\` escapes; `%` and
 /// `_` literal) as an SQL LIKE pattern with `\` as its escape.
