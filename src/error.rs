@@ -30,6 +30,15 @@ pub enum Error {
         /// The reader's complaint.
         message: String,
     },
+    /// An object store that failed or refused a request: a missing bucket,
+    /// denied access, an unreachable endpoint, retries run out.
+    #[error("cannot read {url}: {message}")]
+    ObjectStore {
+        /// The URL as given (a prefix, a glob or an object).
+        url: String,
+        /// The store's reason, without response bodies.
+        message: String,
+    },
     /// Two files give one field types that cannot be merged.
     #[error(
         "field '{field}' is {left_type} in {} but {right_type} in {}",

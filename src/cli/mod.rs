@@ -164,9 +164,16 @@ struct OutputArgs {
 #[derive(Debug, Args)]
 struct DataArgs {
     /// Parquet events: files, directories (read recursively, *.parquet) or globs
-    /// ('lake/**/*.parquet'). Repeatable.
-    #[arg(long, value_name = "PATH", num_args = 1.., action = clap::ArgAction::Append)]
+    /// ('lake/**/*.parquet'), or the same in an object store: s3://bucket/prefix/,
+    /// gs://..., az://container/..., abfss://..., https://host/file.parquet.
+    /// Credentials come from each cloud's usual environment (AWS_*, GOOGLE_*,
+    /// AZURE_*, instance and workload roles); AWS_ENDPOINT_URL names an
+    /// S3-compatible store. Repeatable.
+    #[arg(long, value_name = "PATH|URL", num_args = 1.., action = clap::ArgAction::Append)]
     data: Vec<String>,
+    /// Read object stores without credentials (public buckets).
+    #[arg(long)]
+    anonymous: bool,
     /// Rows per batch inside the engine (tuning).
     #[arg(long, hide_short_help = true, value_name = "ROWS", value_parser = at_least_one)]
     batch_size: Option<usize>,
@@ -279,6 +286,9 @@ impl DataArgs {
             mmap: !env_switch("LAKEHUNT_NO_MMAP"),
             threshold_pruning: !env_switch("LAKEHUNT_NO_THRESHOLD"),
             settings: datafusion_settings(),
+            stores: lakehunt::source::remote::StoreOptions {
+                anonymous: self.anonymous,
+            },
         }
     }
 

@@ -7,10 +7,14 @@ use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::prelude::{DataFrame, SessionContext, cast, ident, lit};
 
+use datafusion::execution::object_store::ObjectStoreUrl;
+
+use super::EngineOptions;
 use crate::error::Result;
 use crate::resolve::convert;
 use crate::scan::{FILE_COLUMN, FileSetTable, OutsideBounds, ROW_COLUMN};
 use crate::source::Source;
+use crate::source::remote::build_store;
 
 /// Registers the raw tables (`events_raw`, or `events_raw_N` per schema) and
 /// `events`, the union of every group projected onto the canonical columns;
@@ -19,9 +23,16 @@ use crate::source::Source;
 pub(crate) async fn register(
     source: &Source,
     ctx: &SessionContext,
-    mmap: bool,
+    options: &EngineOptions,
     outside: &Arc<OutsideBounds>,
 ) -> Result<()> {
+    // Each object store the groups read from, built on this runtime.
+    for store in source.groups.iter().filter_map(|g| g.store.as_deref()) {
+        let url = ObjectStoreUrl::parse(store)?;
+        if ctx.runtime_env().object_store(&url).is_err() {
+            ctx.register_object_store(url.as_ref(), build_store(store, &options.stores)?);
+        }
+    }
     let ip_to_string = lakehunt_udfs::ip_to_string::ip_to_string_udf();
     let (mut events, mut events_id): (Option<DataFrame>, Option<DataFrame>) = (None, None);
     // Files that have columns of the provenance columns' names get no `events_id`.
@@ -42,9 +53,10 @@ pub(crate) async fn register(
             Arc::clone(&group.schema),
             &group.partition_keys,
             source.index_of.as_ref(),
+            group.store.as_deref(),
         )?
         .counting_into(Arc::clone(outside))
-        .reading_mapped(mmap);
+        .reading_mapped(options.mmap);
         let (raw, raw_id) = (
             format!("events_raw{suffix}"),
             format!("events_raw_id{suffix}"),

@@ -86,8 +86,8 @@ impl Engine {
     /// Opens the data (reading every footer) and builds the session.
     pub async fn open(paths: &[String], options: &EngineOptions) -> Result<Engine> {
         let source = match options.time_range {
-            Some((lo, hi)) => Source::open_in_range(paths, options.schema, lo, hi)?,
-            None => Source::open_as(paths, options.schema)?,
+            Some(range) => Source::open_in_range(paths, options.schema, &options.stores, range)?,
+            None => Source::open_as(paths, options.schema, &options.stores)?,
         };
         Self::with_source(source, options).await
     }
@@ -98,7 +98,8 @@ impl Engine {
         indexes: &[(String, Vec<String>)],
         options: &EngineOptions,
     ) -> Result<Engine> {
-        Self::with_source(Source::open_indexed(indexes, options.schema)?, options).await
+        let source = Source::open_indexed(indexes, options.schema, &options.stores)?;
+        Self::with_source(source, options).await
     }
 
     /// Builds the session over an already opened source.
@@ -154,7 +155,7 @@ impl Engine {
         let mut ctx = SessionContext::new_with_state(state);
         lakehunt_udfs::register_all(&mut ctx)?;
         let outside_bounds = Arc::default();
-        events::register(&source, &ctx, options.mmap, &outside_bounds).await?;
+        events::register(&source, &ctx, options, &outside_bounds).await?;
         Ok(Engine {
             ctx,
             source,

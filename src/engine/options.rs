@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use crate::source::SchemaMode;
+use crate::source::remote::StoreOptions;
 
 /// Session settings; `None` keeps DataFusion's default.
 #[derive(Clone, Debug)]
@@ -38,6 +39,8 @@ pub struct EngineOptions {
     /// `batch_size` and `target_partitions`, where given, win over them. The
     /// CLI fills it from `DATAFUSION_*` variables.
     pub settings: Vec<(String, String)>,
+    /// How object stores (`s3://`, `gs://`, `az://`, `https://`) are reached.
+    pub stores: StoreOptions,
 }
 
 impl Default for EngineOptions {
@@ -52,6 +55,7 @@ impl Default for EngineOptions {
             mmap: true,
             threshold_pruning: true,
             settings: vec![],
+            stores: StoreOptions::default(),
         }
     }
 }

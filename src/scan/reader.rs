@@ -47,15 +47,16 @@ pub(crate) struct ViewReaderFactory {
 }
 
 impl ViewReaderFactory {
-    /// Reading local files through `runtime`'s object store and metadata
-    /// cache; column chunks through a map of each file when `map`.
+    /// Reading files through `runtime`'s store for `store` and its metadata
+    /// cache; local column chunks through a map of each file when `map`.
     pub(crate) fn new(
         runtime: &RuntimeEnv,
+        store: &ObjectStoreUrl,
         map: bool,
     ) -> datafusion::common::Result<ViewReaderFactory> {
         Ok(ViewReaderFactory {
             inner: CachedParquetFileReaderFactory::new(
-                runtime.object_store(ObjectStoreUrl::local_filesystem())?,
+                runtime.object_store(store)?,
                 runtime.cache_manager.get_file_metadata_cache(),
             ),
             local: map.then(LocalFileSystem::new),
@@ -270,7 +271,8 @@ mod tests {
         };
         let runtime = RuntimeEnv::default();
         for map in [true, false] {
-            let factory = ViewReaderFactory::new(&runtime, map).unwrap();
+            let factory =
+                ViewReaderFactory::new(&runtime, &ObjectStoreUrl::local_filesystem(), map).unwrap();
             let metrics = ExecutionPlanMetricsSet::new();
             let file = PartitionedFile::new_from_meta(meta.clone());
             let mut reader = factory.create_reader(0, file, None, &metrics).unwrap();

@@ -48,6 +48,24 @@ use super::reader::ViewReaderFactory;
 use crate::error::{Error, Result};
 use crate::source::{FileStats, INDEX_COLUMN, TimeRange, TimeRanges, hive_partitions};
 
+/// A local file's entry as DataFusion's local store lists it: its absolute
+/// path (without the leading slash), size and modification time.
+fn local_meta(path: &std::path::Path) -> std::io::Result<ObjectMeta> {
+    let absolute = std::path::absolute(path)?;
+    let stat = std::fs::metadata(&absolute)?;
+    let location = StorePath::from_absolute_path(&absolute).map_err(std::io::Error::other)?;
+    Ok(ObjectMeta {
+        location,
+        last_modified: stat
+            .modified()
+            .map(chrono::DateTime::<chrono::Utc>::from)
+            .unwrap_or_default(),
+        size: stat.len(),
+        e_tag: None,
+        version: None,
+    })
+}
+
 /// One file and its partition values, in the table's partition column order.
 #[derive(Clone, Debug)]
 struct FileEntry {
@@ -192,6 +210,9 @@ pub struct FileSetTable {
     outside: Arc<OutsideBounds>,
     /// Whether local files' column chunks are read through a memory map.
     mmap: bool,
+    /// The object store the files are in (`s3://bucket`), registered in the
+    /// session; `None` for local files.
+    store: Option<String>,
 }
 
 impl FileSetTable {
@@ -205,6 +226,7 @@ impl FileSetTable {
         file_schema: SchemaRef,
         partition_keys: &[String],
         index_of: Option<&std::collections::HashMap<PathBuf, String>>,
+        store: Option<&str>,
     ) -> Result<FileSetTable> {
         let partition_cols: Vec<FieldRef> = partition_keys
             .iter()
@@ -221,26 +243,19 @@ impl FileSetTable {
                     path: path.clone(),
                     message,
                 };
-                let absolute = std::path::absolute(path).map_err(|e| unreadable(e.to_string()))?;
-                let stat = std::fs::metadata(&absolute).map_err(|e| unreadable(e.to_string()))?;
-                let location = StorePath::from_absolute_path(&absolute)
-                    .map_err(|e| unreadable(e.to_string()))?;
+                let statistics = statistics.get(i).cloned().unwrap_or_default();
+                let meta = match (store, &statistics.object) {
+                    (Some(_), Some(meta)) => meta.clone(),
+                    (Some(_), None) => return Err(unreadable("not listed in its store".into())),
+                    (None, _) => local_meta(path).map_err(|e| unreadable(e.to_string()))?,
+                };
                 let mut found = hive_partitions(path);
                 if let Some(pattern) = index_of.and_then(|m| m.get(path)) {
                     found.push((INDEX_COLUMN.to_owned(), pattern.clone()));
                 }
                 Ok(FileEntry {
-                    statistics: statistics.get(i).cloned().unwrap_or_default(),
-                    meta: ObjectMeta {
-                        location,
-                        last_modified: stat
-                            .modified()
-                            .map(chrono::DateTime::<chrono::Utc>::from)
-                            .unwrap_or_default(),
-                        size: stat.len(),
-                        e_tag: None,
-                        version: None,
-                    },
+                    statistics,
+                    meta,
                     partition_values: partition_keys
                         .iter()
                         .map(|k| {
@@ -261,6 +276,7 @@ impl FileSetTable {
             files,
             outside: Arc::default(),
             mmap: false,
+            store: store.map(str::to_owned),
         })
     }
 
@@ -290,9 +306,11 @@ impl FileSetTable {
         self.partition_cols
             .push(Arc::new(Field::new(FILE_COLUMN, DataType::Utf8, true)));
         for file in &mut self.files {
-            // The store's path is the absolute path without its leading slash.
+            // A local store's path is the absolute path without its leading
+            // slash; an object's is its key in the store.
+            let place = self.store.as_deref().unwrap_or("");
             file.partition_values
-                .push(Some(format!("/{}", file.meta.location.as_ref())));
+                .push(Some(format!("{place}/{}", file.meta.location.as_ref())));
         }
         self.virtual_cols.push(Arc::new(
             Field::new(ROW_COLUMN, DataType::Int64, false).with_extension_type(RowNumber),
@@ -450,7 +468,10 @@ impl FileSetTable {
         for (i, file) in files.into_iter().enumerate() {
             groups[i % partitions].push(file);
         }
-        let url = ObjectStoreUrl::local_filesystem();
+        let url = match &self.store {
+            Some(store) => ObjectStoreUrl::parse(store)?,
+            None => ObjectStoreUrl::local_filesystem(),
+        };
         let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());
         let source = format.file_source(
             TableSchema::builder(Arc::clone(&self.file_schema))
@@ -466,7 +487,8 @@ impl FileSetTable {
         // `ParquetFormat::create_physical_plan` would install its own reader
         // factory; the plan is built here so that ours, which reads strings
         // as views, is the one used.
-        let factory = ViewReaderFactory::new(state.runtime_env(), self.mmap)?;
+        let factory =
+            ViewReaderFactory::new(state.runtime_env(), &url, self.mmap && self.store.is_none())?;
         let mut source = source
             .clone()
             .with_parquet_file_reader_factory(Arc::new(factory));

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::error::Result;
 use crate::hunt::{self, Hunt};
+use crate::source::remote::StoreOptions;
 use crate::source::{self, SchemaGroup, SchemaMode};
 
 /// The census of one dataset.
@@ -70,8 +71,8 @@ pub struct HuntReport {
 
 impl Census {
     /// Reads every footer under `paths` and takes the census.
-    pub fn take(paths: &[String], mode: SchemaMode) -> Result<Census> {
-        let (files, groups) = source::scan(paths, mode)?;
+    pub fn take(paths: &[String], mode: SchemaMode, stores: &StoreOptions) -> Result<Census> {
+        let (files, groups) = source::scan(paths, mode, stores)?;
         Ok(Census::of(files.len(), &groups, &hunt::catalog()?))
     }
 

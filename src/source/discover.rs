@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-fn is_glob(text: &str) -> bool {
+pub(crate) fn is_glob(text: &str) -> bool {
     text.contains(['*', '?', '['])
 }
 
@@ -189,14 +189,13 @@ fn folder_day(path: &Path) -> Option<i64> {
     })
 }
 
-/// The files [`discover`] finds, less those in date folders (`date=`,
-/// `eventDay=`, ...) wholly outside `(lo, hi]`, and how many were left out. A
-/// day's folder is kept when any instant of that UTC day is inside, so events filed under their own
-/// day are never lost. When no file would be left, none is skipped (the time
+/// `files`, less those in date folders (`date=`, `eventDay=`, ...) wholly
+/// outside `(lo, hi]`, and how many were left out. A day's folder is kept when
+/// any instant of that UTC day is inside, so events filed under their own day
+/// are never lost. When no file would be left, none is skipped (the time
 /// filter then finds nothing, and the run still checks its fields).
-pub(crate) fn in_range_files(paths: &[String], lo: i64, hi: i64) -> Result<(Vec<PathBuf>, usize)> {
+pub(crate) fn in_range_files(files: Vec<PathBuf>, lo: i64, hi: i64) -> (Vec<PathBuf>, usize) {
     const DAY_NS: i64 = 86_400_000_000_000;
-    let files = discover(paths)?;
     let found = files.len();
     let kept: Vec<PathBuf> = files
         .iter()
@@ -205,7 +204,7 @@ pub(crate) fn in_range_files(paths: &[String], lo: i64, hi: i64) -> Result<(Vec<
         .collect();
     let kept = if kept.is_empty() { files } else { kept };
     let skipped = found - kept.len();
-    Ok((kept, skipped))
+    (kept, skipped)
 }
 
 #[cfg(test)]

@@ -76,6 +76,36 @@ fn read_footers_on(files: &[PathBuf], threads: usize) -> Result<Vec<Footer>> {
     })
 }
 
+/// The footers of files in object stores, from their last bytes (`tails`,
+/// in the order of `files`, each holding at least its footer; see
+/// [`super::remote::fetch_tails`]).
+pub(crate) fn remote_footers(
+    files: &[super::remote::Listed],
+    tails: &[bytes::Bytes],
+) -> Result<Vec<Footer>> {
+    let mut reader = FooterReader::default();
+    files
+        .iter()
+        .zip(tails)
+        .map(|(file, tail)| {
+            let size = file.meta.size;
+            let start = size - tail.len() as u64;
+            let mut footer = reader.read_with(&file.path, size, |at, buf| {
+                let from = usize::try_from(
+                    at.checked_sub(start)
+                        .ok_or_else(|| std::io::Error::other("a range before the fetched tail"))?,
+                )
+                .map_err(std::io::Error::other)?;
+                buf.clear();
+                buf.extend_from_slice(tail.get(from..).unwrap_or_default());
+                Ok(())
+            })?;
+            footer.statistics.object = Some(file.meta.clone());
+            Ok(footer)
+        })
+        .collect()
+}
+
 /// Reads footers one after another, reusing what the previous file's footer
 /// gave when the next one's schema and key/value metadata are the same (files
 /// of one dataset almost always are): its Arrow schema, converted once, and which columns are
@@ -107,19 +137,43 @@ impl FooterReader {
             path: path.to_owned(),
             message,
         };
-        let file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
+        let mut file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
+        let size = file
+            .metadata()
+            .map_err(|e| unreadable(e.to_string()))?
+            .len();
+        self.read_with(path, size, |at, buf| {
+            use std::io::{Read, Seek, SeekFrom};
+            buf.resize(usize::try_from(size - at).unwrap_or(usize::MAX), 0);
+            file.seek(SeekFrom::Start(at))?;
+            file.read_exact(buf)
+        })
+    }
+
+    /// The footer of `path`, a file of `size` bytes, whose bytes from an
+    /// offset to its end `read` puts in a buffer.
+    fn read_with(
+        &mut self,
+        path: &Path,
+        size: u64,
+        mut read: impl FnMut(u64, &mut Vec<u8>) -> std::io::Result<()>,
+    ) -> Result<Footer> {
+        let unreadable = |message: String| Error::UnreadableFile {
+            path: path.to_owned(),
+            message,
+        };
         // The statistics of the last schema's timestamp columns only; if
         // this file's schema differs, it is read again whole.
         let guess = self.last.as_ref().map(|l| l.time_leaves.as_slice());
-        let mut metadata =
-            parse_footer(&file, &mut self.buf, guess).map_err(|e| unreadable(e.to_string()))?;
+        let mut metadata = parse_footer(size, &mut read, &mut self.buf, guess)
+            .map_err(|e| unreadable(e.to_string()))?;
         let same = self.last.as_ref().is_some_and(|l| {
             *l.root == *metadata.file_metadata().schema_descr().root_schema()
                 && l.key_values.as_ref() == metadata.file_metadata().key_value_metadata()
         });
         if !same {
             if guess.is_some() {
-                metadata = parse_footer(&file, &mut self.buf, None)
+                metadata = parse_footer(size, &mut read, &mut self.buf, None)
                     .map_err(|e| unreadable(e.to_string()))?;
             }
             let descr = metadata.file_metadata().schema_descr();
@@ -157,35 +211,29 @@ impl FooterReader {
 
 /// How much of a file's end the first read takes: a footer up to this size
 /// (17 columns in a few row groups take about 6 KiB) needs no second read.
-const TAIL_READ: u64 = 16 * 1024;
+pub(crate) const TAIL_READ: u64 = 16 * 1024;
 
-/// A footer, read with one `read` where it fits in [`TAIL_READ`] (the Parquet
-/// crate's own reader takes two reads through two duplicated handles), into
-/// `buf`, which is reused from file to file. Only the `keep` leaf columns'
+/// The footer of a file of `size` bytes, read with one `read` (the bytes from
+/// an offset to the end) where it fits in [`TAIL_READ`] (the Parquet crate's
+/// own reader takes two reads through two duplicated handles), into `buf`,
+/// which is reused from file to file. Only the `keep` leaf columns'
 /// statistics are decoded when given (all when `None`); page encoding and size
 /// statistics never are (the scan reads the footer again, whole, when it opens
 /// the file).
 fn parse_footer(
-    mut file: &File,
+    size: u64,
+    read: &mut impl FnMut(u64, &mut Vec<u8>) -> std::io::Result<()>,
     buf: &mut Vec<u8>,
     keep: Option<&[usize]>,
 ) -> parquet::errors::Result<ParquetMetaData> {
-    use std::io::{Read, Seek, SeekFrom};
     const TAIL: usize = 8;
-    let size = file.metadata()?.len();
     let first = size.min(TAIL_READ);
     if first < TAIL as u64 {
         return Err(ParquetError::General(format!(
             "{size} bytes is too small for a Parquet file"
         )));
     }
-    let read = |file: &mut &File, buf: &mut Vec<u8>, at: u64| -> std::io::Result<()> {
-        let len = usize::try_from(size - at).unwrap_or(usize::MAX);
-        buf.resize(len, 0);
-        file.seek(SeekFrom::Start(at))?;
-        file.read_exact(buf)
-    };
-    read(&mut file, buf, size - first)?;
+    read(size - first, buf)?;
     let mut tail = [0; TAIL];
     tail.copy_from_slice(&buf[buf.len() - TAIL..]);
     let tail = FooterTail::try_new(&tail)?;
@@ -201,7 +249,7 @@ fn parse_footer(
         )));
     }
     if wanted > first {
-        read(&mut file, buf, size - wanted)?;
+        read(size - wanted, buf)?;
     }
     let metadata = &buf[buf.len() - usize::try_from(wanted).unwrap_or(0)..buf.len() - TAIL];
     let stats = keep.map_or(
@@ -247,6 +295,9 @@ pub struct FileStats {
     pub file: Option<Arc<Statistics>>,
     /// Each top-level timestamp column's range in each row group.
     pub time_ranges: Arc<[TimeRanges]>,
+    /// For a file in an object store: its key, size and modification time,
+    /// as listed. `None` for a local file.
+    pub object: Option<object_store::ObjectMeta>,
 }
 
 /// One timestamp column's values in each row group of a file, from the
@@ -318,7 +369,11 @@ impl FileStats {
             })
             .collect();
         let file = Some(Arc::new(file_statistics(metadata, schema, &time_ranges)));
-        FileStats { file, time_ranges }
+        FileStats {
+            file,
+            time_ranges,
+            object: None,
+        }
     }
 }
 

@@ -26,12 +26,14 @@ use datafusion::prelude::ident;
 pub mod census;
 pub mod discover;
 pub mod footer;
+pub mod remote;
 
 use crate::error::{Error, Result};
 use crate::resolve::{FieldMap, Leaf, leaves, unify};
 use discover::in_range_files;
 pub use discover::{discover, files_under, hive_partitions};
 pub use footer::{FileStats, Footer, TimeRange, TimeRanges, read_footers, with_string_views};
+use remote::{Listed, StoreOptions};
 
 /// How a dataset stores ECS fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +90,9 @@ pub struct SchemaGroup {
     /// Hive-style partition keys (`eventDay` from `eventDay=20260115/`) of any of
     /// the files, in order of first appearance; Utf8 columns of the table.
     pub partition_keys: Vec<String>,
+    /// The object store the files are in (`s3://bucket`); `None` for local
+    /// files. A group's files are all in one place.
+    pub store: Option<String>,
 }
 
 /// The event files of one run, grouped by schema.
@@ -128,27 +133,105 @@ fn layout_of(schema: &Schema) -> Layout {
         (false, _) => Layout::Flat,
     }
 }
-/// Finds the files, reads every footer and groups the files by schema; a
-/// schema is read through the OCSF field map when `mode` says so.
-pub fn scan(paths: &[String], mode: SchemaMode) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
-    scan_files(discover(paths)?, mode)
+/// Files found for a run: local paths and objects listed in stores, in one
+/// list, with the listing entry of each object.
+#[derive(Default)]
+struct Found {
+    files: Vec<PathBuf>,
+    objects: std::collections::HashMap<PathBuf, Listed>,
 }
 
-fn scan_files(files: Vec<PathBuf>, mode: SchemaMode) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
+impl Found {
+    /// The files `paths` name: local paths, folders and globs (see
+    /// [`discover`]), then object-store URLs (see [`remote`]).
+    fn of(paths: &[String], stores: &StoreOptions) -> Result<Found> {
+        let (urls, local): (Vec<&String>, Vec<&String>) =
+            paths.iter().partition(|p| remote::is_url(p));
+        let local: Vec<String> = local.into_iter().cloned().collect();
+        let mut files = if local.is_empty() {
+            vec![]
+        } else {
+            discover(&local)?
+        };
+        let urls: Vec<&str> = urls.into_iter().map(String::as_str).collect();
+        let listed = if urls.is_empty() {
+            vec![]
+        } else {
+            remote::list_all(&urls, stores)?
+        };
+        files.extend(listed.iter().map(|l| l.path.clone()));
+        let objects = listed.into_iter().map(|l| (l.path.clone(), l)).collect();
+        Ok(Found { files, objects })
+    }
+}
+
+/// Finds the files, reads every footer and groups the files by schema; a
+/// schema is read through the OCSF field map when `mode` says so.
+pub fn scan(
+    paths: &[String],
+    mode: SchemaMode,
+    stores: &StoreOptions,
+) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
+    scan_files(Found::of(paths, stores)?, mode, stores)
+}
+
+/// The footers of `found`'s files, in its order: local ones read from disk,
+/// remote ones from their fetched tails.
+fn footers_of(found: &Found, stores: &StoreOptions) -> Result<Vec<Footer>> {
+    let (remote, local): (Vec<&PathBuf>, Vec<&PathBuf>) = found
+        .files
+        .iter()
+        .partition(|f| found.objects.contains_key(*f));
+    let local: Vec<PathBuf> = local.into_iter().cloned().collect();
+    let mut local = read_footers(&local)?.into_iter();
+    let listed: Vec<Listed> = remote
+        .iter()
+        .filter_map(|f| found.objects.get(*f).cloned())
+        .collect();
+    let tails = if listed.is_empty() {
+        vec![]
+    } else {
+        remote::fetch_tails(&listed, stores)?
+    };
+    let mut remote = footer::remote_footers(&listed, &tails)?.into_iter();
+    found
+        .files
+        .iter()
+        .map(|f| {
+            let next = if found.objects.contains_key(f) {
+                remote.next()
+            } else {
+                local.next()
+            };
+            next.ok_or_else(|| Error::UnreadableFile {
+                path: f.clone(),
+                message: "no footer was read".into(),
+            })
+        })
+        .collect()
+}
+
+fn scan_files(
+    found: Found,
+    mode: SchemaMode,
+    stores: &StoreOptions,
+) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
     let ocsf = FieldMap::find("ocsf")?;
     let mut groups: Vec<SchemaGroup> = vec![];
-    let footers = read_footers(&files)?;
+    let footers = footers_of(&found, stores)?;
+    let Found { files, objects } = found;
     for (file, footer) in files.iter().zip(footers) {
         let Footer {
             schema,
             rows: n,
             statistics,
         } = footer;
+        let store = objects.get(file).map(|l| l.store.clone());
         let keys = hive_partitions(file).into_iter().map(|(k, _)| k);
-        // Same fields, same group; metadata (writer notes) does not matter.
+        // Same fields and place, same group; metadata (writer notes) does not matter.
         if let Some(group) = groups
             .iter_mut()
-            .find(|g| g.schema.fields() == schema.fields())
+            .find(|g| g.schema.fields() == schema.fields() && g.store == store)
         {
             group.files.push(file.clone());
             group.statistics.push(statistics);
@@ -185,6 +268,7 @@ fn scan_files(files: Vec<PathBuf>, mode: SchemaMode) -> Result<(Vec<PathBuf>, Ve
             statistics: vec![statistics],
             rows: n,
             partition_keys,
+            store,
         });
     }
     // Partition columns follow the files' own; a file column of the same name wins.
@@ -210,26 +294,33 @@ impl Source {
     /// Finds the files, reads every footer, groups the files by schema and works
     /// out the canonical type of every leaf.
     pub fn open(paths: &[String]) -> Result<Source> {
-        Source::open_as(paths, SchemaMode::Auto)
+        Source::open_as(paths, SchemaMode::Auto, &StoreOptions::default())
     }
 
-    /// [`Source::open`], reading the files as `mode` says.
-    pub fn open_as(paths: &[String], mode: SchemaMode) -> Result<Source> {
-        let (files, groups) = scan(paths, mode)?;
+    /// [`Source::open`], reading the files as `mode` says, object stores as
+    /// `stores` says.
+    pub fn open_as(paths: &[String], mode: SchemaMode, stores: &StoreOptions) -> Result<Source> {
+        let (files, groups) = scan(paths, mode, stores)?;
         Source::from_groups(files, groups)
     }
 
     /// One source over several named datasets (`--index PATTERN=PATH`): each
     /// file's rows carry their pattern in the column `_index`. A file given for
     /// two patterns is an error naming both.
-    pub fn open_indexed(indexes: &[(String, Vec<String>)], mode: SchemaMode) -> Result<Source> {
+    pub fn open_indexed(
+        indexes: &[(String, Vec<String>)],
+        mode: SchemaMode,
+        stores: &StoreOptions,
+    ) -> Result<Source> {
         let mut index_of: std::collections::HashMap<PathBuf, String> =
             std::collections::HashMap::new();
         // The same file spelled two ways is one file.
         let mut seen: std::collections::HashMap<PathBuf, String> = std::collections::HashMap::new();
-        let mut files = vec![];
+        let mut all = Found::default();
         for (pattern, paths) in indexes {
-            for file in discover(paths)? {
+            let found = Found::of(paths, stores)?;
+            all.objects.extend(found.objects);
+            for file in found.files {
                 let key = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
                 match seen.get(&key) {
                     Some(other) if other == pattern => continue,
@@ -246,11 +337,11 @@ impl Source {
                 }
                 seen.insert(key, pattern.clone());
                 index_of.insert(file.clone(), pattern.clone());
-                files.push(file);
+                all.files.push(file);
             }
         }
-        files.sort();
-        let (files, mut groups) = scan_files(files, mode)?;
+        all.files.sort();
+        let (files, mut groups) = scan_files(all, mode, stores)?;
         for group in &mut groups {
             if group.schema.field_with_name(INDEX_COLUMN).is_ok()
                 || group.leaves.iter().any(|l| l.name == INDEX_COLUMN)
@@ -277,9 +368,16 @@ impl Source {
 
     /// [`Source::open_as`] for a run that only looks at `(lo, hi]` (ns): files in
     /// date folders wholly outside it are skipped unopened.
-    pub fn open_in_range(paths: &[String], mode: SchemaMode, lo: i64, hi: i64) -> Result<Source> {
-        let (files, skipped) = in_range_files(paths, lo, hi)?;
-        let (files, groups) = scan_files(files, mode)?;
+    pub fn open_in_range(
+        paths: &[String],
+        mode: SchemaMode,
+        stores: &StoreOptions,
+        (lo, hi): (i64, i64),
+    ) -> Result<Source> {
+        let mut found = Found::of(paths, stores)?;
+        let (files, skipped) = in_range_files(std::mem::take(&mut found.files), lo, hi);
+        found.files = files;
+        let (files, groups) = scan_files(found, mode, stores)?;
         let mut source = Source::from_groups(files, groups)?;
         source.skipped_by_date = skipped;
         Ok(source)

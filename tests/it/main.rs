@@ -10,3 +10,4 @@ mod esql;
 mod hunts;
 mod ocsf;
 mod oracle;
+mod remote;

@@ -1,0 +1,403 @@
+//! Files in object stores: `s3://`, `gs://`, `az://`/`abfss://` and
+//! `http(s)://` URLs, listed and their footers fetched as local files are.
+//!
+//! A remote file is named by its URL, held as a [`PathBuf`] like a local path
+//! (`s3://bucket/lake/eventDay=20260115/part-0.parquet`), so errors, folders
+//! (`key=value`) and sorting treat both alike. Each store is built from its
+//! crate's own credential chain (`AWS_*` variables, web identity, ECS and EKS
+//! roles, instance metadata; `GOOGLE_*` and application default credentials;
+//! `AZURE_*` and managed identity), or unsigned with [`StoreOptions::anonymous`].
+//! Credentials never reach lakehunt's own messages: an error names the URL
+//! the user gave and the store's reason.
+//!
+//! The source reads synchronously; its requests run on a runtime of their own,
+//! on a thread of their own (see `block_on`), with stores built there. The
+//! session's scans build their own stores ([`build_store`]) on the session's
+//! runtime: a store's pooled connections belong to the runtime that opened them.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{StreamExt, TryStreamExt};
+use object_store::path::Path as StorePath;
+use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+
+use super::discover::is_glob;
+use super::footer::TAIL_READ;
+use crate::error::{Error, Result};
+
+/// How to reach object stores.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Send unsigned requests (public buckets), ignoring any credentials.
+    pub anonymous: bool,
+}
+
+/// The schemes lakehunt reads.
+const SCHEMES: [&str; 7] = ["s3", "gs", "az", "abfs", "abfss", "http", "https"];
+
+/// Footers fetched at once.
+const CONCURRENT_FETCHES: usize = 32;
+
+/// Whether `text` names an object-store URL (`s3://...`) rather than a path.
+#[must_use]
+pub fn is_url(text: &str) -> bool {
+    text.split_once("://")
+        .is_some_and(|(scheme, _)| SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()))
+}
+
+/// A URL split into its store (`s3://bucket`) and the key below it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectUrl {
+    /// `scheme://authority`: one store.
+    pub store: String,
+    /// The key (or prefix) within the store, without a leading `/`.
+    pub key: String,
+}
+
+impl ObjectUrl {
+    /// Splits `text`, a URL [`is_url`] accepts.
+    pub fn parse(text: &str) -> Result<ObjectUrl> {
+        let invalid = |message: &str| Error::UnreadableFile {
+            path: PathBuf::from(text),
+            message: message.to_owned(),
+        };
+        let (scheme, rest) = text.split_once("://").ok_or_else(|| invalid("not a URL"))?;
+        let (authority, key) = rest.split_once('/').unwrap_or((rest, ""));
+        if authority.is_empty() {
+            return Err(invalid("the URL names no bucket, container or host"));
+        }
+        if authority.contains(['?', '#']) || key.contains(['?', '#']) {
+            return Err(invalid(
+                "query strings and fragments are not read; give credentials through the environment",
+            ));
+        }
+        Ok(ObjectUrl {
+            store: format!("{}://{authority}", scheme.to_ascii_lowercase()),
+            key: key.to_owned(),
+        })
+    }
+
+    /// The URL of `location` in this URL's store.
+    #[must_use]
+    pub fn of(&self, location: &StorePath) -> PathBuf {
+        PathBuf::from(format!("{}/{}", self.store, location.as_ref()))
+    }
+}
+
+/// The store a URL's objects are in, built from the environment's credential
+/// chain for its cloud (or unsigned).
+pub fn build_store(store: &str, options: &StoreOptions) -> Result<Arc<dyn ObjectStore>> {
+    let failed = |e: object_store::Error| Error::UnreadableFile {
+        path: PathBuf::from(store),
+        message: e.to_string(),
+    };
+    let scheme = store.split_once("://").map_or("", |(s, _)| s);
+    Ok(match scheme {
+        "s3" => Arc::new(
+            object_store::aws::AmazonS3Builder::from_env()
+                .with_url(store)
+                .with_skip_signature(options.anonymous)
+                .build()
+                .map_err(failed)?,
+        ),
+        "gs" => Arc::new(
+            object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                .with_url(store)
+                .with_skip_signature(options.anonymous)
+                .build()
+                .map_err(failed)?,
+        ),
+        "az" | "abfs" | "abfss" => Arc::new(
+            object_store::azure::MicrosoftAzureBuilder::from_env()
+                .with_url(store)
+                .with_skip_signature(options.anonymous)
+                .build()
+                .map_err(failed)?,
+        ),
+        "http" | "https" => Arc::new(
+            object_store::http::HttpBuilder::new()
+                .with_url(store)
+                .with_client_options(
+                    object_store::ClientOptions::new().with_allow_http(scheme == "http"),
+                )
+                .build()
+                .map_err(failed)?,
+        ),
+        other => {
+            return Err(Error::UnreadableFile {
+                path: PathBuf::from(store),
+                message: format!("unknown scheme {other}:// (lakehunt reads {})", {
+                    SCHEMES.map(|s| format!("{s}://")).join(", ")
+                }),
+            });
+        }
+    })
+}
+
+/// Runs the future `make` gives to completion on a runtime of its own, on a
+/// thread of its own: callable from synchronous code and from within another
+/// runtime alike.
+pub(crate) fn block_on<T: Send, F: Future<Output = Result<T>>>(
+    make: impl FnOnce() -> F + Send,
+) -> Result<T> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?
+                    .block_on(make())
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// A remote file found by listing: its URL and its listing entry.
+#[derive(Clone, Debug)]
+pub struct Listed {
+    /// The object's URL.
+    pub path: PathBuf,
+    /// Its store (`s3://bucket`).
+    pub store: String,
+    /// Its key, size and modification time.
+    pub meta: ObjectMeta,
+}
+
+/// The Parquet objects one URL argument names: the object itself, every
+/// `*.parquet` object below a prefix, or those a glob matches; hidden and
+/// bookkeeping objects (`_SUCCESS`, `.tmp/`) skipped, sorted by key. An
+/// argument that names none is an error naming it.
+pub(crate) async fn list(arg: &str, options: &StoreOptions) -> Result<Vec<Listed>> {
+    let url = ObjectUrl::parse(arg)?;
+    let store = build_store(&url.store, options)?;
+    let failed = |e: object_store::Error| Error::ObjectStore {
+        url: arg.to_owned(),
+        message: describe(&e),
+    };
+    let pattern = if is_glob(&url.key) {
+        Some(
+            glob::Pattern::new(&url.key).map_err(|e| Error::InvalidGlob {
+                pattern: arg.to_owned(),
+                message: e.to_string(),
+            })?,
+        )
+    } else {
+        None
+    };
+    // A single object, where the argument names one.
+    if pattern.is_none() && !url.key.is_empty() && !url.key.ends_with('/') {
+        match store.head(&StorePath::from(url.key.as_str())).await {
+            Ok(meta) => {
+                return Ok(vec![Listed {
+                    path: url.of(&meta.location),
+                    store: url.store.clone(),
+                    meta,
+                }]);
+            }
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(failed(e)),
+        }
+    }
+    let root = match &pattern {
+        Some(_) => {
+            let wildcard = url.key.find(['*', '?', '[']).unwrap_or(url.key.len());
+            url.key[..wildcard]
+                .rfind('/')
+                .map_or("", |slash| &url.key[..slash])
+        }
+        None => url.key.trim_end_matches('/'),
+    };
+    let prefix = (!root.is_empty()).then(|| StorePath::from(root));
+    let mut found: Vec<ObjectMeta> = store
+        .list(prefix.as_ref())
+        .try_filter(|meta| {
+            let key = meta.location.as_ref();
+            let below = key.strip_prefix(root).unwrap_or(key);
+            let hidden = below
+                .split('/')
+                .any(|part| part.starts_with('.') || part.starts_with('_'));
+            let wanted = match &pattern {
+                Some(p) => p.matches(key),
+                None => Path::new(key).extension().is_some_and(|x| x == "parquet"),
+            };
+            futures::future::ready(wanted && !hidden)
+        })
+        .try_collect()
+        .await
+        .map_err(failed)?;
+    found.sort_by(|a, b| a.location.cmp(&b.location));
+    if found.is_empty() {
+        return Err(Error::NoParquetFiles(arg.to_owned()));
+    }
+    Ok(found
+        .into_iter()
+        .map(|meta| Listed {
+            path: url.of(&meta.location),
+            store: url.store.clone(),
+            meta,
+        })
+        .collect())
+}
+
+/// Every argument's objects, in argument order, each object once.
+pub(crate) fn list_all(args: &[&str], options: &StoreOptions) -> Result<Vec<Listed>> {
+    block_on(|| async {
+        let lists = futures::stream::iter(args.iter().map(|arg| list(arg, options)))
+            .buffered(8)
+            .try_collect::<Vec<_>>()
+            .await?;
+        let mut seen = HashSet::new();
+        Ok(lists
+            .into_iter()
+            .flatten()
+            .filter(|l| seen.insert(l.path.clone()))
+            .collect())
+    })
+}
+
+/// The last bytes of each of `files`, enough to hold its footer: the last
+/// 16 KiB in one ranged request, and the whole footer in a second where it
+/// is larger. Up to 32 files at once; the first failure in `files`' order is
+/// the error.
+pub(crate) fn fetch_tails(files: &[Listed], options: &StoreOptions) -> Result<Vec<Bytes>> {
+    block_on(|| async {
+        let mut stores: Vec<(String, Arc<dyn ObjectStore>)> = vec![];
+        for file in files {
+            if !stores.iter().any(|(s, _)| s == &file.store) {
+                stores.push((file.store.clone(), build_store(&file.store, options)?));
+            }
+        }
+        let store_of = |file: &Listed| {
+            stores
+                .iter()
+                .find(|(s, _)| s == &file.store)
+                .map(|(_, store)| Arc::clone(store))
+        };
+        futures::stream::iter(files.iter().map(|file| {
+            let store = store_of(file);
+            async move {
+                let store = store.ok_or_else(|| Error::UnreadableFile {
+                    path: file.path.clone(),
+                    message: "no store".into(),
+                })?;
+                fetch_tail(store.as_ref(), file).await
+            }
+        }))
+        .buffered(CONCURRENT_FETCHES)
+        .try_collect()
+        .await
+    })
+}
+
+async fn fetch_tail(store: &dyn ObjectStore, file: &Listed) -> Result<Bytes> {
+    let failed = |message: String| Error::UnreadableFile {
+        path: file.path.clone(),
+        message,
+    };
+    let size = file.meta.size;
+    if size < 8 {
+        return Err(failed(format!(
+            "{size} bytes is too small for a Parquet file"
+        )));
+    }
+    let get = |range: Range<u64>| async move {
+        store
+            .get_range(&file.meta.location, range)
+            .await
+            .map_err(|e| Error::ObjectStore {
+                url: file.path.display().to_string(),
+                message: describe(&e),
+            })
+    };
+    let first = size.min(TAIL_READ);
+    let tail = get(size - first..size).await?;
+    let wanted = footer_length(&tail).map_err(failed)?;
+    if wanted > size {
+        return Err(failed(format!(
+            "the footer says its metadata is {wanted} bytes, in a file of {size}"
+        )));
+    }
+    if wanted <= first {
+        return Ok(tail);
+    }
+    get(size - wanted..size).await
+}
+
+/// A store's error in a line: its kind, and S3's or Azure's error code where
+/// the response gave one, without the response body.
+fn describe(e: &object_store::Error) -> String {
+    let text = e.to_string();
+    let code = text
+        .split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map(|(code, _)| code.to_owned());
+    match (e, code.as_deref()) {
+        (_, Some("NoSuchBucket" | "ContainerNotFound")) => {
+            "the bucket or container does not exist".to_owned()
+        }
+        (object_store::Error::PermissionDenied { .. }, _) | (_, Some("AccessDenied")) => {
+            "access denied".to_owned()
+        }
+        (object_store::Error::Unauthenticated { .. }, _) => {
+            "not authenticated: check the credentials in the environment".to_owned()
+        }
+        (object_store::Error::NotFound { .. }, _) => "not found".to_owned(),
+        (_, Some(code)) => format!("the store answered {code}"),
+        _ => text
+            .split_once(": <?xml")
+            .map_or(text.as_str(), |(head, _)| head)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+/// The length of the footer (metadata and the 8-byte tail) that `tail`, a
+/// file's last bytes, ends with.
+fn footer_length(tail: &[u8]) -> std::result::Result<u64, String> {
+    let last: [u8; 8] = tail
+        .get(tail.len().saturating_sub(8)..)
+        .and_then(|t| t.try_into().ok())
+        .ok_or_else(|| "too small for a Parquet file".to_owned())?;
+    let tail = parquet::file::metadata::FooterTail::try_new(&last).map_err(|e| e.to_string())?;
+    Ok(tail.metadata_length() as u64 + 8)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_store_and_key() {
+        assert!(is_url("s3://bucket/lake/"));
+        assert!(is_url("HTTPS://host/x.parquet"));
+        assert!(!is_url("lake/s3://x"));
+        assert!(!is_url("/data/lake"));
+        assert!(!is_url("ftp://host/x"));
+        let url = ObjectUrl::parse("s3://bucket/lake/eventDay=20260115/").unwrap();
+        assert_eq!(url.store, "s3://bucket");
+        assert_eq!(url.key, "lake/eventDay=20260115/");
+        let url = ObjectUrl::parse("abfss://c@acct.dfs.core.windows.net/x.parquet").unwrap();
+        assert_eq!(url.store, "abfss://c@acct.dfs.core.windows.net");
+        assert_eq!(url.key, "x.parquet");
+        assert_eq!(ObjectUrl::parse("gs://b").unwrap().key, "");
+        assert!(ObjectUrl::parse("s3:///key").is_err());
+        assert!(ObjectUrl::parse("s3://b/k?X-Amz-Signature=secret").is_err());
+    }
+
+    #[test]
+    fn a_footer_length_comes_from_the_tail() {
+        let mut tail = vec![0_u8; 10];
+        tail.extend_from_slice(&300_u32.to_le_bytes());
+        tail.extend_from_slice(b"PAR1");
+        assert_eq!(footer_length(&tail), Ok(308));
+        assert!(footer_length(b"PAR1").is_err());
+        assert!(footer_length(b"xxxxxxxxxxxx").is_err());
+    }
+}

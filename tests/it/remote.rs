@@ -1,0 +1,291 @@
+//! Object stores, against real servers on loopback: the same commands over
+//! the same files give the same output from an object store as from disk.
+//!
+//! `LAKEHUNT_TEST_S3` names an S3-compatible server (`.ci/run` starts moto's:
+//! `moto_server -H 127.0.0.1 -p PORT`); where it is unset, each test says so
+//! and passes without checking anything, so a developer without the server
+//! can run the rest. `.ci/run` fails if a server cannot start.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use object_store::aws::AmazonS3Builder;
+use object_store::{Attribute, Attributes, ObjectStore, PutOptions, PutPayload};
+
+/// A secret that must never appear in lakehunt's output.
+const SECRET: &str = "lakehunt-test-secret-4b1d6e";
+const AS_OF: &str = "2026-01-15T12:00:00Z";
+
+/// The S3 endpoint of the test server, or `None` (after saying so).
+fn s3_endpoint(test: &str) -> Option<String> {
+    let endpoint = std::env::var("LAKEHUNT_TEST_S3").ok();
+    if endpoint.is_none() {
+        eprintln!("{test}: skipped, LAKEHUNT_TEST_S3 is unset (.ci/run starts an S3 server)");
+    }
+    endpoint
+}
+
+/// A fresh bucket on the server, created with an unsigned `PUT /bucket`.
+fn bucket(endpoint: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "lakehunt-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    );
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "PUT /{name} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    assert!(
+        reply.starts_with("HTTP/1.1 200"),
+        "creating {name}: {reply}"
+    );
+    name
+}
+
+/// Uploads every file below `dir` to `bucket` under `prefix`, keeping the
+/// relative paths.
+fn upload(endpoint: &str, bucket: &str, dir: &Path, prefix: &str) {
+    let store = AmazonS3Builder::new()
+        .with_endpoint(endpoint)
+        .with_allow_http(true)
+        .with_bucket_name(bucket)
+        .with_region("us-east-1")
+        .with_access_key_id("test")
+        .with_secret_access_key(SECRET)
+        .build()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut pending = vec![dir.to_owned()];
+    while let Some(folder) = pending.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                pending.push(path);
+                continue;
+            }
+            let relative = path.strip_prefix(dir).unwrap().to_string_lossy();
+            let key = object_store::path::Path::from(format!("{prefix}/{relative}"));
+            // moto keeps no bytes of an object put without a content type.
+            let options = PutOptions {
+                attributes: Attributes::from_iter([(
+                    Attribute::ContentType,
+                    "application/octet-stream",
+                )]),
+                ..PutOptions::default()
+            };
+            let bytes = PutPayload::from(std::fs::read(&path).unwrap());
+            runtime
+                .block_on(store.put_opts(&key, bytes, options))
+                .unwrap();
+        }
+    }
+}
+
+/// `lakehunt args` with the test server's credentials in the environment.
+fn lakehunt_s3(endpoint: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args(args)
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env_remove("AWS_PROFILE")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A sample lake on disk, `lake/eventDay=20260115/part-*.parquet` in
+/// `dir`, in three files; returns the lake's folder.
+fn sample_lake(dir: &Path) -> PathBuf {
+    let lake = dir.join("lake");
+    let day = lake.join("eventDay=20260115");
+    let out = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args([
+            "sample",
+            "--rows",
+            "60000",
+            "--rows-per-file",
+            "20000",
+            "--as-of",
+            AS_OF,
+        ])
+        .arg("--out")
+        .arg(&day)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out).1);
+    lake
+}
+
+#[test]
+fn a_lake_in_s3_gives_what_the_same_files_on_disk_give() {
+    let Some(endpoint) = s3_endpoint("a_lake_in_s3_gives_what_the_same_files_on_disk_give") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let bucket = bucket(&endpoint);
+    upload(&endpoint, &bucket, &lake, "lake");
+    let local = lake.to_string_lossy().into_owned();
+    let remote = format!("s3://{bucket}/lake/");
+    let commands: Vec<Vec<&str>> = vec![
+        vec![
+            "run",
+            "egress-bytes",
+            "--as-of",
+            AS_OF,
+            "--format",
+            "csv",
+            "--data",
+        ],
+        vec![
+            "sql",
+            "SELECT \"eventDay\", count(*) AS n, sum(\"source.bytes\") AS bytes FROM events GROUP BY 1",
+            "--format",
+            "csv",
+            "--data",
+        ],
+        vec![
+            "esql",
+            "FROM logs-* | STATS n = COUNT(*) BY event.action | SORT event.action",
+            "--as-of",
+            AS_OF,
+            "--format",
+            "csv",
+            "--data",
+        ],
+        vec!["schema", "--data"],
+    ];
+    for command in commands {
+        let on_disk = lakehunt_s3(&endpoint, &[&command[..], &[local.as_str()]].concat());
+        let in_s3 = lakehunt_s3(&endpoint, &[&command[..], &[remote.as_str()]].concat());
+        let (disk_out, disk_err) = text(&on_disk);
+        let (s3_out, s3_err) = text(&in_s3);
+        assert!(on_disk.status.success(), "{command:?} on disk: {disk_err}");
+        assert!(in_s3.status.success(), "{command:?} in S3: {s3_err}");
+        assert!(!disk_out.trim().is_empty(), "{command:?} printed nothing");
+        // The census names its example files; everything else is the same.
+        let same = |t: &str| t.replace(&local, "LAKE").replace(&remote, "LAKE/");
+        assert_eq!(same(&disk_out), same(&s3_out), "{command:?}");
+        assert!(!s3_out.contains(SECRET) && !s3_err.contains(SECRET));
+    }
+    // The findings are the planted ones: the hunt read every file.
+    let run = lakehunt_s3(
+        &endpoint,
+        &[
+            "run",
+            "egress-bytes",
+            "--as-of",
+            AS_OF,
+            "--format",
+            "csv",
+            "--data",
+            &remote,
+        ],
+    );
+    let (out, _) = text(&run);
+    assert!(out.lines().count() > 3, "{out}");
+}
+
+#[test]
+fn s3_globs_and_single_objects_read_what_they_name() {
+    let Some(endpoint) = s3_endpoint("s3_globs_and_single_objects_read_what_they_name") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let bucket = bucket(&endpoint);
+    upload(&endpoint, &bucket, &lake, "lake");
+    // Bookkeeping objects are skipped, as on disk.
+    std::fs::write(dir.path().join("_SUCCESS"), b"").unwrap();
+    upload(&endpoint, &bucket, dir.path(), "other");
+    let count = |data: &str| {
+        let out = lakehunt_s3(
+            &endpoint,
+            &[
+                "sql",
+                "SELECT count(*) FROM events",
+                "--format",
+                "csv",
+                "--data",
+                data,
+            ],
+        );
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{data}: {stderr}");
+        stdout.lines().nth(1).unwrap_or_default().to_owned()
+    };
+    assert_eq!(count(&format!("s3://{bucket}/lake/")), "60000");
+    assert_eq!(
+        count(&format!("s3://{bucket}/lake/eventDay=*/part-00000.parquet")),
+        "20000"
+    );
+    assert_eq!(
+        count(&format!(
+            "s3://{bucket}/lake/eventDay=20260115/part-00001.parquet"
+        )),
+        "20000"
+    );
+    // Local and remote data together, in one run.
+    let local = lake.join("eventDay=20260115/part-00002.parquet");
+    let out = lakehunt_s3(
+        &endpoint,
+        &[
+            "sql",
+            "SELECT count(*) FROM events",
+            "--format",
+            "csv",
+            "--data",
+            &format!("s3://{bucket}/lake/eventDay=20260115/part-00000.parquet"),
+            &local.to_string_lossy(),
+        ],
+    );
+    assert_eq!(
+        text(&out).0.lines().nth(1),
+        Some("40000"),
+        "{}",
+        text(&out).1
+    );
+}
+
+#[test]
+fn missing_buckets_and_empty_prefixes_are_one_line_naming_the_url() {
+    let Some(endpoint) =
+        s3_endpoint("missing_buckets_and_empty_prefixes_are_one_line_naming_the_url")
+    else {
+        return;
+    };
+    let bucket = bucket(&endpoint);
+    for url in [
+        "s3://lakehunt-no-such-bucket/lake/".to_owned(),
+        format!("s3://{bucket}/nothing-here/"),
+    ] {
+        let out = lakehunt_s3(&endpoint, &["sql", "SELECT 1", "--data", &url]);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{url}: {stderr}");
+        assert!(stdout.is_empty());
+        assert_eq!(stderr.trim().lines().count(), 1, "{url}: {stderr}");
+        assert!(stderr.contains(&url), "{url}: {stderr}");
+        assert!(!stderr.contains(SECRET), "{stderr}");
+    }
+}
