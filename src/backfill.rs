@@ -221,11 +221,29 @@ pub fn days(from: i64, to: i64, every: i64, window: i64) -> Result<Vec<Day>> {
 }
 
 fn input_files(engine: &Engine) -> Result<Vec<InputFile>> {
+    // Objects in stores: their size and modification time as listed.
+    let listed: std::collections::HashMap<&std::path::Path, &object_store::ObjectMeta> = engine
+        .source()
+        .groups
+        .iter()
+        .flat_map(|g| g.files.iter().zip(&g.statistics))
+        .filter_map(|(file, stats)| Some((file.as_path(), stats.object.as_ref()?)))
+        .collect();
     engine
         .source()
         .files
         .iter()
         .map(|path| {
+            if let Some(object) = listed.get(path.as_path()) {
+                return Ok(InputFile {
+                    path: path.clone(),
+                    size: object.size,
+                    modified_ns: object
+                        .last_modified
+                        .timestamp_nanos_opt()
+                        .map_or(0, i128::from),
+                });
+            }
             let meta = std::fs::metadata(path).map_err(|e| Error::UnreadableFile {
                 path: path.clone(),
                 message: e.to_string(),

@@ -189,6 +189,42 @@ fn a_lake_in_s3_gives_what_the_same_files_on_disk_give() {
         assert_eq!(same(&disk_out), same(&s3_out), "{command:?}");
         assert!(!s3_out.contains(SECRET) && !s3_err.contains(SECRET));
     }
+    // A backfill over the lake in S3 finds what it finds on disk.
+    let findings = |data: &str| {
+        let out_dir = tempfile::tempdir().unwrap();
+        let out = lakehunt_s3(
+            &endpoint,
+            &[
+                "backfill",
+                "egress-bytes",
+                "--from",
+                "2026-01-14T12:00:00Z",
+                "--to",
+                AS_OF,
+                "--every",
+                "8h",
+                "--out",
+                &out_dir.path().to_string_lossy(),
+                "--data",
+                data,
+            ],
+        );
+        let (_, stderr) = text(&out);
+        assert!(out.status.success(), "backfill of {data}: {stderr}");
+        let summary = stderr.lines().last().unwrap_or_default().to_owned();
+        // "backfill egress-bytes: 3 windows of 8h every 8h over 2 days (0 resumed), N findings in ..."
+        summary
+            .split(", ")
+            .find(|part| part.contains(" findings"))
+            .map(str::to_owned)
+            .unwrap_or(summary)
+    };
+    let on_disk = findings(&local);
+    assert!(
+        on_disk.starts_with(|c: char| c.is_ascii_digit()),
+        "{on_disk}"
+    );
+    assert_eq!(findings(&remote), on_disk);
     // The findings are the planted ones: the hunt read every file.
     let run = lakehunt_s3(
         &endpoint,
