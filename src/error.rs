@@ -32,8 +32,10 @@ pub enum Error {
     },
     /// An object store that failed or refused a request: a missing bucket,
     /// denied access, an unreachable endpoint, retries run out.
-    #[error("cannot read {url}: {message}")]
+    #[error("cannot {action} {url}: {message}")]
     ObjectStore {
+        /// `read` or `write`.
+        action: &'static str,
         /// The URL as given (a prefix, a glob or an object).
         url: String,
         /// The store's reason, without response bodies.

@@ -20,6 +20,7 @@ use parquet::file::properties::WriterProperties;
 
 use crate::engine::Table;
 use crate::error::{Error, Result};
+use crate::source::remote::{self, StoreOptions};
 
 /// Output formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,8 +159,11 @@ pub fn render_table(table: &Table) -> Result<String> {
     Ok(arrow::util::pretty::pretty_format_batches(&table.batches)?.to_string())
 }
 
-/// Writes `table` to `path` atomically (temporary file in the same folder, then rename).
-/// `metadata` goes into the Parquet footer's key/value metadata.
+/// Writes `table` to `path` atomically (temporary file in the same folder, then
+/// rename), or to the object an `s3://`, `gs://`, `az://` or `http(s)://` URL
+/// names (written to a temporary file, then uploaded whole: see
+/// [`remote::upload`]). `metadata` goes into the Parquet footer's key/value
+/// metadata.
 pub fn write_file(
     path: &Path,
     format: Format,
@@ -171,6 +175,16 @@ pub fn write_file(
         message,
     };
     let table = normalize(table)?;
+    if let Some(url) = path.to_str().filter(|p| remote::is_url(p)) {
+        let mut tmp = tempfile::NamedTempFile::new().map_err(|e| failed(e.to_string()))?;
+        write_to(tmp.as_file_mut(), format, &table, metadata).map_err(failed)?;
+        let content_type = match format {
+            Format::Parquet => "application/vnd.apache.parquet",
+            Format::Csv => "text/csv",
+            Format::Table => "text/plain",
+        };
+        return remote::upload(url, tmp.path(), content_type, &StoreOptions::default());
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -183,6 +197,21 @@ pub fn write_file(
         .and_then(|n| n.to_str())
         .unwrap_or("findings");
     let mut tmp = temp_file_in(dir, file_name).map_err(|e| failed(e.to_string()))?;
+    write_to(tmp.as_file_mut(), format, &table, metadata).map_err(failed)?;
+    tmp.as_file_mut()
+        .sync_all()
+        .map_err(|e| failed(e.to_string()))?;
+    tmp.persist(path).map_err(|e| failed(e.error.to_string()))?;
+    Ok(())
+}
+
+/// `table` (normalized) in `format` into `file`; the error is the writer's.
+fn write_to(
+    file: &mut std::fs::File,
+    format: Format,
+    table: &Table,
+    metadata: &[(String, String)],
+) -> std::result::Result<(), String> {
     match format {
         Format::Parquet => {
             let kv = metadata
@@ -193,37 +222,32 @@ pub fn write_file(
                 .set_compression(Compression::ZSTD(ZstdLevel::default()))
                 .set_key_value_metadata(Some(kv))
                 .build();
-            let mut writer =
-                ArrowWriter::try_new(tmp.as_file_mut(), Arc::clone(&table.schema), Some(props))
-                    .map_err(|e| failed(e.to_string()))?;
+            let mut writer = ArrowWriter::try_new(file, Arc::clone(&table.schema), Some(props))
+                .map_err(|e| e.to_string())?;
             for batch in &table.batches {
-                writer.write(batch).map_err(|e| failed(e.to_string()))?;
+                writer.write(batch).map_err(|e| e.to_string())?;
             }
-            writer.close().map_err(|e| failed(e.to_string()))?;
+            writer.close().map_err(|e| e.to_string())?;
         }
         Format::Csv => {
-            let table = flatten_nested_to_text(&table)?;
+            let table = flatten_nested_to_text(table).map_err(|e| e.to_string())?;
             let mut writer = arrow::csv::WriterBuilder::new()
                 .with_header(true)
-                .build(tmp.as_file_mut());
+                .build(file);
             if table.batches.is_empty() {
                 writer
                     .write(&RecordBatch::new_empty(Arc::clone(&table.schema)))
-                    .map_err(|e| failed(e.to_string()))?;
+                    .map_err(|e| e.to_string())?;
             }
             for batch in &table.batches {
-                writer.write(batch).map_err(|e| failed(e.to_string()))?;
+                writer.write(batch).map_err(|e| e.to_string())?;
             }
         }
         Format::Table => {
-            let text = render_table(&table)?;
-            writeln!(tmp.as_file_mut(), "{text}").map_err(|e| failed(e.to_string()))?;
+            let text = render_table(table).map_err(|e| e.to_string())?;
+            writeln!(file, "{text}").map_err(|e| e.to_string())?;
         }
     }
-    tmp.as_file_mut()
-        .sync_all()
-        .map_err(|e| failed(e.to_string()))?;
-    tmp.persist(path).map_err(|e| failed(e.error.to_string()))?;
     Ok(())
 }
 

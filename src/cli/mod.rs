@@ -151,9 +151,11 @@ impl From<FormatArg> for Format {
 /// Output flags shared by `run` and `sql`.
 #[derive(Clone, Debug, Args)]
 struct OutputArgs {
-    /// Write results to FILE (written under a temporary name, renamed when complete).
-    /// Without it, results are printed on stdout.
-    #[arg(long, value_name = "FILE")]
+    /// Write results to FILE (written under a temporary name, renamed when complete),
+    /// or to an object: s3://bucket/findings/x.parquet, gs://..., az://... (uploaded
+    /// whole once written: the object appears only when complete). Without it,
+    /// results are printed on stdout.
+    #[arg(long, value_name = "FILE|URL")]
     out: Option<PathBuf>,
     /// Output format. Default: from the --out extension (.parquet, .csv, .txt), else a table.
     #[arg(long, value_enum)]
@@ -360,6 +362,22 @@ fn print_stdout(table: &Table, format: Format) -> anyhow::Result<()> {
 
 /// Checks the output flags and folder before any work is done.
 fn check_out_path(out: &OutputArgs) -> anyhow::Result<()> {
+    if let Some(url) = out
+        .out
+        .as_deref()
+        .and_then(Path::to_str)
+        .filter(|p| lakehunt::source::remote::is_url(p))
+    {
+        // The store itself is reached when the findings are written.
+        let target = lakehunt::source::remote::ObjectUrl::parse(url)?;
+        if target.key.is_empty() || target.key.ends_with('/') {
+            bail!(
+                "cannot write {url}: name an object (s3://bucket/findings/x.parquet), not a prefix"
+            );
+        }
+        resolve_format(out)?;
+        return Ok(());
+    }
     resolve_format(out)?;
     if let Some(path) = &out.out {
         let dir = match path.parent() {

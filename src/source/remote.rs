@@ -23,7 +23,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as StorePath;
-use object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
+use object_store::{
+    Attribute, Attributes, ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions,
+    PutOptions, PutPayload, WriteMultipart,
+};
 
 use super::discover::is_glob;
 use super::footer::TAIL_READ;
@@ -157,6 +160,70 @@ pub(crate) fn block_on<T: Send, F: Future<Output = Result<T>>>(
     })
 }
 
+/// Parts of a multipart upload; a file no larger is one `PUT`.
+const PART: usize = 16 << 20;
+
+/// Uploads `local` to the object `url` names, whole or not at all: one
+/// `PUT`, or a multipart upload completed only once every part is in (an
+/// upload that fails is aborted). Readers never see a partial object.
+pub fn upload(url: &str, local: &Path, content_type: &str, options: &StoreOptions) -> Result<()> {
+    let target = ObjectUrl::parse(url)?;
+    if target.key.is_empty() || target.key.ends_with('/') {
+        return Err(Error::ObjectStore {
+            action: "write",
+            url: url.to_owned(),
+            message: "name an object (s3://bucket/findings/x.parquet), not a prefix".into(),
+        });
+    }
+    let failed = |e: object_store::Error| Error::ObjectStore {
+        action: "write",
+        url: url.to_owned(),
+        message: describe(&e),
+    };
+    let attributes = Attributes::from_iter([(Attribute::ContentType, content_type.to_owned())]);
+    block_on(|| async {
+        let store = build_store(&target.store, options)?;
+        let key = StorePath::from(target.key.as_str());
+        let mut file = std::fs::File::open(local)?;
+        let size = file.metadata()?.len();
+        if size <= PART as u64 {
+            let bytes = std::fs::read(local)?;
+            let options = PutOptions {
+                attributes,
+                ..PutOptions::default()
+            };
+            store
+                .put_opts(&key, PutPayload::from(bytes), options)
+                .await
+                .map_err(failed)?;
+            return Ok(());
+        }
+        let options = PutMultipartOptions {
+            attributes,
+            ..PutMultipartOptions::default()
+        };
+        let upload = store
+            .put_multipart_opts(&key, options)
+            .await
+            .map_err(failed)?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut buf = vec![0; PART];
+        loop {
+            let read = std::io::Read::read(&mut file, &mut buf)?;
+            if read == 0 {
+                break;
+            }
+            if let Err(e) = writer.wait_for_capacity(4).await {
+                let _ = writer.abort().await;
+                return Err(failed(e));
+            }
+            writer.write(&buf[..read]);
+        }
+        writer.finish().await.map_err(failed)?;
+        Ok(())
+    })
+}
+
 /// A remote file found by listing: its URL and its listing entry.
 #[derive(Clone, Debug)]
 pub struct Listed {
@@ -176,6 +243,7 @@ pub(crate) async fn list(arg: &str, options: &StoreOptions) -> Result<Vec<Listed
     let url = ObjectUrl::parse(arg)?;
     let store = build_store(&url.store, options)?;
     let failed = |e: object_store::Error| Error::ObjectStore {
+        action: "read",
         url: arg.to_owned(),
         message: describe(&e),
     };
@@ -310,6 +378,7 @@ async fn fetch_tail(store: &dyn ObjectStore, file: &Listed) -> Result<Bytes> {
             .get_range(&file.meta.location, range)
             .await
             .map_err(|e| Error::ObjectStore {
+                action: "read",
                 url: file.path.display().to_string(),
                 message: describe(&e),
             })
@@ -347,6 +416,11 @@ fn describe(e: &object_store::Error) -> String {
             "not authenticated: check the credentials in the environment".to_owned()
         }
         (object_store::Error::NotFound { .. }, _) => "not found".to_owned(),
+        // The last link of AWS's credential chain is the instance metadata
+        // service; reaching for it means no other link had credentials.
+        _ if text.contains("169.254.169.254") => "no credentials found: set AWS_ACCESS_KEY_ID and \
+             AWS_SECRET_ACCESS_KEY (or a role), or pass --anonymous for a public bucket"
+            .to_owned(),
         (_, Some(code)) => format!("the store answered {code}"),
         _ => text
             .split_once(": <?xml")

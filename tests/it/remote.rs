@@ -325,3 +325,140 @@ fn missing_buckets_and_empty_prefixes_are_one_line_naming_the_url() {
         assert!(!stderr.contains(SECRET), "{stderr}");
     }
 }
+
+/// A store handle on the test server for `bucket`, to read what lakehunt wrote.
+fn test_store(endpoint: &str, bucket: &str) -> object_store::aws::AmazonS3 {
+    AmazonS3Builder::new()
+        .with_endpoint(endpoint)
+        .with_allow_http(true)
+        .with_bucket_name(bucket)
+        .with_region("us-east-1")
+        .with_access_key_id("test")
+        .with_secret_access_key(SECRET)
+        .build()
+        .unwrap()
+}
+
+fn get(endpoint: &str, bucket: &str, key: &str) -> Option<Vec<u8>> {
+    use object_store::ObjectStoreExt;
+    let store = test_store(endpoint, bucket);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let got = store.get(&object_store::path::Path::from(key)).await.ok()?;
+        Some(got.bytes().await.unwrap().to_vec())
+    })
+}
+
+#[test]
+fn findings_written_to_s3_are_the_findings_written_to_disk() {
+    let Some(endpoint) = s3_endpoint("findings_written_to_s3_are_the_findings_written_to_disk")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let lake = lake.to_string_lossy().into_owned();
+    let bucket = bucket(&endpoint);
+    let hunt = [
+        "run",
+        "egress-bytes",
+        "--as-of",
+        AS_OF,
+        "--data",
+        lake.as_str(),
+        "--out",
+    ];
+    for name in ["findings.parquet", "findings.csv"] {
+        let local = dir.path().join(name);
+        let url = format!("s3://{bucket}/out/{name}");
+        let on_disk = lakehunt_s3(&endpoint, &[&hunt[..], &[local.to_str().unwrap()]].concat());
+        let in_s3 = lakehunt_s3(&endpoint, &[&hunt[..], &[url.as_str()]].concat());
+        assert!(on_disk.status.success(), "{}", text(&on_disk).1);
+        assert!(in_s3.status.success(), "{}", text(&in_s3).1);
+        let written = get(&endpoint, &bucket, &format!("out/{name}")).expect("the object");
+        if Path::new(name).extension().is_some_and(|x| x == "csv") {
+            assert_eq!(written, std::fs::read(&local).unwrap());
+            assert!(written.len() > 200, "{}", String::from_utf8_lossy(&written));
+        } else {
+            // Parquet read back through lakehunt, from the store and from disk.
+            let rows = |data: &str| {
+                let out = lakehunt_s3(
+                    &endpoint,
+                    &[
+                        "sql",
+                        "SELECT * FROM events ORDER BY 1, 2, 3",
+                        "--format",
+                        "csv",
+                        "--data",
+                        data,
+                    ],
+                );
+                assert!(out.status.success(), "{}", text(&out).1);
+                text(&out).0
+            };
+            let from_disk = rows(local.to_str().unwrap());
+            assert!(from_disk.lines().count() > 3, "{from_disk}");
+            assert_eq!(rows(&url), from_disk);
+        }
+    }
+    // A missing bucket: one line naming the URL, exit 2, nothing written.
+    let url = "s3://lakehunt-no-such-bucket/out/findings.parquet";
+    let out = lakehunt_s3(&endpoint, &[&hunt[..], &[url]].concat());
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stdout.is_empty());
+    assert_eq!(
+        stderr.trim().lines().last().map(|l| l.contains(url)),
+        Some(true),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(SECRET));
+    // A prefix is not an object: refused before the hunt runs.
+    let url = format!("s3://{bucket}/out/");
+    let out = lakehunt_s3(&endpoint, &[&hunt[..], &[url.as_str()]].concat());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("not a prefix"), "{}", text(&out).1);
+}
+
+#[test]
+fn a_large_result_goes_up_in_parts_and_arrives_whole() {
+    let Some(endpoint) = s3_endpoint("a_large_result_goes_up_in_parts_and_arrives_whole") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let bucket = bucket(&endpoint);
+    // 36 MB of CSV: three parts of at most 16 MiB.
+    let query = "SELECT value, repeat('x', 1200) AS pad FROM range(30000)";
+    let local = dir.path().join("all.csv");
+    let url = format!("s3://{bucket}/out/all.csv");
+    for out in [local.to_str().unwrap(), url.as_str()] {
+        let run = lakehunt_s3(
+            &endpoint,
+            &[
+                "sql",
+                query,
+                "--data",
+                &lake.to_string_lossy(),
+                "--out",
+                out,
+            ],
+        );
+        assert!(run.status.success(), "{out}: {}", text(&run).1);
+    }
+    let on_disk = std::fs::read(&local).unwrap();
+    assert!(on_disk.len() > 33 << 20, "{} bytes", on_disk.len());
+    let in_s3 = get(&endpoint, &bucket, "out/all.csv").expect("the object");
+    assert_eq!(in_s3.len(), on_disk.len());
+    assert!(sorted_lines(&in_s3) == sorted_lines(&on_disk));
+}
+
+/// A text's lines, sorted (a parallel query's rows come in any order).
+fn sorted_lines(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+    lines.sort_unstable();
+    lines
+}
