@@ -52,12 +52,7 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let engine = Engine::open(&args.data.data, &options).await?;
     let explained = engine.explain(&bound, args.analyze).await?;
     let source = engine.source();
-    let on_disk: u64 = source
-        .files
-        .iter()
-        .filter_map(|f| std::fs::metadata(f).ok())
-        .map(|m| m.len())
-        .sum();
+    let on_disk = source.bytes();
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -69,9 +64,13 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     );
     let _ = writeln!(
         out,
-        "files: {} in range, {} not opened (date folders outside the window); {} rows, {:.1} MB on disk",
+        "files: {} in range, {} not opened (date folders outside the window){}; {} rows, {:.1} MB on disk",
         source.files.len(),
         source.skipped_by_date,
+        match source.folders_unlisted {
+            0 => String::new(),
+            n => format!(", {n} date folders in object stores not listed"),
+        },
         source.rows,
         on_disk as f64 / 1e6
     );

@@ -163,30 +163,42 @@ pub fn hive_partitions(path: &Path) -> Vec<(String, String)> {
 /// The UTC day (ns since the epoch, at midnight) a date folder names:
 /// `date=2026-03-01`, `eventDay=20260301`, `dt=...`, `day=...`.
 fn folder_day(path: &Path) -> Option<i64> {
+    hive_partitions(path)
+        .into_iter()
+        .find_map(|(key, value)| date_folder_day(&key, &value))
+}
+
+/// The UTC day (ns, at midnight) of one `key=value` folder, if it is a date
+/// folder: `date=2026-03-01`, `eventDay=20260301`, `dt=...`, `day=...`.
+pub(crate) fn date_folder_day(key: &str, value: &str) -> Option<i64> {
     const DAY_NS: i64 = 86_400_000_000_000;
-    hive_partitions(path).into_iter().find_map(|(key, value)| {
-        let key = key.to_ascii_lowercase();
-        if !matches!(
-            key.as_str(),
-            "date" | "dt" | "day" | "eventday" | "event_date"
-        ) {
-            return None;
-        }
-        let digits: String = value.chars().filter(char::is_ascii_digit).collect();
-        let (y, m, d) = (
-            digits.get(0..4)?.parse().ok()?,
-            digits.get(4..6)?.parse().ok()?,
-            digits.get(6..8)?.parse().ok()?,
-        );
-        if digits.len() != 8 {
-            return None;
-        }
-        let date = chrono::NaiveDate::from_ymd_opt(y, m, d)?;
-        let midnight = date.and_hms_opt(0, 0, 0)?.and_utc();
-        midnight
-            .timestamp_nanos_opt()
-            .map(|ns| ns - ns.rem_euclid(DAY_NS))
-    })
+    let key = key.to_ascii_lowercase();
+    if !matches!(
+        key.as_str(),
+        "date" | "dt" | "day" | "eventday" | "event_date"
+    ) {
+        return None;
+    }
+    let digits: String = value.chars().filter(char::is_ascii_digit).collect();
+    let (y, m, d) = (
+        digits.get(0..4)?.parse().ok()?,
+        digits.get(4..6)?.parse().ok()?,
+        digits.get(6..8)?.parse().ok()?,
+    );
+    if digits.len() != 8 {
+        return None;
+    }
+    let date = chrono::NaiveDate::from_ymd_opt(y, m, d)?;
+    let midnight = date.and_hms_opt(0, 0, 0)?.and_utc();
+    midnight
+        .timestamp_nanos_opt()
+        .map(|ns| ns - ns.rem_euclid(DAY_NS))
+}
+
+/// Whether a day's folder (its midnight, ns) can hold events of `(lo, hi]`.
+pub(crate) fn day_in_range(day: i64, lo: i64, hi: i64) -> bool {
+    const DAY_NS: i64 = 86_400_000_000_000;
+    day + DAY_NS > lo && day <= hi
 }
 
 /// `files`, less those in date folders (`date=`, `eventDay=`, ...) wholly
@@ -195,11 +207,10 @@ fn folder_day(path: &Path) -> Option<i64> {
 /// are never lost. When no file would be left, none is skipped (the time
 /// filter then finds nothing, and the run still checks its fields).
 pub(crate) fn in_range_files(files: Vec<PathBuf>, lo: i64, hi: i64) -> (Vec<PathBuf>, usize) {
-    const DAY_NS: i64 = 86_400_000_000_000;
     let found = files.len();
     let kept: Vec<PathBuf> = files
         .iter()
-        .filter(|f| folder_day(f).is_none_or(|day| day + DAY_NS > lo && day <= hi))
+        .filter(|f| folder_day(f).is_none_or(|day| day_in_range(day, lo, hi)))
         .cloned()
         .collect();
     let kept = if kept.is_empty() { files } else { kept };

@@ -113,6 +113,9 @@ pub struct Source {
     pub ocsf_version: Option<String>,
     /// Files found but not opened: their date folders lie outside the queried range.
     pub skipped_by_date: usize,
+    /// Date folders in object stores not even listed: wholly outside the
+    /// queried range.
+    pub folders_unlisted: usize,
     /// With `--index PATTERN=PATH`: the index pattern each file answers, shown
     /// as the column `_index` (see [`Source::open_indexed`]).
     pub index_of: Option<std::collections::HashMap<PathBuf, String>>,
@@ -139,12 +142,15 @@ fn layout_of(schema: &Schema) -> Layout {
 struct Found {
     files: Vec<PathBuf>,
     objects: std::collections::HashMap<PathBuf, Listed>,
+    /// Date folders in stores not listed: wholly outside the run's range.
+    folders_unlisted: usize,
 }
 
 impl Found {
     /// The files `paths` name: local paths, folders and globs (see
-    /// [`discover`]), then object-store URLs (see [`remote`]).
-    fn of(paths: &[String], stores: &StoreOptions) -> Result<Found> {
+    /// [`discover`]), then object-store URLs (see [`remote`]), whose date
+    /// folders wholly outside `range` are not listed.
+    fn of(paths: &[String], stores: &StoreOptions, range: Option<(i64, i64)>) -> Result<Found> {
         let (urls, local): (Vec<&String>, Vec<&String>) =
             paths.iter().partition(|p| remote::is_url(p));
         let local: Vec<String> = local.into_iter().cloned().collect();
@@ -154,14 +160,18 @@ impl Found {
             discover(&local)?
         };
         let urls: Vec<&str> = urls.into_iter().map(String::as_str).collect();
-        let listed = if urls.is_empty() {
-            vec![]
+        let (listed, folders_unlisted) = if urls.is_empty() {
+            (vec![], 0)
         } else {
-            remote::list_all(&urls, stores)?
+            remote::list_all(&urls, stores, range)?
         };
         files.extend(listed.iter().map(|l| l.path.clone()));
         let objects = listed.into_iter().map(|l| (l.path.clone(), l)).collect();
-        Ok(Found { files, objects })
+        Ok(Found {
+            files,
+            objects,
+            folders_unlisted,
+        })
     }
 }
 
@@ -172,7 +182,7 @@ pub fn scan(
     mode: SchemaMode,
     stores: &StoreOptions,
 ) -> Result<(Vec<PathBuf>, Vec<SchemaGroup>)> {
-    scan_files(Found::of(paths, stores)?, mode, stores)
+    scan_files(Found::of(paths, stores, None)?, mode, stores)
 }
 
 /// The footers of `found`'s files, in its order: local ones read from disk,
@@ -219,7 +229,7 @@ fn scan_files(
     let ocsf = FieldMap::find("ocsf")?;
     let mut groups: Vec<SchemaGroup> = vec![];
     let footers = footers_of(&found, stores)?;
-    let Found { files, objects } = found;
+    let Found { files, objects, .. } = found;
     for (file, footer) in files.iter().zip(footers) {
         let Footer {
             schema,
@@ -318,7 +328,7 @@ impl Source {
         let mut seen: std::collections::HashMap<PathBuf, String> = std::collections::HashMap::new();
         let mut all = Found::default();
         for (pattern, paths) in indexes {
-            let found = Found::of(paths, stores)?;
+            let found = Found::of(paths, stores, None)?;
             all.objects.extend(found.objects);
             for file in found.files {
                 let key = std::fs::canonicalize(&file).unwrap_or_else(|_| file.clone());
@@ -374,13 +384,29 @@ impl Source {
         stores: &StoreOptions,
         (lo, hi): (i64, i64),
     ) -> Result<Source> {
-        let mut found = Found::of(paths, stores)?;
+        let mut found = Found::of(paths, stores, Some((lo, hi)))?;
         let (files, skipped) = in_range_files(std::mem::take(&mut found.files), lo, hi);
         found.files = files;
+        let folders_unlisted = found.folders_unlisted;
         let (files, groups) = scan_files(found, mode, stores)?;
         let mut source = Source::from_groups(files, groups)?;
         source.skipped_by_date = skipped;
+        source.folders_unlisted = folders_unlisted;
         Ok(source)
+    }
+
+    /// The files' total size in bytes: objects' as listed, local files' as
+    /// they are now (0 for one that went away).
+    #[must_use]
+    pub fn bytes(&self) -> u64 {
+        self.groups
+            .iter()
+            .flat_map(|g| g.files.iter().zip(&g.statistics))
+            .map(|(file, stats)| match &stats.object {
+                Some(object) => object.size,
+                None => std::fs::metadata(file).map_or(0, |m| m.len()),
+            })
+            .sum()
     }
 
     /// The source over already scanned groups; fails when two groups give a
@@ -406,6 +432,7 @@ impl Source {
             rows,
             ocsf_version,
             skipped_by_date: 0,
+            folders_unlisted: 0,
             index_of: None,
         })
     }

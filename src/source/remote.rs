@@ -28,7 +28,7 @@ use object_store::{
     PutOptions, PutPayload, WriteMultipart,
 };
 
-use super::discover::is_glob;
+use super::discover::{date_folder_day, day_in_range, is_glob};
 use super::footer::TAIL_READ;
 use crate::error::{Error, Result};
 
@@ -239,7 +239,18 @@ pub struct Listed {
 /// `*.parquet` object below a prefix, or those a glob matches; hidden and
 /// bookkeeping objects (`_SUCCESS`, `.tmp/`) skipped, sorted by key. An
 /// argument that names none is an error naming it.
-pub(crate) async fn list(arg: &str, options: &StoreOptions) -> Result<Vec<Listed>> {
+///
+/// With `range` (ns, `(lo, hi]`), a prefix is listed folder by folder and
+/// date folders (`eventDay=20260115/`, `date=2026-01-15/`, ...) wholly
+/// outside it are not listed at all: a month of Security Lake is then a few
+/// requests per region and account for the window's days, not a listing of
+/// every object of the month. Returns the objects and how many date folders
+/// were left unlisted.
+pub(crate) async fn list(
+    arg: &str,
+    options: &StoreOptions,
+    range: Option<(i64, i64)>,
+) -> Result<(Vec<Listed>, usize)> {
     let url = ObjectUrl::parse(arg)?;
     let store = build_store(&url.store, options)?;
     let failed = |e: object_store::Error| Error::ObjectStore {
@@ -261,11 +272,12 @@ pub(crate) async fn list(arg: &str, options: &StoreOptions) -> Result<Vec<Listed
     if pattern.is_none() && !url.key.is_empty() && !url.key.ends_with('/') {
         match store.head(&StorePath::from(url.key.as_str())).await {
             Ok(meta) => {
-                return Ok(vec![Listed {
+                let listed = Listed {
                     path: url.of(&meta.location),
                     store: url.store.clone(),
                     meta,
-                }]);
+                };
+                return Ok((vec![listed], 0));
             }
             Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(failed(e)),
@@ -281,50 +293,109 @@ pub(crate) async fn list(arg: &str, options: &StoreOptions) -> Result<Vec<Listed
         None => url.key.trim_end_matches('/'),
     };
     let prefix = (!root.is_empty()).then(|| StorePath::from(root));
-    let mut found: Vec<ObjectMeta> = store
-        .list(prefix.as_ref())
-        .try_filter(|meta| {
-            let key = meta.location.as_ref();
-            let below = key.strip_prefix(root).unwrap_or(key);
-            let hidden = below
-                .split('/')
-                .any(|part| part.starts_with('.') || part.starts_with('_'));
-            let wanted = match &pattern {
-                Some(p) => p.matches(key),
-                None => Path::new(key).extension().is_some_and(|x| x == "parquet"),
-            };
-            futures::future::ready(wanted && !hidden)
-        })
-        .try_collect()
-        .await
-        .map_err(failed)?;
+    let wanted = |meta: &ObjectMeta| {
+        let key = meta.location.as_ref();
+        let below = key.strip_prefix(root).unwrap_or(key);
+        let hidden = below
+            .split('/')
+            .any(|part| part.starts_with('.') || part.starts_with('_'));
+        let named = match &pattern {
+            Some(p) => p.matches(key),
+            None => Path::new(key).extension().is_some_and(|x| x == "parquet"),
+        };
+        named && !hidden
+    };
+    let (mut found, mut skipped) = match range {
+        Some(range) => walk(store.as_ref(), prefix.clone(), range)
+            .await
+            .map_err(failed)?,
+        None => (vec![], 0),
+    };
+    found.retain(|meta| wanted(meta));
+    // Without a range, or where every date folder lay outside it (the run
+    // still needs files to check its fields), the whole prefix.
+    if range.is_none() || found.is_empty() {
+        skipped = 0;
+        found = store
+            .list(prefix.as_ref())
+            .try_filter(|meta| futures::future::ready(wanted(meta)))
+            .try_collect()
+            .await
+            .map_err(failed)?;
+    }
     found.sort_by(|a, b| a.location.cmp(&b.location));
     if found.is_empty() {
         return Err(Error::NoParquetFiles(arg.to_owned()));
     }
-    Ok(found
+    let listed = found
         .into_iter()
         .map(|meta| Listed {
             path: url.of(&meta.location),
             store: url.store.clone(),
             meta,
         })
-        .collect())
+        .collect();
+    Ok((listed, skipped))
 }
 
-/// Every argument's objects, in argument order, each object once.
-pub(crate) fn list_all(args: &[&str], options: &StoreOptions) -> Result<Vec<Listed>> {
+/// Folders listed at once by [`walk`].
+const CONCURRENT_LISTS: usize = 16;
+
+/// Every object below `root`, listed a folder at a time, less date folders
+/// wholly outside `(lo, hi]`; and how many date folders were left out.
+async fn walk(
+    store: &dyn ObjectStore,
+    root: Option<StorePath>,
+    (lo, hi): (i64, i64),
+) -> object_store::Result<(Vec<ObjectMeta>, usize)> {
+    let mut pending = vec![root];
+    let mut running = futures::stream::FuturesUnordered::new();
+    let (mut found, mut skipped) = (vec![], 0);
+    loop {
+        while running.len() < CONCURRENT_LISTS {
+            let Some(folder) = pending.pop() else { break };
+            running.push(async move { store.list_with_delimiter(folder.as_ref()).await });
+        }
+        let Some(listing) = running.next().await else {
+            break;
+        };
+        let listing = listing?;
+        found.extend(listing.objects);
+        for folder in listing.common_prefixes {
+            let day = folder
+                .filename()
+                .and_then(|name| name.split_once('='))
+                .and_then(|(key, value)| date_folder_day(key, value));
+            if day.is_some_and(|day| !day_in_range(day, lo, hi)) {
+                skipped += 1;
+            } else {
+                pending.push(Some(folder));
+            }
+        }
+    }
+    Ok((found, skipped))
+}
+
+/// Every argument's objects, in argument order, each object once; and the
+/// date folders left unlisted (see [`list`]).
+pub(crate) fn list_all(
+    args: &[&str],
+    options: &StoreOptions,
+    range: Option<(i64, i64)>,
+) -> Result<(Vec<Listed>, usize)> {
     block_on(|| async {
-        let lists = futures::stream::iter(args.iter().map(|arg| list(arg, options)))
+        let lists = futures::stream::iter(args.iter().map(|arg| list(arg, options, range)))
             .buffered(8)
             .try_collect::<Vec<_>>()
             .await?;
+        let skipped = lists.iter().map(|(_, skipped)| skipped).sum();
         let mut seen = HashSet::new();
-        Ok(lists
+        let listed = lists
             .into_iter()
-            .flatten()
+            .flat_map(|(listed, _)| listed)
             .filter(|l| seen.insert(l.path.clone()))
-            .collect())
+            .collect();
+        Ok((listed, skipped))
     })
 }
 

@@ -462,3 +462,86 @@ fn sorted_lines(bytes: &[u8]) -> Vec<&[u8]> {
     lines.sort_unstable();
     lines
 }
+
+#[test]
+fn date_folders_outside_the_window_are_not_listed() {
+    let Some(endpoint) = s3_endpoint("date_folders_outside_the_window_are_not_listed") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sample = sample_lake(dir.path()).join("eventDay=20260115");
+    // Security Lake's layout: region, account, then the event's UTC day.
+    let lake = dir.path().join("sl");
+    for account in ["111111111111", "222222222222"] {
+        for (day, part) in [("20260113", 0), ("20260114", 1), ("20260115", 2)] {
+            let folder = lake.join(format!(
+                "region=us-east-1/accountId={account}/eventDay={day}"
+            ));
+            std::fs::create_dir_all(&folder).unwrap();
+            let name = format!("part-{part:05}.parquet");
+            std::fs::copy(sample.join(&name), folder.join(&name)).unwrap();
+        }
+    }
+    let bucket = bucket(&endpoint);
+    upload(&endpoint, &bucket, &lake, "sl");
+    let local = lake.to_string_lossy().into_owned();
+    let remote = format!("s3://{bucket}/sl/");
+    let hunt = |data: &str| {
+        let out = lakehunt_s3(
+            &endpoint,
+            &[
+                "run",
+                "egress-bytes",
+                "--as-of",
+                AS_OF,
+                "--format",
+                "csv",
+                "--data",
+                data,
+            ],
+        );
+        assert!(out.status.success(), "{data}: {}", text(&out).1);
+        text(&out).0
+    };
+    let on_disk = hunt(&local);
+    assert!(on_disk.lines().count() > 1, "{on_disk}");
+    assert_eq!(hunt(&remote), on_disk);
+    // The 8-hour window ends at noon on the 15th: the 13th's and the 14th's
+    // folders of both accounts are not listed in S3, not opened on disk.
+    let explain = |data: &str| {
+        let out = lakehunt_s3(
+            &endpoint,
+            &["explain", "egress-bytes", "--as-of", AS_OF, "--data", data],
+        );
+        assert!(out.status.success(), "{data}: {}", text(&out).1);
+        text(&out).0
+    };
+    let remote_plan = explain(&remote);
+    assert!(
+        remote_plan.contains("files: 2 in range, 0 not opened (date folders outside the window), 4 date folders in object stores not listed"),
+        "{remote_plan}"
+    );
+    let local_plan = explain(&local);
+    assert!(
+        local_plan.contains("files: 2 in range, 4 not opened (date folders outside the window);"),
+        "{local_plan}"
+    );
+    // Without the window's pruning, every folder is listed.
+    let out = lakehunt_s3(
+        &endpoint,
+        &[
+            "sql",
+            "SELECT count(*) FROM events",
+            "--format",
+            "csv",
+            "--data",
+            &remote,
+        ],
+    );
+    assert_eq!(
+        text(&out).0.lines().nth(1),
+        Some("120000"),
+        "{}",
+        text(&out).1
+    );
+}
