@@ -52,6 +52,22 @@ def window(as_of_text):
     return as_of - WINDOW, as_of
 
 
+def duckdb_s3_setup():
+    """httpfs, from the duckdb-ext-httpfs wheel, pointed at AWS_ENDPOINT_URL
+    (an S3-compatible server on loopback) with the AWS_* credentials."""
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    host = endpoint.split("://", 1)[-1].rstrip("/")
+    return [
+        "LOAD httpfs",
+        f"SET s3_endpoint = '{host}'",
+        "SET s3_url_style = 'path'",
+        f"SET s3_use_ssl = {str(endpoint.startswith('https')).lower()}",
+        f"SET s3_region = '{os.environ.get('AWS_REGION', 'us-east-1')}'",
+        f"SET s3_access_key_id = '{os.environ['AWS_ACCESS_KEY_ID']}'",
+        f"SET s3_secret_access_key = '{os.environ['AWS_SECRET_ACCESS_KEY']}'",
+    ]
+
+
 def duckdb_query(data, layout, as_of_text):
     import duckdb
 
@@ -64,6 +80,9 @@ def duckdb_query(data, layout, as_of_text):
     con.execute(f"SET extension_directory = '{ext_dir}'")
     con.execute("LOAD inet")
     con.execute("SET TimeZone = 'UTC'")
+    if data.startswith("s3://"):
+        for statement in duckdb_s3_setup():
+            con.execute(statement)
 
     def ref(field):
         name = FIELDS[field]
