@@ -545,3 +545,118 @@ fn date_folders_outside_the_window_are_not_listed() {
         text(&out).1
     );
 }
+
+/// The GCS endpoint of the test server (`fake-gcs-server`), or `None` (after
+/// saying so).
+fn gcs_endpoint(test: &str) -> Option<String> {
+    let endpoint = std::env::var("LAKEHUNT_TEST_GCS").ok();
+    if endpoint.is_none() {
+        eprintln!("{test}: skipped, LAKEHUNT_TEST_GCS is unset (.ci/run starts a GCS server)");
+    }
+    endpoint
+}
+
+/// One HTTP/1.1 request to the server at `endpoint`; the status line back.
+fn http(endpoint: &str, method: &str, path: &str, content_type: &str, body: &[u8]) -> String {
+    let host = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply.lines().next().unwrap_or_default().to_owned()
+}
+
+#[test]
+fn a_lake_in_gcs_gives_what_the_same_files_on_disk_give() {
+    let Some(endpoint) = gcs_endpoint("a_lake_in_gcs_gives_what_the_same_files_on_disk_give")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let bucket = format!("lakehunt-gcs-{}", std::process::id());
+    let created = http(
+        &endpoint,
+        "POST",
+        "/storage/v1/b",
+        "application/json",
+        format!("{{\"name\": \"{bucket}\"}}").as_bytes(),
+    );
+    assert!(created.contains(" 200"), "{created}");
+    // Seeded through the JSON upload API (the server refuses object_store's
+    // own uploads).
+    for entry in std::fs::read_dir(lake.join("eventDay=20260115")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = format!(
+            "lake%2FeventDay%3D20260115%2F{}",
+            path.file_name().unwrap().to_string_lossy()
+        );
+        let uploaded = http(
+            &endpoint,
+            "POST",
+            &format!("/upload/storage/v1/b/{bucket}/o?uploadType=media&name={name}"),
+            "application/octet-stream",
+            &std::fs::read(&path).unwrap(),
+        );
+        assert!(uploaded.contains(" 200"), "{uploaded}");
+    }
+    // object_store's GCS client, pointed at the emulator without OAuth.
+    let key = format!(
+        "{{\"gcs_base_url\": \"{endpoint}\", \"disable_oauth\": true, \"client_email\": \"\", \
+         \"private_key\": \"\", \"private_key_id\": \"{SECRET}\"}}"
+    );
+    let lakehunt_gcs = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+            .args(args)
+            .env("GOOGLE_SERVICE_ACCOUNT_KEY", &key)
+            .output()
+            .expect("the binary runs")
+    };
+    let local = lake.to_string_lossy().into_owned();
+    let remote = format!("gs://{bucket}/lake/");
+    for command in [
+        vec![
+            "run",
+            "egress-bytes",
+            "--as-of",
+            AS_OF,
+            "--format",
+            "csv",
+            "--data",
+        ],
+        vec![
+            "sql",
+            "SELECT count(*) AS n, sum(\"source.bytes\") AS b FROM events",
+            "--format",
+            "csv",
+            "--data",
+        ],
+    ] {
+        let on_disk = lakehunt_gcs(&[&command[..], &[local.as_str()]].concat());
+        let in_gcs = lakehunt_gcs(&[&command[..], &[remote.as_str()]].concat());
+        assert!(on_disk.status.success(), "{}", text(&on_disk).1);
+        assert!(in_gcs.status.success(), "{command:?}: {}", text(&in_gcs).1);
+        assert!(text(&on_disk).0.lines().count() > 1);
+        assert_eq!(text(&in_gcs).0, text(&on_disk).0, "{command:?}");
+        assert!(!text(&in_gcs).1.contains(SECRET));
+    }
+    let missing = lakehunt_gcs(&[
+        "sql",
+        "SELECT 1",
+        "--data",
+        "gs://lakehunt-no-such-bucket/x/",
+    ]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing).1.contains("gs://lakehunt-no-such-bucket/x/"),
+        "{}",
+        text(&missing).1
+    );
+}
