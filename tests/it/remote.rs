@@ -660,3 +660,78 @@ fn a_lake_in_gcs_gives_what_the_same_files_on_disk_give() {
         text(&missing).1
     );
 }
+
+#[test]
+fn a_lake_over_http_gives_what_the_same_files_on_disk_give() {
+    // A WebDAV server (`rclone serve webdav ROOT`): plain HTTP with ranged
+    // GETs for objects and PROPFIND for listing folders.
+    let (Ok(endpoint), Ok(root)) = (
+        std::env::var("LAKEHUNT_TEST_HTTP"),
+        std::env::var("LAKEHUNT_TEST_HTTP_ROOT"),
+    ) else {
+        eprintln!(
+            "a_lake_over_http_gives_what_the_same_files_on_disk_give: skipped, \
+             LAKEHUNT_TEST_HTTP and LAKEHUNT_TEST_HTTP_ROOT are unset (.ci/run starts a server)"
+        );
+        return;
+    };
+    let served = tempfile::tempdir_in(&root).unwrap();
+    let lake = sample_lake(served.path());
+    let local = lake.to_string_lossy().into_owned();
+    let folder = served.path().file_name().unwrap().to_string_lossy();
+    let remote = format!("{endpoint}/{folder}/lake/");
+    let one = format!("{endpoint}/{folder}/lake/eventDay=20260115/part-00001.parquet");
+    let lakehunt_http = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+            .args(args)
+            .output()
+            .expect("the binary runs")
+    };
+    for command in [
+        vec![
+            "run",
+            "egress-bytes",
+            "--as-of",
+            AS_OF,
+            "--format",
+            "csv",
+            "--data",
+        ],
+        vec![
+            "sql",
+            "SELECT \"eventDay\", count(*) AS n FROM events GROUP BY 1",
+            "--format",
+            "csv",
+            "--data",
+        ],
+    ] {
+        let on_disk = lakehunt_http(&[&command[..], &[local.as_str()]].concat());
+        let over_http = lakehunt_http(&[&command[..], &[remote.as_str()]].concat());
+        assert!(on_disk.status.success(), "{}", text(&on_disk).1);
+        assert!(
+            over_http.status.success(),
+            "{command:?}: {}",
+            text(&over_http).1
+        );
+        assert!(text(&on_disk).0.lines().count() > 1);
+        assert_eq!(text(&over_http).0, text(&on_disk).0, "{command:?}");
+    }
+    let out = lakehunt_http(&[
+        "sql",
+        "SELECT count(*) FROM events",
+        "--format",
+        "csv",
+        "--data",
+        &one,
+    ]);
+    assert_eq!(
+        text(&out).0.lines().nth(1),
+        Some("20000"),
+        "{}",
+        text(&out).1
+    );
+    let missing = format!("{endpoint}/{folder}/nothing/x.parquet");
+    let out = lakehunt_http(&["sql", "SELECT 1", "--data", &missing]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains(&missing), "{}", text(&out).1);
+}
