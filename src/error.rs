@@ -34,7 +34,7 @@ pub enum Error {
     /// denied access, an unreachable endpoint, retries run out.
     #[error("cannot {action} {url}: {message}")]
     ObjectStore {
-        /// `read` or `write`.
+        /// `read`, `write`, or `reach` (the store itself cannot be built).
         action: &'static str,
         /// The URL as given (a prefix, a glob or an object).
         url: String,

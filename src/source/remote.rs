@@ -94,9 +94,10 @@ impl ObjectUrl {
 /// The store a URL's objects are in, built from the environment's credential
 /// chain for its cloud (or unsigned).
 pub fn build_store(store: &str, options: &StoreOptions) -> Result<Arc<dyn ObjectStore>> {
-    let failed = |e: object_store::Error| Error::UnreadableFile {
-        path: PathBuf::from(store),
-        message: e.to_string(),
+    let failed = |e: object_store::Error| Error::ObjectStore {
+        action: "reach",
+        url: store.to_owned(),
+        message: describe(&e),
     };
     let scheme = store.split_once("://").map_or("", |(s, _)| s);
     Ok(match scheme {
@@ -131,8 +132,9 @@ pub fn build_store(store: &str, options: &StoreOptions) -> Result<Arc<dyn Object
                 .map_err(failed)?,
         ),
         other => {
-            return Err(Error::UnreadableFile {
-                path: PathBuf::from(store),
+            return Err(Error::ObjectStore {
+                action: "reach",
+                url: store.to_owned(),
                 message: format!("unknown scheme {other}:// (lakehunt reads {})", {
                     SCHEMES.map(|s| format!("{s}://")).join(", ")
                 }),

@@ -735,3 +735,76 @@ fn a_lake_over_http_gives_what_the_same_files_on_disk_give() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains(&missing), "{}", text(&out).1);
 }
+
+#[test]
+fn a_lake_in_azure_blob_storage_gives_what_the_same_files_on_disk_give() {
+    // Azurite, with a container `lakehunt` that .ci/run creates.
+    let Ok(endpoint) = std::env::var("LAKEHUNT_TEST_AZURE") else {
+        eprintln!(
+            "a_lake_in_azure_blob_storage_gives_what_the_same_files_on_disk_give: skipped, \
+             LAKEHUNT_TEST_AZURE is unset (.ci/run starts azurite)"
+        );
+        return;
+    };
+    let lakehunt_az = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+            .args(args)
+            .env("AZURE_STORAGE_USE_EMULATOR", "true")
+            .env("AZURITE_BLOB_STORAGE_URL", &endpoint)
+            .output()
+            .expect("the binary runs")
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let prefix = format!("az://lakehunt/{}", std::process::id());
+    // Seeded by lakehunt itself: each file's rows written to a blob.
+    for part in 0..3 {
+        let name = format!("eventDay=20260115/part-{part:05}.parquet");
+        let file = lake.join(&name);
+        let blob = format!("{prefix}/lake/{name}");
+        let out = lakehunt_az(&[
+            "sql",
+            "SELECT * FROM events",
+            "--data",
+            &file.to_string_lossy(),
+            "--out",
+            &blob,
+        ]);
+        assert!(out.status.success(), "{blob}: {}", text(&out).1);
+    }
+    let local = lake.to_string_lossy().into_owned();
+    let remote = format!("{prefix}/lake/");
+    for command in [
+        vec![
+            "run",
+            "egress-bytes",
+            "--as-of",
+            AS_OF,
+            "--format",
+            "csv",
+            "--data",
+        ],
+        vec![
+            "sql",
+            "SELECT count(*) AS n, sum(\"source.bytes\") AS b FROM events",
+            "--format",
+            "csv",
+            "--data",
+        ],
+    ] {
+        let on_disk = lakehunt_az(&[&command[..], &[local.as_str()]].concat());
+        let in_azure = lakehunt_az(&[&command[..], &[remote.as_str()]].concat());
+        assert!(on_disk.status.success(), "{}", text(&on_disk).1);
+        assert!(
+            in_azure.status.success(),
+            "{command:?}: {}",
+            text(&in_azure).1
+        );
+        assert!(text(&on_disk).0.lines().count() > 1);
+        assert_eq!(text(&in_azure).0, text(&on_disk).0, "{command:?}");
+    }
+    let missing = "az://lakehunt-no-such-container/lake/";
+    let out = lakehunt_az(&["sql", "SELECT 1", "--data", missing]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains(missing), "{}", text(&out).1);
+}
