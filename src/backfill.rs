@@ -569,6 +569,17 @@ pub async fn backfill(
 ) -> Result<Summary> {
     let days = days(spec.from, spec.to, spec.every, spec.bound.window)?;
     let dir = &spec.out;
+    if dir.to_str().is_some_and(crate::source::remote::is_url) {
+        // Its manifest and resume work on a folder; an object-store output
+        // is not built yet.
+        return Err(Error::InvalidParameter {
+            name: "--out".into(),
+            message: format!(
+                "{} is an object-store URL; backfill writes to a local folder",
+                dir.display()
+            ),
+        });
+    }
     if !dir.is_dir() {
         std::fs::create_dir_all(dir).map_err(|e| Error::OutputWrite {
             path: dir.clone(),

@@ -28,7 +28,7 @@ pub(crate) async fn register(
 ) -> Result<()> {
     // Each object store the groups read from, built on this runtime.
     for store in source.groups.iter().filter_map(|g| g.store.as_deref()) {
-        let url = ObjectStoreUrl::parse(store)?;
+        let url = ObjectStoreUrl::parse(crate::source::remote::ObjectUrl::registry_key(store))?;
         if ctx.runtime_env().object_store(&url).is_err() {
             ctx.register_object_store(url.as_ref(), build_store(store, &options.stores)?);
         }

@@ -469,7 +469,9 @@ impl FileSetTable {
             groups[i % partitions].push(file);
         }
         let url = match &self.store {
-            Some(store) => ObjectStoreUrl::parse(store)?,
+            Some(store) => {
+                ObjectStoreUrl::parse(crate::source::remote::ObjectUrl::registry_key(store))?
+            }
             None => ObjectStoreUrl::local_filesystem(),
         };
         let format = ParquetFormat::default().with_options(state.table_options().parquet.clone());

@@ -89,7 +89,13 @@ pub(crate) fn remote_footers(
         .zip(tails)
         .map(|(file, tail)| {
             let size = file.meta.size;
-            let start = size - tail.len() as u64;
+            // A server that sent more than the object holds is not believed.
+            let start =
+                size.checked_sub(tail.len() as u64)
+                    .ok_or_else(|| Error::UnreadableFile {
+                        path: file.path.clone(),
+                        message: format!("{} bytes came back from an object of {size}", tail.len()),
+                    })?;
             let mut footer = reader.read_with(&file.path, size, |at, buf| {
                 let from = usize::try_from(
                     at.checked_sub(start)

@@ -25,7 +25,7 @@ use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path as StorePath;
 use object_store::{
     Attribute, Attributes, ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions,
-    PutOptions, PutPayload, WriteMultipart,
+    PutOptions, PutPayload,
 };
 
 use super::discover::{date_folder_day, day_in_range, is_glob};
@@ -64,8 +64,19 @@ pub struct ObjectUrl {
 impl ObjectUrl {
     /// Splits `text`, a URL [`is_url`] accepts.
     pub fn parse(text: &str) -> Result<ObjectUrl> {
-        let invalid = |message: &str| Error::UnreadableFile {
-            path: PathBuf::from(text),
+        // The URL as an error repeats it: never a query string (a presigned
+        // URL's or a SAS token's signature) nor a user's password.
+        let shown = text.split(['?', '#']).next().unwrap_or_default();
+        let shown = match shown.split_once('@') {
+            Some((before, after)) if before.contains("://") => {
+                let scheme = before.split("://").next().unwrap_or_default();
+                format!("{scheme}://...@{after}")
+            }
+            _ => shown.to_owned(),
+        };
+        let invalid = |message: &str| Error::ObjectStore {
+            action: "read",
+            url: shown.clone(),
             message: message.to_owned(),
         };
         let (scheme, rest) = text.split_once("://").ok_or_else(|| invalid("not a URL"))?;
@@ -75,13 +86,34 @@ impl ObjectUrl {
         }
         if authority.contains(['?', '#']) || key.contains(['?', '#']) {
             return Err(invalid(
-                "query strings and fragments are not read; give credentials through the environment",
+                "query strings and fragments are not read (nor is `?` a wildcard in a URL): \
+                 give credentials through the environment",
+            ));
+        }
+        let scheme = scheme.to_ascii_lowercase();
+        if matches!(scheme.as_str(), "http" | "https") && authority.contains('@') {
+            return Err(invalid(
+                "a user and password in the URL are not read: give credentials through the environment",
             ));
         }
         Ok(ObjectUrl {
-            store: format!("{}://{authority}", scheme.to_ascii_lowercase()),
+            store: format!("{scheme}://{authority}"),
             key: key.to_owned(),
         })
+    }
+
+    /// The URL under which DataFusion's registry keeps `store`'s client: it
+    /// keys clients by scheme and host, so Azure's `container@account`
+    /// becomes `container.account` (two containers of one account are two
+    /// clients, not one).
+    #[must_use]
+    pub fn registry_key(store: &str) -> String {
+        match store.split_once("://") {
+            Some((scheme @ ("az" | "abfs" | "abfss"), authority)) => {
+                format!("{scheme}://{}", authority.replacen('@', ".", 1))
+            }
+            _ => store.to_owned(),
+        }
     }
 
     /// The URL of `location` in this URL's store.
@@ -185,7 +217,7 @@ pub fn upload(url: &str, local: &Path, content_type: &str, options: &StoreOption
     let attributes = Attributes::from_iter([(Attribute::ContentType, content_type.to_owned())]);
     block_on(|| async {
         let store = build_store(&target.store, options)?;
-        let key = StorePath::from(target.key.as_str());
+        let key = key_path(&target.key);
         let mut file = std::fs::File::open(local)?;
         let size = file.metadata()?.len();
         if size <= PART as u64 {
@@ -204,26 +236,67 @@ pub fn upload(url: &str, local: &Path, content_type: &str, options: &StoreOption
             attributes,
             ..PutMultipartOptions::default()
         };
-        let upload = store
+        let mut upload = store
             .put_multipart_opts(&key, options)
             .await
             .map_err(failed)?;
-        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
-        let mut buf = vec![0; PART];
-        loop {
-            let read = std::io::Read::read(&mut file, &mut buf)?;
+        // Every part in, then complete; any failure aborts, so no part
+        // lingers (S3 keeps, and bills, the parts of an open upload).
+        let done = match send_parts(upload.as_mut(), &mut file).await {
+            Ok(()) => upload.complete().await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = done {
+            let _ = upload.abort().await;
+            return Err(failed(e));
+        }
+        Ok(())
+    })
+}
+
+/// Reads `file` in parts of [`PART`] bytes (the last may be shorter) and
+/// sends each to `upload`, four at once.
+async fn send_parts(
+    upload: &mut dyn object_store::MultipartUpload,
+    file: &mut std::fs::File,
+) -> object_store::Result<()> {
+    let mut in_flight = futures::stream::FuturesUnordered::new();
+    loop {
+        let mut part = vec![0; PART];
+        let mut filled = 0;
+        while filled < PART {
+            let read = std::io::Read::read(file, &mut part[filled..]).map_err(|e| {
+                object_store::Error::Generic {
+                    store: "local",
+                    source: Box::new(e),
+                }
+            })?;
             if read == 0 {
                 break;
             }
-            if let Err(e) = writer.wait_for_capacity(4).await {
-                let _ = writer.abort().await;
-                return Err(failed(e));
-            }
-            writer.write(&buf[..read]);
+            filled += read;
         }
-        writer.finish().await.map_err(failed)?;
-        Ok(())
-    })
+        if filled == 0 {
+            break;
+        }
+        part.truncate(filled);
+        while in_flight.len() >= 4 {
+            if let Some(sent) = in_flight.next().await {
+                sent?;
+            }
+        }
+        in_flight.push(upload.put_part(PutPayload::from(part)));
+    }
+    while let Some(sent) = in_flight.next().await {
+        sent?;
+    }
+    Ok(())
+}
+
+/// A key (or prefix) as typed, percent-escapes and all; where it is not a
+/// valid object path, as object_store would encode it.
+fn key_path(key: &str) -> StorePath {
+    StorePath::parse(key).unwrap_or_else(|_| StorePath::from(key))
 }
 
 /// A remote file found by listing: its URL and its listing entry.
@@ -272,8 +345,10 @@ pub(crate) async fn list(
     };
     // A single object, where the argument names one.
     if pattern.is_none() && !url.key.is_empty() && !url.key.ends_with('/') {
-        match store.head(&StorePath::from(url.key.as_str())).await {
-            Ok(meta) => {
+        match store.head(&key_path(&url.key)).await {
+            // A folder that answers HEAD (some HTTP servers, Azure with a
+            // hierarchical namespace) is listed below.
+            Ok(meta) if meta.size > 0 => {
                 let listed = Listed {
                     path: url.of(&meta.location),
                     store: url.store.clone(),
@@ -281,7 +356,7 @@ pub(crate) async fn list(
                 };
                 return Ok((vec![listed], 0));
             }
-            Err(object_store::Error::NotFound { .. }) => {}
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(failed(e)),
         }
     }
@@ -294,16 +369,30 @@ pub(crate) async fn list(
         }
         None => url.key.trim_end_matches('/'),
     };
-    let prefix = (!root.is_empty()).then(|| StorePath::from(root));
+    let prefix = (!root.is_empty()).then(|| key_path(root));
+    let root_key = prefix.as_ref().map_or("", StorePath::as_ref).to_owned();
+    let literal_separator = glob::MatchOptions {
+        require_literal_separator: true,
+        ..glob::MatchOptions::new()
+    };
     let wanted = |meta: &ObjectMeta| {
         let key = meta.location.as_ref();
-        let below = key.strip_prefix(root).unwrap_or(key);
+        let below = key.strip_prefix(root_key.as_str()).unwrap_or(key);
         let hidden = below
             .split('/')
             .any(|part| part.starts_with('.') || part.starts_with('_'));
+        let parquet = Path::new(key).extension().is_some_and(|x| x == "parquet");
+        // As on disk: a glob names objects, or folders whose Parquet
+        // objects all count; `*` stays within one folder.
         let named = match &pattern {
-            Some(p) => p.matches(key),
-            None => Path::new(key).extension().is_some_and(|x| x == "parquet"),
+            Some(p) => {
+                p.matches_with(key, literal_separator)
+                    || (parquet
+                        && key
+                            .match_indices('/')
+                            .any(|(at, _)| p.matches_with(&key[..at], literal_separator)))
+            }
+            None => parquet,
         };
         named && !hidden
     };
@@ -536,6 +625,34 @@ mod tests {
         assert_eq!(ObjectUrl::parse("gs://b").unwrap().key, "");
         assert!(ObjectUrl::parse("s3:///key").is_err());
         assert!(ObjectUrl::parse("s3://b/k?X-Amz-Signature=secret").is_err());
+    }
+
+    #[test]
+    fn refused_urls_never_repeat_signatures_or_passwords() {
+        for (url, shown) in [
+            (
+                "s3://b/k.parquet?X-Amz-Signature=s3cr3t",
+                "s3://b/k.parquet",
+            ),
+            ("az://c/k?sv=2024&sig=s3cr3t", "az://c/k"),
+            (
+                "https://user:s3cr3t@host/k.parquet",
+                "https://...@host/k.parquet",
+            ),
+        ] {
+            let message = ObjectUrl::parse(url).unwrap_err().to_string();
+            assert!(!message.contains("s3cr3t"), "{message}");
+            assert!(message.contains(shown), "{message}");
+        }
+    }
+
+    #[test]
+    fn two_containers_of_one_account_are_two_registry_keys() {
+        let one = ObjectUrl::registry_key("abfss://c1@acct.dfs.core.windows.net");
+        let two = ObjectUrl::registry_key("abfss://c2@acct.dfs.core.windows.net");
+        assert_ne!(one, two);
+        assert_eq!(one, "abfss://c1.acct.dfs.core.windows.net");
+        assert_eq!(ObjectUrl::registry_key("s3://bucket"), "s3://bucket");
     }
 
     #[test]

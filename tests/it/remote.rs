@@ -252,8 +252,15 @@ fn s3_globs_and_single_objects_read_what_they_name() {
     let lake = sample_lake(dir.path());
     let bucket = bucket(&endpoint);
     upload(&endpoint, &bucket, &lake, "lake");
-    // Bookkeeping objects are skipped, as on disk.
+    // Bookkeeping objects and folders are skipped, as on disk: a Parquet
+    // object below `_temporary/` would add 20,000 rows.
     std::fs::write(dir.path().join("_SUCCESS"), b"").unwrap();
+    std::fs::create_dir(dir.path().join("_temporary")).unwrap();
+    std::fs::copy(
+        lake.join("eventDay=20260115/part-00000.parquet"),
+        dir.path().join("_temporary/part-00000.parquet"),
+    )
+    .unwrap();
     upload(&endpoint, &bucket, dir.path(), "other");
     let count = |data: &str| {
         let out = lakehunt_s3(
@@ -272,6 +279,20 @@ fn s3_globs_and_single_objects_read_what_they_name() {
         stdout.lines().nth(1).unwrap_or_default().to_owned()
     };
     assert_eq!(count(&format!("s3://{bucket}/lake/")), "60000");
+    assert_eq!(count(&format!("s3://{bucket}/other/")), "60000");
+    // A glob that names folders reads their Parquet objects, as on disk;
+    // `*` does not cross a `/`.
+    assert_eq!(count(&format!("s3://{bucket}/lake/eventDay=*")), "60000");
+    let across = lakehunt_s3(
+        &endpoint,
+        &[
+            "sql",
+            "SELECT 1",
+            "--data",
+            &format!("s3://{bucket}/*.parquet"),
+        ],
+    );
+    assert_eq!(across.status.code(), Some(2), "{}", text(&across).1);
     assert_eq!(
         count(&format!("s3://{bucket}/lake/eventDay=*/part-00000.parquet")),
         "20000"
@@ -807,4 +828,32 @@ fn a_lake_in_azure_blob_storage_gives_what_the_same_files_on_disk_give() {
     let out = lakehunt_az(&["sql", "SELECT 1", "--data", missing]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).1.contains(missing), "{}", text(&out).1);
+}
+
+#[test]
+fn a_backfill_into_an_object_store_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .current_dir(dir.path())
+        .args([
+            "backfill",
+            "egress-bytes",
+            "--from",
+            "2026-01-14T12:00:00Z",
+            "--to",
+            AS_OF,
+        ])
+        .args(["--every", "8h", "--out", "s3://bucket/findings/", "--data"])
+        .arg(&lake)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out).1.contains("s3://bucket/findings/"),
+        "{}",
+        text(&out).1
+    );
+    // Not a local folder named `s3:` either.
+    assert!(!dir.path().join("s3:").exists());
 }
