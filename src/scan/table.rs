@@ -562,6 +562,11 @@ impl TableProvider for FileSetTable {
         let bounds: Vec<TimeBound> = filters.iter().filter_map(|f| self.time_bound(f)).collect();
         let partitioned = |file: &FileEntry| {
             let mut partitioned = PartitionedFile::new_from_meta(file.meta.clone());
+            // An object's footer is fetched once more when the scan opens it:
+            // just the footer, not DataFusion's default 512 KiB guess.
+            if let Some(len) = file.statistics.footer_len {
+                partitioned = partitioned.with_metadata_size_hint(len as usize);
+            }
             partitioned.partition_values = file
                 .partition_values
                 .iter()

@@ -107,6 +107,7 @@ pub(crate) fn remote_footers(
                 Ok(())
             })?;
             footer.statistics.object = Some(file.meta.clone());
+            footer.statistics.footer_len = super::remote::footer_length(tail).ok();
             Ok(footer)
         })
         .collect()
@@ -304,6 +305,9 @@ pub struct FileStats {
     /// For a file in an object store: its key, size and modification time,
     /// as listed. `None` for a local file.
     pub object: Option<object_store::ObjectMeta>,
+    /// For a file in an object store: its footer's length (metadata and the
+    /// 8-byte tail), so the scan fetches just that when it opens the file.
+    pub footer_len: Option<u64>,
 }
 
 /// One timestamp column's values in each row group of a file, from the
@@ -379,6 +383,7 @@ impl FileStats {
             file,
             time_ranges,
             object: None,
+            footer_len: None,
         }
     }
 }

@@ -596,7 +596,7 @@ fn describe(e: &object_store::Error) -> String {
 
 /// The length of the footer (metadata and the 8-byte tail) that `tail`, a
 /// file's last bytes, ends with.
-fn footer_length(tail: &[u8]) -> std::result::Result<u64, String> {
+pub(crate) fn footer_length(tail: &[u8]) -> std::result::Result<u64, String> {
     let last: [u8; 8] = tail
         .get(tail.len().saturating_sub(8)..)
         .and_then(|t| t.try_into().ok())
