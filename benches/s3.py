@@ -37,13 +37,12 @@ import subprocess
 import sys
 import threading
 import time
-import venv
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE / "peers"))
-from run import AS_OF, findings  # noqa: E402  (the peer benchmark's instant and reader)
+from run import AS_OF, findings, venv_python  # noqa: E402  (the peer benchmark's helpers)
 
 REQUIREMENTS = """\
 moto[server]==5.2.5
@@ -57,23 +56,7 @@ DAY = "region=us-east-1/accountId=111111111111/eventDay=20260115"
 
 def environment(offline_ok):
     """benches/.venv-s3's Python, with moto and DuckDB; None if they cannot install."""
-    env_dir = HERE / ".venv-s3"
-    python = env_dir / "bin" / "python"
-    stamp = env_dir / "installed.txt"
-    if not python.exists():
-        venv.create(env_dir, with_pip=True)
-    if not stamp.exists() or stamp.read_text() != REQUIREMENTS:
-        (env_dir / "requirements.txt").write_text(REQUIREMENTS)
-        done = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "-r", str(env_dir / "requirements.txt")],
-            check=False,
-        )
-        if done.returncode != 0:
-            if offline_ok:
-                return None
-            sys.exit("could not install moto and DuckDB (pip failed; see above)")
-        stamp.write_text(REQUIREMENTS)
-    return python
+    return venv_python(HERE / ".venv-s3", REQUIREMENTS, offline_ok)
 
 
 def free_port():

@@ -34,31 +34,37 @@ AS_OF = "2026-01-15T12:00:00Z"
 PEERS = ["duckdb", "chdb", "polars"]
 
 
-def peers_python(offline_ok):
-    """The venv's Python, with the pinned peers installed; None if they cannot be."""
-    env_dir = HERE / ".venv"
+def venv_python(env_dir, requirements, offline_ok):
+    """The Python of the virtual environment `env_dir`, with `requirements`
+    (a requirements file's text) installed; reinstalled when they change.
+    None if they cannot be installed and `offline_ok`."""
     python = env_dir / "bin" / "python"
     stamp = env_dir / "installed.txt"
-    wanted = (HERE / "requirements.txt").read_text()
     if not python.exists():
         try:
             venv.create(env_dir, with_pip=True)
         except Exception as e:  # no ensurepip on this Python, say
             if offline_ok:
-                print(f"peers: cannot create a virtual environment ({e})")
+                print(f"cannot create a virtual environment in {env_dir} ({e})")
                 return None
             raise
-    if not stamp.exists() or stamp.read_text() != wanted:
+    if not stamp.exists() or stamp.read_text() != requirements:
+        (env_dir / "requirements.txt").write_text(requirements)
         done = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", "-r", str(HERE / "requirements.txt")],
+            [str(python), "-m", "pip", "install", "--quiet", "-r", str(env_dir / "requirements.txt")],
             check=False,
         )
         if done.returncode != 0:
             if offline_ok:
                 return None
-            sys.exit("could not install the peers (pip failed; see above)")
-        stamp.write_text(wanted)
+            sys.exit(f"could not install {env_dir}'s packages (pip failed; see above)")
+        stamp.write_text(requirements)
     return python
+
+
+def peers_python(offline_ok):
+    """The venv's Python, with the pinned peers installed; None if they cannot be."""
+    return venv_python(HERE / ".venv", (HERE / "requirements.txt").read_text(), offline_ok)
 
 
 def generate(lakehunt, path, rows, layout):

@@ -642,32 +642,12 @@ fn a_lake_in_gcs_gives_what_the_same_files_on_disk_give() {
     };
     let local = lake.to_string_lossy().into_owned();
     let remote = format!("gs://{bucket}/lake/");
-    for command in [
-        vec![
-            "run",
-            "egress-bytes",
-            "--as-of",
-            AS_OF,
-            "--format",
-            "csv",
-            "--data",
-        ],
-        vec![
-            "sql",
-            "SELECT count(*) AS n, sum(\"source.bytes\") AS b FROM events",
-            "--format",
-            "csv",
-            "--data",
-        ],
-    ] {
-        let on_disk = lakehunt_gcs(&[&command[..], &[local.as_str()]].concat());
-        let in_gcs = lakehunt_gcs(&[&command[..], &[remote.as_str()]].concat());
-        assert!(on_disk.status.success(), "{}", text(&on_disk).1);
-        assert!(in_gcs.status.success(), "{command:?}: {}", text(&in_gcs).1);
-        assert!(text(&on_disk).0.lines().count() > 1);
-        assert_eq!(text(&in_gcs).0, text(&on_disk).0, "{command:?}");
-        assert!(!text(&in_gcs).1.contains(SECRET));
-    }
+    same_output(
+        &lakehunt_gcs,
+        "SELECT count(*) AS n, sum(\"source.bytes\") AS b FROM events",
+        &local,
+        &remote,
+    );
     let missing = lakehunt_gcs(&[
         "sql",
         "SELECT 1",
@@ -708,35 +688,12 @@ fn a_lake_over_http_gives_what_the_same_files_on_disk_give() {
             .output()
             .expect("the binary runs")
     };
-    for command in [
-        vec![
-            "run",
-            "egress-bytes",
-            "--as-of",
-            AS_OF,
-            "--format",
-            "csv",
-            "--data",
-        ],
-        vec![
-            "sql",
-            "SELECT \"eventDay\", count(*) AS n FROM events GROUP BY 1",
-            "--format",
-            "csv",
-            "--data",
-        ],
-    ] {
-        let on_disk = lakehunt_http(&[&command[..], &[local.as_str()]].concat());
-        let over_http = lakehunt_http(&[&command[..], &[remote.as_str()]].concat());
-        assert!(on_disk.status.success(), "{}", text(&on_disk).1);
-        assert!(
-            over_http.status.success(),
-            "{command:?}: {}",
-            text(&over_http).1
-        );
-        assert!(text(&on_disk).0.lines().count() > 1);
-        assert_eq!(text(&over_http).0, text(&on_disk).0, "{command:?}");
-    }
+    same_output(
+        &lakehunt_http,
+        "SELECT \"eventDay\", count(*) AS n FROM events GROUP BY 1",
+        &local,
+        &remote,
+    );
     let out = lakehunt_http(&[
         "sql",
         "SELECT count(*) FROM events",
@@ -795,35 +752,12 @@ fn a_lake_in_azure_blob_storage_gives_what_the_same_files_on_disk_give() {
     }
     let local = lake.to_string_lossy().into_owned();
     let remote = format!("{prefix}/lake/");
-    for command in [
-        vec![
-            "run",
-            "egress-bytes",
-            "--as-of",
-            AS_OF,
-            "--format",
-            "csv",
-            "--data",
-        ],
-        vec![
-            "sql",
-            "SELECT count(*) AS n, sum(\"source.bytes\") AS b FROM events",
-            "--format",
-            "csv",
-            "--data",
-        ],
-    ] {
-        let on_disk = lakehunt_az(&[&command[..], &[local.as_str()]].concat());
-        let in_azure = lakehunt_az(&[&command[..], &[remote.as_str()]].concat());
-        assert!(on_disk.status.success(), "{}", text(&on_disk).1);
-        assert!(
-            in_azure.status.success(),
-            "{command:?}: {}",
-            text(&in_azure).1
-        );
-        assert!(text(&on_disk).0.lines().count() > 1);
-        assert_eq!(text(&in_azure).0, text(&on_disk).0, "{command:?}");
-    }
+    same_output(
+        &lakehunt_az,
+        "SELECT count(*) AS n, sum(\"source.bytes\") AS b FROM events",
+        &local,
+        &remote,
+    );
     let missing = "az://lakehunt-no-such-container/lake/";
     let out = lakehunt_az(&["sql", "SELECT 1", "--data", missing]);
     assert_eq!(out.status.code(), Some(2));
@@ -856,4 +790,33 @@ fn a_backfill_into_an_object_store_is_refused_before_anything_is_written() {
     );
     // Not a local folder named `s3:` either.
     assert!(!dir.path().join("s3:").exists());
+}
+
+/// `run` of the seed hunt and `sql` of `query` print over `remote` exactly
+/// what they print over `local` (both ran, and printed rows).
+fn same_output(lakehunt: &dyn Fn(&[&str]) -> Output, query: &str, local: &str, remote: &str) {
+    for command in [
+        vec![
+            "run",
+            "egress-bytes",
+            "--as-of",
+            AS_OF,
+            "--format",
+            "csv",
+            "--data",
+        ],
+        vec!["sql", query, "--format", "csv", "--data"],
+    ] {
+        let on_disk = lakehunt(&[&command[..], &[local]].concat());
+        let elsewhere = lakehunt(&[&command[..], &[remote]].concat());
+        assert!(on_disk.status.success(), "{}", text(&on_disk).1);
+        assert!(
+            elsewhere.status.success(),
+            "{command:?}: {}",
+            text(&elsewhere).1
+        );
+        assert!(text(&on_disk).0.lines().count() > 1, "{command:?}");
+        assert_eq!(text(&elsewhere).0, text(&on_disk).0, "{command:?}");
+        assert!(!text(&elsewhere).1.contains(SECRET));
+    }
 }
