@@ -52,6 +52,22 @@ impl PhysicalOptimizerRule for SplitScanProjectionRule {
                 return Ok(Transformed::no(node));
             };
             let input = projection.input();
+            // A filter straight over a scan (a file read whole, no split):
+            // the same move gives it only the struct leaves it needs.
+            // Only plain field reads move below a filter: an expression that
+            // can fail, or counts what it sees (ES|QL's warnings), must see
+            // only the rows the filter keeps.
+            if !only_fields(projection.expr()) {
+                return Ok(Transformed::no(node));
+            }
+            if input.is::<FilterExec>() && reads_fields(projection.expr()) {
+                return match into_half(projection.expr(), input)? {
+                    Some(half) if may_replace(&projection.schema(), &half.schema()) => {
+                        Ok(Transformed::yes(half))
+                    }
+                    _ => Ok(Transformed::no(node)),
+                };
+            }
             if !input.is::<UnionExec>() || !is_split_scan(input.as_ref()) {
                 return Ok(Transformed::no(node));
             }
@@ -78,6 +94,44 @@ impl PhysicalOptimizerRule for SplitScanProjectionRule {
     fn schema_check(&self) -> bool {
         true
     }
+}
+
+/// Whether each of `exprs` is a column or a chain of `get_field` over one
+/// (with literal field names): reads that cannot fail and count nothing.
+fn only_fields(exprs: &[ProjectionExpr]) -> bool {
+    fn field_read(e: &Arc<dyn PhysicalExpr>) -> bool {
+        if e.is::<Column>() {
+            return true;
+        }
+        e.downcast_ref::<ScalarFunctionExpr>().is_some_and(|f| {
+            f.name() == "get_field"
+                && f.args().split_first().is_some_and(|(base, names)| {
+                    field_read(base)
+                        && names
+                            .iter()
+                            .all(|n| n.is::<datafusion::physical_expr::expressions::Literal>())
+                })
+        })
+    }
+    exprs.iter().all(|e| field_read(&e.expr))
+}
+
+/// Whether any of `exprs` reads a struct field (`get_field`).
+fn reads_fields(exprs: &[ProjectionExpr]) -> bool {
+    exprs.iter().any(|e| {
+        let mut found = false;
+        let _ = Arc::clone(&e.expr).apply(|n| {
+            found |= n
+                .downcast_ref::<ScalarFunctionExpr>()
+                .is_some_and(|f| f.name() == "get_field");
+            Ok(if found {
+                TreeNodeRecursion::Stop
+            } else {
+                TreeNodeRecursion::Continue
+            })
+        });
+        found
+    })
 }
 
 /// Whether a plan with schema `new` may stand for one with `old`, by the
