@@ -224,10 +224,8 @@ fn input_files(engine: &Engine) -> Result<Vec<InputFile>> {
     // Objects in stores: their size and modification time as listed.
     let listed: std::collections::HashMap<&std::path::Path, &object_store::ObjectMeta> = engine
         .source()
-        .groups
-        .iter()
-        .flat_map(|g| g.files.iter().zip(&g.statistics))
-        .filter_map(|(file, stats)| Some((file.as_path(), stats.object.as_ref()?)))
+        .files_with_stats()
+        .filter_map(|(file, stats)| Some((file, stats.object.as_ref()?)))
         .collect();
     engine
         .source()

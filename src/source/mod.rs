@@ -395,13 +395,19 @@ impl Source {
         Ok(source)
     }
 
+    /// Every file with its footer's statistics (and, for an object, its
+    /// listing), group by group.
+    pub fn files_with_stats(&self) -> impl Iterator<Item = (&Path, &FileStats)> {
+        self.groups
+            .iter()
+            .flat_map(|g| g.files.iter().map(PathBuf::as_path).zip(&g.statistics))
+    }
+
     /// The files' total size in bytes: objects' as listed, local files' as
     /// they are now (0 for one that went away).
     #[must_use]
     pub fn bytes(&self) -> u64 {
-        self.groups
-            .iter()
-            .flat_map(|g| g.files.iter().zip(&g.statistics))
+        self.files_with_stats()
             .map(|(file, stats)| match &stats.object {
                 Some(object) => object.size,
                 None => std::fs::metadata(file).map_or(0, |m| m.len()),

@@ -95,13 +95,23 @@ fn upload(endpoint: &str, bucket: &str, dir: &Path, prefix: &str) {
 
 /// `lakehunt args` with the test server's credentials in the environment.
 fn lakehunt_s3(endpoint: &str, args: &[&str]) -> Output {
+    lakehunt_with(
+        &[
+            ("AWS_ENDPOINT_URL", endpoint),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", SECRET),
+        ],
+        args,
+    )
+}
+
+/// `lakehunt args` with `env` added to the environment (and no AWS profile).
+fn lakehunt_with(env: &[(&str, &str)], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lakehunt"))
         .args(args)
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ALLOW_HTTP", "true")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .envs(env.iter().copied())
         .env_remove("AWS_PROFILE")
         .output()
         .expect("the binary runs")
@@ -633,13 +643,7 @@ fn a_lake_in_gcs_gives_what_the_same_files_on_disk_give() {
         "{{\"gcs_base_url\": \"{endpoint}\", \"disable_oauth\": true, \"client_email\": \"\", \
          \"private_key\": \"\", \"private_key_id\": \"{SECRET}\"}}"
     );
-    let lakehunt_gcs = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_lakehunt"))
-            .args(args)
-            .env("GOOGLE_SERVICE_ACCOUNT_KEY", &key)
-            .output()
-            .expect("the binary runs")
-    };
+    let lakehunt_gcs = |args: &[&str]| lakehunt_with(&[("GOOGLE_SERVICE_ACCOUNT_KEY", &key)], args);
     let local = lake.to_string_lossy().into_owned();
     let remote = format!("gs://{bucket}/lake/");
     same_output(
@@ -682,12 +686,7 @@ fn a_lake_over_http_gives_what_the_same_files_on_disk_give() {
     let folder = served.path().file_name().unwrap().to_string_lossy();
     let remote = format!("{endpoint}/{folder}/lake/");
     let one = format!("{endpoint}/{folder}/lake/eventDay=20260115/part-00001.parquet");
-    let lakehunt_http = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_lakehunt"))
-            .args(args)
-            .output()
-            .expect("the binary runs")
-    };
+    let lakehunt_http = |args: &[&str]| lakehunt_with(&[], args);
     same_output(
         &lakehunt_http,
         "SELECT \"eventDay\", count(*) AS n FROM events GROUP BY 1",
@@ -725,12 +724,13 @@ fn a_lake_in_azure_blob_storage_gives_what_the_same_files_on_disk_give() {
         return;
     };
     let lakehunt_az = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_lakehunt"))
-            .args(args)
-            .env("AZURE_STORAGE_USE_EMULATOR", "true")
-            .env("AZURITE_BLOB_STORAGE_URL", &endpoint)
-            .output()
-            .expect("the binary runs")
+        lakehunt_with(
+            &[
+                ("AZURE_STORAGE_USE_EMULATOR", "true"),
+                ("AZURITE_BLOB_STORAGE_URL", &endpoint),
+            ],
+            args,
+        )
     };
     let dir = tempfile::tempdir().unwrap();
     let lake = sample_lake(dir.path());
