@@ -273,7 +273,8 @@ fn parse_footer(
 /// `schema` with every string column, also inside structs and lists, read as
 /// `Utf8View`. The Parquet reader then points into its decoded pages instead
 /// of copying each value into one contiguous buffer: the copy was the largest
-/// single cost of a hunt's scan (see `benches/peers/README.md`).
+/// single cost of a hunt's scan (see `benches/peers/README.md`). The schema's
+/// metadata is dropped.
 #[must_use]
 pub fn with_string_views(schema: &Schema) -> Schema {
     fn view(t: &DataType) -> DataType {
@@ -288,10 +289,10 @@ pub fn with_string_views(schema: &Schema) -> Schema {
     fn view_field(f: &FieldRef) -> FieldRef {
         Arc::new(f.as_ref().clone().with_data_type(view(f.data_type())))
     }
-    Schema::new_with_metadata(
-        schema.fields().iter().map(view_field).collect::<Fields>(),
-        schema.metadata().clone(),
-    )
+    // The writer's key/value notes (lakehunt's own findings carry theirs) are
+    // not events: kept, they reach the physical plan but not the logical one,
+    // and DataFusion rejects `count(*)` over such files as an internal error.
+    Schema::new(schema.fields().iter().map(view_field).collect::<Fields>())
 }
 
 /// What a file's footer tells a scan before the file is opened.
