@@ -140,6 +140,21 @@ pub enum Error {
         /// The engine's error.
         source: datafusion::error::DataFusionError,
     },
+    /// An input that cannot be ingested: malformed JSON, a document without a
+    /// time, a field whose values conflict.
+    #[error("{}:{line}: {message}", path.display())]
+    InvalidInput {
+        /// The input file.
+        path: PathBuf,
+        /// The line its offending value starts on, from 1.
+        line: usize,
+        /// What is wrong, naming the field.
+        message: String,
+    },
+    /// Inputs whose values for one field cannot share a type; the message
+    /// names the field and where each kind was seen.
+    #[error("{0}")]
+    FieldConflict(String),
     /// Writing findings failed.
     #[error("cannot write {}: {message}", path.display())]
     OutputWrite {

@@ -31,6 +31,7 @@ pub mod engine;
 pub mod error;
 pub mod esql;
 pub mod hunt;
+pub mod ingest;
 mod optimizer;
 pub mod output;
 pub mod params;

@@ -7,6 +7,7 @@ mod backfill;
 mod esql;
 mod explain;
 mod hunts;
+mod ingest;
 mod progress;
 mod run;
 mod sample;
@@ -41,6 +42,7 @@ Examples:
   lakehunt schema --data /lake/endpoint/
   lakehunt sql 'SELECT \"event.action\", count(*) FROM events GROUP BY 1' --data /lake/endpoint/
   lakehunt sample --out ./sample --rows 1000000
+  lakehunt ingest export.ndjson.gz --out /lake/endpoint/
 
 {EXIT_CODES}"))]
 pub struct Cli {
@@ -65,6 +67,9 @@ enum Command {
     /// Run ad-hoc SQL over the table `events`, with every lakehunt function registered.
     #[command(after_help = EXIT_CODES, after_long_help = run::SQL_EXAMPLES)]
     Sql(run::SqlArgs),
+    /// Convert Elasticsearch exports (NDJSON, _bulk, _search) into day-partitioned ECS Parquet.
+    #[command(after_long_help = ingest::INGEST_EXAMPLES)]
+    Ingest(ingest::IngestArgs),
     /// Generate synthetic Elastic Endpoint network events as Parquet.
     Sample(sample::SampleArgs),
     /// Census of a dataset: its schemas, their fields, and which hunts can run.
@@ -84,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Hunts(args) => hunts::run(&args),
         Command::Sample(args) => sample::run(&args),
+        Command::Ingest(args) => ingest::run(&args),
         Command::Schema(args) => schema::run(&args),
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Sql(args) => runtime()?.block_on(run::sql(args)),

@@ -19,7 +19,7 @@ use crate::source::remote::build_store;
 /// Registers the raw tables (`events_raw`, or `events_raw_N` per schema) and
 /// `events`, the union of every group projected onto the canonical columns;
 /// and `events_id`, the same with a column `_id` (`file:row`, the event's
-/// row in its file) for ES|QL's `METADATA _id`.
+/// row in its file) for ES|QL's `METADATA _id`, unless the data has its own.
 pub(crate) async fn register(
     source: &Source,
     ctx: &SessionContext,
@@ -79,14 +79,17 @@ pub(crate) async fn register(
             })
             .collect::<Vec<_>>();
         let mut with_id = columns.clone();
-        with_id.push(
+        // Data that has its own `_id` (Elasticsearch's, kept by `ingest`) answers
+        // `METADATA _id` itself.
+        let own_id = source.schema.field_with_name("_id").is_ok();
+        with_id.extend((!own_id).then(|| {
             datafusion::functions::string::expr_fn::concat(vec![
                 ident(FILE_COLUMN),
                 lit(":"),
                 cast(ident(ROW_COLUMN), DataType::Utf8),
             ])
-            .alias("_id"),
-        );
+            .alias("_id")
+        }));
         let views = [
             (&mut events, &raw, columns),
             (&mut events_id, &raw_id, with_id),

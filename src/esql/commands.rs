@@ -124,10 +124,13 @@ impl Pipeline<'_> {
             match field.as_str() {
                 "_index" if indexes.is_some() => {}
                 // The event's file and row there: `/lake/part-0.parquet:1841`.
+                // Data with its own `_id` (an ingested export) keeps Elasticsearch's.
+                "_id" if sql.types.contains_key("_id") => {}
                 "_id" => {
                     from = "events_id";
                     columns.push(field.clone());
                 }
+                "_index" if sql.types.contains_key("_index") => {}
                 // One dataset answers every pattern: it is named by them all.
                 "_index" => {
                     let _ = write!(

@@ -8,6 +8,7 @@ mod cli;
 mod drift;
 mod esql;
 mod hunts;
+mod ingest;
 mod ocsf;
 mod oracle;
 mod remote;

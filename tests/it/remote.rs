@@ -6,6 +6,7 @@
 //! and passes without checking anything, so a developer without the server
 //! can run the rest. `.ci/run` fails if a server cannot start.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -819,4 +820,55 @@ fn same_output(lakehunt: &dyn Fn(&[&str]) -> Output, query: &str, local: &str, r
         assert_eq!(text(&elsewhere).0, text(&on_disk).0, "{command:?}");
         assert!(!text(&elsewhere).1.contains(SECRET));
     }
+}
+
+#[test]
+fn an_export_ingested_into_s3_reads_as_it_does_on_disk() {
+    let Some(endpoint) = s3_endpoint("an_export_ingested_into_s3_reads_as_it_does_on_disk") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("export.ndjson");
+    let mut docs = String::new();
+    for i in 0..500 {
+        let _ = writeln!(
+            docs,
+            "{{\"@timestamp\":\"2026-01-{:02}T{:02}:00:00Z\",\"host.name\":\"h{}\",\"source\":{{\"bytes\":{i}}}}}",
+            14 + i % 2,
+            i % 24,
+            i % 7
+        );
+    }
+    std::fs::write(&export, docs).unwrap();
+    let bucket = bucket(&endpoint);
+    let url = format!("s3://{bucket}/lake/");
+    let local = dir.path().join("lake");
+    for out in [url.as_str(), local.to_str().unwrap()] {
+        let done = lakehunt_s3(
+            &endpoint,
+            &["ingest", export.to_str().unwrap(), "--out", out],
+        );
+        assert!(done.status.success(), "{}", text(&done).1);
+        assert!(!text(&done).1.contains(SECRET));
+    }
+    // Two day objects, each whole.
+    let listed = lakehunt_s3(&endpoint, &["schema", "--data", &url]);
+    assert!(listed.status.success(), "{}", text(&listed).1);
+    assert!(
+        text(&listed).0.contains("2 files, 500 rows"),
+        "{}",
+        text(&listed).0
+    );
+    let query = "SELECT \"@timestamp\", \"host.name\", \"source.bytes\", \"eventDay\" FROM events ORDER BY 1, 3";
+    let rows = |data: &str| {
+        let out = lakehunt_s3(
+            &endpoint,
+            &["sql", query, "--format", "csv", "--data", data],
+        );
+        assert!(out.status.success(), "{}", text(&out).1);
+        text(&out).0
+    };
+    let on_disk = rows(local.to_str().unwrap());
+    assert_eq!(on_disk.lines().count(), 501);
+    assert_eq!(rows(&url), on_disk);
 }
