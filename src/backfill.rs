@@ -14,6 +14,9 @@
 //! recorded is simply written again), and `--force` replaces the manifest with
 //! one of no days before it removes the old folders, so a crash at any moment,
 //! of either, followed by `--resume` gives exactly an uninterrupted run's files.
+//! An object-store prefix works the same way: each day's object and the
+//! manifest appear whole (one `PUT` or a completed multipart upload), and
+//! `--resume` deletes the day objects the manifest does not record.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +38,7 @@ use crate::error::{Error, Result};
 use crate::hunt::BoundHunt;
 use crate::output::{Format, write_file};
 use crate::params::{format_duration, format_instant};
+use crate::source::remote::{self, StoreOptions};
 
 const DAY_NS: i64 = 86_400_000_000_000;
 
@@ -339,21 +343,161 @@ fn difference(old: &Identity, new: &Identity) -> String {
     out.join(", ")
 }
 
-fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
-    let text = serde_json::to_string_pretty(manifest).map_err(|e| Error::OutputWrite {
-        path: dir.join(MANIFEST),
-        message: e.to_string(),
-    })?;
-    let failed = |e: std::io::Error| Error::OutputWrite {
-        path: dir.join(MANIFEST),
-        message: e.to_string(),
-    };
-    let mut tmp = crate::output::temp_file_in(dir, MANIFEST).map_err(failed)?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(failed)?;
-    tmp.as_file().sync_all().map_err(failed)?;
-    tmp.persist(dir.join(MANIFEST))
-        .map_err(|e| failed(e.error))?;
-    sync_dir(dir)
+/// Where a backfill writes: a local folder, or a prefix in an object store
+/// (where every object appears whole, so there are no temporaries to clean).
+enum Out<'a> {
+    Local(&'a Path),
+    Store(String),
+}
+
+/// The file of a day with findings, inside its folder.
+const DAY_FILE: &str = "part-00000.parquet";
+
+impl Out<'_> {
+    fn show(&self) -> String {
+        match self {
+            Out::Local(dir) => dir.display().to_string(),
+            Out::Store(prefix) => format!("{prefix}/"),
+        }
+    }
+
+    fn manifest_path(&self) -> PathBuf {
+        match self {
+            Out::Local(dir) => dir.join(MANIFEST),
+            Out::Store(prefix) => PathBuf::from(format!("{prefix}/{MANIFEST}")),
+        }
+    }
+
+    fn day_path(&self, date: &str) -> PathBuf {
+        match self {
+            Out::Local(dir) => dir.join(format!("window_date={date}")).join(DAY_FILE),
+            Out::Store(prefix) => PathBuf::from(format!("{prefix}/window_date={date}/{DAY_FILE}")),
+        }
+    }
+
+    fn read_manifest(&self) -> Result<Option<String>> {
+        match self {
+            Out::Local(dir) => Ok(std::fs::read_to_string(dir.join(MANIFEST)).ok()),
+            Out::Store(prefix) => {
+                remote::read_text(&format!("{prefix}/{MANIFEST}"), &StoreOptions::default())
+            }
+        }
+    }
+
+    /// Replaces the manifest whole (a rename made durable, or one `PUT`).
+    fn write_manifest(&self, manifest: &Manifest) -> Result<()> {
+        let path = self.manifest_path();
+        let failed = |message: String| Error::OutputWrite {
+            path: path.clone(),
+            message,
+        };
+        let text = serde_json::to_string_pretty(manifest).map_err(|e| failed(e.to_string()))?;
+        match self {
+            Out::Local(dir) => {
+                let mut tmp = crate::output::temp_file_in(dir, MANIFEST)
+                    .map_err(|e| failed(e.to_string()))?;
+                std::io::Write::write_all(&mut tmp, text.as_bytes())
+                    .map_err(|e| failed(e.to_string()))?;
+                tmp.as_file()
+                    .sync_all()
+                    .map_err(|e| failed(e.to_string()))?;
+                tmp.persist(&path)
+                    .map_err(|e| failed(e.error.to_string()))?;
+                sync_dir(dir)
+            }
+            Out::Store(_) => {
+                let mut tmp = tempfile::NamedTempFile::new().map_err(|e| failed(e.to_string()))?;
+                std::io::Write::write_all(&mut tmp, text.as_bytes())
+                    .map_err(|e| failed(e.to_string()))?;
+                remote::upload(
+                    &path.to_string_lossy(),
+                    tmp.path(),
+                    "application/json",
+                    &StoreOptions::default(),
+                )
+            }
+        }
+    }
+
+    /// The entries below the output, relative (`window_date=.../part-00000.parquet`).
+    fn entries(&self) -> Result<Vec<String>> {
+        match self {
+            Out::Local(dir) => {
+                let mut names = vec![];
+                for entry in std::fs::read_dir(dir)? {
+                    let path = entry?.path();
+                    let name = path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .unwrap_or("")
+                        .to_owned();
+                    if path.is_dir() && name.starts_with("window_date=") {
+                        for inner in std::fs::read_dir(&path)? {
+                            let inner = inner?.file_name();
+                            names.push(format!("{name}/{}", inner.to_string_lossy()));
+                        }
+                    }
+                    names.push(name);
+                }
+                Ok(names)
+            }
+            Out::Store(prefix) => remote::list_below(prefix, &StoreOptions::default()),
+        }
+    }
+
+    /// Removes temporary files (a killed run's) and every `window_date=`
+    /// folder the manifest does not record as done with findings: a day
+    /// written but not yet recorded, or one from a backfill `--force` was
+    /// replacing.
+    fn remove_unrecorded(&self, manifest: &Manifest) -> Result<()> {
+        let recorded = |entry: &str| {
+            entry
+                .strip_prefix("window_date=")
+                .and_then(|rest| rest.split('/').next())
+                .is_some_and(|date| manifest.done.get(date).is_some_and(|d| d.findings > 0))
+        };
+        match self {
+            Out::Local(dir) => {
+                for entry in std::fs::read_dir(dir)? {
+                    let path = entry?.path();
+                    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    if name.starts_with("window_date=") && path.is_dir() {
+                        if recorded(name) {
+                            remove_stale_temporaries(&path)?;
+                        } else {
+                            std::fs::remove_dir_all(&path)?;
+                        }
+                    } else if is_temporary(name) {
+                        std::fs::remove_file(&path)?;
+                    }
+                }
+                sync_dir(dir)
+            }
+            Out::Store(prefix) => {
+                let stale: Vec<String> = self
+                    .entries()?
+                    .into_iter()
+                    .filter(|e| e.starts_with("window_date=") && !recorded(e))
+                    .map(|e| format!("{prefix}/{e}"))
+                    .collect();
+                remote::delete(&stale, &StoreOptions::default())
+            }
+        }
+    }
+
+    /// Writes one day's findings whole, durable before the manifest records it.
+    fn write_day(&self, date: &str, table: &Table, metadata: &[(String, String)]) -> Result<()> {
+        let path = self.day_path(date);
+        if let Out::Local(dir) = self
+            && let Some(folder) = path.parent()
+        {
+            std::fs::create_dir_all(folder)?;
+            write_file(&path, Format::Parquet, table, metadata)?;
+            sync_dir(folder)?;
+            return sync_dir(dir);
+        }
+        write_file(&path, Format::Parquet, table, metadata)
+    }
 }
 
 /// Makes the renames inside `dir` durable.
@@ -365,28 +509,6 @@ fn sync_dir(dir: &Path) -> Result<()> {
 /// A temporary file of [`write_file`] or the manifest (`.NAME.XXXXXX.tmp`).
 fn is_temporary(name: &str) -> bool {
     name.starts_with('.') && Path::new(name).extension().is_some_and(|x| x == "tmp")
-}
-
-/// Removes temporary files (a killed run's) and every `window_date=` folder
-/// the manifest does not record as done with findings: a day written but not
-/// yet recorded, or one from a backfill `--force` was replacing.
-fn remove_unrecorded(dir: &Path, manifest: &Manifest) -> Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if let Some(date) = name.strip_prefix("window_date=")
-            && path.is_dir()
-        {
-            if manifest.done.get(date).is_some_and(|d| d.findings > 0) {
-                remove_stale_temporaries(&path)?;
-            } else {
-                std::fs::remove_dir_all(&path)?;
-            }
-        } else if is_temporary(name) {
-            std::fs::remove_file(&path)?;
-        }
-    }
-    sync_dir(dir)
 }
 
 /// Temporary files a killed run left inside a day folder.
@@ -566,30 +688,24 @@ pub async fn backfill(
     mut progress: impl FnMut(&Progress),
 ) -> Result<Summary> {
     let days = days(spec.from, spec.to, spec.every, spec.bound.window)?;
-    let dir = &spec.out;
-    if dir.to_str().is_some_and(crate::source::remote::is_url) {
-        // Its manifest and resume work on a folder; an object-store output
-        // is not built yet.
-        return Err(Error::InvalidParameter {
-            name: "--out".into(),
-            message: format!(
-                "{} is an object-store URL; backfill writes to a local folder",
-                dir.display()
-            ),
-        });
-    }
-    if !dir.is_dir() {
-        std::fs::create_dir_all(dir).map_err(|e| Error::OutputWrite {
-            path: dir.clone(),
-            message: e.to_string(),
-        })?;
-    }
+    let out = if let Some(url) = spec.out.to_str().filter(|p| remote::is_url(p)) {
+        remote::ObjectUrl::parse(url)?;
+        Out::Store(url.trim_end_matches('/').to_owned())
+    } else {
+        if !spec.out.is_dir() {
+            std::fs::create_dir_all(&spec.out).map_err(|e| Error::OutputWrite {
+                path: spec.out.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        Out::Local(&spec.out)
+    };
     let identity = identity(spec, engine)?;
-    let manifest_path = dir.join(MANIFEST);
-    let previous: Option<Manifest> = match std::fs::read_to_string(&manifest_path) {
+    let manifest_path = out.manifest_path();
+    let previous: Option<Manifest> = match out.read_manifest()? {
         // --force starts over whatever the folder holds, a broken manifest included.
-        Ok(_) if spec.force => None,
-        Ok(text) => Some(
+        Some(_) if spec.force => None,
+        Some(text) => Some(
             serde_json::from_str(&text).map_err(|e| Error::UnreadableFile {
                 path: manifest_path.clone(),
                 message: format!(
@@ -597,11 +713,10 @@ pub async fn backfill(
                 ),
             })?,
         ),
-        Err(_) => None,
+        None => None,
     };
-    let leftovers = std::fs::read_dir(dir)?
-        .filter_map(std::result::Result::ok)
-        .any(|e| e.file_name().to_string_lossy().starts_with("window_date="));
+    let entries = out.entries()?;
+    let leftovers = entries.iter().any(|e| e.starts_with("window_date="));
     let fresh = Manifest {
         identity: identity.clone(),
         done: BTreeMap::new(),
@@ -617,7 +732,7 @@ pub async fn backfill(
                     name: "--resume".into(),
                     message: format!(
                         "{} is a backfill of something else: {}; pass --force to start over",
-                        dir.display(),
+                        out.show(),
                         difference(&old.identity, &identity)
                     ),
                 });
@@ -625,11 +740,7 @@ pub async fn backfill(
             let mut old = old;
             // A recorded day whose file is gone is done again.
             old.done.retain(|date, day| {
-                day.findings == 0
-                    || dir
-                        .join(format!("window_date={date}"))
-                        .join("part-00000.parquet")
-                        .is_file()
+                day.findings == 0 || entries.contains(&format!("window_date={date}/{DAY_FILE}"))
             });
             (old, true)
         }
@@ -639,7 +750,7 @@ pub async fn backfill(
                 message: format!(
                     "{} already holds a backfill ({} of {} days done); pass --resume to finish it \
                      or --force to start over",
-                    dir.display(),
+                    out.show(),
                     old.done.len(),
                     days.len()
                 ),
@@ -650,15 +761,15 @@ pub async fn backfill(
                 name: "--out".into(),
                 message: format!(
                     "{} holds window_date= folders but no manifest; pass --force to start over",
-                    dir.display()
+                    out.show()
                 ),
             });
         }
         None => (fresh, false),
     };
-    write_manifest(dir, &manifest)?;
+    out.write_manifest(&manifest)?;
     if tidy {
-        remove_unrecorded(dir, &manifest)?;
+        out.remove_unrecorded(&manifest)?;
     }
 
     // The time column's unit and zone, once: the day queries bind bounds in them.
@@ -706,17 +817,7 @@ pub async fn backfill(
         state.read = state.read + read;
         let rows = table.num_rows() as u64;
         if rows > 0 {
-            let folder = dir.join(format!("window_date={}", day.date));
-            std::fs::create_dir_all(&folder)?;
-            write_file(
-                &folder.join("part-00000.parquet"),
-                Format::Parquet,
-                &table,
-                &metadata,
-            )?;
-            // The renames are durable before the manifest says the day is done.
-            sync_dir(&folder)?;
-            sync_dir(dir)?;
+            out.write_day(&day.date, &table, &metadata)?;
             files_written += 1;
         }
         manifest.done.insert(
@@ -726,7 +827,7 @@ pub async fn backfill(
                 findings: rows,
             },
         );
-        write_manifest(dir, &manifest)?;
+        out.write_manifest(&manifest)?;
         state.days_done += 1;
         state.windows_done += windows;
         state.findings += rows;

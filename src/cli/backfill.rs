@@ -26,6 +26,7 @@ Examples:
 
   # After a crash or kill: finish the rest, exactly as an uninterrupted run would.
   lakehunt backfill egress-bytes ... --out findings/ --resume
+  lakehunt backfill egress-bytes --data s3://lake/ecs/ ... --out s3://lake/findings/egress/
 
 Windows end at from + k*every (k = 1, 2, ...) up to --to and cover (end - window,
 end], as `lakehunt run --as-of end` does. Output: DIR/window_date=YYYY-MM-DD/part-00000.parquet
@@ -58,8 +59,10 @@ pub struct BackfillArgs {
     window: Option<String>,
     #[command(flatten)]
     params: ParamArgs,
-    /// Output folder (created if needed).
-    #[arg(long, value_name = "DIR")]
+    /// Output folder (created if needed), or an object-store prefix
+    /// (s3://bucket/findings/, gs://..., az://...) where each day's object and
+    /// the manifest appear whole and --resume works the same.
+    #[arg(long, value_name = "DIR|URL")]
     out: PathBuf,
     /// Finish an interrupted backfill into --out (same hunt, parameters and input files).
     #[arg(long, conflicts_with = "force")]

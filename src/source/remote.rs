@@ -293,6 +293,90 @@ async fn send_parts(
     Ok(())
 }
 
+/// The text of the object `url` names, or `None` if there is none.
+pub(crate) fn read_text(url: &str, options: &StoreOptions) -> Result<Option<String>> {
+    let target = ObjectUrl::parse(url)?;
+    let failed = |e: &object_store::Error| Error::ObjectStore {
+        action: "read",
+        url: url.to_owned(),
+        message: describe(e),
+    };
+    block_on(|| async {
+        let store = build_store(&target.store, options)?;
+        match store.get(&key_path(&target.key)).await {
+            Ok(got) => {
+                let bytes = got.bytes().await.map_err(|e| failed(&e))?;
+                String::from_utf8(bytes.to_vec())
+                    .map(Some)
+                    .map_err(|_| Error::ObjectStore {
+                        action: "read",
+                        url: url.to_owned(),
+                        message: "not UTF-8 text".into(),
+                    })
+            }
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(failed(&e)),
+        }
+    })
+}
+
+/// The keys below the prefix `url` names, relative to it, every level deep.
+pub(crate) fn list_below(url: &str, options: &StoreOptions) -> Result<Vec<String>> {
+    let target = ObjectUrl::parse(url)?;
+    let prefix = target.key.trim_end_matches('/').to_owned();
+    block_on(|| async {
+        let store = build_store(&target.store, options)?;
+        let listed: Vec<ObjectMeta> = store
+            .list((!prefix.is_empty()).then(|| key_path(&prefix)).as_ref())
+            .try_collect()
+            .await
+            .map_err(|e| Error::ObjectStore {
+                action: "read",
+                url: url.to_owned(),
+                message: describe(&e),
+            })?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|m| {
+                let key = m.location.as_ref();
+                let rest = if prefix.is_empty() {
+                    Some(key)
+                } else {
+                    key.strip_prefix(prefix.as_str())
+                        .and_then(|r| r.strip_prefix('/'))
+                };
+                rest.map(str::to_owned)
+            })
+            .collect())
+    })
+}
+
+/// Deletes the objects `urls` name (all in one store); one already gone is
+/// not an error.
+pub(crate) fn delete(urls: &[String], options: &StoreOptions) -> Result<()> {
+    let Some(first) = urls.first() else {
+        return Ok(());
+    };
+    let store_url = ObjectUrl::parse(first)?.store;
+    block_on(|| async {
+        let store = build_store(&store_url, options)?;
+        for url in urls {
+            let key = ObjectUrl::parse(url)?.key;
+            match store.delete(&key_path(&key)).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    return Err(Error::ObjectStore {
+                        action: "write",
+                        url: url.clone(),
+                        message: describe(&e),
+                    });
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
 /// A key (or prefix) as typed, percent-escapes and all; where it is not a
 /// valid object path, as object_store would encode it.
 fn key_path(key: &str) -> StorePath {

@@ -371,6 +371,24 @@ fn test_store(endpoint: &str, bucket: &str) -> object_store::aws::AmazonS3 {
         .unwrap()
 }
 
+/// Puts `bytes` as the object `key` of `bucket`.
+fn put_object(endpoint: &str, bucket: &str, key: &str, bytes: Vec<u8>) {
+    let store = test_store(endpoint, bucket);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // moto keeps no bytes of an object put without a content type.
+    let options = PutOptions {
+        attributes: Attributes::from_iter([(Attribute::ContentType, "application/octet-stream")]),
+        ..PutOptions::default()
+    };
+    let key = object_store::path::Path::from(key);
+    runtime
+        .block_on(store.put_opts(&key, PutPayload::from(bytes), options))
+        .unwrap();
+}
+
 fn get(endpoint: &str, bucket: &str, key: &str) -> Option<Vec<u8>> {
     use object_store::ObjectStoreExt;
     let store = test_store(endpoint, bucket);
@@ -766,31 +784,99 @@ fn a_lake_in_azure_blob_storage_gives_what_the_same_files_on_disk_give() {
 }
 
 #[test]
-fn a_backfill_into_an_object_store_is_refused_before_anything_is_written() {
+fn a_backfill_into_s3_resumes_there_and_matches_one_on_disk() {
+    let Some(endpoint) = s3_endpoint("a_backfill_into_s3_resumes_there_and_matches_one_on_disk")
+    else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let lake = sample_lake(dir.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
-        .current_dir(dir.path())
-        .args([
+    let bucket = bucket(&endpoint);
+    let url = format!("s3://{bucket}/findings/egress/");
+    let local = dir.path().join("findings");
+    let backfill = |out: &str, extra: &[&str]| {
+        let mut args = vec![
             "backfill",
             "egress-bytes",
             "--from",
             "2026-01-14T12:00:00Z",
             "--to",
             AS_OF,
-        ])
-        .args(["--every", "8h", "--out", "s3://bucket/findings/", "--data"])
-        .arg(&lake)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out).1.contains("s3://bucket/findings/"),
-        "{}",
-        text(&out).1
+            "--every",
+            "4h",
+            "--quiet",
+            "--data",
+            lake.to_str().unwrap(),
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        let done = lakehunt_s3(&endpoint, &args);
+        assert!(done.status.success(), "{}", text(&done).1);
+        assert!(!text(&done).1.contains(SECRET));
+    };
+    backfill(local.to_str().unwrap(), &[]);
+    backfill(&url, &[]);
+    let manifest = "findings/egress/_lakehunt_backfill.json";
+    let recorded = get(&endpoint, &bucket, manifest).expect("the manifest");
+    assert!(String::from_utf8_lossy(&recorded).contains("\"done\""));
+    // Same findings from the store as from the folder.
+    let query = "SELECT * FROM events ORDER BY window_end, 1, 2, 3";
+    let rows = |data: &str| {
+        let out = lakehunt_s3(
+            &endpoint,
+            &["sql", query, "--format", "csv", "--data", data],
+        );
+        assert!(out.status.success(), "{}", text(&out).1);
+        text(&out).0
+    };
+    let on_disk = rows(local.to_str().unwrap());
+    assert!(on_disk.lines().count() > 1, "{on_disk}");
+    assert_eq!(rows(&url), on_disk);
+
+    // A second run without --resume is refused, naming the prefix.
+    let again = lakehunt_s3(
+        &endpoint,
+        &[
+            "backfill",
+            "egress-bytes",
+            "--from",
+            "2026-01-14T12:00:00Z",
+            "--to",
+            AS_OF,
+            "--every",
+            "4h",
+            "--data",
+            lake.to_str().unwrap(),
+            "--out",
+            &url,
+        ],
     );
-    // Not a local folder named `s3:` either.
-    assert!(!dir.path().join("s3:").exists());
+    assert_eq!(again.status.code(), Some(2));
+    assert!(text(&again).1.contains("--resume"), "{}", text(&again).1);
+
+    // Interrupted: the manifest forgets the last day and a stray day object
+    // appears; --resume deletes the stray and writes the day again.
+    let mut manifest_json: serde_json::Value = serde_json::from_slice(&recorded).unwrap();
+    let done = manifest_json["done"].as_object_mut().unwrap();
+    let last = done.keys().next_back().unwrap().clone();
+    done.remove(&last);
+    let put = |key: &str, bytes: Vec<u8>| put_object(&endpoint, &bucket, key, bytes);
+    put(manifest, serde_json::to_vec(&manifest_json).unwrap());
+    put(
+        "findings/egress/window_date=2001-01-01/part-00000.parquet",
+        b"stray".to_vec(),
+    );
+    backfill(&url, &["--resume"]);
+    assert!(
+        get(
+            &endpoint,
+            &bucket,
+            "findings/egress/window_date=2001-01-01/part-00000.parquet"
+        )
+        .is_none()
+    );
+    assert_eq!(rows(&url), on_disk);
 }
 
 /// `run` of the seed hunt and `sql` of `query` print over `remote` exactly
