@@ -10,7 +10,7 @@ use lakehunt::backfill::{BackfillSpec, Progress, backfill};
 use lakehunt::params::{format_duration, parse_duration};
 use lakehunt::{Engine, hunt};
 
-use super::progress::LiveLine;
+use super::progress::{LiveLine, opening};
 use super::run::ParamArgs;
 use super::{Outcome, instant};
 
@@ -94,7 +94,11 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
         None => bound.window,
     };
     let options = args.data.engine_options_in(from + every - bound.window, to);
-    let engine = Engine::open(&args.data.data, &options).await?;
+    let engine = opening(
+        &LiveLine::new(args.quiet),
+        Engine::open(&args.data.data, &options),
+    )
+    .await?;
     engine.check_fields(&hunt).await?;
     let spec = BackfillSpec {
         bound,

@@ -4,7 +4,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use lakehunt::Engine;
 
-use super::progress::LiveLine;
+use super::progress::{LiveLine, opening};
 use super::{DataArgs, Outcome, OutputArgs, as_of_or_now, check_out_path, emit};
 
 const ESQL_EXAMPLES: &str = "\
@@ -166,10 +166,19 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
     };
     let as_of = as_of_or_now(args.as_of.as_deref())?;
     check_out_path(&args.out)?;
+    let live = LiveLine::new(false);
     let mut engine = if indexes.is_empty() {
-        Engine::open(&args.data.data, &args.data.engine_options()).await?
+        opening(
+            &live,
+            Engine::open(&args.data.data, &args.data.engine_options()),
+        )
+        .await?
     } else {
-        Engine::open_indexed(&indexes, &args.data.engine_options()).await?
+        opening(
+            &live,
+            Engine::open_indexed(&indexes, &args.data.engine_options()),
+        )
+        .await?
     };
     for entry in &args.enrich {
         let Some((policy, path)) = entry.split_once('=') else {

@@ -7,6 +7,7 @@ use clap::Args;
 use lakehunt::params::{format_duration, format_instant};
 use lakehunt::{Engine, hunt};
 
+use super::progress::{LiveLine, opening};
 use super::run::ParamArgs;
 use super::{Outcome, as_of_or_now};
 
@@ -49,7 +50,11 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let as_of = as_of_or_now(args.as_of.as_deref())?;
     let bound = hunt.bind(as_of, args.window.as_deref(), &args.params.overrides()?)?;
     let options = args.data.engine_options_in(bound.window_start, bound.as_of);
-    let engine = Engine::open(&args.data.data, &options).await?;
+    let engine = opening(
+        &LiveLine::new(false),
+        Engine::open(&args.data.data, &options),
+    )
+    .await?;
     let explained = engine.explain(&bound, args.analyze).await?;
     let source = engine.source();
     let on_disk = source.bytes();

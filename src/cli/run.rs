@@ -10,7 +10,7 @@ use lakehunt::sample::{SampleLayout, SampleSpec};
 use lakehunt::source::Layout;
 use lakehunt::{Engine, ScanStats, hunt};
 
-use super::progress::LiveLine;
+use super::progress::{LiveLine, opening};
 use super::{DataArgs, Outcome, OutputArgs, as_of_or_now, check_out_path, emit, instant};
 
 pub const RUN_EXAMPLES: &str = "\
@@ -186,7 +186,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     };
 
     let options = args.data.engine_options_in(bound.window_start, bound.as_of);
-    let engine = Engine::open(&paths, &options).await?;
+    let engine = opening(&LiveLine::new(args.quiet), Engine::open(&paths, &options)).await?;
     engine.check_fields(&hunt).await?;
     let source = engine.source();
     let params: Vec<String> = bound
@@ -270,7 +270,11 @@ pub async fn sql(args: SqlArgs) -> anyhow::Result<Outcome> {
         bail!("no events given: add --data PATH (Parquet files, folders or globs)");
     }
     check_out_path(&args.out)?;
-    let engine = Engine::open(&args.data.data, &args.data.engine_options()).await?;
+    let engine = opening(
+        &LiveLine::new(false),
+        Engine::open(&args.data.data, &args.data.engine_options()),
+    )
+    .await?;
     let table = engine.sql(&args.query).await?;
     let metadata = vec![
         ("lakehunt.sql".to_owned(), args.query.clone()),

@@ -19,6 +19,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
@@ -44,6 +45,46 @@ const SCHEMES: [&str; 7] = ["s3", "gs", "az", "abfs", "abfss", "http", "https"];
 
 /// Footers fetched at once.
 const CONCURRENT_FETCHES: usize = 32;
+
+/// What this process has asked of object stores so far, for a progress line
+/// while a source is opened: objects listed, footers fetched and their bytes.
+/// Process-wide and only ever counting up; take a [`StoreActivity::now`]
+/// before and after to see one run's share.
+#[derive(Debug, Default)]
+pub struct StoreActivity {
+    listed: AtomicU64,
+    footers: AtomicU64,
+    footer_bytes: AtomicU64,
+}
+
+/// A reading of [`ACTIVITY`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ActivityNow {
+    /// Objects listed (every object a listing returned, Parquet or not).
+    pub listed: u64,
+    /// Footers fetched.
+    pub footers: u64,
+    /// Bytes those footer requests fetched.
+    pub footer_bytes: u64,
+}
+
+impl StoreActivity {
+    /// The counts so far.
+    pub fn now(&self) -> ActivityNow {
+        ActivityNow {
+            listed: self.listed.load(Ordering::Relaxed),
+            footers: self.footers.load(Ordering::Relaxed),
+            footer_bytes: self.footer_bytes.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// The process's object-store activity.
+pub static ACTIVITY: StoreActivity = StoreActivity {
+    listed: AtomicU64::new(0),
+    footers: AtomicU64::new(0),
+    footer_bytes: AtomicU64::new(0),
+};
 
 /// Whether `text` names an object-store URL (`s3://...`) rather than a path.
 #[must_use]
@@ -493,6 +534,9 @@ pub(crate) async fn list(
         skipped = 0;
         found = store
             .list(prefix.as_ref())
+            .inspect_ok(|_| {
+                ACTIVITY.listed.fetch_add(1, Ordering::Relaxed);
+            })
             .try_filter(|meta| futures::future::ready(wanted(meta)))
             .try_collect()
             .await
@@ -535,6 +579,9 @@ async fn walk(
             break;
         };
         let listing = listing?;
+        ACTIVITY
+            .listed
+            .fetch_add(listing.objects.len() as u64, Ordering::Relaxed);
         found.extend(listing.objects);
         for folder in listing.common_prefixes {
             let day = folder
@@ -599,7 +646,12 @@ pub(crate) fn fetch_tails(files: &[Listed], options: &StoreOptions) -> Result<Ve
                     path: file.path.clone(),
                     message: "no store".into(),
                 })?;
-                fetch_tail(store.as_ref(), file).await
+                let tail = fetch_tail(store.as_ref(), file).await?;
+                ACTIVITY.footers.fetch_add(1, Ordering::Relaxed);
+                ACTIVITY
+                    .footer_bytes
+                    .fetch_add(tail.len() as u64, Ordering::Relaxed);
+                Ok::<_, Error>(tail)
             }
         }))
         .buffered(CONCURRENT_FETCHES)
