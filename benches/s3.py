@@ -6,6 +6,7 @@ each one fetches, and how both grow with each request's latency.
     python3 benches/s3.py                 # 10M events, 5 interleaved runs, then +20 ms a request
     python3 benches/s3.py --rows 2000000 --runs 3 --latency-ms 50
     python3 benches/s3.py --tiny          # 100k events, one run: checks only (CI)
+    python3 benches/s3.py --runs 1 --latency-runs 0 --trace   # every request, to compare
 
 Steps: a virtual environment (benches/.venv-s3) with moto's S3 server, DuckDB,
 and its inet and httpfs extensions from their wheels (nothing downloaded at
@@ -76,6 +77,7 @@ class Proxy:
         self.delay = 0.0
         self.requests = 0
         self.bytes_back = 0
+        self.trace = None  # a list to append (method, path, range) to, when tracing
         self.loop = asyncio.new_event_loop()
         started = threading.Event()
         threading.Thread(target=self._serve, args=(started,), daemon=True).start()
@@ -104,6 +106,8 @@ class Proxy:
                 heads = data.count(b"\r\n\r\n")
                 if heads:
                     self.requests += heads
+                    if self.trace is not None:
+                        self._note(data)
                     if self.delay:
                         await asyncio.sleep(self.delay * heads)
                 up_writer.write(data)
@@ -118,6 +122,15 @@ class Proxy:
             writer.close()
 
         await asyncio.gather(upstream(), downstream(), return_exceptions=True)
+
+    def _note(self, data):
+        for head in data.split(b"\r\n\r\n")[:-1]:
+            lines = head.decode(errors="replace").split("\r\n")
+            parts = lines[0].split(" ")
+            if len(parts) < 2:
+                continue
+            ranges = [l.split(":", 1)[1].strip() for l in lines[1:] if l.lower().startswith("range:")]
+            self.trace.append((parts[0], parts[1], ranges[0] if ranges else ""))
 
     def reset(self):
         self.requests, self.bytes_back = 0, 0
@@ -140,6 +153,9 @@ def main():
     parser.add_argument("--latency-runs", type=int, default=3)
     parser.add_argument("--lakehunt", default=str(ROOT / "target" / "release" / "lakehunt"))
     parser.add_argument("--work", default=str(ROOT / "target" / "s3-bench"))
+    parser.add_argument("--trace", action="store_true",
+                        help="write each engine's requests (method, path, range) of its first run "
+                             "to WORK/trace-ENGINE.csv")
     parser.add_argument("--tiny", action="store_true",
                         help="100k events, one run each: checks only; skips if moto/DuckDB cannot install")
     args = parser.parse_args()
@@ -198,7 +214,12 @@ def main():
                 for engine, command in commands.items():
                     out = work / f"{engine}-s3.csv"
                     proxy.reset()
+                    tracing = args.trace and run == 0 and latency_ms == 0
+                    proxy.trace = [] if tracing else None
                     seconds, code = run_timed(command(out), env)
+                    if tracing:
+                        with open(work / f"trace-{engine}.csv", "w", newline="") as f:
+                            csv.writer(f).writerows([("method", "path", "range"), *proxy.trace])
                     if code != 0:
                         failures.append(f"{engine} at +{latency_ms:g} ms: exit {code}")
                         continue

@@ -12,7 +12,7 @@ use datafusion::execution::object_store::ObjectStoreUrl;
 use super::EngineOptions;
 use crate::error::Result;
 use crate::resolve::convert;
-use crate::scan::{FILE_COLUMN, FileSetTable, OutsideBounds, ROW_COLUMN};
+use crate::scan::{FILE_COLUMN, FileSetTable, GAP, NarrowRanges, OutsideBounds, ROW_COLUMN};
 use crate::source::Source;
 use crate::source::remote::build_store;
 
@@ -30,7 +30,8 @@ pub(crate) async fn register(
     for store in source.groups.iter().filter_map(|g| g.store.as_deref()) {
         let url = ObjectStoreUrl::parse(crate::source::remote::ObjectUrl::registry_key(store))?;
         if ctx.runtime_env().object_store(&url).is_err() {
-            ctx.register_object_store(url.as_ref(), build_store(store, &options.stores)?);
+            let narrow = NarrowRanges::new(build_store(store, &options.stores)?, GAP);
+            ctx.register_object_store(url.as_ref(), Arc::new(narrow));
         }
     }
     let ip_to_string = lakehunt_udfs::ip_to_string::ip_to_string_udf();
