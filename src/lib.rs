@@ -39,6 +39,7 @@ pub mod resolve;
 pub mod sample;
 pub mod scan;
 pub mod source;
+pub mod sweep;
 
 pub use engine::{
     Engine, EngineOptions, Explained, HuntOutput, ScanStats, ScanSummary, Table, Warning,

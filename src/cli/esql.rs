@@ -115,16 +115,7 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
         }
         (None, None, None) => bail!("give the query, or --file, or --hunt"),
     };
-    let mut indexes: Vec<(String, Vec<String>)> = vec![];
-    for entry in &args.index {
-        let Some((pattern, path)) = entry.split_once('=') else {
-            bail!("--index takes PATTERN=PATH, got {entry}");
-        };
-        match indexes.iter_mut().find(|(p, _)| p == pattern) {
-            Some((_, paths)) => paths.push(path.to_owned()),
-            None => indexes.push((pattern.to_owned(), vec![path.to_owned()])),
-        }
-    }
+    let indexes = parse_indexes(&args.index)?;
     if args.data.data.is_empty() && indexes.is_empty() {
         bail!(
             "no events given: add --data PATH (Parquet files, folders or globs), \
@@ -261,4 +252,19 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
         );
     }
     Ok(Outcome::Clean)
+}
+
+/// `--index PATTERN=PATH` entries, grouped by pattern in the order given.
+pub(crate) fn parse_indexes(entries: &[String]) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+    let mut indexes: Vec<(String, Vec<String>)> = vec![];
+    for entry in entries {
+        let Some((pattern, path)) = entry.split_once('=') else {
+            bail!("--index takes PATTERN=PATH, got {entry}");
+        };
+        match indexes.iter_mut().find(|(p, _)| p == pattern) {
+            Some((_, paths)) => paths.push(path.to_owned()),
+            None => indexes.push((pattern.to_owned(), vec![path.to_owned()])),
+        }
+    }
+    Ok(indexes)
 }

@@ -12,6 +12,7 @@ mod progress;
 mod run;
 mod sample;
 mod schema;
+mod sweep;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -43,6 +44,7 @@ Examples:
   lakehunt sql 'SELECT \"event.action\", count(*) FROM events GROUP BY 1' --data /lake/endpoint/
   lakehunt sample --out ./sample --rows 1000000
   lakehunt ingest export.ndjson.gz --out /lake/endpoint/
+  lakehunt sweep --library detection-rules/hunting --data /lake/endpoint/ --out sweep/
 
 {EXIT_CODES}"))]
 pub struct Cli {
@@ -67,6 +69,9 @@ enum Command {
     /// Run ad-hoc SQL over the table `events`, with every lakehunt function registered.
     #[command(after_help = EXIT_CODES, after_long_help = run::SQL_EXAMPLES)]
     Sql(run::SqlArgs),
+    /// Run every query of a hunt library (and shipped hunts) over one dataset.
+    #[command(after_long_help = sweep::SWEEP_EXAMPLES)]
+    Sweep(sweep::SweepArgs),
     /// Convert Elasticsearch exports (NDJSON, _bulk, _search) into day-partitioned ECS Parquet.
     #[command(after_long_help = ingest::INGEST_EXAMPLES)]
     Ingest(ingest::IngestArgs),
@@ -96,6 +101,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Backfill(args) => runtime()?.block_on(backfill::run(args)),
         Command::Explain(args) => runtime()?.block_on(explain::run(args)),
         Command::Esql(args) => runtime()?.block_on(esql::run(args)),
+        Command::Sweep(args) => runtime()?.block_on(sweep::run(args)),
     }
 }
 

@@ -22,6 +22,12 @@ pub struct LibraryHuntTable {
     /// The queries, in order (older files give one query as a string).
     #[serde(default, deserialize_with = "one_or_many")]
     pub query: Vec<String>,
+    /// What the hunt looks for.
+    #[serde(default)]
+    pub description: String,
+    /// MITRE ATT&CK technique ids.
+    #[serde(default)]
+    pub mitre: Vec<String>,
 }
 
 fn one_or_many<'de, D: serde::Deserializer<'de>>(
@@ -64,9 +70,18 @@ pub fn read_hunt_file(path: &std::path::Path) -> Result<LibraryHunt> {
         path: path.to_owned(),
         message: e.to_string(),
     })?;
-    toml::from_str(&text).map_err(|e| Error::UnreadableFile {
-        path: path.to_owned(),
-        message: format!("not a hunt file: {e}"),
+    toml::from_str(&text).map_err(|e| {
+        // toml's own text spans lines (the source, a caret); one line here.
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].lines().count().max(1));
+        Error::InvalidHunt {
+            hunt: path.display().to_string(),
+            message: match line {
+                Some(line) => format!("line {line}: {}", e.message()),
+                None => e.message().to_owned(),
+            },
+        }
     })
 }
 

@@ -12,3 +12,4 @@ mod ingest;
 mod ocsf;
 mod oracle;
 mod remote;
+mod sweep;

@@ -1,0 +1,143 @@
+//! `lakehunt sweep`: a whole hunt library over one dataset.
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::Args;
+use lakehunt::Engine;
+use lakehunt::sweep::{SUMMARY, SweepSpec, library_queries, shipped_queries, sweep};
+
+use super::progress::{LiveLine, opening};
+use super::{DataArgs, Outcome, as_of_or_now};
+
+pub(crate) const SWEEP_EXAMPLES: &str = "\
+Examples:
+  lakehunt sweep --library detection-rules/hunting --data /lake/endpoint/ \\
+      --as-of 2026-03-01T08:00:00Z --out sweep/
+  lakehunt sweep --hunts all --library hunting/ --index 'logs-endpoint.events.*=/lake/endpoint/' \\
+      --index 'logs-system.*=/lake/system/' --enrich hosts=/lake/hosts.csv --out sweep/
+
+Every query of every hunt file under --library (TOML with a [hunt] table, as in
+Elastic's hunting library) and each shipped hunt --hunts names runs as of --as-of.
+OUT/summary.json lists each query: ran (findings, output file, seconds), skipped
+(EQL or osquery SQL; a field the data lacks; an index pattern without --index;
+an ENRICH policy without --enrich) or failed (its error, on one line). Findings
+go to OUT/PLATFORM/HUNT__N.parquet (the platform is the folder above queries/,
+`lakehunt` for shipped hunts), with the query and as-of in the file's metadata.
+A query that fails does not stop the sweep; the exit code is 0 once every
+query is accounted for.";
+
+/// Run every query of a hunt library (and shipped hunts) over one dataset.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// A folder of hunt files: a checkout of Elastic's hunting library
+    /// (detection-rules/hunting) or any folder of such TOML files.
+    #[arg(long, value_name = "DIR", required_unless_present = "hunts")]
+    library: Option<PathBuf>,
+    /// Shipped hunts to include: `all`, or ids (comma-separated or repeated).
+    #[arg(long, value_name = "all|ID", value_delimiter = ',')]
+    hunts: Vec<String>,
+    #[command(flatten)]
+    data: DataArgs,
+    /// Read FROM's index PATTERN from PATH, instead of one --data for every
+    /// pattern; repeatable.
+    #[arg(long, value_name = "PATTERN=PATH", conflicts_with = "data")]
+    index: Vec<String>,
+    /// A lookup table for `ENRICH POLICY` (Parquet, or CSV with a header);
+    /// repeatable.
+    #[arg(long, value_name = "POLICY=PATH")]
+    enrich: Vec<String>,
+    /// Run every query as of this RFC 3339 instant (default: now).
+    #[arg(long, value_name = "TIME")]
+    as_of: Option<String>,
+    /// Output folder (created if needed): summary.json and the findings.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// No progress line and no summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+pub async fn run(args: SweepArgs) -> anyhow::Result<Outcome> {
+    let mut queries = shipped_queries(&args.hunts)?;
+    if let Some(dir) = &args.library {
+        queries.extend(library_queries(dir)?);
+    }
+    if queries.is_empty() {
+        bail!("no hunts to sweep: --library holds no hunt files and --hunts names none");
+    }
+    let indexes = super::esql::parse_indexes(&args.index)?;
+    if args.data.data.is_empty() && indexes.is_empty() {
+        bail!(
+            "no events given: add --data PATH (Parquet files, folders or globs), \
+             or --index PATTERN=PATH for each index pattern"
+        );
+    }
+    let as_of = as_of_or_now(args.as_of.as_deref())?;
+    let live = LiveLine::new(args.quiet);
+    let options = args.data.engine_options();
+    let mut engine = if indexes.is_empty() {
+        opening(&live, Engine::open(&args.data.data, &options)).await?
+    } else {
+        opening(&live, Engine::open_indexed(&indexes, &options)).await?
+    };
+    for entry in &args.enrich {
+        let Some((policy, path)) = entry.split_once('=') else {
+            bail!("--enrich takes POLICY=PATH, got {entry}");
+        };
+        engine
+            .add_enrich(policy, std::path::Path::new(path))
+            .await?;
+    }
+    let mut data = args.data.data.clone();
+    data.extend(args.index.iter().cloned());
+    let spec = SweepSpec {
+        queries,
+        as_of,
+        data,
+        out: args.out.clone(),
+    };
+    let started = std::time::Instant::now();
+    let summary = sweep(&engine, &spec, |p, last| {
+        live.show(format_args!(
+            "sweep: {} of {} queries ({} ran, {} skipped, {} failed), {} findings, {:.1} MB read, {:.0}s; last {}",
+            p.done,
+            p.total,
+            p.ran,
+            p.skipped,
+            p.failed,
+            p.findings,
+            p.read.bytes as f64 / 1e6,
+            started.elapsed().as_secs_f64(),
+            last.hunt
+        ));
+    })
+    .await;
+    live.clear();
+    let summary = summary?;
+    if !args.quiet {
+        for failed in summary.hunts.iter().filter(|h| h.status == "failed") {
+            eprintln!(
+                "failed: {} query {}: {}",
+                failed.file, failed.query_index, failed.reason
+            );
+        }
+        let count = |status: &str| summary.hunts.iter().filter(|h| h.status == status).count();
+        let with_findings = summary
+            .hunts
+            .iter()
+            .filter(|h| h.findings.is_some_and(|n| n > 0))
+            .count();
+        let findings: u64 = summary.hunts.iter().filter_map(|h| h.findings).sum();
+        eprintln!(
+            "sweep: {} queries: {} ran ({with_findings} with findings, {findings} findings), {} skipped, {} failed, in {:.1}s; {}",
+            summary.hunts.len(),
+            count("ran"),
+            count("skipped"),
+            count("failed"),
+            started.elapsed().as_secs_f64(),
+            args.out.join(SUMMARY).display()
+        );
+    }
+    Ok(Outcome::Clean)
+}

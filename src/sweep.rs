@@ -1,0 +1,495 @@
+//! `lakehunt sweep`: every query of a hunt library over one dataset, as of
+//! one instant, each query's findings in a file of its own and every query
+//! accounted for in `summary.json`: run, skipped (with why), or failed (with
+//! its error). One query's failure never stops the sweep.
+//!
+//! Queries run one after another over one engine (one listing, one set of
+//! footers, one session); each still scans for itself. Sharing one scan
+//! between queries that read the same data is not built yet.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use datafusion::error::DataFusionError;
+use serde::Serialize;
+
+use crate::engine::{Engine, ScanStats, Table};
+use crate::error::{Error, Result};
+use crate::hunt::{self, Hunt, library};
+use crate::output::{Format, write_file};
+use crate::params::format_instant;
+
+/// One query a sweep runs.
+#[derive(Clone, Debug)]
+pub struct SweepQuery {
+    /// The hunt file, relative to the library (`windows/queries/x.toml`), or
+    /// `lakehunt:ID` for a shipped hunt.
+    pub file: String,
+    /// The folder its findings go to: the platform of a library hunt
+    /// (`windows` for `windows/queries/x.toml`), `lakehunt` for shipped ones.
+    pub platform: String,
+    /// The hunt's short name: the file's stem, or the shipped id.
+    pub hunt: String,
+    /// Title.
+    pub name: String,
+    /// Identifier.
+    pub uuid: String,
+    /// Place among the file's queries, from 1.
+    pub index: usize,
+    /// MITRE ATT&CK technique ids.
+    pub mitre: Vec<String>,
+    /// What to run.
+    pub kind: QueryKind,
+}
+
+/// What a [`SweepQuery`] runs.
+#[derive(Clone, Debug)]
+pub enum QueryKind {
+    /// An ES|QL query, as the library writes it.
+    Esql(String),
+    /// A query in a language lakehunt does not run: `EQL` or `SQL` (osquery's).
+    Other(&'static str),
+    /// A shipped hunt, run through its SQL with its default parameters.
+    Shipped(Box<Hunt>),
+    /// A file with a `[hunt]` table that does not parse: why.
+    Unreadable(String),
+}
+
+impl SweepQuery {
+    /// `ES|QL`, `EQL`, `SQL` (osquery) or `lakehunt SQL` (a shipped hunt).
+    #[must_use]
+    pub fn language(&self) -> &'static str {
+        match &self.kind {
+            QueryKind::Esql(_) => "ES|QL",
+            QueryKind::Other(language) => language,
+            QueryKind::Shipped(_) => "lakehunt SQL",
+            QueryKind::Unreadable(_) => "",
+        }
+    }
+}
+
+/// Every query of every hunt file under `dir` (TOML files with a `[hunt]`
+/// table; other TOML is passed over), in path order.
+pub fn library_queries(dir: &Path) -> Result<Vec<SweepQuery>> {
+    if !dir.is_dir() {
+        return Err(Error::MissingPath(dir.to_owned()));
+    }
+    let mut queries = vec![];
+    let mut files = crate::source::files_under(dir, "toml")?;
+    files.sort();
+    for path in files {
+        let relative = path.strip_prefix(dir).unwrap_or(&path);
+        let parts: Vec<String> = relative
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        // hunting/<platform>/queries/<hunt>.toml, else the file's folder.
+        let platform = match parts.iter().position(|p| p == "queries") {
+            Some(at) if at > 0 => parts[at - 1].clone(),
+            _ if parts.len() > 1 => parts[parts.len() - 2].clone(),
+            _ => "library".to_owned(),
+        };
+        let hunt = path
+            .file_stem()
+            .map_or_else(String::new, |s| s.to_string_lossy().into_owned());
+        let file = match library::read_hunt_file(&path) {
+            Ok(file) => file,
+            // A hunt file that does not parse is reported; other TOML
+            // (the library's own settings) is passed over.
+            Err(e) if is_hunt_file(&path) => {
+                queries.push(SweepQuery {
+                    file: parts.join("/"),
+                    platform,
+                    hunt,
+                    name: String::new(),
+                    uuid: String::new(),
+                    index: 1,
+                    mitre: vec![],
+                    kind: QueryKind::Unreadable(e.to_string()),
+                });
+                continue;
+            }
+            Err(_) => continue,
+        };
+        for (i, text) in file.hunt.query.iter().enumerate() {
+            let (text, _) = library::strip_stray_sql(text);
+            let kind = match library::query_language(&text) {
+                "ES|QL" => QueryKind::Esql(text),
+                other => QueryKind::Other(other),
+            };
+            queries.push(SweepQuery {
+                file: parts.join("/"),
+                platform: platform.clone(),
+                hunt: hunt.clone(),
+                name: file.hunt.name.clone(),
+                uuid: file.hunt.uuid.clone(),
+                index: i + 1,
+                mitre: file.hunt.mitre.clone(),
+                kind,
+            });
+        }
+    }
+    Ok(queries)
+}
+
+/// Whether the TOML file at `path` has a `[hunt]` table line.
+fn is_hunt_file(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| text.lines().any(|l| l.trim() == "[hunt]"))
+}
+
+/// The shipped hunts `ids` names (`all` for every one).
+pub fn shipped_queries(ids: &[String]) -> Result<Vec<SweepQuery>> {
+    let hunts = if ids.iter().any(|i| i == "all") {
+        hunt::catalog()?
+    } else {
+        ids.iter().map(|id| hunt::find(id)).collect::<Result<_>>()?
+    };
+    Ok(hunts
+        .into_iter()
+        .map(|h| SweepQuery {
+            file: format!("lakehunt:{}", h.id()),
+            platform: "lakehunt".to_owned(),
+            hunt: h.id().to_owned(),
+            name: h.hunt.name.clone(),
+            uuid: h.hunt.uuid.clone(),
+            index: 1,
+            mitre: h.hunt.mitre.clone(),
+            kind: QueryKind::Shipped(Box::new(h)),
+        })
+        .collect())
+}
+
+/// What became of one query, as `summary.json` lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepRecord {
+    /// The hunt file (see [`SweepQuery::file`]).
+    pub file: String,
+    /// Title.
+    pub name: String,
+    /// Identifier.
+    pub uuid: String,
+    /// Place among the file's queries, from 1.
+    pub query_index: usize,
+    /// See [`SweepQuery::language`].
+    pub language: String,
+    /// `ran`, `skipped` or `failed`.
+    pub status: String,
+    /// Why it was skipped or how it failed; empty when it ran.
+    pub reason: String,
+    /// Findings (rows), when it ran.
+    pub findings: Option<u64>,
+    /// The findings file, relative to the sweep's folder, when it ran.
+    pub output: Option<String>,
+    /// Seconds it took (planning and running).
+    pub seconds: f64,
+    /// MITRE ATT&CK technique ids.
+    pub mitre: Vec<String>,
+    /// Warnings (ES|QL's, or the hunt's data checks): one line each.
+    pub warnings: Vec<String>,
+}
+
+/// `summary.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepSummary {
+    /// lakehunt's version.
+    pub lakehunt_version: String,
+    /// The instant every query ran as of.
+    pub as_of: String,
+    /// The data, as given.
+    pub data: Vec<String>,
+    /// Every query, in the order they ran.
+    pub hunts: Vec<SweepRecord>,
+}
+
+/// Where a sweep is, after each query.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SweepProgress {
+    /// Queries done (any status).
+    pub done: usize,
+    /// Queries in all.
+    pub total: usize,
+    /// Of those done: run, skipped, failed.
+    pub ran: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Findings so far.
+    pub findings: u64,
+    /// Read by the scans so far.
+    pub read: ScanStats,
+}
+
+/// What to sweep.
+#[derive(Clone, Debug)]
+pub struct SweepSpec {
+    /// The queries.
+    pub queries: Vec<SweepQuery>,
+    /// Every query runs as of this instant (ns).
+    pub as_of: i64,
+    /// The data as given, for the summary.
+    pub data: Vec<String>,
+    /// Output folder (created if needed).
+    pub out: PathBuf,
+}
+
+/// The summary's file name in the output folder.
+pub const SUMMARY: &str = "summary.json";
+
+/// Runs every query of `spec` over `engine`, writing each one's findings and,
+/// after each, `summary.json`; `progress` is called after each query.
+pub async fn sweep(
+    engine: &Engine,
+    spec: &SweepSpec,
+    mut progress: impl FnMut(&SweepProgress, &SweepQuery),
+) -> Result<SweepSummary> {
+    std::fs::create_dir_all(&spec.out).map_err(|e| Error::OutputWrite {
+        path: spec.out.clone(),
+        message: e.to_string(),
+    })?;
+    let mut summary = SweepSummary {
+        lakehunt_version: env!("CARGO_PKG_VERSION").to_owned(),
+        as_of: format_instant(spec.as_of),
+        data: spec.data.clone(),
+        hunts: Vec::with_capacity(spec.queries.len()),
+    };
+    let mut state = SweepProgress {
+        total: spec.queries.len(),
+        ..SweepProgress::default()
+    };
+    for query in &spec.queries {
+        let started = Instant::now();
+        let mut record = SweepRecord {
+            file: query.file.clone(),
+            name: query.name.clone(),
+            uuid: query.uuid.clone(),
+            query_index: query.index,
+            language: query.language().to_owned(),
+            status: String::new(),
+            reason: String::new(),
+            findings: None,
+            output: None,
+            seconds: 0.0,
+            mitre: query.mitre.clone(),
+            warnings: vec![],
+        };
+        let mut read = ScanStats::default();
+        match run_one(engine, spec, query, &mut read).await {
+            Ok(Ran {
+                table,
+                warnings,
+                metadata,
+            }) => {
+                let relative =
+                    format!("{}/{}__{}.parquet", query.platform, query.hunt, query.index);
+                let path = spec.out.join(&relative);
+                if let Some(folder) = path.parent() {
+                    std::fs::create_dir_all(folder)?;
+                }
+                write_file(&path, Format::Parquet, &table, &metadata)?;
+                let rows = table.num_rows() as u64;
+                record.status = "ran".into();
+                record.findings = Some(rows);
+                record.output = Some(relative);
+                record.warnings = warnings;
+                state.ran += 1;
+                state.findings += rows;
+            }
+            Err(Outcome::Skipped(reason)) => {
+                record.status = "skipped".into();
+                record.reason = reason;
+                state.skipped += 1;
+            }
+            Err(Outcome::Failed(reason)) => {
+                record.status = "failed".into();
+                record.reason = reason;
+                state.failed += 1;
+            }
+        }
+        record.seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        summary.hunts.push(record);
+        state.done += 1;
+        state.read = state.read + read;
+        write_summary(&spec.out, &summary)?;
+        progress(&state, query);
+    }
+    Ok(summary)
+}
+
+/// A query that ran: its findings, warnings and the metadata for its file.
+struct Ran {
+    table: Table,
+    warnings: Vec<String>,
+    metadata: Vec<(String, String)>,
+}
+
+/// A query that did not run.
+enum Outcome {
+    Skipped(String),
+    Failed(String),
+}
+
+async fn run_one(
+    engine: &Engine,
+    spec: &SweepSpec,
+    query: &SweepQuery,
+    read: &mut ScanStats,
+) -> std::result::Result<Ran, Outcome> {
+    let mut metadata = vec![
+        (
+            "lakehunt.version".to_owned(),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        ),
+        ("lakehunt.sweep.file".to_owned(), query.file.clone()),
+        (
+            "lakehunt.sweep.query_index".to_owned(),
+            query.index.to_string(),
+        ),
+        ("lakehunt.hunt_name".to_owned(), query.name.clone()),
+        ("lakehunt.hunt_uuid".to_owned(), query.uuid.clone()),
+    ];
+    let mut observe = |stats: ScanStats| *read = stats;
+    let (table, warnings) = match &query.kind {
+        QueryKind::Unreadable(why) => return Err(Outcome::Failed(why.clone())),
+        QueryKind::Other(language) => {
+            let why = if *language == "SQL" {
+                "osquery SQL: runs on endpoints, not over archived events"
+            } else {
+                "EQL: lakehunt runs ES|QL"
+            };
+            return Err(Outcome::Skipped(why.to_owned()));
+        }
+        QueryKind::Esql(text) => {
+            crate::esql::check(text).map_err(|e| classify(&e))?;
+            metadata.push(("lakehunt.esql".to_owned(), text.clone()));
+            metadata.push(("lakehunt.as_of".to_owned(), format_instant(spec.as_of)));
+            engine
+                .esql_observed(text, spec.as_of, &mut observe)
+                .await
+                .map_err(|e| classify(&e))?
+        }
+        QueryKind::Shipped(hunt) => {
+            let bound = hunt.bind(spec.as_of, None, &[]).map_err(|e| classify(&e))?;
+            engine.check_fields(hunt).await.map_err(|e| classify(&e))?;
+            let output = engine
+                .run_hunt_observed(&bound, &mut observe)
+                .await
+                .map_err(|e| classify(&e))?;
+            metadata.extend(bound.describe());
+            (output.findings, output.warnings)
+        }
+    };
+    for w in &warnings {
+        metadata.push((format!("lakehunt.warning.{}", w.name), w.count.to_string()));
+    }
+    Ok(Ran {
+        table,
+        warnings: warnings.into_iter().map(|w| w.message).collect(),
+        metadata,
+    })
+}
+
+/// Skipped where the data or the flags cannot give the query what it reads
+/// (a field, an index pattern, an ENRICH policy); failed otherwise, with
+/// the error on one line.
+fn classify(error: &Error) -> Outcome {
+    let text = error.to_string().replace('\n', " ");
+    match error {
+        Error::MissingField { field, .. } => {
+            Outcome::Skipped(format!("the data has no field {field}"))
+        }
+        Error::InvalidEsql { message, .. } => {
+            if let Some(field) = message.strip_prefix("unknown column ") {
+                Outcome::Skipped(format!("the data has no field {field}"))
+            } else if message.starts_with("enrich policy ") && message.contains("is not given") {
+                Outcome::Skipped(format!("{message} (pass --enrich)"))
+            } else if message.starts_with("index pattern ") && message.contains("has no --index") {
+                Outcome::Skipped(message.clone())
+            } else {
+                Outcome::Failed(text)
+            }
+        }
+        Error::Query(e) | Error::HuntFailed { source: e, .. } => match missing_field(e) {
+            Some(field) => Outcome::Skipped(format!("the data has no field {field}")),
+            None => Outcome::Failed(text),
+        },
+        _ => Outcome::Failed(text),
+    }
+}
+
+/// The field a DataFusion "No field named" error names.
+fn missing_field(e: &DataFusionError) -> Option<String> {
+    match e.find_root() {
+        DataFusionError::SchemaError(inner, _) => match inner.as_ref() {
+            datafusion::common::SchemaError::FieldNotFound { field, .. } => {
+                Some(field.name.clone())
+            }
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn write_summary(dir: &Path, summary: &SweepSummary) -> Result<()> {
+    let path = dir.join(SUMMARY);
+    let failed = |message: String| Error::OutputWrite {
+        path: path.clone(),
+        message,
+    };
+    let text = serde_json::to_string_pretty(summary).map_err(|e| failed(e.to_string()))?;
+    let mut tmp = crate::output::temp_file_in(dir, SUMMARY).map_err(|e| failed(e.to_string()))?;
+    std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(|e| failed(e.to_string()))?;
+    tmp.persist(&path)
+        .map_err(|e| failed(e.error.to_string()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(outcome: &Outcome) -> (&'static str, &str) {
+        match outcome {
+            Outcome::Skipped(r) => ("skipped", r),
+            Outcome::Failed(r) => ("failed", r),
+        }
+    }
+
+    #[test]
+    fn what_the_data_or_flags_lack_is_skipped_the_rest_failed() {
+        let esql = |message: &str| Error::InvalidEsql {
+            line: 1,
+            column: 1,
+            message: message.to_owned(),
+        };
+        let missing = classify(&esql("unknown column process.name"));
+        assert_eq!(
+            reason(&missing),
+            ("skipped", "the data has no field process.name")
+        );
+        let enrich = classify(&esql("enrich policy foo is not given (--enrich foo=PATH)"));
+        assert_eq!(reason(&enrich).0, "skipped");
+        let index = classify(&esql("index pattern logs-* has no --index (given: x)"));
+        assert_eq!(reason(&index).0, "skipped");
+        let unsupported = classify(&esql("command LOOKUP is not supported yet"));
+        assert_eq!(
+            reason(&unsupported),
+            (
+                "failed",
+                "ES|QL, at 1:1: command LOOKUP is not supported yet"
+            )
+        );
+        let schema = DataFusionError::SchemaError(
+            Box::new(datafusion::common::SchemaError::FieldNotFound {
+                field: Box::new(datafusion::common::Column::from_name("file.hash.sha256")),
+                valid_fields: vec![],
+            }),
+            Box::new(None),
+        );
+        let field = classify(&Error::Query(schema));
+        assert_eq!(
+            reason(&field),
+            ("skipped", "the data has no field file.hash.sha256")
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! `lakehunt sweep`: a library of hunt files over one dataset. Each query's
+//! findings must equal the same query run alone (`esql`, `run`), and every
+//! query must be in the summary with what became of it.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const AS_OF: &str = "2026-01-15T12:00:00Z";
+
+fn lakehunt(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A small library in Elastic's layout: the seed hunt's ES|QL, an EQL hunt,
+/// a file of four queries (a field the sample lacks, one that runs, one
+/// lakehunt cannot run yet, one needing an ENRICH policy), a broken hunt
+/// file and a TOML file that is no hunt.
+fn library(dir: &Path) {
+    let windows = dir.join("windows/queries");
+    let linux = dir.join("linux/queries");
+    std::fs::create_dir_all(&windows).unwrap();
+    std::fs::create_dir_all(&linux).unwrap();
+    let shipped = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/hunts/egress-bytes.toml"),
+    )
+    .unwrap();
+    let hunt = &shipped[shipped.find("\n[hunt]\n").unwrap()..shipped.find("\n[lakehunt]").unwrap()];
+    std::fs::write(windows.join("egress.toml"), hunt).unwrap();
+    std::fs::write(
+        windows.join("eql.toml"),
+        "[hunt]\nname = \"EQL\"\nuuid = \"u-eql\"\nquery = [\"process where true\"]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        linux.join("four.toml"),
+        r#"[hunt]
+name = "Four queries"
+uuid = "u-four"
+mitre = ["T1059"]
+query = [
+  'FROM logs-* | WHERE file.hash.sha256 == "x" | STATS n = COUNT(*) BY host.name',
+  'FROM logs-* | WHERE @timestamp > NOW() - 1 hour | STATS n = COUNT(*) BY host.name | SORT n DESC, host.name | LIMIT 3',
+  'FROM logs-* | LOOKUP JOIN hosts ON host.name',
+  'FROM logs-* | ENRICH hosts ON host.name | LIMIT 1',
+]
+"#,
+    )
+    .unwrap();
+    std::fs::write(linux.join("broken.toml"), "[hunt]\nname = \n").unwrap();
+    std::fs::write(dir.join("settings.toml"), "title = \"not a hunt\"\n").unwrap();
+}
+
+/// The rows of a findings file as CSV lines, header first, the rest sorted.
+fn rows(file: &str) -> String {
+    let csv = ok(&lakehunt(&[
+        "sql",
+        "SELECT * FROM events",
+        "--format",
+        "csv",
+        "--data",
+        file,
+    ]));
+    let mut lines: Vec<&str> = csv.lines().collect();
+    lines[1..].sort_unstable();
+    lines.join("\n")
+}
+
+/// The summary has every query of [`library`] and the shipped hunt, with
+/// what became of each.
+fn check_summary(out: &Path) {
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["as_of"], AS_OF);
+    let got: Vec<(String, u64, String, String)> = summary["hunts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["file"].as_str().unwrap().to_owned(),
+                h["query_index"].as_u64().unwrap(),
+                h["status"].as_str().unwrap().to_owned(),
+                h["reason"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expect = |file: &str, i: u64, status: &str, reason: &str| {
+        let found = got.iter().find(|g| g.0 == file && g.1 == i);
+        let found = found.unwrap_or_else(|| panic!("{file} {i} not in {got:?}"));
+        assert_eq!(found.2, status, "{found:?}");
+        assert!(found.3.contains(reason), "{found:?}");
+    };
+    assert_eq!(got.len(), 8, "{got:?}");
+    expect("lakehunt:egress-bytes", 1, "ran", "");
+    expect("windows/queries/egress.toml", 1, "ran", "");
+    expect("windows/queries/eql.toml", 1, "skipped", "EQL");
+    expect(
+        "linux/queries/four.toml",
+        1,
+        "skipped",
+        "no field file.hash.sha256",
+    );
+    expect("linux/queries/four.toml", 2, "ran", "");
+    expect(
+        "linux/queries/four.toml",
+        3,
+        "failed",
+        "LOOKUP is not supported yet",
+    );
+    expect(
+        "linux/queries/four.toml",
+        4,
+        "skipped",
+        "enrich policy hosts",
+    );
+    expect("linux/queries/broken.toml", 1, "failed", "line 2");
+}
+
+#[test]
+fn a_library_sweep_accounts_for_every_query_and_finds_what_each_finds_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("sample");
+    ok(&lakehunt(&[
+        "sample",
+        "--rows",
+        "20000",
+        "--as-of",
+        AS_OF,
+        "--out",
+        sample.to_str().unwrap(),
+    ]));
+    let lib = dir.path().join("hunting");
+    library(&lib);
+    let out = dir.path().join("sweep");
+    let (sample, out_dir) = (sample.to_str().unwrap(), out.to_str().unwrap());
+    let done = lakehunt(&[
+        "sweep",
+        "--library",
+        lib.to_str().unwrap(),
+        "--hunts",
+        "all",
+        "--data",
+        sample,
+        "--as-of",
+        AS_OF,
+        "--out",
+        out_dir,
+    ]);
+    ok(&done);
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert!(stderr.contains("8 queries: 3 ran"), "{stderr}");
+
+    check_summary(&out);
+
+    // Each query's findings are what it finds run alone.
+    let alone = dir.path().join("alone.parquet");
+    let alone = alone.to_str().unwrap();
+    ok(&lakehunt(&[
+        "run",
+        "egress-bytes",
+        "--as-of",
+        AS_OF,
+        "--data",
+        sample,
+        "--out",
+        alone,
+    ]));
+    let shipped = rows(
+        out.join("lakehunt/egress-bytes__1.parquet")
+            .to_str()
+            .unwrap(),
+    );
+    assert!(
+        shipped.lines().count() > 1,
+        "the seed hunt finds the planted groups"
+    );
+    assert_eq!(shipped, rows(alone));
+    ok(&lakehunt(&[
+        "esql",
+        "--hunt",
+        lib.join("windows/queries/egress.toml").to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--data",
+        sample,
+        "--out",
+        alone,
+    ]));
+    assert_eq!(
+        rows(out.join("windows/egress__1.parquet").to_str().unwrap()),
+        rows(alone)
+    );
+    let query = "FROM logs-* | WHERE @timestamp > NOW() - 1 hour | STATS n = COUNT(*) BY host.name | SORT n DESC, host.name | LIMIT 3";
+    ok(&lakehunt(&[
+        "esql", query, "--as-of", AS_OF, "--data", sample, "--out", alone,
+    ]));
+    let three = rows(out.join("linux/four__2.parquet").to_str().unwrap());
+    assert_eq!(three.lines().count(), 4, "{three}");
+    assert_eq!(three, rows(alone));
+}
+
+#[test]
+fn a_sweep_needs_hunts_and_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let no_hunts = lakehunt(&["sweep", "--data", "x", "--out", out.to_str().unwrap()]);
+    assert_eq!(no_hunts.status.code(), Some(2));
+    let missing = dir.path().join("nowhere");
+    let no_library = lakehunt(&[
+        "sweep",
+        "--library",
+        missing.to_str().unwrap(),
+        "--data",
+        "x",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(no_library.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_library.stderr).contains("nowhere"));
+    assert!(!out.exists());
+}
