@@ -35,6 +35,7 @@ pub mod ingest;
 mod optimizer;
 pub mod output;
 pub mod params;
+pub mod pivot;
 pub mod resolve;
 pub mod sample;
 pub mod scan;

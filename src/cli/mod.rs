@@ -8,6 +8,7 @@ mod esql;
 mod explain;
 mod hunts;
 mod ingest;
+mod pivot;
 mod progress;
 mod run;
 mod sample;
@@ -45,6 +46,7 @@ Examples:
   lakehunt sample --out ./sample --rows 1000000
   lakehunt ingest export.ndjson.gz --out /lake/endpoint/
   lakehunt sweep --library detection-rules/hunting --data /lake/endpoint/ --out sweep/
+  lakehunt pivot --findings findings.parquet --data /lake/endpoint/ --out around.parquet
 
 {EXIT_CODES}"))]
 pub struct Cli {
@@ -69,6 +71,9 @@ enum Command {
     /// Run ad-hoc SQL over the table `events`, with every lakehunt function registered.
     #[command(after_help = EXIT_CODES, after_long_help = run::SQL_EXAMPLES)]
     Sql(run::SqlArgs),
+    /// The events around a hunt's leads: each process found, its parent, its children.
+    #[command(after_long_help = pivot::PIVOT_EXAMPLES)]
+    Pivot(pivot::PivotArgs),
     /// Run every query of a hunt library (and shipped hunts) over one dataset.
     #[command(after_long_help = sweep::SWEEP_EXAMPLES)]
     Sweep(sweep::SweepArgs),
@@ -102,6 +107,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Explain(args) => runtime()?.block_on(explain::run(args)),
         Command::Esql(args) => runtime()?.block_on(esql::run(args)),
         Command::Sweep(args) => runtime()?.block_on(sweep::run(args)),
+        Command::Pivot(args) => runtime()?.block_on(pivot::run(args)),
     }
 }
 

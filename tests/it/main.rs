@@ -11,5 +11,6 @@ mod hunts;
 mod ingest;
 mod ocsf;
 mod oracle;
+mod pivot;
 mod remote;
 mod sweep;

@@ -1,0 +1,238 @@
+//! `lakehunt pivot`: from a hunt's leads to the events around them.
+//!
+//! For each `process.entity_id` in a findings file: every event of that
+//! process, the start events of its children (`process.parent.entity_id`),
+//! and its parent's start event, within the findings' window widened on
+//! both sides. Each event comes with the lead it explains (`finding`) and how
+//! it relates to it (`relation`: `self`, `child`, `parent`).
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, TimeUnit};
+use datafusion::common::ScalarValue;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{CsvReadOptions, ParquetReadOptions, SessionContext};
+
+use crate::engine::{Engine, Table, collect_observed, timestamp};
+use crate::error::{Error, Result};
+use crate::params::{format_instant, parse_duration, parse_instant};
+
+/// The column of a findings file that names a lead.
+pub const ENTITY: &str = "process.entity_id";
+
+/// The leads of a findings file, and the window they were found in.
+#[derive(Clone, Debug)]
+pub struct Leads {
+    /// Distinct entity ids, sorted.
+    pub entities: Vec<String>,
+    /// `(start, end]` in ns, from the file: a hunt's `lakehunt.as_of` and
+    /// `lakehunt.window`, or a backfill's `window_start`/`window_end` columns.
+    pub window: Option<(i64, i64)>,
+    /// The hunt that found them, when the file says.
+    pub hunt: Option<String>,
+}
+
+/// Reads the leads of `path`: Parquet lakehunt wrote (its metadata gives the
+/// window), or any Parquet or CSV file with a `process.entity_id` column.
+pub async fn read_leads(path: &Path) -> Result<Leads> {
+    let unreadable = |message: String| Error::UnreadableFile {
+        path: path.to_owned(),
+        message,
+    };
+    if !path.is_file() {
+        return Err(Error::MissingPath(path.to_owned()));
+    }
+    let ctx = SessionContext::new();
+    let location = path.to_string_lossy().into_owned();
+    let csv = path
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("csv"));
+    let mut notes = HashMap::new();
+    if csv {
+        ctx.register_csv("findings", &location, CsvReadOptions::new())
+            .await
+    } else {
+        notes = footer_notes(path).map_err(unreadable)?;
+        ctx.register_parquet("findings", &location, ParquetReadOptions::default())
+            .await
+    }
+    .map_err(|e| unreadable(e.to_string()))?;
+    let schema = ctx.table("findings").await?.schema().clone();
+    if schema.field_with_unqualified_name(ENTITY).is_err() {
+        return Err(unreadable(format!(
+            "no column {ENTITY} to pivot on (columns: {})",
+            schema
+                .fields()
+                .iter()
+                .map(|f| f.name().as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    let ids = ctx
+        .sql(&format!(
+            "SELECT DISTINCT CAST(\"{ENTITY}\" AS VARCHAR) FROM findings WHERE \"{ENTITY}\" IS NOT NULL"
+        ))
+        .await?
+        .collect()
+        .await?;
+    let mut entities = BTreeSet::new();
+    for batch in &ids {
+        let column = arrow::compute::cast(batch.column(0), &DataType::Utf8)?;
+        if let Some(strings) = column.as_any().downcast_ref::<StringArray>() {
+            entities.extend(strings.iter().flatten().map(str::to_owned));
+        }
+    }
+    let mut window = match (notes.get("lakehunt.as_of"), notes.get("lakehunt.window")) {
+        (Some(as_of), Some(length)) => {
+            let end = parse_instant(as_of).map_err(&unreadable)?;
+            let length = parse_duration(length).map_err(&unreadable)?;
+            Some((end - length, end))
+        }
+        _ => None,
+    };
+    let has = |name: &str| schema.field_with_unqualified_name(name).is_ok();
+    if window.is_none() && has("window_start") && has("window_end") {
+        let bounds = ctx
+            .sql(
+                "SELECT CAST(min(window_start) AS BIGINT), CAST(max(window_end) AS BIGINT) FROM \
+                 (SELECT arrow_cast(window_start, 'Timestamp(Nanosecond, Some(\"UTC\"))') AS window_start, \
+                         arrow_cast(window_end, 'Timestamp(Nanosecond, Some(\"UTC\"))') AS window_end FROM findings)",
+            )
+            .await?
+            .collect()
+            .await?;
+        if let Some(batch) = bounds.first().filter(|b| b.num_rows() == 1) {
+            let value = |i: usize| match ScalarValue::try_from_array(batch.column(i), 0) {
+                Ok(ScalarValue::Int64(Some(v))) => Some(v),
+                _ => None,
+            };
+            if let (Some(lo), Some(hi)) = (value(0), value(1)) {
+                window = Some((lo, hi));
+            }
+        }
+    }
+    Ok(Leads {
+        entities: entities.into_iter().collect(),
+        window,
+        hunt: notes.get("lakehunt.hunt").cloned(),
+    })
+}
+
+/// A Parquet file's footer key/value notes.
+fn footer_notes(path: &Path) -> std::result::Result<HashMap<String, String>, String> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let reader = SerializedFileReader::new(file).map_err(|e| e.to_string())?;
+    Ok(reader
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .map(|kv| {
+            kv.iter()
+                .filter_map(|k| Some((k.key.clone(), k.value.clone()?)))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// The events around `leads` within `range` (ns, `(lo, hi]`; all of the data
+/// when `None`), ordered by lead and time.
+pub async fn pivot(engine: &Engine, leads: &Leads, range: Option<(i64, i64)>) -> Result<Table> {
+    let ctx = engine.context();
+    let events = ctx.table("events").await?;
+    let schema = events.schema().clone();
+    let field = |name: &str| schema.field_with_unqualified_name(name).ok().cloned();
+    if field(ENTITY).is_none() {
+        return Err(Error::InvalidParameter {
+            name: "--data".into(),
+            message: format!("the data has no field {ENTITY} to pivot on"),
+        });
+    }
+    let time = field("@timestamp");
+    let entity_batch = RecordBatch::try_new(
+        Arc::new(Schema::new(vec![Field::new(
+            "entity",
+            DataType::Utf8,
+            false,
+        )])),
+        vec![Arc::new(StringArray::from(leads.entities.clone()))],
+    )?;
+    if ctx.table_exist("pivot_leads")? {
+        ctx.deregister_table("pivot_leads")?;
+    }
+    ctx.register_table(
+        "pivot_leads",
+        Arc::new(MemTable::try_new(
+            entity_batch.schema(),
+            vec![vec![entity_batch]],
+        )?),
+    )?;
+    let mut params: Vec<(String, ScalarValue)> = vec![];
+    let within = |alias: &str| match (&range, &time) {
+        (Some(_), Some(_)) => {
+            format!(" AND {alias}.\"@timestamp\" > $lo AND {alias}.\"@timestamp\" <= $hi")
+        }
+        _ => String::new(),
+    };
+    if let (Some((lo, hi)), Some(time)) = (range, &time) {
+        let (unit, tz) = match time.data_type() {
+            DataType::Timestamp(unit, tz) => (*unit, tz.clone()),
+            _ => (TimeUnit::Nanosecond, None),
+        };
+        params.push(("lo".into(), timestamp(lo, unit, tz.as_ref())));
+        params.push(("hi".into(), timestamp(hi, unit, tz.as_ref())));
+    }
+    // A process's start: ECS's event.type holds "start" (a list or a string).
+    let start = |alias: &str| match field("event.type").map(|f| f.data_type().clone()) {
+        Some(DataType::List(_) | DataType::LargeList(_)) => {
+            format!(" AND array_has({alias}.\"event.type\", 'start')")
+        }
+        Some(_) => format!(" AND {alias}.\"event.type\" = 'start'"),
+        None => String::new(),
+    };
+    let mut parts = vec![format!(
+        "SELECT l.entity AS finding, 'self' AS relation, e.* FROM events e \
+         JOIN pivot_leads l ON e.\"{ENTITY}\" = l.entity WHERE true{}",
+        within("e")
+    )];
+    if field("process.parent.entity_id").is_some() {
+        parts.push(format!(
+            "SELECT l.entity AS finding, 'child' AS relation, e.* FROM events e \
+             JOIN pivot_leads l ON e.\"process.parent.entity_id\" = l.entity WHERE true{}{}",
+            within("e"),
+            start("e")
+        ));
+        parts.push(format!(
+            "SELECT p.entity AS finding, 'parent' AS relation, e.* FROM events e \
+             JOIN (SELECT DISTINCT l.entity, s.\"process.parent.entity_id\" AS parent \
+                   FROM events s JOIN pivot_leads l ON s.\"{ENTITY}\" = l.entity \
+                   WHERE s.\"process.parent.entity_id\" IS NOT NULL{}) p \
+             ON e.\"{ENTITY}\" = p.parent WHERE true{}{}",
+            within("s"),
+            within("e"),
+            start("e")
+        ));
+    }
+    let order = if time.is_some() {
+        "finding, \"@timestamp\", relation"
+    } else {
+        "finding, relation"
+    };
+    let sql = format!("{} ORDER BY {order}", parts.join(" UNION ALL "));
+    let mut df = ctx.sql(&sql).await?;
+    if !params.is_empty() {
+        df = df.with_param_values(params.into_iter().collect::<HashMap<_, _>>())?;
+    }
+    let (table, _) = collect_observed(df, crate::engine::ScanStats::default(), &mut |_| {}).await?;
+    Ok(table)
+}
+
+/// "(2026-01-15T04:00:00Z, 2026-01-15T12:00:00Z]" for messages.
+#[must_use]
+pub fn describe_range((lo, hi): (i64, i64)) -> String {
+    format!("({}, {}]", format_instant(lo), format_instant(hi))
+}

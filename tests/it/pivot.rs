@@ -1,0 +1,194 @@
+//! `lakehunt pivot`: the events around a hunt's leads, checked against a
+//! process tree written by hand and against a count over the sample.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn lakehunt(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(output: &Output) -> String {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A parent P, the lead L it started, L's child C, an unrelated U; written as
+/// an Elasticsearch export and ingested into a lake under `dir`.
+fn process_tree(dir: &Path) -> String {
+    let event = |t: &str, kind: &str, id: &str, parent: Option<&str>| {
+        let parent = parent
+            .map(|p| format!(",\"parent\":{{\"entity_id\":\"{p}\"}}"))
+            .unwrap_or_default();
+        format!(
+            "{{\"@timestamp\":\"2026-02-01T{t}:00Z\",\"event\":{{\"type\":[\"{kind}\"]}},\
+             \"process\":{{\"entity_id\":\"{id}\"{parent}}}}}\n"
+        )
+    };
+    let export = [
+        event("09:00", "start", "P", None),
+        event("09:30", "change", "P", None), // not a start: not the parent's row
+        event("10:00", "start", "L", Some("P")),
+        event("10:05", "connection", "L", Some("P")),
+        event("10:10", "start", "C", Some("L")),
+        event("10:11", "connection", "C", Some("L")), // not a start: not the child's row
+        event("10:30", "connection", "L", Some("P")),
+        event("10:40", "start", "U", Some("P")),
+        event("23:59", "connection", "L", Some("P")), // outside the window below
+    ]
+    .concat();
+    let path = dir.join("tree.ndjson");
+    std::fs::write(&path, export).unwrap();
+    let lake = dir.join("lake");
+    ok(&lakehunt(&[
+        "ingest",
+        "-q",
+        path.to_str().unwrap(),
+        "--out",
+        lake.to_str().unwrap(),
+    ]));
+    lake.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn a_lead_brings_its_events_its_parents_start_and_its_childrens_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = process_tree(dir.path());
+    let leads = dir.path().join("leads.csv");
+    std::fs::write(&leads, "process.entity_id,total\nL,1\n").unwrap();
+    let out = ok(&lakehunt(&[
+        "pivot",
+        "--findings",
+        leads.to_str().unwrap(),
+        "--data",
+        &lake,
+        "--from",
+        "2026-02-01T00:00:00Z",
+        "--to",
+        "2026-02-01T12:00:00Z",
+        "--format",
+        "csv",
+    ]));
+    let rows: Vec<String> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').take(3).collect::<Vec<_>>().join(","))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "L,parent,2026-02-01T09:00:00Z",
+            "L,self,2026-02-01T10:00:00Z",
+            "L,self,2026-02-01T10:05:00Z",
+            "L,child,2026-02-01T10:10:00Z",
+            "L,self,2026-02-01T10:30:00Z",
+        ],
+        "{out}"
+    );
+}
+
+#[test]
+fn findings_lakehunt_wrote_give_their_own_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("sample");
+    let as_of = "2026-01-15T12:00:00Z";
+    ok(&lakehunt(&[
+        "sample",
+        "--rows",
+        "20000",
+        "--as-of",
+        as_of,
+        "--out",
+        sample.to_str().unwrap(),
+    ]));
+    let findings = dir.path().join("findings.parquet");
+    let (sample, findings) = (sample.to_str().unwrap(), findings.to_str().unwrap());
+    ok(&lakehunt(&[
+        "run",
+        "egress-bytes",
+        "--quiet",
+        "--as-of",
+        as_of,
+        "--data",
+        sample,
+        "--out",
+        findings,
+    ]));
+    let pivoted = lakehunt(&[
+        "pivot",
+        "--findings",
+        findings,
+        "--data",
+        sample,
+        "--around",
+        "2h",
+        "--format",
+        "csv",
+    ]);
+    let out = ok(&pivoted);
+    // The hunt's 8 hours, 2 more on each side: (02:00, 14:00].
+    assert!(
+        String::from_utf8_lossy(&pivoted.stderr)
+            .contains("in (2026-01-15T02:00:00Z, 2026-01-15T14:00:00Z]"),
+        "{}",
+        String::from_utf8_lossy(&pivoted.stderr)
+    );
+    // The same count, brute force: the leads' events in that window.
+    let leads = ok(&lakehunt(&[
+        "sql",
+        "SELECT DISTINCT \"process.entity_id\" AS id FROM events WHERE \"process.entity_id\" IS NOT NULL",
+        "--format",
+        "csv",
+        "--data",
+        findings,
+    ]));
+    let list: Vec<String> = leads.lines().skip(1).map(|id| format!("'{id}'")).collect();
+    assert!(list.len() > 1, "{leads}");
+    let count = ok(&lakehunt(&[
+        "sql",
+        &format!(
+            "SELECT count(*) AS n FROM events WHERE \"process.entity_id\" IN ({}) \
+             AND \"@timestamp\" > '2026-01-15T02:00:00Z' AND \"@timestamp\" <= '2026-01-15T14:00:00Z'",
+            list.join(", ")
+        ),
+        "--format",
+        "csv",
+        "--data",
+        sample,
+    ]));
+    assert_eq!(count, format!("n\n{}\n", out.lines().count() - 1));
+    assert!(
+        out.lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(1) == Some("self"))
+    );
+}
+
+#[test]
+fn findings_without_entity_ids_are_refused_naming_the_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let leads = dir.path().join("leads.csv");
+    std::fs::write(&leads, "host.name\nh1\n").unwrap();
+    let out = lakehunt(&[
+        "pivot",
+        "--findings",
+        leads.to_str().unwrap(),
+        "--data",
+        "x",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("leads.csv") && err.contains("process.entity_id"),
+        "{err}"
+    );
+}
