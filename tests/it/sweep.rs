@@ -233,3 +233,135 @@ fn a_sweep_needs_hunts_and_data() {
     assert!(String::from_utf8_lossy(&no_library.stderr).contains("nowhere"));
     assert!(!out.exists());
 }
+
+/// The browser to render reports with: `LAKEHUNT_TEST_CHROMIUM` (`.ci/run`
+/// installs Debian's chromium and sets it, so there the test cannot skip),
+/// else `chromium` on the PATH, else `None` after saying so.
+fn chromium(test: &str) -> Option<String> {
+    if let Ok(path) = std::env::var("LAKEHUNT_TEST_CHROMIUM") {
+        return Some(path);
+    }
+    let found = Command::new("chromium").arg("--version").output().is_ok();
+    if !found {
+        eprintln!("{test}: browser checks skipped, no chromium (.ci/run installs it)");
+    }
+    found.then(|| "chromium".to_owned())
+}
+
+#[test]
+fn the_report_stays_readable_with_ten_thousand_findings_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("sample");
+    ok(&lakehunt(&[
+        "sample",
+        "--rows",
+        "20000",
+        "--as-of",
+        AS_OF,
+        "--out",
+        sample.to_str().unwrap(),
+    ]));
+    let lib = dir.path().join("hunting/windows/queries");
+    std::fs::create_dir_all(&lib).unwrap();
+    std::fs::write(
+        lib.join("many.toml"),
+        "[hunt]\nname = \"<script>alert('many')</script> & more\"\nuuid = \"u-many\"\n\
+         mitre = [\"T1041\"]\ndescription = \"Every event, <b>not bold</b>.\"\n\
+         query = ['FROM logs-* | KEEP @timestamp, host.name, destination.ip | SORT @timestamp | LIMIT 10000']\n",
+    )
+    .unwrap();
+    let out = dir.path().join("sweep");
+    ok(&lakehunt(&[
+        "sweep",
+        "--quiet",
+        "--library",
+        dir.path().join("hunting").to_str().unwrap(),
+        "--hunts",
+        "egress-bytes",
+        "--data",
+        sample.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let report = out.join("report.html");
+    let html = std::fs::read_to_string(&report).unwrap();
+    // Bounded: 200 rows of the 10,000, counts in bins for the timeline.
+    assert!(html.len() < 400_000, "{} bytes", html.len());
+    assert!(html.contains("The first 200 of 10000 rows"));
+    assert!(
+        html.contains("<svg"),
+        "a timeline: the findings have @timestamp"
+    );
+    // Hostile text stays text.
+    assert!(!html.contains("<script>"));
+    assert!(!html.contains("<b>not bold"));
+    assert!(html.contains("&lt;script&gt;alert(&#39;many&#39;)&lt;/script&gt; &amp; more"));
+    assert!(
+        !html.contains("http://") || html.matches("http://").count() == 1,
+        "no network: only the SVG namespace"
+    );
+
+    let Some(browser) =
+        chromium("the_report_stays_readable_with_ten_thousand_findings_in_a_browser")
+    else {
+        return;
+    };
+    in_browser(&report, &browser);
+}
+
+/// `report` parsed by `browser` as one document with every row, and a
+/// screenshot of it kept under target/ for a person to look at.
+fn in_browser(report: &Path, browser: &str) {
+    let url = format!("file://{}", report.display());
+    let dom = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--dump-dom",
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        dom.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dom.stderr)
+    );
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    // The browser read the page as one document with every table row.
+    assert_eq!(dom.matches("<script").count(), 0);
+    assert!(dom.matches("<tr>").count() >= 200 + 8 + 2, "rows rendered");
+    assert!(dom.contains("Egress Network Connections"));
+    // A screenshot a person can look at, kept under target/.
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screens");
+    std::fs::create_dir_all(&shots).unwrap();
+    let shot = shots.join("sweep-report.png");
+    let _ = std::fs::remove_file(&shot);
+    let taken = Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1280,2400",
+        ])
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(
+        taken.status.success(),
+        "{}",
+        String::from_utf8_lossy(&taken.stderr)
+    );
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
+    println!("screenshot of the report: {}", shot.display());
+}

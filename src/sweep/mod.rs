@@ -3,9 +3,13 @@
 //! accounted for in `summary.json`: run, skipped (with why), or failed (with
 //! its error). One query's failure never stops the sweep.
 //!
+//! At the end, `report.html` shows it all on one page ([`report`]).
+//!
 //! Queries run one after another over one engine (one listing, one set of
 //! footers, one session); each still scans for itself. Sharing one scan
 //! between queries that read the same data is not built yet.
+
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -38,6 +42,8 @@ pub struct SweepQuery {
     pub index: usize,
     /// MITRE ATT&CK technique ids.
     pub mitre: Vec<String>,
+    /// What the hunt looks for.
+    pub description: String,
     /// What to run.
     pub kind: QueryKind,
 }
@@ -105,6 +111,7 @@ pub fn library_queries(dir: &Path) -> Result<Vec<SweepQuery>> {
                     uuid: String::new(),
                     index: 1,
                     mitre: vec![],
+                    description: String::new(),
                     kind: QueryKind::Unreadable(e.to_string()),
                 });
                 continue;
@@ -125,6 +132,7 @@ pub fn library_queries(dir: &Path) -> Result<Vec<SweepQuery>> {
                 uuid: file.hunt.uuid.clone(),
                 index: i + 1,
                 mitre: file.hunt.mitre.clone(),
+                description: file.hunt.description.clone(),
                 kind,
             });
         }
@@ -154,6 +162,7 @@ pub fn shipped_queries(ids: &[String]) -> Result<Vec<SweepQuery>> {
             uuid: h.hunt.uuid.clone(),
             index: 1,
             mitre: h.hunt.mitre.clone(),
+            description: h.hunt.description.clone(),
             kind: QueryKind::Shipped(Box::new(h)),
         })
         .collect())
@@ -236,6 +245,8 @@ pub struct SweepSpec {
 /// The summary's file name in the output folder.
 pub const SUMMARY: &str = "summary.json";
 
+pub use report::REPORT;
+
 /// Runs every query of `spec` over `engine`, writing each one's findings and,
 /// after each, `summary.json`; `progress` is called after each query.
 pub async fn sweep(
@@ -313,6 +324,7 @@ pub async fn sweep(
         write_summary(&spec.out, &summary)?;
         progress(&state, query);
     }
+    report::write(&spec.out, &summary, &spec.queries)?;
     Ok(summary)
 }
 
