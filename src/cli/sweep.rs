@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use anyhow::bail;
 use clap::Args;
 use lakehunt::Engine;
-use lakehunt::sweep::{SUMMARY, SweepSpec, library_queries, shipped_queries, sweep};
+use lakehunt::sweep::{SUMMARY, SweepSpec, library_queries, shipped_queries, sweep, window_ends};
 
 use super::progress::{LiveLine, opening};
-use super::{DataArgs, Outcome, as_of_or_now};
+use super::{DataArgs, Outcome, as_of_or_now, instant};
 
 pub(crate) const SWEEP_EXAMPLES: &str = "\
 Examples:
@@ -25,7 +25,12 @@ an ENRICH policy without --enrich) or failed (its error, on one line). Findings
 go to OUT/PLATFORM/HUNT__N.parquet (the platform is the folder above queries/,
 `lakehunt` for shipped hunts), with the query and as-of in the file's metadata.
 A query that fails does not stop the sweep; the exit code is 0 once every
-query is accounted for.";
+query is accounted for.
+
+With --from/--to/--every, every query runs as of each window's end, its
+findings in OUT/PLATFORM/HUNT__N/as_of=YYYYMMDDTHHMMSSZ.parquet; summary.json
+records each window as it finishes, and --resume finishes an interrupted sweep
+(what ran stays, a query whose text changed runs again).";
 
 /// Run every query of a hunt library (and shipped hunts) over one dataset.
 #[derive(Debug, Args)]
@@ -48,8 +53,23 @@ pub struct SweepArgs {
     #[arg(long, value_name = "POLICY=PATH")]
     enrich: Vec<String>,
     /// Run every query as of this RFC 3339 instant (default: now).
-    #[arg(long, value_name = "TIME")]
+    #[arg(long, value_name = "TIME", conflicts_with = "from")]
     as_of: Option<String>,
+    /// Sweep windows instead: every query runs as of from + every, from + 2 *
+    /// every, ... up to --to (RFC 3339 instants), each window's findings in
+    /// its own file.
+    #[arg(long, value_name = "TIME", requires = "to")]
+    from: Option<String>,
+    /// End of the windows (see --from).
+    #[arg(long, value_name = "TIME", requires = "from")]
+    to: Option<String>,
+    /// Distance between window ends (1d, 8h, ...).
+    #[arg(long, value_name = "DURATION", default_value = "1d", requires = "from")]
+    every: String,
+    /// Finish the sweep --out holds (same data, same instants): what ran is
+    /// kept, the rest runs.
+    #[arg(long)]
+    resume: bool,
     /// Output folder (created if needed): summary.json and the findings.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
@@ -73,7 +93,18 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<Outcome> {
              or --index PATTERN=PATH for each index pattern"
         );
     }
-    let as_of = as_of_or_now(args.as_of.as_deref())?;
+    let as_of = match (&args.from, &args.to) {
+        (Some(from), Some(to)) => {
+            let every = lakehunt::params::parse_duration(&args.every).map_err(|message| {
+                lakehunt::Error::InvalidParameter {
+                    name: "--every".into(),
+                    message,
+                }
+            })?;
+            window_ends(instant("--from", from)?, instant("--to", to)?, every)?
+        }
+        _ => vec![as_of_or_now(args.as_of.as_deref())?],
+    };
     let live = LiveLine::new(args.quiet);
     let options = args.data.engine_options();
     let mut engine = if indexes.is_empty() {
@@ -96,6 +127,7 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<Outcome> {
         as_of,
         data,
         out: args.out.clone(),
+        resume: args.resume,
     };
     let started = std::time::Instant::now();
     let summary = sweep(&engine, &spec, |p, last| {

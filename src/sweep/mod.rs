@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use datafusion::error::DataFusionError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::engine::{Engine, ScanStats, Table};
 use crate::error::{Error, Result};
@@ -168,8 +168,21 @@ pub fn shipped_queries(ids: &[String]) -> Result<Vec<SweepQuery>> {
         .collect())
 }
 
+/// One window of a query swept over several: its findings and file.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct WindowDone {
+    /// The instant the query ran as of.
+    pub as_of: String,
+    /// Findings (rows).
+    pub findings: u64,
+    /// The findings file, relative to the sweep's folder.
+    pub output: String,
+    /// Seconds it took.
+    pub seconds: f64,
+}
+
 /// What became of one query, as `summary.json` lists it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SweepRecord {
     /// The hunt file (see [`SweepQuery::file`]).
     pub file: String,
@@ -195,15 +208,27 @@ pub struct SweepRecord {
     pub mitre: Vec<String>,
     /// Warnings (ES|QL's, or the hunt's data checks): one line each.
     pub warnings: Vec<String>,
+    /// A swept-over-windows query's windows done, in order (empty for a
+    /// sweep as of one instant); `findings` and `seconds` are their sums and
+    /// `output` their folder.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<WindowDone>,
+    /// The query's text, hashed: a resumed sweep reruns a query whose text
+    /// changed.
+    #[serde(default)]
+    pub fingerprint: String,
 }
 
 /// `summary.json`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SweepSummary {
     /// lakehunt's version.
     pub lakehunt_version: String,
-    /// The instant every query ran as of.
+    /// The instant every query ran as of (the last window's end, with windows).
     pub as_of: String,
+    /// With windows: every query ran as of each of these, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<String>,
     /// The data, as given.
     pub data: Vec<String>,
     /// Every query, in the order they ran.
@@ -234,12 +259,105 @@ pub struct SweepProgress {
 pub struct SweepSpec {
     /// The queries.
     pub queries: Vec<SweepQuery>,
-    /// Every query runs as of this instant (ns).
-    pub as_of: i64,
+    /// Every query runs as of each of these instants (ns), in order: one,
+    /// or the ends of windows (see [`window_ends`]).
+    pub as_of: Vec<i64>,
     /// The data as given, for the summary.
     pub data: Vec<String>,
     /// Output folder (created if needed).
     pub out: PathBuf,
+    /// Finish the sweep `out` holds (same data and instants): windows that
+    /// ran are kept, every other query and window runs.
+    pub resume: bool,
+}
+
+/// More windows than this is a typo, not a sweep.
+const MAX_WINDOWS: usize = 10_000;
+
+/// The ends of windows `from + k * every` (k = 1, 2, ...) up to `to` (ns).
+pub fn window_ends(from: i64, to: i64, every: i64) -> Result<Vec<i64>> {
+    let invalid = |message: String| Error::InvalidParameter {
+        name: "--from/--to/--every".into(),
+        message,
+    };
+    if every <= 0 || to <= from {
+        return Err(invalid(
+            "--to must be after --from, and --every longer than zero".into(),
+        ));
+    }
+    let count = (to - from) / every;
+    if count == 0 {
+        return Err(invalid(format!(
+            "no window of {} ends between --from and --to",
+            crate::params::format_duration(every)
+        )));
+    }
+    if count > MAX_WINDOWS as i64 {
+        return Err(invalid(format!("{count} windows; at most {MAX_WINDOWS}")));
+    }
+    Ok((1..=count).map(|k| from + k * every).collect())
+}
+
+/// `20260115T080000Z`: an instant as a folder-safe name.
+fn compact(ns: i64) -> String {
+    format_instant(ns)
+        .replace([':', '-'], "")
+        .replace(".000000000", "")
+}
+
+/// A query's text, hashed (FNV-1a) for [`SweepRecord::fingerprint`].
+fn fingerprint(query: &SweepQuery) -> String {
+    let text = match &query.kind {
+        QueryKind::Esql(text) => text.clone(),
+        QueryKind::Shipped(hunt) => hunt.lakehunt.sql.clone(),
+        QueryKind::Other(language) => (*language).to_owned(),
+        QueryKind::Unreadable(why) => why.clone(),
+    };
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// The sweep `spec.out` already holds, if any: refused without `--resume`,
+/// and with it where it swept other data or instants.
+fn previous(spec: &SweepSpec, windows: &[String]) -> Result<Option<SweepSummary>> {
+    let path = spec.out.join(SUMMARY);
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        return Ok(None);
+    };
+    let old: SweepSummary = serde_json::from_str(&text).map_err(|e| Error::UnreadableFile {
+        path: path.clone(),
+        message: format!("not a lakehunt sweep summary: {e}; remove it or choose another --out"),
+    })?;
+    let refuse = |message: String| Error::InvalidParameter {
+        name: "--out".into(),
+        message,
+    };
+    if !spec.resume {
+        return Err(refuse(format!(
+            "{} already holds a sweep ({} queries); pass --resume to finish it, or choose another --out",
+            spec.out.display(),
+            old.hunts.len()
+        )));
+    }
+    let last = spec
+        .as_of
+        .last()
+        .copied()
+        .map(format_instant)
+        .unwrap_or_default();
+    if old.data != spec.data || old.windows != windows || old.as_of != last {
+        return Err(refuse(format!(
+            "{} holds a sweep of other data or instants ({} as of {}); --resume finishes the same sweep",
+            spec.out.display(),
+            old.data.join(", "),
+            old.as_of
+        )));
+    }
+    Ok(Some(old))
 }
 
 /// The summary's file name in the output folder.
@@ -247,20 +365,33 @@ pub const SUMMARY: &str = "summary.json";
 
 pub use report::REPORT;
 
-/// Runs every query of `spec` over `engine`, writing each one's findings and,
-/// after each, `summary.json`; `progress` is called after each query.
+/// Runs every query of `spec` over `engine` as of each of its instants,
+/// writing each run's findings and, after each, `summary.json`; `progress`
+/// is called after each query.
 pub async fn sweep(
     engine: &Engine,
     spec: &SweepSpec,
     mut progress: impl FnMut(&SweepProgress, &SweepQuery),
 ) -> Result<SweepSummary> {
+    let windows: Vec<String> = if spec.as_of.len() > 1 {
+        spec.as_of.iter().copied().map(format_instant).collect()
+    } else {
+        vec![]
+    };
+    let before = previous(spec, &windows)?;
     std::fs::create_dir_all(&spec.out).map_err(|e| Error::OutputWrite {
         path: spec.out.clone(),
         message: e.to_string(),
     })?;
     let mut summary = SweepSummary {
         lakehunt_version: env!("CARGO_PKG_VERSION").to_owned(),
-        as_of: format_instant(spec.as_of),
+        as_of: spec
+            .as_of
+            .last()
+            .copied()
+            .map(format_instant)
+            .unwrap_or_default(),
+        windows: windows.clone(),
         data: spec.data.clone(),
         hunts: Vec::with_capacity(spec.queries.len()),
     };
@@ -269,7 +400,16 @@ pub async fn sweep(
         ..SweepProgress::default()
     };
     for query in &spec.queries {
-        let started = Instant::now();
+        let print = fingerprint(query);
+        // What a resumed sweep keeps: the windows this query ran, unchanged.
+        let kept = before.as_ref().and_then(|b| {
+            b.hunts.iter().find(|h| {
+                h.file == query.file
+                    && h.query_index == query.index
+                    && h.fingerprint == print
+                    && h.status == "ran"
+            })
+        });
         let mut record = SweepRecord {
             file: query.file.clone(),
             name: query.name.clone(),
@@ -283,49 +423,126 @@ pub async fn sweep(
             seconds: 0.0,
             mitre: query.mitre.clone(),
             warnings: vec![],
+            windows: vec![],
+            fingerprint: print,
         };
+        if let Some(kept) = kept.filter(|k| windows.is_empty() || k.windows.len() == windows.len())
+        {
+            // Ran whole before: kept as it was.
+            record = kept.clone();
+        } else {
+            if let Some(kept) = kept {
+                record.windows = kept.windows.clone();
+                record.warnings = kept.warnings.clone();
+            }
+            run_windows(engine, spec, query, &mut record, &mut summary, &mut state).await?;
+        }
+        match record.status.as_str() {
+            "ran" => {
+                state.ran += 1;
+                state.findings += record.findings.unwrap_or(0);
+            }
+            "skipped" => state.skipped += 1,
+            _ => state.failed += 1,
+        }
+        summary.hunts.push(record);
+        state.done += 1;
+        write_summary(&spec.out, &summary)?;
+        progress(&state, query);
+    }
+    report::write(&spec.out, &summary, &spec.queries)?;
+    Ok(summary)
+}
+
+/// Runs `query` as of each of the spec's instants not already in
+/// `record.windows`, filling in `record`; with several windows the summary
+/// is rewritten after each one, so a resumed sweep loses at most one.
+async fn run_windows(
+    engine: &Engine,
+    spec: &SweepSpec,
+    query: &SweepQuery,
+    record: &mut SweepRecord,
+    summary: &mut SweepSummary,
+    state: &mut SweepProgress,
+) -> Result<()> {
+    let many = spec.as_of.len() > 1;
+    let base = format!("{}/{}__{}", query.platform, query.hunt, query.index);
+    for &as_of in &spec.as_of {
+        let label = format_instant(as_of);
+        if record.windows.iter().any(|w| w.as_of == label) {
+            continue;
+        }
+        let started = Instant::now();
         let mut read = ScanStats::default();
-        match run_one(engine, spec, query, &mut read).await {
+        let ran = run_one(engine, as_of, query, &mut read).await;
+        state.read = state.read + read;
+        let seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        match ran {
             Ok(Ran {
                 table,
                 warnings,
                 metadata,
             }) => {
-                let relative =
-                    format!("{}/{}__{}.parquet", query.platform, query.hunt, query.index);
+                let relative = if many {
+                    format!("{base}/as_of={}.parquet", compact(as_of))
+                } else {
+                    format!("{base}.parquet")
+                };
                 let path = spec.out.join(&relative);
                 if let Some(folder) = path.parent() {
                     std::fs::create_dir_all(folder)?;
                 }
                 write_file(&path, Format::Parquet, &table, &metadata)?;
                 let rows = table.num_rows() as u64;
+                for w in warnings {
+                    if !record.warnings.contains(&w) {
+                        record.warnings.push(w);
+                    }
+                }
+                if many {
+                    record.windows.push(WindowDone {
+                        as_of: label,
+                        findings: rows,
+                        output: relative,
+                        seconds,
+                    });
+                    // Durable progress: the partial record, after the rest.
+                    let mut partial = summary.clone();
+                    partial.hunts.push(record.clone());
+                    write_summary(&spec.out, &partial)?;
+                } else {
+                    record.findings = Some(rows);
+                    record.output = Some(relative);
+                    record.seconds = seconds;
+                }
                 record.status = "ran".into();
-                record.findings = Some(rows);
-                record.output = Some(relative);
-                record.warnings = warnings;
-                state.ran += 1;
-                state.findings += rows;
             }
             Err(Outcome::Skipped(reason)) => {
                 record.status = "skipped".into();
                 record.reason = reason;
-                state.skipped += 1;
+                record.seconds = seconds;
+                return Ok(());
             }
             Err(Outcome::Failed(reason)) => {
                 record.status = "failed".into();
-                record.reason = reason;
-                state.failed += 1;
+                record.reason = if many && !record.windows.is_empty() {
+                    format!("as of {label}: {reason}")
+                } else {
+                    reason
+                };
+                record.seconds = seconds;
+                return Ok(());
             }
         }
-        record.seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
-        summary.hunts.push(record);
-        state.done += 1;
-        state.read = state.read + read;
-        write_summary(&spec.out, &summary)?;
-        progress(&state, query);
     }
-    report::write(&spec.out, &summary, &spec.queries)?;
-    Ok(summary)
+    if many {
+        record.windows.sort_by(|a, b| a.as_of.cmp(&b.as_of));
+        record.findings = Some(record.windows.iter().map(|w| w.findings).sum());
+        record.output = Some(base);
+        record.seconds = record.windows.iter().map(|w| w.seconds).sum::<f64>();
+        record.seconds = (record.seconds * 1000.0).round() / 1000.0;
+    }
+    Ok(())
 }
 
 /// A query that ran: its findings, warnings and the metadata for its file.
@@ -343,7 +560,7 @@ enum Outcome {
 
 async fn run_one(
     engine: &Engine,
-    spec: &SweepSpec,
+    as_of: i64,
     query: &SweepQuery,
     read: &mut ScanStats,
 ) -> std::result::Result<Ran, Outcome> {
@@ -374,14 +591,14 @@ async fn run_one(
         QueryKind::Esql(text) => {
             crate::esql::check(text).map_err(|e| classify(&e))?;
             metadata.push(("lakehunt.esql".to_owned(), text.clone()));
-            metadata.push(("lakehunt.as_of".to_owned(), format_instant(spec.as_of)));
+            metadata.push(("lakehunt.as_of".to_owned(), format_instant(as_of)));
             engine
-                .esql_observed(text, spec.as_of, &mut observe)
+                .esql_observed(text, as_of, &mut observe)
                 .await
                 .map_err(|e| classify(&e))?
         }
         QueryKind::Shipped(hunt) => {
-            let bound = hunt.bind(spec.as_of, None, &[]).map_err(|e| classify(&e))?;
+            let bound = hunt.bind(as_of, None, &[]).map_err(|e| classify(&e))?;
             engine.check_fields(hunt).await.map_err(|e| classify(&e))?;
             let output = engine
                 .run_hunt_observed(&bound, &mut observe)

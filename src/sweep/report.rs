@@ -52,23 +52,36 @@ struct Findings {
     times: Vec<i64>,
 }
 
-fn read_findings(path: &Path) -> Result<Findings> {
+/// The findings in `paths` (one file, or a file per window) read as one.
+fn read_findings(paths: &[std::path::PathBuf]) -> Result<Findings> {
+    let mut out = Findings {
+        columns: vec![],
+        rows: vec![],
+        total: 0,
+        time_column: None,
+        times: vec![],
+    };
+    for path in paths {
+        read_into(path, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn read_into(path: &Path, out: &mut Findings) -> Result<()> {
     let file = std::fs::File::open(path)?;
     let reader =
         parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
     let schema = arrow::array::RecordBatchReader::schema(&reader);
-    let columns: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    if out.columns.is_empty() {
+        out.columns = schema.fields().iter().map(|f| f.name().clone()).collect();
+    }
     let time_at = schema
         .fields()
         .iter()
         .position(|f| matches!(f.data_type(), DataType::Timestamp(..)));
-    let mut out = Findings {
-        columns,
-        rows: vec![],
-        total: 0,
-        time_column: time_at.map(|i| schema.field(i).name().clone()),
-        times: vec![],
-    };
+    if out.time_column.is_none() {
+        out.time_column = time_at.map(|i| schema.field(i).name().clone());
+    }
     let options = FormatOptions::default().with_null("");
     for batch in reader {
         let batch: RecordBatch = batch?;
@@ -102,7 +115,7 @@ fn read_findings(path: &Path) -> Result<Findings> {
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 const STYLE: &str = "
@@ -150,9 +163,13 @@ pub fn write(out: &Path, summary: &SweepSummary, queries: &[SweepQuery]) -> Resu
         if let (Some(output), Some(n)) = (&record.output, record.findings)
             && n > 0
         {
-            let path = out.join(output);
-            let findings = read_findings(&path).map_err(|e| Error::UnreadableFile {
-                path: path.clone(),
+            let paths: Vec<_> = if record.windows.is_empty() {
+                vec![out.join(output)]
+            } else {
+                record.windows.iter().map(|w| out.join(&w.output)).collect()
+            };
+            let findings = read_findings(&paths).map_err(|e| Error::UnreadableFile {
+                path: out.join(output),
                 message: e.to_string(),
             })?;
             found.push((record, query, findings));

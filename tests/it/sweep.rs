@@ -365,3 +365,112 @@ fn in_browser(report: &Path, browser: &str) {
     );
     println!("screenshot of the report: {}", shot.display());
 }
+
+/// `summary.json` without the seconds (which differ run to run).
+fn settled(out: &Path) -> Value {
+    let mut summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for hunt in summary["hunts"].as_array_mut().unwrap() {
+        hunt["seconds"] = Value::Null;
+        for window in hunt["windows"].as_array_mut().into_iter().flatten() {
+            window["seconds"] = Value::Null;
+        }
+    }
+    summary
+}
+
+#[test]
+fn a_sweep_over_windows_killed_midway_is_finished_by_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = dir.path().join("sample");
+    ok(&lakehunt(&[
+        "sample",
+        "--rows",
+        "20000",
+        "--as-of",
+        AS_OF,
+        "--out",
+        sample.to_str().unwrap(),
+    ]));
+    let lib = dir.path().join("hunting");
+    library(&lib);
+    let sweep = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            "--quiet",
+            "--library",
+            lib.to_str().unwrap(),
+            "--hunts",
+            "all",
+            "--data",
+            sample.to_str().unwrap(),
+            "--from",
+            "2026-01-14T12:00:00Z",
+            "--to",
+            AS_OF,
+            "--every",
+            "8h",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        lakehunt(&args)
+    };
+    let whole = dir.path().join("whole");
+    ok(&sweep(&whole, &[]));
+    let summary = settled(&whole);
+    assert_eq!(summary["windows"].as_array().unwrap().len(), 3);
+    let egress = summary["hunts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["file"] == "windows/queries/egress.toml")
+        .unwrap();
+    assert_eq!(egress["windows"].as_array().unwrap().len(), 3);
+    assert_eq!(egress["output"], "windows/egress__1");
+
+    // As if killed during the seed hunt's third window: the summary has the
+    // queries before it and two of its windows; its third file is missing.
+    let cut = dir.path().join("cut");
+    ok(&sweep(&cut, &[]));
+    let mut partial: Value =
+        serde_json::from_str(&std::fs::read_to_string(cut.join("summary.json")).unwrap()).unwrap();
+    let hunts = partial["hunts"].as_array_mut().unwrap();
+    let at = hunts
+        .iter()
+        .position(|h| h["file"] == "windows/queries/egress.toml")
+        .unwrap();
+    hunts.truncate(at + 1);
+    let last = hunts[at]["windows"].as_array_mut().unwrap().pop().unwrap();
+    std::fs::remove_file(cut.join(last["output"].as_str().unwrap())).unwrap();
+    std::fs::write(cut.join("summary.json"), partial.to_string()).unwrap();
+
+    // Without --resume: refused. With other windows: refused.
+    let again = sweep(&cut, &[]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--resume"));
+    let other = lakehunt(&[
+        "sweep",
+        "--library",
+        lib.to_str().unwrap(),
+        "--data",
+        sample.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--resume",
+        "--out",
+        cut.to_str().unwrap(),
+    ]);
+    assert_eq!(other.status.code(), Some(2));
+
+    ok(&sweep(&cut, &["--resume"]));
+    assert_eq!(settled(&cut), summary);
+    for window in egress["windows"].as_array().unwrap() {
+        let file = window["output"].as_str().unwrap();
+        assert_eq!(
+            rows(cut.join(file).to_str().unwrap()),
+            rows(whole.join(file).to_str().unwrap()),
+            "{file}"
+        );
+    }
+}
