@@ -3,7 +3,7 @@
 //! accounted for in `summary.json`: run, skipped (with why), or failed (with
 //! its error). One query's failure never stops the sweep.
 //!
-//! At the end, `report.html` shows it all on one page ([`report`]).
+//! At the end, `report.html` shows it all on one page (see [`REPORT`]).
 //!
 //! Queries run one after another over one engine (one listing, one set of
 //! footers, one session); each still scans for itself. Sharing one scan
