@@ -30,6 +30,7 @@ pub mod backfill;
 pub mod engine;
 pub mod error;
 pub mod esql;
+mod html;
 pub mod hunt;
 pub mod ingest;
 mod optimizer;

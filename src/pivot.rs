@@ -236,3 +236,225 @@ pub async fn pivot(engine: &Engine, leads: &Leads, range: Option<(i64, i64)>) ->
 pub fn describe_range((lo, hi): (i64, i64)) -> String {
     format!("({}, {}]", format_instant(lo), format_instant(hi))
 }
+/// Columns a timeline row shows, where the data has them (else every column).
+const TIMELINE_COLUMNS: [&str; 14] = [
+    "event.action",
+    "event.type",
+    "host.name",
+    "process.name",
+    "process.executable",
+    "process.args",
+    "process.entity_id",
+    "process.parent.entity_id",
+    "destination.address",
+    "destination.ip",
+    "destination.port",
+    "source.bytes",
+    "file.path",
+    "network.transport",
+];
+
+/// Rows a lead's timeline shows; the rest are counted.
+pub const HTML_ROWS: usize = 500;
+
+/// Writes `table` (a [`pivot`]'s result) to `path` as one self-contained HTML
+/// page: per lead, a strip of its events over time by relation, and its
+/// events in order. `scope` lines (`what`, `value`) head the page.
+pub fn write_html(table: &Table, path: &Path, scope: &[(String, String)]) -> Result<()> {
+    use crate::html::escape;
+    use std::fmt::Write as _;
+
+    let schema = &table.schema;
+    let index = |name: &str| schema.index_of(name).ok();
+    let (Some(finding_at), Some(relation_at)) = (index("finding"), index("relation")) else {
+        return Err(Error::InvalidParameter {
+            name: "--format html".into(),
+            message: "not a pivot's result (no finding and relation columns)".into(),
+        });
+    };
+    let time_at = index("@timestamp");
+    let mut shown: Vec<usize> = TIMELINE_COLUMNS.iter().filter_map(|c| index(c)).collect();
+    if shown.is_empty() {
+        shown = (0..schema.fields().len())
+            .filter(|i| ![finding_at, relation_at].contains(i) && Some(*i) != time_at)
+            .collect();
+    }
+    let leads = timeline_rows(table, (finding_at, relation_at, time_at), &shown)?;
+    let mut html = String::new();
+    let _ = write!(
+        html,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>lakehunt pivot</title><style>{}</style></head><body>\n<h1>lakehunt pivot</h1>\n<p class=\"scope\">",
+        crate::html::STYLE
+    );
+    for (what, value) in scope {
+        let _ = write!(html, "{}: <code>{}</code>; ", escape(what), escape(value));
+    }
+    let _ = writeln!(
+        html,
+        "{} leads, {} events.</p>",
+        leads.len(),
+        table.num_rows()
+    );
+    for (lead, rows) in &leads {
+        let count = |r: &str| rows.iter().filter(|row| row.relation == r).count();
+        let _ = writeln!(
+            html,
+            "<h2>{}</h2>\n<p class=\"counts\"><span class=\"self\">{} of its own</span>\
+             <span class=\"parent\">{} parent</span><span class=\"child\">{} children</span></p>",
+            escape(lead),
+            count("self"),
+            count("parent"),
+            count("child")
+        );
+        strip(
+            &mut html,
+            rows.iter()
+                .filter_map(|r| Some((r.time?, r.relation.as_str()))),
+        );
+        html.push_str("<div class=\"wrap\"><table><thead><tr><th>@timestamp</th><th>relation</th>");
+        for &i in &shown {
+            let _ = write!(html, "<th>{}</th>", escape(schema.field(i).name()));
+        }
+        html.push_str("</tr></thead><tbody>\n");
+        for row in rows.iter().take(HTML_ROWS) {
+            let _ = write!(
+                html,
+                "<tr><td class=\"t\">{}</td><td class=\"{rel}\">{rel}</td>",
+                escape(&row.time_text),
+                rel = escape(&row.relation)
+            );
+            for cell in &row.cells {
+                let _ = write!(html, "<td>{}</td>", escape(cell));
+            }
+            html.push_str("</tr>\n");
+        }
+        html.push_str("</tbody></table></div>\n");
+        if rows.len() > HTML_ROWS {
+            let _ = writeln!(
+                html,
+                "<p class=\"more\">The first {HTML_ROWS} of {} events; the Parquet or CSV output has them all.</p>",
+                rows.len()
+            );
+        }
+    }
+    html.push_str("</body></html>\n");
+    crate::html::write_page(path, &html)
+}
+
+/// One event of a lead's timeline, as text.
+struct TimelineRow {
+    time: Option<i64>,
+    relation: String,
+    cells: Vec<String>,
+    time_text: String,
+}
+
+/// Every row of a pivot's result as text (the `shown` columns), with its
+/// time in ns, grouped by lead in order.
+fn timeline_rows(
+    table: &Table,
+    (finding_at, relation_at, time_at): (usize, usize, Option<usize>),
+    shown: &[usize],
+) -> Result<Vec<(String, Vec<TimelineRow>)>> {
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    let options = FormatOptions::default().with_null("");
+    let mut leads: Vec<(String, Vec<TimelineRow>)> = vec![];
+    for batch in &table.batches {
+        let formatters = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let times = match time_at {
+            Some(at) => {
+                let ns = arrow::compute::cast(
+                    batch.column(at),
+                    &DataType::Timestamp(TimeUnit::Nanosecond, None),
+                )?;
+                Some(arrow::compute::cast(&ns, &DataType::Int64)?)
+            }
+            None => None,
+        };
+        let times = times
+            .as_ref()
+            .and_then(|t| t.as_any().downcast_ref::<arrow::array::Int64Array>());
+        for row in 0..batch.num_rows() {
+            let lead = formatters[finding_at].value(row).to_string();
+            let entry = TimelineRow {
+                time: times.and_then(|t| t.is_valid(row).then(|| t.value(row))),
+                relation: formatters[relation_at].value(row).to_string(),
+                cells: shown
+                    .iter()
+                    .map(|&i| formatters[i].value(row).to_string())
+                    .collect(),
+                time_text: time_at
+                    .map(|at| formatters[at].value(row).to_string())
+                    .unwrap_or_default(),
+            };
+            match leads.last_mut() {
+                Some((l, rows)) if *l == lead => rows.push(entry),
+                _ => leads.push((lead, vec![entry])),
+            }
+        }
+    }
+    Ok(leads)
+}
+
+/// An SVG strip: one lane per relation, a mark per 1/200th of the lead's
+/// time span that holds events of it.
+fn strip<'a>(html: &mut String, events: impl Iterator<Item = (i64, &'a str)>) {
+    use std::fmt::Write as _;
+    const BINS: usize = 200;
+    let events: Vec<(i64, &str)> = events.collect();
+    let (Some(lo), Some(hi)) = (
+        events.iter().map(|e| e.0).min(),
+        events.iter().map(|e| e.0).max(),
+    ) else {
+        return;
+    };
+    let span = (hi - lo).max(1) as f64;
+    let (label_w, plot_w, lane_h) = (70.0, 1000.0, 16.0);
+    let lanes = [
+        ("parent", "#b05a00"),
+        ("self", "#2f5fc4"),
+        ("child", "#1d7a3a"),
+    ];
+    let _ = writeln!(
+        html,
+        "<svg role=\"img\" aria-label=\"events over time\" width=\"100%\" viewBox=\"0 0 {w} {h}\" xmlns=\"http://www.w3.org/2000/svg\">",
+        w = label_w + plot_w + 10.0,
+        h = lane_h * 3.0 + 18.0
+    );
+    for (i, (relation, colour)) in lanes.iter().enumerate() {
+        let y = lane_h * i as f64;
+        let _ = write!(html, "<text x=\"0\" y=\"{}\">{relation}</text>", y + 12.0);
+        let mut bins = [0u32; BINS];
+        for (t, r) in &events {
+            if r == relation {
+                let at = (((t - lo) as f64 / span) * (BINS - 1) as f64).round() as usize;
+                bins[at.min(BINS - 1)] += 1;
+            }
+        }
+        let bar = plot_w / BINS as f64;
+        for (b, n) in bins.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let _ = write!(
+                html,
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{n}</title></rect>",
+                label_w + bar * b as f64,
+                y + 3.0,
+                (bar - 0.5).max(1.0),
+                lane_h - 6.0
+            );
+        }
+    }
+    let _ = writeln!(
+        html,
+        "<text x=\"{label_w}\" y=\"{ty}\">{}</text><text x=\"{end}\" y=\"{ty}\" text-anchor=\"end\">{}</text></svg>",
+        crate::html::escape(&format_instant(lo)),
+        crate::html::escape(&format_instant(hi)),
+        ty = lane_h * 3.0 + 14.0,
+        end = label_w + plot_w
+    );
+}

@@ -154,15 +154,22 @@ enum FormatArg {
     Csv,
     /// An aligned text table.
     Table,
+    /// A self-contained HTML page (`pivot` only: a timeline per lead).
+    Html,
 }
 
-impl From<FormatArg> for Format {
-    fn from(f: FormatArg) -> Format {
-        match f {
+impl FormatArg {
+    fn format(self) -> anyhow::Result<Format> {
+        Ok(match self {
             FormatArg::Parquet => Format::Parquet,
             FormatArg::Csv => Format::Csv,
             FormatArg::Table => Format::Table,
-        }
+            FormatArg::Html => {
+                bail!(
+                    "--format html is for `lakehunt pivot` (a timeline per lead); use parquet, csv or table"
+                )
+            }
+        })
     }
 }
 
@@ -326,7 +333,7 @@ impl DataArgs {
 /// extension is unknown, or when Parquet would go to a terminal.
 fn resolve_format(out: &OutputArgs) -> anyhow::Result<Format> {
     let format = match (out.format, &out.out) {
-        (Some(f), _) => Format::from(f),
+        (Some(f), _) => f.format()?,
         (None, Some(path)) => Format::from_path(path).with_context(|| {
             format!(
                 "cannot tell the format of {} from its extension; add --format parquet|csv|table",

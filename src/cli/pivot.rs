@@ -16,6 +16,10 @@ Examples:
   lakehunt pivot --findings findings.parquet --data /lake/ --around 2h --out around.parquet
   lakehunt pivot --findings leads.csv --data /lake/ --from 2026-02-01T00:00:00Z --to 2026-03-01T00:00:00Z
 
+With --out FILE.html (or --format html), a self-contained page: per lead, a
+strip of its events over time by relation and its events in order (the first
+500 each).
+
 For each process.entity_id in the findings: every event of that process, its
 children's start events (process.parent.entity_id), and its parent's start event
 (event.type holds \"start\"), with the lead in `finding` and `self`, `child` or
@@ -54,22 +58,20 @@ pub async fn run(args: PivotArgs) -> anyhow::Result<Outcome> {
     if args.data.data.is_empty() {
         anyhow::bail!("no events given: add --data PATH (Parquet files, folders or globs)");
     }
-    check_out_path(&args.out)?;
-    // `--around 0` (or 0s, 0h) keeps the findings' own window.
-    let zero = args.around.trim_start_matches('0').len() < args.around.len()
+    let html = wants_html(&args.out);
+    if html
         && args
-            .around
-            .trim_start_matches('0')
-            .chars()
-            .all(|c| c.is_ascii_alphabetic());
-    let around = if zero {
-        0
-    } else {
-        parse_duration(&args.around).map_err(|message| lakehunt::Error::InvalidParameter {
-            name: "--around".into(),
-            message,
-        })?
-    };
+            .out
+            .out
+            .as_deref()
+            .is_none_or(|p| p.to_str().is_some_and(lakehunt::source::remote::is_url))
+    {
+        anyhow::bail!("--format html writes a local file: add --out FILE.html");
+    }
+    if !html {
+        check_out_path(&args.out)?;
+    }
+    let around = around(&args.around)?;
     let leads = read_leads(&args.findings).await?;
     let range = match (&args.from, &args.to) {
         (Some(from), Some(to)) => Some((instant("--from", from)?, instant("--to", to)?)),
@@ -120,6 +122,44 @@ pub async fn run(args: PivotArgs) -> anyhow::Result<Outcome> {
     if let Some(r) = range {
         metadata.push(("lakehunt.pivot.window".to_owned(), describe_range(r)));
     }
-    emit(&table, &args.out, &metadata)?;
+    if let (true, Some(path)) = (html, &args.out.out) {
+        let scope = [
+            ("findings", args.findings.display().to_string()),
+            ("data", args.data.data.join(", ")),
+            (
+                "window",
+                range.map_or_else(|| "all of the data".to_owned(), describe_range),
+            ),
+        ]
+        .map(|(k, v)| (k.to_owned(), v));
+        lakehunt::pivot::write_html(&table, path, &scope)?;
+    } else {
+        emit(&table, &args.out, &metadata)?;
+    }
     Ok(Outcome::Clean)
+}
+
+/// `--around` in ns; `0` (or 0s, 0h) keeps the findings' own window.
+fn around(text: &str) -> anyhow::Result<i64> {
+    let rest = text.trim_start_matches('0');
+    if rest.len() < text.len() && rest.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Ok(0);
+    }
+    Ok(
+        parse_duration(text).map_err(|message| lakehunt::Error::InvalidParameter {
+            name: "--around".into(),
+            message,
+        })?,
+    )
+}
+
+/// `--format html`, or an `--out` ending in `.html` without `--format`.
+fn wants_html(out: &OutputArgs) -> bool {
+    matches!(out.format, Some(super::FormatArg::Html))
+        || (out.format.is_none()
+            && out
+                .out
+                .as_deref()
+                .and_then(|p| p.extension())
+                .is_some_and(|x| x.eq_ignore_ascii_case("html")))
 }

@@ -15,6 +15,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use super::{SweepQuery, SweepSummary};
 use crate::error::{Error, Result};
+use crate::html::{STYLE, escape};
 use crate::params::format_instant;
 
 /// Rows of findings shown per hunt.
@@ -25,22 +26,6 @@ pub const BINS: usize = 120;
 
 /// The report's file name in the sweep's folder.
 pub const REPORT: &str = "report.html";
-
-/// `text` safe inside HTML text and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// One hunt's findings as read back from its file: the first rows as text,
 /// the row count, and the times of its first timestamp column (ns).
@@ -118,23 +103,6 @@ fn read_into(path: &Path, out: &mut Findings) -> Result<()> {
     Ok(())
 }
 
-const STYLE: &str = "
-body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;margin:2rem auto;max-width:1200px;padding:0 1rem;color:#1d2330;background:#fff}
-h1{font-size:1.6rem;margin:0 0 .3rem}h2{font-size:1.2rem;margin:2rem 0 .5rem;border-bottom:1px solid #dde1e8;padding-bottom:.2rem}
-h3{font-size:1rem;margin:1.5rem 0 .3rem}
-.scope{color:#4a5263;margin:0 0 1rem}.scope code{background:#f2f4f7;padding:0 .25rem;border-radius:3px}
-.counts span{display:inline-block;margin-right:1rem;padding:.2rem .6rem;border-radius:1rem;background:#eef1f6}
-table{border-collapse:collapse;width:100%;font-size:12.5px;margin:.4rem 0}
-th,td{border-bottom:1px solid #e6e9ef;padding:.25rem .45rem;text-align:left;vertical-align:top}
-th{background:#f6f7f9;position:sticky;top:0}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.wrap{max-height:26rem;overflow:auto;border:1px solid #e6e9ef;border-radius:4px}
-.ran{color:#146c2e}.skipped{color:#7a5b00}.failed{color:#a1261b;font-weight:600}
-.desc{color:#4a5263;max-width:60rem}.tech{font-family:ui-monospace,monospace;font-size:12px;background:#f2f4f7;padding:0 .3rem;border-radius:3px;margin-right:.3rem}
-.more{color:#4a5263;font-style:italic}
-svg text{font:11px system-ui,sans-serif;fill:#4a5263}
-";
-
 /// Writes `OUT/report.html` for a finished sweep.
 pub fn write(out: &Path, summary: &SweepSummary, queries: &[SweepQuery]) -> Result<()> {
     let mut html = String::new();
@@ -185,15 +153,7 @@ pub fn write(out: &Path, summary: &SweepSummary, queries: &[SweepQuery]) -> Resu
         hunt_findings(&mut html, record, query, findings);
     }
     html.push_str("</body></html>\n");
-    let path = out.join(REPORT);
-    let failed = |message: String| Error::OutputWrite {
-        path: path.clone(),
-        message,
-    };
-    let mut tmp = crate::output::temp_file_in(out, REPORT).map_err(|e| failed(e.to_string()))?;
-    std::io::Write::write_all(&mut tmp, html.as_bytes()).map_err(|e| failed(e.to_string()))?;
-    tmp.persist(&path)
-        .map_err(|e| failed(e.error.to_string()))?;
+    crate::html::write_page(&out.join(REPORT), &html)?;
     Ok(())
 }
 
@@ -348,17 +308,4 @@ fn timeline(html: &mut String, found: &[(&super::SweepRecord, &SweepQuery, Findi
         end = label_w + plot_w,
         to = escape(&format_instant(hi))
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_markup_character_is_escaped() {
-        assert_eq!(
-            escape("<script>alert('x&y')</script>\""),
-            "&lt;script&gt;alert(&#39;x&amp;y&#39;)&lt;/script&gt;&quot;"
-        );
-    }
 }

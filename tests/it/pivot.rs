@@ -92,6 +92,36 @@ fn a_lead_brings_its_events_its_parents_start_and_its_childrens_starts() {
         ],
         "{out}"
     );
+    // The same as a page: the lead, its counts, its rows; nothing to run.
+    let page = dir.path().join("around.html");
+    ok(&lakehunt(&[
+        "pivot",
+        "--quiet",
+        "--findings",
+        leads.to_str().unwrap(),
+        "--data",
+        &lake,
+        "--from",
+        "2026-02-01T00:00:00Z",
+        "--to",
+        "2026-02-01T12:00:00Z",
+        "--out",
+        page.to_str().unwrap(),
+    ]));
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<h2>L</h2>"), "{html}");
+    assert!(
+        html.contains(">3 of its own<")
+            && html.contains(">1 parent<")
+            && html.contains(">1 children<")
+    );
+    assert_eq!(html.matches("<tr><td class=\"t\">").count(), 5);
+    assert!(!html.contains("<script"));
+    // Other commands have no HTML.
+    let sql = lakehunt(&["sql", "SELECT 1", "--data", &lake, "--format", "html"]);
+    assert_eq!(sql.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&sql.stderr).contains("pivot"));
 }
 
 #[test]
