@@ -6,31 +6,11 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use serde_json::{Map, Value, json};
 
-const AS_OF: &str = "2026-01-15T12:00:00Z";
-
-fn lakehunt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lakehunt"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+use crate::common::{AS_OF, lakehunt, ok, stderr};
 
 /// The sample's events as `_source` documents, in file order.
 fn sample_documents(dir: &Path) -> (PathBuf, Vec<Map<String, Value>>) {

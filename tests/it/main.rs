@@ -5,6 +5,7 @@
 
 mod backfill;
 mod cli;
+mod common;
 mod drift;
 mod esql;
 mod hunts;

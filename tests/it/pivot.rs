@@ -2,23 +2,8 @@
 //! process tree written by hand and against a count over the sample.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn lakehunt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lakehunt"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use crate::common::{AS_OF, lakehunt, ok, sample_in};
 
 /// A parent P, the lead L it started, L's child C, an unrelated U; written as
 /// an Elasticsearch export and ingested into a lake under `dir`.
@@ -127,17 +112,8 @@ fn a_lead_brings_its_events_its_parents_start_and_its_childrens_starts() {
 #[test]
 fn findings_lakehunt_wrote_give_their_own_window() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = dir.path().join("sample");
-    let as_of = "2026-01-15T12:00:00Z";
-    ok(&lakehunt(&[
-        "sample",
-        "--rows",
-        "20000",
-        "--as-of",
-        as_of,
-        "--out",
-        sample.to_str().unwrap(),
-    ]));
+    let sample = sample_in(dir.path(), 20_000);
+    let as_of = AS_OF;
     let findings = dir.path().join("findings.parquet");
     let (sample, findings) = (sample.to_str().unwrap(), findings.to_str().unwrap());
     ok(&lakehunt(&[

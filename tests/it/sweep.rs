@@ -3,27 +3,11 @@
 //! query must be in the summary with what became of it.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 
-const AS_OF: &str = "2026-01-15T12:00:00Z";
-
-fn lakehunt(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lakehunt"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn ok(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use crate::common::{AS_OF, lakehunt, ok, sample_in};
 
 /// A small library in Elastic's layout: the seed hunt's ES|QL, an EQL hunt,
 /// a file of four queries (a field the sample lacks, one that runs, one
@@ -133,16 +117,7 @@ fn check_summary(out: &Path) {
 #[test]
 fn a_library_sweep_accounts_for_every_query_and_finds_what_each_finds_alone() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = dir.path().join("sample");
-    ok(&lakehunt(&[
-        "sample",
-        "--rows",
-        "20000",
-        "--as-of",
-        AS_OF,
-        "--out",
-        sample.to_str().unwrap(),
-    ]));
+    let sample = sample_in(dir.path(), 20_000);
     let lib = dir.path().join("hunting");
     library(&lib);
     let out = dir.path().join("sweep");
@@ -251,16 +226,7 @@ fn chromium(test: &str) -> Option<String> {
 #[test]
 fn the_report_stays_readable_with_ten_thousand_findings_in_a_browser() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = dir.path().join("sample");
-    ok(&lakehunt(&[
-        "sample",
-        "--rows",
-        "20000",
-        "--as-of",
-        AS_OF,
-        "--out",
-        sample.to_str().unwrap(),
-    ]));
+    let sample = sample_in(dir.path(), 20_000);
     let lib = dir.path().join("hunting/windows/queries");
     std::fs::create_dir_all(&lib).unwrap();
     std::fs::write(
@@ -382,16 +348,7 @@ fn settled(out: &Path) -> Value {
 #[test]
 fn a_sweep_over_windows_killed_midway_is_finished_by_resume() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = dir.path().join("sample");
-    ok(&lakehunt(&[
-        "sample",
-        "--rows",
-        "20000",
-        "--as-of",
-        AS_OF,
-        "--out",
-        sample.to_str().unwrap(),
-    ]));
+    let sample = sample_in(dir.path(), 20_000);
     let lib = dir.path().join("hunting");
     library(&lib);
     let sweep = |out: &Path, extra: &[&str]| {
