@@ -54,16 +54,8 @@ pub struct EsqlArgs {
     explain: bool,
     #[command(flatten)]
     data: DataArgs,
-    /// Read FROM's index PATTERN from PATH (files, folders or globs), instead of
-    /// one --data for every pattern; repeatable. `METADATA _index` then names
-    /// each row's pattern.
-    #[arg(long, value_name = "PATTERN=PATH", conflicts_with = "data")]
-    index: Vec<String>,
-    /// A lookup table for `ENRICH POLICY`: a Parquet file, or a CSV file with a
-    /// header; its first column is the key, the others the fields it adds.
-    /// Repeatable.
-    #[arg(long, value_name = "POLICY=PATH")]
-    enrich: Vec<String>,
+    #[command(flatten)]
+    lookups: LookupArgs,
     /// Run as of this RFC 3339 instant: NOW() is it, later events are invisible.
     #[arg(long, value_name = "TIME")]
     as_of: Option<String>,
@@ -115,13 +107,7 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
         }
         (None, None, None) => bail!("give the query, or --file, or --hunt"),
     };
-    let indexes = parse_indexes(&args.index)?;
-    if args.data.data.is_empty() && indexes.is_empty() {
-        bail!(
-            "no events given: add --data PATH (Parquet files, folders or globs), \
-             or --index PATTERN=PATH for each index pattern"
-        );
-    }
+    let indexes = args.lookups.indexes(&args.data)?;
     // Checked before any data is read. A hunt file's queries that cannot run
     // are reported; the others still run.
     let mut failed = vec![];
@@ -157,28 +143,15 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
     };
     let as_of = as_of_or_now(args.as_of.as_deref())?;
     check_out_path(&args.out)?;
-    let live = LiveLine::new(false);
-    let mut engine = if indexes.is_empty() {
-        opening(
-            &live,
-            Engine::open(&args.data.data, &args.data.engine_options()),
+    let engine = args
+        .lookups
+        .open(
+            &indexes,
+            &args.data,
+            &args.data.engine_options(),
+            &LiveLine::new(false),
         )
-        .await?
-    } else {
-        opening(
-            &live,
-            Engine::open_indexed(&indexes, &args.data.engine_options()),
-        )
-        .await?
-    };
-    for entry in &args.enrich {
-        let Some((policy, path)) = entry.split_once('=') else {
-            bail!("--enrich takes POLICY=PATH, got {entry}");
-        };
-        engine
-            .add_enrich(policy, std::path::Path::new(path))
-            .await?;
-    }
+        .await?;
     let many = queries.len() > 1;
     for (i, query) in queries.iter().enumerate() {
         if failed.contains(&i) || skipped.contains(&i) {
@@ -254,17 +227,65 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// `--index PATTERN=PATH` entries, grouped by pattern in the order given.
-pub(crate) fn parse_indexes(entries: &[String]) -> anyhow::Result<Vec<(String, Vec<String>)>> {
-    let mut indexes: Vec<(String, Vec<String>)> = vec![];
-    for entry in entries {
-        let Some((pattern, path)) = entry.split_once('=') else {
-            bail!("--index takes PATTERN=PATH, got {entry}");
-        };
-        match indexes.iter_mut().find(|(p, _)| p == pattern) {
-            Some((_, paths)) => paths.push(path.to_owned()),
-            None => indexes.push((pattern.to_owned(), vec![path.to_owned()])),
+/// FROM's index patterns and ENRICH's lookup tables (`esql`, `sweep`).
+#[derive(Debug, Args)]
+pub(crate) struct LookupArgs {
+    /// Read FROM's index PATTERN from PATH (files, folders or globs), instead of
+    /// one --data for every pattern; repeatable. `METADATA _index` then names
+    /// each row's pattern.
+    #[arg(long, value_name = "PATTERN=PATH", conflicts_with = "data")]
+    pub(crate) index: Vec<String>,
+    /// A lookup table for `ENRICH POLICY`: a Parquet file, or a CSV file with a
+    /// header; its first column is the key, the others the fields it adds.
+    /// Repeatable.
+    #[arg(long, value_name = "POLICY=PATH")]
+    pub(crate) enrich: Vec<String>,
+}
+
+impl LookupArgs {
+    /// `--index PATTERN=PATH` entries grouped by pattern in the order given;
+    /// an error when neither they nor `--data` name any events.
+    pub(crate) fn indexes(&self, data: &DataArgs) -> anyhow::Result<Vec<(String, Vec<String>)>> {
+        let mut indexes: Vec<(String, Vec<String>)> = vec![];
+        for entry in &self.index {
+            let Some((pattern, path)) = entry.split_once('=') else {
+                bail!("--index takes PATTERN=PATH, got {entry}");
+            };
+            match indexes.iter_mut().find(|(p, _)| p == pattern) {
+                Some((_, paths)) => paths.push(path.to_owned()),
+                None => indexes.push((pattern.to_owned(), vec![path.to_owned()])),
+            }
         }
+        if data.data.is_empty() && indexes.is_empty() {
+            bail!(
+                "no events given: add --data PATH (Parquet files, folders or globs), \
+                 or --index PATTERN=PATH for each index pattern"
+            );
+        }
+        Ok(indexes)
     }
-    Ok(indexes)
+
+    /// The engine over `--data` or the `indexes`, with every `--enrich` table.
+    pub(crate) async fn open(
+        &self,
+        indexes: &[(String, Vec<String>)],
+        data: &DataArgs,
+        options: &lakehunt::EngineOptions,
+        live: &LiveLine,
+    ) -> anyhow::Result<Engine> {
+        let mut engine = if indexes.is_empty() {
+            opening(live, Engine::open(&data.data, options)).await?
+        } else {
+            opening(live, Engine::open_indexed(indexes, options)).await?
+        };
+        for entry in &self.enrich {
+            let Some((policy, path)) = entry.split_once('=') else {
+                bail!("--enrich takes POLICY=PATH, got {entry}");
+            };
+            engine
+                .add_enrich(policy, std::path::Path::new(path))
+                .await?;
+        }
+        Ok(engine)
+    }
 }

@@ -4,10 +4,9 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::Args;
-use lakehunt::Engine;
 use lakehunt::sweep::{SUMMARY, SweepSpec, library_queries, shipped_queries, sweep, window_ends};
 
-use super::progress::{LiveLine, opening};
+use super::progress::LiveLine;
 use super::{DataArgs, Outcome, as_of_or_now, instant};
 
 pub(crate) const SWEEP_EXAMPLES: &str = "\
@@ -44,14 +43,8 @@ pub struct SweepArgs {
     hunts: Vec<String>,
     #[command(flatten)]
     data: DataArgs,
-    /// Read FROM's index PATTERN from PATH, instead of one --data for every
-    /// pattern; repeatable.
-    #[arg(long, value_name = "PATTERN=PATH", conflicts_with = "data")]
-    index: Vec<String>,
-    /// A lookup table for `ENRICH POLICY` (Parquet, or CSV with a header);
-    /// repeatable.
-    #[arg(long, value_name = "POLICY=PATH")]
-    enrich: Vec<String>,
+    #[command(flatten)]
+    lookups: super::esql::LookupArgs,
     /// Run every query as of this RFC 3339 instant (default: now).
     #[arg(long, value_name = "TIME", conflicts_with = "from")]
     as_of: Option<String>,
@@ -86,13 +79,7 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<Outcome> {
     if queries.is_empty() {
         bail!("no hunts to sweep: --library holds no hunt files and --hunts names none");
     }
-    let indexes = super::esql::parse_indexes(&args.index)?;
-    if args.data.data.is_empty() && indexes.is_empty() {
-        bail!(
-            "no events given: add --data PATH (Parquet files, folders or globs), \
-             or --index PATTERN=PATH for each index pattern"
-        );
-    }
+    let indexes = args.lookups.indexes(&args.data)?;
     let as_of = match (&args.from, &args.to) {
         (Some(from), Some(to)) => {
             let every = lakehunt::params::parse_duration(&args.every).map_err(|message| {
@@ -106,22 +93,12 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<Outcome> {
         _ => vec![as_of_or_now(args.as_of.as_deref())?],
     };
     let live = LiveLine::new(args.quiet);
-    let options = args.data.engine_options();
-    let mut engine = if indexes.is_empty() {
-        opening(&live, Engine::open(&args.data.data, &options)).await?
-    } else {
-        opening(&live, Engine::open_indexed(&indexes, &options)).await?
-    };
-    for entry in &args.enrich {
-        let Some((policy, path)) = entry.split_once('=') else {
-            bail!("--enrich takes POLICY=PATH, got {entry}");
-        };
-        engine
-            .add_enrich(policy, std::path::Path::new(path))
-            .await?;
-    }
+    let engine = args
+        .lookups
+        .open(&indexes, &args.data, &args.data.engine_options(), &live)
+        .await?;
     let mut data = args.data.data.clone();
-    data.extend(args.index.iter().cloned());
+    data.extend(args.lookups.index.iter().cloned());
     let spec = SweepSpec {
         queries,
         as_of,
