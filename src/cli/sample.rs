@@ -45,6 +45,13 @@ pub struct SampleArgs {
     /// Events per file.
     #[arg(long, default_value_t = 1_000_000)]
     rows_per_file: usize,
+    /// Also write the processes behind the network events (processes-NNNNN.parquet):
+    /// a start event for each process with its parent (the host's root process),
+    /// and for each planted exfiltration a child that stages an archive (a
+    /// process start and a file creation), so `sweep` and `pivot` have
+    /// process trees to read. The network files stay the same; ECS layouts only.
+    #[arg(long)]
+    processes: bool,
 }
 
 pub fn run(args: &SampleArgs) -> anyhow::Result<Outcome> {
@@ -62,6 +69,11 @@ pub fn run(args: &SampleArgs) -> anyhow::Result<Outcome> {
     let mut spec = SampleSpec::new(args.rows, args.seed, as_of, layout);
     spec.rows_per_file = args.rows_per_file.max(1);
     let summary = write(&spec, &args.out)?;
+    let processes = if args.processes {
+        Some(lakehunt::sample::write_processes(&spec, &args.out)?)
+    } else {
+        None
+    };
     let groups = planted_groups(&spec);
     eprintln!(
         "wrote {} events in {} file{} to {} (as-of {}); planted {} findings and {} decoys{}",
@@ -78,5 +90,12 @@ pub fn run(args: &SampleArgs) -> anyhow::Result<Outcome> {
             ""
         }
     );
+    if let Some((files, events)) = processes {
+        eprintln!(
+            "wrote {events} process and file events in {} file{} beside them",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        );
+    }
     Ok(Outcome::Clean)
 }

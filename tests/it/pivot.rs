@@ -198,3 +198,85 @@ fn findings_without_entity_ids_are_refused_naming_the_column() {
         "{err}"
     );
 }
+
+#[test]
+fn the_sample_with_processes_gives_each_planted_lead_its_parent_and_child() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = sample_in(dir.path(), 20_000);
+    let with = dir.path().join("with-processes");
+    ok(&lakehunt(&[
+        "sample",
+        "--rows",
+        "20000",
+        "--as-of",
+        AS_OF,
+        "--processes",
+        "--out",
+        with.to_str().unwrap(),
+    ]));
+    // The network events, and so the hunt's findings, are the same.
+    let hunt = |data: &str, out: &Path| {
+        ok(&lakehunt(&[
+            "run",
+            "egress-bytes",
+            "--quiet",
+            "--as-of",
+            AS_OF,
+            "--data",
+            data,
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        ok(&lakehunt(&[
+            "sql",
+            "SELECT * FROM events ORDER BY 1, 2, 3",
+            "--format",
+            "csv",
+            "--data",
+            out.to_str().unwrap(),
+        ]))
+    };
+    let findings = dir.path().join("findings.parquet");
+    let expected = hunt(plain.to_str().unwrap(), &dir.path().join("plain.parquet"));
+    assert_eq!(hunt(with.to_str().unwrap(), &findings), expected);
+    let pivoted = ok(&lakehunt(&[
+        "pivot",
+        "--quiet",
+        "--findings",
+        findings.to_str().unwrap(),
+        "--data",
+        with.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]));
+    let mut lines = pivoted.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (finding, relation, entity, parent, action) = (
+        col("finding"),
+        col("relation"),
+        col("process.entity_id"),
+        col("process.parent.entity_id"),
+        col("event.action"),
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let leads: std::collections::BTreeSet<&str> = rows.iter().map(|r| r[finding]).collect();
+    assert_eq!(leads.len(), 7, "the planted findings with an entity id");
+    for lead in leads {
+        let of = |rel: &str| -> Vec<&Vec<&str>> {
+            rows.iter()
+                .filter(|r| r[finding] == lead && r[relation] == rel)
+                .collect()
+        };
+        let start = of("self")
+            .into_iter()
+            .find(|r| r[action] == "start")
+            .unwrap_or_else(|| panic!("{lead} has its start event"));
+        let parents = of("parent");
+        assert_eq!(parents.len(), 1, "{lead}: {parents:?}");
+        assert_eq!(parents[0][entity], start[parent], "{lead}");
+        let children = of("child");
+        assert_eq!(children.len(), 1, "{lead}: {children:?}");
+        assert_eq!(children[0][parent], lead);
+    }
+}

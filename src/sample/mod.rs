@@ -13,6 +13,10 @@
 //! The same seed gives the same events on every machine (the generator carries
 //! its own SplitMix64, so no library upgrade can change a fixture).
 
+mod processes;
+
+pub use processes::write_processes;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
