@@ -142,11 +142,11 @@ pub enum Error {
     },
     /// An input that cannot be ingested: malformed JSON, a document without a
     /// time, a field whose values conflict.
-    #[error("{}:{line}: {message}", path.display())]
+    #[error("{}{}: {message}", path.display(), at_line(*line))]
     InvalidInput {
         /// The input file.
         path: PathBuf,
-        /// The line its offending value starts on, from 1.
+        /// The line its offending value starts on, from 1; 0 for the whole file.
         line: usize,
         /// What is wrong, naming the field.
         message: String,
@@ -172,6 +172,15 @@ pub enum Error {
     /// Parquet failures outside a query.
     #[error(transparent)]
     Parquet(#[from] parquet::errors::ParquetError),
+}
+
+/// `:12` for line 12, nothing for 0 (the whole file).
+fn at_line(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
+    }
 }
 
 /// The library's result type.
