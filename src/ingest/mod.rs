@@ -93,6 +93,12 @@ pub fn ingest(
     options: &IngestOptions,
     progress: &mut dyn FnMut(IngestProgress),
 ) -> Result<IngestSummary> {
+    let Some(first) = inputs.first() else {
+        return Err(Error::InvalidParameter {
+            name: "FILE".into(),
+            message: "give at least one export file".into(),
+        });
+    };
     let names: Vec<String> = inputs.iter().map(|p| p.display().to_string()).collect();
     let mut total_bytes = 0;
     for path in inputs {
@@ -134,7 +140,7 @@ pub fn ingest(
     let schema = Arc::new(infer::schema(&slots, &names).map_err(Error::FieldConflict)?);
     let docs: u64 = days.values().sum();
     if docs == 0 {
-        return Err(invalid(&inputs[0], 0, "no documents in the input"));
+        return Err(invalid(first, 0, "no documents in the input"));
     }
     let name = format!("ingest-{:016x}.parquet", hash.0);
 
