@@ -147,8 +147,12 @@ impl Engine {
         observe: &mut (dyn FnMut(ScanStats) + Send),
     ) -> Result<(Table, Vec<Warning>)> {
         let (sql, warnings) = self.esql_sql(query, as_of).await?;
-        let (table, _) =
-            collect_observed(self.ctx.sql(&sql).await?, ScanStats::default(), observe).await?;
+        let (table, _) = collect_observed(
+            self.ctx.sql_with_options(&sql, super::read_only()).await?,
+            ScanStats::default(),
+            observe,
+        )
+        .await?;
         let warnings = warnings
             .report()
             .into_iter()

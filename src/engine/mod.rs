@@ -34,6 +34,35 @@ use crate::optimizer::{RuleSwitches, TapCounts, TapPlanner, tap_diagnostics};
 use crate::scan::{OutsideBounds, row_groups_inside_bounds};
 use crate::source::Source;
 
+/// What user-given SQL may do: read. A hunt is shared as a file and `sql`
+/// runs whatever it is given, so neither may create or drop tables, write
+/// files (`COPY ... TO`, `INSERT`) or change settings (`SET`): findings leave
+/// only through `--out`.
+#[must_use]
+pub fn read_only() -> datafusion::execution::context::SQLOptions {
+    datafusion::execution::context::SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
+}
+
+/// DataFusion's "DML not supported: COPY" as what it means here.
+fn refused_write(e: datafusion::error::DataFusionError) -> Error {
+    let text = e.to_string();
+    for kind in ["DML", "DDL", "Statement"] {
+        if let Some(at) = text.find(&format!("{kind} not supported: ")) {
+            let what = &text[at + kind.len() + " not supported: ".len()..];
+            return Error::InvalidParameter {
+                name: "SQL".into(),
+                message: format!(
+                    "lakehunt runs SQL read-only: {what} is not allowed (findings leave through --out)"
+                ),
+            };
+        }
+    }
+    Error::Query(e)
+}
+
 /// A query's result: schema and batches.
 #[derive(Clone, Debug)]
 pub struct Table {
@@ -176,9 +205,15 @@ impl Engine {
         &self.ctx
     }
 
-    /// Runs ad-hoc SQL over `events` (and `events_raw`).
+    /// Runs ad-hoc SQL over `events` (and `events_raw`), read-only (see
+    /// [`read_only`]).
     pub async fn sql(&self, sql: &str) -> Result<Table> {
-        collect(self.ctx.sql(sql).await?).await
+        let df = self
+            .ctx
+            .sql_with_options(sql, read_only())
+            .await
+            .map_err(refused_write)?;
+        collect(df).await
     }
 
     /// Checks the hunt's required fields against the data, before any data is
@@ -324,7 +359,11 @@ impl Engine {
         unit: TimeUnit,
         tz: Option<&Arc<str>>,
     ) -> Result<DataFrame> {
-        let df = self.ctx.sql(sql).await?;
+        let df = self
+            .ctx
+            .sql_with_options(sql, read_only())
+            .await
+            .map_err(refused_write)?;
         let inferred = df.logical_plan().get_parameter_types()?;
         let mut values: HashMap<String, ScalarValue> = HashMap::new();
         for (id, data_type) in inferred {

@@ -1257,3 +1257,31 @@ fn findings_read_back_as_data_can_be_counted() {
         .unwrap();
     assert!(n > 0);
 }
+
+#[test]
+fn sql_is_read_only_copy_ddl_and_set_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "s", "nested");
+    let written = dir.path().join("written.csv");
+    for (statement, what) in [
+        (
+            format!("COPY (SELECT 1 AS a) TO '{}'", written.display()),
+            "COPY",
+        ),
+        (
+            format!(
+                "CREATE EXTERNAL TABLE t STORED AS CSV LOCATION '{}'",
+                written.display()
+            ),
+            "CreateExternalTable",
+        ),
+        (
+            "SET datafusion.execution.batch_size = 1".to_owned(),
+            "SetVariable",
+        ),
+    ] {
+        let out = lakehunt(&["sql", &statement, "--data", data.to_str().unwrap()]);
+        assert_error(&out, &["read-only", what]);
+    }
+    assert!(!written.exists(), "nothing written");
+}
