@@ -64,13 +64,15 @@ fn walk(
             continue;
         }
         // The entry's type comes with the listing; only a symlink needs a `stat`.
-        let is_dir = match entry.file_type() {
-            Ok(kind) if !kind.is_symlink() => kind.is_dir(),
-            _ => path.is_dir(),
+        let (is_dir, is_file) = match entry.file_type() {
+            Ok(kind) if !kind.is_symlink() => (kind.is_dir(), kind.is_file()),
+            _ => (path.is_dir(), path.is_file()),
         };
         if is_dir {
             walk(&path, extension, out, seen)?;
-        } else if path.extension().is_some_and(|x| x == extension) {
+        } else if is_file && path.extension().is_some_and(|x| x == extension) {
+            // Not a FIFO, socket or device named `*.parquet`: reading one would
+            // wait forever.
             out.push(path);
         }
     }
@@ -90,6 +92,13 @@ pub fn discover(paths: &[String]) -> Result<Vec<PathBuf>> {
             files.push(path.to_owned());
         } else if path.is_dir() {
             walk(path, "parquet", &mut files, &mut seen_dirs)?;
+        } else if path.exists() {
+            return Err(Error::UnreadableFile {
+                path: path.to_owned(),
+                message:
+                    "not a regular file (a FIFO, socket or device): reading it would wait forever"
+                        .into(),
+            });
         } else if is_glob(arg) {
             let matches = glob::glob(arg).map_err(|e| Error::InvalidGlob {
                 pattern: arg.clone(),
@@ -110,7 +119,7 @@ pub fn discover(paths: &[String]) -> Result<Vec<PathBuf>> {
                 }
                 if m.is_dir() {
                     walk(&m, "parquet", &mut files, &mut seen_dirs)?;
-                } else {
+                } else if m.is_file() {
                     files.push(m);
                 }
             }

@@ -1285,3 +1285,43 @@ fn sql_is_read_only_copy_ddl_and_set_are_refused() {
     }
     assert!(!written.exists(), "nothing written");
 }
+
+/// `lakehunt args`, killed (and the test failed) if it runs past `limit`.
+fn lakehunt_within(limit: std::time::Duration, args: &[&str]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("lakehunt {args:?} still running after {limit:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_parquet_is_skipped_in_folders_and_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "lake", "nested");
+    let fifo = data.join("stuck.parquet");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    let limit = std::time::Duration::from_mins(1);
+    let count = "SELECT count(*) AS n FROM events";
+    for arg in [
+        data.to_str().unwrap().to_owned(),
+        format!("{}/*.parquet", data.display()),
+    ] {
+        let out = lakehunt_within(limit, &["sql", count, "--format", "csv", "--data", &arg]);
+        assert_eq!(stdout(&out), "n\n5000\n", "{}", stderr(&out));
+    }
+    let out = lakehunt_within(limit, &["sql", count, "--data", fifo.to_str().unwrap()]);
+    assert_error(&out, &["stuck.parquet", "not a regular file"]);
+}
