@@ -149,14 +149,74 @@ pub fn flatten_nested_to_text(table: &Table) -> Result<Table> {
     )
 }
 
-/// Renders a table for a terminal.
+/// Renders a table for a terminal. Text comes from the events, and so from
+/// the attacker's host: control characters (C0, DEL, C1: an ESC that would
+/// recolour or retitle the terminal, a BEL) and bidirectional overrides
+/// (U+202A-202E, U+2066-2069: a name that reads backwards) are shown escaped,
+/// `\u{1b}`, in cells and headers alike. Files keep the exact bytes.
 pub fn render_table(table: &Table) -> Result<String> {
-    let table = normalize(table)?;
+    let table = visible_text(&flatten_nested_to_text(&normalize(table)?)?)?;
     if table.batches.is_empty() {
         let empty = RecordBatch::new_empty(Arc::clone(&table.schema));
         return Ok(arrow::util::pretty::pretty_format_batches(&[empty])?.to_string());
     }
     Ok(arrow::util::pretty::pretty_format_batches(&table.batches)?.to_string())
+}
+
+/// `text` with control characters and bidirectional controls escaped.
+#[must_use]
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let hidden =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(hidden) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if hidden(c) {
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// `table` with every text column and name passed through [`visible`].
+fn visible_text(table: &Table) -> Result<Table> {
+    let fields: Vec<Field> = table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| {
+            let data_type = match f.data_type() {
+                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8 => DataType::Utf8,
+                other => other.clone(),
+            };
+            Field::new(visible(f.name()), data_type, f.is_nullable())
+        })
+        .collect();
+    let schema = Arc::new(Schema::new(fields));
+    let mut batches = Vec::with_capacity(table.batches.len());
+    for batch in &table.batches {
+        let mut columns = Vec::with_capacity(batch.num_columns());
+        for column in batch.columns() {
+            if matches!(
+                column.data_type(),
+                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+            ) {
+                let text = arrow::compute::cast(column, &DataType::Utf8)?;
+                let text = arrow::array::AsArray::as_string::<i32>(&text);
+                let shown: arrow::array::StringArray =
+                    text.iter().map(|v| v.map(visible)).collect();
+                columns.push(Arc::new(shown) as ArrayRef);
+            } else {
+                columns.push(Arc::clone(column));
+            }
+        }
+        batches.push(RecordBatch::try_new(Arc::clone(&schema), columns)?);
+    }
+    Ok(Table { schema, batches })
 }
 
 /// Writes `table` to `path` atomically (temporary file in the same folder, then

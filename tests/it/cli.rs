@@ -1325,3 +1325,47 @@ fn a_fifo_named_parquet_is_skipped_in_folders_and_refused_by_name() {
     let out = lakehunt_within(limit, &["sql", count, "--data", fifo.to_str().unwrap()]);
     assert_error(&out, &["stuck.parquet", "not a regular file"]);
 }
+
+#[test]
+fn hostile_text_is_escaped_on_the_terminal_and_kept_in_files() {
+    let dir = tempfile::tempdir().unwrap();
+    // A process name that retitles a terminal (OSC), rings it (BEL) and
+    // reverses what follows (U+202E): written by an attacker's host.
+    let export = dir.path().join("hostile.ndjson");
+    std::fs::write(
+        &export,
+        "{\"@timestamp\":\"2026-02-01T10:00:00Z\",\"process\":{\"name\":\"evil\\u001b]0;pwned\\u0007\\u202eexe.txt\"}}\n",
+    )
+    .unwrap();
+    let lake = dir.path().join("lake");
+    let out = lakehunt(&[
+        "ingest",
+        "-q",
+        export.to_str().unwrap(),
+        "--out",
+        lake.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let query = "SELECT \"process.name\" FROM events";
+    let table = stdout(&lakehunt(&["sql", query, "--data", lake.to_str().unwrap()]));
+    assert!(
+        table.contains("evil\\u{1b}]0;pwned\\u{7}\\u{202e}exe.txt"),
+        "{table}"
+    );
+    assert!(
+        !table.contains(['\u{1b}', '\u{7}', '\u{202e}']),
+        "{table:?}"
+    );
+    let csv = stdout(&lakehunt(&[
+        "sql",
+        query,
+        "--format",
+        "csv",
+        "--data",
+        lake.to_str().unwrap(),
+    ]));
+    assert_eq!(
+        csv,
+        "process.name\nevil\u{1b}]0;pwned\u{7}\u{202e}exe.txt\n"
+    );
+}
