@@ -706,8 +706,9 @@ pub async fn backfill(
         // --force starts over whatever the folder holds, a broken manifest included.
         Some(_) if spec.force => None,
         Some(text) => Some(
-            serde_json::from_str(&text).map_err(|e| Error::UnreadableFile {
+            serde_json::from_str(&text).map_err(|e| Error::InvalidInput {
                 path: manifest_path.clone(),
+                line: e.line(),
                 message: format!(
                     "not a lakehunt backfill manifest: {e}; pass --force to start over"
                 ),

@@ -140,8 +140,10 @@ pub enum Error {
         /// The engine's error.
         source: datafusion::error::DataFusionError,
     },
-    /// An input that cannot be ingested: malformed JSON, a document without a
-    /// time, a field whose values conflict.
+    /// An input other than Parquet events that cannot be used, named with
+    /// the line at fault where there is one: an export to ingest (malformed
+    /// JSON, a document without a time), a findings file to pivot on, a
+    /// manifest or summary, a folder that cannot be listed, a FIFO.
     #[error("{}{}: {message}", path.display(), at_line(*line))]
     InvalidInput {
         /// The input file.

@@ -38,8 +38,9 @@ pub struct Leads {
 /// Reads the leads of `path`: Parquet lakehunt wrote (its metadata gives the
 /// window), or any Parquet or CSV file with a `process.entity_id` column.
 pub async fn read_leads(path: &Path) -> Result<Leads> {
-    let unreadable = |message: String| Error::UnreadableFile {
+    let unreadable = |message: String| Error::InvalidInput {
         path: path.to_owned(),
+        line: 0,
         message,
     };
     if !path.is_file() {

@@ -44,16 +44,18 @@ fn walk(
     out: &mut Vec<PathBuf>,
     seen: &mut HashSet<PathBuf>,
 ) -> Result<()> {
-    let canonical = std::fs::canonicalize(dir).map_err(|e| Error::UnreadableFile {
+    let canonical = std::fs::canonicalize(dir).map_err(|e| Error::InvalidInput {
         path: dir.to_owned(),
+        line: 0,
         message: e.to_string(),
     })?;
     if !seen.insert(canonical) {
         return Ok(());
     }
     let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| Error::UnreadableFile {
+        .map_err(|e| Error::InvalidInput {
             path: dir.to_owned(),
+            line: 0,
             message: e.to_string(),
         })?
         .collect::<std::result::Result<_, _>>()?;

@@ -328,8 +328,9 @@ fn previous(spec: &SweepSpec, windows: &[String]) -> Result<Option<SweepSummary>
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(None);
     };
-    let old: SweepSummary = serde_json::from_str(&text).map_err(|e| Error::UnreadableFile {
+    let old: SweepSummary = serde_json::from_str(&text).map_err(|e| Error::InvalidInput {
         path: path.clone(),
+        line: e.line(),
         message: format!("not a lakehunt sweep summary: {e}; remove it or choose another --out"),
     })?;
     let refuse = |message: String| Error::InvalidParameter {

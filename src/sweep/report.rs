@@ -136,8 +136,9 @@ pub fn write(out: &Path, summary: &SweepSummary, queries: &[SweepQuery]) -> Resu
             } else {
                 record.windows.iter().map(|w| out.join(&w.output)).collect()
             };
-            let findings = read_findings(&paths).map_err(|e| Error::UnreadableFile {
+            let findings = read_findings(&paths).map_err(|e| Error::InvalidInput {
                 path: out.join(output),
+                line: 0,
                 message: e.to_string(),
             })?;
             found.push((record, query, findings));

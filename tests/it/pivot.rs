@@ -193,6 +193,7 @@ fn findings_without_entity_ids_are_refused_naming_the_column() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("Parquet"), "a CSV is no Parquet file: {err}");
     assert!(
         err.contains("leads.csv") && err.contains("process.entity_id"),
         "{err}"
