@@ -82,14 +82,14 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Source command",
         "FROM ... METADATA _index",
         Supported,
-        "_index is the pattern as written in FROM (with one --data, all patterns joined by commas), not the concrete backing index (.ds-logs-...-000001)",
+        "_index is the pattern as written in FROM (with one --data, all patterns joined by commas), not the concrete backing index (.ds-logs-...-000001); data with its own _index column (an export lakehunt ingest kept it from) gives that instead",
         "esql/tier3.slt",
     ),
     c(
         "Source command",
         "FROM ... METADATA _id",
         Supported,
-        "_id is the event's file and row there (/lake/part-0.parquet:1841), not an Elasticsearch document id; also the table events_id in lakehunt sql; Rust test: tests/it/esql.rs metadata_id_names_each_events_file_and_row",
+        "_id is the event's file and row there (/lake/part-0.parquet:1841), not an Elasticsearch document id, unless the data has its own _id column (lakehunt ingest keeps Elasticsearch's); also the table events_id in lakehunt sql; Rust tests: tests/it/esql.rs metadata_id_names_each_events_file_and_row, tests/it/ingest.rs an_export_in_every_shape_gives_the_samples_findings_and_events",
         "",
     ),
     c(
