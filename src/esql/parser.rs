@@ -346,12 +346,75 @@ impl Parser {
 }
 
 /// The commands of a query, each with the byte where it starts.
+/// Nesting deeper than this (parentheses and `NOT`s) is refused.
+const MAX_DEPTH: usize = 100;
+
+/// More `AND`/`OR` terms than this in one command are refused.
+const MAX_TERMS: usize = 500;
+
+/// `NOT`s nested deeper than this are refused: DataFusion's simplifier takes
+/// time that doubles with each level past about 30 (32: 0.2 s; 99: minutes).
+const MAX_NOTS: usize = 32;
+
+/// Refuses, before any parsing, what would take the parser, the plan and
+/// DataFusion's optimizer too deep for the stack or too long: 20,000
+/// parentheses or `NOT`s, 60,000 `OR`s. Hunts stay far below; a long list of
+/// values is an `IN (...)`. (DataFusion's own SQL parser stops at 50 levels,
+/// and an `OR` chain of more than about 50 terms is one level each: such a
+/// query is an error naming that limit, not a crash.)
+fn within_limits(toks: &[(Tok, usize)]) -> Result<()> {
+    let (mut depth, mut nots, mut terms) = (0usize, 0usize, 0usize);
+    for (tok, at) in toks {
+        match tok {
+            Tok::LParen => depth += 1,
+            Tok::RParen => depth = depth.saturating_sub(1),
+            Tok::Pipe => terms = 0,
+            Tok::Ident(word) if word.eq_ignore_ascii_case("not") => nots += 1,
+            Tok::Ident(word)
+                if word.eq_ignore_ascii_case("and") || word.eq_ignore_ascii_case("or") =>
+            {
+                terms += 1;
+            }
+            _ => {}
+        }
+        if nots > MAX_NOTS {
+            return Err(error(
+                *at,
+                format!("more than {MAX_NOTS} NOTs nested in one expression"),
+            ));
+        }
+        if !matches!(tok, Tok::Ident(w) if w.eq_ignore_ascii_case("not")) {
+            if depth + nots > MAX_DEPTH {
+                return Err(error(
+                    *at,
+                    format!(
+                        "expressions nest more than {MAX_DEPTH} levels deep (parentheses and NOTs)"
+                    ),
+                ));
+            }
+            if !matches!(tok, Tok::LParen) {
+                nots = 0;
+            }
+        }
+        if terms > MAX_TERMS {
+            return Err(error(
+                *at,
+                format!(
+                    "more than {MAX_TERMS} AND/OR terms in one command; for a long list of values use IN (...)"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[expect(
     clippy::too_many_lines,
     reason = "one match arm per command keyword, each short"
 )]
 pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
     let toks = lex(text)?;
+    within_limits(&toks)?;
     let mut p = Parser {
         toks,
         at: 0,

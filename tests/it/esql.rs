@@ -463,3 +463,52 @@ async fn engine_over(path: &std::path::Path, batch: &arrow::record_batch::Record
     .await
     .unwrap()
 }
+
+/// Deep input is refused in one line within seconds, never a crash: 20,000
+/// parentheses, 20,000 NOTs, 60,000 ORs (each aborted the process with a
+/// stack overflow before).
+#[test]
+fn deeply_nested_queries_are_refused_not_crashed() {
+    let cases = [
+        (
+            format!(
+                "FROM logs-* | WHERE {}true{}",
+                "(".repeat(20_000),
+                ")".repeat(20_000)
+            ),
+            "nest more than",
+        ),
+        (
+            format!("FROM logs-* | WHERE {}true", "not ".repeat(20_000)),
+            "NOTs nested",
+        ),
+        (
+            format!(
+                "FROM logs-* | WHERE {}",
+                vec!["host.name == \"a\""; 60_000].join(" or ")
+            ),
+            "AND/OR terms",
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("deep.esql");
+    for (query, needle) in cases {
+        std::fs::write(&file, &query).unwrap();
+        let started = std::time::Instant::now();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+            .args([
+                "esql",
+                "--file",
+                file.to_str().unwrap(),
+                "--data",
+                "no-such-lake",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains(needle), "{needle:?} not in {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(started.elapsed().as_secs() < 10);
+    }
+}
