@@ -344,8 +344,9 @@ impl<R: Read> Read for Counted<R> {
     }
 }
 
-/// 64-bit FNV-1a: stable across builds, for file names.
-struct Fnv(u64);
+/// 64-bit FNV-1a: stable across builds and Rust versions, for names that
+/// must not change between runs (ingest's file names, sweep's fingerprints).
+pub(crate) struct Fnv(pub(crate) u64);
 
 impl Default for Fnv {
     fn default() -> Self {
@@ -354,7 +355,7 @@ impl Default for Fnv {
 }
 
 impl Fnv {
-    fn write(&mut self, bytes: &[u8]) {
+    pub(crate) fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
             self.0 ^= u64::from(b);
             self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);

@@ -313,12 +313,9 @@ fn fingerprint(query: &SweepQuery) -> String {
         QueryKind::Other(language) => (*language).to_owned(),
         QueryKind::Unreadable(why) => why.clone(),
     };
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    let mut hash = crate::ingest::Fnv::default();
+    hash.write(text.as_bytes());
+    format!("{:016x}", hash.0)
 }
 
 /// The sweep `spec.out` already holds, if any: refused without `--resume`,
