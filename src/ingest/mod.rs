@@ -228,18 +228,18 @@ fn read_docs(
         bytes: Arc::default(),
     };
     let read = Arc::clone(&counted.bytes);
-    let mut head = [0u8; 2];
-    let gzip = File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
-        && head == [0x1f, 0x8b];
+    // gzip is told by its first two bytes, peeked from the one open file.
+    let mut raw = BufReader::with_capacity(1 << 18, counted);
+    let gzip = std::io::BufRead::fill_buf(&mut raw)
+        .map_err(|e| invalid(path, 0, &e.to_string()))?
+        .starts_with(&[0x1f, 0x8b]);
     let reader: Box<dyn std::io::BufRead> = if gzip {
         Box::new(BufReader::with_capacity(
             1 << 18,
-            flate2::read::MultiGzDecoder::new(BufReader::with_capacity(1 << 16, counted)),
+            flate2::read::MultiGzDecoder::new(raw),
         ))
     } else {
-        Box::new(BufReader::with_capacity(1 << 18, counted))
+        Box::new(raw)
     };
     let start_bytes = tick.at.bytes;
     let mut values = split::Values::new(reader);
