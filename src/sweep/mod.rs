@@ -505,9 +505,10 @@ async fn run_windows(
                         seconds,
                     });
                     // Durable progress: the partial record, after the rest.
-                    let mut partial = summary.clone();
-                    partial.hunts.push(record.clone());
-                    write_summary(&spec.out, &partial)?;
+                    summary.hunts.push(record.clone());
+                    let written = write_summary(&spec.out, summary);
+                    summary.hunts.pop();
+                    written?;
                 } else {
                     record.findings = Some(rows);
                     record.output = Some(relative);
