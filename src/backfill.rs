@@ -448,8 +448,9 @@ impl Out<'_> {
     /// Removes temporary files (a killed run's) and every `window_date=`
     /// folder the manifest does not record as done with findings: a day
     /// written but not yet recorded, or one from a backfill `--force` was
-    /// replacing.
-    fn remove_unrecorded(&self, manifest: &Manifest) -> Result<()> {
+    /// replacing. `entries` is the output's listing ([`Out::entries`]), taken
+    /// once by the caller: a store is not listed again.
+    fn remove_unrecorded(&self, manifest: &Manifest, entries: &[String]) -> Result<()> {
         let recorded = |entry: &str| {
             entry
                 .strip_prefix("window_date=")
@@ -474,9 +475,8 @@ impl Out<'_> {
                 sync_dir(dir)
             }
             Out::Store(prefix) => {
-                let stale: Vec<String> = self
-                    .entries()?
-                    .into_iter()
+                let stale: Vec<String> = entries
+                    .iter()
                     .filter(|e| e.starts_with("window_date=") && !recorded(e))
                     .map(|e| format!("{prefix}/{e}"))
                     .collect();
@@ -770,7 +770,7 @@ pub async fn backfill(
     };
     out.write_manifest(&manifest)?;
     if tidy {
-        out.remove_unrecorded(&manifest)?;
+        out.remove_unrecorded(&manifest, &entries)?;
     }
 
     // The time column's unit and zone, once: the day queries bind bounds in them.
