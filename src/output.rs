@@ -163,6 +163,38 @@ pub fn render_table(table: &Table) -> Result<String> {
     Ok(arrow::util::pretty::pretty_format_batches(&table.batches)?.to_string())
 }
 
+/// Renders a table as an HTML `<table>` (for notebooks): every name and
+/// value HTML-escaped, and control and bidirectional characters shown
+/// escaped as in [`render_table`]; nulls are empty cells.
+pub fn render_html_table(table: &Table) -> Result<String> {
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+    use std::fmt::Write as _;
+    let table = visible_text(&flatten_nested_to_text(&normalize(table)?)?)?;
+    let mut html = String::from("<table>\n<thead><tr>");
+    for field in table.schema.fields() {
+        let _ = write!(html, "<th>{}</th>", crate::html::escape(field.name()));
+    }
+    html.push_str("</tr></thead>\n<tbody>\n");
+    let options = FormatOptions::default();
+    for batch in &table.batches {
+        let columns = batch
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        for row in 0..batch.num_rows() {
+            html.push_str("<tr>");
+            for column in &columns {
+                let text = column.value(row).try_to_string()?;
+                let _ = write!(html, "<td>{}</td>", crate::html::escape(&text));
+            }
+            html.push_str("</tr>\n");
+        }
+    }
+    html.push_str("</tbody>\n</table>");
+    Ok(html)
+}
+
 /// `text` with control characters and bidirectional controls escaped.
 #[must_use]
 pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {

@@ -181,28 +181,8 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
         for warning in &warnings {
             eprintln!("warning: {}", warning.message);
         }
-        let mut metadata = vec![
-            ("lakehunt.esql".to_owned(), query.clone()),
-            (
-                "lakehunt.as_of".to_owned(),
-                lakehunt::params::format_instant(as_of),
-            ),
-            (
-                "lakehunt.esql_limit".to_owned(),
-                if args.esql_default_limit {
-                    format!("{} (ES|QL's default)", lakehunt::esql::DEFAULT_LIMIT)
-                } else {
-                    "none: every row".to_owned()
-                },
-            ),
-            (
-                "lakehunt.version".to_owned(),
-                env!("CARGO_PKG_VERSION").to_owned(),
-            ),
-        ];
-        if let Some(version) = &engine.source().ocsf_version {
-            metadata.push(("lakehunt.ocsf_version".to_owned(), version.clone()));
-        }
+        let metadata =
+            lakehunt::engine::esql_metadata(query, as_of, args.esql_default_limit, engine.source());
         let mut out = args.out.clone();
         if many && let Some(path) = &args.out.out {
             let stem = path

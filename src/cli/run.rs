@@ -4,14 +4,13 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use lakehunt::params::{format_duration, format_instant, parse_instant};
+use lakehunt::params::{format_duration, format_instant};
 use lakehunt::resolve::FieldMap;
-use lakehunt::sample::{SampleLayout, SampleSpec};
 use lakehunt::source::Layout;
 use lakehunt::{Engine, ScanStats, hunt};
 
 use super::progress::{LiveLine, opening};
-use super::{DataArgs, Outcome, OutputArgs, as_of_or_now, check_out_path, emit, instant};
+use super::{DataArgs, Outcome, OutputArgs, as_of_or_now, check_out_path, emit};
 
 pub const RUN_EXAMPLES: &str = "\
 Examples:
@@ -45,12 +44,6 @@ Examples:
 Exit codes:
   0  ran
   2  any error";
-
-/// The instant the embedded sample ends at; `run --sample` runs as of it.
-const SAMPLE_AS_OF: &str = "2026-01-15T12:00:00Z";
-/// Events in the embedded sample: enough to be realistic, small enough for a debug build.
-const SAMPLE_ROWS: usize = 200_000;
-const SAMPLE_SEED: u64 = 42;
 
 /// The hunt's parameters as flags, shared by `run` and `backfill`.
 #[derive(Debug, Args)]
@@ -149,7 +142,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let started = Instant::now();
     let hunt = hunt::find(&args.hunt)?;
     let as_of = match (&args.as_of, args.sample) {
-        (None, true) => instant("--as-of", SAMPLE_AS_OF)?,
+        (None, true) => lakehunt::sample::embedded().as_of,
         (given, _) => as_of_or_now(given.as_deref())?,
     };
     let overrides = args.params.overrides()?;
@@ -160,18 +153,11 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     let mut _sample_dir = None;
     let paths = if args.sample {
         let dir = tempfile::tempdir().context("cannot create a folder for the sample")?;
-        let spec = SampleSpec::new(
-            SAMPLE_ROWS,
-            SAMPLE_SEED,
-            parse_instant(SAMPLE_AS_OF).map_err(anyhow::Error::msg)?,
-            SampleLayout::Nested,
-        );
-        lakehunt::sample::write(&spec, dir.path())?;
+        lakehunt::sample::write(&lakehunt::sample::embedded(), dir.path())?;
         note!(
             args.quiet,
-            "lakehunt: running on a generated sample: {SAMPLE_ROWS} synthetic Elastic Endpoint network \
-             events (seed {SAMPLE_SEED}, nested ECS) ending {SAMPLE_AS_OF}, with planted exfiltration \
-             and decoys. Pass --data PATH to hunt your own Parquet."
+            "lakehunt: {}. Pass --data PATH to hunt your own Parquet.",
+            lakehunt::sample::embedded_note()
         );
         let path = dir.path().to_string_lossy().into_owned();
         _sample_dir = Some(dir);
@@ -237,13 +223,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     for warning in &output.warnings {
         note!(args.quiet, "warning: {}", warning.message);
     }
-    let mut metadata = bound.describe();
-    if let Some(version) = &engine.source().ocsf_version {
-        metadata.push(("lakehunt.ocsf_version".to_owned(), version.clone()));
-    }
-    for w in &output.warnings {
-        metadata.push((format!("lakehunt.warning.{}", w.name), w.count.to_string()));
-    }
+    let metadata = output.metadata(&bound, engine.source());
     emit(&output.findings, &args.out, &metadata)?;
     let n = output.findings.num_rows();
     note!(
@@ -276,13 +256,10 @@ pub async fn sql(args: SqlArgs) -> anyhow::Result<Outcome> {
     )
     .await?;
     let table = engine.sql(&args.query).await?;
-    let metadata = vec![
-        ("lakehunt.sql".to_owned(), args.query.clone()),
-        (
-            "lakehunt.version".to_owned(),
-            env!("CARGO_PKG_VERSION").to_owned(),
-        ),
-    ];
-    emit(&table, &args.out, &metadata)?;
+    emit(
+        &table,
+        &args.out,
+        &lakehunt::engine::sql_metadata(&args.query),
+    )?;
     Ok(Outcome::Clean)
 }

@@ -100,6 +100,68 @@ pub struct HuntOutput {
     pub warnings: Vec<Warning>,
 }
 
+impl HuntOutput {
+    /// What a findings file says of its run: the hunt, as-of, window and
+    /// parameters, the OCSF version read, and each warning's count.
+    #[must_use]
+    pub fn metadata(&self, bound: &BoundHunt, source: &Source) -> Vec<(String, String)> {
+        let mut metadata = bound.describe();
+        if let Some(version) = &source.ocsf_version {
+            metadata.push(("lakehunt.ocsf_version".to_owned(), version.clone()));
+        }
+        for w in &self.warnings {
+            metadata.push((format!("lakehunt.warning.{}", w.name), w.count.to_string()));
+        }
+        metadata
+    }
+}
+
+/// What a results file of ad-hoc SQL says of its run.
+#[must_use]
+pub fn sql_metadata(query: &str) -> Vec<(String, String)> {
+    vec![
+        ("lakehunt.sql".to_owned(), query.to_owned()),
+        (
+            "lakehunt.version".to_owned(),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        ),
+    ]
+}
+
+/// What a results file of an ES|QL query says of its run; `default_limit`:
+/// whether ES|QL's implicit `LIMIT 1000` was asked for.
+#[must_use]
+pub fn esql_metadata(
+    query: &str,
+    as_of: i64,
+    default_limit: bool,
+    source: &Source,
+) -> Vec<(String, String)> {
+    let mut metadata = vec![
+        ("lakehunt.esql".to_owned(), query.to_owned()),
+        (
+            "lakehunt.as_of".to_owned(),
+            crate::params::format_instant(as_of),
+        ),
+        (
+            "lakehunt.esql_limit".to_owned(),
+            if default_limit {
+                format!("{} (ES|QL's default)", crate::esql::DEFAULT_LIMIT)
+            } else {
+                "none: every row".to_owned()
+            },
+        ),
+        (
+            "lakehunt.version".to_owned(),
+            env!("CARGO_PKG_VERSION").to_owned(),
+        ),
+    ];
+    if let Some(version) = &source.ocsf_version {
+        metadata.push(("lakehunt.ocsf_version".to_owned(), version.clone()));
+    }
+    metadata
+}
+
 /// A session over one source.
 pub struct Engine {
     ctx: SessionContext,

@@ -86,6 +86,38 @@ impl SampleSpec {
     }
 }
 
+/// The embedded sample that `lakehunt run --sample` (and Python's
+/// `run(..., sample=True)`) hunts: [`EMBEDDED_ROWS`] events, seed
+/// [`EMBEDDED_SEED`], nested ECS, ending at [`EMBEDDED_AS_OF`].
+pub const EMBEDDED_AS_OF: &str = "2026-01-15T12:00:00Z";
+/// Events in the embedded sample: enough to be realistic, small enough for a debug build.
+pub const EMBEDDED_ROWS: usize = 200_000;
+/// The embedded sample's seed.
+pub const EMBEDDED_SEED: u64 = 42;
+/// [`EMBEDDED_AS_OF`] in ns since the epoch.
+const EMBEDDED_AS_OF_NS: i64 = 1_768_478_400_000_000_000;
+
+/// The embedded sample's spec.
+#[must_use]
+pub fn embedded() -> SampleSpec {
+    SampleSpec::new(
+        EMBEDDED_ROWS,
+        EMBEDDED_SEED,
+        EMBEDDED_AS_OF_NS,
+        SampleLayout::Nested,
+    )
+}
+
+/// One sentence saying what the embedded sample is, for a run's stderr.
+#[must_use]
+pub fn embedded_note() -> String {
+    format!(
+        "running on a generated sample: {EMBEDDED_ROWS} synthetic Elastic Endpoint network \
+         events (seed {EMBEDDED_SEED}, nested ECS) ending {EMBEDDED_AS_OF}, with planted \
+         exfiltration and decoys"
+    )
+}
+
 /// One network event, as plain Rust values.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Event {
@@ -1022,6 +1054,14 @@ pub fn write(spec: &SampleSpec, dir: &Path) -> Result<SampleSummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn embedded_as_of_is_its_text() {
+        assert_eq!(
+            crate::params::parse_instant(EMBEDDED_AS_OF),
+            Ok(embedded().as_of)
+        );
+    }
 
     #[test]
     fn same_seed_same_events_and_time_ordered() {
