@@ -1,0 +1,84 @@
+"""The native half of lakehunt (pyo3); use the functions of ``lakehunt`` instead."""
+
+from typing import Any
+
+__version__: str
+SAMPLE_AS_OF: str
+
+class LakehuntError(Exception): ...
+class InputError(LakehuntError): ...
+class RunError(LakehuntError): ...
+
+class Settings:
+    def __init__(
+        self,
+        *,
+        memory_limit: str | None = None,
+        target_partitions: int | None = None,
+        batch_size: int | None = None,
+        tmp_dir: str | None = None,
+        schema: str = "auto",
+        anonymous: bool = False,
+        date_pruning: bool = True,
+        mmap: bool = True,
+        threshold_pruning: bool = True,
+    ) -> None: ...
+
+class Results:
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object: ...
+    def __arrow_c_schema__(self) -> object: ...
+    @property
+    def num_rows(self) -> int: ...
+    @property
+    def column_names(self) -> list[str]: ...
+    @property
+    def metadata(self) -> list[tuple[str, str]]: ...
+    @property
+    def warnings(self) -> list[tuple[str, int, str]]: ...
+    def text(self, limit: int) -> str: ...
+    def html(self, limit: int) -> str: ...
+    def write(self, path: str, format: str | None = None) -> None: ...
+
+def run(
+    hunt: str,
+    data: list[str],
+    as_of: str | None,
+    window: str | None,
+    params: list[tuple[str, str]],
+    sample: bool,
+    settings: Settings,
+) -> Results: ...
+def sql(query: str, data: list[str], settings: Settings) -> Results: ...
+def esql(
+    query: str,
+    data: list[str],
+    index: list[tuple[str, list[str]]],
+    enrich: list[tuple[str, str]],
+    as_of: str | None,
+    default_limit: bool,
+    settings: Settings,
+) -> Results: ...
+def schema(data: list[str], settings: Settings) -> str: ...
+def hunts() -> str: ...
+def sample(
+    out: str,
+    rows: int,
+    seed: int,
+    as_of: str | None,
+    layout: str,
+    rows_per_file: int,
+    processes: bool,
+) -> tuple[list[Any], int, list[Any], int]: ...
+def backfill(
+    hunt: str,
+    data: list[str],
+    start: str,
+    end: str,
+    out: str,
+    every: str | None,
+    window: str | None,
+    params: list[tuple[str, str]],
+    resume: bool,
+    force: bool,
+    settings: Settings,
+) -> str: ...
