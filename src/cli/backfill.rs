@@ -34,8 +34,9 @@ end], as `lakehunt run --as-of end` does. Output: DIR/window_date=YYYY-MM-DD/par
 DIR/_lakehunt_backfill.json, the manifest of finished days.
 
 Exit codes:
-  0  done (with or without findings)
-  2  any error (the manifest keeps every finished day: rerun with --resume)";
+  0    done (with or without findings)
+  2    any error (the manifest keeps every finished day: rerun with --resume)
+  130  stopped by SIGINT (143: SIGTERM); the same: rerun with --resume";
 
 #[derive(Debug, Args)]
 #[command(after_long_help = BACKFILL_EXAMPLES)]

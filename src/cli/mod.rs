@@ -25,9 +25,10 @@ use lakehunt::output::{self, Format};
 
 const EXIT_CODES: &str = "\
 Exit codes:
-  0  ran (with or without findings)
-  1  findings, with --fail-on-findings
-  2  any error (bad flags, unreadable data, a field the hunt needs is missing)";
+  0    ran (with or without findings)
+  1    findings, with --fail-on-findings
+  2    any error (bad flags, unreadable data, a field the hunt needs is missing)
+  130  stopped by SIGINT (Ctrl-C), 143 by SIGTERM: nothing half-written is left";
 
 /// Run threat hunts over archived security telemetry stored as Parquet.
 ///
@@ -101,21 +102,57 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Sample(args) => sample::run(&args),
         Command::Ingest(args) => ingest::run(&args),
         Command::Schema(args) => schema::run(&args),
-        Command::Run(args) => runtime()?.block_on(run::run(args)),
-        Command::Sql(args) => runtime()?.block_on(run::sql(args)),
-        Command::Backfill(args) => runtime()?.block_on(backfill::run(args)),
-        Command::Explain(args) => runtime()?.block_on(explain::run(args)),
-        Command::Esql(args) => runtime()?.block_on(esql::run(args)),
-        Command::Sweep(args) => runtime()?.block_on(sweep::run(args)),
-        Command::Pivot(args) => runtime()?.block_on(pivot::run(args)),
+        Command::Run(args) => until_stopped(run::run(args)),
+        Command::Sql(args) => until_stopped(run::sql(args)),
+        Command::Backfill(args) => until_stopped(backfill::run(args)),
+        Command::Explain(args) => until_stopped(explain::run(args)),
+        Command::Esql(args) => until_stopped(esql::run(args)),
+        Command::Sweep(args) => until_stopped(sweep::run(args)),
+        Command::Pivot(args) => until_stopped(pivot::run(args)),
     }
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// A run ended by a signal: exit 128 + its number (130 for SIGINT, 143 for
+/// SIGTERM), as a shell reports a process the signal killed.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped by {name} (nothing half-written is left; backfill and sweep go on with --resume)")]
+pub struct Stopped {
+    /// SIGINT or SIGTERM.
+    pub name: &'static str,
+    /// The exit code.
+    pub code: u8,
+}
+
+/// How long a stopped run's tasks get to reach their next yield point.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Runs a command to its end, or until SIGINT or SIGTERM. On a signal the
+/// command's future is dropped: its session goes, and with it the spill
+/// folder; outputs are written under temporary names and renamed whole, and
+/// backfills and sweeps record each finished day or window, so nothing
+/// half-written is left and `--resume` goes on. The runtime's tasks then get
+/// [`STOP_GRACE`] to stop.
+fn until_stopped(
+    command: impl std::future::Future<Output = anyhow::Result<Outcome>>,
+) -> anyhow::Result<Outcome> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")
+        .context("cannot start the async runtime")?;
+    let ended = runtime.block_on(async {
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        tokio::select! {
+            // Signals first: a run woken by one stops at once.
+            biased;
+            _ = interrupt.recv() => Err(Stopped { name: "SIGINT", code: 130 }.into()),
+            _ = terminate.recv() => Err(Stopped { name: "SIGTERM", code: 143 }.into()),
+            ended = command => ended,
+        }
+    });
+    runtime.shutdown_timeout(STOP_GRACE);
+    ended
 }
 
 /// True when the error is a closed stdout (`lakehunt ... | head`): exit quietly.
@@ -208,7 +245,8 @@ struct DataArgs {
     #[arg(long, hide_short_help = true, value_name = "N", value_parser = at_least_one)]
     target_partitions: Option<usize>,
     /// Memory cap for the engine (1GiB, 512MiB, ...); aggregations and sorts
-    /// spill to disk beyond it. Default: half of this machine's memory.
+    /// spill to disk beyond it. Default: half of the memory this process may use
+    /// (the machine's, or its cgroup's limit in a container, whichever is less).
     #[arg(long, value_name = "SIZE", value_parser = byte_size)]
     memory_limit: Option<u64>,
     /// Folder for spill files (default: the system's temporary folder); they are

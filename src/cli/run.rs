@@ -27,9 +27,10 @@ The window is (as-of - window, as-of]: the lower edge is excluded, as in ES|QL's
 `@timestamp > now() - 8 hour`, and events after --as-of are not counted.
 
 Exit codes:
-  0  ran (with or without findings)
-  1  findings, with --fail-on-findings
-  2  any error (bad flags, unreadable data, a field the hunt needs is missing)";
+  0    ran (with or without findings)
+  1    findings, with --fail-on-findings
+  2    any error (bad flags, unreadable data, a field the hunt needs is missing)
+  130  stopped by SIGINT (143: SIGTERM): no output file, spill files removed";
 
 pub const SQL_EXAMPLES: &str = "\
 The table `events` has one column per ECS field, named with dots whatever the
@@ -42,8 +43,9 @@ Examples:
   lakehunt sql \"SELECT * FROM events WHERE NOT cidr_match(\\\"destination.ip\\\", '10.0.0.0/8') LIMIT 10\" --data lake/
 
 Exit codes:
-  0  ran
-  2  any error";
+  0    ran
+  2    any error
+  130  stopped by SIGINT (143: SIGTERM)";
 
 /// The hunt's parameters as flags, shared by `run` and `backfill`.
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 //! lakehunt's optimizations (set by the binary; the library reads no
 //! environment of its own).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::source::SchemaMode;
 use crate::source::remote::StoreOptions;
@@ -60,21 +60,155 @@ impl Default for EngineOptions {
     }
 }
 
-/// Half of the machine's memory (from `/proc/meminfo`), else 4 GiB.
+/// The memory this process may use: the machine's (`/proc/meminfo`), or less
+/// where a cgroup limits it (a container, a systemd slice), else `None`.
+#[must_use]
+pub fn available_memory() -> Option<u64> {
+    let machine = meminfo_total(&std::fs::read_to_string("/proc/meminfo").ok()?);
+    let cgroup = std::fs::read_to_string("/proc/self/cgroup")
+        .ok()
+        .and_then(|own| cgroup_limit(&own, Path::new("/sys/fs/cgroup")));
+    match (machine, cgroup) {
+        (Some(m), Some(c)) => Some(m.min(c)),
+        (m, c) => m.or(c),
+    }
+}
+
+/// Half of [`available_memory`], else 4 GiB.
 #[must_use]
 pub fn default_memory_limit() -> u64 {
-    let total_kib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|rest| {
-                    rest.trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<u64>()
-                        .ok()
-                })
-        });
-    total_kib.map_or(4 << 30, |kib| kib * 1024 / 2)
+    available_memory().map_or(4 << 30, |bytes| bytes / 2)
+}
+
+fn meminfo_total(meminfo: &str) -> Option<u64> {
+    meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|rest| {
+            rest.trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map(|kib| kib * 1024)
+}
+
+/// The smallest memory limit set on this process's cgroup or any of its
+/// ancestors, from `own` (the text of `/proc/self/cgroup`) and the cgroup
+/// file systems under `root`: v2's `memory.max` (unified, or mounted at
+/// `root/unified` beside v1), v1's `memory.limit_in_bytes`. Inside a
+/// container with its own cgroup namespace the path is `/` and the limit is
+/// the root's file; where the listed path is not mounted (a v1 container
+/// that sees its cgroup as the mount's root), the mount's root is read.
+fn cgroup_limit(own: &str, root: &Path) -> Option<u64> {
+    let mut limits = vec![];
+    for line in own.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (Some(_id), Some(controllers), Some(path)) = (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
+        let relative = path.trim_start_matches('/');
+        if controllers.is_empty() {
+            for mount in [root.to_path_buf(), root.join("unified")] {
+                limits.extend(walk_up(&mount, relative, "memory.max"));
+            }
+        } else if controllers.split(',').any(|c| c == "memory") {
+            limits.extend(walk_up(
+                &root.join("memory"),
+                relative,
+                "memory.limit_in_bytes",
+            ));
+        }
+    }
+    limits.into_iter().min()
+}
+
+/// Limits in `file` from `mount/relative` up to `mount`; v1's "no limit"
+/// (a page-rounded `i64::MAX`) and v2's `max` are none.
+fn walk_up(mount: &Path, relative: &str, file: &str) -> Vec<u64> {
+    let mut limits = vec![];
+    let mut dir = mount.join(relative);
+    if relative.split('/').any(|part| part == "..") || !dir.is_dir() {
+        dir = mount.to_path_buf();
+    }
+    loop {
+        if let Ok(text) = std::fs::read_to_string(dir.join(file))
+            && let Ok(bytes) = text.trim().parse::<u64>()
+            && bytes < (1 << 62)
+        {
+            limits.push(bytes);
+        }
+        if dir == mount || !dir.pop() || !dir.starts_with(mount) {
+            break;
+        }
+    }
+    limits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A cgroup file system under a temporary root: `files` are (path, text).
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let root = tempfile::tempdir().expect("temporary folder");
+        for (path, text) in files {
+            let path = root.path().join(path);
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("folders");
+            std::fs::write(path, text).expect("a file");
+        }
+        root
+    }
+
+    const MIB: u64 = 1 << 20;
+
+    #[test]
+    fn cgroup_v2_takes_the_smallest_limit_up_the_tree() {
+        let root = tree(&[
+            ("memory.max", "max\n"),
+            ("a/memory.max", "524288000\n"),
+            ("a/b/memory.max", "max\n"),
+        ]);
+        assert_eq!(cgroup_limit("0::/a/b\n", root.path()), Some(500 * MIB));
+        let tighter = tree(&[("a/memory.max", "max\n"), ("a/b/memory.max", "314572800\n")]);
+        assert_eq!(cgroup_limit("0::/a/b\n", tighter.path()), Some(300 * MIB));
+    }
+
+    #[test]
+    fn cgroup_v2_in_a_container_reads_its_root() {
+        let root = tree(&[("memory.max", "314572800\n")]);
+        assert_eq!(cgroup_limit("0::/\n", root.path()), Some(300 * MIB));
+        // A namespace that shows a path the container cannot see: the root.
+        assert_eq!(
+            cgroup_limit("0::/../host/slice\n", root.path()),
+            Some(300 * MIB)
+        );
+    }
+
+    #[test]
+    fn cgroup_v1_and_hybrid_read_the_memory_controller() {
+        let unlimited = "9223372036854771712\n";
+        let root = tree(&[
+            ("memory/memory.limit_in_bytes", unlimited),
+            ("memory/jobs/x/memory.limit_in_bytes", "314572800\n"),
+            ("unified/memory.max", "max\n"),
+        ]);
+        let own = "9:name=systemd:/\n4:cpu,memory:/jobs/x\n1:cpu:/\n0::/\n";
+        assert_eq!(cgroup_limit(own, root.path()), Some(300 * MIB));
+        let none = tree(&[("memory/memory.limit_in_bytes", unlimited)]);
+        assert_eq!(cgroup_limit("4:memory:/\n0::/\n", none.path()), None);
+    }
+
+    #[test]
+    fn no_cgroup_files_no_limit() {
+        let root = tree(&[]);
+        assert_eq!(cgroup_limit("0::/\n", root.path()), None);
+        assert_eq!(cgroup_limit("garbage", root.path()), None);
+        assert_eq!(
+            meminfo_total("MemTotal:       24683784 kB\nMemFree: 1 kB\n"),
+            Some(24_683_784 * 1024)
+        );
+    }
 }

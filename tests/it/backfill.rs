@@ -249,6 +249,86 @@ async fn killed_at_random_moments_and_resumed_gives_the_uninterrupted_output() {
     assert_eq!(backfilled(&killed).await, expected_rows);
 }
 
+/// `kill -SIGNAL pid`.
+fn signal(pid: u32, name: &str) {
+    let sent = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -{name} {pid}");
+}
+
+/// SIGINT or SIGTERM mid-way: exit 130 or 143 with one line, no temporary
+/// file left, and `--resume` finishes with the uninterrupted output. The run
+/// is paused (SIGSTOP) once a day is done, so the signal always lands before
+/// the end, however fast the machine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_by_a_signal_leaves_nothing_half_written_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = lake(&dir.path().join("lake"));
+    let clean = dir.path().join("clean");
+    let o = backfill_cli(&data, &clean, &["--quiet"]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let expected = outputs(&clean);
+    for (name, code) in [("INT", 130), ("TERM", 143)] {
+        let out = dir.path().join(name);
+        let mut child = backfill_cli(&data, &out, &["--quiet"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let day_done = || {
+            std::fs::read_dir(&out).is_ok_and(|entries| {
+                entries
+                    .filter_map(Result::ok)
+                    .any(|e| e.file_name().to_string_lossy().starts_with("window_date="))
+            })
+        };
+        let waited = std::time::Instant::now();
+        while !day_done() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "finished before a signal"
+            );
+            assert!(waited.elapsed().as_secs() < 60, "no day done in 60 s");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        signal(child.id(), "STOP");
+        signal(child.id(), name);
+        let stopped = std::time::Instant::now();
+        signal(child.id(), "CONT");
+        let o = child.wait_with_output().unwrap();
+        assert!(
+            stopped.elapsed().as_secs() < 10,
+            "took {:?} to stop",
+            stopped.elapsed()
+        );
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(code), "{err}");
+        assert_eq!(
+            err.trim(),
+            format!(
+                "lakehunt: stopped by SIG{name} (nothing half-written is left; backfill and sweep go on with --resume)"
+            )
+        );
+        let left: Vec<_> = walk(&out)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(left.is_empty(), "temporary files left: {left:?}");
+        assert_ne!(
+            outputs(&out),
+            expected,
+            "the run was stopped before its end"
+        );
+        let o = backfill_cli(&data, &out, &["--resume", "--quiet"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(outputs(&out), expected);
+    }
+}
+
 /// What a `--force` run killed just after replacing the manifest leaves: its
 /// own manifest with no days done, and an older backfill's day folders (other
 /// days among them) and temporary files. `--resume` finishes it exactly.

@@ -1369,3 +1369,184 @@ fn hostile_text_is_escaped_on_the_terminal_and_kept_in_files() {
         "process.name\nevil\u{1b}]0;pwned\u{7}\u{202e}exe.txt\n"
     );
 }
+
+/// `kill -SIGNAL pid`.
+#[cfg(unix)]
+fn send(pid: u32, name: &str) {
+    let sent = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -{name} {pid}");
+}
+
+/// SIGTERM and SIGINT stop a long query within seconds, with exit 143/130
+/// and one line; the session's spill folder is removed and no output file,
+/// whole or partial, is left where --out points.
+#[cfg(unix)]
+#[test]
+fn signals_stop_a_run_and_clean_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "lake", "nested");
+    for (name, code) in [("TERM", 143), ("INT", 130)] {
+        let spill = dir.path().join(format!("spill-{name}"));
+        let out_dir = dir.path().join(format!("out-{name}"));
+        std::fs::create_dir_all(&spill).unwrap();
+        std::fs::create_dir_all(&out_dir).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+            .args([
+                "sql",
+                "SELECT value, count(*) AS n FROM generate_series(1, 1000000000) GROUP BY value HAVING count(*) > 1",
+                "--data",
+                data.to_str().unwrap(),
+                "--memory-limit",
+                "20MiB",
+                "--tmp-dir",
+                spill.to_str().unwrap(),
+                "--out",
+                out_dir.join("x.parquet").to_str().unwrap(),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The session's spill folder appears when the query starts.
+        let started = std::time::Instant::now();
+        while std::fs::read_dir(&spill).unwrap().next().is_none() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "ended before the signal"
+            );
+            assert!(started.elapsed().as_secs() < 60, "no spill folder in 60 s");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let sent = std::time::Instant::now();
+        send(child.id(), name);
+        let o = child.wait_with_output().unwrap();
+        assert!(
+            sent.elapsed().as_secs() < 10,
+            "{:?} to stop",
+            sent.elapsed()
+        );
+        assert_eq!(o.status.code(), Some(code), "{}", stderr(&o));
+        assert_eq!(
+            stderr(&o).lines().collect::<Vec<_>>(),
+            [format!(
+                "lakehunt: stopped by SIG{name} (nothing half-written is left; backfill and sweep go on with --resume)"
+            )]
+        );
+        let left = |d: &Path| {
+            std::fs::read_dir(d)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(left(&spill), Vec::<String>::new());
+        assert_eq!(left(&out_dir), Vec::<String>::new());
+    }
+}
+
+/// A panic is one line and exit 2, not Rust's report and 101.
+#[test]
+fn a_panic_is_one_line_and_exit_2() {
+    let o = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args(["hunts"])
+        .env("LAKEHUNT_TEST_PANIC", "1")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: lakehunt panicked at src/main.rs:")
+            && err
+                .trim_end()
+                .ends_with(": LAKEHUNT_TEST_PANIC is set (a bug; please report it)"),
+        "{err}"
+    );
+}
+
+/// A memory cgroup of `bytes` made under this process's own (v1's memory
+/// controller, or v2), as a container runtime makes one; `None` where this
+/// machine does not let the test make one.
+#[cfg(target_os = "linux")]
+fn memory_cgroup(bytes: u64) -> Option<PathBuf> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let (mount, limit_file, path) = own.lines().find_map(|line| {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        if controllers.split(',').any(|c| c == "memory") {
+            Some(("/sys/fs/cgroup/memory", "memory.limit_in_bytes", path))
+        } else if controllers.is_empty() && Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+        {
+            Some(("/sys/fs/cgroup", "memory.max", path))
+        } else {
+            None
+        }
+    })?;
+    let dir = Path::new(mount)
+        .join(path.trim_start_matches('/'))
+        .join(format!("lakehunt-test-{}", std::process::id()));
+    std::fs::create_dir(&dir).ok()?;
+    if std::fs::write(dir.join(limit_file), bytes.to_string()).is_err() {
+        let _ = std::fs::remove_dir(&dir);
+        return None;
+    }
+    Some(dir)
+}
+
+/// In a container whose cgroup allows 300 MiB, the default cap is half of
+/// that, not half of the host's memory: a GROUP BY of 3M groups spills there,
+/// and not under a cap of half this machine's memory.
+#[cfg(target_os = "linux")]
+#[test]
+fn the_default_memory_cap_follows_the_cgroup() {
+    let Some(cgroup) = memory_cgroup(300 << 20) else {
+        eprintln!("skipped: this machine does not let the test make a memory cgroup");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "lake", "nested");
+    let query = "EXPLAIN ANALYZE SELECT count(*) AS groups FROM (SELECT value % 3000000 AS k, \
+                 count(*) AS n FROM generate_series(1, 6000000) GROUP BY k) WHERE n = 2";
+    let spills = |inside: bool| -> u64 {
+        let script = if inside {
+            format!("echo $$ > {}/cgroup.procs && exec \"$@\"", cgroup.display())
+        } else {
+            "exec \"$@\"".to_owned()
+        };
+        let o = Command::new("sh")
+            .args([
+                "-c",
+                &script,
+                "sh",
+                env!("CARGO_BIN_EXE_lakehunt"),
+                "sql",
+                query,
+            ])
+            .args(["--data", data.to_str().unwrap(), "--format", "csv"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let plan = String::from_utf8_lossy(&o.stdout).into_owned();
+        let counts: Vec<u64> = plan
+            .split("spill_count=")
+            .skip(1)
+            .map(|rest| {
+                rest.chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        assert!(!counts.is_empty(), "no spill metrics in {plan}");
+        counts.iter().sum()
+    };
+    let inside = spills(true);
+    let outside = spills(false);
+    let _ = std::fs::remove_dir(&cgroup);
+    assert!(inside > 0, "no spill under a 150 MiB cap");
+    assert_eq!(outside, 0, "spilled under half of this machine's memory");
+}
