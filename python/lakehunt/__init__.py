@@ -32,7 +32,9 @@ Every data-reading function also takes these settings as keywords:
 the machine's memory), ``target_partitions`` (parallelism; default the cores),
 ``batch_size``, ``tmp_dir`` (spill folder), ``schema`` (``auto``, ``ecs`` or
 ``ocsf``), ``anonymous`` (object stores without credentials), ``date_pruning``
-(skip files in date folders outside the window; default on).
+(skip files in day folders outside the window; default on) and ``date_folders``
+(keys besides ``eventDay`` whose folders are the events' UTC day, as
+``--date-folders``).
 """
 
 from __future__ import annotations
@@ -279,7 +281,10 @@ def _settings(
     schema: str = "auto",
     anonymous: bool = False,
     date_pruning: bool = True,
+    date_folders: Iterable[str] = (),
 ) -> _lakehunt.Settings:
+    if isinstance(date_folders, str):
+        date_folders = [date_folders]
     return _lakehunt.Settings(
         memory_limit=_size("memory_limit", memory_limit),
         target_partitions=target_partitions,
@@ -288,6 +293,7 @@ def _settings(
         schema=schema,
         anonymous=anonymous,
         date_pruning=date_pruning,
+        date_folders=list(date_folders),
         # The command's switches, so a notebook and the command agree.
         mmap=not _env_switch("LAKEHUNT_NO_MMAP"),
         threshold_pruning=not _env_switch("LAKEHUNT_NO_THRESHOLD"),
@@ -315,6 +321,7 @@ def run(
     schema: str = "auto",
     anonymous: bool = False,
     date_pruning: bool = True,
+    date_folders: Iterable[str] = (),
     **params: Any,
 ) -> Results:
     """Run a shipped hunt over Parquet events (``lakehunt run``).
@@ -342,7 +349,7 @@ def run(
         _duration("window", window),
         [(name, _param(name, value)) for name, value in params.items()],
         sample,
-        _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous, date_pruning),
+        _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous, date_pruning, date_folders),
     )
     return _results(inner)
 
@@ -472,6 +479,7 @@ def backfill(
     schema: str = "auto",
     anonymous: bool = False,
     date_pruning: bool = True,
+    date_folders: Iterable[str] = (),
     **params: Any,
 ) -> dict[str, Any]:
     """Run a hunt over every window of a stretch of archive (``lakehunt backfill``); resumable.
@@ -495,6 +503,6 @@ def backfill(
         [(name, _param(name, value)) for name, value in params.items()],
         resume,
         force,
-        _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous, date_pruning),
+        _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous, date_pruning, date_folders),
     )
     return _json.loads(summary)

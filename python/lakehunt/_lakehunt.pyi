@@ -20,6 +20,7 @@ class Settings:
         schema: str = "auto",
         anonymous: bool = False,
         date_pruning: bool = True,
+        date_folders: list[str] = ...,
         mmap: bool = True,
         threshold_pruning: bool = True,
     ) -> None: ...

@@ -187,6 +187,7 @@ struct Settings {
     schema: SchemaMode,
     anonymous: bool,
     date_pruning: bool,
+    date_folders: Vec<String>,
     mmap: bool,
     threshold_pruning: bool,
 }
@@ -203,6 +204,7 @@ impl Settings {
         schema = "auto",
         anonymous = false,
         date_pruning = true,
+        date_folders = Vec::new(),
         mmap = true,
         threshold_pruning = true,
     ))]
@@ -214,6 +216,7 @@ impl Settings {
         schema: &str,
         anonymous: bool,
         date_pruning: bool,
+        date_folders: Vec<String>,
         mmap: bool,
         threshold_pruning: bool,
     ) -> PyResult<Settings> {
@@ -247,6 +250,7 @@ impl Settings {
             schema,
             anonymous,
             date_pruning,
+            date_folders,
             mmap,
             threshold_pruning,
         })
@@ -262,6 +266,11 @@ impl Settings {
             memory_limit: self.memory_limit,
             tmp_dir: self.tmp_dir.clone(),
             time_range: None,
+            date_folders: lakehunt::source::DAY_FOLDERS
+                .iter()
+                .map(|&k| k.to_owned())
+                .chain(self.date_folders.iter().cloned())
+                .collect(),
             mmap: self.mmap,
             threshold_pruning: self.threshold_pruning,
             settings: vec![],

@@ -342,3 +342,15 @@ def test_help_teaches() -> None:
     assert "LakehuntWarning" in (lakehunt.__doc__ or "")
     for name in lakehunt.__all__:
         assert getattr(lakehunt, name).__doc__, name
+
+
+def test_date_folders_as_the_command(tmp_path: pathlib.Path) -> None:
+    lake = tmp_path / "lake"
+    lakehunt_cli("sample", "--out", str(lake / "dt=2026-01-14"), "--rows", "20000", "--as-of", AS_OF)
+    lakehunt_cli("sample", "--out", str(lake / "dt=2026-01-15"), "--rows", "10", "--as-of", AS_OF)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", lakehunt.LakehuntWarning)
+        # dt= may be a local or ingest day: read unless declared.
+        assert lakehunt.run("egress-bytes", data=lake, as_of=AS_OF).num_rows > 0
+        assert lakehunt.run("egress-bytes", data=lake, as_of=AS_OF, date_folders=["dt"]).num_rows == 0
+        assert lakehunt.run("egress-bytes", data=lake, as_of=AS_OF, date_folders="dt", date_pruning=False).num_rows > 0

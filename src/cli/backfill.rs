@@ -101,6 +101,11 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
     )
     .await?;
     engine.check_fields(&hunt).await?;
+    if !args.quiet
+        && let Some(skipped) = args.data.skipped_note(engine.source())
+    {
+        eprintln!("{skipped}");
+    }
     let spec = BackfillSpec {
         bound,
         from,

@@ -253,11 +253,17 @@ struct DataArgs {
     /// removed when the run ends, also on error.
     #[arg(long, value_name = "DIR")]
     tmp_dir: Option<PathBuf>,
-    /// Open every file, even in date folders (`date=`, `eventDay=`, ...) outside
-    /// the window: for lakes whose date folders name the ingest day, where an
-    /// event can land in a later day's folder.
+    /// Open every file, even in day folders (`eventDay=`, and --date-folders)
+    /// outside the window.
     #[arg(long)]
     no_date_pruning: bool,
+    /// Also take folders `KEY=YYYYMMDD` (or `KEY=YYYY-MM-DD`) as the UTC day of
+    /// the events filed under them, and skip those wholly outside the window
+    /// (`eventDay`, Security Lake's, always counts). Declare a key only where
+    /// it is the event's UTC day: `date=`/`dt=` folders that name an ingest day
+    /// or a local-time day would lose events. Repeatable, or comma-separated.
+    #[arg(long, value_name = "KEY", value_delimiter = ',')]
+    date_folders: Vec<String>,
     /// How to read the files: `auto` reads a schema with OCSF's class_uid,
     /// category_uid and activity_id through the OCSF field map and anything else
     /// as ECS; `ecs` or `ocsf` forces one for every file.
@@ -348,6 +354,12 @@ impl DataArgs {
             memory_limit: self.memory_limit,
             tmp_dir: self.tmp_dir.clone(),
             time_range: None,
+            date_folders: lakehunt::source::DAY_FOLDERS
+                .iter()
+                .map(|&k| k.to_owned())
+                .chain(self.date_folders.iter().map(|k| k.trim().to_owned()))
+                .filter(|k| !k.is_empty())
+                .collect(),
             mmap: !env_switch("LAKEHUNT_NO_MMAP"),
             threshold_pruning: !env_switch("LAKEHUNT_NO_THRESHOLD"),
             settings: datafusion_settings(),
@@ -355,6 +367,33 @@ impl DataArgs {
                 anonymous: self.anonymous,
             },
         }
+    }
+
+    /// What a run skipped by folder name, for stderr: day folders outside the
+    /// window, whose files were not opened or, in a store, not even listed.
+    fn skipped_note(&self, source: &lakehunt::source::Source) -> Option<String> {
+        let (files, folders) = (source.skipped_by_date, source.folders_unlisted);
+        if files == 0 && folders == 0 {
+            return None;
+        }
+        let mut said = vec![];
+        if files > 0 {
+            said.push(format!(
+                "{files} file{} not opened",
+                if files == 1 { "" } else { "s" }
+            ));
+        }
+        if folders > 0 {
+            said.push(format!(
+                "{folders} folder{} not listed",
+                if folders == 1 { "" } else { "s" }
+            ));
+        }
+        let keys = self.engine_options().date_folders.join("=, ");
+        Some(format!(
+            "note: {} in day folders ({keys}=) outside the window (--no-date-pruning reads them)",
+            said.join(", ")
+        ))
     }
 
     /// [`DataArgs::engine_options`] for a run that only looks at `(lo, hi]`.

@@ -199,6 +199,9 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         format_duration(bound.window),
         params.join(", ")
     );
+    if let Some(skipped) = args.data.skipped_note(source) {
+        note!(args.quiet, "{skipped}");
+    }
     if source.ocsf_version.is_some() {
         let map = FieldMap::find("ocsf")?;
         for (field, lossy) in map.lossy(hunt.lakehunt.fields.keys().map(String::as_str)) {

@@ -177,7 +177,13 @@ impl Engine {
     /// Opens the data (reading every footer) and builds the session.
     pub async fn open(paths: &[String], options: &EngineOptions) -> Result<Engine> {
         let source = match options.time_range {
-            Some(range) => Source::open_in_range(paths, options.schema, &options.stores, range)?,
+            Some(range) => Source::open_in_range(
+                paths,
+                options.schema,
+                &options.stores,
+                range,
+                &options.date_folders,
+            )?,
             None => Source::open_as(paths, options.schema, &options.stores)?,
         };
         Self::with_source(source, options).await

@@ -171,23 +171,34 @@ pub fn hive_partitions(path: &Path) -> Vec<(String, String)> {
         })
         .collect()
 }
-/// The UTC day (ns since the epoch, at midnight) a date folder names:
-/// `date=2026-03-01`, `eventDay=20260301`, `dt=...`, `day=...`.
-fn folder_day(path: &Path) -> Option<i64> {
-    hive_partitions(path)
-        .into_iter()
-        .find_map(|(key, value)| date_folder_day(&key, &value))
+/// Folder keys taken as the UTC day of the events under them unless told
+/// otherwise: Amazon Security Lake's `eventDay`, which `lakehunt ingest`
+/// writes too. Keys such as `date=`, `dt=` or `day=` often name an ingest
+/// day or a local-time day instead; a lake that files events by their UTC day
+/// under such a key says so with `--date-folders KEY`.
+pub const DAY_FOLDERS: [&str; 1] = ["eventDay"];
+
+/// A run's window `(lo, hi]` (ns) and the folder keys (any case) whose value
+/// is the UTC day of the events filed under them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DayWindow<'a> {
+    pub(crate) lo: i64,
+    pub(crate) hi: i64,
+    pub(crate) keys: &'a [String],
 }
 
-/// The UTC day (ns, at midnight) of one `key=value` folder, if it is a date
-/// folder: `date=2026-03-01`, `eventDay=20260301`, `dt=...`, `day=...`.
-pub(crate) fn date_folder_day(key: &str, value: &str) -> Option<i64> {
+/// The UTC day (ns since the epoch, at midnight) a day folder of `path` names.
+fn folder_day(path: &Path, keys: &[String]) -> Option<i64> {
+    hive_partitions(path)
+        .into_iter()
+        .find_map(|(key, value)| date_folder_day(&key, &value, keys))
+}
+
+/// The UTC day (ns, at midnight) of one `key=value` folder, if `key` is one of
+/// `keys` (any case) and the value a date: `20260301`, `2026-03-01`.
+pub(crate) fn date_folder_day(key: &str, value: &str, keys: &[String]) -> Option<i64> {
     const DAY_NS: i64 = 86_400_000_000_000;
-    let key = key.to_ascii_lowercase();
-    if !matches!(
-        key.as_str(),
-        "date" | "dt" | "day" | "eventday" | "event_date"
-    ) {
+    if !keys.iter().any(|k| k.eq_ignore_ascii_case(key)) {
         return None;
     }
     let digits: String = value.chars().filter(char::is_ascii_digit).collect();
@@ -212,16 +223,18 @@ pub(crate) fn day_in_range(day: i64, lo: i64, hi: i64) -> bool {
     day + DAY_NS > lo && day <= hi
 }
 
-/// `files`, less those in date folders (`date=`, `eventDay=`, ...) wholly
-/// outside `(lo, hi]`, and how many were left out. A day's folder is kept when
+/// `files`, less those in day folders (`window.keys`) wholly outside
+/// `(lo, hi]`, and how many were left out. A day's folder is kept when
 /// any instant of that UTC day is inside, so events filed under their own day
 /// are never lost. When no file would be left, none is skipped (the time
 /// filter then finds nothing, and the run still checks its fields).
-pub(crate) fn in_range_files(files: Vec<PathBuf>, lo: i64, hi: i64) -> (Vec<PathBuf>, usize) {
+pub(crate) fn in_range_files(files: Vec<PathBuf>, window: DayWindow) -> (Vec<PathBuf>, usize) {
     let found = files.len();
     let kept: Vec<PathBuf> = files
         .iter()
-        .filter(|f| folder_day(f).is_none_or(|day| day_in_range(day, lo, hi)))
+        .filter(|f| {
+            folder_day(f, window.keys).is_none_or(|day| day_in_range(day, window.lo, window.hi))
+        })
         .cloned()
         .collect();
     let kept = if kept.is_empty() { files } else { kept };

@@ -30,7 +30,8 @@ pub mod remote;
 
 use crate::error::{Error, Result};
 use crate::resolve::{FieldMap, Leaf, leaves, unify};
-use discover::in_range_files;
+pub use discover::DAY_FOLDERS;
+use discover::{DayWindow, in_range_files};
 pub use discover::{discover, files_under, hive_partitions};
 pub use footer::{FileStats, Footer, TimeRange, TimeRanges, read_footers, with_string_views};
 use remote::{Listed, StoreOptions};
@@ -150,7 +151,7 @@ impl Found {
     /// The files `paths` name: local paths, folders and globs (see
     /// [`discover`]), then object-store URLs (see [`remote`]), whose date
     /// folders wholly outside `range` are not listed.
-    fn of(paths: &[String], stores: &StoreOptions, range: Option<(i64, i64)>) -> Result<Found> {
+    fn of(paths: &[String], stores: &StoreOptions, range: Option<DayWindow<'_>>) -> Result<Found> {
         let (urls, local): (Vec<&String>, Vec<&String>) =
             paths.iter().partition(|p| remote::is_url(p));
         let local: Vec<String> = local.into_iter().cloned().collect();
@@ -377,15 +378,22 @@ impl Source {
     }
 
     /// [`Source::open_as`] for a run that only looks at `(lo, hi]` (ns): files in
-    /// date folders wholly outside it are skipped unopened.
+    /// day folders (`key=YYYYMMDD` for a key of `day_keys`, any case) wholly
+    /// outside it are skipped unopened.
     pub fn open_in_range(
         paths: &[String],
         mode: SchemaMode,
         stores: &StoreOptions,
         (lo, hi): (i64, i64),
+        day_keys: &[String],
     ) -> Result<Source> {
-        let mut found = Found::of(paths, stores, Some((lo, hi)))?;
-        let (files, skipped) = in_range_files(std::mem::take(&mut found.files), lo, hi);
+        let window = DayWindow {
+            lo,
+            hi,
+            keys: day_keys,
+        };
+        let mut found = Found::of(paths, stores, Some(window))?;
+        let (files, skipped) = in_range_files(std::mem::take(&mut found.files), window);
         found.files = files;
         let folders_unlisted = found.folders_unlisted;
         let (files, groups) = scan_files(found, mode, stores)?;

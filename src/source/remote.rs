@@ -29,7 +29,7 @@ use object_store::{
     PutOptions, PutPayload,
 };
 
-use super::discover::{date_folder_day, day_in_range, is_glob};
+use super::discover::{DayWindow, date_folder_day, day_in_range, is_glob};
 use super::footer::TAIL_READ;
 use crate::error::{Error, Result};
 
@@ -440,8 +440,8 @@ pub struct Listed {
 /// bookkeeping objects (`_SUCCESS`, `.tmp/`) skipped, sorted by key. An
 /// argument that names none is an error naming it.
 ///
-/// With `range` (ns, `(lo, hi]`), a prefix is listed folder by folder and
-/// date folders (`eventDay=20260115/`, `date=2026-01-15/`, ...) wholly
+/// With `range` (ns, `(lo, hi]`, and the keys of day folders), a prefix is
+/// listed folder by folder and day folders (`eventDay=20260115/`) wholly
 /// outside it are not listed at all: a month of Security Lake is then a few
 /// requests per region and account for the window's days, not a listing of
 /// every object of the month. Returns the objects and how many date folders
@@ -449,7 +449,7 @@ pub struct Listed {
 pub(crate) async fn list(
     arg: &str,
     options: &StoreOptions,
-    range: Option<(i64, i64)>,
+    range: Option<DayWindow<'_>>,
 ) -> Result<(Vec<Listed>, usize)> {
     let url = ObjectUrl::parse(arg)?;
     let store = build_store(&url.store, options)?;
@@ -561,11 +561,11 @@ pub(crate) async fn list(
 const CONCURRENT_LISTS: usize = 16;
 
 /// Every object below `root`, listed a folder at a time, less date folders
-/// wholly outside `(lo, hi]`; and how many date folders were left out.
+/// wholly outside the window; and how many date folders were left out.
 async fn walk(
     store: &dyn ObjectStore,
     root: Option<StorePath>,
-    (lo, hi): (i64, i64),
+    window: DayWindow<'_>,
 ) -> object_store::Result<(Vec<ObjectMeta>, usize)> {
     let mut pending = vec![root];
     let mut running = futures::stream::FuturesUnordered::new();
@@ -587,8 +587,8 @@ async fn walk(
             let day = folder
                 .filename()
                 .and_then(|name| name.split_once('='))
-                .and_then(|(key, value)| date_folder_day(key, value));
-            if day.is_some_and(|day| !day_in_range(day, lo, hi)) {
+                .and_then(|(key, value)| date_folder_day(key, value, window.keys));
+            if day.is_some_and(|day| !day_in_range(day, window.lo, window.hi)) {
                 skipped += 1;
             } else {
                 pending.push(Some(folder));
@@ -603,7 +603,7 @@ async fn walk(
 pub(crate) fn list_all(
     args: &[&str],
     options: &StoreOptions,
-    range: Option<(i64, i64)>,
+    range: Option<DayWindow<'_>>,
 ) -> Result<(Vec<Listed>, usize)> {
     block_on(|| async {
         let lists = futures::stream::iter(args.iter().map(|arg| list(arg, options, range)))

@@ -1550,3 +1550,78 @@ fn the_default_memory_cap_follows_the_cgroup() {
     assert!(inside > 0, "no spill under a 150 MiB cap");
     assert_eq!(outside, 0, "spilled under half of this machine's memory");
 }
+
+/// Day folders are pruned by default only where the key is documented as the
+/// event's UTC day (`eventDay`); a lake filed by local day under `dt=` keeps
+/// every event unless the user declares `--date-folders dt`; what was skipped
+/// by folder name is said on stderr.
+#[test]
+fn only_declared_day_folders_are_pruned_and_skips_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    // The window's events filed under the previous day, as a lake partitioned
+    // by local time west of UTC (or by ingest day) files its first hours.
+    let findings = |key: &str, extra: &[&str]| {
+        let lake = dir.path().join(format!("lake-{key}"));
+        let out = lake.join(format!("{key}=2026-01-14"));
+        if !out.exists() {
+            let o = lakehunt(&[
+                "sample",
+                "--out",
+                out.to_str().unwrap(),
+                "--rows",
+                "20000",
+                "--as-of",
+                AS_OF,
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            // The window's own day: a few events, none a finding (too few
+            // rows for the sample to plant any).
+            let today = lake.join(format!("{key}=2026-01-15"));
+            let o = lakehunt(&[
+                "sample",
+                "--out",
+                today.to_str().unwrap(),
+                "--rows",
+                "10",
+                "--as-of",
+                AS_OF,
+            ]);
+            assert!(o.status.success(), "{}", stderr(&o));
+        }
+        let mut args = vec![
+            "run",
+            "egress-bytes",
+            "--data",
+            lake.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+            "--format",
+            "csv",
+        ];
+        args.extend_from_slice(extra);
+        let o = lakehunt(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        (stdout(&o).lines().count().saturating_sub(1), stderr(&o))
+    };
+    let (all, err) = findings("dt", &[]);
+    assert!(all > 0, "{err}");
+    assert!(!err.contains("not opened"), "{err}");
+    let (same, _) = findings("date", &[]);
+    assert_eq!(same, all);
+
+    let note = "note: 1 file not opened in day folders (eventDay=, dt=) outside the window (--no-date-pruning reads them)";
+    let (declared, err) = findings("dt", &["--date-folders", "dt"]);
+    assert_eq!(declared, 0);
+    assert!(err.lines().any(|l| l == note), "{err}");
+    let (read, err) = findings("dt", &["--date-folders", "dt", "--no-date-pruning"]);
+    assert_eq!(read, all);
+    assert!(!err.contains("not opened"), "{err}");
+
+    // eventDay is Security Lake's event day: pruned without being asked.
+    let (pruned, err) = findings("eventDay", &[]);
+    assert_eq!(pruned, 0);
+    assert!(
+        err.lines().any(|l| l == "note: 1 file not opened in day folders (eventDay=) outside the window (--no-date-pruning reads them)"),
+        "{err}"
+    );
+}
