@@ -171,7 +171,16 @@ fn rewrite(filter: &FilterExec) -> Result<Option<Vec<Arc<dyn ExecutionPlan>>>> {
     if !groups.is_single() || groups.is_empty() {
         return Ok(None);
     }
-    let candidates = split_conjunction(filter.predicate())
+    let conjuncts = split_conjunction(filter.predicate());
+    // A dropped group never meets the HAVING: none of its other conditions
+    // may be able to fail on it (a CAST of text, arithmetic that overflows).
+    if !conjuncts
+        .iter()
+        .all(|c| at_least(c).is_some() || cannot_fail_on(c))
+    {
+        return Ok(None);
+    }
+    let candidates = conjuncts
         .into_iter()
         .filter_map(at_least)
         .filter_map(|(index, threshold)| {
@@ -258,7 +267,7 @@ fn with_threshold(
             .aggr_expr()
             .iter()
             .zip(aggregate.filter_expr())
-            .all(|(other, filter)| cannot_fail(other, filter.as_ref(), sum));
+            .all(|(other, filter)| cannot_fail(other, filter.as_ref(), sum, &input.schema()));
     if !plain {
         return Ok(None);
     }
@@ -283,25 +292,83 @@ fn with_threshold(
 }
 
 /// The aggregates that pruning may leave alone, none with `FILTER` or
-/// `ORDER BY`: `count`, `min`, `max`, `avg` and `sum` of columns and literals,
-/// and the pruned sum itself (the exec evaluates its argument on every row,
-/// and a dropped group's sum lies between -2^63 and the threshold, so its
-/// `checked_sum` cannot fail). None of these can fail on a dropped row, so
-/// dropping rows of a group `HAVING` drops hides no error.
+/// `ORDER BY`: `count`, `min` and `max` of columns and literals of any type,
+/// `avg` and `sum` of integer and float ones (DataFusion's `sum` wraps
+/// integers and `avg` adds them as floats; decimal sums can overflow and
+/// fail), and the pruned sum itself (the exec evaluates its argument on every
+/// row, and a dropped group's sum lies between -2^63 and the threshold, so
+/// its `checked_sum` cannot fail). None of these can fail on a dropped row,
+/// so dropping rows of a group `HAVING` drops hides no error.
 fn cannot_fail(
     aggregate: &Arc<AggregateFunctionExpr>,
     filter: Option<&Arc<dyn PhysicalExpr>>,
     pruned: &Arc<AggregateFunctionExpr>,
+    input: &arrow::datatypes::Schema,
 ) -> bool {
     if filter.is_some() || !aggregate.order_bys().is_empty() {
         return false;
     }
-    let plain_arguments = aggregate
-        .expressions()
-        .iter()
-        .all(|e| e.is::<Column>() || e.is::<Literal>());
-    let safe = ["count", "min", "max", "avg", "sum"].contains(&aggregate.fun().name());
-    Arc::ptr_eq(aggregate, pruned) || (safe && plain_arguments)
+    if Arc::ptr_eq(aggregate, pruned) {
+        return true;
+    }
+    let number = |e: &Arc<dyn PhysicalExpr>| {
+        e.data_type(input)
+            .is_ok_and(|t| t.is_integer() || t.is_floating() || t.is_null())
+    };
+    // A column or literal, or one cast from a number to a float (as `avg`
+    // of an integer is planned), which cannot fail.
+    let plain = |e: &Arc<dyn PhysicalExpr>| {
+        let direct = |e: &Arc<dyn PhysicalExpr>| e.is::<Column>() || e.is::<Literal>();
+        direct(e)
+            || e.downcast_ref::<datafusion::physical_expr::expressions::CastExpr>()
+                .is_some_and(|cast| {
+                    direct(cast.expr()) && number(cast.expr()) && cast.cast_type().is_floating()
+                })
+    };
+    let plain_arguments = aggregate.expressions().iter().all(plain);
+    let numeric = aggregate.expressions().iter().all(number);
+    match aggregate.fun().name() {
+        "count" | "min" | "max" => plain_arguments,
+        "avg" | "sum" => plain_arguments && numeric,
+        _ => false,
+    }
+}
+
+/// Whether a `HAVING` condition cannot fail on any group: columns, literals,
+/// comparisons and `IS [NOT] NULL` of them, joined by `AND`/`OR`/`NOT`.
+/// Anything else (a cast, arithmetic, a function) may.
+fn cannot_fail_on(expr: &Arc<dyn PhysicalExpr>) -> bool {
+    use datafusion::logical_expr::Operator;
+    use datafusion::physical_expr::expressions::{BinaryExpr, IsNotNullExpr, IsNullExpr, NotExpr};
+    if expr.is::<Column>() || expr.is::<Literal>() {
+        return true;
+    }
+    if let Some(binary) = expr.downcast_ref::<BinaryExpr>() {
+        return matches!(
+            binary.op(),
+            Operator::Eq
+                | Operator::NotEq
+                | Operator::Lt
+                | Operator::LtEq
+                | Operator::Gt
+                | Operator::GtEq
+                | Operator::And
+                | Operator::Or
+                | Operator::IsDistinctFrom
+                | Operator::IsNotDistinctFrom
+        ) && cannot_fail_on(binary.left())
+            && cannot_fail_on(binary.right());
+    }
+    if let Some(not) = expr.downcast_ref::<NotExpr>() {
+        return cannot_fail_on(not.arg());
+    }
+    if let Some(is_null) = expr.downcast_ref::<IsNullExpr>() {
+        return cannot_fail_on(is_null.arg());
+    }
+    if let Some(is_not_null) = expr.downcast_ref::<IsNotNullExpr>() {
+        return cannot_fail_on(is_not_null.arg());
+    }
+    false
 }
 
 /// `node` with `old` (somewhere along its first children) replaced by `new`.
@@ -1277,6 +1344,89 @@ mod tests {
             let with = outcome(run(&data, sql, true, 16, None).await);
             let without = outcome(run(&data, sql, false, 16, None).await);
             assert_eq!(with, without, "{sql}");
+        }
+    }
+
+    /// Queries that fail without the rule fail with it: an aggregate that
+    /// overflows, or a `HAVING` condition that fails, on a group the threshold
+    /// would drop. The rule stays out of such plans.
+    #[tokio::test]
+    async fn a_failing_query_still_fails() {
+        use arrow::array::Decimal128Array;
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Utf8, false),
+            Field::new("v", DataType::Int64, false),
+            Field::new("d", DataType::Decimal128(38, 0), false),
+            Field::new("s", DataType::Utf8, false),
+        ]));
+        // "kept" reaches the threshold; "dropped" does not, and holds the
+        // values that fail: two decimals whose sum passes 38 digits, text
+        // that is no integer.
+        let part = |k: &str, v: i64, d: i128, s: &str| {
+            let batch = RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![
+                    Arc::new(StringArray::from(vec![k; 2])),
+                    Arc::new(Int64Array::from(vec![v; 2])),
+                    Arc::new(
+                        Decimal128Array::from(vec![d; 2])
+                            .with_precision_and_scale(38, 0)
+                            .unwrap(),
+                    ),
+                    Arc::new(StringArray::from(vec![s; 2])),
+                ],
+            )
+            .unwrap();
+            vec![batch]
+        };
+        let big = 9 * 10i128.pow(37);
+        let table = MemTable::try_new(
+            Arc::clone(&schema),
+            vec![part("kept", 2000, 1, "1"), part("dropped", 1, big, "abc")],
+        )
+        .unwrap();
+        let table = Arc::new(table);
+        for sql in [
+            "SELECT k, sum(v), avg(d) FROM t GROUP BY k HAVING sum(v) >= 1000",
+            "SELECT k, sum(v), max(s) FROM t GROUP BY k \
+             HAVING CAST(max(s) AS INT) > 0 AND sum(v) >= 1000",
+        ] {
+            let mut outcomes = vec![];
+            for rule in [false, true] {
+                let ctx = context(rule, None, 2);
+                ctx.register_table("t", Arc::clone(&table) as _).unwrap();
+                let plan = ctx
+                    .sql(sql)
+                    .await
+                    .unwrap()
+                    .create_physical_plan()
+                    .await
+                    .unwrap();
+                let shown = displayable(plan.as_ref()).indent(false).to_string();
+                assert!(!shown.contains("ThresholdExec"), "{sql}\n{shown}");
+                let ran = collect(plan, ctx.task_ctx()).await;
+                outcomes.push(ran.map(|_| ()).map_err(|e| e.to_string()));
+            }
+            assert!(outcomes[0].is_err(), "{sql} should fail: {:?}", outcomes[0]);
+            assert_eq!(outcomes[0], outcomes[1], "{sql}");
+        }
+        // The same shapes over safe types and conditions are still pruned.
+        let ctx = context(true, None, 2);
+        ctx.register_table("t", Arc::clone(&table) as _).unwrap();
+        for sql in [
+            "SELECT k, sum(v), avg(v), max(s) FROM t GROUP BY k HAVING sum(v) >= 1000",
+            "SELECT k, sum(v), max(s) FROM t GROUP BY k \
+             HAVING max(s) IS NOT NULL AND (max(v) >= 1 OR min(v) < 0) AND sum(v) >= 1000",
+        ] {
+            let plan = ctx
+                .sql(sql)
+                .await
+                .unwrap()
+                .create_physical_plan()
+                .await
+                .unwrap();
+            let shown = displayable(plan.as_ref()).indent(false).to_string();
+            assert!(shown.contains("ThresholdExec"), "{sql}\n{shown}");
         }
     }
 
