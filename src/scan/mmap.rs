@@ -9,41 +9,33 @@
 //! (the kernel's fault-around).
 //!
 //! The price of a map: a file truncated while a scan reads it ends the process
-//! with SIGBUS instead of an error. A file whose size differs from the one it
-//! was listed with is refused; archives are written once, and
-//! `LAKEHUNT_NO_MMAP=1` reads with `pread` as DataFusion does. A file system
-//! that refuses to map a file (`mmap` fails) is read with `pread` too. Unix
-//! only; elsewhere every file is read with `pread`.
-#![allow(unsafe_code)]
-
+//! with SIGBUS instead of an error. A file that is not the one whose footer was
+//! read (another device, inode, size or modification time: replaced, even by
+//! one of the same size, or rewritten) is refused, naming it; archives are
+//! written once, and `LAKEHUNT_NO_MMAP=1` reads with `pread` as DataFusion
+//! does. A file system that refuses to map a file is read with `pread` too.
+//! The map is `memmap2`'s; its one `unsafe` call is below, with its reason.
 use std::fs::File;
 use std::io;
 use std::ops::Range;
 use std::path::Path;
-use std::ptr::NonNull;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use memmap2::Mmap;
 
 /// A whole file, mapped read-only; unmapped when the last reference to it (its
 /// reader's, or a [`Bytes`] cut from it) is dropped.
 #[derive(Debug)]
 pub struct MappedFile {
-    ptr: NonNull<u8>,
-    len: usize,
+    map: Mmap,
 }
-
-// SAFETY: the mapping is read-only and never written through; its pages may be
-// read from any thread, and it is unmapped once, on drop.
-unsafe impl Send for MappedFile {}
-// SAFETY: as above: shared access is read-only.
-unsafe impl Sync for MappedFile {}
 
 /// Why a file was not mapped.
 #[derive(Debug)]
 pub enum MapError {
-    /// The file's length is not the one it was listed with (the message names
-    /// the file): reading it either way would give garbage.
+    /// The file is not the one whose footer was read (the message names the
+    /// file and what changed): reading it either way would give garbage.
     Changed(String),
     /// The file could not be opened or mapped; reading it otherwise may work.
     #[expect(
@@ -53,33 +45,59 @@ pub enum MapError {
     Io(io::Error),
 }
 
+/// `path` as `stat` shows it, against what it was: its length, and its
+/// identity (device, inode, size, modification time) where one was recorded.
+pub fn unchanged(
+    path: &Path,
+    stat: &std::fs::Metadata,
+    expected_len: u64,
+    identity: Option<&str>,
+) -> Result<(), String> {
+    let len = stat.len();
+    if len != expected_len {
+        return Err(format!(
+            "{}: the file is {len} bytes long, but was {expected_len} when listed; \
+             was it rewritten during the run?",
+            path.display()
+        ));
+    }
+    let now = crate::source::file_identity(stat);
+    match identity {
+        Some(then) if then != now => Err(format!(
+            "{}: the file changed since its footer was read ({then}; now {now}): \
+             was it replaced during the run?",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl MappedFile {
-    /// Maps `path`, which must still be `expected_len` bytes long.
-    pub fn open(path: &Path, expected_len: u64) -> Result<Arc<MappedFile>, MapError> {
+    /// Maps `path`, which must still be `expected_len` bytes long and, where
+    /// `identity` is given, the same file (see [`unchanged`]); checked on the
+    /// open handle, so the map is of the file checked.
+    pub fn open(
+        path: &Path,
+        expected_len: u64,
+        identity: Option<&str>,
+    ) -> Result<Arc<MappedFile>, MapError> {
         let file = File::open(path).map_err(MapError::Io)?;
-        let len = file.metadata().map_err(MapError::Io)?.len();
-        if len != expected_len {
-            return Err(MapError::Changed(format!(
-                "{}: the file is {len} bytes long, but was {expected_len} when listed; \
-                 was it rewritten during the run?",
-                path.display()
-            )));
-        }
-        let len = usize::try_from(len).map_err(|e| MapError::Io(io::Error::other(e)))?;
-        if len == 0 {
-            return Ok(Arc::new(MappedFile {
-                ptr: NonNull::dangling(),
-                len: 0,
-            }));
-        }
-        let ptr = map(&file, len).map_err(MapError::Io)?;
-        Ok(Arc::new(MappedFile { ptr, len }))
+        let stat = file.metadata().map_err(MapError::Io)?;
+        unchanged(path, &stat, expected_len, identity).map_err(MapError::Changed)?;
+        // SAFETY: a read-only private map of a file lakehunt never writes.
+        // Another process could still change it under the map; archives are
+        // written once, the identity above catches a file replaced before the
+        // scan, and a truncation during it ends the process (SIGBUS), as the
+        // module says.
+        #[allow(unsafe_code)]
+        let map = unsafe { Mmap::map(&file) }.map_err(MapError::Io)?;
+        Ok(Arc::new(MappedFile { map }))
     }
 
     /// The file's length in bytes.
     #[must_use]
     pub fn len(&self) -> usize {
-        self.len
+        self.map.len()
     }
 
     /// `range` of the file, sharing the mapping; `None` past its end.
@@ -91,13 +109,19 @@ impl MappedFile {
     pub fn slice(self: &Arc<Self>, range: Range<u64>) -> Option<Bytes> {
         let start = usize::try_from(range.start).ok()?;
         let end = usize::try_from(range.end).ok()?;
-        if start > end || end > self.len {
+        if start > end || end > self.len() {
             return None;
         }
         if start == end {
             return Some(Bytes::new());
         }
-        will_need(self.ptr, start, end);
+        #[cfg(unix)]
+        {
+            // A hint: its result changes nothing.
+            let _ = self
+                .map
+                .advise_range(memmap2::Advice::WillNeed, start, end - start);
+        }
         Some(Bytes::from_owner(Slice {
             file: Arc::clone(self),
             start,
@@ -105,73 +129,6 @@ impl MappedFile {
         }))
     }
 }
-
-impl Drop for MappedFile {
-    fn drop(&mut self) {
-        if self.len > 0 {
-            unmap(self.ptr, self.len);
-        }
-    }
-}
-
-#[cfg(unix)]
-fn map(file: &File, len: usize) -> io::Result<NonNull<u8>> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a fresh read-only private mapping of an open file; the kernel
-    // picks the address. The file may be closed once mapped.
-    let ptr = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            len,
-            libc::PROT_READ,
-            libc::MAP_PRIVATE,
-            file.as_raw_fd(),
-            0,
-        )
-    };
-    if ptr == libc::MAP_FAILED {
-        return Err(io::Error::last_os_error());
-    }
-    NonNull::new(ptr.cast::<u8>()).ok_or_else(|| io::Error::other("mmap returned address 0"))
-}
-
-#[cfg(not(unix))]
-fn map(_file: &File, _len: usize) -> io::Result<NonNull<u8>> {
-    Err(io::ErrorKind::Unsupported.into())
-}
-
-#[cfg(unix)]
-fn unmap(ptr: NonNull<u8>, len: usize) {
-    // SAFETY: the mapping made by `map`, unmapped once, when its `MappedFile`
-    // drops; no `Slice` outlives it (each holds an `Arc` to it).
-    unsafe {
-        libc::munmap(ptr.as_ptr().cast(), len);
-    }
-}
-
-#[cfg(not(unix))]
-fn unmap(_ptr: NonNull<u8>, _len: usize) {}
-
-/// Asks the kernel to read `start..end` of the mapping ahead.
-#[cfg(unix)]
-fn will_need(ptr: NonNull<u8>, start: usize, end: usize) {
-    // SAFETY: sysconf has no preconditions.
-    let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-    let aligned = start - start % page.max(1);
-    // SAFETY: `aligned..end` lies inside the mapping (the caller checked
-    // `end`); the advice starts read-ahead and changes no contents. Its result
-    // is ignored: it is a hint.
-    unsafe {
-        libc::madvise(
-            ptr.as_ptr().add(aligned).cast(),
-            end - aligned,
-            libc::MADV_WILLNEED,
-        );
-    }
-}
-
-#[cfg(not(unix))]
-fn will_need(_ptr: NonNull<u8>, _start: usize, _end: usize) {}
 
 /// Bytes `start..end` of a mapped file.
 struct Slice {
@@ -182,14 +139,7 @@ struct Slice {
 
 impl AsRef<[u8]> for Slice {
     fn as_ref(&self) -> &[u8] {
-        // SAFETY: `start..end` was checked against the mapping's length in
-        // `slice`, the mapping lives as long as `file`, and it is read-only.
-        unsafe {
-            std::slice::from_raw_parts(
-                self.file.ptr.as_ptr().add(self.start),
-                self.end - self.start,
-            )
-        }
+        &self.file.map[self.start..self.end]
     }
 }
 
@@ -203,7 +153,7 @@ mod tests {
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
         let data: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
         file.write_all(&data).expect("write");
-        let mapped = MappedFile::open(file.path(), data.len() as u64).expect("map");
+        let mapped = MappedFile::open(file.path(), data.len() as u64, None).expect("map");
         assert_eq!(mapped.len(), data.len());
         for range in [
             0..0,
@@ -232,7 +182,7 @@ mod tests {
     fn a_changed_length_is_refused_and_names_the_file() {
         let mut file = tempfile::NamedTempFile::new().expect("temp file");
         file.write_all(b"PAR1").expect("write");
-        match MappedFile::open(file.path(), 8) {
+        match MappedFile::open(file.path(), 8, None) {
             Err(MapError::Changed(message)) => {
                 assert!(
                     message.contains(&file.path().display().to_string()),
@@ -242,12 +192,35 @@ mod tests {
             other => panic!("a changed length must be refused, got {other:?}"),
         }
         assert!(matches!(
-            MappedFile::open(&file.path().with_extension("gone"), 4),
+            MappedFile::open(&file.path().with_extension("gone"), 4, None),
             Err(MapError::Io(_))
         ));
         let empty = tempfile::NamedTempFile::new().expect("temp file");
-        let mapped = MappedFile::open(empty.path(), 0).expect("empty maps");
+        let mapped = MappedFile::open(empty.path(), 0, None).expect("empty maps");
         assert_eq!(mapped.len(), 0);
         assert_eq!(mapped.slice(0..0).expect("empty range").len(), 0);
+    }
+
+    /// A file replaced by another of the same size (a new inode) or
+    /// rewritten in place (a new modification time) is refused, naming it.
+    #[test]
+    fn a_replaced_file_of_the_same_size_is_refused() {
+        let dir = tempfile::tempdir().expect("temp folder");
+        let path = dir.path().join("part.parquet");
+        std::fs::write(&path, b"PAR1 one PAR1").expect("write");
+        let then = crate::source::file_identity(&std::fs::metadata(&path).expect("stat"));
+        assert!(MappedFile::open(&path, 13, Some(&then)).is_ok());
+        let other = dir.path().join("other.parquet");
+        std::fs::write(&other, b"PAR1 two PAR1").expect("write");
+        std::fs::rename(&other, &path).expect("replace");
+        match MappedFile::open(&path, 13, Some(&then)) {
+            Err(MapError::Changed(message)) => {
+                assert!(
+                    message.contains("part.parquet") && message.contains("replaced"),
+                    "{message}"
+                );
+            }
+            other => panic!("a replaced file must be refused, got {other:?}"),
+        }
     }
 }

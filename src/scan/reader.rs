@@ -42,8 +42,10 @@ use crate::source::with_string_views;
 pub(crate) struct ViewReaderFactory {
     inner: CachedParquetFileReaderFactory,
     /// Resolves a file's location to its path, as DataFusion's local object
-    /// store does; `None` when files are read with `pread`.
+    /// store does; `None` for files in an object store.
     local: Option<LocalFileSystem>,
+    /// Whether local files' column chunks are read through a map.
+    map: bool,
 }
 
 impl ViewReaderFactory {
@@ -59,7 +61,8 @@ impl ViewReaderFactory {
                 runtime.object_store(store)?,
                 runtime.cache_manager.get_file_metadata_cache(),
             ),
-            local: map.then(LocalFileSystem::new),
+            local: (*store == ObjectStoreUrl::local_filesystem()).then(LocalFileSystem::new),
+            map,
         })
     }
 }
@@ -72,19 +75,31 @@ impl ParquetFileReaderFactory for ViewReaderFactory {
         metadata_size_hint: Option<usize>,
         metrics: &ExecutionPlanMetricsSet,
     ) -> datafusion::common::Result<Box<dyn AsyncFileReader + Send>> {
-        let mapped = match &self.local {
-            Some(local) => Some(MappedReads::new(
-                local.path_to_filesystem(&file.object_meta.location)?,
-                &file.object_meta,
-                partition_index,
-                metrics,
-            )),
-            None => None,
-        };
+        let (mut mapped, mut check) = (None, None);
+        if let Some(local) = &self.local {
+            let path = local.path_to_filesystem(&file.object_meta.location)?;
+            if self.map {
+                mapped = Some(MappedReads::new(
+                    path.clone(),
+                    &file.object_meta,
+                    partition_index,
+                    metrics,
+                ));
+            }
+            check = Some(Unchecked {
+                path,
+                len: file.object_meta.size,
+                identity: file.object_meta.e_tag.clone(),
+            });
+        }
         let inner = self
             .inner
             .create_reader(partition_index, file, metadata_size_hint, metrics)?;
-        Ok(Box::new(ViewReader { inner, mapped }))
+        Ok(Box::new(ViewReader {
+            inner,
+            mapped,
+            check,
+        }))
     }
 }
 
@@ -93,6 +108,31 @@ struct ViewReader {
     /// Column chunks come from here when set; footers always come from `inner`
     /// (and DataFusion's metadata cache).
     mapped: Option<MappedReads>,
+    /// A local file before its first read: checked to be the file whose
+    /// footer was read (the map checks again, on the handle it maps).
+    check: Option<Unchecked>,
+}
+
+/// A local file not yet checked against its identity when listed.
+struct Unchecked {
+    path: PathBuf,
+    len: u64,
+    identity: Option<String>,
+}
+
+impl ViewReader {
+    /// Checks a local file once, before anything of it is read.
+    fn checked(&mut self) -> parquet::errors::Result<()> {
+        let Some(file) = self.check.take() else {
+            return Ok(());
+        };
+        // A file gone or unreadable is the reader's own error to give.
+        let Ok(stat) = std::fs::metadata(&file.path) else {
+            return Ok(());
+        };
+        super::mmap::unchanged(&file.path, &stat, file.len, file.identity.as_deref())
+            .map_err(|e| ParquetError::External(e.into()))
+    }
 }
 
 /// One file's column chunks, read through a map of it, counted in the scan's
@@ -100,6 +140,8 @@ struct ViewReader {
 struct MappedReads {
     path: PathBuf,
     len: u64,
+    /// The file's identity when its footer was read.
+    identity: Option<String>,
     map: MapState,
     bytes_scanned: Count,
     scan_efficiency_ratio: RatioMetrics,
@@ -127,6 +169,7 @@ impl MappedReads {
         MappedReads {
             path,
             len: meta.size,
+            identity: meta.e_tag.clone(),
             map: MapState::Unopened,
             bytes_scanned: builder
                 .clone()
@@ -144,7 +187,7 @@ impl MappedReads {
     /// mapped, and `pread` must read them.
     fn read(&mut self, ranges: &[Range<u64>]) -> Option<parquet::errors::Result<Vec<Bytes>>> {
         if let MapState::Unopened = self.map {
-            self.map = match MappedFile::open(&self.path, self.len) {
+            self.map = match MappedFile::open(&self.path, self.len, self.identity.as_deref()) {
                 Ok(file) => MapState::Open(file),
                 Err(MapError::Changed(e)) => return Some(Err(ParquetError::External(e.into()))),
                 Err(MapError::Io(_)) => MapState::Unmappable,
@@ -185,6 +228,9 @@ impl Drop for MappedReads {
 
 impl AsyncFileReader for ViewReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        if let Err(e) = self.checked() {
+            return futures::future::ready(Err(e)).boxed();
+        }
         let mapped = self.mapped.as_mut();
         match mapped.and_then(|m| m.read(std::slice::from_ref(&range))) {
             Some(read) => {
@@ -198,6 +244,9 @@ impl AsyncFileReader for ViewReader {
         &mut self,
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        if let Err(e) = self.checked() {
+            return futures::future::ready(Err(e)).boxed();
+        }
         let mapped = self.mapped.as_mut();
         match mapped.and_then(|m| m.read(&ranges)) {
             Some(read) => futures::future::ready(read).boxed(),
@@ -210,6 +259,7 @@ impl AsyncFileReader for ViewReader {
         options: Option<&'a ArrowReaderOptions>,
     ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
         async move {
+            self.checked()?;
             let metadata = self.inner.get_metadata(options).await?;
             with_view_hint(&metadata)
         }

@@ -49,8 +49,10 @@ use crate::error::{Error, Result};
 use crate::source::{FileStats, INDEX_COLUMN, TimeRange, TimeRanges, hive_partitions};
 
 /// A local file's entry as DataFusion's local store lists it: its absolute
-/// path (without the leading slash), size and modification time.
-fn local_meta(path: &std::path::Path) -> std::io::Result<ObjectMeta> {
+/// path (without the leading slash), size and modification time; its e-tag
+/// is `identity`, the file's identity when its footer was read, which the
+/// reader checks before it reads anything (see `reader.rs`).
+fn local_meta(path: &std::path::Path, identity: Option<&String>) -> std::io::Result<ObjectMeta> {
     let absolute = std::path::absolute(path)?;
     let stat = std::fs::metadata(&absolute)?;
     let location = StorePath::from_absolute_path(&absolute).map_err(std::io::Error::other)?;
@@ -61,7 +63,7 @@ fn local_meta(path: &std::path::Path) -> std::io::Result<ObjectMeta> {
             .map(chrono::DateTime::<chrono::Utc>::from)
             .unwrap_or_default(),
         size: stat.len(),
-        e_tag: None,
+        e_tag: identity.cloned(),
         version: None,
     })
 }
@@ -247,7 +249,8 @@ impl FileSetTable {
                 let meta = match (store, &statistics.object) {
                     (Some(_), Some(meta)) => meta.clone(),
                     (Some(_), None) => return Err(unreadable("not listed in its store".into())),
-                    (None, _) => local_meta(path).map_err(|e| unreadable(e.to_string()))?,
+                    (None, _) => local_meta(path, statistics.identity.as_ref())
+                        .map_err(|e| unreadable(e.to_string()))?,
                 };
                 let mut found = hive_partitions(path);
                 if let Some(pattern) = index_of.and_then(|m| m.get(path)) {

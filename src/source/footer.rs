@@ -145,16 +145,16 @@ impl FooterReader {
             message,
         };
         let mut file = File::open(path).map_err(|e| unreadable(e.to_string()))?;
-        let size = file
-            .metadata()
-            .map_err(|e| unreadable(e.to_string()))?
-            .len();
-        self.read_with(path, size, |at, buf| {
+        let stat = file.metadata().map_err(|e| unreadable(e.to_string()))?;
+        let size = stat.len();
+        let mut footer = self.read_with(path, size, |at, buf| {
             use std::io::{Read, Seek, SeekFrom};
             buf.resize(usize::try_from(size - at).unwrap_or(usize::MAX), 0);
             file.seek(SeekFrom::Start(at))?;
             file.read_exact(buf)
-        })
+        })?;
+        footer.statistics.identity = Some(file_identity(&stat));
+        Ok(footer)
     }
 
     /// The footer of `path`, a file of `size` bytes, whose bytes from an
@@ -309,6 +309,33 @@ pub struct FileStats {
     /// For a file in an object store: its footer's length (metadata and the
     /// 8-byte tail), so the scan fetches just that when it opens the file.
     pub footer_len: Option<u64>,
+    /// For a local file: its [`file_identity`] when its footer was read. The
+    /// scan refuses a file whose identity has changed since: its footer, and
+    /// the pruning done with it, would belong to another file.
+    pub identity: Option<String>,
+}
+
+/// What tells a local file's contents apart without reading them: device,
+/// inode, size and modification time (ns). A file replaced by another, even
+/// one of the same size, differs in at least one.
+#[must_use]
+pub fn file_identity(stat: &std::fs::Metadata) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        format!(
+            "dev {} inode {} size {} mtime {}.{:09}",
+            stat.dev(),
+            stat.ino(),
+            stat.len(),
+            stat.mtime(),
+            stat.mtime_nsec()
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        format!("size {} mtime {:?}", stat.len(), stat.modified().ok())
+    }
 }
 
 /// One timestamp column's values in each row group of a file, from the
@@ -385,6 +412,7 @@ impl FileStats {
             time_ranges,
             object: None,
             footer_len: None,
+            identity: None,
         }
     }
 }
@@ -516,7 +544,9 @@ pub(crate) mod tests {
     fn footer_the_long_way(path: &Path) -> String {
         let builder = ParquetRecordBatchReaderBuilder::try_new(File::open(path).unwrap()).unwrap();
         let schema = Arc::new(with_string_views(builder.schema()));
-        let statistics = FileStats::from_footer(builder.metadata(), &schema);
+        let mut statistics = FileStats::from_footer(builder.metadata(), &schema);
+        // The file as the standard library sees it, where the reader records it.
+        statistics.identity = Some(file_identity(&std::fs::metadata(path).unwrap()));
         let rows = builder.metadata().file_metadata().num_rows();
         format!("{schema:?} {rows} {statistics:?}")
     }

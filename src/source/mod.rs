@@ -33,7 +33,9 @@ use crate::resolve::{FieldMap, Leaf, leaves, unify};
 pub use discover::DAY_FOLDERS;
 use discover::{DayWindow, in_range_files};
 pub use discover::{discover, files_under, hive_partitions};
-pub use footer::{FileStats, Footer, TimeRange, TimeRanges, read_footers, with_string_views};
+pub use footer::{
+    FileStats, Footer, TimeRange, TimeRanges, file_identity, read_footers, with_string_views,
+};
 use remote::{Listed, StoreOptions};
 
 /// How a dataset stores ECS fields.

@@ -1625,3 +1625,39 @@ fn only_declared_day_folders_are_pruned_and_skips_are_said() {
         "{err}"
     );
 }
+
+/// A file replaced after its footer was read (here by a copy of itself: the
+/// same size and bytes, another inode) is refused by the scan, naming it,
+/// whether read through a map or with pread: its footer, and the pruning done
+/// with it, may belong to another file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_replaced_after_its_footer_was_read_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "lake", "nested");
+    let file = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "parquet"))
+        .unwrap();
+    for mmap in [true, false] {
+        let options = lakehunt::EngineOptions {
+            mmap,
+            ..lakehunt::EngineOptions::default()
+        };
+        let paths = [data.to_string_lossy().into_owned()];
+        let engine = lakehunt::Engine::open(&paths, &options).await.unwrap();
+        let query = "SELECT sum(\"source.bytes\") FROM events";
+        engine.sql(query).await.unwrap();
+        let copy = file.with_extension("copy");
+        std::fs::copy(&file, &copy).unwrap();
+        std::fs::rename(&copy, &file).unwrap();
+        let err = engine.sql(query).await.unwrap_err().to_string();
+        assert!(
+            err.contains(&file.display().to_string()) && err.contains("replaced"),
+            "mmap {mmap}: {err}"
+        );
+        // Opened again, the new file reads.
+        let engine = lakehunt::Engine::open(&paths, &options).await.unwrap();
+        engine.sql(query).await.unwrap();
+    }
+}

@@ -5,7 +5,8 @@
 //!
 //! Parsing is most of `cidr_match`'s cost, so both parsers avoid per-byte
 //! branches where they can: IPv4 uses SSSE3 shuffles when the processor has them
-//! (the only `unsafe` in the project: a call guarded by runtime detection), and
+//! (one of the project's two `unsafe` calls, guarded by runtime detection; the
+//! other maps files, in lakehunt's `scan::mmap`), and
 //! falls back to a byte-at-a-time parser elsewhere. Both are checked against the
 //! standard library's parser by unit tests and the fuzz target.
 
