@@ -68,8 +68,7 @@ impl Default for EngineOptions {
 
 /// The memory this process may use: the machine's (`/proc/meminfo`), or less
 /// where a cgroup limits it (a container, a systemd slice), else `None`.
-#[must_use]
-pub fn available_memory() -> Option<u64> {
+fn available_memory() -> Option<u64> {
     let machine = meminfo_total(&std::fs::read_to_string("/proc/meminfo").ok()?);
     let cgroup = std::fs::read_to_string("/proc/self/cgroup")
         .ok()
@@ -80,7 +79,8 @@ pub fn available_memory() -> Option<u64> {
     }
 }
 
-/// Half of [`available_memory`], else 4 GiB.
+/// Half of the memory this process may use (the machine's, or its
+/// cgroup's limit where smaller), else 4 GiB.
 #[must_use]
 pub fn default_memory_limit() -> u64 {
     available_memory().map_or(4 << 30, |bytes| bytes / 2)
