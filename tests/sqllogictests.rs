@@ -1,7 +1,8 @@
 //! Runs every `tests/slt/**/*.slt` file as one named test (libtest-compatible, so
 //! `cargo test` and `cargo nextest` both list and filter them).
 //!
-//! Each file gets a fresh DataFusion session with lakehunt's functions and its own
+//! Each file gets a fresh lakehunt session (its functions, planner and physical
+//! rules, as `lakehunt::engine::session` builds it) and its own
 //! scratch folder (`__TEST_DIR__`). Besides SQL, the files may use three commands
 //! that reach the lakehunt engine:
 //!
@@ -80,8 +81,9 @@ struct Db {
 
 impl Db {
     fn new() -> Result<Self, SltError> {
-        let mut ctx = SessionContext::new();
-        lakehunt_udfs::register_all(&mut ctx)?;
+        // lakehunt's own session (its rules, planner and functions), also
+        // before `lakehunt events`: a query here meets what a hunt meets.
+        let ctx = lakehunt::engine::session(&EngineOptions::default())?;
         let scratch = tempfile::tempdir().map_err(|e| SltError(e.to_string()))?;
         Ok(Db {
             ctx,

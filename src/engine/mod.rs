@@ -162,6 +162,64 @@ pub fn esql_metadata(
     metadata
 }
 
+/// lakehunt's DataFusion session, with no table yet: its settings, memory
+/// pool and spill folder from `options`, lakehunt's planner, physical rules and
+/// functions. [`Engine`] adds the `events` view over its source; the SQL logic
+/// tests plan their own tables on it, so they meet the same rules.
+pub fn session(options: &EngineOptions) -> Result<SessionContext> {
+    let mut config = SessionConfig::new();
+    // Hunts group by entity ids, nearly one group per row: a partial
+    // aggregation before the repartition would hash every row twice and hold
+    // a second table. Decide after the first batch, and skip it when over
+    // half the rows are new groups (DataFusion: 100,000 rows and 80%).
+    // Measured on the 10M egress hunt: 2.6% fewer instructions and a peak
+    // RSS of 193 instead of 214 MiB; a setting in `options` still wins.
+    let execution = &mut config.options_mut().execution;
+    execution.skip_partial_aggregation_probe_rows_threshold = 8192;
+    execution.skip_partial_aggregation_probe_ratio_threshold = 0.5;
+    for (key, value) in &options.settings {
+        config.options_mut().set(key, value)?;
+    }
+    if let Some(rows) = options.batch_size {
+        config = config.with_batch_size(rows);
+    }
+    if let Some(n) = options.target_partitions {
+        config = config.with_target_partitions(n);
+    }
+    let limit = options.memory_limit.unwrap_or_else(default_memory_limit);
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    // Each spilling sort holds this much back for its merge phase (10 MB by
+    // default); under a small cap that reservation alone would fail the run.
+    config.options_mut().execution.sort_spill_reservation_bytes =
+        (limit / 64).clamp(64 << 10, 10 << 20);
+    let mut runtime =
+        RuntimeEnvBuilder::new().with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+    if let Some(dir) = &options.tmp_dir {
+        if !dir.is_dir() {
+            return Err(Error::InvalidParameter {
+                name: "--tmp-dir".into(),
+                message: format!("{} is not a folder", dir.display()),
+            });
+        }
+        runtime = runtime.with_temp_file_path(dir);
+    }
+    let mut state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_runtime_env(runtime.build_arc()?)
+        .with_default_features()
+        .with_query_planner(Arc::new(TapPlanner));
+    let switches = RuleSwitches {
+        threshold_pruning: options.threshold_pruning,
+    };
+    for rule in crate::optimizer::rules(switches) {
+        state = state.with_physical_optimizer_rule(rule);
+    }
+    let state = state.build();
+    let mut ctx = SessionContext::new_with_state(state);
+    lakehunt_udfs::register_all(&mut ctx)?;
+    Ok(ctx)
+}
+
 /// A session over one source.
 pub struct Engine {
     ctx: SessionContext,
@@ -201,56 +259,7 @@ impl Engine {
 
     /// Builds the session over an already opened source.
     pub async fn with_source(source: Source, options: &EngineOptions) -> Result<Engine> {
-        let mut config = SessionConfig::new();
-        // Hunts group by entity ids, nearly one group per row: a partial
-        // aggregation before the repartition would hash every row twice and hold
-        // a second table. Decide after the first batch, and skip it when over
-        // half the rows are new groups (DataFusion: 100,000 rows and 80%).
-        // Measured on the 10M egress hunt: 2.6% fewer instructions and a peak
-        // RSS of 193 instead of 214 MiB; a setting in `options` still wins.
-        let execution = &mut config.options_mut().execution;
-        execution.skip_partial_aggregation_probe_rows_threshold = 8192;
-        execution.skip_partial_aggregation_probe_ratio_threshold = 0.5;
-        for (key, value) in &options.settings {
-            config.options_mut().set(key, value)?;
-        }
-        if let Some(rows) = options.batch_size {
-            config = config.with_batch_size(rows);
-        }
-        if let Some(n) = options.target_partitions {
-            config = config.with_target_partitions(n);
-        }
-        let limit = options.memory_limit.unwrap_or_else(default_memory_limit);
-        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-        // Each spilling sort holds this much back for its merge phase (10 MB by
-        // default); under a small cap that reservation alone would fail the run.
-        config.options_mut().execution.sort_spill_reservation_bytes =
-            (limit / 64).clamp(64 << 10, 10 << 20);
-        let mut runtime =
-            RuntimeEnvBuilder::new().with_memory_pool(Arc::new(FairSpillPool::new(limit)));
-        if let Some(dir) = &options.tmp_dir {
-            if !dir.is_dir() {
-                return Err(Error::InvalidParameter {
-                    name: "--tmp-dir".into(),
-                    message: format!("{} is not a folder", dir.display()),
-                });
-            }
-            runtime = runtime.with_temp_file_path(dir);
-        }
-        let mut state = SessionStateBuilder::new()
-            .with_config(config)
-            .with_runtime_env(runtime.build_arc()?)
-            .with_default_features()
-            .with_query_planner(Arc::new(TapPlanner));
-        let switches = RuleSwitches {
-            threshold_pruning: options.threshold_pruning,
-        };
-        for rule in crate::optimizer::rules(switches) {
-            state = state.with_physical_optimizer_rule(rule);
-        }
-        let state = state.build();
-        let mut ctx = SessionContext::new_with_state(state);
-        lakehunt_udfs::register_all(&mut ctx)?;
+        let ctx = session(options)?;
         let outside_bounds = Arc::default();
         events::register(&source, &ctx, options, &outside_bounds).await?;
         Ok(Engine {
