@@ -22,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "peers"))
-from run import AS_OF, generate, timed  # noqa: E402  (the peer script's datasets, timing)
+from run import AS_OF, findings, generate, timed  # noqa: E402  (the peer script's datasets, timing, findings)
 
 EMPTY_AS_OF = "2020-01-15T12:00:00Z"
 
@@ -69,6 +69,20 @@ def main():
             sys.exit(f"the hunt over {data[size]} scans no row")
     hunt = lambda size, as_of: [str(lakehunt), "run", "egress-bytes", "--data", str(data[size]),
                                 "--as-of", as_of, "--quiet"]
+    # What is timed must find what it should: the planted findings, the same
+    # at every size (one seed plants the same groups whatever the size).
+    found = {}
+    for size in sizes:
+        out = Path(args.work) / f"linear-findings-{size}.csv"
+        out.unlink(missing_ok=True)
+        wall(hunt(size, AS_OF) + ["--out", str(out)])
+        found[size] = findings(out)
+        if not found[size]:
+            sys.exit(f"the hunt over {data[size]} found nothing; the sample plants findings")
+    if any(found[size] != found[sizes[0]] for size in sizes):
+        sys.exit("the hunt's findings differ between sizes: " +
+                 ", ".join(f"{size}: {len(found[size])}" for size in sizes))
+    print(f"findings: {len(found[sizes[0]])} at every size, the same")
     times = {size: [] for size in sizes}
     empty = {size: [] for size in sizes}
     for _ in range(args.runs):

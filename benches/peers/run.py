@@ -109,16 +109,19 @@ def main():
     parser.add_argument("--work", default=str(ROOT / "target" / "peers"))
     parser.add_argument("--csv", default=None, help="results file (default WORK/results.csv)")
     parser.add_argument("--tiny", action="store_true",
-                        help="200k events, one run, correctness only; skips if the peers cannot install")
+                        help="200k events, one run, correctness only")
+    parser.add_argument("--peers-optional", action="store_true",
+                        help="say so and exit 0 when the peers cannot be installed (offline machines); "
+                             "without it that is a failure")
     args = parser.parse_args()
     if args.tiny:
         args.rows, args.runs = 200_000, 1
     lakehunt = Path(args.lakehunt)
     if not lakehunt.exists():
         sys.exit(f"{lakehunt} does not exist: build it (cargo build --release) or pass --lakehunt")
-    python = peers_python(offline_ok=args.tiny)
+    python = peers_python(offline_ok=args.peers_optional)
     if python is None:
-        print("peers: could not install duckdb/chdb/polars; skipping the peer check")
+        print("peers: could not install duckdb/chdb/polars; NOT checked (--peers-optional)")
         return
     engines = args.engines.split(",")
     work = Path(args.work)
@@ -138,13 +141,22 @@ def main():
         for run in range(args.runs):
             for engine in engines:
                 out = work / f"{engine}-{layout}.csv"
+                # An earlier run's file must never stand in for this one's.
+                out.unlink(missing_ok=True)
                 seconds, rss, code = timed(commands[engine](out))
                 if code != 0:
                     failures.append(f"{engine} {layout}: exit {code}")
                     continue
+                if not out.exists():
+                    failures.append(f"{engine} {layout}: exit 0 but no findings file")
+                    continue
                 results.append((engine, layout, args.rows, run, seconds, rss))
                 if run == 0 and engine != "lakehunt":
-                    mine = findings(work / f"lakehunt-{layout}.csv")
+                    ours = work / f"lakehunt-{layout}.csv"
+                    if not ours.exists():
+                        failures.append(f"{engine} {layout}: lakehunt's own run failed; nothing to compare")
+                        continue
+                    mine = findings(ours)
                     if findings(out) != mine:
                         failures.append(f"{engine} {layout}: findings differ from lakehunt's")
                     elif not mine:
