@@ -328,6 +328,8 @@ async fn integer_overflow_is_null_with_a_warning() {
 /// DATE_DIFF in months, quarters and years against a port of Java's
 /// `LocalDateTime.until` (date arithmetic in `chrono`, independent of the SQL
 /// the translator writes), over pairs around month ends and in both orders.
+/// The port follows Java's own arithmetic, as the translation does; the
+/// cases worked by hand, without either, are in `tests/slt/esql/tier3.slt`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[expect(
     clippy::too_many_lines,
