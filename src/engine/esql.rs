@@ -8,6 +8,15 @@ use lakehunt_udfs::esql_warnings::EsqlWarnings;
 use super::{Engine, ScanStats, Table, Warning, collect, collect_observed};
 use crate::error::{Error, Result};
 
+/// A time zone as Arrow writes them (`UTC`, `Europe/Paris`, `+02:00`), and
+/// nothing that could end the SQL string it is written into.
+fn is_zone_name(zone: &str) -> bool {
+    !zone.is_empty()
+        && zone
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_+-:.".contains(c))
+}
+
 impl Engine {
     /// The SQL an ES|QL query becomes over this session's `events`, and the
     /// counters of its warnings (registered afresh in the session).
@@ -19,10 +28,23 @@ impl Engine {
             .field_with_name("@timestamp")
             .map(|f| f.data_type().clone())
         {
-            Ok(DataType::Timestamp(unit, tz)) => format!(
-                "Timestamp({unit:?}, {})",
-                tz.map_or("None".to_owned(), |z| format!("Some(\"{z}\")"))
-            ),
+            Ok(DataType::Timestamp(unit, tz)) => {
+                // The zone comes from the files and goes into the SQL as text:
+                // only a zone name or offset is taken.
+                if let Some(zone) = tz.as_deref().filter(|z| !is_zone_name(z)) {
+                    return Err(Error::InvalidParameter {
+                        name: "@timestamp".into(),
+                        message: format!(
+                            "the data gives it the time zone {zone:?}, which is not a zone \
+                             name or offset (letters, digits and / _ + - : .)"
+                        ),
+                    });
+                }
+                format!(
+                    "Timestamp({unit:?}, {})",
+                    tz.map_or("None".to_owned(), |z| format!("Some(\"{z}\")"))
+                )
+            }
             _ => {
                 return Err(Error::InvalidEsql {
                     line: 1,

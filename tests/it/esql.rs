@@ -514,3 +514,52 @@ fn deeply_nested_queries_are_refused_not_crashed() {
         assert!(started.elapsed().as_secs() < 10);
     }
 }
+
+/// A time zone read from the data enters the SQL an ES|QL query becomes;
+/// one that could end its string is refused, naming the field, not spliced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_time_zone_in_the_data_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    for (zone, ok) in [
+        ("+02:00", true),
+        ("UTC')) AS x, 'y", false),
+        ("UTC\"", false),
+    ] {
+        let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+            arrow::datatypes::Field::new(
+                "@timestamp",
+                arrow::datatypes::DataType::Timestamp(
+                    arrow::datatypes::TimeUnit::Millisecond,
+                    Some(zone.into()),
+                ),
+                false,
+            ),
+        ]));
+        let batch = arrow::record_batch::RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(
+                arrow::array::TimestampMillisecondArray::from(vec![1_768_478_400_000])
+                    .with_timezone(zone),
+            )],
+        )
+        .unwrap();
+        let path = dir.path().join(format!("zone-{}.parquet", zone.len()));
+        let engine = engine_over(&path, &batch).await;
+        let as_of = lakehunt::params::parse_instant("2026-01-16T00:00:00Z").unwrap();
+        let ran = engine
+            .esql(
+                "FROM x | EVAL t = TO_DATETIME(\"2026-01-15T12:00:00Z\") | KEEP t",
+                as_of,
+            )
+            .await;
+        if ok {
+            assert_eq!(ran.unwrap().num_rows(), 1, "{zone}");
+        } else {
+            let err = ran.unwrap_err().to_string();
+            assert!(
+                err.starts_with("invalid value for @timestamp: the data gives it the time zone"),
+                "{zone}: {err}"
+            );
+        }
+    }
+}
