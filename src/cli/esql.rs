@@ -25,9 +25,11 @@ TO_LONG, TO_STRING, TO_DATETIME, TO_IP, TO_BOOLEAN, STARTS_WITH, ENDS_WITH, TO_L
 TO_UPPER, LENGTH, TRIM, CONCAT, REPLACE, SUBSTRING, LEFT, RIGHT, SPLIT, COALESCE,
 FROM_BASE64, DATE_TRUNC, DATE_FORMAT, MV_COUNT, MV_CONCAT, MV_FIRST, MV_LAST, MV_MIN,
 MV_MAX, MV_DEDUPE, MV_SLICE, math functions, CIDR_MATCH, NOW() and time spans,
-comments, ENRICH (with --enrich POLICY=PATH), MATCH and `field : query`. Not yet:
-LOOKUP JOIN. Every construct, its status and how it differs from Elasticsearch:
-docs/esql.md (generated from the code).
+comments, MATCH and `field : query`. Not yet (each an error naming the
+construct and its position): LOOKUP JOIN, BUCKET(field, buckets, from, to),
+METADATA _score and _version, GROK patterns beyond the common ones, a GROK
+name captured twice (a multi-valued output). Every construct, its status and how it
+differs from Elasticsearch: docs/esql.md (generated from the code).
 Unlike ES|QL, all rows are returned unless --esql-default-limit (ES|QL's implicit
 LIMIT 1000).";
 
