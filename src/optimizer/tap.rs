@@ -86,12 +86,21 @@ pub(crate) struct Tapped {
 #[must_use]
 pub(crate) fn tap_diagnostics(hunt: &DataFrame, diagnostics: &DataFrame) -> Option<Tapped> {
     // A LIMIT, or a join that may skip its probe side, stops reading before
-    // every row has passed the tap: its counts would be short.
-    let stops_early = hunt
-        .logical_plan()
-        .exists(|n| Ok(matches!(n, LogicalPlan::Limit(_) | LogicalPlan::Join(_))))
-        .unwrap_or(true);
-    if stops_early {
+    // every row has passed the tap: its counts would be short. Subqueries
+    // (IN, EXISTS, scalar) become such joins, and are looked into.
+    let mut stops_early = false;
+    let looked = hunt.logical_plan().apply_with_subqueries(|n| {
+        stops_early |= matches!(
+            n,
+            LogicalPlan::Limit(_) | LogicalPlan::Join(_) | LogicalPlan::Subquery(_)
+        );
+        Ok(if stops_early {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    if stops_early || looked.is_err() {
         return None;
     }
     let (names, checks, scope) = checks_of(diagnostics.logical_plan())?;
@@ -632,6 +641,10 @@ mod tests {
         for hunt in [
             "SELECT host FROM events WHERE t > 10 LIMIT 3",
             "SELECT a.host FROM (SELECT * FROM events WHERE t > 10) a JOIN events b ON a.host = b.host",
+            // Subqueries become semi and anti joins, which may stop early too.
+            "SELECT host FROM events WHERE t > 10 AND host IN (SELECT host FROM events WHERE bytes > 5)",
+            "SELECT host FROM events e WHERE t > 10 AND EXISTS (SELECT 1 FROM events f WHERE f.host = e.host)",
+            "SELECT host FROM events WHERE t > 10 AND bytes > (SELECT avg(bytes) FROM events)",
         ] {
             let hunt = ctx.sql(hunt).await.unwrap();
             assert!(tap_diagnostics(&hunt, &checks).is_none());
