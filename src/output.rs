@@ -262,85 +262,181 @@ pub fn write_file(
     table: &Table,
     metadata: &[(String, String)],
 ) -> Result<()> {
-    let failed = |message: String| Error::OutputWrite {
-        path: path.to_owned(),
-        message,
-    };
-    let table = normalize(table)?;
-    if let Some(url) = path.to_str().filter(|p| remote::is_url(p)) {
-        let mut tmp = tempfile::NamedTempFile::new().map_err(|e| failed(e.to_string()))?;
-        write_to(tmp.as_file_mut(), format, &table, metadata).map_err(failed)?;
-        let content_type = match format {
-            Format::Parquet => "application/vnd.apache.parquet",
-            Format::Csv => "text/csv",
-            Format::Table => "text/plain",
-        };
-        return remote::upload(url, tmp.path(), content_type, &StoreOptions::default());
+    let mut sink = FileSink::create(path, format, &table.schema, metadata)?;
+    for batch in &table.batches {
+        sink.write(batch)?;
     }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    if !dir.is_dir() {
-        return Err(failed(format!("folder {} does not exist", dir.display())));
-    }
-    let file_name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("findings");
-    let mut tmp = temp_file_in(dir, file_name).map_err(|e| failed(e.to_string()))?;
-    write_to(tmp.as_file_mut(), format, &table, metadata).map_err(failed)?;
-    tmp.as_file_mut()
-        .sync_all()
-        .map_err(|e| failed(e.to_string()))?;
-    tmp.persist(path).map_err(|e| failed(e.error.to_string()))?;
-    Ok(())
+    sink.finish()
 }
 
-/// `table` (normalized) in `format` into `file`; the error is the writer's.
-fn write_to(
-    file: &mut std::fs::File,
+/// A file written batch by batch, as [`write_file`] writes a whole table:
+/// under a temporary name beside `path` (or in the temporary folder, for an
+/// object URL), renamed (or uploaded) by [`FileSink::finish`]. Dropped
+/// unfinished, it leaves nothing. Parquet holds one row group in memory at a
+/// time and CSV a batch, so a result larger than memory can be written; a
+/// text table is aligned over all its rows and so holds them.
+pub struct FileSink {
+    path: std::path::PathBuf,
     format: Format,
-    table: &Table,
-    metadata: &[(String, String)],
-) -> std::result::Result<(), String> {
-    match format {
-        Format::Parquet => {
-            let kv = metadata
-                .iter()
-                .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
-                .collect();
-            let props = WriterProperties::builder()
-                .set_compression(Compression::ZSTD(ZstdLevel::default()))
-                .set_key_value_metadata(Some(kv))
-                .build();
-            let mut writer = ArrowWriter::try_new(file, Arc::clone(&table.schema), Some(props))
-                .map_err(|e| e.to_string())?;
-            for batch in &table.batches {
-                writer.write(batch).map_err(|e| e.to_string())?;
+    tmp: tempfile::NamedTempFile,
+    /// The object URL the finished file is uploaded to.
+    url: Option<String>,
+    /// The schema batches are written with (plain strings; nested columns as
+    /// text for CSV).
+    schema: SchemaRef,
+    writer: Writer,
+}
+
+enum Writer {
+    Parquet(ArrowWriter<std::fs::File>),
+    Csv(arrow::csv::Writer<std::fs::File>),
+    /// Rows kept for the aligned table, and its file.
+    Table(Vec<RecordBatch>, std::fs::File),
+}
+
+impl FileSink {
+    /// Opens the temporary file for `path` and its writer for rows of `schema`.
+    pub fn create(
+        path: &Path,
+        format: Format,
+        schema: &SchemaRef,
+        metadata: &[(String, String)],
+    ) -> Result<FileSink> {
+        let failed = |message: String| Error::OutputWrite {
+            path: path.to_owned(),
+            message,
+        };
+        let url = path
+            .to_str()
+            .filter(|p| remote::is_url(p))
+            .map(str::to_owned);
+        let tmp = if url.is_some() {
+            tempfile::NamedTempFile::new().map_err(|e| failed(e.to_string()))?
+        } else {
+            let dir = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            if !dir.is_dir() {
+                return Err(failed(format!("folder {} does not exist", dir.display())));
             }
-            writer.close().map_err(|e| e.to_string())?;
+            let file_name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("findings");
+            temp_file_in(dir, file_name).map_err(|e| failed(e.to_string()))?
+        };
+        let empty = Table {
+            schema: Arc::clone(schema),
+            batches: vec![],
+        };
+        let mut plain = normalize(&empty)?;
+        if format == Format::Csv {
+            plain = flatten_nested_to_text(&plain)?;
         }
-        Format::Csv => {
-            let table = flatten_nested_to_text(table).map_err(|e| e.to_string())?;
-            let mut writer = arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(file);
-            if table.batches.is_empty() {
+        let file = tmp.reopen().map_err(|e| failed(e.to_string()))?;
+        let writer = match format {
+            Format::Parquet => {
+                let kv = metadata
+                    .iter()
+                    .map(|(k, v)| KeyValue::new(k.clone(), v.clone()))
+                    .collect();
+                let props = WriterProperties::builder()
+                    .set_compression(Compression::ZSTD(ZstdLevel::default()))
+                    .set_key_value_metadata(Some(kv))
+                    .build();
+                Writer::Parquet(
+                    ArrowWriter::try_new(file, Arc::clone(&plain.schema), Some(props))
+                        .map_err(|e| failed(e.to_string()))?,
+                )
+            }
+            Format::Csv => {
+                let mut writer = arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(file);
+                // The header, also when no row follows.
                 writer
-                    .write(&RecordBatch::new_empty(Arc::clone(&table.schema)))
-                    .map_err(|e| e.to_string())?;
+                    .write(&RecordBatch::new_empty(Arc::clone(&plain.schema)))
+                    .map_err(|e| failed(e.to_string()))?;
+                Writer::Csv(writer)
             }
-            for batch in &table.batches {
-                writer.write(batch).map_err(|e| e.to_string())?;
-            }
-        }
-        Format::Table => {
-            let text = render_table(table).map_err(|e| e.to_string())?;
-            writeln!(file, "{text}").map_err(|e| e.to_string())?;
-        }
+            Format::Table => Writer::Table(vec![], file),
+        };
+        Ok(FileSink {
+            path: path.to_owned(),
+            format,
+            tmp,
+            url,
+            schema: plain.schema,
+            writer,
+        })
     }
-    Ok(())
+
+    /// Writes one batch (of the schema given to [`FileSink::create`]).
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        let one = Table {
+            schema: batch.schema(),
+            batches: vec![batch.clone()],
+        };
+        let mut plain = normalize(&one)?;
+        if self.format == Format::Csv {
+            plain = flatten_nested_to_text(&plain)?;
+        }
+        let failed = |message: String| Error::OutputWrite {
+            path: self.path.clone(),
+            message,
+        };
+        for batch in &plain.batches {
+            let batch = RecordBatch::try_new(Arc::clone(&self.schema), batch.columns().to_vec())?;
+            match &mut self.writer {
+                Writer::Parquet(w) => w.write(&batch).map_err(|e| failed(e.to_string()))?,
+                Writer::Csv(w) => w.write(&batch).map_err(|e| failed(e.to_string()))?,
+                Writer::Table(rows, _) => rows.push(batch),
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes the writer and puts the file in place: renamed over `path`
+    /// after a sync, or uploaded whole to its URL.
+    pub fn finish(self) -> Result<()> {
+        let failed = |message: String| Error::OutputWrite {
+            path: self.path.clone(),
+            message,
+        };
+        match self.writer {
+            Writer::Parquet(w) => {
+                w.close().map_err(|e| failed(e.to_string()))?;
+            }
+            Writer::Csv(w) => {
+                drop(w.into_inner());
+            }
+            Writer::Table(rows, mut file) => {
+                let table = Table {
+                    schema: Arc::clone(&self.schema),
+                    batches: rows,
+                };
+                let text = render_table(&table)?;
+                writeln!(file, "{text}").map_err(|e| failed(e.to_string()))?;
+            }
+        }
+        if let Some(url) = &self.url {
+            let content_type = match self.format {
+                Format::Parquet => "application/vnd.apache.parquet",
+                Format::Csv => "text/csv",
+                Format::Table => "text/plain",
+            };
+            return remote::upload(url, self.tmp.path(), content_type, &StoreOptions::default());
+        }
+        self.tmp
+            .as_file()
+            .sync_all()
+            .map_err(|e| failed(e.to_string()))?;
+        self.tmp
+            .persist(&self.path)
+            .map_err(|e| failed(e.error.to_string()))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -392,6 +488,46 @@ mod tests {
                 .any(|e| e.key == "lakehunt.hunt" && e.value.as_deref() == Some("x"))
         );
         // Only the final file is left in the folder.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// Rows reach the file as they come, not at the end: past a row group
+    /// (1,048,576 rows), the temporary file holds it before `finish`. A sink
+    /// dropped unfinished leaves nothing, under either name.
+    #[test]
+    fn a_sink_writes_as_it_goes_and_leaves_nothing_unfinished() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.parquet");
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let batch = RecordBatch::try_new(
+            Arc::clone(&schema),
+            vec![Arc::new(Int64Array::from_iter_values(0..600_000))],
+        )
+        .unwrap();
+        let size = |dir: &Path| -> u64 {
+            std::fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().metadata().unwrap().len())
+                .sum()
+        };
+        let mut sink = FileSink::create(&path, Format::Parquet, &schema, &[]).unwrap();
+        sink.write(&batch).unwrap();
+        sink.write(&batch).unwrap();
+        assert!(!path.exists());
+        assert!(size(dir.path()) > 1_000_000, "a row group is on disk");
+        drop(sink);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+        let mut sink = FileSink::create(&path, Format::Parquet, &schema, &[]).unwrap();
+        sink.write(&batch).unwrap();
+        sink.write(&batch).unwrap();
+        sink.finish().unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let reader = parquet::file::reader::SerializedFileReader::new(file).unwrap();
+        let rows = parquet::file::reader::FileReader::metadata(&reader)
+            .file_metadata()
+            .num_rows();
+        assert_eq!(rows, 1_200_000);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 

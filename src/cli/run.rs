@@ -10,7 +10,7 @@ use lakehunt::source::Layout;
 use lakehunt::{Engine, ScanStats, hunt};
 
 use super::progress::{LiveLine, opening};
-use super::{DataArgs, Outcome, OutputArgs, as_of_or_now, check_out_path, emit};
+use super::{DataArgs, Outcome, OutputArgs, as_of_or_now, check_out_path, emit, resolve_format};
 
 pub const RUN_EXAMPLES: &str = "\
 Examples:
@@ -260,11 +260,20 @@ pub async fn sql(args: SqlArgs) -> anyhow::Result<Outcome> {
         Engine::open(&args.data.data, &args.data.engine_options()),
     )
     .await?;
-    let table = engine.sql(&args.query).await?;
-    emit(
-        &table,
-        &args.out,
-        &lakehunt::engine::sql_metadata(&args.query),
-    )?;
+    let metadata = lakehunt::engine::sql_metadata(&args.query);
+    let Some(path) = &args.out.out else {
+        let table = engine.sql(&args.query).await?;
+        emit(&table, &args.out, &metadata)?;
+        return Ok(Outcome::Clean);
+    };
+    // Into a file, batch by batch as they come: a result larger than memory
+    // is written, and nothing is left if the query fails half-way.
+    let mut stream = engine.sql_stream(&args.query).await?;
+    let format = resolve_format(&args.out)?;
+    let mut sink = lakehunt::output::FileSink::create(path, format, &stream.schema(), &metadata)?;
+    while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+        sink.write(&batch.map_err(lakehunt::Error::from)?)?;
+    }
+    sink.finish()?;
     Ok(Outcome::Clean)
 }

@@ -293,6 +293,21 @@ impl Engine {
         collect(df).await
     }
 
+    /// [`Engine::sql`] as a stream of batches, for results larger than
+    /// memory (see [`crate::output::FileSink`]); errors while running arrive
+    /// in the stream.
+    pub async fn sql_stream(
+        &self,
+        sql: &str,
+    ) -> Result<datafusion::execution::SendableRecordBatchStream> {
+        let df = self
+            .ctx
+            .sql_with_options(sql, read_only())
+            .await
+            .map_err(refused_write)?;
+        Ok(df.execute_stream().await?)
+    }
+
     /// Checks the hunt's required fields against the data, before any data is
     /// read; returns the time field's unit and zone.
     pub async fn check_fields(&self, hunt: &Hunt) -> Result<(TimeUnit, Option<Arc<str>>)> {

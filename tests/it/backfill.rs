@@ -482,12 +482,15 @@ async fn a_memory_cap_spills_to_the_tmp_dir_and_finds_the_same() {
     let expected = engine_rows(&free.run_hunt(&bound).await.unwrap().findings);
     assert!(expected.len() > 5_000, "{} groups", expected.len());
     let options = EngineOptions {
-        // 48 MiB: the hunt's aggregation and sort spill, and its final merge
-        // still fits. (At 32 MiB and below the merge cannot reserve its
-        // batches and the run fails: a cap that does not yet hold.)
-        memory_limit: Some(48 << 20),
+        // One partition: the pool is not shared between racing partitions,
+        // so the hunt spills the same way every run (twice in its
+        // aggregation and twice in its sort at 24 MiB; the same at 16 and
+        // 32). With two partitions it spills or not from run to run at 40 to
+        // 48 MiB, and at 32 MiB and below its final merge cannot reserve its
+        // batches and the run fails: a cap that does not yet hold.
+        memory_limit: Some(24 << 20),
         tmp_dir: Some(spill.clone()),
-        target_partitions: Some(2),
+        target_partitions: Some(1),
         ..EngineOptions::default()
     };
     let capped = Engine::open(&[data], &options).await.unwrap();

@@ -1661,3 +1661,44 @@ async fn a_file_replaced_after_its_footer_was_read_is_refused() {
         engine.sql(query).await.unwrap();
     }
 }
+
+/// `sql --out` streams into the file: a query that fails while running
+/// leaves neither the file nor a temporary one; one that runs writes what
+/// the table on stdout shows.
+#[test]
+fn sql_out_streams_and_a_failing_query_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "lake", "nested");
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("x.csv");
+    let o = lakehunt(&[
+        "sql",
+        "SELECT CAST(\"process.name\" AS INT) AS n FROM events",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 0);
+    let query = "SELECT \"event.action\" AS a, count(*) AS n FROM events GROUP BY 1 ORDER BY 1";
+    let o = lakehunt(&[
+        "sql",
+        query,
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let shown = lakehunt(&[
+        "sql",
+        query,
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), stdout(&shown));
+}
