@@ -266,11 +266,7 @@ impl Settings {
             memory_limit: self.memory_limit,
             tmp_dir: self.tmp_dir.clone(),
             time_range: None,
-            date_folders: lakehunt::source::DAY_FOLDERS
-                .iter()
-                .map(|&k| k.to_owned())
-                .chain(self.date_folders.iter().cloned())
-                .collect(),
+            date_folders: lakehunt::source::day_folder_keys(&self.date_folders),
             mmap: self.mmap,
             threshold_pruning: self.threshold_pruning,
             settings: vec![],

@@ -354,12 +354,7 @@ impl DataArgs {
             memory_limit: self.memory_limit,
             tmp_dir: self.tmp_dir.clone(),
             time_range: None,
-            date_folders: lakehunt::source::DAY_FOLDERS
-                .iter()
-                .map(|&k| k.to_owned())
-                .chain(self.date_folders.iter().map(|k| k.trim().to_owned()))
-                .filter(|k| !k.is_empty())
-                .collect(),
+            date_folders: lakehunt::source::day_folder_keys(&self.date_folders),
             mmap: !env_switch("LAKEHUNT_NO_MMAP"),
             threshold_pruning: !env_switch("LAKEHUNT_NO_THRESHOLD"),
             settings: datafusion_settings(),

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::source::SchemaMode;
 use crate::source::remote::StoreOptions;
-use crate::source::{DAY_FOLDERS, SchemaMode};
 
 /// Session settings; `None` keeps DataFusion's default.
 #[derive(Clone, Debug)]
@@ -23,7 +23,7 @@ pub struct EngineOptions {
     /// day folders (see `date_folders`) wholly outside it are not opened.
     pub time_range: Option<(i64, i64)>,
     /// Folder keys whose value (`20260115`, `2026-01-15`) is the UTC day of the
-    /// events filed under them, any case. Default: [`DAY_FOLDERS`]
+    /// events filed under them, any case. Default: [`crate::source::DAY_FOLDERS`]
     /// (`eventDay`): a `date=` or `dt=` folder may name an ingest day or a
     /// local day, and pruning by it would lose events.
     pub date_folders: Vec<String>,
@@ -56,7 +56,7 @@ impl Default for EngineOptions {
             schema: SchemaMode::default(),
             memory_limit: None,
             time_range: None,
-            date_folders: DAY_FOLDERS.iter().map(|&k| k.to_owned()).collect(),
+            date_folders: crate::source::day_folder_keys(&[]),
             tmp_dir: None,
             mmap: true,
             threshold_pruning: true,

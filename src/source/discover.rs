@@ -178,6 +178,17 @@ pub fn hive_partitions(path: &Path) -> Vec<(String, String)> {
 /// under such a key says so with `--date-folders KEY`.
 pub const DAY_FOLDERS: [&str; 1] = ["eventDay"];
 
+/// [`DAY_FOLDERS`] and the keys a user declared (`--date-folders`), blanks dropped.
+#[must_use]
+pub fn day_folder_keys(declared: &[String]) -> Vec<String> {
+    DAY_FOLDERS
+        .iter()
+        .map(|&k| k.to_owned())
+        .chain(declared.iter().map(|k| k.trim().to_owned()))
+        .filter(|k| !k.is_empty())
+        .collect()
+}
+
 /// A run's window `(lo, hi]` (ns) and the folder keys (any case) whose value
 /// is the UTC day of the events filed under them.
 #[derive(Clone, Copy, Debug)]

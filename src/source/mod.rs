@@ -30,7 +30,7 @@ pub mod remote;
 
 use crate::error::{Error, Result};
 use crate::resolve::{FieldMap, Leaf, leaves, unify};
-pub use discover::DAY_FOLDERS;
+pub use discover::{DAY_FOLDERS, day_folder_keys};
 use discover::{DayWindow, in_range_files};
 pub use discover::{discover, files_under, hive_partitions};
 pub use footer::{

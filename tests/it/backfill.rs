@@ -13,6 +13,7 @@ use lakehunt::backfill::{BackfillSpec, backfill};
 use lakehunt::sample::{SampleLayout, SampleSpec, write};
 use lakehunt::{Engine, EngineOptions, hunt};
 
+use crate::common::signal;
 use crate::oracle::{Key, engine_rows};
 
 const DAYS: [&str; 4] = ["13", "14", "15", "16"];
@@ -247,15 +248,6 @@ async fn killed_at_random_moments_and_resumed_gives_the_uninterrupted_output() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(outputs(&killed), expected);
     assert_eq!(backfilled(&killed).await, expected_rows);
-}
-
-/// `kill -SIGNAL pid`.
-fn signal(pid: u32, name: &str) {
-    let sent = Command::new("kill")
-        .args([&format!("-{name}"), &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success(), "kill -{name} {pid}");
 }
 
 /// SIGINT or SIGTERM mid-way: exit 130 or 143 with one line, no temporary

@@ -1370,16 +1370,6 @@ fn hostile_text_is_escaped_on_the_terminal_and_kept_in_files() {
     );
 }
 
-/// `kill -SIGNAL pid`.
-#[cfg(unix)]
-fn send(pid: u32, name: &str) {
-    let sent = Command::new("kill")
-        .args([&format!("-{name}"), &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success(), "kill -{name} {pid}");
-}
-
 /// SIGTERM and SIGINT stop a long query within seconds, with exit 143/130
 /// and one line; the session's spill folder is removed and no output file,
 /// whole or partial, is left where --out points.
@@ -1422,7 +1412,7 @@ fn signals_stop_a_run_and_clean_up() {
         }
         std::thread::sleep(std::time::Duration::from_millis(500));
         let sent = std::time::Instant::now();
-        send(child.id(), name);
+        crate::common::signal(child.id(), name);
         let o = child.wait_with_output().unwrap();
         assert!(
             sent.elapsed().as_secs() < 10,

@@ -43,3 +43,13 @@ pub fn sample_in(dir: &Path, rows: usize) -> PathBuf {
     ]));
     sample
 }
+
+/// `kill -SIGNAL pid` (SIGNAL without its `SIG`: `INT`, `TERM`, `STOP`).
+#[cfg(unix)]
+pub fn signal(pid: u32, name: &str) {
+    let sent = Command::new("kill")
+        .args([&format!("-{name}"), &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success(), "kill -{name} {pid}");
+}
