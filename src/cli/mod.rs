@@ -135,24 +135,45 @@ const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 fn until_stopped(
     command: impl std::future::Future<Output = anyhow::Result<Outcome>>,
 ) -> anyhow::Result<Outcome> {
-    use tokio::signal::unix::{SignalKind, signal};
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     let ended = runtime.block_on(async {
-        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
         tokio::select! {
-            // Signals first: a run woken by one stops at once.
+            // The signals first: they listen before the command starts, and a
+            // run woken by one stops at once.
             biased;
-            _ = interrupt.recv() => Err(Stopped { name: "SIGINT", code: 130 }.into()),
-            _ = terminate.recv() => Err(Stopped { name: "SIGTERM", code: 143 }.into()),
+            stopped = stop_signal() => Err(stopped?.into()),
             ended = command => ended,
         }
     });
     runtime.shutdown_timeout(STOP_GRACE);
     ended
+}
+
+/// The first SIGINT or SIGTERM.
+#[cfg(unix)]
+async fn stop_signal() -> anyhow::Result<Stopped> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    Ok(tokio::select! {
+        _ = interrupt.recv() => Stopped { name: "SIGINT", code: 130 },
+        _ = terminate.recv() => Stopped { name: "SIGTERM", code: 143 },
+    })
+}
+
+/// Ctrl-C, where there are no Unix signals.
+#[cfg(not(unix))]
+async fn stop_signal() -> anyhow::Result<Stopped> {
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot listen for Ctrl-C")?;
+    Ok(Stopped {
+        name: "Ctrl-C",
+        code: 130,
+    })
 }
 
 /// True when the error is a closed stdout (`lakehunt ... | head`): exit quietly.

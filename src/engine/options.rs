@@ -69,7 +69,9 @@ impl Default for EngineOptions {
 /// The memory this process may use: the machine's (`/proc/meminfo`), or less
 /// where a cgroup limits it (a container, a systemd slice), else `None`.
 fn available_memory() -> Option<u64> {
-    let machine = meminfo_total(&std::fs::read_to_string("/proc/meminfo").ok()?);
+    let machine = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| meminfo_total(&text));
     let cgroup = std::fs::read_to_string("/proc/self/cgroup")
         .ok()
         .and_then(|own| cgroup_limit(&own, Path::new("/sys/fs/cgroup")));
