@@ -166,6 +166,28 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
             println!("{}", engine.esql_explain(query, as_of).await?);
             continue;
         }
+        let metadata =
+            lakehunt::engine::esql_metadata(query, as_of, args.esql_default_limit, engine.source());
+        let mut out = args.out.clone();
+        if many && let Some(path) = &args.out.out {
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("findings");
+            let name = match path.extension().and_then(|e| e.to_str()) {
+                Some(ext) => format!("{stem}.{}.{ext}", i + 1),
+                None => format!("{stem}.{}", i + 1),
+            };
+            out.out = Some(path.with_file_name(name));
+        }
+        if let Some(path) = &out.out {
+            let (stream, counts) = engine.esql_stream(query, as_of).await?;
+            super::stream_to_file(stream, &out, path, &metadata).await?;
+            for warning in counts.warnings() {
+                eprintln!("warning: {}", warning.message);
+            }
+            continue;
+        }
         // A live line on a terminal: rows and bytes read so far.
         let live = LiveLine::new(false);
         let started = std::time::Instant::now();
@@ -182,20 +204,6 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
         let (table, warnings) = table?;
         for warning in &warnings {
             eprintln!("warning: {}", warning.message);
-        }
-        let metadata =
-            lakehunt::engine::esql_metadata(query, as_of, args.esql_default_limit, engine.source());
-        let mut out = args.out.clone();
-        if many && let Some(path) = &args.out.out {
-            let stem = path
-                .file_stem()
-                .and_then(|s| s.to_str())
-                .unwrap_or("findings");
-            let name = match path.extension().and_then(|e| e.to_str()) {
-                Some(ext) => format!("{stem}.{}.{ext}", i + 1),
-                None => format!("{stem}.{}", i + 1),
-            };
-            out.out = Some(path.with_file_name(name));
         }
         emit(&table, &out, &metadata)?;
     }

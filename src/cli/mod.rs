@@ -478,6 +478,24 @@ fn print_stdout(table: &Table, format: Format) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Writes a query's batches into `--out`'s file as they come (see
+/// [`output::FileSink`]): a result larger than memory is written, and a
+/// query that fails half-way leaves nothing.
+async fn stream_to_file(
+    mut stream: datafusion::execution::SendableRecordBatchStream,
+    out: &OutputArgs,
+    path: &Path,
+    metadata: &[(String, String)],
+) -> anyhow::Result<()> {
+    let format = resolve_format(out)?;
+    let mut sink = output::FileSink::create(path, format, &stream.schema(), metadata)?;
+    while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+        sink.write(&batch.map_err(lakehunt::Error::from)?)?;
+    }
+    sink.finish()?;
+    Ok(())
+}
+
 /// Checks the output flags and folder before any work is done.
 fn check_out_path(out: &OutputArgs) -> anyhow::Result<()> {
     if let Some(url) = out

@@ -10,7 +10,7 @@ use lakehunt::source::Layout;
 use lakehunt::{Engine, ScanStats, hunt};
 
 use super::progress::{LiveLine, opening};
-use super::{DataArgs, Outcome, OutputArgs, as_of_or_now, check_out_path, emit, resolve_format};
+use super::{DataArgs, Outcome, OutputArgs, as_of_or_now, check_out_path, emit};
 
 pub const RUN_EXAMPLES: &str = "\
 Examples:
@@ -266,14 +266,7 @@ pub async fn sql(args: SqlArgs) -> anyhow::Result<Outcome> {
         emit(&table, &args.out, &metadata)?;
         return Ok(Outcome::Clean);
     };
-    // Into a file, batch by batch as they come: a result larger than memory
-    // is written, and nothing is left if the query fails half-way.
-    let mut stream = engine.sql_stream(&args.query).await?;
-    let format = resolve_format(&args.out)?;
-    let mut sink = lakehunt::output::FileSink::create(path, format, &stream.schema(), &metadata)?;
-    while let Some(batch) = futures::StreamExt::next(&mut stream).await {
-        sink.write(&batch.map_err(lakehunt::Error::from)?)?;
-    }
-    sink.finish()?;
+    let stream = engine.sql_stream(&args.query).await?;
+    super::stream_to_file(stream, &args.out, path, &metadata).await?;
     Ok(Outcome::Clean)
 }

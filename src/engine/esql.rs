@@ -17,6 +17,26 @@ fn is_zone_name(zone: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || "/_+-:.".contains(c))
 }
 
+/// An ES|QL query's warning counters (see [`Engine::esql_stream`]).
+#[derive(Debug)]
+pub struct EsqlCounts(EsqlWarnings);
+
+impl EsqlCounts {
+    /// The warnings counted so far that are not zero.
+    #[must_use]
+    pub fn warnings(&self) -> Vec<Warning> {
+        self.0
+            .report()
+            .into_iter()
+            .map(|(name, count, message)| Warning {
+                name: name.to_owned(),
+                count,
+                message,
+            })
+            .collect()
+    }
+}
+
 impl Engine {
     /// The SQL an ES|QL query becomes over this session's `events`, and the
     /// counters of its warnings (registered afresh in the session).
@@ -175,16 +195,20 @@ impl Engine {
             observe,
         )
         .await?;
-        let warnings = warnings
-            .report()
-            .into_iter()
-            .map(|(name, count, message)| Warning {
-                name: name.to_owned(),
-                count,
-                message,
-            })
-            .collect();
-        Ok((table, warnings))
+        Ok((table, EsqlCounts(warnings).warnings()))
+    }
+
+    /// [`Engine::esql`] as a stream of batches, for results larger than
+    /// memory (see [`crate::output::FileSink`]); its warnings are counted as
+    /// the stream is read, and whole once it has ended.
+    pub async fn esql_stream(
+        &self,
+        query: &str,
+        as_of: i64,
+    ) -> Result<(datafusion::execution::SendableRecordBatchStream, EsqlCounts)> {
+        let (sql, warnings) = self.esql_sql(query, as_of).await?;
+        let df = self.ctx.sql_with_options(&sql, super::read_only()).await?;
+        Ok((df.execute_stream().await?, EsqlCounts(warnings)))
     }
 
     /// The SQL an ES|QL query becomes here, and DataFusion's optimized plan of it.

@@ -23,6 +23,7 @@ mod events;
 mod metrics;
 mod options;
 
+pub use esql::EsqlCounts;
 pub(crate) use metrics::collect_observed;
 use metrics::summarize;
 pub use metrics::{Explained, ScanStats, ScanSummary};

@@ -1692,3 +1692,39 @@ fn sql_out_streams_and_a_failing_query_leaves_nothing() {
     ]);
     assert_eq!(std::fs::read_to_string(&out).unwrap(), stdout(&shown));
 }
+
+/// `esql --out` streams into the file too: the same rows as the table on
+/// stdout, and ES|QL's warnings counted over the whole stream.
+#[test]
+fn esql_out_streams_with_its_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "lake", "nested");
+    let out = dir.path().join("x.csv");
+    let query = "FROM logs-* | EVAL d = source.port / 0 | STATS n = COUNT(*) BY d, event.action | SORT event.action";
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "esql",
+            query,
+            "--data",
+            data.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+        ];
+        a.extend_from_slice(extra);
+        lakehunt(&a.iter().map(|s| &**s).collect::<Vec<_>>())
+    };
+    let streamed = args(&["--out", out.to_str().unwrap()]);
+    assert!(streamed.status.success(), "{}", stderr(&streamed));
+    let shown = args(&["--format", "csv"]);
+    assert!(shown.status.success(), "{}", stderr(&shown));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), stdout(&shown));
+    let warnings = |o: &Output| -> Vec<String> {
+        stderr(o)
+            .lines()
+            .filter(|l| l.starts_with("warning:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert!(!warnings(&shown).is_empty(), "{}", stderr(&shown));
+    assert_eq!(warnings(&streamed), warnings(&shown));
+}
