@@ -477,8 +477,7 @@ fn run(
     block(py, move || async move {
         // Keeps the generated sample until the run ends.
         let (_sample_dir, paths) = if sample {
-            let dir = tempfile::tempdir()?;
-            lakehunt::sample::write(&lakehunt::sample::embedded(), dir.path())?;
+            let dir = lakehunt::sample::write_embedded()?;
             let path = dir.path().to_string_lossy().into_owned();
             (Some(dir), vec![path])
         } else {

@@ -405,7 +405,7 @@ impl DataArgs {
                 if folders == 1 { "" } else { "s" }
             ));
         }
-        let keys = self.engine_options().date_folders.join("=, ");
+        let keys = lakehunt::source::day_folder_keys(&self.date_folders).join("=, ");
         Some(format!(
             "note: {} in day folders ({keys}=) outside the window (--no-date-pruning reads them)",
             said.join(", ")

@@ -154,8 +154,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     // Keeps the generated sample alive until the run ends.
     let mut _sample_dir = None;
     let paths = if args.sample {
-        let dir = tempfile::tempdir().context("cannot create a folder for the sample")?;
-        lakehunt::sample::write(&lakehunt::sample::embedded(), dir.path())?;
+        let dir = lakehunt::sample::write_embedded().context("cannot write the sample")?;
         note!(
             args.quiet,
             "lakehunt: {}. Pass --data PATH to hunt your own Parquet.",

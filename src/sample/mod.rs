@@ -108,6 +108,14 @@ pub fn embedded() -> SampleSpec {
     )
 }
 
+/// Writes the embedded sample into a new temporary folder, removed when the
+/// returned handle drops (keep it for as long as the run reads the sample).
+pub fn write_embedded() -> Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    write(&embedded(), dir.path())?;
+    Ok(dir)
+}
+
 /// One sentence saying what the embedded sample is, for a run's stderr.
 #[must_use]
 pub fn embedded_note() -> String {
