@@ -61,9 +61,12 @@ __all__ = [
     "LakehuntWarning",
     "Results",
     "RunError",
+    "Stream",
     "backfill",
     "esql",
+    "functions",
     "hunts",
+    "register",
     "run",
     "sample",
     "schema",
@@ -202,6 +205,97 @@ class Results:
         if self.warnings:
             parts.append("warnings " + ", ".join(f"{k} {v}" for k, v in self.warnings.items()))
         return "; " + "; ".join(parts) if parts else ""
+
+
+class Stream:
+    """A query's rows as they are made: ``sql(..., stream=True)``, ``esql(..., stream=True)``.
+
+    For results larger than memory. The query runs on while the rows are read,
+    a few batches ahead, and stops when the reader stops. Read it once, through
+    the Arrow PyCapsule interface: ``to_reader()`` (a ``pyarrow.RecordBatchReader``),
+    ``pyarrow.RecordBatchReader.from_stream(s)``, ``polars.from_arrow(s)`` or
+    ``duckdb.sql("FROM s")``; ``to_arrow()`` collects it. ``close()`` (or
+    ``with lakehunt.sql(..., stream=True) as s:``) stops the run early and
+    removes its spill files. An error while running (a bad value deep in the
+    data) surfaces in the reader; ES|QL's warnings are counted once the last
+    row is read (``warnings``, and as :class:`LakehuntWarning`).
+    """
+
+    __slots__ = ("_inner", "_warned")
+
+    def __init__(self, inner: _lakehunt.Stream) -> None:
+        self._inner = inner
+        self._warned = False
+
+    def __arrow_c_stream__(self, requested_schema: object | None = None) -> object:
+        """The rows as an Arrow C stream capsule; only once."""
+        return self._inner.__arrow_c_stream__(requested_schema)
+
+    def __arrow_c_schema__(self) -> object:
+        """The rows' schema as an Arrow C schema capsule."""
+        return self._inner.__arrow_c_schema__()
+
+    @property
+    def column_names(self) -> list[str]:
+        """Column names, in order."""
+        return self._inner.column_names
+
+    @property
+    def metadata(self) -> dict[str, str]:
+        """What a file of this run would say of it (``lakehunt.sql``, ``lakehunt.as_of``, ...)."""
+        return dict(self._inner.metadata)
+
+    @property
+    def consumed(self) -> bool:
+        """Whether the stream was handed to a reader (or closed)."""
+        return self._inner.consumed
+
+    @property
+    def warnings(self) -> dict[str, int] | None:
+        """Each ES|QL warning's count, once the last row was read; ``None`` before."""
+        counted = self._warn_once()
+        return None if counted is None else {name: count for name, count, _ in counted}
+
+    def _warn_once(self) -> list[tuple[str, int, str]] | None:
+        """Raises the counted warnings as :class:`LakehuntWarning`, the first time they are there."""
+        counted = self._inner.warnings
+        if counted is not None and not self._warned:
+            self._warned = True
+            for _name, _count, message in counted:
+                _warnings.warn(message, LakehuntWarning, stacklevel=3)
+        return counted
+
+    def to_reader(self) -> "pyarrow.RecordBatchReader":
+        """A ``pyarrow.RecordBatchReader`` that pulls each batch from the run as it is read."""
+        import pyarrow
+
+        return pyarrow.RecordBatchReader.from_stream(self)
+
+    def to_arrow(self) -> "pyarrow.Table":
+        """All the rows, collected into a ``pyarrow.Table``."""
+        table = self.to_reader().read_all()
+        self._warn_once()
+        return table
+
+    def to_polars(self) -> "polars.DataFrame":
+        """All the rows, collected into a ``polars.DataFrame``."""
+        import polars
+
+        return polars.from_arrow(self.to_arrow())
+
+    def close(self) -> None:
+        """Stops the run if it is still going; the stream can no longer be read."""
+        self._inner.close()
+
+    def __enter__(self) -> "Stream":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "read" if self.consumed else "not read yet"
+        return f"<lakehunt.Stream: columns {', '.join(self.column_names)}; {state}>"
 
 
 def _fail(name: str, message: str) -> InputError:
@@ -368,7 +462,8 @@ def esql(
     tmp_dir: PathLike | None = None,
     schema: str = "auto",
     anonymous: bool = False,
-) -> Results:
+    stream: bool = False,
+) -> Results | Stream:
     """Run an ES|QL query, as Elastic's hunts are written, over Parquet (``lakehunt esql``).
 
     FROM's index patterns all read ``data``, or each its own dataset:
@@ -378,10 +473,12 @@ def esql(
     the key). ``NOW()`` is ``as_of`` (default now) and later events are invisible.
     All rows are returned unless ``esql_default_limit=True`` (ES|QL's implicit
     LIMIT 1000). ES|QL's warnings arrive as :class:`LakehuntWarning`.
+    ``stream=True`` returns a :class:`Stream` instead: rows as they are made, for
+    results larger than memory.
     """
     indexes = [(pattern, _paths(paths, "index")) for pattern, paths in (index or {}).items()]
     enrich_list = [(policy, _os.fspath(path)) for policy, path in (enrich or {}).items()]
-    inner = _lakehunt.esql(
+    inner = (_lakehunt.esql_stream if stream else _lakehunt.esql)(
         query,
         _paths(data),
         indexes,
@@ -390,7 +487,7 @@ def esql(
         esql_default_limit,
         _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous),
     )
-    return _results(inner)
+    return Stream(inner) if stream else _results(inner)
 
 
 def sql(
@@ -403,7 +500,8 @@ def sql(
     tmp_dir: PathLike | None = None,
     schema: str = "auto",
     anonymous: bool = False,
-) -> Results:
+    stream: bool = False,
+) -> Results | Stream:
     """Run read-only SQL over the table ``events`` (``lakehunt sql``).
 
     ``events`` has one column per ECS field, named with dots whatever the files'
@@ -411,13 +509,15 @@ def sql(
     they are stay available as ``events_raw``. lakehunt's functions are there:
     ``cidr_match(ip, block, ...)``, ``ip_is_global(ip)``, ``mv_single(field)``,
     ``mv_count(field)``. Statements that write (COPY, CREATE, INSERT, SET) are refused.
+    ``stream=True`` returns a :class:`Stream` instead: rows as they are made, for
+    results larger than memory.
     """
-    inner = _lakehunt.sql(
+    inner = (_lakehunt.sql_stream if stream else _lakehunt.sql)(
         query,
         _paths(data),
         _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous),
     )
-    return _results(inner)
+    return Stream(inner) if stream else _results(inner)
 
 
 def schema(data: Data, *, schema: str = "auto", anonymous: bool = False) -> dict[str, Any]:
@@ -506,3 +606,57 @@ def backfill(
         _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous, date_pruning, date_folders),
     )
     return _json.loads(summary)
+
+
+def functions() -> list[Any]:
+    """lakehunt's SQL functions as datafusion-python objects (the FFI PyCapsule protocol).
+
+    Scalar ones (``cidr_match``, ``ip_is_global``, ``mv_single``, ...) have
+    ``__datafusion_scalar_udf__``, aggregate ones (``checked_sum``)
+    ``__datafusion_aggregate_udf__``; each has ``name`` and ``aliases``.
+    :func:`register` is the usual way in.
+    """
+    return [*_lakehunt.scalar_functions(), *_lakehunt.aggregate_functions()]
+
+
+def register(ctx: Any) -> list[str]:
+    """Add lakehunt's SQL functions to a ``datafusion.SessionContext`` (datafusion-python 55).
+
+    ::
+
+        from datafusion import SessionContext
+        ctx = SessionContext()
+        lakehunt.register(ctx)
+        ctx.sql("SELECT cidr_match('10.1.2.3', '10.0.0.0/8')")
+
+    The functions run in lakehunt's library through ``datafusion-ffi``, with the
+    command's semantics (``CIDR_MATCH`` as ES|QL means it, ``checked_sum`` failing
+    on overflow rather than wrapping). Aliases are registered too. Returns the
+    names registered. ES|QL warnings such functions raise inside lakehunt
+    (a value that is not an IP, ...) are not reported through datafusion-python:
+    the row gets null, as in lakehunt, without the warning.
+
+    Needs the ``datafusion`` package, major version equal to
+    ``lakehunt._lakehunt.ffi_version()``; raises :class:`InputError` otherwise.
+    """
+    try:
+        import datafusion
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        raise InputError("lakehunt.register needs the datafusion package (pip install 'datafusion==55.*')") from error
+    major = str(getattr(datafusion, "__version__", "")).split(".")[0]
+    if major != str(_lakehunt.ffi_version()):
+        raise InputError(
+            f"lakehunt.register needs datafusion {_lakehunt.ffi_version()}.x (its FFI must match), "
+            f"found {getattr(datafusion, '__version__', 'unknown')}"
+        )
+    if not hasattr(ctx, "register_udf") or not hasattr(ctx, "register_udaf"):
+        raise InputError(f"lakehunt.register takes a datafusion.SessionContext, not {type(ctx).__name__}")
+    names = []
+    for function in _lakehunt.scalar_functions():
+        udf = datafusion.udf(function)
+        ctx.register_udf(udf)
+        names.append(function.name)
+    for function in _lakehunt.aggregate_functions():
+        ctx.register_udaf(datafusion.udaf(function))
+        names.append(function.name)
+    return names

@@ -44,6 +44,9 @@ use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 use pyo3::types::PyCapsule;
 
+mod functions;
+mod stream;
+
 create_exception!(
     _lakehunt,
     LakehuntError,
@@ -111,6 +114,7 @@ where
             // one long poll is given CLEANUP to reach its next yield point.
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
+                .thread_stack_size(lakehunt::engine::WORKER_STACK)
                 .build()
             {
                 Ok(rt) => rt,
@@ -503,19 +507,37 @@ fn sql(py: Python<'_>, query: String, data: Vec<String>, settings: Settings) -> 
     })
 }
 
-/// An ES|QL query, as written.
+/// Ad-hoc SQL, its rows streamed as they are made.
 #[pyfunction]
-#[pyo3(signature = (query, data, index, enrich, as_of, default_limit, settings))]
-fn esql(
+fn sql_stream(
     py: Python<'_>,
     query: String,
     data: Vec<String>,
-    index: Vec<(String, Vec<String>)>,
-    enrich: Vec<(String, PathBuf)>,
+    settings: Settings,
+) -> PyResult<stream::Stream> {
+    need_data(&data)?;
+    stream::start(py, move || {
+        Box::pin(async move {
+            let engine = Engine::open(&data, &settings.engine_options()).await?;
+            Ok(stream::Started {
+                rows: engine.sql_stream(&query).await?,
+                counts: None,
+                metadata: lakehunt::engine::sql_metadata(&query),
+                engine,
+            })
+        })
+    })
+}
+
+/// An ES|QL query's checks before anything runs: the events given one way,
+/// the query's syntax; its as-of instant and its text with the default limit.
+fn esql_prelude(
+    query: String,
+    data: &[String],
+    index: &[(String, Vec<String>)],
     as_of: Option<&str>,
     default_limit: bool,
-    settings: Settings,
-) -> PyResult<Results> {
+) -> PyResult<(String, i64)> {
     if data.is_empty() && index.is_empty() {
         return Err(InputError::new_err(
             "no events given: pass data= or index={pattern: path} for each index pattern",
@@ -534,20 +556,81 @@ fn esql(
     } else {
         query
     };
+    Ok((query, as_of))
+}
+
+/// The engine over an ES|QL query's events, with its ENRICH policies.
+async fn esql_engine(
+    data: &[String],
+    index: &[(String, Vec<String>)],
+    enrich: &[(String, PathBuf)],
+    settings: &Settings,
+) -> lakehunt::Result<Engine> {
+    let options = settings.engine_options();
+    let mut engine = if index.is_empty() {
+        Engine::open(data, &options).await?
+    } else {
+        Engine::open_indexed(index, &options).await?
+    };
+    for (policy, path) in enrich {
+        engine.add_enrich(policy, path).await?;
+    }
+    Ok(engine)
+}
+
+/// An ES|QL query, as written.
+#[pyfunction]
+#[pyo3(signature = (query, data, index, enrich, as_of, default_limit, settings))]
+fn esql(
+    py: Python<'_>,
+    query: String,
+    data: Vec<String>,
+    index: Vec<(String, Vec<String>)>,
+    enrich: Vec<(String, PathBuf)>,
+    as_of: Option<&str>,
+    default_limit: bool,
+    settings: Settings,
+) -> PyResult<Results> {
+    let (query, as_of) = esql_prelude(query, &data, &index, as_of, default_limit)?;
     block(py, move || async move {
-        let options = settings.engine_options();
-        let mut engine = if index.is_empty() {
-            Engine::open(&data, &options).await?
-        } else {
-            Engine::open_indexed(&index, &options).await?
-        };
-        for (policy, path) in &enrich {
-            engine.add_enrich(policy, path).await?;
-        }
+        let engine = esql_engine(&data, &index, &enrich, &settings).await?;
         let (table, warnings) = engine.esql_observed(&query, as_of, &mut |_| {}).await?;
         let metadata =
             lakehunt::engine::esql_metadata(&query, as_of, default_limit, engine.source());
         Ok(Results::new(table, metadata).warned(warnings))
+    })
+}
+
+/// An ES|QL query, its rows streamed as they are made.
+#[pyfunction]
+#[pyo3(signature = (query, data, index, enrich, as_of, default_limit, settings))]
+fn esql_stream(
+    py: Python<'_>,
+    query: String,
+    data: Vec<String>,
+    index: Vec<(String, Vec<String>)>,
+    enrich: Vec<(String, PathBuf)>,
+    as_of: Option<&str>,
+    default_limit: bool,
+    settings: Settings,
+) -> PyResult<stream::Stream> {
+    let (query, as_of) = esql_prelude(query, &data, &index, as_of, default_limit)?;
+    stream::start(py, move || {
+        Box::pin(async move {
+            let engine = esql_engine(&data, &index, &enrich, &settings).await?;
+            let (rows, counts) = engine.esql_stream(&query, as_of).await?;
+            Ok(stream::Started {
+                rows,
+                counts: Some(counts),
+                metadata: lakehunt::engine::esql_metadata(
+                    &query,
+                    as_of,
+                    default_limit,
+                    engine.source(),
+                ),
+                engine,
+            })
+        })
     })
 }
 
@@ -722,9 +805,17 @@ fn _lakehunt(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run, m)?)?;
     m.add_function(wrap_pyfunction!(sql, m)?)?;
     m.add_function(wrap_pyfunction!(esql, m)?)?;
+    m.add_function(wrap_pyfunction!(sql_stream, m)?)?;
+    m.add_function(wrap_pyfunction!(esql_stream, m)?)?;
+    m.add_class::<stream::Stream>()?;
     m.add_function(wrap_pyfunction!(schema, m)?)?;
     m.add_function(wrap_pyfunction!(hunts, m)?)?;
     m.add_function(wrap_pyfunction!(sample, m)?)?;
     m.add_function(wrap_pyfunction!(backfill, m)?)?;
+    m.add_class::<functions::ScalarFunction>()?;
+    m.add_class::<functions::AggregateFunction>()?;
+    m.add_function(wrap_pyfunction!(functions::scalar_functions, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::aggregate_functions, m)?)?;
+    m.add_function(wrap_pyfunction!(functions::ffi_version, m)?)?;
     Ok(())
 }
