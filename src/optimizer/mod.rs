@@ -1,12 +1,16 @@
-//! lakehunt's own physical rules and nodes, listed once, in the order they run.
+//! lakehunt's own rules and nodes, listed once, in the order they run.
 //!
-//! Each rule rewrites a plan shape DataFusion executes correctly but slowly for
-//! hunts, keeps the plan's answer (each has a test that compares findings with
-//! the rule on and off), and leaves every other shape alone. All of them run
-//! after DataFusion's own physical rules, in [`rules`]' order. The tap is not a
+//! Each physical rule rewrites a plan shape DataFusion executes correctly but
+//! slowly for hunts, keeps the plan's answer (each has a test that compares
+//! findings with the rule on and off), and leaves every other shape alone. All
+//! of them run after DataFusion's own physical rules, in [`rules`]' order. The
+//! one logical rule ([`logical_rules`]) corrects an answer instead: it runs
+//! before DataFusion's simplifier, whose cast unwrapping would truncate a
+//! timestamp literal. The tap is not a
 //! rule but a logical node with its own planner ([`TapPlanner`]): a hunt's data
 //! checks counted in the hunt's own scan.
 
+mod exact_casts;
 mod list_filter;
 mod split_scan;
 pub(crate) mod tap;
@@ -15,6 +19,7 @@ mod view_eq;
 
 use std::sync::Arc;
 
+use datafusion::optimizer::{Optimizer, OptimizerRule};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 
 pub(crate) use tap::{TapCounts, TapPlanner, tap_diagnostics};
@@ -24,6 +29,18 @@ pub(crate) use tap::{TapCounts, TapPlanner, tap_diagnostics};
 pub(crate) struct RuleSwitches {
     /// [`threshold::ThresholdRule`] (`LAKEHUNT_NO_THRESHOLD` turns it off).
     pub(crate) threshold_pruning: bool,
+}
+
+/// The logical rules: lakehunt's first (each pass runs them in this order),
+/// then DataFusion's own.
+pub(crate) fn logical_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
+    let mut rules: Vec<Arc<dyn OptimizerRule + Send + Sync>> = vec![
+        // Before the simplifier, which would unwrap the view's timestamp
+        // casts with a truncated literal.
+        Arc::new(exact_casts::ExactTimestampCasts),
+    ];
+    rules.extend(Optimizer::new().rules);
+    rules
 }
 
 /// lakehunt's physical rules, in the order they run after DataFusion's.

@@ -1033,6 +1033,19 @@ mod tests {
         run_on(data, sql, rule, max_width, pool, 2).await
     }
 
+    /// `sql`'s physical plan on `ctx`, and the plan as text.
+    async fn planned(ctx: &SessionContext, sql: &str) -> (Arc<dyn ExecutionPlan>, String) {
+        let plan = ctx
+            .sql(sql)
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        let shown = displayable(plan.as_ref()).indent(false).to_string();
+        (plan, shown)
+    }
+
     /// [`run`] over `partitions` partitions (one or two), as many targeted.
     async fn run_on(
         data: &[(Key, Option<i64>)],
@@ -1325,14 +1338,7 @@ mod tests {
             // The plan, before it runs: a query that fails must not hide it.
             let ctx = context(true, None, 2);
             ctx.register_table("t", table(&data, 2)).unwrap();
-            let plan = ctx
-                .sql(sql)
-                .await
-                .unwrap()
-                .create_physical_plan()
-                .await
-                .unwrap();
-            let plan = displayable(plan.as_ref()).indent(false).to_string();
+            let (_, plan) = planned(&ctx, sql).await;
             assert!(!plan.contains("ThresholdExec"), "{sql}\n{plan}");
             // Rows, or the error (a failing CAST must still fail); the error
             // up to the value it names, which depends on the partition that
@@ -1395,14 +1401,7 @@ mod tests {
             for rule in [false, true] {
                 let ctx = context(rule, None, 2);
                 ctx.register_table("t", Arc::clone(&table) as _).unwrap();
-                let plan = ctx
-                    .sql(sql)
-                    .await
-                    .unwrap()
-                    .create_physical_plan()
-                    .await
-                    .unwrap();
-                let shown = displayable(plan.as_ref()).indent(false).to_string();
+                let (plan, shown) = planned(&ctx, sql).await;
                 assert!(!shown.contains("ThresholdExec"), "{sql}\n{shown}");
                 let ran = collect(plan, ctx.task_ctx()).await;
                 outcomes.push(ran.map(|_| ()).map_err(|e| e.to_string()));
@@ -1418,14 +1417,7 @@ mod tests {
             "SELECT k, sum(v), max(s) FROM t GROUP BY k \
              HAVING max(s) IS NOT NULL AND (max(v) >= 1 OR min(v) < 0) AND sum(v) >= 1000",
         ] {
-            let plan = ctx
-                .sql(sql)
-                .await
-                .unwrap()
-                .create_physical_plan()
-                .await
-                .unwrap();
-            let shown = displayable(plan.as_ref()).indent(false).to_string();
+            let (_, shown) = planned(&ctx, sql).await;
             assert!(shown.contains("ThresholdExec"), "{sql}\n{shown}");
         }
     }
