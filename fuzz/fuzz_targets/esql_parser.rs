@@ -9,7 +9,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-/// The two error variants `esql/` builds.
+/// The error variants `esql/` and `hunt/library.rs` build.
 mod error {
     #[derive(Debug, thiserror::Error)]
     pub enum Error {
@@ -24,6 +24,8 @@ mod error {
             path: std::path::PathBuf,
             message: String,
         },
+        #[error("hunt {hunt}: {message}")]
+        InvalidHunt { hunt: String, message: String },
     }
     pub type Result<T> = std::result::Result<T, Error>;
 }

@@ -19,35 +19,58 @@ fn is_zone_name(zone: &str) -> bool {
 
 /// An ES|QL query's warning counters (see [`Engine::esql_stream`]).
 #[derive(Debug)]
-pub struct EsqlCounts(EsqlWarnings);
+pub struct EsqlCounts {
+    counters: EsqlWarnings,
+    /// Said of the query before it runs (data without `@timestamp`).
+    notes: Vec<Warning>,
+}
 
 impl EsqlCounts {
     /// The warnings counted so far that are not zero.
     #[must_use]
     pub fn warnings(&self) -> Vec<Warning> {
-        self.0
-            .report()
-            .into_iter()
-            .map(|(name, count, message)| Warning {
-                name: name.to_owned(),
-                count,
-                message,
-            })
-            .collect()
+        let mut warnings = self.notes.clone();
+        warnings.extend(
+            self.counters
+                .report()
+                .into_iter()
+                .map(|(name, count, message)| Warning {
+                    name: name.to_owned(),
+                    count,
+                    message,
+                }),
+        );
+        warnings
     }
 }
+
+/// What `NOW()` is typed as where the data has no `@timestamp`.
+const NO_TIME_TYPE: &str = "Timestamp(Nanosecond, Some(\"UTC\"))";
 
 impl Engine {
     /// The SQL an ES|QL query becomes over this session's `events`, and the
     /// counters of its warnings (registered afresh in the session).
-    async fn esql_sql(&self, query: &str, as_of: i64) -> Result<(String, EsqlWarnings)> {
+    async fn esql_sql(&self, query: &str, as_of: i64) -> Result<(String, EsqlCounts)> {
         let events = self.ctx.table("events").await?;
+        let mut notes = vec![];
         let time_type = match events
             .schema()
             .as_arrow()
             .field_with_name("@timestamp")
             .map(|f| f.data_type().clone())
         {
+            // Lookup tables and inventories have no time: every row is
+            // visible, and the run says so.
+            Err(_) => {
+                notes.push(Warning {
+                    name: "no_timestamp".to_owned(),
+                    count: 1,
+                    message: "the data has no @timestamp: every row is visible whatever --as-of \
+                              (NOW() is still the as-of instant)"
+                        .to_owned(),
+                });
+                None
+            }
             Ok(DataType::Timestamp(unit, tz)) => {
                 // The zone comes from the files and goes into the SQL as text:
                 // only a zone name or offset is taken.
@@ -60,16 +83,16 @@ impl Engine {
                         ),
                     });
                 }
-                format!(
+                Some(format!(
                     "Timestamp({unit:?}, {})",
                     tz.map_or("None".to_owned(), |z| format!("Some(\"{z}\")"))
-                )
+                ))
             }
-            _ => {
+            Ok(other) => {
                 return Err(Error::InvalidEsql {
                     line: 1,
                     column: 1,
-                    message: "the data has no @timestamp of a timestamp type".into(),
+                    message: format!("the data's @timestamp is {other}, not a timestamp"),
                 });
             }
         };
@@ -89,14 +112,15 @@ impl Engine {
             query,
             &crate::esql::Target {
                 now: as_of,
-                time_field: "@timestamp",
-                time_type: &time_type,
+                time_field: time_type.is_some().then_some("@timestamp"),
+                time_type: time_type.as_deref().unwrap_or(NO_TIME_TYPE),
                 columns: Some(&columns),
                 indexes: indexes.as_deref(),
                 policies: &self.enrich,
             },
         )?;
-        Ok((sql, EsqlWarnings::register(&self.ctx)))
+        let counters = EsqlWarnings::register(&self.ctx);
+        Ok((sql, EsqlCounts { counters, notes }))
     }
 
     /// Registers a lookup table (Parquet, or CSV with a header) as the ES|QL
@@ -195,7 +219,7 @@ impl Engine {
             observe,
         )
         .await?;
-        Ok((table, EsqlCounts(warnings).warnings()))
+        Ok((table, warnings.warnings()))
     }
 
     /// [`Engine::esql`] as a stream of batches, for results larger than
@@ -208,7 +232,7 @@ impl Engine {
     ) -> Result<(datafusion::execution::SendableRecordBatchStream, EsqlCounts)> {
         let (sql, warnings) = self.esql_sql(query, as_of).await?;
         let df = self.ctx.sql_with_options(&sql, super::read_only()).await?;
-        Ok((df.execute_stream().await?, EsqlCounts(warnings)))
+        Ok((df.execute_stream().await?, warnings))
     }
 
     /// The SQL an ES|QL query becomes here, and DataFusion's optimized plan of it.

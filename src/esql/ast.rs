@@ -20,8 +20,9 @@ pub(super) enum Expr {
     IsNull(Box<Expr>, bool),
     /// `x [NOT] IN (a, b, ...)`.
     In(Box<Expr>, Vec<Expr>, bool),
-    /// `x [NOT] LIKE "pattern"` (wildcards `*` and `?`), `x [NOT] RLIKE "regex"`.
-    Like(Box<Expr>, String, bool, bool),
+    /// `x [NOT] LIKE "pattern"` (wildcards `*` and `?`), `x [NOT] RLIKE "regex"`;
+    /// with a list, `x LIKE ("a*", "b?")`, true where any pattern matches.
+    Like(Box<Expr>, Vec<String>, bool, bool),
     /// Function name (lowercase), arguments, position.
     Call(String, Vec<Expr>, usize),
     /// `{ "name": value, ... }`, a function's options, at a position.

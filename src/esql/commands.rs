@@ -155,13 +155,16 @@ impl Pipeline<'_> {
                 }
             }
         }
-        // Events after `now` did not exist yet.
-        let current = format!(
-            "SELECT {select} FROM {from} WHERE {} <= arrow_cast({}, '{}'){scope}",
-            quote(time_field),
-            string_literal(&format_instant(now)),
-            time_type
-        );
+        // Events after `now` did not exist yet; rows without a time always did.
+        let current = match time_field {
+            Some(field) => format!(
+                "SELECT {select} FROM {from} WHERE {} <= arrow_cast({}, '{}'){scope}",
+                quote(field),
+                string_literal(&format_instant(now)),
+                time_type
+            ),
+            None => format!("SELECT {select} FROM {from} WHERE TRUE{scope}"),
+        };
         Ok(Pipeline {
             sql,
             policies,

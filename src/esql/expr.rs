@@ -138,25 +138,28 @@ impl Sql<'_> {
                 }
                 out.push_str("))");
             }
-            Expr::Like(value, pattern, regex, negated) => {
-                out.push('(');
-                if *negated {
-                    out.push_str("NOT ");
+            Expr::Like(value, patterns, regex, negated) => {
+                // Any of the patterns: NULL for a NULL value, as one pattern's is.
+                out.push_str(if *negated { "(NOT (" } else { "((" });
+                for (i, pattern) in patterns.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(" OR ");
+                    }
+                    if *regex {
+                        // Lucene regular expressions match the whole string.
+                        out.push_str("regexp_like(");
+                        self.operand(value, true, out)?;
+                        let _ = write!(out, ", {})", string_literal(&lucene_to_rust(pattern)));
+                    } else {
+                        self.operand(value, true, out)?;
+                        let _ = write!(
+                            out,
+                            " LIKE {} ESCAPE '\\'",
+                            string_literal(&wildcard_to_like(pattern))
+                        );
+                    }
                 }
-                if *regex {
-                    // Lucene regular expressions match the whole string.
-                    out.push_str("regexp_like(");
-                    self.operand(value, true, out)?;
-                    let _ = write!(out, ", {})", string_literal(&lucene_to_rust(pattern)));
-                } else {
-                    self.operand(value, true, out)?;
-                    let _ = write!(
-                        out,
-                        " LIKE {} ESCAPE '\\'",
-                        string_literal(&wildcard_to_like(pattern))
-                    );
-                }
-                out.push(')');
+                out.push_str("))");
             }
             Expr::Binary(l, op @ ("+" | "-" | "*"), r)
                 if self.infer(l).is_some_and(|t| t.is_integer())

@@ -259,7 +259,7 @@ pub fn translate(
         query,
         &Target {
             now,
-            time_field,
+            time_field: Some(time_field),
             time_type,
             columns,
             indexes: None,
@@ -287,9 +287,9 @@ pub struct EnrichPolicy {
 pub struct Target<'a> {
     /// `NOW()`, in ns; later events are invisible.
     pub now: i64,
-    /// The time column.
-    pub time_field: &'a str,
-    /// Its type, as an `arrow_cast` type name.
+    /// The time column; `None` where the data has none (every row visible).
+    pub time_field: Option<&'a str>,
+    /// Its type, as an `arrow_cast` type name (`NOW()`'s type).
     pub time_type: &'a str,
     /// `events`' columns and types; `None` (no data at hand) skips the column
     /// checks.

@@ -73,6 +73,13 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Source command",
+        "FROM over data without @timestamp",
+        Supported,
+        "lookup tables, inventories: every row visible whatever --as-of, NOW() still the as-of instant, and a warning (no_timestamp) saying so; a @timestamp that is not a time is refused",
+        "esql/no_timestamp.slt",
+    ),
+    c(
+        "Source command",
         "FROM \"quoted pattern\" and comments inside FROM",
         Supported,
         "Rust test: unit test from_patterns_skip_comments_and_quotes in src/esql/mod.rs",
@@ -463,7 +470,20 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Lucene syntax: anchored to the whole string, . matches newlines, ^ and $ literal outside brackets",
         "esql/semantics.slt",
     ),
-    c("Operators and expressions", "NOT RLIKE", Supported, "", ""),
+    c(
+        "Operators and expressions",
+        "NOT RLIKE",
+        Supported,
+        "",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "LIKE / RLIKE (\"a*\", \"b?\") (a list of patterns)",
+        Supported,
+        "true where any pattern matches; NULL stays NULL, also under NOT",
+        "esql/semantics.slt",
+    ),
     c(
         "Operators and expressions",
         "- + * on whole numbers",

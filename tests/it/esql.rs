@@ -491,6 +491,10 @@ fn deeply_nested_queries_are_refused_not_crashed() {
             ),
             "AND/OR terms",
         ),
+        (
+            format!("FROM logs-* | {}", vec!["EVAL x = 1"; 200].join(" | ")),
+            "more than 150 commands",
+        ),
     ];
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("deep.esql");
@@ -562,4 +566,124 @@ async fn a_hostile_time_zone_in_the_data_is_refused() {
             );
         }
     }
+}
+
+/// Data without `@timestamp` (an asset inventory) runs, every row visible,
+/// and the run says so: a warning on the engine's list, on the command's
+/// stderr, as for any other.
+#[tokio::test]
+async fn data_without_a_timestamp_runs_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("host.name", arrow::datatypes::DataType::Utf8, true),
+        arrow::datatypes::Field::new("asset.criticality", arrow::datatypes::DataType::Int64, true),
+    ]));
+    let batch = arrow::record_batch::RecordBatch::try_new(
+        schema,
+        vec![
+            Arc::new(arrow::array::StringArray::from(vec!["a", "b", "c"])),
+            Arc::new(arrow::array::Int64Array::from(vec![3, 1, 2])),
+        ],
+    )
+    .unwrap();
+    let path = dir.path().join("assets.parquet");
+    let engine = engine_over(&path, &batch).await;
+    // As of the epoch: with a time, nothing would be visible.
+    let (table, warnings) = engine
+        .esql_observed(
+            "FROM assets | WHERE asset.criticality >= 2 | STATS n = COUNT(*)",
+            0,
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+    let n = table.batches[0]
+        .column(0)
+        .as_primitive::<Int64Type>()
+        .value(0);
+    assert_eq!(n, 2);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert_eq!(warnings[0].name, "no_timestamp");
+
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args([
+            "esql",
+            "FROM assets | STATS n = COUNT(*)",
+            "--format",
+            "csv",
+            "--data",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "n\n3\n");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("warning: the data has no @timestamp: every row is visible"),
+        "{stderr}"
+    );
+}
+
+/// Long pipelines and OR chains run, through the command (whose planning
+/// thread has the stack for them): DataFusion's SQL parser stopped at 50
+/// levels, about 25 ES|QL commands or 50 OR terms ("RecursionLimitExceeded").
+/// 60 EVALs and 500 OR terms (the most one command may have) give the counts
+/// worked out from the sample: every event, and none of the ports 0-499 (the
+/// sample's ports are 1,024 and above, checked too).
+#[test]
+fn long_pipelines_and_or_chains_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let as_of = lakehunt::params::parse_instant(AS_OF).unwrap();
+    let data = dir.path().join("sample");
+    write(
+        &SampleSpec::new(5_000, 42, as_of, SampleLayout::Nested),
+        &data,
+    )
+    .unwrap();
+    let file = dir.path().join("query.esql");
+    let count = |query: &str| -> String {
+        std::fs::write(&file, query).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+            .args(["esql", "--as-of", AS_OF, "--format", "csv", "--file"])
+            .arg(&file)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .to_owned()
+    };
+    let all = count("FROM logs-* | STATS n = COUNT(*)");
+    assert_ne!(all, "0");
+    let evals: Vec<String> = (0..60)
+        .map(|i| format!("EVAL x{i} = source.port + {i}"))
+        .collect();
+    assert_eq!(
+        count(&format!(
+            "FROM logs-* | {} | STATS n = COUNT(*)",
+            evals.join(" | ")
+        )),
+        all
+    );
+    let ports: Vec<String> = (0..500).map(|p| format!("source.port == {p}")).collect();
+    assert_eq!(
+        count(&format!(
+            "FROM logs-* | WHERE {} | STATS n = COUNT(*)",
+            ports.join(" OR ")
+        )),
+        "0"
+    );
+    assert_eq!(
+        count("FROM logs-* | WHERE source.port < 1024 | STATS n = COUNT(*)"),
+        "0"
+    );
 }
