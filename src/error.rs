@@ -121,6 +121,16 @@ pub enum Error {
     /// No shipped hunt has this id.
     #[error("unknown hunt '{0}' (see `lakehunt hunts` for the list)")]
     UnknownHunt(String),
+    /// A `--param` the hunt does not have.
+    #[error("hunt '{hunt}' has no such parameter '{name}' (it has: {known})")]
+    UnknownParameter {
+        /// The hunt.
+        hunt: String,
+        /// The parameter given.
+        name: String,
+        /// The hunt's parameters, comma-separated.
+        known: String,
+    },
     /// A parameter value that does not parse or does not belong to the hunt.
     #[error("invalid value for {name}: {message}")]
     InvalidParameter {

@@ -37,7 +37,21 @@ fn main() -> ExitCode {
             message.replace('\n', " ")
         ));
     }));
-    let args = cli::Cli::parse();
+    let args = match cli::Cli::try_parse() {
+        Ok(args) => args,
+        // --help and --version (stdout, exit 0), and the help shown for a
+        // bare `lakehunt` (stderr, exit 2): as clap prints them.
+        Err(e)
+            if !e.use_stderr()
+                || e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            e.exit()
+        }
+        Err(e) => {
+            eprintln!("{}", usage_error_line(&e.render().to_string()));
+            return ExitCode::from(2);
+        }
+    };
     // Deep expressions (hundreds of ORs, nested parentheses) recurse in
     // planning; a thread with room for them turns a stack overflow into an
     // answer. The stack is reserved address space, used only as it grows.
@@ -78,4 +92,30 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// clap's usage error (an unknown flag, a bad value, a missing argument) as
+/// one line, like every other error: its lines joined, the usage in
+/// parentheses, without the pointer to `--help`.
+fn usage_error_line(rendered: &str) -> String {
+    let mut line = String::new();
+    for part in rendered.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if part.starts_with("For more information") {
+            continue;
+        }
+        if let Some(usage) = part.strip_prefix("Usage:") {
+            line.push_str(" (usage: ");
+            line.push_str(usage.trim());
+            line.push(')');
+        } else if line.is_empty() {
+            line.push_str(part);
+        } else if part.starts_with('[') || line.ends_with(':') {
+            line.push(' ');
+            line.push_str(part);
+        } else {
+            line.push_str("; ");
+            line.push_str(part);
+        }
+    }
+    line
 }

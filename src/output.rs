@@ -397,6 +397,17 @@ impl FileSink {
         Ok(())
     }
 
+    /// Adds key-value metadata known only once the rows are written (a
+    /// hunt's warning counts); Parquet keeps it in the footer, after what
+    /// [`FileSink::create`] was given. Other formats have no place for it.
+    pub fn add_metadata(&mut self, metadata: &[(String, String)]) {
+        if let Writer::Parquet(w) = &mut self.writer {
+            for (k, v) in metadata {
+                w.append_key_value_metadata(KeyValue::new(k.clone(), v.clone()));
+            }
+        }
+    }
+
     /// Closes the writer and puts the file in place: renamed over `path`
     /// after a sync, or uploaded whole to its URL.
     pub fn finish(self) -> Result<()> {

@@ -74,6 +74,7 @@ pub struct EsqlArgs {
     reason = "the query sources (text, file, library hunt), then one run per query; to split when sweep reuses them"
 )]
 pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
+    let mut header = None;
     let queries: Vec<String> = match (&args.query, &args.file, &args.hunt) {
         (Some(q), _, _) => vec![q.clone()],
         (None, Some(path), _) => vec![
@@ -85,12 +86,14 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
             if file.hunt.query.is_empty() {
                 bail!("{} has no query", path.display());
             }
-            eprintln!(
+            // Said once the queries are checked: a hunt that cannot run is
+            // one error line naming its file.
+            header = Some(format!(
                 "{}: {} ({})",
                 path.display(),
                 file.hunt.name,
                 file.hunt.uuid
-            );
+            ));
             file.hunt
                 .query
                 .iter()
@@ -112,6 +115,11 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
     let indexes = args.lookups.indexes(&args.data)?;
     // Checked before any data is read. A hunt file's queries that cannot run
     // are reported; the others still run.
+    if queries.len() > 1
+        && let Some(header) = header.take()
+    {
+        eprintln!("{header}");
+    }
     let mut failed = vec![];
     let mut skipped = vec![];
     for (i, q) in queries.iter().enumerate() {
@@ -128,7 +136,10 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
         }
         if let Err(e) = lakehunt::esql::check(q) {
             if queries.len() == 1 {
-                return Err(e.into());
+                return Err(match &args.hunt {
+                    Some(path) => anyhow::anyhow!("{}: {e}", path.display()),
+                    None => e.into(),
+                });
             }
             eprintln!("query {} of {}: cannot run yet: {e}", i + 1, queries.len());
             failed.push(i);
@@ -143,6 +154,9 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
     } else {
         queries
     };
+    if let Some(header) = header {
+        eprintln!("{header}");
+    }
     let as_of = as_of_or_now(args.as_of.as_deref())?;
     check_out_path(&args.out)?;
     let engine = args

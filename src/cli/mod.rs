@@ -137,6 +137,7 @@ fn until_stopped(
 ) -> anyhow::Result<Outcome> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(lakehunt::engine::WORKER_STACK)
         .build()
         .context("cannot start the async runtime")?;
     let ended = runtime.block_on(async {
@@ -268,6 +269,8 @@ struct DataArgs {
     /// Memory cap for the engine (1GiB, 512MiB, ...); aggregations and sorts
     /// spill to disk beyond it. Default: half of the memory this process may use
     /// (the machine's, or its cgroup's limit in a container, whichever is less).
+    /// Given, freed buffers also go back to the system at once (slower, by
+    /// 13-39% in benches/memory.py, for a lower peak).
     #[arg(long, value_name = "SIZE", value_parser = byte_size)]
     memory_limit: Option<u64>,
     /// Folder for spill files (default: the system's temporary folder); they are
@@ -368,6 +371,9 @@ fn datafusion_settings() -> Vec<(String, String)> {
 
 impl DataArgs {
     fn engine_options(&self) -> lakehunt::EngineOptions {
+        if self.memory_limit.is_some() {
+            return_freed_memory();
+        }
         lakehunt::EngineOptions {
             batch_size: self.batch_size,
             target_partitions: self.target_partitions,
@@ -533,3 +539,29 @@ fn check_out_path(out: &OutputArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Under an explicit memory cap: buffers of 128 KiB and more are mapped and
+/// unmapped on their own, so freeing one returns it to the system. glibc's
+/// default raises that threshold as large buffers are freed (up to 32 MiB)
+/// and then keeps freed memory for reuse, out of the engine's accounting: a
+/// GROUP BY capped at 128 MiB peaked at 423 MiB, at 238 MiB with this, 39%
+/// slower (benches/memory.py, 10M events; the runs of the hunt, the GROUP BY
+/// and a sort were 13-39% slower: `benches/runs/2026-12-05-2core/README.md`).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn return_freed_memory() {
+    // glibc's malloc.h.
+    const M_MMAP_THRESHOLD: std::ffi::c_int = -3;
+    unsafe extern "C" {
+        fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
+    }
+    // SAFETY: mallopt only sets one of glibc's malloc tunables, valid at any
+    // time from any thread; the value is in its range (0 to 32 MiB).
+    unsafe {
+        mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+    }
+}
+
+/// Other allocators keep their own policy.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_freed_memory() {}

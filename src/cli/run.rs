@@ -221,15 +221,22 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
             started.elapsed().as_secs_f64()
         ));
     };
-    let output = engine.run_hunt_observed(&bound, &mut show).await;
-    live.clear();
-    let output = output?;
-    for warning in &output.warnings {
+    // Into a file, the findings stream into it, however many.
+    let (n, warnings) = if let Some(path) = &args.out.out {
+        let written = write_findings(&engine, &bound, &args.out, path, &mut show).await;
+        live.clear();
+        written?
+    } else {
+        let output = engine.run_hunt_observed(&bound, &mut show).await;
+        live.clear();
+        let output = output?;
+        let metadata = output.metadata(&bound, engine.source());
+        emit(&output.findings, &args.out, &metadata)?;
+        (output.findings.num_rows(), output.warnings)
+    };
+    for warning in &warnings {
         note!(args.quiet, "warning: {}", warning.message);
     }
-    let metadata = output.metadata(&bound, engine.source());
-    emit(&output.findings, &args.out, &metadata)?;
-    let n = output.findings.num_rows();
     note!(
         args.quiet,
         "{}: {n} finding{} in {:.2}s{}",
@@ -247,6 +254,42 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
     } else {
         Outcome::Clean
     })
+}
+
+/// A hunt's findings streamed into `path` (renamed into place when complete,
+/// its warning counts in the footer); the number written and the warnings.
+async fn write_findings(
+    engine: &Engine,
+    bound: &lakehunt::BoundHunt,
+    out: &OutputArgs,
+    path: &std::path::Path,
+    show: &mut (dyn FnMut(ScanStats) + Send),
+) -> anyhow::Result<(usize, Vec<lakehunt::Warning>)> {
+    let format = super::resolve_format(out)?;
+    let mut findings = engine.run_hunt_stream(bound).await?;
+    let metadata = lakehunt::engine::hunt_metadata(bound, engine.source());
+    let mut sink =
+        lakehunt::output::FileSink::create(path, format, &findings.rows.schema(), &metadata)?;
+    let mut written = 0;
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            batch = futures::StreamExt::next(&mut findings.rows) => {
+                let Some(batch) = batch else { break };
+                let batch = batch
+                    .map_err(|e| lakehunt::engine::hunt_failed(&bound.hunt, e.into()))?;
+                written += batch.num_rows();
+                sink.write(&batch)?;
+            }
+            _ = tick.tick() => show(findings.read()),
+        }
+    }
+    show(findings.read());
+    let warnings = engine.stream_warnings(bound, findings, show).await?;
+    sink.add_metadata(&lakehunt::engine::warning_metadata(&warnings));
+    sink.finish()?;
+    Ok((written, warnings))
 }
 
 pub async fn sql(args: SqlArgs) -> anyhow::Result<Outcome> {

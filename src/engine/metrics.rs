@@ -95,7 +95,7 @@ impl std::ops::Add for ScanStats {
 }
 
 /// The live metrics of every scan in a running plan.
-fn scan_stats(plan: &Arc<dyn ExecutionPlan>) -> ScanStats {
+pub(crate) fn scan_stats(plan: &Arc<dyn ExecutionPlan>) -> ScanStats {
     let mut out = ScanStats::default();
     if plan.name() == "DataSourceExec"
         && let Some(metrics) = plan.metrics()

@@ -106,13 +106,8 @@ impl HuntOutput {
     /// parameters, the OCSF version read, and each warning's count.
     #[must_use]
     pub fn metadata(&self, bound: &BoundHunt, source: &Source) -> Vec<(String, String)> {
-        let mut metadata = bound.describe();
-        if let Some(version) = &source.ocsf_version {
-            metadata.push(("lakehunt.ocsf_version".to_owned(), version.clone()));
-        }
-        for w in &self.warnings {
-            metadata.push((format!("lakehunt.warning.{}", w.name), w.count.to_string()));
-        }
+        let mut metadata = hunt_metadata(bound, source);
+        metadata.extend(warning_metadata(&self.warnings));
         metadata
     }
 }
@@ -178,6 +173,13 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
     let execution = &mut config.options_mut().execution;
     execution.skip_partial_aggregation_probe_rows_threshold = 8192;
     execution.skip_partial_aggregation_probe_ratio_threshold = 0.5;
+    // Each ES|QL command is a subquery of the next: DataFusion's SQL parser
+    // stopped at 50 levels, about 25 commands (or 50 OR terms). Parsing and
+    // planning run on the caller's thread, which the command and the Python
+    // module give 256 MiB of stack ([`WORKER_STACK`] for the engine's own).
+    config
+        .options_mut()
+        .set("datafusion.sql_parser.recursion_limit", "2000")?;
     for (key, value) in &options.settings {
         config.options_mut().set(key, value)?;
     }
@@ -208,6 +210,7 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
         .with_config(config)
         .with_runtime_env(runtime.build_arc()?)
         .with_default_features()
+        .with_optimizer_rules(crate::optimizer::logical_rules())
         .with_query_planner(Arc::new(TapPlanner));
     let switches = RuleSwitches {
         threshold_pruning: options.threshold_pruning,
@@ -221,7 +224,67 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
     Ok(ctx)
 }
 
+/// What a findings file says of its run before its warnings are counted: the
+/// hunt, as-of, window and parameters, and the OCSF version read.
+#[must_use]
+pub fn hunt_metadata(bound: &BoundHunt, source: &Source) -> Vec<(String, String)> {
+    let mut metadata = bound.describe();
+    if let Some(version) = &source.ocsf_version {
+        metadata.push(("lakehunt.ocsf_version".to_owned(), version.clone()));
+    }
+    metadata
+}
+
+/// Each warning's count, as a findings file records it.
+#[must_use]
+pub fn warning_metadata(warnings: &[Warning]) -> Vec<(String, String)> {
+    warnings
+        .iter()
+        .map(|w| (format!("lakehunt.warning.{}", w.name), w.count.to_string()))
+        .collect()
+}
+
+/// A hunt's findings as they are made ([`Engine::run_hunt_stream`]), and its
+/// data checks, counted once the findings are all read.
+pub struct HuntStream {
+    /// The findings; errors name the hunt.
+    pub rows: datafusion::execution::SendableRecordBatchStream,
+    plan: Arc<dyn datafusion::physical_plan::ExecutionPlan>,
+    checks: Checks,
+}
+
+impl HuntStream {
+    /// What the hunt's scans have read so far (for progress displays).
+    #[must_use]
+    pub fn read(&self) -> ScanStats {
+        metrics::scan_stats(&self.plan)
+    }
+}
+
+/// A hunt's engine error with the hunt named (an overflowing sum, an
+/// unreadable file); other errors as they are.
+#[must_use]
+pub fn hunt_failed(hunt: &Hunt, e: Error) -> Error {
+    match e {
+        Error::Query(source) => Error::HuntFailed {
+            hunt: hunt.id().to_owned(),
+            source,
+        },
+        other => other,
+    }
+}
+
+/// The stack of the async runtime's threads, where plans run: a filter of
+/// 500 OR terms evaluates 500 levels deep (tokio's default is 2 MiB).
+pub const WORKER_STACK: usize = 32 << 20;
+
 /// A session over one source.
+///
+/// Planning recurses as deep as the query nests (an ES|QL pipeline is a
+/// subquery per command; DataFusion's SQL parser may go 2,000 levels): call
+/// it from a thread with a large stack, as the command and the Python module
+/// do (256 MiB), and run its plans on a runtime whose threads have
+/// [`WORKER_STACK`]. On a 2 MiB thread, a 60-command pipeline overflows it.
 pub struct Engine {
     ctx: SessionContext,
     source: Source,
@@ -379,19 +442,50 @@ impl Engine {
         bound: &BoundHunt,
         observe: &mut (dyn FnMut(ScanStats) + Send),
     ) -> Result<HuntOutput> {
-        let hunt = &bound.hunt;
-        // Name the hunt in engine errors (an overflowing sum, an unreadable file).
-        let failed = |e: Error| match e {
-            Error::Query(source) => Error::HuntFailed {
-                hunt: hunt.id().to_owned(),
-                source,
-            },
-            other => other,
-        };
+        let failed = |e: Error| hunt_failed(&bound.hunt, e);
         let (findings, checks) = self.plan_hunt(bound).await.map_err(failed)?;
         let (findings, _) = collect_observed(findings, ScanStats::default(), observe)
             .await
             .map_err(failed)?;
+        let warnings = self.hunt_warnings(bound, checks, observe).await?;
+        Ok(HuntOutput { findings, warnings })
+    }
+
+    /// [`Engine::run_hunt`] with the findings as a stream, for results larger
+    /// than memory: read them all, then count the warnings with
+    /// [`Engine::stream_warnings`].
+    pub async fn run_hunt_stream(&self, bound: &BoundHunt) -> Result<HuntStream> {
+        let failed = |e: Error| hunt_failed(&bound.hunt, e);
+        let (findings, checks) = self.plan_hunt(bound).await.map_err(failed)?;
+        let task = Arc::new(findings.task_ctx());
+        let plan = findings
+            .create_physical_plan()
+            .await
+            .map_err(|e| failed(e.into()))?;
+        let rows = datafusion::physical_plan::execute_stream(Arc::clone(&plan), task)
+            .map_err(|e| failed(e.into()))?;
+        Ok(HuntStream { rows, plan, checks })
+    }
+
+    /// The data checks' warnings of a hunt whose stream was read to its end.
+    pub async fn stream_warnings(
+        &self,
+        bound: &BoundHunt,
+        stream: HuntStream,
+        observe: &mut (dyn FnMut(ScanStats) + Send),
+    ) -> Result<Vec<Warning>> {
+        self.hunt_warnings(bound, stream.checks, observe).await
+    }
+
+    /// The hunt's warnings from its data checks, once its findings are in.
+    async fn hunt_warnings(
+        &self,
+        bound: &BoundHunt,
+        checks: Checks,
+        observe: &mut (dyn FnMut(ScanStats) + Send),
+    ) -> Result<Vec<Warning>> {
+        let hunt = &bound.hunt;
+        let failed = |e: Error| hunt_failed(hunt, e);
         let counts: Vec<(String, u64)> = match checks {
             Checks::None => vec![],
             Checks::Tapped(names, counts) => names.into_iter().zip(counts.values()).collect(),
@@ -423,7 +517,7 @@ impl Engine {
                 });
             }
         }
-        Ok(HuntOutput { findings, warnings })
+        Ok(warnings)
     }
 
     /// The hunt's plan, bound, with its data checks: tapped into the hunt's own

@@ -360,13 +360,10 @@ impl Hunt {
                     .keys()
                     .map(String::as_str)
                     .collect();
-                return Err(Error::InvalidParameter {
+                return Err(Error::UnknownParameter {
+                    hunt: self.id().to_owned(),
                     name: name.clone(),
-                    message: format!(
-                        "hunt '{}' has no such parameter (it has: {})",
-                        self.id(),
-                        known.join(", ")
-                    ),
+                    known: known.join(", "),
                 });
             };
             values.insert(name.clone(), parse_value(name, p, text)?);

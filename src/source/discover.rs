@@ -101,6 +101,11 @@ pub fn discover(paths: &[String]) -> Result<Vec<PathBuf>> {
                     "not a regular file (a FIFO, socket or device): reading it would wait forever"
                         .into(),
             });
+        } else if let Some(why) = broken_link(path) {
+            return Err(Error::UnreadableFile {
+                path: path.to_owned(),
+                message: why,
+            });
         } else if is_glob(arg) {
             let matches = glob::glob(arg).map_err(|e| Error::InvalidGlob {
                 pattern: arg.clone(),
@@ -135,6 +140,21 @@ pub fn discover(paths: &[String]) -> Result<Vec<PathBuf>> {
     let mut seen = HashSet::new();
     files.retain(|f| seen.insert(FileKey::of(f)));
     Ok(files)
+}
+
+/// Why `path`, a symbolic link, cannot be followed (its target is missing,
+/// or links loop); `None` if it is not a link.
+fn broken_link(path: &Path) -> Option<String> {
+    if !std::fs::symlink_metadata(path).ok()?.is_symlink() {
+        return None;
+    }
+    Some(match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            "a symbolic link to a file that does not exist".into()
+        }
+        Err(e) => format!("a symbolic link that cannot be followed: {e}"),
+        Ok(_) => "a symbolic link to something that is not a regular file".into(),
+    })
 }
 
 /// The same for two paths to one file (through `..`, a symlink, a hard link).

@@ -1728,3 +1728,113 @@ fn esql_out_streams_with_its_warnings() {
     assert!(!warnings(&shown).is_empty(), "{}", stderr(&shown));
     assert_eq!(warnings(&streamed), warnings(&shown));
 }
+
+/// The findings of `run --out` stream into the file: the same rows as the
+/// CSV on stdout, the warnings (counted only once the rows are all read) in
+/// the footer with the counts stderr gives, and nothing left when the hunt
+/// fails part-way.
+#[test]
+fn run_out_streams_the_findings_and_footers_the_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("findings.parquet");
+    let o = lakehunt(&[
+        "run",
+        "egress-bytes",
+        "--sample",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // "warning: 4 network events in the window ..." : name-less, by count.
+    let warned: Vec<u64> = stderr(&o)
+        .lines()
+        .filter_map(|l| l.strip_prefix("warning: "))
+        .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(
+        !warned.is_empty(),
+        "the sample has warnings: {}",
+        stderr(&o)
+    );
+    let stdout_csv = crate::common::ok(&lakehunt(&[
+        "run",
+        "egress-bytes",
+        "--sample",
+        "-q",
+        "--format",
+        "csv",
+    ]));
+
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&file).unwrap(),
+    )
+    .unwrap();
+    let kv = reader
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .cloned()
+        .unwrap();
+    let mut footed: Vec<u64> = kv
+        .iter()
+        .filter(|e| e.key.starts_with("lakehunt.warning."))
+        .map(|e| e.value.as_deref().unwrap().parse().unwrap())
+        .collect();
+    let mut warned = warned;
+    footed.sort_unstable();
+    warned.sort_unstable();
+    assert_eq!(footed, warned, "{kv:?}");
+    let keys: Vec<&str> = kv.iter().map(|e| e.key.as_str()).collect();
+    let first_warning = keys
+        .iter()
+        .position(|k| k.starts_with("lakehunt.warning."))
+        .unwrap();
+    assert!(
+        keys[first_warning..]
+            .iter()
+            .all(|k| k.starts_with("lakehunt.warning.")),
+        "the warnings come last, as before: {keys:?}"
+    );
+    let mut csv = vec![];
+    {
+        let mut writer = arrow::csv::WriterBuilder::new()
+            .with_header(true)
+            .build(&mut csv);
+        for batch in reader.build().unwrap() {
+            writer.write(&batch.unwrap()).unwrap();
+        }
+    }
+    assert_eq!(String::from_utf8(csv).unwrap(), stdout_csv);
+
+    // Sums past BIGINT fail the hunt after it has started: no file, no temporary.
+    let data = sample(dir.path(), "events", "flat");
+    let big = dir.path().join("big.parquet");
+    crate::common::ok(&lakehunt(&[
+        "sql",
+        "SELECT * EXCEPT (\"source.bytes\"), CAST(9223372036854775807 AS BIGINT) AS \"source.bytes\" FROM events",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        big.to_str().unwrap(),
+    ]));
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let failed = out.join("f.parquet");
+    assert_error(
+        &lakehunt(&[
+            "run",
+            "egress-bytes",
+            "-q",
+            "--data",
+            big.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+            "--os",
+            "any",
+            "--out",
+            failed.to_str().unwrap(),
+        ]),
+        &["egress-bytes", "BIGINT"],
+    );
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
+}

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod backfill;
+mod bad_input;
 mod cli;
 mod common;
 mod drift;
