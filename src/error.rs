@@ -121,6 +121,14 @@ pub enum Error {
     /// No shipped hunt has this id.
     #[error("unknown hunt '{0}' (see `lakehunt hunts` for the list)")]
     UnknownHunt(String),
+    /// A cluster (`--cluster df://HOST:PORT`) that cannot take the run.
+    #[error("cluster {url}: {message}")]
+    Cluster {
+        /// The scheduler's URL.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A `--param` the hunt does not have.
     #[error("hunt '{hunt}' has no such parameter '{name}' (it has: {known})")]
     UnknownParameter {

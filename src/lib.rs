@@ -27,6 +27,7 @@
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod backfill;
+pub mod cluster;
 pub mod engine;
 pub mod error;
 pub mod esql;

@@ -46,6 +46,8 @@ pub struct BackfillArgs {
     hunt: String,
     #[command(flatten)]
     data: super::DataArgs,
+    #[command(flatten)]
+    cluster: super::cluster::ClusterArgs,
     /// Windows end after this RFC 3339 instant ...
     #[arg(long, value_name = "TIME")]
     from: String,
@@ -94,7 +96,8 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
         }
         None => bound.window,
     };
-    let options = args.data.engine_options_in(from + every - bound.window, to);
+    let mut options = args.data.engine_options_in(from + every - bound.window, to);
+    options.cluster.clone_from(&args.cluster.cluster);
     let engine = opening(
         &LiveLine::new(args.quiet),
         Engine::open(&args.data.data, &options),

@@ -57,6 +57,8 @@ pub struct EsqlArgs {
     #[command(flatten)]
     data: DataArgs,
     #[command(flatten)]
+    cluster: super::cluster::ClusterArgs,
+    #[command(flatten)]
     lookups: LookupArgs,
     /// Run as of this RFC 3339 instant: NOW() is it, later events are invisible.
     #[arg(long, value_name = "TIME")]
@@ -164,7 +166,10 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
         .open(
             &indexes,
             &args.data,
-            &args.data.engine_options(),
+            &lakehunt::EngineOptions {
+                cluster: args.cluster.cluster.clone(),
+                ..args.data.engine_options()
+            },
             &LiveLine::new(false),
         )
         .await?;

@@ -4,6 +4,7 @@
 //! validates it into library values before any data is read.
 
 mod backfill;
+mod cluster;
 mod esql;
 mod explain;
 mod hunts;
@@ -48,6 +49,7 @@ Examples:
   lakehunt ingest export.ndjson.gz --out /lake/endpoint/
   lakehunt sweep --library detection-rules/hunting --data /lake/endpoint/ --out sweep/
   lakehunt pivot --findings findings.parquet --data /lake/endpoint/ --out around.parquet
+  lakehunt run egress-bytes --data /shared/lake/ --cluster df://scheduler:50050
 
 {EXIT_CODES}"))]
 pub struct Cli {
@@ -85,6 +87,12 @@ enum Command {
     Sample(sample::SampleArgs),
     /// Census of a dataset: its schemas, their fields, and which hunts can run.
     Schema(schema::SchemaArgs),
+    /// Run a cluster's scheduler (Apache DataFusion Ballista's, with lakehunt's functions).
+    #[command(after_long_help = cluster::CLUSTER_EXAMPLES)]
+    Scheduler(cluster::SchedulerArgs),
+    /// Run a cluster's executor: it registers with a scheduler and runs tasks.
+    #[command(after_long_help = cluster::CLUSTER_EXAMPLES)]
+    Executor(cluster::ExecutorArgs),
 }
 
 /// How a successful command ended.
@@ -102,6 +110,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Sample(args) => sample::run(&args),
         Command::Ingest(args) => ingest::run(&args),
         Command::Schema(args) => schema::run(&args),
+        Command::Scheduler(args) => cluster::scheduler(&args),
+        Command::Executor(args) => cluster::executor(&args),
         Command::Run(args) => until_stopped(run::run(args)),
         Command::Sql(args) => until_stopped(run::sql(args)),
         Command::Backfill(args) => until_stopped(backfill::run(args)),
@@ -388,6 +398,7 @@ impl DataArgs {
             stores: lakehunt::source::remote::StoreOptions {
                 anonymous: self.anonymous,
             },
+            cluster: None,
         }
     }
 

@@ -95,6 +95,8 @@ pub struct RunArgs {
     hunt: String,
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    cluster: super::cluster::ClusterArgs,
     /// Run on a generated synthetic sample instead of --data, and say so.
     #[arg(long, conflicts_with = "data")]
     sample: bool,
@@ -124,6 +126,8 @@ pub struct SqlArgs {
     query: String,
     #[command(flatten)]
     data: DataArgs,
+    #[command(flatten)]
+    cluster: super::cluster::ClusterArgs,
     #[command(flatten)]
     out: OutputArgs,
 }
@@ -172,7 +176,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<Outcome> {
         args.data.data.clone()
     };
 
-    let options = args.data.engine_options_in(bound.window_start, bound.as_of);
+    let mut options = args.data.engine_options_in(bound.window_start, bound.as_of);
+    options.cluster.clone_from(&args.cluster.cluster);
     let engine = opening(&LiveLine::new(args.quiet), Engine::open(&paths, &options)).await?;
     engine.check_fields(&hunt).await?;
     let source = engine.source();
@@ -297,9 +302,11 @@ pub async fn sql(args: SqlArgs) -> anyhow::Result<Outcome> {
         bail!("no events given: add --data PATH (Parquet files, folders or globs)");
     }
     check_out_path(&args.out)?;
+    let mut options = args.data.engine_options();
+    options.cluster.clone_from(&args.cluster.cluster);
     let engine = opening(
         &LiveLine::new(false),
-        Engine::open(&args.data.data, &args.data.engine_options()),
+        Engine::open(&args.data.data, &options),
     )
     .await?;
     let metadata = lakehunt::engine::sql_metadata(&args.query);

@@ -53,6 +53,15 @@ impl Engine {
     async fn esql_sql(&self, query: &str, as_of: i64) -> Result<(String, EsqlCounts)> {
         let events = self.ctx.table("events").await?;
         let mut notes = vec![];
+        if crate::cluster::on_cluster(self.ctx.state().config()) {
+            notes.push(Warning {
+                name: "not_counted".to_owned(),
+                count: 1,
+                message: "ES|QL's warnings (multi-valued fields, overflow, bad IPs, ...) are not \
+                          counted on a cluster yet: its functions count them on the executors"
+                    .to_owned(),
+            });
+        }
         let time_type = match events
             .schema()
             .as_arrow()
@@ -232,7 +241,7 @@ impl Engine {
     ) -> Result<(datafusion::execution::SendableRecordBatchStream, EsqlCounts)> {
         let (sql, warnings) = self.esql_sql(query, as_of).await?;
         let df = self.ctx.sql_with_options(&sql, super::read_only()).await?;
-        Ok((df.execute_stream().await?, warnings))
+        Ok((super::execute(df).await?, warnings))
     }
 
     /// The SQL an ES|QL query becomes here, and DataFusion's optimized plan of it.

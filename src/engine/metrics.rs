@@ -121,7 +121,11 @@ pub(crate) async fn collect_observed(
     let schema: SchemaRef = Arc::clone(df.schema().inner());
     let task = Arc::new(df.task_ctx());
     let plan = df.create_physical_plan().await?;
-    let run = datafusion::physical_plan::collect(Arc::clone(&plan), task);
+    let run = async {
+        use futures::TryStreamExt;
+        let stream = crate::cluster::execute(Arc::clone(&plan), task).await?;
+        Ok::<_, crate::Error>(stream.try_collect::<Vec<_>>().await?)
+    };
     tokio::pin!(run);
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

@@ -189,6 +189,9 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
     if let Some(n) = options.target_partitions {
         config = config.with_target_partitions(n);
     }
+    if let Some(url) = &options.cluster {
+        config = config.with_extension(Arc::new(crate::cluster::OnCluster(url.clone())));
+    }
     let limit = options.memory_limit.unwrap_or_else(default_memory_limit);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     // Each spilling sort holds this much back for its merge phase (10 MB by
@@ -214,6 +217,7 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
         .with_query_planner(Arc::new(TapPlanner));
     let switches = RuleSwitches {
         threshold_pruning: options.threshold_pruning,
+        portable: options.cluster.is_some(),
     };
     for rule in crate::optimizer::rules(switches) {
         state = state.with_physical_optimizer_rule(rule);
@@ -369,7 +373,7 @@ impl Engine {
             .sql_with_options(sql, read_only())
             .await
             .map_err(refused_write)?;
-        Ok(df.execute_stream().await?)
+        execute(df).await
     }
 
     /// Checks the hunt's required fields against the data, before any data is
@@ -462,8 +466,9 @@ impl Engine {
             .create_physical_plan()
             .await
             .map_err(|e| failed(e.into()))?;
-        let rows = datafusion::physical_plan::execute_stream(Arc::clone(&plan), task)
-            .map_err(|e| failed(e.into()))?;
+        let rows = crate::cluster::execute(Arc::clone(&plan), task)
+            .await
+            .map_err(failed)?;
         Ok(HuntStream { rows, plan, checks })
     }
 
@@ -532,6 +537,11 @@ impl Engine {
             return Ok((findings, Checks::None));
         };
         let diagnostics = self.bind(&diag.sql, bound, unit, tz.as_ref()).await?;
+        // A tap counts where the scan runs: on a cluster, in the executors,
+        // out of reach. There the checks are a query of their own.
+        if crate::cluster::on_cluster(self.ctx.state().config()) {
+            return Ok((findings, Checks::Query(diagnostics)));
+        }
         Ok(match tap_diagnostics(&findings, &diagnostics) {
             Some(tapped) => (tapped.plan, Checks::Tapped(tapped.names, tapped.counts)),
             None => (findings, Checks::Query(diagnostics)),
@@ -617,9 +627,19 @@ fn count_columns(table: &Table) -> Vec<(String, u64)> {
 }
 
 pub(crate) async fn collect(df: DataFrame) -> Result<Table> {
+    use futures::TryStreamExt;
     let schema: SchemaRef = Arc::clone(df.schema().inner());
-    let batches = df.collect().await?;
+    let batches = execute(df).await?.try_collect().await?;
     Ok(Table { schema, batches })
+}
+
+/// Runs `df` where its session says (here, or on its cluster), as a stream.
+pub(crate) async fn execute(
+    df: DataFrame,
+) -> Result<datafusion::execution::SendableRecordBatchStream> {
+    let task = Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await?;
+    crate::cluster::execute(plan, task).await
 }
 
 /// An instant as a literal of the time column's type. Rounds down, so that

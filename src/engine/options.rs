@@ -46,6 +46,9 @@ pub struct EngineOptions {
     pub settings: Vec<(String, String)>,
     /// How object stores (`s3://`, `gs://`, `az://`, `https://`) are reached.
     pub stores: StoreOptions,
+    /// Run plans on this Ballista cluster (see [`crate::cluster`]) instead of
+    /// here; planning stays here.
+    pub cluster: Option<crate::cluster::ClusterUrl>,
 }
 
 impl Default for EngineOptions {
@@ -62,6 +65,7 @@ impl Default for EngineOptions {
             threshold_pruning: true,
             settings: vec![],
             stores: StoreOptions::default(),
+            cluster: None,
         }
     }
 }

@@ -29,6 +29,9 @@ pub(crate) use tap::{TapCounts, TapPlanner, tap_diagnostics};
 pub(crate) struct RuleSwitches {
     /// [`threshold::ThresholdRule`] (`LAKEHUNT_NO_THRESHOLD` turns it off).
     pub(crate) threshold_pruning: bool,
+    /// Only the rules whose plans can be sent to a cluster (see
+    /// [`crate::cluster`]): their nodes must have an encoding.
+    pub(crate) portable: bool,
 }
 
 /// The logical rules: lakehunt's first (each pass runs them in this order),
@@ -45,11 +48,18 @@ pub(crate) fn logical_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
 
 /// lakehunt's physical rules, in the order they run after DataFusion's.
 pub(crate) fn rules(switches: RuleSwitches) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    let split_scan: Arc<dyn PhysicalOptimizerRule + Send + Sync> =
+        Arc::new(split_scan::SplitScanProjectionRule);
+    if switches.portable {
+        // DataFusion's own nodes only: `ViewEq`, `ListFilterExec` and
+        // `ThresholdExec` have no encoding for the trip yet.
+        return vec![split_scan];
+    }
     let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> = vec![
         // First: it moves the `events` view's struct-field projection into
         // both halves of a time-split scan, which DataFusion's projection
         // pushdown (already run) cannot do through the union.
-        Arc::new(split_scan::SplitScanProjectionRule),
+        split_scan,
         // Before the list filter: it rewrites `FilterExec` predicates, which
         // the list filter then carries over into its own node unchanged.
         Arc::new(view_eq::ViewEqRule),

@@ -7,6 +7,7 @@ mod reader;
 mod store;
 mod table;
 
+pub(crate) use reader::ViewReaderFactory;
 pub use store::{GAP, NarrowRanges};
 pub use table::{FILE_COLUMN, FileSetTable, OutsideBounds, ROW_COLUMN};
 pub(crate) use table::{is_split_scan, row_groups_inside_bounds};

@@ -6,6 +6,7 @@
 mod backfill;
 mod bad_input;
 mod cli;
+mod cluster;
 mod common;
 mod drift;
 mod esql;

@@ -1,0 +1,314 @@
+//! How lakehunt's plans travel to a cluster: Ballista's codec, with lakehunt's
+//! scan added.
+//!
+//! DataFusion serializes a Parquet scan (`DataSourceExec`) itself and never
+//! asks an extension codec, but it leaves out two things lakehunt's scans
+//! carry: each file part's row groups (a `ParquetAccessPlan`: the scan of a
+//! hunt's window reads a file's row groups inside the window on their own,
+//! and the rest with the window's bounds) and the reader that decodes strings
+//! as views and maps local files. Without the first, a file split in parts
+//! would be read whole by each part, its rows counted twice. So before a plan
+//! is sent, each scan is wrapped in a [`ShippedScan`], which this codec
+//! encodes as the scan's own protobuf plus the row groups of each part, and
+//! decodes into the same scan with lakehunt's reader.
+
+use std::fmt;
+use std::sync::Arc;
+
+use ballista_core::serde::BallistaPhysicalExtensionCodec;
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{DataFusionError, Result};
+use datafusion::datasource::physical_plan::parquet::ParquetAccessPlan;
+use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::metrics::MetricsSet;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use datafusion_proto::bytes::{
+    physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
+};
+use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
+
+use crate::scan::ViewReaderFactory;
+
+/// Marks lakehunt's nodes among Ballista's (whose protobuf never starts with
+/// this byte), then a version byte.
+const MAGIC: &[u8] = b"\xF0LKH\x01";
+/// The node that follows [`MAGIC`].
+const SCAN: u8 = 1;
+
+/// Ballista's physical codec (its shuffle nodes), with lakehunt's scan.
+#[derive(Debug, Default)]
+pub struct LakehuntCodec {
+    ballista: BallistaPhysicalExtensionCodec,
+}
+
+impl PhysicalExtensionCodec for LakehuntCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[Arc<dyn ExecutionPlan>],
+        ctx: &TaskContext,
+        converter: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        match buf.strip_prefix(MAGIC) {
+            Some([SCAN, rest @ ..]) => ShippedScan::decode(rest, ctx, self),
+            Some(_) => Err(DataFusionError::Internal(
+                "a plan node from a newer lakehunt: run the same version everywhere".into(),
+            )),
+            None => self.ballista.try_decode(buf, inputs, ctx, converter),
+        }
+    }
+
+    fn try_encode(
+        &self,
+        node: Arc<dyn ExecutionPlan>,
+        buf: &mut Vec<u8>,
+        converter: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<()> {
+        if let Some(scan) = node.downcast_ref::<ShippedScan>() {
+            buf.extend_from_slice(MAGIC);
+            buf.push(SCAN);
+            return scan.encode(buf, self);
+        }
+        self.ballista.try_encode(node, buf, converter)
+    }
+
+    fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
+        self.ballista.try_decode_udf(name, buf)
+    }
+
+    fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
+        self.ballista.try_encode_udf(node, buf)
+    }
+
+    fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {
+        self.ballista.try_decode_udaf(name, buf)
+    }
+
+    fn try_encode_udaf(&self, node: &AggregateUDF, buf: &mut Vec<u8>) -> Result<()> {
+        self.ballista.try_encode_udaf(node, buf)
+    }
+}
+
+/// `plan` with each Parquet scan wrapped for the trip (see the module).
+pub(crate) fn ship_scans(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+    plan.transform_up(|node| {
+        let is_parquet = node
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|scan| scan.downcast_to_file_source::<ParquetSource>())
+            .is_some();
+        Ok(if is_parquet {
+            Transformed::yes(Arc::new(ShippedScan { scan: node }) as Arc<dyn ExecutionPlan>)
+        } else {
+            Transformed::no(node)
+        })
+    })
+    .map(|t| t.data)
+}
+
+/// A Parquet scan on its way to (or run on) a cluster: it runs as the scan it
+/// holds, and the codec encodes it with what DataFusion's own encoding drops.
+#[derive(Debug)]
+pub(crate) struct ShippedScan {
+    scan: Arc<dyn ExecutionPlan>,
+}
+
+/// Per file part, in the scan's order: the row groups it reads, when it reads
+/// only some (`None`: the whole file).
+type Parts = Vec<Option<(usize, Vec<usize>)>>;
+
+impl ShippedScan {
+    /// The scan's Parquet configuration.
+    fn parts(&self) -> Result<Parts> {
+        let Some((config, _)) = self
+            .scan
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|s| s.downcast_to_file_source::<ParquetSource>())
+        else {
+            return Err(DataFusionError::Internal(
+                "a shipped scan holds no Parquet scan".into(),
+            ));
+        };
+        Ok(config
+            .file_groups
+            .iter()
+            .flat_map(FileGroup::iter)
+            .map(|file| {
+                file.extensions
+                    .get::<ParquetAccessPlan>()
+                    .map(|access| (access.len(), access.row_group_indexes()))
+            })
+            .collect())
+    }
+
+    /// `[u64 length][scan protobuf][parts]`, each part `0` (whole) or `1`,
+    /// the file's row group count, how many it reads and which.
+    fn encode(&self, buf: &mut Vec<u8>, codec: &LakehuntCodec) -> Result<()> {
+        let scan = physical_plan_to_bytes_with_extension_codec(Arc::clone(&self.scan), codec)?;
+        put(buf, scan.len());
+        buf.extend_from_slice(&scan);
+        let parts = self.parts()?;
+        put(buf, parts.len());
+        for part in parts {
+            match part {
+                None => put(buf, 0),
+                Some((len, groups)) => {
+                    put(buf, 1);
+                    put(buf, len);
+                    put(buf, groups.len());
+                    for group in groups {
+                        put(buf, group);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The scan [`ShippedScan::encode`] wrote, reading with lakehunt's reader
+    /// on `ctx`'s runtime (a memory map for local files).
+    fn decode(
+        mut buf: &[u8],
+        ctx: &TaskContext,
+        codec: &LakehuntCodec,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let buf = &mut buf;
+        let len = take(buf)?;
+        let Some((scan, rest)) = buf.split_at_checked(len) else {
+            return Err(truncated());
+        };
+        *buf = rest;
+        let scan = physical_plan_from_bytes_with_extension_codec(scan, ctx, codec)?;
+        let Some((config, source)) = scan
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|s| s.downcast_to_file_source::<ParquetSource>())
+        else {
+            return Err(DataFusionError::Internal(
+                "a shipped scan decoded into something else than a Parquet scan".into(),
+            ));
+        };
+        let mut parts = Vec::new();
+        for _ in 0..take(buf)? {
+            let whole = take(buf)? == 0;
+            parts.push(if whole {
+                None
+            } else {
+                let len = take(buf)?;
+                let mut access = ParquetAccessPlan::new_none(len);
+                for _ in 0..take(buf)? {
+                    let group = take(buf)?;
+                    if group >= len {
+                        return Err(truncated());
+                    }
+                    access.scan(group);
+                }
+                Some(access)
+            });
+        }
+        let mut parts = parts.into_iter();
+        let groups = config
+            .file_groups
+            .iter()
+            .map(|group| {
+                let files = group
+                    .iter()
+                    .map(|file| {
+                        let part = parts.next().ok_or_else(truncated)?;
+                        let mut file = file.clone();
+                        if let Some(access) = part {
+                            file = file.with_extension(access);
+                        }
+                        Ok(file)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(FileGroup::new(files))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // Local files are mapped wherever they are read: the cluster's
+        // executors read the same paths (a shared mount).
+        let local = config.object_store_url.as_str().starts_with("file://");
+        let factory =
+            ViewReaderFactory::new(ctx.runtime_env().as_ref(), &config.object_store_url, local)?;
+        let source = source
+            .clone()
+            .with_parquet_file_reader_factory(Arc::new(factory));
+        let config = FileScanConfigBuilder::from(config.clone())
+            .with_source(Arc::new(source))
+            .with_file_groups(groups)
+            .build();
+        Ok(Arc::new(ShippedScan {
+            scan: DataSourceExec::from_data_source(config),
+        }))
+    }
+}
+
+/// Appends `n` as 8 little-endian bytes.
+fn put(buf: &mut Vec<u8>, n: usize) {
+    buf.extend_from_slice(&(n as u64).to_le_bytes());
+}
+
+/// Reads what [`put`] wrote.
+fn take(buf: &mut &[u8]) -> Result<usize> {
+    let Some((head, rest)) = buf.split_first_chunk::<8>() else {
+        return Err(truncated());
+    };
+    *buf = rest;
+    usize::try_from(u64::from_le_bytes(*head)).map_err(|_| truncated())
+}
+
+fn truncated() -> DataFusionError {
+    DataFusionError::Internal("a shipped scan's encoding is cut short or damaged".into())
+}
+
+impl DisplayAs for ShippedScan {
+    fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ShippedScan: ")?;
+        match self.scan.downcast_ref::<DataSourceExec>() {
+            Some(scan) => scan.fmt_as(t, f),
+            None => write!(f, "{}", self.scan.name()),
+        }
+    }
+}
+
+impl ExecutionPlan for ShippedScan {
+    fn name(&self) -> &'static str {
+        "ShippedScan"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.scan.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        _children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> Result<SendableRecordBatchStream> {
+        self.scan.execute(partition, context)
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        self.scan.metrics()
+    }
+
+    fn apply_expressions(
+        &self,
+        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+    ) -> Result<TreeNodeRecursion> {
+        self.scan.apply_expressions(f)
+    }
+}

@@ -1,0 +1,120 @@
+//! The cluster's processes: Ballista's scheduler and executor, with
+//! lakehunt's functions in their registries and its codec on their wires.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use ballista_core::extension::SessionConfigExt;
+use ballista_core::registry::BallistaFunctionRegistry;
+use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
+use ballista_scheduler::cluster::BallistaCluster;
+use ballista_scheduler::config::SchedulerConfig;
+use ballista_scheduler::scheduler_process::start_server;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::session_state::SessionState;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use lakehunt_udfs::esql_warnings::EsqlWarnings;
+
+use super::LakehuntCodec;
+use crate::error::{Error, Result};
+
+/// Seconds between an executor's heartbeats.
+const HEARTBEAT_S: u64 = 2;
+
+/// A session with lakehunt's functions, for the scheduler's and executors'
+/// decoding of plans (functions travel by name).
+fn session_state(config: SessionConfig) -> datafusion::common::Result<SessionState> {
+    let state = SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .build();
+    let mut ctx = SessionContext::new_with_state(state);
+    lakehunt_udfs::register_all(&mut ctx)?;
+    // ES|QL's checks count their warnings into counters of the query's own
+    // session; here, where no one reads them, into counters of their own.
+    let _unread = EsqlWarnings::register(&ctx);
+    Ok(ctx.state())
+}
+
+/// The settings a job starts from before the client's are applied.
+fn base_config() -> SessionConfig {
+    SessionConfig::new_with_ballista()
+        .with_ballista_physical_extension_codec(Arc::new(LakehuntCodec::default()))
+}
+
+fn failed(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::Cluster {
+        url: what.to_owned(),
+        message: e.to_string(),
+    }
+}
+
+/// Runs a scheduler on `bind` until the process ends. An executor that has
+/// not been heard from for `executor_timeout_s` is taken as lost, and its
+/// tasks rerun on the others.
+pub async fn run_scheduler(bind: SocketAddr, executor_timeout_s: u64) -> Result<()> {
+    let config = SchedulerConfig {
+        bind_host: bind.ip().to_string(),
+        bind_port: bind.port(),
+        // What executors are told to call back on.
+        external_host: bind.ip().to_string(),
+        override_session_builder: Some(Arc::new(session_state)),
+        override_config_producer: Some(Arc::new(base_config)),
+        override_physical_codec: Some(Arc::new(LakehuntCodec::default())),
+        executor_timeout_seconds: executor_timeout_s,
+        expire_dead_executor_interval_seconds: (executor_timeout_s / 4).clamp(1, 15),
+        ..SchedulerConfig::default()
+    };
+    let scheduler = format!("scheduler on {bind}");
+    let cluster = BallistaCluster::new_from_config(&config)
+        .await
+        .map_err(|e| failed(&scheduler, e))?;
+    start_server(cluster, bind, Arc::new(config))
+        .await
+        .map_err(|e| failed(&scheduler, e))
+}
+
+/// Where an executor listens and whom it serves.
+#[derive(Clone, Debug)]
+pub struct ExecutorOptions {
+    /// The scheduler's address.
+    pub scheduler: SocketAddr,
+    /// The host it listens on, and gives to the scheduler and clients.
+    pub bind: String,
+    /// Arrow Flight: shuffle and result reads.
+    pub port: u16,
+    /// gRPC: tasks pushed by the scheduler.
+    pub grpc_port: u16,
+    /// Shuffle files (default: a temporary folder).
+    pub work_dir: Option<PathBuf>,
+    /// Tasks run at once (default: the machine's cores).
+    pub concurrent_tasks: Option<usize>,
+}
+
+/// Runs an executor until SIGINT or SIGTERM (it then finishes its tasks and
+/// tells the scheduler).
+pub async fn run_executor(options: &ExecutorOptions) -> Result<()> {
+    let state = session_state(base_config())?;
+    let config = ExecutorProcessConfig {
+        bind_host: options.bind.clone(),
+        external_host: Some(options.bind.clone()),
+        port: options.port,
+        grpc_port: options.grpc_port,
+        scheduler_host: options.scheduler.ip().to_string(),
+        scheduler_port: options.scheduler.port(),
+        vcores: options.concurrent_tasks.unwrap_or(0),
+        work_dir: options
+            .work_dir
+            .as_ref()
+            .map(|d| d.to_string_lossy().into_owned()),
+        executor_heartbeat_interval_seconds: HEARTBEAT_S,
+        override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
+        override_config_producer: Some(Arc::new(base_config)),
+        override_physical_codec: Some(Arc::new(LakehuntCodec::default())),
+        ..ExecutorProcessConfig::default()
+    };
+    start_executor_process(Arc::new(config))
+        .await
+        .map_err(|e| failed(&format!("executor for df://{}", options.scheduler), e))
+}

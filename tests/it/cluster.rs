@@ -1,0 +1,407 @@
+//! A real cluster on loopback: `lakehunt scheduler` and two `lakehunt
+//! executor`s as processes (stopped when the test ends), running what a
+//! local run runs, with the local run as the oracle.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use super::common::{AS_OF, lakehunt, ok, stderr};
+
+/// A free loopback port (bound, then released for the process to take).
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something listens on `port`.
+fn wait_for(port: u16, what: &str, child: &mut Child) {
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let start = Instant::now();
+    while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("{what} exited before listening: {status}");
+        }
+        assert!(
+            start.elapsed() < Duration::from_mins(1),
+            "{what} did not listen on {port} within 60 s"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The processes of one cluster; killed when dropped.
+struct Cluster {
+    url: String,
+    scheduler: Child,
+    executors: Vec<(Child, PathBuf)>,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for child in
+            std::iter::once(&mut self.scheduler).chain(self.executors.iter_mut().map(|(c, _)| c))
+        {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Cluster {
+    /// A scheduler that gives up on a silent executor after 10 s, and
+    /// `executors` executors of two tasks each, their shuffle files in `dir`.
+    fn start(dir: &Path, executors: usize) -> Cluster {
+        let port = free_port();
+        let mut scheduler = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+            .args([
+                "scheduler",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--executor-timeout",
+                "10",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for(port, "the scheduler", &mut scheduler);
+        let mut cluster = Cluster {
+            url: format!("df://127.0.0.1:{port}"),
+            scheduler,
+            executors: vec![],
+        };
+        for i in 0..executors {
+            let (flight, grpc) = (free_port(), free_port());
+            let work = dir.join(format!("executor-{i}"));
+            let mut child = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+                .args([
+                    "executor",
+                    "--scheduler",
+                    &format!("127.0.0.1:{port}"),
+                    "--port",
+                    &flight.to_string(),
+                    "--grpc-port",
+                    &grpc.to_string(),
+                    "--concurrent-tasks",
+                    "2",
+                    "--work-dir",
+                ])
+                .arg(&work)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap();
+            // The executor serves Arrow Flight once it has registered.
+            wait_for(flight, "an executor", &mut child);
+            cluster.executors.push((child, work));
+        }
+        cluster
+    }
+}
+
+/// `lakehunt args`, and the same with `--cluster`: both must succeed.
+fn both(cluster: &Cluster, args: &[&str]) -> (Output, Output) {
+    let local = lakehunt(args);
+    let mut on_cluster = args.to_vec();
+    on_cluster.extend(["--cluster", &cluster.url]);
+    let remote = lakehunt(&on_cluster);
+    ok(&local);
+    ok(&remote);
+    (local, remote)
+}
+
+/// The lines of `text` that start with `warning:`, sorted.
+fn warnings(text: &str) -> Vec<&str> {
+    let mut lines: Vec<&str> = text.lines().filter(|l| l.starts_with("warning:")).collect();
+    lines.sort_unstable();
+    lines
+}
+
+/// The rows of a CSV, header first, the rest sorted.
+fn rows(csv: &str) -> Vec<String> {
+    let mut lines: Vec<String> = csv.lines().map(str::to_owned).collect();
+    if lines.len() > 1 {
+        lines[1..].sort();
+    }
+    lines
+}
+
+/// A sample whose one file has four row groups: an 18-hour window before
+/// [`AS_OF`] skips one, reads one whole and cuts the others, so the scan
+/// reads the file in parts (see `FileSetTable`).
+fn split_sample(dir: &Path) -> PathBuf {
+    let out = dir.join("sample");
+    ok(&lakehunt(&[
+        "sample",
+        "--out",
+        out.to_str().unwrap(),
+        "--rows",
+        "400000",
+        "--rows-per-file",
+        "400000",
+        "--as-of",
+        AS_OF,
+    ]));
+    out
+}
+
+#[test]
+fn a_cluster_finds_what_a_local_run_finds() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = split_sample(dir.path());
+    let data = data.to_str().unwrap();
+    let cluster = Cluster::start(dir.path(), 2);
+
+    // The seed hunt, its window cutting the file into parts. The parts must
+    // reach the executors: read whole, each part would count its rows again
+    // (and the part read without the window's bounds, rows outside it).
+    let explained = ok(&lakehunt(&[
+        "explain",
+        "egress-bytes",
+        "--data",
+        data,
+        "--as-of",
+        AS_OF,
+        "--window",
+        "18h",
+        "--analyze",
+    ]));
+    assert!(
+        explained.contains("row groups wholly inside the window: 1 "),
+        "the test needs a split scan: {explained}"
+    );
+    for window in ["8h", "18h"] {
+        let (local, remote) = both(
+            &cluster,
+            &[
+                "run",
+                "egress-bytes",
+                "--data",
+                data,
+                "--as-of",
+                AS_OF,
+                "--window",
+                window,
+                "--format",
+                "csv",
+            ],
+        );
+        let (local_rows, remote_rows) = (
+            rows(&String::from_utf8_lossy(&local.stdout)),
+            rows(&String::from_utf8_lossy(&remote.stdout)),
+        );
+        assert!(local_rows.len() > 1, "no findings to compare");
+        assert_eq!(local_rows, remote_rows, "window {window}");
+        // The hunt's data checks are counted on the cluster too.
+        let (local_err, remote_err) = (stderr(&local), stderr(&remote));
+        assert!(!warnings(&local_err).is_empty(), "{local_err}");
+        assert_eq!(warnings(&local_err), warnings(&remote_err));
+    }
+
+    // A count over every event, through the executors' shuffle.
+    let (local, remote) = both(
+        &cluster,
+        &[
+            "sql",
+            "SELECT \"event.action\", count(*) AS n, sum(\"source.bytes\") AS b \
+             FROM events GROUP BY 1 ORDER BY 1",
+            "--data",
+            data,
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(local.stdout, remote.stdout);
+
+    esql_matches(&cluster, data);
+    backfill_matches(&cluster, dir.path(), data);
+}
+
+/// The seed hunt's ES|QL text on `cluster` finds what it finds here.
+fn esql_matches(cluster: &Cluster, data: &str) {
+    // The seed hunt's ES|QL text as Elastic publishes it; its warnings are
+    // not counted on a cluster, and the run says so.
+    let query = "from logs-endpoint.events.network-*
+| where  @timestamp > now() - 8 hour
+| where host.os.family == \"windows\" and event.category == \"network\" and
+  event.action == \"disconnect_received\" and
+  not CIDR_MATCH(destination.ip, \"10.0.0.0/8\", \"127.0.0.0/8\", \"169.254.0.0/16\", \"172.16.0.0/12\", \"192.0.0.0/24\", \"192.0.0.0/29\", \"192.0.0.8/32\", \"192.0.0.9/32\", \"192.0.0.10/32\", \"192.0.0.170/32\", \"192.0.0.171/32\", \"192.0.2.0/24\", \"192.31.196.0/24\", \"192.52.193.0/24\", \"192.168.0.0/16\", \"192.88.99.0/24\", \"224.0.0.0/4\", \"100.64.0.0/10\", \"192.175.48.0/24\",\"198.18.0.0/15\", \"198.51.100.0/24\", \"203.0.113.0/24\", \"240.0.0.0/4\", \"::1\",\"FE80::/10\", \"FF00::/8\")
+| keep source.bytes, destination.address, process.executable, process.entity_id
+| stats total_bytes_out = sum(source.bytes) by process.entity_id, destination.address, process.executable
+ /* more than 1GB out by same process.pid in 8 hours */
+| where total_bytes_out >= 1073741824";
+    let (local, remote) = both(
+        cluster,
+        &[
+            "esql", query, "--data", data, "--as-of", AS_OF, "--format", "csv",
+        ],
+    );
+    let local_rows = rows(&String::from_utf8_lossy(&local.stdout));
+    assert!(local_rows.len() > 1, "no findings to compare");
+    assert_eq!(local_rows, rows(&String::from_utf8_lossy(&remote.stdout)));
+    assert!(
+        stderr(&remote).contains("are not counted on a cluster yet"),
+        "{}",
+        stderr(&remote)
+    );
+}
+
+/// A 3-day backfill on `cluster` writes the rows it writes here.
+fn backfill_matches(cluster: &Cluster, dir: &Path, data: &str) {
+    let (local_out, remote_out) = (dir.join("bf-local"), dir.join("bf-cluster"));
+    for (out, cluster_flag) in [(&local_out, None), (&remote_out, Some(&cluster.url))] {
+        let mut args = vec![
+            "backfill",
+            "egress-bytes",
+            "--data",
+            data,
+            "--from",
+            "2026-01-13T00:00:00Z",
+            "--to",
+            "2026-01-16T00:00:00Z",
+            "--every",
+            "4h",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if let Some(url) = cluster_flag {
+            args.extend(["--cluster", url]);
+        }
+        ok(&lakehunt(&args));
+    }
+    let findings = |out: &Path| -> Vec<String> {
+        let glob = format!("{}/**/*.parquet", out.display());
+        rows(&ok(&lakehunt(&[
+            "sql",
+            "SELECT * FROM events",
+            "--data",
+            &glob,
+            "--format",
+            "csv",
+        ])))
+    };
+    let local_findings = findings(&local_out);
+    assert!(local_findings.len() > 1, "no findings to compare");
+    assert_eq!(local_findings, findings(&remote_out));
+}
+
+#[test]
+fn an_executor_killed_mid_job_leaves_the_answer_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = split_sample(dir.path());
+    let data = data.to_str().unwrap();
+    let mut cluster = Cluster::start(dir.path(), 2);
+    let query = "SELECT \"process.entity_id\", count(*) AS n, sum(\"source.bytes\") AS b \
+                 FROM events GROUP BY 1 ORDER BY 1";
+    let local = ok(&lakehunt(&[
+        "sql", query, "--data", data, "--format", "csv",
+    ]));
+
+    let mut run = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args([
+            "sql",
+            query,
+            "--data",
+            data,
+            "--format",
+            "csv",
+            "--cluster",
+            &cluster.url,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The first executor to write shuffle files for the job is killed
+    // (SIGKILL: no goodbye to the scheduler) while the job runs.
+    let start = Instant::now();
+    let killed = loop {
+        let writing = cluster
+            .executors
+            .iter()
+            .position(|(_, work)| has_files(work));
+        if let Some(i) = writing {
+            break i;
+        }
+        assert!(
+            run.try_wait().unwrap().is_none(),
+            "the job ended before an executor wrote shuffle files"
+        );
+        assert!(start.elapsed() < Duration::from_mins(2), "no shuffle files");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    cluster.executors[killed].0.kill().unwrap();
+    cluster.executors[killed].0.wait().unwrap();
+    assert!(
+        run.try_wait().unwrap().is_none(),
+        "the job ended before the executor was killed: nothing tested"
+    );
+    let output = run.wait_with_output().unwrap();
+    // The scheduler reruns the lost tasks on the other executor: the whole
+    // answer, or an error; never a part of it.
+    assert!(
+        output.status.success(),
+        "exit {:?}: {}",
+        output.status.code(),
+        stderr(&output)
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), local);
+    assert!(
+        start.elapsed() < Duration::from_mins(2),
+        "took {:?}",
+        start.elapsed()
+    );
+}
+
+/// Whether there is a file anywhere under `dir`.
+fn has_files(dir: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let path = e.path();
+        if path.is_dir() {
+            has_files(&path)
+        } else {
+            true
+        }
+    })
+}
+
+#[test]
+fn a_cluster_that_is_not_there_is_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = super::common::sample_in(dir.path(), 2000);
+    let port = free_port();
+    let url = format!("df://127.0.0.1:{port}");
+    let o = lakehunt(&[
+        "run",
+        "egress-bytes",
+        "--data",
+        data.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--cluster",
+        &url,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    let line = err.lines().last().unwrap();
+    assert!(
+        line.starts_with(&format!("error: cluster {url}: connection refused")),
+        "{err}"
+    );
+    // Not a URL at all: a usage error, before any data is read.
+    let o = lakehunt(&["sql", "SELECT 1", "--cluster", "http://x:1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("expected df://HOST:PORT"),
+        "{}",
+        stderr(&o)
+    );
+}
