@@ -275,6 +275,8 @@ impl Settings {
             threshold_pruning: self.threshold_pruning,
             settings: vec![],
             stores: self.stores(),
+            // Runs on a cluster are the command's (`--cluster`) for now.
+            cluster: None,
         }
     }
 

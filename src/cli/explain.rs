@@ -32,6 +32,10 @@ pub struct ExplainArgs {
     hunt: String,
     #[command(flatten)]
     data: super::DataArgs,
+    /// Show the stages a cluster runs the plan in (nothing runs, and the
+    /// cluster is not contacted: the plan is cut as its scheduler cuts it).
+    #[arg(long, value_name = "df://HOST:PORT", value_parser = |s: &str| s.parse::<lakehunt::cluster::ClusterUrl>(), conflicts_with = "analyze")]
+    cluster: Option<lakehunt::cluster::ClusterUrl>,
     /// Run as of this RFC 3339 instant. Default: now.
     #[arg(long, value_name = "TIME")]
     as_of: Option<String>,
@@ -49,12 +53,17 @@ pub async fn run(args: ExplainArgs) -> anyhow::Result<Outcome> {
     let hunt = hunt::find(&args.hunt)?;
     let as_of = as_of_or_now(args.as_of.as_deref())?;
     let bound = hunt.bind(as_of, args.window.as_deref(), &args.params.overrides()?)?;
-    let options = args.data.engine_options_in(bound.window_start, bound.as_of);
+    let mut options = args.data.engine_options_in(bound.window_start, bound.as_of);
+    options.cluster.clone_from(&args.cluster);
     let engine = opening(
         &LiveLine::new(false),
         Engine::open(&args.data.data, &options),
     )
     .await?;
+    if args.cluster.is_some() {
+        println!("{}", engine.explain_stages(&bound).await?);
+        return Ok(Outcome::Clean);
+    }
     let explained = engine.explain(&bound, args.analyze).await?;
     let source = engine.source();
     let on_disk = source.bytes();

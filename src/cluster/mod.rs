@@ -21,7 +21,7 @@
 mod codec;
 mod process;
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::str::FromStr;
 use std::sync::Arc;
 
@@ -126,6 +126,35 @@ pub(crate) async fn execute(
     )
     .await
     .map_err(|e| unreachable_or(url, e.into()))
+}
+
+/// `plan` cut into the stages a scheduler runs (each ends in a shuffle write,
+/// the last one's output goes to the client), as text.
+pub fn stages(
+    plan: Arc<dyn ExecutionPlan>,
+    options: &datafusion::config::ConfigOptions,
+) -> Result<String> {
+    use ballista_scheduler::planner::{DefaultDistributedPlanner, DistributedPlanner};
+    use datafusion::physical_plan::displayable;
+    let plan = codec::ship_scans(plan)?;
+    let stages = DefaultDistributedPlanner::new()
+        .plan_query_stages(&ballista_core::JobId::from("explain"), plan, options)
+        .map_err(|e| Error::Cluster {
+            url: "(explain)".into(),
+            message: e.to_string(),
+        })?;
+    let mut text = String::new();
+    for stage in &stages {
+        let tasks = stage.input_partition_count();
+        let _ = writeln!(
+            text,
+            "Stage {} ({tasks} task{})\n{}",
+            stage.stage_id(),
+            if tasks == 1 { "" } else { "s" },
+            displayable(stage.as_ref() as &dyn ExecutionPlan).indent(false)
+        );
+    }
+    Ok(text)
 }
 
 /// The settings sent with a plan: the session's own, with Ballista's client

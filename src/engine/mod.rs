@@ -327,6 +327,18 @@ impl Engine {
 
     /// Builds the session over an already opened source.
     pub async fn with_source(source: Source, options: &EngineOptions) -> Result<Engine> {
+        if let (Some(url), Some(store)) = (
+            &options.cluster,
+            source.groups.iter().find_map(|g| g.store.as_deref()),
+        ) {
+            return Err(Error::Cluster {
+                url: url.to_string(),
+                message: format!(
+                    "the data is in an object store ({store}), which executors cannot read yet: \
+                     mount it on every executor and give that path, or run without --cluster"
+                ),
+            });
+        }
         let ctx = session(options)?;
         let outside_bounds = Arc::default();
         events::register(&source, &ctx, options, &outside_bounds).await?;
@@ -432,6 +444,15 @@ impl Engine {
             plan: text,
             scans: Some(scans),
         })
+    }
+
+    /// The stages a cluster cuts the hunt's plan into (see
+    /// [`crate::cluster::stages`]), as its scheduler would; nothing runs.
+    pub async fn explain_stages(&self, bound: &BoundHunt) -> Result<String> {
+        let (df, _) = self.plan_hunt(bound).await?;
+        let options = Arc::clone(df.task_ctx().session_config().options());
+        let plan = df.create_physical_plan().await?;
+        crate::cluster::stages(plan, &options)
     }
 
     /// Checks the hunt's fields, then runs the hunt and its diagnostics.

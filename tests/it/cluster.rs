@@ -405,3 +405,41 @@ fn a_cluster_that_is_not_there_is_one_line() {
         stderr(&o)
     );
 }
+
+#[test]
+fn explain_shows_the_stages_a_cluster_runs() {
+    // Cut as the scheduler cuts it, without a cluster: the scans and filters,
+    // a shuffle by the group key, the final sums, the merge to the client.
+    let dir = tempfile::tempdir().unwrap();
+    let data = super::common::sample_in(dir.path(), 2000);
+    let text = ok(&lakehunt(&[
+        "explain",
+        "egress-bytes",
+        "--data",
+        data.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--cluster",
+        "df://127.0.0.1:9",
+    ]));
+    let stages = text.lines().filter(|l| l.starts_with("Stage ")).count();
+    assert!(stages >= 3, "{text}");
+    assert!(text.contains("ShippedScan: DataSourceExec"), "{text}");
+    assert!(
+        text.contains("Hash([process.entity_id@0, destination.address@1, process.executable@2]"),
+        "{text}"
+    );
+    assert!(text.contains("mode=FinalPartitioned"), "{text}");
+    // --analyze runs the plan: not with --cluster.
+    let o = lakehunt(&[
+        "explain",
+        "egress-bytes",
+        "--data",
+        data.to_str().unwrap(),
+        "--analyze",
+        "--cluster",
+        "df://127.0.0.1:9",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+}

@@ -958,3 +958,36 @@ fn an_export_ingested_into_s3_reads_as_it_does_on_disk() {
     assert_eq!(on_disk.lines().count(), 501);
     assert_eq!(rows(&url), on_disk);
 }
+
+#[test]
+fn a_lake_in_s3_is_refused_on_a_cluster_in_one_line() {
+    // Executors have no object stores yet: the run says so before planning,
+    // instead of failing on an executor.
+    let Some(endpoint) = s3_endpoint("a_lake_in_s3_is_refused_on_a_cluster_in_one_line") else {
+        return;
+    };
+    let bucket = bucket(&endpoint);
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    upload(&endpoint, &bucket, &lake, "cluster-lake");
+    let url = format!("s3://{bucket}/cluster-lake/");
+    let out = lakehunt_s3(
+        &endpoint,
+        &[
+            "sql",
+            "SELECT 1",
+            "--data",
+            &url,
+            "--cluster",
+            "df://127.0.0.1:9",
+        ],
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stdout.is_empty());
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("cluster df://127.0.0.1:9: the data is in an object store (s3://"),
+        "{stderr}"
+    );
+}
