@@ -9,7 +9,7 @@
 //! through [`LakehuntCodec`]; the scheduler only cuts it into stages at its
 //! exchanges. A session sends its plans to a cluster when
 //! [`EngineOptions::cluster`](crate::engine::EngineOptions::cluster) names
-//! one; every execution in the engine goes through [`execute`].
+//! one; every execution in the engine goes through `cluster::execute`.
 //!
 //! What does not travel yet is left out of a cluster's plans, never half
 //! sent: the tap (a hunt's data checks run as a second query, whose counts
