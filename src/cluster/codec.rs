@@ -1,5 +1,5 @@
 //! How lakehunt's plans travel to a cluster: Ballista's codec, with lakehunt's
-//! scan added.
+//! scan, its list filter and its string-view equality added.
 //!
 //! DataFusion serializes a Parquet scan (`DataSourceExec`) itself and never
 //! asks an extension codec, but it leaves out two things lakehunt's scans
@@ -24,6 +24,10 @@ use datafusion::datasource::source::DataSourceExec;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr_common::physical_expr::proto_decode::PhysicalExprDecodeCtx;
+use datafusion::physical_expr_common::physical_expr::proto_encode::PhysicalExprEncodeCtx;
+use datafusion::physical_plan::empty::EmptyExec;
+use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
 use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use datafusion_proto::bytes::{
@@ -31,13 +35,18 @@ use datafusion_proto::bytes::{
 };
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 
+use crate::optimizer::{ListFilterExec, ViewEq};
 use crate::scan::ViewReaderFactory;
 
 /// Marks lakehunt's nodes among Ballista's (whose protobuf never starts with
 /// this byte), then a version byte.
 const MAGIC: &[u8] = b"\xF0LKH\x01";
-/// The node that follows [`MAGIC`].
+/// The node that follows [`MAGIC`]: a [`ShippedScan`] ...
 const SCAN: u8 = 1;
+/// ... a `ListFilterExec` ...
+const LIST_FILTER: u8 = 2;
+/// ... or (an expression) a `ViewEq`.
+const VIEW_EQ: u8 = 3;
 
 /// Ballista's physical codec (its shuffle nodes), with lakehunt's scan.
 #[derive(Debug, Default)]
@@ -55,6 +64,21 @@ impl PhysicalExtensionCodec for LakehuntCodec {
     ) -> Result<Arc<dyn ExecutionPlan>> {
         match buf.strip_prefix(MAGIC) {
             Some([SCAN, rest @ ..]) => ShippedScan::decode(rest, ctx, self),
+            Some([LIST_FILTER, rest @ ..]) => {
+                // The filter was encoded over an empty input of its input's
+                // schema; the real input is the node's child.
+                let [input] = inputs else {
+                    return Err(truncated());
+                };
+                let plan = physical_plan_from_bytes_with_extension_codec(rest, ctx, self)?;
+                let Some(filter) = plan.downcast_ref::<FilterExec>() else {
+                    return Err(truncated());
+                };
+                let filter = FilterExecBuilder::from(filter)
+                    .with_input(Arc::clone(input))
+                    .build()?;
+                Ok(Arc::new(ListFilterExec::new(filter)))
+            }
             Some(_) => Err(DataFusionError::Internal(
                 "a plan node from a newer lakehunt: run the same version everywhere".into(),
             )),
@@ -73,7 +97,56 @@ impl PhysicalExtensionCodec for LakehuntCodec {
             buf.push(SCAN);
             return scan.encode(buf, self);
         }
+        if let Some(list) = node.downcast_ref::<ListFilterExec>() {
+            let filter = list.filter();
+            let empty = Arc::new(EmptyExec::new(filter.input().schema()));
+            let filter = FilterExecBuilder::from(filter).with_input(empty).build()?;
+            let bytes = physical_plan_to_bytes_with_extension_codec(Arc::new(filter), self)?;
+            buf.extend_from_slice(MAGIC);
+            buf.push(LIST_FILTER);
+            buf.extend_from_slice(&bytes);
+            return Ok(());
+        }
         self.ballista.try_encode(node, buf, converter)
+    }
+
+    fn try_decode_expr(
+        &self,
+        buf: &[u8],
+        inputs: &[Arc<dyn PhysicalExpr>],
+        _ctx: &PhysicalExprDecodeCtx<'_>,
+    ) -> Result<Arc<dyn PhysicalExpr>> {
+        let (Some([VIEW_EQ, negated, text @ ..]), [expr]) = (buf.strip_prefix(MAGIC), inputs)
+        else {
+            return Err(DataFusionError::Internal(
+                "an expression lakehunt does not know: run the same version everywhere".into(),
+            ));
+        };
+        let text = std::str::from_utf8(text).map_err(|_| truncated())?;
+        Ok(Arc::new(ViewEq::new(
+            Arc::clone(expr),
+            text.to_owned(),
+            *negated == 1,
+        )))
+    }
+
+    fn try_encode_expr(
+        &self,
+        node: &Arc<dyn PhysicalExpr>,
+        buf: &mut Vec<u8>,
+        _ctx: &PhysicalExprEncodeCtx<'_>,
+    ) -> Result<()> {
+        let Some(view_eq) = node.downcast_ref::<ViewEq>() else {
+            return Err(DataFusionError::NotImplemented(format!(
+                "no encoding for the expression {node}"
+            )));
+        };
+        let (text, negated) = view_eq.constant();
+        buf.extend_from_slice(MAGIC);
+        buf.push(VIEW_EQ);
+        buf.push(u8::from(negated));
+        buf.extend_from_slice(text.as_bytes());
+        Ok(())
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {

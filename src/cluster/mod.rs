@@ -11,12 +11,12 @@
 //! [`EngineOptions::cluster`](crate::engine::EngineOptions::cluster) names
 //! one; every execution in the engine goes through `cluster::execute`.
 //!
-//! What does not travel yet is left out of a cluster's plans, never half
-//! sent: the tap (a hunt's data checks run as a second query, whose counts
-//! come back as its one row), and the rules whose nodes have no encoding
-//! (threshold pruning, string-view equality, the list filter). ES|QL's
-//! warnings are counted inside its functions, on the executors: a cluster run
-//! says that it has not counted them.
+//! What cannot travel is left out of a cluster's plans, never half sent:
+//! the tap counts where the scan runs, out of reach (a hunt's data checks run
+//! as a second query, whose counts come back as its one row), and threshold
+//! pruning would gather every filtered row into one task. ES|QL's warnings
+//! are counted inside its functions, on the executors: a cluster run says that
+//! it has not counted them.
 
 mod codec;
 mod process;

@@ -57,8 +57,8 @@ impl Engine {
             notes.push(Warning {
                 name: "not_counted".to_owned(),
                 count: 1,
-                message: "ES|QL's warnings (multi-valued fields, overflow, bad IPs, ...) are not \
-                          counted on a cluster yet: its functions count them on the executors"
+                message: "ES|QL's warnings (multi-valued values, overflow, division by zero) are \
+                          not counted on a cluster yet: its functions count them on the executors"
                     .to_owned(),
             });
         }

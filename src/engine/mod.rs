@@ -217,7 +217,7 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
         .with_query_planner(Arc::new(TapPlanner));
     let switches = RuleSwitches {
         threshold_pruning: options.threshold_pruning,
-        portable: options.cluster.is_some(),
+        for_cluster: options.cluster.is_some(),
     };
     for rule in crate::optimizer::rules(switches) {
         state = state.with_physical_optimizer_rule(rule);

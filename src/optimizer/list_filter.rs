@@ -92,11 +92,16 @@ pub(crate) struct ListFilterExec {
 }
 
 impl ListFilterExec {
-    fn new(filter: FilterExec) -> Self {
+    pub(crate) fn new(filter: FilterExec) -> Self {
         ListFilterExec {
             filter,
             metrics: ExecutionPlanMetricsSet::new(),
         }
+    }
+
+    /// The `FilterExec` it runs as.
+    pub(crate) fn filter(&self) -> &FilterExec {
+        &self.filter
     }
 }
 

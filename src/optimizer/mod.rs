@@ -22,16 +22,17 @@ use std::sync::Arc;
 use datafusion::optimizer::{Optimizer, OptimizerRule};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 
+pub(crate) use list_filter::ListFilterExec;
 pub(crate) use tap::{TapCounts, TapPlanner, tap_diagnostics};
+pub(crate) use view_eq::ViewEq;
 
 /// Which of the optional rules to run (each has an off switch in the CLI).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RuleSwitches {
     /// [`threshold::ThresholdRule`] (`LAKEHUNT_NO_THRESHOLD` turns it off).
     pub(crate) threshold_pruning: bool,
-    /// Only the rules whose plans can be sent to a cluster (see
-    /// [`crate::cluster`]): their nodes must have an encoding.
-    pub(crate) portable: bool,
+    /// Plans for a cluster (see [`crate::cluster`]): no threshold pruning.
+    pub(crate) for_cluster: bool,
 }
 
 /// The logical rules: lakehunt's first (each pass runs them in this order),
@@ -50,11 +51,6 @@ pub(crate) fn logical_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
 pub(crate) fn rules(switches: RuleSwitches) -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     let split_scan: Arc<dyn PhysicalOptimizerRule + Send + Sync> =
         Arc::new(split_scan::SplitScanProjectionRule);
-    if switches.portable {
-        // DataFusion's own nodes only: `ViewEq`, `ListFilterExec` and
-        // `ThresholdExec` have no encoding for the trip yet.
-        return vec![split_scan];
-    }
     let mut rules: Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> = vec![
         // First: it moves the `events` view's struct-field projection into
         // both halves of a time-split scan, which DataFusion's projection
@@ -66,7 +62,9 @@ pub(crate) fn rules(switches: RuleSwitches) -> Vec<Arc<dyn PhysicalOptimizerRule
         // Swaps each `FilterExec` over list columns for `ListFilterExec`.
         Arc::new(list_filter::ListFilterRule),
     ];
-    if switches.threshold_pruning {
+    // On a cluster the exec would gather every row that passes the filters
+    // into one task; the hash-partitioned aggregation spreads them out.
+    if switches.threshold_pruning && !switches.for_cluster {
         // Last: it inspects the final aggregation and its `HAVING` filter,
         // and puts its exec under the aggregation's first stage.
         rules.push(Arc::new(threshold::ThresholdRule));

@@ -131,6 +131,21 @@ impl Hash for ViewEq {
 }
 
 impl ViewEq {
+    /// `expr = text` (`<>` when `negated`); `expr` must give `Utf8View`.
+    pub(crate) fn new(expr: Arc<dyn PhysicalExpr>, text: String, negated: bool) -> ViewEq {
+        ViewEq {
+            expr,
+            text,
+            negated,
+        }
+    }
+
+    /// The constant and whether the comparison is `<>` (its one child is the
+    /// compared expression).
+    pub(crate) fn constant(&self) -> (&str, bool) {
+        (&self.text, self.negated)
+    }
+
     /// The operator as DataFusion displays it.
     fn op(&self) -> &'static str {
         if self.negated { "!=" } else { "=" }

@@ -430,6 +430,9 @@ fn explain_shows_the_stages_a_cluster_runs() {
         "{text}"
     );
     assert!(text.contains("mode=FinalPartitioned"), "{text}");
+    // Threshold pruning (in the local plan) would gather every filtered row
+    // into one task: not on a cluster.
+    assert!(!text.contains("ThresholdExec"), "{text}");
     // --analyze runs the plan: not with --cluster.
     let o = lakehunt(&[
         "explain",
