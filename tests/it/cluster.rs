@@ -220,6 +220,24 @@ fn a_cluster_finds_what_a_local_run_finds() {
 
     esql_matches(&cluster, data);
     backfill_matches(&cluster, dir.path(), data);
+
+    // A task that fails on the data fails the run: one line, exit 2, and
+    // no output file.
+    let out = dir.path().join("failed.csv");
+    let o = lakehunt(&[
+        "sql",
+        "SELECT CAST(\"process.executable\" AS INT) AS x FROM events",
+        "--data",
+        data,
+        "--out",
+        out.to_str().unwrap(),
+        "--cluster",
+        &cluster.url,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(stderr(&o).trim().lines().count(), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("Cannot cast string"), "{}", stderr(&o));
+    assert!(!out.exists());
 }
 
 /// The seed hunt's ES|QL text on `cluster` finds what it finds here.
