@@ -28,6 +28,7 @@ use std::sync::Arc;
 use ballista_core::config::BallistaConfig;
 use ballista_core::execution_plans::execute_physical_plan;
 use ballista_core::extension::SessionConfigExt;
+use datafusion::common::DataFusionError;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionConfig;
@@ -139,10 +140,7 @@ pub fn stages(
     let plan = codec::ship_scans(plan)?;
     let stages = DefaultDistributedPlanner::new()
         .plan_query_stages(&ballista_core::JobId::from("explain"), plan, options)
-        .map_err(|e| Error::Cluster {
-            url: "(explain)".into(),
-            message: e.to_string(),
-        })?;
+        .map_err(|e| DataFusionError::Plan(format!("cutting the plan into stages: {e}")))?;
     let mut text = String::new();
     for stage in &stages {
         let tasks = stage.input_partition_count();

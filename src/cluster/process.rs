@@ -43,10 +43,11 @@ fn base_config() -> SessionConfig {
         .with_ballista_physical_extension_codec(Arc::new(LakehuntCodec::default()))
 }
 
-fn failed(what: &str, e: impl std::fmt::Display) -> Error {
+/// A process of the cluster at `url` (its scheduler's) that failed.
+fn failed(url: String, role: &str, e: impl std::fmt::Display) -> Error {
     Error::Cluster {
-        url: what.to_owned(),
-        message: e.to_string(),
+        url,
+        message: format!("{role}: {e}"),
     }
 }
 
@@ -66,13 +67,13 @@ pub async fn run_scheduler(bind: SocketAddr, executor_timeout_s: u64) -> Result<
         expire_dead_executor_interval_seconds: (executor_timeout_s / 4).clamp(1, 15),
         ..SchedulerConfig::default()
     };
-    let scheduler = format!("scheduler on {bind}");
+    let url = format!("df://{bind}");
     let cluster = BallistaCluster::new_from_config(&config)
         .await
-        .map_err(|e| failed(&scheduler, e))?;
+        .map_err(|e| failed(url.clone(), "scheduler", e))?;
     start_server(cluster, bind, Arc::new(config))
         .await
-        .map_err(|e| failed(&scheduler, e))
+        .map_err(|e| failed(url, "scheduler", e))
 }
 
 /// Where an executor listens and whom it serves.
@@ -116,5 +117,5 @@ pub async fn run_executor(options: &ExecutorOptions) -> Result<()> {
     };
     start_executor_process(Arc::new(config))
         .await
-        .map_err(|e| failed(&format!("executor for df://{}", options.scheduler), e))
+        .map_err(|e| failed(format!("df://{}", options.scheduler), "executor", e))
 }
