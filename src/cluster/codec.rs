@@ -35,6 +35,7 @@ use datafusion_proto::bytes::{
 };
 use datafusion_proto::physical_plan::{PhysicalExtensionCodec, PhysicalProtoConverterExtension};
 
+use super::warnings::CountWarnings;
 use crate::optimizer::{ListFilterExec, ViewEq};
 use crate::scan::ViewReaderFactory;
 
@@ -45,8 +46,10 @@ const MAGIC: &[u8] = b"\xF0LKH\x01";
 const SCAN: u8 = 1;
 /// ... a `ListFilterExec` ...
 const LIST_FILTER: u8 = 2;
-/// ... or (an expression) a `ViewEq`.
+/// ... or (an expression) a `ViewEq` ...
 const VIEW_EQ: u8 = 3;
+/// ... or a `CountWarnings` (nothing follows: its input is its child).
+const COUNT_WARNINGS: u8 = 4;
 
 /// Ballista's physical codec (its shuffle nodes), with lakehunt's scan.
 #[derive(Debug, Default)]
@@ -79,6 +82,12 @@ impl PhysicalExtensionCodec for LakehuntCodec {
                     .build()?;
                 Ok(Arc::new(ListFilterExec::new(filter)))
             }
+            Some([COUNT_WARNINGS]) => {
+                let [input] = inputs else {
+                    return Err(truncated());
+                };
+                Ok(Arc::new(CountWarnings::new(Arc::clone(input))))
+            }
             Some(_) => Err(DataFusionError::Internal(
                 "a plan node from a newer lakehunt: run the same version everywhere".into(),
             )),
@@ -105,6 +114,11 @@ impl PhysicalExtensionCodec for LakehuntCodec {
             buf.extend_from_slice(MAGIC);
             buf.push(LIST_FILTER);
             buf.extend_from_slice(&bytes);
+            return Ok(());
+        }
+        if node.downcast_ref::<CountWarnings>().is_some() {
+            buf.extend_from_slice(MAGIC);
+            buf.push(COUNT_WARNINGS);
             return Ok(());
         }
         self.ballista.try_encode(node, buf, converter)

@@ -15,24 +15,23 @@
 //! the tap counts where the scan runs, out of reach (a hunt's data checks run
 //! as a second query, whose counts come back as its one row), and threshold
 //! pruning would gather every filtered row into one task. ES|QL's warnings
-//! are counted inside its functions, on the executors: a cluster run says that
-//! it has not counted them.
+//! are counted on the executors into operator metrics, which the client reads
+//! back from the scheduler once the job has succeeded (see `warnings`).
 
+mod client;
 mod codec;
 mod process;
+mod warnings;
 
 use std::fmt::{self, Write as _};
 use std::str::FromStr;
 use std::sync::Arc;
 
 use ballista_core::config::BallistaConfig;
-use ballista_core::execution_plans::execute_physical_plan;
-use ballista_core::extension::SessionConfigExt;
 use datafusion::common::DataFusionError;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionConfig;
-use datafusion_proto::protobuf::PhysicalPlanNode;
 
 pub use codec::LakehuntCodec;
 pub use process::{ExecutorOptions, run_executor, run_scheduler};
@@ -117,16 +116,10 @@ pub(crate) async fn execute(
     let url = &cluster.0;
     let config = client_config(task.session_config())?;
     let plan = codec::ship_scans(plan)?;
-    execute_physical_plan::<PhysicalPlanNode>(
-        url.endpoint(),
-        &config.ballista_config(),
-        plan,
-        &LakehuntCodec::default(),
-        task.session_id(),
-        config,
-    )
-    .await
-    .map_err(|e| unreachable_or(url, e.into()))
+    let (plan, counters) = warnings::ship_warnings(plan)?;
+    client::submit(&url.endpoint(), plan, &task.session_id(), config, &counters)
+        .await
+        .map_err(|e| unreachable_or(url, e.into()))
 }
 
 /// `plan` cut into the stages a scheduler runs (each ends in a shuffle write,
@@ -138,6 +131,7 @@ pub fn stages(
     use ballista_scheduler::planner::{DefaultDistributedPlanner, DistributedPlanner};
     use datafusion::physical_plan::displayable;
     let plan = codec::ship_scans(plan)?;
+    let (plan, _) = warnings::ship_warnings(plan)?;
     let stages = DefaultDistributedPlanner::new()
         .plan_query_stages(&ballista_core::JobId::from("explain"), plan, options)
         .map_err(|e| DataFusionError::Plan(format!("cutting the plan into stages: {e}")))?;

@@ -53,15 +53,6 @@ impl Engine {
     async fn esql_sql(&self, query: &str, as_of: i64) -> Result<(String, EsqlCounts)> {
         let events = self.ctx.table("events").await?;
         let mut notes = vec![];
-        if crate::cluster::on_cluster(self.ctx.state().config()) {
-            notes.push(Warning {
-                name: "not_counted".to_owned(),
-                count: 1,
-                message: "ES|QL's warnings (multi-valued values, overflow, division by zero) are \
-                          not counted on a cluster yet: its functions count them on the executors"
-                    .to_owned(),
-            });
-        }
         let time_type = match events
             .schema()
             .as_arrow()

@@ -240,11 +240,12 @@ fn a_cluster_finds_what_a_local_run_finds() {
     assert!(!out.exists());
 }
 
-/// The seed hunt's ES|QL text on `cluster` finds what it finds here.
+/// The seed hunt's ES|QL text on `cluster` finds what it finds here, and
+/// ES|QL's warnings, counted on the executors, come back the same.
 fn esql_matches(cluster: &Cluster, data: &str) {
-    // The seed hunt's ES|QL text as Elastic publishes it; its warnings are
-    // not counted on a cluster, and the run says so.
-    let query = "from logs-endpoint.events.network-*
+    // The seed hunt's ES|QL text as Elastic publishes it: `event.category`
+    // is multi-valued in some events, which ES|QL reads as NULL, and warns.
+    let seed = "from logs-endpoint.events.network-*
 | where  @timestamp > now() - 8 hour
 | where host.os.family == \"windows\" and event.category == \"network\" and
   event.action == \"disconnect_received\" and
@@ -253,20 +254,30 @@ fn esql_matches(cluster: &Cluster, data: &str) {
 | stats total_bytes_out = sum(source.bytes) by process.entity_id, destination.address, process.executable
  /* more than 1GB out by same process.pid in 8 hours */
 | where total_bytes_out >= 1073741824";
-    let (local, remote) = both(
-        cluster,
-        &[
-            "esql", query, "--data", data, "--as-of", AS_OF, "--format", "csv",
-        ],
-    );
-    let local_rows = rows(&String::from_utf8_lossy(&local.stdout));
-    assert!(local_rows.len() > 1, "no findings to compare");
-    assert_eq!(local_rows, rows(&String::from_utf8_lossy(&remote.stdout)));
-    assert!(
-        stderr(&remote).contains("are not counted on a cluster yet"),
-        "{}",
-        stderr(&remote)
-    );
+    // Every kind of warning, from a projection (EVAL), a filter (WHERE),
+    // the aggregates' arguments and a sum past the long range (STATS).
+    let warns = "from logs-*
+| where @timestamp > now() - 18 hour
+| eval z = destination.port - destination.port, q = source.bytes / z,
+  big = source.bytes * 4611686018427387904
+| where source.bytes % z is null and event.category == \"network\"
+| stats n = count(*), b = count(big), s = sum(source.bytes / z),
+  t = sum(source.bytes * 4611686018427387904) by host.os.family
+| sort host.os.family";
+    for (query, kinds) in [(seed, 1), (warns, 4)] {
+        let (local, remote) = both(
+            cluster,
+            &[
+                "esql", query, "--data", data, "--as-of", AS_OF, "--format", "csv",
+            ],
+        );
+        let local_rows = rows(&String::from_utf8_lossy(&local.stdout));
+        assert!(local_rows.len() > 1, "no findings to compare");
+        assert_eq!(local_rows, rows(&String::from_utf8_lossy(&remote.stdout)));
+        let (local_err, remote_err) = (stderr(&local), stderr(&remote));
+        assert_eq!(warnings(&local_err).len(), kinds, "{local_err}");
+        assert_eq!(warnings(&local_err), warnings(&remote_err));
+    }
 }
 
 /// A 3-day backfill on `cluster` writes the rows it writes here.
@@ -314,23 +325,22 @@ fn an_executor_killed_mid_job_leaves_the_answer_whole() {
     let data = split_sample(dir.path());
     let data = data.to_str().unwrap();
     let mut cluster = Cluster::start(dir.path(), 2);
-    let query = "SELECT \"process.entity_id\", count(*) AS n, sum(\"source.bytes\") AS b \
-                 FROM events GROUP BY 1 ORDER BY 1";
-    let local = ok(&lakehunt(&[
-        "sql", query, "--data", data, "--format", "csv",
-    ]));
+    // ES|QL, so that its warnings (a division by zero in every row) are
+    // counted by tasks that are lost and run again.
+    let query = "from logs-* | eval z = destination.port - destination.port
+| stats n = count(*), b = sum(source.bytes), q = sum(source.bytes / z) by process.entity_id
+| sort process.entity_id";
+    let args = [
+        "esql", query, "--data", data, "--as-of", AS_OF, "--format", "csv",
+    ];
+    let local = lakehunt(&args);
+    ok(&local);
+    let local_warnings = stderr(&local);
+    assert_eq!(warnings(&local_warnings).len(), 1, "{local_warnings}");
 
     let mut run = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
-        .args([
-            "sql",
-            query,
-            "--data",
-            data,
-            "--format",
-            "csv",
-            "--cluster",
-            &cluster.url,
-        ])
+        .args(args)
+        .args(["--cluster", &cluster.url])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -368,7 +378,8 @@ fn an_executor_killed_mid_job_leaves_the_answer_whole() {
         output.status.code(),
         stderr(&output)
     );
-    assert_eq!(String::from_utf8_lossy(&output.stdout), local);
+    assert_eq!(output.stdout, local.stdout);
+    assert_eq!(warnings(&local_warnings), warnings(&stderr(&output)));
     assert!(
         start.elapsed() < Duration::from_mins(2),
         "took {:?}",

@@ -17,6 +17,11 @@
 //! They are volatile, so the optimizer neither folds nor moves them: a row is
 //! counted each time ES|QL would evaluate it. Each query registers fresh
 //! counters ([`EsqlWarnings::register`]); the counts are read after it ran.
+//!
+//! Where a plan runs elsewhere (a cluster's executors), [`counter_of`] and
+//! [`counting_into`] let the runner count each function's rows into counters
+//! of its own and add them to the query's afterwards, and [`not_counted`]
+//! records a function whose rows could not be brought back.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -59,6 +64,16 @@ impl Kind {
         }
     }
 
+    /// The name its counts travel under as an operator metric.
+    fn metric(self) -> &'static str {
+        match self {
+            Kind::DivByZero => "esql_warnings_division_by_zero",
+            Kind::MultiValued => "esql_warnings_multi_valued",
+            Kind::Overflow => "esql_warnings_long_overflow",
+            Kind::Arithmetic => "esql_warnings_arithmetic_overflow",
+        }
+    }
+
     fn message(self, n: u64) -> String {
         match self {
             Kind::DivByZero => format!("{n} divisions by zero gave NULL (ES|QL: / by zero)"),
@@ -81,6 +96,8 @@ impl Kind {
 #[derive(Debug)]
 pub struct EsqlWarnings {
     counts: Vec<(Kind, Arc<AtomicU64>)>,
+    /// Functions whose rows were counted where they could not be read.
+    not_counted: Arc<AtomicU64>,
 }
 
 impl EsqlWarnings {
@@ -96,6 +113,7 @@ impl EsqlWarnings {
         .into_iter()
         .map(|kind| (kind, Arc::new(AtomicU64::new(0))))
         .collect();
+        let not_counted = Arc::new(AtomicU64::new(0));
         for (kind, count) in &counts {
             let ops: &[Option<Operator>] = match kind {
                 Kind::DivByZero => &[Some(Operator::Divide), Some(Operator::Modulo)],
@@ -111,23 +129,70 @@ impl EsqlWarnings {
                     *kind,
                     *op,
                     Arc::clone(count),
+                    Arc::clone(&not_counted),
                 )));
             }
         }
-        EsqlWarnings { counts }
+        EsqlWarnings {
+            counts,
+            not_counted,
+        }
     }
 
     /// The warnings so far, one per kind that occurred: its name, how many
     /// rows it concerns, and the message with that count.
     #[must_use]
     pub fn report(&self) -> Vec<(&'static str, u64, String)> {
-        self.counts
+        let mut report: Vec<_> = self
+            .counts
             .iter()
             .filter_map(|(kind, count)| {
                 let n = count.load(Ordering::Relaxed);
                 (n > 0).then(|| (kind.name(), n, kind.message(n)))
             })
-            .collect()
+            .collect();
+        let n = self.not_counted.load(Ordering::Relaxed);
+        if n > 0 {
+            report.push((
+                "not_counted",
+                n,
+                format!(
+                    "{n} of ES|QL's warning checks ran where their counts could not be read \
+                     back: the warnings above may be too few"
+                ),
+            ));
+        }
+        report
+    }
+}
+
+/// The checking function's kind, as the metric its counts travel under, and
+/// its counter; `None` for any other function.
+#[must_use]
+pub fn counter_of(udf: &ScalarUDF) -> Option<(&'static str, Arc<AtomicU64>)> {
+    let check = udf.inner().downcast_ref::<Check>()?;
+    Some((check.kind.metric(), Arc::clone(&check.count)))
+}
+
+/// The same checking function counting into `count` instead; `None` for any
+/// other function.
+#[must_use]
+pub fn counting_into(udf: &ScalarUDF, count: Arc<AtomicU64>) -> Option<ScalarUDF> {
+    let check = udf.inner().downcast_ref::<Check>()?;
+    Some(ScalarUDF::new_from_impl(Check::new(
+        check.kind,
+        check.op,
+        count,
+        Arc::clone(&check.not_counted),
+    )))
+}
+
+/// Records that the checking function `udf` runs where its counts cannot be
+/// read back (its query's report then says so); any other function is left
+/// as it is.
+pub fn not_counted(udf: &ScalarUDF) {
+    if let Some(check) = udf.inner().downcast_ref::<Check>() {
+        check.not_counted.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -137,11 +202,17 @@ struct Check {
     /// For divisions: `/` or `%`; for arithmetic: `+`, `-` or `*`.
     op: Option<Operator>,
     count: Arc<AtomicU64>,
+    not_counted: Arc<AtomicU64>,
     signature: Signature,
 }
 
 impl Check {
-    fn new(kind: Kind, op: Option<Operator>, count: Arc<AtomicU64>) -> Check {
+    fn new(
+        kind: Kind,
+        op: Option<Operator>,
+        count: Arc<AtomicU64>,
+        not_counted: Arc<AtomicU64>,
+    ) -> Check {
         let signature = if op.is_some() {
             // Operands coerced as for SQL's own operator (see `coerce_types`).
             Signature::user_defined(Volatility::Volatile)
@@ -152,6 +223,7 @@ impl Check {
             kind,
             op,
             count,
+            not_counted,
             signature,
         }
     }
