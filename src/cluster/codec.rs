@@ -8,9 +8,14 @@
 //! and the rest with the window's bounds) and the reader that decodes strings
 //! as views and maps local files. Without the first, a file split in parts
 //! would be read whole by each part, its rows counted twice. So before a plan
-//! is sent, each scan is wrapped in a [`ShippedScan`], which this codec
-//! encodes as the scan's own protobuf plus the row groups of each part, and
-//! decodes into the same scan with lakehunt's reader.
+//! is sent, each scan is wrapped in a [`ShippedScan`], its one child, which
+//! this codec encodes as the row groups of each of the child's file parts,
+//! and decodes by putting them back on the child, with lakehunt's reader.
+//!
+//! The scan stays a plain `DataSourceExec` child so that the scheduler can
+//! restrict it to each task's partitions (its file groups): a scan it cannot
+//! see into would be left whole, and each task would read partitions that
+//! are not its own.
 
 use std::fmt;
 use std::sync::Arc;
@@ -28,7 +33,6 @@ use datafusion::physical_expr_common::physical_expr::proto_decode::PhysicalExprD
 use datafusion::physical_expr_common::physical_expr::proto_encode::PhysicalExprEncodeCtx;
 use datafusion::physical_plan::empty::EmptyExec;
 use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
-use datafusion::physical_plan::metrics::MetricsSet;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use datafusion_proto::bytes::{
     physical_plan_from_bytes_with_extension_codec, physical_plan_to_bytes_with_extension_codec,
@@ -66,7 +70,12 @@ impl PhysicalExtensionCodec for LakehuntCodec {
         converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         match buf.strip_prefix(MAGIC) {
-            Some([SCAN, rest @ ..]) => ShippedScan::decode(rest, ctx, self),
+            Some([SCAN, rest @ ..]) => {
+                let [scan] = inputs else {
+                    return Err(truncated());
+                };
+                ShippedScan::decode(rest, scan, ctx)
+            }
             Some([LIST_FILTER, rest @ ..]) => {
                 // The filter was encoded over an empty input of its input's
                 // schema; the real input is the node's child.
@@ -104,7 +113,7 @@ impl PhysicalExtensionCodec for LakehuntCodec {
         if let Some(scan) = node.downcast_ref::<ShippedScan>() {
             buf.extend_from_slice(MAGIC);
             buf.push(SCAN);
-            return scan.encode(buf, self);
+            return scan.encode(buf);
         }
         if let Some(list) = node.downcast_ref::<ListFilterExec>() {
             let filter = list.filter();
@@ -182,6 +191,9 @@ impl PhysicalExtensionCodec for LakehuntCodec {
 
 /// `plan` with each Parquet scan wrapped for the trip (see the module).
 pub(crate) fn ship_scans(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+    if plan.exists(|node| Ok(node.is::<ShippedScan>()))? {
+        return Ok(plan);
+    }
     plan.transform_up(|node| {
         let is_parquet = node
             .downcast_ref::<DataSourceExec>()
@@ -197,7 +209,8 @@ pub(crate) fn ship_scans(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn Executi
 }
 
 /// A Parquet scan on its way to (or run on) a cluster: it runs as the scan it
-/// holds, and the codec encodes it with what DataFusion's own encoding drops.
+/// holds (its child), and the codec encodes what DataFusion's own encoding of
+/// the scan drops.
 #[derive(Debug)]
 pub(crate) struct ShippedScan {
     scan: Arc<dyn ExecutionPlan>,
@@ -231,12 +244,9 @@ impl ShippedScan {
             .collect())
     }
 
-    /// `[u64 length][scan protobuf][parts]`, each part `0` (whole) or `1`,
-    /// the file's row group count, how many it reads and which.
-    fn encode(&self, buf: &mut Vec<u8>, codec: &LakehuntCodec) -> Result<()> {
-        let scan = physical_plan_to_bytes_with_extension_codec(Arc::clone(&self.scan), codec)?;
-        put(buf, scan.len());
-        buf.extend_from_slice(&scan);
+    /// `[parts]`, each part `0` (whole) or `1`, the file's row group count,
+    /// how many it reads and which.
+    fn encode(&self, buf: &mut Vec<u8>) -> Result<()> {
         let parts = self.parts()?;
         put(buf, parts.len());
         for part in parts {
@@ -255,20 +265,15 @@ impl ShippedScan {
         Ok(())
     }
 
-    /// The scan [`ShippedScan::encode`] wrote, reading with lakehunt's reader
-    /// on `ctx`'s runtime (a memory map for local files).
+    /// `scan` (as DataFusion decoded it) with the parts [`ShippedScan::encode`]
+    /// wrote, reading with lakehunt's reader on `ctx`'s runtime (a memory map
+    /// for local files).
     fn decode(
         mut buf: &[u8],
+        scan: &Arc<dyn ExecutionPlan>,
         ctx: &TaskContext,
-        codec: &LakehuntCodec,
     ) -> Result<Arc<dyn ExecutionPlan>> {
         let buf = &mut buf;
-        let len = take(buf)?;
-        let Some((scan, rest)) = buf.split_at_checked(len) else {
-            return Err(truncated());
-        };
-        *buf = rest;
-        let scan = physical_plan_from_bytes_with_extension_codec(scan, ctx, codec)?;
         let Some((config, source)) = scan
             .downcast_ref::<DataSourceExec>()
             .and_then(|s| s.downcast_to_file_source::<ParquetSource>())
@@ -351,12 +356,14 @@ fn truncated() -> DataFusionError {
 }
 
 impl DisplayAs for ShippedScan {
-    fn fmt_as(&self, t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ShippedScan: ")?;
-        match self.scan.downcast_ref::<DataSourceExec>() {
-            Some(scan) => scan.fmt_as(t, f),
-            None => write!(f, "{}", self.scan.name()),
-        }
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts = self.parts().unwrap_or_default();
+        let some = parts.iter().filter(|p| p.is_some()).count();
+        write!(
+            f,
+            "ShippedScan: {} file parts, {some} reading some row groups",
+            parts.len()
+        )
     }
 }
 
@@ -370,14 +377,20 @@ impl ExecutionPlan for ShippedScan {
     }
 
     fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
-        vec![]
+        vec![&self.scan]
+    }
+
+    fn maintains_input_order(&self) -> Vec<bool> {
+        vec![true]
     }
 
     fn with_new_children(
         self: Arc<Self>,
-        _children: Vec<Arc<dyn ExecutionPlan>>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        Ok(self)
+        let [scan] = <[_; 1]>::try_from(children)
+            .map_err(|_| DataFusionError::Internal("a shipped scan has one child".into()))?;
+        Ok(Arc::new(ShippedScan { scan }))
     }
 
     fn execute(
@@ -388,14 +401,10 @@ impl ExecutionPlan for ShippedScan {
         self.scan.execute(partition, context)
     }
 
-    fn metrics(&self) -> Option<MetricsSet> {
-        self.scan.metrics()
-    }
-
     fn apply_expressions(
         &self,
-        f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
     ) -> Result<TreeNodeRecursion> {
-        self.scan.apply_expressions(f)
+        Ok(TreeNodeRecursion::Continue)
     }
 }
