@@ -21,6 +21,7 @@
 mod client;
 mod codec;
 mod process;
+mod stores;
 mod warnings;
 
 use std::fmt::{self, Write as _};
@@ -35,6 +36,7 @@ use datafusion::prelude::SessionConfig;
 
 pub use codec::LakehuntCodec;
 pub use process::{ExecutorOptions, run_executor, run_scheduler};
+pub(crate) use stores::ClusterSettings;
 
 use crate::error::{Error, Result};
 

@@ -12,11 +12,13 @@ use ballista_scheduler::cluster::BallistaCluster;
 use ballista_scheduler::config::SchedulerConfig;
 use ballista_scheduler::scheduler_process::start_server;
 use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionState;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use lakehunt_udfs::esql_warnings::EsqlWarnings;
 
 use super::LakehuntCodec;
+use super::stores::{ClusterSettings, registry_for, runtime_producer};
 use crate::error::{Error, Result};
 
 /// Seconds between an executor's heartbeats.
@@ -25,8 +27,13 @@ const HEARTBEAT_S: u64 = 2;
 /// A session with lakehunt's functions, for the scheduler's and executors'
 /// decoding of plans (functions travel by name).
 fn session_state(config: SessionConfig) -> datafusion::common::Result<SessionState> {
+    // Decoding a scan looks up its object store (never read here).
+    let runtime = RuntimeEnvBuilder::new()
+        .with_object_store_registry(registry_for(&config))
+        .build_arc()?;
     let state = SessionStateBuilder::new()
         .with_config(config)
+        .with_runtime_env(runtime)
         .with_default_features()
         .build();
     let mut ctx = SessionContext::new_with_state(state);
@@ -40,6 +47,7 @@ fn session_state(config: SessionConfig) -> datafusion::common::Result<SessionSta
 /// The settings a job starts from before the client's are applied.
 fn base_config() -> SessionConfig {
     SessionConfig::new_with_ballista()
+        .with_option_extension(ClusterSettings::default())
         .with_ballista_physical_extension_codec(Arc::new(LakehuntCodec::default()))
 }
 
@@ -97,6 +105,17 @@ pub struct ExecutorOptions {
 /// tells the scheduler).
 pub async fn run_executor(options: &ExecutorOptions) -> Result<()> {
     let state = session_state(base_config())?;
+    let url = format!("df://{}", options.scheduler);
+    // A work folder of its own unless given, removed when the executor stops.
+    let temporary = match &options.work_dir {
+        Some(_) => None,
+        None => Some(tempfile::tempdir().map_err(|e| failed(url.clone(), "executor", e))?),
+    };
+    let work_dir = options
+        .work_dir
+        .clone()
+        .or_else(|| temporary.as_ref().map(|t| t.path().to_owned()))
+        .unwrap_or_default();
     let config = ExecutorProcessConfig {
         bind_host: options.bind.clone(),
         external_host: Some(options.bind.clone()),
@@ -105,17 +124,15 @@ pub async fn run_executor(options: &ExecutorOptions) -> Result<()> {
         scheduler_host: options.scheduler.ip().to_string(),
         scheduler_port: options.scheduler.port(),
         vcores: options.concurrent_tasks.unwrap_or(0),
-        work_dir: options
-            .work_dir
-            .as_ref()
-            .map(|d| d.to_string_lossy().into_owned()),
+        work_dir: Some(work_dir.to_string_lossy().into_owned()),
         executor_heartbeat_interval_seconds: HEARTBEAT_S,
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
+        override_runtime_producer: Some(runtime_producer(work_dir)),
         override_config_producer: Some(Arc::new(base_config)),
         override_physical_codec: Some(Arc::new(LakehuntCodec::default())),
         ..ExecutorProcessConfig::default()
     };
     start_executor_process(Arc::new(config))
         .await
-        .map_err(|e| failed(format!("df://{}", options.scheduler), "executor", e))
+        .map_err(|e| failed(url, "executor", e))
 }

@@ -190,7 +190,11 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
         config = config.with_target_partitions(n);
     }
     if let Some(url) = &options.cluster {
-        config = config.with_extension(Arc::new(crate::cluster::OnCluster(url.clone())));
+        config = config
+            .with_extension(Arc::new(crate::cluster::OnCluster(url.clone())))
+            .with_option_extension(crate::cluster::ClusterSettings {
+                anonymous: options.stores.anonymous,
+            });
     }
     let limit = options.memory_limit.unwrap_or_else(default_memory_limit);
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
@@ -327,18 +331,6 @@ impl Engine {
 
     /// Builds the session over an already opened source.
     pub async fn with_source(source: Source, options: &EngineOptions) -> Result<Engine> {
-        if let (Some(url), Some(store)) = (
-            &options.cluster,
-            source.groups.iter().find_map(|g| g.store.as_deref()),
-        ) {
-            return Err(Error::Cluster {
-                url: url.to_string(),
-                message: format!(
-                    "the data is in an object store ({store}), which executors cannot read yet: \
-                     mount it on every executor and give that path, or run without --cluster"
-                ),
-            });
-        }
         let ctx = session(options)?;
         let outside_bounds = Arc::default();
         events::register(&source, &ctx, options, &outside_bounds).await?;
