@@ -61,7 +61,8 @@ fn failed(url: String, role: &str, e: impl std::fmt::Display) -> Error {
 
 /// Runs a scheduler on `bind` until the process ends. An executor that has
 /// not been heard from for `executor_timeout_s` is taken as lost, and its
-/// tasks rerun on the others.
+/// tasks rerun on the others; with none left for as long again, its running
+/// jobs fail.
 pub async fn run_scheduler(bind: SocketAddr, executor_timeout_s: u64) -> Result<()> {
     let config = SchedulerConfig {
         bind_host: bind.ip().to_string(),
@@ -73,6 +74,9 @@ pub async fn run_scheduler(bind: SocketAddr, executor_timeout_s: u64) -> Result<
         override_physical_codec: Some(Arc::new(LakehuntCodec::default())),
         executor_timeout_seconds: executor_timeout_s,
         expire_dead_executor_interval_seconds: (executor_timeout_s / 4).clamp(1, 15),
+        // With every executor lost, running jobs fail after this long without
+        // one coming back (Ballista's default is 180 s, not its CLI's).
+        no_executors_grace_period_seconds: executor_timeout_s,
         ..SchedulerConfig::default()
     };
     let url = format!("df://{bind}");

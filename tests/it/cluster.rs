@@ -431,6 +431,56 @@ fn an_executor_killed_mid_job_leaves_the_answer_whole() {
     );
 }
 
+#[test]
+fn losing_every_executor_fails_the_run_in_one_line() {
+    // The only executor is killed mid-job: nothing can rerun its tasks. The
+    // scheduler (an executor timeout of 10 s, and as long again for one to
+    // come back) fails the job; the client says so in one line, exit 2, and
+    // writes nothing.
+    let dir = tempfile::tempdir().unwrap();
+    let data = split_sample(dir.path());
+    let mut cluster = Cluster::start(dir.path(), 1);
+    let out = dir.path().join("lost.csv");
+    let mut run = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args([
+            "sql",
+            "SELECT \"process.entity_id\", count(*) AS n FROM events GROUP BY 1 ORDER BY 1",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--cluster",
+            &cluster.url,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !has_files(&cluster.executors[0].1) {
+        assert!(
+            run.try_wait().unwrap().is_none(),
+            "the job ended before the executor wrote shuffle files"
+        );
+        assert!(start.elapsed() < Duration::from_mins(2), "no shuffle files");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    cluster.executors[0].0.kill().unwrap();
+    cluster.executors[0].0.wait().unwrap();
+    let killed = Instant::now();
+    let output = run.wait_with_output().unwrap();
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("all executors were lost"), "{err}");
+    assert!(
+        killed.elapsed() < Duration::from_secs(45),
+        "failed {:?} after the kill",
+        killed.elapsed()
+    );
+    assert!(!out.exists());
+}
+
 /// Whether there is a file anywhere under `dir`.
 fn has_files(dir: &Path) -> bool {
     let Ok(entries) = std::fs::read_dir(dir) else {
