@@ -376,6 +376,7 @@ def _settings(
     anonymous: bool = False,
     date_pruning: bool = True,
     date_folders: Iterable[str] = (),
+    cluster: str | None = None,
 ) -> _lakehunt.Settings:
     if isinstance(date_folders, str):
         date_folders = [date_folders]
@@ -391,6 +392,7 @@ def _settings(
         # The command's switches, so a notebook and the command agree.
         mmap=not _env_switch("LAKEHUNT_NO_MMAP"),
         threshold_pruning=not _env_switch("LAKEHUNT_NO_THRESHOLD"),
+        cluster=cluster,
     )
 
 
@@ -414,6 +416,7 @@ def run(
     tmp_dir: PathLike | None = None,
     schema: str = "auto",
     anonymous: bool = False,
+    cluster: str | None = None,
     date_pruning: bool = True,
     date_folders: Iterable[str] = (),
     **params: Any,
@@ -431,6 +434,10 @@ def run(
     Returns the findings as :class:`Results`; the hunt's data checks arrive as
     :class:`LakehuntWarning` warnings and in ``Results.warnings``.
 
+    ``cluster="df://HOST:PORT"`` runs it on a lakehunt cluster (``lakehunt
+    scheduler`` and ``lakehunt executor``, docs/cluster.md): the same rows and
+    warnings, the data read by the executors (an object store, or paths they see).
+
     Example::
 
         t = lakehunt.run("egress-bytes", data="/lake/endpoint/", as_of="2026-03-01T08:00:00Z",
@@ -443,7 +450,7 @@ def run(
         _duration("window", window),
         [(name, _param(name, value)) for name, value in params.items()],
         sample,
-        _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous, date_pruning, date_folders),
+        _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous, date_pruning, date_folders, cluster=cluster),
     )
     return _results(inner)
 
@@ -462,6 +469,7 @@ def esql(
     tmp_dir: PathLike | None = None,
     schema: str = "auto",
     anonymous: bool = False,
+    cluster: str | None = None,
     stream: bool = False,
 ) -> Results | Stream:
     """Run an ES|QL query, as Elastic's hunts are written, over Parquet (``lakehunt esql``).
@@ -475,6 +483,10 @@ def esql(
     LIMIT 1000). ES|QL's warnings arrive as :class:`LakehuntWarning`.
     ``stream=True`` returns a :class:`Stream` instead: rows as they are made, for
     results larger than memory.
+
+    ``cluster="df://HOST:PORT"`` runs it on a lakehunt cluster (``lakehunt
+    scheduler`` and ``lakehunt executor``, docs/cluster.md): the same rows and
+    warnings, the data read by the executors (an object store, or paths they see).
     """
     indexes = [(pattern, _paths(paths, "index")) for pattern, paths in (index or {}).items()]
     enrich_list = [(policy, _os.fspath(path)) for policy, path in (enrich or {}).items()]
@@ -485,7 +497,7 @@ def esql(
         enrich_list,
         _instant("as_of", as_of),
         esql_default_limit,
-        _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous),
+        _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous, cluster=cluster),
     )
     return Stream(inner) if stream else _results(inner)
 
@@ -500,6 +512,7 @@ def sql(
     tmp_dir: PathLike | None = None,
     schema: str = "auto",
     anonymous: bool = False,
+    cluster: str | None = None,
     stream: bool = False,
 ) -> Results | Stream:
     """Run read-only SQL over the table ``events`` (``lakehunt sql``).
@@ -511,11 +524,15 @@ def sql(
     ``mv_count(field)``. Statements that write (COPY, CREATE, INSERT, SET) are refused.
     ``stream=True`` returns a :class:`Stream` instead: rows as they are made, for
     results larger than memory.
+
+    ``cluster="df://HOST:PORT"`` runs it on a lakehunt cluster (``lakehunt
+    scheduler`` and ``lakehunt executor``, docs/cluster.md): the same rows and
+    warnings, the data read by the executors (an object store, or paths they see).
     """
     inner = (_lakehunt.sql_stream if stream else _lakehunt.sql)(
         query,
         _paths(data),
-        _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous),
+        _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous, cluster=cluster),
     )
     return Stream(inner) if stream else _results(inner)
 
@@ -578,6 +595,7 @@ def backfill(
     tmp_dir: PathLike | None = None,
     schema: str = "auto",
     anonymous: bool = False,
+    cluster: str | None = None,
     date_pruning: bool = True,
     date_folders: Iterable[str] = (),
     **params: Any,
@@ -589,6 +607,10 @@ def backfill(
     ``out/window_date=YYYY-MM-DD/part-00000.parquet`` (or an object-store prefix)
     with a manifest of finished days: after an interruption, ``resume=True``
     finishes the rest exactly; ``force=True`` starts over. Returns a summary.
+
+    ``cluster="df://HOST:PORT"`` runs it on a lakehunt cluster (``lakehunt
+    scheduler`` and ``lakehunt executor``, docs/cluster.md): the same rows and
+    warnings, the data read by the executors (an object store, or paths they see).
     """
     if start is None or end is None:
         raise _fail("start" if start is None else "end", "backfill needs both start and end")
@@ -603,7 +625,7 @@ def backfill(
         [(name, _param(name, value)) for name, value in params.items()],
         resume,
         force,
-        _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous, date_pruning, date_folders),
+        _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous, date_pruning, date_folders, cluster=cluster),
     )
     return _json.loads(summary)
 

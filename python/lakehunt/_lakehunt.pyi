@@ -23,6 +23,7 @@ class Settings:
         date_folders: list[str] = ...,
         mmap: bool = True,
         threshold_pruning: bool = True,
+        cluster: str | None = None,
     ) -> None: ...
 
 class Results:

@@ -63,7 +63,7 @@ create_exception!(
     _lakehunt,
     RunError,
     LakehuntError,
-    "A run that failed: the engine, an object store, or writing the output."
+    "A run that failed: the engine, an object store, a cluster, or writing the output."
 );
 
 /// The worker thread's stack: room for deep plans, reserved, used as it grows.
@@ -83,6 +83,7 @@ fn to_py(err: &lakehunt::Error) -> PyErr {
         E::Query(_)
         | E::HuntFailed { .. }
         | E::ObjectStore { .. }
+        | E::Cluster { .. }
         | E::OutputWrite { .. }
         | E::Io(_)
         | E::Arrow(_)
@@ -194,6 +195,7 @@ struct Settings {
     date_folders: Vec<String>,
     mmap: bool,
     threshold_pruning: bool,
+    cluster: Option<lakehunt::cluster::ClusterUrl>,
 }
 
 #[pymethods]
@@ -211,6 +213,7 @@ impl Settings {
         date_folders = Vec::new(),
         mmap = true,
         threshold_pruning = true,
+        cluster = None,
     ))]
     fn new(
         memory_limit: Option<&str>,
@@ -223,6 +226,7 @@ impl Settings {
         date_folders: Vec<String>,
         mmap: bool,
         threshold_pruning: bool,
+        cluster: Option<&str>,
     ) -> PyResult<Settings> {
         let memory_limit = memory_limit
             .map(|text| match parse_bytes(text) {
@@ -246,6 +250,12 @@ impl Settings {
             "ocsf" => SchemaMode::Ocsf,
             other => return Err(bad("schema", format!("'{other}': use auto, ecs or ocsf"))),
         };
+        let cluster = cluster
+            .map(|url| {
+                url.parse()
+                    .map_err(|message: String| bad("cluster", message))
+            })
+            .transpose()?;
         Ok(Settings {
             memory_limit,
             target_partitions,
@@ -257,6 +267,7 @@ impl Settings {
             date_folders,
             mmap,
             threshold_pruning,
+            cluster,
         })
     }
 }
@@ -275,8 +286,7 @@ impl Settings {
             threshold_pruning: self.threshold_pruning,
             settings: vec![],
             stores: self.stores(),
-            // Runs on a cluster are the command's (`--cluster`) for now.
-            cluster: None,
+            cluster: self.cluster.clone(),
         }
     }
 

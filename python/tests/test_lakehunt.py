@@ -354,3 +354,77 @@ def test_date_folders_as_the_command(tmp_path: pathlib.Path) -> None:
         assert lakehunt.run("egress-bytes", data=lake, as_of=AS_OF).num_rows > 0
         assert lakehunt.run("egress-bytes", data=lake, as_of=AS_OF, date_folders=["dt"]).num_rows == 0
         assert lakehunt.run("egress-bytes", data=lake, as_of=AS_OF, date_folders="dt", date_pruning=False).num_rows > 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_listening(port: int, proc: subprocess.Popen[bytes], what: str) -> None:
+    import socket
+
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, f"{what} exited before listening"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"{what} did not listen on {port} within 60 s"
+            time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory):
+    """A scheduler and one executor of the command, on loopback; stopped after."""
+    port, flight, grpc = _free_port(), _free_port(), _free_port()
+    work = tmp_path_factory.mktemp("executor")
+    procs = [subprocess.Popen([cli(), "scheduler", "--bind", f"127.0.0.1:{port}", "--executor-timeout", "10"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        _wait_listening(port, procs[0], "the scheduler")
+        procs.append(subprocess.Popen(
+            [cli(), "executor", "--scheduler", f"127.0.0.1:{port}", "--port", str(flight),
+             "--grpc-port", str(grpc), "--concurrent-tasks", "2", "--work-dir", str(work)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        _wait_listening(flight, procs[1], "the executor")
+        yield f"df://127.0.0.1:{port}"
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
+def test_cluster_runs_give_the_local_rows_and_warnings(data: pathlib.Path, cluster: str) -> None:
+    # A hunt (its data checks) and ES|QL (its warnings, counted on the
+    # executor): the same rows and the same warnings as here.
+    query = (
+        "FROM logs-* | EVAL z = source.port - source.port "
+        "| STATS n = COUNT(*), q = SUM(source.bytes / z) BY event.action | SORT event.action"
+    )
+    for call, warned in (
+        (lambda **kw: lakehunt.run("egress-bytes", data=str(data), as_of=AS_OF, window="24h", **kw), True),
+        (lambda **kw: lakehunt.esql(query, data=str(data), as_of=AS_OF, **kw), True),
+        (lambda **kw: lakehunt.sql("SELECT count(*) AS n FROM events", data=str(data), **kw), False),
+    ):
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            local = call()
+            remote = call(cluster=cluster)
+        local_rows = local.to_arrow().to_pylist()
+        assert local_rows
+        assert sorted(remote.to_arrow().to_pylist(), key=repr) == sorted(local_rows, key=repr)
+        assert bool(local.warnings) == warned, local.warnings
+        assert remote.warnings == local.warnings
+
+
+def test_cluster_urls_are_checked() -> None:
+    with pytest.raises(lakehunt.InputError, match="invalid value for cluster"):
+        lakehunt.sql("SELECT 1", data=[], cluster="http://host:1")
+    port = _free_port()
+    with pytest.raises(lakehunt.RunError, match=f"cluster df://127.0.0.1:{port}: connection refused"):
+        lakehunt.run("egress-bytes", sample=True, cluster=f"df://127.0.0.1:{port}")
