@@ -12,7 +12,9 @@
 //!   hunt on those events and return its findings;
 //! - `lakehunt warnings ID as_of=TIME ...`: the same, returning (warning, count).
 //! - `lakehunt esql as_of=TIME QUERY`: an ES|QL query (the rest of the record,
-//!   over several lines if need be) over the events.
+//!   over several lines if need be) over the events;
+//! - `lakehunt esql_warnings as_of=TIME QUERY`: the same, returning ES|QL's
+//!   warnings (name, count).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -146,7 +148,12 @@ impl Db {
 }
 
 impl Db {
-    async fn esql(&mut self, as_of: &str, query: &str) -> Result<DBOutput<Col>, SltError> {
+    async fn esql(
+        &mut self,
+        as_of: &str,
+        query: &str,
+        warnings: bool,
+    ) -> Result<DBOutput<Col>, SltError> {
         let as_of = as_of
             .strip_prefix("as_of=")
             .ok_or_else(|| SltError("lakehunt esql as_of=TIME QUERY".into()))?;
@@ -155,7 +162,18 @@ impl Db {
             .engine
             .as_ref()
             .ok_or_else(|| SltError("run `lakehunt events PATH` first".into()))?;
-        let table = engine.esql(query, as_of).await?;
+        let (table, said) = engine.esql_observed(query, as_of, &mut |_| {}).await?;
+        if warnings {
+            let mut out: Vec<Vec<String>> = said
+                .iter()
+                .map(|w| vec![w.name.clone(), w.count.to_string()])
+                .collect();
+            out.sort();
+            return Ok(DBOutput::Rows {
+                types: vec![Col::Text, Col::Integer],
+                rows: out,
+            });
+        }
         rows(&table.schema, &table.batches)
     }
 }
@@ -216,10 +234,11 @@ impl AsyncDB for Db {
         let sql = sql.replace("__TEST_DIR__", &self.scratch.path().to_string_lossy());
         let sql = sql.as_str();
         let words: Vec<&str> = sql.split_whitespace().collect();
-        if let ["lakehunt", "esql", as_of, ..] = words.as_slice() {
+        if let ["lakehunt", command @ ("esql" | "esql_warnings"), as_of, ..] = words.as_slice() {
             // The query is the raw text after `as_of=TIME`, line breaks and all.
             let at = sql.find(as_of).map_or(0, |i| i + as_of.len());
-            return self.esql(as_of, sql[at..].trim_start()).await;
+            let warnings = *command == "esql_warnings";
+            return self.esql(as_of, sql[at..].trim_start(), warnings).await;
         }
         if words.first() == Some(&"lakehunt") {
             return self.lakehunt_command(&words[1..]).await;

@@ -283,6 +283,48 @@ impl Sql<'_> {
                 if self.special_call(name, args, *pos, out)? {
                     return Ok(());
                 }
+                let template = if name == "hash" {
+                    check_arity(name, &(2..=2), args.len(), *pos)?;
+                    let Expr::Str(algorithm) = &args[0] else {
+                        return Err(error(*pos, "HASH's algorithm must be a string literal"));
+                    };
+                    let Some(template) = super::scalar::hash_template(algorithm) else {
+                        return Err(error(
+                            *pos,
+                            format!(
+                                "HASH: unknown algorithm \"{algorithm}\" \
+                                 (MD5, SHA-1, SHA-224, SHA-256, SHA-384, SHA-512)"
+                            ),
+                        ));
+                    };
+                    Some((template, &args[1..]))
+                } else if let Some(takes) = super::scalar::arity(name) {
+                    check_arity(name, &takes, args.len(), *pos)?;
+                    // A negative literal count is refused, as Elasticsearch
+                    // refuses it when planning.
+                    if let ("repeat" | "space", Some(Expr::Neg(n))) = (name.as_str(), args.last())
+                        && let Expr::Int(n) = **n
+                        && n > 0
+                    {
+                        return Err(error(
+                            *pos,
+                            format!("Number parameter cannot be negative, found [-{n}]"),
+                        ));
+                    }
+                    super::scalar::template(name, args.len()).map(|t| (t, args.as_slice()))
+                } else {
+                    None
+                };
+                if let Some((template, args)) = template {
+                    let mut rendered = Vec::with_capacity(args.len());
+                    for a in args {
+                        let mut text = String::new();
+                        self.operand(a, true, &mut text)?;
+                        rendered.push(text);
+                    }
+                    out.push_str(&super::scalar::fill(template, &rendered));
+                    return Ok(());
+                }
                 // ES|QL functions whose SQL namesake means the same; a field
                 // argument is read as one value (NULL when multi-valued).
                 let (sql, arity) = match name.as_str() {
@@ -303,9 +345,6 @@ impl Sql<'_> {
                     "round" => ("round", 1..=2),
                     "floor" => ("floor", 1..=1),
                     "ceil" => ("ceil", 1..=1),
-                    "pow" => ("power", 2..=2),
-                    "sqrt" => ("sqrt", 1..=1),
-                    "log10" => ("log10", 1..=1),
                     "greatest" => ("greatest", 1..=usize::MAX),
                     "least" => ("least", 1..=usize::MAX),
                     "from_base64" => ("from_base64", 1..=1),
@@ -366,12 +405,39 @@ impl Sql<'_> {
                 },
             },
             Expr::Call(name, args, _) => match name.as_str() {
-                "to_integer" | "to_int" | "length" | "date_diff" => T::Int32,
-                "to_long" | "mv_count" => T::Int64,
-                "to_double" => T::Float64,
+                "to_integer" | "to_int" | "length" | "date_diff" | "bit_length" | "byte_length"
+                | "locate" => T::Int32,
+                "to_long" | "mv_count" | "date_extract" => T::Int64,
+                "to_double"
+                | "e"
+                | "pi"
+                | "tau"
+                | "exp"
+                | "sqrt"
+                | "cbrt"
+                | "log10"
+                | "log"
+                | "pow"
+                | "signum"
+                | "hypot"
+                | "sin"
+                | "cos"
+                | "tan"
+                | "asin"
+                | "acos"
+                | "atan"
+                | "atan2"
+                | "sinh"
+                | "cosh"
+                | "tanh"
+                | "to_degrees"
+                | "to_radians"
+                | "mv_avg"
+                | "mv_pseries_weighted_sum" => T::Float64,
                 "to_string" | "to_str" | "to_lower" | "to_upper" | "replace" | "substring"
                 | "trim" | "ltrim" | "rtrim" | "left" | "right" | "concat" | "date_format"
-                | "mv_concat" | "from_base64" => T::Utf8,
+                | "mv_concat" | "from_base64" | "reverse" | "to_base64" | "md5" | "sha1"
+                | "sha256" | "hash" | "repeat" | "space" => T::Utf8,
                 "to_boolean" | "to_bool" | "cidr_match" | "starts_with" | "ends_with" => T::Boolean,
                 "to_datetime" | "to_dt" => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
                 "date_trunc" => self.infer(args.get(1)?)?,
@@ -380,7 +446,12 @@ impl Sql<'_> {
                     _ => T::Float64,
                 },
                 "split" => list(T::Utf8),
-                "mv_dedupe" | "mv_slice" | "coalesce" => self.infer(args.first()?)?,
+                "mv_dedupe" | "mv_slice" | "coalesce" | "mv_sort" => self.infer(args.first()?)?,
+                "mv_sum" | "mv_median" => match item_type(self.infer(args.first()?)?) {
+                    t if t.is_integer() => t,
+                    _ => T::Float64,
+                },
+                "mv_append" => list(item_type(self.infer(args.first()?)?)),
                 "mv_first" | "mv_last" | "mv_min" | "mv_max" => {
                     item_type(self.infer(args.first()?)?)
                 }
@@ -405,7 +476,20 @@ impl Sql<'_> {
             ))),
             "min" | "max" => item_type(self.infer(args.first()?)?),
             "sum" if self.infer(args.first()?)?.is_integer() => T::Int64,
-            "avg" | "median" => T::Float64,
+            "avg"
+            | "median"
+            | "std_dev"
+            | "percentile"
+            | "weighted_avg"
+            | "median_absolute_deviation" => T::Float64,
+            "top" => match args.get(1) {
+                Some(Expr::Int(1)) => item_type(self.infer(args.first()?)?),
+                _ => T::List(std::sync::Arc::new(Field::new(
+                    "item",
+                    item_type(self.infer(args.first()?)?),
+                    true,
+                ))),
+            },
             _ => return None,
         })
     }

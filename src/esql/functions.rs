@@ -300,6 +300,118 @@ impl Sql<'_> {
                     self.text(&args[0], false)?
                 }
             }
+            "mv_sort" => {
+                arity(1..=2)?;
+                let order = match args.get(1) {
+                    None => "ASC",
+                    Some(Expr::Str(o)) if o.eq_ignore_ascii_case("asc") => "ASC",
+                    Some(Expr::Str(o)) if o.eq_ignore_ascii_case("desc") => "DESC",
+                    Some(other) => {
+                        return Err(error(
+                            pos,
+                            format!(
+                                "Invalid order value in MV_SORT, expected one of [ASC, DESC] \
+                                 but got [{}]",
+                                match other {
+                                    Expr::Str(s) => s.clone(),
+                                    _ => "an expression".into(),
+                                }
+                            ),
+                        ));
+                    }
+                };
+                if self.is_list(&args[0]) {
+                    // Duplicates kept.
+                    format!("array_sort({}, '{order}')", self.text(&args[0], false)?)
+                } else {
+                    self.text(&args[0], false)?
+                }
+            }
+            "mv_avg" => {
+                arity(1..=1)?;
+                if self.is_list(&args[0]) {
+                    format!("array_avg({})", self.text(&args[0], false)?)
+                } else {
+                    format!("CAST({} AS DOUBLE)", self.text(&args[0], false)?)
+                }
+            }
+            "mv_sum" => {
+                arity(1..=1)?;
+                let t = self.infer(&args[0]).map(item_type);
+                if !self.is_list(&args[0]) {
+                    self.text(&args[0], false)?
+                } else if t == Some(T::Int32) {
+                    // Exact, then NULL with a warning past the integer range.
+                    let sum = format!("mv_sum_exact({})", self.text(&args[0], false)?);
+                    format!(
+                        "CAST(esql_null_if({sum}, {sum} > 2147483647 OR {sum} < -2147483648) AS INT)"
+                    )
+                } else if t.as_ref().is_some_and(T::is_integer) {
+                    format!(
+                        "esql_long_sum(mv_sum_exact({}))",
+                        self.text(&args[0], false)?
+                    )
+                } else {
+                    format!("mv_sum_exact({})", self.text(&args[0], false)?)
+                }
+            }
+            "mv_median" => {
+                arity(1..=1)?;
+                if self.is_list(&args[0]) {
+                    format!("mv_median({})", self.text(&args[0], false)?)
+                } else {
+                    self.text(&args[0], false)?
+                }
+            }
+            "mv_pseries_weighted_sum" => {
+                arity(2..=2)?;
+                if !matches!(&args[1], Expr::Int(_) | Expr::Float(_) | Expr::Neg(_)) {
+                    return Err(error(
+                        pos,
+                        "MV_PSERIES_WEIGHTED_SUM's p must be a number literal",
+                    ));
+                }
+                // In the values' stored order (Elasticsearch keeps numbers sorted).
+                let values = if self.is_list(&args[0]) {
+                    self.sorted_values(&args[0])?
+                } else {
+                    format!("make_array({})", self.text(&args[0], false)?)
+                };
+                let mut p = String::new();
+                self.expr(&args[1], &mut p)?;
+                format!("esql_finite(mv_pseries({values}, {p}))")
+            }
+            "mv_append" => {
+                arity(2..=2)?;
+                let list = |e: &Expr| -> Result<String> {
+                    Ok(if self.is_list(e) {
+                        self.sorted_values(e)?
+                    } else {
+                        format!("make_array({})", self.text(e, false)?)
+                    })
+                };
+                let (a, b) = (self.text(&args[0], false)?, self.text(&args[1], false)?);
+                format!(
+                    "CASE WHEN ({a}) IS NULL OR ({b}) IS NULL THEN NULL \
+                     ELSE array_concat({}, {}) END",
+                    list(&args[0])?,
+                    list(&args[1])?
+                )
+            }
+            "date_extract" => {
+                arity(2..=2)?;
+                let Expr::Str(part) = &args[0] else {
+                    return Err(error(pos, "DATE_EXTRACT's part must be a string literal"));
+                };
+                let date = self.text(&args[1], true)?;
+                let Some(sql) = date_extract(&part.to_ascii_lowercase(), &date) else {
+                    return Err(error(
+                        pos,
+                        format!("invalid date field for DATE_EXTRACT: {part}"),
+                    ));
+                };
+                sql
+            }
             "mv_first" | "mv_last" | "mv_min" | "mv_max" => {
                 arity(1..=1)?;
                 if self.is_list(&args[0]) {
@@ -539,6 +651,97 @@ impl Sql<'_> {
         })
     }
 
+    /// The statistics aggregates (STD_DEV, PERCENTILE, WEIGHTED_AVG,
+    /// MEDIAN_ABSOLUTE_DEVIATION, TOP); false when `args` do not fit.
+    fn statistic(&self, name: &str, args: &[Expr], pos: usize, out: &mut String) -> Result<bool> {
+        match (name, args) {
+            ("std_dev", [arg]) => {
+                // The population standard deviation.
+                out.push_str("stddev_pop(CAST(");
+                self.expr(arg, out)?;
+                out.push_str(" AS DOUBLE))");
+            }
+            ("percentile", [arg, p]) => {
+                // Linear interpolation between the closest ranks, as
+                // Elasticsearch's digest is up to 20,000 values (exact here
+                // beyond); a percentile outside 0..100 is NULL.
+                let p = match p {
+                    Expr::Int(n) => *n as f64,
+                    Expr::Float(x) => *x,
+                    _ => {
+                        return Err(error(
+                            pos,
+                            "PERCENTILE's percentile must be a number literal",
+                        ));
+                    }
+                };
+                if (0.0..=100.0).contains(&p) {
+                    let mut v = String::new();
+                    self.expr(arg, &mut v)?;
+                    let _ = write!(
+                        out,
+                        "percentile_cont({:?}) WITHIN GROUP (ORDER BY CAST({v} AS DOUBLE))",
+                        p / 100.0
+                    );
+                } else {
+                    out.push_str("CAST(NULL AS DOUBLE)");
+                }
+            }
+            ("weighted_avg", [arg, weight]) => {
+                // SUM(value * weight) / SUM(weight), the weights of rows
+                // without a value included (Elasticsearch's rewrite).
+                let is_zero = |e: &Expr| {
+                    matches!(e, Expr::Int(0) | Expr::Null)
+                        || matches!(e, Expr::Float(x) if *x == 0.0)
+                };
+                if is_zero(weight) {
+                    return Err(error(pos, "WEIGHTED_AVG's weight cannot be null or 0"));
+                }
+                let (mut v, mut w) = (String::new(), String::new());
+                self.expr(arg, &mut v)?;
+                self.expr(weight, &mut w)?;
+                let _ = write!(
+                    out,
+                    "(sum(CAST({v} AS DOUBLE) * CAST({w} AS DOUBLE)) / sum(CAST({w} AS DOUBLE)))"
+                );
+            }
+            ("median_absolute_deviation", [arg]) => {
+                out.push_str("mv_mad(array_agg(CAST(");
+                self.expr(arg, out)?;
+                out.push_str(" AS DOUBLE)))");
+            }
+            ("top", [arg, limit, order @ ..]) if order.len() <= 1 => {
+                let Expr::Int(limit) = limit else {
+                    return Err(error(pos, "TOP's limit must be a whole-number literal"));
+                };
+                if *limit < 1 {
+                    return Err(error(pos, "TOP's limit must be greater than 0"));
+                }
+                let order = match order.first() {
+                    None => "ASC",
+                    Some(Expr::Str(o)) if o.eq_ignore_ascii_case("asc") => "ASC",
+                    Some(Expr::Str(o)) if o.eq_ignore_ascii_case("desc") => "DESC",
+                    Some(_) => {
+                        return Err(error(pos, "TOP's order must be \"asc\" or \"desc\""));
+                    }
+                };
+                // The top values, repeats included; one value when the
+                // limit is 1.
+                let mut v = String::new();
+                self.expr(arg, &mut v)?;
+                let sorted =
+                    format!("array_sort(array_agg({v}) FILTER (WHERE {v} IS NOT NULL), '{order}')");
+                if *limit == 1 {
+                    let _ = write!(out, "array_element({sorted}, 1)");
+                } else {
+                    let _ = write!(out, "array_slice({sorted}, 1, {limit})");
+                }
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
     pub(super) fn aggregate(&self, at: usize, e: &Expr, out: &mut String) -> Result<()> {
         let Expr::Call(name, args, pos) = e else {
             return Err(error(
@@ -574,6 +777,10 @@ impl Sql<'_> {
                 self.expr(arg, out)?;
                 out.push(')');
             }
+            (
+                "std_dev" | "percentile" | "weighted_avg" | "median_absolute_deviation" | "top",
+                _,
+            ) if self.statistic(name, args, *pos, out)? => {}
             ("count", [arg]) if self.is_list(arg) => {
                 // COUNT(field) counts values; Elasticsearch keeps a keyword once.
                 out.push_str("sum(cardinality(array_distinct(");
@@ -611,4 +818,57 @@ impl Sql<'_> {
         }
         Ok(())
     }
+}
+
+/// `DATE_EXTRACT(part, date)` for a `java.time` `ChronoField` name (lower
+/// case), in UTC, as a long; `None` for a name it does not know.
+fn date_extract(part: &str, date: &str) -> Option<String> {
+    let p = |unit: &str| format!("CAST(date_part('{unit}', {date}) AS BIGINT)");
+    let (hour, minute, second) = (p("hour"), p("minute"), p("second"));
+    let (dom, doy) = (p("day"), p("doy"));
+    let epoch_seconds = format!("CAST(floor(date_part('epoch', {date})) AS BIGINT)");
+    Some(match part {
+        "year" | "year_of_era" => p("year"),
+        "era" => format!("CASE WHEN {} > 0 THEN 1 ELSE 0 END", p("year")),
+        "month_of_year" => p("month"),
+        "proleptic_month" => format!("({} * 12 + {} - 1)", p("year"), p("month")),
+        "day_of_month" => dom,
+        "day_of_year" => doy,
+        // ISO: Monday is 1, Sunday 7 (SQL's dow: Sunday is 0).
+        "day_of_week" => format!("CASE WHEN {0} = 0 THEN 7 ELSE {0} END", p("dow")),
+        "aligned_day_of_week_in_month" => format!("((({dom}) - 1) % 7 + 1)"),
+        "aligned_day_of_week_in_year" => format!("((({doy}) - 1) % 7 + 1)"),
+        "aligned_week_of_month" => format!("((({dom}) - 1) / 7 + 1)"),
+        "aligned_week_of_year" => format!("((({doy}) - 1) / 7 + 1)"),
+        "epoch_day" => format!("CAST(floor(date_part('epoch', {date}) / 86400) AS BIGINT)"),
+        "instant_seconds" => epoch_seconds,
+        "hour_of_day" => hour,
+        "clock_hour_of_day" => format!("CASE WHEN {hour} = 0 THEN 24 ELSE {hour} END"),
+        "hour_of_ampm" => format!("({hour} % 12)"),
+        "clock_hour_of_ampm" => {
+            format!("CASE WHEN {hour} % 12 = 0 THEN 12 ELSE {hour} % 12 END")
+        }
+        "ampm_of_day" => format!("CASE WHEN {hour} >= 12 THEN 1 ELSE 0 END"),
+        "minute_of_hour" => minute,
+        "minute_of_day" => format!("({hour} * 60 + {minute})"),
+        "second_of_minute" => second,
+        "second_of_day" => format!("({hour} * 3600 + {minute} * 60 + {second})"),
+        "milli_of_second" => format!("({} % 1000)", p("millisecond")),
+        "micro_of_second" => format!("({} % 1000000)", p("microsecond")),
+        "nano_of_second" => format!("({} % 1000000000)", p("nanosecond")),
+        "milli_of_day" => format!(
+            "(({hour} * 3600 + {minute} * 60 + {second}) * 1000 + {} % 1000)",
+            p("millisecond")
+        ),
+        "micro_of_day" => format!(
+            "(({hour} * 3600 + {minute} * 60 + {second}) * 1000000 + {} % 1000000)",
+            p("microsecond")
+        ),
+        "nano_of_day" => format!(
+            "(({hour} * 3600 + {minute} * 60 + {second}) * 1000000000 + {} % 1000000000)",
+            p("nanosecond")
+        ),
+        "offset_seconds" => "CAST(0 AS BIGINT)".to_owned(),
+        _ => return None,
+    })
 }

@@ -40,6 +40,7 @@ mod functions;
 mod lexer;
 mod parser;
 mod patterns;
+mod scalar;
 pub mod support;
 
 use ast::Command;

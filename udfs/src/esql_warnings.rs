@@ -12,7 +12,13 @@
 //!   outside the long range, counting those groups;
 //! - `esql_add`, `esql_sub` and `esql_mul` are `+`, `-` and `*` on whole
 //!   numbers, NULL where the result leaves the type's range (where SQL wraps),
-//!   counting those rows.
+//!   counting those rows;
+//! - `esql_finite(x)` is a math function's double result, NULL where it is not
+//!   a finite number (the logarithm of 0, the square root of a negative
+//!   number, `POW` past the double range), counting those rows;
+//! - `esql_null_if(value, invalid)` is `value`, NULL where `invalid` is true
+//!   (a function's argument Elasticsearch rejects row by row, such as a
+//!   negative count for `REPEAT`), counting those rows.
 //!
 //! They are volatile, so the optimizer neither folds nor moves them: a row is
 //! counted each time ES|QL would evaluate it. Each query registers fresh
@@ -52,6 +58,8 @@ enum Kind {
     MultiValued,
     Overflow,
     Arithmetic,
+    NotFinite,
+    Invalid,
 }
 
 impl Kind {
@@ -61,6 +69,8 @@ impl Kind {
             Kind::MultiValued => "multi_valued",
             Kind::Overflow => "long_overflow",
             Kind::Arithmetic => "arithmetic_overflow",
+            Kind::NotFinite => "math_domain",
+            Kind::Invalid => "invalid_argument",
         }
     }
 
@@ -71,6 +81,8 @@ impl Kind {
             Kind::MultiValued => "esql_warnings_multi_valued",
             Kind::Overflow => "esql_warnings_long_overflow",
             Kind::Arithmetic => "esql_warnings_arithmetic_overflow",
+            Kind::NotFinite => "esql_warnings_math_domain",
+            Kind::Invalid => "esql_warnings_invalid_argument",
         }
     }
 
@@ -87,6 +99,15 @@ impl Kind {
             Kind::Arithmetic => format!(
                 "{n} additions, subtractions or multiplications outside the integer or long \
                  range gave NULL (ES|QL: integer overflow, long overflow)"
+            ),
+            Kind::NotFinite => format!(
+                "{n} math results outside the function's domain or the double range gave \
+                 NULL (ES|QL: Log of non-positive number, Square root of negative, \
+                 double overflow)"
+            ),
+            Kind::Invalid => format!(
+                "{n} function arguments Elasticsearch rejects gave NULL (ES|QL: Number \
+                 parameter cannot be negative, ...)"
             ),
         }
     }
@@ -109,6 +130,8 @@ impl EsqlWarnings {
             Kind::MultiValued,
             Kind::Overflow,
             Kind::Arithmetic,
+            Kind::NotFinite,
+            Kind::Invalid,
         ]
         .into_iter()
         .map(|kind| (kind, Arc::new(AtomicU64::new(0))))
@@ -216,6 +239,8 @@ impl Check {
         let signature = if op.is_some() {
             // Operands coerced as for SQL's own operator (see `coerce_types`).
             Signature::user_defined(Volatility::Volatile)
+        } else if kind == Kind::Invalid {
+            Signature::any(2, Volatility::Volatile)
         } else {
             Signature::any(1, Volatility::Volatile)
         };
@@ -273,6 +298,39 @@ where
     Ok(Arc::new(out))
 }
 
+/// `value`, NULL (and counted) where `invalid` is true.
+fn null_where(value: &ArrayRef, invalid: &ArrayRef, count: &AtomicU64) -> Result<ColumnarValue> {
+    let invalid = cast(invalid, &DataType::Boolean)?;
+    let invalid = invalid.as_boolean();
+    // Rows where the check is true; a NULL check is not a rejection.
+    let rejected = datafusion::arrow::compute::kernels::boolean::is_not_null(invalid)
+        .and_then(|known| datafusion::arrow::compute::and(&known, invalid))?;
+    count.fetch_add(rejected.true_count() as u64, Ordering::Relaxed);
+    Ok(ColumnarValue::Array(nullif(value, &rejected)?))
+}
+
+/// `x` as doubles, NULL (and counted) where not finite.
+fn finite(x: &ColumnarValue, count: &Arc<AtomicU64>) -> Result<ColumnarValue> {
+    let count = Arc::clone(count);
+    map_columnar(x, move |array| {
+        let array = cast(array, &DataType::Float64)?;
+        let out: datafusion::arrow::array::Float64Array = array
+            .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+            .iter()
+            .map(|v| {
+                let v = v?;
+                if v.is_finite() {
+                    Some(v)
+                } else {
+                    count.fetch_add(1, Ordering::Relaxed);
+                    None
+                }
+            })
+            .collect();
+        Ok(Arc::new(out) as ArrayRef)
+    })
+}
+
 /// Rows where both are values and the divisor is zero.
 fn zero_divisors(l: &ArrayRef, r: &ArrayRef) -> Result<u64> {
     let r = cast(r, &DataType::Float64)?;
@@ -292,6 +350,8 @@ impl ScalarUDFImpl for Check {
             (Kind::Arithmetic, Some(Operator::Plus)) => "esql_add",
             (Kind::Arithmetic, Some(Operator::Minus)) => "esql_sub",
             (Kind::Arithmetic, _) => "esql_mul",
+            (Kind::NotFinite, _) => "esql_finite",
+            (Kind::Invalid, _) => "esql_null_if",
         }
     }
 
@@ -314,6 +374,8 @@ impl ScalarUDFImpl for Check {
                 BinaryTypeCoercer::new(l, &op, r).get_result_type()
             }
             (Kind::MultiValued, [list]) => Ok(list.clone()),
+            (Kind::NotFinite, [_]) => Ok(DataType::Float64),
+            (Kind::Invalid, [value, _]) => Ok(value.clone()),
             (Kind::Overflow, [DataType::Decimal128(..) | DataType::Int64 | DataType::Null]) => {
                 Ok(DataType::Int64)
             }
@@ -358,6 +420,12 @@ impl ScalarUDFImpl for Check {
                 };
                 Ok(ColumnarValue::Array(out))
             }
+            (Kind::Invalid, [value, invalid]) => null_where(
+                &value.to_array(rows)?,
+                &invalid.to_array(rows)?,
+                &self.count,
+            ),
+            (Kind::NotFinite, [x]) => finite(x, &self.count),
             (Kind::MultiValued, [list]) => {
                 let array = list.to_array(rows)?;
                 if matches!(

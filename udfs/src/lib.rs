@@ -10,6 +10,9 @@
 //! - [`mv_count`](mv_count::MvCount): how many values a field holds;
 //! - [`esql_match`](esql_match::EsqlMatch): ES|QL's full-text `MATCH`, by the field's kind;
 //! - [`esql_replace`](esql_replace::EsqlReplace): ES|QL's `REPLACE`, with Java's replacement rules;
+//! - [`to_base64` and `sha1`](esql_text::TextFunction): ES|QL's `TO_BASE64` and `SHA1`;
+//! - [`mv_sum_exact`, `mv_median`, `mv_mad`, `mv_pseries`](mv_stats::ListStat): statistics
+//!   over one row's list of numbers, as ES|QL's multi-value functions compute them;
 //! - [`checked_sum`](checked_sum::CheckedSum), an aggregate: an exact `BIGINT` sum that fails
 //!   rather than wraps, as ES|QL's `SUM` on a long does.
 //!
@@ -33,6 +36,7 @@ pub mod cidr_match;
 pub mod common;
 pub mod esql_match;
 pub mod esql_replace;
+pub mod esql_text;
 pub mod esql_warnings;
 pub mod from_base64;
 pub mod ip;
@@ -40,6 +44,7 @@ pub mod ip_is_global;
 pub mod ip_to_string;
 pub mod mv_count;
 pub mod mv_single;
+pub mod mv_stats;
 
 /// Every scalar function of this crate.
 #[must_use]
@@ -53,6 +58,12 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         from_base64::from_base64_udf(),
         esql_match::esql_match_udf(),
         esql_replace::esql_replace_udf(),
+        esql_text::to_base64_udf(),
+        esql_text::sha1_udf(),
+        mv_stats::mv_sum_exact_udf(),
+        mv_stats::mv_median_udf(),
+        mv_stats::mv_mad_udf(),
+        mv_stats::mv_pseries_udf(),
     ]
 }
 
