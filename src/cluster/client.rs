@@ -13,8 +13,8 @@ use ballista_core::serde::protobuf::job_status::Status;
 use ballista_core::serde::protobuf::operator_metric::Metric;
 use ballista_core::serde::protobuf::scheduler_grpc_client::SchedulerGrpcClient;
 use ballista_core::serde::protobuf::{
-    ExecuteQueryParams, GetJobMetricsParams, GetJobStatusParams, KeyValuePair, PartitionLocation,
-    SuccessfulJob,
+    CancelJobParams, ExecuteQueryParams, GetJobMetricsParams, GetJobStatusParams, KeyValuePair,
+    PartitionLocation, SuccessfulJob,
 };
 use ballista_core::utils::{GrpcClientConfig, create_grpc_client_endpoint};
 use datafusion::common::{DataFusionError, Result};
@@ -28,7 +28,7 @@ use futures::{StreamExt, TryStreamExt};
 use std::sync::Arc;
 
 use super::LakehuntCodec;
-use super::warnings::{Counters, add_job_counts};
+use super::warnings::ClientCounts;
 
 /// How often a running job's status is asked for.
 const POLL: Duration = Duration::from_millis(50);
@@ -45,7 +45,7 @@ pub(super) async fn submit(
     plan: Arc<dyn ExecutionPlan>,
     session_id: &str,
     config: SessionConfig,
-    counters: &Counters,
+    counts: &ClientCounts,
 ) -> Result<SendableRecordBatchStream> {
     let ballista: BallistaConfig = config.ballista_config();
     let grpc = GrpcClientConfig::from(&ballista);
@@ -103,11 +103,25 @@ pub(super) async fn submit(
         }
     };
 
+    // A client stopped while the job runs (Ctrl-C) cancels it, so the
+    // cluster does not go on computing an answer no one will read.
+    let mut guard = Cancel {
+        scheduler: Some(scheduler.clone()),
+        job_id: job_id.clone(),
+    };
     let SuccessfulJob {
         partition_location, ..
     } = wait(&mut scheduler, &job_id).await?;
-    if !counters.is_empty() {
-        add_warning_counts(&mut scheduler, &job_id, counters).await?;
+    guard.scheduler = None;
+    if !counts.is_empty() {
+        // The rows are right without the counts: a failure to read them is
+        // said as `not_counted`, not as a failed run.
+        if add_warning_counts(&mut scheduler, &job_id, counts)
+            .await
+            .is_err()
+        {
+            counts.lost();
+        }
     }
 
     let retries = grpc.io_retries_times;
@@ -122,6 +136,27 @@ pub(super) async fn submit(
 }
 
 type Scheduler = SchedulerGrpcClient<tonic::transport::Channel>;
+
+/// Cancels its job when dropped while still holding the scheduler.
+struct Cancel {
+    scheduler: Option<Scheduler>,
+    job_id: String,
+}
+
+impl Drop for Cancel {
+    fn drop(&mut self) {
+        let (Some(mut scheduler), Ok(runtime)) =
+            (self.scheduler.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let job_id = std::mem::take(&mut self.job_id);
+        // Best effort: the process may be on its way out.
+        drop(runtime.spawn(async move {
+            let _ = scheduler.cancel_job(CancelJobParams { job_id }).await;
+        }));
+    }
+}
 
 /// Waits for the job `job_id` to end: how it succeeded, or why it failed.
 async fn wait(scheduler: &mut Scheduler, job_id: &str) -> Result<SuccessfulJob> {
@@ -153,7 +188,7 @@ async fn wait(scheduler: &mut Scheduler, job_id: &str) -> Result<SuccessfulJob> 
 async fn add_warning_counts(
     scheduler: &mut Scheduler,
     job_id: &str,
-    counters: &Counters,
+    counts: &ClientCounts,
 ) -> Result<()> {
     let metrics = scheduler
         .get_job_metrics(GetJobMetricsParams {
@@ -162,7 +197,7 @@ async fn add_warning_counts(
         .await
         .map_err(failed)?
         .into_inner();
-    let counts = metrics
+    let found = metrics
         .stages
         .iter()
         .flat_map(|stage| &stage.operators)
@@ -171,7 +206,7 @@ async fn add_warning_counts(
             Some(Metric::Count(count)) => Some((count.name.as_str(), count.value)),
             _ => None,
         });
-    add_job_counts(counters, counts);
+    counts.add(found);
     Ok(())
 }
 

@@ -319,6 +319,9 @@ impl ShippedScan {
                 Ok(FileGroup::new(files))
             })
             .collect::<Result<Vec<_>>>()?;
+        if parts.next().is_some() {
+            return Err(truncated());
+        }
         // Local files are mapped wherever they are read: the cluster's
         // executors read the same paths (a shared mount).
         let local = config.object_store_url.as_str().starts_with("file://");

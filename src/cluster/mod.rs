@@ -118,8 +118,8 @@ pub(crate) async fn execute(
     let url = &cluster.0;
     let config = client_config(task.session_config())?;
     let plan = codec::ship_scans(plan)?;
-    let (plan, counters) = warnings::ship_warnings(plan)?;
-    client::submit(&url.endpoint(), plan, &task.session_id(), config, &counters)
+    let (plan, counts) = warnings::ship_warnings(plan)?;
+    client::submit(&url.endpoint(), plan, &task.session_id(), config, &counts)
         .await
         .map_err(|e| unreachable_or(url, e.into()))
 }

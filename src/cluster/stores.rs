@@ -96,9 +96,11 @@ impl ObjectStoreRegistry for ExecutorStores {
             return Ok(store);
         }
         let key = store_of(url);
-        let mut built = self.built.lock().map_err(|_| {
-            DataFusionError::Internal("the store registry's lock is poisoned".into())
-        })?;
+        // A panic elsewhere while holding the lock leaves the map whole.
+        let mut built = self
+            .built
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(store) = built.get(&key) {
             return Ok(Arc::clone(store));
         }

@@ -15,8 +15,13 @@
 //!
 //! Projections, filters and aggregates' arguments are the places ES|QL's
 //! translation puts the functions. A checking function anywhere else (a sort
-//! key, a join) is still evaluated exactly, but its rows are not counted: the
-//! query's report says so (`not_counted`) rather than giving too few.
+//! key, a join, a reversed order-sensitive aggregate) is still evaluated
+//! exactly, but its rows are not counted: the query's report says so
+//! (`not_counted`) rather than giving too few; so it does when the job's
+//! metrics cannot be read. One known excess: a node that Ballista runs whole
+//! in every task of a stage (under a single-partition input, such as the
+//! left side of a nested-loop join, with no stage cut between) is counted
+//! once per task; ES|QL's translation builds no such plan today.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -41,15 +46,44 @@ use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, Pla
 use futures::Stream;
 use lakehunt_udfs::esql_warnings::{counter_of, counting_into, not_counted};
 
-/// The client's counters of a plan's checking functions, by metric name.
+/// Counters of checking functions, by metric name.
 pub(crate) type Counters = BTreeMap<&'static str, Arc<AtomicU64>>;
+
+/// The client's counters of a shipped plan's checking functions.
+#[derive(Debug, Default)]
+pub(crate) struct ClientCounts {
+    /// By metric name: what the `CountWarnings` nodes' metrics add to.
+    counters: Counters,
+    /// The checking functions wrapped, to say that they were not counted
+    /// when the job's metrics cannot be read.
+    checks: Vec<datafusion::logical_expr::ScalarUDF>,
+}
+
+impl ClientCounts {
+    /// Whether the plan counts anything.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.counters.is_empty()
+    }
+
+    /// Adds a job's counts (its operators' metrics named as the counters).
+    pub(crate) fn add<'a>(&self, metrics: impl IntoIterator<Item = (&'a str, u64)>) {
+        add_job_counts(&self.counters, metrics);
+    }
+
+    /// Says that the wrapped checks' counts could not be read back.
+    pub(crate) fn lost(&self) {
+        for check in &self.checks {
+            not_counted(check);
+        }
+    }
+}
 
 /// `plan` with each node that evaluates a checking function wrapped in a
 /// [`CountWarnings`], and the client's counters those nodes' metrics add to.
 pub(crate) fn ship_warnings(
     plan: Arc<dyn ExecutionPlan>,
-) -> Result<(Arc<dyn ExecutionPlan>, Counters)> {
-    let mut counters = Counters::new();
+) -> Result<(Arc<dyn ExecutionPlan>, ClientCounts)> {
+    let mut counts = ClientCounts::default();
     let plan = plan
         .transform_up(|node| {
             let checks = own_checks(node.as_ref())?;
@@ -64,17 +98,18 @@ pub(crate) fn ship_warnings(
                 }
                 return Ok(Transformed::no(node));
             }
-            for check in &checks {
-                if let Some((metric, count)) = counter_of(check) {
-                    counters.entry(metric).or_insert(count);
+            for check in checks {
+                if let Some((metric, count)) = counter_of(&check) {
+                    counts.counters.entry(metric).or_insert(count);
                 }
+                counts.checks.push(check);
             }
             Ok(Transformed::yes(
                 Arc::new(CountWarnings::new(node)) as Arc<dyn ExecutionPlan>
             ))
         })?
         .data;
-    Ok((plan, counters))
+    Ok((plan, counts))
 }
 
 /// Adds a job's counts (its operators' metrics named as `counters`' keys) to
@@ -189,6 +224,14 @@ fn rebound(
         }
         let mut aggregates = vec![];
         for a in aggregate.aggr_expr() {
+            if !a.expressions().iter().any(has_check) {
+                aggregates.push(Arc::clone(a));
+                continue;
+            }
+            // `with_new_expressions` drops a reversed aggregate's reversal.
+            if a.is_reversed() {
+                return Ok(None);
+            }
             let args = a
                 .expressions()
                 .iter()
@@ -361,7 +404,7 @@ mod tests {
         sql: &str,
     ) -> (
         Arc<dyn ExecutionPlan>,
-        Counters,
+        ClientCounts,
         EsqlWarnings,
         SessionContext,
     ) {
@@ -374,8 +417,8 @@ mod tests {
             .create_physical_plan()
             .await
             .unwrap();
-        let (plan, counters) = ship_warnings(plan).unwrap();
-        (plan, counters, warnings, ctx)
+        let (plan, counts) = ship_warnings(plan).unwrap();
+        (plan, counts, warnings, ctx)
     }
 
     /// The counts in `plan`'s nodes' metrics, by name.
@@ -408,7 +451,7 @@ mod tests {
         let text = displayable(plan.as_ref()).indent(false).to_string();
         assert_eq!(text.matches("CountWarnings").count(), 2, "{text}");
         assert_eq!(
-            counters.keys().copied().collect::<Vec<_>>(),
+            counters.counters.keys().copied().collect::<Vec<_>>(),
             ["esql_warnings_division_by_zero"]
         );
         let rows = collect(Arc::clone(&plan), ctx.task_ctx()).await.unwrap();
@@ -424,10 +467,41 @@ mod tests {
         );
         assert_eq!(counts.iter().map(|(_, n)| n).sum::<u64>(), 4, "{counts:?}");
         // ... until the runner adds them: two rows, in each of two places.
-        add_job_counts(&counters, counts.iter().map(|(n, v)| (n.as_str(), *v)));
+        counters.add(counts.iter().map(|(n, v)| (n.as_str(), *v)));
         let report = warnings.report();
         assert_eq!(report.len(), 1);
         assert_eq!((report[0].0, report[0].1), ("division_by_zero", 4));
+    }
+
+    #[tokio::test]
+    async fn checks_in_aggregates_count_and_other_aggregates_stay() {
+        let (plan, counts, warnings, ctx) = shipped(
+            "SELECT sum(esql_div(a, 0)) AS s, max(a) AS m FROM (VALUES (1), (2), (3)) t(a)",
+        )
+        .await;
+        let text = displayable(plan.as_ref()).indent(false).to_string();
+        assert!(text.contains("CountWarnings"), "{text}");
+        let rows = collect(Arc::clone(&plan), ctx.task_ctx()).await.unwrap();
+        let batch = datafusion::arrow::compute::concat_batches(&rows[0].schema(), &rows).unwrap();
+        // The sum of NULLs is NULL; the unchecked aggregate answers as before.
+        assert!(batch.column(0).is_null(0));
+        assert_eq!(
+            batch
+                .column(1)
+                .as_any()
+                .downcast_ref::<datafusion::arrow::array::Int64Array>()
+                .unwrap()
+                .value(0),
+            3
+        );
+        let found = metric_counts(&plan);
+        counts.add(found.iter().map(|(n, v)| (n.as_str(), *v)));
+        let report = warnings.report();
+        assert_eq!(
+            (report[0].0, report[0].1),
+            ("division_by_zero", 3),
+            "{report:?}"
+        );
     }
 
     #[tokio::test]

@@ -281,6 +281,18 @@ fn scans_split_by_task(cluster: &Cluster, dir: &Path) {
             ],
         );
         assert_eq!(local.stdout, remote.stdout, "{partitions} partitions");
+        let count = String::from_utf8_lossy(&local.stdout);
+        let n: u64 = count
+            .lines()
+            .nth(1)
+            .and_then(|l| l.split(',').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            n > 0 && n < 60_000,
+            "the filter keeps some events, not all: {count}"
+        );
     }
 }
 
