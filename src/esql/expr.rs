@@ -437,7 +437,8 @@ impl Sql<'_> {
                 "to_string" | "to_str" | "to_lower" | "to_upper" | "replace" | "substring"
                 | "trim" | "ltrim" | "rtrim" | "left" | "right" | "concat" | "date_format"
                 | "mv_concat" | "from_base64" | "reverse" | "to_base64" | "md5" | "sha1"
-                | "sha256" | "hash" | "repeat" | "space" => T::Utf8,
+                | "sha256" | "hash" | "repeat" | "space" | "day_name" | "month_name"
+                | "ip_prefix" => T::Utf8,
                 "to_boolean" | "to_bool" | "cidr_match" | "starts_with" | "ends_with" => T::Boolean,
                 "to_datetime" | "to_dt" => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
                 "date_trunc" => self.infer(args.get(1)?)?,
@@ -446,7 +447,9 @@ impl Sql<'_> {
                     _ => T::Float64,
                 },
                 "split" => list(T::Utf8),
-                "mv_dedupe" | "mv_slice" | "coalesce" | "mv_sort" => self.infer(args.first()?)?,
+                "mv_dedupe" | "mv_slice" | "coalesce" | "mv_sort" | "clamp" | "clamp_min"
+                | "clamp_max" => self.infer(args.first()?)?,
+                "date_parse" => T::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
                 "mv_sum" | "mv_median" => match item_type(self.infer(args.first()?)?) {
                     t if t.is_integer() => t,
                     _ => T::Float64,

@@ -398,6 +398,53 @@ impl Sql<'_> {
                     list(&args[1])?
                 )
             }
+            "date_parse" => {
+                arity(2..=2)?;
+                let Expr::Str(pattern) = &args[0] else {
+                    return Err(error(
+                        pos,
+                        "DATE_PARSE takes a pattern literal first (DATE_PARSE(\"yyyy-MM-dd\", text))",
+                    ));
+                };
+                let format = java_date_pattern(pattern)
+                    .map_err(|m| error(pos, format!("invalid date pattern for DATE_PARSE: {m}")))?;
+                let text = self.text(&args[1], true)?;
+                let parsed = format!("esql_date_parse({}, {text})", string_literal(&format));
+                // A text that does not parse is NULL with a warning; NULL or
+                // empty text is NULL.
+                format!(
+                    "esql_null_if({parsed}, {parsed} IS NULL AND {text} IS NOT NULL AND {text} <> '')"
+                )
+            }
+            "ip_prefix" => {
+                arity(3..=3)?;
+                for (arg, max, family) in [(&args[1], 32, "v4"), (&args[2], 128, "v6")] {
+                    let literal = match arg {
+                        Expr::Int(n) => Some(*n),
+                        Expr::Neg(inner) => match **inner {
+                            Expr::Int(n) => Some(-n),
+                            _ => None,
+                        },
+                        _ => None,
+                    };
+                    if let Some(n) = literal.filter(|n| !(0..=max).contains(n)) {
+                        return Err(error(
+                            pos,
+                            format!(
+                                "Prefix length {family} must be in range [0, {max}], found {n}"
+                            ),
+                        ));
+                    }
+                }
+                let (ip, v4, v6) = (
+                    self.text(&args[0], true)?,
+                    self.text(&args[1], true)?,
+                    self.text(&args[2], true)?,
+                );
+                format!(
+                    "esql_null_if(ip_prefix({ip}, {v4}, {v6}), {v4} < 0 OR {v4} > 32 OR {v6} < 0 OR {v6} > 128)"
+                )
+            }
             "date_extract" => {
                 arity(2..=2)?;
                 let Expr::Str(part) = &args[0] else {

@@ -65,6 +65,13 @@ pub(super) fn template(name: &str, arity: usize) -> Option<&'static str> {
         ("repeat", 2) => "esql_null_if(repeat({0}, greatest({1}, 0)), {1} < 0)",
         ("space", 1) => "esql_null_if(repeat(' ', greatest({0}, 0)), {0} < 0)",
         ("to_base64", 1) => "to_base64({0})",
+        // Dates, in English as Elasticsearch's default locale.
+        ("day_name", 1) => "to_char({0}, '%A')",
+        ("month_name", 1) => "to_char({0}, '%B')",
+        // Bounds; a NULL value stays NULL (SQL's greatest skips NULLs).
+        ("clamp", 3) => "CASE WHEN {0} IS NULL THEN NULL ELSE least(greatest({0}, {1}), {2}) END",
+        ("clamp_min", 2) => "CASE WHEN {0} IS NULL THEN NULL ELSE greatest({0}, {1}) END",
+        ("clamp_max", 2) => "CASE WHEN {0} IS NULL THEN NULL ELSE least({0}, {1}) END",
         // Hashes, as lower-case hex.
         ("md5", 1) => "md5({0})",
         ("sha1", 1) => "sha1({0})",

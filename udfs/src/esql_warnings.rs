@@ -106,8 +106,9 @@ impl Kind {
                  double overflow)"
             ),
             Kind::Invalid => format!(
-                "{n} function arguments Elasticsearch rejects gave NULL (ES|QL: Number \
-                 parameter cannot be negative, ...)"
+                "{n} values or arguments Elasticsearch rejects row by row gave NULL (ES|QL: \
+                 failed to parse date field, Number parameter cannot be negative, integer \
+                 overflow, Prefix length out of range)"
             ),
         }
     }

@@ -11,6 +11,7 @@
 //! - [`esql_match`](esql_match::EsqlMatch): ES|QL's full-text `MATCH`, by the field's kind;
 //! - [`esql_replace`](esql_replace::EsqlReplace): ES|QL's `REPLACE`, with Java's replacement rules;
 //! - [`to_base64` and `sha1`](esql_text::TextFunction): ES|QL's `TO_BASE64` and `SHA1`;
+//! - [`esql_date_parse` and `ip_prefix`](esql_parse::Parse): ES|QL's `DATE_PARSE` and `IP_PREFIX`;
 //! - [`mv_sum_exact`, `mv_median`, `mv_mad`, `mv_pseries`](mv_stats::ListStat): statistics
 //!   over one row's list of numbers, as ES|QL's multi-value functions compute them;
 //! - [`checked_sum`](checked_sum::CheckedSum), an aggregate: an exact `BIGINT` sum that fails
@@ -35,6 +36,7 @@ pub mod checked_sum;
 pub mod cidr_match;
 pub mod common;
 pub mod esql_match;
+pub mod esql_parse;
 pub mod esql_replace;
 pub mod esql_text;
 pub mod esql_warnings;
@@ -64,6 +66,8 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         mv_stats::mv_median_udf(),
         mv_stats::mv_mad_udf(),
         mv_stats::mv_pseries_udf(),
+        esql_parse::date_parse_udf(),
+        esql_parse::ip_prefix_udf(),
     ]
 }
 

@@ -1,0 +1,239 @@
+//! Parsing functions of ES|QL that give NULL where their input does not parse:
+//!
+//! - `esql_date_parse(format, text)`: text read with a `strftime` format (the
+//!   translation turns ES|QL's Java pattern into one) as a UTC timestamp in
+//!   milliseconds; a date without a time is midnight UTC (`DATE_PARSE`);
+//! - `ip_prefix(ip, v4_bits, v6_bits)`: the address with the bits after the
+//!   prefix set to zero, IPv4 (also IPv4-mapped) by `v4_bits`, IPv6 by
+//!   `v6_bits`, as text (`IP_PREFIX`); NULL for a length out of range.
+//!
+//! Both are NULL where Elasticsearch warns; the translation counts those rows.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::sync::{Arc, LazyLock};
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, StringBuilder, TimestampMillisecondBuilder,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Int64Type, TimeUnit};
+use datafusion::common::{Result, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+
+use crate::common::{for_each_str, is_string_type};
+use crate::ip::{Addr, addr_from_bytes, parse_addr};
+
+/// One text read with `format`, as milliseconds since the epoch (UTC).
+#[must_use]
+pub fn parse_date(format: &str, text: &str) -> Option<i64> {
+    if let Ok(t) = DateTime::parse_from_str(text, format) {
+        return Some(t.timestamp_millis());
+    }
+    if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+        return Some(t.and_utc().timestamp_millis());
+    }
+    NaiveDate::parse_from_str(text, format)
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc().timestamp_millis())
+}
+
+/// `addr` with the bits after its family's prefix length zeroed, as text.
+#[must_use]
+pub fn prefix(addr: Addr, v4_bits: i64, v6_bits: i64) -> Option<String> {
+    match addr {
+        Addr::V4(a) => {
+            let bits = u32::try_from(v4_bits).ok().filter(|b| *b <= 32)?;
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            Some(Ipv4Addr::from(a & mask).to_string())
+        }
+        Addr::V6(a) => {
+            let bits = u32::try_from(v6_bits).ok().filter(|b| *b <= 128)?;
+            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+            Some(Ipv6Addr::from(a & mask).to_string())
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Op {
+    DateParse,
+    IpPrefix,
+}
+
+/// `esql_date_parse` or `ip_prefix` (see the module).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Parse {
+    op: Op,
+    signature: Signature,
+}
+
+fn udf(op: Op) -> ScalarUDF {
+    let arity = if op == Op::DateParse { 2 } else { 3 };
+    ScalarUDF::new_from_impl(Parse {
+        op,
+        signature: Signature::any(arity, Volatility::Immutable),
+    })
+}
+
+/// `esql_date_parse`.
+#[must_use]
+pub fn date_parse_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::DateParse)));
+    Arc::clone(&UDF)
+}
+
+/// `ip_prefix`.
+#[must_use]
+pub fn ip_prefix_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::IpPrefix)));
+    Arc::clone(&UDF)
+}
+
+/// Each row's string (`None` for NULL), whatever the string layout.
+fn strings(array: &ArrayRef) -> Result<Vec<Option<String>>> {
+    let mut out = Vec::with_capacity(array.len());
+    if array.data_type() == &DataType::Null {
+        out.resize(array.len(), None);
+    } else {
+        for_each_str(array.as_ref(), |s| out.push(s.map(str::to_owned)))?;
+    }
+    Ok(out)
+}
+
+/// Each row's address: text, or 4 or 16 bytes.
+fn addrs(array: &ArrayRef) -> Result<Vec<Option<Addr>>> {
+    Ok(match array.data_type() {
+        DataType::Binary
+        | DataType::LargeBinary
+        | DataType::FixedSizeBinary(_)
+        | DataType::BinaryView => {
+            let array = cast(array, &DataType::Binary)?;
+            array
+                .as_binary::<i32>()
+                .iter()
+                .map(|b| b.and_then(addr_from_bytes))
+                .collect()
+        }
+        _ => strings(array)?
+            .into_iter()
+            .map(|s| s.as_deref().and_then(parse_addr))
+            .collect(),
+    })
+}
+
+fn ints(array: &ArrayRef) -> Result<Vec<Option<i64>>> {
+    let array = cast(array, &DataType::Int64)?;
+    Ok(array.as_primitive::<Int64Type>().iter().collect())
+}
+
+impl ScalarUDFImpl for Parse {
+    fn name(&self) -> &'static str {
+        match self.op {
+            Op::DateParse => "esql_date_parse",
+            Op::IpPrefix => "ip_prefix",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        match (self.op, arg_types) {
+            (Op::DateParse, [f, t])
+                if [f, t]
+                    .iter()
+                    .all(|t| is_string_type(t) || *t == &DataType::Null) =>
+            {
+                Ok(DataType::Timestamp(
+                    TimeUnit::Millisecond,
+                    Some("UTC".into()),
+                ))
+            }
+            (Op::IpPrefix, [_, a, b]) if a.is_integer() && b.is_integer() => Ok(DataType::Utf8),
+            _ => plan_err!("{}: unexpected arguments {arg_types:?}", self.name()),
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let arrays = args
+            .args
+            .iter()
+            .map(|a| a.to_array(rows))
+            .collect::<Result<Vec<_>>>()?;
+        let out: ArrayRef = match (self.op, arrays.as_slice()) {
+            (Op::DateParse, [format, text]) => {
+                let (formats, texts) = (strings(format)?, strings(text)?);
+                let mut out = TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC");
+                for (f, t) in formats.iter().zip(&texts) {
+                    out.append_option(match (f, t) {
+                        (Some(f), Some(t)) => parse_date(f, t),
+                        _ => None,
+                    });
+                }
+                Arc::new(out.finish())
+            }
+            (Op::IpPrefix, [ip, v4, v6]) => {
+                let (addrs, v4, v6) = (addrs(ip)?, ints(v4)?, ints(v6)?);
+                let mut out = StringBuilder::new();
+                for ((a, b4), b6) in addrs.iter().zip(&v4).zip(&v6) {
+                    out.append_option(match (a, b4, b6) {
+                        (Some(a), Some(b4), Some(b6)) => prefix(*a, *b4, *b6),
+                        _ => None,
+                    });
+                }
+                Arc::new(out.finish())
+            }
+            _ => return exec_err!("{}: unexpected arguments", self.name()),
+        };
+        Ok(ColumnarValue::Array(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_parse_with_or_without_a_time() {
+        // 2022-05-06T00:00:00Z is 1651795200000 ms.
+        assert_eq!(
+            parse_date("%Y-%m-%d", "2022-05-06"),
+            Some(1_651_795_200_000)
+        );
+        assert_eq!(
+            parse_date("%Y-%m-%d %H:%M:%S", "2022-05-06 01:02:03"),
+            Some(1_651_795_200_000 + 3_723_000)
+        );
+        assert_eq!(
+            parse_date("%Y-%m-%dT%H:%M:%S%z", "2022-05-06T02:00:00+0200"),
+            Some(1_651_795_200_000)
+        );
+        assert_eq!(parse_date("%Y-%m-%d", "2026-02-29 foo"), None);
+        assert_eq!(parse_date("%Y-%m-%d", "2026-02-29"), None);
+    }
+
+    #[test]
+    fn prefixes_zero_the_host_bits() {
+        // Elasticsearch's example: 1.2.3.4 /24 -> 1.2.3.0; fe80::cae2:65ff:fece:feb9 /112.
+        let v4 = parse_addr("1.2.3.4").unwrap();
+        assert_eq!(prefix(v4, 24, 0).as_deref(), Some("1.2.3.0"));
+        assert_eq!(prefix(v4, 0, 0).as_deref(), Some("0.0.0.0"));
+        assert_eq!(prefix(v4, 32, 0).as_deref(), Some("1.2.3.4"));
+        assert_eq!(prefix(v4, 33, 0), None);
+        let v6 = parse_addr("fe80::cae2:65ff:fece:feb9").unwrap();
+        assert_eq!(
+            prefix(v6, 0, 112).as_deref(),
+            Some("fe80::cae2:65ff:fece:0")
+        );
+        assert_eq!(prefix(v6, 0, 129), None);
+        // IPv4-mapped IPv6 is IPv4, by the v4 length.
+        let mapped = parse_addr("::ffff:10.1.2.3").unwrap();
+        assert_eq!(prefix(mapped, 8, 0).as_deref(), Some("10.0.0.0"));
+    }
+}
