@@ -29,6 +29,59 @@ pub(super) enum Expr {
     Options(Vec<(String, Expr)>, usize),
 }
 
+/// ES|QL's aggregate functions (what STATS computes per group).
+pub(super) const AGGREGATES: &[&str] = &[
+    "count",
+    "count_distinct",
+    "values",
+    "median",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "std_dev",
+    "percentile",
+    "weighted_avg",
+    "median_absolute_deviation",
+    "top",
+];
+
+impl Expr {
+    /// Whether this is a call of one of the [`AGGREGATES`].
+    pub(super) fn is_aggregate(&self) -> bool {
+        matches!(self, Expr::Call(name, _, _) if AGGREGATES.contains(&name.as_str()))
+    }
+
+    /// This expression with each aggregate call `c` (not looked inside)
+    /// replaced by `f(c)`.
+    pub(super) fn map_aggregates(&self, f: &mut dyn FnMut(&Expr) -> Expr) -> Expr {
+        let mut each = |e: &Expr| Box::new(e.map_aggregates(f));
+        match self {
+            call if call.is_aggregate() => f(call),
+            Expr::Call(name, args, pos) => Expr::Call(
+                name.clone(),
+                args.iter().map(|a| a.map_aggregates(f)).collect(),
+                *pos,
+            ),
+            Expr::Not(e) => Expr::Not(each(e)),
+            Expr::Neg(e) => Expr::Neg(each(e)),
+            Expr::Binary(l, op, r) => {
+                let l = each(l);
+                Expr::Binary(l, op, Box::new(r.map_aggregates(f)))
+            }
+            Expr::IsNull(e, not) => Expr::IsNull(each(e), *not),
+            Expr::In(e, list, not) => {
+                let e = each(e);
+                Expr::In(e, list.iter().map(|x| x.map_aggregates(f)).collect(), *not)
+            }
+            Expr::Like(e, patterns, regex, not) => {
+                Expr::Like(each(e), patterns.clone(), *regex, *not)
+            }
+            other => other.clone(),
+        }
+    }
+}
+
 /// One command of the pipeline.
 #[derive(Clone, Debug)]
 pub(super) enum Command {

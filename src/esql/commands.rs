@@ -450,9 +450,13 @@ impl Pipeline<'_> {
             .map(|(n, _)| n.clone())
             .chain(by.iter().cloned())
             .collect();
+        let (computed, over) = split_aggregates(aggs, self.at)?;
+        let expressions = over
+            .iter()
+            .any(|(name, e)| !matches!(e, Expr::Field(f) if f == name));
         let mut select = vec![];
         let mut types = std::collections::HashMap::new();
-        for (name, agg) in aggs {
+        for (name, agg) in &computed {
             let mut a = String::new();
             self.sql.allowing_full_text(self.full_text_after, |sql| {
                 sql.aggregate(self.at, agg, &mut a)
@@ -489,10 +493,28 @@ impl Pipeline<'_> {
             let keys: Vec<String> = by.iter().map(|f| quote(f)).collect();
             format!(" GROUP BY {}", keys.join(", "))
         };
-        Ok(format!(
-            "SELECT {} FROM ({input}){group}",
-            select.join(", ")
-        ))
+        let grouped = format!("SELECT {} FROM ({input}){group}", select.join(", "));
+        if !expressions {
+            return Ok(grouped);
+        }
+        let mut outer = vec![];
+        let mut types = std::collections::HashMap::new();
+        for (name, e) in &over {
+            let mut v = String::new();
+            self.sql.expr(e, &mut v)?;
+            outer.push(format!("{v} AS {}", quote(name)));
+            if let Some(t) = self.sql.infer(e) {
+                types.insert(name.clone(), t);
+            }
+        }
+        for key in by {
+            if let Some(t) = self.sql.types.get(key) {
+                types.insert(key.clone(), t.clone());
+            }
+        }
+        self.sql.types = types;
+        outer.extend(by.iter().map(|f| quote(f)));
+        Ok(format!("SELECT {} FROM ({grouped})", outer.join(", ")))
     }
 
     /// `SORT keys`: recorded, and applied by LIMIT and at the end (SQL keeps no order across subqueries).
@@ -624,4 +646,37 @@ impl Pipeline<'_> {
         }
         Ok(out)
     }
+}
+
+/// Named expressions: (column, expression).
+type Named = Vec<(String, Expr)>;
+
+/// STATS' aggregates, an expression over aggregates (`AVG(a) / 2 + MAX(b)`)
+/// split into its aggregates under hidden names: what to compute per group,
+/// and each output column as an expression over those.
+fn split_aggregates(aggs: &[(String, Expr)], at: usize) -> Result<(Named, Named)> {
+    let mut computed: Named = vec![];
+    let mut over: Named = vec![];
+    for (name, agg) in aggs {
+        if agg.is_aggregate() {
+            computed.push((name.clone(), agg.clone()));
+            over.push((name.clone(), Expr::Field(name.clone())));
+            continue;
+        }
+        let mut found = false;
+        let expr = agg.map_aggregates(&mut |call| {
+            found = true;
+            let hidden = format!("__lakehunt_agg_{}", computed.len());
+            computed.push((hidden.clone(), call.clone()));
+            Expr::Field(hidden)
+        });
+        if !found {
+            return Err(error(
+                at,
+                "STATS takes aggregate functions: name = SUM(field) BY ...",
+            ));
+        }
+        over.push((name.clone(), expr));
+    }
+    Ok((computed, over))
 }

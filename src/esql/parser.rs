@@ -556,21 +556,35 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                             return Ok((name, agg));
                         }
                         let cond = p.expr()?;
-                        let Expr::Call(f, args, pos) = agg else {
+                        let mut found = false;
+                        let filtered = agg.map_aggregates(&mut |call| {
+                            found = true;
+                            let Expr::Call(f, args, pos) = call else {
+                                return call.clone();
+                            };
+                            let only = |arg: Expr| match arg {
+                                Expr::Field(star) if star == "*" => Expr::Call(
+                                    "case".into(),
+                                    vec![cond.clone(), Expr::Int(1)],
+                                    *pos,
+                                ),
+                                other => Expr::Call("case".into(), vec![cond.clone(), other], *pos),
+                            };
+                            let args = if args.is_empty() && f == "count" {
+                                vec![only(Expr::Field("*".into()))]
+                            } else {
+                                let mut args = args.clone();
+                                if let Some(first) = args.first_mut() {
+                                    *first = only(first.clone());
+                                }
+                                args
+                            };
+                            Expr::Call(f.clone(), args, *pos)
+                        });
+                        if !found {
                             return Err(error(p.pos(), "WHERE in STATS follows an aggregate"));
-                        };
-                        let only = |arg: Expr| match arg {
-                            Expr::Field(star) if star == "*" => {
-                                Expr::Call("case".into(), vec![cond.clone(), Expr::Int(1)], pos)
-                            }
-                            other => Expr::Call("case".into(), vec![cond.clone(), other], pos),
-                        };
-                        let args = if args.is_empty() && f == "count" {
-                            vec![only(Expr::Field("*".into()))]
-                        } else {
-                            args.into_iter().take(1).map(only).collect()
-                        };
-                        Ok((name, Expr::Call(f, args, pos)))
+                        }
+                        Ok((name, filtered))
                     })?
                 };
                 let by = if p.eat_keyword("by") {

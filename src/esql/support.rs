@@ -201,8 +201,15 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "STATS agg WHERE cond",
         Supported,
-        "",
-        "esql/tier3.slt",
+        "the filter applies to every aggregate of the expression; the aggregate keeps its other arguments (PERCENTILE's)",
+        "esql/mv_and_stats.slt",
+    ),
+    c(
+        "Processing commands",
+        "STATS x = expression over aggregates (AVG(a) / 2 + MAX(b), ROUND(SUM(h), 1))",
+        Supported,
+        "the aggregates per group under hidden names, then the expression over them",
+        "esql/mv_and_stats.slt",
     ),
     c(
         "Processing commands",
@@ -1173,10 +1180,10 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Aggregates (STATS)",
-        "STATS with something other than an aggregate (STATS n = 1)",
+        "STATS with no aggregate in an expression (STATS n = 1)",
         Refused,
-        "\"STATS takes aggregate functions: name = SUM(field) BY ...\"; Rust test: unit test errors_name_the_construct_and_position",
-        "",
+        "\"STATS takes aggregate functions: name = SUM(field) BY ...\"",
+        "esql/mv_and_stats.slt",
     ),
     c(
         "Warnings and running",
