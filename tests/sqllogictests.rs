@@ -158,10 +158,16 @@ impl Db {
             .strip_prefix("as_of=")
             .ok_or_else(|| SltError("lakehunt esql as_of=TIME QUERY".into()))?;
         let as_of = lakehunt::params::parse_instant(as_of).map_err(SltError)?;
-        let engine = self
-            .engine
-            .as_ref()
-            .ok_or_else(|| SltError("run `lakehunt events PATH` first".into()))?;
+        // ROW reads no index: it runs without events.
+        let without;
+        let engine = match &self.engine {
+            Some(engine) => engine,
+            None if lakehunt::esql::reads_no_index(query) => {
+                without = Engine::without_data(&EngineOptions::default())?;
+                &without
+            }
+            None => return Err(SltError("run `lakehunt events PATH` first".into())),
+        };
         let (table, said) = engine.esql_observed(query, as_of, &mut |_| {}).await?;
         if warnings {
             let mut out: Vec<Vec<String>> = said
@@ -179,7 +185,8 @@ impl Db {
 }
 
 fn cell(array: &dyn Array, row: usize) -> Result<String, SltError> {
-    if array.is_null(row) {
+    // A NULL-typed column has no null buffer: every row is NULL.
+    if array.is_null(row) || array.data_type() == &DataType::Null {
         return Ok("NULL".into());
     }
     let formatter = ArrayFormatter::try_new(array, &FormatOptions::default())

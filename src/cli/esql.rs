@@ -12,19 +12,24 @@ Examples:
   lakehunt esql 'FROM logs-endpoint.events.network-* | WHERE @timestamp > now() - 8 hour
       | STATS n = COUNT(*) BY event.action' --data /lake/endpoint/ --as-of 2026-03-01T08:00:00Z
   lakehunt esql --file hunt.esql --data /lake/endpoint/ --out findings.parquet
+  lakehunt esql 'ROW a = [3, 7, 1, 6] | EVAL m = MV_MEDIAN(a)'      (no data needed)
 
 FROM's index patterns all read --data, or each its own --index PATTERN=PATH.
 NOW() is --as-of (default: now), and events
 after --as-of are not visible, so a query over an archive answers as it would
-have at that instant. Supported so far: FROM (with METADATA _index, _id), WHERE, KEEP,
-DROP, RENAME, EVAL, STATS (SUM, COUNT, COUNT_DISTINCT, MIN, MAX, AVG, MEDIAN, VALUES)
-BY (an aggregate may have its own WHERE), SORT, LIMIT, DISSECT, GROK (common
+have at that instant. Supported so far: FROM (with METADATA _index, _id), ROW and
+[list] literals, WHERE, KEEP, DROP, RENAME, EVAL, STATS (SUM, COUNT, COUNT_DISTINCT,
+MIN, MAX, AVG, MEDIAN, VALUES, STD_DEV, PERCENTILE, WEIGHTED_AVG, TOP,
+MEDIAN_ABSOLUTE_DEVIATION, and expressions over them) BY (an aggregate may have its
+own WHERE), SORT, LIMIT, DISSECT, GROK (common
 patterns), MV_EXPAND, ENRICH (--enrich POLICY=PATH); comparisons, AND/OR/NOT,
 IS [NOT] NULL, IN, LIKE, RLIKE, CASE, arithmetic, `::` casts, TO_DOUBLE, TO_INTEGER,
 TO_LONG, TO_STRING, TO_DATETIME, TO_IP, TO_BOOLEAN, STARTS_WITH, ENDS_WITH, TO_LOWER,
 TO_UPPER, LENGTH, TRIM, CONCAT, REPLACE, SUBSTRING, LEFT, RIGHT, SPLIT, COALESCE,
 FROM_BASE64, DATE_TRUNC, DATE_FORMAT, MV_COUNT, MV_CONCAT, MV_FIRST, MV_LAST, MV_MIN,
-MV_MAX, MV_DEDUPE, MV_SLICE, math functions, CIDR_MATCH, NOW() and time spans,
+MV_MAX, MV_DEDUPE, MV_SLICE, MV_SORT, MV_AVG, MV_SUM, MV_MEDIAN, MV_APPEND, math,
+hash (MD5, SHA1, SHA256, HASH) and string functions (LOCATE, REPEAT, ...),
+DATE_EXTRACT, DATE_PARSE, IP_PREFIX, CIDR_MATCH, NOW() and time spans,
 comments, MATCH and `field : query`. Not yet (each an error naming the
 construct and its position): LOOKUP JOIN, BUCKET(field, buckets, from, to),
 METADATA _score and _version, GROK patterns beyond the common ones, a GROK
@@ -114,7 +119,16 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
         }
         (None, None, None) => bail!("give the query, or --file, or --hunt"),
     };
-    let indexes = args.lookups.indexes(&args.data)?;
+    // `ROW` queries read no index: they run without data.
+    let no_data = args.data.data.is_empty()
+        && args.lookups.index.is_empty()
+        && !queries.is_empty()
+        && queries.iter().all(|q| lakehunt::esql::reads_no_index(q));
+    let indexes = if no_data {
+        vec![]
+    } else {
+        args.lookups.indexes(&args.data)?
+    };
     // Checked before any data is read. A hunt file's queries that cannot run
     // are reported; the others still run.
     if queries.len() > 1
@@ -161,18 +175,17 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
     }
     let as_of = as_of_or_now(args.as_of.as_deref())?;
     check_out_path(&args.out)?;
-    let engine = args
-        .lookups
-        .open(
-            &indexes,
-            &args.data,
-            &lakehunt::EngineOptions {
-                cluster: args.cluster.cluster.clone(),
-                ..args.data.engine_options()
-            },
-            &LiveLine::new(false),
-        )
-        .await?;
+    let options = lakehunt::EngineOptions {
+        cluster: args.cluster.cluster.clone(),
+        ..args.data.engine_options()
+    };
+    let engine = if no_data {
+        Engine::without_data(&options)?
+    } else {
+        args.lookups
+            .open(&indexes, &args.data, &options, &LiveLine::new(false))
+            .await?
+    };
     let many = queries.len() > 1;
     for (i, query) in queries.iter().enumerate() {
         if failed.contains(&i) || skipped.contains(&i) {

@@ -51,6 +51,28 @@ impl Engine {
     /// The SQL an ES|QL query becomes over this session's `events`, and the
     /// counters of its warnings (registered afresh in the session).
     async fn esql_sql(&self, query: &str, as_of: i64) -> Result<(String, EsqlCounts)> {
+        if crate::esql::reads_no_index(query) {
+            // ROW: constants, no `events` and no time.
+            let sql = crate::esql::translate_for(
+                query,
+                &crate::esql::Target {
+                    now: as_of,
+                    time_field: None,
+                    time_type: NO_TIME_TYPE,
+                    columns: None,
+                    indexes: None,
+                    policies: &self.enrich,
+                },
+            )?;
+            let counters = EsqlWarnings::register(&self.ctx);
+            return Ok((
+                sql,
+                EsqlCounts {
+                    counters,
+                    notes: vec![],
+                },
+            ));
+        }
         let events = self.ctx.table("events").await?;
         let mut notes = vec![];
         let time_type = match events

@@ -342,6 +342,16 @@ impl Engine {
         })
     }
 
+    /// A session over no data, for ES|QL's `ROW` (which reads no index).
+    pub fn without_data(options: &EngineOptions) -> Result<Engine> {
+        Ok(Engine {
+            ctx: session(options)?,
+            source: Source::from_groups(vec![], vec![])?,
+            outside_bounds: Arc::default(),
+            enrich: vec![],
+        })
+    }
+
     /// The source the session reads.
     #[must_use]
     pub fn source(&self) -> &Source {

@@ -27,6 +27,8 @@ pub(super) enum Expr {
     Call(String, Vec<Expr>, usize),
     /// `{ "name": value, ... }`, a function's options, at a position.
     Options(Vec<(String, Expr)>, usize),
+    /// `[a, b, ...]`: a multi-valued constant, at a position.
+    List(Vec<Expr>, usize),
 }
 
 /// ES|QL's aggregate functions (what STATS computes per group).
@@ -77,6 +79,9 @@ impl Expr {
             Expr::Like(e, patterns, regex, not) => {
                 Expr::Like(each(e), patterns.clone(), *regex, *not)
             }
+            Expr::List(items, pos) => {
+                Expr::List(items.iter().map(|x| x.map_aggregates(f)).collect(), *pos)
+            }
             other => other.clone(),
         }
     }
@@ -87,6 +92,8 @@ impl Expr {
 pub(super) enum Command {
     /// Index patterns, then `METADATA` fields with their positions.
     From(Vec<String>, Vec<(String, usize)>),
+    /// `ROW name = value, ...`: one row of constants, no index.
+    Row(Vec<(String, Expr)>),
     /// `DISSECT field "pattern" [APPEND_SEPARATOR = "sep"]`, at a position.
     Dissect(String, String, String, usize),
     /// `GROK field "pattern"`, at a position.

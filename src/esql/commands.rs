@@ -8,8 +8,7 @@ use super::expr::Sql;
 use super::parser::parse;
 use super::patterns::{GrokType, capture, dissect_regex, grok_regex};
 use super::{
-    EnrichPolicy, Error, FULL_TEXT_WHERE, Result, Target, add_columns, error, quote,
-    string_literal, unnest_values,
+    EnrichPolicy, Error, Result, Target, add_columns, error, quote, string_literal, unnest_values,
 };
 use crate::params::format_instant;
 
@@ -46,6 +45,7 @@ pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
         pipeline.sql.command_at.set(at);
         pipeline.current = match command {
             Command::From(..) => return Err(error(at, "FROM may only start the query")),
+            Command::Row(..) => return Err(error(at, "ROW may only start the query")),
             Command::Dissect(field, pattern, separator, at) => {
                 pipeline.dissect(field, pattern, separator, *at)?
             }
@@ -87,17 +87,12 @@ impl Pipeline<'_> {
             .iter()
             .map(|(name, _)| name.clone())
             .collect();
-        let sql = Sql {
-            now,
-            time_type,
-            types,
-            in_order: std::collections::HashSet::new(),
-            computed: std::collections::HashSet::new(),
-            full_text: std::cell::Cell::new(Some(FULL_TEXT_WHERE)),
-            command_at: std::cell::Cell::new(0),
-        };
+        let sql = Sql::new(now, time_type, types);
+        if let Some((_, Command::Row(values))) = commands.first() {
+            return Pipeline::row(sql, values, policies);
+        }
         let Some((_, Command::From(patterns, metadata))) = commands.first() else {
-            return Err(error(0, "a query starts with FROM"));
+            return Err(error(0, "a query starts with FROM or ROW"));
         };
         let mut select = "*".to_owned();
         let mut scope = String::new();
@@ -173,6 +168,44 @@ impl Pipeline<'_> {
             current,
             order: None,
             full_text_after: None,
+            at: 0,
+        })
+    }
+
+    /// The pipeline after `ROW name = value, ...`: one row of those values
+    /// (a name given twice keeps the later), reading no data.
+    fn row<'t>(
+        mut sql: Sql<'t>,
+        values: &[(String, Expr)],
+        policies: &'t [EnrichPolicy],
+    ) -> Result<Pipeline<'t>> {
+        let mut columns: Vec<String> = vec![];
+        let mut select: Vec<String> = vec![];
+        let mut types = std::collections::HashMap::new();
+        for (i, (name, value)) in values.iter().enumerate() {
+            if values[i + 1..].iter().any(|(later, _)| later == name) {
+                continue;
+            }
+            let mut v = String::new();
+            sql.expr(value, &mut v)?;
+            select.push(format!("{v} AS {}", quote(name)));
+            if let Some(t) = sql.infer(value) {
+                types.insert(name.clone(), t);
+            }
+            if matches!(value, Expr::List(..)) {
+                sql.in_order.insert(name.clone());
+            }
+            columns.push(name.clone());
+        }
+        sql.types = types;
+        Ok(Pipeline {
+            sql,
+            policies,
+            known: true,
+            columns,
+            current: format!("SELECT {}", select.join(", ")),
+            order: None,
+            full_text_after: Some("cannot be used after ROW (there is no index)"),
             at: 0,
         })
     }

@@ -30,7 +30,25 @@ pub(super) struct Sql<'a> {
     pub(super) command_at: std::cell::Cell<usize>,
 }
 
-impl Sql<'_> {
+impl<'a> Sql<'a> {
+    /// A translator at `now` (ns) over columns of `types`, the time column
+    /// cast as `time_type`.
+    pub(super) fn new(
+        now: i64,
+        time_type: &'a str,
+        types: std::collections::HashMap<String, arrow::datatypes::DataType>,
+    ) -> Sql<'a> {
+        Sql {
+            now,
+            time_type,
+            types,
+            in_order: std::collections::HashSet::new(),
+            computed: std::collections::HashSet::new(),
+            full_text: std::cell::Cell::new(Some(super::FULL_TEXT_WHERE)),
+            command_at: std::cell::Cell::new(0),
+        }
+    }
+
     /// The value of a constant time expression (`now() - 8 hour`), if it is one.
     pub(super) fn instant(&self, e: &Expr) -> Option<i64> {
         match e {
@@ -250,6 +268,22 @@ impl Sql<'_> {
                     "options { ... } are only MATCH's last argument",
                 ));
             }
+            // A multi-valued constant; no values is NULL.
+            Expr::List(items, _) if items.is_empty() => out.push_str("NULL"),
+            Expr::List(items, pos) => {
+                let types: Vec<_> = items.iter().map(|i| self.infer(i)).collect();
+                if types.windows(2).any(|w| w[0] != w[1]) {
+                    return Err(error(*pos, "the values of a list must be of one type"));
+                }
+                out.push_str("make_array(");
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    self.expr(item, out)?;
+                }
+                out.push(')');
+            }
             Expr::Call(name, args, pos) => {
                 if name == "case" {
                     // CASE(cond, value, cond, value, ..., [else]).
@@ -389,6 +423,7 @@ impl Sql<'_> {
                 T::Boolean
             }
             Expr::Now => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            Expr::List(items, _) => list(self.infer(items.first()?)?),
             Expr::Neg(inner) => self.infer(inner)?,
             Expr::Binary(left, op, right) => match *op {
                 "==" | "!=" | "<" | "<=" | ">" | ">=" | "AND" | "OR" => T::Boolean,
@@ -514,6 +549,7 @@ impl Sql<'_> {
     pub(super) fn in_order(&self, e: &Expr) -> bool {
         match e {
             Expr::Call(name, _, _) => name == "split",
+            Expr::List(..) => true,
             Expr::Field(name) => self.in_order.contains(name),
             _ => false,
         }

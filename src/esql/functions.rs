@@ -800,6 +800,16 @@ impl Sql<'_> {
             // COUNT() and COUNT(*) count rows.
             ("count", []) => out.push_str("count(*)"),
             ("count", [Expr::Field(star)]) if star == "*" => out.push_str("count(*)"),
+            ("count_distinct", [arg, ..]) if self.is_list(arg) => {
+                // The distinct values of every row's list.
+                let mut v = String::new();
+                self.expr(arg, &mut v)?;
+                let _ = write!(
+                    out,
+                    "coalesce(CAST(cardinality(array_distinct(flatten(array_agg({v}) \
+                     FILTER (WHERE {v} IS NOT NULL)))) AS BIGINT), 0)"
+                );
+            }
             ("count_distinct", [arg, ..]) => {
                 // Exact, where ES|QL's is an estimate (exact below its precision).
                 out.push_str("count(DISTINCT ");

@@ -18,6 +18,9 @@ pub(super) enum Tok {
     /// `{` and `}` around MATCH's options.
     LBrace,
     RBrace,
+    /// `[` and `]` around a list literal.
+    LBracket,
+    RBracket,
     Comma,
 }
 
@@ -55,6 +58,14 @@ pub(super) fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
             }
             b',' => {
                 out.push((Tok::Comma, i));
+                i += 1;
+            }
+            b'[' => {
+                out.push((Tok::LBracket, i));
+                i += 1;
+            }
+            b']' => {
+                out.push((Tok::RBracket, i));
                 i += 1;
             }
             b'"' => {

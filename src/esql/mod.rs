@@ -234,6 +234,15 @@ pub fn check(query: &str) -> Result<()> {
     translate(query, 0, "@timestamp", "Timestamp(Nanosecond, None)", None).map(|_| ())
 }
 
+/// Whether `query` starts with `ROW` (reads no index, needs no data).
+#[must_use]
+pub fn reads_no_index(query: &str) -> bool {
+    matches!(
+        lexer::lex(query).ok().as_deref().and_then(<[_]>::first),
+        Some((lexer::Tok::Ident(word), _)) if word.eq_ignore_ascii_case("row")
+    )
+}
+
 /// The index patterns a query's `FROM` names.
 pub fn index_patterns(query: &str) -> Result<Vec<String>> {
     match parse(query)
@@ -242,7 +251,8 @@ pub fn index_patterns(query: &str) -> Result<Vec<String>> {
         .next()
     {
         Some((_, Command::From(patterns, _))) => Ok(patterns),
-        _ => Err(error(0, "a query starts with FROM")),
+        Some((_, Command::Row(..))) => Ok(vec![]),
+        _ => Err(error(0, "a query starts with FROM or ROW")),
     }
 }
 

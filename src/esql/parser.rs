@@ -254,6 +254,15 @@ impl Parser {
                 Ok(e)
             }
             Some(Tok::Name(name)) => Ok(Expr::Field(name)),
+            Some(Tok::LBracket) => {
+                // `[a, b, ...]`: constants of one type.
+                let mut items = vec![];
+                if self.peek() != Some(&Tok::RBracket) {
+                    items = self.list(Parser::expr)?;
+                }
+                self.expect(&Tok::RBracket, "']' after the list")?;
+                Ok(Expr::List(items, pos))
+            }
             Some(Tok::LBrace) => {
                 // `{ "name": value, ... }`: a function's options.
                 let mut options = vec![];
@@ -455,6 +464,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
             ));
         };
         let command = match word.to_ascii_lowercase().as_str() {
+            "row" if commands.is_empty() => Command::Row(p.list(|p| p.assignment(text))?),
             "from" if commands.is_empty() => {
                 // Index patterns (`logs-endpoint.events.network-*`) are taken as
                 // written, up to the first pipe.
@@ -638,6 +648,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                 _ => return Err(error(pos, "LIMIT takes a whole number")),
             },
             "from" => return Err(error(pos, "FROM may only start the query")),
+            "row" => return Err(error(pos, "ROW may only start the query")),
             other => {
                 return Err(error(
                     pos,
@@ -660,8 +671,11 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
             }
         }
     }
-    if !matches!(commands.first(), Some((_, Command::From(..)))) {
-        return Err(error(0, "a query starts with FROM"));
+    if !matches!(
+        commands.first(),
+        Some((_, Command::From(..) | Command::Row(..)))
+    ) {
+        return Err(error(0, "a query starts with FROM or ROW"));
     }
     Ok(commands)
 }

@@ -124,8 +124,15 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Source command",
         "query not starting with FROM; FROM later in the query",
         Refused,
-        "\"a query starts with FROM\" / \"FROM may only start the query\" (ROW, SHOW, TS as first command fall under the next line); Rust test: unit test errors_name_the_construct_and_position",
+        "\"a query starts with FROM or ROW\" / \"FROM may only start the query\" (SHOW, TS as first command fall under the next line); Rust test: unit test errors_name_the_construct_and_position",
         "",
+    ),
+    c(
+        "Source command",
+        "ROW name = value, ...",
+        Supported,
+        "one row of constants, no index and no --data needed; a name given twice keeps the later; ROW after the first command refused",
+        "esql/row.slt",
     ),
     c(
         "Processing commands",
@@ -388,7 +395,7 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Processing commands",
-        "ROW, SHOW, INLINESTATS, FORK, CHANGE_POINT, SAMPLE, COMPLETION, RERANK (any other command)",
+        "SHOW, INLINESTATS, FORK, CHANGE_POINT, SAMPLE, COMPLETION, RERANK (any other command)",
         Refused,
         "\"command X is not supported yet\"; Rust test: the same error path as LOOKUP: tests/slt/esql/semantics.slt:142",
         "",
@@ -651,6 +658,13 @@ pub const CONSTRUCTS: &[Construct] = &[
         Supported,
         "each error names the construct and its position",
         "esql/tier3.slt",
+    ),
+    c(
+        "Literals, names, comments",
+        "list literals [a, b, ...]",
+        Supported,
+        "a multi-valued constant in the order written; values of one type, else refused; [] is NULL",
+        "esql/row.slt",
     ),
     c(
         "Functions",

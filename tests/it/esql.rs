@@ -687,3 +687,19 @@ fn long_pipelines_and_or_chains_run() {
         "0"
     );
 }
+
+#[test]
+fn row_queries_run_without_data() {
+    // Elastic's MV_MEDIAN example: [3, 7, 1, 6] has the whole-number median 4.
+    let out = super::common::ok(&super::common::lakehunt(&[
+        "esql",
+        "ROW a = [3, 7, 1, 6] | EVAL m = MV_MEDIAN(a) | KEEP m",
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(out, "m\n4\n");
+    // FROM still needs data, and says so.
+    let o = super::common::lakehunt(&["esql", "FROM logs-* | LIMIT 1"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(super::common::stderr(&o).contains("no events given"));
+}
