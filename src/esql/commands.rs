@@ -34,7 +34,13 @@ struct Pipeline<'t> {
     full_text_after: Option<&'static str>,
     /// Where the command being translated starts.
     at: usize,
+    /// Whether the rows carry [`ORDER`], their place in a SORT whose keys a
+    /// later command dropped or replaced (hidden; dropped at the end).
+    pinned: bool,
 }
+
+/// The hidden column that keeps a SORT's order once its keys are gone.
+const ORDER: &str = "__lakehunt_order";
 
 pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
     let commands = parse(query)?;
@@ -169,6 +175,7 @@ impl Pipeline<'_> {
             order: None,
             full_text_after: None,
             at: 0,
+            pinned: false,
         })
     }
 
@@ -207,6 +214,7 @@ impl Pipeline<'_> {
             order: None,
             full_text_after: Some("cannot be used after ROW (there is no index)"),
             at: 0,
+            pinned: false,
         })
     }
 
@@ -224,10 +232,40 @@ impl Pipeline<'_> {
 
     /// The query, in the pending order.
     fn finish(self) -> String {
+        let columns = if self.pinned {
+            format!("* EXCLUDE ({})", quote(ORDER))
+        } else {
+            "*".to_owned()
+        };
         match &self.order {
-            Some(_) => format!("SELECT * FROM ({}){}", self.current, self.order_by()),
+            Some(_) => format!(
+                "SELECT {columns} FROM ({}){}",
+                self.current,
+                self.order_by()
+            ),
+            None if self.pinned => format!("SELECT {columns} FROM ({})", self.current),
             None => self.current,
         }
+    }
+
+    /// `current` with the pending order kept in [`ORDER`] (a row's place in
+    /// it), for a command about to drop or replace the order's keys: ES|QL
+    /// keeps a SORT's order through KEEP, DROP and EVAL.
+    fn pin(&mut self, current: String) -> String {
+        let Some((_, clause)) = self.order.take() else {
+            return current;
+        };
+        let kept = if self.pinned {
+            format!("* EXCLUDE ({})", quote(ORDER))
+        } else {
+            "*".to_owned()
+        };
+        self.pinned = true;
+        self.order = Some((vec![ORDER.to_owned()], quote(ORDER)));
+        format!(
+            "SELECT {kept}, row_number() OVER (ORDER BY {clause}) AS {} FROM ({current})",
+            quote(ORDER)
+        )
     }
 
     /// `DISSECT field "pattern" [APPEND_SEPARATOR = "sep"]`: a column per key.
@@ -422,34 +460,38 @@ impl Pipeline<'_> {
 
     /// `KEEP fields`: those columns, in that order.
     fn keep(&mut self, fields: &[String]) -> Result<String> {
-        let current = std::mem::take(&mut self.current);
+        let mut current = std::mem::take(&mut self.current);
         if let Some(missing) = fields
             .iter()
             .find(|f| self.known && !self.columns.contains(f))
         {
             return Err(self.unknown(missing));
         }
-        fields.clone_into(&mut self.columns);
-        let list: Vec<String> = fields.iter().map(|f| quote(f)).collect();
-        let out = format!(
-            "SELECT {} FROM ({current}){}",
-            list.join(", "),
-            self.order_by()
-        );
         if self
             .order
             .as_ref()
-            .is_some_and(|(keys, _)| keys.iter().any(|k| !fields.contains(k)))
+            .is_some_and(|(keys, _)| keys.iter().any(|k| k != ORDER && !fields.contains(k)))
         {
-            self.order = None;
+            current = self.pin(current);
         }
-        Ok(out)
+        fields.clone_into(&mut self.columns);
+        let mut list: Vec<String> = fields.iter().map(|f| quote(f)).collect();
+        if self.pinned {
+            list.push(quote(ORDER));
+        }
+        Ok(format!(
+            "SELECT {} FROM ({current}){}",
+            list.join(", "),
+            self.order_by()
+        ))
     }
 
     /// `STATS aggregates BY keys`: one row per group; a multi-valued key puts its row in each value's group.
     fn stats(&mut self, aggs: &[(String, Expr)], keys: &[(String, Expr)]) -> Result<String> {
         let current = std::mem::take(&mut self.current);
         self.order = None;
+        // Groups have no order; the hidden one is not selected.
+        self.pinned = false;
         // Keys that are expressions are computed first, as EVAL would.
         let mut current = current;
         for (name, key) in keys {
@@ -579,7 +621,15 @@ impl Pipeline<'_> {
 
     /// `EVAL name = expr, ...`: each column may use the ones before it.
     fn eval(&mut self, assignments: &[(String, Expr)]) -> Result<String> {
-        let current = std::mem::take(&mut self.current);
+        let mut current = std::mem::take(&mut self.current);
+        // A column the pending order sorts on, replaced: the order is kept.
+        if self
+            .order
+            .as_ref()
+            .is_some_and(|(keys, _)| assignments.iter().any(|(name, _)| keys.contains(name)))
+        {
+            current = self.pin(current);
+        }
         // Each column may use the ones before it: one projection each; a
         // column of the same name is replaced, as in ES|QL.
         let mut c = current;
@@ -609,28 +659,27 @@ impl Pipeline<'_> {
 
     /// `DROP fields`.
     fn drop(&mut self, fields: &[String]) -> Result<String> {
-        let current = std::mem::take(&mut self.current);
+        let mut current = std::mem::take(&mut self.current);
         if let Some(missing) = fields
             .iter()
             .find(|f| self.known && !self.columns.contains(f))
         {
             return Err(self.unknown(missing));
         }
-        self.columns.retain(|c| !fields.contains(c));
-        let list: Vec<String> = fields.iter().map(|f| quote(f)).collect();
-        let out = format!(
-            "SELECT * EXCLUDE ({}) FROM ({current}){}",
-            list.join(", "),
-            self.order_by()
-        );
         if self
             .order
             .as_ref()
             .is_some_and(|(keys, _)| keys.iter().any(|k| fields.contains(k)))
         {
-            self.order = None;
+            current = self.pin(current);
         }
-        Ok(out)
+        self.columns.retain(|c| !fields.contains(c));
+        let list: Vec<String> = fields.iter().map(|f| quote(f)).collect();
+        Ok(format!(
+            "SELECT * EXCLUDE ({}) FROM ({current}){}",
+            list.join(", "),
+            self.order_by()
+        ))
     }
 
     /// `RENAME old AS new, ...`: the pending order follows renamed columns.

@@ -504,8 +504,8 @@ mod tests {
                 "at 1:10: STATS takes aggregate functions",
             ),
             (
-                "from x\n| sort x | eval x = 1",
-                "at 2:12: x is replaced after a SORT",
+                "from x\n| sort x | dissect x \"%{x}\"",
+                "at 2:22: x is replaced after a SORT",
             ),
         ] {
             let columns = vec![("x".to_owned(), arrow::datatypes::DataType::Utf8)];
