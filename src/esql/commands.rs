@@ -459,14 +459,17 @@ impl Pipeline<'_> {
     }
 
     /// `KEEP fields`: those columns, in that order.
-    fn keep(&mut self, fields: &[String]) -> Result<String> {
+    fn keep(&mut self, patterns: &[String]) -> Result<String> {
         let mut current = std::mem::take(&mut self.current);
-        if let Some(missing) = fields
-            .iter()
-            .find(|f| self.known && !self.columns.contains(f))
-        {
-            return Err(self.unknown(missing));
+        if !self.known && patterns.iter().any(|p| p.contains('*')) {
+            // No columns at hand (a check): nothing to expand.
+            return Ok(current);
         }
+        let fields = &if self.known {
+            self.expand_keep(patterns)?
+        } else {
+            dedup(patterns)
+        };
         if self
             .order
             .as_ref()
@@ -520,12 +523,12 @@ impl Pipeline<'_> {
         }
         let by: Vec<String> = keys.iter().map(|(name, _)| name.clone()).collect();
         let by = &by;
-        self.columns = aggs
+        let (computed, over) = split_aggregates(aggs, self.at)?;
+        self.columns = over
             .iter()
             .map(|(n, _)| n.clone())
             .chain(by.iter().cloned())
             .collect();
-        let (computed, over) = split_aggregates(aggs, self.at)?;
         let expressions = over
             .iter()
             .any(|(name, e)| !matches!(e, Expr::Field(f) if f == name));
@@ -658,13 +661,22 @@ impl Pipeline<'_> {
     }
 
     /// `DROP fields`.
-    fn drop(&mut self, fields: &[String]) -> Result<String> {
+    fn drop(&mut self, patterns: &[String]) -> Result<String> {
         let mut current = std::mem::take(&mut self.current);
-        if let Some(missing) = fields
-            .iter()
-            .find(|f| self.known && !self.columns.contains(f))
-        {
-            return Err(self.unknown(missing));
+        if !self.known && patterns.iter().any(|p| p.contains('*')) {
+            return Ok(current);
+        }
+        let mut fields = vec![];
+        for pattern in patterns {
+            let matched = self.matching(pattern)?;
+            fields.extend(matched);
+        }
+        let fields = &dedup(&fields);
+        if self.known && fields.len() == self.columns.len() {
+            return Err(error(
+                self.at,
+                "DROP would drop every column (lakehunt returns no table without columns)",
+            ));
         }
         if self
             .order
@@ -682,9 +694,65 @@ impl Pipeline<'_> {
         ))
     }
 
+    /// The columns `pattern` names: itself, or those its `*`s match (an
+    /// error when none does).
+    fn matching(&self, pattern: &str) -> Result<Vec<String>> {
+        if !pattern.contains('*') {
+            if self.known && !self.columns.iter().any(|c| c == pattern) {
+                return Err(self.unknown(pattern));
+            }
+            return Ok(vec![pattern.to_owned()]);
+        }
+        let found: Vec<String> = self
+            .columns
+            .iter()
+            .filter(|c| wildcard_match(pattern, c))
+            .cloned()
+            .collect();
+        if found.is_empty() {
+            return Err(error(self.at, format!("no column matches {pattern}")));
+        }
+        Ok(found)
+    }
+
+    /// KEEP's columns in order: a column named exactly goes where its name
+    /// is; one only a wildcard matches goes where the last matching wildcard
+    /// is (ES|QL's precedence); columns of one place keep their order.
+    fn expand_keep(&self, patterns: &[String]) -> Result<Vec<String>> {
+        for pattern in patterns {
+            self.matching(pattern)?;
+        }
+        let owner = |column: &String| -> Option<usize> {
+            patterns.iter().rposition(|p| p == column).or_else(|| {
+                patterns
+                    .iter()
+                    .rposition(|p| p.contains('*') && wildcard_match(p, column))
+            })
+        };
+        let mut placed: Vec<(usize, usize, String)> = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| owner(c).map(|at| (at, i, c.clone())))
+            .collect();
+        placed.sort_by_key(|(at, i, _)| (*at, *i));
+        Ok(placed.into_iter().map(|(_, _, c)| c).collect())
+    }
+
     /// `RENAME old AS new, ...`: the pending order follows renamed columns.
     fn rename(&mut self, pairs: &[(String, String)]) -> Result<String> {
         let current = std::mem::take(&mut self.current);
+        // A column already of the new name is replaced by the renamed one.
+        let mut replaced: Vec<String> = vec![];
+        for (old, new) in pairs {
+            if old != new
+                && self.columns.iter().any(|c| c == new)
+                && self.columns.iter().any(|c| c == old)
+            {
+                self.columns.retain(|c| c != new);
+                replaced.push(quote(new));
+            }
+        }
         for (old, new) in pairs {
             match self.columns.iter_mut().find(|c| *c == old) {
                 Some(slot) => new.clone_into(slot),
@@ -706,7 +774,8 @@ impl Pipeline<'_> {
                 self.sql.computed.remove(new);
             }
         }
-        let old: Vec<String> = pairs.iter().map(|(o, _)| quote(o)).collect();
+        let mut old: Vec<String> = pairs.iter().map(|(o, _)| quote(o)).collect();
+        old.extend(replaced);
         let renamed: Vec<String> = pairs
             .iter()
             .map(|(o, n)| format!("{} AS {}", quote(o), quote(n)))
@@ -739,7 +808,11 @@ type Named = Vec<(String, Expr)>;
 fn split_aggregates(aggs: &[(String, Expr)], at: usize) -> Result<(Named, Named)> {
     let mut computed: Named = vec![];
     let mut over: Named = vec![];
-    for (name, agg) in aggs {
+    for (i, (name, agg)) in aggs.iter().enumerate() {
+        // A name given twice keeps the later aggregate, as in ES|QL.
+        if aggs[i + 1..].iter().any(|(later, _)| later == name) {
+            continue;
+        }
         if agg.is_aggregate() {
             computed.push((name.clone(), agg.clone()));
             over.push((name.clone(), Expr::Field(name.clone())));
@@ -761,4 +834,35 @@ fn split_aggregates(aggs: &[(String, Expr)], at: usize) -> Result<(Named, Named)
         over.push((name.clone(), expr));
     }
     Ok((computed, over))
+}
+
+/// `names` without repeats, first occurrence kept.
+fn dedup(names: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for name in names {
+        if !out.contains(name) {
+            out.push(name.clone());
+        }
+    }
+    out
+}
+
+/// Whether `name` matches `pattern`, whose `*` stands for any characters.
+fn wildcard_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    if !name.starts_with(first) || name.len() < first.len() + last.len() || !name.ends_with(last) {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for part in &parts[1..parts.len() - 1] {
+        match rest.find(part) {
+            Some(i) => rest = &rest[i + part.len()..],
+            None => return false,
+        }
+    }
+    true
 }

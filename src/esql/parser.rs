@@ -56,6 +56,42 @@ impl Parser {
         }
     }
 
+    /// A field name, or a pattern of names with `*` wildcards (`ab*`,
+    /// `*_id`, `*`) written without spaces (KEEP and DROP).
+    fn pattern(&mut self) -> Result<String> {
+        let mut out = String::new();
+        let mut end: Option<usize> = None;
+        while let Some((tok, start)) = self.toks.get(self.at).cloned() {
+            if end.is_some_and(|e| e != start) {
+                break;
+            }
+            match tok {
+                Tok::Op("*") => {
+                    out.push('*');
+                    end = Some(start + 1);
+                }
+                Tok::Ident(name) => {
+                    end = Some(start + name.len());
+                    out.push_str(&name);
+                }
+                // A name in backticks is whole.
+                Tok::Name(name) if out.is_empty() => {
+                    self.at += 1;
+                    return Ok(name);
+                }
+                _ => break,
+            }
+            self.at += 1;
+        }
+        if out.is_empty() {
+            return Err(error(
+                self.toks.get(self.at).map_or(self.end, |t| t.1),
+                "expected a field name",
+            ));
+        }
+        Ok(out)
+    }
+
     /// `item (, item)*`.
     fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> Result<T>) -> Result<Vec<T>> {
         let mut out = vec![item(self)?];
@@ -553,7 +589,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                 Command::Enrich(policy, on, with, at)
             }
             "where" => Command::Where(p.expr()?),
-            "keep" => Command::Keep(p.list(Parser::field)?),
+            "keep" => Command::Keep(p.list(Parser::pattern)?),
             "stats" => {
                 // `STATS BY keys` alone gives the distinct groups.
                 let aggs = if p.keyword("by") {
@@ -635,7 +671,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                 Ok((f, asc, nulls))
             })?),
             "eval" => Command::Eval(p.list(|p| p.assignment(text))?),
-            "drop" => Command::Drop(p.list(Parser::field)?),
+            "drop" => Command::Drop(p.list(Parser::pattern)?),
             "rename" => Command::Rename(p.list(|p| {
                 let old = p.field()?;
                 if !p.eat_keyword("as") {
