@@ -195,8 +195,14 @@ impl Pipeline<'_> {
             }
             let mut v = String::new();
             sql.expr(value, &mut v)?;
+            let t = sql.infer(value);
+            // A whole number that fits is an ES|QL integer (SQL would make
+            // every literal a long).
+            if t == Some(arrow::datatypes::DataType::Int32) {
+                v = format!("CAST({v} AS INT)");
+            }
             select.push(format!("{v} AS {}", quote(name)));
-            if let Some(t) = sql.infer(value) {
+            if let Some(t) = t {
                 types.insert(name.clone(), t);
             }
             if matches!(value, Expr::List(..)) {

@@ -110,6 +110,14 @@ impl<'a> Sql<'a> {
                 self.expr(inner, out)?;
                 out.push(')');
             }
+            // A negative span is a span (`d + (-2 days)`).
+            Expr::Neg(inner) if matches!(**inner, Expr::Span(_) | Expr::Calendar(..)) => {
+                match **inner {
+                    Expr::Span(ns) => self.expr(&Expr::Span(-ns), out)?,
+                    Expr::Calendar(n, unit) => self.expr(&Expr::Calendar(-n, unit), out)?,
+                    _ => unreachable!("matched above"),
+                }
+            }
             Expr::Neg(inner) => {
                 out.push_str("(-");
                 self.expr(inner, out)?;
@@ -188,6 +196,17 @@ impl<'a> Sql<'a> {
                 let (mut left, mut right) = (String::new(), String::new());
                 self.expr(l, &mut left)?;
                 self.expr(r, &mut right)?;
+                // integer op integer stays an integer: SQL's whole-number
+                // literals are longs, so they are cast.
+                if self.infer(l) == Some(arrow::datatypes::DataType::Int32)
+                    && self.infer(r) == Some(arrow::datatypes::DataType::Int32)
+                {
+                    for (e, text) in [(l, &mut left), (r, &mut right)] {
+                        if matches!(**e, Expr::Int(_)) {
+                            *text = format!("CAST({text} AS INT)");
+                        }
+                    }
+                }
                 let function = match *op {
                     "+" => "esql_add",
                     "-" => "esql_sub",

@@ -155,11 +155,24 @@ impl Sql<'_> {
                 let date = self.text(&args[1], true)?;
                 match &args[0] {
                     Expr::Calendar(1, unit) => format!("date_trunc('{unit}', {date})"),
-                    Expr::Calendar(..) => {
-                        return Err(error(
-                            pos,
-                            "DATE_TRUNC takes 1 month, 1 quarter or 1 year of calendar spans",
-                        ));
+                    // n months (quarters, years): whole months counted from
+                    // 1970-01, floored to a multiple of n.
+                    Expr::Calendar(n, unit) if *n > 0 => {
+                        let months = match *unit {
+                            "quarter" => 3 * n,
+                            "year" => 12 * n,
+                            _ => *n,
+                        };
+                        let m = format!(
+                            "((CAST(date_part('year', {date}) AS BIGINT) - 1970) * 12 \
+                             + CAST(date_part('month', {date}) AS BIGINT) - 1)"
+                        );
+                        let t = format!("({m} - ((({m} % {months}) + {months}) % {months}))");
+                        format!(
+                            "arrow_cast(CAST(make_date(CAST(1970 + floor({t} / 12.0) AS INT), \
+                             CAST((({t} % 12) + 12) % 12 + 1 AS INT), 1) AS TIMESTAMP), '{}')",
+                            self.time_type
+                        )
                     }
                     // A calendar day; seven days are the ISO week from Monday.
                     Expr::Span(86_400_000_000_000) => format!("date_trunc('day', {date})"),
