@@ -38,7 +38,7 @@ fn failed(e: impl std::fmt::Debug) -> DataFusionError {
 }
 
 /// Runs `plan` on the scheduler at `endpoint` (an `http://` URL) with the
-/// session's `config`, adds the job's warning counts to `counters`, and
+/// session's `config`, adds the job's warning counts to `counts`, and
 /// streams the answer from the executors that hold it.
 pub(super) async fn submit(
     endpoint: &str,

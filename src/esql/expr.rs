@@ -532,7 +532,7 @@ impl<'a> Sql<'a> {
                 true,
             ))),
             "min" | "max" => item_type(self.infer(args.first()?)?),
-            "sum" if self.infer(args.first()?)?.is_integer() => T::Int64,
+            "sum" if item_type(self.infer(args.first()?)?).is_integer() => T::Int64,
             "avg"
             | "median"
             | "std_dev"

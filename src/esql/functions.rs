@@ -852,10 +852,32 @@ impl Sql<'_> {
                 _,
             ) if self.statistic(name, args, *pos, out)? => {}
             ("count", [arg]) if self.is_list(arg) => {
-                // COUNT(field) counts values; Elasticsearch keeps a keyword once.
-                out.push_str("sum(cardinality(array_distinct(");
-                self.expr(arg, out)?;
-                out.push_str(")))");
+                // COUNT(field) counts values; Elasticsearch keeps a stored
+                // keyword once, numbers (numeric doc values) with their
+                // repeats, and computed lists (ROW, SPLIT) as they are.
+                let strings = self.infer(arg).is_some_and(|t| item_type(t).is_string())
+                    && !self.in_order(arg);
+                let mut v = String::new();
+                self.expr(arg, &mut v)?;
+                if strings {
+                    let _ = write!(out, "sum(cardinality(array_distinct({v})))");
+                } else {
+                    let _ = write!(out, "sum(cardinality({v}))");
+                }
+            }
+            ("min" | "max" | "sum" | "avg", [arg]) if self.is_list(arg) => {
+                // Every value of every row, as Elasticsearch aggregates a
+                // multi-valued field.
+                let whole = self.infer(arg).is_some_and(|t| item_type(t).is_integer());
+                let mut v = String::new();
+                self.expr(arg, &mut v)?;
+                let _ = match name.as_str() {
+                    "min" => write!(out, "min(array_min({v}))"),
+                    "max" => write!(out, "max(array_max({v}))"),
+                    "sum" if whole => write!(out, "esql_long_sum(sum(mv_sum_exact({v})))"),
+                    "sum" => write!(out, "sum(mv_sum_exact({v}))"),
+                    _ => write!(out, "(sum(array_sum({v})) / sum(cardinality({v})))"),
+                };
             }
             ("sum", [arg]) if !self.infer(arg).is_some_and(|t| t.is_integer()) => {
                 // Not a whole-number field: a plain (floating) sum.

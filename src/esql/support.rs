@@ -1125,9 +1125,9 @@ pub const CONSTRUCTS: &[Construct] = &[
     c(
         "Aggregates (STATS)",
         "COUNT(field)",
-        Partial,
-        "non-NULL values; a list counts its distinct values, which for numeric lists differs from Elasticsearch's numeric doc values, which keep repeats (untested for numbers)",
-        "esql/multivalued.slt",
+        Supported,
+        "non-NULL values; a stored keyword list counts its distinct values (keyword doc values keep a value once), a numeric or computed list every value",
+        "esql/mv_and_stats.slt",
     ),
     c(
         "Aggregates (STATS)",
@@ -1152,10 +1152,10 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Aggregates (STATS)",
-        "MIN(field), MAX(field), AVG(field)",
-        Partial,
-        "DataFusion's min, max, avg over the column; a multi-valued (list) field is not flattened into its values as Elasticsearch does (untested)",
-        "esql/hunts.slt",
+        "MIN(field), MAX(field), AVG(field), SUM of a multi-valued field",
+        Supported,
+        "a multi-valued field contributes every value of every row, as Elasticsearch aggregates it (SUM of whole numbers exact, NULL with a warning past the long range)",
+        "esql/mv_and_stats.slt",
     ),
     c(
         "Aggregates (STATS)",
