@@ -474,6 +474,7 @@ def esql(
 ) -> Results | Stream:
     """Run an ES|QL query, as Elastic's hunts are written, over Parquet (``lakehunt esql``).
 
+    A query that starts with ``ROW`` (constants, no index) needs no ``data``.
     FROM's index patterns all read ``data``, or each its own dataset:
     ``index={"logs-endpoint.events.network-*": "lake/network/"}`` (``METADATA _index``
     then names each row's pattern). ``enrich={"policy": "hosts.parquet"}`` gives

@@ -550,7 +550,8 @@ fn esql_prelude(
     as_of: Option<&str>,
     default_limit: bool,
 ) -> PyResult<(String, i64)> {
-    if data.is_empty() && index.is_empty() {
+    // ROW reads no index: it runs without data.
+    if data.is_empty() && index.is_empty() && !lakehunt::esql::reads_no_index(&query) {
         return Err(InputError::new_err(
             "no events given: pass data= or index={pattern: path} for each index pattern",
         ));
@@ -579,7 +580,10 @@ async fn esql_engine(
     settings: &Settings,
 ) -> lakehunt::Result<Engine> {
     let options = settings.engine_options();
-    let mut engine = if index.is_empty() {
+    let mut engine = if index.is_empty() && data.is_empty() {
+        // ROW (esql_prelude let nothing else through without data).
+        Engine::without_data(&options)?
+    } else if index.is_empty() {
         Engine::open(data, &options).await?
     } else {
         Engine::open_indexed(index, &options).await?

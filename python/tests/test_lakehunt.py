@@ -428,3 +428,12 @@ def test_cluster_urls_are_checked() -> None:
     port = _free_port()
     with pytest.raises(lakehunt.RunError, match=f"cluster df://127.0.0.1:{port}: connection refused"):
         lakehunt.run("egress-bytes", sample=True, cluster=f"df://127.0.0.1:{port}")
+
+
+def test_row_queries_need_no_data() -> None:
+    # Elastic's MV_MEDIAN example; the command gives the same row.
+    t = lakehunt.esql("ROW a = [3, 7, 1, 6] | EVAL m = MV_MEDIAN(a) | KEEP m").to_arrow()
+    assert t.to_pylist() == [{"m": 4}]
+    assert lakehunt_cli("esql", "ROW a = [3, 7, 1, 6] | EVAL m = MV_MEDIAN(a) | KEEP m", "--format", "csv").stdout == "m\n4\n"
+    with pytest.raises(lakehunt.InputError, match="no events given"):
+        lakehunt.esql("FROM logs-* | LIMIT 1")
