@@ -49,6 +49,23 @@ impl<'a> Sql<'a> {
         }
     }
 
+    /// For `parent.caseless` or `parent.text` where only `parent`, a single
+    /// string, is a column: the parent, and whether it is the caseless one.
+    pub(super) fn multi_field<'n>(&self, name: &'n str) -> Option<(&'n str, bool)> {
+        if self.types.contains_key(name) {
+            return None;
+        }
+        let (parent, caseless) = match name.rsplit_once('.') {
+            Some((parent, "caseless")) => (parent, true),
+            Some((parent, "text")) => (parent, false),
+            _ => return None,
+        };
+        self.types
+            .get(parent)
+            .is_some_and(arrow::datatypes::DataType::is_string)
+            .then_some((parent, caseless))
+    }
+
     /// The value of a constant time expression (`now() - 8 hour`), if it is one.
     pub(super) fn instant(&self, e: &Expr) -> Option<i64> {
         match e {
@@ -81,6 +98,16 @@ impl<'a> Sql<'a> {
             return Ok(());
         }
         match e {
+            // ECS multi-fields on data that holds only the parent: `.caseless`
+            // is the lower-cased keyword, `.text` the text itself.
+            Expr::Field(name) if self.multi_field(name).is_some() => {
+                let (parent, caseless) = self.multi_field(name).unwrap_or_default();
+                if caseless {
+                    let _ = write!(out, "lower({})", quote(parent));
+                } else {
+                    out.push_str(&quote(parent));
+                }
+            }
             Expr::Field(name) => out.push_str(&quote(name)),
             Expr::Str(s) => out.push_str(&string_literal(s)),
             Expr::Int(n) => {
@@ -433,7 +460,10 @@ impl<'a> Sql<'a> {
         use arrow::datatypes::{DataType as T, Field, TimeUnit};
         let list = |item: T| T::List(std::sync::Arc::new(Field::new("item", item, true)));
         Some(match e {
-            Expr::Field(name) => self.types.get(name)?.clone(),
+            Expr::Field(name) => match self.multi_field(name) {
+                Some((parent, _)) => self.types.get(parent)?.clone(),
+                None => self.types.get(name)?.clone(),
+            },
             Expr::Str(_) => T::Utf8,
             Expr::Int(n) if i32::try_from(*n).is_ok() => T::Int32,
             Expr::Int(_) => T::Int64,
@@ -651,6 +681,7 @@ impl<'a> Sql<'a> {
     /// multi-valued field compares as NULL, as in ES|QL.
     pub(super) fn operand(&self, e: &Expr, single: bool, out: &mut String) -> Result<()> {
         match e {
+            Expr::Field(name) if self.multi_field(name).is_some() => self.expr(e, out),
             // A multi-valued list is also counted for ES|QL's warning.
             Expr::Field(name) if single && self.is_list(e) => {
                 let _ = write!(out, "mv_single(esql_mv_check({}))", quote(name));

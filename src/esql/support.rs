@@ -661,6 +661,13 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Literals, names, comments",
+        "ECS multi-fields field.caseless, field.text",
+        Supported,
+        "on data that holds only the parent (a single string): .caseless is the lower-cased value, .text the value; a literal compared with .caseless is not lower-cased, as in Elasticsearch; not for multi-valued parents",
+        "esql/names.slt",
+    ),
+    c(
+        "Literals, names, comments",
         "list literals [a, b, ...]",
         Supported,
         "a multi-valued constant in the order written; values of one type, else refused; [] is NULL",
