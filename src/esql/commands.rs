@@ -208,6 +208,9 @@ impl Pipeline<'_> {
             if matches!(value, Expr::List(..)) {
                 sql.in_order.insert(name.clone());
             }
+            if sql.is_ip(value) {
+                sql.ips.insert(name.clone());
+            }
             columns.push(name.clone());
         }
         sql.types = types;
@@ -609,9 +612,14 @@ impl Pipeline<'_> {
             .map(|(f, asc, nulls)| {
                 // ES|QL: NULLS LAST on ASC and FIRST on DESC unless said.
                 let first = nulls.unwrap_or(!asc);
+                // IPs sort as addresses (Elasticsearch's order), not as text.
+                let key = if self.sql.is_ip(&Expr::Field(f.clone())) {
+                    format!("ip_key(mv_single({}))", quote(f))
+                } else {
+                    quote(f)
+                };
                 format!(
-                    "{} {} NULLS {}",
-                    quote(f),
+                    "{key} {} NULLS {}",
                     if *asc { "ASC" } else { "DESC" },
                     if first { "FIRST" } else { "LAST" }
                 )
@@ -660,6 +668,11 @@ impl Pipeline<'_> {
                 self.sql.in_order.insert(name.clone());
             } else {
                 self.sql.in_order.remove(name);
+            }
+            if self.sql.is_ip(e) {
+                self.sql.ips.insert(name.clone());
+            } else {
+                self.sql.ips.remove(name);
             }
             self.sql.computed.insert(name.clone());
         }
@@ -778,6 +791,11 @@ impl Pipeline<'_> {
                 self.sql.computed.insert(new.clone());
             } else {
                 self.sql.computed.remove(new);
+            }
+            if self.sql.ips.remove(old) {
+                self.sql.ips.insert(new.clone());
+            } else {
+                self.sql.ips.remove(new);
             }
         }
         let mut old: Vec<String> = pairs.iter().map(|(o, _)| quote(o)).collect();

@@ -22,6 +22,8 @@ pub(super) struct Sql<'a> {
     /// Columns the query computed (EVAL, DISSECT, ...): not index fields, so
     /// not MATCH's.
     pub(super) computed: std::collections::HashSet<String>,
+    /// Columns computed as IPs (`EVAL a = TO_IP(..)`, `ROW a = TO_IP(..)`).
+    pub(super) ips: std::collections::HashSet<String>,
     /// Why MATCH cannot be used where the translation is; `None` where it can
     /// (WHERE and STATS, before any LIMIT or STATS).
     pub(super) full_text: std::cell::Cell<Option<&'static str>>,
@@ -44,6 +46,7 @@ impl<'a> Sql<'a> {
             types,
             in_order: std::collections::HashSet::new(),
             computed: std::collections::HashSet::new(),
+            ips: std::collections::HashSet::new(),
             full_text: std::cell::Cell::new(Some(super::FULL_TEXT_WHERE)),
             command_at: std::cell::Cell::new(0),
         }
@@ -251,19 +254,31 @@ impl<'a> Sql<'a> {
                 let _ = write!(out, "{function}({left}, {right})");
             }
             Expr::Binary(l, op @ ("==" | "!=" | "<" | "<=" | ">" | ">="), r)
+                if self.is_ip(l) && self.is_ip(r) =>
+            {
+                // Two IPs: compared as addresses, not as text (`::1` is
+                // before `127.0.0.1`).
+                let sql_op = match *op {
+                    "==" => "=",
+                    "!=" => "<>",
+                    other => other,
+                };
+                let (left, right) = (self.ip_key(l)?, self.ip_key(r)?);
+                let _ = write!(out, "({left} {sql_op} {right})");
+            }
+            Expr::Binary(l, op @ ("==" | "!=" | "<" | "<=" | ">" | ">="), r)
                 if self.typed_literal(l, r) || self.typed_literal(r, l) =>
             {
                 // A string compared with an IP or a boolean is read as one.
                 let ((Expr::Str(text), field) | (field, Expr::Str(text))) = (&**l, &**r) else {
                     unreachable!("typed_literal holds")
                 };
-                if self.is_ip(field) {
-                    if !matches!(*op, "==" | "!=") {
-                        return Err(error(
-                            self.pos_of(e),
-                            "only == and != compare IPs here (not their order)",
-                        ));
-                    }
+                if self.is_ip(field) && !matches!(*op, "==" | "!=") {
+                    // IPs in order: as Elasticsearch orders them (ip_key).
+                    ip_literal(text).map_err(|m| error(self.pos_of(e), m))?;
+                    let (left, right) = (self.ip_key(l)?, self.ip_key(r)?);
+                    let _ = write!(out, "({left} {op} {right})");
+                } else if self.is_ip(field) {
                     let ip = ip_literal(text).map_err(|m| error(self.pos_of(e), m))?;
                     let _ = write!(
                         out,
@@ -645,7 +660,15 @@ impl<'a> Sql<'a> {
 
     /// Whether `e` is an IP field: text named `ip` or `*.ip`, as ECS names them
     /// (Parquet has no IP type).
+    /// `e` (an IP, or an IP's text) as the key Elasticsearch orders IPs by.
+    pub(super) fn ip_key(&self, e: &Expr) -> Result<String> {
+        Ok(format!("ip_key({})", self.text(e, true)?))
+    }
+
     pub(super) fn is_ip(&self, e: &Expr) -> bool {
+        if let Expr::Call(name, _, _) = e {
+            return matches!(name.as_str(), "to_ip" | "ip_prefix");
+        }
         let Expr::Field(name) = e else {
             return false;
         };
@@ -654,7 +677,7 @@ impl<'a> Sql<'a> {
             Some(arrow::datatypes::DataType::List(item)) => item.data_type().is_string(),
             Some(t) => t.is_string(),
         };
-        text && name.rsplit('.').next() == Some("ip")
+        text && (name.rsplit('.').next() == Some("ip") || self.ips.contains(name))
     }
 
     /// Whether `literal` is a string that ES|QL reads as `field`'s type (an IP or

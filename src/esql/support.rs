@@ -437,10 +437,10 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Operators and expressions",
-        "< <= > >= between an IP field and a string",
-        Refused,
-        "\"only == and != compare IPs here (not their order)\", where Elasticsearch orders IPs (untested)",
-        "",
+        "IP order: < <= > >= and SORT on IPs (fields named *.ip, TO_IP, IP_PREFIX and columns computed from them), == between two IPs",
+        Supported,
+        "as addresses in Elasticsearch's order (IPv4 as IPv4-mapped IPv6: ::1 before 127.0.0.1), not as text; a multi-valued IP field sorts by its single value (NULL when several)",
+        "esql/types.slt",
     ),
     c(
         "Operators and expressions",

@@ -7,7 +7,12 @@
 //!   prefix set to zero, IPv4 (also IPv4-mapped) by `v4_bits`, IPv6 by
 //!   `v6_bits`, as text (`IP_PREFIX`); NULL for a length out of range.
 //!
-//! Both are NULL where Elasticsearch warns; the translation counts those rows.
+//! - `ip_key(ip)`: the address as Elasticsearch orders IPs, its 16 bytes as
+//!   IPv6 (IPv4 mapped into `::ffff:0:0/96`), for comparisons and SORT; NULL
+//!   for text that is not an address.
+//!
+//! The first two are NULL where Elasticsearch warns; the translation counts
+//! those rows.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, LazyLock};
@@ -62,6 +67,16 @@ pub fn prefix(addr: Addr, v4_bits: i64, v6_bits: i64) -> Option<String> {
 enum Op {
     DateParse,
     IpPrefix,
+    IpKey,
+}
+
+/// `addr` as the 16 bytes Elasticsearch orders IPs by.
+#[must_use]
+pub fn ip_key(addr: Addr) -> [u8; 16] {
+    match addr {
+        Addr::V4(a) => Ipv4Addr::from(a).to_ipv6_mapped().octets(),
+        Addr::V6(a) => a.to_be_bytes(),
+    }
 }
 
 /// `esql_date_parse` or `ip_prefix` (see the module).
@@ -72,7 +87,11 @@ pub struct Parse {
 }
 
 fn udf(op: Op) -> ScalarUDF {
-    let arity = if op == Op::DateParse { 2 } else { 3 };
+    let arity = match op {
+        Op::DateParse => 2,
+        Op::IpPrefix => 3,
+        Op::IpKey => 1,
+    };
     ScalarUDF::new_from_impl(Parse {
         op,
         signature: Signature::any(arity, Volatility::Immutable),
@@ -90,6 +109,13 @@ pub fn date_parse_udf() -> Arc<ScalarUDF> {
 #[must_use]
 pub fn ip_prefix_udf() -> Arc<ScalarUDF> {
     static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::IpPrefix)));
+    Arc::clone(&UDF)
+}
+
+/// `ip_key`.
+#[must_use]
+pub fn ip_key_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::IpKey)));
     Arc::clone(&UDF)
 }
 
@@ -135,6 +161,7 @@ impl ScalarUDFImpl for Parse {
         match self.op {
             Op::DateParse => "esql_date_parse",
             Op::IpPrefix => "ip_prefix",
+            Op::IpKey => "ip_key",
         }
     }
 
@@ -155,6 +182,7 @@ impl ScalarUDFImpl for Parse {
                 ))
             }
             (Op::IpPrefix, [_, a, b]) if a.is_integer() && b.is_integer() => Ok(DataType::Utf8),
+            (Op::IpKey, [_]) => Ok(DataType::FixedSizeBinary(16)),
             _ => plan_err!("{}: unexpected arguments {arg_types:?}", self.name()),
         }
     }
@@ -189,6 +217,14 @@ impl ScalarUDFImpl for Parse {
                 }
                 Arc::new(out.finish())
             }
+            (Op::IpKey, [ip]) => {
+                let keys = addrs(ip)?.into_iter().map(|a| a.map(ip_key));
+                Arc::new(
+                    datafusion::arrow::array::FixedSizeBinaryArray::try_from_sparse_iter_with_size(
+                        keys, 16,
+                    )?,
+                )
+            }
             _ => return exec_err!("{}: unexpected arguments", self.name()),
         };
         Ok(ColumnarValue::Array(out))
@@ -216,6 +252,16 @@ mod tests {
         );
         assert_eq!(parse_date("%Y-%m-%d", "2026-02-29 foo"), None);
         assert_eq!(parse_date("%Y-%m-%d", "2026-02-29"), None);
+    }
+
+    #[test]
+    fn ip_keys_order_as_elasticsearch_orders_ips() {
+        let key = |t: &str| ip_key(parse_addr(t).unwrap());
+        // IPv4 sorts as IPv4-mapped IPv6: after ::1, and in numeric order.
+        assert!(key("::1") < key("127.0.0.1"));
+        assert!(key("9.0.0.1") < key("10.0.0.2"));
+        assert!(key("10.0.0.2") < key("fe80::1"));
+        assert_eq!(key("::ffff:10.0.0.2"), key("10.0.0.2"));
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! - [`esql_match`](esql_match::EsqlMatch): ES|QL's full-text `MATCH`, by the field's kind;
 //! - [`esql_replace`](esql_replace::EsqlReplace): ES|QL's `REPLACE`, with Java's replacement rules;
 //! - [`to_base64` and `sha1`](esql_text::TextFunction): ES|QL's `TO_BASE64` and `SHA1`;
-//! - [`esql_date_parse` and `ip_prefix`](esql_parse::Parse): ES|QL's `DATE_PARSE` and `IP_PREFIX`;
+//! - [`esql_date_parse`, `ip_prefix`, `ip_key`](esql_parse::Parse): ES|QL's `DATE_PARSE`,
+//!   `IP_PREFIX`, and IPs in Elasticsearch's order;
 //! - [`mv_sum_exact`, `mv_median`, `mv_mad`, `mv_pseries`](mv_stats::ListStat): statistics
 //!   over one row's list of numbers, as ES|QL's multi-value functions compute them;
 //! - [`checked_sum`](checked_sum::CheckedSum), an aggregate: an exact `BIGINT` sum that fails
@@ -68,6 +69,7 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         mv_stats::mv_pseries_udf(),
         esql_parse::date_parse_udf(),
         esql_parse::ip_prefix_udf(),
+        esql_parse::ip_key_udf(),
     ]
 }
 
