@@ -425,11 +425,7 @@ mod tests {
     fn metric_counts(plan: &Arc<dyn ExecutionPlan>) -> Vec<(String, u64)> {
         let mut counts = vec![];
         let _ = plan.apply(|node| {
-            for metric in node
-                .metrics()
-                .iter()
-                .flat_map(|m| m.iter().cloned().collect::<Vec<_>>())
-            {
+            for metric in node.metrics().iter().flat_map(MetricsSet::iter) {
                 if let datafusion::physical_plan::metrics::MetricValue::Count { name, count } =
                     metric.value()
                 {

@@ -44,6 +44,16 @@ impl EsqlCounts {
     }
 }
 
+/// The shape `Engine::esql_sql` translates against; the default is no data (ROW).
+#[derive(Default)]
+struct EventsShape {
+    notes: Vec<Warning>,
+    /// `@timestamp`'s type as `arrow_cast` names it; `None` without one.
+    time_type: Option<String>,
+    columns: Option<Vec<(String, DataType)>>,
+    indexes: Option<Vec<String>>,
+}
+
 /// What `NOW()` is typed as where the data has no `@timestamp`.
 const NO_TIME_TYPE: &str = "Timestamp(Nanosecond, Some(\"UTC\"))";
 
@@ -51,28 +61,36 @@ impl Engine {
     /// The SQL an ES|QL query becomes over this session's `events`, and the
     /// counters of its warnings (registered afresh in the session).
     async fn esql_sql(&self, query: &str, as_of: i64) -> Result<(String, EsqlCounts)> {
-        if crate::esql::reads_no_index(query) {
-            // ROW: constants, no `events` and no time.
-            let sql = crate::esql::translate_for(
-                query,
-                &crate::esql::Target {
-                    now: as_of,
-                    time_field: None,
-                    time_type: NO_TIME_TYPE,
-                    columns: None,
-                    indexes: None,
-                    policies: &self.enrich,
-                },
-            )?;
-            let counters = EsqlWarnings::register(&self.ctx);
-            return Ok((
-                sql,
-                EsqlCounts {
-                    counters,
-                    notes: vec![],
-                },
-            ));
-        }
+        // ROW reads no index: no `events`, no time.
+        let shape = if crate::esql::reads_no_index(query) {
+            EventsShape::default()
+        } else {
+            self.events_shape().await?
+        };
+        let sql = crate::esql::translate_for(
+            query,
+            &crate::esql::Target {
+                now: as_of,
+                time_field: shape.time_type.is_some().then_some("@timestamp"),
+                time_type: shape.time_type.as_deref().unwrap_or(NO_TIME_TYPE),
+                columns: shape.columns.as_deref(),
+                indexes: shape.indexes.as_deref(),
+                policies: &self.enrich,
+            },
+        )?;
+        let counters = EsqlWarnings::register(&self.ctx);
+        Ok((
+            sql,
+            EsqlCounts {
+                counters,
+                notes: shape.notes,
+            },
+        ))
+    }
+
+    /// What a query over `events` is translated against: the time column's
+    /// type, the columns, the index patterns, and what to say first.
+    async fn events_shape(&self) -> Result<EventsShape> {
         let events = self.ctx.table("events").await?;
         let mut notes = vec![];
         let time_type = match events
@@ -130,19 +148,12 @@ impl Engine {
             names.dedup();
             names
         });
-        let sql = crate::esql::translate_for(
-            query,
-            &crate::esql::Target {
-                now: as_of,
-                time_field: time_type.is_some().then_some("@timestamp"),
-                time_type: time_type.as_deref().unwrap_or(NO_TIME_TYPE),
-                columns: Some(&columns),
-                indexes: indexes.as_deref(),
-                policies: &self.enrich,
-            },
-        )?;
-        let counters = EsqlWarnings::register(&self.ctx);
-        Ok((sql, EsqlCounts { counters, notes }))
+        Ok(EventsShape {
+            notes,
+            time_type,
+            columns: Some(columns),
+            indexes,
+        })
     }
 
     /// Registers a lookup table (Parquet, or CSV with a header) as the ES|QL

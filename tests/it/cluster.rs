@@ -142,19 +142,23 @@ fn rows(csv: &str) -> Vec<String> {
 /// [`AS_OF`] skips one, reads one whole and cuts the others, so the scan
 /// reads the file in parts (see `FileSetTable`).
 fn split_sample(dir: &Path) -> PathBuf {
-    let out = dir.join("sample");
+    sample_files(&dir.join("sample"), 400_000, 400_000)
+}
+
+/// `rows` sample events as of [`AS_OF`] in files of `per_file` rows at `out`.
+fn sample_files(out: &Path, rows: usize, per_file: usize) -> PathBuf {
     ok(&lakehunt(&[
         "sample",
         "--out",
         out.to_str().unwrap(),
         "--rows",
-        "400000",
+        &rows.to_string(),
         "--rows-per-file",
-        "400000",
+        &per_file.to_string(),
         "--as-of",
         AS_OF,
     ]));
-    out
+    out.to_owned()
 }
 
 #[test]
@@ -253,18 +257,7 @@ fn a_cluster_finds_what_a_local_run_finds() {
 /// many file groups as partitions: each task must read its own groups (the
 /// scheduler restricts the scan to them), never the others'.
 fn scans_split_by_task(cluster: &Cluster, dir: &Path) {
-    let lake = dir.join("three-files");
-    ok(&lakehunt(&[
-        "sample",
-        "--out",
-        lake.to_str().unwrap(),
-        "--rows",
-        "60000",
-        "--rows-per-file",
-        "20000",
-        "--as-of",
-        AS_OF,
-    ]));
+    let lake = sample_files(&dir.join("three-files"), 60_000, 20_000);
     for partitions in ["1", "3", "4", "7"] {
         let (local, remote) = both(
             cluster,

@@ -119,13 +119,13 @@ pub fn ip_key_udf() -> Arc<ScalarUDF> {
     Arc::clone(&UDF)
 }
 
-/// Each row's string (`None` for NULL), whatever the string layout.
-fn strings(array: &ArrayRef) -> Result<Vec<Option<String>>> {
+/// Each row's string (`None` for NULL), borrowed, whatever the layout.
+fn strs(array: &ArrayRef) -> Result<Vec<Option<&str>>> {
     let mut out = Vec::with_capacity(array.len());
     if array.data_type() == &DataType::Null {
         out.resize(array.len(), None);
     } else {
-        for_each_str(array.as_ref(), |s| out.push(s.map(str::to_owned)))?;
+        for_each_str(array.as_ref(), |s| out.push(s))?;
     }
     Ok(out)
 }
@@ -144,9 +144,9 @@ fn addrs(array: &ArrayRef) -> Result<Vec<Option<Addr>>> {
                 .map(|b| b.and_then(addr_from_bytes))
                 .collect()
         }
-        _ => strings(array)?
+        _ => strs(array)?
             .into_iter()
-            .map(|s| s.as_deref().and_then(parse_addr))
+            .map(|s| s.and_then(parse_addr))
             .collect(),
     })
 }
@@ -189,6 +189,19 @@ impl ScalarUDFImpl for Parse {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
+        // A constant format (the translation's case) is read once, not
+        // expanded to a column.
+        if let (Op::DateParse, [ColumnarValue::Scalar(format), text]) =
+            (self.op, args.args.as_slice())
+        {
+            let format = crate::common::scalar_str(format)?;
+            let text = text.to_array(rows)?;
+            let mut out = TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC");
+            for t in strs(&text)? {
+                out.append_option(format.zip(t).and_then(|(f, t)| parse_date(f, t)));
+            }
+            return Ok(ColumnarValue::Array(Arc::new(out.finish())));
+        }
         let arrays = args
             .args
             .iter()
@@ -196,13 +209,9 @@ impl ScalarUDFImpl for Parse {
             .collect::<Result<Vec<_>>>()?;
         let out: ArrayRef = match (self.op, arrays.as_slice()) {
             (Op::DateParse, [format, text]) => {
-                let (formats, texts) = (strings(format)?, strings(text)?);
                 let mut out = TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC");
-                for (f, t) in formats.iter().zip(&texts) {
-                    out.append_option(match (f, t) {
-                        (Some(f), Some(t)) => parse_date(f, t),
-                        _ => None,
-                    });
+                for (f, t) in strs(format)?.into_iter().zip(strs(text)?) {
+                    out.append_option(f.zip(t).and_then(|(f, t)| parse_date(f, t)));
                 }
                 Arc::new(out.finish())
             }

@@ -20,7 +20,7 @@ use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Decimal128Builder, Float64Array, Float64Builder, Int64Array,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{ArrowPrimitiveType, DataType, Float64Type, Int64Type};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -122,46 +122,40 @@ fn kahan(values: impl Iterator<Item = f64>) -> f64 {
 }
 
 impl ListStat {
-    fn whole(items: &DataType) -> bool {
-        items.is_integer()
-    }
-
-    /// Each row's items (NULLs skipped) as `T` through `convert`, or `None`.
-    fn rows<T>(
-        list: &ArrayRef,
-        to: &DataType,
-        mut convert: impl FnMut(&ArrayRef) -> Vec<Option<T>>,
-    ) -> Result<Vec<Option<Vec<T>>>> {
-        let list = cast(list, &DataType::new_list(to.clone(), true))?;
+    /// Each row's items as `T` (NULL items skipped); `None` for a NULL or
+    /// empty list.
+    fn rows<T: ArrowPrimitiveType>(list: &ArrayRef) -> Result<Vec<Option<Vec<T::Native>>>> {
+        let list = cast(list, &DataType::new_list(T::DATA_TYPE, true))?;
         let list = list.as_list::<i32>();
         Ok((0..list.len())
             .map(|row| {
                 if list.is_null(row) {
                     return None;
                 }
-                let values: Vec<T> = convert(&list.value(row)).into_iter().flatten().collect();
+                let values: Vec<T::Native> = list
+                    .value(row)
+                    .as_primitive::<T>()
+                    .iter()
+                    .flatten()
+                    .collect();
                 (!values.is_empty()).then_some(values)
             })
             .collect())
     }
 
     fn ints(list: &ArrayRef) -> Result<Vec<Option<Vec<i64>>>> {
-        Self::rows(list, &DataType::Int64, |a| {
-            a.as_primitive::<Int64Type>().iter().collect()
-        })
+        Self::rows::<Int64Type>(list)
     }
 
     fn floats(list: &ArrayRef) -> Result<Vec<Option<Vec<f64>>>> {
-        Self::rows(list, &DataType::Float64, |a| {
-            a.as_primitive::<Float64Type>().iter().collect()
-        })
+        Self::rows::<Float64Type>(list)
     }
 
     fn eval(&self, list: &ArrayRef, p: Option<f64>) -> Result<ArrayRef> {
         let Some(items) = item(list.data_type()) else {
             return exec_err!("{} takes a list, got {}", self.name(), list.data_type());
         };
-        let whole = Self::whole(items);
+        let whole = items.is_integer();
         Ok(match self.op {
             Op::SumExact if whole => {
                 let mut out = Decimal128Builder::new();
