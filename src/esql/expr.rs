@@ -411,13 +411,12 @@ impl<'a> Sql<'a> {
                     None
                 };
                 if let Some((template, args)) = template {
-                    let mut rendered = Vec::with_capacity(args.len());
+                    let (mut first, mut again) = (vec![], vec![]);
                     for a in args {
-                        let mut text = String::new();
-                        self.operand(a, true, &mut text)?;
-                        rendered.push(text);
+                        first.push(self.text(a, true)?);
+                        again.push(self.text_again(a)?);
                     }
-                    out.push_str(&super::scalar::fill(template, &rendered));
+                    out.push_str(&super::scalar::fill(template, &first, &again));
                     return Ok(());
                 }
                 // ES|QL functions whose SQL namesake means the same; a field
@@ -650,6 +649,18 @@ impl<'a> Sql<'a> {
         } else {
             format!("array_sort({f})")
         })
+    }
+
+    /// `e` read as one value, as [`Sql::text`] reads it the first time, but
+    /// without counting a multi-valued value again: for an argument an
+    /// expression uses more than once.
+    pub(super) fn text_again(&self, e: &Expr) -> Result<String> {
+        match e {
+            Expr::Field(name) if self.multi_field(name).is_none() && self.is_list(e) => {
+                Ok(format!("mv_single({})", quote(name)))
+            }
+            other => self.text(other, true),
+        }
     }
 
     pub(super) fn text(&self, e: &Expr, single: bool) -> Result<String> {

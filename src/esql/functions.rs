@@ -421,12 +421,14 @@ impl Sql<'_> {
                 };
                 let format = java_date_pattern(pattern)
                     .map_err(|m| error(pos, format!("invalid date pattern for DATE_PARSE: {m}")))?;
-                let text = self.text(&args[1], true)?;
-                let parsed = format!("esql_date_parse({}, {text})", string_literal(&format));
+                let (text, again) = (self.text(&args[1], true)?, self.text_again(&args[1])?);
+                let format = string_literal(&format);
                 // A text that does not parse is NULL with a warning; NULL or
                 // empty text is NULL.
                 format!(
-                    "esql_null_if({parsed}, {parsed} IS NULL AND {text} IS NOT NULL AND {text} <> '')"
+                    "esql_null_if(esql_date_parse({format}, {text}), \
+                     esql_date_parse({format}, {again}) IS NULL AND {again} IS NOT NULL \
+                     AND {again} <> '')"
                 )
             }
             "ip_prefix" => {

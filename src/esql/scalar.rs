@@ -100,10 +100,13 @@ pub(super) fn hash_template(algorithm: &str) -> Option<&'static str> {
     })
 }
 
-/// `template` with its `{i}` replaced by `args[i]`.
-pub(super) fn fill(template: &str, args: &[String]) -> String {
+/// `template` with its first `{i}` replaced by `first[i]` and any later
+/// one by `again[i]`: an argument's multi-valued check counts once per row,
+/// however often the template uses it.
+pub(super) fn fill(template: &str, first: &[String], again: &[String]) -> String {
     let mut out =
-        String::with_capacity(template.len() + args.iter().map(String::len).sum::<usize>());
+        String::with_capacity(template.len() + first.iter().map(String::len).sum::<usize>());
+    let mut used = vec![false; first.len()];
     let mut rest = template;
     while let Some(open) = rest.find('{') {
         out.push_str(&rest[..open]);
@@ -112,8 +115,9 @@ pub(super) fn fill(template: &str, args: &[String]) -> String {
             .find('}')
             .and_then(|close| Some((close, after[..close].parse::<usize>().ok()?)))
         {
-            Some((close, i)) if i < args.len() => {
-                out.push_str(&args[i]);
+            Some((close, i)) if i < first.len() => {
+                out.push_str(if used[i] { &again[i] } else { &first[i] });
+                used[i] = true;
                 rest = &after[close + 1..];
             }
             _ => {
@@ -133,14 +137,20 @@ mod tests {
     #[test]
     fn templates_take_their_arguments_in_order() {
         let t = template("log", 2).unwrap();
+        let plain: Vec<String> = vec!["b".into(), "x".into()];
         assert_eq!(
-            fill(t, &["b".into(), "x".into()]),
+            fill(t, &plain, &plain),
             "esql_finite(log(CAST(b AS DOUBLE), CAST(x AS DOUBLE)))"
         );
         // An argument's own braces are not read as placeholders.
+        let args: Vec<String> = vec!["'{1}'".into(), "y".into()];
+        assert_eq!(fill("f({0}, {1})", &args, &args), "f('{1}', y)");
+        // A repeated argument: its first form once, then the other.
+        let (first, again): (Vec<String>, Vec<String>) =
+            (vec!["check(x)".into()], vec!["x".into()]);
         assert_eq!(
-            fill("f({0}, {1})", &["'{1}'".into(), "y".into()]),
-            "f('{1}', y)"
+            fill("g({0}, {0}, {0})", &first, &again),
+            "g(check(x), x, x)"
         );
         assert!(template("log", 3).is_none());
         assert_eq!(arity("log"), Some(1..=2));
