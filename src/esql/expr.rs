@@ -669,13 +669,14 @@ impl<'a> Sql<'a> {
         Ok(out)
     }
 
-    /// Whether `e` is an IP field: text named `ip` or `*.ip`, as ECS names them
-    /// (Parquet has no IP type).
     /// `e` (an IP, or an IP's text) as the key Elasticsearch orders IPs by.
     pub(super) fn ip_key(&self, e: &Expr) -> Result<String> {
         Ok(format!("ip_key({})", self.text(e, true)?))
     }
 
+    /// Whether `e` is an IP: text named `ip` or `*.ip`, as ECS names them
+    /// (Parquet has no IP type), TO_IP and IP_PREFIX, or a column computed
+    /// from them.
     pub(super) fn is_ip(&self, e: &Expr) -> bool {
         if let Expr::Call(name, _, _) = e {
             return matches!(name.as_str(), "to_ip" | "ip_prefix");

@@ -119,6 +119,15 @@ pub fn ip_key_udf() -> Arc<ScalarUDF> {
     Arc::clone(&UDF)
 }
 
+/// `array` with a dictionary's values looked up (IP columns may come
+/// dictionary-encoded); any other array as it is.
+fn plain(array: &ArrayRef) -> Result<ArrayRef> {
+    Ok(match array.data_type() {
+        DataType::Dictionary(_, values) => cast(array, values)?,
+        _ => Arc::clone(array),
+    })
+}
+
 /// Each row's string (`None` for NULL), borrowed, whatever the layout.
 fn strs(array: &ArrayRef) -> Result<Vec<Option<&str>>> {
     let mut out = Vec::with_capacity(array.len());
@@ -132,6 +141,7 @@ fn strs(array: &ArrayRef) -> Result<Vec<Option<&str>>> {
 
 /// Each row's address: text, or 4 or 16 bytes.
 fn addrs(array: &ArrayRef) -> Result<Vec<Option<Addr>>> {
+    let array = &plain(array)?;
     Ok(match array.data_type() {
         DataType::Binary
         | DataType::LargeBinary
@@ -195,7 +205,7 @@ impl ScalarUDFImpl for Parse {
             (self.op, args.args.as_slice())
         {
             let format = crate::common::scalar_str(format)?;
-            let text = text.to_array(rows)?;
+            let text = plain(&text.to_array(rows)?)?;
             let mut out = TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC");
             for t in strs(&text)? {
                 out.append_option(format.zip(t).and_then(|(f, t)| parse_date(f, t)));
@@ -210,7 +220,8 @@ impl ScalarUDFImpl for Parse {
         let out: ArrayRef = match (self.op, arrays.as_slice()) {
             (Op::DateParse, [format, text]) => {
                 let mut out = TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC");
-                for (f, t) in strs(format)?.into_iter().zip(strs(text)?) {
+                let (format, text) = (plain(format)?, plain(text)?);
+                for (f, t) in strs(&format)?.into_iter().zip(strs(&text)?) {
                     out.append_option(f.zip(t).and_then(|(f, t)| parse_date(f, t)));
                 }
                 Arc::new(out.finish())
@@ -261,6 +272,20 @@ mod tests {
         );
         assert_eq!(parse_date("%Y-%m-%d", "2026-02-29 foo"), None);
         assert_eq!(parse_date("%Y-%m-%d", "2026-02-29"), None);
+    }
+
+    #[test]
+    fn dictionary_encoded_ips_are_read() {
+        use datafusion::arrow::array::DictionaryArray;
+        use datafusion::arrow::datatypes::Int32Type;
+        let ips: DictionaryArray<Int32Type> = vec![Some("10.0.0.2"), None, Some("10.0.0.2")]
+            .into_iter()
+            .collect();
+        let keys = addrs(&(Arc::new(ips) as ArrayRef)).unwrap();
+        assert_eq!(
+            keys,
+            vec![parse_addr("10.0.0.2"), None, parse_addr("10.0.0.2")]
+        );
     }
 
     #[test]

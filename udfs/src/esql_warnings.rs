@@ -303,11 +303,10 @@ where
 fn null_where(value: &ArrayRef, invalid: &ArrayRef, count: &AtomicU64) -> Result<ColumnarValue> {
     let invalid = cast(invalid, &DataType::Boolean)?;
     let invalid = invalid.as_boolean();
-    // Rows where the check is true; a NULL check is not a rejection.
-    let rejected = datafusion::arrow::compute::kernels::boolean::is_not_null(invalid)
-        .and_then(|known| datafusion::arrow::compute::and(&known, invalid))?;
-    count.fetch_add(rejected.true_count() as u64, Ordering::Relaxed);
-    Ok(ColumnarValue::Array(nullif(value, &rejected)?))
+    // A NULL check is not a rejection: true_count skips NULLs, and nullif
+    // reads them as false.
+    count.fetch_add(invalid.true_count() as u64, Ordering::Relaxed);
+    Ok(ColumnarValue::Array(nullif(value, invalid)?))
 }
 
 /// `x` as doubles, NULL (and counted) where not finite.
