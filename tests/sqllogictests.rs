@@ -3,7 +3,7 @@
 //!
 //! Each file gets a fresh lakehunt session (its functions, planner and physical
 //! rules, as `lakehunt::engine::session` builds it) and its own
-//! scratch folder (`__TEST_DIR__`). Besides SQL, the files may use three commands
+//! scratch folder (`__TEST_DIR__`). Besides SQL, the files may use these commands
 //! that reach the lakehunt engine:
 //!
 //! - `lakehunt events PATH`: read PATH (Parquet files or folder) the way `--data`
@@ -14,7 +14,11 @@
 //! - `lakehunt esql as_of=TIME QUERY`: an ES|QL query (the rest of the record,
 //!   over several lines if need be) over the events;
 //! - `lakehunt esql_warnings as_of=TIME QUERY`: the same, returning ES|QL's
-//!   warnings (name, count).
+//!   warnings (name, count);
+//! - `lakehunt esql_columns as_of=TIME QUERY`: the same, returning the
+//!   result's column names, one per row;
+//! - `lakehunt lookup NAME PATH`: PATH is the lookup index NAME for ES|QL's
+//!   `LOOKUP JOIN` (as `--index NAME=PATH` beside `--data`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -79,6 +83,8 @@ struct Db {
     engine: Option<Engine>,
     /// This file's scratch folder, substituted for `__TEST_DIR__`.
     scratch: tempfile::TempDir,
+    /// `lakehunt lookup NAME PATH` so far, for every engine.
+    lookups: Vec<(String, String)>,
 }
 
 impl Db {
@@ -91,14 +97,30 @@ impl Db {
             ctx,
             engine: None,
             scratch,
+            lookups: vec![],
         })
     }
 
     async fn lakehunt_command(&mut self, words: &[&str]) -> Result<DBOutput<Col>, SltError> {
         match words {
             ["events", path] => {
-                let engine = Engine::open(&[(*path).to_owned()], &EngineOptions::default()).await?;
+                let mut engine =
+                    Engine::open(&[(*path).to_owned()], &EngineOptions::default()).await?;
+                for (name, path) in &self.lookups {
+                    engine.add_lookup_index(name, std::slice::from_ref(path))?;
+                }
                 self.engine = Some(engine);
+                Ok(DBOutput::StatementComplete(0))
+            }
+            ["lookup", name, path] => {
+                self.lookups.push(((*name).to_owned(), (*path).to_owned()));
+                let engine = match &mut self.engine {
+                    Some(engine) => engine,
+                    None => self
+                        .engine
+                        .insert(Engine::without_data(&EngineOptions::default())?),
+                };
+                engine.add_lookup_index(name, &[(*path).to_owned()])?;
                 Ok(DBOutput::StatementComplete(0))
             }
             [cmd @ ("hunt" | "warnings"), id, params @ ..] => {
@@ -152,7 +174,7 @@ impl Db {
         &mut self,
         as_of: &str,
         query: &str,
-        warnings: bool,
+        what: &str,
     ) -> Result<DBOutput<Col>, SltError> {
         let as_of = as_of
             .strip_prefix("as_of=")
@@ -169,7 +191,19 @@ impl Db {
             None => return Err(SltError("run `lakehunt events PATH` first".into())),
         };
         let (table, said) = engine.esql_observed(query, as_of, &mut |_| {}).await?;
-        if warnings {
+        if what == "esql_columns" {
+            let rows = table
+                .schema
+                .fields()
+                .iter()
+                .map(|f| vec![f.name().clone()])
+                .collect();
+            return Ok(DBOutput::Rows {
+                types: vec![Col::Text],
+                rows,
+            });
+        }
+        if what == "esql_warnings" {
             let mut out: Vec<Vec<String>> = said
                 .iter()
                 .map(|w| vec![w.name.clone(), w.count.to_string()])
@@ -241,11 +275,16 @@ impl AsyncDB for Db {
         let sql = sql.replace("__TEST_DIR__", &self.scratch.path().to_string_lossy());
         let sql = sql.as_str();
         let words: Vec<&str> = sql.split_whitespace().collect();
-        if let ["lakehunt", command @ ("esql" | "esql_warnings"), as_of, ..] = words.as_slice() {
+        if let [
+            "lakehunt",
+            command @ ("esql" | "esql_warnings" | "esql_columns"),
+            as_of,
+            ..,
+        ] = words.as_slice()
+        {
             // The query is the raw text after `as_of=TIME`, line breaks and all.
             let at = sql.find(as_of).map_or(0, |i| i + as_of.len());
-            let warnings = *command == "esql_warnings";
-            return self.esql(as_of, sql[at..].trim_start(), warnings).await;
+            return self.esql(as_of, sql[at..].trim_start(), command).await;
         }
         if words.first() == Some(&"lakehunt") {
             return self.lakehunt_command(&words[1..]).await;

@@ -22,7 +22,8 @@ have at that instant. Supported so far: FROM (with METADATA _index, _id), ROW an
 MIN, MAX, AVG, MEDIAN, VALUES, STD_DEV, PERCENTILE, WEIGHTED_AVG, TOP,
 MEDIAN_ABSOLUTE_DEVIATION, and expressions over them) BY (an aggregate may have its
 own WHERE), SORT, LIMIT, DISSECT, GROK (common
-patterns), MV_EXPAND, ENRICH (--enrich POLICY=PATH); comparisons, AND/OR/NOT,
+patterns), MV_EXPAND, ENRICH (--enrich POLICY=PATH), LOOKUP JOIN (--index
+NAME=PATH), INLINE STATS; comparisons, AND/OR/NOT,
 IS [NOT] NULL, IN, LIKE, RLIKE, CASE, arithmetic, `::` casts, TO_DOUBLE, TO_INTEGER,
 TO_LONG, TO_STRING, TO_DATETIME, TO_IP, TO_BOOLEAN, STARTS_WITH, ENDS_WITH, TO_LOWER,
 TO_UPPER, LENGTH, TRIM, CONCAT, REPLACE, SUBSTRING, LEFT, RIGHT, SPLIT, COALESCE,
@@ -31,7 +32,7 @@ MV_MAX, MV_DEDUPE, MV_SLICE, MV_SORT, MV_AVG, MV_SUM, MV_MEDIAN, MV_APPEND, math
 hash (MD5, SHA1, SHA256, HASH) and string functions (LOCATE, REPEAT, ...),
 DATE_EXTRACT, DATE_PARSE, IP_PREFIX, CIDR_MATCH, NOW() and time spans,
 comments, MATCH and `field : query`. Not yet (each an error naming the
-construct and its position): LOOKUP JOIN, BUCKET(field, buckets, from, to),
+construct and its position): BUCKET(field, buckets, from, to),
 METADATA _score and _version, GROK patterns beyond the common ones, a GROK
 name captured twice (a multi-valued output). Every construct, its status and how it
 differs from Elasticsearch: docs/esql.md (generated from the code).
@@ -252,10 +253,12 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
 /// FROM's index patterns and ENRICH's lookup tables (`esql`, `sweep`).
 #[derive(Debug, Args)]
 pub(crate) struct LookupArgs {
-    /// Read FROM's index PATTERN from PATH (files, folders or globs), instead of
-    /// one --data for every pattern; repeatable. `METADATA _index` then names
-    /// each row's pattern.
-    #[arg(long, value_name = "PATTERN=PATH", conflicts_with = "data")]
+    /// Read index PATTERN from PATH (Parquet files, folders or globs);
+    /// repeatable. Without --data, FROM's patterns read these (`METADATA
+    /// _index` names each row's pattern); with --data, FROM reads --data and
+    /// these are lookup indexes only. `LOOKUP JOIN PATTERN ON field` joins
+    /// with one either way.
+    #[arg(long, value_name = "PATTERN=PATH")]
     pub(crate) index: Vec<String>,
     /// A lookup table for `ENRICH POLICY`: a Parquet file, or a CSV file with a
     /// header; its first column is the key, the others the fields it adds.
@@ -295,10 +298,14 @@ impl LookupArgs {
         options: &lakehunt::EngineOptions,
         live: &LiveLine,
     ) -> anyhow::Result<Engine> {
-        let mut engine = if indexes.is_empty() {
-            opening(live, Engine::open(&data.data, options)).await?
-        } else {
+        let mut engine = if data.data.is_empty() {
             opening(live, Engine::open_indexed(indexes, options)).await?
+        } else {
+            let mut engine = opening(live, Engine::open(&data.data, options)).await?;
+            for (name, paths) in indexes {
+                engine.add_lookup_index(name, paths)?;
+            }
+            engine
         };
         for entry in &self.enrich {
             let Some((policy, path)) = entry.split_once('=') else {

@@ -76,6 +76,7 @@ impl Engine {
                 columns: shape.columns.as_deref(),
                 indexes: shape.indexes.as_deref(),
                 policies: &self.enrich,
+                lookups: &self.lookups_for(query).await?,
             },
         )?;
         let counters = EsqlWarnings::register(&self.ctx);
@@ -86,6 +87,76 @@ impl Engine {
                 notes: shape.notes,
             },
         ))
+    }
+
+    /// Names `paths` (Parquet files, folders or globs) as a lookup index for
+    /// ES|QL's `LOOKUP JOIN name ON ...`; opened when a query first names it.
+    pub fn add_lookup_index(&mut self, name: &str, paths: &[String]) -> Result<()> {
+        if self.lookup_paths.iter().any(|(n, _)| n == name) {
+            return Err(Error::InvalidParameter {
+                name: "--index".into(),
+                message: format!("{name} is given twice"),
+            });
+        }
+        self.lookup_paths.push((name.to_owned(), paths.to_vec()));
+        Ok(())
+    }
+
+    /// The lookup indexes `query`'s `LOOKUP JOIN`s name and this engine
+    /// has, each registered on first use as `lookup_N` (one not given is
+    /// left for the translation to name).
+    async fn lookups_for(&self, query: &str) -> Result<Vec<crate::esql::LookupIndex>> {
+        let mut out = vec![];
+        for name in crate::esql::lookup_indexes(query) {
+            let known = {
+                let lookups = self
+                    .lookups
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                lookups.iter().find(|l| l.name == name).cloned()
+            };
+            if let Some(found) = known {
+                out.push(found);
+                continue;
+            }
+            let Some(at) = self.lookup_paths.iter().position(|(n, _)| *n == name) else {
+                continue;
+            };
+            let paths = &self.lookup_paths[at].1;
+            let source =
+                crate::source::Source::open_as(paths, self.options.schema, &self.options.stores)?;
+            let table = format!("lookup_{}", at + 1);
+            super::events::register_as(
+                &table,
+                false,
+                &source,
+                &self.ctx,
+                &self.options,
+                &self.outside_bounds,
+            )
+            .await?;
+            let columns = self
+                .ctx
+                .table(&table)
+                .await?
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| (f.name().clone(), f.data_type().clone()))
+                .collect();
+            let found = crate::esql::LookupIndex {
+                name,
+                table,
+                columns,
+            };
+            let mut lookups = self
+                .lookups
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            lookups.push(found.clone());
+            out.push(found);
+        }
+        Ok(out)
     }
 
     /// What a query over `events` is translated against: the time column's

@@ -26,6 +26,19 @@ pub(crate) async fn register(
     options: &EngineOptions,
     outside: &Arc<OutsideBounds>,
 ) -> Result<()> {
+    register_as("events", true, source, ctx, options, outside).await
+}
+
+/// [`register`] under another name (`name`, `name_raw`, ...): a lookup
+/// index for ES|QL's `LOOKUP JOIN`; `id_view` adds `name_id`.
+pub(crate) async fn register_as(
+    name: &str,
+    id_view: bool,
+    source: &Source,
+    ctx: &SessionContext,
+    options: &EngineOptions,
+    outside: &Arc<OutsideBounds>,
+) -> Result<()> {
     // Each object store the groups read from, built on this runtime.
     for store in source.groups.iter().filter_map(|g| g.store.as_deref()) {
         let url = ObjectStoreUrl::parse(crate::source::remote::ObjectUrl::registry_key(store))?;
@@ -37,9 +50,10 @@ pub(crate) async fn register(
     let ip_to_string = lakehunt_udfs::ip_to_string::ip_to_string_udf();
     let (mut events, mut events_id): (Option<DataFrame>, Option<DataFrame>) = (None, None);
     // Files that have columns of the provenance columns' names get no `events_id`.
-    let provenance = [FILE_COLUMN, ROW_COLUMN]
-        .iter()
-        .all(|c| source.schema.field_with_name(c).is_err());
+    let provenance = id_view
+        && [FILE_COLUMN, ROW_COLUMN]
+            .iter()
+            .all(|c| source.schema.field_with_name(c).is_err());
     for (i, group) in source.groups.iter().enumerate() {
         let suffix = if source.groups.len() == 1 {
             String::new()
@@ -59,8 +73,8 @@ pub(crate) async fn register(
         .counting_into(Arc::clone(outside))
         .reading_mapped(options.mmap);
         let (raw, raw_id) = (
-            format!("events_raw{suffix}"),
-            format!("events_raw_id{suffix}"),
+            format!("{name}_raw{suffix}"),
+            format!("{name}_raw_id{suffix}"),
         );
         if provenance {
             ctx.register_table(&raw_id, Arc::new(table.clone().with_provenance(true)))?;
@@ -103,7 +117,7 @@ pub(crate) async fn register(
             });
         }
     }
-    for (name, union) in [("events", events), ("events_id", events_id)] {
+    for (name, union) in [(name.to_owned(), events), (format!("{name}_id"), events_id)] {
         if let Some(view) = union {
             ctx.register_table(name, view.into_view())?;
         }

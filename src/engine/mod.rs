@@ -301,6 +301,11 @@ pub struct Engine {
     outside_bounds: Arc<OutsideBounds>,
     /// Lookup tables for ES|QL's ENRICH.
     enrich: Vec<crate::esql::EnrichPolicy>,
+    /// Datasets ES|QL's `LOOKUP JOIN` may name, and how to open them.
+    lookup_paths: Vec<(String, Vec<String>)>,
+    /// Those registered so far (on a query's first use).
+    lookups: std::sync::Mutex<Vec<crate::esql::LookupIndex>>,
+    options: EngineOptions,
 }
 
 impl Engine {
@@ -326,7 +331,9 @@ impl Engine {
         options: &EngineOptions,
     ) -> Result<Engine> {
         let source = Source::open_indexed(indexes, options.schema, &options.stores)?;
-        Self::with_source(source, options).await
+        let mut engine = Self::with_source(source, options).await?;
+        engine.lookup_paths = indexes.to_vec();
+        Ok(engine)
     }
 
     /// Builds the session over an already opened source.
@@ -339,6 +346,9 @@ impl Engine {
             source,
             outside_bounds,
             enrich: vec![],
+            lookup_paths: vec![],
+            lookups: std::sync::Mutex::default(),
+            options: options.clone(),
         })
     }
 
@@ -349,6 +359,9 @@ impl Engine {
             source: Source::from_groups(vec![], vec![])?,
             outside_bounds: Arc::default(),
             enrich: vec![],
+            lookup_paths: vec![],
+            lookups: std::sync::Mutex::default(),
+            options: options.clone(),
         })
     }
 

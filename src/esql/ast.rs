@@ -87,6 +87,19 @@ impl Expr {
     }
 }
 
+/// Named expressions: `name = expr, ...`.
+pub(super) type Named = Vec<(String, Expr)>;
+
+/// What `LOOKUP JOIN index ON ...` matches on.
+#[derive(Clone, Debug)]
+pub(super) enum LookupOn {
+    /// Fields of the same name on both sides (`ON a, b`): equal values.
+    Fields(Vec<String>),
+    /// A condition over fields of either side (`ON a == b AND c >= d`),
+    /// each name found on one side only.
+    Condition(Expr),
+}
+
 /// One command of the pipeline.
 #[derive(Clone, Debug)]
 pub(super) enum Command {
@@ -105,7 +118,11 @@ pub(super) enum Command {
     Keep(Vec<String>),
     /// Aggregates, then the `BY` keys: a field, or a named expression
     /// (`BY hour = BUCKET(@timestamp, 1 hour)`, or unnamed, named by its text).
-    Stats(Vec<(String, Expr)>, Vec<(String, Expr)>),
+    Stats(Named, Named),
+    /// `INLINE STATS`: STATS' result added to every row of its group.
+    InlineStats(Named, Named),
+    /// `LOOKUP JOIN index ON ...`, at a position.
+    LookupJoin(String, LookupOn, usize),
     Sort(Vec<(String, bool, Option<bool>)>),
     Limit(i64),
     Eval(Vec<(String, Expr)>),

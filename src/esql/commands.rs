@@ -3,12 +3,15 @@
 
 use std::fmt::Write as _;
 
+mod joins;
+
 use super::ast::{Command, Expr};
 use super::expr::Sql;
 use super::parser::parse;
 use super::patterns::{GrokType, capture, dissect_regex, grok_regex};
 use super::{
-    EnrichPolicy, Error, Result, Target, add_columns, error, quote, string_literal, unnest_values,
+    EnrichPolicy, Error, LookupIndex, Result, Target, add_columns, error, quote, string_literal,
+    unnest_values,
 };
 use crate::params::format_instant;
 
@@ -17,6 +20,8 @@ use crate::params::format_instant;
 struct Pipeline<'t> {
     sql: Sql<'t>,
     policies: &'t [EnrichPolicy],
+    /// Lookup indexes for `LOOKUP JOIN`.
+    lookups: &'t [LookupIndex],
     /// Whether `events`' columns are known; without data at hand (a check),
     /// column checks are skipped.
     known: bool,
@@ -34,6 +39,8 @@ struct Pipeline<'t> {
     full_text_after: Option<&'static str>,
     /// Where the command being translated starts.
     at: usize,
+    /// Whether a LIMIT came before (INLINE STATS cannot follow one).
+    limited: bool,
     /// Whether the rows carry [`ORDER`], their place in a SORT whose keys a
     /// later command dropped or replaced (hidden; dropped at the end).
     pinned: bool,
@@ -63,6 +70,8 @@ pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
             Command::Where(cond) => pipeline.filter(cond)?,
             Command::Keep(fields) => pipeline.keep(fields)?,
             Command::Stats(aggs, keys) => pipeline.stats(aggs, keys)?,
+            Command::InlineStats(aggs, keys) => pipeline.inline_stats(aggs, keys)?,
+            Command::LookupJoin(index, on, at) => pipeline.lookup_join(index, on, *at)?,
             Command::Sort(keys) => pipeline.sort(keys),
             Command::Limit(n) => pipeline.limit(*n),
             Command::Eval(assignments) => pipeline.eval(assignments)?,
@@ -83,6 +92,7 @@ impl Pipeline<'_> {
             columns,
             indexes,
             policies,
+            lookups,
         } = *target;
         let types = columns.unwrap_or_default().iter().cloned().collect();
         // The columns after each command, to tell a new EVAL column from a replaced
@@ -95,7 +105,7 @@ impl Pipeline<'_> {
             .collect();
         let sql = Sql::new(now, time_type, types);
         if let Some((_, Command::Row(values))) = commands.first() {
-            return Pipeline::row(sql, values, policies);
+            return Pipeline::row(sql, values, policies, lookups);
         }
         let Some((_, Command::From(patterns, metadata))) = commands.first() else {
             return Err(error(0, "a query starts with FROM or ROW"));
@@ -169,12 +179,14 @@ impl Pipeline<'_> {
         Ok(Pipeline {
             sql,
             policies,
+            lookups,
             known,
             columns,
             current,
             order: None,
             full_text_after: None,
             at: 0,
+            limited: false,
             pinned: false,
         })
     }
@@ -185,6 +197,7 @@ impl Pipeline<'_> {
         mut sql: Sql<'t>,
         values: &[(String, Expr)],
         policies: &'t [EnrichPolicy],
+        lookups: &'t [LookupIndex],
     ) -> Result<Pipeline<'t>> {
         let mut columns: Vec<String> = vec![];
         let mut select: Vec<String> = vec![];
@@ -217,12 +230,14 @@ impl Pipeline<'_> {
         Ok(Pipeline {
             sql,
             policies,
+            lookups,
             known: true,
             columns,
             current: format!("SELECT {}", select.join(", ")),
             order: None,
             full_text_after: Some("cannot be used after ROW (there is no index)"),
             at: 0,
+            limited: false,
             pinned: false,
         })
     }
@@ -633,6 +648,7 @@ impl Pipeline<'_> {
     fn limit(&mut self, n: i64) -> String {
         let current = std::mem::take(&mut self.current);
         self.full_text_after = Some("cannot be used after LIMIT");
+        self.limited = true;
         format!("SELECT * FROM ({current}){} LIMIT {n}", self.order_by())
     }
 

@@ -256,6 +256,21 @@ pub fn index_patterns(query: &str) -> Result<Vec<String>> {
     }
 }
 
+/// The lookup indexes a query's `LOOKUP JOIN`s name, each once; none where
+/// it does not parse.
+#[must_use]
+pub fn lookup_indexes(query: &str) -> Vec<String> {
+    let mut names: Vec<String> = vec![];
+    for (_, command) in parse(query).unwrap_or_default() {
+        if let Command::LookupJoin(name, ..) = command
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    names
+}
+
 /// The SQL an ES|QL query becomes, run as of `now` (ns) over `events`, whose
 /// columns are `columns`; `time_field` and `time_type` (an `arrow_cast` type
 /// name) describe the time column.
@@ -275,6 +290,7 @@ pub fn translate(
             columns,
             indexes: None,
             policies: &[],
+            lookups: &[],
         },
     )
 }
@@ -291,6 +307,18 @@ pub struct EnrichPolicy {
     pub match_field: String,
     /// The columns it can add.
     pub fields: Vec<String>,
+}
+
+/// A lookup index for `LOOKUP JOIN` (`--index NAME=PATH`): a registered
+/// table and its columns.
+#[derive(Clone, Debug)]
+pub struct LookupIndex {
+    /// The name LOOKUP JOIN uses.
+    pub name: String,
+    /// The registered table.
+    pub table: String,
+    /// Its columns and their types, in order.
+    pub columns: Vec<(String, arrow::datatypes::DataType)>,
 }
 
 /// What an ES|QL query is translated for.
@@ -311,6 +339,8 @@ pub struct Target<'a> {
     pub indexes: Option<&'a [String]>,
     /// Enrich policies for `ENRICH`.
     pub policies: &'a [EnrichPolicy],
+    /// Lookup indexes for `LOOKUP JOIN`.
+    pub lookups: &'a [LookupIndex],
 }
 
 /// The SQL an ES|QL query becomes for `target`; errors give `line:column`.
@@ -466,7 +496,11 @@ mod tests {
     fn errors_name_the_construct_and_position() {
         for (q, needle) in [
             ("where x == 1", "starts with FROM"),
-            ("from x | lookup join y on x", "LOOKUP is not supported yet"),
+            ("from x | lookup join y on a", "lookup index y is not given"),
+            (
+                "from x | lookup y on a",
+                "command LOOKUP is not supported yet",
+            ),
             ("from x | enrich y", "enrich policy y is not given"),
             (
                 "from x | grok x \"%{NOPE:ip}\"",

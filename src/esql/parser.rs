@@ -1,6 +1,6 @@
 //! Tokens -> commands: a recursive-descent parser over ES|QL's grammar.
 
-use super::ast::{Command, Expr};
+use super::ast::{Command, Expr, LookupOn, Named};
 use super::lexer::{Tok, lex, without_comments};
 use super::{Result, error};
 
@@ -132,6 +132,91 @@ impl Parser {
             name.unwrap_or_else(|| without_comments(&text[start..end]).trim().to_owned()),
             e,
         ))
+    }
+
+    /// A name taken as written, up to white space or a pipe (policy and
+    /// index names hold dashes and dots: `libs-policy-defend`).
+    fn raw_name(&mut self, text: &str, missing: &str) -> Result<String> {
+        let at = self.pos().min(text.len());
+        let len = text[at..]
+            .find(|c: char| c.is_whitespace() || c == '|')
+            .unwrap_or(text.len() - at);
+        if len == 0 || self.peek().is_none() {
+            return Err(error(at, missing));
+        }
+        while self
+            .toks
+            .get(self.at)
+            .is_some_and(|(_, pos)| *pos < at + len)
+        {
+            self.at += 1;
+        }
+        Ok(text[at..at + len].to_owned())
+    }
+
+    /// What follows `STATS` (and `INLINE STATS`): the aggregates, each
+    /// with its `WHERE`, then the `BY` keys.
+    fn stats(&mut self, text: &str) -> Result<(Named, Named)> {
+        let p = self;
+        // `STATS BY keys` alone gives the distinct groups.
+        let aggs = if p.keyword("by") {
+            vec![]
+        } else {
+            p.list(|p| {
+                let (name, agg) = p.assignment(text)?;
+                // `agg WHERE cond` counts only the rows where cond holds.
+                if !p.eat_keyword("where") {
+                    return Ok((name, agg));
+                }
+                let cond = p.expr()?;
+                let mut found = false;
+                let filtered = agg.map_aggregates(&mut |call| {
+                    found = true;
+                    let Expr::Call(f, args, pos) = call else {
+                        return call.clone();
+                    };
+                    let only = |arg: Expr| match arg {
+                        Expr::Field(star) if star == "*" => {
+                            Expr::Call("case".into(), vec![cond.clone(), Expr::Int(1)], *pos)
+                        }
+                        other => Expr::Call("case".into(), vec![cond.clone(), other], *pos),
+                    };
+                    let args = if args.is_empty() && f == "count" {
+                        vec![only(Expr::Field("*".into()))]
+                    } else {
+                        let mut args = args.clone();
+                        if let Some(first) = args.first_mut() {
+                            *first = only(first.clone());
+                        }
+                        args
+                    };
+                    Expr::Call(f.clone(), args, *pos)
+                });
+                if !found {
+                    return Err(error(p.pos(), "WHERE in STATS follows an aggregate"));
+                }
+                Ok((name, filtered))
+            })?
+        };
+        let by = if p.eat_keyword("by") {
+            p.list(|p| {
+                let (name, key) = p.assignment(text)?;
+                // A field keeps its own name (also when written in backticks).
+                Ok(match key {
+                    Expr::Field(f) if name.replace('`', "") == f => (f.clone(), Expr::Field(f)),
+                    other => (name, other),
+                })
+            })?
+        } else {
+            vec![]
+        };
+        // An aggregate of a key's name is shadowed by the key (ES|QL warns
+        // "Field 'x' shadowed"; the key's values are kept).
+        let aggs = aggs
+            .into_iter()
+            .filter(|(name, _)| !by.iter().any(|(key, _)| key == name))
+            .collect();
+        Ok((aggs, by))
     }
 
     fn expr(&mut self) -> Result<Expr> {
@@ -556,18 +641,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
             "mv_expand" => Command::MvExpand(p.field()?),
             "enrich" => {
                 let at = p.pos();
-                // Policy names may hold dashes (`libs-policy-defend`): taken as
-                // written, up to white space or a pipe.
-                let len = text[at.min(text.len())..]
-                    .find(|c: char| c.is_whitespace() || c == '|')
-                    .unwrap_or(text.len() - at.min(text.len()));
-                if len == 0 {
-                    return Err(error(at, "ENRICH takes a policy name"));
-                }
-                let policy = text[at..at + len].to_owned();
-                while p.toks.get(p.at).is_some_and(|(_, pos)| *pos < at + len) {
-                    p.at += 1;
-                }
+                let policy = p.raw_name(text, "ENRICH takes a policy name")?;
                 let on = if p.eat_keyword("on") {
                     Some(p.field()?)
                 } else {
@@ -591,63 +665,40 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
             "where" => Command::Where(p.expr()?),
             "keep" => Command::Keep(p.list(Parser::pattern)?),
             "stats" => {
-                // `STATS BY keys` alone gives the distinct groups.
-                let aggs = if p.keyword("by") {
-                    vec![]
-                } else {
-                    p.list(|p| {
-                        let (name, agg) = p.assignment(text)?;
-                        // `agg WHERE cond` counts only the rows where cond holds.
-                        if !p.eat_keyword("where") {
-                            return Ok((name, agg));
-                        }
-                        let cond = p.expr()?;
-                        let mut found = false;
-                        let filtered = agg.map_aggregates(&mut |call| {
-                            found = true;
-                            let Expr::Call(f, args, pos) = call else {
-                                return call.clone();
-                            };
-                            let only = |arg: Expr| match arg {
-                                Expr::Field(star) if star == "*" => Expr::Call(
-                                    "case".into(),
-                                    vec![cond.clone(), Expr::Int(1)],
-                                    *pos,
-                                ),
-                                other => Expr::Call("case".into(), vec![cond.clone(), other], *pos),
-                            };
-                            let args = if args.is_empty() && f == "count" {
-                                vec![only(Expr::Field("*".into()))]
-                            } else {
-                                let mut args = args.clone();
-                                if let Some(first) = args.first_mut() {
-                                    *first = only(first.clone());
-                                }
-                                args
-                            };
-                            Expr::Call(f.clone(), args, *pos)
-                        });
-                        if !found {
-                            return Err(error(p.pos(), "WHERE in STATS follows an aggregate"));
-                        }
-                        Ok((name, filtered))
-                    })?
-                };
-                let by = if p.eat_keyword("by") {
-                    p.list(|p| {
-                        let (name, key) = p.assignment(text)?;
-                        // A field keeps its own name (also when written in backticks).
-                        Ok(match key {
-                            Expr::Field(f) if name.replace('`', "") == f => {
-                                (f.clone(), Expr::Field(f))
-                            }
-                            other => (name, other),
-                        })
-                    })?
-                } else {
-                    vec![]
-                };
+                let (aggs, by) = p.stats(text)?;
                 Command::Stats(aggs, by)
+            }
+            "inline" if p.eat_keyword("stats") => {
+                let (aggs, by) = p.stats(text)?;
+                Command::InlineStats(aggs, by)
+            }
+            "inlinestats" => {
+                let (aggs, by) = p.stats(text)?;
+                Command::InlineStats(aggs, by)
+            }
+            "lookup" if p.eat_keyword("join") => {
+                let at = p.pos();
+                let index = p.raw_name(text, "LOOKUP JOIN takes a lookup index")?;
+                if !p.eat_keyword("on") {
+                    return Err(error(p.pos(), "expected ON after LOOKUP JOIN's index"));
+                }
+                let on = p.list(Parser::expr)?;
+                let on = match on.as_slice() {
+                    [Expr::Binary(..)] => LookupOn::Condition(on[0].clone()),
+                    fields => fields
+                        .iter()
+                        .map(|f| match f {
+                            Expr::Field(name) => Ok(name.clone()),
+                            _ => Err(error(
+                                at,
+                                "LOOKUP JOIN ... ON takes fields (a, b) or a condition \
+                                 (a == b AND c >= d)",
+                            )),
+                        })
+                        .collect::<Result<Vec<_>>>()
+                        .map(LookupOn::Fields)?,
+                };
+                Command::LookupJoin(index, on, at)
             }
             "sort" => Command::Sort(p.list(|p| {
                 let f = p.field()?;

@@ -631,6 +631,8 @@ fn classify(error: &Error) -> Outcome {
                 Outcome::Skipped(format!("the data has no field {field}"))
             } else if message.starts_with("enrich policy ") && message.contains("is not given") {
                 Outcome::Skipped(format!("{message} (pass --enrich)"))
+            } else if message.starts_with("lookup index ") && message.contains("is not given") {
+                Outcome::Skipped(format!("{message} (pass --index)"))
             } else if message.starts_with("index pattern ") && message.contains("has no --index") {
                 Outcome::Skipped(message.clone())
             } else {

@@ -1147,6 +1147,68 @@ fn esql_index_flags_give_each_pattern_its_own_data() {
 }
 
 #[test]
+fn esql_lookup_join_reads_an_index_beside_the_data_or_among_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "events", "flat");
+    // The lookup index, written by lakehunt itself from a ROW.
+    let owners = dir.path().join("owners.parquet");
+    let o = lakehunt(&[
+        "esql",
+        "ROW destination.address = [\"s3.amazonaws.com\", \"updates.example.net\"] \
+         | MV_EXPAND destination.address \
+         | EVAL owner = CASE(destination.address == \"s3.amazonaws.com\", \"storage\", \"web\")",
+        "--out",
+        owners.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let query = |from: &str| {
+        format!(
+            "FROM {from} | WHERE destination.address IN (\"s3.amazonaws.com\", \
+             \"updates.example.net\", \"example.com\") \
+             | STATS n = COUNT(*) BY destination.address \
+             | LOOKUP JOIN owners ON destination.address \
+             | KEEP destination.address, owner | SORT destination.address"
+        )
+    };
+    let index = format!("owners={}", owners.display());
+    let csv = ["--as-of", AS_OF, "--format", "csv"];
+    let expected = "destination.address,owner\ns3.amazonaws.com,storage\nupdates.example.net,web\n";
+    // Beside --data: FROM reads the data, the index is for LOOKUP JOIN.
+    let mut args = vec!["esql"];
+    let q = query("logs-*");
+    args.extend([
+        q.as_str(),
+        "--data",
+        data.to_str().unwrap(),
+        "--index",
+        &index,
+    ]);
+    args.extend(csv);
+    let o = lakehunt(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), expected);
+    // Among --index datasets: FROM names one, LOOKUP JOIN another.
+    let logs = format!("logs={}", data.display());
+    let q = query("logs");
+    let mut args = vec!["esql", q.as_str(), "--index", &logs, "--index", &index];
+    args.extend(csv);
+    let o = lakehunt(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), expected);
+    let o = lakehunt(&[
+        "esql",
+        "FROM x | LOOKUP JOIN nope ON destination.address",
+        "--data",
+        data.to_str().unwrap(),
+        "--index",
+        &index,
+        "--as-of",
+        AS_OF,
+    ]);
+    assert_error(&o, &["lookup index nope is not given (--index nope=PATH"]);
+}
+
+#[test]
 fn esql_enrich_adds_a_lookup_tables_fields() {
     let dir = tempfile::tempdir().unwrap();
     let data = sample(dir.path(), "events", "flat");

@@ -1,0 +1,376 @@
+//! `LOOKUP JOIN` and `INLINE STATS`: commands that join the rows so far with
+//! another table (a lookup index, or the rows' own groups).
+
+use arrow::datatypes::DataType;
+
+use super::super::ast::{Expr, LookupOn};
+use super::super::{LookupIndex, Result, error, quote};
+use super::Pipeline;
+
+/// What a key's type is compared as: ES|QL joins keys of one family.
+fn family(t: &DataType) -> &'static str {
+    match t {
+        DataType::List(item) | DataType::LargeList(item) => family(item.data_type()),
+        DataType::Dictionary(_, value) => family(value),
+        t if t.is_string() => "keyword",
+        // Every numeric type joins every other (Elasticsearch compares at
+        // the lookup field's precision; here at the wider type's).
+        t if t.is_numeric() => "numeric",
+        DataType::Boolean => "boolean",
+        DataType::Timestamp(..) | DataType::Date32 | DataType::Date64 => "date",
+        _ => "other",
+    }
+}
+
+fn is_list(t: &DataType) -> bool {
+    matches!(t, DataType::List(_) | DataType::LargeList(_))
+}
+
+impl Pipeline<'_> {
+    /// The lookup index `name`; without data (a check), any name is taken
+    /// as given, with unknown columns.
+    fn lookup_index(&self, name: &str, at: usize) -> Result<LookupIndex> {
+        if let Some(found) = self.lookups.iter().find(|l| l.name == name) {
+            return Ok(found.clone());
+        }
+        if !self.known {
+            return Ok(LookupIndex {
+                name: name.to_owned(),
+                table: format!("lookup_{name}"),
+                columns: vec![],
+            });
+        }
+        Err(error(
+            at,
+            format!(
+                "lookup index {name} is not given (--index {name}=PATH: Parquet files, \
+                 folders or globs)"
+            ),
+        ))
+    }
+
+    /// `LOOKUP JOIN index ON ...`: each row once per matching row of the
+    /// lookup index (a left join: no match keeps the row, with NULLs). The
+    /// index's other columns are added at the end; one of the same name as a
+    /// column of the rows replaces it, also where nothing matched.
+    pub(super) fn lookup_join(&mut self, index: &str, on: &LookupOn, at: usize) -> Result<String> {
+        let mut current = std::mem::take(&mut self.current);
+        let lookup = self.lookup_index(index, at)?;
+        let has = |name: &str| lookup.columns.iter().any(|(c, _)| c == name);
+        let type_of = |name: &str| {
+            lookup
+                .columns
+                .iter()
+                .find(|(c, _)| c == name)
+                .map(|(_, t)| t.clone())
+        };
+        let (condition, keys) = match on {
+            LookupOn::Fields(fields) => {
+                let mut terms = vec![];
+                for f in fields {
+                    if self.known && !self.columns.contains(f) {
+                        return Err(self.unknown(f));
+                    }
+                    if self.known && !has(f) {
+                        return Err(error(
+                            at,
+                            format!("lookup index {index} has no field {f} to join on"),
+                        ));
+                    }
+                    terms.push(self.join_term(index, f, f, "==", type_of(f).as_ref(), at)?);
+                }
+                (terms.join(" AND "), fields.clone())
+            }
+            LookupOn::Condition(cond) => (self.join_condition(index, &lookup, cond, at)?, vec![]),
+        };
+        // The index's columns, less the keys (the rows keep theirs).
+        let added: Vec<(String, Option<DataType>)> = if self.known {
+            lookup
+                .columns
+                .iter()
+                .filter(|(c, _)| !keys.contains(c))
+                .map(|(c, t)| (c.clone(), Some(t.clone())))
+                .collect()
+        } else {
+            vec![]
+        };
+        let replaced: Vec<&String> = added
+            .iter()
+            .map(|(c, _)| c)
+            .filter(|c| self.columns.contains(c))
+            .collect();
+        // A column the pending order sorts on, replaced: the order is kept.
+        if self
+            .order
+            .as_ref()
+            .is_some_and(|(sort, _)| replaced.iter().any(|c| sort.contains(c)))
+        {
+            current = self.pin(current);
+        }
+        let kept = if replaced.is_empty() {
+            "q.*".to_owned()
+        } else {
+            let list: Vec<String> = replaced.iter().map(|c| quote(c)).collect();
+            format!("q.* EXCLUDE ({})", list.join(", "))
+        };
+        let mut select = vec![kept];
+        if self.known {
+            select.extend(added.iter().map(|(c, _)| format!("l.{0} AS {0}", quote(c))));
+        } else {
+            let list: Vec<String> = keys.iter().map(|c| quote(c)).collect();
+            select.push(if list.is_empty() {
+                "l.*".to_owned()
+            } else {
+                format!("l.* EXCLUDE ({})", list.join(", "))
+            });
+        }
+        for (name, t) in added {
+            self.columns.retain(|c| *c != name);
+            self.columns.push(name.clone());
+            match t {
+                Some(t) => self.sql.types.insert(name.clone(), t),
+                None => self.sql.types.remove(&name),
+            };
+            self.sql.in_order.remove(&name);
+            self.sql.ips.remove(&name);
+            self.sql.computed.insert(name);
+        }
+        Ok(format!(
+            "SELECT {} FROM ({current}) q LEFT JOIN {} l ON {condition}",
+            select.join(", "),
+            quote(&lookup.table)
+        ))
+    }
+
+    /// `q.left op l.right`, as ES|QL compares: a multi-valued value on
+    /// either side matches nothing (the rows' side counts a warning), IPs
+    /// compare as addresses, and keys of different families are refused.
+    fn join_term(
+        &self,
+        index: &str,
+        left: &str,
+        right: &str,
+        op: &str,
+        right_type: Option<&DataType>,
+        at: usize,
+    ) -> Result<String> {
+        let field = Expr::Field(left.to_owned());
+        if let (Some(lt), Some(rt)) = (self.sql.infer(&field), right_type)
+            && family(&lt) != family(rt)
+        {
+            return Err(error(
+                at,
+                format!(
+                    "JOIN left field {left} of type {lt} is incompatible with {index}'s \
+                     field {right} of type {rt}"
+                ),
+            ));
+        }
+        let mut l = self
+            .sql
+            .text(&field, true)?
+            .replace(&quote(left), &format!("q.{}", quote(left)));
+        let mut r = format!("l.{}", quote(right));
+        if right_type.is_some_and(is_list) {
+            r = format!("(CASE WHEN cardinality({r}) = 1 THEN {r}[1] END)");
+        }
+        if self.sql.is_ip(&field) {
+            l = format!("ip_key({l})");
+            r = format!("ip_key({r})");
+        }
+        let op = if op == "==" { "=" } else { op };
+        Ok(format!("{l} {op} {r}"))
+    }
+
+    /// `a == b AND c >= d`: each comparison takes a field of the rows and
+    /// one of the index, each name found on one side only.
+    fn join_condition(
+        &self,
+        index: &str,
+        lookup: &LookupIndex,
+        cond: &Expr,
+        at: usize,
+    ) -> Result<String> {
+        let shape = || {
+            error(
+                at,
+                "LOOKUP JOIN's condition compares fields (==, !=, <, <=, >, >=), \
+                 joined by AND",
+            )
+        };
+        let Expr::Binary(a, op, b) = cond else {
+            return Err(shape());
+        };
+        if *op == "AND" {
+            return Ok(format!(
+                "{} AND {}",
+                self.join_condition(index, lookup, a, at)?,
+                self.join_condition(index, lookup, b, at)?
+            ));
+        }
+        let (Expr::Field(a), Expr::Field(b)) = (a.as_ref(), b.as_ref()) else {
+            return Err(shape());
+        };
+        if !["==", "!=", "<", "<=", ">", ">="].contains(op) {
+            return Err(shape());
+        }
+        if !self.known {
+            return Ok(format!("q.{} {op} l.{}", quote(a), quote(b)));
+        }
+        let side = |name: &str| -> Result<bool> {
+            let left = self.columns.iter().any(|c| c == name);
+            let right = lookup.columns.iter().any(|(c, _)| c == name);
+            match (left, right) {
+                (true, true) => Err(error(
+                    at,
+                    format!(
+                        "{name} is both a column and a field of {index}: \
+                         RENAME it before the join"
+                    ),
+                )),
+                (false, false) => Err(self.unknown(name)),
+                (left, _) => Ok(left),
+            }
+        };
+        let (left, right, op) = match (side(a)?, side(b)?) {
+            (true, false) => (a, b, *op),
+            (false, true) => (b, a, mirrored(op)),
+            _ => {
+                return Err(error(
+                    at,
+                    format!("{a} {op} {b} must compare a column with a field of {index}"),
+                ));
+            }
+        };
+        let t = lookup
+            .columns
+            .iter()
+            .find(|(c, _)| c == right)
+            .map(|(_, t)| t);
+        self.join_term(index, left, right, op, t, at)
+    }
+}
+
+/// `op` with its sides swapped (`a < b` is `b > a`).
+fn mirrored(op: &str) -> &'static str {
+    match op {
+        "<" => ">",
+        "<=" => ">=",
+        ">" => "<",
+        ">=" => "<=",
+        "!=" => "!=",
+        _ => "==",
+    }
+}
+
+impl Pipeline<'_> {
+    /// `INLINE STATS aggs [BY keys]`: every row kept, with its group's
+    /// aggregates added. The aggregates, then the keys, come last; a column
+    /// of the same name as either is replaced (keys keep their values).
+    pub(super) fn inline_stats(
+        &mut self,
+        aggs: &[(String, Expr)],
+        keys: &[(String, Expr)],
+    ) -> Result<String> {
+        if self.limited {
+            return Err(error(
+                self.at,
+                "INLINE STATS cannot be used after LIMIT (as in Elasticsearch)",
+            ));
+        }
+        // A key that is an expression is computed first, as EVAL would.
+        let computed: Vec<(String, Expr)> = keys
+            .iter()
+            .filter(|(name, e)| !matches!(e, Expr::Field(f) if f == name))
+            .cloned()
+            .collect();
+        if !computed.is_empty() {
+            self.current = self.eval(&computed)?;
+        }
+        let fields: Vec<(String, Expr)> = keys
+            .iter()
+            .map(|(name, _)| (name.clone(), Expr::Field(name.clone())))
+            .collect();
+        for (name, key) in &fields {
+            if self.known && !self.columns.contains(name) {
+                return Err(self.unknown(name));
+            }
+            if self.sql.is_list(key) {
+                return Err(error(
+                    self.at,
+                    format!("INLINE STATS BY a multi-valued column ({name}) is not supported yet"),
+                ));
+            }
+        }
+        // A column the pending order sorts on, replaced: the order is kept.
+        if self
+            .order
+            .as_ref()
+            .is_some_and(|(sort, _)| aggs.iter().any(|(name, _)| sort.contains(name)))
+        {
+            let current = std::mem::take(&mut self.current);
+            self.current = self.pin(current);
+        }
+        let input = self.current.clone();
+        let before = (
+            self.sql.types.clone(),
+            self.columns.clone(),
+            self.order.clone(),
+            self.pinned,
+            self.sql.in_order.clone(),
+        );
+        let grouped = self.stats(aggs, &fields)?;
+        let stats_types = std::mem::replace(&mut self.sql.types, before.0);
+        let outputs = std::mem::replace(&mut self.columns, before.1);
+        (self.order, self.pinned, self.sql.in_order) = (before.2, before.3, before.4);
+        self.full_text_after = Some("cannot be used after INLINE STATS");
+        let mut kept: Vec<String> = self
+            .columns
+            .iter()
+            .filter(|c| !outputs.contains(c))
+            .map(|c| format!("q.{}", quote(c)))
+            .collect();
+        if self.pinned {
+            kept.push(format!("q.{}", quote(super::ORDER)));
+        }
+        if !self.known {
+            kept = vec!["q.*".to_owned()];
+        }
+        kept.extend(outputs.iter().map(|c| format!("s.{}", quote(c))));
+        let on: Vec<String> = fields
+            .iter()
+            .map(|(name, _)| {
+                let q = quote(name);
+                format!("q.{q} IS NOT DISTINCT FROM s.{q}")
+            })
+            .collect();
+        let join = if on.is_empty() {
+            "CROSS JOIN".to_owned()
+        } else {
+            "JOIN".to_owned()
+        };
+        let on = if on.is_empty() {
+            String::new()
+        } else {
+            format!(" ON {}", on.join(" AND "))
+        };
+        for name in &outputs {
+            self.columns.retain(|c| c != name);
+            self.columns.push(name.clone());
+            if fields.iter().any(|(k, _)| k == name) {
+                continue;
+            }
+            match stats_types.get(name) {
+                Some(t) => self.sql.types.insert(name.clone(), t.clone()),
+                None => self.sql.types.remove(name),
+            };
+            self.sql.in_order.remove(name);
+            self.sql.ips.remove(name);
+            self.sql.computed.insert(name.clone());
+        }
+        Ok(format!(
+            "SELECT {} FROM ({input}) q {join} ({grouped}) s{on}",
+            kept.join(", ")
+        ))
+    }
+}
