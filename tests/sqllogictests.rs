@@ -18,7 +18,9 @@
 //! - `lakehunt esql_columns as_of=TIME QUERY`: the same, returning the
 //!   result's column names, one per row;
 //! - `lakehunt lookup NAME PATH`: PATH is the lookup index NAME for ES|QL's
-//!   `LOOKUP JOIN` (as `--index NAME=PATH` beside `--data`).
+//!   `LOOKUP JOIN` (as `--index NAME=PATH` beside `--data`);
+//! - `lakehunt enrich NAME PATH`, `lakehunt enrich_range NAME PATH`: PATH is
+//!   the (range) policy NAME for `ENRICH` (`--enrich`, `--enrich-range`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -83,8 +85,9 @@ struct Db {
     engine: Option<Engine>,
     /// This file's scratch folder, substituted for `__TEST_DIR__`.
     scratch: tempfile::TempDir,
-    /// `lakehunt lookup NAME PATH` so far, for every engine.
-    lookups: Vec<(String, String)>,
+    /// `lakehunt lookup|enrich|enrich_range NAME PATH` so far, for every
+    /// engine.
+    lookups: Vec<(String, String, String)>,
 }
 
 impl Db {
@@ -106,21 +109,22 @@ impl Db {
             ["events", path] => {
                 let mut engine =
                     Engine::open(&[(*path).to_owned()], &EngineOptions::default()).await?;
-                for (name, path) in &self.lookups {
-                    engine.add_lookup_index(name, std::slice::from_ref(path))?;
+                for (kind, name, path) in &self.lookups {
+                    add_table(&mut engine, kind, name, path).await?;
                 }
                 self.engine = Some(engine);
                 Ok(DBOutput::StatementComplete(0))
             }
-            ["lookup", name, path] => {
-                self.lookups.push(((*name).to_owned(), (*path).to_owned()));
+            [kind @ ("lookup" | "enrich" | "enrich_range"), name, path] => {
                 let engine = match &mut self.engine {
                     Some(engine) => engine,
                     None => self
                         .engine
                         .insert(Engine::without_data(&EngineOptions::default())?),
                 };
-                engine.add_lookup_index(name, &[(*path).to_owned()])?;
+                add_table(engine, kind, name, path).await?;
+                self.lookups
+                    .push(((*kind).to_owned(), (*name).to_owned(), (*path).to_owned()));
                 Ok(DBOutput::StatementComplete(0))
             }
             [cmd @ ("hunt" | "warnings"), id, params @ ..] => {
@@ -167,6 +171,21 @@ impl Db {
             ))),
         }
     }
+}
+
+/// A lookup index, an enrich policy or a range policy, as the flags add them.
+async fn add_table(
+    engine: &mut Engine,
+    kind: &str,
+    name: &str,
+    path: &str,
+) -> Result<(), SltError> {
+    match kind {
+        "lookup" => engine.add_lookup_index(name, &[path.to_owned()])?,
+        "enrich" => engine.add_enrich(name, Path::new(path)).await?,
+        _ => engine.add_enrich_range(name, Path::new(path)).await?,
+    }
+    Ok(())
 }
 
 impl Db {

@@ -461,6 +461,7 @@ def esql(
     *,
     index: Mapping[str, Data] | None = None,
     enrich: Mapping[str, PathLike] | None = None,
+    enrich_range: Mapping[str, PathLike] | None = None,
     as_of: Instant = None,
     esql_default_limit: bool = False,
     memory_limit: Size = None,
@@ -477,9 +478,12 @@ def esql(
     A query that starts with ``ROW`` (constants, no index) needs no ``data``.
     FROM's index patterns all read ``data``, or each its own dataset:
     ``index={"logs-endpoint.events.network-*": "lake/network/"}`` (``METADATA _index``
-    then names each row's pattern). ``enrich={"policy": "hosts.parquet"}`` gives
-    ENRICH its lookup tables (Parquet, or CSV with a header; the first column is
-    the key). ``NOW()`` is ``as_of`` (default now) and later events are invisible.
+    then names each row's pattern); beside ``data``, ``index`` datasets are
+    lookup indexes for ``LOOKUP JOIN`` only. ``enrich={"policy": "hosts.parquet"}``
+    gives ENRICH its lookup tables (Parquet, or CSV with a header; the first column
+    is the key); ``enrich_range={"nets": "nets.csv"}`` its range policies (the
+    first column holds ranges: ``10.0.0.0/8``, ``FROM..TO`` with TO not included,
+    or one value). ``NOW()`` is ``as_of`` (default now) and later events are invisible.
     All rows are returned unless ``esql_default_limit=True`` (ES|QL's implicit
     LIMIT 1000). ES|QL's warnings arrive as :class:`LakehuntWarning`.
     ``stream=True`` returns a :class:`Stream` instead: rows as they are made, for
@@ -490,7 +494,8 @@ def esql(
     warnings, the data read by the executors (an object store, or paths they see).
     """
     indexes = [(pattern, _paths(paths, "index")) for pattern, paths in (index or {}).items()]
-    enrich_list = [(policy, _os.fspath(path)) for policy, path in (enrich or {}).items()]
+    enrich_list = [(policy, _os.fspath(path), False) for policy, path in (enrich or {}).items()]
+    enrich_list += [(policy, _os.fspath(path), True) for policy, path in (enrich_range or {}).items()]
     inner = (_lakehunt.esql_stream if stream else _lakehunt.esql)(
         query,
         _paths(data),

@@ -556,9 +556,6 @@ fn esql_prelude(
             "no events given: pass data= or index={pattern: path} for each index pattern",
         ));
     }
-    if !data.is_empty() && !index.is_empty() {
-        return Err(InputError::new_err("give data= or index=, not both"));
-    }
     lakehunt::esql::check(&query).map_err(|e| to_py(&e))?;
     let as_of = match as_of {
         Some(text) => instant("as_of", text)?,
@@ -572,24 +569,34 @@ fn esql_prelude(
     Ok((query, as_of))
 }
 
-/// The engine over an ES|QL query's events, with its ENRICH policies.
+/// The engine over an ES|QL query's events, with its ENRICH policies
+/// (`true`: a range policy) and LOOKUP JOIN's indexes.
 async fn esql_engine(
     data: &[String],
     index: &[(String, Vec<String>)],
-    enrich: &[(String, PathBuf)],
+    enrich: &[(String, PathBuf, bool)],
     settings: &Settings,
 ) -> lakehunt::Result<Engine> {
     let options = settings.engine_options();
     let mut engine = if index.is_empty() && data.is_empty() {
         // ROW (esql_prelude let nothing else through without data).
         Engine::without_data(&options)?
-    } else if index.is_empty() {
-        Engine::open(data, &options).await?
-    } else {
+    } else if data.is_empty() {
         Engine::open_indexed(index, &options).await?
+    } else {
+        // Beside the data, indexes are LOOKUP JOIN's only.
+        let mut engine = Engine::open(data, &options).await?;
+        for (name, paths) in index {
+            engine.add_lookup_index(name, paths)?;
+        }
+        engine
     };
-    for (policy, path) in enrich {
-        engine.add_enrich(policy, path).await?;
+    for (policy, path, range) in enrich {
+        if *range {
+            engine.add_enrich_range(policy, path).await?;
+        } else {
+            engine.add_enrich(policy, path).await?;
+        }
     }
     Ok(engine)
 }
@@ -602,7 +609,7 @@ fn esql(
     query: String,
     data: Vec<String>,
     index: Vec<(String, Vec<String>)>,
-    enrich: Vec<(String, PathBuf)>,
+    enrich: Vec<(String, PathBuf, bool)>,
     as_of: Option<&str>,
     default_limit: bool,
     settings: Settings,
@@ -625,7 +632,7 @@ fn esql_stream(
     query: String,
     data: Vec<String>,
     index: Vec<(String, Vec<String>)>,
-    enrich: Vec<(String, PathBuf)>,
+    enrich: Vec<(String, PathBuf, bool)>,
     as_of: Option<&str>,
     default_limit: bool,
     settings: Settings,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import ipaddress
 import pathlib
 import signal
 import subprocess
@@ -140,6 +141,43 @@ def test_esql_equals_the_command(data: pathlib.Path, tmp_path: pathlib.Path) -> 
     indexed = lakehunt.esql(query, index={"logs-a*": network, "logs-b*": [processes]}, as_of=AS_OF)
     assert [row["_index"] for row in indexed.to_arrow().to_pylist()] == ["logs-a*", "logs-b*"]
     assert sorted_rows(indexed.to_arrow()) == cli_rows(out)
+
+
+def test_esql_lookup_join_and_range_policies_equal_the_command(data: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    # A lookup index beside the data, and a range policy: the command's rows.
+    owners = tmp_path / "owners.parquet"
+    lakehunt_cli(
+        "esql",
+        'ROW destination.address = ["s3.amazonaws.com", "updates.example.net"] | MV_EXPAND destination.address '
+        '| EVAL owner = CASE(destination.address == "s3.amazonaws.com", "storage", "web")',
+        "--out",
+        str(owners),
+    )
+    nets = tmp_path / "nets.csv"
+    nets.write_text("network,zone\n0.0.0.0/1,low\n128.0.0.0/1,high\n")
+    query = (
+        "FROM logs-* | STATS n = COUNT(*) BY destination.address, destination.ip "
+        "| LOOKUP JOIN owners ON destination.address | ENRICH nets ON destination.ip "
+        "| WHERE owner IS NOT NULL | SORT destination.address, destination.ip | LIMIT 20"
+    )
+    out = tmp_path / "cli.parquet"
+    lakehunt_cli(
+        "esql", query, "--data", str(data), "--index", f"owners={owners}", "--enrich-range", f"nets={nets}",
+        "--as-of", AS_OF, "--out", str(out),
+    )
+    r = lakehunt.esql(query, data=data, index={"owners": owners}, enrich_range={"nets": nets}, as_of=AS_OF)
+    rows = r.to_arrow().to_pylist()
+    assert rows and {row["owner"] for row in rows} <= {"storage", "web"}
+    def zone(text: str) -> str | None:  # the oracle: Python's ipaddress
+        ip = ipaddress.ip_address(text)
+        ip = getattr(ip, "ipv4_mapped", None) or ip
+        if ip.version == 6:
+            return None
+        return "low" if ip in ipaddress.ip_network("0.0.0.0/1") else "high"
+
+    assert any(row["zone"] for row in rows)
+    assert all(row["zone"] == zone(row["destination.ip"]) for row in rows)
+    assert sorted_rows(r.to_arrow()) == cli_rows(out)
 
 
 def test_esql_default_limit(data: pathlib.Path, tmp_path: pathlib.Path) -> None:

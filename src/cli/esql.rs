@@ -180,13 +180,10 @@ pub async fn run(args: EsqlArgs) -> anyhow::Result<Outcome> {
         cluster: args.cluster.cluster.clone(),
         ..args.data.engine_options()
     };
-    let engine = if no_data {
-        Engine::without_data(&options)?
-    } else {
-        args.lookups
-            .open(&indexes, &args.data, &options, &LiveLine::new(false))
-            .await?
-    };
+    let engine = args
+        .lookups
+        .open(&indexes, &args.data, &options, &LiveLine::new(false))
+        .await?;
     let many = queries.len() > 1;
     for (i, query) in queries.iter().enumerate() {
         if failed.contains(&i) || skipped.contains(&i) {
@@ -265,6 +262,12 @@ pub(crate) struct LookupArgs {
     /// Repeatable.
     #[arg(long, value_name = "POLICY=PATH")]
     pub(crate) enrich: Vec<String>,
+    /// A range policy for `ENRICH POLICY`: a Parquet or CSV file whose first
+    /// column holds ranges (10.0.0.0/8, FROM..TO with TO not included, or one
+    /// value; of IPs, numbers or dates), the others the fields it adds from
+    /// every range that holds the key. Repeatable.
+    #[arg(long, value_name = "POLICY=PATH")]
+    pub(crate) enrich_range: Vec<String>,
 }
 
 impl LookupArgs {
@@ -290,7 +293,8 @@ impl LookupArgs {
         Ok(indexes)
     }
 
-    /// The engine over `--data` or the `indexes`, with every `--enrich` table.
+    /// The engine over `--data` or the `indexes` (or over no data, for
+    /// `ROW`), with every `--enrich` table.
     pub(crate) async fn open(
         &self,
         indexes: &[(String, Vec<String>)],
@@ -298,7 +302,10 @@ impl LookupArgs {
         options: &lakehunt::EngineOptions,
         live: &LiveLine,
     ) -> anyhow::Result<Engine> {
-        let mut engine = if data.data.is_empty() {
+        let mut engine = if data.data.is_empty() && indexes.is_empty() {
+            // ROW reads no index.
+            Engine::without_data(options)?
+        } else if data.data.is_empty() {
             opening(live, Engine::open_indexed(indexes, options)).await?
         } else {
             let mut engine = opening(live, Engine::open(&data.data, options)).await?;
@@ -313,6 +320,14 @@ impl LookupArgs {
             };
             engine
                 .add_enrich(policy, std::path::Path::new(path))
+                .await?;
+        }
+        for entry in &self.enrich_range {
+            let Some((policy, path)) = entry.split_once('=') else {
+                bail!("--enrich-range takes POLICY=PATH, got {entry}");
+            };
+            engine
+                .add_enrich_range(policy, std::path::Path::new(path))
                 .await?;
         }
         Ok(engine)

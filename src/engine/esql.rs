@@ -63,7 +63,11 @@ impl Engine {
     async fn esql_sql(&self, query: &str, as_of: i64) -> Result<(String, EsqlCounts)> {
         // ROW reads no index: no `events`, no time.
         let shape = if crate::esql::reads_no_index(query) {
-            EventsShape::default()
+            // No columns, but the tables (policies, lookups) are at hand.
+            EventsShape {
+                columns: Some(vec![]),
+                ..EventsShape::default()
+            }
         } else {
             self.events_shape().await?
         };
@@ -231,6 +235,19 @@ impl Engine {
     /// enrich policy `name`: its first column is the key, the others the
     /// fields ENRICH adds. A key that appears twice is an error naming the file.
     pub async fn add_enrich(&mut self, name: &str, path: &std::path::Path) -> Result<()> {
+        self.add_policy(name, path, false).await
+    }
+
+    /// Registers a lookup table as the ES|QL range policy `name`: its first
+    /// column holds ranges (`10.0.0.0/8`, `FROM..TO` with TO not included,
+    /// or one value; of IPs, numbers or dates), the others the fields ENRICH
+    /// adds from every range that holds the key (see
+    /// [`lakehunt_udfs::enrich_range`]). The table is read into memory.
+    pub async fn add_enrich_range(&mut self, name: &str, path: &std::path::Path) -> Result<()> {
+        self.add_policy(name, path, true).await
+    }
+
+    async fn add_policy(&mut self, name: &str, path: &std::path::Path, range: bool) -> Result<()> {
         let unreadable = |message: String| Error::UnreadableFile {
             path: path.to_owned(),
             message,
@@ -276,29 +293,57 @@ impl Engine {
         let Some((key, rest)) = fields.split_first() else {
             return Err(unreadable("the lookup table has no columns".into()));
         };
-        let check = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM \"{table}\" WHERE \"{k}\" IS NOT NULL \
-             GROUP BY \"{k}\" HAVING count(*) > 1)",
-            k = key.replace('"', "\"\"")
-        );
-        let dupes = collect(self.ctx.sql(&check).await?).await?;
-        let dupes = dupes
-            .batches
-            .first()
-            .and_then(|b| ScalarValue::try_from_array(b.column(0), 0).ok());
-        if let Some(ScalarValue::Int64(Some(n))) = dupes
-            && n > 0
-        {
-            self.ctx.deregister_table(&table)?;
-            return Err(unreadable(format!(
-                "{n} values of the key column {key} appear more than once; ENRICH needs one row per key"
-            )));
+        let types: Vec<arrow::datatypes::DataType> = self
+            .ctx
+            .table(&table)
+            .await?
+            .schema()
+            .fields()
+            .iter()
+            .skip(1)
+            .map(|f| f.data_type().clone())
+            .collect();
+        let mut multi_valued = false;
+        if range {
+            let df = self.ctx.table(&table).await?;
+            let schema = std::sync::Arc::clone(df.schema().inner());
+            let batch = arrow::compute::concat_batches(&schema, &df.collect().await?)?;
+            let ranges = lakehunt_udfs::enrich_range::RangeTable::new(&batch)
+                .map_err(|e| unreadable(format!("range policy {name}: {e}")))?;
+            multi_valued = ranges.overlaps();
+            for udf in std::sync::Arc::new(ranges).udfs(&format!("{table}_range")) {
+                self.ctx.register_udf(udf);
+            }
+        }
+        // A match policy matches one row per key.
+        if !range {
+            let check = format!(
+                "SELECT count(*) FROM (SELECT 1 FROM \"{table}\" WHERE \"{k}\" IS NOT NULL \
+                 GROUP BY \"{k}\" HAVING count(*) > 1)",
+                k = key.replace('"', "\"\"")
+            );
+            let dupes = collect(self.ctx.sql(&check).await?).await?;
+            let dupes = dupes
+                .batches
+                .first()
+                .and_then(|b| ScalarValue::try_from_array(b.column(0), 0).ok());
+            if let Some(ScalarValue::Int64(Some(n))) = dupes
+                && n > 0
+            {
+                self.ctx.deregister_table(&table)?;
+                return Err(unreadable(format!(
+                    "{n} values of the key column {key} appear more than once; ENRICH needs one row per key"
+                )));
+            }
         }
         self.enrich.push(crate::esql::EnrichPolicy {
             name: name.to_owned(),
             table,
             match_field: key.clone(),
             fields: rest.to_vec(),
+            types,
+            range,
+            multi_valued,
         });
         Ok(())
     }

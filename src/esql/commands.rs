@@ -19,9 +19,8 @@ use crate::params::format_instant;
 /// know of the columns, types and order so far.
 struct Pipeline<'t> {
     sql: Sql<'t>,
-    policies: &'t [EnrichPolicy],
-    /// Lookup indexes for `LOOKUP JOIN`.
-    lookups: &'t [LookupIndex],
+    /// ENRICH's policies and LOOKUP JOIN's indexes.
+    tables: Tables<'t>,
     /// Whether `events`' columns are known; without data at hand (a check),
     /// column checks are skipped.
     known: bool,
@@ -44,6 +43,26 @@ struct Pipeline<'t> {
     /// Whether the rows carry [`ORDER`], their place in a SORT whose keys a
     /// later command dropped or replaced (hidden; dropped at the end).
     pinned: bool,
+}
+
+/// The other tables a query may join with.
+#[derive(Clone, Copy)]
+struct Tables<'t> {
+    policies: &'t [EnrichPolicy],
+    lookups: &'t [LookupIndex],
+    /// Whether these are the tables at hand; without (a check), any is
+    /// taken as given.
+    at_hand: bool,
+}
+
+impl<'t> Tables<'t> {
+    fn of(target: &Target<'t>) -> Tables<'t> {
+        Tables {
+            policies: target.policies,
+            lookups: target.lookups,
+            at_hand: target.columns.is_some(),
+        }
+    }
 }
 
 /// The hidden column that keeps a SORT's order once its keys are gone.
@@ -91,8 +110,7 @@ impl Pipeline<'_> {
             time_type,
             columns,
             indexes,
-            policies,
-            lookups,
+            ..
         } = *target;
         let types = columns.unwrap_or_default().iter().cloned().collect();
         // The columns after each command, to tell a new EVAL column from a replaced
@@ -104,8 +122,9 @@ impl Pipeline<'_> {
             .map(|(name, _)| name.clone())
             .collect();
         let sql = Sql::new(now, time_type, types);
+        let tables = Tables::of(target);
         if let Some((_, Command::Row(values))) = commands.first() {
-            return Pipeline::row(sql, values, policies, lookups);
+            return Pipeline::row(sql, values, tables);
         }
         let Some((_, Command::From(patterns, metadata))) = commands.first() else {
             return Err(error(0, "a query starts with FROM or ROW"));
@@ -178,8 +197,7 @@ impl Pipeline<'_> {
         };
         Ok(Pipeline {
             sql,
-            policies,
-            lookups,
+            tables,
             known,
             columns,
             current,
@@ -196,8 +214,7 @@ impl Pipeline<'_> {
     fn row<'t>(
         mut sql: Sql<'t>,
         values: &[(String, Expr)],
-        policies: &'t [EnrichPolicy],
-        lookups: &'t [LookupIndex],
+        tables: Tables<'t>,
     ) -> Result<Pipeline<'t>> {
         let mut columns: Vec<String> = vec![];
         let mut select: Vec<String> = vec![];
@@ -229,8 +246,7 @@ impl Pipeline<'_> {
         sql.types = types;
         Ok(Pipeline {
             sql,
-            policies,
-            lookups,
+            tables,
             known: true,
             columns,
             current: format!("SELECT {}", select.join(", ")),
@@ -382,13 +398,16 @@ impl Pipeline<'_> {
         let current = std::mem::take(&mut self.current);
         // Without data (a check), any policy is taken as given.
         let assumed;
-        let found = self.policies.iter().find(|p| p.name == policy);
-        let found = if found.is_none() && !self.known {
+        let found = self.tables.policies.iter().find(|p| p.name == policy);
+        let found = if found.is_none() && !self.tables.at_hand {
             assumed = EnrichPolicy {
                 name: policy.to_owned(),
                 table: format!("enrich_{policy}"),
                 match_field: on.cloned().unwrap_or_else(|| "key".to_owned()),
                 fields: with.iter().map(|(_, f)| f.clone()).collect(),
+                types: vec![],
+                range: false,
+                multi_valued: false,
             };
             Some(&assumed)
         } else {
@@ -440,6 +459,9 @@ impl Pipeline<'_> {
             if !self.columns.contains(new) {
                 self.columns.push(new.clone());
             }
+        }
+        if let Some(by_ranges) = self.typed_enrich(p, &on, &with, &kept, &current) {
+            return Ok(by_ranges);
         }
         let key = self
             .sql

@@ -307,6 +307,14 @@ pub struct EnrichPolicy {
     pub match_field: String,
     /// The columns it can add.
     pub fields: Vec<String>,
+    /// The fields' types, where known (as `fields`).
+    pub types: Vec<arrow::datatypes::DataType>,
+    /// A range policy: the key column holds ranges, and field `i` (from 0)
+    /// is added by the function `{table}_range_{i + 1}(key)`.
+    pub range: bool,
+    /// Whether a key may match several rows (overlapping ranges): each
+    /// field is then a list.
+    pub multi_valued: bool,
 }
 
 /// A lookup index for `LOOKUP JOIN` (`--index NAME=PATH`): a registered

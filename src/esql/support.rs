@@ -376,8 +376,15 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "ENRICH policy [ON field] [WITH [new =] field, ...]",
         Partial,
-        "the lookup table is a file (--enrich POLICY=PATH, Parquet or CSV with a header, first column the key), matched by equality only (no range or geo_match policies); unmatched rows get NULL; a column of the same name is replaced; a multi-valued ON field is read as one value (NULL: no match; untested); an ENRICH column that replaces a column a pending SORT uses is then sorted by its new value (not refused as EVAL is; untested); Rust test: tests/it/cli.rs esql_enrich_adds_a_lookup_tables_fields",
+        "match policies: the lookup table is a file (--enrich POLICY=PATH, Parquet or CSV with a header, first column the key), matched by equality; range policies: --enrich-range (below); geo_match refused; unmatched rows get NULL; a column of the same name is replaced; a multi-valued ON field is read as one value (NULL: no match; untested); an ENRICH column that replaces a column a pending SORT uses is then sorted by its new value (not refused as EVAL is; untested); Rust test: tests/it/cli.rs esql_enrich_adds_a_lookup_tables_fields",
         "",
+    ),
+    c(
+        "Processing commands",
+        "ENRICH with a range policy (ip_range, integer/long_range, double_range, date_range)",
+        Supported,
+        "--enrich-range POLICY=PATH: the first column holds ranges as Elastic's test data writes them (10.0.0.0/8, FROM..TO meaning gte FROM and lt TO, or one value) of IPs, whole numbers, decimals or dates; each field comes from every range that holds the key (each value of a multi-valued key), a list where the table's ranges overlap, else a plain value; the table is read into memory; not on a cluster (the ranges live in the client's functions)",
+        "esql/enrich_range.slt",
     ),
     c(
         "Processing commands",

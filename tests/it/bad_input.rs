@@ -433,9 +433,9 @@ fn query_cases(cases: &mut Cases, data: &str) {
             &["CIDR_MATCH"],
         ),
         (
-            "LOOKUP JOIN",
+            "LOOKUP JOIN without its --index",
             "FROM logs-* | LOOKUP JOIN hosts ON host.name".into(),
-            &["1:15", "LOOKUP"],
+            &["1:27", "lookup index hosts is not given"],
         ),
         ("20,000 parentheses", deep_parens, &["nest"]),
         ("20,000 NOTs", deep_nots, &["nest"]),

@@ -917,11 +917,11 @@ fn esql_runs_the_hunts_text_and_names_what_it_cannot_read() {
     assert_error(
         &lakehunt(&[
             "esql",
-            "FROM x | LOOKUP JOIN hosts ON host.name",
+            "FROM x | CHANGE_POINT n ON t",
             "--data",
             data.to_str().unwrap(),
         ]),
-        &["ES|QL, at 1:10", "LOOKUP is not supported yet"],
+        &["ES|QL, at 1:10", "CHANGE_POINT is not supported yet"],
     );
 }
 
@@ -951,7 +951,7 @@ from logs-endpoint.events.network-*
 | stats n = count(*)
 ''', '''
 from logs-endpoint.events.process-*
-| lookup join hosts on host.name
+| change_point n on t
 ''', '''
 process where process.name == "cmd.exe"
 ''']
@@ -966,7 +966,7 @@ process where process.name == "cmd.exe"
         "{text}"
     );
     assert!(
-        text.contains("query 2: cannot run yet: ES|QL, at 2:3: command LOOKUP"),
+        text.contains("query 2: cannot run yet: ES|QL, at 2:3: command CHANGE_POINT"),
         "{text}"
     );
     assert!(text.contains("  query 3: EQL, not ES|QL"), "{text}");
@@ -995,7 +995,7 @@ process where process.name == "cmd.exe"
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("stray line `sql`"), "{err}");
-    assert!(err.contains("LOOKUP is not supported yet"), "{err}");
+    assert!(err.contains("CHANGE_POINT is not supported yet"), "{err}");
     assert!(
         err.contains("query 3 of 3: EQL, not ES|QL: skipped"),
         "{err}"
@@ -1206,6 +1206,43 @@ fn esql_lookup_join_reads_an_index_beside_the_data_or_among_them() {
         AS_OF,
     ]);
     assert_error(&o, &["lookup index nope is not given (--index nope=PATH"]);
+}
+
+#[test]
+fn esql_enrich_range_matches_the_ranges_that_hold_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let nets = dir.path().join("nets.csv");
+    std::fs::write(&nets, "network,zone\n10.0.0.0/8,corp\n192.168.0.0/16,lab\n").unwrap();
+    let run = |query: &str, table: &Path| {
+        lakehunt(&[
+            "esql",
+            query,
+            "--enrich-range",
+            &format!("nets={}", table.display()),
+            "--format",
+            "csv",
+        ])
+    };
+    let o = run(
+        "ROW addr = [\"10.1.2.3\", \"192.168.9.9\", \"8.8.8.8\"] | MV_EXPAND addr \
+         | ENRICH nets ON addr | SORT addr",
+        &nets,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "addr,zone\n10.1.2.3,corp\n192.168.9.9,lab\n8.8.8.8,\n"
+    );
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "network,zone\n10.0.0.0/8,corp\nnot a range,x\n").unwrap();
+    let o = run("ROW ip = \"10.1.2.3\" | ENRICH nets ON ip", &bad);
+    assert_error(
+        &o,
+        &[
+            "bad.csv",
+            "range policy nets: row 2: \"not a range\" is not a range",
+        ],
+    );
 }
 
 #[test]

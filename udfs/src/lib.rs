@@ -36,6 +36,7 @@ use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 pub mod checked_sum;
 pub mod cidr_match;
 pub mod common;
+pub mod enrich_range;
 pub mod esql_match;
 pub mod esql_parse;
 pub mod esql_replace;

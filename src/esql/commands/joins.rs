@@ -4,7 +4,7 @@
 use arrow::datatypes::DataType;
 
 use super::super::ast::{Expr, LookupOn};
-use super::super::{LookupIndex, Result, error, quote};
+use super::super::{EnrichPolicy, LookupIndex, Result, error, quote};
 use super::Pipeline;
 
 /// What a key's type is compared as: ES|QL joins keys of one family.
@@ -30,10 +30,10 @@ impl Pipeline<'_> {
     /// The lookup index `name`; without data (a check), any name is taken
     /// as given, with unknown columns.
     fn lookup_index(&self, name: &str, at: usize) -> Result<LookupIndex> {
-        if let Some(found) = self.lookups.iter().find(|l| l.name == name) {
+        if let Some(found) = self.tables.lookups.iter().find(|l| l.name == name) {
             return Ok(found.clone());
         }
-        if !self.known {
+        if !self.tables.at_hand {
             return Ok(LookupIndex {
                 name: name.to_owned(),
                 table: format!("lookup_{name}"),
@@ -71,7 +71,7 @@ impl Pipeline<'_> {
                     if self.known && !self.columns.contains(f) {
                         return Err(self.unknown(f));
                     }
-                    if self.known && !has(f) {
+                    if self.tables.at_hand && !has(f) {
                         return Err(error(
                             at,
                             format!("lookup index {index} has no field {f} to join on"),
@@ -84,7 +84,7 @@ impl Pipeline<'_> {
             LookupOn::Condition(cond) => (self.join_condition(index, &lookup, cond, at)?, vec![]),
         };
         // The index's columns, less the keys (the rows keep theirs).
-        let added: Vec<(String, Option<DataType>)> = if self.known {
+        let added: Vec<(String, Option<DataType>)> = if self.tables.at_hand {
             lookup
                 .columns
                 .iter()
@@ -114,7 +114,7 @@ impl Pipeline<'_> {
             format!("q.* EXCLUDE ({})", list.join(", "))
         };
         let mut select = vec![kept];
-        if self.known {
+        if self.tables.at_hand {
             select.extend(added.iter().map(|(c, _)| format!("l.{0} AS {0}", quote(c))));
         } else {
             let list: Vec<String> = keys.iter().map(|c| quote(c)).collect();
@@ -214,7 +214,7 @@ impl Pipeline<'_> {
         if !["==", "!=", "<", "<=", ">", ">="].contains(op) {
             return Err(shape());
         }
-        if !self.known {
+        if !self.known || !self.tables.at_hand {
             return Ok(format!("q.{} {op} l.{}", quote(a), quote(b)));
         }
         let side = |name: &str| -> Result<bool> {
@@ -264,6 +264,54 @@ fn mirrored(op: &str) -> &'static str {
 }
 
 impl Pipeline<'_> {
+    /// ENRICH's added columns typed (lists where a key may match several
+    /// rows); for a range policy, the whole command: each field from every
+    /// range that holds the key, by the policy's functions, no join.
+    pub(super) fn typed_enrich(
+        &mut self,
+        p: &EnrichPolicy,
+        on: &str,
+        with: &[(String, String)],
+        kept: &str,
+        current: &str,
+    ) -> Option<String> {
+        let multi = p.multi_valued || self.sql.is_list(&Expr::Field(on.to_owned()));
+        for (new, f) in with {
+            let i = p.fields.iter().position(|x| x == f);
+            if let Some(t) = i.and_then(|i| p.types.get(i)) {
+                let t = if multi && p.range {
+                    DataType::List(std::sync::Arc::new(arrow::datatypes::Field::new(
+                        "item",
+                        t.clone(),
+                        true,
+                    )))
+                } else {
+                    t.clone()
+                };
+                self.sql.types.insert(new.clone(), t);
+            }
+        }
+        if !p.range {
+            return None;
+        }
+        let added: Vec<String> = with
+            .iter()
+            .map(|(new, f)| {
+                let i = p.fields.iter().position(|x| x == f).unwrap_or(0) + 1;
+                format!(
+                    "{}(q.{}) AS {}",
+                    quote(&format!("{}_range_{i}", p.table)),
+                    quote(on),
+                    quote(new)
+                )
+            })
+            .collect();
+        Some(format!(
+            "SELECT {kept}, {} FROM ({current}) q",
+            added.join(", ")
+        ))
+    }
+
     /// `INLINE STATS aggs [BY keys]`: every row kept, with its group's
     /// aggregates added. The aggregates, then the keys, come last; a column
     /// of the same name as either is replaced (keys keep their values).
