@@ -10,8 +10,8 @@ use super::expr::Sql;
 use super::parser::parse;
 use super::patterns::{GrokType, capture, dissect_regex, grok_regex};
 use super::{
-    EnrichPolicy, Error, LookupIndex, Result, Target, add_columns, error, quote, string_literal,
-    unnest_values,
+    EnrichPolicy, Error, LookupIndex, Result, Target, add_columns, error, item_type, quote,
+    string_literal, unnest_values,
 };
 use crate::params::format_instant;
 
@@ -230,6 +230,10 @@ impl Pipeline<'_> {
             // every literal a long).
             if t == Some(arrow::datatypes::DataType::Int32) {
                 v = format!("CAST({v} AS INT)");
+            } else if t.as_ref().map(|t| item_type(t.clone()))
+                == Some(arrow::datatypes::DataType::Int32)
+            {
+                v = format!("CAST({v} AS INT[])");
             }
             select.push(format!("{v} AS {}", quote(name)));
             if let Some(t) = t {
@@ -240,6 +244,9 @@ impl Pipeline<'_> {
             }
             if sql.is_ip(value) {
                 sql.ips.insert(name.clone());
+            }
+            if sql.is_version(value) {
+                sql.versions.insert(name.clone());
             }
             columns.push(name.clone());
         }
@@ -652,6 +659,8 @@ impl Pipeline<'_> {
                 // IPs sort as addresses (Elasticsearch's order), not as text.
                 let key = if self.sql.is_ip(&Expr::Field(f.clone())) {
                     format!("ip_key(mv_single({}))", quote(f))
+                } else if self.sql.is_version(&Expr::Field(f.clone())) {
+                    format!("version_key(mv_single({}))", quote(f))
                 } else {
                     quote(f)
                 };
@@ -711,6 +720,11 @@ impl Pipeline<'_> {
                 self.sql.ips.insert(name.clone());
             } else {
                 self.sql.ips.remove(name);
+            }
+            if self.sql.is_version(e) {
+                self.sql.versions.insert(name.clone());
+            } else {
+                self.sql.versions.remove(name);
             }
             self.sql.computed.insert(name.clone());
         }
@@ -834,6 +848,11 @@ impl Pipeline<'_> {
                 self.sql.ips.insert(new.clone());
             } else {
                 self.sql.ips.remove(new);
+            }
+            if self.sql.versions.remove(old) {
+                self.sql.versions.insert(new.clone());
+            } else {
+                self.sql.versions.remove(new);
             }
         }
         let mut old: Vec<String> = pairs.iter().map(|(o, _)| quote(o)).collect();

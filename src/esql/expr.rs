@@ -24,6 +24,8 @@ pub(super) struct Sql<'a> {
     pub(super) computed: std::collections::HashSet<String>,
     /// Columns computed as IPs (`EVAL a = TO_IP(..)`, `ROW a = TO_IP(..)`).
     pub(super) ips: std::collections::HashSet<String>,
+    /// Columns computed as versions (`EVAL v = TO_VERSION(..)`).
+    pub(super) versions: std::collections::HashSet<String>,
     /// Why MATCH cannot be used where the translation is; `None` where it can
     /// (WHERE and STATS, before any LIMIT or STATS).
     pub(super) full_text: std::cell::Cell<Option<&'static str>>,
@@ -47,6 +49,7 @@ impl<'a> Sql<'a> {
             in_order: std::collections::HashSet::new(),
             computed: std::collections::HashSet::new(),
             ips: std::collections::HashSet::new(),
+            versions: std::collections::HashSet::new(),
             full_text: std::cell::Cell::new(Some(super::FULL_TEXT_WHERE)),
             command_at: std::cell::Cell::new(0),
         }
@@ -254,6 +257,19 @@ impl<'a> Sql<'a> {
                 let _ = write!(out, "{function}({left}, {right})");
             }
             Expr::Binary(l, op @ ("==" | "!=" | "<" | "<=" | ">" | ">="), r)
+                if self.is_version(l) || self.is_version(r) =>
+            {
+                // Versions compare as versions (`1.2.3` < `1.11.0`); a
+                // string beside one is read as one.
+                let sql_op = match *op {
+                    "==" => "=",
+                    "!=" => "<>",
+                    other => other,
+                };
+                let (left, right) = (self.version_key(l)?, self.version_key(r)?);
+                let _ = write!(out, "({left} {sql_op} {right})");
+            }
+            Expr::Binary(l, op @ ("==" | "!=" | "<" | "<=" | ">" | ">="), r)
                 if self.is_ip(l) && self.is_ip(r) =>
             {
                 // Two IPs: compared as addresses, not as text (`::1` is
@@ -332,8 +348,7 @@ impl<'a> Sql<'a> {
             // A multi-valued constant; no values is NULL.
             Expr::List(items, _) if items.is_empty() => out.push_str("NULL"),
             Expr::List(items, pos) => {
-                let types: Vec<_> = items.iter().map(|i| self.infer(i)).collect();
-                if types.windows(2).any(|w| w[0] != w[1]) {
+                if self.list_item_type(items).is_none() {
                     return Err(error(*pos, "the values of a list must be of one type"));
                 }
                 out.push_str("make_array(");
@@ -486,7 +501,7 @@ impl<'a> Sql<'a> {
                 T::Boolean
             }
             Expr::Now => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
-            Expr::List(items, _) => list(self.infer(items.first()?)?),
+            Expr::List(items, _) => list(self.list_item_type(items)??),
             Expr::Neg(inner) => self.infer(inner)?,
             Expr::Binary(left, op, right) => match *op {
                 "==" | "!=" | "<" | "<=" | ">" | ">=" | "AND" | "OR" => T::Boolean,
@@ -502,62 +517,108 @@ impl<'a> Sql<'a> {
                     _ => return None,
                 },
             },
-            Expr::Call(name, args, _) => match name.as_str() {
-                "to_integer" | "to_int" | "length" | "date_diff" | "bit_length" | "byte_length"
-                | "locate" => T::Int32,
-                "to_long" | "mv_count" | "date_extract" => T::Int64,
-                "to_double"
-                | "e"
-                | "pi"
-                | "tau"
-                | "exp"
-                | "sqrt"
-                | "cbrt"
-                | "log10"
-                | "log"
-                | "pow"
-                | "signum"
-                | "hypot"
-                | "sin"
-                | "cos"
-                | "tan"
-                | "asin"
-                | "acos"
-                | "atan"
-                | "atan2"
-                | "sinh"
-                | "cosh"
-                | "tanh"
-                | "to_degrees"
-                | "to_radians"
-                | "mv_avg"
-                | "mv_pseries_weighted_sum" => T::Float64,
-                "to_string" | "to_str" | "to_lower" | "to_upper" | "replace" | "substring"
-                | "trim" | "ltrim" | "rtrim" | "left" | "right" | "concat" | "date_format"
-                | "mv_concat" | "from_base64" | "reverse" | "to_base64" | "md5" | "sha1"
-                | "sha256" | "hash" | "repeat" | "space" | "day_name" | "month_name"
-                | "ip_prefix" => T::Utf8,
-                "to_boolean" | "to_bool" | "cidr_match" | "starts_with" | "ends_with" => T::Boolean,
-                "to_datetime" | "to_dt" => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
-                "date_trunc" => self.infer(args.get(1)?)?,
-                "bucket" => match args.get(1)? {
-                    Expr::Span(_) | Expr::Calendar(..) => self.infer(args.first()?)?,
-                    _ => T::Float64,
-                },
-                "split" => list(T::Utf8),
-                "mv_dedupe" | "mv_slice" | "coalesce" | "mv_sort" | "clamp" | "clamp_min"
-                | "clamp_max" => self.infer(args.first()?)?,
-                "date_parse" => T::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-                "mv_sum" | "mv_median" => match item_type(self.infer(args.first()?)?) {
+            // A conversion of a list converts each value.
+            Expr::Call(name, args, _)
+                if args.len() == 1
+                    && matches!(
+                        name.as_str(),
+                        "to_string" | "to_str" | "to_double" | "to_long" | "to_integer" | "to_int"
+                    )
+                    && self.is_list(&args[0]) =>
+            {
+                list(match name.as_str() {
+                    "to_double" => T::Float64,
+                    "to_long" => T::Int64,
+                    "to_integer" | "to_int" => T::Int32,
+                    _ => T::Utf8,
+                })
+            }
+            Expr::Call(name, args, _) => self.infer_call(name, args)?,
+            _ => return None,
+        })
+    }
+
+    /// The type of a call of function `name`, where known.
+    fn infer_call(&self, name: &str, args: &[Expr]) -> Option<arrow::datatypes::DataType> {
+        use arrow::datatypes::{DataType as T, Field, TimeUnit};
+        let list = |item: T| T::List(std::sync::Arc::new(Field::new("item", item, true)));
+        Some(match name {
+            "to_integer" | "to_int" | "length" | "date_diff" | "bit_length" | "byte_length"
+            | "locate" => T::Int32,
+            "to_long" | "mv_count" | "date_extract" => T::Int64,
+            "to_double"
+            | "e"
+            | "pi"
+            | "tau"
+            | "exp"
+            | "sqrt"
+            | "cbrt"
+            | "log10"
+            | "log"
+            | "pow"
+            | "signum"
+            | "hypot"
+            | "sin"
+            | "cos"
+            | "tan"
+            | "asin"
+            | "acos"
+            | "atan"
+            | "atan2"
+            | "sinh"
+            | "cosh"
+            | "tanh"
+            | "to_degrees"
+            | "to_radians"
+            | "mv_avg"
+            | "mv_pseries_weighted_sum"
+            | "scalb"
+            | "acosh"
+            | "asinh"
+            | "atanh" => T::Float64,
+            "to_unsigned_long" | "to_ulong" | "to_ul" => T::UInt64,
+            "to_date_nanos" | "to_datenanos" => {
+                T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))
+            }
+            "round_to" => {
+                let types: Vec<T> = args.iter().map(|a| self.infer(a)).collect::<Option<_>>()?;
+                if types.iter().any(T::is_floating) {
+                    T::Float64
+                } else if types.contains(&T::Int64) {
+                    T::Int64
+                } else {
+                    types.first()?.clone()
+                }
+            }
+            "mv_percentile" | "mv_median_absolute_deviation" => {
+                match item_type(self.infer(args.first()?)?) {
                     t if t.is_integer() => t,
                     _ => T::Float64,
-                },
-                "mv_append" => list(item_type(self.infer(args.first()?)?)),
-                "mv_first" | "mv_last" | "mv_min" | "mv_max" => {
-                    item_type(self.infer(args.first()?)?)
                 }
-                _ => return None,
+            }
+            "to_string" | "to_str" | "to_lower" | "to_upper" | "replace" | "substring" | "trim"
+            | "ltrim" | "rtrim" | "left" | "right" | "concat" | "date_format" | "mv_concat"
+            | "from_base64" | "reverse" | "to_base64" | "md5" | "sha1" | "sha256" | "hash"
+            | "repeat" | "space" | "day_name" | "month_name" | "ip_prefix" | "to_version"
+            | "to_ver" | "to_text" => T::Utf8,
+            "to_boolean" | "to_bool" | "cidr_match" | "starts_with" | "ends_with" | "contains"
+            | "mv_contains" => T::Boolean,
+            "to_datetime" | "to_dt" => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            "date_trunc" => self.infer(args.get(1)?)?,
+            "bucket" => match args.get(1)? {
+                Expr::Span(_) | Expr::Calendar(..) => self.infer(args.first()?)?,
+                _ => T::Float64,
             },
+            "split" | "mv_zip" => list(T::Utf8),
+            "mv_dedupe" | "mv_slice" | "coalesce" | "mv_sort" | "clamp" | "clamp_min"
+            | "clamp_max" | "copy_sign" => self.infer(args.first()?)?,
+            "date_parse" => T::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+            "mv_sum" | "mv_median" => match item_type(self.infer(args.first()?)?) {
+                t if t.is_integer() => t,
+                _ => T::Float64,
+            },
+            "mv_append" => list(item_type(self.infer(args.first()?)?)),
+            "mv_first" | "mv_last" | "mv_min" | "mv_max" => item_type(self.infer(args.first()?)?),
             _ => return None,
         })
     }
@@ -611,11 +672,39 @@ impl<'a> Sql<'a> {
     /// Whether `e` is a list computed in its own order (see `in_order`).
     pub(super) fn in_order(&self, e: &Expr) -> bool {
         match e {
-            Expr::Call(name, _, _) => name == "split",
+            Expr::Call(name, _, _) if name == "split" => true,
+            // A conversion keeps its values' order.
+            Expr::Call(name, args, _)
+                if matches!(
+                    name.as_str(),
+                    "to_string" | "to_str" | "to_double" | "to_long" | "to_integer" | "to_int"
+                ) =>
+            {
+                args.first().is_some_and(|a| self.in_order(a))
+            }
             Expr::List(..) => true,
             Expr::Field(name) => self.in_order.contains(name),
             _ => false,
         }
+    }
+
+    /// The type of a list literal's values: their one type, integers widened
+    /// to long where one is (`[1, 5000000000]` is a list of longs, as in
+    /// ES|QL); `None` where they differ otherwise, `Some(None)` where
+    /// unknown.
+    #[allow(clippy::option_option)]
+    pub(super) fn list_item_type(
+        &self,
+        items: &[Expr],
+    ) -> Option<Option<arrow::datatypes::DataType>> {
+        use arrow::datatypes::DataType as T;
+        let mut types = items.iter().map(|i| self.infer(i));
+        let first = types.next()?;
+        types.try_fold(first, |acc, t| match (acc, t) {
+            (a, b) if a == b => Some(a),
+            (Some(T::Int32 | T::Int64), Some(T::Int32 | T::Int64)) => Some(Some(T::Int64)),
+            _ => None,
+        })
     }
 
     /// Column `name` now holds one of its list's values per row.
@@ -672,6 +761,21 @@ impl<'a> Sql<'a> {
     /// `e` (an IP, or an IP's text) as the key Elasticsearch orders IPs by.
     pub(super) fn ip_key(&self, e: &Expr) -> Result<String> {
         Ok(format!("ip_key({})", self.text(e, true)?))
+    }
+
+    /// `e` (a version, or a version's text) as the key Elasticsearch orders
+    /// versions by.
+    pub(super) fn version_key(&self, e: &Expr) -> Result<String> {
+        Ok(format!("version_key({})", self.text(e, true)?))
+    }
+
+    /// Whether `e` is a version: TO_VERSION, or a column computed from it.
+    pub(super) fn is_version(&self, e: &Expr) -> bool {
+        match e {
+            Expr::Call(name, _, _) => matches!(name.as_str(), "to_version" | "to_ver"),
+            Expr::Field(name) => self.versions.contains(name),
+            _ => false,
+        }
     }
 
     /// Whether `e` is an IP: text named `ip` or `*.ip`, as ECS names them

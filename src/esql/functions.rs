@@ -8,6 +8,93 @@ use super::patterns::java_date_pattern;
 use super::{Result, check_arity, date_span, error, item_type, quote, string_literal};
 
 impl Sql<'_> {
+    /// `ROUND_TO(v, p1, p2, ...)`: the largest point not above `v`; below
+    /// every point, the smallest; in the arguments' common type.
+    fn round_to(&self, args: &[Expr], pos: usize) -> Result<String> {
+        let v = self.text(&args[0], true)?;
+        let to = match self.infer(&Expr::Call("round_to".into(), args.to_vec(), pos)) {
+            Some(arrow::datatypes::DataType::Float64) => "DOUBLE",
+            Some(arrow::datatypes::DataType::Int64) => "BIGINT",
+            Some(arrow::datatypes::DataType::Int32) => "INT",
+            _ => "",
+        };
+        let mut points = vec![];
+        for p in &args[1..] {
+            let p = self.text(p, true)?;
+            points.push(if to.is_empty() {
+                p
+            } else {
+                format!("CAST({p} AS {to})")
+            });
+        }
+        let below: Vec<String> = points
+            .iter()
+            .map(|p| format!("CASE WHEN {p} <= {v} THEN {p} END"))
+            .collect();
+        let v = if to.is_empty() {
+            v
+        } else {
+            format!("CAST({v} AS {to})")
+        };
+        Ok(format!(
+            "CASE WHEN {v} IS NULL THEN NULL ELSE coalesce(greatest({}), least({})) END",
+            below.join(", "),
+            points.join(", ")
+        ))
+    }
+
+    /// `TO_UNSIGNED_LONG(v)`: 0 to 2^64 - 1; decimals and text truncated
+    /// toward zero; true is 1; a time its milliseconds; a value outside the
+    /// range NULL with a warning.
+    fn to_unsigned_long(&self, arg: &Expr) -> Result<String> {
+        use arrow::datatypes::DataType as T;
+        let v = self.text(arg, true)?;
+        let u64 = |x: &str| format!("arrow_cast({x}, 'UInt64')");
+        Ok(match self.infer(arg) {
+            Some(T::Boolean) => u64(&format!("CASE WHEN {v} THEN 1 WHEN NOT {v} THEN 0 END")),
+            Some(t) if t.is_integer() => {
+                format!(
+                    "esql_null_if({}, {v} < 0)",
+                    u64(&format!("greatest({v}, 0)"))
+                )
+            }
+            Some(T::Timestamp(..)) => {
+                let ms = format!(
+                    "CAST(arrow_cast({v}, 'Timestamp(Millisecond, Some(\"UTC\"))') AS BIGINT)"
+                );
+                format!(
+                    "esql_null_if({}, {ms} < 0)",
+                    u64(&format!("greatest({ms}, 0)"))
+                )
+            }
+            _ => {
+                // Text: a whole number exactly, else as a decimal; then the range.
+                let d = format!(
+                    "coalesce(try_cast({v} AS DECIMAL(38, 0)), \
+                     try_cast(trunc(try_cast({v} AS DOUBLE)) AS DECIMAL(38, 0)))"
+                );
+                let inside = format!("({d} >= 0 AND {d} <= 18446744073709551615)");
+                format!(
+                    "esql_null_if({}, NOT {inside})",
+                    u64(&format!("CASE WHEN {inside} THEN {d} END"))
+                )
+            }
+        })
+    }
+}
+
+/// The SQL type a conversion function converts each value of a list to.
+fn list_conversion(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "to_string" | "to_str" => "VARCHAR",
+        "to_double" => "DOUBLE",
+        "to_long" => "BIGINT",
+        "to_integer" | "to_int" => "INT",
+        _ => return None,
+    })
+}
+
+impl Sql<'_> {
     /// Functions whose ES|QL meaning needs more than a same-named SQL call;
     /// `false` when `name` is not one of them.
     #[expect(
@@ -26,6 +113,36 @@ impl Sql<'_> {
             |range: std::ops::RangeInclusive<usize>| check_arity(name, &range, args.len(), pos);
         let integer = |e: &Expr| self.infer(e).is_some_and(|t| t.is_integer());
         let timestamp = |e: &Expr| matches!(self.infer(e), Some(T::Timestamp(..)));
+        // A conversion of a multi-valued field converts each value: values
+        // that do not convert are dropped, and none left is NULL.
+        if let Some(to) = list_conversion(name)
+            && args.len() == 1
+            && self.is_list(&args[0])
+        {
+            let item = item_type(self.infer(&args[0]).unwrap_or(T::Null));
+            if item.is_floating() && matches!(to, "BIGINT" | "INT") {
+                return Err(error(
+                    pos,
+                    format!(
+                        "{} of a multi-valued decimal field is not supported yet",
+                        name.to_ascii_uppercase()
+                    ),
+                ));
+            }
+            if matches!(item, T::Timestamp(..)) && to == "VARCHAR" {
+                return Err(error(
+                    pos,
+                    "TO_STRING of a multi-valued date field is not supported yet",
+                ));
+            }
+            let v = self.text(&args[0], false)?;
+            let _ = write!(
+                out,
+                "CASE WHEN cardinality(array_compact(TRY_CAST({v} AS {to}[]))) > 0 \
+                 THEN array_compact(TRY_CAST({v} AS {to}[])) END"
+            );
+            return Ok(true);
+        }
         let sql = match name {
             "match" => self.full_text_match(args, pos)?,
             "replace" => {
@@ -367,6 +484,121 @@ impl Sql<'_> {
                 } else {
                     format!("mv_sum_exact({})", self.text(&args[0], false)?)
                 }
+            }
+            "mv_zip" => {
+                arity(2..=3)?;
+                let delimiter = match args.get(2) {
+                    Some(d) => self.text(d, true)?,
+                    None => "','".to_owned(),
+                };
+                format!(
+                    "mv_zip({}, {}, {delimiter})",
+                    self.text(&args[0], false)?,
+                    self.text(&args[1], false)?
+                )
+            }
+            "mv_percentile" | "mv_median_absolute_deviation" => {
+                arity(if name == "mv_percentile" {
+                    2..=2
+                } else {
+                    1..=1
+                })?;
+                let v = self.text(&args[0], false)?;
+                let list = if self.is_list(&args[0]) {
+                    v
+                } else {
+                    format!("make_array({v})")
+                };
+                if name == "mv_percentile" {
+                    // Outside 0..100: NULL with a warning.
+                    let p = self.text(&args[1], true)?;
+                    format!(
+                        "esql_null_if(mv_percentile({list}, {p}), \
+                         CAST({p} AS DOUBLE) < 0 OR CAST({p} AS DOUBLE) > 100)"
+                    )
+                } else {
+                    format!("mv_median_absolute_deviation({list})")
+                }
+            }
+            "mv_contains" => {
+                arity(2..=2)?;
+                // Every value of the second is among the first's; NULL second: true.
+                let (a, b) = (self.text(&args[0], false)?, self.text(&args[1], false)?);
+                let as_list = |e: &Expr, v: String| {
+                    if self.is_list(e) {
+                        v
+                    } else {
+                        format!("make_array({v})")
+                    }
+                };
+                let (a, b) = (as_list(&args[0], a), as_list(&args[1], b));
+                format!(
+                    "CASE WHEN {b} IS NULL THEN TRUE WHEN {a} IS NULL THEN FALSE \
+                     ELSE array_has_all({a}, {b}) END"
+                )
+            }
+            "round_to" => {
+                if args.len() < 2 {
+                    return Err(error(pos, "ROUND_TO takes a value and at least one point"));
+                }
+                self.round_to(args, pos)?
+            }
+            "copy_sign" => {
+                arity(2..=2)?;
+                let m = self.text(&args[0], true)?;
+                let sign = format!("CAST({} AS DOUBLE)", self.text(&args[1], true)?);
+                if self.infer(&args[0]).is_some_and(|t| t.is_integer()) {
+                    // Java's negation: the smallest value stays itself.
+                    format!(
+                        "CASE WHEN {m} IS NULL OR {sign} IS NULL THEN NULL \
+                         WHEN ({m} < 0) = ({sign} < 0) THEN {m} \
+                         WHEN {m} = {min} THEN {m} ELSE -{m} END",
+                        min = if self.infer(&args[0]) == Some(T::Int32) {
+                            "-2147483648"
+                        } else {
+                            "-9223372036854775808"
+                        }
+                    )
+                } else {
+                    // The sign bit, so -0.0 is negative (Math.copySign).
+                    format!(
+                        "CASE WHEN {sign} IS NULL THEN NULL \
+                         WHEN atan2({sign}, -1.0) < 0 THEN -abs(CAST({m} AS DOUBLE)) \
+                         ELSE abs(CAST({m} AS DOUBLE)) END"
+                    )
+                }
+            }
+            "to_unsigned_long" | "to_ulong" | "to_ul" => {
+                arity(1..=1)?;
+                self.to_unsigned_long(&args[0])?
+            }
+            "to_date_nanos" | "to_datenanos" => {
+                arity(1..=1)?;
+                if self.infer(&args[0]) == Some(T::Int32) {
+                    return Err(error(
+                        pos,
+                        "TO_DATE_NANOS takes a long, a double, a date or text, not an integer",
+                    ));
+                }
+                let v = self.text(&args[0], true)?;
+                let ns = "'Timestamp(Nanosecond, Some(\"UTC\"))'";
+                let t = if integer(&args[0]) {
+                    format!("arrow_cast(to_timestamp_nanos({v}), {ns})")
+                } else if self.infer(&args[0]).is_some_and(|t| t.is_floating()) {
+                    format!(
+                        "arrow_cast(to_timestamp_nanos(try_cast(floor({v} + 0.5) AS BIGINT)), {ns})"
+                    )
+                } else {
+                    format!("arrow_cast(try_cast({v} AS TIMESTAMP), {ns})")
+                };
+                // Before 1970: NULL with a warning, as Elasticsearch.
+                format!(
+                    "esql_null_if({t}, {t} < arrow_cast(TIMESTAMP '1970-01-01T00:00:00', {ns}))"
+                )
+            }
+            "to_version" | "to_ver" | "to_text" => {
+                arity(1..=1)?;
+                format!("CAST({} AS VARCHAR)", self.text(&args[0], true)?)
             }
             "mv_median" => {
                 arity(1..=1)?;

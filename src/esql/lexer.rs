@@ -188,7 +188,35 @@ pub(super) fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
             }
         }
     }
-    Ok(out)
+    Ok(join_qualified(out))
+}
+
+/// `a . b` as `a.b`: ES|QL's grammar reads a qualified name as names and
+/// dots, white space allowed between them (`process.parent.name .caseless`).
+fn join_qualified(toks: Vec<(Tok, usize)>) -> Vec<(Tok, usize)> {
+    let mut out: Vec<(Tok, usize)> = Vec::with_capacity(toks.len());
+    let mut rest = toks.into_iter().peekable();
+    while let Some(tok) = rest.next() {
+        let joins = matches!(
+            (out.last(), &tok.0, rest.peek()),
+            (
+                Some((Tok::Ident(_) | Tok::Name(_), _)),
+                Tok::Op("."),
+                Some((Tok::Ident(_) | Tok::Name(_), _))
+            )
+        );
+        if !joins {
+            out.push(tok);
+            continue;
+        }
+        let (Some((Tok::Ident(a) | Tok::Name(a), at)), Some((Tok::Ident(b) | Tok::Name(b), _))) =
+            (out.pop(), rest.next())
+        else {
+            continue;
+        };
+        out.push((Tok::Ident(format!("{a}.{b}")), at));
+    }
+    out
 }
 
 /// A field name from byte `i`: parts joined by dots, each plain (letters,

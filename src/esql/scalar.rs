@@ -43,6 +43,11 @@ pub(super) fn template(name: &str, arity: usize) -> Option<&'static str> {
         ("sinh", 1) => "esql_finite(sinh(CAST({0} AS DOUBLE)))",
         ("cosh", 1) => "esql_finite(cosh(CAST({0} AS DOUBLE)))",
         ("tanh", 1) => "tanh(CAST({0} AS DOUBLE))",
+        ("acosh", 1) => "esql_finite(acosh(CAST({0} AS DOUBLE)))",
+        ("asinh", 1) => "asinh(CAST({0} AS DOUBLE))",
+        ("atanh", 1) => "esql_finite(atanh(CAST({0} AS DOUBLE)))",
+        // d * 2^n (Math.scalb), NULL with a warning past the double range.
+        ("scalb", 2) => "esql_finite(CAST({0} AS DOUBLE) * power(2.0, CAST({1} AS DOUBLE)))",
         ("to_degrees", 1) => "degrees(CAST({0} AS DOUBLE))",
         ("to_radians", 1) => "radians(CAST({0} AS DOUBLE))",
         // Strings.
@@ -65,6 +70,7 @@ pub(super) fn template(name: &str, arity: usize) -> Option<&'static str> {
         ("repeat", 2) => "esql_null_if(repeat({0}, greatest({1}, 0)), {1} < 0)",
         ("space", 1) => "esql_null_if(repeat(' ', greatest({0}, 0)), {0} < 0)",
         ("to_base64", 1) => "to_base64({0})",
+        ("contains", 2) => "(strpos({0}, {1}) > 0)",
         // Dates, in English as Elasticsearch's default locale.
         ("day_name", 1) => "to_char({0}, '%A')",
         ("month_name", 1) => "to_char({0}, '%B')",

@@ -102,8 +102,8 @@ fn check_summary(out: &Path) {
     expect(
         "linux/queries/four.toml",
         3,
-        "failed",
-        "LOOKUP is not supported yet",
+        "skipped",
+        "lookup index hosts is not given (--index hosts=PATH",
     );
     expect(
         "linux/queries/four.toml",

@@ -49,6 +49,8 @@ pub mod ip_to_string;
 pub mod mv_count;
 pub mod mv_single;
 pub mod mv_stats;
+pub mod mv_zip;
+pub mod version;
 
 /// Every scalar function of this crate.
 #[must_use]
@@ -68,6 +70,10 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         mv_stats::mv_median_udf(),
         mv_stats::mv_mad_udf(),
         mv_stats::mv_pseries_udf(),
+        mv_stats::mv_percentile_udf(),
+        mv_stats::mv_median_absolute_deviation_udf(),
+        mv_zip::mv_zip_udf(),
+        version::version_key_udf(),
         esql_parse::date_parse_udf(),
         esql_parse::ip_prefix_udf(),
         esql_parse::ip_key_udf(),

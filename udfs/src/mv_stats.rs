@@ -10,7 +10,14 @@
 //! - `mv_mad(list)`: the median absolute deviation, `median(|x - median(x)|)`,
 //!   as a double (`MEDIAN_ABSOLUTE_DEVIATION` over a group's collected values);
 //! - `mv_pseries(list, p)`: `sum(x[i] / (i + 1)^p)` in stored order, with
-//!   compensated summation, as a double (`MV_PSERIES_WEIGHTED_SUM`).
+//!   compensated summation, as a double (`MV_PSERIES_WEIGHTED_SUM`);
+//! - `mv_percentile(list, p)`: the `p`th percentile (0 to 100, else NULL),
+//!   interpolated linearly between the closest ranks, in the list's item
+//!   type (whole numbers interpolate toward negative infinity), as
+//!   Elasticsearch's `MV_PERCENTILE`;
+//! - `mv_median_absolute_deviation(list)`: `median(|x - median(x)|)` in the
+//!   list's item type, each median of an even count the mean of the middle
+//!   two rounded toward zero for whole numbers (`MV_MEDIAN_ABSOLUTE_DEVIATION`).
 //!
 //! A NULL or empty list gives NULL; NULL items are skipped.
 
@@ -34,6 +41,8 @@ enum Op {
     Median,
     Mad,
     Pseries,
+    Percentile,
+    MvMad,
 }
 
 /// One of the list statistics (see the module).
@@ -44,7 +53,11 @@ pub struct ListStat {
 }
 
 fn udf(op: Op) -> ScalarUDF {
-    let arity = if op == Op::Pseries { 2 } else { 1 };
+    let arity = if matches!(op, Op::Pseries | Op::Percentile) {
+        2
+    } else {
+        1
+    };
     ScalarUDF::new_from_impl(ListStat {
         op,
         signature: Signature::any(arity, Volatility::Immutable),
@@ -77,6 +90,59 @@ pub fn mv_mad_udf() -> Arc<ScalarUDF> {
 pub fn mv_pseries_udf() -> Arc<ScalarUDF> {
     static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::Pseries)));
     Arc::clone(&UDF)
+}
+
+/// `mv_percentile`.
+#[must_use]
+pub fn mv_percentile_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::Percentile)));
+    Arc::clone(&UDF)
+}
+
+/// `mv_median_absolute_deviation`.
+#[must_use]
+pub fn mv_median_absolute_deviation_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::MvMad)));
+    Arc::clone(&UDF)
+}
+
+/// The median of sorted whole numbers, an even count's rounded toward zero.
+fn median_toward_zero(sorted: &[i64]) -> i64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        return sorted[n / 2];
+    }
+    let sum = i128::from(sorted[n / 2 - 1]) + i128::from(sorted[n / 2]);
+    // Within the two values' range, so it fits.
+    i64::try_from(sum / 2).unwrap_or_default()
+}
+
+/// The `p`th percentile of sorted whole numbers: interpolated, the
+/// fraction of the step truncated (Elasticsearch's `(long) (frac * diff)`).
+fn percentile_whole(sorted: &[i64], p: f64) -> i64 {
+    let index = p / 100.0 * (sorted.len() - 1) as f64;
+    let lo = index.floor() as usize;
+    let Some(&hi) = sorted.get(lo + 1) else {
+        return sorted[sorted.len() - 1];
+    };
+    let diff = i128::from(hi) - i128::from(sorted[lo]);
+    let step = ((index - lo as f64) * diff as f64) as i128;
+    i64::try_from(i128::from(sorted[lo]) + step).unwrap_or(hi)
+}
+
+/// The `p`th percentile of sorted doubles, interpolated.
+fn percentile_float(sorted: &[f64], p: f64) -> f64 {
+    let index = p / 100.0 * (sorted.len() - 1) as f64;
+    let lo = index.floor() as usize;
+    let Some(&hi) = sorted.get(lo + 1) else {
+        return sorted[sorted.len() - 1];
+    };
+    let (low, frac) = (sorted[lo], index - lo as f64);
+    if low < 0.0 && hi > 0.0 {
+        (low + frac * hi) - frac * low
+    } else {
+        low + frac * (hi - low)
+    }
 }
 
 /// The item type of a list type.
@@ -121,6 +187,15 @@ fn kahan(values: impl Iterator<Item = f64>) -> f64 {
     sum
 }
 
+/// Each row's percentile, as a double; `None` where NULL.
+fn p_values(p: Option<&ColumnarValue>, rows: usize) -> Result<Vec<Option<f64>>> {
+    let Some(p) = p else {
+        return Ok(vec![None; rows]);
+    };
+    let p = cast(&p.to_array(rows)?, &DataType::Float64)?;
+    Ok(p.as_primitive::<Float64Type>().iter().collect())
+}
+
 impl ListStat {
     /// Each row's items as `T` (NULL items skipped); `None` for a NULL or
     /// empty list.
@@ -151,7 +226,65 @@ impl ListStat {
         Self::rows::<Float64Type>(list)
     }
 
-    fn eval(&self, list: &ArrayRef, p: Option<f64>) -> Result<ArrayRef> {
+    /// `mv_percentile`: each row at its own percentile.
+    fn percentile(
+        list: &ArrayRef,
+        items: &DataType,
+        p_array: Option<&ColumnarValue>,
+    ) -> Result<ArrayRef> {
+        let ps = p_values(p_array, list.len())?;
+        let valid = |row: usize| ps[row].filter(|p| (0.0..=100.0).contains(p));
+        Ok(if items.is_integer() {
+            let values: Int64Array = Self::ints(list)?
+                .into_iter()
+                .enumerate()
+                .map(|(row, v)| {
+                    let (mut v, p) = (v?, valid(row)?);
+                    v.sort_unstable();
+                    Some(percentile_whole(&v, p))
+                })
+                .collect();
+            cast(&(Arc::new(values) as ArrayRef), items)?
+        } else {
+            let values: Float64Array = Self::floats(list)?
+                .into_iter()
+                .enumerate()
+                .map(|(row, v)| {
+                    let (mut v, p) = (v?, valid(row)?);
+                    v.sort_unstable_by(f64::total_cmp);
+                    Some(percentile_float(&v, p))
+                })
+                .collect();
+            Arc::new(values)
+        })
+    }
+
+    /// `mv_median_absolute_deviation` of whole numbers, in their type.
+    fn mad_whole(list: &ArrayRef, items: &DataType) -> Result<ArrayRef> {
+        let values: Int64Array = Self::ints(list)?
+            .into_iter()
+            .map(|row| {
+                row.map(|mut v| {
+                    v.sort_unstable();
+                    let m = i128::from(median_toward_zero(&v));
+                    let mut deviations: Vec<i64> = v
+                        .iter()
+                        .map(|x| i64::try_from((i128::from(*x) - m).abs()).unwrap_or(i64::MAX))
+                        .collect();
+                    deviations.sort_unstable();
+                    median_toward_zero(&deviations)
+                })
+            })
+            .collect();
+        Ok(cast(&(Arc::new(values) as ArrayRef), items)?)
+    }
+
+    fn eval(
+        &self,
+        list: &ArrayRef,
+        p: Option<f64>,
+        p_array: Option<&ColumnarValue>,
+    ) -> Result<ArrayRef> {
         let Some(items) = item(list.data_type()) else {
             return exec_err!("{} takes a list, got {}", self.name(), list.data_type());
         };
@@ -195,7 +328,8 @@ impl ListStat {
                     .collect();
                 Arc::new(values)
             }
-            Op::Mad => {
+            Op::MvMad if whole => Self::mad_whole(list, items)?,
+            Op::Mad | Op::MvMad => {
                 let values: Float64Array = Self::floats(list)?
                     .into_iter()
                     .map(|row| {
@@ -211,6 +345,7 @@ impl ListStat {
                     .collect();
                 Arc::new(values)
             }
+            Op::Percentile => Self::percentile(list, items, p_array)?,
             Op::Pseries => {
                 let p = p.unwrap_or(1.0);
                 let values: Float64Array = Self::floats(list)?
@@ -238,6 +373,8 @@ impl ScalarUDFImpl for ListStat {
             Op::Median => "mv_median",
             Op::Mad => "mv_mad",
             Op::Pseries => "mv_pseries",
+            Op::Percentile => "mv_percentile",
+            Op::MvMad => "mv_median_absolute_deviation",
         }
     }
 
@@ -254,12 +391,19 @@ impl ScalarUDFImpl for ListStat {
         }
         Ok(match self.op {
             Op::SumExact if items.is_integer() => DataType::Decimal128(38, 0),
-            Op::Median if items.is_integer() => items.clone(),
+            Op::Median | Op::Percentile | Op::MvMad if items.is_integer() => items.clone(),
             _ => DataType::Float64,
         })
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        if self.op == Op::Percentile {
+            // The percentile may differ per row.
+            let rows = args.number_rows;
+            let list = args.args[0].to_array(rows)?;
+            let out = self.eval(&list, None, Some(&args.args[1]))?;
+            return Ok(ColumnarValue::Array(out));
+        }
         let p = match args.args.get(1) {
             None => None,
             Some(ColumnarValue::Scalar(s)) => match s.cast_to(&DataType::Float64)? {
@@ -270,7 +414,7 @@ impl ScalarUDFImpl for ListStat {
                 return exec_err!("{}: the exponent must be a constant", self.name());
             }
         };
-        map_columnar(&args.args[0], |list| self.eval(list, p))
+        map_columnar(&args.args[0], |list| self.eval(list, p, None))
     }
 }
 
@@ -286,6 +430,36 @@ mod tests {
         assert_eq!(median_whole(&[-4, -1]), -3);
         assert_eq!(median_whole(&[i64::MAX - 1, i64::MAX]), i64::MAX - 1);
         assert!((median_float(&[-6.77, 4.69, 5.05, 12.15]) - 4.87).abs() < 1e-12);
+    }
+
+    #[test]
+    fn percentiles_match_elasticsearch_s_examples() {
+        // mv_percentile.csv-spec: [5, 5, 10, 12, 5000] at 50 is 10; [0, 10]
+        // at 75 is 7 as whole numbers, 7.5 as doubles; [0, 5, 10] at 75 is 7.
+        assert_eq!(percentile_whole(&[5, 5, 10, 12, 5000], 50.0), 10);
+        assert_eq!(percentile_whole(&[0, 10], 75.0), 7);
+        assert!((percentile_float(&[0.0, 10.0], 75.0) - 7.5).abs() < 1e-12);
+        assert_eq!(percentile_whole(&[0, 5, 10], 75.0), 7);
+        assert!((percentile_float(&[0.0, 5.0, 10.0], 75.0) - 7.5).abs() < 1e-12);
+        assert_eq!(percentile_whole(&[3, 9], 0.0), 3);
+        assert_eq!(percentile_whole(&[3, 9], 100.0), 9);
+        assert_eq!(percentile_whole(&[50], 90.0), 50);
+    }
+
+    #[test]
+    fn median_absolute_deviations_round_toward_zero() {
+        // mv_median_absolute_deviation.csv-spec: [0, 2, 5, 6] -> 2,
+        // [-7, 11] -> 9, [-7, 0, 1] -> 1.
+        let mad = |v: &[i64]| {
+            let m = median_toward_zero(v);
+            let mut d: Vec<i64> = v.iter().map(|x| (x - m).abs()).collect();
+            d.sort_unstable();
+            median_toward_zero(&d)
+        };
+        assert_eq!(mad(&[0, 2, 5, 6]), 2);
+        assert_eq!(mad(&[-7, 11]), 9);
+        assert_eq!(mad(&[-7, 0, 1]), 1);
+        assert_eq!(median_toward_zero(&[-4, -1]), -2);
     }
 
     #[test]

@@ -133,6 +133,7 @@ impl Pipeline<'_> {
             };
             self.sql.in_order.remove(&name);
             self.sql.ips.remove(&name);
+            self.sql.versions.remove(&name);
             self.sql.computed.insert(name);
         }
         Ok(format!(
@@ -414,6 +415,7 @@ impl Pipeline<'_> {
             };
             self.sql.in_order.remove(name);
             self.sql.ips.remove(name);
+            self.sql.versions.remove(name);
             self.sql.computed.insert(name.clone());
         }
         Ok(format!(
