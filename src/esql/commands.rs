@@ -45,6 +45,23 @@ struct Pipeline<'t> {
     pinned: bool,
 }
 
+/// `v`, the SQL of `e`, cast to INT where `e` is a whole-number literal
+/// that fits (or a list of them): ES|QL makes it an integer where SQL makes
+/// every literal a long, in ROW and EVAL alike.
+fn integer_literal(sql: &Sql<'_>, e: &Expr, v: String) -> String {
+    let literal = |e: &Expr| {
+        matches!(e, Expr::Int(_)) || matches!(e, Expr::Neg(i) if matches!(**i, Expr::Int(_)))
+    };
+    let int = Some(arrow::datatypes::DataType::Int32);
+    match e {
+        e if literal(e) && sql.infer(e) == int => format!("CAST({v} AS INT)"),
+        Expr::List(items, _) if items.iter().all(literal) && sql.infer(e).map(item_type) == int => {
+            format!("CAST({v} AS INT[])")
+        }
+        _ => v,
+    }
+}
+
 /// The other tables a query may join with.
 #[derive(Clone, Copy)]
 struct Tables<'t> {
@@ -226,15 +243,7 @@ impl Pipeline<'_> {
             let mut v = String::new();
             sql.expr(value, &mut v)?;
             let t = sql.infer(value);
-            // A whole number that fits is an ES|QL integer (SQL would make
-            // every literal a long).
-            if t == Some(arrow::datatypes::DataType::Int32) {
-                v = format!("CAST({v} AS INT)");
-            } else if t.as_ref().map(|t| item_type(t.clone()))
-                == Some(arrow::datatypes::DataType::Int32)
-            {
-                v = format!("CAST({v} AS INT[])");
-            }
+            v = integer_literal(&sql, value, v);
             select.push(format!("{v} AS {}", quote(name)));
             if let Some(t) = t {
                 types.insert(name.clone(), t);
@@ -548,32 +557,7 @@ impl Pipeline<'_> {
         self.order = None;
         // Groups have no order; the hidden one is not selected.
         self.pinned = false;
-        // Keys that are expressions are computed first, as EVAL would.
-        let mut current = current;
-        for (name, key) in keys {
-            match key {
-                Expr::Field(f) if f == name => {
-                    if self.known && !self.columns.contains(f) {
-                        return Err(self.unknown(f));
-                    }
-                }
-                e => {
-                    let mut v = String::new();
-                    self.sql.expr(e, &mut v)?;
-                    current = add_columns(
-                        self.at,
-                        &mut self.columns,
-                        None,
-                        &current,
-                        &[(name.clone(), v)],
-                    )?;
-                    match self.sql.infer(e) {
-                        Some(t) => self.sql.types.insert(name.clone(), t),
-                        None => self.sql.types.remove(name),
-                    };
-                }
-            }
-        }
+        let current = self.computed_keys(current, keys)?;
         let by: Vec<String> = keys.iter().map(|(name, _)| name.clone()).collect();
         let by = &by;
         let (computed, over) = split_aggregates(aggs, self.at)?;
@@ -598,17 +582,26 @@ impl Pipeline<'_> {
             }
         }
         // A row whose key is multi-valued is in the group of each of
-        // its values (each once); no values is the NULL group.
+        // its values (each once); no values is the NULL group. Its
+        // aggregates still see all of the row's values (`COUNT(x) BY x`
+        // counts them), so the group's value is a column of its own.
         let mut input = current;
+        let mut group_by = vec![];
         for key in by {
             let k = Expr::Field(key.clone());
+            let q = quote(key);
             if self.sql.is_list(&k) {
-                let q = quote(key);
+                let each = quote(&format!("__lakehunt_key_{key}"));
                 input = format!(
-                    "SELECT * EXCLUDE ({q}), {} AS {q} FROM ({input})",
+                    "SELECT *, {} AS {each} FROM ({input})",
                     unnest_values(&format!("array_distinct({q})"))
                 );
                 self.sql.unlist(key);
+                select.push(format!("{each} AS {q}"));
+                group_by.push(each);
+            } else {
+                select.push(q.clone());
+                group_by.push(q);
             }
             if let Some(t) = self.sql.types.get(key) {
                 types.insert(key.clone(), t.clone());
@@ -617,12 +610,10 @@ impl Pipeline<'_> {
         self.sql.types = types;
         self.sql.in_order.clear();
         self.full_text_after = Some("cannot be used after STATS");
-        select.extend(by.iter().map(|f| quote(f)));
         let group = if by.is_empty() {
             String::new()
         } else {
-            let keys: Vec<String> = by.iter().map(|f| quote(f)).collect();
-            format!(" GROUP BY {}", keys.join(", "))
+            format!(" GROUP BY {}", group_by.join(", "))
         };
         let grouped = format!("SELECT {} FROM ({input}){group}", select.join(", "));
         if !expressions {
@@ -646,6 +637,36 @@ impl Pipeline<'_> {
         self.sql.types = types;
         outer.extend(by.iter().map(|f| quote(f)));
         Ok(format!("SELECT {} FROM ({grouped})", outer.join(", ")))
+    }
+
+    /// `current` with STATS' keys that are expressions computed first, as
+    /// EVAL would; a key that is a field must be one.
+    fn computed_keys(&mut self, mut current: String, keys: &[(String, Expr)]) -> Result<String> {
+        for (name, key) in keys {
+            match key {
+                Expr::Field(f) if f == name => {
+                    if self.known && !self.columns.contains(f) {
+                        return Err(self.unknown(f));
+                    }
+                }
+                e => {
+                    let mut v = String::new();
+                    self.sql.expr(e, &mut v)?;
+                    current = add_columns(
+                        self.at,
+                        &mut self.columns,
+                        None,
+                        &current,
+                        &[(name.clone(), v)],
+                    )?;
+                    match self.sql.infer(e) {
+                        Some(t) => self.sql.types.insert(name.clone(), t),
+                        None => self.sql.types.remove(name),
+                    };
+                }
+            }
+        }
+        Ok(current)
     }
 
     /// `SORT keys`: recorded, and applied by LIMIT and at the end (SQL keeps no order across subqueries).
@@ -700,6 +721,7 @@ impl Pipeline<'_> {
         for (name, e) in assignments {
             let mut v = String::new();
             self.sql.expr(e, &mut v)?;
+            let v = integer_literal(&self.sql, e, v);
             c = add_columns(
                 self.at,
                 &mut self.columns,

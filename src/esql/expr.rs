@@ -505,6 +505,9 @@ impl<'a> Sql<'a> {
             Expr::Neg(inner) => self.infer(inner)?,
             Expr::Binary(left, op, right) => match *op {
                 "==" | "!=" | "<" | "<=" | ">" | ">=" | "AND" | "OR" => T::Boolean,
+                // A time plus or minus a span is a time.
+                _ if matches!(**right, Expr::Span(_) | Expr::Calendar(..)) => self.infer(left)?,
+                _ if matches!(**left, Expr::Span(_) | Expr::Calendar(..)) => self.infer(right)?,
                 _ => match (self.infer(left)?, self.infer(right)?) {
                     (time @ T::Timestamp(..), _) => time,
                     (lt, rt) if lt.is_integer() && rt.is_integer() => {

@@ -317,8 +317,22 @@ impl Parser {
         let mut left = self.multiplicative()?;
         while let Some(Tok::Op(op @ ("+" | "-"))) = self.peek() {
             let op = *op;
+            let at = self.pos();
             self.at += 1;
-            left = Expr::Binary(Box::new(left), op, Box::new(self.multiplicative()?));
+            let mut right = self.multiplicative()?;
+            // A string beside a time span is a date (`"2024-01-31" + 1
+            // month`), as ES|QL casts it.
+            let span = |e: &Expr| matches!(e, Expr::Span(_) | Expr::Calendar(..));
+            let date = |e: Expr| match e {
+                Expr::Str(_) => Expr::Call("to_datetime".into(), vec![e], at),
+                other => other,
+            };
+            if span(&right) {
+                left = date(left);
+            } else if span(&left) {
+                right = date(right);
+            }
+            left = Expr::Binary(Box::new(left), op, Box::new(right));
         }
         Ok(left)
     }

@@ -187,7 +187,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "STATS agg, ... BY field, ...",
         Supported,
-        "a row whose BY key is multi-valued is in each distinct value's group, once; no value is the NULL group",
+        "a row whose BY key is multi-valued is in each distinct value's group, once, and its aggregates see all of its values (COUNT(x) BY x counts each of the row's values in each group, as Elasticsearch's grouping adds the whole block); no value is the NULL group; an aggregate named as a key is shadowed by the key",
         "esql/multivalued.slt",
     ),
     c(
@@ -530,7 +530,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "- + * on whole numbers",
         Supported,
-        "integer op integer (literals included) stays an integer, long a long; past the range NULL with a warning, where SQL would wrap (esql_add, esql_sub, esql_mul)",
+        "integer op integer (literals included, also a literal given a name by EVAL or ROW) stays an integer, long a long; past the range NULL with a warning, where SQL would wrap (esql_add, esql_sub, esql_mul)",
         "esql/types.slt",
     ),
     c(
@@ -560,6 +560,20 @@ pub const CONSTRUCTS: &[Construct] = &[
         Supported,
         "also of a time span (d + (-2 days))",
         "esql/types.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "a string beside a time span (\"2024-01-31\" + 1 month)",
+        Supported,
+        "the string is read as a date, as ES|QL casts it; text that is not a date gives NULL (Elasticsearch refuses the query)",
+        "esql/types.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "qualified names with white space around the dots (process.parent.name .caseless)",
+        Supported,
+        "read as one name, as ES|QL's grammar reads names and dots",
+        "esql/names.slt",
     ),
     c(
         "Operators and expressions",
