@@ -93,6 +93,19 @@ impl Engine {
         ))
     }
 
+    /// A registered table's columns and their types, in order.
+    async fn columns_of(&self, table: &str) -> Result<Vec<(String, DataType)>> {
+        Ok(self
+            .ctx
+            .table(table)
+            .await?
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| (f.name().clone(), f.data_type().clone()))
+            .collect())
+    }
+
     /// Names `paths` (Parquet files, folders or globs) as a lookup index for
     /// ES|QL's `LOOKUP JOIN name ON ...`; opened when a query first names it.
     pub fn add_lookup_index(&mut self, name: &str, paths: &[String]) -> Result<()> {
@@ -139,15 +152,7 @@ impl Engine {
                 &self.outside_bounds,
             )
             .await?;
-            let columns = self
-                .ctx
-                .table(&table)
-                .await?
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| (f.name().clone(), f.data_type().clone()))
-                .collect();
+            let columns = self.columns_of(&table).await?;
             let found = crate::esql::LookupIndex {
                 name,
                 table,
@@ -233,7 +238,8 @@ impl Engine {
 
     /// Registers a lookup table (Parquet, or CSV with a header) as the ES|QL
     /// enrich policy `name`: its first column is the key, the others the
-    /// fields ENRICH adds. A key that appears twice is an error naming the file.
+    /// fields ENRICH adds; where a key has several rows, each field is the
+    /// list of their values (Elasticsearch's multi-valued result).
     pub async fn add_enrich(&mut self, name: &str, path: &std::path::Path) -> Result<()> {
         self.add_policy(name, path, false).await
     }
@@ -258,7 +264,7 @@ impl Engine {
                 message: format!("policy {name} is given twice"),
             });
         }
-        let table = format!("enrich_{}", self.enrich.len() + 1);
+        let mut table = format!("enrich_{}", self.enrich.len() + 1);
         let location = path.to_string_lossy().into_owned();
         let csv = path
             .extension()
@@ -281,28 +287,12 @@ impl Engine {
                 .await
         }
         .map_err(|e| unreadable(e.to_string()))?;
-        let fields: Vec<String> = self
-            .ctx
-            .table(&table)
-            .await?
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.name().clone())
-            .collect();
+        let columns = self.columns_of(&table).await?;
+        let fields: Vec<String> = columns.iter().map(|(name, _)| name.clone()).collect();
         let Some((key, rest)) = fields.split_first() else {
             return Err(unreadable("the lookup table has no columns".into()));
         };
-        let types: Vec<arrow::datatypes::DataType> = self
-            .ctx
-            .table(&table)
-            .await?
-            .schema()
-            .fields()
-            .iter()
-            .skip(1)
-            .map(|f| f.data_type().clone())
-            .collect();
+        let types: Vec<DataType> = columns.iter().skip(1).map(|(_, t)| t.clone()).collect();
         let mut multi_valued = false;
         if range {
             let df = self.ctx.table(&table).await?;
@@ -330,10 +320,24 @@ impl Engine {
             if let Some(ScalarValue::Int64(Some(n))) = dupes
                 && n > 0
             {
-                self.ctx.deregister_table(&table)?;
-                return Err(unreadable(format!(
-                    "{n} values of the key column {key} appear more than once; ENRICH needs one row per key"
-                )));
+                // Several rows of a key: each field multi-valued, every
+                // row's value (Elasticsearch's ENRICH merges the matches).
+                let q = |c: &str| format!("\"{}\"", c.replace('"', "\"\""));
+                let lists: Vec<String> = rest
+                    .iter()
+                    .map(|f| format!("array_agg({0}) FILTER (WHERE {0} IS NOT NULL) AS {0}", q(f)))
+                    .collect();
+                let view = format!(
+                    "SELECT {k}, {} FROM {} WHERE {k} IS NOT NULL GROUP BY {k}",
+                    lists.join(", "),
+                    q(&table),
+                    k = q(key)
+                );
+                let grouped = self.ctx.sql(&view).await?.into_view();
+                let rows = table;
+                table = format!("{rows}_grouped");
+                self.ctx.register_table(&table, grouped)?;
+                multi_valued = true;
             }
         }
         self.enrich.push(crate::esql::EnrichPolicy {

@@ -439,7 +439,8 @@ impl Pipeline<'_> {
             ));
         };
         let on = on.cloned().unwrap_or_else(|| p.match_field.clone());
-        if self.known && !self.columns.contains(&on) {
+        // An assumed policy (a check) has no key of its own to check.
+        if self.known && self.tables.at_hand && !self.columns.contains(&on) {
             return Err(self.unknown(&on));
         }
         let with: Vec<(String, String)> = if with.is_empty() {

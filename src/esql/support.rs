@@ -376,7 +376,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "ENRICH policy [ON field] [WITH [new =] field, ...]",
         Partial,
-        "match policies: the lookup table is a file (--enrich POLICY=PATH, Parquet or CSV with a header, first column the key), matched by equality; range policies: --enrich-range (below); geo_match refused; unmatched rows get NULL; a column of the same name is replaced; a multi-valued ON field is read as one value (NULL: no match; untested); an ENRICH column that replaces a column a pending SORT uses is then sorted by its new value (not refused as EVAL is; untested); Rust test: tests/it/cli.rs esql_enrich_adds_a_lookup_tables_fields",
+        "match policies: the lookup table is a file (--enrich POLICY=PATH, Parquet or CSV with a header, first column the key), matched by equality; a key with several rows gives each field as the list of their values (Elasticsearch merges the matches; order not kept); range policies: --enrich-range (below); geo_match refused; unmatched rows get NULL; a column of the same name is replaced; a multi-valued ON field is read as one value (NULL: no match; untested); an ENRICH column that replaces a column a pending SORT uses is then sorted by its new value (not refused as EVAL is; untested); Rust test: tests/it/cli.rs esql_enrich_adds_a_lookup_tables_fields",
         "",
     ),
     c(
@@ -388,7 +388,7 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Processing commands",
-        "ENRICH policy not given, or a WITH field the table lacks, or a duplicate key in the table",
+        "ENRICH policy not given, or a WITH field the table lacks",
         Refused,
         "named errors; Rust test: tests/it/cli.rs esql_enrich_adds_a_lookup_tables_fields",
         "",

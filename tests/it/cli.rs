@@ -1299,19 +1299,24 @@ fn esql_enrich_adds_a_lookup_tables_fields() {
         &["enrich policy owners has no field nothing"],
     );
     let twice = dir.path().join("twice.csv");
-    // Three rows of one key and two of another: two keys repeat.
+    // Three rows of one key, two of another, one of a third: each field is
+    // every matching row's value (Elasticsearch merges the matches), a list
+    // also of one, and NULL where nothing matches.
     std::fs::write(
         &twice,
         "destination.address,owner\na,x\na,y\na,z\nb,x\nb,y\nc,x\n",
     )
     .unwrap();
-    assert_error(
-        &run("FROM x | LIMIT 1", &twice),
-        &[
-            "twice.csv",
-            "2 values of the key column",
-            "appear more than once",
-        ],
+    let o = run(
+        "ROW destination.address = [\"a\", \"b\", \"c\", \"d\"] | MV_EXPAND destination.address \
+         | ENRICH owners | EVAL owner = MV_SORT(owner), n = MV_COUNT(owner) \
+         | SORT destination.address",
+        &twice,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "destination.address,owner,n\na,\"[x, y, z]\",3\nb,\"[x, y]\",2\nc,[x],1\nd,,\n"
     );
 }
 

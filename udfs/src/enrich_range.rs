@@ -327,24 +327,15 @@ impl ScalarUDFImpl for EnrichRange {
         let column = self.table.fields.column(self.field);
         let list = self.table.overlaps || is_list(key.data_type());
         // Each row's values as one flat array, and where each row's start.
-        let (values, offsets): (ArrayRef, Vec<usize>) = match key.data_type() {
+        let flat = match key.data_type() {
+            DataType::LargeList(item) => cast(&key, &DataType::List(Arc::clone(item)))?,
+            _ => Arc::clone(&key),
+        };
+        let (values, offsets): (ArrayRef, Vec<usize>) = match flat.data_type() {
             DataType::List(_) => {
-                let l = key.as_list::<i32>();
-                let o = l
-                    .offsets()
-                    .iter()
-                    .map(|o| o.unsigned_abs() as usize)
-                    .collect();
-                (Arc::clone(l.values()), o)
-            }
-            DataType::LargeList(_) => {
-                let l = key.as_list::<i64>();
-                let o = l
-                    .offsets()
-                    .iter()
-                    .map(|o| o.unsigned_abs() as usize)
-                    .collect();
-                (Arc::clone(l.values()), o)
+                let l = flat.as_list::<i32>();
+                let o = l.offsets().iter().map(|o| o.unsigned_abs() as usize);
+                (Arc::clone(l.values()), o.collect())
             }
             _ => (Arc::clone(&key), (0..=rows).collect()),
         };

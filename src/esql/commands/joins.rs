@@ -276,11 +276,13 @@ impl Pipeline<'_> {
         kept: &str,
         current: &str,
     ) -> Option<String> {
-        let multi = p.multi_valued || self.sql.is_list(&Expr::Field(on.to_owned()));
+        // Lists where a key may match several rows: a table with repeated
+        // keys or overlapping ranges, or (ranges) a multi-valued key.
+        let multi = p.multi_valued || (p.range && self.sql.is_list(&Expr::Field(on.to_owned())));
         for (new, f) in with {
             let i = p.fields.iter().position(|x| x == f);
             if let Some(t) = i.and_then(|i| p.types.get(i)) {
-                let t = if multi && p.range {
+                let t = if multi {
                     DataType::List(std::sync::Arc::new(arrow::datatypes::Field::new(
                         "item",
                         t.clone(),
