@@ -54,6 +54,35 @@ impl Expr {
         matches!(self, Expr::Call(name, _, _) if AGGREGATES.contains(&name.as_str()))
     }
 
+    /// Pushes the name of every field this expression reads onto `out`.
+    pub(super) fn fields<'e>(&'e self, out: &mut Vec<&'e str>) {
+        match self {
+            Expr::Field(name) => out.push(name),
+            Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::Like(e, ..) => e.fields(out),
+            Expr::Binary(l, _, r) => {
+                l.fields(out);
+                r.fields(out);
+            }
+            Expr::In(e, list, _) => {
+                e.fields(out);
+                for x in list {
+                    x.fields(out);
+                }
+            }
+            Expr::Call(_, args, _) | Expr::List(args, _) => {
+                for x in args {
+                    x.fields(out);
+                }
+            }
+            Expr::Options(options, _) => {
+                for (_, x) in options {
+                    x.fields(out);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// This expression with each aggregate call `c` (not looked inside)
     /// replaced by `f(c)`.
     pub(super) fn map_aggregates(&self, f: &mut dyn FnMut(&Expr) -> Expr) -> Expr {

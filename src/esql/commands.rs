@@ -716,20 +716,37 @@ impl Pipeline<'_> {
         {
             current = self.pin(current);
         }
-        // Each column may use the ones before it: one projection each; a
-        // column of the same name is replaced, as in ES|QL.
-        let mut c = current;
+        // Each column may use the ones before it; a column of the same name
+        // is replaced, as in ES|QL. A projection per level: an assignment
+        // goes one level past those of this EVAL it reads or replaces, so
+        // `EVAL a1 = a + 1, ..., a300 = a + 300` is one projection, not 300
+        // nested ones (planning grows faster than linearly in the depth).
+        let mut levels: Vec<Vec<(String, String)>> = vec![];
+        let mut level_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (name, e) in assignments {
             let mut v = String::new();
             self.sql.expr(e, &mut v)?;
             let v = integer_literal(&self.sql, e, v);
-            c = add_columns(
-                self.at,
-                &mut self.columns,
-                self.order.as_ref(),
-                &c,
-                &[(name.clone(), v)],
-            )?;
+            let mut reads = vec![];
+            e.fields(&mut reads);
+            let level = level_of
+                .iter()
+                .filter(|(defined, _)| {
+                    **defined == name.as_str()
+                        || reads.iter().any(|r| {
+                            r == *defined
+                                || r.strip_prefix(**defined)
+                                    .is_some_and(|s| s.starts_with('.'))
+                        })
+                })
+                .map(|(_, l)| l + 1)
+                .max()
+                .unwrap_or(0);
+            level_of.insert(name, level);
+            if levels.len() <= level {
+                levels.resize(level + 1, vec![]);
+            }
+            levels[level].push((name.clone(), v));
             match self.sql.infer(e) {
                 Some(t) => self.sql.types.insert(name.clone(), t),
                 None => self.sql.types.remove(name),
@@ -751,6 +768,29 @@ impl Pipeline<'_> {
             }
             self.sql.computed.insert(name.clone());
         }
+        // ES|QL's order: each assigned column last, in the order assigned.
+        let mut expected = self.columns.clone();
+        for (name, _) in assignments {
+            expected.retain(|c| c != name);
+            expected.push(name.clone());
+        }
+        let mut made = self.columns.clone();
+        let mut c = current;
+        for outputs in &levels {
+            c = add_columns(self.at, &mut self.columns, self.order.as_ref(), &c, outputs)?;
+            for (name, _) in outputs {
+                made.retain(|c| c != name);
+                made.push(name.clone());
+            }
+        }
+        if made != expected {
+            let mut list: Vec<String> = expected.iter().map(|f| quote(f)).collect();
+            if self.pinned {
+                list.push(quote(ORDER));
+            }
+            c = format!("SELECT {} FROM ({c})", list.join(", "));
+        }
+        self.columns = expected;
         Ok(c)
     }
 
