@@ -13,8 +13,13 @@ Examples:
       | STATS n = COUNT(*) BY event.action' --data /lake/endpoint/ --as-of 2026-03-01T08:00:00Z
   lakehunt esql --file hunt.esql --data /lake/endpoint/ --out findings.parquet
   lakehunt esql 'ROW a = [3, 7, 1, 6] | EVAL m = MV_MEDIAN(a)'      (no data needed)
+  lakehunt esql 'FROM logs-* | LOOKUP JOIN threats ON destination.ip' \
+      --data /lake/endpoint/ --index threats=/lake/intel/threats.parquet
+  lakehunt esql 'FROM logs-* | ENRICH nets ON source.ip WITH zone' \
+      --data /lake/endpoint/ --enrich-range nets=networks.csv
 
-FROM's index patterns all read --data, or each its own --index PATTERN=PATH.
+FROM's index patterns all read --data, or each its own --index PATTERN=PATH
+(beside --data, an --index is a lookup index for LOOKUP JOIN only).
 NOW() is --as-of (default: now), and events
 after --as-of are not visible, so a query over an archive answers as it would
 have at that instant. Supported so far: FROM (with METADATA _index, _id), ROW and
