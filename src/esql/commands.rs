@@ -472,10 +472,12 @@ impl Pipeline<'_> {
         for (new, _) in &with {
             self.sql.types.remove(new);
             self.sql.in_order.remove(new);
+            self.sql.ips.remove(new);
+            self.sql.versions.remove(new);
             self.sql.computed.insert(new.clone());
-            if !self.columns.contains(new) {
-                self.columns.push(new.clone());
-            }
+            // A replaced column moves last, as the SQL puts it.
+            self.columns.retain(|c| c != new);
+            self.columns.push(new.clone());
         }
         if let Some(by_ranges) = self.typed_enrich(p, &on, &with, &kept, &current) {
             return Ok(by_ranges);
@@ -610,6 +612,8 @@ impl Pipeline<'_> {
         }
         self.sql.types = types;
         self.sql.in_order.clear();
+        self.sql.ips.retain(|c| by.contains(c));
+        self.sql.versions.retain(|c| by.contains(c));
         self.full_text_after = Some("cannot be used after STATS");
         let group = if by.is_empty() {
             String::new()
@@ -723,6 +727,9 @@ impl Pipeline<'_> {
         // nested ones (planning grows faster than linearly in the depth).
         let mut levels: Vec<Vec<(String, String)>> = vec![];
         let mut level_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        // The highest level that reads each name: a replacement of it goes
+        // no lower (a projection's outputs all read its input).
+        let mut read_at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         for (name, e) in assignments {
             let mut v = String::new();
             self.sql.expr(e, &mut v)?;
@@ -742,6 +749,21 @@ impl Pipeline<'_> {
                 .map(|(_, l)| l + 1)
                 .max()
                 .unwrap_or(0);
+            let read_later = read_at
+                .iter()
+                .filter(|(r, _)| {
+                    **r == name.as_str()
+                        || r.strip_prefix(name.as_str())
+                            .is_some_and(|s| s.starts_with('.'))
+                })
+                .map(|(_, l)| *l)
+                .max()
+                .unwrap_or(0);
+            let level = level.max(read_later);
+            for r in reads {
+                let at = read_at.entry(r).or_insert(level);
+                *at = (*at).max(level);
+            }
             level_of.insert(name, level);
             if levels.len() <= level {
                 levels.resize(level + 1, vec![]);

@@ -675,7 +675,7 @@ impl<'a> Sql<'a> {
     /// Whether `e` is a list computed in its own order (see `in_order`).
     pub(super) fn in_order(&self, e: &Expr) -> bool {
         match e {
-            Expr::Call(name, _, _) if name == "split" => true,
+            Expr::Call(name, _, _) if name == "split" || name == "mv_zip" => true,
             // A conversion keeps its values' order.
             Expr::Call(name, args, _)
                 if matches!(
@@ -776,7 +776,9 @@ impl<'a> Sql<'a> {
     pub(super) fn is_version(&self, e: &Expr) -> bool {
         match e {
             Expr::Call(name, _, _) => matches!(name.as_str(), "to_version" | "to_ver"),
-            Expr::Field(name) => self.versions.contains(name),
+            Expr::Field(name) => {
+                self.versions.contains(name) && self.infer(e).is_none_or(|t| t.is_string())
+            }
             _ => false,
         }
     }

@@ -11,7 +11,7 @@ impl Sql<'_> {
     /// `ROUND_TO(v, p1, p2, ...)`: the largest point not above `v`; below
     /// every point, the smallest; in the arguments' common type.
     fn round_to(&self, args: &[Expr], pos: usize) -> Result<String> {
-        let v = self.text(&args[0], true)?;
+        let (v0, v) = (self.text(&args[0], true)?, self.text_again(&args[0])?);
         let to = match self.infer(&Expr::Call("round_to".into(), args.to_vec(), pos)) {
             Some(arrow::datatypes::DataType::Float64) => "DOUBLE",
             Some(arrow::datatypes::DataType::Int64) => "BIGINT",
@@ -31,13 +31,13 @@ impl Sql<'_> {
             .iter()
             .map(|p| format!("CASE WHEN {p} <= {v} THEN {p} END"))
             .collect();
-        let v = if to.is_empty() {
-            v
+        let v0 = if to.is_empty() {
+            v0
         } else {
-            format!("CAST({v} AS {to})")
+            format!("CAST({v0} AS {to})")
         };
         Ok(format!(
-            "CASE WHEN {v} IS NULL THEN NULL ELSE coalesce(greatest({}), least({})) END",
+            "CASE WHEN {v0} IS NULL THEN NULL ELSE coalesce(greatest({}), least({})) END",
             below.join(", "),
             points.join(", ")
         ))
@@ -48,32 +48,44 @@ impl Sql<'_> {
     /// range NULL with a warning.
     fn to_unsigned_long(&self, arg: &Expr) -> Result<String> {
         use arrow::datatypes::DataType as T;
-        let v = self.text(arg, true)?;
+        let (v0, v) = (self.text(arg, true)?, self.text_again(arg)?);
         let u64 = |x: &str| format!("arrow_cast({x}, 'UInt64')");
+        let ms = |v: &str| {
+            format!("CAST(arrow_cast({v}, 'Timestamp(Millisecond, Some(\"UTC\"))') AS BIGINT)")
+        };
         Ok(match self.infer(arg) {
-            Some(T::Boolean) => u64(&format!("CASE WHEN {v} THEN 1 WHEN NOT {v} THEN 0 END")),
+            Some(T::Boolean) => u64(&format!("CASE WHEN {v0} THEN 1 WHEN NOT {v} THEN 0 END")),
             Some(t) if t.is_integer() => {
                 format!(
                     "esql_null_if({}, {v} < 0)",
-                    u64(&format!("greatest({v}, 0)"))
+                    u64(&format!("greatest({v0}, 0)"))
                 )
             }
-            Some(T::Timestamp(..)) => {
-                let ms = format!(
-                    "CAST(arrow_cast({v}, 'Timestamp(Millisecond, Some(\"UTC\"))') AS BIGINT)"
-                );
+            Some(T::Timestamp(..)) => format!(
+                "esql_null_if({}, {} < 0)",
+                u64(&format!("greatest({}, 0)", ms(&v0))),
+                ms(&v)
+            ),
+            Some(t) if t.is_floating() => {
+                // Truncated toward zero (a cast to a decimal would round).
+                let inside = format!("({v} >= 0 AND {v} < 18446744073709551616.0)");
                 format!(
-                    "esql_null_if({}, {ms} < 0)",
-                    u64(&format!("greatest({ms}, 0)"))
+                    "esql_null_if({}, NOT {inside})",
+                    u64(&format!("CASE WHEN {inside} THEN trunc({v0}) END"))
                 )
             }
             _ => {
-                // Text: a whole number exactly, else as a decimal; then the range.
-                let d = format!(
-                    "coalesce(try_cast({v} AS DECIMAL(38, 0)), \
-                     try_cast(trunc(try_cast({v} AS DOUBLE)) AS DECIMAL(38, 0)))"
-                );
-                let inside = format!("({d} >= 0 AND {d} <= 18446744073709551615)");
+                // Text: the whole part of a plain number exactly (a cast to a
+                // decimal would round), else as a double, truncated.
+                let d = |first: &str| {
+                    format!(
+                        "coalesce(try_cast(CASE WHEN strpos(lower({first}), 'e') = 0 \
+                         THEN split_part(trim({v}), '.', 1) END AS DECIMAL(38, 0)), \
+                         try_cast(trunc(try_cast({v} AS DOUBLE)) AS DECIMAL(38, 0)))"
+                    )
+                };
+                let inside = format!("({} >= 0 AND {} <= 18446744073709551615)", d(&v0), d(&v));
+                let d = d(&v);
                 format!(
                     "esql_null_if({}, NOT {inside})",
                     u64(&format!("CASE WHEN {inside} THEN {d} END"))
@@ -129,10 +141,13 @@ impl Sql<'_> {
                     ),
                 ));
             }
-            if matches!(item, T::Timestamp(..)) && to == "VARCHAR" {
+            if matches!(item, T::Timestamp(..)) {
                 return Err(error(
                     pos,
-                    "TO_STRING of a multi-valued date field is not supported yet",
+                    format!(
+                        "{} of a multi-valued date field is not supported yet",
+                        name.to_ascii_uppercase()
+                    ),
                 ));
             }
             let v = self.text(&args[0], false)?;
@@ -511,9 +526,9 @@ impl Sql<'_> {
                 };
                 if name == "mv_percentile" {
                     // Outside 0..100: NULL with a warning.
-                    let p = self.text(&args[1], true)?;
+                    let (p0, p) = (self.text(&args[1], true)?, self.text_again(&args[1])?);
                     format!(
-                        "esql_null_if(mv_percentile({list}, {p}), \
+                        "esql_null_if(mv_percentile({list}, {p0}), \
                          CAST({p} AS DOUBLE) < 0 OR CAST({p} AS DOUBLE) > 100)"
                     )
                 } else {
@@ -528,7 +543,7 @@ impl Sql<'_> {
                     if self.is_list(e) {
                         v
                     } else {
-                        format!("make_array({v})")
+                        format!("CASE WHEN {v} IS NOT NULL THEN make_array({v}) END")
                     }
                 };
                 let (a, b) = (as_list(&args[0], a), as_list(&args[1], b));
@@ -545,12 +560,14 @@ impl Sql<'_> {
             }
             "copy_sign" => {
                 arity(2..=2)?;
-                let m = self.text(&args[0], true)?;
-                let sign = format!("CAST({} AS DOUBLE)", self.text(&args[1], true)?);
+                let m0 = self.text(&args[0], true)?;
+                let m = self.text_again(&args[0])?;
+                let sign0 = format!("CAST({} AS DOUBLE)", self.text(&args[1], true)?);
+                let sign = format!("CAST({} AS DOUBLE)", self.text_again(&args[1])?);
                 if self.infer(&args[0]).is_some_and(|t| t.is_integer()) {
                     // Java's negation: the smallest value stays itself.
                     format!(
-                        "CASE WHEN {m} IS NULL OR {sign} IS NULL THEN NULL \
+                        "CASE WHEN {m0} IS NULL OR {sign0} IS NULL THEN NULL \
                          WHEN ({m} < 0) = ({sign} < 0) THEN {m} \
                          WHEN {m} = {min} THEN {m} ELSE -{m} END",
                         min = if self.infer(&args[0]) == Some(T::Int32) {
@@ -562,7 +579,7 @@ impl Sql<'_> {
                 } else {
                     // The sign bit, so -0.0 is negative (Math.copySign).
                     format!(
-                        "CASE WHEN {sign} IS NULL THEN NULL \
+                        "CASE WHEN {sign0} IS NULL OR {m0} IS NULL THEN NULL \
                          WHEN atan2({sign}, -1.0) < 0 THEN -abs(CAST({m} AS DOUBLE)) \
                          ELSE abs(CAST({m} AS DOUBLE)) END"
                     )
@@ -580,20 +597,26 @@ impl Sql<'_> {
                         "TO_DATE_NANOS takes a long, a double, a date or text, not an integer",
                     ));
                 }
-                let v = self.text(&args[0], true)?;
                 let ns = "'Timestamp(Nanosecond, Some(\"UTC\"))'";
-                let t = if integer(&args[0]) {
-                    format!("arrow_cast(to_timestamp_nanos({v}), {ns})")
-                } else if self.infer(&args[0]).is_some_and(|t| t.is_floating()) {
-                    format!(
-                        "arrow_cast(to_timestamp_nanos(try_cast(floor({v} + 0.5) AS BIGINT)), {ns})"
-                    )
-                } else {
-                    format!("arrow_cast(try_cast({v} AS TIMESTAMP), {ns})")
+                let nanos = |v: String| {
+                    if integer(&args[0]) {
+                        format!("arrow_cast(to_timestamp_nanos({v}), {ns})")
+                    } else if self.infer(&args[0]).is_some_and(|t| t.is_floating()) {
+                        format!(
+                            "arrow_cast(to_timestamp_nanos(try_cast(floor({v} + 0.5) AS BIGINT)), \
+                             {ns})"
+                        )
+                    } else {
+                        format!("arrow_cast(try_cast({v} AS TIMESTAMP), {ns})")
+                    }
                 };
+                let (t0, t) = (
+                    nanos(self.text(&args[0], true)?),
+                    nanos(self.text_again(&args[0])?),
+                );
                 // Before 1970: NULL with a warning, as Elasticsearch.
                 format!(
-                    "esql_null_if({t}, {t} < arrow_cast(TIMESTAMP '1970-01-01T00:00:00', {ns}))"
+                    "esql_null_if({t0}, {t} < arrow_cast(TIMESTAMP '1970-01-01T00:00:00', {ns}))"
                 )
             }
             "to_version" | "to_ver" | "to_text" => {

@@ -136,9 +136,19 @@ pub(super) fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
                 while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
                     i += 1;
                 }
+                // An exponent: `1e300`, `2.5E-3`.
+                if matches!(b.get(i), Some(b'e' | b'E')) {
+                    let digits = i + 1 + usize::from(matches!(b.get(i + 1), Some(b'+' | b'-')));
+                    if b.get(digits).is_some_and(u8::is_ascii_digit) {
+                        i = digits;
+                        while i < b.len() && b[i].is_ascii_digit() {
+                            i += 1;
+                        }
+                    }
+                }
                 let number = &text[start..i];
                 out.push((
-                    if number.contains('.') {
+                    if number.contains(['.', 'e', 'E']) {
                         Tok::Float(number.parse().map_err(|_| error(start, "bad number"))?)
                     } else {
                         Tok::Int(number.parse().map_err(|_| error(start, "bad number"))?)

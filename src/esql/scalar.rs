@@ -46,8 +46,12 @@ pub(super) fn template(name: &str, arity: usize) -> Option<&'static str> {
         ("acosh", 1) => "esql_finite(acosh(CAST({0} AS DOUBLE)))",
         ("asinh", 1) => "asinh(CAST({0} AS DOUBLE))",
         ("atanh", 1) => "esql_finite(atanh(CAST({0} AS DOUBLE)))",
-        // d * 2^n (Math.scalb), NULL with a warning past the double range.
-        ("scalb", 2) => "esql_finite(CAST({0} AS DOUBLE) * power(2.0, CAST({1} AS DOUBLE)))",
+        // d * 2^n (Math.scalb), NULL with a warning past the double range;
+        // 2^n in two halves, so a factor past the range alone stays exact.
+        ("scalb", 2) => {
+            "esql_finite(CAST({0} AS DOUBLE) * power(2.0, floor(CAST({1} AS DOUBLE) / 2)) \
+             * power(2.0, CAST({1} AS DOUBLE) - floor(CAST({1} AS DOUBLE) / 2)))"
+        }
         ("to_degrees", 1) => "degrees(CAST({0} AS DOUBLE))",
         ("to_radians", 1) => "radians(CAST({0} AS DOUBLE))",
         // Strings.

@@ -376,14 +376,14 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "ENRICH policy [ON field] [WITH [new =] field, ...]",
         Partial,
-        "match policies: the lookup table is a file (--enrich POLICY=PATH, Parquet or CSV with a header, first column the key), matched by equality; a key with several rows gives each field as the list of their values (Elasticsearch merges the matches; order not kept); range policies: --enrich-range (below); geo_match refused; unmatched rows get NULL; a column of the same name is replaced; a multi-valued ON field is read as one value (NULL: no match; untested); an ENRICH column that replaces a column a pending SORT uses is then sorted by its new value (not refused as EVAL is; untested); Rust test: tests/it/cli.rs esql_enrich_adds_a_lookup_tables_fields",
+        "match policies: the lookup table is a file (--enrich POLICY=PATH, Parquet or CSV with a header, first column the key), matched by equality; where any key has several rows, every field is a list (of one value where a key has one row) holding each matching row's value (Elasticsearch merges the matches; order not kept); range policies: --enrich-range (below); geo_match refused; unmatched rows get NULL; a column of the same name is replaced; a multi-valued ON field is read as one value (NULL: no match; untested); an ENRICH column that replaces a column a pending SORT uses is then sorted by its new value (not refused as EVAL is; untested); Rust test: tests/it/cli.rs esql_enrich_adds_a_lookup_tables_fields",
         "",
     ),
     c(
         "Processing commands",
         "ENRICH with a range policy (ip_range, integer/long_range, double_range, date_range)",
         Supported,
-        "--enrich-range POLICY=PATH: the first column holds ranges as Elastic's test data writes them (10.0.0.0/8, FROM..TO meaning gte FROM and lt TO, or one value) of IPs, whole numbers, decimals or dates; each field comes from every range that holds the key (each value of a multi-valued key), a list where the table's ranges overlap, else a plain value; the table is read into memory; not on a cluster (the ranges live in the client's functions)",
+        "--enrich-range POLICY=PATH: the first column holds ranges as Elastic's test data writes them (10.0.0.0/8, FROM..TO meaning gte FROM and lt TO, or one value) of IPs, whole numbers, decimals or dates; each field comes from every range that holds the key (each value of a multi-valued key), a list where the table's ranges overlap or the key is multi-valued, else a plain value; a decimal key is placed by its floor in whole-number ranges; the table is read into memory; not on a cluster (the ranges live in the client's functions)",
         "esql/enrich_range.slt",
     ),
     c(
@@ -1210,14 +1210,14 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "TO_TEXT, CONTAINS(text, part), MV_CONTAINS(a, b)",
         Supported,
-        "TO_TEXT (snapshot builds only) gives the text unchanged; MV_CONTAINS is true when every value of b is among a's, and for a NULL b",
+        "TO_TEXT (snapshot builds only) gives the text unchanged; MV_CONTAINS is true when every value of b is among a's, and for a NULL b (false for a NULL a)",
         "esql/more_functions.slt",
     ),
     c(
         "Functions",
         "TO_STRING, TO_DOUBLE, TO_LONG, TO_INTEGER of a multi-valued field",
         Partial,
-        "each value converted, in order; a value that does not convert is dropped (Elasticsearch also warns), none left is NULL; of decimals to whole numbers, and TO_STRING of dates, refused; the other conversions read a multi-valued field as NULL",
+        "each value converted, in order; a value that does not convert is dropped (Elasticsearch also warns), none left is NULL; decimal text to whole numbers is dropped where Elasticsearch rounds it; of decimals to whole numbers, and of dates, refused; the other conversions read a multi-valued field as NULL",
         "esql/multivalued.slt",
     ),
     c(

@@ -118,7 +118,7 @@ fn parse_range(kind: Kind, text: &str) -> Option<(i128, i128)> {
     if let Some((lo, hi)) = text.split_once("..") {
         let (lo, hi) = (kind.parse(lo)?, kind.parse(hi)?);
         // Up to, not including, `hi`.
-        return Some((lo, hi - 1));
+        return Some((lo, hi.checked_sub(1)?));
     }
     if kind == Kind::Ip && text.contains('/') {
         return match parse_block(text)? {
@@ -392,6 +392,13 @@ impl EnrichRange {
                 .as_string::<i32>()
                 .iter()
                 .map(|t| t.and_then(parse_addr).map(ip_key))
+                .collect(),
+            // A decimal key lies between whole numbers: its floor says
+            // which ranges hold it (-0.5 is not in 0..10).
+            Kind::Long if values.data_type().is_floating() => cast(values, &DataType::Float64)?
+                .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+                .iter()
+                .map(|v| v.filter(|x| x.is_finite()).map(|x| x.floor() as i128))
                 .collect(),
             Kind::Long => as_key
                 .as_primitive::<datafusion::arrow::datatypes::Int64Type>()

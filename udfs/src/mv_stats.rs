@@ -117,6 +117,19 @@ fn median_toward_zero(sorted: &[i64]) -> i64 {
     i64::try_from(sum / 2).unwrap_or_default()
 }
 
+/// The median absolute deviation of whole numbers, each median of an even
+/// count rounded toward zero (a deviation past the type saturates).
+fn mad_of_whole(mut v: Vec<i64>) -> i64 {
+    v.sort_unstable();
+    let m = i128::from(median_toward_zero(&v));
+    let mut deviations: Vec<i64> = v
+        .iter()
+        .map(|x| i64::try_from((i128::from(*x) - m).abs()).unwrap_or(i64::MAX))
+        .collect();
+    deviations.sort_unstable();
+    median_toward_zero(&deviations)
+}
+
 /// The `p`th percentile of sorted whole numbers: interpolated, the
 /// fraction of the step truncated (Elasticsearch's `(long) (frac * diff)`).
 fn percentile_whole(sorted: &[i64], p: f64) -> i64 {
@@ -263,18 +276,7 @@ impl ListStat {
     fn mad_whole(list: &ArrayRef, items: &DataType) -> Result<ArrayRef> {
         let values: Int64Array = Self::ints(list)?
             .into_iter()
-            .map(|row| {
-                row.map(|mut v| {
-                    v.sort_unstable();
-                    let m = i128::from(median_toward_zero(&v));
-                    let mut deviations: Vec<i64> = v
-                        .iter()
-                        .map(|x| i64::try_from((i128::from(*x) - m).abs()).unwrap_or(i64::MAX))
-                        .collect();
-                    deviations.sort_unstable();
-                    median_toward_zero(&deviations)
-                })
-            })
+            .map(|row| row.map(mad_of_whole))
             .collect();
         Ok(cast(&(Arc::new(values) as ArrayRef), items)?)
     }
@@ -450,15 +452,10 @@ mod tests {
     fn median_absolute_deviations_round_toward_zero() {
         // mv_median_absolute_deviation.csv-spec: [0, 2, 5, 6] -> 2,
         // [-7, 11] -> 9, [-7, 0, 1] -> 1.
-        let mad = |v: &[i64]| {
-            let m = median_toward_zero(v);
-            let mut d: Vec<i64> = v.iter().map(|x| (x - m).abs()).collect();
-            d.sort_unstable();
-            median_toward_zero(&d)
-        };
-        assert_eq!(mad(&[0, 2, 5, 6]), 2);
-        assert_eq!(mad(&[-7, 11]), 9);
-        assert_eq!(mad(&[-7, 0, 1]), 1);
+        assert_eq!(mad_of_whole(vec![6, 0, 5, 2]), 2);
+        assert_eq!(mad_of_whole(vec![11, -7]), 9);
+        assert_eq!(mad_of_whole(vec![-7, 0, 1]), 1);
+        assert_eq!(mad_of_whole(vec![i64::MIN, i64::MAX]), i64::MAX);
         assert_eq!(median_toward_zero(&[-4, -1]), -2);
     }
 
