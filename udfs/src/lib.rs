@@ -47,6 +47,7 @@ pub mod ip;
 pub mod ip_is_global;
 pub mod ip_to_string;
 pub mod mv_count;
+pub mod mv_lookup;
 pub mod mv_single;
 pub mod mv_stats;
 pub mod mv_zip;
@@ -73,6 +74,7 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         mv_stats::mv_percentile_udf(),
         mv_stats::mv_median_absolute_deviation_udf(),
         mv_zip::mv_zip_udf(),
+        mv_lookup::mv_lookup_udf(),
         version::version_key_udf(),
         esql_parse::date_parse_udf(),
         esql_parse::ip_prefix_udf(),

@@ -323,36 +323,7 @@ impl Pipeline<'_> {
         aggs: &[(String, Expr)],
         keys: &[(String, Expr)],
     ) -> Result<String> {
-        if self.limited {
-            return Err(error(
-                self.at,
-                "INLINE STATS cannot be used after LIMIT (as in Elasticsearch)",
-            ));
-        }
-        // A key that is an expression is computed first, as EVAL would.
-        let computed: Vec<(String, Expr)> = keys
-            .iter()
-            .filter(|(name, e)| !matches!(e, Expr::Field(f) if f == name))
-            .cloned()
-            .collect();
-        if !computed.is_empty() {
-            self.current = self.eval(&computed)?;
-        }
-        let fields: Vec<(String, Expr)> = keys
-            .iter()
-            .map(|(name, _)| (name.clone(), Expr::Field(name.clone())))
-            .collect();
-        for (name, key) in &fields {
-            if self.known && !self.columns.contains(name) {
-                return Err(self.unknown(name));
-            }
-            if self.sql.is_list(key) {
-                return Err(error(
-                    self.at,
-                    format!("INLINE STATS BY a multi-valued column ({name}) is not supported yet"),
-                ));
-            }
-        }
+        let (fields, multi) = self.inline_keys(keys)?;
         // A column the pending order sorts on, replaced: the order is kept.
         if self
             .order
@@ -386,6 +357,16 @@ impl Pipeline<'_> {
         }
         if !self.known {
             kept = vec!["q.*".to_owned()];
+        }
+        if multi {
+            return Ok(self.inline_by_list(
+                &input,
+                &grouped,
+                kept,
+                &outputs,
+                &fields[0].0,
+                &stats_types,
+            ));
         }
         kept.extend(outputs.iter().map(|c| format!("s.{}", quote(c))));
         let on: Vec<String> = fields
@@ -424,5 +405,97 @@ impl Pipeline<'_> {
             "SELECT {} FROM ({input}) q {join} ({grouped}) s{on}",
             kept.join(", ")
         ))
+    }
+
+    /// INLINE STATS' keys as fields (expressions computed first, as EVAL
+    /// would), and whether the one key is multi-valued.
+    fn inline_keys(&mut self, keys: &[(String, Expr)]) -> Result<(Vec<(String, Expr)>, bool)> {
+        if self.limited {
+            return Err(error(
+                self.at,
+                "INLINE STATS cannot be used after LIMIT (as in Elasticsearch)",
+            ));
+        }
+        // A key that is an expression is computed first, as EVAL would.
+        let computed: Vec<(String, Expr)> = keys
+            .iter()
+            .filter(|(name, e)| !matches!(e, Expr::Field(f) if f == name))
+            .cloned()
+            .collect();
+        if !computed.is_empty() {
+            self.current = self.eval(&computed)?;
+        }
+        let fields: Vec<(String, Expr)> = keys
+            .iter()
+            .map(|(name, _)| (name.clone(), Expr::Field(name.clone())))
+            .collect();
+        for (name, key) in &fields {
+            if self.known && !self.columns.contains(name) {
+                return Err(self.unknown(name));
+            }
+            if self.sql.is_list(key) && fields.len() > 1 {
+                return Err(error(
+                    self.at,
+                    format!(
+                        "INLINE STATS BY a multi-valued column ({name}) and other keys is not \
+                         supported yet"
+                    ),
+                ));
+            }
+        }
+        // A row whose one key is multi-valued gets each of its groups'
+        // aggregates, as a list (Elasticsearch's multi-valued result).
+        let multi = fields.len() == 1 && self.sql.is_list(&fields[0].1);
+        Ok((fields, multi))
+    }
+
+    /// INLINE STATS by one multi-valued `key`: the groups collapsed into one
+    /// row of lists, and each row's aggregates looked up by each of its
+    /// key's values (`mv_lookup`); the key keeps the row's own values.
+    fn inline_by_list(
+        &mut self,
+        input: &str,
+        grouped: &str,
+        mut kept: Vec<String>,
+        outputs: &[String],
+        key: &str,
+        stats_types: &std::collections::HashMap<String, DataType>,
+    ) -> String {
+        let keys = quote("__lakehunt_group_keys");
+        let mut lists = vec![format!("array_agg(s.{}) AS {keys}", quote(key))];
+        for (i, name) in outputs.iter().filter(|c| *c != key).enumerate() {
+            let values = quote(&format!("__lakehunt_group_values_{i}"));
+            lists.push(format!("array_agg(s.{}) AS {values}", quote(name)));
+            kept.push(format!(
+                "mv_lookup(q.{}, g.{keys}, g.{values}) AS {}",
+                quote(key),
+                quote(name)
+            ));
+            match stats_types.get(name) {
+                Some(t) => self.sql.types.insert(
+                    name.clone(),
+                    DataType::List(std::sync::Arc::new(arrow::datatypes::Field::new(
+                        "item",
+                        t.clone(),
+                        true,
+                    ))),
+                ),
+                None => self.sql.types.remove(name),
+            };
+            self.sql.in_order.remove(name);
+            self.sql.ips.remove(name);
+            self.sql.versions.remove(name);
+            self.sql.computed.insert(name.clone());
+        }
+        kept.push(format!("q.{}", quote(key)));
+        for name in outputs {
+            self.columns.retain(|c| c != name);
+            self.columns.push(name.clone());
+        }
+        format!(
+            "SELECT {} FROM ({input}) q CROSS JOIN (SELECT {} FROM ({grouped}) s) g",
+            kept.join(", "),
+            lists.join(", ")
+        )
     }
 }

@@ -1,0 +1,147 @@
+//! `mv_lookup(keys, group_keys, group_values)`: for each of a row's key
+//! values, the value of its group, as a list (ES|QL's `INLINE STATS ... BY`
+//! a multi-valued key gives the row each of its groups' aggregates).
+//!
+//! `group_keys` and `group_values` are one list each, the same in every
+//! row: the groups' keys and one aggregate's values, in the same order (a
+//! STATS collapsed into one row). A row's keys (a list, or one value) are
+//! looked up in order, each distinct key once; no keys (NULL, or an empty
+//! list) is the NULL key's group. A key without a group adds nothing; none
+//! found is NULL.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListArray, UInt32Array, new_null_array};
+use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+use datafusion::arrow::compute::{cast, take};
+use datafusion::arrow::datatypes::{DataType, Field};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+
+/// `mv_lookup` (see the module).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct MvLookup {
+    signature: Signature,
+}
+
+/// `mv_lookup`.
+#[must_use]
+pub fn mv_lookup_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
+        Arc::new(ScalarUDF::new_from_impl(MvLookup {
+            signature: Signature::any(3, Volatility::Immutable),
+        }))
+    });
+    Arc::clone(&UDF)
+}
+
+fn item(t: &DataType) -> Option<&DataType> {
+    match t {
+        DataType::List(f) | DataType::LargeList(f) => Some(f.data_type()),
+        _ => None,
+    }
+}
+
+/// A list array's row `row` as its own array (a `LargeList` read as a list).
+fn row_values(array: &ArrayRef, row: usize) -> Result<ArrayRef> {
+    let list = match array.data_type() {
+        DataType::LargeList(f) => cast(array, &DataType::List(Arc::clone(f)))?,
+        _ => Arc::clone(array),
+    };
+    Ok(list.as_list::<i32>().value(row))
+}
+
+impl ScalarUDFImpl for MvLookup {
+    fn name(&self) -> &'static str {
+        "mv_lookup"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> Result<DataType> {
+        let (Some(_), Some(values)) = (item(&args[1]), item(&args[2])) else {
+            return plan_err!("mv_lookup takes the groups' keys and values as lists");
+        };
+        Ok(DataType::List(Arc::new(Field::new(
+            "item",
+            values.clone(),
+            true,
+        ))))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows;
+        let keys = args.args[0].to_array(rows)?;
+        let out_type = self.return_type(&[
+            keys.data_type().clone(),
+            args.args[1].data_type(),
+            args.args[2].data_type(),
+        ])?;
+        if rows == 0 {
+            return Ok(ColumnarValue::Array(new_null_array(&out_type, 0)));
+        }
+        // The groups are the same in every row: read them once.
+        let group_keys = row_values(&args.args[1].to_array(1)?, 0)?;
+        let group_values = row_values(&args.args[2].to_array(1)?, 0)?;
+        if group_keys.len() != group_values.len() {
+            return exec_err!("mv_lookup: as many group keys as values expected");
+        }
+        let mut index: HashMap<ScalarValue, u32> = HashMap::with_capacity(group_keys.len());
+        for i in 0..group_keys.len() {
+            let key = ScalarValue::try_from_array(&group_keys, i)?;
+            let Ok(at) = u32::try_from(i) else {
+                return exec_err!("mv_lookup: over 2^32 groups");
+            };
+            index.entry(key).or_insert(at);
+        }
+        let null_key = ScalarValue::try_from(group_keys.data_type())?;
+        let mut picked: Vec<u32> = vec![];
+        let mut ends: Vec<i32> = vec![0];
+        let mut seen: Vec<ScalarValue> = vec![];
+        for row in 0..rows {
+            seen.clear();
+            let values = if keys.is_null(row) {
+                None
+            } else if item(keys.data_type()).is_some() {
+                Some(row_values(&keys, row)?)
+            } else {
+                Some(keys.slice(row, 1))
+            };
+            let values = values
+                .map(|v| cast(&v, group_keys.data_type()))
+                .transpose()?;
+            match values.filter(|v| !v.is_empty()) {
+                None => seen.push(null_key.clone()),
+                Some(v) => {
+                    for i in 0..v.len() {
+                        let key = ScalarValue::try_from_array(&v, i)?;
+                        if !seen.contains(&key) {
+                            seen.push(key);
+                        }
+                    }
+                }
+            }
+            picked.extend(seen.iter().filter_map(|k| index.get(k)));
+            let Ok(end) = i32::try_from(picked.len()) else {
+                return exec_err!("mv_lookup: over 2^31 values in one batch");
+            };
+            ends.push(end);
+        }
+        let values = take(&group_values, &UInt32Array::from(picked), None)?;
+        let nulls = NullBuffer::from(ends.windows(2).map(|w| w[1] > w[0]).collect::<Vec<_>>());
+        let DataType::List(field) = out_type else {
+            return exec_err!("mv_lookup: a list type expected");
+        };
+        Ok(ColumnarValue::Array(Arc::new(ListArray::try_new(
+            field,
+            OffsetBuffer::new(ends.into()),
+            values,
+            Some(nulls),
+        )?)))
+    }
+}
