@@ -357,10 +357,7 @@ impl Pipeline<'_> {
             .collect();
         for (name, _) in &outputs {
             self.sql
-                .types
-                .insert(name.clone(), arrow::datatypes::DataType::Utf8);
-            self.sql.in_order.remove(name);
-            self.sql.computed.insert(name.clone());
+                .new_column(name, Some(arrow::datatypes::DataType::Utf8));
         }
         add_columns(
             at,
@@ -388,9 +385,7 @@ impl Pipeline<'_> {
                     GrokType::Float => (format!("try_cast({got} AS DOUBLE)"), T::Float64),
                     GrokType::Boolean => (format!("(lower({got}) = 'true')"), T::Boolean),
                 };
-                self.sql.types.insert(name.clone(), t);
-                self.sql.in_order.remove(&name);
-                self.sql.computed.insert(name.clone());
+                self.sql.new_column(&name, Some(t));
                 (name, expr)
             })
             .collect();
@@ -470,11 +465,7 @@ impl Pipeline<'_> {
             .map(|(new, f)| format!("e.{} AS {}", quote(f), quote(new)))
             .collect();
         for (new, _) in &with {
-            self.sql.types.remove(new);
-            self.sql.in_order.remove(new);
-            self.sql.ips.remove(new);
-            self.sql.versions.remove(new);
-            self.sql.computed.insert(new.clone());
+            self.sql.new_column(new, None);
             // A replaced column moves last, as the SQL puts it.
             self.columns.retain(|c| c != new);
             self.columns.push(new.clone());
@@ -915,30 +906,7 @@ impl Pipeline<'_> {
                 None if self.known => return Err(self.unknown(old)),
                 None => {}
             }
-            match self.sql.types.remove(old) {
-                Some(t) => self.sql.types.insert(new.clone(), t),
-                None => self.sql.types.remove(new),
-            };
-            if self.sql.in_order.remove(old) {
-                self.sql.in_order.insert(new.clone());
-            } else {
-                self.sql.in_order.remove(new);
-            }
-            if self.sql.computed.remove(old) {
-                self.sql.computed.insert(new.clone());
-            } else {
-                self.sql.computed.remove(new);
-            }
-            if self.sql.ips.remove(old) {
-                self.sql.ips.insert(new.clone());
-            } else {
-                self.sql.ips.remove(new);
-            }
-            if self.sql.versions.remove(old) {
-                self.sql.versions.insert(new.clone());
-            } else {
-                self.sql.versions.remove(new);
-            }
+            self.sql.rename_column(old, new);
         }
         let mut old: Vec<String> = pairs.iter().map(|(o, _)| quote(o)).collect();
         old.extend(replaced);

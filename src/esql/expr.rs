@@ -710,6 +710,40 @@ impl<'a> Sql<'a> {
         })
     }
 
+    /// Column `name` is computed anew (DISSECT, GROK, ENRICH, a join's or
+    /// an aggregate's column), of type `t` where known: not an index
+    /// field, not in a list's own order, not an IP or a version.
+    pub(super) fn new_column(&mut self, name: &str, t: Option<arrow::datatypes::DataType>) {
+        match t {
+            Some(t) => self.types.insert(name.to_owned(), t),
+            None => self.types.remove(name),
+        };
+        self.in_order.remove(name);
+        self.ips.remove(name);
+        self.versions.remove(name);
+        self.computed.insert(name.to_owned());
+    }
+
+    /// Column `old` is now called `new` (RENAME), with what is known of it.
+    pub(super) fn rename_column(&mut self, old: &str, new: &str) {
+        match self.types.remove(old) {
+            Some(t) => self.types.insert(new.to_owned(), t),
+            None => self.types.remove(new),
+        };
+        for set in [
+            &mut self.in_order,
+            &mut self.computed,
+            &mut self.ips,
+            &mut self.versions,
+        ] {
+            if set.remove(old) {
+                set.insert(new.to_owned());
+            } else {
+                set.remove(new);
+            }
+        }
+    }
+
     /// Column `name` now holds one of its list's values per row.
     pub(super) fn unlist(&mut self, name: &str) {
         if let Some(t) = self.types.remove(name) {

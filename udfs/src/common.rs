@@ -197,6 +197,28 @@ pub fn boolean_through_dictionary(
     }))
 }
 
+/// A list per row from `values`: row `i` holds `values[picked[j]]` for `j`
+/// in `ends[i]..ends[i + 1]` (`ends` starts at 0, one more than the rows),
+/// NULL where that is empty. For lookups that gather several matches per
+/// row (ENRICH's range policies, INLINE STATS by a multi-valued key).
+pub fn gather_lists(values: &ArrayRef, picked: Vec<u32>, ends: Vec<i32>) -> Result<ArrayRef> {
+    use datafusion::arrow::array::{ListArray, UInt32Array};
+    use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+    let taken = datafusion::arrow::compute::take(values, &UInt32Array::from(picked), None)?;
+    let nulls = NullBuffer::from(ends.windows(2).map(|w| w[1] > w[0]).collect::<Vec<_>>());
+    let field = Arc::new(datafusion::arrow::datatypes::Field::new(
+        "item",
+        values.data_type().clone(),
+        true,
+    ));
+    Ok(Arc::new(ListArray::try_new(
+        field,
+        OffsetBuffer::new(ends.into()),
+        taken,
+        Some(nulls),
+    )?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,10 +23,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, ListArray, RecordBatch, UInt32Array, new_null_array,
-};
-use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, RecordBatch, UInt32Array};
 use datafusion::arrow::compute::{cast, take};
 use datafusion::arrow::datatypes::{DataType, Field, TimeUnit};
 use datafusion::common::{Result, exec_err, plan_err};
@@ -34,6 +31,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
+use crate::common::gather_lists;
 use crate::ip::{Addr, Block, parse_addr, parse_block};
 
 /// What a table's ranges hold, and so how keys are read.
@@ -83,12 +81,10 @@ impl Kind {
     }
 }
 
+/// An address as a key in ES|QL's IP order (`ip_key`'s bytes, IPv4
+/// mapped), the unsigned order kept in a signed key.
 fn ip_key(addr: Addr) -> i128 {
-    let v6 = match addr {
-        Addr::V4(v4) => 0xffff_0000_0000 | u128::from(v4),
-        Addr::V6(v6) => v6,
-    };
-    // Unsigned order kept in a signed key.
+    let v6 = u128::from_be_bytes(crate::esql_parse::ip_key(addr));
     (v6 ^ (1 << 127)).cast_signed()
 }
 
@@ -363,21 +359,7 @@ impl ScalarUDFImpl for EnrichRange {
             let picked = UInt32Array::from(first);
             return Ok(ColumnarValue::Array(take(column, &picked, None)?));
         }
-        if column.is_empty() {
-            return Ok(ColumnarValue::Array(new_null_array(
-                &self.return_type(&[key.data_type().clone()])?,
-                rows,
-            )));
-        }
-        let values = take(column, &UInt32Array::from(found), None)?;
-        let nulls = NullBuffer::from(ends.windows(2).map(|w| w[1] > w[0]).collect::<Vec<_>>());
-        let field = Arc::new(Field::new("item", column.data_type().clone(), true));
-        Ok(ColumnarValue::Array(Arc::new(ListArray::try_new(
-            field,
-            OffsetBuffer::new(ends.into()),
-            values,
-            Some(nulls),
-        )?)))
+        Ok(ColumnarValue::Array(gather_lists(column, found, ends)?))
     }
 }
 
@@ -386,19 +368,21 @@ impl EnrichRange {
     /// not one (a text that is not an IP, a number or a time).
     fn keys(&self, values: &ArrayRef) -> Result<Vec<Option<i128>>> {
         let kind = self.table.kind;
+        // A decimal key lies between whole numbers: its floor says which
+        // ranges hold it (-0.5 is not in 0..10).
+        if kind == Kind::Long && values.data_type().is_floating() {
+            return Ok(cast(values, &DataType::Float64)?
+                .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+                .iter()
+                .map(|v| v.filter(|x| x.is_finite()).map(|x| x.floor() as i128))
+                .collect());
+        }
         let as_key = cast(values, &kind.key_type())?;
         Ok(match kind {
             Kind::Ip => as_key
                 .as_string::<i32>()
                 .iter()
                 .map(|t| t.and_then(parse_addr).map(ip_key))
-                .collect(),
-            // A decimal key lies between whole numbers: its floor says
-            // which ranges hold it (-0.5 is not in 0..10).
-            Kind::Long if values.data_type().is_floating() => cast(values, &DataType::Float64)?
-                .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
-                .iter()
-                .map(|v| v.filter(|x| x.is_finite()).map(|x| x.floor() as i128))
                 .collect(),
             Kind::Long => as_key
                 .as_primitive::<datafusion::arrow::datatypes::Int64Type>()

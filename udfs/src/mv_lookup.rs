@@ -12,9 +12,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListArray, UInt32Array, new_null_array};
-use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
-use datafusion::arrow::compute::{cast, take};
+use crate::common::gather_lists;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, new_null_array};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
@@ -100,29 +100,31 @@ impl ScalarUDFImpl for MvLookup {
             index.entry(key).or_insert(at);
         }
         let null_key = ScalarValue::try_from(group_keys.data_type())?;
+        // Each row's keys as one flat array of the groups' key type, cast
+        // once per batch, and where each row's start.
+        let (flat, starts): (ArrayRef, Vec<usize>) = if item(keys.data_type()).is_some() {
+            let key_type = DataType::new_list(group_keys.data_type().clone(), true);
+            let list = cast(&keys, &key_type)?;
+            let list = list.as_list::<i32>();
+            let starts = list.offsets().iter().map(|o| o.unsigned_abs() as usize);
+            (Arc::clone(list.values()), starts.collect())
+        } else {
+            (cast(&keys, group_keys.data_type())?, (0..=rows).collect())
+        };
         let mut picked: Vec<u32> = vec![];
         let mut ends: Vec<i32> = vec![0];
         let mut seen: Vec<ScalarValue> = vec![];
         for row in 0..rows {
             seen.clear();
-            let values = if keys.is_null(row) {
-                None
-            } else if item(keys.data_type()).is_some() {
-                Some(row_values(&keys, row)?)
+            let (from, to) = (starts[row], starts[row + 1]);
+            // No keys (NULL, or an empty list) is the NULL key's group.
+            if keys.is_null(row) || from == to {
+                seen.push(null_key.clone());
             } else {
-                Some(keys.slice(row, 1))
-            };
-            let values = values
-                .map(|v| cast(&v, group_keys.data_type()))
-                .transpose()?;
-            match values.filter(|v| !v.is_empty()) {
-                None => seen.push(null_key.clone()),
-                Some(v) => {
-                    for i in 0..v.len() {
-                        let key = ScalarValue::try_from_array(&v, i)?;
-                        if !seen.contains(&key) {
-                            seen.push(key);
-                        }
+                for i in from..to {
+                    let key = ScalarValue::try_from_array(&flat, i)?;
+                    if !seen.contains(&key) {
+                        seen.push(key);
                     }
                 }
             }
@@ -132,16 +134,10 @@ impl ScalarUDFImpl for MvLookup {
             };
             ends.push(end);
         }
-        let values = take(&group_values, &UInt32Array::from(picked), None)?;
-        let nulls = NullBuffer::from(ends.windows(2).map(|w| w[1] > w[0]).collect::<Vec<_>>());
-        let DataType::List(field) = out_type else {
-            return exec_err!("mv_lookup: a list type expected");
-        };
-        Ok(ColumnarValue::Array(Arc::new(ListArray::try_new(
-            field,
-            OffsetBuffer::new(ends.into()),
-            values,
-            Some(nulls),
-        )?)))
+        Ok(ColumnarValue::Array(gather_lists(
+            &group_values,
+            picked,
+            ends,
+        )?))
     }
 }

@@ -127,14 +127,7 @@ impl Pipeline<'_> {
         for (name, t) in added {
             self.columns.retain(|c| *c != name);
             self.columns.push(name.clone());
-            match t {
-                Some(t) => self.sql.types.insert(name.clone(), t),
-                None => self.sql.types.remove(&name),
-            };
-            self.sql.in_order.remove(&name);
-            self.sql.ips.remove(&name);
-            self.sql.versions.remove(&name);
-            self.sql.computed.insert(name);
+            self.sql.new_column(&name, t);
         }
         Ok(format!(
             "SELECT {} FROM ({current}) q LEFT JOIN {} l ON {condition}",
@@ -392,14 +385,7 @@ impl Pipeline<'_> {
             if fields.iter().any(|(k, _)| k == name) {
                 continue;
             }
-            match stats_types.get(name) {
-                Some(t) => self.sql.types.insert(name.clone(), t.clone()),
-                None => self.sql.types.remove(name),
-            };
-            self.sql.in_order.remove(name);
-            self.sql.ips.remove(name);
-            self.sql.versions.remove(name);
-            self.sql.computed.insert(name.clone());
+            self.sql.new_column(name, stats_types.get(name).cloned());
         }
         Ok(format!(
             "SELECT {} FROM ({input}) q {join} ({grouped}) s{on}",
@@ -471,21 +457,8 @@ impl Pipeline<'_> {
                 quote(key),
                 quote(name)
             ));
-            match stats_types.get(name) {
-                Some(t) => self.sql.types.insert(
-                    name.clone(),
-                    DataType::List(std::sync::Arc::new(arrow::datatypes::Field::new(
-                        "item",
-                        t.clone(),
-                        true,
-                    ))),
-                ),
-                None => self.sql.types.remove(name),
-            };
-            self.sql.in_order.remove(name);
-            self.sql.ips.remove(name);
-            self.sql.versions.remove(name);
-            self.sql.computed.insert(name.clone());
+            let list = |t: &DataType| DataType::new_list(t.clone(), true);
+            self.sql.new_column(name, stats_types.get(name).map(list));
         }
         kept.push(format!("q.{}", quote(key)));
         for name in outputs {
