@@ -4,12 +4,13 @@
 //! (both NULL: NULL), a NULL delimiter NULL. The result is a list (a
 //! multi-valued keyword) even of one value.
 
+use std::fmt::Write as _;
 use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListBuilder, StringBuilder};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field};
-use datafusion::common::Result;
+use datafusion::common::{DataFusionError, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
@@ -31,33 +32,47 @@ pub fn mv_zip_udf() -> Arc<ScalarUDF> {
     Arc::clone(&UDF)
 }
 
-/// Each row's values as text: a list's, or a single value's; `None` for NULL.
-fn values(array: &ArrayRef) -> Result<Vec<Option<Vec<Option<String>>>>> {
-    let rows = array.len();
-    Ok(match array.data_type() {
-        DataType::List(_) | DataType::LargeList(_) => {
-            let list = cast(array, &DataType::new_list(DataType::Utf8, true))?;
-            let list = list.as_list::<i32>();
-            (0..rows)
-                .map(|row| {
-                    list.is_valid(row).then(|| {
-                        let v = list.value(row);
-                        v.as_string::<i32>()
-                            .iter()
-                            .map(|s| s.map(str::to_owned))
-                            .collect()
-                    })
-                })
-                .collect()
-        }
-        _ => {
-            let text = cast(array, &DataType::Utf8)?;
-            text.as_string::<i32>()
-                .iter()
-                .map(|s| s.map(|s| vec![Some(s.to_owned())]))
-                .collect()
-        }
-    })
+/// One argument's values as text, borrowed: a list's, or each row's one
+/// value.
+struct Side {
+    text: ArrayRef,
+    /// Where each row's values start in `text` (one more than the rows).
+    starts: Vec<usize>,
+    /// Each row's validity (a NULL row is no side at all).
+    valid: Vec<bool>,
+}
+
+impl Side {
+    fn of(array: &ArrayRef) -> Result<Side> {
+        let rows = array.len();
+        let valid = (0..rows).map(|row| array.is_valid(row)).collect();
+        Ok(match array.data_type() {
+            DataType::List(_) | DataType::LargeList(_) => {
+                let list = cast(array, &DataType::new_list(DataType::Utf8, true))?;
+                let list = list.as_list::<i32>();
+                let starts = list.offsets().iter().map(|o| o.unsigned_abs() as usize);
+                Side {
+                    text: Arc::clone(list.values()),
+                    starts: starts.collect(),
+                    valid,
+                }
+            }
+            _ => Side {
+                text: cast(array, &DataType::Utf8)?,
+                starts: (0..=rows).collect(),
+                valid,
+            },
+        })
+    }
+
+    /// Row `row`'s values, `None` for a NULL row.
+    fn row(&self, row: usize) -> Option<impl Iterator<Item = Option<&str>>> {
+        let text = self.text.as_string::<i32>();
+        self.valid[row].then(|| {
+            (self.starts[row]..self.starts[row + 1])
+                .map(|i| text.is_valid(i).then(|| text.value(i)))
+        })
+    }
 }
 
 impl ScalarUDFImpl for MvZip {
@@ -79,33 +94,39 @@ impl ScalarUDFImpl for MvZip {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows;
-        let left = values(&args.args[0].to_array(rows)?)?;
-        let right = values(&args.args[1].to_array(rows)?)?;
+        let left = Side::of(&args.args[0].to_array(rows)?)?;
+        let right = Side::of(&args.args[1].to_array(rows)?)?;
         let delimiter = cast(&args.args[2].to_array(rows)?, &DataType::Utf8)?;
         let delimiter = delimiter.as_string::<i32>();
         let mut out = ListBuilder::new(StringBuilder::new());
         for row in 0..rows {
-            if delimiter.is_null(row) {
+            let (l, r) = (left.row(row), right.row(row));
+            if delimiter.is_null(row) || (l.is_none() && r.is_none()) {
                 out.append(false);
                 continue;
             }
-            let zipped: Vec<Option<String>> = match (&left[row], &right[row]) {
-                (None, None) => {
-                    out.append(false);
-                    continue;
+            let mut l = l.into_iter().flatten();
+            let mut r = r.into_iter().flatten();
+            loop {
+                let (x, y) = match (l.next(), r.next()) {
+                    (None, None) => break,
+                    (x, y) => (x.flatten(), y.flatten()),
+                };
+                let values = out.values();
+                match (x, y) {
+                    (Some(x), Some(y)) => {
+                        values
+                            .write_str(x)
+                            .and_then(|()| values.write_str(delimiter.value(row)))
+                            .and_then(|()| values.write_str(y))
+                            .map_err(|e| DataFusionError::Execution(e.to_string()))?;
+                        values.append_value("");
+                    }
+                    (Some(one), None) | (None, Some(one)) => values.append_value(one),
+                    (None, None) => values.append_null(),
                 }
-                (Some(one), None) | (None, Some(one)) => one.clone(),
-                (Some(l), Some(r)) => (0..l.len().max(r.len()))
-                    .map(
-                        |i| match (l.get(i).cloned().flatten(), r.get(i).cloned().flatten()) {
-                            (Some(x), Some(y)) => Some(format!("{x}{}{y}", delimiter.value(row))),
-                            (Some(x), None) | (None, Some(x)) => Some(x),
-                            (None, None) => None,
-                        },
-                    )
-                    .collect(),
-            };
-            out.append_value(zipped);
+            }
+            out.append(true);
         }
         Ok(ColumnarValue::Array(Arc::new(out.finish())))
     }
