@@ -287,6 +287,7 @@ impl Settings {
             settings: vec![],
             stores: self.stores(),
             cluster: self.cluster.clone(),
+            share_scans: false,
         }
     }
 

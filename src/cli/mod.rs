@@ -399,6 +399,7 @@ impl DataArgs {
                 anonymous: self.anonymous,
             },
             cluster: None,
+            share_scans: false,
         }
     }
 

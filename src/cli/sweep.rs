@@ -26,6 +26,11 @@ go to OUT/PLATFORM/HUNT__N.parquet (the platform is the folder above queries/,
 A query that fails does not stop the sweep; the exit code is 0 once every
 query is accounted for.
 
+Queries are planned first, then run together over one scan of the data: the
+union of the columns they read, over the hull of their windows, each batch
+handed to every query (which applies its own window). --no-shared-scan runs
+them one at a time, each with its own scan; the findings are the same.
+
 With --from/--to/--every, every query runs as of each window's end, its
 findings in OUT/PLATFORM/HUNT__N/as_of=YYYYMMDDTHHMMSSZ.parquet; summary.json
 records each window as it finishes, and --resume finishes an interrupted sweep
@@ -66,6 +71,12 @@ pub struct SweepArgs {
     /// Output folder (created if needed): summary.json and the findings.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    /// Let each query scan the data for itself, one query at a time,
+    /// instead of one scan per dataset feeding every query at once (the
+    /// findings are the same; this is slower and holds one query's state at
+    /// a time).
+    #[arg(long)]
+    no_shared_scan: bool,
     /// No progress line and no summary on stderr.
     #[arg(long, short)]
     quiet: bool,
@@ -93,9 +104,13 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<Outcome> {
         _ => vec![as_of_or_now(args.as_of.as_deref())?],
     };
     let live = LiveLine::new(args.quiet);
+    let options = lakehunt::EngineOptions {
+        share_scans: !args.no_shared_scan,
+        ..args.data.engine_options()
+    };
     let engine = args
         .lookups
-        .open(&indexes, &args.data, &args.data.engine_options(), &live)
+        .open(&indexes, &args.data, &options, &live)
         .await?;
     let mut data = args.data.data.clone();
     data.extend(args.lookups.index.iter().cloned());
@@ -107,7 +122,9 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<Outcome> {
         resume: args.resume,
     };
     let started = std::time::Instant::now();
+    let mut last_progress = lakehunt::sweep::SweepProgress::default();
     let summary = sweep(&engine, &spec, |p, last| {
+        last_progress = *p;
         live.show(format_args!(
             "sweep: {} of {} queries ({} ran, {} skipped, {} failed), {} findings, {:.1} MB read, {:.0}s; last {}",
             p.done,
@@ -147,6 +164,14 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<Outcome> {
             started.elapsed().as_secs_f64(),
             args.out.join(SUMMARY).display()
         );
+        if last_progress.scans > 0 {
+            eprintln!(
+                "sweep: {} query runs read the data through shared scans ({} in all, {:.1} MB read)",
+                last_progress.shared,
+                last_progress.scans,
+                last_progress.read.bytes as f64 / 1e6
+            );
+        }
     }
     Ok(Outcome::Clean)
 }

@@ -60,7 +60,7 @@ const NO_TIME_TYPE: &str = "Timestamp(Nanosecond, Some(\"UTC\"))";
 impl Engine {
     /// The SQL an ES|QL query becomes over this session's `events`, and the
     /// counters of its warnings (registered afresh in the session).
-    async fn esql_sql(&self, query: &str, as_of: i64) -> Result<(String, EsqlCounts)> {
+    pub(super) async fn esql_sql(&self, query: &str, as_of: i64) -> Result<(String, EsqlCounts)> {
         // ROW reads no index: no `events`, no time.
         let shape = if crate::esql::reads_no_index(query) {
             // No columns, but the tables (policies, lookups) are at hand.

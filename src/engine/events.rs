@@ -12,7 +12,9 @@ use datafusion::execution::object_store::ObjectStoreUrl;
 use super::EngineOptions;
 use crate::error::Result;
 use crate::resolve::convert;
-use crate::scan::{FILE_COLUMN, FileSetTable, GAP, NarrowRanges, OutsideBounds, ROW_COLUMN};
+use crate::scan::{
+    FILE_COLUMN, FileSetTable, GAP, NarrowRanges, OutsideBounds, ROW_COLUMN, SharedTable,
+};
 use crate::source::Source;
 use crate::source::remote::build_store;
 
@@ -20,12 +22,14 @@ use crate::source::remote::build_store;
 /// `events`, the union of every group projected onto the canonical columns;
 /// and `events_id`, the same with a column `_id` (`file:row`, the event's
 /// row in its file) for ES|QL's `METADATA _id`, unless the data has its own.
+/// With `options.share_scans`, the raw tables can share one scan between
+/// queries (see [`crate::scan::SharedTable`]); they are returned.
 pub(crate) async fn register(
     source: &Source,
     ctx: &SessionContext,
     options: &EngineOptions,
     outside: &Arc<OutsideBounds>,
-) -> Result<()> {
+) -> Result<Vec<Arc<SharedTable>>> {
     register_as("events", true, source, ctx, options, outside).await
 }
 
@@ -38,7 +42,8 @@ pub(crate) async fn register_as(
     ctx: &SessionContext,
     options: &EngineOptions,
     outside: &Arc<OutsideBounds>,
-) -> Result<()> {
+) -> Result<Vec<Arc<SharedTable>>> {
+    let mut shared = vec![];
     // Each object store the groups read from, built on this runtime.
     for store in source.groups.iter().filter_map(|g| g.store.as_deref()) {
         let url = ObjectStoreUrl::parse(crate::source::remote::ObjectUrl::registry_key(store))?;
@@ -79,7 +84,13 @@ pub(crate) async fn register_as(
         if provenance {
             ctx.register_table(&raw_id, Arc::new(table.clone().with_provenance(true)))?;
         }
-        ctx.register_table(&raw, Arc::new(table))?;
+        if options.share_scans && id_view {
+            let table = Arc::new(SharedTable::new(table));
+            shared.push(Arc::clone(&table));
+            ctx.register_table(&raw, table)?;
+        } else {
+            ctx.register_table(&raw, Arc::new(table))?;
+        }
         let columns = source
             .schema
             .fields()
@@ -122,5 +133,5 @@ pub(crate) async fn register_as(
             ctx.register_table(name, view.into_view())?;
         }
     }
-    Ok(())
+    Ok(shared)
 }

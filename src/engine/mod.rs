@@ -18,15 +18,17 @@ use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
 
+mod batch;
 mod esql;
 mod events;
 mod metrics;
 mod options;
 
+pub use batch::{Prepared, SharedRun};
 pub use esql::EsqlCounts;
-pub(crate) use metrics::collect_observed;
 use metrics::summarize;
 pub use metrics::{Explained, ScanStats, ScanSummary};
+pub(crate) use metrics::{collect_observed, scan_stats};
 pub use options::{EngineOptions, default_memory_limit};
 
 use crate::error::{Error, Result};
@@ -306,6 +308,9 @@ pub struct Engine {
     /// Those registered so far (on a query's first use).
     lookups: std::sync::Mutex<Vec<crate::esql::LookupIndex>>,
     options: EngineOptions,
+    /// The tables whose scans queries planned together may share (with
+    /// `options.share_scans`).
+    shared: Vec<Arc<crate::scan::SharedTable>>,
 }
 
 impl Engine {
@@ -340,7 +345,7 @@ impl Engine {
     pub async fn with_source(source: Source, options: &EngineOptions) -> Result<Engine> {
         let ctx = session(options)?;
         let outside_bounds = Arc::default();
-        events::register(&source, &ctx, options, &outside_bounds).await?;
+        let shared = events::register(&source, &ctx, options, &outside_bounds).await?;
         Ok(Engine {
             ctx,
             source,
@@ -349,6 +354,7 @@ impl Engine {
             lookup_paths: vec![],
             lookups: std::sync::Mutex::default(),
             options: options.clone(),
+            shared,
         })
     }
 
@@ -362,6 +368,7 @@ impl Engine {
             lookup_paths: vec![],
             lookups: std::sync::Mutex::default(),
             options: options.clone(),
+            shared: vec![],
         })
     }
 
@@ -541,24 +548,7 @@ impl Engine {
                 count_columns(&table)
             }
         };
-        let mut warnings = vec![];
-        let messages = hunt.lakehunt.diagnostics.iter().flat_map(|d| &d.messages);
-        for (name, template) in messages {
-            let Some(&(_, count)) = counts.iter().find(|(n, _)| n == name) else {
-                return Err(Error::InvalidHunt {
-                    hunt: hunt.id().to_owned(),
-                    message: format!("diagnostics query has no column '{name}'"),
-                });
-            };
-            if count > 0 {
-                warnings.push(Warning {
-                    name: name.clone(),
-                    count,
-                    message: template.replace("{n}", &count.to_string()),
-                });
-            }
-        }
-        Ok(warnings)
+        warnings_of(hunt, &counts)
     }
 
     /// The hunt's plan, bound, with its data checks: tapped into the hunt's own
@@ -624,6 +614,28 @@ impl Engine {
         }
         Ok(df.with_param_values(values)?)
     }
+}
+
+/// The warnings a hunt's data checks' `counts` (by column name) give.
+fn warnings_of(hunt: &Hunt, counts: &[(String, u64)]) -> Result<Vec<Warning>> {
+    let mut warnings = vec![];
+    let messages = hunt.lakehunt.diagnostics.iter().flat_map(|d| &d.messages);
+    for (name, template) in messages {
+        let Some(&(_, count)) = counts.iter().find(|(n, _)| n == name) else {
+            return Err(Error::InvalidHunt {
+                hunt: hunt.id().to_owned(),
+                message: format!("diagnostics query has no column '{name}'"),
+            });
+        };
+        if count > 0 {
+            warnings.push(Warning {
+                name: name.clone(),
+                count,
+                message: template.replace("{n}", &count.to_string()),
+            });
+        }
+    }
+    Ok(warnings)
 }
 
 /// How a hunt's data checks are counted.

@@ -49,6 +49,9 @@ pub struct EngineOptions {
     /// Run plans on this Ballista cluster (see [`crate::cluster`]) instead of
     /// here; planning stays here.
     pub cluster: Option<crate::cluster::ClusterUrl>,
+    /// Let queries planned together share one scan of the data (see
+    /// [`crate::engine::Engine::share_scans`]; a sweep's). Off by default.
+    pub share_scans: bool,
 }
 
 impl Default for EngineOptions {
@@ -66,6 +69,7 @@ impl Default for EngineOptions {
             settings: vec![],
             stores: StoreOptions::default(),
             cluster: None,
+            share_scans: false,
         }
     }
 }

@@ -4,10 +4,12 @@
 
 mod mmap;
 mod reader;
+mod shared;
 mod store;
 mod table;
 
 pub(crate) use reader::ViewReaderFactory;
+pub use shared::{Hub, QUEUE_BATCHES, SharedScanExec, SharedTable};
 pub use store::{GAP, NarrowRanges};
 pub use table::{FILE_COLUMN, FileSetTable, OutsideBounds, ROW_COLUMN};
 pub(crate) use table::{is_split_scan, row_groups_inside_bounds};

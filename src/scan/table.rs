@@ -130,12 +130,13 @@ pub fn is_split_scan(plan: &dyn ExecutionPlan) -> bool {
 /// A filter conjunct `column op literal` on a top-level timestamp column of the
 /// files, which row-group ranges can decide.
 #[derive(Clone, Debug)]
-struct TimeBound {
+pub(super) struct TimeBound {
     /// The column's index in the file (and table) schema.
-    index: usize,
-    op: Operator,
-    literal: ScalarValue,
-    value: i64,
+    pub(super) index: usize,
+    pub(super) op: Operator,
+    pub(super) literal: ScalarValue,
+    /// The literal's value, in the column's unit.
+    pub(super) value: i64,
 }
 
 impl TimeBound {
@@ -384,7 +385,7 @@ impl FileSetTable {
     /// `filter` as a bound on a timestamp column of the files, when it is one:
     /// `column op literal` or `literal op column`, with `op` one of `<`, `<=`,
     /// `>`, `>=` and the literal non-NULL and in the column's own unit.
-    fn time_bound(&self, filter: &Expr) -> Option<TimeBound> {
+    pub(super) fn time_bound(&self, filter: &Expr) -> Option<TimeBound> {
         let Expr::BinaryExpr(BinaryExpr { left, op, right }) = filter else {
             return None;
         };

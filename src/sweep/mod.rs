@@ -5,9 +5,10 @@
 //!
 //! At the end, `report.html` shows it all on one page (see [`REPORT`]).
 //!
-//! Queries run one after another over one engine (one listing, one set of
-//! footers, one session); each still scans for itself. Sharing one scan
-//! between queries that read the same data is not built yet.
+//! Queries run over one engine (one listing, one set of footers, one
+//! session). Per window, every query is planned first; then one scan per
+//! dataset feeds them all at once (see [`crate::engine::SharedRun`]), so a
+//! library costs one pass over the data plus each query's own work.
 
 mod report;
 
@@ -17,7 +18,7 @@ use std::time::Instant;
 use datafusion::error::DataFusionError;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{Engine, ScanStats, Table};
+use crate::engine::{Engine, Prepared, ScanStats, SharedRun, Table};
 use crate::error::{Error, Result};
 use crate::hunt::{self, Hunt, library};
 use crate::output::{Format, write_file};
@@ -252,6 +253,10 @@ pub struct SweepProgress {
     pub findings: u64,
     /// Read by the scans so far.
     pub read: ScanStats,
+    /// Runs of a query that read the data through a scan shared with others.
+    pub shared: usize,
+    /// Shared scans started (one per dataset and window).
+    pub scans: usize,
 }
 
 /// What to sweep.
@@ -364,8 +369,13 @@ pub const SUMMARY: &str = "summary.json";
 pub use report::REPORT;
 
 /// Runs every query of `spec` over `engine` as of each of its instants,
-/// writing each run's findings and, after each, `summary.json`; `progress`
-/// is called after each query.
+/// writing each run's findings and, as they finish, `summary.json`;
+/// `progress` is called after each query of each window.
+///
+/// The queries of a window are planned first and then run together: with
+/// `share_scans` in the engine's options, queries that read the same table
+/// share one scan of it (see [`crate::engine::SharedRun`]); without, they
+/// run one after another, each scanning for itself.
 pub async fn sweep(
     engine: &Engine,
     spec: &SweepSpec,
@@ -381,165 +391,294 @@ pub async fn sweep(
         path: spec.out.clone(),
         message: e.to_string(),
     })?;
-    let mut summary = SweepSummary {
-        lakehunt_version: env!("CARGO_PKG_VERSION").to_owned(),
-        as_of: spec
-            .as_of
-            .last()
-            .copied()
-            .map(format_instant)
-            .unwrap_or_default(),
-        windows: windows.clone(),
-        data: spec.data.clone(),
-        hunts: Vec::with_capacity(spec.queries.len()),
-    };
-    let mut state = SweepProgress {
-        total: spec.queries.len(),
-        ..SweepProgress::default()
+    let mut sweep = Sweep {
+        spec,
+        summary: SweepSummary {
+            lakehunt_version: env!("CARGO_PKG_VERSION").to_owned(),
+            as_of: spec
+                .as_of
+                .last()
+                .copied()
+                .map(format_instant)
+                .unwrap_or_default(),
+            windows: windows.clone(),
+            data: spec.data.clone(),
+            hunts: Vec::with_capacity(spec.queries.len()),
+        },
+        state: SweepProgress {
+            total: spec.queries.len(),
+            ..SweepProgress::default()
+        },
+        finished: vec![],
     };
     for query in &spec.queries {
-        let print = fingerprint(query);
-        // What a resumed sweep keeps: the windows this query ran, unchanged.
-        let kept = before.as_ref().and_then(|b| {
-            b.hunts.iter().find(|h| {
-                h.file == query.file
-                    && h.query_index == query.index
-                    && h.fingerprint == print
-                    && h.status == "ran"
-            })
-        });
-        let mut record = SweepRecord {
-            file: query.file.clone(),
-            name: query.name.clone(),
-            uuid: query.uuid.clone(),
-            query_index: query.index,
-            language: query.language().to_owned(),
-            status: String::new(),
-            reason: String::new(),
-            findings: None,
-            output: None,
-            seconds: 0.0,
-            mitre: query.mitre.clone(),
-            warnings: vec![],
-            windows: vec![],
-            fingerprint: print,
-        };
-        if let Some(kept) = kept.filter(|k| windows.is_empty() || k.windows.len() == windows.len())
-        {
-            // Ran whole before: kept as it was.
-            record = kept.clone();
-        } else {
-            if let Some(kept) = kept {
-                record.windows = kept.windows.clone();
-                record.warnings = kept.warnings.clone();
-            }
-            run_windows(engine, spec, query, &mut record, &mut summary, &mut state).await?;
-        }
-        match record.status.as_str() {
-            "ran" => {
-                state.ran += 1;
-                state.findings += record.findings.unwrap_or(0);
-            }
-            "skipped" => state.skipped += 1,
-            _ => state.failed += 1,
-        }
-        summary.hunts.push(record);
-        state.done += 1;
-        write_summary(&spec.out, &summary)?;
-        progress(&state, query);
+        let (record, whole) = start_record(query, before.as_ref(), windows.len());
+        sweep.summary.hunts.push(record);
+        sweep.finished.push(whole);
     }
-    report::write(&spec.out, &summary, &spec.queries)?;
-    Ok(summary)
-}
-
-/// Runs `query` as of each of the spec's instants not already in
-/// `record.windows`, filling in `record`; with several windows the summary
-/// is rewritten after each one, so a resumed sweep loses at most one.
-async fn run_windows(
-    engine: &Engine,
-    spec: &SweepSpec,
-    query: &SweepQuery,
-    record: &mut SweepRecord,
-    summary: &mut SweepSummary,
-    state: &mut SweepProgress,
-) -> Result<()> {
-    let many = spec.as_of.len() > 1;
-    let base = format!("{}/{}__{}", query.platform, query.hunt, query.index);
+    for i in 0..spec.queries.len() {
+        if sweep.finished[i] {
+            sweep.state.findings += sweep.summary.hunts[i].findings.unwrap_or(0);
+            sweep.finish(i, &mut progress)?;
+        }
+    }
     for &as_of in &spec.as_of {
         let label = format_instant(as_of);
-        if record.windows.iter().any(|w| w.as_of == label) {
-            continue;
+        let todo: Vec<usize> = (0..spec.queries.len())
+            .filter(|&i| {
+                !sweep.finished[i]
+                    && !sweep.summary.hunts[i]
+                        .windows
+                        .iter()
+                        .any(|w| w.as_of == label)
+            })
+            .collect();
+        run_window(engine, &mut sweep, as_of, &todo, &mut progress).await?;
+    }
+    for i in 0..spec.queries.len() {
+        if !sweep.finished[i] {
+            sweep.finish(i, &mut progress)?;
         }
+    }
+    sweep.write()?;
+    report::write(&spec.out, &sweep.summary, &spec.queries)?;
+    Ok(sweep.summary)
+}
+
+/// A sweep under way: every query's record (in the library's order), and
+/// which are finished.
+struct Sweep<'a> {
+    spec: &'a SweepSpec,
+    summary: SweepSummary,
+    state: SweepProgress,
+    finished: Vec<bool>,
+}
+
+impl Sweep<'_> {
+    fn many(&self) -> bool {
+        self.spec.as_of.len() > 1
+    }
+
+    /// `summary.json` with the records that have a status so far.
+    fn write(&self) -> Result<()> {
+        let mut summary = self.summary.clone();
+        summary.hunts.retain(|h| !h.status.is_empty());
+        write_summary(&self.spec.out, &summary)
+    }
+
+    /// Query `i` is done: every window ran, or it was skipped or failed.
+    fn finish(
+        &mut self,
+        i: usize,
+        progress: &mut impl FnMut(&SweepProgress, &SweepQuery),
+    ) -> Result<()> {
+        self.finished[i] = true;
+        let many = self.many();
+        let query = &self.spec.queries[i];
+        let record = &mut self.summary.hunts[i];
+        if many && record.status == "ran" {
+            record.windows.sort_by(|a, b| a.as_of.cmp(&b.as_of));
+            record.findings = Some(record.windows.iter().map(|w| w.findings).sum());
+            record.output = Some(format!(
+                "{}/{}__{}",
+                query.platform, query.hunt, query.index
+            ));
+            let seconds = record.windows.iter().map(|w| w.seconds).sum::<f64>();
+            record.seconds = (seconds * 1000.0).round() / 1000.0;
+        }
+        match record.status.as_str() {
+            "ran" => self.state.ran += 1,
+            "skipped" => self.state.skipped += 1,
+            _ => self.state.failed += 1,
+        }
+        self.state.done += 1;
+        self.write()?;
+        progress(&self.state, query);
+        Ok(())
+    }
+
+    /// Query `i` ran as of `as_of`: its findings are written, and its record
+    /// says so.
+    fn ran(&mut self, i: usize, as_of: i64, ran: Ran, seconds: f64) -> Result<()> {
+        let many = self.many();
+        let query = &self.spec.queries[i];
+        let base = format!("{}/{}__{}", query.platform, query.hunt, query.index);
+        let relative = if many {
+            format!("{base}/as_of={}.parquet", compact(as_of))
+        } else {
+            format!("{base}.parquet")
+        };
+        let path = self.spec.out.join(&relative);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)?;
+        }
+        write_file(&path, Format::Parquet, &ran.table, &ran.metadata)?;
+        let rows = ran.table.num_rows() as u64;
+        let record = &mut self.summary.hunts[i];
+        for w in ran.warnings {
+            if !record.warnings.contains(&w) {
+                record.warnings.push(w);
+            }
+        }
+        if many {
+            record.windows.push(WindowDone {
+                as_of: format_instant(as_of),
+                findings: rows,
+                output: relative,
+                seconds,
+            });
+        } else {
+            record.findings = Some(rows);
+            record.output = Some(relative);
+            record.seconds = seconds;
+        }
+        record.status = "ran".into();
+        self.state.findings += rows;
+        Ok(())
+    }
+
+    /// Query `i` did not run as of `as_of`: skipped or failed, for good.
+    fn did_not_run(&mut self, i: usize, as_of: i64, outcome: Outcome, seconds: f64) {
+        let many = self.many();
+        let record = &mut self.summary.hunts[i];
+        let (status, reason) = match outcome {
+            Outcome::Skipped(reason) => ("skipped", reason),
+            Outcome::Failed(reason) if many && !record.windows.is_empty() => (
+                "failed",
+                format!("as of {}: {reason}", format_instant(as_of)),
+            ),
+            Outcome::Failed(reason) => ("failed", reason),
+        };
+        record.status = status.into();
+        record.reason = reason;
+        record.seconds = seconds;
+    }
+}
+
+/// A query's record at the start of a sweep, and whether it is whole: what
+/// a resumed sweep keeps of it (the windows it ran, its text unchanged).
+fn start_record(
+    query: &SweepQuery,
+    before: Option<&SweepSummary>,
+    windows: usize,
+) -> (SweepRecord, bool) {
+    let print = fingerprint(query);
+    let kept = before.and_then(|b| {
+        b.hunts.iter().find(|h| {
+            h.file == query.file
+                && h.query_index == query.index
+                && h.fingerprint == print
+                && h.status == "ran"
+        })
+    });
+    if let Some(kept) = kept.filter(|k| windows == 0 || k.windows.len() == windows) {
+        // Ran whole before: kept as it was.
+        return (kept.clone(), true);
+    }
+    let mut record = SweepRecord {
+        file: query.file.clone(),
+        name: query.name.clone(),
+        uuid: query.uuid.clone(),
+        query_index: query.index,
+        language: query.language().to_owned(),
+        status: String::new(),
+        reason: String::new(),
+        findings: None,
+        output: None,
+        seconds: 0.0,
+        mitre: query.mitre.clone(),
+        warnings: vec![],
+        windows: vec![],
+        fingerprint: print,
+    };
+    if let Some(kept) = kept {
+        record.windows.clone_from(&kept.windows);
+        record.warnings.clone_from(&kept.warnings);
+        record.status = "ran".into();
+    }
+    (record, false)
+}
+
+fn seconds_since(started: Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+/// Runs the queries `todo` as of `as_of`: each is planned, then all run
+/// together (see [`sweep`]), and each is recorded as it ends.
+async fn run_window(
+    engine: &Engine,
+    sweep: &mut Sweep<'_>,
+    as_of: i64,
+    todo: &[usize],
+    progress: &mut impl FnMut(&SweepProgress, &SweepQuery),
+) -> Result<()> {
+    use futures::StreamExt;
+    let run = engine.share_scans();
+    let mut ready = vec![];
+    for &i in todo {
+        let query = &sweep.spec.queries[i];
         let started = Instant::now();
-        let mut read = ScanStats::default();
-        let ran = run_one(engine, as_of, query, &mut read).await;
-        state.read = state.read + read;
-        let seconds = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
-        match ran {
-            Ok(Ran {
-                table,
-                warnings,
-                metadata,
-            }) => {
-                let relative = if many {
-                    format!("{base}/as_of={}.parquet", compact(as_of))
-                } else {
-                    format!("{base}.parquet")
-                };
-                let path = spec.out.join(&relative);
-                if let Some(folder) = path.parent() {
-                    std::fs::create_dir_all(folder)?;
-                }
-                write_file(&path, Format::Parquet, &table, &metadata)?;
-                let rows = table.num_rows() as u64;
-                for w in warnings {
-                    if !record.warnings.contains(&w) {
-                        record.warnings.push(w);
-                    }
-                }
-                if many {
-                    record.windows.push(WindowDone {
-                        as_of: label,
-                        findings: rows,
-                        output: relative,
-                        seconds,
-                    });
-                    // Durable progress: the partial record, after the rest.
-                    summary.hunts.push(record.clone());
-                    let written = write_summary(&spec.out, summary);
-                    summary.hunts.pop();
-                    written?;
-                } else {
-                    record.findings = Some(rows);
-                    record.output = Some(relative);
-                    record.seconds = seconds;
-                }
-                record.status = "ran".into();
-            }
-            Err(Outcome::Skipped(reason)) => {
-                record.status = "skipped".into();
-                record.reason = reason;
-                record.seconds = seconds;
-                return Ok(());
-            }
-            Err(Outcome::Failed(reason)) => {
-                record.status = "failed".into();
-                record.reason = if many && !record.windows.is_empty() {
-                    format!("as of {label}: {reason}")
-                } else {
-                    reason
-                };
-                record.seconds = seconds;
-                return Ok(());
+        match prepare(engine, &run, as_of, query).await {
+            Ok(prepared) => ready.push((i, started, prepared)),
+            Err(outcome) => {
+                sweep.did_not_run(i, as_of, outcome, seconds_since(started));
+                sweep.finish(i, progress)?;
             }
         }
     }
-    if many {
-        record.windows.sort_by(|a, b| a.as_of.cmp(&b.as_of));
-        record.findings = Some(record.windows.iter().map(|w| w.findings).sum());
-        record.output = Some(base);
-        record.seconds = record.windows.iter().map(|w| w.seconds).sum::<f64>();
-        record.seconds = (record.seconds * 1000.0).round() / 1000.0;
+    run.start().await?;
+    sweep.state.scans += run.scans();
+    sweep.state.shared += ready.iter().filter(|(_, _, p)| p.plans.shares()).count();
+    // Queries that share scans run together, or the shared scan would wait
+    // for the ones not yet started; the others one at a time.
+    let together = if run.sharing() > 0 {
+        ready.len().max(1)
+    } else {
+        1
+    };
+    let own_scans: Vec<_> = ready.iter().flat_map(|(_, _, p)| p.plans.plans()).collect();
+    let mut running = futures::stream::iter(ready.into_iter().map(|(i, started, prepared)| {
+        let planned = started.elapsed();
+        async move {
+            let began = Instant::now();
+            let ran = tokio::spawn(prepared.plans.run()).await;
+            (i, planned + began.elapsed(), prepared.metadata, ran)
+        }
+    }))
+    .buffer_unordered(together);
+    while let Some((i, took, mut metadata, ran)) = running.next().await {
+        let seconds = (took.as_secs_f64() * 1000.0).round() / 1000.0;
+        let ran = match ran {
+            Ok(ran) => ran.map_err(|e| classify(&e)),
+            Err(e) => Err(Outcome::Failed(format!("the query's task ended: {e}"))),
+        };
+        sweep.state.read = own_scans
+            .iter()
+            .map(crate::engine::scan_stats)
+            .fold(run.read(), |a, b| a + b);
+        match ran {
+            Ok((table, warnings)) => {
+                for w in &warnings {
+                    metadata.push((format!("lakehunt.warning.{}", w.name), w.count.to_string()));
+                }
+                let ran = Ran {
+                    table,
+                    warnings: warnings.into_iter().map(|w| w.message).collect(),
+                    metadata,
+                };
+                sweep.ran(i, as_of, ran, seconds)?;
+                if !sweep.many() || sweep.spec.as_of.last() == Some(&as_of) {
+                    sweep.finish(i, progress)?;
+                } else {
+                    sweep.write()?;
+                    progress(&sweep.state, &sweep.spec.queries[i]);
+                }
+            }
+            Err(outcome) => {
+                sweep.did_not_run(i, as_of, outcome, seconds);
+                sweep.finish(i, progress)?;
+            }
+        }
     }
     Ok(())
 }
@@ -557,12 +696,19 @@ enum Outcome {
     Failed(String),
 }
 
-async fn run_one(
+/// A query planned to run, and the metadata for its findings file.
+struct Planned {
+    plans: Prepared,
+    metadata: Vec<(String, String)>,
+}
+
+/// Plans `query` as of `as_of` in `run`; or why it will not run.
+async fn prepare(
     engine: &Engine,
+    run: &SharedRun<'_>,
     as_of: i64,
     query: &SweepQuery,
-    read: &mut ScanStats,
-) -> std::result::Result<Ran, Outcome> {
+) -> std::result::Result<Planned, Outcome> {
     let mut metadata = vec![
         (
             "lakehunt.version".to_owned(),
@@ -576,8 +722,7 @@ async fn run_one(
         ("lakehunt.hunt_name".to_owned(), query.name.clone()),
         ("lakehunt.hunt_uuid".to_owned(), query.uuid.clone()),
     ];
-    let mut observe = |stats: ScanStats| *read = stats;
-    let (table, warnings) = match &query.kind {
+    let plans = match &query.kind {
         QueryKind::Unreadable(why) => return Err(Outcome::Failed(why.clone())),
         QueryKind::Other(language) => {
             let why = if *language == "SQL" {
@@ -591,30 +736,19 @@ async fn run_one(
             crate::esql::check(text).map_err(|e| classify(&e))?;
             metadata.push(("lakehunt.esql".to_owned(), text.clone()));
             metadata.push(("lakehunt.as_of".to_owned(), format_instant(as_of)));
-            engine
-                .esql_observed(text, as_of, &mut observe)
+            run.prepare_esql(text, as_of)
                 .await
                 .map_err(|e| classify(&e))?
         }
         QueryKind::Shipped(hunt) => {
             let bound = hunt.bind(as_of, None, &[]).map_err(|e| classify(&e))?;
             engine.check_fields(hunt).await.map_err(|e| classify(&e))?;
-            let output = engine
-                .run_hunt_observed(&bound, &mut observe)
-                .await
-                .map_err(|e| classify(&e))?;
+            let plans = run.prepare_hunt(&bound).await.map_err(|e| classify(&e))?;
             metadata.extend(bound.describe());
-            (output.findings, output.warnings)
+            plans
         }
     };
-    for w in &warnings {
-        metadata.push((format!("lakehunt.warning.{}", w.name), w.count.to_string()));
-    }
-    Ok(Ran {
-        table,
-        warnings: warnings.into_iter().map(|w| w.message).collect(),
-        metadata,
-    })
+    Ok(Planned { plans, metadata })
 }
 
 /// Skipped where the data or the flags cannot give the query what it reads

@@ -434,3 +434,91 @@ fn a_sweep_over_windows_killed_midway_is_finished_by_resume() {
         );
     }
 }
+
+/// Queries of every shape a shared scan must serve as each query's own scan
+/// would: windows of several lengths and ends, none at all, a LIMIT the scan
+/// itself applies, the data joined with itself (INLINE STATS), and the
+/// shipped hunt with its tapped data checks.
+#[test]
+fn queries_sharing_one_scan_find_what_each_finds_with_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&lakehunt(&[
+        "sample",
+        "--rows",
+        "30000",
+        "--rows-per-file",
+        "7000",
+        "--as-of",
+        AS_OF,
+        "--out",
+        data.to_str().unwrap(),
+    ]));
+    let queries = [
+        "FROM logs-* | WHERE @timestamp > NOW() - 4 hours | STATS n = COUNT(*), b = SUM(source.bytes) BY host.name | SORT host.name",
+        "FROM logs-* | STATS n = COUNT(*) BY event.action | SORT event.action",
+        "FROM logs-* | WHERE @timestamp <= NOW() - 2 hours AND @timestamp > NOW() - 3 hours | STATS n = COUNT(*) BY destination.port | SORT n DESC, destination.port | LIMIT 5",
+        "FROM logs-* | WHERE @timestamp > NOW() - 30 minutes | LIMIT 50 | STATS n = COUNT(*)",
+        "FROM logs-* | WHERE @timestamp > NOW() - 1 hour | INLINE STATS m = MAX(source.bytes) BY host.name | WHERE source.bytes == m | KEEP host.name, m | SORT host.name",
+        "FROM logs-* | WHERE @timestamp > NOW() - 12 hours | STATS peers = COUNT_DISTINCT(destination.ip) BY process.entity_id | SORT peers DESC, process.entity_id | LIMIT 10",
+        "FROM logs-* | WHERE @timestamp >= NOW() - 20 hours AND @timestamp < NOW() + 1 hour | STATS b = MAX(source.bytes) BY network.transport | SORT network.transport",
+    ];
+    let lib = dir.path().join("hunting/network/queries");
+    std::fs::create_dir_all(&lib).unwrap();
+    for (i, q) in queries.iter().enumerate() {
+        std::fs::write(
+            lib.join(format!("q{i}.toml")),
+            format!("[hunt]\nname = \"q{i}\"\nuuid = \"u{i}\"\nquery = ['''\n{q}\n''']\n"),
+        )
+        .unwrap();
+    }
+    let sweep = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            "--library",
+            lib.parent().unwrap().parent().unwrap().to_str().unwrap(),
+            "--hunts",
+            "egress-bytes",
+            "--data",
+            data.to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        let done = lakehunt(&args);
+        ok(&done);
+        String::from_utf8_lossy(&done.stderr).into_owned()
+    };
+    let (shared, own) = (dir.path().join("shared"), dir.path().join("own"));
+    let said = sweep(&shared, &[]);
+    // Every query but the one that joins the data with itself shares the scan.
+    assert!(
+        said.contains("7 query runs read the data through shared scans (1 in all"),
+        "{said}"
+    );
+    let alone = sweep(&own, &["--no-shared-scan"]);
+    assert!(!alone.contains("shared scans"), "{alone}");
+    let mut files = vec!["lakehunt/egress-bytes__1.parquet".to_owned()];
+    files.extend((0..queries.len()).map(|i| format!("network/q{i}__1.parquet")));
+    for file in &files {
+        let (a, b) = (shared.join(file), own.join(file));
+        let mine = rows(a.to_str().unwrap());
+        assert!(mine.lines().count() > 1, "{file} has findings: {mine}");
+        assert_eq!(mine, rows(b.to_str().unwrap()), "{file}");
+    }
+    // The LIMIT the scan applies still gives 50 rows to count.
+    let limited = rows(shared.join("network/q3__1.parquet").to_str().unwrap());
+    assert_eq!(limited.lines().nth(1), Some("50"), "{limited}");
+    // The shipped hunt's tapped checks count the same in both.
+    let summary = |out: &Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+    };
+    let warnings = |s: &Value| s["hunts"][0]["warnings"].clone();
+    assert!(
+        !warnings(&summary(&shared)).as_array().unwrap().is_empty(),
+        "the sample has data-quality warnings"
+    );
+    assert_eq!(warnings(&summary(&shared)), warnings(&summary(&own)));
+}

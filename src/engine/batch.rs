@@ -1,0 +1,398 @@
+//! Queries planned together and run at once, sharing one scan of the data:
+//! a sweep's library over one dataset (see [`crate::scan::SharedTable`]).
+//!
+//! ```text
+//! let mut run = engine.share_scans();
+//! let a = run.prepare_esql(query_a, as_of).await?;   // planned, not run
+//! let b = run.prepare_hunt(&bound).await?;
+//! run.start().await?;                                  // one scan per table
+//! let (a, b) = tokio::join!(a.run(), b.run());         // each its own plan
+//! ```
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
+use datafusion::execution::TaskContext;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::prelude::DataFrame;
+
+use super::metrics::scan_stats;
+use super::{
+    Checks, Engine, EsqlCounts, ScanStats, Table, Warning, count_columns, hunt_failed, warnings_of,
+};
+use crate::error::{Error, Result};
+use crate::hunt::{BoundHunt, Hunt};
+use crate::optimizer::TapCounts;
+use crate::scan::{Hub, SharedScanExec};
+
+/// A query planned and not yet run (see [`SharedRun`]).
+pub struct Prepared {
+    schema: SchemaRef,
+    plan: Arc<dyn ExecutionPlan>,
+    task: Arc<TaskContext>,
+    then: Then,
+}
+
+/// What a prepared query's warnings come from.
+enum Then {
+    Esql(EsqlCounts),
+    Hunt(Box<Hunt>, PreparedChecks),
+}
+
+/// A hunt's data checks, planned (see [`Checks`]).
+enum PreparedChecks {
+    None,
+    Tapped(Vec<String>, Arc<TapCounts>),
+    Query(Arc<dyn ExecutionPlan>, Arc<TaskContext>),
+}
+
+/// A query's physical plan and the context to run it in.
+async fn physical(df: DataFrame) -> Result<(SchemaRef, Arc<dyn ExecutionPlan>, Arc<TaskContext>)> {
+    let schema = Arc::clone(df.schema().inner());
+    let task = Arc::new(df.task_ctx());
+    let plan = df.create_physical_plan().await?;
+    Ok((schema, plan, task))
+}
+
+async fn run_plan(
+    plan: Arc<dyn ExecutionPlan>,
+    task: Arc<TaskContext>,
+) -> Result<Vec<RecordBatch>> {
+    use futures::TryStreamExt;
+    let stream = crate::cluster::execute(plan, task).await?;
+    Ok(stream.try_collect().await?)
+}
+
+impl Prepared {
+    /// The plans it runs (for what their own scans read).
+    #[must_use]
+    pub fn plans(&self) -> Vec<Arc<dyn ExecutionPlan>> {
+        let mut plans = vec![Arc::clone(&self.plan)];
+        if let Then::Hunt(_, PreparedChecks::Query(plan, _)) = &self.then {
+            plans.push(Arc::clone(plan));
+        }
+        plans
+    }
+
+    /// Whether it reads through a shared scan.
+    #[must_use]
+    pub fn shares(&self) -> bool {
+        fn any(plan: &Arc<dyn ExecutionPlan>) -> bool {
+            plan.downcast_ref::<SharedScanExec>().is_some() || plan.children().into_iter().any(any)
+        }
+        self.plans().iter().any(any)
+    }
+
+    /// Whether one of its plans scans a shared table twice (a join of the
+    /// data with itself).
+    fn scans_twice(&self) -> bool {
+        fn hubs(plan: &Arc<dyn ExecutionPlan>, out: &mut Vec<*const Hub>) {
+            if let Some(scan) = plan.downcast_ref::<SharedScanExec>() {
+                out.push(Arc::as_ptr(scan.hub()));
+            }
+            for child in plan.children() {
+                hubs(child, out);
+            }
+        }
+        self.plans().iter().any(|plan| {
+            let mut found = vec![];
+            hubs(plan, &mut found);
+            let all = found.len();
+            found.sort_unstable();
+            found.dedup();
+            found.len() < all
+        })
+    }
+
+    /// Runs the query (a hunt's checks query beside it) to its end: its
+    /// findings and warnings.
+    pub async fn run(self) -> Result<(Table, Vec<Warning>)> {
+        let Prepared {
+            schema,
+            plan,
+            task,
+            then,
+        } = self;
+        match then {
+            Then::Esql(counts) => {
+                let batches = run_plan(plan, task).await?;
+                Ok((Table { schema, batches }, counts.warnings()))
+            }
+            Then::Hunt(hunt, checks) => {
+                let failed = |e: Error| hunt_failed(&hunt, e);
+                let (batches, counts) = match checks {
+                    PreparedChecks::None => (run_plan(plan, task).await, vec![]),
+                    PreparedChecks::Tapped(names, counts) => {
+                        let batches = run_plan(plan, task).await;
+                        (batches, names.into_iter().zip(counts.values()).collect())
+                    }
+                    PreparedChecks::Query(checks, checks_task) => {
+                        let checks_schema = checks.schema();
+                        let (batches, counted) =
+                            tokio::join!(run_plan(plan, task), run_plan(checks, checks_task));
+                        let counted = Table {
+                            schema: checks_schema,
+                            batches: counted.map_err(failed)?,
+                        };
+                        (batches, count_columns(&counted))
+                    }
+                };
+                let batches = batches.map_err(failed)?;
+                let warnings = warnings_of(&hunt, &counts)?;
+                Ok((Table { schema, batches }, warnings))
+            }
+        }
+    }
+}
+
+/// Queries planned together, sharing one scan of each table once started
+/// (see the module's docs). Queries prepared outside a run, or after its
+/// start, scan for themselves. Dropping it ends the sharing.
+pub struct SharedRun<'a> {
+    engine: &'a Engine,
+    hubs: Vec<Arc<Hub>>,
+}
+
+impl Engine {
+    /// Starts planning queries that share their scans; without
+    /// `share_scans` in the engine's options, each keeps its own.
+    #[must_use]
+    pub fn share_scans(&self) -> SharedRun<'_> {
+        let partitions = self.ctx.state().config().target_partitions();
+        let hubs = self.shared.iter().map(|t| t.open(partitions)).collect();
+        SharedRun { engine: self, hubs }
+    }
+
+    /// An ES|QL query's plan, to run later (see [`SharedRun`]).
+    pub async fn prepare_esql(&self, query: &str, as_of: i64) -> Result<Prepared> {
+        let (sql, counts) = self.esql_sql(query, as_of).await?;
+        let df = self.ctx.sql_with_options(&sql, super::read_only()).await?;
+        let (schema, plan, task) = physical(df).await?;
+        Ok(Prepared {
+            schema,
+            plan,
+            task,
+            then: Then::Esql(counts),
+        })
+    }
+
+    /// A hunt's plan and its checks', to run later (see [`SharedRun`]).
+    pub async fn prepare_hunt(&self, bound: &BoundHunt) -> Result<Prepared> {
+        let failed = |e: Error| hunt_failed(&bound.hunt, e);
+        let (df, checks) = self.plan_hunt(bound).await.map_err(failed)?;
+        let (schema, plan, task) = physical(df).await.map_err(failed)?;
+        let checks = match checks {
+            Checks::None => PreparedChecks::None,
+            Checks::Tapped(names, counts) => PreparedChecks::Tapped(names, counts),
+            Checks::Query(df) => {
+                let (_, plan, task) = physical(df).await.map_err(failed)?;
+                PreparedChecks::Query(plan, task)
+            }
+        };
+        Ok(Prepared {
+            schema,
+            plan,
+            task,
+            then: Then::Hunt(Box::new(bound.hunt.clone()), checks),
+        })
+    }
+}
+
+impl SharedRun<'_> {
+    /// [`Engine::prepare_esql`], sharing its scans.
+    pub async fn prepare_esql(&self, query: &str, as_of: i64) -> Result<Prepared> {
+        self.next_query();
+        let prepared = self.engine.prepare_esql(query, as_of).await?;
+        if !prepared.scans_twice() {
+            return Ok(prepared);
+        }
+        drop(prepared);
+        self.alone();
+        let prepared = self.engine.prepare_esql(query, as_of).await;
+        self.reopen();
+        prepared
+    }
+
+    /// [`Engine::prepare_hunt`], sharing its scans.
+    pub async fn prepare_hunt(&self, bound: &BoundHunt) -> Result<Prepared> {
+        self.next_query();
+        let prepared = self.engine.prepare_hunt(bound).await?;
+        if !prepared.scans_twice() {
+            return Ok(prepared);
+        }
+        drop(prepared);
+        self.alone();
+        let prepared = self.engine.prepare_hunt(bound).await;
+        self.reopen();
+        prepared
+    }
+
+    fn next_query(&self) {
+        for hub in &self.hubs {
+            hub.next_query();
+        }
+    }
+
+    /// A plan that reads the data twice (a join of it with itself) scans for
+    /// itself: sharing would hold one side's batches while it reads the other.
+    fn alone(&self) {
+        for table in &self.engine.shared {
+            table.close();
+        }
+    }
+
+    fn reopen(&self) {
+        for (table, hub) in self.engine.shared.iter().zip(&self.hubs) {
+            table.reopen(Arc::clone(hub));
+        }
+    }
+
+    /// Scans that will share (planned so far).
+    #[must_use]
+    pub fn sharing(&self) -> usize {
+        self.hubs.iter().map(|h| h.consumers()).sum()
+    }
+
+    /// Shared scans started (tables that queries share).
+    #[must_use]
+    pub fn scans(&self) -> usize {
+        self.hubs.iter().filter(|h| h.scan().is_some()).count()
+    }
+
+    /// Starts the shared scans; run the prepared queries now, together.
+    pub async fn start(&self) -> Result<()> {
+        self.alone();
+        let state = self.engine.ctx.state();
+        for hub in &self.hubs {
+            hub.start(&state).await?;
+        }
+        Ok(())
+    }
+
+    /// What the shared scans have read so far.
+    #[must_use]
+    pub fn read(&self) -> ScanStats {
+        self.hubs
+            .iter()
+            .filter_map(|h| h.scan())
+            .map(|plan| scan_stats(&plan))
+            .fold(ScanStats::default(), |a, b| a + b)
+    }
+}
+
+impl Drop for SharedRun<'_> {
+    fn drop(&mut self) {
+        self.alone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EngineOptions;
+    use crate::sample::{SampleLayout, SampleSpec};
+    use futures::TryStreamExt;
+
+    /// 4,000 sample events in files of 1,500 rows, row groups of 500: with
+    /// 100-row batches, 40 batches or more through each shared scan.
+    async fn engine(dir: &std::path::Path) -> Engine {
+        let mut spec = SampleSpec::new(4_000, 7, 1_768_478_400_000_000_000, SampleLayout::Flat);
+        spec.rows_per_file = 1_500;
+        spec.row_group_rows = 500;
+        crate::sample::write(&spec, dir).unwrap();
+        let options = EngineOptions {
+            share_scans: true,
+            batch_size: Some(100),
+            target_partitions: Some(2),
+            ..EngineOptions::default()
+        };
+        Engine::open(&[dir.to_string_lossy().into_owned()], &options)
+            .await
+            .unwrap()
+    }
+
+    /// A plan that reads its scan's second partition to the end before its
+    /// first, beside one that reads both at once, over one shared scan: the
+    /// first partition's queue fills while the plan waits on the second, so
+    /// the scan must go on (see `crate::scan::shared`), and both plans see
+    /// every row.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_plan_reading_one_partition_at_a_time_does_not_stop_the_shared_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path()).await;
+        let run = engine.share_scans();
+        let ctx = engine.context();
+        let plan = |sql: &'static str| async move {
+            let df = ctx.sql(sql).await.unwrap();
+            let task = Arc::new(df.task_ctx());
+            (df.create_physical_plan().await.unwrap(), task)
+        };
+        let (slow, slow_task) = plan("SELECT \"event.action\" FROM events_raw").await;
+        let (fast, fast_task) = plan("SELECT \"host.name\" FROM events_raw").await;
+        assert_eq!(run.sharing(), 2);
+        assert_eq!(slow.properties().partitioning.partition_count(), 2);
+        run.start().await.unwrap();
+        let second = slow.execute(1, Arc::clone(&slow_task)).unwrap();
+        let first = slow.execute(0, slow_task).unwrap();
+        let both = datafusion::physical_plan::execute_stream(fast, fast_task).unwrap();
+        let counted = async {
+            let rows = |batches: Vec<RecordBatch>| {
+                batches.iter().map(RecordBatch::num_rows).sum::<usize>()
+            };
+            let fast = tokio::spawn(both.try_collect::<Vec<_>>());
+            let second = rows(second.try_collect().await.unwrap());
+            let first = rows(first.try_collect().await.unwrap());
+            (first + second, rows(fast.await.unwrap().unwrap()))
+        };
+        let (slow_rows, fast_rows) =
+            tokio::time::timeout(std::time::Duration::from_mins(1), counted)
+                .await
+                .expect("the shared scan went on");
+        assert_eq!((slow_rows, fast_rows), (4_000, 4_000));
+    }
+
+    /// Each query gets its own window's rows from a scan over the widest;
+    /// a query planned after the start scans for itself.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_query_sees_its_own_window_of_the_shared_scan() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path()).await;
+        let as_of = 1_768_478_400_000_000_000;
+        let count = |hours: u32| {
+            format!("FROM logs-* | WHERE @timestamp > NOW() - {hours} hours | STATS n = COUNT(*)")
+        };
+        let mut expected = vec![];
+        for hours in [1, 3, 24] {
+            let (table, _) = engine
+                .prepare_esql(&count(hours), as_of)
+                .await
+                .unwrap()
+                .run()
+                .await
+                .unwrap();
+            expected.push(table);
+        }
+        let run = engine.share_scans();
+        let mut prepared = vec![];
+        for hours in [1, 3, 24] {
+            prepared.push(run.prepare_esql(&count(hours), as_of).await.unwrap());
+        }
+        assert!(prepared.iter().all(Prepared::shares));
+        run.start().await.unwrap();
+        let late = run.prepare_esql(&count(2), as_of).await.unwrap();
+        assert!(!late.shares(), "planned after the start");
+        let got = futures::future::join_all(prepared.into_iter().map(Prepared::run)).await;
+        let text = |t: &Table| {
+            arrow::util::pretty::pretty_format_batches(&t.batches)
+                .unwrap()
+                .to_string()
+        };
+        for (got, want) in got.into_iter().zip(&expected) {
+            assert_eq!(text(&got.unwrap().0), text(want));
+        }
+        let distinct: std::collections::HashSet<String> = expected.iter().map(text).collect();
+        assert_eq!(distinct.len(), 3, "three windows, three counts");
+        assert!(late.run().await.is_ok());
+    }
+}

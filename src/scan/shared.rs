@@ -1,0 +1,888 @@
+//! One scan feeding many plans, for a sweep's queries over the same table.
+//!
+//! While a [`Hub`] is open on a [`SharedTable`], each query planned over the
+//! table gets a [`SharedScanExec`] leaf instead of a Parquet scan: the leaf
+//! records the columns and time bounds the query reads. Once every query is
+//! planned, [`Hub::start`] builds one Parquet scan of the table (the same
+//! [`FileSetTable`] scan a query alone gets) over the union of their columns
+//! and the hull of their time bounds, and hands each of its batches to every
+//! query. Each leaf applies its own query's bounds and projection, so each
+//! query sees exactly the rows its own scan would have given it (in another
+//! order and other batches); everything above the leaf is the query's own plan.
+//!
+//! Batches are shared, not copied: the queues hold `Arc`ed columns. The scan
+//! waits while any queue holds [`QUEUE_BATCHES`] batches, so memory stays a few
+//! batches per query, unless some query is waiting on an empty queue of its
+//! own: then the scan goes on, so that a plan that reads one partition to its
+//! end before another (a join building from one side) cannot deadlock the
+//! others; the queues it does not read then grow.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Waker};
+
+use arrow::array::{AsArray, RecordBatch, RecordBatchOptions};
+use arrow::datatypes::{Schema, SchemaRef};
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::{DataFusionError, ScalarValue, project_schema};
+use datafusion::datasource::TableType;
+use datafusion::datasource::source::DataSourceExec;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
+use datafusion::physical_expr::expressions::{BinaryExpr as PhysicalBinary, Column, Literal};
+use datafusion::physical_expr::{EquivalenceProperties, Partitioning, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, RecordBatchStream,
+};
+use futures::{Stream, StreamExt};
+
+use super::table::{FileSetTable, TimeBound};
+
+/// Batches a query's queue may hold before the shared scan waits for it.
+pub const QUEUE_BATCHES: usize = 4;
+
+/// A [`FileSetTable`] whose scans can be shared (see the module's docs);
+/// without an open hub it is the table itself.
+#[derive(Debug)]
+pub struct SharedTable {
+    inner: Arc<FileSetTable>,
+    hub: Mutex<Option<Arc<Hub>>>,
+}
+
+impl SharedTable {
+    /// `inner`, shareable.
+    #[must_use]
+    pub fn new(inner: FileSetTable) -> SharedTable {
+        SharedTable {
+            inner: Arc::new(inner),
+            hub: Mutex::default(),
+        }
+    }
+
+    /// Opens a hub: until [`SharedTable::close`], every scan of the table is
+    /// one of its consumers, `partitions` partitions each.
+    pub fn open(&self, partitions: usize) -> Arc<Hub> {
+        let hub = Arc::new(Hub {
+            table: Arc::clone(&self.inner),
+            partitions: partitions.max(1),
+            state: Mutex::default(),
+            space: tokio::sync::Notify::new(),
+            scan: Mutex::default(),
+        });
+        *lock(&self.hub) = Some(Arc::clone(&hub));
+        hub
+    }
+
+    /// Scans plan on their own again.
+    pub fn close(&self) {
+        lock(&self.hub).take();
+    }
+
+    /// Scans join `hub` again (after [`SharedTable::close`]).
+    pub fn reopen(&self, hub: Arc<Hub>) {
+        *lock(&self.hub) = Some(hub);
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+#[async_trait]
+impl TableProvider for SharedTable {
+    fn schema(&self) -> SchemaRef {
+        self.inner.schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> datafusion::common::Result<Vec<TableProviderFilterPushDown>> {
+        self.inner.supports_filters_pushdown(filters)
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        let hub = lock(&self.hub).clone();
+        match hub {
+            Some(hub) => hub.consumer(projection, filters, limit),
+            None => self.inner.scan(state, projection, filters, limit).await,
+        }
+    }
+}
+
+/// What one query reads of the shared scan.
+#[derive(Debug)]
+struct Consumer {
+    /// Table columns it reads, in its order.
+    projection: Vec<usize>,
+    /// The bounds its scan applies exactly (`Exact` pushdown).
+    bounds: Vec<TimeBound>,
+    limit: Option<usize>,
+}
+
+/// One partition of one consumer: batches on their way.
+#[derive(Default)]
+struct Queue {
+    batches: VecDeque<Result<RecordBatch, Arc<DataFusionError>>>,
+    /// Scan partitions still to end that feed it (set at start).
+    senders: usize,
+    started: bool,
+    /// A stream reads it.
+    attached: bool,
+    /// Nobody will read it again.
+    gone: bool,
+    /// The query whose plan reads it (see [`Hub::next_query`]).
+    query: usize,
+    /// The reader waiting on it while it is empty.
+    waker: Option<Waker>,
+}
+
+impl Queue {
+    fn ended(&self) -> bool {
+        self.started && self.senders == 0
+    }
+}
+
+#[derive(Default)]
+struct HubState {
+    consumers: Vec<Consumer>,
+    /// Consumer `c`'s partition `k` at `c * partitions + k`.
+    queues: Vec<Queue>,
+    /// The query now being planned (see [`Hub::next_query`]).
+    query: usize,
+    /// Per query: its queues whose reader waits on them empty.
+    starving: Vec<usize>,
+    /// The table columns of the scan's batches, in order (set at start).
+    columns: Option<Arc<Vec<usize>>>,
+}
+
+impl HubState {
+    /// Whether the scan may read its next batch: no queue is full, unless
+    /// its query also waits on an empty one (it may read that one to its
+    /// end first).
+    fn room(&self) -> bool {
+        self.queues
+            .iter()
+            .all(|q| q.gone || q.batches.len() < QUEUE_BATCHES || self.starving[q.query] > 0)
+    }
+
+    fn all_gone(&self) -> bool {
+        self.queues.iter().all(|q| q.gone)
+    }
+
+    /// Wakes queue `i`'s reader, if it waits.
+    fn wake(&mut self, i: usize) {
+        let q = &mut self.queues[i];
+        if let Some(waker) = q.waker.take() {
+            self.starving[q.query] -= 1;
+            waker.wake();
+        }
+    }
+
+    /// Hands `item` to partition `k` of every consumer still reading.
+    fn push(
+        &mut self,
+        partitions: usize,
+        k: usize,
+        item: &Result<RecordBatch, Arc<DataFusionError>>,
+    ) {
+        for i in (k..self.queues.len()).step_by(partitions) {
+            if !self.queues[i].gone {
+                self.queues[i].batches.push_back(item.clone());
+                self.wake(i);
+            }
+        }
+    }
+
+    /// A scan partition feeding partition `k` of every consumer has ended.
+    fn end(&mut self, partitions: usize, k: usize) {
+        for i in (k..self.queues.len()).step_by(partitions) {
+            let q = &mut self.queues[i];
+            q.senders = q.senders.saturating_sub(1);
+            if q.ended() {
+                self.wake(i);
+            }
+        }
+    }
+
+    /// Nobody reads queue `i` again.
+    fn leave(&mut self, i: usize) {
+        self.queues[i].gone = true;
+        self.queues[i].batches.clear();
+        if let Some(waker) = self.queues[i].waker.take() {
+            self.starving[self.queues[i].query] -= 1;
+            drop(waker);
+        }
+    }
+}
+
+/// The queries sharing one table's scan (see the module's docs).
+pub struct Hub {
+    table: Arc<FileSetTable>,
+    /// Each consumer's partitions.
+    partitions: usize,
+    state: Mutex<HubState>,
+    /// Wakes the scan's partitions when a queue has room again or a reader
+    /// starves.
+    space: tokio::sync::Notify,
+    /// The shared scan, once started (for what it has read).
+    scan: Mutex<Option<Arc<dyn ExecutionPlan>>>,
+}
+
+impl fmt::Debug for Hub {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hub")
+            .field("consumers", &lock(&self.state).consumers.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    /// A new consumer's leaf.
+    fn consumer(
+        self: &Arc<Self>,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        let schema = self.table.schema();
+        let projection = projection
+            .cloned()
+            .unwrap_or_else(|| (0..schema.fields().len()).collect());
+        let bounds: Vec<TimeBound> = filters
+            .iter()
+            .filter_map(|f| self.table.time_bound(f))
+            .collect();
+        let output = project_schema(&schema, Some(&projection))?;
+        let mut state = lock(&self.state);
+        let id = state.consumers.len();
+        state.consumers.push(Consumer {
+            projection,
+            bounds,
+            limit,
+        });
+        let query = state.query;
+        if state.starving.len() <= query {
+            state.starving.resize(query + 1, 0);
+        }
+        state.queues.extend((0..self.partitions).map(|_| Queue {
+            query,
+            ..Queue::default()
+        }));
+        drop(state);
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&output)),
+            Partitioning::UnknownPartitioning(self.partitions),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Ok(Arc::new(SharedScanExec {
+            hub: Arc::clone(self),
+            consumer: Arc::new(Leaving {
+                hub: Arc::clone(self),
+                id,
+            }),
+            schema: output,
+            properties: Arc::new(properties),
+        }))
+    }
+
+    /// Scans planned from now on belong to the next query: a query whose
+    /// plan waits on one of its scans while another is full lets the shared
+    /// scan go on (see the module's docs).
+    pub fn next_query(&self) {
+        let mut state = lock(&self.state);
+        state.query += 1;
+        let n = state.query + 1;
+        state.starving.resize(n, 0);
+    }
+
+    /// Number of scans planned over the hub.
+    #[must_use]
+    pub fn consumers(&self) -> usize {
+        lock(&self.state).consumers.len()
+    }
+
+    /// Starts the shared scan on the runtime: one Parquet scan of the table
+    /// over every column a consumer reads and the hull of their time bounds,
+    /// its partitions dealt over the consumers' partitions. Nothing happens
+    /// without consumers.
+    pub async fn start(self: &Arc<Self>, state: &dyn Session) -> datafusion::common::Result<()> {
+        let (columns, filters) = {
+            let hub = lock(&self.state);
+            if hub.consumers.is_empty() {
+                return Ok(());
+            }
+            let mut columns: Vec<usize> = hub
+                .consumers
+                .iter()
+                .flat_map(|c| {
+                    c.projection
+                        .iter()
+                        .copied()
+                        .chain(c.bounds.iter().map(|b| b.index))
+                })
+                .collect();
+            columns.sort_unstable();
+            columns.dedup();
+            (columns, hull(&self.table.schema(), &hub.consumers))
+        };
+        let plan = self
+            .table
+            .scan(state, Some(&columns), &filters, None)
+            .await?;
+        let config = state.config_options();
+        let target = state.config().target_partitions();
+        // The partitions the optimizer would give the scan in a query's plan:
+        // large files split by byte ranges.
+        let plan = plan
+            .transform_up(|node| {
+                if node.downcast_ref::<DataSourceExec>().is_none() {
+                    return Ok(Transformed::no(node));
+                }
+                Ok(match node.repartitioned(target, config)? {
+                    Some(split) => Transformed::yes(split),
+                    None => Transformed::no(node),
+                })
+            })?
+            .data;
+        let scan_partitions = plan.properties().partitioning.partition_count();
+        let task = Arc::new(TaskContext::from(state));
+        let mut streams = vec![];
+        for j in 0..scan_partitions {
+            streams.push(plan.execute(j, Arc::clone(&task))?);
+        }
+        {
+            let mut hub = lock(&self.state);
+            let hub = &mut *hub;
+            hub.columns = Some(Arc::new(columns));
+            for (i, q) in hub.queues.iter_mut().enumerate() {
+                let k = i % self.partitions;
+                q.senders = (0..scan_partitions)
+                    .filter(|j| j % self.partitions == k)
+                    .count();
+                q.started = true;
+            }
+            for i in 0..hub.queues.len() {
+                if hub.queues[i].ended() {
+                    hub.wake(i);
+                }
+            }
+        }
+        *lock(&self.scan) = Some(Arc::clone(&plan));
+        for (j, stream) in streams.into_iter().enumerate() {
+            tokio::spawn(drive(Arc::clone(self), stream, j % self.partitions));
+        }
+        Ok(())
+    }
+
+    /// The shared scan, once started.
+    #[must_use]
+    pub fn scan(&self) -> Option<Arc<dyn ExecutionPlan>> {
+        lock(&self.scan).clone()
+    }
+}
+
+/// The bounds every consumer's rows meet: per timestamp column and side, the
+/// loosest of the consumers' own tightest bounds; a side that some consumer
+/// leaves open stays open.
+fn hull(schema: &Schema, consumers: &[Consumer]) -> Vec<Expr> {
+    let Some(first) = consumers.first() else {
+        return vec![];
+    };
+    let mut sides: Vec<(usize, bool)> = first
+        .bounds
+        .iter()
+        .map(|b| (b.index, is_lower(b.op)))
+        .collect();
+    sides.sort_unstable();
+    sides.dedup();
+    let mut out = vec![];
+    'sides: for (index, lower) in sides {
+        let mut loosest: Option<(i64, &TimeBound)> = None;
+        for consumer in consumers {
+            // This consumer's tightest bound on the side, as an inclusive value.
+            let tightest = consumer
+                .bounds
+                .iter()
+                .filter(|b| b.index == index && is_lower(b.op) == lower)
+                .filter_map(|b| inclusive(b).map(|v| (v, b)))
+                .reduce(|a, b| if (b.0 > a.0) == lower { b } else { a });
+            let Some(tightest) = tightest else {
+                continue 'sides;
+            };
+            loosest = Some(match loosest {
+                Some(l) if (tightest.0 < l.0) != lower => l,
+                _ => tightest,
+            });
+        }
+        let Some((value, bound)) = loosest else {
+            continue;
+        };
+        let Some(literal) = with_value(&bound.literal, value) else {
+            continue;
+        };
+        let op = if lower {
+            Operator::GtEq
+        } else {
+            Operator::LtEq
+        };
+        let column = datafusion::common::Column::from_name(schema.field(index).name());
+        out.push(Expr::BinaryExpr(BinaryExpr::new(
+            Box::new(Expr::Column(column)),
+            op,
+            Box::new(Expr::Literal(literal, None)),
+        )));
+    }
+    out
+}
+
+fn is_lower(op: Operator) -> bool {
+    matches!(op, Operator::Gt | Operator::GtEq)
+}
+
+/// A bound's value as an inclusive one (`> v` is `>= v + 1`).
+fn inclusive(bound: &TimeBound) -> Option<i64> {
+    match bound.op {
+        Operator::Gt => bound.value.checked_add(1),
+        Operator::Lt => bound.value.checked_sub(1),
+        Operator::GtEq | Operator::LtEq => Some(bound.value),
+        _ => None,
+    }
+}
+
+/// `literal`, a timestamp, with another value in its unit and zone.
+fn with_value(literal: &ScalarValue, v: i64) -> Option<ScalarValue> {
+    Some(match literal {
+        ScalarValue::TimestampSecond(_, tz) => ScalarValue::TimestampSecond(Some(v), tz.clone()),
+        ScalarValue::TimestampMillisecond(_, tz) => {
+            ScalarValue::TimestampMillisecond(Some(v), tz.clone())
+        }
+        ScalarValue::TimestampMicrosecond(_, tz) => {
+            ScalarValue::TimestampMicrosecond(Some(v), tz.clone())
+        }
+        ScalarValue::TimestampNanosecond(_, tz) => {
+            ScalarValue::TimestampNanosecond(Some(v), tz.clone())
+        }
+        _ => return None,
+    })
+}
+
+/// One partition of the shared scan: reads while there is room, and hands
+/// each batch to partition `k` of every consumer.
+async fn drive(hub: Arc<Hub>, mut stream: SendableRecordBatchStream, k: usize) {
+    loop {
+        let go = loop {
+            let notified = hub.space.notified();
+            {
+                let state = lock(&hub.state);
+                if state.all_gone() {
+                    break false;
+                }
+                if state.room() {
+                    break true;
+                }
+            }
+            notified.await;
+        };
+        if !go {
+            break;
+        }
+        let next = stream.next().await;
+        let mut state = lock(&hub.state);
+        match next {
+            Some(Ok(batch)) => state.push(hub.partitions, k, &Ok(batch)),
+            Some(Err(e)) => {
+                state.push(hub.partitions, k, &Err(Arc::new(e)));
+                break;
+            }
+            None => break,
+        }
+    }
+    lock(&hub.state).end(hub.partitions, k);
+}
+
+/// Leaves a consumer's unread queues when its plan is dropped (a query that
+/// failed before it ran, or never read some partition).
+struct Leaving {
+    hub: Arc<Hub>,
+    id: usize,
+}
+
+impl Drop for Leaving {
+    fn drop(&mut self) {
+        let p = self.hub.partitions;
+        {
+            let mut state = lock(&self.hub.state);
+            for i in self.id * p..(self.id + 1) * p {
+                if i < state.queues.len() && !state.queues[i].attached {
+                    state.leave(i);
+                }
+            }
+        }
+        self.hub.space.notify_waiters();
+    }
+}
+
+/// A query's scan of a shared table (see the module's docs).
+pub struct SharedScanExec {
+    hub: Arc<Hub>,
+    consumer: Arc<Leaving>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl fmt::Debug for SharedScanExec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SharedScanExec({})", self.consumer.id)
+    }
+}
+
+impl DisplayAs for SharedScanExec {
+    fn fmt_as(&self, _: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        let names: Vec<&str> = self
+            .schema
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        write!(
+            f,
+            "SharedScanExec: scan {} of a shared scan, projection=[{}]",
+            self.consumer.id,
+            names.join(", ")
+        )
+    }
+}
+
+impl SharedScanExec {
+    /// The hub it reads from.
+    #[must_use]
+    pub fn hub(&self) -> &Arc<Hub> {
+        &self.hub
+    }
+}
+
+impl ExecutionPlan for SharedScanExec {
+    fn name(&self) -> &'static str {
+        "SharedScanExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> datafusion::common::Result<TreeNodeRecursion>,
+    ) -> datafusion::common::Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
+        if children.is_empty() {
+            Ok(self)
+        } else {
+            Err(DataFusionError::Internal(
+                "SharedScanExec has no inputs".into(),
+            ))
+        }
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        _context: Arc<TaskContext>,
+    ) -> datafusion::common::Result<SendableRecordBatchStream> {
+        let p = self.hub.partitions;
+        if partition >= p {
+            return Err(DataFusionError::Internal(format!(
+                "SharedScanExec has {p} partitions, not {}",
+                partition + 1
+            )));
+        }
+        let queue = self.consumer.id * p + partition;
+        let limit = {
+            let mut state = lock(&self.hub.state);
+            if state.queues[queue].attached {
+                return Err(DataFusionError::Internal(format!(
+                    "a shared scan's partition {partition} is read twice"
+                )));
+            }
+            state.queues[queue].attached = true;
+            state.consumers[self.consumer.id].limit
+        };
+        let stream = SharedStream {
+            hub: Arc::clone(&self.hub),
+            queue,
+            consumer: self.consumer.id,
+            schema: Arc::clone(&self.schema),
+            view: None,
+            remaining: limit,
+        };
+        Ok(Box::pin(stream))
+    }
+}
+
+/// Where a consumer's rows and columns are in the shared scan's batches.
+struct View {
+    /// Its bounds, over the scan's batch (`None`: it has none).
+    predicate: Option<Arc<dyn PhysicalExpr>>,
+    /// Its columns' places in the scan's batch.
+    places: Vec<usize>,
+}
+
+/// An item of a queue, and the table columns of the scan's batches.
+type Item = (
+    Result<RecordBatch, Arc<DataFusionError>>,
+    Option<Arc<Vec<usize>>>,
+);
+
+/// One partition of one consumer.
+struct SharedStream {
+    hub: Arc<Hub>,
+    queue: usize,
+    consumer: usize,
+    schema: SchemaRef,
+    view: Option<View>,
+    /// Rows still wanted, under a limit.
+    remaining: Option<usize>,
+}
+
+impl SharedStream {
+    /// The consumer's view of batches of the table's `columns`.
+    fn view(&self, columns: &[usize]) -> datafusion::common::Result<View> {
+        let state = lock(&self.hub.state);
+        let consumer = &state.consumers[self.consumer];
+        let place = |index: usize| {
+            columns.iter().position(|&c| c == index).ok_or_else(|| {
+                DataFusionError::Internal(format!("the shared scan lacks column {index}"))
+            })
+        };
+        let schema = self.hub.table.schema();
+        let predicate = consumer
+            .bounds
+            .iter()
+            .map(|b| {
+                let name = schema.field(b.index).name();
+                Ok(Arc::new(PhysicalBinary::new(
+                    Arc::new(Column::new(name, place(b.index)?)),
+                    b.op,
+                    Arc::new(Literal::new(b.literal.clone())),
+                )) as Arc<dyn PhysicalExpr>)
+            })
+            .collect::<datafusion::common::Result<Vec<_>>>()?
+            .into_iter()
+            .reduce(|a, b| Arc::new(PhysicalBinary::new(a, Operator::And, b)));
+        let places = consumer
+            .projection
+            .iter()
+            .map(|&i| place(i))
+            .collect::<datafusion::common::Result<_>>()?;
+        Ok(View { predicate, places })
+    }
+
+    /// `batch` of the shared scan as this consumer's scan gives it.
+    fn apply(&self, view: &View, batch: &RecordBatch) -> datafusion::common::Result<RecordBatch> {
+        let batch = match &view.predicate {
+            Some(predicate) => {
+                let keep = predicate.evaluate(batch)?.into_array(batch.num_rows())?;
+                let Some(keep) = keep.as_boolean_opt() else {
+                    return Err(DataFusionError::Internal(
+                        "a time bound is not a boolean".into(),
+                    ));
+                };
+                arrow::compute::filter_record_batch(batch, keep)?
+            }
+            None => batch.clone(),
+        };
+        let columns = view
+            .places
+            .iter()
+            .map(|&i| Arc::clone(batch.column(i)))
+            .collect();
+        let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+        Ok(RecordBatch::try_new_with_options(
+            Arc::clone(&self.schema),
+            columns,
+            &options,
+        )?)
+    }
+
+    /// The next item of the queue, its batch's columns, or `None` when it
+    /// has ended; `Pending` registers the waker.
+    fn next_item(&mut self, cx: &Context<'_>) -> Poll<Option<Item>> {
+        let mut guard = lock(&self.hub.state);
+        let state = &mut *guard;
+        let q = &mut state.queues[self.queue];
+        let (item, notify) = match q.batches.pop_front() {
+            Some(item) => {
+                let room = q.batches.len() + 1 == QUEUE_BATCHES;
+                (Poll::Ready(Some((item, state.columns.clone()))), room)
+            }
+            None if q.ended() => (Poll::Ready(None), false),
+            None => {
+                let first = q.waker.is_none();
+                q.waker = Some(cx.waker().clone());
+                if first {
+                    state.starving[q.query] += 1;
+                }
+                (Poll::Pending, first)
+            }
+        };
+        drop(guard);
+        // A queue with room again, or a reader starving, may let the scan on.
+        if notify {
+            self.hub.space.notify_waiters();
+        }
+        item
+    }
+}
+
+impl Stream for SharedStream {
+    type Item = datafusion::common::Result<RecordBatch>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if this.remaining == Some(0) {
+                return Poll::Ready(None);
+            }
+            let (item, columns) = match this.next_item(cx) {
+                Poll::Ready(Some(next)) => next,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            };
+            let batch = match item {
+                Ok(batch) => batch,
+                Err(e) => return Poll::Ready(Some(Err(DataFusionError::Shared(e)))),
+            };
+            if this.view.is_none() {
+                let Some(columns) = columns else {
+                    return Poll::Ready(Some(Err(DataFusionError::Internal(
+                        "a shared scan's batch came before its start".into(),
+                    ))));
+                };
+                match this.view(&columns) {
+                    Ok(view) => this.view = Some(view),
+                    Err(e) => return Poll::Ready(Some(Err(e))),
+                }
+            }
+            let Some(view) = &this.view else {
+                continue;
+            };
+            let mut out = match this.apply(view, &batch) {
+                Ok(out) => out,
+                Err(e) => return Poll::Ready(Some(Err(e))),
+            };
+            if out.num_rows() == 0 {
+                continue;
+            }
+            if let Some(remaining) = this.remaining {
+                out = out.slice(0, out.num_rows().min(remaining));
+                this.remaining = Some(remaining - out.num_rows());
+            }
+            return Poll::Ready(Some(Ok(out)));
+        }
+    }
+}
+
+impl Drop for SharedStream {
+    fn drop(&mut self) {
+        lock(&self.hub.state).leave(self.queue);
+        self.hub.space.notify_waiters();
+    }
+}
+
+impl RecordBatchStream for SharedStream {
+    fn schema(&self) -> SchemaRef {
+        Arc::clone(&self.schema)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::datatypes::{DataType, Field, TimeUnit};
+
+    fn bound(op: Operator, value: i64) -> TimeBound {
+        TimeBound {
+            index: 1,
+            op,
+            literal: ScalarValue::TimestampMicrosecond(Some(value), Some("UTC".into())),
+            value,
+        }
+    }
+
+    fn consumer(bounds: Vec<TimeBound>) -> Consumer {
+        Consumer {
+            projection: vec![0],
+            bounds,
+            limit: None,
+        }
+    }
+
+    fn shown(exprs: &[Expr]) -> Vec<String> {
+        exprs.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn the_hull_is_the_loosest_of_each_querys_tightest_bounds() {
+        let schema = Schema::new(vec![
+            Field::new("x", DataType::Int64, true),
+            Field::new(
+                "ts",
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                true,
+            ),
+        ]);
+        // (10, 20] and [5, 15): [5, 20]. The first's second lower bound (> 3) is
+        // looser than its first, so the first starts at 11.
+        let first = consumer(vec![
+            bound(Operator::Gt, 10),
+            bound(Operator::Gt, 3),
+            bound(Operator::LtEq, 20),
+        ]);
+        let second = consumer(vec![bound(Operator::GtEq, 5), bound(Operator::Lt, 15)]);
+        assert_eq!(
+            shown(&hull(&schema, &[first, second])),
+            [
+                "ts <= TimestampMicrosecond(20, Some(\"UTC\"))",
+                "ts >= TimestampMicrosecond(5, Some(\"UTC\"))"
+            ]
+        );
+        // > 7 and >= 8 are the same rows: the hull is [8, ...), with no upper
+        // bound since one query has none.
+        let open = consumer(vec![bound(Operator::Gt, 7), bound(Operator::Lt, 9)]);
+        let closed = consumer(vec![bound(Operator::GtEq, 8)]);
+        assert_eq!(
+            shown(&hull(&schema, &[open, closed])),
+            ["ts >= TimestampMicrosecond(8, Some(\"UTC\"))"]
+        );
+        // A query without bounds reads everything: no hull.
+        let bounded = consumer(vec![bound(Operator::Gt, 7)]);
+        assert!(hull(&schema, &[bounded, consumer(vec![])]).is_empty());
+    }
+}
