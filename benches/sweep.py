@@ -14,9 +14,10 @@ network events (every LIMIT after a total order, so each answer is one). Every q
 run alone (`lakehunt esql` / `lakehunt run`).
 
 Prints medians of whole-process wall time: one hunt alone (`run
-egress-bytes`), the sweep, and the 20 separate runs together, and the ratio
-sweep / one hunt (issue 23's goal: at most 3). Build lakehunt for speed first
-(`cargo build --release`).
+egress-bytes`), the sweep (one shared scan feeding every query), the sweep
+with `--no-shared-scan` (each query its own scan, one at a time), and the 20
+separate runs together, and the ratio sweep / one hunt (issue 23's goal: at
+most 3). Build lakehunt for speed first (`cargo build --release`).
 """
 
 import argparse
@@ -113,6 +114,7 @@ def main():
            "--out", str(work / "one.parquet"), "--quiet"]
     sweep = [str(lakehunt), "sweep", "--library", str(lib), "--hunts", "egress-bytes", "--data", str(data),
              "--as-of", AS_OF, "--out", str(work / "sweep"), "--quiet"]
+    own = sweep[:-2] + [str(work / "sweep-own"), "--quiet", "--no-shared-scan"]
     alone = [[str(lakehunt), "esql", "--file", str(work / "esql" / f"h{i:02d}.esql"),
               "--data", str(data), "--as-of", AS_OF, "--out", str(work / "alone" / f"h{i:02d}.parquet")]
              for i in range(len(QUERIES))]
@@ -125,6 +127,8 @@ def main():
         results.append(("one", run, timed(one)))
         shutil.rmtree(work / "sweep", ignore_errors=True)  # a sweep refuses a folder holding one
         results.append(("sweep", run, timed(sweep)))
+        shutil.rmtree(work / "sweep-own", ignore_errors=True)
+        results.append(("own-scans", run, timed(own)))
         results.append(("separate", run, sum(timed(cmd) for cmd in alone) + timed(one)))
     # Same findings, query by query.
     summary = json.loads((work / "sweep" / "summary.json").read_text())
@@ -136,6 +140,8 @@ def main():
         theirs = rows(lakehunt, work / "alone" / f"h{i:02d}.parquet")
         if mine != theirs:
             sys.exit(f"FAILED: query h{i:02d}: the sweep's findings differ from the query run alone")
+        if rows(lakehunt, work / "sweep-own" / "network" / f"h{i:02d}__1.parquet") != theirs:
+            sys.exit(f"FAILED: query h{i:02d}: the sweep without a shared scan differs from the query alone")
     if rows(lakehunt, work / "sweep" / "lakehunt" / "egress-bytes__1.parquet") != rows(lakehunt, work / "one.parquet"):
         sys.exit("FAILED: the shipped hunt's findings differ in the sweep")
     out_csv = work / "sweep-results.csv"
@@ -143,10 +149,12 @@ def main():
         w = csv.writer(f)
         w.writerow(["case", "run", "seconds"])
         w.writerows(results)
-    median = {case: statistics.median(r[2] for r in results if r[0] == case) for case in ("one", "sweep", "separate")}
+    median = {case: statistics.median(r[2] for r in results if r[0] == case)
+              for case in ("one", "sweep", "own-scans", "separate")}
     print(f"{args.rows} events, {len(QUERIES) + 1} queries, {args.runs} runs (medians):")
     print(f"  one hunt alone      {median['one']:.2f} s")
     print(f"  the sweep           {median['sweep']:.2f} s   ({median['sweep'] / median['one']:.2f}x one hunt; goal <= 3)")
+    print(f"  --no-shared-scan    {median['own-scans']:.2f} s   ({median['own-scans'] / median['one']:.2f}x one hunt)")
     print(f"  separate processes  {median['separate']:.2f} s   (sweep / separate {median['sweep'] / median['separate']:.2f})")
     print(f"every query's findings equal its own run's; runs in {out_csv}")
 

@@ -113,7 +113,8 @@ pub(crate) async fn execute(
     task: Arc<TaskContext>,
 ) -> Result<SendableRecordBatchStream> {
     let Some(cluster) = task.session_config().get_extension::<OnCluster>() else {
-        return Ok(datafusion::physical_plan::execute_stream(plan, task)?);
+        let stream = datafusion::physical_plan::execute_stream(Arc::clone(&plan), task)?;
+        return Ok(crate::scan::with_named_errors(plan, stream));
     };
     let url = &cluster.0;
     let config = client_config(task.session_config())?;

@@ -2,12 +2,14 @@
 //! pruning by time bounds, and the reader under it (strings as views, local
 //! files through a memory map).
 
+mod diagnose;
 mod mmap;
 mod reader;
 mod shared;
 mod store;
 mod table;
 
+pub(crate) use diagnose::with_named_errors;
 pub(crate) use reader::ViewReaderFactory;
 pub use shared::{Hub, QUEUE_BATCHES, SharedScanExec, SharedTable};
 pub use store::{GAP, NarrowRanges};

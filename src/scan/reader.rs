@@ -11,8 +11,8 @@ use datafusion::datasource::physical_plan::ParquetFileReaderFactory;
 use datafusion::datasource::physical_plan::parquet::CachedParquetFileReaderFactory;
 use datafusion::execution::object_store::ObjectStoreUrl;
 use datafusion::execution::runtime_env::RuntimeEnv;
-use datafusion::object_store::ObjectMeta;
 use datafusion::object_store::local::LocalFileSystem;
+use datafusion::object_store::{ObjectMeta, ObjectStore};
 use datafusion::physical_plan::metrics::{
     Count, ExecutionPlanMetricsSet, MetricBuilder, MetricCategory, MetricType, RatioMergeStrategy,
     RatioMetrics,
@@ -46,6 +46,11 @@ pub(crate) struct ViewReaderFactory {
     local: Option<LocalFileSystem>,
     /// Whether local files' column chunks are read through a map.
     map: bool,
+    /// The store, for naming a file that fails to decode (see
+    /// [`super::diagnose`]).
+    store: Arc<dyn ObjectStore>,
+    /// The store's URL (`s3://bucket/`); empty for local files.
+    url: String,
 }
 
 impl ViewReaderFactory {
@@ -56,13 +61,21 @@ impl ViewReaderFactory {
         store: &ObjectStoreUrl,
         map: bool,
     ) -> datafusion::common::Result<ViewReaderFactory> {
+        let local = *store == ObjectStoreUrl::local_filesystem();
+        let object_store = runtime.object_store(store)?;
         Ok(ViewReaderFactory {
             inner: CachedParquetFileReaderFactory::new(
-                runtime.object_store(store)?,
+                Arc::clone(&object_store),
                 runtime.cache_manager.get_file_metadata_cache(),
             ),
-            local: (*store == ObjectStoreUrl::local_filesystem()).then(LocalFileSystem::new),
+            local: local.then(LocalFileSystem::new),
             map,
+            store: object_store,
+            url: if local {
+                String::new()
+            } else {
+                store.as_str().to_owned()
+            },
         })
     }
 }
@@ -76,8 +89,10 @@ impl ParquetFileReaderFactory for ViewReaderFactory {
         metrics: &ExecutionPlanMetricsSet,
     ) -> datafusion::common::Result<Box<dyn AsyncFileReader + Send>> {
         let (mut mapped, mut check) = (None, None);
+        let mut name = format!("{}{}", self.url, file.object_meta.location);
         if let Some(local) = &self.local {
             let path = local.path_to_filesystem(&file.object_meta.location)?;
+            name = path.display().to_string();
             if self.map {
                 mapped = Some(MappedReads::new(
                     path.clone(),
@@ -92,6 +107,11 @@ impl ParquetFileReaderFactory for ViewReaderFactory {
                 identity: file.object_meta.e_tag.clone(),
             });
         }
+        let read = Noted {
+            name,
+            store: Arc::clone(&self.store),
+            meta: file.object_meta.clone(),
+        };
         let inner = self
             .inner
             .create_reader(partition_index, file, metadata_size_hint, metrics)?;
@@ -99,6 +119,7 @@ impl ParquetFileReaderFactory for ViewReaderFactory {
             inner,
             mapped,
             check,
+            read,
         }))
     }
 }
@@ -111,6 +132,21 @@ struct ViewReader {
     /// A local file before its first read: checked to be the file whose
     /// footer was read (the map checks again, on the handle it maps).
     check: Option<Unchecked>,
+    read: Noted,
+}
+
+/// The file a reader reads, noted as read (see [`super::diagnose`]) when its
+/// column chunks are.
+struct Noted {
+    name: String,
+    store: Arc<dyn ObjectStore>,
+    meta: ObjectMeta,
+}
+
+impl Noted {
+    fn note(&self) {
+        super::diagnose::note_read(&self.name, &self.store, &self.meta);
+    }
 }
 
 /// A local file not yet checked against its identity when listed.
@@ -231,6 +267,7 @@ impl AsyncFileReader for ViewReader {
         if let Err(e) = self.checked() {
             return futures::future::ready(Err(e)).boxed();
         }
+        self.read.note();
         let mapped = self.mapped.as_mut();
         match mapped.and_then(|m| m.read(std::slice::from_ref(&range))) {
             Some(read) => {
@@ -247,6 +284,7 @@ impl AsyncFileReader for ViewReader {
         if let Err(e) = self.checked() {
             return futures::future::ready(Err(e)).boxed();
         }
+        self.read.note();
         let mapped = self.mapped.as_mut();
         match mapped.and_then(|m| m.read(&ranges)) {
             Some(read) => futures::future::ready(read).boxed(),

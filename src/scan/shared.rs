@@ -386,6 +386,7 @@ impl Hub {
         }
         *lock(&self.scan) = Some(Arc::clone(&plan));
         for (j, stream) in streams.into_iter().enumerate() {
+            let stream = super::with_named_errors(Arc::clone(&plan), stream);
             tokio::spawn(drive(Arc::clone(self), stream, j % self.partitions));
         }
         Ok(())

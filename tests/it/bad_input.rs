@@ -63,6 +63,60 @@ fn footer_length(parquet: &[u8]) -> usize {
     u32::from_le_bytes(parquet[n - 8..n - 4].try_into().unwrap()) as usize
 }
 
+/// Pages and page indexes scrambled inside: the reader's error names no
+/// file by itself.
+fn page_cases(cases: &mut Cases, bad: &Path, good: &[u8]) {
+    // Column chunks the hunt reads (their pages are zstd-compressed).
+    let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(&bytes::Bytes::from(good.to_vec()))
+        .unwrap();
+    let scramble = |name: &str, start: usize, len: usize| {
+        let mut scrambled = good.to_vec();
+        let mut state = 0x2545_f491_u32;
+        for byte in &mut scrambled[start..start + len] {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            *byte = state.to_le_bytes()[0];
+        }
+        file(bad, name, &scrambled)
+    };
+    let to_usize = |n: i64| usize::try_from(n).unwrap();
+    for column in ["destination.ip", "source.bytes", "process.entity_id"] {
+        let chunk = metadata
+            .row_group(0)
+            .columns()
+            .iter()
+            .find(|c| c.column_path().string() == column);
+        let chunk = chunk.unwrap_or_else(|| panic!("the sample has {column}"));
+        let start = to_usize(
+            chunk
+                .dictionary_page_offset()
+                .unwrap_or(chunk.data_page_offset()),
+        );
+        let middle = start + to_usize(chunk.compressed_size()) / 2;
+        let name = format!("scrambled-{column}.parquet");
+        let path = scramble(&name, middle - 16, 32);
+        cases.run_over(
+            &format!("a page of {column} scrambled"),
+            &path,
+            &[&name, "cannot read Parquet file"],
+        );
+        if column == "source.bytes" {
+            // Its page index, which the scan reads to prune pages.
+            let at = to_usize(chunk.column_index_offset().unwrap());
+            let len = to_usize(i64::from(chunk.column_index_length().unwrap()));
+            let name = "scrambled-page-index.parquet";
+            let path = scramble(name, at, len.min(32));
+            cases.run_over(
+                "a page index scrambled",
+                &path,
+                &[name, "cannot read Parquet file"],
+            );
+        }
+    }
+}
+
 /// Parquet files broken in every way a copy, a crash or a hand can break one.
 fn file_cases(cases: &mut Cases, dir: &Path, good: &[u8]) {
     let bad = dir.join("bad");
@@ -141,6 +195,8 @@ fn file_cases(cases: &mut Cases, dir: &Path, good: &[u8]) {
         let path = file(&bad, &name, &good[..cut]);
         cases.run_over(&format!("truncated at {cut} of {n} bytes"), &path, &[&name]);
     }
+
+    page_cases(cases, &bad, good);
 
     // Not files, or not reachable.
     let folder = dir.join("folder.parquet");
