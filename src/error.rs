@@ -205,3 +205,18 @@ fn at_line(line: usize) -> String {
 
 /// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Whether the engine ran out of its memory cap (DataFusion's
+    /// "Resources exhausted"): the query may run where less else does.
+    #[must_use]
+    pub fn is_resources_exhausted(&self) -> bool {
+        match self {
+            Error::Query(e) | Error::HuntFailed { source: e, .. } => matches!(
+                e.find_root(),
+                datafusion::error::DataFusionError::ResourcesExhausted(_)
+            ),
+            _ => false,
+        }
+    }
+}

@@ -165,8 +165,12 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<Outcome> {
             args.out.join(SUMMARY).display()
         );
         if last_progress.scans > 0 {
+            let again = match last_progress.again {
+                0 => String::new(),
+                n => format!("; {n} met the memory cap beside the others and ran again alone"),
+            };
             eprintln!(
-                "sweep: {} query runs read the data through shared scans ({} in all, {:.1} MB read)",
+                "sweep: {} query runs read the data through shared scans ({} in all, {:.1} MB read){again}",
                 last_progress.shared,
                 last_progress.scans,
                 last_progress.read.bytes as f64 / 1e6

@@ -10,12 +10,15 @@
 //! query sees exactly the rows its own scan would have given it (in another
 //! order and other batches); everything above the leaf is the query's own plan.
 //!
-//! Batches are shared, not copied: the queues hold `Arc`ed columns. The scan
-//! waits while any queue holds [`QUEUE_BATCHES`] batches, so memory stays a few
-//! batches per query, unless some query is waiting on an empty queue of its
-//! own: then the scan goes on, so that a plan that reads one partition to its
-//! end before another (a join building from one side) cannot deadlock the
-//! others; the queues it does not read then grow.
+//! Batches are shared, not copied: each query's queue holds `Arc`ed columns,
+//! and the scan waits while any queue holds [`QUEUE_BATCHES`] batches, so the
+//! batches in flight are a few per query. A query's partitions all take from
+//! its one queue, whichever asks first (its leaf promises no partitioning):
+//! a plan that reads one partition to its end before another gets every row
+//! in the first and cannot stall the scan. A plan that would read the table
+//! twice (a join of the data with itself) is not given shared scans (see
+//! `crate::engine::SharedRun`): it would wait on one side while the other's
+//! queue stayed full.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -135,98 +138,82 @@ struct Consumer {
     limit: Option<usize>,
 }
 
-/// One partition of one consumer: batches on their way.
+/// One consumer's batches on their way, read by its partitions.
 #[derive(Default)]
 struct Queue {
     batches: VecDeque<Result<RecordBatch, Arc<DataFusionError>>>,
-    /// Scan partitions still to end that feed it (set at start).
+    /// Scan partitions still to end (set at start).
     senders: usize,
     started: bool,
-    /// A stream reads it.
-    attached: bool,
+    /// Partitions of the consumer that may still read (each until its
+    /// stream ends or is dropped; one never executed, until the plan is).
+    readers: usize,
+    /// Partitions executed.
+    attached: Vec<bool>,
     /// Nobody will read it again.
     gone: bool,
-    /// The query whose plan reads it (see [`Hub::next_query`]).
-    query: usize,
-    /// The reader waiting on it while it is empty.
-    waker: Option<Waker>,
+    /// Readers waiting on it while it is empty.
+    wakers: Vec<Waker>,
 }
 
 impl Queue {
     fn ended(&self) -> bool {
         self.started && self.senders == 0
     }
+
+    fn wake(&mut self) {
+        for waker in self.wakers.drain(..) {
+            waker.wake();
+        }
+    }
+
+    /// One reader fewer; the last leaves the queue.
+    fn leave(&mut self) {
+        self.readers = self.readers.saturating_sub(1);
+        if self.readers == 0 {
+            self.gone = true;
+            self.batches.clear();
+            self.wakers.clear();
+        }
+    }
 }
 
 #[derive(Default)]
 struct HubState {
     consumers: Vec<Consumer>,
-    /// Consumer `c`'s partition `k` at `c * partitions + k`.
+    /// One per consumer, in the same order.
     queues: Vec<Queue>,
-    /// The query now being planned (see [`Hub::next_query`]).
-    query: usize,
-    /// Per query: its queues whose reader waits on them empty.
-    starving: Vec<usize>,
     /// The table columns of the scan's batches, in order (set at start).
     columns: Option<Arc<Vec<usize>>>,
 }
 
 impl HubState {
-    /// Whether the scan may read its next batch: no queue is full, unless
-    /// its query also waits on an empty one (it may read that one to its
-    /// end first).
+    /// Whether the scan may read its next batch: no queue is full.
     fn room(&self) -> bool {
         self.queues
             .iter()
-            .all(|q| q.gone || q.batches.len() < QUEUE_BATCHES || self.starving[q.query] > 0)
+            .all(|q| q.gone || q.batches.len() < QUEUE_BATCHES)
     }
 
     fn all_gone(&self) -> bool {
         self.queues.iter().all(|q| q.gone)
     }
 
-    /// Wakes queue `i`'s reader, if it waits.
-    fn wake(&mut self, i: usize) {
-        let q = &mut self.queues[i];
-        if let Some(waker) = q.waker.take() {
-            self.starving[q.query] -= 1;
-            waker.wake();
+    /// Hands `item` to every consumer still reading.
+    fn push(&mut self, item: &Result<RecordBatch, Arc<DataFusionError>>) {
+        for q in self.queues.iter_mut().filter(|q| !q.gone) {
+            q.batches.push_back(item.clone());
+            q.wake();
         }
     }
 
-    /// Hands `item` to partition `k` of every consumer still reading.
-    fn push(
-        &mut self,
-        partitions: usize,
-        k: usize,
-        item: &Result<RecordBatch, Arc<DataFusionError>>,
-    ) {
-        for i in (k..self.queues.len()).step_by(partitions) {
-            if !self.queues[i].gone {
-                self.queues[i].batches.push_back(item.clone());
-                self.wake(i);
-            }
-        }
-    }
-
-    /// A scan partition feeding partition `k` of every consumer has ended.
-    fn end(&mut self, partitions: usize, k: usize) {
-        for i in (k..self.queues.len()).step_by(partitions) {
-            let q = &mut self.queues[i];
+    /// A scan partition has ended.
+    fn end(&mut self) {
+        for q in &mut self.queues {
             q.senders = q.senders.saturating_sub(1);
             if q.ended() {
-                self.wake(i);
+                q.wake();
             }
-        }
-    }
-
-    /// Nobody reads queue `i` again.
-    fn leave(&mut self, i: usize) {
-        self.queues[i].gone = true;
-        self.queues[i].batches.clear();
-        if let Some(waker) = self.queues[i].waker.take() {
-            self.starving[self.queues[i].query] -= 1;
-            drop(waker);
         }
     }
 }
@@ -276,14 +263,11 @@ impl Hub {
             bounds,
             limit,
         });
-        let query = state.query;
-        if state.starving.len() <= query {
-            state.starving.resize(query + 1, 0);
-        }
-        state.queues.extend((0..self.partitions).map(|_| Queue {
-            query,
+        state.queues.push(Queue {
+            readers: self.partitions,
+            attached: vec![false; self.partitions],
             ..Queue::default()
-        }));
+        });
         drop(state);
         let properties = PlanProperties::new(
             EquivalenceProperties::new(Arc::clone(&output)),
@@ -302,27 +286,21 @@ impl Hub {
         }))
     }
 
-    /// Scans planned from now on belong to the next query: a query whose
-    /// plan waits on one of its scans while another is full lets the shared
-    /// scan go on (see the module's docs).
-    pub fn next_query(&self) {
-        let mut state = lock(&self.state);
-        state.query += 1;
-        let n = state.query + 1;
-        state.starving.resize(n, 0);
-    }
-
     /// Number of scans planned over the hub.
     #[must_use]
     pub fn consumers(&self) -> usize {
         lock(&self.state).consumers.len()
     }
 
-    /// Starts the shared scan on the runtime: one Parquet scan of the table
+    /// Starts the shared scan on the runtime, in `task`: one Parquet scan of the table
     /// over every column a consumer reads and the hull of their time bounds,
-    /// its partitions dealt over the consumers' partitions. Nothing happens
+    /// each of its batches handed to every consumer. Nothing happens
     /// without consumers.
-    pub async fn start(self: &Arc<Self>, state: &dyn Session) -> datafusion::common::Result<()> {
+    pub async fn start(
+        self: &Arc<Self>,
+        state: &dyn Session,
+        task: &Arc<TaskContext>,
+    ) -> datafusion::common::Result<()> {
         let (columns, filters) = {
             let hub = lock(&self.state);
             if hub.consumers.is_empty() {
@@ -362,32 +340,26 @@ impl Hub {
             })?
             .data;
         let scan_partitions = plan.properties().partitioning.partition_count();
-        let task = Arc::new(TaskContext::from(state));
         let mut streams = vec![];
         for j in 0..scan_partitions {
-            streams.push(plan.execute(j, Arc::clone(&task))?);
+            streams.push(plan.execute(j, Arc::clone(task))?);
         }
         {
             let mut hub = lock(&self.state);
             let hub = &mut *hub;
             hub.columns = Some(Arc::new(columns));
-            for (i, q) in hub.queues.iter_mut().enumerate() {
-                let k = i % self.partitions;
-                q.senders = (0..scan_partitions)
-                    .filter(|j| j % self.partitions == k)
-                    .count();
+            for q in &mut hub.queues {
+                q.senders = scan_partitions;
                 q.started = true;
-            }
-            for i in 0..hub.queues.len() {
-                if hub.queues[i].ended() {
-                    hub.wake(i);
+                if q.ended() {
+                    q.wake();
                 }
             }
         }
         *lock(&self.scan) = Some(Arc::clone(&plan));
-        for (j, stream) in streams.into_iter().enumerate() {
+        for stream in streams {
             let stream = super::with_named_errors(Arc::clone(&plan), stream);
-            tokio::spawn(drive(Arc::clone(self), stream, j % self.partitions));
+            tokio::spawn(drive(Arc::clone(self), stream));
         }
         Ok(())
     }
@@ -485,8 +457,8 @@ fn with_value(literal: &ScalarValue, v: i64) -> Option<ScalarValue> {
 }
 
 /// One partition of the shared scan: reads while there is room, and hands
-/// each batch to partition `k` of every consumer.
-async fn drive(hub: Arc<Hub>, mut stream: SendableRecordBatchStream, k: usize) {
+/// each batch to every consumer.
+async fn drive(hub: Arc<Hub>, mut stream: SendableRecordBatchStream) {
     loop {
         let go = loop {
             let notified = hub.space.notified();
@@ -507,19 +479,19 @@ async fn drive(hub: Arc<Hub>, mut stream: SendableRecordBatchStream, k: usize) {
         let next = stream.next().await;
         let mut state = lock(&hub.state);
         match next {
-            Some(Ok(batch)) => state.push(hub.partitions, k, &Ok(batch)),
+            Some(Ok(batch)) => state.push(&Ok(batch)),
             Some(Err(e)) => {
-                state.push(hub.partitions, k, &Err(Arc::new(e)));
+                state.push(&Err(Arc::new(e)));
                 break;
             }
             None => break,
         }
     }
-    lock(&hub.state).end(hub.partitions, k);
+    lock(&hub.state).end();
 }
 
-/// Leaves a consumer's unread queues when its plan is dropped (a query that
-/// failed before it ran, or never read some partition).
+/// Leaves a consumer's queue for the partitions its plan never read, when
+/// the plan is dropped (a query that failed before it ran).
 struct Leaving {
     hub: Arc<Hub>,
     id: usize,
@@ -527,12 +499,12 @@ struct Leaving {
 
 impl Drop for Leaving {
     fn drop(&mut self) {
-        let p = self.hub.partitions;
         {
             let mut state = lock(&self.hub.state);
-            for i in self.id * p..(self.id + 1) * p {
-                if i < state.queues.len() && !state.queues[i].attached {
-                    state.leave(i);
+            if let Some(q) = state.queues.get_mut(self.id) {
+                let unread = q.attached.iter().filter(|a| !**a).count();
+                for _ in 0..unread {
+                    q.leave();
                 }
             }
         }
@@ -624,16 +596,17 @@ impl ExecutionPlan for SharedScanExec {
                 partition + 1
             )));
         }
-        let queue = self.consumer.id * p + partition;
+        let queue = self.consumer.id;
         let limit = {
             let mut state = lock(&self.hub.state);
-            if state.queues[queue].attached {
+            let attached = &mut state.queues[queue].attached[partition];
+            if *attached {
                 return Err(DataFusionError::Internal(format!(
                     "a shared scan's partition {partition} is read twice"
                 )));
             }
-            state.queues[queue].attached = true;
-            state.consumers[self.consumer.id].limit
+            *attached = true;
+            state.consumers[queue].limit
         };
         let stream = SharedStream {
             hub: Arc::clone(&self.hub),
@@ -707,29 +680,27 @@ impl SharedStream {
 
     /// `batch` of the shared scan as this consumer's scan gives it.
     fn apply(&self, view: &View, batch: &RecordBatch) -> datafusion::common::Result<RecordBatch> {
-        let batch = match &view.predicate {
-            Some(predicate) => {
-                let keep = predicate.evaluate(batch)?.into_array(batch.num_rows())?;
-                let Some(keep) = keep.as_boolean_opt() else {
-                    return Err(DataFusionError::Internal(
-                        "a time bound is not a boolean".into(),
-                    ));
-                };
-                arrow::compute::filter_record_batch(batch, keep)?
-            }
-            None => batch.clone(),
-        };
+        // Its own columns first: filtering copies only what it reads.
         let columns = view
             .places
             .iter()
             .map(|&i| Arc::clone(batch.column(i)))
             .collect();
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-        Ok(RecordBatch::try_new_with_options(
-            Arc::clone(&self.schema),
-            columns,
-            &options,
-        )?)
+        let own = RecordBatch::try_new_with_options(Arc::clone(&self.schema), columns, &options)?;
+        let Some(predicate) = &view.predicate else {
+            return Ok(own);
+        };
+        let keep = predicate.evaluate(batch)?.into_array(batch.num_rows())?;
+        let Some(keep) = keep.as_boolean_opt() else {
+            return Err(DataFusionError::Internal(
+                "a time bound is not a boolean".into(),
+            ));
+        };
+        if keep.true_count() == keep.len() {
+            return Ok(own);
+        }
+        Ok(arrow::compute::filter_record_batch(&own, keep)?)
     }
 
     /// The next item of the queue, its batch's columns, or `None` when it
@@ -738,26 +709,26 @@ impl SharedStream {
         let mut guard = lock(&self.hub.state);
         let state = &mut *guard;
         let q = &mut state.queues[self.queue];
-        let (item, notify) = match q.batches.pop_front() {
+        let item = match q.batches.pop_front() {
             Some(item) => {
                 let room = q.batches.len() + 1 == QUEUE_BATCHES;
-                (Poll::Ready(Some((item, state.columns.clone()))), room)
-            }
-            None if q.ended() => (Poll::Ready(None), false),
-            None => {
-                let first = q.waker.is_none();
-                q.waker = Some(cx.waker().clone());
-                if first {
-                    state.starving[q.query] += 1;
+                let columns = state.columns.clone();
+                drop(guard);
+                // A queue with room again may let the scan on.
+                if room {
+                    self.hub.space.notify_waiters();
                 }
-                (Poll::Pending, first)
+                return Poll::Ready(Some((item, columns)));
+            }
+            None if q.ended() => Poll::Ready(None),
+            None => {
+                if !q.wakers.iter().any(|w| w.will_wake(cx.waker())) {
+                    q.wakers.push(cx.waker().clone());
+                }
+                Poll::Pending
             }
         };
         drop(guard);
-        // A queue with room again, or a reader starving, may let the scan on.
-        if notify {
-            self.hub.space.notify_waiters();
-        }
         item
     }
 }
@@ -812,7 +783,7 @@ impl Stream for SharedStream {
 
 impl Drop for SharedStream {
     fn drop(&mut self) {
-        lock(&self.hub.state).leave(self.queue);
+        lock(&self.hub.state).queues[self.queue].leave();
         self.hub.space.notify_waiters();
     }
 }

@@ -257,6 +257,9 @@ pub struct SweepProgress {
     pub shared: usize,
     /// Shared scans started (one per dataset and window).
     pub scans: usize,
+    /// Query runs that met the memory cap beside the others and ran again
+    /// alone.
+    pub again: usize,
 }
 
 /// What to sweep.
@@ -537,6 +540,44 @@ impl Sweep<'_> {
         Ok(())
     }
 
+    /// What query `i` gave as of `as_of`, after `took`: recorded, and its
+    /// findings written.
+    fn record(
+        &mut self,
+        i: usize,
+        as_of: i64,
+        mut metadata: Vec<(String, String)>,
+        ran: Result<(Table, Vec<crate::engine::Warning>)>,
+        took: std::time::Duration,
+        progress: &mut impl FnMut(&SweepProgress, &SweepQuery),
+    ) -> Result<()> {
+        let seconds = (took.as_secs_f64() * 1000.0).round() / 1000.0;
+        match ran {
+            Ok((table, warnings)) => {
+                for w in &warnings {
+                    metadata.push((format!("lakehunt.warning.{}", w.name), w.count.to_string()));
+                }
+                let ran = Ran {
+                    table,
+                    warnings: warnings.into_iter().map(|w| w.message).collect(),
+                    metadata,
+                };
+                self.ran(i, as_of, ran, seconds)?;
+                if !self.many() || self.spec.as_of.last() == Some(&as_of) {
+                    self.finish(i, progress)?;
+                } else {
+                    self.write()?;
+                    progress(&self.state, &self.spec.queries[i]);
+                }
+            }
+            Err(e) => {
+                self.did_not_run(i, as_of, classify(&e), seconds);
+                self.finish(i, progress)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Query `i` did not run as of `as_of`: skipped or failed, for good.
     fn did_not_run(&mut self, i: usize, as_of: i64, outcome: Outcome, seconds: f64) {
         let many = self.many();
@@ -613,12 +654,12 @@ async fn run_window(
     progress: &mut impl FnMut(&SweepProgress, &SweepQuery),
 ) -> Result<()> {
     use futures::StreamExt;
-    let run = engine.share_scans();
+    let run = engine.share_scans()?;
     let mut ready = vec![];
     for &i in todo {
         let query = &sweep.spec.queries[i];
         let started = Instant::now();
-        match prepare(engine, &run, as_of, query).await {
+        match prepare(engine, Some(&run), as_of, query).await {
             Ok(prepared) => ready.push((i, started, prepared)),
             Err(outcome) => {
                 sweep.did_not_run(i, as_of, outcome, seconds_since(started));
@@ -641,44 +682,52 @@ async fn run_window(
         let planned = started.elapsed();
         async move {
             let began = Instant::now();
-            let ran = tokio::spawn(prepared.plans.run()).await;
+            let ran = match tokio::spawn(prepared.plans.run()).await {
+                Ok(ran) => ran,
+                Err(e) => Err(Error::Query(DataFusionError::Execution(format!(
+                    "the query's task ended: {e}"
+                )))),
+            };
             (i, planned + began.elapsed(), prepared.metadata, ran)
         }
     }))
     .buffer_unordered(together);
-    while let Some((i, took, mut metadata, ran)) = running.next().await {
-        let seconds = (took.as_secs_f64() * 1000.0).round() / 1000.0;
-        let ran = match ran {
-            Ok(ran) => ran.map_err(|e| classify(&e)),
-            Err(e) => Err(Outcome::Failed(format!("the query's task ended: {e}"))),
-        };
+    let mut again = vec![];
+    while let Some((i, took, metadata, ran)) = running.next().await {
         sweep.state.read = own_scans
             .iter()
             .map(crate::engine::scan_stats)
             .fold(run.read(), |a, b| a + b);
-        match ran {
-            Ok((table, warnings)) => {
-                for w in &warnings {
-                    metadata.push((format!("lakehunt.warning.{}", w.name), w.count.to_string()));
-                }
-                let ran = Ran {
-                    table,
-                    warnings: warnings.into_iter().map(|w| w.message).collect(),
-                    metadata,
-                };
-                sweep.ran(i, as_of, ran, seconds)?;
-                if !sweep.many() || sweep.spec.as_of.last() == Some(&as_of) {
-                    sweep.finish(i, progress)?;
-                } else {
-                    sweep.write()?;
-                    progress(&sweep.state, &sweep.spec.queries[i]);
-                }
-            }
-            Err(outcome) => {
-                sweep.did_not_run(i, as_of, outcome, seconds);
-                sweep.finish(i, progress)?;
-            }
+        if together > 1 && ran.as_ref().is_err_and(Error::is_resources_exhausted) {
+            again.push((i, took));
+            continue;
         }
+        sweep.record(i, as_of, metadata, ran, took, progress)?;
+    }
+    drop(running);
+    drop(run);
+    // A query that met the memory cap beside the others runs again alone,
+    // with its own scan and the whole cap, as it would outside a sweep.
+    for (i, before) in again {
+        sweep.state.again += 1;
+        let started = Instant::now();
+        let query = &sweep.spec.queries[i];
+        let (ran, metadata) = match prepare(engine, None, as_of, query).await {
+            Ok(prepared) => (prepared.plans.run().await, prepared.metadata),
+            Err(outcome) => {
+                sweep.did_not_run(i, as_of, outcome, seconds_since(started));
+                sweep.finish(i, progress)?;
+                continue;
+            }
+        };
+        sweep.record(
+            i,
+            as_of,
+            metadata,
+            ran,
+            before + started.elapsed(),
+            progress,
+        )?;
     }
     Ok(())
 }
@@ -702,10 +751,10 @@ struct Planned {
     metadata: Vec<(String, String)>,
 }
 
-/// Plans `query` as of `as_of` in `run`; or why it will not run.
+/// Plans `query` as of `as_of`, in `run` or alone; or why it will not run.
 async fn prepare(
     engine: &Engine,
-    run: &SharedRun<'_>,
+    run: Option<&SharedRun<'_>>,
     as_of: i64,
     query: &SweepQuery,
 ) -> std::result::Result<Planned, Outcome> {
@@ -736,14 +785,20 @@ async fn prepare(
             crate::esql::check(text).map_err(|e| classify(&e))?;
             metadata.push(("lakehunt.esql".to_owned(), text.clone()));
             metadata.push(("lakehunt.as_of".to_owned(), format_instant(as_of)));
-            run.prepare_esql(text, as_of)
-                .await
-                .map_err(|e| classify(&e))?
+            match run {
+                Some(run) => run.prepare_esql(text, as_of).await,
+                None => engine.prepare_esql(text, as_of).await,
+            }
+            .map_err(|e| classify(&e))?
         }
         QueryKind::Shipped(hunt) => {
             let bound = hunt.bind(as_of, None, &[]).map_err(|e| classify(&e))?;
             engine.check_fields(hunt).await.map_err(|e| classify(&e))?;
-            let plans = run.prepare_hunt(&bound).await.map_err(|e| classify(&e))?;
+            let plans = match run {
+                Some(run) => run.prepare_hunt(&bound).await,
+                None => engine.prepare_hunt(&bound).await,
+            }
+            .map_err(|e| classify(&e))?;
             metadata.extend(bound.describe());
             plans
         }

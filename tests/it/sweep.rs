@@ -521,4 +521,62 @@ fn queries_sharing_one_scan_find_what_each_finds_with_its_own() {
         "the sample has data-quality warnings"
     );
     assert_eq!(warnings(&summary(&shared)), warnings(&summary(&own)));
+
+    same_under_a_small_cap(dir.path(), &sweep);
+}
+
+/// Under a cap too small for them all at once, the queries that meet it
+/// beside the others run again alone: each then fails only where it fails
+/// alone, and what runs finds the same.
+fn same_under_a_small_cap(dir: &Path, sweep: &dyn Fn(&Path, &[&str]) -> String) {
+    let summary = |out: &Path| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+    };
+    let (shared, own) = (dir.join("shared-cap"), dir.join("own-cap"));
+    let said = sweep(&shared, &["--memory-limit", "512KiB"]);
+    assert!(
+        said.contains("met the memory cap beside the others and ran again alone"),
+        "{said}"
+    );
+    sweep(&own, &["--memory-limit", "512KiB", "--no-shared-scan"]);
+    let statuses = |out: &Path| -> Vec<(String, String)> {
+        summary(out)["hunts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                (
+                    h["file"].as_str().unwrap().to_owned(),
+                    h["status"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let (with_cap, alone) = (statuses(&shared), statuses(&own));
+    assert!(
+        alone.iter().any(|(_, s)| s == "failed"),
+        "the cap fails some query alone: {alone:?}"
+    );
+    for ((file, status), (_, status_alone)) in with_cap.iter().zip(&alone) {
+        assert!(
+            status == "ran" || status == status_alone,
+            "{file}: {status} beside, {status_alone} alone"
+        );
+    }
+    for (file, _) in alone.iter().filter(|(_, s)| s == "ran") {
+        let output = summary(&own)["hunts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["file"] == file.as_str())
+            .unwrap()["output"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(
+            rows(shared.join(&output).to_str().unwrap()),
+            rows(own.join(&output).to_str().unwrap()),
+            "{file}"
+        );
+    }
 }
