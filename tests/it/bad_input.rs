@@ -706,3 +706,52 @@ fn bad_input_is_one_line_naming_the_culprit_and_leaves_nothing() {
         cases.list.len()
     );
 }
+
+/// A file whose pages carry checksums (as parquet-mr, and so Spark, writes
+/// them by default): a flipped byte in a value is refused, naming the file,
+/// where without the check it would be read as another value.
+#[test]
+fn a_page_that_fails_its_checksum_is_refused_naming_the_file() {
+    let fixture =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/fixtures/checksummed/events.parquet");
+    let good = std::fs::read(&fixture).unwrap();
+    let sum = |path: &Path| {
+        lakehunt(&[
+            "sql",
+            "SELECT sum(\"source.bytes\") AS s FROM events",
+            "--format",
+            "csv",
+            "--data",
+            path.to_str().unwrap(),
+        ])
+    };
+    let done = sum(&fixture);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    // 1000 + 1001 + ... + 1999
+    assert_eq!(String::from_utf8_lossy(&done.stdout), "s\n1499500\n");
+
+    let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(&bytes::Bytes::from(good.clone()))
+        .unwrap();
+    let chunk = metadata.row_group(0).column(1);
+    assert_eq!(chunk.column_path().string(), "source.bytes");
+    let end = usize::try_from(chunk.data_page_offset() + chunk.compressed_size()).unwrap();
+    let mut flipped = good;
+    // The low byte of a value near the page's end.
+    flipped[end - 40] ^= 0x01;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("flipped.parquet");
+    std::fs::write(&path, &flipped).unwrap();
+    let done = sum(&path);
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("flipped.parquet") && stderr.contains("CRC"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
