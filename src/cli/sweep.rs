@@ -125,8 +125,14 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<Outcome> {
     let mut last_progress = lakehunt::sweep::SweepProgress::default();
     let summary = sweep(&engine, &spec, |p, last| {
         last_progress = *p;
+        // Queries run together: "last" is the last to finish.
+        let last = if p.done > 0 {
+            format!("; last {}", last.hunt)
+        } else {
+            String::new()
+        };
         live.show(format_args!(
-            "sweep: {} of {} queries ({} ran, {} skipped, {} failed), {} findings, {:.1} MB read, {:.0}s; last {}",
+            "sweep: {} of {} queries ({} ran, {} skipped, {} failed), {} findings, {:.1} MB read, {:.0}s{last}",
             p.done,
             p.total,
             p.ran,
@@ -135,7 +141,6 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<Outcome> {
             p.findings,
             p.read.bytes as f64 / 1e6,
             started.elapsed().as_secs_f64(),
-            last.hunt
         ));
     })
     .await;

@@ -224,8 +224,7 @@ pub struct Hub {
     /// Each consumer's partitions.
     partitions: usize,
     state: Mutex<HubState>,
-    /// Wakes the scan's partitions when a queue has room again or a reader
-    /// starves.
+    /// Wakes the scan's partitions when a queue has room again or is left.
     space: tokio::sync::Notify,
     /// The shared scan, once started (for what it has read).
     scan: Mutex<Option<Arc<dyn ExecutionPlan>>>,

@@ -693,11 +693,32 @@ async fn run_window(
     }))
     .buffer_unordered(together);
     let mut again = vec![];
-    while let Some((i, took, metadata, ran)) = running.next().await {
-        sweep.state.read = own_scans
+    let read = |run: &SharedRun<'_>| {
+        own_scans
             .iter()
             .map(crate::engine::scan_stats)
-            .fold(run.read(), |a, b| a + b);
+            .fold(run.read(), |a, b| a + b)
+    };
+    // What the scans have read, four times a second while queries run.
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut last = todo.first().copied();
+    loop {
+        let next = tokio::select! {
+            next = running.next() => next,
+            _ = tick.tick() => {
+                sweep.state.read = read(&run);
+                if let Some(last) = last {
+                    progress(&sweep.state, &sweep.spec.queries[last]);
+                }
+                continue;
+            }
+        };
+        let Some((i, took, metadata, ran)) = next else {
+            break;
+        };
+        last = Some(i);
+        sweep.state.read = read(&run);
         if together > 1 && ran.as_ref().is_err_and(Error::is_resources_exhausted) {
             again.push((i, took));
             continue;
