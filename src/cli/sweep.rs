@@ -147,40 +147,55 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<Outcome> {
     live.clear();
     let summary = summary?;
     if !args.quiet {
-        for failed in summary.hunts.iter().filter(|h| h.status == "failed") {
-            eprintln!(
-                "failed: {} query {}: {}",
-                failed.file, failed.query_index, failed.reason
-            );
-        }
-        let count = |status: &str| summary.hunts.iter().filter(|h| h.status == status).count();
-        let with_findings = summary
-            .hunts
-            .iter()
-            .filter(|h| h.findings.is_some_and(|n| n > 0))
-            .count();
-        let findings: u64 = summary.hunts.iter().filter_map(|h| h.findings).sum();
-        eprintln!(
-            "sweep: {} queries: {} ran ({with_findings} with findings, {findings} findings), {} skipped, {} failed, in {:.1}s; {}",
-            summary.hunts.len(),
-            count("ran"),
-            count("skipped"),
-            count("failed"),
+        tell(
+            &summary,
+            &last_progress,
+            &args.out,
             started.elapsed().as_secs_f64(),
-            args.out.join(SUMMARY).display()
         );
-        if last_progress.scans > 0 {
-            let again = match last_progress.again {
-                0 => String::new(),
-                n => format!("; {n} met the memory cap beside the others and ran again alone"),
-            };
-            eprintln!(
-                "sweep: {} query runs read the data through shared scans ({} in all, {:.1} MB read){again}",
-                last_progress.shared,
-                last_progress.scans,
-                last_progress.read.bytes as f64 / 1e6
-            );
-        }
     }
     Ok(Outcome::Clean)
+}
+
+/// The sweep's account on stderr: failures, counts, the shared scans.
+fn tell(
+    summary: &lakehunt::sweep::SweepSummary,
+    progress: &lakehunt::sweep::SweepProgress,
+    out: &std::path::Path,
+    seconds: f64,
+) {
+    for failed in summary.hunts.iter().filter(|h| h.status == "failed") {
+        eprintln!(
+            "failed: {} query {}: {}",
+            failed.file, failed.query_index, failed.reason
+        );
+    }
+    let count = |status: &str| summary.hunts.iter().filter(|h| h.status == status).count();
+    let with_findings = summary
+        .hunts
+        .iter()
+        .filter(|h| h.findings.is_some_and(|n| n > 0))
+        .count();
+    let findings: u64 = summary.hunts.iter().filter_map(|h| h.findings).sum();
+    eprintln!(
+        "sweep: {} queries: {} ran ({with_findings} with findings, {findings} findings), {} skipped, {} failed, in {:.1}s; {}",
+        summary.hunts.len(),
+        count("ran"),
+        count("skipped"),
+        count("failed"),
+        seconds,
+        out.join(SUMMARY).display()
+    );
+    if progress.scans > 0 {
+        let again = match progress.again {
+            0 => String::new(),
+            n => format!("; {n} met the memory cap beside the others and ran again alone"),
+        };
+        eprintln!(
+            "sweep: {} query runs read the data through shared scans ({} in all, {:.1} MB read){again}",
+            progress.shared,
+            progress.scans,
+            progress.read.bytes as f64 / 1e6
+        );
+    }
 }
