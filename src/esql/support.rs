@@ -376,8 +376,8 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "ENRICH policy [ON field] [WITH [new =] field, ...]",
         Partial,
-        "match policies: the lookup table is a file (--enrich POLICY=PATH, Parquet or CSV with a header, first column the key), matched by equality; where any key has several rows, every field is a list (of one value where a key has one row) holding each matching row's value (Elasticsearch merges the matches; order not kept); range policies: --enrich-range (below); geo_match refused; unmatched rows get NULL; a column of the same name is replaced; a multi-valued ON field is read as one value (NULL: no match; untested); an ENRICH column that replaces a column a pending SORT uses is then sorted by its new value (not refused as EVAL is; untested); Rust test: tests/it/cli.rs esql_enrich_adds_a_lookup_tables_fields",
-        "",
+        "match policies: the lookup table is a file (--enrich POLICY=PATH, Parquet or CSV with a header, first column the key), matched by equality; where any key has several rows, every field is a list (of one value where a key has one row) holding each matching row's value (Elasticsearch merges the matches; order not kept); range policies: --enrich-range (below); geo_match refused; unmatched rows get NULL; a column of the same name is replaced; a multi-valued ON field: each of its values looked up, the matching rows' values merged into a list (a value without a match, or a matching row's NULL field, adds nothing; none: NULL), as Elasticsearch merges them; an ENRICH column that replaces a column a pending SORT uses is then sorted by its new value (not refused as EVAL is; untested); Rust test: tests/it/cli.rs esql_enrich_adds_a_lookup_tables_fields",
+        "esql/enrich.slt",
     ),
     c(
         "Processing commands",

@@ -8,6 +8,11 @@
 //! looked up in order, each distinct key once; no keys (NULL, or an empty
 //! list) is the NULL key's group. A key without a group adds nothing; none
 //! found is NULL.
+//!
+//! `enrich_lookup(keys, table_keys, table_values)` is the same lookup for
+//! ES|QL's `ENRICH` on a multi-valued key, where Elasticsearch looks every
+//! value up and merges the matches' values into one multi-value: no keys
+//! match nothing (NULL), and a match whose value is NULL adds nothing.
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock};
@@ -21,10 +26,12 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-/// `mv_lookup` (see the module).
+/// `mv_lookup` or `enrich_lookup` (see the module).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct MvLookup {
     signature: Signature,
+    /// `enrich_lookup`: no NULL-key group, NULL values left out.
+    enrich: bool,
 }
 
 /// `mv_lookup`.
@@ -33,6 +40,19 @@ pub fn mv_lookup_udf() -> Arc<ScalarUDF> {
     static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
         Arc::new(ScalarUDF::new_from_impl(MvLookup {
             signature: Signature::any(3, Volatility::Immutable),
+            enrich: false,
+        }))
+    });
+    Arc::clone(&UDF)
+}
+
+/// `enrich_lookup`.
+#[must_use]
+pub fn enrich_lookup_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
+        Arc::new(ScalarUDF::new_from_impl(MvLookup {
+            signature: Signature::any(3, Volatility::Immutable),
+            enrich: true,
         }))
     });
     Arc::clone(&UDF)
@@ -56,7 +76,11 @@ fn row_values(array: &ArrayRef, row: usize) -> Result<ArrayRef> {
 
 impl ScalarUDFImpl for MvLookup {
     fn name(&self) -> &'static str {
-        "mv_lookup"
+        if self.enrich {
+            "enrich_lookup"
+        } else {
+            "mv_lookup"
+        }
     }
 
     fn signature(&self) -> &Signature {
@@ -65,7 +89,7 @@ impl ScalarUDFImpl for MvLookup {
 
     fn return_type(&self, args: &[DataType]) -> Result<DataType> {
         let (Some(_), Some(values)) = (item(&args[1]), item(&args[2])) else {
-            return plan_err!("mv_lookup takes the groups' keys and values as lists");
+            return plan_err!("{} takes the groups' keys and values as lists", self.name());
         };
         Ok(DataType::List(Arc::new(Field::new(
             "item",
@@ -117,9 +141,12 @@ impl ScalarUDFImpl for MvLookup {
         for row in 0..rows {
             seen.clear();
             let (from, to) = (starts[row], starts[row + 1]);
-            // No keys (NULL, or an empty list) is the NULL key's group.
+            // No keys (NULL, or an empty list) is the NULL key's group;
+            // ENRICH matches nothing.
             if keys.is_null(row) || from == to {
-                seen.push(null_key.clone());
+                if !self.enrich {
+                    seen.push(null_key.clone());
+                }
             } else {
                 for i in from..to {
                     let key = ScalarValue::try_from_array(&flat, i)?;
@@ -128,7 +155,11 @@ impl ScalarUDFImpl for MvLookup {
                     }
                 }
             }
-            picked.extend(seen.iter().filter_map(|k| index.get(k)));
+            picked.extend(
+                seen.iter()
+                    .filter_map(|k| index.get(k))
+                    .filter(|&&at| !(self.enrich && group_values.is_null(at as usize))),
+            );
             let Ok(end) = i32::try_from(picked.len()) else {
                 return exec_err!("mv_lookup: over 2^31 values in one batch");
             };

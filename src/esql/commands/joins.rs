@@ -270,8 +270,9 @@ impl Pipeline<'_> {
         current: &str,
     ) -> Option<String> {
         // Lists where a key may match several rows: a table with repeated
-        // keys or overlapping ranges, or (ranges) a multi-valued key.
-        let multi = p.multi_valued || (p.range && self.sql.is_list(&Expr::Field(on.to_owned())));
+        // keys or overlapping ranges, or a multi-valued key.
+        let key_list = self.sql.is_list(&Expr::Field(on.to_owned()));
+        let multi = p.multi_valued || key_list;
         for (new, f) in with {
             let i = p.fields.iter().position(|x| x == f);
             if let Some(t) = i.and_then(|i| p.types.get(i)) {
@@ -288,7 +289,7 @@ impl Pipeline<'_> {
             }
         }
         if !p.range {
-            return None;
+            return key_list.then(|| Self::enrich_each_value(p, on, with, kept, current));
         }
         let added: Vec<String> = with
             .iter()
@@ -306,6 +307,43 @@ impl Pipeline<'_> {
             "SELECT {kept}, {} FROM ({current}) q",
             added.join(", ")
         ))
+    }
+
+    /// ENRICH on a multi-valued key with a match policy: Elasticsearch looks
+    /// every value up and merges the matches' values into one multi-value
+    /// (a match whose value is NULL adds nothing; no match is NULL). The
+    /// table is collapsed into one row of lists, and each row looks its
+    /// values up in it (`enrich_lookup`); a table with repeated keys already
+    /// holds a list per key, flattened.
+    fn enrich_each_value(
+        p: &EnrichPolicy,
+        on: &str,
+        with: &[(String, String)],
+        kept: &str,
+        current: &str,
+    ) -> String {
+        let keys = quote("__lakehunt_enrich_keys");
+        let key = quote(&p.match_field);
+        let mut lists = vec![format!("array_agg(e.{key}) AS {keys}")];
+        let mut added = vec![];
+        for (i, (new, f)) in with.iter().enumerate() {
+            let values = quote(&format!("__lakehunt_enrich_values_{i}"));
+            lists.push(format!("array_agg(e.{}) AS {values}", quote(f)));
+            let looked = format!("enrich_lookup(q.{}, g.{keys}, g.{values})", quote(on));
+            let looked = if p.multi_valued {
+                format!("flatten({looked})")
+            } else {
+                looked
+            };
+            added.push(format!("{looked} AS {}", quote(new)));
+        }
+        format!(
+            "SELECT {kept}, {} FROM ({current}) q CROSS JOIN \
+             (SELECT {} FROM {} e WHERE e.{key} IS NOT NULL) g",
+            added.join(", "),
+            lists.join(", "),
+            quote(&p.table)
+        )
     }
 
     /// `INLINE STATS aggs [BY keys]`: every row kept, with its group's
