@@ -406,6 +406,56 @@ mod tests {
         assert_eq!((slow_rows, fast_rows), (4_000, 4_000));
     }
 
+    /// A query whose scan has its LIMIT's rows is done with the shared scan
+    /// even while its parent keeps the stream: the others read to the end.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_scan_done_at_its_limit_does_not_stop_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path()).await;
+        let run = engine.share_scans().unwrap();
+        let ctx = engine.context();
+        let limited = ctx
+            .sql("SELECT \"host.name\" FROM events_raw LIMIT 5")
+            .await
+            .unwrap();
+        let limited = limited.create_physical_plan().await.unwrap();
+        let all = ctx
+            .sql("SELECT \"event.action\" FROM events_raw")
+            .await
+            .unwrap();
+        let task = Arc::new(all.task_ctx());
+        let all = all.create_physical_plan().await.unwrap();
+        run.start().await.unwrap();
+        // The limited leaf, its partitions read to their end and kept.
+        fn leaf(plan: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
+            if plan.downcast_ref::<SharedScanExec>().is_some() {
+                return Some(Arc::clone(plan));
+            }
+            plan.children().into_iter().find_map(leaf)
+        }
+        let leaf = leaf(&limited).expect("a shared leaf");
+        let mut kept = vec![];
+        for partition in 0..2 {
+            let mut stream = leaf.execute(partition, Arc::clone(&task)).unwrap();
+            let mut rows = 0;
+            while let Some(batch) = futures::StreamExt::next(&mut stream).await {
+                rows += batch.unwrap().num_rows();
+            }
+            assert!(rows <= 5, "{rows}");
+            kept.push(stream);
+        }
+        let read = datafusion::physical_plan::collect(all, task);
+        let batches = tokio::time::timeout(std::time::Duration::from_mins(1), read)
+            .await
+            .expect("the shared scan went on")
+            .unwrap();
+        assert_eq!(
+            batches.iter().map(RecordBatch::num_rows).sum::<usize>(),
+            4_000
+        );
+        drop(kept);
+    }
+
     /// Each query gets its own window's rows from a scan over the widest;
     /// a query planned after the start scans for itself.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -614,6 +614,7 @@ impl ExecutionPlan for SharedScanExec {
             schema: Arc::clone(&self.schema),
             view: None,
             remaining: limit,
+            left: false,
         };
         Ok(Box::pin(stream))
     }
@@ -642,6 +643,8 @@ struct SharedStream {
     view: Option<View>,
     /// Rows still wanted, under a limit.
     remaining: Option<usize>,
+    /// It has left its queue (its limit reached, or dropped).
+    left: bool,
 }
 
 impl SharedStream {
@@ -739,6 +742,9 @@ impl Stream for SharedStream {
         let this = self.get_mut();
         loop {
             if this.remaining == Some(0) {
+                // Done before the scan is: the scan must not wait on it, even
+                // while its parent keeps the stream.
+                this.leave();
                 return Poll::Ready(None);
             }
             let (item, columns) = match this.next_item(cx) {
@@ -780,10 +786,20 @@ impl Stream for SharedStream {
     }
 }
 
+impl SharedStream {
+    /// Reads no more: one reader fewer on its queue (once).
+    fn leave(&mut self) {
+        if !self.left {
+            self.left = true;
+            lock(&self.hub.state).queues[self.queue].leave();
+            self.hub.space.notify_waiters();
+        }
+    }
+}
+
 impl Drop for SharedStream {
     fn drop(&mut self) {
-        lock(&self.hub.state).queues[self.queue].leave();
-        self.hub.space.notify_waiters();
+        self.leave();
     }
 }
 
