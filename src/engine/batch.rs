@@ -406,6 +406,14 @@ mod tests {
         assert_eq!((slow_rows, fast_rows), (4_000, 4_000));
     }
 
+    /// The first shared scan leaf of `plan`.
+    fn shared_leaf(plan: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
+        if plan.downcast_ref::<SharedScanExec>().is_some() {
+            return Some(Arc::clone(plan));
+        }
+        plan.children().into_iter().find_map(shared_leaf)
+    }
+
     /// A query whose scan has its LIMIT's rows is done with the shared scan
     /// even while its parent keeps the stream: the others read to the end.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -427,13 +435,7 @@ mod tests {
         let all = all.create_physical_plan().await.unwrap();
         run.start().await.unwrap();
         // The limited leaf, its partitions read to their end and kept.
-        fn leaf(plan: &Arc<dyn ExecutionPlan>) -> Option<Arc<dyn ExecutionPlan>> {
-            if plan.downcast_ref::<SharedScanExec>().is_some() {
-                return Some(Arc::clone(plan));
-            }
-            plan.children().into_iter().find_map(leaf)
-        }
-        let leaf = leaf(&limited).expect("a shared leaf");
+        let leaf = shared_leaf(&limited).expect("a shared leaf");
         let mut kept = vec![];
         for partition in 0..2 {
             let mut stream = leaf.execute(partition, Arc::clone(&task)).unwrap();
