@@ -223,6 +223,7 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
         .with_query_planner(Arc::new(TapPlanner));
     let switches = RuleSwitches {
         threshold_pruning: options.threshold_pruning,
+        compact_views: options.compact_views,
         for_cluster: options.cluster.is_some(),
     };
     for rule in crate::optimizer::rules(switches) {

@@ -8,6 +8,10 @@ use crate::source::SchemaMode;
 use crate::source::remote::StoreOptions;
 
 /// Session settings; `None` keeps DataFusion's default.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent switches, each with its own off switch in the CLI"
+)]
 #[derive(Clone, Debug)]
 pub struct EngineOptions {
     /// Rows per batch.
@@ -39,6 +43,10 @@ pub struct EngineOptions {
     /// `HAVING sum(x) >= T` threshold (default on; see `optimizer`'s
     /// threshold rule). The CLI turns it off with `LAKEHUNT_NO_THRESHOLD=1`.
     pub threshold_pruning: bool,
+    /// Compact the string views of sorted streams before a merge holds them
+    /// (default on; see `optimizer`'s compact-views rule). The CLI turns it
+    /// off with `LAKEHUNT_NO_COMPACT_VIEWS=1`.
+    pub compact_views: bool,
     /// DataFusion settings by key (`datafusion.execution.batch_size`,
     /// `"8192"`), applied over lakehunt's own defaults, so they win; then
     /// `batch_size` and `target_partitions`, where given, win over them. The
@@ -66,6 +74,7 @@ impl Default for EngineOptions {
             tmp_dir: None,
             mmap: true,
             threshold_pruning: true,
+            compact_views: true,
             settings: vec![],
             stores: StoreOptions::default(),
             cluster: None,

@@ -10,6 +10,7 @@
 //! rule but a logical node with its own planner ([`TapPlanner`]): a hunt's data
 //! checks counted in the hunt's own scan.
 
+mod compact_views;
 mod exact_casts;
 mod list_filter;
 mod split_scan;
@@ -33,6 +34,9 @@ pub(crate) struct RuleSwitches {
     pub(crate) threshold_pruning: bool,
     /// Plans for a cluster (see [`crate::cluster`]): no threshold pruning.
     pub(crate) for_cluster: bool,
+    /// [`compact_views::CompactViewsRule`] (`LAKEHUNT_NO_COMPACT_VIEWS`
+    /// turns it off).
+    pub(crate) compact_views: bool,
 }
 
 /// The logical rules: lakehunt's first (each pass runs them in this order),
@@ -65,9 +69,16 @@ pub(crate) fn rules(switches: RuleSwitches) -> Vec<Arc<dyn PhysicalOptimizerRule
     // On a cluster the exec would gather every row that passes the filters
     // into one task; the hash-partitioned aggregation spreads them out.
     if switches.threshold_pruning && !switches.for_cluster {
-        // Last: it inspects the final aggregation and its `HAVING` filter,
+        // It inspects the final aggregation and its `HAVING` filter,
         // and puts its exec under the aggregation's first stage.
         rules.push(Arc::new(threshold::ThresholdRule));
+    }
+    // Not on a cluster: the codec does not ship its node, and executors
+    // keep their own caps.
+    if switches.compact_views && !switches.for_cluster {
+        // After DataFusion's sorting rules, which place the merges, and
+        // after the others, which never add a merge.
+        rules.push(Arc::new(compact_views::CompactViewsRule));
     }
     rules
 }

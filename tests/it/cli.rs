@@ -1942,3 +1942,42 @@ fn run_out_streams_the_findings_and_footers_the_warnings() {
     );
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
 }
+
+/// A full sort on a string key under a small cap (200,000 events, 14 MiB):
+/// the merge of the sorted partitions holds each batch it merges, and a
+/// sorted batch of string views referenced every buffer its rows came from.
+/// With the views compacted first the sort finishes; with the compaction off
+/// (`LAKEHUNT_NO_COMPACT_VIEWS=1`) DataFusion's merge runs out of the cap.
+#[test]
+fn a_full_sort_on_strings_finishes_under_a_small_cap() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = crate::common::sample_in(dir.path(), 200_000);
+    let sort = |compact: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
+        command.args([
+            "sql",
+            "SELECT max(r) AS n FROM (SELECT row_number() OVER \
+             (ORDER BY \"source.bytes\", \"process.entity_id\") AS r FROM events)",
+            "--data",
+            data.to_str().unwrap(),
+            "--memory-limit",
+            "14MiB",
+            "--format",
+            "csv",
+        ]);
+        if !compact {
+            command.env("LAKEHUNT_NO_COMPACT_VIEWS", "1");
+        }
+        command.output().unwrap()
+    };
+    let done = sort(true);
+    assert!(done.status.success(), "{}", stderr(&done));
+    assert_eq!(String::from_utf8_lossy(&done.stdout), "n\n200000\n");
+    let off = sort(false);
+    assert_eq!(off.status.code(), Some(2), "{}", stderr(&off));
+    assert!(
+        stderr(&off).contains("Resources exhausted"),
+        "{}",
+        stderr(&off)
+    );
+}
