@@ -208,7 +208,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     /// Whether the engine ran out of its memory cap (DataFusion's
-    /// "Resources exhausted"): the query may run where less else does.
+    /// "Resources exhausted"): the query may still run with fewer beside it.
     #[must_use]
     pub fn is_resources_exhausted(&self) -> bool {
         match self {
