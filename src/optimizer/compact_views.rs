@@ -15,7 +15,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::array::{Array, ArrayRef, AsArray, GenericByteViewArray, RecordBatch};
+use arrow::datatypes::ByteViewType;
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::DataFusionError;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -162,33 +163,22 @@ impl ExecutionPlan for CompactViewsExec {
 /// `column` in buffers of its own, where that at least halves the bytes
 /// its buffers hold; other columns as they are.
 fn compact(column: &ArrayRef) -> ArrayRef {
-    let halves = |held: usize, used: usize| used.saturating_mul(2) <= held;
-    match column.data_type() {
-        DataType::Utf8View => {
-            let views = column.as_string_view();
-            let held: usize = views
-                .data_buffers()
-                .iter()
-                .map(arrow::buffer::Buffer::len)
-                .sum();
-            if halves(held, views.total_bytes_len()) {
-                return Arc::new(views.gc());
-            }
-        }
-        DataType::BinaryView => {
-            let views = column.as_binary_view();
-            let held: usize = views
-                .data_buffers()
-                .iter()
-                .map(arrow::buffer::Buffer::len)
-                .sum();
-            if halves(held, views.total_bytes_len()) {
-                return Arc::new(views.gc());
-            }
-        }
-        _ => {}
+    /// The views over buffers of their own, if that halves what they hold.
+    fn gc<T: ByteViewType>(views: &GenericByteViewArray<T>) -> Option<ArrayRef> {
+        let held: usize = views
+            .data_buffers()
+            .iter()
+            .map(arrow::buffer::Buffer::len)
+            .sum();
+        (views.total_bytes_len().saturating_mul(2) <= held)
+            .then(|| Arc::new(views.gc()) as ArrayRef)
     }
-    Arc::clone(column)
+    let compacted = match column.data_type() {
+        DataType::Utf8View => gc(column.as_string_view()),
+        DataType::BinaryView => gc(column.as_binary_view()),
+        _ => None,
+    };
+    compacted.unwrap_or_else(|| Arc::clone(column))
 }
 
 struct CompactStream {
