@@ -181,11 +181,7 @@ impl Engine {
     pub fn share_scans(&self) -> Result<SharedRun<'_>> {
         let partitions = self.ctx.state().config().target_partitions();
         let hubs = self.shared.iter().map(|t| t.open(partitions)).collect();
-        let limit = self
-            .options
-            .memory_limit
-            .unwrap_or_else(super::default_memory_limit);
-        let pool = GreedyMemoryPool::new(usize::try_from(limit).unwrap_or(usize::MAX));
+        let pool = GreedyMemoryPool::new(super::memory_limit(&self.options));
         let runtime = if self.shared.is_empty() {
             None
         } else {
@@ -263,10 +259,8 @@ impl SharedRun<'_> {
             return Ok(prepared);
         }
         drop(prepared);
-        self.alone();
-        let prepared = self.engine.prepare_esql_in(query, as_of, runtime).await;
-        self.reopen();
-        prepared
+        let _alone = self.alone_for_now();
+        self.engine.prepare_esql_in(query, as_of, runtime).await
     }
 
     /// [`Engine::prepare_hunt`], sharing its scans.
@@ -277,10 +271,8 @@ impl SharedRun<'_> {
             return Ok(prepared);
         }
         drop(prepared);
-        self.alone();
-        let prepared = self.engine.prepare_hunt_in(bound, runtime).await;
-        self.reopen();
-        prepared
+        let _alone = self.alone_for_now();
+        self.engine.prepare_hunt_in(bound, runtime).await
     }
 
     /// A plan that reads the data twice (a join of it with itself) scans for
@@ -291,10 +283,10 @@ impl SharedRun<'_> {
         }
     }
 
-    fn reopen(&self) {
-        for (table, hub) in self.engine.shared.iter().zip(&self.hubs) {
-            table.reopen(Arc::clone(hub));
-        }
+    /// Scans plan alone until the guard drops.
+    fn alone_for_now(&self) -> Alone<'_, '_> {
+        self.alone();
+        Alone(self)
     }
 
     /// Scans that will share (planned so far).
@@ -332,6 +324,18 @@ impl SharedRun<'_> {
             .filter_map(|h| h.scan())
             .map(|plan| scan_stats(&plan))
             .fold(ScanStats::default(), |a, b| a + b)
+    }
+}
+
+/// Scans join the run's hubs again when it drops (see
+/// [`SharedRun::alone_for_now`]).
+struct Alone<'r, 'e>(&'r SharedRun<'e>);
+
+impl Drop for Alone<'_, '_> {
+    fn drop(&mut self) {
+        for (table, hub) in self.0.engine.shared.iter().zip(&self.0.hubs) {
+            table.reopen(Arc::clone(hub));
+        }
     }
 }
 

@@ -198,8 +198,7 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
                 anonymous: options.stores.anonymous,
             });
     }
-    let limit = options.memory_limit.unwrap_or_else(default_memory_limit);
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let limit = memory_limit(options);
     // Each spilling sort holds this much back for its merge phase (10 MB by
     // default); under a small cap that reservation alone would fail the run.
     config.options_mut().execution.sort_spill_reservation_bytes =
@@ -233,6 +232,12 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
     let mut ctx = SessionContext::new_with_state(state);
     lakehunt_udfs::register_all(&mut ctx)?;
     Ok(ctx)
+}
+
+/// The engine's memory cap in bytes: `options`' or the default.
+fn memory_limit(options: &EngineOptions) -> usize {
+    let limit = options.memory_limit.unwrap_or_else(default_memory_limit);
+    usize::try_from(limit).unwrap_or(usize::MAX)
 }
 
 /// What a findings file says of its run before its warnings are counted: the

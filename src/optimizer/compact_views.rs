@@ -52,18 +52,19 @@ impl PhysicalOptimizerRule for CompactViewsRule {
             if node.downcast_ref::<SortPreservingMergeExec>().is_none() {
                 return Ok(Transformed::no(node));
             }
+            // Inputs that hold views and are not compacted yet.
+            let wants = |i: &Arc<dyn ExecutionPlan>| {
+                holds_views(&i.schema()) && i.downcast_ref::<CompactViewsExec>().is_none()
+            };
             let inputs: Vec<Arc<dyn ExecutionPlan>> =
                 node.children().into_iter().map(Arc::clone).collect();
-            if !inputs
-                .iter()
-                .any(|i| holds_views(&i.schema()) && i.downcast_ref::<CompactViewsExec>().is_none())
-            {
+            if !inputs.iter().any(wants) {
                 return Ok(Transformed::no(node));
             }
             let compacted = inputs
                 .into_iter()
                 .map(|input| {
-                    if holds_views(&input.schema()) {
+                    if wants(&input) {
                         Arc::new(CompactViewsExec::new(input)) as Arc<dyn ExecutionPlan>
                     } else {
                         input

@@ -47,7 +47,7 @@ use futures::{Stream, StreamExt};
 use super::table::{FileSetTable, TimeBound};
 
 /// Batches a query's queue may hold before the shared scan waits for it.
-pub const QUEUE_BATCHES: usize = 4;
+const QUEUE_BATCHES: usize = 4;
 
 /// A [`FileSetTable`] whose scans can be shared (see the module's docs);
 /// without an open hub it is the table itself.

@@ -34,27 +34,24 @@ pub struct MvLookup {
     enrich: bool,
 }
 
+fn udf(enrich: bool) -> Arc<ScalarUDF> {
+    Arc::new(ScalarUDF::new_from_impl(MvLookup {
+        signature: Signature::any(3, Volatility::Immutable),
+        enrich,
+    }))
+}
+
 /// `mv_lookup`.
 #[must_use]
 pub fn mv_lookup_udf() -> Arc<ScalarUDF> {
-    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
-        Arc::new(ScalarUDF::new_from_impl(MvLookup {
-            signature: Signature::any(3, Volatility::Immutable),
-            enrich: false,
-        }))
-    });
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(false));
     Arc::clone(&UDF)
 }
 
 /// `enrich_lookup`.
 #[must_use]
 pub fn enrich_lookup_udf() -> Arc<ScalarUDF> {
-    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
-        Arc::new(ScalarUDF::new_from_impl(MvLookup {
-            signature: Signature::any(3, Volatility::Immutable),
-            enrich: true,
-        }))
-    });
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(true));
     Arc::clone(&UDF)
 }
 
