@@ -284,6 +284,7 @@ impl Settings {
             date_folders: lakehunt::source::day_folder_keys(&self.date_folders),
             mmap: self.mmap,
             threshold_pruning: self.threshold_pruning,
+            threshold_spill: true,
             compact_views: true,
             settings: vec![],
             stores: self.stores(),

@@ -394,6 +394,7 @@ impl DataArgs {
             date_folders: lakehunt::source::day_folder_keys(&self.date_folders),
             mmap: !env_switch("LAKEHUNT_NO_MMAP"),
             threshold_pruning: !env_switch("LAKEHUNT_NO_THRESHOLD"),
+            threshold_spill: !env_switch("LAKEHUNT_NO_THRESHOLD_SPILL"),
             compact_views: !env_switch("LAKEHUNT_NO_COMPACT_VIEWS"),
             settings: datafusion_settings(),
             stores: lakehunt::source::remote::StoreOptions {

@@ -221,7 +221,7 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
         .with_optimizer_rules(crate::optimizer::logical_rules())
         .with_query_planner(Arc::new(TapPlanner));
     let switches = RuleSwitches {
-        threshold_pruning: options.threshold_pruning,
+        threshold: options.threshold_pruning.then_some(options.threshold_spill),
         compact_views: options.compact_views,
         for_cluster: options.cluster.is_some(),
     };

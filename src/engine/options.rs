@@ -43,6 +43,12 @@ pub struct EngineOptions {
     /// `HAVING sum(x) >= T` threshold (default on; see `optimizer`'s
     /// threshold rule). The CLI turns it off with `LAKEHUNT_NO_THRESHOLD=1`.
     pub threshold_pruning: bool,
+    /// Let the threshold rule spill the rows it holds past 64 MiB (or a
+    /// quarter of the memory limit), so that its memory does not grow with
+    /// the data (default on). Off, it holds up to half the limit and then
+    /// passes every row on. The CLI turns it off with
+    /// `LAKEHUNT_NO_THRESHOLD_SPILL=1`.
+    pub threshold_spill: bool,
     /// Compact the string views of sorted streams before a merge holds them
     /// (default on; see `optimizer`'s compact-views rule). The CLI turns it
     /// off with `LAKEHUNT_NO_COMPACT_VIEWS=1`.
@@ -74,6 +80,7 @@ impl Default for EngineOptions {
             tmp_dir: None,
             mmap: true,
             threshold_pruning: true,
+            threshold_spill: true,
             compact_views: true,
             settings: vec![],
             stores: StoreOptions::default(),

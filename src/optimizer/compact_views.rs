@@ -15,7 +15,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use arrow::array::{Array, ArrayRef, AsArray, GenericByteViewArray, RecordBatch};
+use arrow::array::{
+    Array, ArrayRef, AsArray, GenericByteViewArray, RecordBatch, RecordBatchOptions,
+};
 use arrow::datatypes::ByteViewType;
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::DataFusionError;
@@ -164,12 +166,14 @@ impl ExecutionPlan for CompactViewsExec {
 /// `column` in buffers of its own, where that at least halves the bytes
 /// its buffers hold; other columns as they are.
 fn compact(column: &ArrayRef) -> ArrayRef {
-    /// The views over buffers of their own, if that halves what they hold.
+    /// The views over buffers of their own, if that halves what they hold
+    /// (their capacity: a filter's output is copied into buffers of 1-2 MB
+    /// that it may fill a quarter of).
     fn gc<T: ByteViewType>(views: &GenericByteViewArray<T>) -> Option<ArrayRef> {
         let held: usize = views
             .data_buffers()
             .iter()
-            .map(arrow::buffer::Buffer::len)
+            .map(arrow::buffer::Buffer::capacity)
             .sum();
         (views.total_bytes_len().saturating_mul(2) <= held)
             .then(|| Arc::new(views.gc()) as ArrayRef)
@@ -182,6 +186,17 @@ fn compact(column: &ArrayRef) -> ArrayRef {
     compacted.unwrap_or_else(|| Arc::clone(column))
 }
 
+/// `batch` with [`compact`] applied to each column.
+pub(super) fn compact_batch(batch: &RecordBatch) -> datafusion::common::Result<RecordBatch> {
+    let columns: Vec<ArrayRef> = batch.columns().iter().map(compact).collect();
+    let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
+    Ok(RecordBatch::try_new_with_options(
+        batch.schema(),
+        columns,
+        &options,
+    )?)
+}
+
 struct CompactStream {
     input: SendableRecordBatchStream,
 }
@@ -191,12 +206,7 @@ impl Stream for CompactStream {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         match self.input.poll_next_unpin(cx) {
-            Poll::Ready(Some(Ok(batch))) => {
-                let columns: Vec<ArrayRef> = batch.columns().iter().map(compact).collect();
-                Poll::Ready(Some(
-                    RecordBatch::try_new(batch.schema(), columns).map_err(Into::into),
-                ))
-            }
+            Poll::Ready(Some(Ok(batch))) => Poll::Ready(Some(compact_batch(&batch))),
             other => other,
         }
     }

@@ -30,8 +30,10 @@ pub(crate) use view_eq::ViewEq;
 /// Which of the optional rules to run (each has an off switch in the CLI).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RuleSwitches {
-    /// [`threshold::ThresholdRule`] (`LAKEHUNT_NO_THRESHOLD` turns it off).
-    pub(crate) threshold_pruning: bool,
+    /// [`threshold::ThresholdRule`] (`LAKEHUNT_NO_THRESHOLD` turns it off),
+    /// its execs spilling what they hold past 64 MiB where `Some(true)`
+    /// (`LAKEHUNT_NO_THRESHOLD_SPILL` turns that off).
+    pub(crate) threshold: Option<bool>,
     /// Plans for a cluster (see [`crate::cluster`]): no threshold pruning.
     pub(crate) for_cluster: bool,
     /// [`compact_views::CompactViewsRule`] (`LAKEHUNT_NO_COMPACT_VIEWS`
@@ -68,10 +70,10 @@ pub(crate) fn rules(switches: RuleSwitches) -> Vec<Arc<dyn PhysicalOptimizerRule
     ];
     // On a cluster the exec would gather every row that passes the filters
     // into one task; the hash-partitioned aggregation spreads them out.
-    if switches.threshold_pruning && !switches.for_cluster {
+    if let (Some(spill), false) = (switches.threshold, switches.for_cluster) {
         // It inspects the final aggregation and its `HAVING` filter,
         // and puts its exec under the aggregation's first stage.
-        rules.push(Arc::new(threshold::ThresholdRule));
+        rules.push(Arc::new(threshold::ThresholdRule { spill }));
     }
     // Not on a cluster: the codec does not ship its node, and executors
     // keep their own caps.

@@ -896,6 +896,60 @@ fn threshold_pruning_keeps_the_findings_of_the_full_aggregation() {
 }
 
 #[test]
+fn threshold_spill_under_a_cap_keeps_the_findings() {
+    // 19K rows (2 MB) reach the ThresholdExec. Under a 4 MiB cap it holds
+    // 1 MiB, spills the rest with each row's key hash and prunes as it
+    // reads the file back; LAKEHUNT_NO_THRESHOLD_SPILL=1 holds them all
+    // (without a cap). Both find what the uncapped run finds.
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample_rows(dir.path(), "nested", "nested", 100_000);
+    let data = data.to_str().unwrap();
+    let run =
+        |off: bool, args: &[&str]| lakehunt_switched("LAKEHUNT_NO_THRESHOLD_SPILL", off, args);
+    let hunt = |cap: bool, command: &'static str| {
+        let mut args = vec![
+            command,
+            "egress-bytes",
+            "--data",
+            data,
+            "--as-of",
+            AS_OF,
+            "--threshold",
+            "2MB",
+            "--os",
+            "any",
+            "--window",
+            "1d",
+        ];
+        if cap {
+            args.extend(["--memory-limit", "4MiB"]);
+        }
+        if command == "run" {
+            args.extend(["--format", "csv"]);
+        } else {
+            args.push("--analyze");
+        }
+        args
+    };
+    let uncapped = run(false, &hunt(false, "run"));
+    assert!(uncapped.lines().count() > 2, "{uncapped}");
+    assert_eq!(run(false, &hunt(true, "run")), uncapped);
+    assert_eq!(run(true, &hunt(false, "run")), uncapped);
+    let exec_line = |text: String| {
+        text.lines()
+            .find(|l| l.contains("ThresholdExec"))
+            .unwrap_or_else(|| panic!("{text}"))
+            .to_owned()
+    };
+    let spilled = exec_line(run(false, &hunt(true, "explain")));
+    assert!(spilled.contains("spill_count=1"), "{spilled}");
+    assert!(spilled.contains("kept_all=0"), "{spilled}");
+    let held = exec_line(run(true, &hunt(false, "explain")));
+    assert!(!held.contains("spill_count"), "{held}");
+    assert!(held.contains("kept_all=0"), "{held}");
+}
+
+#[test]
 fn esql_runs_the_hunts_text_and_names_what_it_cannot_read() {
     let dir = tempfile::tempdir().unwrap();
     let data = sample(dir.path(), "events", "nested");
