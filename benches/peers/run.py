@@ -4,6 +4,7 @@
     python3 benches/peers/run.py                 # 10M events, nested and flat, 5 runs
     python3 benches/peers/run.py --rows 100000000 --layouts nested
     python3 benches/peers/run.py --tiny          # correctness only (CI)
+    sudo python3 benches/peers/run.py --cache both   # warm and cold page cache
 
 Steps: creates a virtual environment (benches/peers/.venv) with the pinned peers
 of requirements.txt; generates the datasets with `lakehunt sample` (zstd, time
@@ -12,6 +13,11 @@ engine as a whole process, interleaved run by run so that a noisy machine
 slows every engine alike; checks every engine's findings equal lakehunt's;
 prints per engine the median wall time, the peak RSS and the ratio to lakehunt,
 and writes every measurement to a CSV.
+
+`--cache cold` drops the page cache (`sync`, then 1 into
+/proc/sys/vm/drop_caches: root only) before every timed run, so that each
+engine reads the Parquet files, and loads its own binary and libraries, from
+the disk; `--cache both` runs each engine cold, then warm.
 
 Build lakehunt for speed first (`cargo build --release`); `--lakehunt PATH`
 picks another binary.
@@ -93,6 +99,18 @@ def timed(cmd):
     return seconds, usage.ru_maxrss / 1024, code
 
 
+def drop_page_cache():
+    """Empties the page cache (clean pages only, after writing the dirty ones
+    back); exits with the reason where this process may not."""
+    os.sync()
+    try:
+        with open("/proc/sys/vm/drop_caches", "w") as f:
+            f.write("1\n")
+    except OSError as e:
+        sys.exit(f"--cache cold needs to write /proc/sys/vm/drop_caches (root, outside a "
+                 f"read-only /proc): {e}")
+
+
 def findings(path):
     with open(path, newline="") as f:
         rows = list(csv.reader(f))[1:]
@@ -108,6 +126,9 @@ def main():
     parser.add_argument("--lakehunt", default=str(ROOT / "target" / "release" / "lakehunt"))
     parser.add_argument("--work", default=str(ROOT / "target" / "peers"))
     parser.add_argument("--csv", default=None, help="results file (default WORK/results.csv)")
+    parser.add_argument("--cache", choices=["warm", "cold", "both"], default="warm",
+                        help="warm: as the files are after the last run; cold: page cache dropped "
+                             "before each timed run (root); both: cold, then warm, per engine and run")
     parser.add_argument("--tiny", action="store_true",
                         help="200k events, one run, correctness only")
     parser.add_argument("--peers-optional", action="store_true",
@@ -128,6 +149,9 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     results = []
     failures = []
+    # Cold first: the warm run then finds what the engine's cold run read
+    # (its files, its binary and libraries) in the page cache.
+    caches = ["cold", "warm"] if args.cache == "both" else [args.cache]
     for layout in args.layouts.split(","):
         data = work / f"{layout}-{args.rows}"
         generate(lakehunt, data, args.rows, layout)
@@ -138,44 +162,50 @@ def main():
         for peer in PEERS:
             commands[peer] = (lambda peer: lambda out: [
                 str(python), str(HERE / "engines.py"), peer, str(data), layout, AS_OF, str(out)])(peer)
-        for run in range(args.runs):
-            for engine in engines:
-                out = work / f"{engine}-{layout}.csv"
-                # An earlier run's file must never stand in for this one's.
-                out.unlink(missing_ok=True)
-                seconds, rss, code = timed(commands[engine](out))
-                if code != 0:
-                    failures.append(f"{engine} {layout}: exit {code}")
+        # Interleaved: each run, each engine, cold then warm.
+        for run, engine, cache in ((r, e, c) for r in range(args.runs) for e in engines for c in caches):
+            out = work / f"{engine}-{layout}.csv"
+            # An earlier run's file must never stand in for this one's.
+            out.unlink(missing_ok=True)
+            if cache == "cold":
+                drop_page_cache()
+            seconds, rss, code = timed(commands[engine](out))
+            if code != 0:
+                failures.append(f"{engine} {layout} ({cache}): exit {code}")
+                continue
+            if not out.exists():
+                failures.append(f"{engine} {layout} ({cache}): exit 0 but no findings file")
+                continue
+            results.append((engine, layout, args.rows, run, cache, seconds, rss))
+            if run == 0 and engine != "lakehunt":
+                ours = work / f"lakehunt-{layout}.csv"
+                if not ours.exists():
+                    failures.append(f"{engine} {layout}: lakehunt's own run failed; nothing to compare")
                     continue
-                if not out.exists():
-                    failures.append(f"{engine} {layout}: exit 0 but no findings file")
-                    continue
-                results.append((engine, layout, args.rows, run, seconds, rss))
-                if run == 0 and engine != "lakehunt":
-                    ours = work / f"lakehunt-{layout}.csv"
-                    if not ours.exists():
-                        failures.append(f"{engine} {layout}: lakehunt's own run failed; nothing to compare")
-                        continue
-                    mine = findings(ours)
-                    if findings(out) != mine:
-                        failures.append(f"{engine} {layout}: findings differ from lakehunt's")
-                    elif not mine:
-                        failures.append(f"{layout}: no findings at all")
+                mine = findings(ours)
+                if findings(out) != mine:
+                    failures.append(f"{engine} {layout}: findings differ from lakehunt's")
+                elif not mine:
+                    failures.append(f"{layout}: no findings at all")
     out_csv = Path(args.csv) if args.csv else work / "results.csv"
     with open(out_csv, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["engine", "layout", "rows", "run", "seconds", "peak_rss_mib"])
+        w.writerow(["engine", "layout", "rows", "run", "cache", "seconds", "peak_rss_mib"])
         w.writerows(results)
-    print(f"{'engine':<10} {'layout':<7} {'median s':>9} {'peak MiB':>9} {'lakehunt / engine':>18}")
+    print(f"{'engine':<10} {'layout':<7} {'cache':<6} {'median s':>9} {'peak MiB':>9} "
+          f"{'lakehunt / engine':>18}")
     for layout in args.layouts.split(","):
-        ours = [r[4] for r in results if r[0] == "lakehunt" and r[1] == layout]
-        for engine in engines:
-            times = [r[4] for r in results if r[0] == engine and r[1] == layout]
-            rss = [r[5] for r in results if r[0] == engine and r[1] == layout]
-            if not times:
-                continue
-            ratio = statistics.median(ours) / statistics.median(times) if ours else float("nan")
-            print(f"{engine:<10} {layout:<7} {statistics.median(times):>9.2f} {max(rss):>9.0f} {ratio:>18.2f}")
+        for cache in caches:
+            def measured(engine, column):
+                return [r[column] for r in results if r[:2] == (engine, layout) and r[4] == cache]
+            ours = measured("lakehunt", 5)
+            for engine in engines:
+                times, rss = measured(engine, 5), measured(engine, 6)
+                if not times:
+                    continue
+                ratio = statistics.median(ours) / statistics.median(times) if ours else float("nan")
+                print(f"{engine:<10} {layout:<7} {cache:<6} {statistics.median(times):>9.2f} "
+                      f"{max(rss):>9.0f} {ratio:>18.2f}")
     print(f"measurements: {out_csv}")
     if failures:
         sys.exit("FAILED: " + "; ".join(failures))
