@@ -392,6 +392,8 @@ def _settings(
         # The command's switches, so a notebook and the command agree.
         mmap=not _env_switch("LAKEHUNT_NO_MMAP"),
         threshold_pruning=not _env_switch("LAKEHUNT_NO_THRESHOLD"),
+        threshold_spill=not _env_switch("LAKEHUNT_NO_THRESHOLD_SPILL"),
+        compact_views=not _env_switch("LAKEHUNT_NO_COMPACT_VIEWS"),
         cluster=cluster,
     )
 

@@ -23,6 +23,8 @@ class Settings:
         date_folders: list[str] = ...,
         mmap: bool = True,
         threshold_pruning: bool = True,
+        threshold_spill: bool = True,
+        compact_views: bool = True,
         cluster: str | None = None,
     ) -> None: ...
 

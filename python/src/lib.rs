@@ -195,6 +195,8 @@ struct Settings {
     date_folders: Vec<String>,
     mmap: bool,
     threshold_pruning: bool,
+    threshold_spill: bool,
+    compact_views: bool,
     cluster: Option<lakehunt::cluster::ClusterUrl>,
 }
 
@@ -213,6 +215,8 @@ impl Settings {
         date_folders = Vec::new(),
         mmap = true,
         threshold_pruning = true,
+        threshold_spill = true,
+        compact_views = true,
         cluster = None,
     ))]
     fn new(
@@ -226,6 +230,8 @@ impl Settings {
         date_folders: Vec<String>,
         mmap: bool,
         threshold_pruning: bool,
+        threshold_spill: bool,
+        compact_views: bool,
         cluster: Option<&str>,
     ) -> PyResult<Settings> {
         let memory_limit = memory_limit
@@ -267,6 +273,8 @@ impl Settings {
             date_folders,
             mmap,
             threshold_pruning,
+            threshold_spill,
+            compact_views,
             cluster,
         })
     }
@@ -284,8 +292,8 @@ impl Settings {
             date_folders: lakehunt::source::day_folder_keys(&self.date_folders),
             mmap: self.mmap,
             threshold_pruning: self.threshold_pruning,
-            threshold_spill: true,
-            compact_views: true,
+            threshold_spill: self.threshold_spill,
+            compact_views: self.compact_views,
             settings: vec![],
             stores: self.stores(),
             cluster: self.cluster.clone(),
