@@ -418,7 +418,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "INLINE STATS aggs [WHERE cond] [BY keys] (and INLINESTATS)",
         Partial,
-        "every row kept with its group's aggregates; columns: the others, then the aggregates, then the keys (a column of the same name is replaced); a NULL key is a group; a preceding SORT's order is kept; after LIMIT refused, as in Elasticsearch; BY one multi-valued column: the row is in each of its values' groups and gets a list of their aggregates (a list of one where the key has one value); a multi-valued key beside other keys refused; VALUES gives a list even of one value",
+        "every row kept with its group's aggregates; columns: the others, then the aggregates, then the keys (a column of the same name is replaced); a NULL key is a group; a preceding SORT's order is kept; after LIMIT refused, as in Elasticsearch; BY a multi-valued column (beside other keys or alone): the row is in each of its values' groups and gets a list of their aggregates (a list of one where the key has one value); two multi-valued keys refused; VALUES gives a list even of one value",
         "esql/inline_stats.slt",
     ),
     c(

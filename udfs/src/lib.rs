@@ -75,6 +75,7 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         mv_stats::mv_median_absolute_deviation_udf(),
         mv_zip::mv_zip_udf(),
         mv_lookup::mv_lookup_udf(),
+        mv_lookup::mv_lookup_rows_udf(),
         mv_lookup::enrich_lookup_udf(),
         version::version_key_udf(),
         esql_parse::date_parse_udf(),

@@ -9,6 +9,10 @@
 //! list) is the NULL key's group. A key without a group adds nothing; none
 //! found is NULL.
 //!
+//! `mv_lookup_rows(keys, group_keys, group_values)` is the same lookup where
+//! each row has groups of its own (INLINE STATS by a multi-valued key beside
+//! other keys: the groups of the row's other keys), read row by row.
+//!
 //! `enrich_lookup(keys, table_keys, table_values)` is the same lookup for
 //! ES|QL's `ENRICH` on a multi-valued key, where Elasticsearch looks every
 //! value up and merges the matches' values into one multi-value: no keys
@@ -21,37 +25,47 @@ use crate::common::gather_lists;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, new_null_array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field};
-use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
+use datafusion::common::{Result, ScalarValue, exec_datafusion_err, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-/// `mv_lookup` or `enrich_lookup` (see the module).
+/// `mv_lookup`, `mv_lookup_rows` or `enrich_lookup` (see the module).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct MvLookup {
     signature: Signature,
     /// `enrich_lookup`: no NULL-key group, NULL values left out.
     enrich: bool,
+    /// `mv_lookup_rows`: each row's own groups.
+    per_row: bool,
 }
 
-fn udf(enrich: bool) -> Arc<ScalarUDF> {
+fn udf(enrich: bool, per_row: bool) -> Arc<ScalarUDF> {
     Arc::new(ScalarUDF::new_from_impl(MvLookup {
         signature: Signature::any(3, Volatility::Immutable),
         enrich,
+        per_row,
     }))
 }
 
 /// `mv_lookup`.
 #[must_use]
 pub fn mv_lookup_udf() -> Arc<ScalarUDF> {
-    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(false));
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(false, false));
+    Arc::clone(&UDF)
+}
+
+/// `mv_lookup_rows`.
+#[must_use]
+pub fn mv_lookup_rows_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(false, true));
     Arc::clone(&UDF)
 }
 
 /// `enrich_lookup`.
 #[must_use]
 pub fn enrich_lookup_udf() -> Arc<ScalarUDF> {
-    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(true));
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(true, false));
     Arc::clone(&UDF)
 }
 
@@ -60,6 +74,29 @@ fn item(t: &DataType) -> Option<&DataType> {
         DataType::List(f) | DataType::LargeList(f) => Some(f.data_type()),
         _ => None,
     }
+}
+
+/// A list array's values, and each row's range of them (a NULL row: none).
+fn flattened(array: &ArrayRef) -> Result<(ArrayRef, Vec<(usize, usize)>)> {
+    let list = match array.data_type() {
+        DataType::LargeList(f) => cast(array, &DataType::List(Arc::clone(f)))?,
+        _ => Arc::clone(array),
+    };
+    let list = list.as_list::<i32>();
+    let offsets = list.offsets();
+    let ranges = (0..list.len())
+        .map(|row| {
+            if list.is_null(row) {
+                (0, 0)
+            } else {
+                (
+                    offsets[row].unsigned_abs() as usize,
+                    offsets[row + 1].unsigned_abs() as usize,
+                )
+            }
+        })
+        .collect();
+    Ok((Arc::clone(list.values()), ranges))
 }
 
 /// A list array's row `row` as its own array (a `LargeList` read as a list).
@@ -73,10 +110,10 @@ fn row_values(array: &ArrayRef, row: usize) -> Result<ArrayRef> {
 
 impl ScalarUDFImpl for MvLookup {
     fn name(&self) -> &'static str {
-        if self.enrich {
-            "enrich_lookup"
-        } else {
-            "mv_lookup"
+        match (self.enrich, self.per_row) {
+            (true, _) => "enrich_lookup",
+            (false, false) => "mv_lookup",
+            (false, true) => "mv_lookup_rows",
         }
     }
 
@@ -106,19 +143,33 @@ impl ScalarUDFImpl for MvLookup {
         if rows == 0 {
             return Ok(ColumnarValue::Array(new_null_array(&out_type, 0)));
         }
-        // The groups are the same in every row: read them once.
-        let group_keys = row_values(&args.args[1].to_array(1)?, 0)?;
-        let group_values = row_values(&args.args[2].to_array(1)?, 0)?;
-        if group_keys.len() != group_values.len() {
-            return exec_err!("mv_lookup: as many group keys as values expected");
-        }
-        let mut index: HashMap<ScalarValue, u32> = HashMap::with_capacity(group_keys.len());
-        for i in 0..group_keys.len() {
-            let key = ScalarValue::try_from_array(&group_keys, i)?;
-            let Ok(at) = u32::try_from(i) else {
-                return exec_err!("mv_lookup: over 2^32 groups");
-            };
-            index.entry(key).or_insert(at);
+        // Every row's groups: the same in every row (read once, through an
+        // index) or each row's own (a range of the flattened lists, searched).
+        let (group_keys, group_values, ranges) = if self.per_row {
+            let (keys, key_ranges) = flattened(&args.args[1].to_array(rows)?)?;
+            let (values, value_ranges) = flattened(&args.args[2].to_array(rows)?)?;
+            if key_ranges != value_ranges {
+                return exec_err!("mv_lookup_rows: as many group keys as values expected");
+            }
+            (keys, values, Some(key_ranges))
+        } else {
+            let keys = row_values(&args.args[1].to_array(1)?, 0)?;
+            let values = row_values(&args.args[2].to_array(1)?, 0)?;
+            if keys.len() != values.len() {
+                return exec_err!("mv_lookup: as many group keys as values expected");
+            }
+            (keys, values, None)
+        };
+        let mut index: HashMap<ScalarValue, u32> = HashMap::new();
+        if ranges.is_none() {
+            index.reserve(group_keys.len());
+            for i in 0..group_keys.len() {
+                let key = ScalarValue::try_from_array(&group_keys, i)?;
+                let Ok(at) = u32::try_from(i) else {
+                    return exec_err!("mv_lookup: over 2^32 groups");
+                };
+                index.entry(key).or_insert(at);
+            }
         }
         let null_key = ScalarValue::try_from(group_keys.data_type())?;
         // Each row's keys as one flat array of the groups' key type, cast
@@ -152,10 +203,28 @@ impl ScalarUDFImpl for MvLookup {
                     }
                 }
             }
+            let found: Vec<u32> = match &ranges {
+                None => seen.iter().filter_map(|k| index.get(k).copied()).collect(),
+                Some(ranges) => {
+                    let (start, end) = ranges[row];
+                    let mut found = vec![];
+                    for key in &seen {
+                        for at in start..end {
+                            if ScalarValue::try_from_array(&group_keys, at)? == *key {
+                                found.push(u32::try_from(at).map_err(|_| {
+                                    exec_datafusion_err!("mv_lookup_rows: over 2^32 groups")
+                                })?);
+                                break;
+                            }
+                        }
+                    }
+                    found
+                }
+            };
             picked.extend(
-                seen.iter()
-                    .filter_map(|k| index.get(k))
-                    .filter(|&&at| !(self.enrich && group_values.is_null(at as usize))),
+                found
+                    .into_iter()
+                    .filter(|&at| !(self.enrich && group_values.is_null(at as usize))),
             );
             let Ok(end) = i32::try_from(picked.len()) else {
                 return exec_err!("mv_lookup: over 2^31 values in one batch");

@@ -26,6 +26,9 @@ fn is_list(t: &DataType) -> bool {
     matches!(t, DataType::List(_) | DataType::LargeList(_))
 }
 
+/// INLINE STATS' keys as fields, and the index of the multi-valued one.
+type InlineKeys = (Vec<(String, Expr)>, Option<usize>);
+
 impl Pipeline<'_> {
     /// The lookup index `name`; without data (a check), any name is taken
     /// as given, with unknown columns.
@@ -389,13 +392,19 @@ impl Pipeline<'_> {
         if !self.known {
             kept = vec!["q.*".to_owned()];
         }
-        if multi {
+        if let Some(list) = multi {
+            let others: Vec<&str> = fields
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| i != list)
+                .map(|(_, (name, _))| name.as_str())
+                .collect();
             return Ok(self.inline_by_list(
                 &input,
                 &grouped,
                 kept,
                 &outputs,
-                &fields[0].0,
+                (&fields[list].0, &others),
                 &stats_types,
             ));
         }
@@ -432,8 +441,8 @@ impl Pipeline<'_> {
     }
 
     /// INLINE STATS' keys as fields (expressions computed first, as EVAL
-    /// would), and whether the one key is multi-valued.
-    fn inline_keys(&mut self, keys: &[(String, Expr)]) -> Result<(Vec<(String, Expr)>, bool)> {
+    /// would), and which one is multi-valued, if one is.
+    fn inline_keys(&mut self, keys: &[(String, Expr)]) -> Result<InlineKeys> {
         if self.limited {
             return Err(error(
                 self.at,
@@ -453,60 +462,92 @@ impl Pipeline<'_> {
             .iter()
             .map(|(name, _)| (name.clone(), Expr::Field(name.clone())))
             .collect();
-        for (name, key) in &fields {
+        for (name, _) in &fields {
             if self.known && !self.columns.contains(name) {
                 return Err(self.unknown(name));
             }
-            if self.sql.is_list(key) && fields.len() > 1 {
-                return Err(error(
-                    self.at,
-                    format!(
-                        "INLINE STATS BY a multi-valued column ({name}) and other keys is not \
-                         supported yet"
-                    ),
-                ));
-            }
         }
-        // A row whose one key is multi-valued gets each of its groups'
+        // A row whose key is multi-valued gets each of its groups'
         // aggregates, as a list (Elasticsearch's multi-valued result).
-        let multi = fields.len() == 1 && self.sql.is_list(&fields[0].1);
-        Ok((fields, multi))
+        let lists: Vec<usize> = (0..fields.len())
+            .filter(|&i| self.sql.is_list(&fields[i].1))
+            .collect();
+        if let [_, _, ..] = lists[..] {
+            let names: Vec<&str> = lists.iter().map(|&i| fields[i].0.as_str()).collect();
+            return Err(error(
+                self.at,
+                format!(
+                    "INLINE STATS BY more than one multi-valued column ({}) is not supported yet",
+                    names.join(", ")
+                ),
+            ));
+        }
+        Ok((fields, lists.first().copied()))
     }
 
-    /// INLINE STATS by one multi-valued `key`: the groups collapsed into one
-    /// row of lists, and each row's aggregates looked up by each of its
-    /// key's values (`mv_lookup`); the key keeps the row's own values.
+    /// INLINE STATS by one multi-valued key beside `others` (`keys`): the
+    /// groups of each combination of the others collapsed into one row of
+    /// lists, joined to the rows with those keys, and each row's aggregates
+    /// looked up by each value of its multi-valued key (`mv_lookup`, or
+    /// `mv_lookup_rows` beside other keys); the keys keep the row's own
+    /// values.
     fn inline_by_list(
         &mut self,
         input: &str,
         grouped: &str,
         mut kept: Vec<String>,
         outputs: &[String],
-        key: &str,
+        (key, others): (&str, &[&str]),
         stats_types: &std::collections::HashMap<String, DataType>,
     ) -> String {
         let keys = quote("__lakehunt_group_keys");
-        let mut lists = vec![format!("array_agg(s.{}) AS {keys}", quote(key))];
-        for (i, name) in outputs.iter().filter(|c| *c != key).enumerate() {
+        let others: Vec<String> = others.iter().map(|o| quote(o)).collect();
+        let mut lists: Vec<String> = others.iter().map(|o| format!("s.{o}")).collect();
+        lists.push(format!("array_agg(s.{}) AS {keys}", quote(key)));
+        let mut i = 0;
+        for name in outputs {
+            if name == key || others.contains(&quote(name)) {
+                kept.push(format!("q.{}", quote(name)));
+                continue;
+            }
             let values = quote(&format!("__lakehunt_group_values_{i}"));
+            i += 1;
             lists.push(format!("array_agg(s.{}) AS {values}", quote(name)));
+            // Beside other keys, each row has the groups of its own.
+            let lookup = if others.is_empty() {
+                "mv_lookup"
+            } else {
+                "mv_lookup_rows"
+            };
             kept.push(format!(
-                "mv_lookup(q.{}, g.{keys}, g.{values}) AS {}",
+                "{lookup}(q.{}, g.{keys}, g.{values}) AS {}",
                 quote(key),
                 quote(name)
             ));
             let list = |t: &DataType| DataType::new_list(t.clone(), true);
             self.sql.new_column(name, stats_types.get(name).map(list));
         }
-        kept.push(format!("q.{}", quote(key)));
         for name in outputs {
             self.columns.retain(|c| c != name);
             self.columns.push(name.clone());
         }
+        let lists = lists.join(", ");
+        if others.is_empty() {
+            return format!(
+                "SELECT {} FROM ({input}) q CROSS JOIN (SELECT {lists} FROM ({grouped}) s) g",
+                kept.join(", ")
+            );
+        }
+        let by: Vec<String> = others.iter().map(|o| format!("s.{o}")).collect();
+        let on: Vec<String> = others
+            .iter()
+            .map(|o| format!("q.{o} IS NOT DISTINCT FROM g.{o}"))
+            .collect();
         format!(
-            "SELECT {} FROM ({input}) q CROSS JOIN (SELECT {} FROM ({grouped}) s) g",
+            "SELECT {} FROM ({input}) q JOIN (SELECT {lists} FROM ({grouped}) s GROUP BY {}) g ON {}",
             kept.join(", "),
-            lists.join(", ")
+            by.join(", "),
+            on.join(" AND ")
         )
     }
 }
