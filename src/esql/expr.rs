@@ -621,6 +621,17 @@ impl<'a> Sql<'a> {
                 _ => T::Float64,
             },
             "mv_append" => list(item_type(self.infer(args.first()?)?)),
+            // CASE(cond, value, ..., [else]) is multi-valued where one of its
+            // values is a list (so that STATS BY it groups by each value).
+            // Other CASEs stay unknown: their values' common type is the
+            // planner's to find.
+            "case" => args
+                .chunks(2)
+                .filter_map(|pair| match pair {
+                    [_, value] | [value] => self.infer(value),
+                    _ => None,
+                })
+                .find(|t| matches!(t, T::List(_)))?,
             "mv_first" | "mv_last" | "mv_min" | "mv_max" => item_type(self.infer(args.first()?)?),
             _ => return None,
         })
