@@ -71,6 +71,7 @@ __all__ = [
     "sample",
     "schema",
     "sql",
+    "sweep",
 ]
 
 PathLike = Union[str, "_os.PathLike[str]"]
@@ -634,6 +635,62 @@ def backfill(
         resume,
         force,
         _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous, date_pruning, date_folders, cluster=cluster),
+    )
+    return _json.loads(summary)
+
+
+def sweep(
+    out: PathLike,
+    data: Data = None,
+    *,
+    library: PathLike | None = None,
+    hunts: Iterable[str] = (),
+    index: Mapping[str, Data] | None = None,
+    enrich: Mapping[str, PathLike] | None = None,
+    enrich_range: Mapping[str, PathLike] | None = None,
+    as_of: Instant = None,
+    start: Instant = None,
+    end: Instant = None,
+    every: Duration = "1d",
+    resume: bool = False,
+    shared_scan: bool = True,
+    memory_limit: Size = None,
+    target_partitions: int | None = None,
+    batch_size: int | None = None,
+    tmp_dir: PathLike | None = None,
+    schema: str = "auto",
+    anonymous: bool = False,
+) -> dict[str, Any]:
+    """Run a hunt library over the data in one pass (``lakehunt sweep``); returns its summary.
+
+    ``library`` is a folder of hunt files (a checkout of Elastic's hunting
+    library, or any folder of TOML hunts); ``hunts`` names shipped hunts
+    (``["all"]`` for every one). Every query runs as of ``as_of`` (default now),
+    or, with ``start`` and ``end``, as of each window's end ``start + k*every``
+    (resumable with ``resume=True``). Queries that read the same data share one
+    scan (``shared_scan=False``: one query at a time). ``index`` and ``enrich``
+    are as in :func:`esql`. Findings, ``summary.json`` and ``report.html`` go
+    to ``out``; the returned dict is ``summary.json``.
+    """
+    if isinstance(hunts, str):
+        hunts = [hunts]
+    indexes = [(pattern, _paths(paths, "index")) for pattern, paths in (index or {}).items()]
+    enrich_list = [(policy, _os.fspath(path), False) for policy, path in (enrich or {}).items()]
+    enrich_list += [(policy, _os.fspath(path), True) for policy, path in (enrich_range or {}).items()]
+    summary = _lakehunt.sweep(
+        _paths(data),
+        _os.fspath(out),
+        None if library is None else _os.fspath(library),
+        list(hunts),
+        indexes,
+        enrich_list,
+        _instant("as_of", as_of),
+        _instant("start", start),
+        _instant("end", end),
+        _duration("every", every) or "1d",
+        resume,
+        shared_scan,
+        _settings(memory_limit, target_partitions, batch_size, tmp_dir, schema, anonymous),
     )
     return _json.loads(summary)
 

@@ -87,6 +87,22 @@ def backfill(
     settings: Settings,
 ) -> str: ...
 
+def sweep(
+    data: list[str],
+    out: str,
+    library: str | None,
+    hunts: list[str],
+    index: list[tuple[str, list[str]]],
+    enrich: list[tuple[str, str, bool]],
+    as_of: str | None,
+    start: str | None,
+    end: str | None,
+    every: str,
+    resume: bool,
+    shared_scan: bool,
+    settings: Settings,
+) -> str: ...
+
 class ScalarFunction:
     @property
     def name(self) -> str: ...

@@ -586,9 +586,9 @@ async fn esql_engine(
     data: &[String],
     index: &[(String, Vec<String>)],
     enrich: &[(String, PathBuf, bool)],
-    settings: &Settings,
+    options: &EngineOptions,
 ) -> lakehunt::Result<Engine> {
-    let options = settings.engine_options();
+    let options = options.clone();
     let mut engine = if index.is_empty() && data.is_empty() {
         // ROW (esql_prelude let nothing else through without data).
         Engine::without_data(&options)?
@@ -627,7 +627,7 @@ fn esql(
 ) -> PyResult<Results> {
     let (query, as_of) = esql_prelude(query, &data, &index, as_of, default_limit)?;
     block(py, move || async move {
-        let engine = esql_engine(&data, &index, &enrich, &settings).await?;
+        let engine = esql_engine(&data, &index, &enrich, &settings.engine_options()).await?;
         let (table, warnings) = engine.esql_observed(&query, as_of, &mut |_| {}).await?;
         let metadata =
             lakehunt::engine::esql_metadata(&query, as_of, default_limit, engine.source());
@@ -651,7 +651,7 @@ fn esql_stream(
     let (query, as_of) = esql_prelude(query, &data, &index, as_of, default_limit)?;
     stream::start(py, move || {
         Box::pin(async move {
-            let engine = esql_engine(&data, &index, &enrich, &settings).await?;
+            let engine = esql_engine(&data, &index, &enrich, &settings.engine_options()).await?;
             let (rows, counts) = engine.esql_stream(&query, as_of).await?;
             Ok(stream::Started {
                 rows,
@@ -826,6 +826,86 @@ fn backfill(
     })
 }
 
+/// A sweep of hunt files and shipped hunts (`lakehunt sweep`): the summary
+/// it wrote to `out`, as JSON.
+#[pyfunction]
+#[pyo3(signature = (
+    data, out, library, hunts, index, enrich, as_of, start, end, every, resume, shared_scan,
+    settings
+))]
+fn sweep(
+    py: Python<'_>,
+    data: Vec<String>,
+    out: PathBuf,
+    library: Option<PathBuf>,
+    hunts: Vec<String>,
+    index: Vec<(String, Vec<String>)>,
+    enrich: Vec<(String, PathBuf, bool)>,
+    as_of: Option<&str>,
+    start: Option<&str>,
+    end: Option<&str>,
+    every: &str,
+    resume: bool,
+    shared_scan: bool,
+    settings: Settings,
+) -> PyResult<String> {
+    use lakehunt::sweep::{SUMMARY, SweepSpec, library_queries, shipped_queries, window_ends};
+    let mut queries = shipped_queries(&hunts).map_err(|e| to_py(&e))?;
+    if let Some(dir) = &library {
+        queries.extend(library_queries(dir).map_err(|e| to_py(&e))?);
+    }
+    if queries.is_empty() {
+        return Err(InputError::new_err(
+            "no hunts to sweep: library= holds no hunt files and hunts= names none",
+        ));
+    }
+    if data.is_empty() && index.is_empty() {
+        return Err(InputError::new_err(
+            "no events given: pass data= or index={pattern: path} for each index pattern",
+        ));
+    }
+    let as_of = match (start, end, as_of) {
+        (Some(start), Some(end), None) => {
+            let every = parse_duration(every).map_err(|message| bad("every", message))?;
+            window_ends(instant("start", start)?, instant("end", end)?, every)
+                .map_err(|e| to_py(&e))?
+        }
+        (None, None, Some(as_of)) => vec![instant("as_of", as_of)?],
+        (None, None, None) => vec![now()?],
+        _ => {
+            return Err(InputError::new_err(
+                "give start= and end= together (windows), or as_of= (one instant), not both",
+            ));
+        }
+    };
+    let options = EngineOptions {
+        share_scans: shared_scan,
+        ..settings.engine_options()
+    };
+    let mut given = data.clone();
+    given.extend(
+        index
+            .iter()
+            .flat_map(|(name, paths)| paths.iter().map(move |path| format!("{name}={path}"))),
+    );
+    let spec = SweepSpec {
+        queries,
+        as_of,
+        data: given,
+        out,
+        resume,
+    };
+    block(py, move || async move {
+        let engine = esql_engine(&data, &index, &enrich, &options).await?;
+        lakehunt::sweep::sweep(&engine, &spec, |_, _| {}).await?;
+        let path = spec.out.join(SUMMARY);
+        std::fs::read_to_string(&path).map_err(|e| lakehunt::Error::OutputWrite {
+            path,
+            message: format!("cannot read the summary back: {e}"),
+        })
+    })
+}
+
 #[pymodule]
 fn _lakehunt(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
@@ -846,6 +926,7 @@ fn _lakehunt(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(hunts, m)?)?;
     m.add_function(wrap_pyfunction!(sample, m)?)?;
     m.add_function(wrap_pyfunction!(backfill, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep, m)?)?;
     m.add_class::<functions::ScalarFunction>()?;
     m.add_class::<functions::AggregateFunction>()?;
     m.add_function(wrap_pyfunction!(functions::scalar_functions, m)?)?;

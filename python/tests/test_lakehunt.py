@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import ipaddress
+import json
 import pathlib
 import signal
 import subprocess
@@ -233,6 +234,36 @@ def test_backfill_equals_the_command(data: pathlib.Path, tmp_path: pathlib.Path)
         assert cli_rows(tmp_path / "py" / rel) == cli_rows(tmp_path / "cli" / rel)
     again = lakehunt.backfill("egress-bytes", data, out=tmp_path / "py", resume=True, **args)
     assert again["resumed_days"] == again["days"]
+
+
+def test_sweep_equals_the_command(data: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    summary = lakehunt.sweep(tmp_path / "py", data, hunts=["all"], as_of=AS_OF)
+    lakehunt_cli("sweep", "--hunts", "all", "--data", str(data), "--as-of", AS_OF, "--out", str(tmp_path / "cli"), "--quiet")
+    cli = json.loads((tmp_path / "cli" / "summary.json").read_text())
+    assert summary == json.loads((tmp_path / "py" / "summary.json").read_text())
+    # Everything but the timings is the command's.
+    def untimed(s: dict) -> dict:
+        return {**s, "hunts": [{k: v for k, v in h.items() if k != "seconds"} for h in s["hunts"]]}
+
+    assert untimed(summary) == untimed(cli)
+    ran = [h for h in summary["hunts"] if h["status"] == "ran"]
+    assert len(ran) == len(summary["hunts"]) and sum(h["findings"] for h in ran) > 0
+    for h in ran:
+        assert cli_rows(tmp_path / "py" / h["output"]) == cli_rows(tmp_path / "cli" / h["output"])
+    # One query at a time, and windows, find the same.
+    alone = lakehunt.sweep(tmp_path / "alone", data, hunts=["all"], as_of=AS_OF, shared_scan=False)
+    assert [h["findings"] for h in alone["hunts"]] == [h["findings"] for h in ran]
+    windows = lakehunt.sweep(tmp_path / "w", data, hunts=["egress-bytes"], start="2026-01-15T00:00:00Z", end=AS_OF, every="4h")
+    assert windows["windows"] == ["2026-01-15T04:00:00Z", "2026-01-15T08:00:00Z", AS_OF]
+    assert [w["as_of"] for w in windows["hunts"][0]["windows"]] == windows["windows"]
+    # The last window is the single sweep's instant: the same findings.
+    last = windows["hunts"][0]["windows"][-1]
+    egress = next(h for h in ran if h["file"] == "lakehunt:egress-bytes")
+    assert cli_rows(tmp_path / "w" / last["output"]) == cli_rows(tmp_path / "py" / egress["output"])
+    with pytest.raises(lakehunt.InputError, match="no hunts to sweep"):
+        lakehunt.sweep(tmp_path / "none", data)
+    with pytest.raises(lakehunt.InputError, match="start= and end= together"):
+        lakehunt.sweep(tmp_path / "half", data, hunts=["all"], start="2026-01-15T00:00:00Z")
 
 
 def test_results_are_arrow_without_a_copy(data: pathlib.Path) -> None:
