@@ -399,6 +399,19 @@ def _settings(
     )
 
 
+def _lookups(
+    index: Mapping[str, Data] | None,
+    enrich: Mapping[str, PathLike] | None,
+    enrich_range: Mapping[str, PathLike] | None,
+) -> tuple[list[tuple[str, list[str]]], list[tuple[str, str, bool]]]:
+    """Index patterns with their paths, and ENRICH policies with their tables
+    (``True``: a range policy), as the native module takes them."""
+    indexes = [(pattern, _paths(paths, "index")) for pattern, paths in (index or {}).items()]
+    enrich_list = [(policy, _os.fspath(path), False) for policy, path in (enrich or {}).items()]
+    enrich_list += [(policy, _os.fspath(path), True) for policy, path in (enrich_range or {}).items()]
+    return indexes, enrich_list
+
+
 def _results(inner: _lakehunt.Results) -> Results:
     results = Results(inner)
     for _name, _count, message in inner.warnings:
@@ -496,9 +509,7 @@ def esql(
     scheduler`` and ``lakehunt executor``, docs/cluster.md): the same rows and
     warnings, the data read by the executors (an object store, or paths they see).
     """
-    indexes = [(pattern, _paths(paths, "index")) for pattern, paths in (index or {}).items()]
-    enrich_list = [(policy, _os.fspath(path), False) for policy, path in (enrich or {}).items()]
-    enrich_list += [(policy, _os.fspath(path), True) for policy, path in (enrich_range or {}).items()]
+    indexes, enrich_list = _lookups(index, enrich, enrich_range)
     inner = (_lakehunt.esql_stream if stream else _lakehunt.esql)(
         query,
         _paths(data),
@@ -674,9 +685,7 @@ def sweep(
     """
     if isinstance(hunts, str):
         hunts = [hunts]
-    indexes = [(pattern, _paths(paths, "index")) for pattern, paths in (index or {}).items()]
-    enrich_list = [(policy, _os.fspath(path), False) for policy, path in (enrich or {}).items()]
-    enrich_list += [(policy, _os.fspath(path), True) for policy, path in (enrich_range or {}).items()]
+    indexes, enrich_list = _lookups(index, enrich, enrich_range)
     summary = _lakehunt.sweep(
         _paths(data),
         _os.fspath(out),
