@@ -52,19 +52,16 @@
 //! spares. `lakehunt explain --analyze` shows its rows in and kept.
 //! `LAKEHUNT_NO_THRESHOLD=1` leaves plans as DataFusion makes them.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{
-    ArrayData, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array,
-};
+use arrow::array::{ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array};
 use arrow::buffer::BooleanBuffer;
-use arrow::buffer::{Buffer, NullBuffer};
 use arrow::compute::{cast, filter_record_batch};
 use arrow::datatypes::{DataType, Field, Int64Type, Schema, UInt64Type};
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
+use datafusion::common::utils::memory::RecordBatchMemoryCounter;
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryReservation};
@@ -297,15 +294,14 @@ fn with_threshold(
     } else {
         Arc::clone(input)
     };
-    let mut threshold = ThresholdExec::new(
+    let threshold = Arc::new(ThresholdExec::new(
         input,
         keys,
         Arc::clone(value),
         having.threshold,
         sum.name().to_owned(),
-    );
-    threshold.spill = spill;
-    let threshold = Arc::new(threshold);
+        spill,
+    ));
     let new_first = recompute(Arc::clone(first), vec![threshold])?;
     let new_upper = replace(upper, first, new_first)?;
     // The aggregation's output keeps its partitions (an exchange sits between
@@ -452,6 +448,7 @@ impl ThresholdExec {
         value: Arc<dyn PhysicalExpr>,
         threshold: u64,
         sum: String,
+        spill: bool,
     ) -> Self {
         let mut properties = input.properties().as_ref().clone();
         properties.emission_type = EmissionType::Final;
@@ -462,7 +459,7 @@ impl ThresholdExec {
             threshold,
             sum,
             max_width: MAX_WIDTH,
-            spill: true,
+            spill,
             properties: Arc::new(properties),
             metrics: ExecutionPlanMetricsSet::new(),
         }
@@ -530,9 +527,9 @@ impl ExecutionPlan for ThresholdExec {
             Arc::clone(&self.value),
             self.threshold,
             self.sum.clone(),
+            self.spill,
         );
         exec.max_width = self.max_width;
-        exec.spill = self.spill;
         Ok(Arc::new(exec))
     }
 
@@ -624,38 +621,25 @@ struct Held {
 }
 
 impl Held {
-    /// `size` counts the buffers not among `seen` (then added to it), each
-    /// whole: batches may share their string views' data buffers, and the
-    /// value may be one of the batch's columns.
+    /// `size` counts the buffers `counter` has not counted yet, each whole:
+    /// batches may share their string views' data buffers, and the value may
+    /// be one of the batch's columns.
     fn new(
         batch: RecordBatch,
         hashes: Vec<u64>,
         values: ArrayRef,
-        seen: &mut HashSet<usize>,
-    ) -> Self {
-        fn unseen(data: &ArrayData, seen: &mut HashSet<usize>) -> usize {
-            let buffers = data
-                .buffers()
-                .iter()
-                .chain(data.nulls().map(NullBuffer::buffer));
-            let mut size: usize = buffers
-                .filter(|b| seen.insert(b.data_ptr().as_ptr() as usize))
-                .map(Buffer::capacity)
-                .sum();
-            for child in data.child_data() {
-                size += unseen(child, seen);
-            }
-            size
-        }
-        let columns = batch.columns().iter().chain([&values]);
-        let size = columns.map(|c| unseen(&c.to_data(), seen)).sum::<usize>()
+        counter: &mut RecordBatchMemoryCounter,
+    ) -> Result<Self> {
+        let value = RecordBatch::try_from_iter([("value", Arc::clone(&values))])?;
+        let size = counter.count_batch(&batch)
+            + counter.count_batch(&value)
             + hashes.capacity() * size_of::<u64>();
-        Held {
+        Ok(Held {
             batch,
             hashes,
             values,
             size,
-        }
+        })
     }
 }
 
@@ -667,23 +651,19 @@ impl Prune {
         mut input: SendableRecordBatchStream,
     ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
         let mut held: Vec<Held> = Vec::new();
-        let mut seen = HashSet::new();
+        let mut counter = RecordBatchMemoryCounter::new();
         let mut rows = 0;
         let mut negative: i128 = 0;
         while let Some(batch) = input.next().await {
             let batch = batch?;
             let timer = self.baseline.elapsed_compute().timer();
-            self.rows_in.add(batch.num_rows());
             rows += batch.num_rows();
-            let hashes = self.hashes(&batch)?;
-            let values = self.value.evaluate(&batch)?.into_array(batch.num_rows())?;
-            let values = whole_numbers(&values)?;
-            negative += negative_sum(&values);
+            let (hashes, values) = self.take_in(&batch, &mut negative)?;
             // A filtered batch's string views keep buffers its rows fill a
             // quarter of: at 10M events, 261K held rows counted 66 MB, 29 MB
             // compacted.
             let batch = compact_batch(&batch)?;
-            let held_batch = Held::new(batch, hashes, values, &mut seen);
+            let held_batch = Held::new(batch, hashes, values, &mut counter)?;
             let room = self.reservation.size() + held_batch.size <= self.max_held;
             if !room || self.reservation.try_grow(held_batch.size).is_err() {
                 timer.done();
@@ -782,39 +762,24 @@ impl Prune {
         self.buckets.add(sketch.width());
         let mut file = manager.create_in_progress_file("ThresholdExec")?;
         let schema = Arc::clone(manager.schema());
-        let mut write = |h: Held, sketch: &mut Sketch| -> Result<()> {
-            sketch.add(&h.hashes, &h.values);
-            let rows = h.batch.num_rows();
-            let mut columns = h.batch.columns().to_vec();
-            columns.push(Arc::new(UInt64Array::from(h.hashes)));
-            let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        let mut write = |batch: &RecordBatch, hashes: Vec<u64>, values: &ArrayRef| {
+            sketch.add(&hashes, values);
+            let mut columns = batch.columns().to_vec();
+            columns.push(Arc::new(UInt64Array::from(hashes)));
+            let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
             let batch = RecordBatch::try_new_with_options(Arc::clone(&schema), columns, &options)?;
-            file.append_batch(&batch)?;
-            Ok(())
+            file.append_batch(&batch).map(drop)
         };
         let timer = self.baseline.elapsed_compute().timer();
         for h in held {
-            write(h, &mut sketch)?;
+            write(&h.batch, h.hashes, &h.values)?;
         }
         timer.done();
         while let Some(batch) = input.next().await {
             let batch = batch?;
             let _timer = self.baseline.elapsed_compute().timer();
-            self.rows_in.add(batch.num_rows());
-            let hashes = self.hashes(&batch)?;
-            let values = self.value.evaluate(&batch)?.into_array(batch.num_rows())?;
-            let values = whole_numbers(&values)?;
-            negative += negative_sum(&values);
-            let size = 0;
-            write(
-                Held {
-                    batch,
-                    hashes,
-                    values,
-                    size,
-                },
-                &mut sketch,
-            )?;
+            let (hashes, values) = self.take_in(&batch, &mut negative)?;
+            write(&batch, hashes, &values)?;
         }
         drop(input);
         let Some(spilled) = file.finish()? else {
@@ -833,13 +798,15 @@ impl Prune {
         } = self;
         let time = baseline.clone();
         let read = manager.read_spill_as_stream(spilled, None)?;
+        // Every column but the hash, the last.
+        let hash = manager.schema().fields().len() - 1;
+        let columns: Vec<usize> = (0..hash).collect();
         let kept = read.try_filter_map(move |batch| {
             let _timer = time.elapsed_compute().timer();
             // The sketch's memory stays reserved until the file is read.
             let _reserved = &reservation;
-            let hash = batch.num_columns() - 1;
             let hashes = batch.column(hash).as_primitive::<UInt64Type>().clone();
-            let batch = batch.project(&(0..hash).collect::<Vec<_>>());
+            let batch = batch.project(&columns);
             let out = batch.map_err(Into::into).and_then(|batch| {
                 if keep_all {
                     return Ok(Some(batch));
@@ -896,6 +863,18 @@ impl Prune {
             None => held.boxed(),
         };
         all.map(move |b| b.record_output(&baseline)).boxed()
+    }
+
+    /// A batch taken in: counted in `rows_in`, each row's key hash and
+    /// summed value (as [`whole_numbers`]), its negative values added to
+    /// `negative`.
+    fn take_in(&self, batch: &RecordBatch, negative: &mut i128) -> Result<(Vec<u64>, ArrayRef)> {
+        self.rows_in.add(batch.num_rows());
+        let hashes = self.hashes(batch)?;
+        let values = self.value.evaluate(batch)?.into_array(batch.num_rows())?;
+        let values = whole_numbers(&values)?;
+        *negative += negative_sum(&values);
+        Ok((hashes, values))
     }
 
     fn hashes(&self, batch: &RecordBatch) -> Result<Vec<u64>> {
@@ -1295,9 +1274,9 @@ mod tests {
                     Arc::clone(&exec.value),
                     exec.threshold,
                     exec.sum.clone(),
+                    spill,
                 );
                 narrow.max_width = max_width;
-                narrow.spill = spill;
                 Ok(Transformed::yes(Arc::new(narrow) as _))
             })?
             .data;
@@ -1692,12 +1671,12 @@ mod tests {
             let batch =
                 RecordBatch::try_new_with_options(Arc::new(Schema::empty()), vec![], &options)
                     .unwrap();
-            Held::new(
+            Held {
                 batch,
-                keys.iter().map(|&k| mix(k)).collect(),
+                hashes: keys.iter().map(|&k| mix(k)).collect(),
                 values,
-                &mut HashSet::new(),
-            )
+                size: 0,
+            }
         };
         let (mut held, mut rows) = (vec![], vec![]);
         for _ in 0..5 {
