@@ -899,8 +899,7 @@ fn threshold_pruning_keeps_the_findings_of_the_full_aggregation() {
 fn threshold_spill_under_a_cap_keeps_the_findings() {
     // 19K rows (2 MB) reach the ThresholdExec. Under a 4 MiB cap it holds
     // 1 MiB, spills the rest with each row's key hash and prunes as it
-    // reads the file back; LAKEHUNT_NO_THRESHOLD_SPILL=1 holds them all
-    // (without a cap). Both find what the uncapped run finds.
+    // reads the file back, and finds what the uncapped run finds.
     let dir = tempfile::tempdir().unwrap();
     let data = sample_rows(dir.path(), "nested", "nested", 100_000);
     let data = data.to_str().unwrap();
@@ -934,7 +933,20 @@ fn threshold_spill_under_a_cap_keeps_the_findings() {
     let uncapped = run(false, &hunt(false, "run"));
     assert!(uncapped.lines().count() > 2, "{uncapped}");
     assert_eq!(run(false, &hunt(true, "run")), uncapped);
-    assert_eq!(run(true, &hunt(false, "run")), uncapped);
+    // Holding instead, the exec passes every row on past half the cap, and
+    // the aggregation of every group runs out of it.
+    let mut held = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
+    let held = held
+        .args(hunt(true, "run"))
+        .env("LAKEHUNT_NO_THRESHOLD_SPILL", "1")
+        .output()
+        .unwrap();
+    assert_eq!(held.status.code(), Some(2), "{}", stderr(&held));
+    assert!(
+        stderr(&held).contains("Resources exhausted"),
+        "{}",
+        stderr(&held)
+    );
     let exec_line = |text: String| {
         text.lines()
             .find(|l| l.contains("ThresholdExec"))
