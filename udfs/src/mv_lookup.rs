@@ -25,47 +25,54 @@ use crate::common::gather_lists;
 use datafusion::arrow::array::{Array, ArrayRef, AsArray, new_null_array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field};
-use datafusion::common::{Result, ScalarValue, exec_datafusion_err, exec_err, plan_err};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
+
+/// Which lookup (see the module).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Kind {
+    /// `mv_lookup`: the same groups in every row.
+    Groups,
+    /// `mv_lookup_rows`: each row's own groups.
+    RowGroups,
+    /// `enrich_lookup`: no NULL-key group, NULL values left out.
+    Enrich,
+}
 
 /// `mv_lookup`, `mv_lookup_rows` or `enrich_lookup` (see the module).
 #[derive(Debug, PartialEq, Eq, Hash)]
 pub struct MvLookup {
     signature: Signature,
-    /// `enrich_lookup`: no NULL-key group, NULL values left out.
-    enrich: bool,
-    /// `mv_lookup_rows`: each row's own groups.
-    per_row: bool,
+    kind: Kind,
 }
 
-fn udf(enrich: bool, per_row: bool) -> Arc<ScalarUDF> {
+fn udf(kind: Kind) -> Arc<ScalarUDF> {
     Arc::new(ScalarUDF::new_from_impl(MvLookup {
         signature: Signature::any(3, Volatility::Immutable),
-        enrich,
-        per_row,
+        kind,
     }))
 }
 
 /// `mv_lookup`.
 #[must_use]
 pub fn mv_lookup_udf() -> Arc<ScalarUDF> {
-    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(false, false));
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(Kind::Groups));
     Arc::clone(&UDF)
 }
 
 /// `mv_lookup_rows`.
 #[must_use]
 pub fn mv_lookup_rows_udf() -> Arc<ScalarUDF> {
-    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(false, true));
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(Kind::RowGroups));
     Arc::clone(&UDF)
 }
 
 /// `enrich_lookup`.
 #[must_use]
 pub fn enrich_lookup_udf() -> Arc<ScalarUDF> {
-    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(true, false));
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| udf(Kind::Enrich));
     Arc::clone(&UDF)
 }
 
@@ -110,10 +117,10 @@ fn row_values(array: &ArrayRef, row: usize) -> Result<ArrayRef> {
 
 impl ScalarUDFImpl for MvLookup {
     fn name(&self) -> &'static str {
-        match (self.enrich, self.per_row) {
-            (true, _) => "enrich_lookup",
-            (false, false) => "mv_lookup",
-            (false, true) => "mv_lookup_rows",
+        match self.kind {
+            Kind::Groups => "mv_lookup",
+            Kind::RowGroups => "mv_lookup_rows",
+            Kind::Enrich => "enrich_lookup",
         }
     }
 
@@ -145,7 +152,8 @@ impl ScalarUDFImpl for MvLookup {
         }
         // Every row's groups: the same in every row (read once, through an
         // index) or each row's own (a range of the flattened lists, searched).
-        let (group_keys, group_values, ranges) = if self.per_row {
+        let enrich = self.kind == Kind::Enrich;
+        let (group_keys, group_values, ranges) = if self.kind == Kind::RowGroups {
             let (keys, key_ranges) = flattened(&args.args[1].to_array(rows)?)?;
             let (values, value_ranges) = flattened(&args.args[2].to_array(rows)?)?;
             if key_ranges != value_ranges {
@@ -160,17 +168,26 @@ impl ScalarUDFImpl for MvLookup {
             }
             (keys, values, None)
         };
+        if u32::try_from(group_keys.len()).is_err() {
+            return exec_err!("{}: over 2^32 groups in one batch", self.name());
+        }
+        // The groups' keys, read once per batch: an index where every row
+        // has the same groups, else in order for each row's range.
+        let group_key = |i: usize| ScalarValue::try_from_array(&group_keys, i);
         let mut index: HashMap<ScalarValue, u32> = HashMap::new();
+        let mut row_keys: Vec<ScalarValue> = vec![];
         if ranges.is_none() {
             index.reserve(group_keys.len());
             for i in 0..group_keys.len() {
-                let key = ScalarValue::try_from_array(&group_keys, i)?;
-                let Ok(at) = u32::try_from(i) else {
-                    return exec_err!("mv_lookup: over 2^32 groups");
-                };
-                index.entry(key).or_insert(at);
+                index.entry(group_key(i)?).or_insert(i as u32);
             }
+        } else {
+            row_keys = (0..group_keys.len())
+                .map(group_key)
+                .collect::<Result<_>>()?;
         }
+        // A match whose value is NULL adds nothing to ENRICH.
+        let keep = |at: &u32| !(enrich && group_values.is_null(*at as usize));
         let null_key = ScalarValue::try_from(group_keys.data_type())?;
         // Each row's keys as one flat array of the groups' key type, cast
         // once per batch, and where each row's start.
@@ -192,7 +209,7 @@ impl ScalarUDFImpl for MvLookup {
             // No keys (NULL, or an empty list) is the NULL key's group;
             // ENRICH matches nothing.
             if keys.is_null(row) || from == to {
-                if !self.enrich {
+                if !enrich {
                     seen.push(null_key.clone());
                 }
             } else {
@@ -203,29 +220,22 @@ impl ScalarUDFImpl for MvLookup {
                     }
                 }
             }
-            let found: Vec<u32> = match &ranges {
-                None => seen.iter().filter_map(|k| index.get(k).copied()).collect(),
+            match &ranges {
+                None => picked.extend(
+                    seen.iter()
+                        .filter_map(|k| index.get(k))
+                        .filter(|at| keep(at)),
+                ),
                 Some(ranges) => {
                     let (start, end) = ranges[row];
-                    let mut found = vec![];
-                    for key in &seen {
-                        for at in start..end {
-                            if ScalarValue::try_from_array(&group_keys, at)? == *key {
-                                found.push(u32::try_from(at).map_err(|_| {
-                                    exec_datafusion_err!("mv_lookup_rows: over 2^32 groups")
-                                })?);
-                                break;
-                            }
-                        }
-                    }
-                    found
+                    let found = seen.iter().filter_map(|key| {
+                        (start..end)
+                            .find(|&at| row_keys[at] == *key)
+                            .map(|at| at as u32)
+                    });
+                    picked.extend(found.filter(keep));
                 }
-            };
-            picked.extend(
-                found
-                    .into_iter()
-                    .filter(|&at| !(self.enrich && group_values.is_null(at as usize))),
-            );
+            }
             let Ok(end) = i32::try_from(picked.len()) else {
                 return exec_err!("mv_lookup: over 2^31 values in one batch");
             };
