@@ -588,15 +588,14 @@ async fn esql_engine(
     enrich: &[(String, PathBuf, bool)],
     options: &EngineOptions,
 ) -> lakehunt::Result<Engine> {
-    let options = options.clone();
     let mut engine = if index.is_empty() && data.is_empty() {
         // ROW (esql_prelude let nothing else through without data).
-        Engine::without_data(&options)?
+        Engine::without_data(options)?
     } else if data.is_empty() {
-        Engine::open_indexed(index, &options).await?
+        Engine::open_indexed(index, options).await?
     } else {
         // Beside the data, indexes are LOOKUP JOIN's only.
-        let mut engine = Engine::open(data, &options).await?;
+        let mut engine = Engine::open(data, options).await?;
         for (name, paths) in index {
             engine.add_lookup_index(name, paths)?;
         }

@@ -11,9 +11,7 @@
 //! above every input of a merge whose rows hold views.
 
 use std::fmt;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
 use arrow::array::{
     Array, ArrayRef, AsArray, GenericByteViewArray, RecordBatch, RecordBatchOptions,
@@ -27,10 +25,9 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
-use datafusion::physical_plan::{
-    DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, RecordBatchStream,
-};
-use futures::{Stream, StreamExt};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
+use futures::StreamExt;
 
 /// Puts a [`CompactViewsExec`] above each input of a sort-preserving merge
 /// whose rows hold string or binary views.
@@ -157,9 +154,11 @@ impl ExecutionPlan for CompactViewsExec {
         partition: usize,
         context: Arc<TaskContext>,
     ) -> datafusion::common::Result<SendableRecordBatchStream> {
-        Ok(Box::pin(CompactStream {
-            input: self.input.execute(partition, context)?,
-        }))
+        let input = self.input.execute(partition, context)?;
+        Ok(Box::pin(RecordBatchStreamAdapter::new(
+            input.schema(),
+            input.map(|batch| batch.and_then(|b| compact_batch(&b))),
+        )))
     }
 }
 
@@ -195,27 +194,6 @@ pub(super) fn compact_batch(batch: &RecordBatch) -> datafusion::common::Result<R
         columns,
         &options,
     )?)
-}
-
-struct CompactStream {
-    input: SendableRecordBatchStream,
-}
-
-impl Stream for CompactStream {
-    type Item = datafusion::common::Result<RecordBatch>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        match self.input.poll_next_unpin(cx) {
-            Poll::Ready(Some(Ok(batch))) => Poll::Ready(Some(compact_batch(&batch))),
-            other => other,
-        }
-    }
-}
-
-impl RecordBatchStream for CompactStream {
-    fn schema(&self) -> SchemaRef {
-        self.input.schema()
-    }
 }
 
 #[cfg(test)]

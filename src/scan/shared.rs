@@ -648,6 +648,15 @@ struct SharedStream {
 }
 
 impl SharedStream {
+    /// Reads no more: one reader fewer on its queue (once).
+    fn leave(&mut self) {
+        if !self.left {
+            self.left = true;
+            lock(&self.hub.state).queues[self.queue].leave();
+            self.hub.space.notify_waiters();
+        }
+    }
+
     /// The consumer's view of batches of the table's `columns`.
     fn view(&self, columns: &[usize]) -> datafusion::common::Result<View> {
         let state = lock(&self.hub.state);
@@ -782,17 +791,6 @@ impl Stream for SharedStream {
                 this.remaining = Some(remaining - out.num_rows());
             }
             return Poll::Ready(Some(Ok(out)));
-        }
-    }
-}
-
-impl SharedStream {
-    /// Reads no more: one reader fewer on its queue (once).
-    fn leave(&mut self) {
-        if !self.left {
-            self.left = true;
-            lock(&self.hub.state).queues[self.queue].leave();
-            self.hub.space.notify_waiters();
         }
     }
 }
