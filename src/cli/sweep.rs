@@ -126,11 +126,7 @@ pub async fn run(args: SweepArgs) -> anyhow::Result<Outcome> {
     let summary = sweep(&engine, &spec, |p, last| {
         last_progress = *p;
         // Queries run together: "last" is the last to finish.
-        let last = if p.done > 0 {
-            format!("; last {}", last.hunt)
-        } else {
-            String::new()
-        };
+        let last = last.map_or_else(String::new, |q| format!("; last {}", q.hunt));
         live.show(format_args!(
             "sweep: {} of {} queries ({} ran, {} skipped, {} failed), {} findings, {:.1} MB read, {:.0}s{last}",
             p.done,

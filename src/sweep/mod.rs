@@ -382,7 +382,7 @@ pub use report::REPORT;
 pub async fn sweep(
     engine: &Engine,
     spec: &SweepSpec,
-    mut progress: impl FnMut(&SweepProgress, &SweepQuery),
+    mut progress: impl FnMut(&SweepProgress, Option<&SweepQuery>),
 ) -> Result<SweepSummary> {
     let windows: Vec<String> = if spec.as_of.len() > 1 {
         spec.as_of.iter().copied().map(format_instant).collect()
@@ -473,7 +473,7 @@ impl Sweep<'_> {
     fn finish(
         &mut self,
         i: usize,
-        progress: &mut impl FnMut(&SweepProgress, &SweepQuery),
+        progress: &mut impl FnMut(&SweepProgress, Option<&SweepQuery>),
     ) -> Result<()> {
         self.finished[i] = true;
         let many = self.many();
@@ -496,7 +496,7 @@ impl Sweep<'_> {
         }
         self.state.done += 1;
         self.write()?;
-        progress(&self.state, query);
+        progress(&self.state, Some(query));
         Ok(())
     }
 
@@ -549,7 +549,7 @@ impl Sweep<'_> {
         mut metadata: Vec<(String, String)>,
         ran: Result<(Table, Vec<crate::engine::Warning>)>,
         took: std::time::Duration,
-        progress: &mut impl FnMut(&SweepProgress, &SweepQuery),
+        progress: &mut impl FnMut(&SweepProgress, Option<&SweepQuery>),
     ) -> Result<()> {
         let seconds = (took.as_secs_f64() * 1000.0).round() / 1000.0;
         match ran {
@@ -567,7 +567,7 @@ impl Sweep<'_> {
                     self.finish(i, progress)?;
                 } else {
                     self.write()?;
-                    progress(&self.state, &self.spec.queries[i]);
+                    progress(&self.state, Some(&self.spec.queries[i]));
                 }
             }
             Err(e) => {
@@ -651,7 +651,7 @@ async fn run_window(
     sweep: &mut Sweep<'_>,
     as_of: i64,
     todo: &[usize],
-    progress: &mut impl FnMut(&SweepProgress, &SweepQuery),
+    progress: &mut impl FnMut(&SweepProgress, Option<&SweepQuery>),
 ) -> Result<()> {
     use futures::StreamExt;
     let run = engine.share_scans()?;
@@ -702,15 +702,14 @@ async fn run_window(
     // What the scans have read, four times a second while queries run.
     let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut last = todo.first().copied();
+    // The window's query that ended last, none before the first ends.
+    let mut last = None;
     loop {
         let next = tokio::select! {
             next = running.next() => next,
             _ = tick.tick() => {
                 sweep.state.read = read(&run);
-                if let Some(last) = last {
-                    progress(&sweep.state, &sweep.spec.queries[last]);
-                }
+                progress(&sweep.state, last.map(|i: usize| &sweep.spec.queries[i]));
                 continue;
             }
         };
