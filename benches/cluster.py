@@ -63,11 +63,11 @@ class Cluster:
         wait_for(self.port, self.procs[0], "the scheduler")
 
     def add_executor(self, tasks):
-        flight, grpc = free_port(), free_port()
+        flight = free_port()
         work = self.work / f"executor-{len(self.procs)}"
         proc = subprocess.Popen(
             [self.lakehunt, "executor", "--scheduler", f"127.0.0.1:{self.port}",
-             "--port", str(flight), "--grpc-port", str(grpc), "--work-dir", str(work),
+             "--port", str(flight), "--work-dir", str(work),
              "--concurrent-tasks", str(tasks)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.procs.append(proc)

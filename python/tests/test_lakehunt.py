@@ -450,7 +450,7 @@ def _wait_listening(port: int, proc: subprocess.Popen[bytes], what: str) -> None
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory):
     """A scheduler and one executor of the command, on loopback; stopped after."""
-    port, flight, grpc = _free_port(), _free_port(), _free_port()
+    port, flight = _free_port(), _free_port()
     work = tmp_path_factory.mktemp("executor")
     procs = [subprocess.Popen([cli(), "scheduler", "--bind", f"127.0.0.1:{port}", "--executor-timeout", "10"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
@@ -458,7 +458,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory):
         _wait_listening(port, procs[0], "the scheduler")
         procs.append(subprocess.Popen(
             [cli(), "executor", "--scheduler", f"127.0.0.1:{port}", "--port", str(flight),
-             "--grpc-port", str(grpc), "--concurrent-tasks", "2", "--work-dir", str(work)],
+             "--concurrent-tasks", "2", "--work-dir", str(work)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         _wait_listening(flight, procs[1], "the executor")
         yield f"df://127.0.0.1:{port}"

@@ -13,7 +13,7 @@ use super::Outcome;
 pub(crate) const CLUSTER_EXAMPLES: &str = "\
 Examples (one machine, loopback; on a real cluster each on its own host):
   lakehunt scheduler --bind 127.0.0.1:50050 &
-  lakehunt executor --scheduler 127.0.0.1:50050 --port 50051 --grpc-port 50052 --work-dir /tmp/ex1 &
+  lakehunt executor --scheduler 127.0.0.1:50050 --port 50051 --work-dir /tmp/ex1 &
   lakehunt run egress-bytes --data /shared/lake/ --cluster df://127.0.0.1:50050
 
 The executors read the --data paths themselves: give paths every executor sees
@@ -41,10 +41,15 @@ pub struct SchedulerArgs {
     /// told to call back on it: bind a reachable address, not 0.0.0.0.
     #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:50050")]
     bind: String,
-    /// Seconds without a heartbeat (executors send one every 2 s) before an
-    /// executor is taken as lost and its tasks run again on the others.
+    /// Seconds without word from an executor (it asks for tasks every 50 ms
+    /// when idle, every 5 s when busy) before it is taken as lost and its
+    /// tasks run again on the others.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(10..))]
     executor_timeout: u64,
+    /// What the process logs to stderr: off, error, warn, info (each task),
+    /// debug or trace.
+    #[arg(long, value_name = "LEVEL", default_value = "warn", value_parser = parse_level)]
+    log: log::LevelFilter,
 }
 
 /// `lakehunt executor`.
@@ -59,15 +64,21 @@ pub struct ExecutorArgs {
     /// Arrow Flight port: shuffle data and results are read from it.
     #[arg(long, value_name = "PORT", default_value_t = 50051)]
     port: u16,
-    /// gRPC port for tasks the scheduler pushes.
-    #[arg(long, value_name = "PORT", default_value_t = 50052)]
-    grpc_port: u16,
     /// Folder for shuffle files (default: a temporary folder).
     #[arg(long, value_name = "DIR")]
     work_dir: Option<PathBuf>,
     /// Tasks run at once (default: the machine's cores).
     #[arg(long, value_name = "N", value_parser = super::at_least_one)]
     concurrent_tasks: Option<usize>,
+    /// What the process logs to stderr: off, error, warn, info (each task),
+    /// debug or trace.
+    #[arg(long, value_name = "LEVEL", default_value = "warn", value_parser = parse_level)]
+    log: log::LevelFilter,
+}
+
+fn parse_level(text: &str) -> Result<log::LevelFilter, String> {
+    text.parse()
+        .map_err(|_| format!("'{text}' is not one of off, error, warn, info, debug, trace"))
 }
 
 /// `HOST:PORT` resolved, naming the flag when it does not.
@@ -94,6 +105,7 @@ pub(crate) fn scheduler(args: &SchedulerArgs) -> anyhow::Result<Outcome> {
             "--bind {bind}: executors call the scheduler back on this address; bind one they can reach"
         );
     }
+    cluster::log::to_stderr(args.log);
     let runtime = runtime()?;
     runtime.block_on(async {
         // Bound here first, so that a taken port is one clear line.
@@ -125,14 +137,14 @@ pub(crate) fn executor(args: &ExecutorArgs) -> anyhow::Result<Outcome> {
         scheduler,
         bind: args.bind.clone(),
         port: args.port,
-        grpc_port: args.grpc_port,
         work_dir: args.work_dir.clone(),
         concurrent_tasks: args.concurrent_tasks,
     };
+    cluster::log::to_stderr(args.log);
     let runtime = runtime()?;
     eprintln!(
-        "lakehunt executor on {}:{} (tasks on {}), for df://{scheduler}",
-        args.bind, args.port, args.grpc_port
+        "lakehunt executor on {}:{}, for df://{scheduler}",
+        args.bind, args.port
     );
     // Ballista's executor stops itself on SIGINT and SIGTERM, once its running
     // tasks are done, and tells the scheduler.

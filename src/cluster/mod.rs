@@ -20,6 +20,7 @@
 
 mod client;
 mod codec;
+pub mod log;
 mod process;
 mod stores;
 mod warnings;

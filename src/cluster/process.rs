@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use ballista_core::config::TaskSchedulingPolicy;
 use ballista_core::extension::SessionConfigExt;
 use ballista_core::registry::BallistaFunctionRegistry;
 use ballista_executor::executor_process::{ExecutorProcessConfig, start_executor_process};
@@ -20,9 +21,6 @@ use lakehunt_udfs::esql_warnings::EsqlWarnings;
 use super::LakehuntCodec;
 use super::stores::{ClusterSettings, registry_for, runtime_producer};
 use crate::error::{Error, Result};
-
-/// Seconds between an executor's heartbeats.
-const HEARTBEAT_S: u64 = 2;
 
 /// A session with lakehunt's functions, for the scheduler's and executors'
 /// decoding of plans (functions travel by name).
@@ -77,6 +75,12 @@ pub async fn run_scheduler(bind: SocketAddr, executor_timeout_s: u64) -> Result<
         // With every executor lost, running jobs fail after this long without
         // one coming back (Ballista's default is 180 s, not its CLI's).
         no_executors_grace_period_seconds: executor_timeout_s,
+        // Executors ask for tasks with their own free slots. Under Ballista
+        // 55's push scheduling the scheduler counts each executor's slots,
+        // and never gives back those of tasks whose stage was rolled back
+        // (an executor lost) or whose job was cancelled (apache/
+        // datafusion-ballista#2418): one lost executor could wedge a job.
+        scheduling_policy: TaskSchedulingPolicy::PullStaged,
         ..SchedulerConfig::default()
     };
     let url = format!("df://{bind}");
@@ -97,8 +101,6 @@ pub struct ExecutorOptions {
     pub bind: String,
     /// Arrow Flight: shuffle and result reads.
     pub port: u16,
-    /// gRPC: tasks pushed by the scheduler.
-    pub grpc_port: u16,
     /// Shuffle files (default: a temporary folder).
     pub work_dir: Option<PathBuf>,
     /// Tasks run at once (default: the machine's cores).
@@ -124,16 +126,15 @@ pub async fn run_executor(options: &ExecutorOptions) -> Result<()> {
         bind_host: options.bind.clone(),
         external_host: Some(options.bind.clone()),
         port: options.port,
-        grpc_port: options.grpc_port,
         scheduler_host: options.scheduler.ip().to_string(),
         scheduler_port: options.scheduler.port(),
         vcores: options.concurrent_tasks.unwrap_or(0),
         work_dir: Some(work_dir.to_string_lossy().into_owned()),
-        executor_heartbeat_interval_seconds: HEARTBEAT_S,
         override_function_registry: Some(Arc::new(BallistaFunctionRegistry::from(&state))),
         override_runtime_producer: Some(runtime_producer(work_dir)),
         override_config_producer: Some(Arc::new(base_config)),
         override_physical_codec: Some(Arc::new(LakehuntCodec::default())),
+        task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
         ..ExecutorProcessConfig::default()
     };
     start_executor_process(Arc::new(config))
