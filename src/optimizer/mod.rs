@@ -13,6 +13,7 @@
 mod compact_views;
 mod exact_casts;
 mod list_filter;
+mod repeated_projections;
 mod split_scan;
 pub(crate) mod tap;
 mod threshold;
@@ -42,14 +43,22 @@ pub(crate) struct RuleSwitches {
 }
 
 /// The logical rules: lakehunt's first (each pass runs them in this order),
-/// then DataFusion's own.
+/// then DataFusion's own, with lakehunt's fix for repeated projections
+/// before each projection pass.
 pub(crate) fn logical_rules() -> Vec<Arc<dyn OptimizerRule + Send + Sync>> {
     let mut rules: Vec<Arc<dyn OptimizerRule + Send + Sync>> = vec![
         // Before the simplifier, which would unwrap the view's timestamp
         // casts with a truncated literal.
         Arc::new(exact_casts::ExactTimestampCasts),
     ];
-    rules.extend(Optimizer::new().rules);
+    for rule in Optimizer::new().rules {
+        // Before each projection pass, which would drop one of two equal
+        // projections in a row.
+        if rule.name() == "optimize_projections" {
+            rules.push(Arc::new(repeated_projections::KeepRepeatedProjections));
+        }
+        rules.push(rule);
+    }
     rules
 }
 
