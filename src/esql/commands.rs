@@ -43,6 +43,27 @@ struct Pipeline<'t> {
     /// Whether the rows carry [`ORDER`], their place in a SORT whose keys a
     /// later command dropped or replaced (hidden; dropped at the end).
     pinned: bool,
+    /// How deep the plan is so far: a level per command, and per
+    /// projection of a run of EVALs.
+    levels: usize,
+}
+
+/// Plans deeper than this are refused: each level is a subquery of the next,
+/// and DataFusion's SQL planner walks the whole plan below a projection for
+/// each one, in time that grows with about the cube of the depth where each
+/// level adds a column (release build: 100 levels 0.3 s, 150 levels 1.3 s).
+/// A run of EVALs is one level per projection, not per command.
+const MAX_LEVELS: usize = 150;
+
+/// The command at `at` takes the plan past [`MAX_LEVELS`].
+fn too_deep(at: usize) -> Error {
+    error(
+        at,
+        format!(
+            "the query nests more than {MAX_LEVELS} levels: one per command, and one per \
+             EVAL that reads a column the EVAL before it made"
+        ),
+    )
 }
 
 /// `v`, the SQL of `e`, cast to INT where `e` is a whole-number literal
@@ -88,10 +109,34 @@ const ORDER: &str = "__lakehunt_order";
 pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
     let commands = parse(query)?;
     let mut pipeline = Pipeline::start(&commands, target)?;
-    for (at, command) in &commands[1..] {
+    let mut rest = &commands[1..];
+    while let Some(((at, command), _)) = rest.split_first() {
         let at = *at;
         pipeline.at = at;
         pipeline.sql.command_at.set(at);
+        // EVALs in a row are one EVAL (ES|QL's `EVAL a = 1 | EVAL b = a` is
+        // `EVAL a = 1, b = a`), each assignment translated where it was
+        // written: its columns go into as few projections as their reads
+        // allow, so a long run of EVALs is not as deep a plan.
+        let run = rest
+            .iter()
+            .take_while(|(_, c)| matches!(c, Command::Eval(_)))
+            .count();
+        if run > 0 {
+            let assignments: Vec<(usize, &(String, Expr))> = rest[..run]
+                .iter()
+                .flat_map(|(at, c)| match c {
+                    Command::Eval(assignments) => assignments.iter().map(|a| (*at, a)).collect(),
+                    _ => vec![],
+                })
+                .collect();
+            pipeline.current = pipeline.eval(&assignments)?;
+            rest = &rest[run..];
+            pipeline.deepen(at)?;
+            continue;
+        }
+        rest = &rest[1..];
+        pipeline.levels += 1;
         pipeline.current = match command {
             Command::From(..) => return Err(error(at, "FROM may only start the query")),
             Command::Row(..) => return Err(error(at, "ROW may only start the query")),
@@ -110,10 +155,11 @@ pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
             Command::LookupJoin(index, on, at) => pipeline.lookup_join(index, on, *at)?,
             Command::Sort(keys) => pipeline.sort(keys),
             Command::Limit(n) => pipeline.limit(*n),
-            Command::Eval(assignments) => pipeline.eval(assignments)?,
+            Command::Eval(_) => unreachable!("EVALs are translated above"),
             Command::Drop(fields) => pipeline.drop(fields)?,
             Command::Rename(pairs) => pipeline.rename(pairs)?,
         };
+        pipeline.deepen(at)?;
     }
     Ok(pipeline.finish())
 }
@@ -223,6 +269,7 @@ impl Pipeline<'_> {
             at: 0,
             limited: false,
             pinned: false,
+            levels: 0,
         })
     }
 
@@ -271,6 +318,7 @@ impl Pipeline<'_> {
             at: 0,
             limited: false,
             pinned: false,
+            levels: 0,
         })
     }
 
@@ -700,14 +748,23 @@ impl Pipeline<'_> {
         format!("SELECT * FROM ({current}){} LIMIT {n}", self.order_by())
     }
 
-    /// `EVAL name = expr, ...`: each column may use the ones before it.
-    fn eval(&mut self, assignments: &[(String, Expr)]) -> Result<String> {
+    /// Refuses a plan deeper than [`MAX_LEVELS`], at the command at `at`.
+    fn deepen(&self, at: usize) -> Result<()> {
+        if self.levels > MAX_LEVELS {
+            return Err(too_deep(at));
+        }
+        Ok(())
+    }
+
+    /// `EVAL name = expr, ...`, or a run of EVALs (each assignment with
+    /// where its command starts): each column may use the ones before it.
+    fn eval(&mut self, assignments: &[(usize, &(String, Expr))]) -> Result<String> {
         let mut current = std::mem::take(&mut self.current);
         // A column the pending order sorts on, replaced: the order is kept.
         if self
             .order
             .as_ref()
-            .is_some_and(|(keys, _)| assignments.iter().any(|(name, _)| keys.contains(name)))
+            .is_some_and(|(keys, _)| assignments.iter().any(|(_, (name, _))| keys.contains(name)))
         {
             current = self.pin(current);
         }
@@ -721,7 +778,8 @@ impl Pipeline<'_> {
         // The highest level that reads each name: a replacement of it goes
         // no lower (a projection's outputs all read its input).
         let mut read_at: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        for (name, e) in assignments {
+        for &(at, (name, e)) in assignments {
+            self.sql.command_at.set(at);
             let mut v = String::new();
             self.sql.expr(e, &mut v)?;
             let v = integer_literal(&self.sql, e, v);
@@ -751,6 +809,9 @@ impl Pipeline<'_> {
                 .max()
                 .unwrap_or(0);
             let level = level.max(read_later);
+            if self.levels + level >= MAX_LEVELS {
+                return Err(too_deep(at));
+            }
             for r in reads {
                 let at = read_at.entry(r).or_insert(level);
                 *at = (*at).max(level);
@@ -783,10 +844,11 @@ impl Pipeline<'_> {
         }
         // ES|QL's order: each assigned column last, in the order assigned.
         let mut expected = self.columns.clone();
-        for (name, _) in assignments {
+        for (_, (name, _)) in assignments {
             expected.retain(|c| c != name);
             expected.push(name.clone());
         }
+        self.levels += levels.len();
         let mut made = self.columns.clone();
         let mut c = current;
         for outputs in &levels {

@@ -492,8 +492,8 @@ fn deeply_nested_queries_are_refused_not_crashed() {
             "AND/OR terms",
         ),
         (
-            format!("FROM logs-* | {}", vec!["EVAL x = 1"; 200].join(" | ")),
-            "more than 150 commands",
+            format!("FROM logs-* | {}", vec!["KEEP x"; 10_001].join(" | ")),
+            "more than 10000 commands",
         ),
     ];
     let dir = tempfile::tempdir().unwrap();
@@ -674,6 +674,52 @@ fn long_pipelines_and_or_chains_run() {
         )),
         all
     );
+    // EVALs in a row are one EVAL: 2,000 of them, each adding a column, are
+    // one projection (as 2,000 nested ones DataFusion would plan for hours).
+    let evals: Vec<String> = (0..2_000)
+        .map(|i| format!("EVAL x{i} = source.port + {i}"))
+        .collect();
+    assert_eq!(
+        count(&format!(
+            "FROM logs-* | {} | STATS d = MAX(x1999 - x0), n = COUNT(*)",
+            evals.join(" | ")
+        )),
+        format!("1999,{all}")
+    );
+    // Each reading the one before: a projection each, 140 deep.
+    let chain = "| EVAL a = a + 1 ".repeat(139);
+    assert_eq!(
+        count(&format!(
+            "FROM logs-* | EVAL a = source.port {chain}| STATS d = MIN(a - source.port)"
+        )),
+        "139"
+    );
+    // Deeper than 150 levels: refused, naming the command that goes past.
+    std::fs::write(
+        &file,
+        format!(
+            "FROM logs-* | EVAL a = source.port {}| KEEP a",
+            "| EVAL a = a + 1 ".repeat(200)
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args(["esql", "--as-of", AS_OF, "--file"])
+        .arg(&file)
+        .arg("--data")
+        .arg(&data)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    // The 150th `EVAL a = a + 1` (each `| EVAL a = a + 1 ` is 17 bytes, the
+    // first at byte 35): its EVAL, two bytes on, counted from 1.
+    let at = format!("at 1:{}:", 35 + 149 * 17 + 2 + 1);
+    assert!(
+        err.contains(&at) && err.contains("nests more than 150 levels"),
+        "{at}: {err}"
+    );
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
     let ports: Vec<String> = (0..500).map(|p| format!("source.port == {p}")).collect();
     assert_eq!(
         count(&format!(

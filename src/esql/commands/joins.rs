@@ -456,6 +456,9 @@ impl Pipeline<'_> {
             .cloned()
             .collect();
         if !computed.is_empty() {
+            let at = self.at;
+            let computed: Vec<(usize, &(String, Expr))> =
+                computed.iter().map(|a| (at, a)).collect();
             self.current = self.eval(&computed)?;
         }
         let fields: Vec<(String, Expr)> = keys
