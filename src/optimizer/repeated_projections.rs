@@ -10,21 +10,24 @@
 //!
 //! [`KeepRepeatedProjections`] runs just before each of DataFusion's
 //! projection passes. It gives every projection that computes something and
-//! is the input of another projection an extra column that nothing reads: no
-//! projection merged from above (which never carries it) can equal it, so
-//! the pass composes them (`(a + 1) + 1 AS a`), or keeps both, and drops the
+//! is the input of another projection an extra column that nothing reads,
+//! named as no other: no projection merged from above can equal it, so the
+//! pass composes them (`(a + 1) + 1 AS a`), or keeps both, and drops the
 //! unused column.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::common::Result;
 use datafusion::common::tree_node::Transformed;
 use datafusion::logical_expr::{Expr, LogicalPlan, Projection, lit};
 use datafusion::optimizer::{ApplyOrder, OptimizerConfig, OptimizerRule};
 
-/// The extra column's name (a number is added until neither the projection
-/// nor its input has a column of that name).
+/// The extra column's name, before a number unique in the process.
 const UNUSED: &str = "__lakehunt_keep_projection";
+
+/// The next number for [`UNUSED`].
+static NEXT: AtomicU64 = AtomicU64::new(0);
 
 /// See the module's documentation.
 #[derive(Debug)]
@@ -58,15 +61,19 @@ impl OptimizerRule for KeepRepeatedProjections {
                 .fields()
                 .iter()
                 .any(|f| f.name().starts_with(UNUSED));
+            // `a AS a` is a column; `b AS a, a AS b` is not (twice is not once).
             let column = |e: &Expr| match e {
-                Expr::Alias(alias) => matches!(*alias.expr, Expr::Column(_)),
+                Expr::Alias(alias) => {
+                    matches!(&*alias.expr, Expr::Column(c) if c.name == alias.name)
+                }
                 e => matches!(e, Expr::Column(_)),
             };
             if marked || lower.expr.iter().all(column) {
                 return Ok(Transformed::no(node));
             }
-            // Not the name of the one below it (marked first): two marked
-            // projections in a row must differ too.
+            // A name no other marked projection has: a projection merged
+            // from above keeps the mark of the one it merged, and must not
+            // equal another marked one below for sharing its name.
             let taken = |name: &str| {
                 lower.schema.fields().iter().any(|f| f.name() == name)
                     || lower
@@ -76,15 +83,12 @@ impl OptimizerRule for KeepRepeatedProjections {
                         .iter()
                         .any(|f| f.name() == name)
             };
-            // One more name than there are columns: one of them is free.
-            let names = lower.schema.fields().len() + lower.input.schema().fields().len();
-            let name = (0..=names)
-                .map(|i| match i {
-                    0 => UNUSED.to_owned(),
-                    i => format!("{UNUSED}_{i}"),
-                })
-                .find(|name| !taken(name))
-                .unwrap_or_default();
+            let name = loop {
+                let name = format!("{UNUSED}_{}", NEXT.fetch_add(1, Ordering::Relaxed));
+                if !taken(&name) {
+                    break name;
+                }
+            };
             let mut expr = lower.expr.clone();
             expr.push(lit(true).alias(name));
             let lower = Projection::try_new(expr, Arc::clone(&lower.input))?;
@@ -150,6 +154,19 @@ mod tests {
                     .to_owned(),
                 3,
             ),
+            // The top kept apart (`a + a`), the rest merged: (1 + 1 + 1) * 2.
+            (
+                "SELECT a + a AS a, b FROM (SELECT a + 1 AS a, b FROM (SELECT a, b, 5 AS z \
+                 FROM (SELECT a + 1 AS a, b FROM (SELECT 1 AS a, 2 AS b))))"
+                    .to_owned(),
+                6,
+            ),
+            // Two swaps are none.
+            (
+                "SELECT b AS a, a AS b FROM (SELECT b AS a, a AS b FROM (SELECT 1 AS a, 2 AS b))"
+                    .to_owned(),
+                1,
+            ),
         ] {
             assert_eq!(first_column(&sql, true).await, [want], "{sql}");
         }
@@ -171,8 +188,13 @@ mod tests {
                 .transformed
         };
         assert!(changes("SELECT a + 1 AS a FROM (SELECT a * 2 AS a FROM (SELECT 1 AS a))").await);
-        // Columns renamed under a projection, and a computation under a filter.
-        assert!(!changes("SELECT a + 1 AS a FROM (SELECT column1 AS a FROM (VALUES (1)))").await);
+        // Columns under a projection, and a computation under a filter.
+        assert!(
+            !changes("SELECT a + 1 AS a FROM (SELECT a FROM (SELECT a FROM (VALUES (1)) AS t(a)))")
+                .await
+        );
+        // Columns renamed are not the same columns: marked.
+        assert!(changes("SELECT a + 1 AS a FROM (SELECT column1 AS a FROM (VALUES (1)))").await);
         assert!(!changes("SELECT a FROM (SELECT 1 AS a) WHERE a > 0").await);
     }
 }
