@@ -52,7 +52,8 @@ struct Pipeline<'t> {
 /// and DataFusion's SQL planner walks the whole plan below a projection for
 /// each one, in time that grows with about the cube of the depth where each
 /// level adds a column (release build: 100 levels 0.3 s, 150 levels 1.3 s).
-/// A run of EVALs is one level per projection, not per command.
+/// A run of EVALs is one level per projection, not per command; STATS
+/// computes each key that is an expression in a level of its own.
 const MAX_LEVELS: usize = 150;
 
 /// The command at `at` takes the plan past [`MAX_LEVELS`].
@@ -60,8 +61,9 @@ fn too_deep(at: usize) -> Error {
     error(
         at,
         format!(
-            "the query nests more than {MAX_LEVELS} levels: one per command, and one per \
-             EVAL that reads a column the EVAL before it made"
+            "the query nests more than {MAX_LEVELS} levels: one per command and per computed \
+             STATS key, and one per EVAL that reads or replaces a column the EVAL before it \
+             made"
         ),
     )
 }
@@ -694,6 +696,9 @@ impl Pipeline<'_> {
                     }
                 }
                 e => {
+                    // A nested SELECT each: each counts toward the depth.
+                    self.levels += 1;
+                    self.deepen(self.at)?;
                     let mut v = String::new();
                     self.sql.expr(e, &mut v)?;
                     current = add_columns(

@@ -173,7 +173,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "EVAL name = expr, ...",
         Supported,
-        "a column of the same name is replaced (and moves last); each assignment may use the ones before it; assignments that read none of this EVAL's others share one projection, so hundreds in one EVAL plan in milliseconds; EVALs in a row are one EVAL (2,000 of them run); a plan nests at most 150 levels (a command each, an EVAL that reads the one before it one more)",
+        "a column of the same name is replaced (and moves last); each assignment may use the ones before it; assignments that read none of this EVAL's others share one projection, so hundreds in one EVAL plan in milliseconds; EVALs in a row are one EVAL (2,000 of them run); a plan nests at most 150 levels (a command each, a computed STATS key each, an EVAL that reads or replaces a column the one before it made one more)",
         "esql/semantics.slt",
     ),
     c(

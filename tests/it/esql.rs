@@ -694,7 +694,29 @@ fn long_pipelines_and_or_chains_run() {
         )),
         "139"
     );
-    // Deeper than 150 levels: refused, naming the command that goes past.
+    let ports: Vec<String> = (0..500).map(|p| format!("source.port == {p}")).collect();
+    assert_eq!(
+        count(&format!(
+            "FROM logs-* | WHERE {} | STATS n = COUNT(*)",
+            ports.join(" OR ")
+        )),
+        "0"
+    );
+    assert_eq!(
+        count("FROM logs-* | WHERE source.port < 1024 | STATS n = COUNT(*)"),
+        "0"
+    );
+}
+
+/// Plans deeper than 150 levels are refused in one line, naming the
+/// command that goes past: a chain of EVALs each reading the one before,
+/// other commands, computed STATS keys.
+#[test]
+fn pipelines_deeper_than_150_levels_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("query.esql");
+    // Refused before any data is read: the path need not exist.
+    let data = dir.path().join("no-such-lake");
     std::fs::write(
         &file,
         format!(
@@ -720,18 +742,29 @@ fn long_pipelines_and_or_chains_run() {
         "{at}: {err}"
     );
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    let ports: Vec<String> = (0..500).map(|p| format!("source.port == {p}")).collect();
-    assert_eq!(
-        count(&format!(
-            "FROM logs-* | WHERE {} | STATS n = COUNT(*)",
-            ports.join(" OR ")
-        )),
-        "0"
-    );
-    assert_eq!(
-        count("FROM logs-* | WHERE source.port < 1024 | STATS n = COUNT(*)"),
-        "0"
-    );
+    // Other commands count one each, a computed STATS key one each.
+    for query in [
+        format!("FROM logs-* {}", "| KEEP source.port ".repeat(151)),
+        format!(
+            "FROM logs-* | STATS n = COUNT(*) BY {}",
+            (0..151)
+                .map(|i| format!("k{i} = source.port + {i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ] {
+        std::fs::write(&file, query).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+            .args(["esql", "--as-of", AS_OF, "--file"])
+            .arg(&file)
+            .arg("--data")
+            .arg(&data)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(err.contains("nests more than 150 levels"), "{err}");
+    }
 }
 
 #[test]
