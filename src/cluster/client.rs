@@ -104,7 +104,8 @@ pub(super) async fn submit(
     };
 
     // A client stopped while the job runs (Ctrl-C) cancels it, so the
-    // cluster does not go on computing an answer no one will read.
+    // cluster starts none of its tasks that are left (those running finish:
+    // executors pull their tasks, and nothing can stop them there).
     let mut guard = Cancel {
         scheduler: Some(scheduler.clone()),
         job_id: job_id.clone(),

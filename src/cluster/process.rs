@@ -135,6 +135,11 @@ pub async fn run_executor(options: &ExecutorOptions) -> Result<()> {
         override_config_producer: Some(Arc::new(base_config)),
         override_physical_codec: Some(Arc::new(LakehuntCodec::default())),
         task_scheduling_policy: TaskSchedulingPolicy::PullStaged,
+        // Nothing listens for the scheduler in pull mode. The scheduler still
+        // dials this port to cancel tasks (a cancelled job, a lost executor):
+        // port 0 fails at once, where the default (50052) could reach
+        // another process.
+        grpc_port: 0,
         ..ExecutorProcessConfig::default()
     };
     start_executor_process(Arc::new(config))

@@ -390,18 +390,18 @@ fn an_executor_killed_mid_job_leaves_the_answer_whole() {
 
 #[test]
 fn an_executor_killed_after_the_first_stage_leaves_the_answer_whole() {
-    // Once both have written the first stage's output, while the second
-    // stage reads it: the second stage is rolled back and the lost part of
-    // the first runs again. With Ballista's push scheduling this wedged the
-    // job for good: the rolled-back tasks' slots were never given back.
-    executor_killed_mid_job(Kill::AfterEveryExecutorWroteShuffleFiles);
+    // One that wrote first-stage output, once the other runs a second-stage
+    // task: the second stage is rolled back and the lost part of the first
+    // runs again. With Ballista's push scheduling this wedged the job for
+    // good: the rolled-back tasks' slots were never given back.
+    executor_killed_mid_job(Kill::WhileTheSecondStageRuns);
 }
 
 /// When [`executor_killed_mid_job`] kills an executor.
 #[derive(Clone, Copy, Debug)]
 enum Kill {
     FirstToWriteShuffleFiles,
-    AfterEveryExecutorWroteShuffleFiles,
+    WhileTheSecondStageRuns,
 }
 
 fn executor_killed_mid_job(when: Kill) {
@@ -438,9 +438,19 @@ fn executor_killed_mid_job(when: Kill) {
             .collect();
         let chosen = match when {
             Kill::FirstToWriteShuffleFiles => writing.first().copied(),
-            Kill::AfterEveryExecutorWroteShuffleFiles => {
-                (writing.len() == cluster.executors.len()).then_some(0)
-            }
+            // Executor logs (`--log info`) name each task they receive:
+            // `Received task: [TID <job>/<stage>.<attempt>/...]`.
+            Kill::WhileTheSecondStageRuns => writing.iter().copied().find(|&i| {
+                (0..cluster.executors.len()).any(|other| {
+                    other != i
+                        && cluster.log(1 + other).lines().any(|l| {
+                            l.split("task: [TID ")
+                                .nth(1)
+                                .and_then(|tid| tid.split('/').nth(1))
+                                .is_some_and(|stage| stage.starts_with("2."))
+                        })
+                })
+            }),
         };
         if let Some(i) = chosen {
             break i;
@@ -470,6 +480,19 @@ fn executor_killed_mid_job(when: Kill) {
     );
     assert_eq!(output.stdout, local.stdout);
     assert_eq!(warnings(&local_warnings), warnings(&stderr(&output)));
+    if let Kill::WhileTheSecondStageRuns = when {
+        // The path under test: the second stage rolled back, the first's
+        // lost output made again. Ballista says so on the executor's loss
+        // ("Reset N tasks for successful job/stage"), or first on the second
+        // stage's failed read ("resubmit the current running Stage 2 and its
+        // map Stage 1").
+        let said = cluster.log(0);
+        assert!(
+            said.contains("tasks for successful job/stage") || said.contains("and its map Stage"),
+            "{}",
+            cluster.log_tails()
+        );
+    }
 }
 
 #[test]
@@ -518,6 +541,11 @@ fn losing_every_executor_fails_the_run_in_one_line() {
 }
 
 impl Cluster {
+    /// Process `i`'s log so far: the scheduler's (0), then each executor's.
+    fn log(&self, i: usize) -> String {
+        std::fs::read_to_string(&self.logs[i]).unwrap_or_default()
+    }
+
     /// The last lines of each process's log, for a failure message.
     fn log_tails(&self) -> String {
         let mut tails = String::new();
