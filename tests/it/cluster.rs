@@ -40,7 +40,8 @@ pub(crate) struct Cluster {
     pub(crate) url: String,
     scheduler: Child,
     executors: Vec<(Child, PathBuf)>,
-    /// The processes' logs (`--log info`), shown when a test fails.
+    /// The processes' logs (`--log info`: the kill tests read the tasks each
+    /// executor received), shown when a test fails.
     logs: Vec<PathBuf>,
 }
 
@@ -65,7 +66,6 @@ impl Cluster {
     /// The same, with `env` added to the executors' environment.
     pub(crate) fn start_with(dir: &Path, executors: usize, env: &[(&str, &str)]) -> Cluster {
         let port = free_port();
-        let level = std::env::var("LAKEHUNT_TEST_CLUSTER_LOG").unwrap_or_else(|_| "info".into());
         let log = |name: &str| {
             let path = dir.join(format!("{name}.log"));
             (std::fs::File::create(&path).unwrap(), path)
@@ -79,7 +79,7 @@ impl Cluster {
                 "--executor-timeout",
                 "10",
                 "--log",
-                &level,
+                "info",
             ])
             .stdout(Stdio::null())
             .stderr(scheduler_log)
@@ -106,7 +106,7 @@ impl Cluster {
                     "--concurrent-tasks",
                     "2",
                     "--log",
-                    &level,
+                    "info",
                     "--work-dir",
                 ])
                 .arg(&work)
