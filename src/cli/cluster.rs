@@ -146,8 +146,9 @@ pub(crate) fn executor(args: &ExecutorArgs) -> anyhow::Result<Outcome> {
         "lakehunt executor on {}:{}, for df://{scheduler}",
         args.bind, args.port
     );
-    // Ballista's executor stops itself on SIGINT and SIGTERM, once its running
-    // tasks are done, and tells the scheduler.
+    // Ballista's executor stops itself on SIGINT and SIGTERM: it tells the
+    // scheduler, then waits for its running tasks (pulling, it may take new
+    // ones meanwhile; see docs/cluster.md).
     runtime.block_on(cluster::run_executor(&options))?;
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     Ok(Outcome::Clean)
