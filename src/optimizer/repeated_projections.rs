@@ -73,22 +73,9 @@ impl OptimizerRule for KeepRepeatedProjections {
             }
             // A name no other marked projection has: a projection merged
             // from above keeps the mark of the one it merged, and must not
-            // equal another marked one below for sharing its name.
-            let taken = |name: &str| {
-                lower.schema.fields().iter().any(|f| f.name() == name)
-                    || lower
-                        .input
-                        .schema()
-                        .fields()
-                        .iter()
-                        .any(|f| f.name() == name)
-            };
-            let name = loop {
-                let name = format!("{UNUSED}_{}", NEXT.fetch_add(1, Ordering::Relaxed));
-                if !taken(&name) {
-                    break name;
-                }
-            };
+            // equal another marked one below for sharing its name. (None of
+            // the lower one's columns has the prefix, or it would be marked.)
+            let name = format!("{UNUSED}_{}", NEXT.fetch_add(1, Ordering::Relaxed));
             let mut expr = lower.expr.clone();
             expr.push(lit(true).alias(name));
             let lower = Projection::try_new(expr, Arc::clone(&lower.input))?;
