@@ -127,14 +127,17 @@ pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
         if run > 0 {
             let assignments: Vec<(usize, &(String, Expr))> = rest[..run]
                 .iter()
-                .flat_map(|(at, c)| match c {
-                    Command::Eval(assignments) => assignments.iter().map(|a| (*at, a)).collect(),
-                    _ => vec![],
+                .flat_map(|(at, c)| {
+                    let assignments = match c {
+                        Command::Eval(assignments) => assignments.as_slice(),
+                        _ => &[],
+                    };
+                    assignments.iter().map(move |a| (*at, a))
                 })
                 .collect();
+            // `eval` refuses the assignment that goes past the depth itself.
             pipeline.current = pipeline.eval(&assignments)?;
             rest = &rest[run..];
-            pipeline.deepen(at)?;
             continue;
         }
         rest = &rest[1..];
@@ -814,7 +817,7 @@ impl Pipeline<'_> {
                 .max()
                 .unwrap_or(0);
             let level = level.max(read_later);
-            if self.levels + level >= MAX_LEVELS {
+            if self.levels + level + 1 > MAX_LEVELS {
                 return Err(too_deep(at));
             }
             for r in reads {
