@@ -300,7 +300,7 @@ impl Pipeline<'_> {
             if let Some(t) = t {
                 types.insert(name.clone(), t);
             }
-            if matches!(value, Expr::List(..)) {
+            if sql.in_order(value) {
                 sql.in_order.insert(name.clone());
             }
             if sql.is_ip(value) {
@@ -957,47 +957,65 @@ impl Pipeline<'_> {
     }
 
     /// `RENAME old AS new, ...`: the pending order follows renamed columns.
+    /// `RENAME old AS new, ...`: one pair after another, as RENAME's
+    /// reference defines it ("equivalent to multiple sequential RENAME
+    /// commands"): `a AS b, b AS c` ends with `c` holding `a`'s values, and
+    /// of several columns renamed to one name the last is kept.
     fn rename(&mut self, pairs: &[(String, String)]) -> Result<String> {
-        let current = std::mem::take(&mut self.current);
+        let mut out = std::mem::take(&mut self.current);
+        for (old, new) in pairs {
+            out = self.rename_one(out, old, new)?;
+        }
+        Ok(out)
+    }
+
+    fn rename_one(&mut self, current: String, old: &str, new: &str) -> Result<String> {
+        if !self.columns.iter().any(|c| c == old) && self.known {
+            return Err(self.unknown(old));
+        }
         // A column already of the new name is replaced by the renamed one.
-        let mut replaced: Vec<String> = vec![];
-        for (old, new) in pairs {
-            if old != new
-                && self.columns.iter().any(|c| c == new)
-                && self.columns.iter().any(|c| c == old)
-            {
-                self.columns.retain(|c| c != new);
-                replaced.push(quote(new));
-            }
+        let mut excluded = vec![quote(old)];
+        if old != new && self.columns.iter().any(|c| c == new) {
+            self.columns.retain(|c| c != new);
+            excluded.push(quote(new));
         }
-        for (old, new) in pairs {
-            match self.columns.iter_mut().find(|c| *c == old) {
-                Some(slot) => new.clone_into(slot),
-                None if self.known => return Err(self.unknown(old)),
-                None => {}
-            }
-            self.sql.rename_column(old, new);
+        if let Some(slot) = self.columns.iter_mut().find(|c| *c == old) {
+            new.clone_into(slot);
         }
-        let mut old: Vec<String> = pairs.iter().map(|(o, _)| quote(o)).collect();
-        old.extend(replaced);
-        let renamed: Vec<String> = pairs
-            .iter()
-            .map(|(o, n)| format!("{} AS {}", quote(o), quote(n)))
-            .collect();
-        let out = format!(
-            "SELECT * EXCLUDE ({}), {} FROM ({current}){}",
-            old.join(", "),
-            renamed.join(", "),
-            self.order_by()
-        );
-        // The pending self.order follows renamed self.columns.
+        self.sql.rename_column(old, new);
+        // The renamed column keeps its place (Elasticsearch's rename.csv-spec:
+        // `row a = 1, b = 2 | rename a as c` gives c, b).
+        let select = if self.known {
+            let mut list: Vec<String> = self
+                .columns
+                .iter()
+                .map(|c| {
+                    if c == new {
+                        format!("{} AS {}", quote(old), quote(new))
+                    } else {
+                        quote(c)
+                    }
+                })
+                .collect();
+            if self.pinned {
+                list.push(quote(ORDER));
+            }
+            list.join(", ")
+        } else {
+            format!(
+                "* EXCLUDE ({}), {} AS {}",
+                excluded.join(", "),
+                quote(old),
+                quote(new)
+            )
+        };
+        let out = format!("SELECT {select} FROM ({current}){}", self.order_by());
+        // The pending self.order follows the renamed column.
         if let Some((keys, clause)) = &mut self.order {
-            for (o, n) in pairs {
-                for key in keys.iter_mut().filter(|k| *k == o) {
-                    n.clone_into(key);
-                }
-                *clause = clause.replace(&quote(o), &quote(n));
+            for key in keys.iter_mut().filter(|k| *k == old) {
+                new.clone_into(key);
             }
+            *clause = clause.replace(&quote(old), &quote(new));
         }
         Ok(out)
     }

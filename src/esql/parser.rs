@@ -736,12 +736,20 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
             })?),
             "eval" => Command::Eval(p.list(|p| p.assignment(text))?),
             "drop" => Command::Drop(p.list(Parser::pattern)?),
+            // `old AS new`, or the newer `new = old`.
             "rename" => Command::Rename(p.list(|p| {
-                let old = p.field()?;
-                if !p.eat_keyword("as") {
-                    return Err(error(p.pos(), "expected AS in RENAME old AS new"));
+                let first = p.field()?;
+                if p.eat_keyword("as") {
+                    Ok((first, p.field()?))
+                } else if p.peek() == Some(&Tok::Op("=")) {
+                    p.next();
+                    Ok((p.field()?, first))
+                } else {
+                    Err(error(
+                        p.pos(),
+                        "expected AS in RENAME old AS new (or = in RENAME new = old)",
+                    ))
                 }
-                Ok((old, p.field()?))
             })?),
             "limit" => match p.next() {
                 Some(Tok::Int(n)) => Command::Limit(n),
