@@ -107,6 +107,35 @@ fn list_conversion(name: &str) -> Option<&'static str> {
 }
 
 impl Sql<'_> {
+    /// `converted`, a conversion of `arg`, counting the values it could not
+    /// convert as ES|QL warns of them. `arg` is read a second time, so only
+    /// where that cannot count a warning twice (a field, a literal); of any
+    /// other argument the failures are NULL without a warning.
+    fn conversion_warned(&self, converted: String, arg: &Expr) -> Result<String> {
+        fn plain(e: &Expr) -> bool {
+            match e {
+                Expr::Field(_)
+                | Expr::Str(_)
+                | Expr::Int(_)
+                | Expr::Float(_)
+                | Expr::Bool(_)
+                | Expr::Null => true,
+                Expr::Neg(inner) => plain(inner),
+                Expr::List(items, _) => items.iter().all(plain),
+                _ => false,
+            }
+        }
+        if !plain(arg) {
+            return Ok(converted);
+        }
+        let original = if self.is_list(arg) {
+            self.text(arg, false)?
+        } else {
+            self.text_again(arg)?
+        };
+        Ok(format!("esql_converted({converted}, {original})"))
+    }
+
     /// Functions whose ES|QL meaning needs more than a same-named SQL call;
     /// `false` when `name` is not one of them.
     #[expect(
@@ -151,11 +180,11 @@ impl Sql<'_> {
                 ));
             }
             let v = self.text(&args[0], false)?;
-            let _ = write!(
-                out,
+            let converted = format!(
                 "CASE WHEN cardinality(array_compact(TRY_CAST({v} AS {to}[]))) > 0 \
                  THEN array_compact(TRY_CAST({v} AS {to}[])) END"
             );
+            out.push_str(&self.conversion_warned(converted, &args[0])?);
             return Ok(true);
         }
         let sql = match name {
@@ -190,14 +219,23 @@ impl Sql<'_> {
             }
             "to_double" => {
                 arity(1..=1)?;
-                format!("try_cast({} AS DOUBLE)", self.text(&args[0], true)?)
+                let v = self.text(&args[0], true)?;
+                if timestamp(&args[0]) {
+                    // A time is its milliseconds since the epoch.
+                    format!(
+                        "CAST(CAST(arrow_cast({v}, 'Timestamp(Millisecond, Some(\"UTC\"))') \
+                         AS BIGINT) AS DOUBLE)"
+                    )
+                } else {
+                    self.conversion_warned(format!("try_cast({v} AS DOUBLE)"), &args[0])?
+                }
             }
             "to_integer" | "to_int" | "to_long" => {
                 arity(1..=1)?;
                 let to = if name == "to_long" { "BIGINT" } else { "INT" };
                 let v = self.text(&args[0], true)?;
                 let rounded = format!("try_cast(floor(try_cast({v} AS DOUBLE) + 0.5) AS {to})");
-                if integer(&args[0]) {
+                let converted = if integer(&args[0]) {
                     format!("try_cast({v} AS {to})")
                 } else if timestamp(&args[0]) {
                     // A time is its milliseconds since the epoch.
@@ -212,13 +250,17 @@ impl Sql<'_> {
                     // Text is read as a whole number first, exact to the last
                     // digit; else as a double, rounded.
                     format!("coalesce(try_cast({v} AS {to}), {rounded})")
-                }
+                };
+                self.conversion_warned(converted, &args[0])?
             }
             "to_string" | "to_str" => {
                 arity(1..=1)?;
                 let v = self.text(&args[0], true)?;
                 if timestamp(&args[0]) {
                     format!("to_char({v}, '%Y-%m-%dT%H:%M:%S%.3fZ')")
+                } else if self.infer(&args[0]).is_some_and(|t| t.is_floating()) {
+                    // Java's spelling of a double: 1.0E20, not 1e20.
+                    format!("java_double_string({v})")
                 } else {
                     format!("CAST({v} AS VARCHAR)")
                 }
@@ -230,21 +272,34 @@ impl Sql<'_> {
                     // Whole numbers are milliseconds since the epoch.
                     format!("arrow_cast(to_timestamp_millis({v}), '{}')", self.time_type)
                 } else {
-                    format!(
-                        "arrow_cast(try_cast({v} AS TIMESTAMP), '{}')",
-                        self.time_type
-                    )
+                    self.conversion_warned(
+                        format!(
+                            "arrow_cast(try_cast({v} AS TIMESTAMP), '{}')",
+                            self.time_type
+                        ),
+                        &args[0],
+                    )?
                 }
             }
             "to_ip" => {
                 arity(1..=1)?;
                 let v = self.text(&args[0], true)?;
-                format!("CASE WHEN cidr_match({v}, '0.0.0.0/0', '::/0') IS NOT NULL THEN {v} END")
+                self.conversion_warned(
+                    format!(
+                        "CASE WHEN cidr_match({v}, '0.0.0.0/0', '::/0') IS NOT NULL THEN {v} END"
+                    ),
+                    &args[0],
+                )?
+            }
+            "to_boolean" | "to_bool" if self.is_list(&args[0]) => {
+                arity(1..=1)?;
+                format!("esql_boolean_list({})", self.text(&args[0], false)?)
             }
             "to_boolean" | "to_bool" => {
                 arity(1..=1)?;
                 let v = self.text(&args[0], true)?;
-                if integer(&args[0]) {
+                if integer(&args[0]) || self.infer(&args[0]).is_some_and(|t| t.is_floating()) {
+                    // Any number but zero is true.
                     format!("({v} <> 0)")
                 } else {
                     format!(
@@ -728,6 +783,12 @@ impl Sql<'_> {
                     ));
                 };
                 sql
+            }
+            "mv_min" | "mv_max" if self.is_list(&args[0]) && !self.is_ip(&args[0]) => {
+                arity(1..=1)?;
+                // The smallest and largest whatever the list's order (a
+                // literal or SPLIT's keeps the order written).
+                format!("array_{}({})", &name[3..], self.text(&args[0], false)?)
             }
             "mv_first" | "mv_last" | "mv_min" | "mv_max" => {
                 arity(1..=1)?;

@@ -18,7 +18,11 @@
 //!   number, `POW` past the double range), counting those rows;
 //! - `esql_null_if(value, invalid)` is `value`, NULL where `invalid` is true
 //!   (a function's argument Elasticsearch rejects row by row, such as a
-//!   negative count for `REPEAT`), counting those rows.
+//!   negative count for `REPEAT`), counting those rows;
+//! - `esql_converted(value, original)` is `value`, a conversion's result,
+//!   counting the values of `original` it has no value for (text that is not
+//!   a number, an address or a date; a number out of the type's range): per
+//!   row, or per value where both are lists.
 //!
 //! They are volatile, so the optimizer neither folds nor moves them: a row is
 //! counted each time ES|QL would evaluate it. Each query registers fresh
@@ -60,6 +64,7 @@ enum Kind {
     Arithmetic,
     NotFinite,
     Invalid,
+    Conversion,
 }
 
 impl Kind {
@@ -71,6 +76,7 @@ impl Kind {
             Kind::Arithmetic => "arithmetic_overflow",
             Kind::NotFinite => "math_domain",
             Kind::Invalid => "invalid_argument",
+            Kind::Conversion => "conversion",
         }
     }
 
@@ -83,6 +89,7 @@ impl Kind {
             Kind::Arithmetic => "esql_warnings_arithmetic_overflow",
             Kind::NotFinite => "esql_warnings_math_domain",
             Kind::Invalid => "esql_warnings_invalid_argument",
+            Kind::Conversion => "esql_warnings_conversion",
         }
     }
 
@@ -110,6 +117,11 @@ impl Kind {
                  failed to parse date field, Number parameter cannot be negative, integer \
                  overflow, Prefix length out of range)"
             ),
+            Kind::Conversion => format!(
+                "{n} values that do not convert to a TO_* function's type gave NULL (ES|QL: \
+                 evaluation of [TO_...] failed, treating result as null: Cannot parse number, \
+                 not an IP string literal, failed to parse date field, out of [integer] range)"
+            ),
         }
     }
 }
@@ -133,6 +145,7 @@ impl EsqlWarnings {
             Kind::Arithmetic,
             Kind::NotFinite,
             Kind::Invalid,
+            Kind::Conversion,
         ]
         .into_iter()
         .map(|kind| (kind, Arc::new(AtomicU64::new(0))))
@@ -240,7 +253,7 @@ impl Check {
         let signature = if op.is_some() {
             // Operands coerced as for SQL's own operator (see `coerce_types`).
             Signature::user_defined(Volatility::Volatile)
-        } else if kind == Kind::Invalid {
+        } else if matches!(kind, Kind::Invalid | Kind::Conversion) {
             Signature::any(2, Volatility::Volatile)
         } else {
             Signature::any(1, Volatility::Volatile)
@@ -309,6 +322,34 @@ fn null_where(value: &ArrayRef, invalid: &ArrayRef, count: &AtomicU64) -> Result
     Ok(ColumnarValue::Array(nullif(value, invalid)?))
 }
 
+/// The values of `original` a conversion left without a value in `value`:
+/// per value where both are lists, else per row.
+fn not_converted(value: &ArrayRef, original: &ArrayRef) -> u64 {
+    let len = value.len().min(original.len());
+    if let (DataType::List(_), DataType::List(_)) = (value.data_type(), original.data_type()) {
+        let (value, original) = (value.as_list::<i32>(), original.as_list::<i32>());
+        let values = |list: &datafusion::arrow::array::ListArray, i: usize| -> usize {
+            if list.is_null(i) {
+                0
+            } else {
+                let items = list.value(i);
+                items.len() - items.null_count()
+            }
+        };
+        return (0..len)
+            .map(|i| values(original, i).saturating_sub(values(value, i)) as u64)
+            .sum();
+    }
+    // Logical NULLs: a NULL literal's array has no null buffer.
+    let (value, original) = (value.logical_nulls(), original.logical_nulls());
+    let null = |nulls: &Option<datafusion::arrow::buffer::NullBuffer>, i: usize| {
+        nulls.as_ref().is_some_and(|n| n.is_null(i))
+    };
+    (0..len)
+        .filter(|&i| !null(&original, i) && null(&value, i))
+        .count() as u64
+}
+
 /// `x` as doubles, NULL (and counted) where not finite.
 fn finite(x: &ColumnarValue, count: &Arc<AtomicU64>) -> Result<ColumnarValue> {
     let count = Arc::clone(count);
@@ -352,6 +393,7 @@ impl ScalarUDFImpl for Check {
             (Kind::Arithmetic, _) => "esql_mul",
             (Kind::NotFinite, _) => "esql_finite",
             (Kind::Invalid, _) => "esql_null_if",
+            (Kind::Conversion, _) => "esql_converted",
         }
     }
 
@@ -375,7 +417,7 @@ impl ScalarUDFImpl for Check {
             }
             (Kind::MultiValued, [list]) => Ok(list.clone()),
             (Kind::NotFinite, [_]) => Ok(DataType::Float64),
-            (Kind::Invalid, [value, _]) => Ok(value.clone()),
+            (Kind::Invalid | Kind::Conversion, [value, _]) => Ok(value.clone()),
             (Kind::Overflow, [DataType::Decimal128(..) | DataType::Int64 | DataType::Null]) => {
                 Ok(DataType::Int64)
             }
@@ -425,6 +467,11 @@ impl ScalarUDFImpl for Check {
                 &invalid.to_array(rows)?,
                 &self.count,
             ),
+            (Kind::Conversion, [value, original]) => {
+                let failed = not_converted(&value.to_array(rows)?, &original.to_array(rows)?);
+                self.count.fetch_add(failed, Ordering::Relaxed);
+                Ok(value.clone())
+            }
             (Kind::NotFinite, [x]) => finite(x, &self.count),
             (Kind::MultiValued, [list]) => {
                 let array = list.to_array(rows)?;

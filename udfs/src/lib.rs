@@ -11,6 +11,9 @@
 //! - [`esql_match`](esql_match::EsqlMatch): ES|QL's full-text `MATCH`, by the field's kind;
 //! - [`esql_replace`](esql_replace::EsqlReplace): ES|QL's `REPLACE`, with Java's replacement rules;
 //! - [`to_base64` and `sha1`](esql_text::TextFunction): ES|QL's `TO_BASE64` and `SHA1`;
+//!   [`java_double_string`](esql_text::JavaDoubleString) and
+//!   [`esql_boolean_list`](esql_text::BooleanList): `TO_STRING` of a double and
+//!   `TO_BOOLEAN` of a list;
 //! - [`esql_date_parse`, `ip_prefix`, `ip_key`](esql_parse::Parse): ES|QL's `DATE_PARSE`,
 //!   `IP_PREFIX`, and IPs in Elasticsearch's order;
 //! - [`mv_sum_exact`, `mv_median`, `mv_mad`, `mv_pseries`](mv_stats::ListStat): statistics
@@ -67,6 +70,8 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         esql_replace::esql_replace_udf(),
         esql_text::to_base64_udf(),
         esql_text::sha1_udf(),
+        esql_text::java_double_string_udf(),
+        esql_text::boolean_list_udf(),
         mv_stats::mv_sum_exact_udf(),
         mv_stats::mv_median_udf(),
         mv_stats::mv_mad_udf(),
