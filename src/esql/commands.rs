@@ -549,10 +549,29 @@ impl Pipeline<'_> {
             let values = self.sql.sorted_values(&Expr::Field(field.to_owned()))?;
             self.sql.unlist(field);
             let q = quote(field);
-            Ok(format!(
-                "SELECT * EXCLUDE ({q}), {} AS {q} FROM ({current})",
-                unnest_values(&values)
-            ))
+            let expanded = format!("{} AS {q}", unnest_values(&values));
+            // The expanded column keeps its place (mv_expand.csv-spec:
+            // `row a = [1, 2, 3], b = "b" | mv_expand a` gives a, b).
+            let select = if self.known {
+                let mut list: Vec<String> = self
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        if c == field {
+                            expanded.clone()
+                        } else {
+                            quote(c)
+                        }
+                    })
+                    .collect();
+                if self.pinned {
+                    list.push(quote(ORDER));
+                }
+                list.join(", ")
+            } else {
+                format!("* EXCLUDE ({q}), {expanded}")
+            };
+            Ok(format!("SELECT {select} FROM ({current})"))
         } else {
             Ok(current)
         }
@@ -964,12 +983,12 @@ impl Pipeline<'_> {
     fn rename(&mut self, pairs: &[(String, String)]) -> Result<String> {
         let mut out = std::mem::take(&mut self.current);
         for (old, new) in pairs {
-            out = self.rename_one(out, old, new)?;
+            out = self.rename_one(&out, old, new)?;
         }
         Ok(out)
     }
 
-    fn rename_one(&mut self, current: String, old: &str, new: &str) -> Result<String> {
+    fn rename_one(&mut self, current: &str, old: &str, new: &str) -> Result<String> {
         if !self.columns.iter().any(|c| c == old) && self.known {
             return Err(self.unknown(old));
         }

@@ -468,6 +468,18 @@ impl<'a> Sql<'a> {
                     }
                 };
                 check_arity(name, &arity, args.len(), *pos)?;
+                // GREATEST and LEAST are NULL where any argument is (SQL's
+                // skip NULLs): Elasticsearch's math.csv-spec greatestNull.
+                let any_null = if matches!(sql, "greatest" | "least") {
+                    let tests: Vec<String> = args
+                        .iter()
+                        .map(|a| Ok(format!("{} IS NULL", self.text_again(a)?)))
+                        .collect::<Result<_>>()?;
+                    let _ = write!(out, "CASE WHEN {} THEN NULL ELSE ", tests.join(" OR "));
+                    true
+                } else {
+                    false
+                };
                 out.push_str(sql);
                 out.push('(');
                 for (i, a) in args.iter().enumerate() {
@@ -478,6 +490,9 @@ impl<'a> Sql<'a> {
                     self.operand(a, name != "cidr_match" || i == 0, out)?;
                 }
                 out.push(')');
+                if any_null {
+                    out.push_str(" END");
+                }
             }
         }
         Ok(())

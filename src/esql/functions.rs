@@ -234,7 +234,17 @@ impl Sql<'_> {
                 arity(1..=1)?;
                 let to = if name == "to_long" { "BIGINT" } else { "INT" };
                 let v = self.text(&args[0], true)?;
-                let rounded = format!("try_cast(floor(try_cast({v} AS DOUBLE) + 0.5) AS {to})");
+                // The range is checked before rounding, as Elasticsearch's
+                // safeToInt/safeToLong do: 2147483647.2 is out of range.
+                let (low, high) = if name == "to_long" {
+                    ("-9223372036854775808.0", "9223372036854775807.0")
+                } else {
+                    ("-2147483648.0", "2147483647.0")
+                };
+                let d = format!("try_cast({v} AS DOUBLE)");
+                let rounded = format!(
+                    "try_cast(CASE WHEN {d} >= {low} AND {d} <= {high} THEN floor({d} + 0.5) END AS {to})"
+                );
                 let converted = if integer(&args[0]) {
                     format!("try_cast({v} AS {to})")
                 } else if timestamp(&args[0]) {

@@ -132,7 +132,8 @@ pub(super) fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
                 out.push((Tok::RBrace, i));
                 i += 1;
             }
-            b'0'..=b'9' => {
+            // `.9` is 0.9, as in ES|QL's grammar (DECIMAL_LITERAL: `. DIGIT+`).
+            b'0'..=b'9' | b'.' if c != b'.' || b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
                 while i < b.len() && (b[i].is_ascii_digit() || b[i] == b'.') {
                     i += 1;
                 }
@@ -151,7 +152,15 @@ pub(super) fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
                     if number.contains(['.', 'e', 'E']) {
                         Tok::Float(number.parse().map_err(|_| error(start, "bad number"))?)
                     } else {
-                        Tok::Int(number.parse().map_err(|_| error(start, "bad number"))?)
+                        Tok::Int(number.parse().map_err(|_| {
+                            error(
+                                start,
+                                format!(
+                                    "whole number {number} is past the long range \
+                                     (unsigned_long literals are not supported yet)"
+                                ),
+                            )
+                        })?)
                     },
                     start,
                 ));

@@ -237,10 +237,15 @@ pub fn check(query: &str) -> Result<()> {
 /// Whether `query` starts with `ROW` (reads no index, needs no data).
 #[must_use]
 pub fn reads_no_index(query: &str) -> bool {
-    matches!(
-        lexer::lex(query).ok().as_deref().and_then(<[_]>::first),
-        Some((lexer::Tok::Ident(word), _)) if word.eq_ignore_ascii_case("row")
-    )
+    match lexer::lex(query) {
+        Ok(tokens) => matches!(
+            tokens.first(),
+            Some((lexer::Tok::Ident(word), _)) if word.eq_ignore_ascii_case("row")
+        ),
+        // Read no data for a query that does not lex: its error is the
+        // answer, not a request for --data.
+        Err(_) => true,
+    }
 }
 
 /// The index patterns a query's `FROM` names.

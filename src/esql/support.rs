@@ -369,7 +369,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "MV_EXPAND field",
         Supported,
-        "a stored keyword list expands to its values sorted, each once (as Elasticsearch returns them); SPLIT's values keep order and repeats; a NULL or empty list keeps its row with NULL; a plain field is left as it is",
+        "a stored keyword list expands to its values sorted, each once (as Elasticsearch returns them); SPLIT's values keep order and repeats; a NULL or empty list keeps its row with NULL; a plain field is left as it is; the column keeps its place",
         "esql/multivalued.slt",
     ),
     c(
@@ -654,9 +654,9 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Literals, names, comments",
-        "whole numbers, decimals (1.5)",
+        "whole numbers, decimals (1.5, .9, 1.)",
         Supported,
-        "",
+        "a whole number past the long range is refused (\"past the long range\"), where Elasticsearch reads it as an unsigned_long or a double",
         "esql/semantics.slt",
     ),
     c(
@@ -860,8 +860,8 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "GREATEST(a, ...), LEAST(a, ...)",
         Supported,
-        "DataFusion's greatest, least; NULL arguments not compared with Elasticsearch (untested)",
-        "",
+        "NULL where any argument is NULL, as Elasticsearch; of multi-valued arguments not compared with Elasticsearch",
+        "esql/conversions.slt",
     ),
     c(
         "Functions",

@@ -398,7 +398,7 @@ mod tests {
             (10_000_000.0, "1.0E7"),
             (123_456_789.0, "1.23456789E8"),
             (1e20, "1.0E20"),
-            (1.7976931348623157e308, "1.7976931348623157E308"),
+            (f64::MAX, "1.7976931348623157E308"),
             (4.9e-324, "4.9E-324"),
             // Two digits where one would do, the pair closest to the value
             // (Java 19's rule; Java 17 wrote 1.0E-323 here).
