@@ -127,6 +127,11 @@ impl<'a> Sql<'a> {
             Expr::Span(ns) => {
                 let _ = write!(out, "arrow_cast({ns}, 'Duration(Nanosecond)')");
             }
+            // Arrow's interval parser knows no quarters: three months each.
+            Expr::Calendar(n, "quarter") => {
+                let months = n.saturating_mul(3);
+                let _ = write!(out, "INTERVAL '{months} month'");
+            }
             Expr::Calendar(n, unit) => {
                 let _ = write!(out, "INTERVAL '{n} {unit}'");
             }
@@ -219,6 +224,26 @@ impl<'a> Sql<'a> {
                     }
                 }
                 out.push_str("))");
+            }
+            // Arithmetic with a NULL literal is NULL, of the other side's type
+            // where that is a time (SQL has no time + NULL).
+            Expr::Binary(l, "+" | "-" | "*" | "/" | "%", r)
+                if matches!(**l, Expr::Null) || matches!(**r, Expr::Null) =>
+            {
+                let other = if matches!(**l, Expr::Null) { r } else { l };
+                let typed = self.infer(other).as_ref().and_then(null_of);
+                if matches!(
+                    self.infer(other),
+                    Some(arrow::datatypes::DataType::Timestamp(..))
+                ) {
+                    let _ = write!(out, "arrow_cast(NULL, '{}')", self.time_type);
+                } else if let Some(typed) = typed {
+                    out.push_str(typed);
+                } else if matches!(**other, Expr::Span(_) | Expr::Calendar(..)) {
+                    out.push_str("arrow_cast(NULL, 'Interval(MonthDayNano)')");
+                } else {
+                    out.push_str("NULL");
+                }
             }
             Expr::Binary(l, op @ ("+" | "-" | "*"), r)
                 if self.infer(l).is_some_and(|t| t.is_integer())
@@ -512,12 +537,29 @@ impl<'a> Sql<'a> {
             Expr::Int(n) if i32::try_from(*n).is_ok() => T::Int32,
             Expr::Int(_) => T::Int64,
             Expr::Float(_) => T::Float64,
+            Expr::Null => T::Null,
             Expr::Bool(_) | Expr::Not(_) | Expr::IsNull(..) | Expr::In(..) | Expr::Like(..) => {
                 T::Boolean
             }
             Expr::Now => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
             Expr::List(items, _) => list(self.list_item_type(items)??),
             Expr::Neg(inner) => self.infer(inner)?,
+            // Arithmetic with a NULL literal (see `expr`).
+            Expr::Binary(left, "+" | "-" | "*" | "/" | "%", right)
+                if matches!(**left, Expr::Null) || matches!(**right, Expr::Null) =>
+            {
+                let other = if matches!(**left, Expr::Null) {
+                    right
+                } else {
+                    left
+                };
+                match self.infer(other) {
+                    Some(time @ T::Timestamp(..)) => time,
+                    Some(t) if null_of(&t).is_some() => t,
+                    _ if matches!(**other, Expr::Span(_) | Expr::Calendar(..)) => return None,
+                    _ => T::Null,
+                }
+            }
             Expr::Binary(left, op, right) => match *op {
                 "==" | "!=" | "<" | "<=" | ">" | ">=" | "AND" | "OR" => T::Boolean,
                 // A time plus or minus a span is a time.
@@ -898,4 +940,16 @@ impl<'a> Sql<'a> {
             other => self.expr(other, out),
         }
     }
+}
+
+/// A NULL of the number or boolean type `t`, as SQL writes it.
+fn null_of(t: &arrow::datatypes::DataType) -> Option<&'static str> {
+    use arrow::datatypes::DataType as T;
+    Some(match t {
+        T::Int32 => "CAST(NULL AS INT)",
+        T::Int64 => "CAST(NULL AS BIGINT)",
+        T::Float64 => "CAST(NULL AS DOUBLE)",
+        T::Boolean => "CAST(NULL AS BOOLEAN)",
+        _ => return None,
+    })
 }

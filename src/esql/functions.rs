@@ -1207,6 +1207,12 @@ impl Sql<'_> {
                     _ => write!(out, "(sum(array_sum({v})) / sum(cardinality({v})))"),
                 };
             }
+            ("sum" | "avg", [arg]) if self.infer(arg) == Some(arrow::datatypes::DataType::Null) => {
+                // Of NULLs only: NULL (SQL's SUM has no NULL type to sum).
+                let _ = write!(out, "{name}(CAST(");
+                self.expr(arg, out)?;
+                out.push_str(" AS DOUBLE))");
+            }
             ("sum", [arg]) if !self.infer(arg).is_some_and(|t| t.is_integer()) => {
                 // Not a whole-number field: a plain (floating) sum.
                 out.push_str("sum(");

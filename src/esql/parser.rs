@@ -352,6 +352,11 @@ impl Parser {
             self.at += 1;
             return Ok(Expr::Neg(Box::new(self.unary()?)));
         }
+        // A unary plus changes nothing (`-+-+-1` is -1).
+        if self.peek() == Some(&Tok::Op("+")) {
+            self.at += 1;
+            return self.unary();
+        }
         let mut e = self.primary()?;
         // `value::type`, the inline form of the TO_* conversions.
         while self.peek() == Some(&Tok::Op("::")) {
@@ -368,6 +373,11 @@ impl Parser {
                 "datetime" | "date" => "to_datetime",
                 "ip" => "to_ip",
                 "boolean" | "bool" => "to_boolean",
+                "version" => "to_version",
+                "date_period" | "time_duration" => {
+                    e = span_of_text(&e, pos)?;
+                    continue;
+                }
                 other => {
                     return Err(error(pos, format!("cannot cast to {other}")));
                 }
@@ -451,6 +461,19 @@ impl Parser {
                     if name == "now" {
                         return Ok(Expr::Now);
                     }
+                    if matches!(name.as_str(), "to_dateperiod" | "to_timeduration") {
+                        let [arg] = args.as_slice() else {
+                            return Err(error(
+                                pos,
+                                format!(
+                                    "{} takes 1 arguments, got {}",
+                                    name.to_ascii_uppercase(),
+                                    args.len()
+                                ),
+                            ));
+                        };
+                        return span_of_text(arg, pos);
+                    }
                     return Ok(Expr::Call(name, args, pos));
                 }
                 match word.to_ascii_lowercase().as_str() {
@@ -466,37 +489,66 @@ impl Parser {
 
     /// `8 hour`, `1d`: a number followed by a time unit is a span.
     fn maybe_span(&mut self, n: i64, pos: usize, plain: Expr) -> Result<Expr> {
-        if let Some(Tok::Ident(unit)) = self.peek() {
-            let unit = unit.to_ascii_lowercase();
-            let ns: Option<i64> = match unit.as_str() {
-                "ms" | "millisecond" | "milliseconds" => Some(1_000_000),
-                "s" | "sec" | "secs" | "second" | "seconds" => Some(1_000_000_000),
-                "m" | "min" | "mins" | "minute" | "minutes" => Some(60_000_000_000),
-                "h" | "hour" | "hours" => Some(3_600_000_000_000),
-                "d" | "day" | "days" => Some(86_400_000_000_000),
-                "w" | "week" | "weeks" => Some(7 * 86_400_000_000_000),
-                _ => None,
-            };
-            let calendar = match unit.as_str() {
-                "mo" | "month" | "months" => Some("month"),
-                "q" | "quarter" | "quarters" => Some("quarter"),
-                "y" | "yr" | "year" | "years" => Some("year"),
-                _ => None,
-            };
-            if let Some(unit) = calendar {
-                self.at += 1;
-                return Ok(Expr::Calendar(n, unit));
-            }
-            if let Some(ns) = ns {
-                self.at += 1;
-                return n
-                    .checked_mul(ns)
-                    .map(Expr::Span)
-                    .ok_or_else(|| error(pos, "time span out of range"));
-            }
+        if let Some(Tok::Ident(unit)) = self.peek()
+            && let Some(span) = span(n, unit, pos)
+        {
+            self.at += 1;
+            return span;
         }
         Ok(plain)
     }
+}
+
+/// `n unit` as a span (`Expr::Span` in ns, or `Expr::Calendar`); `None` when
+/// `unit` is not a time unit.
+fn span(n: i64, unit: &str, pos: usize) -> Option<Result<Expr>> {
+    let unit = unit.to_ascii_lowercase();
+    let ns: Option<i64> = match unit.as_str() {
+        "ms" | "millisecond" | "milliseconds" => Some(1_000_000),
+        "s" | "sec" | "secs" | "second" | "seconds" => Some(1_000_000_000),
+        "m" | "min" | "mins" | "minute" | "minutes" => Some(60_000_000_000),
+        "h" | "hour" | "hours" => Some(3_600_000_000_000),
+        "d" | "day" | "days" => Some(86_400_000_000_000),
+        "w" | "week" | "weeks" => Some(7 * 86_400_000_000_000),
+        _ => None,
+    };
+    let calendar = match unit.as_str() {
+        "mo" | "month" | "months" => Some("month"),
+        "q" | "quarter" | "quarters" => Some("quarter"),
+        "y" | "yr" | "year" | "years" => Some("year"),
+        _ => None,
+    };
+    if let Some(unit) = calendar {
+        return Some(Ok(Expr::Calendar(n, unit)));
+    }
+    let ns = ns?;
+    Some(
+        n.checked_mul(ns)
+            .map(Expr::Span)
+            .ok_or_else(|| error(pos, "time span out of range")),
+    )
+}
+
+/// A span written as text (`"3 days"::date_period`, `TO_TIMEDURATION("3
+/// hours")`): a constant, as Elasticsearch requires.
+fn span_of_text(e: &Expr, pos: usize) -> Result<Expr> {
+    let refuse = || {
+        error(
+            pos,
+            "a date_period or time_duration is a constant text such as \"3 days\" or \"1 hour\"",
+        )
+    };
+    let text = match e {
+        Expr::Str(text) => text.trim(),
+        // Already a span (`TO_DATEPERIOD("3 days"::date_period)`).
+        Expr::Span(_) | Expr::Calendar(..) => return Ok(e.clone()),
+        _ => return Err(refuse()),
+    };
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let n: i64 = text[..digits].parse().map_err(|_| refuse())?;
+    span(n, text[digits..].trim(), pos).unwrap_or_else(|| Err(refuse()))
 }
 
 /// The commands of a query, each with the byte where it starts.

@@ -556,10 +556,10 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Operators and expressions",
-        "- (unary minus)",
+        "- (unary minus), + (unary plus)",
         Supported,
-        "also of a time span (d + (-2 days))",
-        "esql/types.slt",
+        "also of a time span (d + (-2 days)); a unary plus changes nothing (-+-+-1 is -1); the negation of a sum of spans (-(1 hour + 1 minute)) is refused by DataFusion's planner",
+        "esql/semantics.slt",
     ),
     c(
         "Operators and expressions",
@@ -579,7 +579,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "time arithmetic: now() - 8 hour, @timestamp + span",
         Supported,
-        "a constant (NOW() plus or minus spans) is folded to a literal; spans on a column are SQL durations or intervals (column form untested)",
+        "a constant (NOW() plus or minus spans) is folded to a literal; spans on a column are SQL durations or intervals (column form untested); a time plus or minus NULL is NULL",
         "esql/semantics.slt",
     ),
     c(
@@ -593,7 +593,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "calendar spans: mo/month(s), q/quarter(s), y/yr/year(s)",
         Supported,
-        "used by DATE_TRUNC, BUCKET and time arithmetic (SQL intervals)",
+        "used by DATE_TRUNC, BUCKET and time arithmetic (SQL intervals; a quarter is three months)",
         "esql/tier3.slt",
     ),
     c(
@@ -612,7 +612,14 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Operators and expressions",
-        "value::other type (unsigned_long, version, geo_point, ...)",
+        "value::version, \"3 days\"::date_period, \"1 hour\"::time_duration, TO_DATEPERIOD(text), TO_TIMEDURATION(text)",
+        Supported,
+        "TO_VERSION; a span written as constant text is the span (any other text refused: \"a date_period or time_duration is a constant text\")",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "value::other type (unsigned_long, geo_point, ...)",
         Refused,
         "\"cannot cast to X\"; Rust test: unit test errors_name_the_construct_and_position",
         "",
@@ -1222,7 +1229,7 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Functions",
-        "any other function (KQL, QSTR, ST_*, URL_ENCODE, URL_DECODE, TO_ASCII, JSON_EXTRACT, TO_DATEPERIOD, TO_TIMEDURATION, MV_INTERSECTION, MV_UNION, ...)",
+        "any other function (KQL, QSTR, ST_*, URL_ENCODE, URL_DECODE, TO_ASCII, JSON_EXTRACT, MV_INTERSECTION, MV_UNION, ...)",
         Refused,
         "\"function X is not supported yet\"; Rust test: unit test errors_name_the_construct_and_position",
         "",
@@ -1259,7 +1266,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Aggregates (STATS)",
         "SUM(field) of fractions",
         Supported,
-        "",
+        "of NULLs only (SUM(null), AVG of a NULL column): NULL",
         "esql/semantics.slt",
     ),
     c(
