@@ -661,6 +661,11 @@ impl<'a> Sql<'a> {
             | "from_base64" | "reverse" | "to_base64" | "md5" | "sha1" | "sha256" | "hash"
             | "repeat" | "space" | "day_name" | "month_name" | "ip_prefix" | "to_version"
             | "to_ver" | "to_text" => T::Utf8,
+            // Conversions of a list convert each value.
+            "to_boolean" | "to_bool" if self.is_list(args.first()?) => list(T::Boolean),
+            "to_datetime" | "to_dt" if self.is_list(args.first()?) => {
+                list(T::Timestamp(TimeUnit::Millisecond, Some("UTC".into())))
+            }
             "to_boolean" | "to_bool" | "cidr_match" | "starts_with" | "ends_with" | "contains"
             | "mv_contains" => T::Boolean,
             "to_datetime" | "to_dt" => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
@@ -748,7 +753,16 @@ impl<'a> Sql<'a> {
             Expr::Call(name, args, _)
                 if matches!(
                     name.as_str(),
-                    "to_string" | "to_str" | "to_double" | "to_long" | "to_integer" | "to_int"
+                    "to_string"
+                        | "to_str"
+                        | "to_double"
+                        | "to_long"
+                        | "to_integer"
+                        | "to_int"
+                        | "to_boolean"
+                        | "to_bool"
+                        | "to_datetime"
+                        | "to_dt"
                 ) =>
             {
                 args.first().is_some_and(|a| self.in_order(a))

@@ -275,18 +275,26 @@ impl Sql<'_> {
                     format!("CAST({v} AS VARCHAR)")
                 }
             }
+            "to_datetime" | "to_dt" if self.is_list(&args[0]) => {
+                arity(1..=1)?;
+                // Each value: text as strict_date_optional_time, numbers as
+                // milliseconds.
+                let v = self.text(&args[0], false)?;
+                self.conversion_warned(format!("esql_to_datetime({v})"), &args[0])?
+            }
             "to_datetime" | "to_dt" => {
                 arity(1..=1)?;
                 let v = self.text(&args[0], true)?;
-                if integer(&args[0]) {
+                if timestamp(&args[0]) {
+                    v
+                } else if integer(&args[0]) {
                     // Whole numbers are milliseconds since the epoch.
                     format!("arrow_cast(to_timestamp_millis({v}), '{}')", self.time_type)
                 } else {
+                    // Text as Elasticsearch's strict_date_optional_time;
+                    // a decimal is milliseconds (esql_to_datetime reads both).
                     self.conversion_warned(
-                        format!(
-                            "arrow_cast(try_cast({v} AS TIMESTAMP), '{}')",
-                            self.time_type
-                        ),
+                        format!("arrow_cast(esql_to_datetime({v}), '{}')", self.time_type),
                         &args[0],
                     )?
                 }

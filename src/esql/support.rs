@@ -894,9 +894,9 @@ pub const CONSTRUCTS: &[Construct] = &[
     c(
         "Functions",
         "TO_DATETIME(x) / TO_DT(x)",
-        Partial,
-        "whole numbers are epoch milliseconds; text goes through DataFusion's timestamp cast, which accepts other spellings than Elasticsearch's strict_date_optional_time (a space for T) and refuses some it takes (a year alone); failures NULL with a warning (conversion; of a field or a literal)",
-        "",
+        Supported,
+        "whole numbers and decimals are epoch milliseconds; text is read as Elasticsearch's strict_date_optional_time (yyyy[-MM[-dd[THH[:mm[:ss[.f]]][offset]]]]; a space for T fails); a list converts each value; failures NULL with a warning (conversion; of a field or a literal)",
+        "esql/conversions.slt",
     ),
     c(
         "Functions",
@@ -1224,7 +1224,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "TO_STRING, TO_DOUBLE, TO_LONG, TO_INTEGER of a multi-valued field",
         Partial,
-        "each value converted, in order; a value that does not convert is dropped with a warning (conversion, one per value), none left is NULL; decimal text to whole numbers is dropped where Elasticsearch rounds it; of decimals to whole numbers, and of dates, refused; TO_BOOLEAN converts each value too; the other conversions read a multi-valued field as NULL",
+        "each value converted, in order; a value that does not convert is dropped with a warning (conversion, one per value), none left is NULL; decimal text to whole numbers is dropped where Elasticsearch rounds it; of decimals to whole numbers, and of dates, refused; TO_BOOLEAN and TO_DATETIME convert each value too; the other conversions read a multi-valued field as NULL",
         "esql/multivalued.slt",
     ),
     c(

@@ -11,8 +11,14 @@
 //!   IPv6 (IPv4 mapped into `::ffff:0:0/96`), for comparisons and SORT; NULL
 //!   for text that is not an address.
 //!
-//! The first two are NULL where Elasticsearch warns; the translation counts
-//! those rows.
+//! - `esql_to_datetime(x)`: text read as Elasticsearch's
+//!   `strict_date_optional_time` (a year at least; a time after `T`; an
+//!   offset after the time; UTC where none is given), as UTC milliseconds;
+//!   of a list, each value (text, or whole numbers and decimals of
+//!   milliseconds), the values that do not convert left out (`TO_DATETIME`).
+//!
+//! The first two and the last are NULL where Elasticsearch warns; the
+//! translation counts those rows.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, LazyLock};
@@ -68,6 +74,7 @@ enum Op {
     DateParse,
     IpPrefix,
     IpKey,
+    ToDatetime,
 }
 
 /// `addr` as the 16 bytes Elasticsearch orders IPs by.
@@ -77,6 +84,88 @@ pub fn ip_key(addr: Addr) -> [u8; 16] {
         Addr::V4(a) => Ipv4Addr::from(a).to_ipv6_mapped().octets(),
         Addr::V6(a) => a.to_be_bytes(),
     }
+}
+
+/// `n` digits exactly at `at` of `b`, as a number; `at` moves past them.
+fn take(b: &[u8], at: &mut usize, n: usize) -> Option<u32> {
+    let part = b.get(*at..*at + n)?;
+    if !part.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    *at += n;
+    std::str::from_utf8(part).ok()?.parse().ok()
+}
+
+/// `text` read as Elasticsearch's `strict_date_optional_time`:
+/// `yyyy[-MM[-dd[THH[:mm[:ss[.fraction]]][offset]]]]`, where the offset is
+/// `Z`, `±HH`, `±HHmm` or `±HH:mm`; milliseconds since the epoch, or `None`
+/// where it is not such a date (`1964-06-02 00:00:00`, `2024-1-5`).
+#[must_use]
+pub fn parse_iso(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let mut at = 0;
+    let year = i32::try_from(take(b, &mut at, 4)?).ok()?;
+    let (mut month, mut day) = (1, 1);
+    let (mut hour, mut minute, mut second, mut nanos) = (0, 0, 0, 0);
+    let mut offset_minutes: i64 = 0;
+    if b.get(at) == Some(&b'-') {
+        at += 1;
+        month = take(b, &mut at, 2)?;
+        if b.get(at) == Some(&b'-') {
+            at += 1;
+            day = take(b, &mut at, 2)?;
+            if b.get(at) == Some(&b'T') {
+                at += 1;
+                hour = take(b, &mut at, 2)?;
+                if b.get(at) == Some(&b':') {
+                    at += 1;
+                    minute = take(b, &mut at, 2)?;
+                    if b.get(at) == Some(&b':') {
+                        at += 1;
+                        second = take(b, &mut at, 2)?;
+                        if matches!(b.get(at), Some(b'.' | b',')) {
+                            at += 1;
+                            let start = at;
+                            while b.get(at).is_some_and(u8::is_ascii_digit) && at - start < 9 {
+                                at += 1;
+                            }
+                            let fraction = std::str::from_utf8(&b[start..at]).ok()?;
+                            if fraction.is_empty() {
+                                return None;
+                            }
+                            nanos = format!("{fraction:0<9}").parse().ok()?;
+                        }
+                    }
+                }
+                match b.get(at) {
+                    Some(b'Z') => at += 1,
+                    Some(&sign @ (b'+' | b'-')) => {
+                        at += 1;
+                        let hours = i64::from(take(b, &mut at, 2)?);
+                        let minutes = if b.get(at) == Some(&b':') {
+                            at += 1;
+                            i64::from(take(b, &mut at, 2)?)
+                        } else if b.get(at).is_some_and(u8::is_ascii_digit) {
+                            i64::from(take(b, &mut at, 2)?)
+                        } else {
+                            0
+                        };
+                        if hours > 18 || minutes > 59 {
+                            return None;
+                        }
+                        offset_minutes = (hours * 60 + minutes) * if sign == b'-' { -1 } else { 1 };
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    if at != b.len() {
+        return None;
+    }
+    let local =
+        NaiveDate::from_ymd_opt(year, month, day)?.and_hms_nano_opt(hour, minute, second, nanos)?;
+    Some(local.and_utc().timestamp_millis() - offset_minutes * 60_000)
 }
 
 /// `esql_date_parse` or `ip_prefix` (see the module).
@@ -90,7 +179,7 @@ fn udf(op: Op) -> ScalarUDF {
     let arity = match op {
         Op::DateParse => 2,
         Op::IpPrefix => 3,
-        Op::IpKey => 1,
+        Op::IpKey | Op::ToDatetime => 1,
     };
     ScalarUDF::new_from_impl(Parse {
         op,
@@ -110,6 +199,37 @@ pub fn date_parse_udf() -> Arc<ScalarUDF> {
 pub fn ip_prefix_udf() -> Arc<ScalarUDF> {
     static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::IpPrefix)));
     Arc::clone(&UDF)
+}
+
+/// `esql_to_datetime`.
+#[must_use]
+pub fn to_datetime_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::ToDatetime)));
+    Arc::clone(&UDF)
+}
+
+/// Each value of `values` (text, whole numbers or decimals of milliseconds)
+/// as UTC milliseconds; `None` where it does not convert.
+fn datetimes(values: &ArrayRef) -> Result<Vec<Option<i64>>> {
+    let values = plain(values)?;
+    Ok(match values.data_type() {
+        t if t.is_integer() => ints(&values)?,
+        t if t.is_floating() => {
+            let doubles = cast(&values, &DataType::Float64)?;
+            doubles
+                .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
+                .iter()
+                .map(|d| {
+                    d.filter(|d| d.is_finite() && d.abs() < 9.2e18)
+                        .map(|d| d as i64)
+                })
+                .collect()
+        }
+        _ => strs(&values)?
+            .into_iter()
+            .map(|s| s.and_then(parse_iso))
+            .collect(),
+    })
 }
 
 /// `ip_key`.
@@ -172,6 +292,7 @@ impl ScalarUDFImpl for Parse {
             Op::DateParse => "esql_date_parse",
             Op::IpPrefix => "ip_prefix",
             Op::IpKey => "ip_key",
+            Op::ToDatetime => "esql_to_datetime",
         }
     }
 
@@ -193,6 +314,18 @@ impl ScalarUDFImpl for Parse {
             }
             (Op::IpPrefix, [_, a, b]) if a.is_integer() && b.is_integer() => Ok(DataType::Utf8),
             (Op::IpKey, [_]) => Ok(DataType::FixedSizeBinary(16)),
+            (Op::ToDatetime, [DataType::List(_)]) => Ok(DataType::new_list(
+                DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+                true,
+            )),
+            (Op::ToDatetime, [t])
+                if is_string_type(t) || t.is_numeric() || t == &DataType::Null =>
+            {
+                Ok(DataType::Timestamp(
+                    TimeUnit::Millisecond,
+                    Some("UTC".into()),
+                ))
+            }
             _ => plan_err!("{}: unexpected arguments {arg_types:?}", self.name()),
         }
     }
@@ -237,6 +370,42 @@ impl ScalarUDFImpl for Parse {
                 }
                 Arc::new(out.finish())
             }
+            (Op::ToDatetime, [list]) if matches!(list.data_type(), DataType::List(_)) => {
+                // Each list's values that convert, in order; none: NULL.
+                let list = list.as_list::<i32>();
+                let values = datetimes(list.values())?;
+                let mut out = datafusion::arrow::array::ListBuilder::new(
+                    TimestampMillisecondBuilder::new().with_timezone("UTC"),
+                )
+                .with_field(Arc::new(
+                    datafusion::arrow::datatypes::Field::new_list_field(
+                        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
+                        true,
+                    ),
+                ));
+                for (i, range) in list.offsets().windows(2).enumerate() {
+                    let kept: Vec<i64> = if list.is_null(i) {
+                        vec![]
+                    } else {
+                        let (start, end) = (range[0] as usize, range[1] as usize);
+                        values[start..end].iter().flatten().copied().collect()
+                    };
+                    if kept.is_empty() {
+                        out.append_null();
+                    } else {
+                        out.values().append_slice(&kept);
+                        out.append(true);
+                    }
+                }
+                Arc::new(out.finish())
+            }
+            (Op::ToDatetime, [text]) => {
+                let mut out = TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC");
+                for ms in datetimes(text)? {
+                    out.append_option(ms);
+                }
+                Arc::new(out.finish())
+            }
             (Op::IpKey, [ip]) => {
                 let keys = addrs(ip)?.into_iter().map(|a| a.map(ip_key));
                 Arc::new(
@@ -254,6 +423,42 @@ impl ScalarUDFImpl for Parse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strict_dates_parse_as_elasticsearch_reads_them() {
+        // Milliseconds worked by hand: 2024-01-01T00:00:00Z is 19723 days
+        // of 86,400,000 ms after the epoch.
+        let day = 86_400_000_i64;
+        let jan1 = 19_723 * day;
+        for (text, ms) in [
+            ("2024", Some(jan1)),
+            ("2024-01", Some(jan1)),
+            ("2024-01-01", Some(jan1)),
+            ("2024-01-01T10", Some(jan1 + 10 * 3_600_000)),
+            (
+                "2024-01-01T10:15",
+                Some(jan1 + 10 * 3_600_000 + 15 * 60_000),
+            ),
+            ("2024-01-01T00:00:01.5Z", Some(jan1 + 1_500)),
+            ("2024-01-01T00:00:01,25", Some(jan1 + 1_250)),
+            ("2024-01-01T00:00:00.123456789Z", Some(jan1 + 123)),
+            ("2024-01-01T01:00:00+01:00", Some(jan1)),
+            ("2024-01-01T01:00:00+0100", Some(jan1)),
+            ("2023-12-31T23:00:00-01", Some(jan1)),
+            ("1964-06-02T00:00:00.000Z", Some(-2_039 * day)),
+            // Elasticsearch's function reference: a space for T fails.
+            ("1964-06-02 00:00:00", None),
+            ("2024-1-5", None),
+            ("2024-02-30", None),
+            ("2024-01-01T24:00", None),
+            ("2024-01-01T00:00:00.", None),
+            ("24-01-01", None),
+            ("", None),
+            ("2024-01-01Z", None),
+        ] {
+            assert_eq!(parse_iso(text), ms, "{text}");
+        }
+    }
 
     #[test]
     fn dates_parse_with_or_without_a_time() {

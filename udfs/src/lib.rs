@@ -14,8 +14,9 @@
 //!   [`java_double_string`](esql_text::JavaDoubleString) and
 //!   [`esql_boolean_list`](esql_text::BooleanList): `TO_STRING` of a double and
 //!   `TO_BOOLEAN` of a list;
-//! - [`esql_date_parse`, `ip_prefix`, `ip_key`](esql_parse::Parse): ES|QL's `DATE_PARSE`,
-//!   `IP_PREFIX`, and IPs in Elasticsearch's order;
+//! - [`esql_date_parse`, `ip_prefix`, `ip_key`, `esql_to_datetime`](esql_parse::Parse):
+//!   ES|QL's `DATE_PARSE`, `IP_PREFIX`, IPs in Elasticsearch's order, and
+//!   `TO_DATETIME` of text and lists;
 //! - [`mv_sum_exact`, `mv_median`, `mv_mad`, `mv_pseries`](mv_stats::ListStat): statistics
 //!   over one row's list of numbers, as ES|QL's multi-value functions compute them;
 //! - [`checked_sum`](checked_sum::CheckedSum), an aggregate: an exact `BIGINT` sum that fails
@@ -86,6 +87,7 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         esql_parse::date_parse_udf(),
         esql_parse::ip_prefix_udf(),
         esql_parse::ip_key_udf(),
+        esql_parse::to_datetime_udf(),
     ]
 }
 
