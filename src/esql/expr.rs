@@ -227,22 +227,15 @@ impl<'a> Sql<'a> {
             }
             // Arithmetic with a NULL literal is NULL, of the other side's type
             // where that is a time (SQL has no time + NULL).
-            Expr::Binary(l, "+" | "-" | "*" | "/" | "%", r)
-                if matches!(**l, Expr::Null) || matches!(**r, Expr::Null) =>
+            Expr::Binary(l, "+" | "-", r)
+                if (matches!(**l, Expr::Null) || matches!(**r, Expr::Null))
+                    && self.time_or_span(if matches!(**l, Expr::Null) { r } else { l }) =>
             {
                 let other = if matches!(**l, Expr::Null) { r } else { l };
-                let typed = self.infer(other).as_ref().and_then(null_of);
-                if matches!(
-                    self.infer(other),
-                    Some(arrow::datatypes::DataType::Timestamp(..))
-                ) {
-                    let _ = write!(out, "arrow_cast(NULL, '{}')", self.time_type);
-                } else if let Some(typed) = typed {
-                    out.push_str(typed);
-                } else if matches!(**other, Expr::Span(_) | Expr::Calendar(..)) {
+                if matches!(**other, Expr::Span(_) | Expr::Calendar(..)) {
                     out.push_str("arrow_cast(NULL, 'Interval(MonthDayNano)')");
                 } else {
-                    out.push_str("NULL");
+                    let _ = write!(out, "arrow_cast(NULL, '{}')", self.time_type);
                 }
             }
             Expr::Binary(l, op @ ("+" | "-" | "*"), r)
@@ -555,7 +548,7 @@ impl<'a> Sql<'a> {
                 };
                 match self.infer(other) {
                     Some(time @ T::Timestamp(..)) => time,
-                    Some(t) if null_of(&t).is_some() => t,
+                    Some(t) if t.is_numeric() => t,
                     _ if matches!(**other, Expr::Span(_) | Expr::Calendar(..)) => return None,
                     _ => T::Null,
                 }
@@ -924,6 +917,15 @@ impl<'a> Sql<'a> {
             && (self.is_ip(field) || self.infer(field) == Some(arrow::datatypes::DataType::Boolean))
     }
 
+    /// Whether `e` is a time or a span (what `time + NULL` stays typed as).
+    fn time_or_span(&self, e: &Expr) -> bool {
+        matches!(e, Expr::Span(_) | Expr::Calendar(..))
+            || matches!(
+                self.infer(e),
+                Some(arrow::datatypes::DataType::Timestamp(..))
+            )
+    }
+
     /// The position of the first call inside `e`, else of its command.
     pub(super) fn pos_of(&self, e: &Expr) -> usize {
         fn call(e: &Expr) -> Option<usize> {
@@ -954,16 +956,4 @@ impl<'a> Sql<'a> {
             other => self.expr(other, out),
         }
     }
-}
-
-/// A NULL of the number or boolean type `t`, as SQL writes it.
-fn null_of(t: &arrow::datatypes::DataType) -> Option<&'static str> {
-    use arrow::datatypes::DataType as T;
-    Some(match t {
-        T::Int32 => "CAST(NULL AS INT)",
-        T::Int64 => "CAST(NULL AS BIGINT)",
-        T::Float64 => "CAST(NULL AS DOUBLE)",
-        T::Boolean => "CAST(NULL AS BOOLEAN)",
-        _ => return None,
-    })
 }
