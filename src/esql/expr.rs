@@ -158,7 +158,7 @@ impl<'a> Sql<'a> {
             }
             Expr::Neg(inner) => {
                 out.push_str("(-");
-                self.expr(inner, out)?;
+                self.operand(inner, true, out)?;
                 out.push(')');
             }
             Expr::IsNull(inner, negated) => {
@@ -269,8 +269,8 @@ impl<'a> Sql<'a> {
                 // Division by zero is NULL in ES|QL, with a warning (counted by
                 // esql_div/esql_mod, see `esql_warnings`), not an error.
                 let (mut left, mut right) = (String::new(), String::new());
-                self.expr(l, &mut left)?;
-                self.expr(r, &mut right)?;
+                self.operand(l, true, &mut left)?;
+                self.operand(r, true, &mut right)?;
                 let function = if *op == "/" { "esql_div" } else { "esql_mod" };
                 let _ = write!(out, "{function}({left}, {right})");
             }
@@ -342,7 +342,11 @@ impl<'a> Sql<'a> {
                 }
             }
             Expr::Binary(l, op, r) => {
-                let comparison = matches!(*op, "==" | "!=" | "<" | "<=" | ">" | ">=");
+                // Comparisons and arithmetic read one value of each side: a
+                // multi-valued one is NULL, with a warning (conditional.csv-spec
+                // nullOnMultivaluesMathOperation).
+                let comparison =
+                    matches!(*op, "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*");
                 out.push('(');
                 self.operand(l, comparison, out)?;
                 let _ = write!(
@@ -385,7 +389,9 @@ impl<'a> Sql<'a> {
                     let mut pairs = args.chunks_exact(2);
                     for pair in pairs.by_ref() {
                         out.push_str(" WHEN ");
-                        self.expr(&pair[0], out)?;
+                        // A multi-valued condition is false, with a warning
+                        // (conditional.csv-spec caseOnConstantMvFalseTrue).
+                        self.operand(&pair[0], true, out)?;
                         out.push_str(" THEN ");
                         self.expr(&pair[1], out)?;
                     }
@@ -951,6 +957,14 @@ impl<'a> Sql<'a> {
             }
             Expr::Field(name) if single => {
                 let _ = write!(out, "mv_single({})", quote(name));
+                Ok(())
+            }
+            // A computed list (a literal, MV_SLICE, a conversion of a list)
+            // read as one value: NULL where it holds several, with the warning.
+            other if single && self.is_list(other) => {
+                out.push_str("mv_single(esql_mv_check(");
+                self.expr(other, out)?;
+                out.push_str("))");
                 Ok(())
             }
             other => self.expr(other, out),

@@ -432,7 +432,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "== != < <= > >=",
         Supported,
-        "a field compared is read through mv_single: a multi-valued field compares as NULL (counted as a warning)",
+        "each side is read as one value: a multi-valued field or computed list compares as NULL (counted as a warning); so do + - * / % and unary minus, whose result is then NULL",
         "esql/semantics.slt",
     ),
     c(
@@ -733,7 +733,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "CASE(cond, value, ..., [else])",
         Supported,
-        "",
+        "a multi-valued condition is false, with the multi_valued warning; a list of one value is that value",
         "esql/semantics.slt",
     ),
     c(
@@ -1320,9 +1320,9 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Warnings and running",
-        "warnings: division by zero, multi-valued values read as NULL, SUM past the long range, + - * past the range, math results out of the domain or range, rejected arguments",
+        "warnings: division by zero, multi-valued values read as NULL, SUM past the long range, + - * past the range, math results out of the domain or range, rejected arguments, values a TO_* function cannot convert",
         Supported,
-        "counted per kind (division_by_zero, multi_valued, long_overflow, arithmetic_overflow, math_domain, invalid_argument) and printed once on stderr; on a cluster counted on the executors; an EVAL column nothing uses is not computed and warns of nothing (as Elasticsearch prunes it); Rust test: tests/it/esql.rs warnings_count_multi_valued_reads_and_divisions_by_zero, integer_overflow_is_null_with_a_warning",
+        "counted per kind (division_by_zero, multi_valued, long_overflow, arithmetic_overflow, math_domain, invalid_argument, conversion) and printed once on stderr; on a cluster counted on the executors; an EVAL column nothing uses is not computed and warns of nothing (as Elasticsearch prunes it); Rust test: tests/it/esql.rs warnings_count_multi_valued_reads_and_divisions_by_zero, integer_overflow_is_null_with_a_warning",
         "esql/functions.slt",
     ),
     c(
