@@ -42,6 +42,8 @@ pub(super) const AGGREGATES: &[&str] = &[
     "max",
     "avg",
     "std_dev",
+    "variance",
+    "std_var",
     "percentile",
     "weighted_avg",
     "median_absolute_deviation",

@@ -626,7 +626,7 @@ impl Pipeline<'_> {
         let current = self.computed_keys(current, keys)?;
         let by: Vec<String> = keys.iter().map(|(name, _)| name.clone()).collect();
         let by = &by;
-        let (computed, over) = split_aggregates(aggs, self.at)?;
+        let (computed, over) = split_aggregates(aggs, by, self.at)?;
         self.columns = over
             .iter()
             .map(|(n, _)| n.clone())
@@ -992,6 +992,18 @@ impl Pipeline<'_> {
         if !self.columns.iter().any(|c| c == old) && self.known {
             return Err(self.unknown(old));
         }
+        // A column the pending order sorts on, replaced: the order is kept
+        // (rename.csv-spec shadowingInternal).
+        let mut current = current.to_owned();
+        if old != new
+            && self.columns.iter().any(|c| c == new)
+            && self
+                .order
+                .as_ref()
+                .is_some_and(|(keys, _)| keys.iter().any(|k| k == new))
+        {
+            current = self.pin(current);
+        }
         // A column already of the new name is replaced by the renamed one.
         let mut excluded = vec![quote(old)];
         if old != new && self.columns.iter().any(|c| c == new) {
@@ -1046,7 +1058,9 @@ type Named = Vec<(String, Expr)>;
 /// STATS' aggregates, an expression over aggregates (`AVG(a) / 2 + MAX(b)`)
 /// split into its aggregates under hidden names: what to compute per group,
 /// and each output column as an expression over those.
-fn split_aggregates(aggs: &[(String, Expr)], at: usize) -> Result<(Named, Named)> {
+/// An expression may also read the keys (`e = LENGTH(f) + 1 BY f =
+/// first_name`), which are one value per group.
+fn split_aggregates(aggs: &[(String, Expr)], keys: &[String], at: usize) -> Result<(Named, Named)> {
     let mut computed: Named = vec![];
     let mut over: Named = vec![];
     for (i, (name, agg)) in aggs.iter().enumerate() {
@@ -1066,7 +1080,10 @@ fn split_aggregates(aggs: &[(String, Expr)], at: usize) -> Result<(Named, Named)
             computed.push((hidden.clone(), call.clone()));
             Expr::Field(hidden)
         });
-        if !found {
+        let mut fields = vec![];
+        agg.fields(&mut fields);
+        let of_keys = !fields.is_empty() && fields.iter().all(|f| keys.iter().any(|k| k == f));
+        if !found && !of_keys {
             return Err(error(
                 at,
                 "STATS takes aggregate functions: name = SUM(field) BY ...",

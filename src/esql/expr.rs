@@ -202,6 +202,26 @@ impl<'a> Sql<'a> {
                 }
                 out.push_str("))");
             }
+            // A pattern that matches every value is IS NOT NULL, as
+            // Elasticsearch rewrites it: NOT LIKE "*" keeps the rows without
+            // a value (where-like.csv-spec notLikeListAllWildcard).
+            Expr::Like(value, patterns, regex, negated)
+                if patterns.iter().any(|p| {
+                    if *regex {
+                        p == ".*"
+                    } else {
+                        !p.is_empty() && p.chars().all(|c| c == '*')
+                    }
+                }) =>
+            {
+                out.push('(');
+                self.expr(value, out)?;
+                out.push_str(if *negated {
+                    " IS NULL)"
+                } else {
+                    " IS NOT NULL)"
+                });
+            }
             Expr::Like(value, patterns, regex, negated) => {
                 // Any of the patterns: NULL for a NULL value, as one pattern's is.
                 out.push_str(if *negated { "(NOT (" } else { "((" });
@@ -494,16 +514,33 @@ impl<'a> Sql<'a> {
                 check_arity(name, &arity, args.len(), *pos)?;
                 // GREATEST and LEAST are NULL where any argument is (SQL's
                 // skip NULLs): Elasticsearch's math.csv-spec greatestNull.
-                let any_null = if matches!(sql, "greatest" | "least") {
-                    let tests: Vec<String> = args
-                        .iter()
-                        .map(|a| Ok(format!("{} IS NULL", self.text_again(a)?)))
-                        .collect::<Result<_>>()?;
-                    let _ = write!(out, "CASE WHEN {} THEN NULL ELSE ", tests.join(" OR "));
-                    true
-                } else {
-                    false
-                };
+                if matches!(sql, "greatest" | "least") {
+                    // A multi-valued argument takes part with its largest
+                    // (smallest) value (math.csv-spec greatestMv).
+                    let of_list = if sql == "greatest" {
+                        "array_max"
+                    } else {
+                        "array_min"
+                    };
+                    let (mut tests, mut values) = (vec![], vec![]);
+                    for a in args {
+                        if self.is_list(a) {
+                            let v = format!("{of_list}({})", self.text(a, false)?);
+                            tests.push(format!("{v} IS NULL"));
+                            values.push(v);
+                        } else {
+                            tests.push(format!("{} IS NULL", self.text_again(a)?));
+                            values.push(self.text(a, true)?);
+                        }
+                    }
+                    let _ = write!(
+                        out,
+                        "CASE WHEN {} THEN NULL ELSE {sql}({}) END",
+                        tests.join(" OR "),
+                        values.join(", ")
+                    );
+                    return Ok(());
+                }
                 out.push_str(sql);
                 out.push('(');
                 for (i, a) in args.iter().enumerate() {
@@ -514,9 +551,6 @@ impl<'a> Sql<'a> {
                     self.operand(a, name != "cidr_match" || i == 0, out)?;
                 }
                 out.push(')');
-                if any_null {
-                    out.push_str(" END");
-                }
             }
         }
         Ok(())
@@ -595,6 +629,36 @@ impl<'a> Sql<'a> {
             Expr::Call(name, args, _) => self.infer_call(name, args)?,
             _ => return None,
         })
+    }
+
+    /// The type of `CASE(cond, value, ..., [else])`: the values' one type, a
+    /// list if any is; whole numbers long if any is; numbers double if any
+    /// is (a SUM of a CASE of longs is the long sum, NULL past the range).
+    fn infer_case(&self, args: &[Expr]) -> Option<arrow::datatypes::DataType> {
+        use arrow::datatypes::DataType as T;
+        let types: Vec<T> = args
+            .chunks(2)
+            .filter_map(|pair| match pair {
+                [_, value] | [value] => self.infer(value),
+                _ => None,
+            })
+            .filter(|t| *t != T::Null)
+            .collect();
+        Some(
+            if let Some(list) = types.iter().find(|t| matches!(t, T::List(_))) {
+                list.clone()
+            } else if !types.is_empty() && types.iter().all(T::is_integer) {
+                if types.contains(&T::Int64) {
+                    T::Int64
+                } else {
+                    T::Int32
+                }
+            } else if !types.is_empty() && types.iter().all(T::is_numeric) {
+                T::Float64
+            } else {
+                types.first()?.clone()
+            },
+        )
     }
 
     /// The type of a call of function `name`, where known.
@@ -684,15 +748,7 @@ impl<'a> Sql<'a> {
             "mv_append" => list(item_type(self.infer(args.first()?)?)),
             // CASE(cond, value, ..., [else]) is multi-valued where one of its
             // values is a list (so that STATS BY it groups by each value).
-            // Other CASEs stay unknown: their values' common type is the
-            // planner's to find.
-            "case" => args
-                .chunks(2)
-                .filter_map(|pair| match pair {
-                    [_, value] | [value] => self.infer(value),
-                    _ => None,
-                })
-                .find(|t| matches!(t, T::List(_)))?,
+            "case" => self.infer_case(args)?,
             "mv_first" | "mv_last" | "mv_min" | "mv_max" => item_type(self.infer(args.first()?)?),
             _ => return None,
         })
@@ -716,6 +772,8 @@ impl<'a> Sql<'a> {
             "avg"
             | "median"
             | "std_dev"
+            | "variance"
+            | "std_var"
             | "percentile"
             | "weighted_avg"
             | "median_absolute_deviation" => T::Float64,

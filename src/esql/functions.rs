@@ -345,6 +345,10 @@ impl Sql<'_> {
                             out,
                         );
                     }
+                    // A span of zero buckets nothing: NULL (bucket.csv-spec
+                    // zeroBucketsDouble).
+                    Expr::Int(0) => "CAST(NULL AS DOUBLE)".to_owned(),
+                    Expr::Float(x) if *x == 0.0 => "CAST(NULL AS DOUBLE)".to_owned(),
                     Expr::Int(_) | Expr::Float(_) => {
                         let v = self.text(&args[0], true)?;
                         let span = self.text(&args[1], true)?;
@@ -1051,6 +1055,12 @@ impl Sql<'_> {
     /// MEDIAN_ABSOLUTE_DEVIATION, TOP); false when `args` do not fit.
     fn statistic(&self, name: &str, args: &[Expr], pos: usize, out: &mut String) -> Result<bool> {
         match (name, args) {
+            ("variance" | "std_var", [arg]) => {
+                // The population variance (STD_DEV squared).
+                out.push_str("var_pop(CAST(");
+                self.expr(arg, out)?;
+                out.push_str(" AS DOUBLE))");
+            }
             ("std_dev", [arg]) => {
                 // The population standard deviation.
                 out.push_str("stddev_pop(CAST(");
@@ -1080,7 +1090,8 @@ impl Sql<'_> {
                         p / 100.0
                     );
                 } else {
-                    out.push_str("CAST(NULL AS DOUBLE)");
+                    // Still an aggregate: one row without BY, not one per row.
+                    out.push_str("max(CAST(NULL AS DOUBLE))");
                 }
             }
             ("weighted_avg", [arg, weight]) => {
@@ -1098,7 +1109,7 @@ impl Sql<'_> {
                 self.expr(weight, &mut w)?;
                 let _ = write!(
                     out,
-                    "(sum(CAST({v} AS DOUBLE) * CAST({w} AS DOUBLE)) / sum(CAST({w} AS DOUBLE)))"
+                    "(sum(CAST({v} AS DOUBLE) * CAST({w} AS DOUBLE)) / nullif(sum(CAST({w} AS DOUBLE)), 0))"
                 );
             }
             ("median_absolute_deviation", [arg]) => {
@@ -1125,8 +1136,14 @@ impl Sql<'_> {
                 // limit is 1.
                 let mut v = String::new();
                 self.expr(arg, &mut v)?;
-                let sorted =
-                    format!("array_sort(array_agg({v}) FILTER (WHERE {v} IS NOT NULL), '{order}')");
+                let gathered = format!("array_agg({v}) FILTER (WHERE {v} IS NOT NULL)");
+                // Of a multi-valued field every value.
+                let gathered = if self.is_list(arg) {
+                    format!("flatten({gathered})")
+                } else {
+                    gathered
+                };
+                let sorted = format!("array_sort({gathered}, '{order}')");
                 if *limit == 1 {
                     let _ = write!(out, "array_element({sorted}, 1)");
                 } else {
@@ -1138,6 +1155,32 @@ impl Sql<'_> {
         Ok(true)
     }
 
+    /// MEDIAN, PERCENTILE and MEDIAN_ABSOLUTE_DEVIATION of a multi-valued
+    /// field: every value, as for MIN and MAX (the rows' lists gathered into
+    /// one, as doubles, which these answer); false when `args` do not fit.
+    fn every_value(&self, name: &str, args: &[Expr], out: &mut String) -> Result<bool> {
+        let (arg, p) = match (name, args) {
+            ("median" | "median_absolute_deviation", [arg]) => (arg, 50.0),
+            ("percentile", [arg, Expr::Int(n)]) => (arg, *n as f64),
+            ("percentile", [arg, Expr::Float(x)]) => (arg, *x),
+            _ => return Ok(false),
+        };
+        let mut v = String::new();
+        self.expr(arg, &mut v)?;
+        let all =
+            format!("CAST(flatten(array_agg({v}) FILTER (WHERE {v} IS NOT NULL)) AS DOUBLE[])");
+        let _ = match name {
+            "median_absolute_deviation" => write!(out, "mv_mad({all})"),
+            _ if (0.0..=100.0).contains(&p) => write!(out, "mv_percentile({all}, {p:?})"),
+            _ => write!(out, "max(CAST(NULL AS DOUBLE))"),
+        };
+        Ok(true)
+    }
+
+    #[expect(
+        clippy::too_many_lines,
+        reason = "one match arm per aggregate and argument shape, each short"
+    )]
     pub(super) fn aggregate(&self, at: usize, e: &Expr, out: &mut String) -> Result<()> {
         let Expr::Call(name, args, pos) = e else {
             return Err(error(
@@ -1178,13 +1221,21 @@ impl Sql<'_> {
                     );
                 }
             }
+            ("median" | "median_absolute_deviation" | "percentile", [arg, ..])
+                if self.is_list(arg) && self.every_value(name, args, out)? => {}
             ("median", [arg]) => {
                 out.push_str("median(");
                 self.expr(arg, out)?;
                 out.push(')');
             }
             (
-                "std_dev" | "percentile" | "weighted_avg" | "median_absolute_deviation" | "top",
+                "std_dev"
+                | "variance"
+                | "std_var"
+                | "percentile"
+                | "weighted_avg"
+                | "median_absolute_deviation"
+                | "top",
                 _,
             ) if self.statistic(name, args, *pos, out)? => {}
             ("count", [arg]) if self.is_list(arg) => {

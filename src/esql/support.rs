@@ -215,7 +215,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "STATS x = expression over aggregates (AVG(a) / 2 + MAX(b), ROUND(SUM(h), 1))",
         Supported,
-        "the aggregates per group under hidden names, then the expression over them",
+        "the aggregates per group under hidden names, then the expression over them; an expression may also read the BY keys (e = LENGTH(f) + 1 BY f = first_name)",
         "esql/mv_and_stats.slt",
     ),
     c(
@@ -502,7 +502,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "LIKE / NOT LIKE",
         Supported,
-        "* and ? wildcards, % and _ literal, \\ escapes, whole string, case-sensitive",
+        "* and ? wildcards, % and _ literal, \\ escapes, whole string, case-sensitive; a pattern of only * is IS NOT NULL, as Elasticsearch rewrites it (NOT LIKE \"*\" keeps rows without a value; also RLIKE \".*\")",
         "esql/semantics.slt",
     ),
     c(
@@ -867,7 +867,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "GREATEST(a, ...), LEAST(a, ...)",
         Supported,
-        "NULL where any argument is NULL, as Elasticsearch; of multi-valued arguments not compared with Elasticsearch",
+        "NULL where any argument is NULL, as Elasticsearch; a multi-valued argument takes part with its largest (smallest) value",
         "esql/conversions.slt",
     ),
     c(
@@ -930,7 +930,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "BUCKET(field, span)",
         Supported,
-        "times as DATE_TRUNC; numbers to multiples of the span, as a double",
+        "times as DATE_TRUNC; numbers to multiples of the span, as a double; a span of 0 gives NULL",
         "esql/tier3.slt",
     ),
     c(
@@ -1280,8 +1280,8 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Aggregates (STATS)",
         "MEDIAN(field)",
         Partial,
-        "exact (DataFusion's median), where Elasticsearch's is approximate (as PERCENTILE)",
-        "",
+        "exact (DataFusion's median), where Elasticsearch's is approximate (as PERCENTILE); of a multi-valued field every value",
+        "esql/stats_more.slt",
     ),
     c(
         "Aggregates (STATS)",
@@ -1292,16 +1292,16 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Aggregates (STATS)",
-        "STD_DEV(field), PERCENTILE(field, p), MEDIAN_ABSOLUTE_DEVIATION(field), WEIGHTED_AVG(field, weight)",
+        "STD_DEV(field), VARIANCE(field) / STD_VAR(field), PERCENTILE(field, p), MEDIAN_ABSOLUTE_DEVIATION(field), WEIGHTED_AVG(field, weight)",
         Supported,
-        "the population deviation; percentiles interpolate linearly between the closest ranks, as Elasticsearch's digest does up to 20,000 values (exact here beyond, where Elasticsearch estimates), NULL outside 0..100; WEIGHTED_AVG is SUM(v * w) / SUM(w) with the weights of rows without a value counted, a literal weight of 0 or NULL refused",
+        "the population deviation and variance; percentiles interpolate linearly between the closest ranks, as Elasticsearch's digest does up to 20,000 values (exact here beyond, where Elasticsearch estimates), NULL outside 0..100; PERCENTILE and MEDIAN_ABSOLUTE_DEVIATION of a multi-valued field take every value (STD_DEV and VARIANCE of one are refused by DataFusion's planner); WEIGHTED_AVG is SUM(v * w) / SUM(w) with the weights of rows without a value counted, NULL where the weights sum to 0, a literal weight of 0 or NULL refused",
         "esql/mv_and_stats.slt",
     ),
     c(
         "Aggregates (STATS)",
         "TOP(field, limit[, order])",
         Supported,
-        "repeats included, asc unless \"desc\"; one value for a limit of 1; NULL for a group without values",
+        "repeats included, asc unless \"desc\"; one value for a limit of 1; NULL for a group without values; of a multi-valued field every value",
         "esql/mv_and_stats.slt",
     ),
     c(

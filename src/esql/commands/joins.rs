@@ -413,7 +413,10 @@ impl Pipeline<'_> {
             .iter()
             .map(|(name, _)| {
                 let q = quote(name);
-                format!("q.{q} IS NOT DISTINCT FROM s.{q}")
+                // Parenthesised: SQL's parser binds AND tighter than IS NOT
+                // DISTINCT FROM (two keys planned as `a IS NOT DISTINCT FROM
+                // (b AND c) ...`).
+                format!("(q.{q} IS NOT DISTINCT FROM s.{q})")
             })
             .collect();
         let join = if on.is_empty() {
@@ -544,7 +547,7 @@ impl Pipeline<'_> {
         let by: Vec<String> = others.iter().map(|o| format!("s.{o}")).collect();
         let on: Vec<String> = others
             .iter()
-            .map(|o| format!("q.{o} IS NOT DISTINCT FROM g.{o}"))
+            .map(|o| format!("(q.{o} IS NOT DISTINCT FROM g.{o})"))
             .collect();
         format!(
             "SELECT {} FROM ({input}) q JOIN (SELECT {lists} FROM ({grouped}) s GROUP BY {}) g ON {}",
