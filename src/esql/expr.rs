@@ -733,8 +733,14 @@ impl<'a> Sql<'a> {
             | "mv_contains" => T::Boolean,
             "to_datetime" | "to_dt" => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
             "date_trunc" => self.infer(args.get(1)?)?,
-            "bucket" => match args.get(1)? {
+            "bucket" | "bin" => match args.get(1)? {
                 Expr::Span(_) | Expr::Calendar(..) => self.infer(args.first()?)?,
+                // BUCKET(field, buckets, from, to) of dates is a date.
+                _ if args.len() == 4
+                    && matches!(self.infer(args.first()?), Some(T::Timestamp(..))) =>
+                {
+                    self.infer(args.first()?)?
+                }
                 _ => T::Float64,
             },
             "split" | "mv_zip" => list(T::Utf8),

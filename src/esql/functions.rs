@@ -95,6 +95,16 @@ impl Sql<'_> {
     }
 }
 
+/// A number literal (`-1.5` included).
+fn number(e: &Expr) -> Option<f64> {
+    match e {
+        Expr::Int(n) => Some(*n as f64),
+        Expr::Float(x) => Some(*x),
+        Expr::Neg(inner) => number(inner).map(|x| -x),
+        _ => None,
+    }
+}
+
 /// The SQL type a conversion function converts each value of a list to.
 fn list_conversion(name: &str) -> Option<&'static str> {
     Some(match name {
@@ -107,6 +117,31 @@ fn list_conversion(name: &str) -> Option<&'static str> {
 }
 
 impl Sql<'_> {
+    /// A constant instant in milliseconds: text (strict_date_optional_time),
+    /// NOW(), TO_DATETIME of text, or one of those plus or minus a fixed span.
+    fn instant_ms(&self, e: &Expr) -> Option<i64> {
+        match e {
+            Expr::Str(text) => lakehunt_udfs::esql_parse::parse_iso(text),
+            Expr::Now => Some(self.now.div_euclid(1_000_000)),
+            Expr::Call(name, args, _) if matches!(name.as_str(), "to_datetime" | "to_dt") => {
+                self.instant_ms(args.first()?)
+            }
+            Expr::Binary(l, op @ ("+" | "-"), r) => {
+                let Expr::Span(ns) = **r else {
+                    return None;
+                };
+                let ms = ns / 1_000_000;
+                let t = self.instant_ms(l)?;
+                if *op == "+" {
+                    t.checked_add(ms)
+                } else {
+                    t.checked_sub(ms)
+                }
+            }
+            _ => None,
+        }
+    }
+
     /// `converted`, a conversion of `arg`, counting the values it could not
     /// convert as ES|QL warns of them. `arg` is read a second time, so only
     /// where that cannot count a warning twice (a field, a literal); of any
@@ -325,15 +360,50 @@ impl Sql<'_> {
                     )
                 }
             }
-            "bucket" => {
+            "bucket" | "bin" => {
                 // BUCKET(field, span): a time span buckets as DATE_TRUNC does; a
                 // number buckets numbers (floor(x / span) * span, a double).
-                if args.len() == 4 {
-                    return Err(error(
-                        pos,
-                        "BUCKET(field, buckets, from, to) is not supported yet; \
-                         give the span: BUCKET(field, 1 hour)",
-                    ));
+                if let [field, buckets, from, to] = args {
+                    // BUCKET(field, buckets, from, to): the span Elasticsearch
+                    // picks for at most `buckets` buckets over from..to.
+                    let Expr::Int(buckets) = buckets else {
+                        return Err(error(
+                            pos,
+                            "BUCKET takes a whole-number count of buckets second",
+                        ));
+                    };
+                    // Numbers bucket numbers, dates dates (read from the
+                    // bounds: a first translation may not know the types).
+                    let span = match (number(from), number(to)) {
+                        (Some(from), Some(to)) if !timestamp(field) => {
+                            super::bucket::number_span(*buckets, from, to)
+                        }
+                        _ => {
+                            let (Some(from), Some(to)) =
+                                (self.instant_ms(from), self.instant_ms(to))
+                            else {
+                                return Err(error(
+                                    pos,
+                                    "BUCKET's from and to must be constant numbers, or constant \
+                                     dates (\"2023-02-01T00:00:00Z\", NOW() - 1 day)",
+                                ));
+                            };
+                            let span = super::bucket::date_span(*buckets, from, to);
+                            return self.special_call(
+                                "date_trunc",
+                                &[span, field.clone()],
+                                pos,
+                                out,
+                            );
+                        }
+                    };
+                    if !span.is_finite() || span <= 0.0 {
+                        out.push_str("CAST(NULL AS DOUBLE)");
+                        return Ok(true);
+                    }
+                    let v = self.text(field, true)?;
+                    let _ = write!(out, "(floor(CAST({v} AS DOUBLE) / {span:?}) * {span:?})");
+                    return Ok(true);
                 }
                 arity(2..=2)?;
                 match &args[1] {

@@ -34,6 +34,7 @@
 //! every construct with its status (`docs/esql.md` is generated from it).
 
 mod ast;
+mod bucket;
 mod commands;
 mod expr;
 mod functions;

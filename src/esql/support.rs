@@ -935,9 +935,9 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Functions",
-        "BUCKET(field, buckets, from, to)",
-        Refused,
-        "\"BUCKET(field, buckets, from, to) is not supported yet\"",
+        "BUCKET(field, buckets, from, to), BIN(...)",
+        Supported,
+        "the size Elasticsearch picks: for dates the finest of a day, 12, 3 and 1 hours, 30, 10, 5 and 1 minutes, 30, 10, 5 and 1 seconds, 100, 50, 10 and 1 ms that covers from..to in at most that many buckets, else a week, month or year (UTC); for numbers the range over the count rounded up to a power of ten or half of one; from and to constants (text dates, NOW() plus or minus a span, numbers), not columns EVAL computed",
         "esql/tier3.slt",
     ),
     c(
