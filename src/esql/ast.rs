@@ -156,6 +156,8 @@ pub(super) enum Command {
     LookupJoin(String, LookupOn, usize),
     Sort(Vec<(String, bool, Option<bool>)>),
     Limit(i64),
+    /// `LIMIT n BY key, ...`: at most n rows of each key's group, in order.
+    LimitBy(i64, Vec<Expr>),
     Eval(Vec<(String, Expr)>),
     Drop(Vec<String>),
     Rename(Vec<(String, String)>),

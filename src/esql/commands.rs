@@ -160,6 +160,7 @@ pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
             Command::LookupJoin(index, on, at) => pipeline.lookup_join(index, on, *at)?,
             Command::Sort(keys) => pipeline.sort(keys),
             Command::Limit(n) => pipeline.limit(*n),
+            Command::LimitBy(n, keys) => pipeline.limit_by(*n, keys)?,
             Command::Eval(_) => unreachable!("EVALs are translated above"),
             Command::Drop(fields) => pipeline.drop(fields)?,
             Command::Rename(pairs) => pipeline.rename(pairs)?,
@@ -541,11 +542,20 @@ impl Pipeline<'_> {
 
     /// `MV_EXPAND field`: a row per value of a list.
     fn mv_expand(&mut self, field: &str) -> Result<String> {
-        let current = std::mem::take(&mut self.current);
+        let mut current = std::mem::take(&mut self.current);
         if self.known && !self.columns.iter().any(|c| c == field) {
             return Err(self.unknown(field));
         }
         if self.sql.is_list(&Expr::Field(field.to_owned())) {
+            // A pending order on the list (by its smallest or largest value)
+            // is fixed first: the expanded rows keep their row's place.
+            if self
+                .order
+                .as_ref()
+                .is_some_and(|(keys, _)| keys.iter().any(|k| k == field))
+            {
+                current = self.pin(current);
+            }
             let values = self.sql.sorted_values(&Expr::Field(field.to_owned()))?;
             self.sql.unlist(field);
             let q = quote(field);
@@ -753,6 +763,12 @@ impl Pipeline<'_> {
                     format!("ip_key(mv_single({}))", quote(f))
                 } else if self.sql.is_version(&Expr::Field(f.clone())) {
                     format!("version_key(mv_single({}))", quote(f))
+                } else if self.sql.is_list(&Expr::Field(f.clone())) {
+                    // A multi-valued value sorts by its smallest value
+                    // ascending, its largest descending, as Elasticsearch
+                    // sorts them (limit.csv-spec sortLimitByNullsLast).
+                    let of_list = if *asc { "array_min" } else { "array_max" };
+                    format!("{of_list}({})", quote(f))
                 } else {
                     quote(f)
                 };
@@ -773,6 +789,29 @@ impl Pipeline<'_> {
         self.full_text_after = Some("cannot be used after LIMIT");
         self.limited = true;
         format!("SELECT * FROM ({current}){} LIMIT {n}", self.order_by())
+    }
+
+    /// `LIMIT n BY key, ...`: the first `n` rows of each group of equal keys
+    /// (expressions; a NULL key is a group, a multi-valued one is its whole
+    /// list), in the pending order; the order is kept.
+    fn limit_by(&mut self, n: i64, keys: &[Expr]) -> Result<String> {
+        let current = std::mem::take(&mut self.current);
+        let mut partition = vec![];
+        for key in keys {
+            partition.push(self.sql.text(key, false)?);
+        }
+        let order = self
+            .order
+            .as_ref()
+            .map(|(_, clause)| format!(" ORDER BY {clause}"))
+            .unwrap_or_default();
+        let rank = quote("__lakehunt_limit_by");
+        Ok(format!(
+            "SELECT * EXCLUDE ({rank}) FROM (SELECT *, row_number() OVER (PARTITION BY {}{order}) \
+             AS {rank} FROM ({current})) WHERE {rank} <= {n}{}",
+            partition.join(", "),
+            self.order_by()
+        ))
     }
 
     /// Refuses a plan deeper than [`MAX_LEVELS`], at the command at `at`.

@@ -804,6 +804,9 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                 }
             })?),
             "limit" => match p.next() {
+                Some(Tok::Int(n)) if p.eat_keyword("by") => {
+                    Command::LimitBy(n, p.list(Parser::expr)?)
+                }
                 Some(Tok::Int(n)) => Command::Limit(n),
                 _ => return Err(error(pos, "LIMIT takes a whole number")),
             },

@@ -236,7 +236,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "SORT field [ASC|DESC]",
         Supported,
-        "NULLS LAST on ASC, FIRST on DESC, as Elasticsearch; SORT keys are columns (an expression there is a parse error); the order is kept through later WHERE, EVAL, KEEP, DROP, RENAME, also when they drop or replace its keys (the rows then carry their place in it, hidden), and applied by LIMIT and at the end",
+        "NULLS LAST on ASC, FIRST on DESC, as Elasticsearch; SORT keys are columns (an expression there is a parse error); the order is kept through later WHERE, EVAL, KEEP, DROP, RENAME, also when they drop or replace its keys (the rows then carry their place in it, hidden), and applied by LIMIT and at the end; a multi-valued key sorts by its smallest value ascending, its largest descending, as Elasticsearch",
         "esql/order.slt",
     ),
     c(
@@ -259,6 +259,13 @@ pub const CONSTRUCTS: &[Construct] = &[
         Supported,
         "applies the pending SORT",
         "esql/semantics.slt",
+    ),
+    c(
+        "Processing commands",
+        "LIMIT n BY key, ...",
+        Supported,
+        "the first n rows of each group of equal keys (expressions; a NULL key is a group, a multi-valued key its whole list) in the pending order, which is kept; without a SORT, any n rows of each group; keys written [index].[field] are a parse error",
+        "esql/stats_more.slt",
     ),
     c(
         "Processing commands",
