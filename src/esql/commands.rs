@@ -413,6 +413,7 @@ impl Pipeline<'_> {
             self.sql
                 .new_column(name, Some(arrow::datatypes::DataType::Utf8));
         }
+        let current = self.pin_if_replaced(current, &outputs);
         add_columns(
             at,
             &mut self.columns,
@@ -420,6 +421,21 @@ impl Pipeline<'_> {
             &current,
             &outputs,
         )
+    }
+
+    /// `current` with the pending order fixed first where one of `outputs`
+    /// replaces a column it sorts on: Elasticsearch keeps the earlier order
+    /// (dissect.csv-spec overwriteNameAfterSort).
+    fn pin_if_replaced(&mut self, current: String, outputs: &[(String, String)]) -> String {
+        let replaces_key = self
+            .order
+            .as_ref()
+            .is_some_and(|(keys, _)| outputs.iter().any(|(name, _)| keys.contains(name)));
+        if replaces_key {
+            self.pin(current)
+        } else {
+            current
+        }
     }
 
     /// `GROK field "pattern"`: a column per named capture, typed as its suffix says.
@@ -443,6 +459,7 @@ impl Pipeline<'_> {
                 (name, expr)
             })
             .collect();
+        let current = self.pin_if_replaced(current, &outputs);
         add_columns(
             at,
             &mut self.columns,

@@ -551,10 +551,6 @@ mod tests {
                 "from x | stats n = 1",
                 "at 1:10: STATS takes aggregate functions",
             ),
-            (
-                "from x\n| sort x | dissect x \"%{x}\"",
-                "at 2:22: x is replaced after a SORT",
-            ),
         ] {
             let columns = vec![("x".to_owned(), arrow::datatypes::DataType::Utf8)];
             let err = translate(

@@ -249,9 +249,9 @@ pub const CONSTRUCTS: &[Construct] = &[
     c(
         "Processing commands",
         "DISSECT / GROK replacing a column a pending SORT uses",
-        Refused,
-        "error \"X is replaced after a SORT on it; SORT again after\", where Elasticsearch keeps the earlier order (EVAL keeps it); Rust test: unit test errors_name_the_construct_and_position",
-        "",
+        Supported,
+        "the earlier order is kept, as Elasticsearch keeps it (the rows carry their place, hidden)",
+        "esql/order.slt",
     ),
     c(
         "Processing commands",
