@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs Elasticsearch's own ES|QL test cases through lakehunt (see README.md).
+#   tests/es_oracle/fetch-and-run.sh [REF] [--show]
+# Needs git, network, and python3 with pyarrow. Fetches only the test
+# fixtures folder of elastic/elasticsearch at REF (default main) into
+# target/es-oracle/, and uses target/debug/lakehunt (build it first).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ref="${1:-main}"
+shift || true
+work=target/es-oracle
+fixtures=x-pack/plugin/esql/qa/testFixtures/src/main/resources
+if [ ! -d "$work/es/.git" ]; then
+  git clone --quiet --depth 1 --filter=blob:none --sparse --branch "$ref" \
+    https://github.com/elastic/elasticsearch.git "$work/es"
+  git -C "$work/es" sparse-checkout set "$fixtures"
+fi
+python3 tests/es_oracle/extract.py "$work/es/$fixtures" "$work/cases.json"
+python3 tests/es_oracle/make_employees.py "$work/es/$fixtures/data/employees.csv" "$work/employees.parquet"
+python3 tests/es_oracle/run.py "$work/cases.json" "$work/employees.parquet" "$@"
