@@ -8,6 +8,10 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
+/// Text read as Elasticsearch's `strict_date_optional_time`, in milliseconds
+/// (re-exported here for `esql/`, which the fuzz target builds on its own).
+pub use lakehunt_udfs::esql_parse::parse_iso;
+
 /// A duration in nanoseconds from text like `8h`, `90m`, `1d12h`, `30s`, `2w`,
 /// `500ms` or `8 hours`. Units are case-insensitive.
 pub fn parse_duration(text: &str) -> Result<i64, String> {

@@ -91,7 +91,21 @@ impl Size {
     /// Whether buckets of this size cover `from..to` in at most `buckets`
     /// steps from the bucket holding `from`.
     fn fits(self, buckets: i64, from: i64, to: i64) -> bool {
-        let mut bucket = self.round(from);
+        let start = self.round(from);
+        let fixed = match self {
+            Size::Fixed(size) => Some(size),
+            Size::Calendar(Calendar::Week) => Some(WEEK),
+            Size::Calendar(_) => None,
+        };
+        if let Some(size) = fixed {
+            // Counted, not stepped: a count of billions would take as long.
+            let needed = (i128::from(to) - i128::from(start)).max(1);
+            let steps = (needed + i128::from(size) - 1) / i128::from(size);
+            return buckets >= 1 && steps <= i128::from(buckets);
+        }
+        // Months and years: at most some 120,000 steps between any two
+        // dates, however large the count.
+        let mut bucket = start;
         for _ in 0..buckets.max(0) {
             bucket = self.next(bucket);
             if bucket >= to {
@@ -193,6 +207,21 @@ mod tests {
         assert_eq!(
             date_span(10, ms("2023-02-01T00:00:00Z"), ms("2023-02-01T00:00:01Z")),
             Expr::Span(100 * MS * 1_000_000)
+        );
+    }
+
+    #[test]
+    fn a_huge_count_is_counted_not_stepped() {
+        // 130 years (4.1e12 ms) in at most 2e9 buckets: 1 s would need
+        // 4.1e9, 5 s 8.2e8. Stepping would take minutes.
+        assert_eq!(
+            date_span(2_000_000_000, ms("1970-01-01"), ms("2100-01-01")),
+            Expr::Span(5 * SECOND * 1_000_000)
+        );
+        // No buckets: nothing fits, a year as Elasticsearch falls back to.
+        assert_eq!(
+            date_span(0, ms("2023-01-01"), ms("2023-01-02")),
+            Expr::Calendar(1, "year")
         );
     }
 

@@ -1031,14 +1031,19 @@ impl Pipeline<'_> {
         Ok(placed.into_iter().map(|(_, _, c)| c).collect())
     }
 
-    /// `RENAME old AS new, ...`: the pending order follows renamed columns.
     /// `RENAME old AS new, ...`: one pair after another, as RENAME's
     /// reference defines it ("equivalent to multiple sequential RENAME
     /// commands"): `a AS b, b AS c` ends with `c` holding `a`'s values, and
-    /// of several columns renamed to one name the last is kept.
+    /// of several columns renamed to one name the last is kept. The pending
+    /// order follows renamed columns.
     fn rename(&mut self, pairs: &[(String, String)]) -> Result<String> {
         let mut out = std::mem::take(&mut self.current);
-        for (old, new) in pairs {
+        for (i, (old, new)) in pairs.iter().enumerate() {
+            // A nested SELECT each: each past the first counts toward the depth.
+            if i > 0 {
+                self.levels += 1;
+                self.deepen(self.at)?;
+            }
             out = self.rename_one(&out, old, new)?;
         }
         Ok(out)

@@ -215,12 +215,19 @@ impl<'a> Sql<'a> {
                 }) =>
             {
                 out.push('(');
-                self.expr(value, out)?;
-                out.push_str(if *negated {
-                    " IS NULL)"
+                if self.is_list(value) {
+                    // An empty list is no value.
+                    out.push_str("coalesce(cardinality(");
+                    self.expr(value, out)?;
+                    out.push_str(if *negated { "), 0) = 0)" } else { "), 0) > 0)" });
                 } else {
-                    " IS NOT NULL)"
-                });
+                    self.expr(value, out)?;
+                    out.push_str(if *negated {
+                        " IS NULL)"
+                    } else {
+                        " IS NOT NULL)"
+                    });
+                }
             }
             Expr::Like(value, patterns, regex, negated) => {
                 // Any of the patterns: NULL for a NULL value, as one pattern's is.
@@ -547,8 +554,15 @@ impl<'a> Sql<'a> {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    // CIDR_MATCH's blocks are literals; other arguments are values.
-                    self.operand(a, name != "cidr_match" || i == 0, out)?;
+                    // CIDR_MATCH's blocks are literals; other arguments are
+                    // values, one each, but COALESCE keeps a multi-valued
+                    // argument whole, as Elasticsearch does.
+                    let single = match name.as_str() {
+                        "cidr_match" => i == 0,
+                        "coalesce" => false,
+                        _ => true,
+                    };
+                    self.operand(a, single, out)?;
                 }
                 out.push(')');
             }
@@ -576,7 +590,8 @@ impl<'a> Sql<'a> {
             }
             Expr::Now => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
             Expr::List(items, _) => list(self.list_item_type(items)??),
-            Expr::Neg(inner) => self.infer(inner)?,
+            // Of a list, one value (see `operand`).
+            Expr::Neg(inner) => item_type(self.infer(inner)?),
             // Arithmetic with a NULL literal (see `expr`).
             Expr::Binary(left, "+" | "-" | "*" | "/" | "%", right)
                 if matches!(**left, Expr::Null) || matches!(**right, Expr::Null) =>
@@ -631,9 +646,11 @@ impl<'a> Sql<'a> {
         })
     }
 
-    /// The type of `CASE(cond, value, ..., [else])`: the values' one type, a
-    /// list if any is; whole numbers long if any is; numbers double if any
-    /// is (a SUM of a CASE of longs is the long sum, NULL past the range).
+    /// The type of `CASE(cond, value, ..., [else])`: the values' one type;
+    /// a list if any is; whole numbers of several types (or whole-number
+    /// literals, which SQL types as longs) long; signed numbers double;
+    /// else unknown (a SUM of a CASE of longs is the long sum, NULL past
+    /// the range).
     fn infer_case(&self, args: &[Expr]) -> Option<arrow::datatypes::DataType> {
         use arrow::datatypes::DataType as T;
         let types: Vec<T> = args
@@ -644,19 +661,23 @@ impl<'a> Sql<'a> {
             })
             .filter(|t| *t != T::Null)
             .collect();
+        let first = types.first()?;
+        let literal = args
+            .chunks(2)
+            .any(|pair| matches!(pair, [_, Expr::Int(_)] | [Expr::Int(_)]));
+        let signed = |t: &T| matches!(t, T::Int8 | T::Int16 | T::Int32 | T::Int64);
         Some(
             if let Some(list) = types.iter().find(|t| matches!(t, T::List(_))) {
                 list.clone()
-            } else if !types.is_empty() && types.iter().all(T::is_integer) {
-                if types.contains(&T::Int64) {
-                    T::Int64
-                } else {
-                    T::Int32
-                }
-            } else if !types.is_empty() && types.iter().all(T::is_numeric) {
+            } else if types.iter().all(|t| t == first) && !(literal && *first == T::Int32) {
+                first.clone()
+            } else if types.iter().all(signed) {
+                // SQL's whole-number literals are longs: CASE(c, 1, 2) is one.
+                T::Int64
+            } else if types.iter().all(|t| t.is_floating() || signed(t)) {
                 T::Float64
             } else {
-                types.first()?.clone()
+                return None;
             },
         )
     }
@@ -744,8 +765,12 @@ impl<'a> Sql<'a> {
                 _ => T::Float64,
             },
             "split" | "mv_zip" => list(T::Utf8),
-            "mv_dedupe" | "mv_slice" | "coalesce" | "mv_sort" | "clamp" | "clamp_min"
-            | "clamp_max" | "copy_sign" => self.infer(args.first()?)?,
+            "coalesce" => args
+                .iter()
+                .filter_map(|a| self.infer(a))
+                .find(|t| *t != T::Null)?,
+            "mv_dedupe" | "mv_slice" | "mv_sort" | "clamp" | "clamp_min" | "clamp_max"
+            | "copy_sign" => self.infer(args.first()?)?,
             "date_parse" => T::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
             "mv_sum" | "mv_median" => match item_type(self.infer(args.first()?)?) {
                 t if t.is_integer() => t,
@@ -929,6 +954,11 @@ impl<'a> Sql<'a> {
         match e {
             Expr::Field(name) if self.multi_field(name).is_none() && self.is_list(e) => {
                 Ok(format!("mv_single({})", quote(name)))
+            }
+            other if self.is_list(other) => {
+                let mut v = String::new();
+                self.expr(other, &mut v)?;
+                Ok(format!("mv_single({v})"))
             }
             other => self.text(other, true),
         }

@@ -121,7 +121,7 @@ impl Sql<'_> {
     /// NOW(), TO_DATETIME of text, or one of those plus or minus a fixed span.
     fn instant_ms(&self, e: &Expr) -> Option<i64> {
         match e {
-            Expr::Str(text) => lakehunt_udfs::esql_parse::parse_iso(text),
+            Expr::Str(text) => crate::params::parse_iso(text),
             Expr::Now => Some(self.now.div_euclid(1_000_000)),
             Expr::Call(name, args, _) if matches!(name.as_str(), "to_datetime" | "to_dt") => {
                 self.instant_ms(args.first()?)
@@ -310,7 +310,7 @@ impl Sql<'_> {
                     format!("CAST({v} AS VARCHAR)")
                 }
             }
-            "to_datetime" | "to_dt" if self.is_list(&args[0]) => {
+            "to_datetime" | "to_dt" if args.first().is_some_and(|a| self.is_list(a)) => {
                 arity(1..=1)?;
                 // Each value: text as strict_date_optional_time, numbers as
                 // milliseconds.
@@ -344,7 +344,7 @@ impl Sql<'_> {
                     &args[0],
                 )?
             }
-            "to_boolean" | "to_bool" if self.is_list(&args[0]) => {
+            "to_boolean" | "to_bool" if args.first().is_some_and(|a| self.is_list(a)) => {
                 arity(1..=1)?;
                 format!("esql_boolean_list({})", self.text(&args[0], false)?)
             }
@@ -876,7 +876,11 @@ impl Sql<'_> {
                 };
                 sql
             }
-            "mv_min" | "mv_max" if self.is_list(&args[0]) && !self.is_ip(&args[0]) => {
+            "mv_min" | "mv_max"
+                if args
+                    .first()
+                    .is_some_and(|a| self.is_list(a) && !self.is_ip(a)) =>
+            {
                 arity(1..=1)?;
                 // The smallest and largest whatever the list's order (a
                 // literal or SPLIT's keeps the order written).

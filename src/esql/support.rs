@@ -236,7 +236,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "SORT field [ASC|DESC]",
         Supported,
-        "NULLS LAST on ASC, FIRST on DESC, as Elasticsearch; SORT keys are columns (an expression there is a parse error); the order is kept through later WHERE, EVAL, KEEP, DROP, RENAME, also when they drop or replace its keys (the rows then carry their place in it, hidden), and applied by LIMIT and at the end; a multi-valued key sorts by its smallest value ascending, its largest descending, as Elasticsearch",
+        "NULLS LAST on ASC, FIRST on DESC, as Elasticsearch; SORT keys are columns (an expression there is a parse error); the order is kept through later WHERE, EVAL, KEEP, DROP, RENAME, also when they drop or replace its keys (the rows then carry their place in it, hidden), and applied by LIMIT and at the end; a multi-valued key sorts by its smallest value ascending, its largest descending, as Elasticsearch (a multi-valued IP or version key sorts as NULL)",
         "esql/order.slt",
     ),
     c(
@@ -1091,7 +1091,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "MV_MAX(field), MV_MIN(field)",
         Partial,
-        "the largest and smallest value of any list, in its order (numbers, text by its bytes, booleans); IP lists are ordered as text, not by address",
+        "the largest and smallest value of any list, in its order (numbers, text by its bytes, booleans); of an IP list computed in its own order (SPLIT) the last and first value, of a stored one the largest and smallest as text, not by address",
         "esql/multivalued.slt",
     ),
     c(
@@ -1302,7 +1302,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "STD_DEV(field), VARIANCE(field) / STD_VAR(field), PERCENTILE(field, p), MEDIAN_ABSOLUTE_DEVIATION(field), WEIGHTED_AVG(field, weight)",
         Supported,
         "the population deviation and variance; percentiles interpolate linearly between the closest ranks, as Elasticsearch's digest does up to 20,000 values (exact here beyond, where Elasticsearch estimates), NULL outside 0..100; PERCENTILE and MEDIAN_ABSOLUTE_DEVIATION of a multi-valued field take every value (STD_DEV and VARIANCE of one are refused by DataFusion's planner); WEIGHTED_AVG is SUM(v * w) / SUM(w) with the weights of rows without a value counted, NULL where the weights sum to 0, a literal weight of 0 or NULL refused",
-        "esql/mv_and_stats.slt",
+        "esql/stats_more.slt",
     ),
     c(
         "Aggregates (STATS)",

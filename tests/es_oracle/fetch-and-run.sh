@@ -3,11 +3,15 @@
 #   tests/es_oracle/fetch-and-run.sh [REF] [--show]
 # Needs git, network, and python3 with pyarrow. Fetches only the test
 # fixtures folder of elastic/elasticsearch at REF (default main) into
-# target/es-oracle/, and uses target/debug/lakehunt (build it first).
+# target/es-oracle/ (once: remove that folder to fetch another REF), and
+# uses target/debug/lakehunt (build it first).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ref="${1:-main}"
-shift || true
+ref=main
+if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then
+  ref="$1"
+  shift
+fi
 work=target/es-oracle
 fixtures=x-pack/plugin/esql/qa/testFixtures/src/main/resources
 if [ ! -d "$work/es/.git" ]; then

@@ -220,8 +220,10 @@ fn datetimes(values: &ArrayRef) -> Result<Vec<Option<i64>>> {
                 .as_primitive::<datafusion::arrow::datatypes::Float64Type>()
                 .iter()
                 .map(|d| {
+                    // Rounded half up, as Java's Math.round (Elasticsearch's
+                    // safeDoubleToLong): 1.5 ms is 2.
                     d.filter(|d| d.is_finite() && d.abs() < 9.2e18)
-                        .map(|d| d as i64)
+                        .map(|d| (d + 0.5).floor() as i64)
                 })
                 .collect()
         }
