@@ -423,6 +423,27 @@ impl Pipeline<'_> {
         )
     }
 
+    /// The select list of the known columns in their order, `column` given
+    /// as `value` (an expression with its `AS`), and the hidden order column
+    /// where the rows carry one.
+    fn columns_in_place(&self, column: &str, value: &str) -> String {
+        let mut list: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| {
+                if c == column {
+                    value.to_owned()
+                } else {
+                    quote(c)
+                }
+            })
+            .collect();
+        if self.pinned {
+            list.push(quote(ORDER));
+        }
+        list.join(", ")
+    }
+
     /// `current` with the pending order fixed first where one of `outputs`
     /// replaces a column it sorts on: Elasticsearch keeps the earlier order
     /// (dissect.csv-spec overwriteNameAfterSort).
@@ -580,21 +601,7 @@ impl Pipeline<'_> {
             // The expanded column keeps its place (mv_expand.csv-spec:
             // `row a = [1, 2, 3], b = "b" | mv_expand a` gives a, b).
             let select = if self.known {
-                let mut list: Vec<String> = self
-                    .columns
-                    .iter()
-                    .map(|c| {
-                        if c == field {
-                            expanded.clone()
-                        } else {
-                            quote(c)
-                        }
-                    })
-                    .collect();
-                if self.pinned {
-                    list.push(quote(ORDER));
-                }
-                list.join(", ")
+                self.columns_in_place(field, &expanded)
             } else {
                 format!("* EXCLUDE ({q}), {expanded}")
             };
@@ -1078,21 +1085,7 @@ impl Pipeline<'_> {
         // The renamed column keeps its place (Elasticsearch's rename.csv-spec:
         // `row a = 1, b = 2 | rename a as c` gives c, b).
         let select = if self.known {
-            let mut list: Vec<String> = self
-                .columns
-                .iter()
-                .map(|c| {
-                    if c == new {
-                        format!("{} AS {}", quote(old), quote(new))
-                    } else {
-                        quote(c)
-                    }
-                })
-                .collect();
-            if self.pinned {
-                list.push(quote(ORDER));
-            }
-            list.join(", ")
+            self.columns_in_place(new, &format!("{} AS {}", quote(old), quote(new)))
         } else {
             format!(
                 "* EXCLUDE ({}), {} AS {}",
