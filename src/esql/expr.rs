@@ -372,10 +372,9 @@ impl<'a> Sql<'a> {
                 // Comparisons and arithmetic read one value of each side: a
                 // multi-valued one is NULL, with a warning (conditional.csv-spec
                 // nullOnMultivaluesMathOperation).
-                let comparison =
-                    matches!(*op, "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*");
+                let single = matches!(*op, "==" | "!=" | "<" | "<=" | ">" | ">=" | "+" | "-" | "*");
                 out.push('(');
-                self.operand(l, comparison, out)?;
+                self.operand(l, single, out)?;
                 let _ = write!(
                     out,
                     " {} ",
@@ -385,7 +384,7 @@ impl<'a> Sql<'a> {
                         other => other,
                     }
                 );
-                self.operand(r, comparison, out)?;
+                self.operand(r, single, out)?;
                 out.push(')');
             }
             Expr::Options(_, pos) => {

@@ -583,7 +583,12 @@ impl Sql<'_> {
             }
             "mv_dedupe" => {
                 arity(1..=1)?;
-                if self.is_list(&args[0]) {
+                if self.in_order(&args[0]) {
+                    // A list in its own order (a literal, SPLIT) keeps each
+                    // value's first place, as Elasticsearch's reference shows:
+                    // ["foo", "foo", "bar", "foo"] gives ["foo", "bar"].
+                    format!("array_distinct({})", self.text(&args[0], false)?)
+                } else if self.is_list(&args[0]) {
                     format!(
                         "array_sort(array_distinct({}))",
                         self.text(&args[0], false)?

@@ -1077,8 +1077,8 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "MV_DEDUPE(field)",
         Supported,
-        "values sorted",
-        "",
+        "a list in its own order (a literal, SPLIT) keeps each value's first place, as the reference's example; a stored list comes sorted",
+        "esql/multivalued.slt",
     ),
     c(
         "Functions",
