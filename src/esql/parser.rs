@@ -270,12 +270,25 @@ impl Parser {
         for (word, regex) in [("like", false), ("rlike", true)] {
             if self.eat_keyword(word) {
                 let name = word.to_ascii_uppercase();
+                // A constant: text, or CONCAT, TO_LOWER, TO_UPPER of text,
+                // folded here as Elasticsearch folds it (where-like.csv-spec
+                // likeConstantExpressionConcat).
                 let pattern = |p: &mut Self| {
                     let pos = p.pos();
-                    match p.next() {
-                        Some(Tok::Str(pattern)) => Ok(pattern),
-                        _ => Err(error(pos, format!("{name} takes string patterns"))),
+                    let refused = || {
+                        error(
+                            pos,
+                            format!(
+                                "{name} takes string patterns (text, or CONCAT, TO_LOWER, \
+                                 TO_UPPER of text)"
+                            ),
+                        )
+                    };
+                    if p.peek() == Some(&Tok::RParen) {
+                        return Err(refused());
                     }
+                    let e = p.additive()?;
+                    constant_text(&e).ok_or_else(refused)
                 };
                 // `x LIKE ("a*", "b?")`: any of the patterns.
                 let patterns = if self.peek() == Some(&Tok::LParen) {
@@ -527,6 +540,21 @@ fn span(n: i64, unit: &str, pos: usize) -> Option<Result<Expr>> {
             .map(Expr::Span)
             .ok_or_else(|| error(pos, "time span out of range")),
     )
+}
+
+/// `e` folded to text where it is constant: a string, or CONCAT, TO_LOWER
+/// and TO_UPPER of constants.
+fn constant_text(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Str(text) => Some(text.clone()),
+        Expr::Call(name, args, _) => match (name.as_str(), args.as_slice()) {
+            ("concat", [_, ..]) => args.iter().map(constant_text).collect(),
+            ("to_lower", [a]) => constant_text(a).map(|t| t.to_lowercase()),
+            ("to_upper", [a]) => constant_text(a).map(|t| t.to_uppercase()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// A span written as text (`"3 days"::date_period`, `TO_TIMEDURATION("3

@@ -509,7 +509,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "LIKE / NOT LIKE",
         Supported,
-        "* and ? wildcards, % and _ literal, \\ escapes, whole string, case-sensitive; a pattern of only * is IS NOT NULL, as Elasticsearch rewrites it (NOT LIKE \"*\" keeps rows without a value; also RLIKE \".*\")",
+        "* and ? wildcards, % and _ literal, \\ escapes, whole string, case-sensitive; a pattern of only * is IS NOT NULL, as Elasticsearch rewrites it (NOT LIKE \"*\" keeps rows without a value; also RLIKE \".*\"); a pattern may be a constant expression (CONCAT, TO_LOWER, TO_UPPER of text), not a column or one EVAL computed",
         "esql/semantics.slt",
     ),
     c(
