@@ -375,31 +375,22 @@ impl ScalarUDFImpl for Parse {
             (Op::ToDatetime, [list]) if matches!(list.data_type(), DataType::List(_)) => {
                 // Each list's values that convert, in order; none: NULL.
                 let list = list.as_list::<i32>();
-                let values = datetimes(list.values())?;
-                let mut out = datafusion::arrow::array::ListBuilder::new(
-                    TimestampMillisecondBuilder::new().with_timezone("UTC"),
-                )
-                .with_field(Arc::new(
-                    datafusion::arrow::datatypes::Field::new_list_field(
-                        DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())),
-                        true,
-                    ),
-                ));
+                let values = datafusion::arrow::array::TimestampMillisecondArray::from(datetimes(
+                    list.values(),
+                )?)
+                .with_timezone("UTC");
+                let (mut picked, mut ends) = (vec![], vec![0_i32]);
                 for (i, range) in list.offsets().windows(2).enumerate() {
-                    let kept: Vec<i64> = if list.is_null(i) {
-                        vec![]
-                    } else {
-                        let (start, end) = (range[0] as usize, range[1] as usize);
-                        values[start..end].iter().flatten().copied().collect()
-                    };
-                    if kept.is_empty() {
-                        out.append_null();
-                    } else {
-                        out.values().append_slice(&kept);
-                        out.append(true);
+                    if list.is_valid(i) {
+                        picked.extend(
+                            (range[0]..range[1])
+                                .filter(|&j| values.is_valid(j as usize))
+                                .map(|j| j as u32),
+                        );
                     }
+                    ends.push(picked.len() as i32);
                 }
-                Arc::new(out.finish())
+                crate::common::gather_lists(&(Arc::new(values) as ArrayRef), picked, ends)?
             }
             (Op::ToDatetime, [text]) => {
                 let mut out = TimestampMillisecondBuilder::with_capacity(rows).with_timezone("UTC");
