@@ -328,16 +328,29 @@ fn not_converted(value: &ArrayRef, original: &ArrayRef) -> u64 {
     let len = value.len().min(original.len());
     if let (DataType::List(_), DataType::List(_)) = (value.data_type(), original.data_type()) {
         let (value, original) = (value.as_list::<i32>(), original.as_list::<i32>());
-        let values = |list: &datafusion::arrow::array::ListArray, i: usize| -> usize {
-            if list.is_null(i) {
-                0
-            } else {
-                let items = list.value(i);
-                items.len() - items.null_count()
-            }
+        // Each row's values that are not NULL (the items' nulls read once).
+        let counts = |list: &datafusion::arrow::array::ListArray| -> Vec<u64> {
+            let items = list.values().logical_nulls();
+            list.offsets()
+                .windows(2)
+                .enumerate()
+                .map(|(i, range)| {
+                    if list.is_null(i) {
+                        return 0;
+                    }
+                    let (start, end) = (range[0] as usize, range[1] as usize);
+                    match &items {
+                        Some(nulls) => (start..end).filter(|&j| nulls.is_valid(j)).count() as u64,
+                        None => (end - start) as u64,
+                    }
+                })
+                .collect()
         };
-        return (0..len)
-            .map(|i| values(original, i).saturating_sub(values(value, i)) as u64)
+        return counts(original)
+            .iter()
+            .zip(counts(value))
+            .take(len)
+            .map(|(o, v)| o.saturating_sub(v))
             .sum();
     }
     // Logical NULLs: a NULL literal's array has no null buffer.
