@@ -413,7 +413,7 @@ impl Pipeline<'_> {
             self.sql
                 .new_column(name, Some(arrow::datatypes::DataType::Utf8));
         }
-        let current = self.pin_if_replaced(current, &outputs);
+        let current = self.pin_where(current, |k| outputs.iter().any(|(name, _)| name == k));
         add_columns(
             at,
             &mut self.columns,
@@ -444,15 +444,16 @@ impl Pipeline<'_> {
         list.join(", ")
     }
 
-    /// `current` with the pending order fixed first where one of `outputs`
-    /// replaces a column it sorts on: Elasticsearch keeps the earlier order
-    /// (dissect.csv-spec overwriteNameAfterSort).
-    fn pin_if_replaced(&mut self, current: String, outputs: &[(String, String)]) -> String {
-        let replaces_key = self
+    /// `current` with the pending order fixed first (see `pin`) where it
+    /// sorts on a column `sorts_on` picks: one the command replaces or
+    /// drops. Elasticsearch keeps the earlier order (dissect.csv-spec
+    /// overwriteNameAfterSort, rename.csv-spec shadowingInternal).
+    pub(super) fn pin_where(&mut self, current: String, sorts_on: impl Fn(&str) -> bool) -> String {
+        if self
             .order
             .as_ref()
-            .is_some_and(|(keys, _)| outputs.iter().any(|(name, _)| keys.contains(name)));
-        if replaces_key {
+            .is_some_and(|(keys, _)| keys.iter().any(|k| sorts_on(k)))
+        {
             self.pin(current)
         } else {
             current
@@ -480,7 +481,7 @@ impl Pipeline<'_> {
                 (name, expr)
             })
             .collect();
-        let current = self.pin_if_replaced(current, &outputs);
+        let current = self.pin_where(current, |k| outputs.iter().any(|(name, _)| name == k));
         add_columns(
             at,
             &mut self.columns,
@@ -587,13 +588,7 @@ impl Pipeline<'_> {
         if self.sql.is_list(&Expr::Field(field.to_owned())) {
             // A pending order on the list (by its smallest or largest value)
             // is fixed first: the expanded rows keep their row's place.
-            if self
-                .order
-                .as_ref()
-                .is_some_and(|(keys, _)| keys.iter().any(|k| k == field))
-            {
-                current = self.pin(current);
-            }
+            current = self.pin_where(current, |k| k == field);
             let values = self.sql.sorted_values(&Expr::Field(field.to_owned()))?;
             self.sql.unlist(field);
             let q = quote(field);
@@ -632,13 +627,7 @@ impl Pipeline<'_> {
         } else {
             dedup(patterns)
         };
-        if self
-            .order
-            .as_ref()
-            .is_some_and(|(keys, _)| keys.iter().any(|k| k != ORDER && !fields.contains(k)))
-        {
-            current = self.pin(current);
-        }
+        current = self.pin_where(current, |k| k != ORDER && !fields.iter().any(|f| f == k));
         fields.clone_into(&mut self.columns);
         let mut list: Vec<String> = fields.iter().map(|f| quote(f)).collect();
         if self.pinned {
@@ -851,13 +840,9 @@ impl Pipeline<'_> {
     fn eval(&mut self, assignments: &[(usize, &(String, Expr))]) -> Result<String> {
         let mut current = std::mem::take(&mut self.current);
         // A column the pending order sorts on, replaced: the order is kept.
-        if self
-            .order
-            .as_ref()
-            .is_some_and(|(keys, _)| assignments.iter().any(|(_, (name, _))| keys.contains(name)))
-        {
-            current = self.pin(current);
-        }
+        current = self.pin_where(current, |k| {
+            assignments.iter().any(|(_, (name, _))| name == k)
+        });
         // Each column may use the ones before it; a column of the same name
         // is replaced, as in ES|QL. A projection per level: an assignment
         // goes one level past those of this EVAL it reads or replaces, so
@@ -977,13 +962,7 @@ impl Pipeline<'_> {
                 "DROP would drop every column (lakehunt returns no table without columns)",
             ));
         }
-        if self
-            .order
-            .as_ref()
-            .is_some_and(|(keys, _)| keys.iter().any(|k| fields.contains(k)))
-        {
-            current = self.pin(current);
-        }
+        current = self.pin_where(current, |k| fields.iter().any(|f| f == k));
         self.columns.retain(|c| !fields.contains(c));
         let list: Vec<String> = fields.iter().map(|f| quote(f)).collect();
         Ok(format!(
@@ -1062,16 +1041,8 @@ impl Pipeline<'_> {
         }
         // A column the pending order sorts on, replaced: the order is kept
         // (rename.csv-spec shadowingInternal).
-        let mut current = current.to_owned();
-        if old != new
-            && self.columns.iter().any(|c| c == new)
-            && self
-                .order
-                .as_ref()
-                .is_some_and(|(keys, _)| keys.iter().any(|k| k == new))
-        {
-            current = self.pin(current);
-        }
+        let shadows = old != new && self.columns.iter().any(|c| c == new);
+        let current = self.pin_where(current.to_owned(), |k| shadows && k == new);
         // A column already of the new name is replaced by the renamed one.
         let mut excluded = vec![quote(old)];
         if old != new && self.columns.iter().any(|c| c == new) {

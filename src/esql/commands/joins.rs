@@ -103,13 +103,7 @@ impl Pipeline<'_> {
             .filter(|c| self.columns.contains(c))
             .collect();
         // A column the pending order sorts on, replaced: the order is kept.
-        if self
-            .order
-            .as_ref()
-            .is_some_and(|(sort, _)| replaced.iter().any(|c| sort.contains(c)))
-        {
-            current = self.pin(current);
-        }
+        current = self.pin_where(current, |k| replaced.iter().any(|c| *c == k));
         let kept = if replaced.is_empty() {
             "q.*".to_owned()
         } else {
@@ -359,14 +353,8 @@ impl Pipeline<'_> {
     ) -> Result<String> {
         let (fields, multi) = self.inline_keys(keys)?;
         // A column the pending order sorts on, replaced: the order is kept.
-        if self
-            .order
-            .as_ref()
-            .is_some_and(|(sort, _)| aggs.iter().any(|(name, _)| sort.contains(name)))
-        {
-            let current = std::mem::take(&mut self.current);
-            self.current = self.pin(current);
-        }
+        let current = std::mem::take(&mut self.current);
+        self.current = self.pin_where(current, |k| aggs.iter().any(|(name, _)| name == k));
         let input = self.current.clone();
         let before = (
             self.sql.types.clone(),
