@@ -372,8 +372,11 @@ impl Pipeline<'_> {
         };
         self.pinned = true;
         self.order = Some((vec![ORDER.to_owned()], quote(ORDER)));
+        // A ROWS frame: the default RANGE frame cannot order by an IP's
+        // binary key (`SORT ip | DROP ip`).
         format!(
-            "SELECT {kept}, row_number() OVER (ORDER BY {clause}) AS {} FROM ({current})",
+            "SELECT {kept}, row_number() OVER (ORDER BY {clause} ROWS BETWEEN UNBOUNDED \
+             PRECEDING AND CURRENT ROW) AS {} FROM ({current})",
             quote(ORDER)
         )
     }
@@ -820,8 +823,9 @@ impl Pipeline<'_> {
             .unwrap_or_default();
         let rank = quote("__lakehunt_limit_by");
         Ok(format!(
-            "SELECT * EXCLUDE ({rank}) FROM (SELECT *, row_number() OVER (PARTITION BY {}{order}) \
-             AS {rank} FROM ({current})) WHERE {rank} <= {n}{}",
+            "SELECT * EXCLUDE ({rank}) FROM (SELECT *, row_number() OVER (PARTITION BY {}{order} \
+             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS {rank} FROM ({current})) \
+             WHERE {rank} <= {n}{}",
             partition.join(", "),
             self.order_by()
         ))
@@ -1131,7 +1135,7 @@ fn dedup(names: &[String]) -> Vec<String> {
 }
 
 /// Whether `name` matches `pattern`, whose `*` stands for any characters.
-fn wildcard_match(pattern: &str, name: &str) -> bool {
+pub(super) fn wildcard_match(pattern: &str, name: &str) -> bool {
     let parts: Vec<&str> = pattern.split('*').collect();
     let (first, last) = (parts[0], parts[parts.len() - 1]);
     if parts.len() == 1 {

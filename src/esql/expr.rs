@@ -156,6 +156,21 @@ impl<'a> Sql<'a> {
                     _ => unreachable!("matched above"),
                 }
             }
+            // A whole number negated past its range (`-x` of the smallest
+            // integer) is NULL with a warning, as ES|QL's other arithmetic.
+            Expr::Neg(inner)
+                if !matches!(**inner, Expr::Int(_))
+                    && self.infer(inner).is_some_and(|t| t.is_integer()) =>
+            {
+                let zero = if self.infer(inner) == Some(arrow::datatypes::DataType::Int32) {
+                    "CAST(0 AS INT)"
+                } else {
+                    "CAST(0 AS BIGINT)"
+                };
+                let _ = write!(out, "esql_sub({zero}, ");
+                self.operand(inner, true, out)?;
+                out.push(')');
+            }
             Expr::Neg(inner) => {
                 out.push_str("(-");
                 self.operand(inner, true, out)?;
@@ -280,7 +295,9 @@ impl<'a> Sql<'a> {
                     && self.infer(r) == Some(arrow::datatypes::DataType::Int32)
                 {
                     for (e, text) in [(l, &mut left), (r, &mut right)] {
-                        if matches!(**e, Expr::Int(_)) {
+                        if matches!(**e, Expr::Int(_))
+                            || matches!(&**e, Expr::Neg(i) if matches!(**i, Expr::Int(_)))
+                        {
                             *text = format!("CAST({text} AS INT)");
                         }
                     }
@@ -589,6 +606,18 @@ impl<'a> Sql<'a> {
             }
             Expr::Now => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
             Expr::List(items, _) => list(self.list_item_type(items)??),
+            // A negative whole number is an integer where it fits one
+            // (`-2147483648`), as ES|QL types the literal.
+            Expr::Neg(inner) if matches!(**inner, Expr::Int(_)) => match **inner {
+                Expr::Int(n)
+                    if n.checked_neg()
+                        .and_then(|n| i32::try_from(n).ok())
+                        .is_some() =>
+                {
+                    T::Int32
+                }
+                _ => T::Int64,
+            },
             // Of a list, one value (see `operand`).
             Expr::Neg(inner) => item_type(self.infer(inner)?),
             // Arithmetic with a NULL literal (see `expr`).
@@ -612,7 +641,8 @@ impl<'a> Sql<'a> {
                 // A time plus or minus a span is a time.
                 _ if matches!(**right, Expr::Span(_) | Expr::Calendar(..)) => self.infer(left)?,
                 _ if matches!(**left, Expr::Span(_) | Expr::Calendar(..)) => self.infer(right)?,
-                _ => match (self.infer(left)?, self.infer(right)?) {
+                // Arithmetic reads one value of each side (see `expr`).
+                _ => match (item_type(self.infer(left)?), item_type(self.infer(right)?)) {
                     (time @ T::Timestamp(..), _) => time,
                     (lt, rt) if lt.is_integer() && rt.is_integer() => {
                         if lt == T::Int32 && rt == T::Int32 {
@@ -621,6 +651,8 @@ impl<'a> Sql<'a> {
                             T::Int64
                         }
                     }
+                    // A double with any number is a double.
+                    (lt, rt) if lt.is_numeric() && rt.is_numeric() => T::Float64,
                     _ => return None,
                 },
             },

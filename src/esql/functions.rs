@@ -95,13 +95,86 @@ impl Sql<'_> {
     }
 }
 
-/// A number literal (`-1.5` included).
+/// A constant number, folded as Elasticsearch folds constants before it
+/// checks an argument that must be one (`PERCENTILE(x, 25 * 2)`).
+#[derive(Clone, Copy)]
+enum Constant {
+    Whole(i64),
+    Double(f64),
+}
+
+impl Constant {
+    fn of(e: &Expr) -> Option<Constant> {
+        use Constant::{Double, Whole};
+        Some(match e {
+            Expr::Int(n) => Whole(*n),
+            Expr::Float(x) => Double(*x),
+            Expr::Neg(inner) => match Constant::of(inner)? {
+                Whole(n) => Whole(n.checked_neg()?),
+                Double(x) => Double(-x),
+            },
+            Expr::Binary(left, op, right) => {
+                Constant::arithmetic(Constant::of(left)?, op, Constant::of(right)?)?
+            }
+            // `concat("2", "0")::int`, `TO_DOUBLE(1)`.
+            Expr::Call(name, args, _) => match (name.as_str(), args.as_slice()) {
+                ("to_integer" | "to_int" | "to_long", [arg]) => match Constant::of(arg) {
+                    Some(Whole(n)) => Whole(n),
+                    Some(Double(_)) => return None,
+                    None => Whole(super::parser::constant_text(arg)?.trim().parse().ok()?),
+                },
+                ("to_double" | "to_dbl", [arg]) => match Constant::of(arg) {
+                    Some(c) => Double(c.value()),
+                    None => Double(super::parser::constant_text(arg)?.trim().parse().ok()?),
+                },
+                _ => return None,
+            },
+            _ => return None,
+        })
+    }
+
+    /// `left op right`: whole numbers in integer arithmetic, nothing past
+    /// the range or divided by zero (NULL in ES|QL, not a constant here).
+    fn arithmetic(left: Constant, op: &str, right: Constant) -> Option<Constant> {
+        if let (Constant::Whole(a), Constant::Whole(b)) = (left, right) {
+            return Some(Constant::Whole(match op {
+                "+" => a.checked_add(b)?,
+                "-" => a.checked_sub(b)?,
+                "*" => a.checked_mul(b)?,
+                "/" => a.checked_div(b)?,
+                "%" => a.checked_rem(b)?,
+                _ => return None,
+            }));
+        }
+        let (a, b) = (left.value(), right.value());
+        let x = match op {
+            "+" => a + b,
+            "-" => a - b,
+            "*" => a * b,
+            "/" if b != 0.0 => a / b,
+            _ => return None,
+        };
+        x.is_finite().then_some(Constant::Double(x))
+    }
+
+    fn value(self) -> f64 {
+        match self {
+            Constant::Whole(n) => n as f64,
+            Constant::Double(x) => x,
+        }
+    }
+}
+
+/// A constant number (`-1.5`, `25 * 2`).
 fn number(e: &Expr) -> Option<f64> {
-    match e {
-        Expr::Int(n) => Some(*n as f64),
-        Expr::Float(x) => Some(*x),
-        Expr::Neg(inner) => number(inner).map(|x| -x),
-        _ => None,
+    Constant::of(e).map(Constant::value)
+}
+
+/// A constant whole number (`20`, `concat("2", "0")::int`).
+fn whole_number(e: &Expr) -> Option<i64> {
+    match Constant::of(e)? {
+        Constant::Whole(n) => Some(n),
+        Constant::Double(_) => None,
     }
 }
 
@@ -366,7 +439,7 @@ impl Sql<'_> {
                 if let [field, buckets, from, to] = args {
                     // BUCKET(field, buckets, from, to): the span Elasticsearch
                     // picks for at most `buckets` buckets over from..to.
-                    let Expr::Int(buckets) = buckets else {
+                    let Some(buckets) = whole_number(buckets) else {
                         return Err(error(
                             pos,
                             "BUCKET takes a whole-number count of buckets second",
@@ -376,7 +449,7 @@ impl Sql<'_> {
                     // bounds: a first translation may not know the types).
                     let span = match (number(from), number(to)) {
                         (Some(from), Some(to)) if !timestamp(field) => {
-                            super::bucket::number_span(*buckets, from, to)
+                            super::bucket::number_span(buckets, from, to)
                         }
                         _ => {
                             let (Some(from), Some(to)) =
@@ -388,7 +461,7 @@ impl Sql<'_> {
                                      dates (\"2023-02-01T00:00:00Z\", NOW() - 1 day)",
                                 ));
                             };
-                            let span = super::bucket::date_span(*buckets, from, to);
+                            let span = super::bucket::date_span(buckets, from, to);
                             return self.special_call(
                                 "date_trunc",
                                 &[span, field.clone()],
@@ -428,6 +501,24 @@ impl Sql<'_> {
                         return Err(error(pos, "BUCKET takes a constant span second"));
                     }
                 }
+            }
+            // A span or a date written as text (`DATE_TRUNC("1 month",
+            // "1991-06-26T00:00:00Z")`), as ES|QL casts them.
+            "date_trunc"
+                if args.len() == 2
+                    && (matches!(args[0], Expr::Str(_)) || matches!(args[1], Expr::Str(_))) =>
+            {
+                let span = match &args[0] {
+                    Expr::Str(_) => super::parser::span_of_text(&args[0], pos)?,
+                    other => other.clone(),
+                };
+                let date = match &args[1] {
+                    text @ Expr::Str(_) => {
+                        Expr::Call("to_datetime".into(), vec![text.clone()], pos)
+                    }
+                    other => other.clone(),
+                };
+                return self.special_call("date_trunc", &[span, date], pos, out);
             }
             "date_trunc" => {
                 arity(2..=2)?;
@@ -785,10 +876,10 @@ impl Sql<'_> {
             }
             "mv_pseries_weighted_sum" => {
                 arity(2..=2)?;
-                if !matches!(&args[1], Expr::Int(_) | Expr::Float(_) | Expr::Neg(_)) {
+                if number(&args[1]).is_none() {
                     return Err(error(
                         pos,
-                        "MV_PSERIES_WEIGHTED_SUM's p must be a number literal",
+                        "MV_PSERIES_WEIGHTED_SUM's p must be a constant number",
                     ));
                 }
                 // In the values' stored order (Elasticsearch keeps numbers sorted).
@@ -818,8 +909,16 @@ impl Sql<'_> {
                     list(&args[1])?
                 )
             }
-            "date_parse" => {
+            // Without a pattern: strict_date_optional_time, TO_DATETIME's.
+            "date_parse" if args.len() == 1 => {
+                return self.special_call("to_datetime", args, pos, out);
+            }
+            "date_parse" if matches!(args.first(), Some(Expr::Null)) => {
                 arity(2..=2)?;
+                format!("arrow_cast(NULL, '{}')", self.time_type)
+            }
+            "date_parse" => {
+                arity(1..=2)?;
                 let Expr::Str(pattern) = &args[0] else {
                     return Err(error(
                         pos,
@@ -1150,15 +1249,11 @@ impl Sql<'_> {
                 // Linear interpolation between the closest ranks, as
                 // Elasticsearch's digest is up to 20,000 values (exact here
                 // beyond); a percentile outside 0..100 is NULL.
-                let p = match p {
-                    Expr::Int(n) => *n as f64,
-                    Expr::Float(x) => *x,
-                    _ => {
-                        return Err(error(
-                            pos,
-                            "PERCENTILE's percentile must be a number literal",
-                        ));
-                    }
+                let Some(p) = number(p) else {
+                    return Err(error(
+                        pos,
+                        "PERCENTILE's percentile must be a constant number",
+                    ));
                 };
                 if (0.0..=100.0).contains(&p) {
                     let mut v = String::new();
@@ -1240,8 +1335,7 @@ impl Sql<'_> {
     fn every_value(&self, name: &str, args: &[Expr], out: &mut String) -> Result<bool> {
         let (arg, p) = match (name, args) {
             ("median" | "median_absolute_deviation", [arg]) => (arg, 50.0),
-            ("percentile", [arg, Expr::Int(n)]) => (arg, *n as f64),
-            ("percentile", [arg, Expr::Float(x)]) => (arg, *x),
+            ("percentile", [arg, p]) if number(p).is_some() => (arg, number(p).unwrap_or(0.0)),
             _ => return Ok(false),
         };
         let mut v = String::new();

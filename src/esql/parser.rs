@@ -1,6 +1,9 @@
 //! Tokens -> commands: a recursive-descent parser over ES|QL's grammar.
 
+use std::collections::HashMap;
+
 use super::ast::{Command, Expr, LookupOn, Named};
+use super::commands::wildcard_match;
 use super::lexer::{Tok, lex, without_comments};
 use super::{Result, error};
 
@@ -8,6 +11,11 @@ pub(super) struct Parser {
     toks: Vec<(Tok, usize)>,
     at: usize,
     end: usize,
+    /// Columns an earlier EVAL or ROW made constant (`EVAL p = "Eber*"`),
+    /// with their values: where ES|QL wants a constant (a LIKE pattern,
+    /// BUCKET's bounds, a date pattern), such a column is one, as
+    /// Elasticsearch's optimizer propagates them.
+    constants: HashMap<String, Expr>,
 }
 
 impl Parser {
@@ -74,6 +82,12 @@ impl Parser {
                     end = Some(start + name.len());
                     out.push_str(&name);
                 }
+                // Digits inside a pattern (`*2bool`) lex as a number.
+                Tok::Int(n) if n >= 0 && end.is_some() => {
+                    let digits = n.to_string();
+                    end = Some(start + digits.len());
+                    out.push_str(&digits);
+                }
                 // A name in backticks is whole.
                 Tok::Name(name) if out.is_empty() => {
                     self.at += 1;
@@ -90,6 +104,85 @@ impl Parser {
             ));
         }
         Ok(out)
+    }
+
+    /// An [`assignment`](Parser::assignment) of ROW or EVAL, its column
+    /// counted in [`Parser::constants`] (or no longer) once it is read.
+    fn constant_assignment(&mut self, text: &str) -> Result<(String, Expr)> {
+        let (name, e) = self.assignment(text)?;
+        let value = self.resolve(&e);
+        if constant(&value) {
+            self.constants.insert(name.clone(), value);
+        } else {
+            self.constants.remove(&name);
+        }
+        Ok((name, e))
+    }
+
+    /// `e` with each column that holds a constant replaced by its value.
+    fn resolve(&self, e: &Expr) -> Expr {
+        match e {
+            Expr::Field(name) => self
+                .constants
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| e.clone()),
+            Expr::Neg(inner) => Expr::Neg(Box::new(self.resolve(inner))),
+            Expr::Binary(l, op, r) => {
+                Expr::Binary(Box::new(self.resolve(l)), op, Box::new(self.resolve(r)))
+            }
+            Expr::Call(name, args, pos) if !e.is_aggregate() => Expr::Call(
+                name.clone(),
+                args.iter().map(|a| self.resolve(a)).collect(),
+                *pos,
+            ),
+            other => other.clone(),
+        }
+    }
+
+    /// Updates [`Parser::constants`] for what `command` makes of the columns.
+    fn track(&mut self, command: &Command) {
+        match command {
+            Command::Rename(pairs) => {
+                for (old, new) in pairs {
+                    let value = self.constants.remove(old);
+                    self.constants.remove(new);
+                    if let Some(value) = value {
+                        self.constants.insert(new.clone(), value);
+                    }
+                }
+            }
+            Command::Drop(patterns) => self
+                .constants
+                .retain(|name, _| !patterns.iter().any(|p| wildcard_match(p, name))),
+            Command::Keep(patterns) => self
+                .constants
+                .retain(|name, _| patterns.iter().any(|p| wildcard_match(p, name))),
+            Command::MvExpand(name) => {
+                self.constants.remove(name);
+            }
+            Command::InlineStats(aggregates, by) => {
+                for (name, _) in aggregates.iter().chain(by) {
+                    self.constants.remove(name);
+                }
+            }
+            // ROW and EVAL are counted as each assignment is read
+            // (`constant_assignment`): a later one may read an earlier one.
+            Command::Row(_)
+            | Command::Eval(_)
+            | Command::Where(_)
+            | Command::Sort(_)
+            | Command::Limit(_)
+            | Command::LimitBy(..) => {}
+            // Commands that replace the columns, or add columns not named
+            // here: nothing is known constant after them.
+            Command::From(..)
+            | Command::Stats(..)
+            | Command::Dissect(..)
+            | Command::Grok(..)
+            | Command::Enrich(..)
+            | Command::LookupJoin(..) => self.constants.clear(),
+        }
     }
 
     /// `item (, item)*`.
@@ -288,7 +381,7 @@ impl Parser {
                         return Err(refused());
                     }
                     let e = p.additive()?;
-                    constant_text(&e).ok_or_else(refused)
+                    constant_text(&p.resolve(&e)).ok_or_else(refused)
                 };
                 // `x LIKE ("a*", "b?")`: any of the patterns.
                 let patterns = if self.peek() == Some(&Tok::LParen) {
@@ -335,7 +428,7 @@ impl Parser {
             let mut right = self.multiplicative()?;
             // A string beside a time span is a date (`"2024-01-31" + 1
             // month`), as ES|QL casts it.
-            let span = |e: &Expr| matches!(e, Expr::Span(_) | Expr::Calendar(..));
+            let span = |e: &Expr| constant_span(e).is_some();
             let date = |e: Expr| match e {
                 Expr::Str(_) => Expr::Call("to_datetime".into(), vec![e], at),
                 other => other,
@@ -345,7 +438,7 @@ impl Parser {
             } else if span(&left) {
                 right = date(right);
             }
-            left = Expr::Binary(Box::new(left), op, Box::new(right));
+            left = add_spans(left, op, right);
         }
         Ok(left)
     }
@@ -363,7 +456,17 @@ impl Parser {
     fn unary(&mut self) -> Result<Expr> {
         if self.peek() == Some(&Tok::Op("-")) {
             self.at += 1;
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
+            let inner = self.unary()?;
+            // A negated span is a span (`-(1 hour + 1 minute)`, `-(-1 year)`).
+            if let Some((months, ns)) = constant_span(&inner)
+                && let (Some(months), Some(ns)) = (months.checked_neg(), ns.checked_neg())
+            {
+                return Ok(match inner {
+                    Expr::Calendar(n, unit) => Expr::Calendar(-n, unit),
+                    _ => span_of(months, ns),
+                });
+            }
+            return Ok(Expr::Neg(Box::new(inner)));
         }
         // A unary plus changes nothing (`-+-+-1` is -1).
         if self.peek() == Some(&Tok::Op("+")) {
@@ -388,7 +491,7 @@ impl Parser {
                 "boolean" | "bool" => "to_boolean",
                 "version" => "to_version",
                 "date_period" | "time_duration" => {
-                    e = span_of_text(&e, pos)?;
+                    e = span_of_text(&self.resolve(&e), pos)?;
                     continue;
                 }
                 other => {
@@ -474,6 +577,9 @@ impl Parser {
                     if name == "now" {
                         return Ok(Expr::Now);
                     }
+                    if CONSTANT_ARGUMENTS.contains(&name.as_str()) {
+                        args = args.iter().map(|a| self.resolve(a)).collect();
+                    }
                     if matches!(name.as_str(), "to_dateperiod" | "to_timeduration") {
                         let [arg] = args.as_slice() else {
                             return Err(error(
@@ -542,9 +648,123 @@ fn span(n: i64, unit: &str, pos: usize) -> Option<Result<Expr>> {
     )
 }
 
+/// The functions whose arguments Elasticsearch wants constant (a pattern,
+/// a count, bounds, a span): a column an EVAL made constant is taken there.
+const CONSTANT_ARGUMENTS: &[&str] = &[
+    "bucket",
+    "bin",
+    "date_trunc",
+    "date_parse",
+    "date_format",
+    "percentile",
+    "mv_pseries_weighted_sum",
+    "to_dateperiod",
+    "to_timeduration",
+];
+
+/// Whether `e` is the same value on every row: literals, spans, NOW() and
+/// functions (not aggregates) of those.
+fn constant(e: &Expr) -> bool {
+    match e {
+        Expr::Str(_)
+        | Expr::Int(_)
+        | Expr::Float(_)
+        | Expr::Bool(_)
+        | Expr::Null
+        | Expr::Span(_)
+        | Expr::Calendar(..)
+        | Expr::Now => true,
+        Expr::Neg(inner) | Expr::Not(inner) => constant(inner),
+        Expr::Binary(l, _, r) => constant(l) && constant(r),
+        Expr::Call(_, args, _) if !e.is_aggregate() => args.iter().all(constant),
+        Expr::List(items, _) => items.iter().all(constant),
+        _ => false,
+    }
+}
+
+/// A constant span as calendar months and nanoseconds: `1 hour` (0, 3.6e12),
+/// `1 year` (12, 0), and what [`span_of`] makes of their sums.
+fn constant_span(e: &Expr) -> Option<(i64, i64)> {
+    match e {
+        Expr::Span(ns) => Some((0, *ns)),
+        Expr::Calendar(n, unit) => {
+            let months = match *unit {
+                "quarter" => 3,
+                "year" => 12,
+                _ => 1,
+            };
+            Some((n.checked_mul(months)?, 0))
+        }
+        // A sum of months and a fixed span, as `span_of` writes it.
+        Expr::Binary(l, "+", r) => match (&**l, &**r) {
+            (Expr::Calendar(months, "month"), Expr::Span(ns)) => Some((*months, *ns)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The span of `months` calendar months and `ns` nanoseconds: a
+/// [`Expr::Span`], a month [`Expr::Calendar`], or (both) their sum, which a
+/// time adds months first, as Java adds a `Period`'s years before its days.
+fn span_of(months: i64, ns: i64) -> Expr {
+    match (months, ns) {
+        (0, ns) => Expr::Span(ns),
+        (months, 0) => Expr::Calendar(months, "month"),
+        (months, ns) => Expr::Binary(
+            Box::new(Expr::Calendar(months, "month")),
+            "+",
+            Box::new(Expr::Span(ns)),
+        ),
+    }
+}
+
+/// `left op right` for `+` and `-`, with constant spans folded (`1 hour + 1
+/// minute`, `1 year + 1 day`) and a sum of months and a fixed span added to
+/// a time one after the other, months first: SQL cannot add a time to a
+/// sum of an interval and a duration.
+fn add_spans(left: Expr, op: &'static str, right: Expr) -> Expr {
+    if let (Some((left_months, left_ns)), Some((right_months, right_ns))) =
+        (constant_span(&left), constant_span(&right))
+    {
+        let sign = if op == "-" { -1 } else { 1 };
+        let months = right_months
+            .checked_mul(sign)
+            .and_then(|m| left_months.checked_add(m));
+        let ns = right_ns
+            .checked_mul(sign)
+            .and_then(|n| left_ns.checked_add(n));
+        if let (Some(months), Some(ns)) = (months, ns) {
+            // One calendar unit stays as written (`1 year + 1 year`).
+            return match (&left, &right) {
+                (Expr::Calendar(first, unit), Expr::Calendar(second, same)) if unit == same => {
+                    match second.checked_mul(sign).and_then(|s| first.checked_add(s)) {
+                        Some(n) => Expr::Calendar(n, unit),
+                        None => span_of(months, ns),
+                    }
+                }
+                _ => span_of(months, ns),
+            };
+        }
+    }
+    // A time and a sum of months and a fixed span: months, then the rest.
+    let mixed = |e: &Expr| matches!(e, Expr::Binary(_, "+", _)) && constant_span(e).is_some();
+    let (time, op, span) = if mixed(&right) {
+        (left, op, right)
+    } else if mixed(&left) && op == "+" {
+        (right, op, left)
+    } else {
+        return Expr::Binary(Box::new(left), op, Box::new(right));
+    };
+    let Expr::Binary(months, _, rest) = span else {
+        unreachable!("mixed spans are sums")
+    };
+    Expr::Binary(Box::new(Expr::Binary(Box::new(time), op, months)), op, rest)
+}
+
 /// `e` folded to text where it is constant: a string, or CONCAT, TO_LOWER
 /// and TO_UPPER of constants.
-fn constant_text(e: &Expr) -> Option<String> {
+pub(super) fn constant_text(e: &Expr) -> Option<String> {
     match e {
         Expr::Str(text) => Some(text.clone()),
         Expr::Call(name, args, _) => match (name.as_str(), args.as_slice()) {
@@ -559,25 +779,29 @@ fn constant_text(e: &Expr) -> Option<String> {
 
 /// A span written as text (`"3 days"::date_period`, `TO_TIMEDURATION("3
 /// hours")`): a constant, as Elasticsearch requires.
-fn span_of_text(e: &Expr, pos: usize) -> Result<Expr> {
+pub(super) fn span_of_text(e: &Expr, pos: usize) -> Result<Expr> {
     let refuse = || {
         error(
             pos,
             "a date_period or time_duration is a constant text such as \"3 days\" or \"1 hour\"",
         )
     };
-    let text = match e {
-        Expr::Str(text) => text.trim(),
-        // Already a span (`TO_DATEPERIOD("3 days"::date_period)`).
-        Expr::Span(_) | Expr::Calendar(..) => return Ok(e.clone()),
-        _ => return Err(refuse()),
-    };
+    // Already a span (`TO_DATEPERIOD("3 days"::date_period)`, `(3 months +
+    // 3 days)::date_period`).
+    if constant_span(e).is_some() {
+        return Ok(e.clone());
+    }
+    let text = constant_text(e).ok_or_else(refuse)?;
+    let text = text.trim();
     let digits = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let n: i64 = text[..digits].parse().map_err(|_| refuse())?;
     span(n, text[digits..].trim(), pos).unwrap_or_else(|| Err(refuse()))
 }
+
+/// The name of the `n`th computed key of a SORT: this, then `n`.
+const SORT_KEY: &str = "__lakehunt_sort_";
 
 /// The commands of a query, each with the byte where it starts.
 /// Nesting deeper than this (parentheses and `NOT`s) is refused.
@@ -666,6 +890,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
         toks,
         at: 0,
         end: text.len(),
+        constants: HashMap::new(),
     };
     let mut commands = vec![];
     loop {
@@ -678,7 +903,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
             ));
         };
         let command = match word.to_ascii_lowercase().as_str() {
-            "row" if commands.is_empty() => Command::Row(p.list(|p| p.assignment(text))?),
+            "row" if commands.is_empty() => Command::Row(p.list(|p| p.constant_assignment(text))?),
             "from" if commands.is_empty() => {
                 // Index patterns (`logs-endpoint.events.network-*`) are taken as
                 // written, up to the first pipe.
@@ -793,28 +1018,48 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                 };
                 Command::LookupJoin(index, on, at)
             }
-            "sort" => Command::Sort(p.list(|p| {
-                let f = p.field()?;
-                let asc = if p.eat_keyword("desc") {
-                    false
-                } else {
-                    p.eat_keyword("asc");
-                    true
-                };
-                let nulls = if p.eat_keyword("nulls") {
-                    if p.eat_keyword("first") {
-                        Some(true)
-                    } else if p.eat_keyword("last") {
-                        Some(false)
+            "sort" => {
+                // A key that is an expression (`SORT a + b`) is computed by an
+                // EVAL before the SORT and dropped after it, the order kept.
+                let mut computed: Vec<(String, Expr)> = vec![];
+                let keys = p.list(|p| {
+                    let f = match p.expr()? {
+                        Expr::Field(name) => name,
+                        other => {
+                            let name = format!("{SORT_KEY}{}", computed.len());
+                            computed.push((name.clone(), other));
+                            name
+                        }
+                    };
+                    let asc = if p.eat_keyword("desc") {
+                        false
                     } else {
-                        return Err(error(p.pos(), "expected FIRST or LAST"));
-                    }
+                        p.eat_keyword("asc");
+                        true
+                    };
+                    let nulls = if p.eat_keyword("nulls") {
+                        if p.eat_keyword("first") {
+                            Some(true)
+                        } else if p.eat_keyword("last") {
+                            Some(false)
+                        } else {
+                            return Err(error(p.pos(), "expected FIRST or LAST"));
+                        }
+                    } else {
+                        None
+                    };
+                    Ok((f, asc, nulls))
+                })?;
+                if computed.is_empty() {
+                    Command::Sort(keys)
                 } else {
-                    None
-                };
-                Ok((f, asc, nulls))
-            })?),
-            "eval" => Command::Eval(p.list(|p| p.assignment(text))?),
+                    let names = computed.iter().map(|(name, _)| name.clone()).collect();
+                    commands.push((pos, Command::Eval(computed)));
+                    commands.push((pos, Command::Sort(keys)));
+                    Command::Drop(names)
+                }
+            }
+            "eval" => Command::Eval(p.list(|p| p.constant_assignment(text))?),
             "drop" => Command::Drop(p.list(Parser::pattern)?),
             // `old AS new`, or the newer `new = old`.
             "rename" => Command::Rename(p.list(|p| {
@@ -850,6 +1095,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                 ));
             }
         };
+        p.track(&command);
         commands.push((pos, command));
         match p.next() {
             None => break,

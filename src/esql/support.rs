@@ -236,7 +236,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "SORT field [ASC|DESC]",
         Supported,
-        "NULLS LAST on ASC, FIRST on DESC, as Elasticsearch; SORT keys are columns (an expression there is a parse error); the order is kept through later WHERE, EVAL, KEEP, DROP, RENAME, also when they drop or replace its keys (the rows then carry their place in it, hidden), and applied by LIMIT and at the end; a multi-valued key sorts by its smallest value ascending, its largest descending, as Elasticsearch (a multi-valued IP or version key sorts as NULL)",
+        "NULLS LAST on ASC, FIRST on DESC, as Elasticsearch; SORT keys are columns or expressions (an expression is computed by an EVAL before the SORT and dropped after it); the order is kept through later WHERE, EVAL, KEEP, DROP, RENAME, also when they drop or replace its keys (the rows then carry their place in it, hidden), and applied by LIMIT and at the end; a multi-valued key sorts by its smallest value ascending, its largest descending, as Elasticsearch (a multi-valued IP or version key sorts as NULL)",
         "esql/order.slt",
     ),
     c(
@@ -509,8 +509,8 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "LIKE / NOT LIKE",
         Supported,
-        "* and ? wildcards, % and _ literal, \\ escapes, whole string, case-sensitive; a pattern of only * is IS NOT NULL, as Elasticsearch rewrites it (NOT LIKE \"*\" keeps rows without a value; also RLIKE \".*\"); a pattern may be a constant expression (CONCAT, TO_LOWER, TO_UPPER of text), not a column or one EVAL computed",
-        "esql/semantics.slt",
+        "* and ? wildcards, % and _ literal, \\ escapes, whole string, case-sensitive; a pattern of only * is IS NOT NULL, as Elasticsearch rewrites it (NOT LIKE \"*\" keeps rows without a value; also RLIKE \".*\"); a pattern may be a constant expression (CONCAT, TO_LOWER, TO_UPPER of text) or a column an earlier EVAL or ROW made constant, as Elasticsearch propagates them (not past STATS, DISSECT, GROK, ENRICH or LOOKUP JOIN); any other column is refused",
+        "esql/constants.slt",
     ),
     c(
         "Operators and expressions",
@@ -565,15 +565,15 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "- (unary minus), + (unary plus)",
         Supported,
-        "also of a time span (d + (-2 days)); a unary plus changes nothing (-+-+-1 is -1); the negation of a sum of spans (-(1 hour + 1 minute)) is refused by DataFusion's planner",
-        "esql/semantics.slt",
+        "also of a time span or a sum of spans (d + (-2 days), -(1 hour + 1 minute), -(-1 year)), folded; a unary plus changes nothing (-+-+-1 is -1); a negative whole number is an integer where it fits one (-2147483648), and the negation of the smallest integer or long is NULL with a warning (arithmetic_overflow)",
+        "esql/constants.slt",
     ),
     c(
         "Operators and expressions",
         "a string beside a time span (\"2024-01-31\" + 1 month)",
         Supported,
-        "the string is read as a date, as ES|QL casts it; text that is not a date gives NULL (Elasticsearch refuses the query)",
-        "esql/types.slt",
+        "the string is read as a date, as ES|QL casts it, on either side and beside a sum of spans (\"2024-04-01\" + (1 year + 1 day): the months first, as Java adds a Period); text that is not a date gives NULL (Elasticsearch refuses the query)",
+        "esql/constants.slt",
     ),
     c(
         "Operators and expressions",
@@ -621,7 +621,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "value::version, \"3 days\"::date_period, \"1 hour\"::time_duration, TO_DATEPERIOD(text), TO_TIMEDURATION(text)",
         Supported,
-        "TO_VERSION; a span written as constant text is the span (any other text refused: \"a date_period or time_duration is a constant text\")",
+        "TO_VERSION; a span written as constant text (also CONCAT of text, or a column an EVAL made constant) or already a span ((3 months + 3 days)::date_period) is the span (any other text refused: \"a date_period or time_duration is a constant text\")",
         "esql/semantics.slt",
     ),
     c(
@@ -923,8 +923,8 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "DATE_TRUNC(span, t)",
         Supported,
-        "1 day the calendar day, 7 days / 1 week the ISO week from Monday, 1 month / quarter / year calendar, n months / quarters / years whole months counted from 1970-01 floored to a multiple of n, any other span epoch-aligned buckets",
-        "esql/types.slt",
+        "1 day the calendar day, 7 days / 1 week the ISO week from Monday, 1 month / quarter / year calendar, n months / quarters / years whole months counted from 1970-01 floored to a multiple of n, any other span epoch-aligned buckets; the span and the date may be text (DATE_TRUNC(\"1 month\", \"1991-06-26\"))",
+        "esql/constants.slt",
     ),
     c(
         "Functions",
@@ -944,7 +944,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "BUCKET(field, buckets, from, to), BIN(...)",
         Supported,
-        "the size Elasticsearch picks: for dates the finest of a day, 12, 3 and 1 hours, 30, 10, 5 and 1 minutes, 30, 10, 5 and 1 seconds, 100, 50, 10 and 1 ms that covers from..to in at most that many buckets, else a week, month or year (UTC); for numbers the range over the count rounded up to a power of ten or half of one; from and to constants (text dates, NOW() plus or minus a span, numbers), not columns EVAL computed",
+        "the size Elasticsearch picks: for dates the finest of a day, 12, 3 and 1 hours, 30, 10, 5 and 1 minutes, 30, 10, 5 and 1 seconds, 100, 50, 10 and 1 ms that covers from..to in at most that many buckets, else a week, month or year (UTC); for numbers the range over the count rounded up to a power of ten or half of one; the count, from and to constants (text dates, NOW() plus or minus a span, numbers, arithmetic of numbers, concat(...)::int) or columns an earlier EVAL made constant",
         "esql/tier3.slt",
     ),
     c(
@@ -1147,7 +1147,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "DATE_PARSE(pattern, text)",
         Supported,
-        "a Java pattern (the same letters as DATE_FORMAT); a date alone is midnight UTC; text that does not parse is NULL with a warning (invalid_argument), NULL or empty text NULL; the one-argument form and the options map are refused",
+        "a Java pattern (the same letters as DATE_FORMAT); a date alone is midnight UTC; text that does not parse is NULL with a warning (invalid_argument), NULL or empty text NULL; without a pattern strict_date_optional_time (TO_DATETIME's), a NULL pattern NULL; the pattern may be a column an EVAL made constant; the options map is refused",
         "esql/functions.slt",
     ),
     c(
@@ -1301,7 +1301,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Aggregates (STATS)",
         "STD_DEV(field), VARIANCE(field) / STD_VAR(field), PERCENTILE(field, p), MEDIAN_ABSOLUTE_DEVIATION(field), WEIGHTED_AVG(field, weight)",
         Supported,
-        "the population deviation and variance; percentiles interpolate linearly between the closest ranks, as Elasticsearch's digest does up to 20,000 values (exact here beyond, where Elasticsearch estimates), NULL outside 0..100; PERCENTILE and MEDIAN_ABSOLUTE_DEVIATION of a multi-valued field take every value (STD_DEV and VARIANCE of one are refused by DataFusion's planner); WEIGHTED_AVG is SUM(v * w) / SUM(w) with the weights of rows without a value counted, NULL where the weights sum to 0, a literal weight of 0 or NULL refused",
+        "the population deviation and variance; percentiles interpolate linearly between the closest ranks, as Elasticsearch's digest does up to 20,000 values (exact here beyond, where Elasticsearch estimates), NULL outside 0..100, the percentile a constant (25 * 2, an EVAL'd constant); PERCENTILE and MEDIAN_ABSOLUTE_DEVIATION of a multi-valued field take every value (STD_DEV and VARIANCE of one are refused by DataFusion's planner); WEIGHTED_AVG is SUM(v * w) / SUM(w) with the weights of rows without a value counted, NULL where the weights sum to 0, a literal weight of 0 or NULL refused",
         "esql/stats_more.slt",
     ),
     c(

@@ -49,6 +49,9 @@ def norm(v):
         pass
     if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
         v = v[1:-1]
+    # A date alone is its midnight: csv-spec files write datetime values so.
+    if re.match(r"^\d{4}-\d\d-\d\d$", v):
+        v += "T00:00:00Z"
     m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z?$", v)
     if m:
         frac = (m.group(2) or ".0").rstrip("0")
