@@ -1229,10 +1229,69 @@ impl Sql<'_> {
         })
     }
 
+    /// WEIGHTED_AVG(value, weight): SUM(value * weight) / SUM(weight).
+    fn weighted_avg(&self, arg: &Expr, weight: &Expr, pos: usize, out: &mut String) -> Result<()> {
+        // SUM(value * weight) / SUM(weight), the weights of rows
+        // without a value included (Elasticsearch's rewrite).
+        let is_zero = |e: &Expr| {
+            matches!(e, Expr::Int(0) | Expr::Null) || matches!(e, Expr::Float(x) if *x == 0.0)
+        };
+        if is_zero(weight) {
+            return Err(error(pos, "WEIGHTED_AVG's weight cannot be null or 0"));
+        }
+        // A constant weight weighs every value alike: SUM / COUNT, of
+        // every value of a multi-valued field, a sum of whole numbers NULL
+        // past the long range (Elasticsearch's surrogate; stats.csv-spec
+        // weightedAvgConstant, weightedAvgWithOverflow).
+        if number(weight).is_some() {
+            let (mut sum, mut count) = (String::new(), String::new());
+            self.aggregate(
+                pos,
+                &Expr::Call("sum".into(), vec![arg.clone()], pos),
+                &mut sum,
+            )?;
+            self.aggregate(
+                pos,
+                &Expr::Call("count".into(), vec![arg.clone()], pos),
+                &mut count,
+            )?;
+            let _ = write!(out, "(CAST({sum} AS DOUBLE) / nullif({count}, 0))");
+            return Ok(());
+        }
+        // Each side one value: a multi-valued one is NULL, with the
+        // warning (weightedAvgFieldMvWarning). arrow_cast, not CAST:
+        // DataFusion names an aggregate without its casts, and this
+        // sum beside SUM(w) would make two columns of one name.
+        let (mut v, mut w) = (String::new(), String::new());
+        self.operand(arg, true, &mut v)?;
+        self.operand(weight, true, &mut w)?;
+        let _ = write!(
+            out,
+            "(sum(arrow_cast({v}, 'Float64') * arrow_cast({w}, 'Float64')) \
+             / nullif(sum(arrow_cast({w}, 'Float64')), 0))"
+        );
+        Ok(())
+    }
+
     /// The statistics aggregates (STD_DEV, PERCENTILE, WEIGHTED_AVG,
     /// MEDIAN_ABSOLUTE_DEVIATION, TOP); false when `args` do not fit.
     fn statistic(&self, name: &str, args: &[Expr], pos: usize, out: &mut String) -> Result<bool> {
         match (name, args) {
+            // Of a multi-valued field: every value of every row, as
+            // Elasticsearch aggregates one (stats.csv-spec stdDevMultiValue).
+            ("variance" | "std_var" | "std_dev", [arg]) if self.is_list(arg) => {
+                let mut v = String::new();
+                self.expr(arg, &mut v)?;
+                let all = format!(
+                    "mv_variance(CAST(flatten(array_agg({v}) FILTER (WHERE {v} IS NOT NULL)) \
+                     AS DOUBLE[]))"
+                );
+                if name == "std_dev" {
+                    let _ = write!(out, "sqrt({all})");
+                } else {
+                    out.push_str(&all);
+                }
+            }
             ("variance" | "std_var", [arg]) => {
                 // The population variance (STD_DEV squared).
                 out.push_str("var_pop(CAST(");
@@ -1268,24 +1327,7 @@ impl Sql<'_> {
                     out.push_str("max(CAST(NULL AS DOUBLE))");
                 }
             }
-            ("weighted_avg", [arg, weight]) => {
-                // SUM(value * weight) / SUM(weight), the weights of rows
-                // without a value included (Elasticsearch's rewrite).
-                let is_zero = |e: &Expr| {
-                    matches!(e, Expr::Int(0) | Expr::Null)
-                        || matches!(e, Expr::Float(x) if *x == 0.0)
-                };
-                if is_zero(weight) {
-                    return Err(error(pos, "WEIGHTED_AVG's weight cannot be null or 0"));
-                }
-                let (mut v, mut w) = (String::new(), String::new());
-                self.expr(arg, &mut v)?;
-                self.expr(weight, &mut w)?;
-                let _ = write!(
-                    out,
-                    "(sum(CAST({v} AS DOUBLE) * CAST({w} AS DOUBLE)) / nullif(sum(CAST({w} AS DOUBLE)), 0))"
-                );
-            }
+            ("weighted_avg", [arg, weight]) => self.weighted_avg(arg, weight, pos, out)?,
             ("median_absolute_deviation", [arg]) => {
                 out.push_str("mv_mad(array_agg(CAST(");
                 self.expr(arg, out)?;

@@ -281,6 +281,11 @@ impl Parser {
                         if let Some(first) = args.first_mut() {
                             *first = only(first.clone());
                         }
+                        // WEIGHTED_AVG sums its weights too: those of the rows
+                        // kept (a constant weight makes it an average).
+                        if f == "weighted_avg" && args.len() == 2 && !constant(&args[1]) {
+                            args[1] = only(args[1].clone());
+                        }
                         args
                     };
                     Expr::Call(f.clone(), args, *pos)

@@ -1301,7 +1301,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Aggregates (STATS)",
         "STD_DEV(field), VARIANCE(field) / STD_VAR(field), PERCENTILE(field, p), MEDIAN_ABSOLUTE_DEVIATION(field), WEIGHTED_AVG(field, weight)",
         Supported,
-        "the population deviation and variance; percentiles interpolate linearly between the closest ranks, as Elasticsearch's digest does up to 20,000 values (exact here beyond, where Elasticsearch estimates), NULL outside 0..100, the percentile a constant (25 * 2, an EVAL'd constant); PERCENTILE and MEDIAN_ABSOLUTE_DEVIATION of a multi-valued field take every value (STD_DEV and VARIANCE of one are refused by DataFusion's planner); WEIGHTED_AVG is SUM(v * w) / SUM(w) with the weights of rows without a value counted, NULL where the weights sum to 0, a literal weight of 0 or NULL refused",
+        "the population deviation and variance; percentiles interpolate linearly between the closest ranks, as Elasticsearch's digest does up to 20,000 values (exact here beyond, where Elasticsearch estimates), NULL outside 0..100, the percentile a constant (25 * 2, an EVAL'd constant); PERCENTILE, MEDIAN_ABSOLUTE_DEVIATION, STD_DEV and VARIANCE of a multi-valued field take every value; WEIGHTED_AVG is SUM(v * w) / SUM(w) with the weights of rows without a value counted (a multi-valued value or weight NULL with a warning), NULL where the weights sum to 0, with WHERE both sums filtered; a constant weight makes it SUM(v) / COUNT(v) (every value of a list; a sum of whole numbers past the long range NULL with a warning), as Elasticsearch's surrogate; a literal weight of 0 or NULL refused",
         "esql/stats_more.slt",
     ),
     c(

@@ -17,7 +17,7 @@
 //! - [`esql_date_parse`, `ip_prefix`, `ip_key`, `esql_to_datetime`](esql_parse::Parse):
 //!   ES|QL's `DATE_PARSE`, `IP_PREFIX`, IPs in Elasticsearch's order, and
 //!   `TO_DATETIME` of text and lists;
-//! - [`mv_sum_exact`, `mv_median`, `mv_mad`, `mv_pseries`](mv_stats::ListStat): statistics
+//! - [`mv_sum_exact`, `mv_median`, `mv_mad`, `mv_variance`, `mv_pseries`](mv_stats::ListStat): statistics
 //!   over one row's list of numbers, as ES|QL's multi-value functions compute them;
 //! - [`checked_sum`](checked_sum::CheckedSum), an aggregate: an exact `BIGINT` sum that fails
 //!   rather than wraps, as ES|QL's `SUM` on a long does.
@@ -76,6 +76,7 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         mv_stats::mv_sum_exact_udf(),
         mv_stats::mv_median_udf(),
         mv_stats::mv_mad_udf(),
+        mv_stats::mv_variance_udf(),
         mv_stats::mv_pseries_udf(),
         mv_stats::mv_percentile_udf(),
         mv_stats::mv_median_absolute_deviation_udf(),

@@ -9,6 +9,8 @@
 //!   Elasticsearch's `(a & b) + ((a ^ b) >> 1)`), in the list's item type;
 //! - `mv_mad(list)`: the median absolute deviation, `median(|x - median(x)|)`,
 //!   as a double (`MEDIAN_ABSOLUTE_DEVIATION` over a group's collected values);
+//! - `mv_variance(list)`: the population variance, as a double (`VARIANCE`
+//!   and `STD_DEV` over a group's collected values of a multi-valued field);
 //! - `mv_pseries(list, p)`: `sum(x[i] / (i + 1)^p)` in stored order, with
 //!   compensated summation, as a double (`MV_PSERIES_WEIGHTED_SUM`);
 //! - `mv_percentile(list, p)`: the `p`th percentile (0 to 100, else NULL),
@@ -43,6 +45,7 @@ enum Op {
     Pseries,
     Percentile,
     MvMad,
+    Variance,
 }
 
 /// One of the list statistics (see the module).
@@ -82,6 +85,13 @@ pub fn mv_median_udf() -> Arc<ScalarUDF> {
 #[must_use]
 pub fn mv_mad_udf() -> Arc<ScalarUDF> {
     static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::Mad)));
+    Arc::clone(&UDF)
+}
+
+/// `mv_variance`.
+#[must_use]
+pub fn mv_variance_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::Variance)));
     Arc::clone(&UDF)
 }
 
@@ -348,6 +358,20 @@ impl ListStat {
                 Arc::new(values)
             }
             Op::Percentile => Self::percentile(list, items, p_array)?,
+            Op::Variance => {
+                // Two passes: the mean, then the squared deviations from it.
+                let values: Float64Array = Self::floats(list)?
+                    .into_iter()
+                    .map(|row| {
+                        row.map(|v| {
+                            let n = v.len() as f64;
+                            let mean = kahan(v.iter().copied()) / n;
+                            kahan(v.iter().map(|x| (x - mean) * (x - mean))) / n
+                        })
+                    })
+                    .collect();
+                Arc::new(values)
+            }
             Op::Pseries => {
                 let p = p.unwrap_or(1.0);
                 let values: Float64Array = Self::floats(list)?
@@ -377,6 +401,7 @@ impl ScalarUDFImpl for ListStat {
             Op::Pseries => "mv_pseries",
             Op::Percentile => "mv_percentile",
             Op::MvMad => "mv_median_absolute_deviation",
+            Op::Variance => "mv_variance",
         }
     }
 
