@@ -140,8 +140,9 @@ pub(super) enum Command {
     Row(Vec<(String, Expr)>),
     /// `DISSECT field "pattern" [APPEND_SEPARATOR = "sep"]`, at a position.
     Dissect(String, String, String, usize),
-    /// `GROK field "pattern"`, at a position.
-    Grok(String, String, usize),
+    /// `GROK field "pattern", ...`, at a position: the first pattern that
+    /// matches gives the values.
+    Grok(String, Vec<String>, usize),
     MvExpand(String),
     /// `ENRICH policy [ON field] [WITH [new =] field, ...]`, at a position.
     Enrich(String, Option<String>, Vec<(String, String)>, usize),

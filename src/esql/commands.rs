@@ -148,7 +148,7 @@ pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
             Command::Dissect(field, pattern, separator, at) => {
                 pipeline.dissect(field, pattern, separator, *at)?
             }
-            Command::Grok(field, pattern, at) => pipeline.grok(field, pattern, *at)?,
+            Command::Grok(field, patterns, at) => pipeline.grok(field, patterns, *at)?,
             Command::Enrich(policy, on, with, at) => {
                 pipeline.enrich(policy, on.as_ref(), with, *at)?
             }
@@ -464,15 +464,48 @@ impl Pipeline<'_> {
     }
 
     /// `GROK field "pattern"`: a column per named capture, typed as its suffix says.
-    fn grok(&mut self, field: &str, pattern: &str, at: usize) -> Result<String> {
+    fn grok(&mut self, field: &str, patterns: &[String], at: usize) -> Result<String> {
         let current = std::mem::take(&mut self.current);
-        let (re, keys) = grok_regex(pattern).map_err(|m| error(at, m))?;
+        let compiled = patterns
+            .iter()
+            .map(|pattern| grok_regex(pattern).map_err(|m| error(at, m)))
+            .collect::<Result<Vec<_>>>()?;
         let value = self.sql.text(&Expr::Field(field.to_owned()), true)?;
+        // Each name once, in the order the patterns first capture it, of
+        // the type it first has.
+        let mut keys: Vec<(String, GrokType)> = vec![];
+        for (_, captures) in &compiled {
+            for (name, _, kind) in captures {
+                if !keys.iter().any(|(known, _)| known == name) {
+                    keys.push((name.clone(), *kind));
+                }
+            }
+        }
         let outputs: Vec<(String, String)> = keys
             .into_iter()
-            .map(|(name, group, kind)| {
+            .map(|(name, kind)| {
                 use arrow::datatypes::DataType as T;
-                let got = capture(&value, &re, group);
+                // One pattern: its capture. Several: the first that matches
+                // gives the value, NULL where it does not capture the name.
+                let got = if let [(re, captures)] = compiled.as_slice() {
+                    let group = captures.iter().find(|c| c.0 == name).map_or(0, |c| c.1);
+                    capture(&value, re, group)
+                } else {
+                    let mut case = String::from("CASE");
+                    for (re, captures) in &compiled {
+                        let got = captures
+                            .iter()
+                            .find(|c| c.0 == name)
+                            .map_or_else(|| "NULL".to_owned(), |c| capture(&value, re, c.1));
+                        let _ = write!(
+                            case,
+                            " WHEN regexp_like({value}, {}) THEN {got}",
+                            string_literal(re)
+                        );
+                    }
+                    case.push_str(" END");
+                    case
+                };
                 let (expr, t) = match kind {
                     GrokType::Text => (got, T::Utf8),
                     GrokType::Int => (format!("try_cast({got} AS INT)"), T::Int32),

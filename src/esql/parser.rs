@@ -119,6 +119,30 @@ impl Parser {
         Ok((name, e))
     }
 
+    /// The field DISSECT or GROK reads: a field, or an expression computed
+    /// into a hidden column by an EVAL pushed onto `before`.
+    fn parsed_field(&mut self, before: &mut Vec<Command>, pos: usize) -> Result<String> {
+        Ok(match self.additive()? {
+            Expr::Field(name) => name,
+            other => {
+                let name = format!("{PARSED}{pos}");
+                before.push(Command::Eval(vec![(name.clone(), other)]));
+                name
+            }
+        })
+    }
+
+    /// `command`, and where it reads a hidden column ([`Parser::parsed_field`]),
+    /// that column dropped after it.
+    fn dropped_after(before: &mut Vec<Command>, field: &str, command: Command) -> Command {
+        if field.starts_with(PARSED) {
+            before.push(command);
+            Command::Drop(vec![field.to_owned()])
+        } else {
+            command
+        }
+    }
+
     /// `e` with each column that holds a constant replaced by its value.
     fn resolve(&self, e: &Expr) -> Expr {
         match e {
@@ -308,6 +332,15 @@ impl Parser {
         } else {
             vec![]
         };
+        // A key of a later key's name is shadowed by it, and no longer a
+        // key: `BY x = emp_no, x = languages` groups by languages
+        // (stats.csv-spec nestedAggsOverGroupingTwiceWithAlias).
+        let by: Named = by
+            .iter()
+            .enumerate()
+            .filter(|(i, (name, _))| !by[i + 1..].iter().any(|(later, _)| later == name))
+            .map(|(_, key)| key.clone())
+            .collect();
         // An aggregate of a key's name is shadowed by the key (ES|QL warns
         // "Field 'x' shadowed"; the key's values are kept).
         let aggs = aggs
@@ -805,6 +838,10 @@ pub(super) fn span_of_text(e: &Expr, pos: usize) -> Result<Expr> {
     span(n, text[digits..].trim(), pos).unwrap_or_else(|| Err(refuse()))
 }
 
+/// The name of the expression a DISSECT or GROK at byte `n` reads: this,
+/// then `n`.
+const PARSED: &str = "__lakehunt_parsed_";
+
 /// The name of the `n`th computed key of a SORT: this, then `n`.
 const SORT_KEY: &str = "__lakehunt_sort_";
 
@@ -907,6 +944,9 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                  DISSECT, GROK, MV_EXPAND)",
             ));
         };
+        // Commands a command is written as, before it (an expression that
+        // SORT, DISSECT or GROK reads is an EVAL first).
+        let mut before: Vec<Command> = vec![];
         let command = match word.to_ascii_lowercase().as_str() {
             "row" if commands.is_empty() => Command::Row(p.list(|p| p.constant_assignment(text))?),
             "from" if commands.is_empty() => {
@@ -937,7 +977,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                 Command::From(patterns, metadata)
             }
             "dissect" => {
-                let field = p.field()?;
+                let field = p.parsed_field(&mut before, pos)?;
                 let at = p.pos();
                 let Some(Tok::Str(pattern)) = p.next() else {
                     return Err(error(at, "DISSECT takes a field, then a pattern string"));
@@ -951,15 +991,28 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                     };
                     separator = sep;
                 }
-                Command::Dissect(field, pattern, separator, at)
+                Parser::dropped_after(
+                    &mut before,
+                    &field,
+                    Command::Dissect(field.clone(), pattern, separator, at),
+                )
             }
             "grok" => {
-                let field = p.field()?;
+                let field = p.parsed_field(&mut before, pos)?;
                 let at = p.pos();
-                let Some(Tok::Str(pattern)) = p.next() else {
-                    return Err(error(at, "GROK takes a field, then a pattern string"));
-                };
-                Command::Grok(field, pattern, at)
+                // One pattern or several (`"a %{WORD:x}", "b %{WORD:y}"`).
+                let patterns = p.list(|p| {
+                    let at = p.pos();
+                    match p.next() {
+                        Some(Tok::Str(pattern)) => Ok(pattern),
+                        _ => Err(error(at, "GROK takes a field, then a pattern string")),
+                    }
+                })?;
+                Parser::dropped_after(
+                    &mut before,
+                    &field,
+                    Command::Grok(field.clone(), patterns, at),
+                )
             }
             "mv_expand" => Command::MvExpand(p.field()?),
             "enrich" => {
@@ -1059,8 +1112,8 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                     Command::Sort(keys)
                 } else {
                     let names = computed.iter().map(|(name, _)| name.clone()).collect();
-                    commands.push((pos, Command::Eval(computed)));
-                    commands.push((pos, Command::Sort(keys)));
+                    before.push(Command::Eval(computed));
+                    before.push(Command::Sort(keys));
                     Command::Drop(names)
                 }
             }
@@ -1100,8 +1153,10 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                 ));
             }
         };
-        p.track(&command);
-        commands.push((pos, command));
+        for command in before.into_iter().chain([command]) {
+            p.track(&command);
+            commands.push((pos, command));
+        }
         match p.next() {
             None => break,
             Some(Tok::Pipe) => {}

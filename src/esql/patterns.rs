@@ -188,7 +188,8 @@ pub(super) type GrokKeys = Vec<(String, usize, GrokType)>;
 /// `%{key->}` lets the delimiter after it repeat. The last key takes the rest.
 pub(super) fn dissect_regex(pattern: &str) -> std::result::Result<(String, DissectKeys), String> {
     let mut re = String::from("(?s)^");
-    let mut keys: Vec<(String, Vec<usize>)> = vec![];
+    // Each key's capture groups, with the order `%{+key/N}` gives them.
+    let mut keys: Vec<(String, Vec<(u32, usize)>)> = vec![];
     let mut group = 0;
     let mut rest = pattern;
     let mut pad_next = false;
@@ -228,21 +229,37 @@ pub(super) fn dissect_regex(pattern: &str) -> std::result::Result<(String, Disse
                 "DISSECT: reference keys (%{{{key}}}) are not supported yet"
             ));
         }
-        let (name, append) = match key.strip_prefix('+') {
-            // `%{+key/2}`: the order of appending is not supported; in order of appearance.
-            Some(k) => (k.split('/').next().unwrap_or(k), true),
-            None => (key, false),
+        let (name, append, order) = match key.strip_prefix('+') {
+            // `%{+key/2}`: appended second (unnumbered: 0), ties in the
+            // order of appearance, as Elasticsearch's DissectParser.
+            Some(k) => match k.split_once('/') {
+                Some((name, n)) => {
+                    let order = n
+                        .parse()
+                        .map_err(|_| format!("DISSECT: %{{+{k}}} needs a number after /"))?;
+                    (name, true, order)
+                }
+                None => (k, true, 0),
+            },
+            None => (key, false, 0),
         };
         match keys.iter_mut().find(|(n, _)| n == name) {
-            Some((_, groups)) if append => groups.push(group),
+            Some((_, groups)) if append => groups.push((order, group)),
             Some(_) => return Err(format!("DISSECT: key {name} appears twice")),
-            None => keys.push((name.to_owned(), vec![group])),
+            None => keys.push((name.to_owned(), vec![(order, group)])),
         }
     }
     if pieces == 0 {
         return Err("DISSECT: the pattern has no %{key}".into());
     }
     re.push('$');
+    let keys = keys
+        .into_iter()
+        .map(|(name, mut groups)| {
+            groups.sort_by_key(|(order, _)| *order);
+            (name, groups.into_iter().map(|(_, group)| group).collect())
+        })
+        .collect();
     Ok((re, keys))
 }
 

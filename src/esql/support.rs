@@ -187,7 +187,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "STATS agg, ... BY field, ...",
         Supported,
-        "a row whose BY key is multi-valued is in each distinct value's group, once, and its aggregates see all of its values (COUNT(x) BY x counts each of the row's values in each group, as Elasticsearch's grouping adds the whole block); no value is the NULL group; an aggregate named as a key is shadowed by the key",
+        "a row whose BY key is multi-valued is in each distinct value's group, once, and its aggregates see all of its values (COUNT(x) BY x counts each of the row's values in each group, as Elasticsearch's grouping adds the whole block); no value is the NULL group; an aggregate named as a key is shadowed by the key, and a key by a later key of its name, which alone groups (BY x = a, x = b groups by b)",
         "esql/multivalued.slt",
     ),
     c(
@@ -285,7 +285,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "DISSECT field \"pattern\"",
         Supported,
-        "keys up to the next delimiter, the last takes the rest; no match gives NULL keys; every key is cut from the original value, also when one replaces the field",
+        "keys up to the next delimiter, the last takes the rest; no match gives NULL keys; every key is cut from the original value, also when one replaces the field; the field may be an expression (DISSECT CONCAT(a, \" \", b) \"...\")",
         "esql/tier3.slt",
     ),
     c(
@@ -298,9 +298,9 @@ pub const CONSTRUCTS: &[Construct] = &[
     c(
         "Processing commands",
         "DISSECT %{+key/N}",
-        Partial,
-        "the /N order is ignored: values are appended in order of appearance (untested)",
-        "",
+        Supported,
+        "appended in the order of N (unnumbered: 0), ties in the order of appearance",
+        "esql/constants.slt",
     ),
     c(
         "Processing commands",
@@ -334,7 +334,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "GROK field \"pattern\"",
         Partial,
-        "unanchored; only the common Logstash patterns (USERNAME, USER, EMAILLOCALPART, EMAILADDRESS, INT, BASE10NUM, NUMBER, BASE16NUM, POSINT, NONNEGINT, WORD, NOTSPACE, SPACE, DATA, GREEDYDATA, QUOTEDSTRING, UUID, MAC, IPV4, IPV6, IP, HOSTNAME, IPORHOST, HOSTPORT, UNIXPATH, WINPATH, PATH, URIPROTO, URIHOST, URIPATH, YEAR, MONTHNUM, MONTHDAY, HOUR, MINUTE, SECOND, ISO8601_TIMEZONE, TIMESTAMP_ISO8601, LOGLEVEL), written for Rust's regex (no look-around or atomic groups)",
+        "unanchored; only the common Logstash patterns (USERNAME, USER, EMAILLOCALPART, EMAILADDRESS, INT, BASE10NUM, NUMBER, BASE16NUM, POSINT, NONNEGINT, WORD, NOTSPACE, SPACE, DATA, GREEDYDATA, QUOTEDSTRING, UUID, MAC, IPV4, IPV6, IP, HOSTNAME, IPORHOST, HOSTPORT, UNIXPATH, WINPATH, PATH, URIPROTO, URIHOST, URIPATH, YEAR, MONTHNUM, MONTHDAY, HOUR, MINUTE, SECOND, ISO8601_TIMEZONE, TIMESTAMP_ISO8601, LOGLEVEL), written for Rust's regex (no look-around or atomic groups); several patterns (GROK f \"a\", \"b\"): the first that matches gives every name the patterns capture (NULL where it does not capture one); the field may be an expression; a name captured twice in one pattern (a multi-valued output) is refused",
         "esql/tier3.slt",
     ),
     c(
