@@ -17,6 +17,10 @@ use crate::params::format_instant;
 
 /// A query's SQL as its commands build it, and what later commands need to
 /// know of the columns, types and order so far.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts of the rows so far (known columns, a LIMIT, a pinned order, no column)"
+)]
 struct Pipeline<'t> {
     sql: Sql<'t>,
     /// ENRICH's policies and LOOKUP JOIN's indexes.
@@ -43,6 +47,9 @@ struct Pipeline<'t> {
     /// Whether the rows carry [`ORDER`], their place in a SORT whose keys a
     /// later command dropped or replaced (hidden; dropped at the end).
     pinned: bool,
+    /// Whether a DROP left no column: the rows then carry [`NONE`] (hidden),
+    /// and the end keeps only [`Pipeline::columns`].
+    emptied: bool,
     /// How deep the plan is so far: a level per command, and per
     /// projection of a run of EVALs.
     levels: usize,
@@ -108,6 +115,10 @@ impl<'t> Tables<'t> {
 /// The hidden column that keeps a SORT's order once its keys are gone.
 const ORDER: &str = "__lakehunt_order";
 
+/// The placeholder the rows of a table without columns carry (see
+/// [`Pipeline::emptied`]).
+const NONE: &str = "__lakehunt_none";
+
 pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
     let commands = parse(query)?;
     let mut pipeline = Pipeline::start(&commands, target)?;
@@ -166,6 +177,12 @@ pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
             Command::Rename(pairs) => pipeline.rename(pairs)?,
         };
         pipeline.deepen(at)?;
+    }
+    if pipeline.emptied && pipeline.columns.is_empty() {
+        return Err(error(
+            pipeline.at,
+            "the query leaves no column (lakehunt returns no table without columns)",
+        ));
     }
     Ok(pipeline.finish())
 }
@@ -275,6 +292,7 @@ impl Pipeline<'_> {
             at: 0,
             limited: false,
             pinned: false,
+            emptied: false,
             levels: 0,
         })
     }
@@ -324,6 +342,7 @@ impl Pipeline<'_> {
             at: 0,
             limited: false,
             pinned: false,
+            emptied: false,
             levels: 0,
         })
     }
@@ -342,7 +361,14 @@ impl Pipeline<'_> {
 
     /// The query, in the pending order.
     fn finish(self) -> String {
-        let columns = if self.pinned {
+        let columns = if self.emptied {
+            // Only the columns made since, not the placeholder.
+            self.columns
+                .iter()
+                .map(|c| quote(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else if self.pinned {
             format!("* EXCLUDE ({})", quote(ORDER))
         } else {
             "*".to_owned()
@@ -353,7 +379,9 @@ impl Pipeline<'_> {
                 self.current,
                 self.order_by()
             ),
-            None if self.pinned => format!("SELECT {columns} FROM ({})", self.current),
+            None if self.pinned || self.emptied => {
+                format!("SELECT {columns} FROM ({})", self.current)
+            }
             None => self.current,
         }
     }
@@ -993,13 +1021,24 @@ impl Pipeline<'_> {
             fields.extend(matched);
         }
         let fields = &dedup(&fields);
+        current = self.pin_where(current, |k| fields.iter().any(|f| f == k));
         if self.known && fields.len() == self.columns.len() {
-            return Err(error(
-                self.at,
-                "DROP would drop every column (lakehunt returns no table without columns)",
+            // A table without columns, as Elasticsearch keeps one: its rows
+            // hold a placeholder until a later EVAL or STATS makes columns
+            // (drop.csv-spec dropAllColumns).
+            self.emptied = true;
+            self.columns.clear();
+            let order = if self.pinned {
+                format!("{}, ", quote(ORDER))
+            } else {
+                String::new()
+            };
+            return Ok(format!(
+                "SELECT {order}CAST(NULL AS BOOLEAN) AS {} FROM ({current}){}",
+                quote(NONE),
+                self.order_by()
             ));
         }
-        current = self.pin_where(current, |k| fields.iter().any(|f| f == k));
         self.columns.retain(|c| !fields.contains(c));
         let list: Vec<String> = fields.iter().map(|f| quote(f)).collect();
         Ok(format!(
