@@ -213,7 +213,10 @@ impl<'a> Sql<'a> {
                     if i > 0 {
                         out.push_str(", ");
                     }
-                    self.expr(item, out)?;
+                    // Each item one value: a multi-valued one (a field, a
+                    // list literal) is NULL, with the warning
+                    // (folding.csv-spec mvDouble_IN_MultiValueConstant).
+                    self.operand(item, true, out)?;
                 }
                 out.push_str("))");
             }

@@ -417,6 +417,14 @@ impl Sql<'_> {
                     &args[0],
                 )?
             }
+            // A list of booleans is already one (boolean.csv-spec convertFromBoolean).
+            "to_boolean" | "to_bool"
+                if args.len() == 1
+                    && self.infer(&args[0]).map(item_type)
+                        == Some(arrow::datatypes::DataType::Boolean) =>
+            {
+                self.text(&args[0], false)?
+            }
             "to_boolean" | "to_bool" if args.first().is_some_and(|a| self.is_list(a)) => {
                 arity(1..=1)?;
                 format!("esql_boolean_list({})", self.text(&args[0], false)?)

@@ -502,7 +502,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "IN (...) / NOT IN (...)",
         Supported,
-        "",
+        "each item one value: a multi-valued item (a field, a list literal) is NULL, with the warning, as a multi-valued value is",
         "esql/semantics.slt",
     ),
     c(
