@@ -664,7 +664,15 @@ impl<'a> Sql<'a> {
                 if args.len() == 1
                     && matches!(
                         name.as_str(),
-                        "to_string" | "to_str" | "to_double" | "to_long" | "to_integer" | "to_int"
+                        "to_string"
+                            | "to_str"
+                            | "to_double"
+                            | "to_long"
+                            | "to_integer"
+                            | "to_int"
+                            | "to_unsigned_long"
+                            | "to_ulong"
+                            | "to_ul"
                     )
                     && self.is_list(&args[0]) =>
             {
@@ -672,6 +680,7 @@ impl<'a> Sql<'a> {
                     "to_double" => T::Float64,
                     "to_long" => T::Int64,
                     "to_integer" | "to_int" => T::Int32,
+                    "to_unsigned_long" | "to_ulong" | "to_ul" => T::UInt64,
                     _ => T::Utf8,
                 })
             }

@@ -76,7 +76,12 @@ impl Sql<'_> {
             }
             _ => {
                 // Text: the whole part of a plain number exactly (a cast to a
-                // decimal would round), else as a double, truncated.
+                // decimal would round), else as a double, truncated. (A value
+                // of a type not inferred is read as its text.)
+                let (v0, v) = (
+                    format!("CAST({v0} AS VARCHAR)"),
+                    format!("CAST({v} AS VARCHAR)"),
+                );
                 let d = |first: &str| {
                     format!(
                         "coalesce(try_cast(CASE WHEN strpos(lower({first}), 'e') = 0 \
@@ -185,6 +190,7 @@ fn list_conversion(name: &str) -> Option<&'static str> {
         "to_double" => "DOUBLE",
         "to_long" => "BIGINT",
         "to_integer" | "to_int" => "INT",
+        "to_unsigned_long" | "to_ulong" | "to_ul" => "BIGINT UNSIGNED",
         _ => return None,
     })
 }
@@ -269,7 +275,7 @@ impl Sql<'_> {
             && self.is_list(&args[0])
         {
             let item = item_type(self.infer(&args[0]).unwrap_or(T::Null));
-            if item.is_floating() && matches!(to, "BIGINT" | "INT") {
+            if item.is_floating() && matches!(to, "BIGINT" | "INT" | "BIGINT UNSIGNED") {
                 return Err(error(
                     pos,
                     format!(

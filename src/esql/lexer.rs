@@ -10,6 +10,8 @@ pub(super) enum Tok {
     Name(String),
     Str(String),
     Int(i64),
+    /// A whole number past the long range, up to 2^64 - 1: an unsigned_long.
+    Unsigned(u64),
     Float(f64),
     Op(&'static str),
     Pipe,
@@ -151,16 +153,14 @@ pub(super) fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
                 out.push((
                     if number.contains(['.', 'e', 'E']) {
                         Tok::Float(number.parse().map_err(|_| error(start, "bad number"))?)
+                    } else if let Ok(n) = number.parse::<i64>() {
+                        Tok::Int(n)
+                    } else if let Ok(n) = number.parse::<u64>() {
+                        // Past the long range: an unsigned_long, as ES|QL
+                        // reads it; past that, a double.
+                        Tok::Unsigned(n)
                     } else {
-                        Tok::Int(number.parse().map_err(|_| {
-                            error(
-                                start,
-                                format!(
-                                    "whole number {number} is past the long range \
-                                     (unsigned_long literals are not supported yet)"
-                                ),
-                            )
-                        })?)
+                        Tok::Float(number.parse().map_err(|_| error(start, "bad number"))?)
                     },
                     start,
                 ));

@@ -531,10 +531,7 @@ mod tests {
                 "from x | eval d = date_trunc(x, x)",
                 "takes a time span first",
             ),
-            (
-                "from x | eval d = x::unsigned_long",
-                "cannot cast to unsigned_long",
-            ),
+            ("from x | eval d = x::geo_point", "cannot cast to geo_point"),
             (
                 "from x metadata _score",
                 "METADATA _score is not supported: relevance scores",

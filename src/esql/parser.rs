@@ -494,6 +494,11 @@ impl Parser {
     fn unary(&mut self) -> Result<Expr> {
         if self.peek() == Some(&Tok::Op("-")) {
             self.at += 1;
+            // The smallest long, whose magnitude is past the long range.
+            if self.peek() == Some(&Tok::Unsigned(i64::MIN.unsigned_abs())) {
+                self.at += 1;
+                return Ok(Expr::Int(i64::MIN));
+            }
             let inner = self.unary()?;
             // A negated span is a span (`-(1 hour + 1 minute)`, `-(-1 year)`).
             if let Some((months, ns)) = constant_span(&inner)
@@ -526,6 +531,7 @@ impl Parser {
                 "keyword" | "string" | "text" => "to_string",
                 "datetime" | "date" => "to_datetime",
                 "ip" => "to_ip",
+                "unsigned_long" | "ul" => "to_unsigned_long",
                 "boolean" | "bool" => "to_boolean",
                 "version" => "to_version",
                 "date_period" | "time_duration" => {
@@ -546,6 +552,7 @@ impl Parser {
         match self.next() {
             Some(Tok::Str(s)) => Ok(Expr::Str(s)),
             Some(Tok::Int(n)) => self.maybe_span(n, pos, Expr::Int(n)),
+            Some(Tok::Unsigned(n)) => Ok(unsigned(n, pos)),
             Some(Tok::Float(x)) => Ok(Expr::Float(x)),
             Some(Tok::LParen) => {
                 let e = self.expr()?;
@@ -560,7 +567,7 @@ impl Parser {
                     items = self.list(Parser::expr)?;
                 }
                 self.expect(&Tok::RBracket, "']' after the list")?;
-                Ok(Expr::List(items, pos))
+                Ok(Expr::List(unsigned_list(items, pos), pos))
             }
             Some(Tok::LBrace) => {
                 // `{ "name": value, ... }`: a function's options.
@@ -718,6 +725,38 @@ fn constant(e: &Expr) -> bool {
         Expr::List(items, _) => items.iter().all(constant),
         _ => false,
     }
+}
+
+/// An unsigned_long literal: TO_UNSIGNED_LONG of its digits, exact.
+fn unsigned(n: u64, pos: usize) -> Expr {
+    Expr::Call(
+        "to_unsigned_long".into(),
+        vec![Expr::Str(n.to_string())],
+        pos,
+    )
+}
+
+/// List items, whole numbers beside an unsigned_long made unsigned_longs
+/// where none is negative (`[9223372036854775808, 1]`), as ES|QL types them.
+fn unsigned_list(items: Vec<Expr>, pos: usize) -> Vec<Expr> {
+    let unsigned_literal = |e: &Expr| {
+        matches!(e, Expr::Call(f, a, _)
+            if f == "to_unsigned_long" && matches!(a.as_slice(), [Expr::Str(_)]))
+    };
+    if !items.iter().any(unsigned_literal)
+        || !items
+            .iter()
+            .all(|e| unsigned_literal(e) || matches!(e, Expr::Int(n) if *n >= 0))
+    {
+        return items;
+    }
+    items
+        .into_iter()
+        .map(|e| match e {
+            Expr::Int(n) => unsigned(n.unsigned_abs(), pos),
+            other => other,
+        })
+        .collect()
 }
 
 /// A constant span as calendar months and nanoseconds: `1 hour` (0, 3.6e12),

@@ -670,7 +670,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Literals, names, comments",
         "whole numbers, decimals (1.5, .9, 1.)",
         Supported,
-        "a whole number past the long range is refused (\"past the long range\"), where Elasticsearch reads it as an unsigned_long or a double",
+        "a whole number past the long range is an unsigned_long (up to 2^64 - 1), past that a double, as Elasticsearch reads them; -9223372036854775808 is a long",
         "esql/semantics.slt",
     ),
     c(
@@ -1203,7 +1203,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "TO_UNSIGNED_LONG (TO_ULONG, TO_UL)",
         Supported,
-        "an unsigned 64-bit result: text and decimals truncated toward zero, true 1, a date its milliseconds; outside 0..2^64-1 NULL with a warning (invalid_argument); arithmetic on the result follows DataFusion's unsigned rules, not Elasticsearch's",
+        "an unsigned 64-bit result: text and decimals truncated toward zero, true 1, a date its milliseconds, a list value by value; outside 0..2^64-1 NULL with a warning (invalid_argument); + - * of two unsigned_longs below 0 or past 2^64 - 1 NULL with a warning (arithmetic_overflow), / and % unsigned; arithmetic with a signed whole number follows DataFusion's rules (Elasticsearch refuses the query); ::unsigned_long casts",
         "esql/more_functions.slt",
     ),
     c(

@@ -45,7 +45,7 @@ use datafusion::arrow::compute::kernels::cmp::eq;
 use datafusion::arrow::compute::kernels::numeric::{add, div, mul, rem, sub};
 use datafusion::arrow::compute::{cast, nullif};
 use datafusion::arrow::datatypes::{
-    ArrowNativeTypeOp, DataType, Decimal128Type, Int32Type, Int64Type,
+    ArrowNativeTypeOp, DataType, Decimal128Type, Int32Type, Int64Type, UInt64Type,
 };
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::Operator;
@@ -462,6 +462,8 @@ impl ScalarUDFImpl for Check {
                 let op = self.op.unwrap_or(Operator::Plus);
                 let out = match to {
                     DataType::Int32 => checked::<Int32Type>(&l, &r, op, &self.count)?,
+                    // unsigned_long: below 0 or past 2^64 - 1 is the overflow.
+                    DataType::UInt64 => checked::<UInt64Type>(&l, &r, op, &self.count)?,
                     t if t.is_integer() => {
                         let out = checked::<Int64Type>(&l, &r, op, &self.count)?;
                         cast(&out, &t)?
