@@ -513,9 +513,14 @@ impl Pipeline<'_> {
             } else {
                 "mv_lookup_rows"
             };
+            // A multi-valued value holds no NULL, and none left is NULL
+            // (inlinestats.csv-spec inlinestatsWithFalseFiltersFromRow).
+            let found = format!(
+                "array_compact({lookup}(q.{}, g.{keys}, g.{values}))",
+                quote(key)
+            );
             kept.push(format!(
-                "{lookup}(q.{}, g.{keys}, g.{values}) AS {}",
-                quote(key),
+                "CASE WHEN cardinality({found}) > 0 THEN {found} END AS {}",
                 quote(name)
             ));
             let list = |t: &DataType| DataType::new_list(t.clone(), true);
