@@ -8,7 +8,7 @@ mod joins;
 use super::ast::{Command, Expr};
 use super::expr::Sql;
 use super::parser::parse;
-use super::patterns::{GrokType, capture, dissect_regex, grok_regex};
+use super::patterns::{GrokKeys, GrokType, capture, dissect_regex, grok_regex};
 use super::{
     EnrichPolicy, Error, LookupIndex, Result, Target, add_columns, error, item_type, quote,
     string_literal, unnest_values,
@@ -513,18 +513,35 @@ impl Pipeline<'_> {
             .into_iter()
             .map(|(name, kind)| {
                 use arrow::datatypes::DataType as T;
+                // A name captured more than once in a pattern is multi-valued:
+                // its captures' values, in order (grok.csv-spec
+                // multivalueOutput).
+                let several = compiled
+                    .iter()
+                    .any(|(_, captures)| captures.iter().filter(|c| c.0 == name).count() > 1);
+                let got_in = |re: &str, captures: &GrokKeys| -> Option<String> {
+                    let groups: Vec<String> = captures
+                        .iter()
+                        .filter(|c| c.0 == name)
+                        .map(|c| capture(&value, re, c.1))
+                        .collect();
+                    match groups.as_slice() {
+                        [] => None,
+                        [one] if !several => Some(one.clone()),
+                        _ => {
+                            let all = format!("array_compact(make_array({}))", groups.join(", "));
+                            Some(format!("CASE WHEN cardinality({all}) > 0 THEN {all} END"))
+                        }
+                    }
+                };
                 // One pattern: its capture. Several: the first that matches
                 // gives the value, NULL where it does not capture the name.
                 let got = if let [(re, captures)] = compiled.as_slice() {
-                    let group = captures.iter().find(|c| c.0 == name).map_or(0, |c| c.1);
-                    capture(&value, re, group)
+                    got_in(re, captures).unwrap_or_else(|| "NULL".to_owned())
                 } else {
                     let mut case = String::from("CASE");
                     for (re, captures) in &compiled {
-                        let got = captures
-                            .iter()
-                            .find(|c| c.0 == name)
-                            .map_or_else(|| "NULL".to_owned(), |c| capture(&value, re, c.1));
+                        let got = got_in(re, captures).unwrap_or_else(|| "NULL".to_owned());
                         let _ = write!(
                             case,
                             " WHEN regexp_like({value}, {}) THEN {got}",
@@ -534,13 +551,18 @@ impl Pipeline<'_> {
                     case.push_str(" END");
                     case
                 };
+                let list = if several { "[]" } else { "" };
                 let (expr, t) = match kind {
                     GrokType::Text => (got, T::Utf8),
-                    GrokType::Int => (format!("try_cast({got} AS INT)"), T::Int32),
-                    GrokType::Long => (format!("try_cast({got} AS BIGINT)"), T::Int64),
-                    GrokType::Float => (format!("try_cast({got} AS DOUBLE)"), T::Float64),
+                    GrokType::Int => (format!("try_cast({got} AS INT{list})"), T::Int32),
+                    GrokType::Long => (format!("try_cast({got} AS BIGINT{list})"), T::Int64),
+                    GrokType::Float => (format!("try_cast({got} AS DOUBLE{list})"), T::Float64),
+                    GrokType::Boolean if several => {
+                        (format!("try_cast({got} AS BOOLEAN[])"), T::Boolean)
+                    }
                     GrokType::Boolean => (format!("(lower({got}) = 'true')"), T::Boolean),
                 };
+                let t = if several { T::new_list(t, true) } else { t };
                 self.sql.new_column(&name, Some(t));
                 (name, expr)
             })

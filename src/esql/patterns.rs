@@ -443,11 +443,6 @@ pub(super) fn grok_regex(pattern: &str) -> std::result::Result<(String, GrokKeys
     if keys.is_empty() {
         return Err("GROK: the pattern names no field (%{SYNTAX:name})".into());
     }
-    let mut seen = std::collections::HashSet::new();
-    if let Some((dup, _, _)) = keys.iter().find(|(n, _, _)| !seen.insert(n.clone())) {
-        return Err(format!(
-            "GROK: {dup} is captured twice (multi-valued output is not supported yet)"
-        ));
-    }
+    // A name captured more than once is multi-valued (see the GROK command).
     Ok((re, keys))
 }

@@ -334,7 +334,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "GROK field \"pattern\"",
         Partial,
-        "unanchored; only the common Logstash patterns (USERNAME, USER, EMAILLOCALPART, EMAILADDRESS, INT, BASE10NUM, NUMBER, BASE16NUM, POSINT, NONNEGINT, WORD, NOTSPACE, SPACE, DATA, GREEDYDATA, QUOTEDSTRING, UUID, MAC, IPV4, IPV6, IP, HOSTNAME, IPORHOST, HOSTPORT, UNIXPATH, WINPATH, PATH, URIPROTO, URIHOST, URIPATH, YEAR, MONTHNUM, MONTHDAY, HOUR, MINUTE, SECOND, ISO8601_TIMEZONE, TIMESTAMP_ISO8601, LOGLEVEL), written for Rust's regex (no look-around or atomic groups); several patterns (GROK f \"a\", \"b\"): the first that matches gives every name the patterns capture (NULL where it does not capture one); the field may be an expression; a name captured twice in one pattern (a multi-valued output) is refused",
+        "unanchored; only the common Logstash patterns (USERNAME, USER, EMAILLOCALPART, EMAILADDRESS, INT, BASE10NUM, NUMBER, BASE16NUM, POSINT, NONNEGINT, WORD, NOTSPACE, SPACE, DATA, GREEDYDATA, QUOTEDSTRING, UUID, MAC, IPV4, IPV6, IP, HOSTNAME, IPORHOST, HOSTPORT, UNIXPATH, WINPATH, PATH, URIPROTO, URIHOST, URIPATH, YEAR, MONTHNUM, MONTHDAY, HOUR, MINUTE, SECOND, ISO8601_TIMEZONE, TIMESTAMP_ISO8601, LOGLEVEL), written for Rust's regex (no look-around or atomic groups); several patterns (GROK f \"a\", \"b\"): the first that matches gives every name the patterns capture (NULL where it does not capture one); the field may be an expression; a name captured more than once in a pattern is multi-valued: its captures in order, NULLs left out",
         "esql/tier3.slt",
     ),
     c(
@@ -361,9 +361,9 @@ pub const CONSTRUCTS: &[Construct] = &[
     c(
         "Processing commands",
         "GROK name captured twice",
-        Refused,
-        "Elasticsearch makes a multi-valued field; here \"captured twice (multi-valued output is not supported yet)\"",
-        "",
+        Supported,
+        "a multi-valued field, as Elasticsearch makes one: the captures in order, NULLs left out (typed captures converted each)",
+        "esql/constants.slt",
     ),
     c(
         "Processing commands",
