@@ -513,54 +513,62 @@ impl Pipeline<'_> {
             .into_iter()
             .map(|(name, kind)| {
                 use arrow::datatypes::DataType as T;
-                // A name captured more than once in a pattern is multi-valued:
-                // its captures' values, in order (grok.csv-spec
-                // multivalueOutput).
+                let t = match kind {
+                    GrokType::Text => T::Utf8,
+                    GrokType::Int => T::Int32,
+                    GrokType::Long => T::Int64,
+                    GrokType::Float => T::Float64,
+                    GrokType::Boolean => T::Boolean,
+                };
+                // A name captured more than once in a pattern is
+                // multi-valued: its captures in order, NULLs left out
+                // (grok.csv-spec multivalueOutput).
                 let several = compiled
                     .iter()
                     .any(|(_, captures)| captures.iter().filter(|c| c.0 == name).count() > 1);
-                let got_in = |re: &str, captures: &GrokKeys| -> Option<String> {
-                    let groups: Vec<String> = captures
+                // The name's value in one pattern's match, each capture
+                // converted to its type.
+                let got_in = |re: &str, captures: &GrokKeys| -> String {
+                    let values: Vec<String> = captures
                         .iter()
                         .filter(|c| c.0 == name)
-                        .map(|c| capture(&value, re, c.1))
+                        .map(|c| {
+                            let got = capture(&value, re, c.1);
+                            match kind {
+                                GrokType::Text => got,
+                                GrokType::Int => format!("try_cast({got} AS INT)"),
+                                GrokType::Long => format!("try_cast({got} AS BIGINT)"),
+                                GrokType::Float => format!("try_cast({got} AS DOUBLE)"),
+                                GrokType::Boolean => format!("(lower({got}) = 'true')"),
+                            }
+                        })
                         .collect();
-                    match groups.as_slice() {
-                        [] => None,
-                        [one] if !several => Some(one.clone()),
+                    match values.as_slice() {
+                        [] => "NULL".to_owned(),
+                        [one] if !several => one.clone(),
                         _ => {
-                            let all = format!("array_compact(make_array({}))", groups.join(", "));
-                            Some(format!("CASE WHEN cardinality({all}) > 0 THEN {all} END"))
+                            let all = format!("array_compact(make_array({}))", values.join(", "));
+                            format!("CASE WHEN cardinality({all}) > 0 THEN {all} END")
                         }
                     }
                 };
-                // One pattern: its capture. Several: the first that matches
-                // gives the value, NULL where it does not capture the name.
-                let got = if let [(re, captures)] = compiled.as_slice() {
-                    got_in(re, captures).unwrap_or_else(|| "NULL".to_owned())
+                // One pattern: its captures. Several: the first pattern that
+                // matches gives the value, NULL where it does not capture the
+                // name.
+                let expr = if let [(re, captures)] = compiled.as_slice() {
+                    got_in(re, captures)
                 } else {
                     let mut case = String::from("CASE");
                     for (re, captures) in &compiled {
-                        let got = got_in(re, captures).unwrap_or_else(|| "NULL".to_owned());
                         let _ = write!(
                             case,
-                            " WHEN regexp_like({value}, {}) THEN {got}",
-                            string_literal(re)
+                            " WHEN regexp_like({value}, {}) THEN {}",
+                            string_literal(re),
+                            got_in(re, captures)
                         );
                     }
                     case.push_str(" END");
                     case
-                };
-                let list = if several { "[]" } else { "" };
-                let (expr, t) = match kind {
-                    GrokType::Text => (got, T::Utf8),
-                    GrokType::Int => (format!("try_cast({got} AS INT{list})"), T::Int32),
-                    GrokType::Long => (format!("try_cast({got} AS BIGINT{list})"), T::Int64),
-                    GrokType::Float => (format!("try_cast({got} AS DOUBLE{list})"), T::Float64),
-                    GrokType::Boolean if several => {
-                        (format!("try_cast({got} AS BOOLEAN[])"), T::Boolean)
-                    }
-                    GrokType::Boolean => (format!("(lower({got}) = 'true')"), T::Boolean),
                 };
                 let t = if several { T::new_list(t, true) } else { t };
                 self.sql.new_column(&name, Some(t));
@@ -1033,6 +1041,10 @@ impl Pipeline<'_> {
 
     /// `DROP fields`.
     fn drop(&mut self, patterns: &[String]) -> Result<String> {
+        // Elasticsearch refuses this one at parse time.
+        if patterns.iter().any(|p| p == "*") {
+            return Err(error(self.at, "DROP *: removing all fields is not allowed"));
+        }
         let mut current = std::mem::take(&mut self.current);
         if !self.known && patterns.iter().any(|p| p.contains('*')) {
             return Ok(current);

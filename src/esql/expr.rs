@@ -150,16 +150,19 @@ impl<'a> Sql<'a> {
             }
             // A negative span is a span (`d + (-2 days)`).
             Expr::Neg(inner) if matches!(**inner, Expr::Span(_) | Expr::Calendar(..)) => {
-                match **inner {
-                    Expr::Span(ns) => self.expr(&Expr::Span(-ns), out)?,
-                    Expr::Calendar(n, unit) => self.expr(&Expr::Calendar(-n, unit), out)?,
-                    _ => unreachable!("matched above"),
-                }
+                let negated = match **inner {
+                    Expr::Span(ns) => ns.checked_neg().map(Expr::Span),
+                    Expr::Calendar(n, unit) => n.checked_neg().map(|n| Expr::Calendar(n, unit)),
+                    _ => None,
+                };
+                let negated =
+                    negated.ok_or_else(|| error(self.pos_of(e), "time span out of range"))?;
+                self.expr(&negated, out)?;
             }
             // A whole number negated past its range (`-x` of the smallest
             // integer) is NULL with a warning, as ES|QL's other arithmetic.
             Expr::Neg(inner)
-                if !matches!(**inner, Expr::Int(_))
+                if !matches!(**inner, Expr::Int(n) if n != i64::MIN)
                     && self.infer(inner).is_some_and(|t| t.is_integer()) =>
             {
                 let zero = if self.infer(inner) == Some(arrow::datatypes::DataType::Int32) {
@@ -171,8 +174,10 @@ impl<'a> Sql<'a> {
                 self.operand(inner, true, out)?;
                 out.push(')');
             }
+            // `(- x)`: a space, so that a negative x never makes `--`, SQL's
+            // comment.
             Expr::Neg(inner) => {
-                out.push_str("(-");
+                out.push_str("(- ");
                 self.operand(inner, true, out)?;
                 out.push(')');
             }

@@ -1257,7 +1257,7 @@ impl Sql<'_> {
         // every value of a multi-valued field, a sum of whole numbers NULL
         // past the long range (Elasticsearch's surrogate; stats.csv-spec
         // weightedAvgConstant, weightedAvgWithOverflow).
-        if number(weight).is_some() {
+        if super::parser::constant(weight) {
             let (mut sum, mut count) = (String::new(), String::new());
             self.aggregate(
                 pos,

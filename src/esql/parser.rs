@@ -11,6 +11,8 @@ pub(super) struct Parser {
     toks: Vec<(Tok, usize)>,
     at: usize,
     end: usize,
+    /// The query's text.
+    source: String,
     /// Columns an earlier EVAL or ROW made constant (`EVAL p = "Eber*"`),
     /// with their values: where ES|QL wants a constant (a LIKE pattern,
     /// BUCKET's bounds, a date pattern), such a column is one, as
@@ -82,9 +84,13 @@ impl Parser {
                     end = Some(start + name.len());
                     out.push_str(&name);
                 }
-                // Digits inside a pattern (`*2bool`) lex as a number.
+                // Digits inside a pattern (`*2bool`) lex as a number: taken
+                // as written (`*01` is not `*1`).
                 Tok::Int(n) if n >= 0 && end.is_some() => {
-                    let digits = n.to_string();
+                    let digits: String = self.source[start..]
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
                     end = Some(start + digits.len());
                     out.push_str(&digits);
                 }
@@ -494,10 +500,11 @@ impl Parser {
     fn unary(&mut self) -> Result<Expr> {
         if self.peek() == Some(&Tok::Op("-")) {
             self.at += 1;
-            // The smallest long, whose magnitude is past the long range.
+            // The smallest long, whose magnitude is past the long range: a
+            // long, read on as any number (`-9223372036854775808::double`).
             if self.peek() == Some(&Tok::Unsigned(i64::MIN.unsigned_abs())) {
-                self.at += 1;
-                return Ok(Expr::Int(i64::MIN));
+                self.toks[self.at].0 = Tok::Int(i64::MIN);
+                return self.unary();
             }
             let inner = self.unary()?;
             // A negated span is a span (`-(1 hour + 1 minute)`, `-(-1 year)`).
@@ -709,7 +716,7 @@ const CONSTANT_ARGUMENTS: &[&str] = &[
 
 /// Whether `e` is the same value on every row: literals, spans, NOW() and
 /// functions (not aggregates) of those.
-fn constant(e: &Expr) -> bool {
+pub(super) fn constant(e: &Expr) -> bool {
     match e {
         Expr::Str(_)
         | Expr::Int(_)
@@ -971,6 +978,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
         toks,
         at: 0,
         end: text.len(),
+        source: text.to_owned(),
         constants: HashMap::new(),
     };
     let mut commands = vec![];
@@ -1205,6 +1213,16 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
                     "expected | or the end of the query",
                 ));
             }
+        }
+    }
+    // A SORT key computed for the SORT is dropped after the LIMIT that
+    // follows, not before it: dropping a sort key fixes every row's place
+    // (a window over all rows), where LIMIT after SORT keeps only the top.
+    for i in 1..commands.len() {
+        if let (Command::Drop(names), Command::Limit(_)) = (&commands[i - 1].1, &commands[i].1)
+            && names.iter().all(|n| n.starts_with(SORT_KEY))
+        {
+            commands.swap(i - 1, i);
         }
     }
     if !matches!(

@@ -152,7 +152,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "DROP a, b, *_id",
         Supported,
-        "wildcards; a repeat counts once; dropping every column leaves a table without columns, as Elasticsearch, which a later EVAL or STATS gives columns (a query that ends without a column is refused)",
+        "wildcards; a repeat counts once; dropping every column leaves a table without columns, as Elasticsearch, which a later EVAL or STATS gives columns (a query that ends without a column is refused); DROP * is refused, as Elasticsearch refuses it",
         "esql/names.slt",
     ),
     c(
@@ -334,7 +334,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "GROK field \"pattern\"",
         Partial,
-        "unanchored; only the common Logstash patterns (USERNAME, USER, EMAILLOCALPART, EMAILADDRESS, INT, BASE10NUM, NUMBER, BASE16NUM, POSINT, NONNEGINT, WORD, NOTSPACE, SPACE, DATA, GREEDYDATA, QUOTEDSTRING, UUID, MAC, IPV4, IPV6, IP, HOSTNAME, IPORHOST, HOSTPORT, UNIXPATH, WINPATH, PATH, URIPROTO, URIHOST, URIPATH, YEAR, MONTHNUM, MONTHDAY, HOUR, MINUTE, SECOND, ISO8601_TIMEZONE, TIMESTAMP_ISO8601, LOGLEVEL), written for Rust's regex (no look-around or atomic groups); several patterns (GROK f \"a\", \"b\"): the first that matches gives every name the patterns capture (NULL where it does not capture one); the field may be an expression; a name captured more than once in a pattern is multi-valued: its captures in order, NULLs left out",
+        "unanchored; only the common Logstash patterns (USERNAME, USER, EMAILLOCALPART, EMAILADDRESS, INT, BASE10NUM, NUMBER, BASE16NUM, POSINT, NONNEGINT, WORD, NOTSPACE, SPACE, DATA, GREEDYDATA, QUOTEDSTRING, UUID, MAC, IPV4, IPV6, IP, HOSTNAME, IPORHOST, HOSTPORT, UNIXPATH, WINPATH, PATH, URIPROTO, URIHOST, URIPATH, YEAR, MONTHNUM, MONTHDAY, HOUR, MINUTE, SECOND, ISO8601_TIMEZONE, TIMESTAMP_ISO8601, LOGLEVEL), written for Rust's regex (no look-around or atomic groups); several patterns (GROK f \"a\", \"b\"): the first that matches anywhere gives every name the patterns capture (NULL where it does not capture one; Elasticsearch may combine them as one alternation, where the leftmost match wins: untested); the field may be an expression; a name captured more than once in a pattern is multi-valued: its captures in order, NULLs left out",
         "esql/tier3.slt",
     ),
     c(
@@ -626,7 +626,7 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Operators and expressions",
-        "value::other type (unsigned_long, geo_point, ...)",
+        "value::other type (geo_point, cartesian_shape, ...)",
         Refused,
         "\"cannot cast to X\"; Rust test: unit test errors_name_the_construct_and_position",
         "",
