@@ -13,7 +13,7 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{ArrayRef, StringBuilder};
+use datafusion::arrow::array::{ArrayRef, StringBuilder, new_null_array};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
@@ -76,6 +76,10 @@ impl ScalarUDFImpl for EsqlCapture {
         };
         let group = usize::try_from(group).unwrap_or(usize::MAX);
         map_columnar(&args.args[0], |text| {
+            // A NULL column (`ROW n = null | GROK n ...`) captures nothing.
+            if text.data_type() == &DataType::Null {
+                return Ok(new_null_array(&DataType::Utf8, text.len()));
+            }
             let mut out = StringBuilder::with_capacity(text.len(), 0);
             for_each_str(text.as_ref(), |value| {
                 out.append_option(
@@ -134,6 +138,28 @@ mod tests {
             capture(texts, re, 2),
             vec![Some("2".into()), Some("1".into()), None, None]
         );
+    }
+
+    #[test]
+    fn a_null_column_captures_nothing() {
+        let text: ArrayRef = Arc::new(datafusion::arrow::array::NullArray::new(2));
+        let args = ScalarFunctionArgs {
+            args: vec![
+                ColumnarValue::Array(text),
+                ColumnarValue::Scalar(ScalarValue::Utf8(Some(r"(\w+)".to_owned()))),
+                ColumnarValue::Scalar(ScalarValue::Int64(Some(1))),
+            ],
+            arg_fields: (0..3)
+                .map(|_| Arc::new(Field::new("t", DataType::Utf8, true)))
+                .collect(),
+            number_rows: 2,
+            return_field: Arc::new(Field::new("out", DataType::Utf8, true)),
+            config_options: Arc::new(ConfigOptions::default()),
+        };
+        let ColumnarValue::Array(out) = esql_capture_udf().invoke_with_args(args).unwrap() else {
+            panic!("an array in, an array out");
+        };
+        assert_eq!((out.len(), out.null_count()), (2, 2));
     }
 
     #[test]
