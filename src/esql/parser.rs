@@ -117,7 +117,9 @@ impl Parser {
     fn constant_assignment(&mut self, text: &str) -> Result<(String, Expr)> {
         let (name, e) = self.assignment(text)?;
         let value = self.resolve(&e);
-        if constant(&value) {
+        // Small values only: each is copied where it is read, so a chain
+        // of `b = a + a, c = b + b, ...` would double at every step.
+        if constant(&value) && nodes(&value, MAX_CONSTANT_NODES).is_some() {
             self.constants.insert(name.clone(), value);
         } else {
             self.constants.remove(&name);
@@ -713,6 +715,29 @@ const CONSTANT_ARGUMENTS: &[&str] = &[
     "to_dateperiod",
     "to_timeduration",
 ];
+
+/// The most nodes a column's constant value may have to be propagated.
+const MAX_CONSTANT_NODES: usize = 64;
+
+/// The number of nodes of `e`, or `None` past `budget`.
+fn nodes(e: &Expr, budget: usize) -> Option<usize> {
+    let budget = budget.checked_sub(1)?;
+    let children: Vec<&Expr> = match e {
+        Expr::Neg(inner) | Expr::Not(inner) | Expr::IsNull(inner, _) | Expr::Like(inner, ..) => {
+            vec![inner]
+        }
+        Expr::Binary(l, _, r) => vec![l, r],
+        Expr::In(value, list, _) => std::iter::once(&**value).chain(list).collect(),
+        Expr::Call(_, args, _) | Expr::List(args, _) => args.iter().collect(),
+        Expr::Options(options, _) => options.iter().map(|(_, v)| v).collect(),
+        _ => vec![],
+    };
+    let mut used = 1;
+    for child in children {
+        used += nodes(child, budget - (used - 1))?;
+    }
+    Some(used)
+}
 
 /// Whether `e` is the same value on every row: literals, spans, NOW() and
 /// functions (not aggregates) of those.

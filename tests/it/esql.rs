@@ -519,6 +519,31 @@ fn deeply_nested_queries_are_refused_not_crashed() {
     }
 }
 
+/// A column an EVAL made constant is copied where a later expression reads
+/// it, so only small values are: a chain that doubles at every step took all
+/// the memory (24 GB, killed) before the cap; it answers at once now.
+#[test]
+fn a_chain_of_doubling_constants_answers_at_once() {
+    let names: Vec<String> = (0..30).map(|i| format!("c{i}")).collect();
+    let mut query = "ROW c0 = 1 | EVAL ".to_owned();
+    let steps: Vec<String> = names
+        .windows(2)
+        .map(|pair| format!("{} = {} + {}", pair[1], pair[0], pair[0]))
+        .collect();
+    query.push_str(&steps.join(", "));
+    query.push_str(" | KEEP c29");
+    let started = std::time::Instant::now();
+    let out = super::common::lakehunt(&["esql", &query, "--format", "csv"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        super::common::stderr(&out)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "c29\n536870912\n");
+    assert!(started.elapsed().as_secs() < 10);
+}
+
 /// A time zone read from the data enters the SQL an ES|QL query becomes;
 /// one that could end its string is refused, naming the field, not spliced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
