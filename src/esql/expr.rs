@@ -667,18 +667,7 @@ impl<'a> Sql<'a> {
             // A conversion of a list converts each value.
             Expr::Call(name, args, _)
                 if args.len() == 1
-                    && matches!(
-                        name.as_str(),
-                        "to_string"
-                            | "to_str"
-                            | "to_double"
-                            | "to_long"
-                            | "to_integer"
-                            | "to_int"
-                            | "to_unsigned_long"
-                            | "to_ulong"
-                            | "to_ul"
-                    )
+                    && super::functions::list_conversion(name).is_some()
                     && self.is_list(&args[0]) =>
             {
                 list(match name.as_str() {

@@ -184,7 +184,7 @@ fn whole_number(e: &Expr) -> Option<i64> {
 }
 
 /// The SQL type a conversion function converts each value of a list to.
-fn list_conversion(name: &str) -> Option<&'static str> {
+pub(super) fn list_conversion(name: &str) -> Option<&'static str> {
     Some(match name {
         "to_string" | "to_str" => "VARCHAR",
         "to_double" => "DOUBLE",

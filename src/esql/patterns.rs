@@ -158,8 +158,12 @@ pub(super) fn java_date_pattern(java: &str) -> std::result::Result<String, Strin
 
 /// Capture group `group` (from 1) of regex `re` on `value`, NULL without a match.
 pub(super) fn capture(value: &str, re: &str, group: usize) -> String {
-    // Not regexp_match, which leaves out the groups that took no part.
-    format!("esql_capture({value}, {}, {group})", string_literal(re))
+    // Not regexp_match, which leaves out the groups that took no part. The
+    // call is the same for every group, so it is evaluated once a row.
+    format!(
+        "array_element(esql_captures({value}, {}), {group})",
+        string_literal(re)
+    )
 }
 
 /// Text matched literally by a Rust regex.

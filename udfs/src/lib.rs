@@ -10,7 +10,7 @@
 //! - [`mv_count`](mv_count::MvCount): how many values a field holds;
 //! - [`esql_match`](esql_match::EsqlMatch): ES|QL's full-text `MATCH`, by the field's kind;
 //! - [`esql_replace`](esql_replace::EsqlReplace): ES|QL's `REPLACE`, with Java's replacement rules;
-//! - [`esql_capture`](esql_capture::EsqlCapture): a regex's capture group, NULL where it takes no part (GROK, DISSECT);
+//! - [`esql_captures`](esql_captures::EsqlCaptures): a regex's capture groups, NULL where one takes no part (GROK, DISSECT);
 //! - [`to_base64` and `sha1`](esql_text::TextFunction): ES|QL's `TO_BASE64` and `SHA1`;
 //!   [`java_double_string`](esql_text::JavaDoubleString) and
 //!   [`esql_boolean_list`](esql_text::BooleanList): `TO_STRING` of a double and
@@ -42,7 +42,7 @@ pub mod checked_sum;
 pub mod cidr_match;
 pub mod common;
 pub mod enrich_range;
-pub mod esql_capture;
+pub mod esql_captures;
 pub mod esql_match;
 pub mod esql_parse;
 pub mod esql_replace;
@@ -71,7 +71,7 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         from_base64::from_base64_udf(),
         esql_match::esql_match_udf(),
         esql_replace::esql_replace_udf(),
-        esql_capture::esql_capture_udf(),
+        esql_captures::esql_captures_udf(),
         esql_text::to_base64_udf(),
         esql_text::sha1_udf(),
         esql_text::java_double_string_udf(),
