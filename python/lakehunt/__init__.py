@@ -395,6 +395,7 @@ def _settings(
         threshold_pruning=not _env_switch("LAKEHUNT_NO_THRESHOLD"),
         threshold_spill=not _env_switch("LAKEHUNT_NO_THRESHOLD_SPILL"),
         compact_views=not _env_switch("LAKEHUNT_NO_COMPACT_VIEWS"),
+        merge_headroom=not _env_switch("LAKEHUNT_NO_MERGE_HEADROOM"),
         cluster=cluster,
     )
 

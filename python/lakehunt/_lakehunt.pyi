@@ -25,6 +25,7 @@ class Settings:
         threshold_pruning: bool = True,
         threshold_spill: bool = True,
         compact_views: bool = True,
+        merge_headroom: bool = True,
         cluster: str | None = None,
     ) -> None: ...
 

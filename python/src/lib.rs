@@ -197,6 +197,7 @@ struct Settings {
     threshold_pruning: bool,
     threshold_spill: bool,
     compact_views: bool,
+    merge_headroom: bool,
     cluster: Option<lakehunt::cluster::ClusterUrl>,
 }
 
@@ -217,6 +218,7 @@ impl Settings {
         threshold_pruning = true,
         threshold_spill = true,
         compact_views = true,
+        merge_headroom = true,
         cluster = None,
     ))]
     fn new(
@@ -232,6 +234,7 @@ impl Settings {
         threshold_pruning: bool,
         threshold_spill: bool,
         compact_views: bool,
+        merge_headroom: bool,
         cluster: Option<&str>,
     ) -> PyResult<Settings> {
         let memory_limit = memory_limit
@@ -275,6 +278,7 @@ impl Settings {
             threshold_pruning,
             threshold_spill,
             compact_views,
+            merge_headroom,
             cluster,
         })
     }
@@ -294,6 +298,7 @@ impl Settings {
             threshold_pruning: self.threshold_pruning,
             threshold_spill: self.threshold_spill,
             compact_views: self.compact_views,
+            merge_headroom: self.merge_headroom,
             settings: vec![],
             stores: self.stores(),
             cluster: self.cluster.clone(),

@@ -396,6 +396,7 @@ impl DataArgs {
             threshold_pruning: !env_switch("LAKEHUNT_NO_THRESHOLD"),
             threshold_spill: !env_switch("LAKEHUNT_NO_THRESHOLD_SPILL"),
             compact_views: !env_switch("LAKEHUNT_NO_COMPACT_VIEWS"),
+            merge_headroom: !env_switch("LAKEHUNT_NO_MERGE_HEADROOM"),
             settings: datafusion_settings(),
             stores: lakehunt::source::remote::StoreOptions {
                 anonymous: self.anonymous,

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef, TimeUnit};
 use datafusion::common::ScalarValue;
-use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{DataFrame, SessionConfig, SessionContext};
@@ -23,6 +22,7 @@ mod esql;
 mod events;
 mod metrics;
 mod options;
+mod pool;
 
 pub use batch::{Prepared, SharedRun};
 pub use esql::EsqlCounts;
@@ -203,8 +203,10 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
     // default); under a small cap that reservation alone would fail the run.
     config.options_mut().execution.sort_spill_reservation_bytes =
         (limit / 64).clamp(64 << 10, 10 << 20);
-    let mut runtime =
-        RuntimeEnvBuilder::new().with_memory_pool(Arc::new(FairSpillPool::new(limit)));
+    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool::SessionPool::new(
+        limit,
+        options.merge_headroom,
+    )));
     if let Some(dir) = &options.tmp_dir {
         if !dir.is_dir() {
             return Err(Error::InvalidParameter {

@@ -53,6 +53,11 @@ pub struct EngineOptions {
     /// (default on; see `optimizer`'s compact-views rule). The CLI turns it
     /// off with `LAKEHUNT_NO_COMPACT_VIEWS=1`.
     pub compact_views: bool,
+    /// Keep the last 16th of the memory pool (2-32 MiB) from the merges of
+    /// a spilled sort's partitions, for the merge above them (default on;
+    /// see `engine::pool`). The CLI turns it off with
+    /// `LAKEHUNT_NO_MERGE_HEADROOM=1`.
+    pub merge_headroom: bool,
     /// DataFusion settings by key (`datafusion.execution.batch_size`,
     /// `"8192"`), applied over lakehunt's own defaults, so they win; then
     /// `batch_size` and `target_partitions`, where given, win over them. The
@@ -82,6 +87,7 @@ impl Default for EngineOptions {
             threshold_pruning: true,
             threshold_spill: true,
             compact_views: true,
+            merge_headroom: true,
             settings: vec![],
             stores: StoreOptions::default(),
             cluster: None,
