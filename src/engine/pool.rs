@@ -8,13 +8,15 @@
 //! 352 KB, and a 10M-event sort under a 64 MiB cap failed 6 runs in 6. The
 //! partitions' merges (`ExternalSorterMerge[N]`) may not take the last
 //! [`headroom`] of the pool: a merge that cannot grow merges fewer runs at a
-//! time, which DataFusion already does when the pool is full.
+//! time, which DataFusion already does when the pool is full. A refusal
+//! names the pool's five largest holders (DataFusion's `TrackConsumersPool`).
 
 use std::fmt;
+use std::num::NonZeroUsize;
 
 use datafusion::common::{Result, resources_datafusion_err};
 use datafusion::execution::memory_pool::{
-    FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
+    FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool,
 };
 
 /// What the partitions' sort merges leave free of a pool of `limit` bytes:
@@ -24,10 +26,14 @@ pub(crate) fn headroom(limit: usize) -> usize {
     (limit / 16).clamp(2 << 20, 32 << 20)
 }
 
-/// A [`FairSpillPool`] whose sort merges leave [`headroom`] free.
+/// How many of the largest holders a refusal names.
+const TOP: usize = 5;
+
+/// A [`FairSpillPool`] whose sort merges leave [`headroom`] free, and whose
+/// refusals name the five largest holders.
 #[derive(Debug)]
 pub(crate) struct SessionPool {
-    inner: FairSpillPool,
+    inner: TrackConsumersPool<FairSpillPool>,
     limit: usize,
     /// Whether merges leave the headroom (`LAKEHUNT_NO_MERGE_HEADROOM`).
     keep: bool,
@@ -37,7 +43,10 @@ impl SessionPool {
     /// A pool of `limit` bytes; without `keep`, DataFusion's fair pool.
     pub(crate) fn new(limit: usize, keep: bool) -> SessionPool {
         SessionPool {
-            inner: FairSpillPool::new(limit),
+            inner: TrackConsumersPool::new(
+                FairSpillPool::new(limit),
+                NonZeroUsize::new(TOP).unwrap_or(NonZeroUsize::MIN),
+            ),
             limit,
             keep,
         }
@@ -81,10 +90,11 @@ impl MemoryPool for SessionPool {
         if merge && after.saturating_add(headroom(self.limit)) > self.limit {
             return Err(resources_datafusion_err!(
                 "Failed to allocate additional {additional} bytes for {}: the last {} bytes of the \
-                 {}-byte pool are kept for the sort's final merge",
+                 {}-byte pool are kept for the sort's final merge; the largest holders: {}",
                 reservation.consumer().name(),
                 headroom(self.limit),
-                self.limit
+                self.limit,
+                self.inner.report_top(TOP)
             ));
         }
         self.inner.try_grow(reservation, additional)
@@ -113,6 +123,9 @@ mod tests {
         merge.try_grow(60 << 20).unwrap();
         let err = merge.try_grow(1).unwrap_err().to_string();
         assert!(err.contains("kept for the sort's final merge"), "{err}");
+        assert!(err.contains("ExternalSorterMerge[0]#"), "{err}");
+        let err = top.try_grow(10 << 20).unwrap_err().to_string();
+        assert!(err.contains("top memory consumers"), "{err}");
         assert_eq!(merge.size(), 60 << 20);
         // The rest is there for the final merge, and no more.
         top.try_grow(4 << 20).unwrap();
