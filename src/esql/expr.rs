@@ -719,10 +719,33 @@ impl<'a> Sql<'a> {
         )
     }
 
+    /// The type of a call that keeps its argument's values as a list: TO_DEGREES
+    /// and TO_RADIANS of a list (each value converted), ABS of unsigned longs
+    /// (the values themselves); see `special_call`.
+    fn infer_kept_lists(&self, name: &str, args: &[Expr]) -> Option<arrow::datatypes::DataType> {
+        use arrow::datatypes::{DataType as T, Field};
+        // Other calls must not infer their argument twice: nested calls
+        // would double the work at each level.
+        if !matches!(name, "to_degrees" | "to_radians" | "abs") {
+            return None;
+        }
+        let arg = self.infer(args.first()?)?;
+        match name {
+            "to_degrees" | "to_radians" if matches!(arg, T::List(_)) => Some(T::List(
+                std::sync::Arc::new(Field::new("item", T::Float64, true)),
+            )),
+            "abs" if item_type(arg.clone()) == T::UInt64 => Some(arg),
+            _ => None,
+        }
+    }
+
     /// The type of a call of function `name`, where known.
     fn infer_call(&self, name: &str, args: &[Expr]) -> Option<arrow::datatypes::DataType> {
         use arrow::datatypes::{DataType as T, Field, TimeUnit};
         let list = |item: T| T::List(std::sync::Arc::new(Field::new("item", item, true)));
+        if let Some(t) = self.infer_kept_lists(name, args) {
+            return Some(t);
+        }
         Some(match name {
             "to_integer" | "to_int" | "length" | "date_diff" | "bit_length" | "byte_length"
             | "locate" => T::Int32,

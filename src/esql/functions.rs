@@ -301,6 +301,32 @@ impl Sql<'_> {
             out.push_str(&self.conversion_warned(converted, &args[0])?);
             return Ok(true);
         }
+        // TO_DEGREES and TO_RADIANS are conversions in Elasticsearch: each
+        // value of a list is converted (floats.csv-spec toDegrees), by the
+        // factor Java's Math.toDegrees and Math.toRadians multiply by.
+        if matches!(name, "to_degrees" | "to_radians") && args.len() == 1 && self.is_list(&args[0])
+        {
+            let factor = if name == "to_degrees" {
+                "(180.0 / pi())"
+            } else {
+                "(pi() / 180.0)"
+            };
+            let v = self.text(&args[0], false)?;
+            write!(out, "array_scale(CAST({v} AS DOUBLE[]), {factor})")
+                .map_err(|e| error(pos, e.to_string()))?;
+            return Ok(true);
+        }
+        // ABS of an unsigned_long is the value itself, each value of a list
+        // included (math.csv-spec absUnsignedLong).
+        if name == "abs"
+            && args.len() == 1
+            && self
+                .infer(&args[0])
+                .is_some_and(|t| item_type(t) == T::UInt64)
+        {
+            out.push_str(&self.text(&args[0], false)?);
+            return Ok(true);
+        }
         let sql = match name {
             "match" => self.full_text_match(args, pos)?,
             "replace" => {
@@ -742,6 +768,13 @@ impl Sql<'_> {
                 let t = self.infer(&args[0]).map(item_type);
                 if !self.is_list(&args[0]) {
                     self.text(&args[0], false)?
+                } else if t == Some(T::UInt64) {
+                    // Exact, then NULL with a warning past the unsigned range
+                    // (math.csv-spec mvSumUnsignedLongsOverflow).
+                    let sum = format!("mv_sum_exact({})", self.text(&args[0], false)?);
+                    format!(
+                        "arrow_cast(esql_null_if({sum}, {sum} > 18446744073709551615), 'UInt64')"
+                    )
                 } else if t == Some(T::Int32) {
                     // Exact, then NULL with a warning past the integer range.
                     let sum = format!("mv_sum_exact({})", self.text(&args[0], false)?);

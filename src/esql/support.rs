@@ -806,7 +806,13 @@ pub const CONSTRUCTS: &[Construct] = &[
         "",
         "esql/semantics.slt",
     ),
-    c("Functions", "ABS(x)", Supported, "", ""),
+    c(
+        "Functions",
+        "ABS(x)",
+        Supported,
+        "of an unsigned_long the value itself, a list's values included (Elasticsearch folds it so)",
+        "esql/conversions.slt",
+    ),
     c(
         "Functions",
         "LEFT(s, n), RIGHT(s, n)",
@@ -860,7 +866,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "E(), PI(), TAU(), EXP(x), CBRT(x), SIGNUM(x), SIN, COS, TAN, ATAN, ATAN2(y, x), TANH, TO_DEGREES, TO_RADIANS",
         Supported,
-        "doubles, as Elasticsearch's; EXP past the double range is Infinity (Elasticsearch's Math.exp has no check)",
+        "doubles, as Elasticsearch's; EXP past the double range is Infinity (Elasticsearch's Math.exp has no check); TO_DEGREES and TO_RADIANS of a list convert each value (esql/conversions.slt)",
         "esql/functions.slt",
     ),
     c(
@@ -1133,7 +1139,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "MV_SORT(field[, order]), MV_AVG, MV_SUM, MV_MEDIAN, MV_APPEND(a, b), MV_PSERIES_WEIGHTED_SUM(field, p)",
         Supported,
-        "repeats kept; MV_SUM keeps the type and is NULL with a warning past it; MV_MEDIAN of whole numbers rounds toward negative infinity; MV_APPEND is NULL when either side is; the p-series sums in the values' stored (sorted) order with compensation",
+        "repeats kept; MV_SUM keeps the type and is NULL with a warning past it (unsigned_longs: past 2^64 - 1); MV_MEDIAN of whole numbers rounds toward negative infinity, of unsigned_longs down, in their range; MV_APPEND is NULL when either side is; the p-series sums in the values' stored (sorted) order with compensation",
         "esql/mv_and_stats.slt",
     ),
     c(

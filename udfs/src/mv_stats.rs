@@ -27,9 +27,12 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Decimal128Builder, Float64Array, Float64Builder, Int64Array,
+    UInt64Array,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{ArrowPrimitiveType, DataType, Float64Type, Int64Type};
+use datafusion::arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Float64Type, Int64Type, UInt64Type,
+};
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
@@ -188,6 +191,16 @@ fn median_whole(sorted: &[i64]) -> i64 {
     (a & b) + ((a ^ b) >> 1)
 }
 
+/// The median of sorted unsigned longs, rounded down.
+fn median_unsigned(sorted: &[u64]) -> u64 {
+    let n = sorted.len();
+    if n % 2 == 1 {
+        return sorted[n / 2];
+    }
+    let (a, b) = (sorted[n / 2 - 1], sorted[n / 2]);
+    (a & b) + ((a ^ b) >> 1)
+}
+
 /// The median of sorted doubles.
 fn median_float(sorted: &[f64]) -> f64 {
     let n = sorted.len();
@@ -291,6 +304,34 @@ impl ListStat {
         Ok(cast(&(Arc::new(values) as ArrayRef), items)?)
     }
 
+    /// The sum or median of lists of unsigned longs, in their own range;
+    /// `None` for the other statistics.
+    fn unsigned(&self, list: &ArrayRef) -> Result<Option<ArrayRef>> {
+        let rows = Self::rows::<UInt64Type>(list)?;
+        Ok(Some(match self.op {
+            Op::SumExact => {
+                let mut out = Decimal128Builder::new();
+                for row in rows {
+                    out.append_option(row.map(|v| v.iter().map(|&x| i128::from(x)).sum::<i128>()));
+                }
+                Arc::new(out.finish().with_precision_and_scale(38, 0)?)
+            }
+            Op::Median => {
+                let values: UInt64Array = rows
+                    .into_iter()
+                    .map(|row| {
+                        row.map(|mut v| {
+                            v.sort_unstable();
+                            median_unsigned(&v)
+                        })
+                    })
+                    .collect();
+                Arc::new(values)
+            }
+            _ => return Ok(None),
+        }))
+    }
+
     fn eval(
         &self,
         list: &ArrayRef,
@@ -301,6 +342,12 @@ impl ListStat {
             return exec_err!("{} takes a list, got {}", self.name(), list.data_type());
         };
         let whole = items.is_integer();
+        // Unsigned longs past the long range would not survive a cast to it.
+        if items == &DataType::UInt64
+            && let Some(out) = self.unsigned(list)?
+        {
+            return Ok(out);
+        }
         Ok(match self.op {
             Op::SumExact if whole => {
                 let mut out = Decimal128Builder::new();
