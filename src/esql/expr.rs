@@ -853,6 +853,7 @@ impl<'a> Sql<'a> {
         };
         Some(match name.as_str() {
             "count" | "count_distinct" => T::Int64,
+            "present" | "absent" => T::Boolean,
             "values" => T::List(std::sync::Arc::new(Field::new(
                 "item",
                 item_type(self.infer(args.first()?)?),
@@ -936,6 +937,13 @@ impl<'a> Sql<'a> {
         types.try_fold(first, |acc, t| match (acc, t) {
             (a, b) if a == b => Some(a),
             (Some(T::Int32 | T::Int64), Some(T::Int32 | T::Int64)) => Some(Some(T::Int64)),
+            // Whole numbers beside a decimal make a list of doubles
+            // (row.csv-spec arraysWithNegatives).
+            (Some(a), Some(b))
+                if (a.is_floating() || b.is_floating()) && a.is_numeric() && b.is_numeric() =>
+            {
+                Some(Some(T::Float64))
+            }
             _ => None,
         })
     }

@@ -1454,6 +1454,14 @@ impl Sql<'_> {
             // COUNT() and COUNT(*) count rows.
             ("count", []) => out.push_str("count(*)"),
             ("count", [Expr::Field(star)]) if star == "*" => out.push_str("count(*)"),
+            // Whether the group has a value of `arg` (PRESENT) or none
+            // (ABSENT); a multi-valued value is one.
+            ("present" | "absent", [arg]) => {
+                let mut v = String::new();
+                self.expr(arg, &mut v)?;
+                let op = if name == "present" { ">" } else { "=" };
+                let _ = write!(out, "(count({v}) {op} 0)");
+            }
             ("count_distinct", [arg, ..]) if self.is_list(arg) => {
                 // The distinct values of every row's list.
                 let mut v = String::new();
@@ -1467,7 +1475,15 @@ impl Sql<'_> {
             ("count_distinct", [arg, ..]) => {
                 // Exact, where ES|QL's is an estimate (exact below its precision).
                 out.push_str("count(DISTINCT ");
-                self.expr(arg, out)?;
+                if self.infer(arg) == Some(arrow::datatypes::DataType::Null) {
+                    // DataFusion counts a NULL-typed column's one distinct
+                    // value (`ROW x = null`): typed, it is a NULL, not counted.
+                    out.push_str("CAST(");
+                    self.expr(arg, out)?;
+                    out.push_str(" AS BIGINT)");
+                } else {
+                    self.expr(arg, out)?;
+                }
                 out.push(')');
             }
             ("values", [arg]) => {

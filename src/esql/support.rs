@@ -726,7 +726,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Literals, names, comments",
         "list literals [a, b, ...]",
         Supported,
-        "a multi-valued constant in the order written; values of one type, else refused; [] is NULL",
+        "a multi-valued constant in the order written; values of one type (whole numbers beside a decimal are doubles, integers beside a long longs), else refused; [] is NULL",
         "esql/row.slt",
     ),
     c(
@@ -1308,6 +1308,13 @@ pub const CONSTRUCTS: &[Construct] = &[
         "STD_DEV(field), VARIANCE(field) / STD_VAR(field), PERCENTILE(field, p), MEDIAN_ABSOLUTE_DEVIATION(field), WEIGHTED_AVG(field, weight)",
         Supported,
         "the population deviation and variance; percentiles interpolate linearly between the closest ranks, as Elasticsearch's digest does up to 20,000 values (exact here beyond, where Elasticsearch estimates), NULL outside 0..100, the percentile a constant (25 * 2, an EVAL'd constant); PERCENTILE, MEDIAN_ABSOLUTE_DEVIATION, STD_DEV and VARIANCE of a multi-valued field take every value; WEIGHTED_AVG is SUM(v * w) / SUM(w) with the weights of rows without a value counted (a multi-valued value or weight NULL with a warning), NULL where the weights sum to 0, with WHERE both sums filtered; a constant weight makes it SUM(v) / COUNT(v) (every value of a list; a sum of whole numbers past the long range NULL with a warning), as Elasticsearch's surrogate; a literal weight of 0 or NULL refused",
+        "esql/stats_more.slt",
+    ),
+    c(
+        "Aggregates (STATS)",
+        "PRESENT(field), ABSENT(field)",
+        Supported,
+        "whether the group has a value of the field (a multi-valued value is one), or none; COUNT(field) > 0 and = 0",
         "esql/stats_more.slt",
     ),
     c(
