@@ -440,8 +440,44 @@ impl Sql<'_> {
                 }
             }
             "to_ip" => {
-                arity(1..=1)?;
-                let v = self.text(&args[0], true)?;
+                arity(1..=2)?;
+                let mut v = self.text(&args[0], true)?;
+                // {"leading_zeros": "reject" (the default), "decimal" or
+                // "octal"}: how a dotted IPv4 part with leading zeros reads
+                // (ip.csv-spec convertFromStringLeadingZerosOctal).
+                if let Some(options) = args.get(1) {
+                    let Expr::Options(options, at) = options else {
+                        return Err(error(
+                            pos,
+                            "TO_IP's second argument is { \"leading_zeros\": ... }",
+                        ));
+                    };
+                    for (key, value) in options {
+                        let mode = match value {
+                            Expr::Str(mode) if key == "leading_zeros" => mode.to_ascii_lowercase(),
+                            _ => {
+                                return Err(error(
+                                    *at,
+                                    format!(
+                                        "TO_IP takes the option leading_zeros (\"reject\", \"decimal\" or \"octal\"), not {key}"
+                                    ),
+                                ));
+                            }
+                        };
+                        match mode.as_str() {
+                            "reject" => {}
+                            "decimal" | "octal" => v = format!("ip_leading_zeros({v}, '{mode}')"),
+                            other => {
+                                return Err(error(
+                                    *at,
+                                    format!(
+                                        "leading_zeros is \"reject\", \"decimal\" or \"octal\", not \"{other}\""
+                                    ),
+                                ));
+                            }
+                        }
+                    }
+                }
                 self.conversion_warned(
                     format!(
                         "CASE WHEN cidr_match({v}, '0.0.0.0/0', '::/0') IS NOT NULL THEN {v} END"
@@ -986,28 +1022,13 @@ impl Sql<'_> {
             }
             "ip_prefix" => {
                 arity(3..=3)?;
-                for (arg, max, family) in [(&args[1], 32, "v4"), (&args[2], 128, "v6")] {
-                    let literal = match arg {
-                        Expr::Int(n) => Some(*n),
-                        Expr::Neg(inner) => match **inner {
-                            Expr::Int(n) => Some(-n),
-                            _ => None,
-                        },
-                        _ => None,
-                    };
-                    if let Some(n) = literal.filter(|n| !(0..=max).contains(n)) {
-                        return Err(error(
-                            pos,
-                            format!(
-                                "Prefix length {family} must be in range [0, {max}], found {n}"
-                            ),
-                        ));
-                    }
-                }
+                // A length out of range, a literal one too, is NULL with a
+                // warning (ip.csv-spec ipPrefixWithWrongLengths); a NULL one
+                // is NULL (ipPrefixWithNullArguments).
                 let (ip, v4, v6) = (
                     self.text(&args[0], true)?,
-                    self.text(&args[1], true)?,
-                    self.text(&args[2], true)?,
+                    format!("CAST({} AS BIGINT)", self.text(&args[1], true)?),
+                    format!("CAST({} AS BIGINT)", self.text(&args[2], true)?),
                 );
                 format!(
                     "esql_null_if(ip_prefix({ip}, {v4}, {v6}), {v4} < 0 OR {v4} > 32 OR {v6} < 0 OR {v6} > 128)"

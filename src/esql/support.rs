@@ -913,9 +913,9 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Functions",
-        "TO_IP(x)",
+        "TO_IP(x[, {\"leading_zeros\": mode}])",
         Partial,
-        "the text itself when it is an IPv4 or IPv6 address, else NULL with a warning (conversion; of a field or a literal); not normalised to Elasticsearch's IP type (::ffff:1.2.3.4 stays as written); a list is read as NULL",
+        "the text itself when it is an IPv4 or IPv6 address, else NULL with a warning (conversion; of a field or a literal); leading_zeros \"reject\" (the default), \"decimal\" (1.1.010.1 is 1.1.10.1) or \"octal\" (1.1.8.1); not normalised to Elasticsearch's IP type (::ffff:1.2.3.4 stays as written); a list is read as NULL",
         "esql/conversions.slt",
     ),
     c(
@@ -1167,7 +1167,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "IP_PREFIX(ip, v4_bits, v6_bits)",
         Partial,
-        "IPv4 and IPv4-mapped addresses by the v4 length, others by the v6 length; a literal length out of range refused, a column one NULL with a warning; the result is the address as text, not an ip value",
+        "IPv4 and IPv4-mapped addresses by the v4 length, others by the v6 length; a length out of range NULL with a warning, a literal one too, as Elasticsearch evaluates it; a NULL argument NULL; the result is the address as text, not an ip value",
         "esql/functions.slt",
     ),
     c(

@@ -1,0 +1,137 @@
+//! `ip_leading_zeros(text, mode)`: dotted IPv4 text whose parts have leading
+//! zeros, read as ES|QL's `TO_IP(s, {"leading_zeros": mode})` reads them.
+//!
+//! - `decimal`: a part's leading zeros are dropped (`1.1.010.1` is
+//!   `1.1.10.1`);
+//! - `octal`: a part with a leading zero is octal, as `inet_aton` reads it
+//!   (`1.1.010.1` is `1.1.8.1`).
+//!
+//! Text that is not four dot-separated runs of digits (IPv6, a name) comes
+//! back unchanged, as does a part past 255 or, in octal, a digit 8 or 9: the
+//! address check after it (`TO_IP`'s) then refuses it. NULL stays NULL.
+//!
+//! ```sql
+//! SELECT ip_leading_zeros('1.1.010.1', 'octal');  -- 1.1.8.1
+//! ```
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::DataType;
+use datafusion::common::{Result, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+
+use crate::common::map_columnar;
+
+/// `text` with each part of a dotted IPv4 address read in `octal` or
+/// decimal; `None` where it is not one (then it stays as it is).
+fn normalized(text: &str, octal: bool) -> Option<String> {
+    let parts: Vec<&str> = text.split('.').collect();
+    if parts.len() != 4 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(4);
+    for part in parts {
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let radix = if octal && part.len() > 1 && part.starts_with('0') {
+            8
+        } else {
+            10
+        };
+        let value = u32::from_str_radix(part, radix).ok()?;
+        if value > 255 {
+            return None;
+        }
+        out.push(value.to_string());
+    }
+    Some(out.join("."))
+}
+
+/// See the module's docs.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct IpLeadingZeros {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for IpLeadingZeros {
+    fn name(&self) -> &'static str {
+        "ip_leading_zeros"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        if arg_types.len() == 2 {
+            Ok(DataType::Utf8)
+        } else {
+            plan_err!("ip_leading_zeros takes an address's text and \"decimal\" or \"octal\"")
+        }
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let octal = match &args.args[1] {
+            ColumnarValue::Scalar(mode) => match mode.try_as_str().flatten() {
+                Some(m) if m.eq_ignore_ascii_case("octal") => true,
+                Some(m) if m.eq_ignore_ascii_case("decimal") => false,
+                other => {
+                    return exec_err!(
+                        "ip_leading_zeros: the mode is \"decimal\" or \"octal\", got {other:?}"
+                    );
+                }
+            },
+            ColumnarValue::Array(_) => {
+                return exec_err!("ip_leading_zeros: the mode must be a constant");
+            }
+        };
+        map_columnar(&args.args[0], |text: &ArrayRef| {
+            let text = cast(text, &DataType::Utf8)?;
+            let text = text.as_string::<i32>();
+            let out: StringArray = (0..text.len())
+                .map(|i| {
+                    (!text.is_null(i)).then(|| {
+                        let value = text.value(i);
+                        normalized(value, octal).unwrap_or_else(|| value.to_owned())
+                    })
+                })
+                .collect();
+            Ok(Arc::new(out) as ArrayRef)
+        })
+    }
+}
+
+/// `ip_leading_zeros` (see the module).
+#[must_use]
+pub fn ip_leading_zeros_udf() -> Arc<ScalarUDF> {
+    Arc::new(ScalarUDF::new_from_impl(IpLeadingZeros {
+        signature: Signature::any(2, Volatility::Immutable),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parts_with_leading_zeros_read_as_decimal_or_octal() {
+        assert_eq!(normalized("1.1.010.1", false).as_deref(), Some("1.1.10.1"));
+        assert_eq!(normalized("1.1.010.1", true).as_deref(), Some("1.1.8.1"));
+        assert_eq!(
+            normalized("001.0.00.0377", true).as_deref(),
+            Some("1.0.0.255")
+        );
+        assert_eq!(normalized("10.0.0.1", true).as_deref(), Some("10.0.0.1"));
+        // Not an address of four decimal parts, or out of range: unchanged.
+        assert_eq!(normalized("1.1.08.1", true), None);
+        assert_eq!(normalized("1.1.0300.1", false), None);
+        assert_eq!(normalized("fe80::1", true), None);
+        assert_eq!(normalized("1.2.3", false), None);
+        assert_eq!(normalized("1..2.3", false), None);
+    }
+}
