@@ -90,32 +90,69 @@ impl Expr {
     /// This expression with each aggregate call `c` (not looked inside)
     /// replaced by `f(c)`.
     pub(super) fn map_aggregates(&self, f: &mut dyn FnMut(&Expr) -> Expr) -> Expr {
-        let mut each = |e: &Expr| Box::new(e.map_aggregates(f));
+        self.rewrite(&mut |e| e.is_aggregate().then(|| f(e)))
+    }
+
+    /// This expression with each part `p` for which `f(p)` is something
+    /// replaced by it, outermost first; aggregate calls `f` leaves are not
+    /// looked inside.
+    pub(super) fn rewrite(&self, f: &mut dyn FnMut(&Expr) -> Option<Expr>) -> Expr {
+        if let Some(replaced) = f(self) {
+            return replaced;
+        }
+        let mut each = |e: &Expr| Box::new(e.rewrite(f));
         match self {
-            call if call.is_aggregate() => f(call),
+            call if call.is_aggregate() => call.clone(),
             Expr::Call(name, args, pos) => Expr::Call(
                 name.clone(),
-                args.iter().map(|a| a.map_aggregates(f)).collect(),
+                args.iter().map(|a| a.rewrite(f)).collect(),
                 *pos,
             ),
             Expr::Not(e) => Expr::Not(each(e)),
             Expr::Neg(e) => Expr::Neg(each(e)),
             Expr::Binary(l, op, r) => {
                 let l = each(l);
-                Expr::Binary(l, op, Box::new(r.map_aggregates(f)))
+                Expr::Binary(l, op, Box::new(r.rewrite(f)))
             }
             Expr::IsNull(e, not) => Expr::IsNull(each(e), *not),
             Expr::In(e, list, not) => {
                 let e = each(e);
-                Expr::In(e, list.iter().map(|x| x.map_aggregates(f)).collect(), *not)
+                Expr::In(e, list.iter().map(|x| x.rewrite(f)).collect(), *not)
             }
             Expr::Like(e, patterns, regex, not) => {
                 Expr::Like(each(e), patterns.clone(), *regex, *not)
             }
             Expr::List(items, pos) => {
-                Expr::List(items.iter().map(|x| x.map_aggregates(f)).collect(), *pos)
+                Expr::List(items.iter().map(|x| x.rewrite(f)).collect(), *pos)
             }
             other => other.clone(),
+        }
+    }
+
+    /// Whether `self` and `other` are the same expression, wherever each
+    /// was written (positions aside).
+    pub(super) fn same(&self, other: &Expr) -> bool {
+        let all =
+            |a: &[Expr], b: &[Expr]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same(y));
+        match (self, other) {
+            (Expr::Call(f, a, _), Expr::Call(g, b, _)) => f == g && all(a, b),
+            (Expr::List(a, _), Expr::List(b, _)) => all(a, b),
+            (Expr::Options(a, _), Expr::Options(b, _)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|((k, x), (l, y))| k == l && x.same(y))
+            }
+            (Expr::Not(a), Expr::Not(b)) | (Expr::Neg(a), Expr::Neg(b)) => a.same(b),
+            (Expr::Binary(a, op, b), Expr::Binary(c, op2, d)) => {
+                op == op2 && a.same(c) && b.same(d)
+            }
+            (Expr::IsNull(a, n), Expr::IsNull(b, m)) => n == m && a.same(b),
+            (Expr::In(a, items, not), Expr::In(b, others, other_not)) => {
+                not == other_not && a.same(b) && all(items, others)
+            }
+            (
+                Expr::Like(a, patterns, regex, not),
+                Expr::Like(b, others, other_regex, other_not),
+            ) => (patterns, regex, not) == (others, other_regex, other_not) && a.same(b),
+            (a, b) => a == b,
         }
     }
 }

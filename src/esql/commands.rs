@@ -743,7 +743,7 @@ impl Pipeline<'_> {
         let current = self.computed_keys(current, keys)?;
         let by: Vec<String> = keys.iter().map(|(name, _)| name.clone()).collect();
         let by = &by;
-        let (computed, over) = split_aggregates(aggs, by, self.at)?;
+        let (computed, over) = split_aggregates(aggs, keys, self.at)?;
         self.columns = over
             .iter()
             .map(|(n, _)| n.clone())
@@ -1194,8 +1194,14 @@ type Named = Vec<(String, Expr)>;
 /// split into its aggregates under hidden names: what to compute per group,
 /// and each output column as an expression over those.
 /// An expression may also read the keys (`e = LENGTH(f) + 1 BY f =
-/// first_name`), which are one value per group.
-fn split_aggregates(aggs: &[(String, Expr)], keys: &[String], at: usize) -> Result<(Named, Named)> {
+/// first_name`), which are one value per group, and repeat a computed key's
+/// expression, which reads the key (`1 + BUCKET(salary, 1000.) BY b =
+/// BUCKET(salary, 1000.)`, bucket.csv-spec reuseGroupingFunction).
+fn split_aggregates(
+    aggs: &[(String, Expr)],
+    keys: &[(String, Expr)],
+    at: usize,
+) -> Result<(Named, Named)> {
     let mut computed: Named = vec![];
     let mut over: Named = vec![];
     for (i, (name, agg)) in aggs.iter().enumerate() {
@@ -1208,6 +1214,12 @@ fn split_aggregates(aggs: &[(String, Expr)], keys: &[String], at: usize) -> Resu
             over.push((name.clone(), Expr::Field(name.clone())));
             continue;
         }
+        // Outside aggregates, a computed key's expression is the key.
+        let agg = &agg.rewrite(&mut |e| {
+            keys.iter()
+                .find(|(_, key)| !matches!(key, Expr::Field(_)) && key.same(e))
+                .map(|(name, _)| Expr::Field(name.clone()))
+        });
         let mut found = false;
         let expr = agg.map_aggregates(&mut |call| {
             found = true;
@@ -1217,7 +1229,7 @@ fn split_aggregates(aggs: &[(String, Expr)], keys: &[String], at: usize) -> Resu
         });
         let mut fields = vec![];
         agg.fields(&mut fields);
-        let of_keys = !fields.is_empty() && fields.iter().all(|f| keys.iter().any(|k| k == f));
+        let of_keys = !fields.is_empty() && fields.iter().all(|f| keys.iter().any(|(k, _)| k == f));
         if !found && !of_keys {
             return Err(error(
                 at,

@@ -215,7 +215,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "STATS x = expression over aggregates (AVG(a) / 2 + MAX(b), ROUND(SUM(h), 1))",
         Supported,
-        "the aggregates per group under hidden names, then the expression over them; an expression may also read the BY keys (e = LENGTH(f) + 1 BY f = first_name)",
+        "the aggregates per group under hidden names, then the expression over them; an expression may also read the BY keys (e = LENGTH(f) + 1 BY f = first_name) and repeat a computed key's expression, which reads the key (1 + BUCKET(s, 1000.) BY b = BUCKET(s, 1000.); esql/stats_more.slt)",
         "esql/mv_and_stats.slt",
     ),
     c(
