@@ -6,7 +6,7 @@
 //! - [`cidr_match`](cidr_match::CidrMatch) (`CIDR_MATCH`): is an IP in any of the blocks;
 //! - [`ip_is_global`](ip_is_global::IpIsGlobal): is an IP globally routable unicast (IANA registries);
 //! - [`ip_to_string`](ip_to_string::IpToString): an IP stored as bytes, as ECS text;
-//! - [`ip_leading_zeros`](ip_leading_zeros): IPv4 text with leading zeros read as decimal or octal (`TO_IP`'s option);
+//! - [`ip_leading_zeros`]: IPv4 text with leading zeros read as decimal or octal (`TO_IP`'s option);
 //! - [`mv_single`](mv_single::MvSingle): a multi-valued field as ES|QL's `==` sees it;
 //! - [`mv_count`](mv_count::MvCount): how many values a field holds;
 //! - [`esql_match`](esql_match::EsqlMatch): ES|QL's full-text `MATCH`, by the field's kind;
