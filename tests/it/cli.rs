@@ -2009,6 +2009,10 @@ fn run_out_streams_the_findings_and_footers_the_warnings() {
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), 0);
 }
 
+/// A full sort of every event on a string key, counted.
+const FULL_SORT: &str = "SELECT max(r) AS n FROM (SELECT row_number() OVER \
+    (ORDER BY \"source.bytes\", \"process.entity_id\") AS r FROM events)";
+
 /// A sort that spilled in both partitions under a small cap (1M events,
 /// 24 MiB): each partition's merge of its runs took what the pool had left,
 /// and the merge of the two partitions above them could not get a batch's
@@ -2024,8 +2028,7 @@ fn a_spilled_sort_keeps_room_for_its_final_merge() {
     for _ in 0..2 {
         let done = lakehunt(&[
             "sql",
-            "SELECT max(r) AS n FROM (SELECT row_number() OVER \
-             (ORDER BY \"source.bytes\", \"process.entity_id\") AS r FROM events)",
+            FULL_SORT,
             "--data",
             data.to_str().unwrap(),
             "--memory-limit",
@@ -2053,8 +2056,7 @@ fn a_full_sort_on_strings_finishes_under_a_small_cap() {
         let mut command = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
         command.args([
             "sql",
-            "SELECT max(r) AS n FROM (SELECT row_number() OVER \
-             (ORDER BY \"source.bytes\", \"process.entity_id\") AS r FROM events)",
+            FULL_SORT,
             "--data",
             data.to_str().unwrap(),
             "--memory-limit",

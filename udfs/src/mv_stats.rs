@@ -27,7 +27,7 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Decimal128Builder, Float64Array, Float64Builder, Int64Array,
-    UInt64Array,
+    PrimitiveArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
@@ -181,18 +181,46 @@ fn item(t: &DataType) -> Option<&DataType> {
     }
 }
 
-/// The median of sorted whole numbers, rounded toward negative infinity.
-fn median_whole(sorted: &[i64]) -> i64 {
-    let n = sorted.len();
-    if n % 2 == 1 {
-        return sorted[n / 2];
-    }
-    let (a, b) = (sorted[n / 2 - 1], sorted[n / 2]);
-    (a & b) + ((a ^ b) >> 1)
+/// A whole number, signed or not, as [`median_whole`] computes with.
+trait Whole:
+    Copy
+    + Ord
+    + std::ops::BitAnd<Output = Self>
+    + std::ops::BitXor<Output = Self>
+    + std::ops::Shr<u32, Output = Self>
+    + std::ops::Add<Output = Self>
+{
 }
 
-/// The median of sorted unsigned longs, rounded down.
-fn median_unsigned(sorted: &[u64]) -> u64 {
+impl<T> Whole for T where
+    T: Copy
+        + Ord
+        + std::ops::BitAnd<Output = T>
+        + std::ops::BitXor<Output = T>
+        + std::ops::Shr<u32, Output = T>
+        + std::ops::Add<Output = T>
+{
+}
+
+/// Each row's median (see [`median_whole`]); NULL for a row without values.
+fn medians<T>(rows: Vec<Option<Vec<T::Native>>>) -> PrimitiveArray<T>
+where
+    T: ArrowPrimitiveType,
+    T::Native: Whole,
+{
+    rows.into_iter()
+        .map(|row| {
+            row.map(|mut v| {
+                v.sort_unstable();
+                median_whole(&v)
+            })
+        })
+        .collect()
+}
+
+/// The median of sorted whole numbers (signed or not), rounded toward
+/// negative infinity: the mean of the middle two without overflow.
+fn median_whole<T: Whole>(sorted: &[T]) -> T {
     let n = sorted.len();
     if n % 2 == 1 {
         return sorted[n / 2];
@@ -316,18 +344,7 @@ impl ListStat {
                 }
                 Arc::new(out.finish().with_precision_and_scale(38, 0)?)
             }
-            Op::Median => {
-                let values: UInt64Array = rows
-                    .into_iter()
-                    .map(|row| {
-                        row.map(|mut v| {
-                            v.sort_unstable();
-                            median_unsigned(&v)
-                        })
-                    })
-                    .collect();
-                Arc::new(values)
-            }
+            Op::Median => Arc::new(medians::<UInt64Type>(rows)),
             _ => return Ok(None),
         }))
     }
@@ -364,15 +381,7 @@ impl ListStat {
                 Arc::new(out.finish())
             }
             Op::Median if whole => {
-                let values: Int64Array = Self::ints(list)?
-                    .into_iter()
-                    .map(|row| {
-                        row.map(|mut v| {
-                            v.sort_unstable();
-                            median_whole(&v)
-                        })
-                    })
-                    .collect();
+                let values = medians::<Int64Type>(Self::ints(list)?);
                 cast(&(Arc::new(values) as ArrayRef), items)?
             }
             Op::Median => {
