@@ -203,10 +203,12 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
     // default); under a small cap that reservation alone would fail the run.
     config.options_mut().execution.sort_spill_reservation_bytes =
         (limit / 64).clamp(64 << 10, 10 << 20);
-    let mut runtime = RuntimeEnvBuilder::new().with_memory_pool(Arc::new(pool::SessionPool::new(
-        limit,
-        options.merge_headroom,
-    )));
+    let headroom = options.merge_headroom.then(|| pool::Headroom {
+        bytes: pool::headroom(limit, config.target_partitions()),
+        floor: config.options().execution.sort_spill_reservation_bytes,
+    });
+    let mut runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(pool::SessionPool::new(limit, headroom)));
     if let Some(dir) = &options.tmp_dir {
         if !dir.is_dir() {
             return Err(Error::InvalidParameter {

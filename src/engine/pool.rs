@@ -5,52 +5,82 @@
 //! takes as much of the pool as it can seat runs in (DataFusion's
 //! multi-level merge, apache/datafusion#16908), so with two partitions the
 //! `SortPreservingMergeExec` above them found 40 KB left where it needed
-//! 352 KB, and a 10M-event sort under a 64 MiB cap failed 6 runs in 6. The
-//! partitions' merges (`ExternalSorterMerge[N]`) may not take the last
-//! [`headroom`] of the pool: a merge that cannot grow merges fewer runs at a
-//! time, which DataFusion already does when the pool is full. A refusal
-//! names the pool's five largest holders (DataFusion's `TrackConsumersPool`).
+//! 352 KB, and a 10M-event sort under a 64 MiB cap failed 6 runs in 6.
+//!
+//! While a `SortPreservingMergeExec` holds a reservation, the partitions'
+//! merges (`ExternalSorterMerge[N]`) may not grow past their own
+//! reservation (`sort_spill_reservation_bytes`) into the last [`headroom`] of
+//! the pool: a merge of spilled runs that cannot grow merges fewer runs at a
+//! time, as DataFusion already does when the pool is full. The same consumer
+//! also merges a sort's batches held in memory, which then fails where it
+//! would have taken the headroom: the price of keeping it. A refusal names
+//! the pool's five largest holders (DataFusion's `TrackConsumersPool`).
 
 use std::fmt;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use datafusion::common::{Result, resources_datafusion_err};
 use datafusion::execution::memory_pool::{
     FairSpillPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation, TrackConsumersPool,
 };
 
-/// What the partitions' sort merges leave free of a pool of `limit` bytes:
-/// a 16th, between 2 and 32 MiB.
+/// What the partitions' sort merges leave free of a pool of `limit` bytes
+/// shared by `partitions`: a 16th, between 2 and 32 MiB, and never more than
+/// half of one partition's share, so that many partitions at their fair
+/// share still get their merges' reservations back after a spill.
 #[must_use]
-pub(crate) fn headroom(limit: usize) -> usize {
-    (limit / 16).clamp(2 << 20, 32 << 20)
+pub(crate) fn headroom(limit: usize, partitions: usize) -> usize {
+    (limit / 16)
+        .clamp(2 << 20, 32 << 20)
+        .min(limit / (2 * partitions.max(1)))
 }
 
 /// How many of the largest holders a refusal names.
 const TOP: usize = 5;
 
-/// A [`FairSpillPool`] whose sort merges leave [`headroom`] free, and whose
-/// refusals name the five largest holders.
+/// What a [`SessionPool`] keeps from sort merges.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Headroom {
+    /// The bytes kept (see [`headroom`]).
+    pub(crate) bytes: usize,
+    /// A merge's own reservation (`sort_spill_reservation_bytes`): growth
+    /// within it is never refused, as DataFusion counts on getting it back.
+    pub(crate) floor: usize,
+}
+
+/// A [`FairSpillPool`] whose sort merges leave a [`Headroom`] free while a
+/// merge of sorted partitions runs, and whose refusals name the five largest
+/// holders.
 #[derive(Debug)]
 pub(crate) struct SessionPool {
     inner: TrackConsumersPool<FairSpillPool>,
     limit: usize,
-    /// Whether merges leave the headroom (`LAKEHUNT_NO_MERGE_HEADROOM`).
-    keep: bool,
+    /// `None`: DataFusion's fair pool (`LAKEHUNT_NO_MERGE_HEADROOM`).
+    headroom: Option<Headroom>,
+    /// Live `SortPreservingMergeExec` reservations: without one there is no
+    /// final merge to keep room for.
+    final_merges: AtomicUsize,
 }
 
 impl SessionPool {
-    /// A pool of `limit` bytes; without `keep`, DataFusion's fair pool.
-    pub(crate) fn new(limit: usize, keep: bool) -> SessionPool {
+    /// A pool of `limit` bytes.
+    pub(crate) fn new(limit: usize, headroom: Option<Headroom>) -> SessionPool {
         SessionPool {
             inner: TrackConsumersPool::new(
                 FairSpillPool::new(limit),
                 NonZeroUsize::new(TOP).unwrap_or(NonZeroUsize::MIN),
             ),
             limit,
-            keep,
+            headroom,
+            final_merges: AtomicUsize::new(0),
         }
     }
+}
+
+/// Whether `consumer` is the merge of sorted partitions.
+fn final_merge(consumer: &MemoryConsumer) -> bool {
+    consumer.name().starts_with("SortPreservingMergeExec")
 }
 
 impl fmt::Display for SessionPool {
@@ -65,10 +95,16 @@ impl MemoryPool for SessionPool {
     }
 
     fn register(&self, consumer: &MemoryConsumer) {
+        if final_merge(consumer) {
+            self.final_merges.fetch_add(1, Ordering::Relaxed);
+        }
         self.inner.register(consumer);
     }
 
     fn unregister(&self, consumer: &MemoryConsumer) {
+        if final_merge(consumer) {
+            self.final_merges.fetch_sub(1, Ordering::Relaxed);
+        }
         self.inner.unregister(consumer);
     }
 
@@ -81,18 +117,26 @@ impl MemoryPool for SessionPool {
     }
 
     fn try_grow(&self, reservation: &MemoryReservation, additional: usize) -> Result<()> {
-        let merge = self.keep
+        // Checked apart from the grant: two merges growing at once may both
+        // pass, and take a little of the headroom.
+        if let Some(Headroom { bytes, floor }) = self.headroom
+            && self.final_merges.load(Ordering::Relaxed) > 0
             && reservation
                 .consumer()
                 .name()
-                .starts_with("ExternalSorterMerge");
-        let after = self.inner.reserved().saturating_add(additional);
-        if merge && after.saturating_add(headroom(self.limit)) > self.limit {
+                .starts_with("ExternalSorterMerge")
+            && reservation.size().saturating_add(additional) > floor
+            && self
+                .inner
+                .reserved()
+                .saturating_add(additional)
+                .saturating_add(bytes)
+                > self.limit
+        {
             return Err(resources_datafusion_err!(
-                "Failed to allocate additional {additional} bytes for {}: the last {} bytes of the \
-                 {}-byte pool are kept for the sort's final merge; the largest holders: {}",
+                "Failed to allocate additional {additional} bytes for {}: the last {bytes} bytes of \
+                 the {}-byte pool are kept for the sort's final merge; the largest holders: {}",
                 reservation.consumer().name(),
-                headroom(self.limit),
                 self.limit,
                 self.inner.report_top(TOP)
             ));
@@ -116,22 +160,35 @@ mod tests {
 
     #[test]
     fn sort_merges_leave_the_headroom_to_others() {
-        let pool: Arc<dyn MemoryPool> = Arc::new(SessionPool::new(64 << 20, true));
-        assert_eq!(headroom(64 << 20), 4 << 20);
+        assert_eq!(headroom(64 << 20, 2), 4 << 20);
+        // Many partitions: at most half of one's share.
+        assert_eq!(headroom(64 << 20, 16), 2 << 20);
+        assert_eq!(headroom(14 << 20, 16), (14 << 20) / 32);
+        let room = Headroom {
+            bytes: 4 << 20,
+            floor: 1 << 20,
+        };
+        let pool: Arc<dyn MemoryPool> = Arc::new(SessionPool::new(64 << 20, Some(room)));
         let merge = MemoryConsumer::new("ExternalSorterMerge[0]").register(&pool);
+        // No final merge yet: nothing is kept.
+        merge.try_grow(62 << 20).unwrap();
+        merge.shrink(2 << 20);
         let top = MemoryConsumer::new("SortPreservingMergeExec[0]").register(&pool);
-        merge.try_grow(60 << 20).unwrap();
         let err = merge.try_grow(1).unwrap_err().to_string();
         assert!(err.contains("kept for the sort's final merge"), "{err}");
         assert!(err.contains("ExternalSorterMerge[0]#"), "{err}");
-        let err = top.try_grow(10 << 20).unwrap_err().to_string();
-        assert!(err.contains("top memory consumers"), "{err}");
         assert_eq!(merge.size(), 60 << 20);
         // The rest is there for the final merge, and no more.
         top.try_grow(4 << 20).unwrap();
-        assert!(top.try_grow(1).is_err());
+        let err = top.try_grow(1).unwrap_err().to_string();
+        assert!(err.contains("top memory consumers"), "{err}");
         drop(top);
-        drop(merge);
+        // Within its own reservation a merge always grows back.
+        let other = MemoryConsumer::new("ExternalSorterMerge[1]").register(&pool);
+        let _top = MemoryConsumer::new("SortPreservingMergeExec[0]").register(&pool);
+        merge.shrink(1 << 20);
+        other.try_grow(1 << 20).unwrap();
+        drop((other, merge));
         assert_eq!(pool.reserved(), 0);
     }
 }

@@ -1217,7 +1217,13 @@ fn split_aggregates(
         // Outside aggregates, a computed key's expression is the key.
         let agg = &agg.rewrite(&mut |e| {
             keys.iter()
-                .find(|(_, key)| !matches!(key, Expr::Field(_)) && key.same(e))
+                .find(|(_, key)| {
+                    // A key computed from fields: a constant one (BY k = 1)
+                    // would take every equal literal (ROUND(x, 1)).
+                    let mut fields = vec![];
+                    key.fields(&mut fields);
+                    !matches!(key, Expr::Field(_)) && !fields.is_empty() && key.same(e)
+                })
                 .map(|(name, _)| Expr::Field(name.clone()))
         });
         let mut found = false;

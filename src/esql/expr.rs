@@ -731,9 +731,9 @@ impl<'a> Sql<'a> {
         }
         let arg = self.infer(args.first()?)?;
         match name {
-            "to_degrees" | "to_radians" if matches!(arg, T::List(_)) => Some(T::List(
-                std::sync::Arc::new(Field::new("item", T::Float64, true)),
-            )),
+            "to_degrees" | "to_radians" if matches!(arg, T::List(_) | T::LargeList(_)) => Some(
+                T::List(std::sync::Arc::new(Field::new("item", T::Float64, true))),
+            ),
             "abs" if item_type(arg.clone()) == T::UInt64 => Some(arg),
             _ => None,
         }

@@ -452,6 +452,9 @@ impl Sql<'_> {
                             "TO_IP's second argument is { \"leading_zeros\": ... }",
                         ));
                     };
+                    if options.len() > 1 {
+                        return Err(error(*at, "TO_IP takes one option, leading_zeros"));
+                    }
                     for (key, value) in options {
                         let mode = match value {
                             Expr::Str(mode) if key == "leading_zeros" => mode.to_ascii_lowercase(),
@@ -1478,10 +1481,15 @@ impl Sql<'_> {
             // Whether the group has a value of `arg` (PRESENT) or none
             // (ABSENT); a multi-valued value is one.
             ("present" | "absent", [arg]) => {
-                let mut v = String::new();
-                self.expr(arg, &mut v)?;
+                // COUNT's values, so that an empty list is no value.
+                let mut count = String::new();
+                self.aggregate(
+                    at,
+                    &Expr::Call("count".into(), vec![arg.clone()], *pos),
+                    &mut count,
+                )?;
                 let op = if name == "present" { ">" } else { "=" };
-                let _ = write!(out, "(count({v}) {op} 0)");
+                let _ = write!(out, "(coalesce({count}, 0) {op} 0)");
             }
             ("count_distinct", [arg, ..]) if self.is_list(arg) => {
                 // The distinct values of every row's list.

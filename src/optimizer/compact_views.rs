@@ -34,6 +34,7 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::{CastExpr, Column};
 use datafusion::physical_expr::utils::collect_columns;
+use datafusion::physical_expr::window::StandardWindowExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::projection::{ProjectionExec, ProjectionExpr};
 use datafusion::physical_plan::sorts::sort::SortExec;
@@ -122,9 +123,12 @@ fn plain(data_type: &DataType) -> Option<DataType> {
 
 /// `node` (the streaming `window`) reading its input's view columns as
 /// plain strings, cast back above it; `None` where its input holds no views,
-/// a window function reads one (its result would change type), or it has a
-/// `PARTITION BY`: a partition's rows go when it ends, and the casts would
-/// hide from the window that its input is ordered by the partition keys.
+/// a window function is an aggregate or reads one (its result would change
+/// type), or it has a `PARTITION BY`: a partition's rows go when it ends,
+/// and the casts would hide from the window that its input is ordered by the
+/// partition keys. Above the casts DataFusion no longer knows the plan is
+/// ordered by a string key (a cast from views is not order-preserving to
+/// it): the rule runs after every rule that reads orderings.
 fn plain_window(
     node: &Arc<dyn ExecutionPlan>,
     window: &BoundedWindowAggExec,
@@ -134,18 +138,24 @@ fn plain_window(
     let views: Vec<usize> = (0..schema.fields().len())
         .filter(|&i| plain(schema.field(i).data_type()).is_some())
         .collect();
-    let reads_view = window.window_expr().iter().any(|w| {
-        w.expressions().iter().any(|e| {
-            collect_columns(e)
+    let view = |e: &Arc<dyn PhysicalExpr>| {
+        collect_columns(e)
+            .iter()
+            .any(|c| views.contains(&c.index()))
+    };
+    // Only ranking-like functions (row_number, rank, lag of a number, ...):
+    // an aggregate window may carry a FILTER over a view column, which the
+    // casts would leave comparing plain strings with view literals. A view
+    // may be read only as a sort key itself, which the casts keep in order.
+    let fits = window.window_expr().iter().all(|w| {
+        w.as_any().downcast_ref::<StandardWindowExpr>().is_some()
+            && w.partition_by().is_empty()
+            && !w.expressions().iter().any(view)
+            && w.order_by()
                 .iter()
-                .any(|c| views.contains(&c.index()))
-        })
+                .all(|s| s.expr.downcast_ref::<Column>().is_some() || !view(&s.expr))
     });
-    let partitioned = window
-        .window_expr()
-        .iter()
-        .any(|w| !w.partition_by().is_empty());
-    if views.is_empty() || reads_view || partitioned {
+    if views.is_empty() || !fits {
         return Ok(None);
     }
     // Each column as `to` types it: `None` keeps the type.
@@ -318,35 +328,73 @@ mod tests {
 #[cfg(test)]
 mod window_tests {
     use super::*;
+    use std::sync::Mutex;
+
     use arrow::array::{Int64Array, StringViewArray};
     use arrow::buffer::Buffer;
     use arrow::datatypes::{Field, Schema, UInt64Type};
     use datafusion::datasource::MemTable;
+    use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
+    use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
     use datafusion::prelude::{SessionContext, col};
 
-    /// For `row_number()` over 50 sorted batches of 8,192 rows (40-byte
-    /// strings), with the rule or without: how many of the string buffers
-    /// of its first output batch something beyond this test still holds
-    /// once it has given 40 batches.
-    async fn buffers_held(rule: bool) -> usize {
-        const ROWS: i64 = 8_192;
-        let schema = Arc::new(Schema::new(vec![
+    const ROWS: i64 = 8_192;
+
+    fn schema() -> SchemaRef {
+        Arc::new(Schema::new(vec![
             Field::new("k", DataType::Int64, false),
             Field::new("s", DataType::Utf8View, false),
-        ]));
-        let batches: Vec<RecordBatch> = (0..50_i64)
-            .map(|b| {
-                let keys: Vec<i64> = (b * ROWS..(b + 1) * ROWS).collect();
-                let strings =
-                    StringViewArray::from_iter_values(keys.iter().map(|k| format!("{k:0>40}")));
-                RecordBatch::try_new(
-                    Arc::clone(&schema),
-                    vec![Arc::new(Int64Array::from(keys)), Arc::new(strings)],
-                )
-                .unwrap()
-            })
-            .collect();
-        let table = MemTable::try_new(Arc::clone(&schema), vec![batches])
+        ]))
+    }
+
+    /// Batch `b`: keys `b * ROWS ..`, each with a 40-byte string.
+    fn batch(b: i64) -> RecordBatch {
+        let keys: Vec<i64> = (b * ROWS..(b + 1) * ROWS).collect();
+        let strings = StringViewArray::from_iter_values(keys.iter().map(|k| format!("{k:0>40}")));
+        RecordBatch::try_new(
+            schema(),
+            vec![Arc::new(Int64Array::from(keys)), Arc::new(strings)],
+        )
+        .unwrap()
+    }
+
+    /// 50 sorted batches made as they are read and kept by nobody but the
+    /// plan; the first one's string buffers also go to `first`.
+    #[derive(Debug)]
+    struct Made {
+        schema: SchemaRef,
+        first: Arc<Mutex<Vec<Buffer>>>,
+    }
+
+    impl PartitionStream for Made {
+        fn schema(&self) -> &SchemaRef {
+            &self.schema
+        }
+
+        fn execute(&self, _: Arc<TaskContext>) -> SendableRecordBatchStream {
+            let first = Arc::clone(&self.first);
+            let batches = futures::stream::iter(0..50_i64).map(move |b| {
+                let batch = batch(b);
+                if b == 0 {
+                    let strings = batch.column(1).as_string_view().data_buffers().to_vec();
+                    *first.lock().unwrap() = strings;
+                }
+                Ok(batch)
+            });
+            Box::pin(RecordBatchStreamAdapter::new(
+                Arc::clone(&self.schema),
+                batches,
+            ))
+        }
+    }
+
+    /// For `row_number()` over the 50 batches (400 KB of strings), with the
+    /// rule or without: once the window has given 40 batches, how many of
+    /// the first batch's string buffers something beyond this test holds.
+    async fn buffers_held(rule: bool) -> usize {
+        // The plan DataFusion makes over a sorted table, its scan then
+        // swapped for batches nobody else keeps.
+        let table = MemTable::try_new(schema(), vec![vec![batch(0)]])
             .unwrap()
             .with_sort_order(vec![vec![col("k").sort(true, false)]]);
         let ctx = SessionContext::new();
@@ -355,40 +403,58 @@ mod window_tests {
             .sql("SELECT s, row_number() OVER (ORDER BY k) AS r FROM t")
             .await
             .unwrap();
-        let mut plan = df.create_physical_plan().await.unwrap();
+        let first = Arc::new(Mutex::new(vec![]));
+        let made: Arc<dyn PartitionStream> = Arc::new(Made {
+            schema: schema(),
+            first: Arc::clone(&first),
+        });
+        let ordering = LexOrdering::new(vec![PhysicalSortExpr::new_default(Arc::new(
+            Column::new("k", 0),
+        ))]);
+        let scan = Arc::new(
+            StreamingTableExec::try_new(schema(), vec![made], None, ordering, false, None).unwrap(),
+        ) as Arc<dyn ExecutionPlan>;
+        let mut plan = df
+            .create_physical_plan()
+            .await
+            .unwrap()
+            .transform_up(|node| {
+                Ok(if node.children().is_empty() {
+                    Transformed::yes(Arc::clone(&scan))
+                } else {
+                    Transformed::no(node)
+                })
+            })
+            .unwrap()
+            .data;
         if rule {
             plan = CompactViewsRule
                 .optimize(plan, &ConfigOptions::default())
                 .unwrap();
         }
         let mut stream = plan.execute(0, ctx.task_ctx()).unwrap();
-        let strings = |b: &RecordBatch| -> Vec<Buffer> {
-            b.column(0).as_string_view().data_buffers().to_vec()
-        };
-        let first = strings(&stream.next().await.unwrap().unwrap());
-        let mut held = 0;
-        let (mut batches, mut last) = (1, 0);
-        while let Some(batch) = stream.next().await {
-            let batch = batch.unwrap();
+        let (mut batches, mut last, mut held) = (0, 0, None);
+        while let Some(out) = stream.next().await {
+            let out = out.unwrap();
             batches += 1;
-            last = batch.column(1).as_primitive::<UInt64Type>().values()[batch.num_rows() - 1];
+            last = out.column(1).as_primitive::<UInt64Type>().values()[out.num_rows() - 1];
             if batches == 40 {
-                drop(batch);
-                held = first.iter().filter(|b| b.strong_count() > 1).count();
+                drop(out);
+                let first = first.lock().unwrap();
+                held = Some(first.iter().filter(|b| b.strong_count() > 1).count());
             }
         }
         assert_eq!(last, 50 * 8_192);
-        held
+        held.unwrap()
     }
 
     /// DataFusion's streaming window keeps the rows it still needs by
     /// concatenating them with each new batch, and a concatenation of views
-    /// takes every buffer of both sides: without the rule it holds every
-    /// string it has read. Read as plain strings, none of the old ones.
+    /// takes every buffer of both sides: without the rule it still holds the
+    /// first batch's strings 40 batches on. Read as plain strings, none.
     #[tokio::test]
     async fn a_window_over_views_holds_only_the_rows_it_needs() {
-        // Every buffer of its first batch (five: 320 KiB of strings).
-        assert_eq!(buffers_held(false).await, 5);
+        assert!(buffers_held(false).await > 0);
         assert_eq!(buffers_held(true).await, 0);
     }
 }
