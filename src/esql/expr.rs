@@ -436,6 +436,7 @@ impl<'a> Sql<'a> {
             Expr::Call(name, args, pos) => {
                 if name == "case" {
                     // CASE(cond, value, cond, value, ..., [else]).
+                    let doubles = self.case_of_doubles(args);
                     out.push_str("CASE");
                     let mut pairs = args.chunks_exact(2);
                     for pair in pairs.by_ref() {
@@ -444,11 +445,11 @@ impl<'a> Sql<'a> {
                         // (conditional.csv-spec caseOnConstantMvFalseTrue).
                         self.operand(&pair[0], true, out)?;
                         out.push_str(" THEN ");
-                        self.expr(&pair[1], out)?;
+                        self.case_value(&pair[1], doubles, out)?;
                     }
                     if let [otherwise] = pairs.remainder() {
                         out.push_str(" ELSE ");
-                        self.expr(otherwise, out)?;
+                        self.case_value(otherwise, doubles, out)?;
                     }
                     out.push_str(" END");
                     return Ok(());
@@ -683,8 +684,43 @@ impl<'a> Sql<'a> {
         })
     }
 
+    /// Whether CASE's values mix a list with single numbers, one of them
+    /// decimal: then every value is a list of doubles
+    /// (conditional.csv-spec caseWithMixedNumericFieldWithMV).
+    fn case_of_doubles(&self, args: &[Expr]) -> bool {
+        use arrow::datatypes::DataType as T;
+        let values: Vec<T> = args
+            .chunks(2)
+            .filter_map(|pair| match pair {
+                [_, value] | [value] => self.infer(value),
+                _ => None,
+            })
+            .filter(|t| *t != T::Null)
+            .collect();
+        doubles_of(&values)
+    }
+
+    /// One of CASE's values; with `doubles` as a list of doubles, a single
+    /// value a list of it, NULL staying NULL.
+    fn case_value(&self, value: &Expr, doubles: bool, out: &mut String) -> Result<()> {
+        if !doubles || matches!(value, Expr::Null) {
+            return self.expr(value, out);
+        }
+        let v = self.text(value, false)?;
+        if self.is_list(value) {
+            let _ = write!(out, "CAST({v} AS DOUBLE[])");
+        } else {
+            let _ = write!(
+                out,
+                "CASE WHEN {v} IS NULL THEN NULL ELSE make_array(CAST({v} AS DOUBLE)) END"
+            );
+        }
+        Ok(())
+    }
+
     /// The type of `CASE(cond, value, ..., [else])`: the values' one type;
-    /// a list if any is; whole numbers of several types (or whole-number
+    /// a list if any is (of doubles where lists mix with single numbers, one
+    /// decimal); whole numbers of several types (or whole-number
     /// literals, which SQL types as longs) long; signed numbers double;
     /// else unknown (a SUM of a CASE of longs is the long sum, NULL past
     /// the range).
@@ -699,6 +735,13 @@ impl<'a> Sql<'a> {
             .filter(|t| *t != T::Null)
             .collect();
         let first = types.first()?;
+        if doubles_of(&types) {
+            return Some(T::List(std::sync::Arc::new(arrow::datatypes::Field::new(
+                "item",
+                T::Float64,
+                true,
+            ))));
+        }
         let literal = args
             .chunks(2)
             .any(|pair| matches!(pair, [_, Expr::Int(_)] | [Expr::Int(_)]));
@@ -1132,4 +1175,15 @@ impl<'a> Sql<'a> {
             other => self.expr(other, out),
         }
     }
+}
+
+/// Whether CASE's value types (NULLs left out) mix a list with single
+/// numbers, one of them decimal (see `Sql::case_of_doubles`).
+fn doubles_of(values: &[arrow::datatypes::DataType]) -> bool {
+    use arrow::datatypes::DataType as T;
+    let lists = values.iter().filter(|t| matches!(t, T::List(_))).count();
+    lists > 0
+        && lists < values.len()
+        && values.iter().all(|t| item_type(t.clone()).is_numeric())
+        && values.iter().any(|t| item_type(t.clone()).is_floating())
 }

@@ -740,7 +740,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "CASE(cond, value, ..., [else])",
         Supported,
-        "a multi-valued condition is false, with the multi_valued warning; a list of one value is that value",
+        "a multi-valued condition is false, with the multi_valued warning; a list of one value is that value; values mixing a list with single numbers, one decimal, are all lists of doubles (esql/row.slt)",
         "esql/semantics.slt",
     ),
     c(
