@@ -688,16 +688,19 @@ impl<'a> Sql<'a> {
     /// decimal: then every value is a list of doubles
     /// (conditional.csv-spec caseWithMixedNumericFieldWithMV).
     fn case_of_doubles(&self, args: &[Expr]) -> bool {
-        use arrow::datatypes::DataType as T;
-        let values: Vec<T> = args
-            .chunks(2)
+        doubles_of(&self.case_value_types(args))
+    }
+
+    /// The known types of CASE's values (every second argument, and the
+    /// last of an odd count), NULLs left out.
+    fn case_value_types(&self, args: &[Expr]) -> Vec<arrow::datatypes::DataType> {
+        args.chunks(2)
             .filter_map(|pair| match pair {
                 [_, value] | [value] => self.infer(value),
                 _ => None,
             })
-            .filter(|t| *t != T::Null)
-            .collect();
-        doubles_of(&values)
+            .filter(|t| *t != arrow::datatypes::DataType::Null)
+            .collect()
     }
 
     /// One of CASE's values; with `doubles` as a list of doubles, a single
@@ -726,14 +729,7 @@ impl<'a> Sql<'a> {
     /// the range).
     fn infer_case(&self, args: &[Expr]) -> Option<arrow::datatypes::DataType> {
         use arrow::datatypes::DataType as T;
-        let types: Vec<T> = args
-            .chunks(2)
-            .filter_map(|pair| match pair {
-                [_, value] | [value] => self.infer(value),
-                _ => None,
-            })
-            .filter(|t| *t != T::Null)
-            .collect();
+        let types = self.case_value_types(args);
         let first = types.first()?;
         if doubles_of(&types) {
             return Some(T::List(std::sync::Arc::new(arrow::datatypes::Field::new(
