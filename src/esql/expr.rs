@@ -497,6 +497,7 @@ impl<'a> Sql<'a> {
                             format!("Number parameter cannot be negative, found [-{n}]"),
                         ));
                     }
+                    self.check_format_arguments(name, args, *pos)?;
                     super::scalar::template(name, args.len()).map(|t| (t, args.as_slice()))
                 } else {
                     None
@@ -591,6 +592,50 @@ impl<'a> Sql<'a> {
                 }
                 out.push(')');
             }
+        }
+        Ok(())
+    }
+
+    /// The FMT_* functions' argument types, checked as Elasticsearch checks
+    /// them when planning: FMT_BYTES, FMT_BYTES_SI and FMT_DURATION take an
+    /// integer or a long (and a keyword unit), FMT_PERCENT any number.
+    fn check_format_arguments(&self, name: &str, args: &[Expr], pos: usize) -> Result<()> {
+        use arrow::datatypes::DataType as T;
+        let whole = matches!(name, "fmt_bytes" | "fmt_bytes_si" | "fmt_duration");
+        if !whole && name != "fmt_percent" {
+            return Ok(());
+        }
+        let Some(value) = args.first() else {
+            return Ok(());
+        };
+        let fits = match self.infer(value) {
+            None | Some(T::Null) => true,
+            Some(t) if whole => matches!(t, T::Int32 | T::Int64),
+            Some(t) => t.is_numeric(),
+        };
+        if !fits {
+            return Err(error(
+                pos,
+                format!(
+                    "{}'s first argument must be {}",
+                    name.to_ascii_uppercase(),
+                    if whole {
+                        "an integer or a long"
+                    } else {
+                        "a number"
+                    }
+                ),
+            ));
+        }
+        if let Some(unit) = args.get(1)
+            && self
+                .infer(unit)
+                .is_some_and(|t| !matches!(t, T::Null | T::Utf8 | T::Utf8View | T::LargeUtf8))
+        {
+            return Err(error(
+                pos,
+                format!("{}'s unit must be a keyword", name.to_ascii_uppercase()),
+            ));
         }
         Ok(())
     }
@@ -843,7 +888,8 @@ impl<'a> Sql<'a> {
             | "ltrim" | "rtrim" | "left" | "right" | "concat" | "date_format" | "mv_concat"
             | "from_base64" | "reverse" | "to_base64" | "md5" | "sha1" | "sha256" | "hash"
             | "repeat" | "space" | "day_name" | "month_name" | "ip_prefix" | "to_version"
-            | "to_ver" | "to_text" => T::Utf8,
+            | "to_ver" | "to_text" | "fmt_bytes" | "fmt_bytes_si" | "fmt_duration"
+            | "fmt_percent" => T::Utf8,
             // Conversions of a list convert each value.
             "to_boolean" | "to_bool" if self.is_list(args.first()?) => list(T::Boolean),
             "to_datetime" | "to_dt" if self.is_list(args.first()?) => {

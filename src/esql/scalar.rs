@@ -82,6 +82,24 @@ pub(super) fn template(name: &str, arity: usize) -> Option<&'static str> {
         ("clamp", 3) => "CASE WHEN {0} IS NULL THEN NULL ELSE least(greatest({0}, {1}), {2}) END",
         ("clamp_min", 2) => "CASE WHEN {0} IS NULL THEN NULL ELSE greatest({0}, {1}) END",
         ("clamp_max", 2) => "CASE WHEN {0} IS NULL THEN NULL ELSE least({0}, {1}) END",
+        // Numbers as text, as Elasticsearch formats them (`esql_fmt`); a value
+        // below -1 or an unknown unit is NULL with a warning.
+        ("fmt_bytes", 1) => "esql_null_if(esql_fmt('bytes', {0}), {0} < -1)",
+        ("fmt_bytes", 2) => {
+            "esql_null_if(esql_fmt('bytes', {0}, {1}), {0} IS NOT NULL AND {1} IS NOT NULL \
+             AND ({0} < -1 OR lower({1}) NOT IN ('b', 'kb', 'mb', 'gb', 'tb', 'pb')))"
+        }
+        ("fmt_bytes_si", 1) => "esql_null_if(esql_fmt('bytes_si', {0}), {0} < -1)",
+        ("fmt_bytes_si", 2) => {
+            "esql_null_if(esql_fmt('bytes_si', {0}, {1}), {0} IS NOT NULL AND {1} IS NOT NULL \
+             AND ({0} < -1 OR lower({1}) NOT IN ('b', 'kb', 'mb', 'gb', 'tb', 'pb')))"
+        }
+        ("fmt_duration", 1) => "esql_null_if(esql_fmt('duration', {0}), {0} < -1)",
+        ("fmt_duration", 2) => {
+            "esql_null_if(esql_fmt('duration', {0}, {1}), {0} IS NOT NULL AND {1} IS NOT NULL \
+             AND ({0} < -1 OR lower({1}) NOT IN ('nanos', 'micros', 'ms', 's', 'm', 'h', 'd')))"
+        }
+        ("fmt_percent", 1) => "esql_fmt('percent', {0})",
         // Hashes, as lower-case hex.
         ("md5", 1) => "md5({0})",
         ("sha1", 1) => "sha1({0})",

@@ -1123,6 +1123,13 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Functions",
+        "FMT_BYTES(n[, unit]), FMT_BYTES_SI(n[, unit]), FMT_DURATION(nanos[, unit]), FMT_PERCENT(ratio)",
+        Supported,
+        "Elasticsearch's text for byte counts (b, kb, ... pb; SI: B, KB, ... PB), durations (nanos, micros, ms, s, m, h, d) and ratios: the largest unit that keeps the value at least 1 or the unit given (any case), one decimal cut, no trailing .0, Java's E notation for tiny values; FMT_PERCENT rounds half up; -1 prints as -1 whatever the unit; below -1 or an unknown unit NULL with a warning (invalid_argument); a value of another type refused",
+        "esql/format.slt",
+    ),
+    c(
+        "Functions",
         "REVERSE(s)",
         Partial,
         "reverses characters (code points), where Elasticsearch keeps grapheme clusters together: a letter and its combining accents, or a joined emoji sequence, come out in another order (untested)",

@@ -115,7 +115,8 @@ impl Kind {
             Kind::Invalid => format!(
                 "{n} values or arguments Elasticsearch rejects row by row gave NULL (ES|QL: \
                  failed to parse date field, Number parameter cannot be negative, integer \
-                 overflow, Prefix length out of range)"
+                 overflow, Prefix length out of range, Values less than -1 bytes are not \
+                 supported, Unsupported unit)"
             ),
             Kind::Conversion => format!(
                 "{n} values that do not convert to a TO_* function's type gave NULL (ES|QL: \

@@ -12,6 +12,7 @@
 //! - [`esql_match`](esql_match::EsqlMatch): ES|QL's full-text `MATCH`, by the field's kind;
 //! - [`esql_replace`](esql_replace::EsqlReplace): ES|QL's `REPLACE`, with Java's replacement rules;
 //! - [`esql_captures`](esql_captures::EsqlCaptures): a regex's capture groups, NULL where one takes no part (GROK, DISSECT);
+//! - [`esql_fmt`](esql_format): ES|QL's `FMT_BYTES`, `FMT_BYTES_SI`, `FMT_DURATION` and `FMT_PERCENT`;
 //! - [`to_base64` and `sha1`](esql_text::TextFunction): ES|QL's `TO_BASE64` and `SHA1`;
 //!   [`java_double_string`](esql_text::JavaDoubleString) and
 //!   [`esql_boolean_list`](esql_text::BooleanList): `TO_STRING` of a double and
@@ -44,6 +45,7 @@ pub mod cidr_match;
 pub mod common;
 pub mod enrich_range;
 pub mod esql_captures;
+pub mod esql_format;
 pub mod esql_match;
 pub mod esql_parse;
 pub mod esql_replace;
@@ -75,6 +77,7 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         esql_match::esql_match_udf(),
         esql_replace::esql_replace_udf(),
         esql_captures::esql_captures_udf(),
+        esql_format::esql_fmt_udf(),
         esql_text::to_base64_udf(),
         esql_text::sha1_udf(),
         esql_text::java_double_string_udf(),
