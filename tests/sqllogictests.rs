@@ -344,9 +344,23 @@ fn slt_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Runs the file as the command runs a query: planning on a thread with
+/// the command's 256 MiB of stack, plans on threads with the engine's
+/// (see `lakehunt::engine::Engine`), so deep queries test what users get.
 fn run_file(path: &Path) -> Result<(), Failed> {
+    let path = path.to_path_buf();
+    std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || run_file_here(&path))
+        .map_err(|e| e.to_string())?
+        .join()
+        .map_err(|_| Failed::from("the file's thread panicked"))?
+}
+
+fn run_file_here(path: &Path) -> Result<(), Failed> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(lakehunt::engine::WORKER_STACK)
         .build()
         .map_err(|e| e.to_string())?;
     runtime.block_on(async {

@@ -87,6 +87,28 @@ impl Expr {
         }
     }
 
+    /// Whether this expression reads field `name` exactly once, and none of
+    /// its sub-fields (`name.x`).
+    pub(super) fn reads_once(&self, name: &str) -> bool {
+        let mut reads = vec![];
+        self.fields(&mut reads);
+        let sub = |r: &&str| r.strip_prefix(name).is_some_and(|s| s.starts_with('.'));
+        reads.iter().filter(|r| **r == name).count() == 1 && !reads.iter().any(sub)
+    }
+
+    /// How deep the expression nests: 1 for a field or a literal.
+    pub(super) fn depth(&self) -> usize {
+        let deepest = |items: &[Expr]| items.iter().map(Expr::depth).max().unwrap_or(0);
+        1 + match self {
+            Expr::Not(e) | Expr::Neg(e) | Expr::IsNull(e, _) | Expr::Like(e, ..) => e.depth(),
+            Expr::Binary(l, _, r) => l.depth().max(r.depth()),
+            Expr::In(e, list, _) => e.depth().max(deepest(list)),
+            Expr::Call(_, args, _) | Expr::List(args, _) => deepest(args),
+            Expr::Options(options, _) => options.iter().map(|(_, x)| x.depth()).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+
     /// This expression with each aggregate call `c` (not looked inside)
     /// replaced by `f(c)`.
     pub(super) fn map_aggregates(&self, f: &mut dyn FnMut(&Expr) -> Expr) -> Expr {

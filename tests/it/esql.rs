@@ -711,13 +711,22 @@ fn long_pipelines_and_or_chains_run() {
         )),
         format!("1999,{all}")
     );
-    // Each reading the one before: a projection each, 140 deep.
-    let chain = "| EVAL a = a + 1 ".repeat(139);
+    // Each replacing the one before and reading it once: folded into one
+    // expression, 200 deep (past the 150 levels that would refuse them).
+    let chain = "| EVAL a = a + 1 ".repeat(200);
     assert_eq!(
         count(&format!(
             "FROM logs-* | EVAL a = source.port {chain}| STATS d = MIN(a - source.port)"
         )),
-        "139"
+        "200"
+    );
+    // Each reading the one before twice: a projection each, 140 deep.
+    let chain = "| EVAL a = a + a - a ".repeat(139);
+    assert_eq!(
+        count(&format!(
+            "FROM logs-* | EVAL a = source.port {chain}| STATS d = MIN(a - source.port)"
+        )),
+        "0"
     );
     let ports: Vec<String> = (0..500).map(|p| format!("source.port == {p}")).collect();
     assert_eq!(
@@ -734,8 +743,9 @@ fn long_pipelines_and_or_chains_run() {
 }
 
 /// Plans deeper than 150 levels are refused in one line, naming the
-/// command that goes past: a chain of EVALs each reading the one before,
-/// other commands, computed STATS keys.
+/// command that goes past: a chain of EVALs each reading the one before
+/// twice (one reading it once is folded), other commands, computed STATS
+/// keys.
 #[test]
 fn pipelines_deeper_than_150_levels_are_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -759,9 +769,9 @@ fn pipelines_deeper_than_150_levels_are_refused() {
     };
     let err = refused(format!(
         "FROM logs-* | EVAL a = source.port {}| KEEP a",
-        "| EVAL a = a + 1 ".repeat(200)
+        "| EVAL a = a + a ".repeat(200)
     ));
-    // The 150th `EVAL a = a + 1` (each `| EVAL a = a + 1 ` is 17 bytes, the
+    // The 150th `EVAL a = a + a` (each `| EVAL a = a + a ` is 17 bytes, the
     // first at byte 35): its EVAL, two bytes on, counted from 1.
     let at = format!("at 1:{}:", 35 + 149 * 17 + 2 + 1);
     assert!(err.contains(&at), "{at}: {err}");
