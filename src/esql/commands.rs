@@ -712,9 +712,20 @@ impl Pipeline<'_> {
             // A pending order on the list (by its smallest or largest value)
             // is fixed first: the expanded rows keep their row's place.
             current = self.pin_where(current, |k| k == field);
-            let values = self.sql.sorted_values(&Expr::Field(field.to_owned()))?;
+            let list = Expr::Field(field.to_owned());
+            // Stored values expand in ascending order, so within a row of a
+            // pending SORT they stay in that order when the rows are sorted
+            // again: the expanded value breaks the ties (mv_expand.csv-spec
+            // expandAfterSort2). Lists kept in their own order (SPLIT's) have
+            // no such key and are left to the sort.
+            let ascending = !self.sql.in_order(&list);
+            let values = self.sql.sorted_values(&list)?;
             self.sql.unlist(field);
             let q = quote(field);
+            if ascending && let Some((keys, clause)) = &mut self.order {
+                keys.push(field.to_owned());
+                let _ = write!(clause, ", {q} ASC NULLS LAST");
+            }
             let expanded = format!("{} AS {q}", unnest_values(&values));
             // The expanded column keeps its place (mv_expand.csv-spec:
             // `row a = [1, 2, 3], b = "b" | mv_expand a` gives a, b).

@@ -186,7 +186,7 @@ fn whole_number(e: &Expr) -> Option<i64> {
 /// The SQL type a conversion function converts each value of a list to.
 pub(super) fn list_conversion(name: &str) -> Option<&'static str> {
     Some(match name {
-        "to_string" | "to_str" => "VARCHAR",
+        "to_string" | "to_str" | "to_text" => "VARCHAR",
         "to_double" => "DOUBLE",
         "to_long" => "BIGINT",
         "to_integer" | "to_int" => "INT",
@@ -293,7 +293,9 @@ impl Sql<'_> {
                     ),
                 ));
             }
-            let v = self.text(&args[0], false)?;
+            // A stored list's values as Elasticsearch returns them (sorted;
+            // keywords each once).
+            let v = self.sorted_values(&args[0])?;
             let converted = format!(
                 "CASE WHEN cardinality(array_compact(TRY_CAST({v} AS {to}[]))) > 0 \
                  THEN array_compact(TRY_CAST({v} AS {to}[])) END"

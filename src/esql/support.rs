@@ -376,7 +376,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "MV_EXPAND field",
         Supported,
-        "a stored keyword list expands to its values sorted, each once (as Elasticsearch returns them); SPLIT's values keep order and repeats; a NULL or empty list keeps its row with NULL; a plain field is left as it is; the column keeps its place",
+        "a stored keyword list expands to its values sorted, each once (as Elasticsearch returns them), and after a SORT a row's values stay in that order among its ties; SPLIT's values keep order and repeats; a NULL or empty list keeps its row with NULL; a plain field is left as it is; the column keeps its place",
         "esql/multivalued.slt",
     ),
     c(
@@ -1242,9 +1242,9 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Functions",
-        "TO_STRING, TO_DOUBLE, TO_LONG, TO_INTEGER of a multi-valued field",
+        "TO_STRING, TO_TEXT, TO_DOUBLE, TO_LONG, TO_INTEGER of a multi-valued field",
         Partial,
-        "each value converted, in order; a value that does not convert is dropped with a warning (conversion, one per value), none left is NULL; decimal text to whole numbers is dropped where Elasticsearch rounds it; of decimals to whole numbers, and of dates, refused; TO_BOOLEAN and TO_DATETIME convert each value too; the other conversions read a multi-valued field as NULL",
+        "each value converted, in the order Elasticsearch returns a stored list (sorted, keywords each once; a computed list in its own order); a value that does not convert is dropped with a warning (conversion, one per value), none left is NULL; decimal text to whole numbers is dropped where Elasticsearch rounds it; of decimals to whole numbers, and of dates, refused; TO_BOOLEAN and TO_DATETIME convert each value too; the other conversions read a multi-valued field as NULL",
         "esql/multivalued.slt",
     ),
     c(
