@@ -201,6 +201,13 @@ impl Sql<'_> {
     fn instant_ms(&self, e: &Expr) -> Option<i64> {
         match e {
             Expr::Str(text) => crate::params::parse_iso(text),
+            // CONCAT, TO_LOWER, TO_UPPER of constant text (bucket.csv-spec
+            // bucketYearInAggConstRefsConcat).
+            Expr::Call(name, _, _)
+                if matches!(name.as_str(), "concat" | "to_lower" | "to_upper") =>
+            {
+                crate::params::parse_iso(&super::parser::constant_text(e)?)
+            }
             Expr::Now => Some(self.now.div_euclid(1_000_000)),
             Expr::Call(name, args, _) if matches!(name.as_str(), "to_datetime" | "to_dt") => {
                 self.instant_ms(args.first()?)

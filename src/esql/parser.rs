@@ -886,6 +886,20 @@ pub(super) fn constant_text(e: &Expr) -> Option<String> {
     }
 }
 
+/// Whether `e` is NULL, or a conversion of NULL.
+fn null_constant(e: &Expr) -> bool {
+    match e {
+        Expr::Null => true,
+        Expr::Call(name, args, _) => {
+            matches!(
+                name.as_str(),
+                "to_string" | "to_str" | "to_dateperiod" | "to_timeduration"
+            ) && matches!(args.as_slice(), [a] if null_constant(a))
+        }
+        _ => false,
+    }
+}
+
 /// A span written as text (`"3 days"::date_period`, `TO_TIMEDURATION("3
 /// hours")`): a constant, as Elasticsearch requires.
 pub(super) fn span_of_text(e: &Expr, pos: usize) -> Result<Expr> {
@@ -899,6 +913,11 @@ pub(super) fn span_of_text(e: &Expr, pos: usize) -> Result<Expr> {
     // 3 days)::date_period`).
     if constant_span(e).is_some() {
         return Ok(e.clone());
+    }
+    // NULL, also converted (`TO_STRING(null)::date_period`): a NULL span,
+    // which makes a date NULL (convert.csv-spec convertToDatePeriodNull).
+    if null_constant(e) {
+        return Ok(Expr::Null);
     }
     let text = constant_text(e).ok_or_else(refuse)?;
     let text = text.trim();

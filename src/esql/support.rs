@@ -621,7 +621,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "value::version, \"3 days\"::date_period, \"1 hour\"::time_duration, TO_DATEPERIOD(text), TO_TIMEDURATION(text)",
         Supported,
-        "TO_VERSION; a span written as constant text (also CONCAT of text, or a column an EVAL made constant) or already a span ((3 months + 3 days)::date_period) is the span (any other text refused: \"a date_period or time_duration is a constant text\")",
+        "TO_VERSION; a span written as constant text (also CONCAT of text, or a column an EVAL made constant) or already a span ((3 months + 3 days)::date_period) is the span, NULL (also TO_STRING(null)) a NULL span, which makes the date NULL (any other text refused: \"a date_period or time_duration is a constant text\")",
         "esql/semantics.slt",
     ),
     c(
@@ -950,7 +950,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "BUCKET(field, buckets, from, to), BIN(...)",
         Supported,
-        "the size Elasticsearch picks: for dates the finest of a day, 12, 3 and 1 hours, 30, 10, 5 and 1 minutes, 30, 10, 5 and 1 seconds, 100, 50, 10 and 1 ms that covers from..to in at most that many buckets, else a week, month or year (UTC); for numbers the range over the count rounded up to a power of ten or half of one; the count, from and to constants (text dates, NOW() plus or minus a span, numbers, arithmetic of numbers, concat(...)::int) or columns an earlier EVAL made constant",
+        "the size Elasticsearch picks: for dates the finest of a day, 12, 3 and 1 hours, 30, 10, 5 and 1 minutes, 30, 10, 5 and 1 seconds, 100, 50, 10 and 1 ms that covers from..to in at most that many buckets, else a week, month or year (UTC); for numbers the range over the count rounded up to a power of ten or half of one; the count, from and to constants (text dates, also CONCAT of text, NOW() plus or minus a span, numbers, arithmetic of numbers, concat(...)::int) or columns an earlier EVAL made constant",
         "esql/tier3.slt",
     ),
     c(
