@@ -1154,28 +1154,11 @@ impl Pipeline<'_> {
         let renamed = e.rewrite(&mut |part| {
             matches!(part, Expr::Field(f) if f == name).then(|| Expr::Field(stand_in.clone()))
         });
-        let sets = |sql: &mut Sql<'_>, from: &str, to: &str| {
-            match sql.types.get(from).cloned() {
-                Some(t) => sql.types.insert(to.to_owned(), t),
-                None => sql.types.remove(to),
-            };
-            for set in [
-                &mut sql.in_order,
-                &mut sql.ips,
-                &mut sql.versions,
-                &mut sql.computed,
-            ] {
-                if set.contains(from) {
-                    set.insert(to.to_owned());
-                } else {
-                    set.remove(to);
-                }
-            }
-        };
-        sets(&mut self.sql, name, &stand_in);
+        self.sql.copy_column(name, &stand_in);
         let mut v = String::new();
         let translated = self.sql.expr(&renamed, &mut v);
-        sets(&mut self.sql, "", &stand_in);
+        // Nothing is known of "": the stand-in is forgotten.
+        self.sql.copy_column("", &stand_in);
         translated?;
         let (quoted, stand_in) = (quote(name), quote(&stand_in));
         if v.matches(&stand_in).count() != 1 || v.replace(&stand_in, &quoted) != plain {

@@ -1047,6 +1047,27 @@ impl<'a> Sql<'a> {
         self.computed.insert(name.to_owned());
     }
 
+    /// What is known of column `from` (nothing, where it is not known)
+    /// is now also known of `to`.
+    pub(super) fn copy_column(&mut self, from: &str, to: &str) {
+        match self.types.get(from).cloned() {
+            Some(t) => self.types.insert(to.to_owned(), t),
+            None => self.types.remove(to),
+        };
+        for set in [
+            &mut self.in_order,
+            &mut self.computed,
+            &mut self.ips,
+            &mut self.versions,
+        ] {
+            if set.contains(from) {
+                set.insert(to.to_owned());
+            } else {
+                set.remove(to);
+            }
+        }
+    }
+
     /// Column `old` is now called `new` (RENAME), with what is known of it.
     pub(super) fn rename_column(&mut self, old: &str, new: &str) {
         match self.types.remove(old) {
