@@ -198,6 +198,7 @@ struct Settings {
     threshold_spill: bool,
     compact_views: bool,
     merge_headroom: bool,
+    hashed_count_distinct: bool,
     cluster: Option<lakehunt::cluster::ClusterUrl>,
 }
 
@@ -219,6 +220,7 @@ impl Settings {
         threshold_spill = true,
         compact_views = true,
         merge_headroom = true,
+        hashed_count_distinct = true,
         cluster = None,
     ))]
     fn new(
@@ -235,6 +237,7 @@ impl Settings {
         threshold_spill: bool,
         compact_views: bool,
         merge_headroom: bool,
+        hashed_count_distinct: bool,
         cluster: Option<&str>,
     ) -> PyResult<Settings> {
         let memory_limit = memory_limit
@@ -279,6 +282,7 @@ impl Settings {
             threshold_spill,
             compact_views,
             merge_headroom,
+            hashed_count_distinct,
             cluster,
         })
     }
@@ -299,6 +303,7 @@ impl Settings {
             threshold_spill: self.threshold_spill,
             compact_views: self.compact_views,
             merge_headroom: self.merge_headroom,
+            hashed_count_distinct: self.hashed_count_distinct,
             settings: vec![],
             stores: self.stores(),
             cluster: self.cluster.clone(),

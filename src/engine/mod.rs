@@ -235,6 +235,13 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
     let state = state.build();
     let mut ctx = SessionContext::new_with_state(state);
     lakehunt_udfs::register_all(&mut ctx)?;
+    if !options.hashed_count_distinct {
+        ctx.register_udaf(
+            lakehunt_udfs::count_distinct::exact_count_distinct_udaf()
+                .as_ref()
+                .clone(),
+        );
+    }
     Ok(ctx)
 }
 

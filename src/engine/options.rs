@@ -58,6 +58,12 @@ pub struct EngineOptions {
     /// see `engine::pool`). The CLI turns it off with
     /// `LAKEHUNT_NO_MERGE_HEADROOM=1`.
     pub merge_headroom: bool,
+    /// Count ES|QL's `COUNT_DISTINCT` by 64-bit hashes of the values, in a
+    /// groups accumulator (default on; see `lakehunt_udfs::count_distinct`);
+    /// off, exactly by DataFusion's `count(DISTINCT x)`. The CLI turns it off
+    /// with `LAKEHUNT_NO_HASHED_COUNT_DISTINCT=1`. On a cluster the executors
+    /// count hashes either way.
+    pub hashed_count_distinct: bool,
     /// DataFusion settings by key (`datafusion.execution.batch_size`,
     /// `"8192"`), applied over lakehunt's own defaults, so they win; then
     /// `batch_size` and `target_partitions`, where given, win over them. The
@@ -88,6 +94,7 @@ impl Default for EngineOptions {
             threshold_spill: true,
             compact_views: true,
             merge_headroom: true,
+            hashed_count_distinct: true,
             settings: vec![],
             stores: StoreOptions::default(),
             cluster: None,

@@ -1511,8 +1511,9 @@ impl Sql<'_> {
                 );
             }
             ("count_distinct", [arg, ..]) => {
-                // Exact, where ES|QL's is an estimate (exact below its precision).
-                out.push_str("count(DISTINCT ");
+                // By 64-bit hashes (see `esql_count_distinct`), without an
+                // estimate past ES|QL's precision threshold.
+                out.push_str("esql_count_distinct(");
                 if self.infer(arg) == Some(arrow::datatypes::DataType::Null) {
                     // DataFusion counts a NULL-typed column's one distinct
                     // value (`ROW x = null`): typed, it is a NULL, not counted.

@@ -1272,8 +1272,8 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Aggregates (STATS)",
         "COUNT_DISTINCT(field[, precision])",
         Partial,
-        "exact, where Elasticsearch estimates (HyperLogLog++; exact below its precision); the precision argument is accepted and ignored",
-        "esql/semantics.slt",
+        "distinct 64-bit hashes of the values per group (esql_count_distinct): exact but for a hash collision (for n distinct values of one group a chance of about n^2 / 2^65), where Elasticsearch estimates past its precision threshold (HyperLogLog++); the precision argument is accepted and ignored",
+        "esql/count_distinct.slt",
     ),
     c(
         "Aggregates (STATS)",

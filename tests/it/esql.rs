@@ -806,3 +806,45 @@ fn row_queries_run_without_data() {
     let err = super::common::stderr(&o);
     assert!(err.contains("1:9: unterminated string"), "{err}");
 }
+
+/// COUNT_DISTINCT by hashes (the default) and exactly
+/// (`LAKEHUNT_NO_HASHED_COUNT_DISTINCT=1`) give the counts SQL's exact
+/// `count(DISTINCT)` gives, grouped and not, over a generated sample.
+#[test]
+fn count_distinct_by_hashes_equals_the_exact_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = super::common::sample_in(dir.path(), 30_000);
+    let sample = sample.to_str().unwrap();
+    let esql = |switch: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_lakehunt"));
+        cmd.args([
+            "esql",
+            "FROM logs-* | STATS n = COUNT_DISTINCT(destination.ip), h = COUNT_DISTINCT(host.name) \
+             BY process.executable | SORT process.executable",
+            "--data",
+            sample,
+            "--as-of",
+            super::common::AS_OF,
+            "--format",
+            "csv",
+        ]);
+        if let Some(switch) = switch {
+            cmd.env(switch, "1");
+        }
+        super::common::ok(&cmd.output().unwrap())
+    };
+    let sql = super::common::ok(&super::common::lakehunt(&[
+        "sql",
+        "SELECT count(DISTINCT \"destination.ip\") AS n, count(DISTINCT \"host.name\") AS h, \
+         \"process.executable\" FROM events WHERE \"@timestamp\" <= TIMESTAMP '2026-01-15T12:00:00Z' \
+         GROUP BY 3 ORDER BY 3 NULLS LAST",
+        "--data",
+        sample,
+        "--format",
+        "csv",
+    ]));
+    let hashed = esql(None);
+    assert!(hashed.lines().count() > 3, "{hashed}");
+    assert_eq!(hashed, sql);
+    assert_eq!(esql(Some("LAKEHUNT_NO_HASHED_COUNT_DISTINCT")), sql);
+}

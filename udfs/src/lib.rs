@@ -23,7 +23,9 @@
 //! - [`mv_sum_exact`, `mv_median`, `mv_mad`, `mv_variance`, `mv_pseries`](mv_stats::ListStat): statistics
 //!   over one row's list of numbers, as ES|QL's multi-value functions compute them;
 //! - [`checked_sum`](checked_sum::CheckedSum), an aggregate: an exact `BIGINT` sum that fails
-//!   rather than wraps, as ES|QL's `SUM` on a long does.
+//!   rather than wraps, as ES|QL's `SUM` on a long does;
+//! - [`esql_count_distinct`](count_distinct), an aggregate: ES|QL's `COUNT_DISTINCT`, by
+//!   64-bit hashes of the values, with a groups accumulator.
 //!
 //! The crate depends on `DataFusion` only, never on the engine, so the functions can
 //! be registered in any `SessionContext`:
@@ -43,6 +45,7 @@ use datafusion::logical_expr::{AggregateUDF, ScalarUDF};
 pub mod checked_sum;
 pub mod cidr_match;
 pub mod common;
+pub mod count_distinct;
 pub mod enrich_range;
 pub mod esql_captures;
 pub mod esql_format;
@@ -104,7 +107,10 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
 /// Every aggregate function of this crate.
 #[must_use]
 pub fn all_udafs() -> Vec<Arc<AggregateUDF>> {
-    vec![checked_sum::checked_sum_udaf()]
+    vec![
+        checked_sum::checked_sum_udaf(),
+        count_distinct::count_distinct_udaf(),
+    ]
 }
 
 /// Registers every function of this crate, with its aliases.
