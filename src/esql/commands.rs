@@ -64,7 +64,8 @@ struct Pipeline<'t> {
 const MAX_LEVELS: usize = 150;
 
 /// An EVAL that replaces a column the EVAL just before it made, reading it
-/// once (`EVAL s = s + x | EVAL s = s + x | ...`), is folded into it: one
+/// once in arithmetic of fields and numbers (`EVAL s = s + x | EVAL s = s +
+/// x | ...`), is folded into it: one
 /// expression reading what the first read, so a chain of such EVALs is one
 /// projection, not one level each (eval.csv-spec repetitiveEval, 322 EVALs).
 /// Each value is still computed once a row, so warnings count as before. A
@@ -711,18 +712,26 @@ impl Pipeline<'_> {
         if self.sql.is_list(&Expr::Field(field.to_owned())) {
             // A pending order on the list (by its smallest or largest value)
             // is fixed first: the expanded rows keep their row's place.
-            current = self.pin_where(current, |k| k == field);
             let list = Expr::Field(field.to_owned());
-            // Stored values expand in ascending order, so within a row of a
-            // pending SORT they stay in that order when the rows are sorted
-            // again: the expanded value breaks the ties (mv_expand.csv-spec
-            // expandAfterSort2). Lists kept in their own order (SPLIT's) have
-            // no such key and are left to the sort.
+            // Stored values expand in ascending order. Under a pending SORT
+            // each row keeps its place (pinned: its number in the order) and
+            // its values that order among themselves, when the rows are
+            // sorted again (mv_expand.csv-spec expandAfterSort2: the top-k
+            // keeps no order among ties). Lists kept in their own order
+            // (SPLIT's) have no such key and are left to the sort.
             let ascending = !self.sql.in_order(&list);
+            current = if ascending {
+                self.pin(current)
+            } else {
+                self.pin_where(current, |k| k == field)
+            };
             let values = self.sql.sorted_values(&list)?;
             self.sql.unlist(field);
             let q = quote(field);
-            if ascending && let Some((keys, clause)) = &mut self.order {
+            if ascending
+                && self.pinned
+                && let Some((keys, clause)) = &mut self.order
+            {
                 keys.push(field.to_owned());
                 let _ = write!(clause, ", {q} ASC NULLS LAST");
             }
@@ -1144,7 +1153,21 @@ impl Pipeline<'_> {
         plain: &str,
         previous: &str,
     ) -> Result<Option<String>> {
-        if !e.reads_once(name) {
+        // Only arithmetic of fields and numbers: DataFusion's simplifier
+        // copies some arguments (COALESCE becomes a CASE that reads its first
+        // argument twice), and a chain folded through such a copy doubles
+        // with each EVAL.
+        fn arithmetic(e: &Expr) -> bool {
+            match e {
+                Expr::Field(_) | Expr::Int(_) | Expr::Float(_) => true,
+                Expr::Neg(inner) => arithmetic(inner),
+                Expr::Binary(l, op, r) => {
+                    matches!(*op, "+" | "-" | "*") && arithmetic(l) && arithmetic(r)
+                }
+                _ => false,
+            }
+        }
+        if !arithmetic(e) || !e.reads_once(name) {
             return Ok(None);
         }
         let stand_in = format!("{FOLDED}{name}");

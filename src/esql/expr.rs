@@ -608,9 +608,11 @@ impl<'a> Sql<'a> {
         let Some(value) = args.first() else {
             return Ok(());
         };
-        let fits = match self.infer(value) {
+        // A list is read as one value (NULL with a warning where it holds
+        // several), so its values' type is what counts.
+        let fits = match self.infer(value).map(item_type) {
             None | Some(T::Null) => true,
-            Some(t) if whole => matches!(t, T::Int32 | T::Int64),
+            Some(t) if whole => t.is_signed_integer(),
             Some(t) => t.is_numeric(),
         };
         if !fits {
@@ -630,7 +632,7 @@ impl<'a> Sql<'a> {
         if let Some(unit) = args.get(1)
             && self
                 .infer(unit)
-                .is_some_and(|t| !matches!(t, T::Null | T::Utf8 | T::Utf8View | T::LargeUtf8))
+                .is_some_and(|t| !(t == T::Null || t.is_string() || matches!(t, T::Dictionary(..))))
         {
             return Err(error(
                 pos,
@@ -1070,21 +1072,10 @@ impl<'a> Sql<'a> {
 
     /// Column `old` is now called `new` (RENAME), with what is known of it.
     pub(super) fn rename_column(&mut self, old: &str, new: &str) {
-        match self.types.remove(old) {
-            Some(t) => self.types.insert(new.to_owned(), t),
-            None => self.types.remove(new),
-        };
-        for set in [
-            &mut self.in_order,
-            &mut self.computed,
-            &mut self.ips,
-            &mut self.versions,
-        ] {
-            if set.remove(old) {
-                set.insert(new.to_owned());
-            } else {
-                set.remove(new);
-            }
+        self.copy_column(old, new);
+        if old != new {
+            // Nothing is known of "": `old` is forgotten.
+            self.copy_column("", old);
         }
     }
 

@@ -301,8 +301,14 @@ impl Sql<'_> {
                 ));
             }
             // A stored list's values as Elasticsearch returns them (sorted;
-            // keywords each once).
-            let v = self.sorted_values(&args[0])?;
+            // keywords each once); a computed list (SPLIT, MV_SORT) in its
+            // own order.
+            let stored = matches!(&args[0], Expr::Field(f) if !self.computed.contains(f));
+            let v = if stored {
+                self.sorted_values(&args[0])?
+            } else {
+                self.text(&args[0], false)?
+            };
             let converted = format!(
                 "CASE WHEN cardinality(array_compact(TRY_CAST({v} AS {to}[]))) > 0 \
                  THEN array_compact(TRY_CAST({v} AS {to}[])) END"

@@ -173,7 +173,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "EVAL name = expr, ...",
         Supported,
-        "a column of the same name is replaced (and moves last); each assignment may use the ones before it; assignments that read none of this EVAL's others share one projection, so hundreds in one EVAL plan in milliseconds; EVALs in a row are one EVAL (2,000 of them run); an EVAL that replaces the column the EVAL before it made, reading it once, is folded into it (a chain of 300 is one expression; each value still computed once a row); a plan nests at most 150 levels (a command each, a computed STATS key each, any other EVAL that reads or replaces a column the one before it made one more)",
+        "a column of the same name is replaced (and moves last); each assignment may use the ones before it; assignments that read none of this EVAL's others share one projection, so hundreds in one EVAL plan in milliseconds; EVALs in a row are one EVAL (2,000 of them run); an EVAL that replaces the column the EVAL before it made, reading it once in arithmetic (+, -, *) of fields and numbers, is folded into it (a chain of 300 is one expression; each value still computed once a row); a plan nests at most 150 levels (a command each, a computed STATS key each, any other EVAL that reads or replaces a column the one before it made one more)",
         "esql/semantics.slt",
     ),
     c(
@@ -376,7 +376,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "MV_EXPAND field",
         Supported,
-        "a stored keyword list expands to its values sorted, each once (as Elasticsearch returns them), and after a SORT a row's values stay in that order among its ties; SPLIT's values keep order and repeats; a NULL or empty list keeps its row with NULL; a plain field is left as it is; the column keeps its place",
+        "a stored keyword list expands to its values sorted, each once (as Elasticsearch returns them), and after a SORT each row keeps its place (numbered in the order, as when a KEEP drops the keys) and its values that order; SPLIT's values keep order and repeats; a NULL or empty list keeps its row with NULL; a plain field is left as it is; the column keeps its place",
         "esql/multivalued.slt",
     ),
     c(

@@ -245,7 +245,9 @@ impl DistinctGroups {
         offsets.push(0i32);
         for &count in &counts {
             total += count;
-            offsets.push(i32::try_from(total).unwrap_or(i32::MAX));
+            // Past 2^31 - 1 hashes in one state the offsets cannot say where
+            // a list ends; `state` refuses it rather than lose counts.
+            offsets.push(i32::try_from(total).unwrap_or(-1));
         }
         let mut next: Vec<usize> = offsets[..taken]
             .iter()
@@ -267,17 +269,20 @@ impl DistinctGroups {
         };
         match emit_to {
             EmitTo::All => {
+                // Taken, not drained: the set's memory goes with it (a spill
+                // emits everything and expects the reservation to shrink).
+                let seen = std::mem::take(&mut self.seen);
                 if hashes {
-                    for (group, hash) in self.seen.drain() {
+                    for (group, hash) in seen {
                         place(group, hash);
                     }
-                } else {
-                    self.seen = HashSet::default();
                 }
             }
             EmitTo::First(n) => {
+                // A second set while the first is read: twice the memory for
+                // a moment, and a pass over every group for each early emit.
                 let mut kept = HashSet::with_capacity(self.seen.len());
-                for (group, hash) in self.seen.drain() {
+                for (group, hash) in std::mem::take(&mut self.seen) {
                     if group < n {
                         place(group, hash);
                     } else {
@@ -339,6 +344,11 @@ impl GroupsAccumulator for DistinctGroups {
     }
 
     fn state(&mut self, emit_to: EmitTo) -> Result<Vec<ArrayRef>> {
+        if self.seen.len() > i32::MAX as usize {
+            return exec_err!(
+                "esql_count_distinct: more than 2^31 - 1 distinct values to pass on at once"
+            );
+        }
         let (_, lists) = self.take(emit_to, true);
         let Some(lists) = lists else {
             return exec_err!("esql_count_distinct: no state was taken");
@@ -518,6 +528,16 @@ mod tests {
                 .to_vec()
         };
         assert_eq!([int64(&head), int64(&tail)].concat(), want);
+        // So does passing on the first groups' states: merged back in their
+        // places, they count as before.
+        let mut passed = DistinctGroups::default();
+        passed.update_batch(&[column(&all)], &indices(&all), None, groups)?;
+        let head = passed.state(EmitTo::First(10))?;
+        let tail = passed.state(EmitTo::All)?;
+        let mut back = DistinctGroups::default();
+        back.merge_batch(&head, &(0..10).collect::<Vec<_>>(), groups)?;
+        back.merge_batch(&tail, &(10..groups).collect::<Vec<_>>(), groups)?;
+        assert_eq!(int64(&back.evaluate(EmitTo::All)?), want);
         // A filter drops rows; without groups, one set.
         let keep: BooleanArray = (0..all.len()).map(|i| Some(i % 3 != 0)).collect();
         let kept: Vec<_> = all

@@ -382,6 +382,12 @@ mod tests {
         ] {
             assert_eq!(format_percent(ratio * 100.0), text, "{ratio}");
         }
+        // Half up on the shortest digits, as Java's Formatter: 0.15 and 0.25
+        // are 0.1499... and exactly 0.25 in binary, which rounding the binary
+        // value half to even would make 0.1 and 0.2.
+        assert_eq!(format_percent(0.15), "0.2%");
+        assert_eq!(format_percent(0.25), "0.3%");
+        assert_eq!(format_percent(0.35), "0.4%");
         assert_eq!(format_percent(f64::NAN), "NaN%");
         assert_eq!(format_percent(f64::INFINITY), "Infinity%");
     }
