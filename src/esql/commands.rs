@@ -65,14 +65,13 @@ const MAX_LEVELS: usize = 150;
 
 /// An EVAL that replaces a column the EVAL just before it made, reading it
 /// once in arithmetic of fields and numbers (`EVAL s = s + x | EVAL s = s +
-/// x | ...`), is folded into it: one
-/// expression reading what the first read, so a chain of such EVALs is one
-/// projection, not one level each (eval.csv-spec repetitiveEval, 322 EVALs).
-/// Each value is still computed once a row, so warnings count as before. A
-/// folded expression deeper than this is not folded further: DataFusion
-/// names each part of an expression by printing it, in time that grows
-/// with the square of the depth (debug build: 322 additions 8.8 s, 1,000
-/// additions 92 s).
+/// x | ...`), is folded into it: one expression reading what the first
+/// read, so a chain of such EVALs is one projection, not one level each
+/// (eval.csv-spec repetitiveEval, 322 EVALs). Each value is still computed
+/// once a row, so warnings count as before. A folded expression deeper than
+/// this is not folded further: DataFusion names each part of an expression
+/// by printing it, in time that grows with the square of the depth (debug
+/// build: 322 additions 8.8 s, 1,000 additions 92 s).
 const MAX_INLINED_DEPTH: usize = 700;
 
 /// An EVAL assignment as it was translated (its SQL, the fields it reads,
