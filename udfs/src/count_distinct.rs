@@ -27,7 +27,7 @@ use datafusion::arrow::buffer::{OffsetBuffer, ScalarBuffer};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef, UInt64Type};
 use datafusion::common::hash_utils::{HLL_RANDOM_STATE, create_hashes};
-use datafusion::common::{HashSet, Result, ScalarValue, exec_err};
+use datafusion::common::{HashSet, Result, ScalarValue, exec_datafusion_err, exec_err};
 use datafusion::logical_expr::function::{AccumulatorArgs, StateFieldsArgs};
 use datafusion::logical_expr::utils::format_state_name;
 use datafusion::logical_expr::{
@@ -199,22 +199,13 @@ fn state_lists(states: &[ArrayRef]) -> Result<&ListArray> {
     }
 }
 
-/// `lists` as one list array, NULL for none.
-fn list_array(lists: Vec<Option<Vec<u64>>>) -> ArrayRef {
-    let mut offsets = Vec::with_capacity(lists.len() + 1);
-    offsets.push(0i32);
-    let mut values = vec![];
-    let mut valid = Vec::with_capacity(lists.len());
-    for list in lists {
-        valid.push(list.is_some());
-        values.extend(list.unwrap_or_default());
-        offsets.push(i32::try_from(values.len()).unwrap_or(i32::MAX));
-    }
+/// Lists of hashes: list `i` is `values[offsets[i]..offsets[i + 1]]`.
+fn hash_lists(offsets: Vec<i32>, values: Vec<u64>) -> ArrayRef {
     Arc::new(ListArray::new(
         Arc::new(Field::new_list_field(DataType::UInt64, true)),
         OffsetBuffer::new(ScalarBuffer::from(offsets)),
         Arc::new(UInt64Array::from(values)),
-        Some(valid.into()),
+        None,
     ))
 }
 
@@ -292,14 +283,7 @@ impl DistinctGroups {
                 self.seen = kept;
             }
         }
-        let lists = hashes.then(|| {
-            Arc::new(ListArray::new(
-                Arc::new(Field::new_list_field(DataType::UInt64, true)),
-                OffsetBuffer::new(ScalarBuffer::from(offsets)),
-                Arc::new(UInt64Array::from(values)),
-                None,
-            )) as ArrayRef
-        });
+        let lists = hashes.then(|| hash_lists(offsets, values));
         (counts, lists)
     }
 
@@ -382,12 +366,7 @@ impl GroupsAccumulator for DistinctGroups {
             end += i32::from(hash.is_some());
             offsets.push(end);
         }
-        Ok(vec![Arc::new(ListArray::new(
-            Arc::new(Field::new_list_field(DataType::UInt64, true)),
-            OffsetBuffer::new(ScalarBuffer::from(offsets)),
-            Arc::new(UInt64Array::from(kept)),
-            None,
-        ))])
+        Ok(vec![hash_lists(offsets, kept)])
     }
 
     fn size(&self) -> usize {
@@ -423,7 +402,13 @@ impl Accumulator for DistinctAccumulator {
     }
 
     fn state(&mut self) -> Result<Vec<ScalarValue>> {
-        let list = list_array(vec![Some(self.seen.iter().copied().collect())]);
+        let values: Vec<u64> = self.seen.iter().copied().collect();
+        let len = i32::try_from(values.len()).map_err(|_| {
+            exec_datafusion_err!(
+                "esql_count_distinct: more than 2^31 - 1 distinct values to pass on at once"
+            )
+        })?;
+        let list = hash_lists(vec![0, len], values);
         Ok(vec![ScalarValue::try_from_array(&list, 0)?])
     }
 

@@ -93,7 +93,7 @@ impl Kind {
         self.units()
             .iter()
             .copied()
-            .find(|(unit, _)| unit.to_ascii_lowercase() == lower)
+            .find(|(unit, _)| unit.eq_ignore_ascii_case(&lower))
     }
 }
 
@@ -113,23 +113,13 @@ fn format1_decimals(value: f64, suffix: &str) -> String {
     }
 }
 
-/// `TimeValue.formatDecimal(value, 1)`: as [`format1_decimals`] for the
-/// values it is given here (1 up to 10^7, never in `E` notation).
-fn format_decimal_1(value: f64) -> String {
-    format1_decimals(value, "")
-}
-
-/// `bytes` (or nanoseconds) auto-scaled, or pinned to `unit`; `None` where
-/// Elasticsearch rejects the row.
-fn format_scaled(kind: Kind, value: i64, unit: Option<&str>) -> Option<String> {
+/// `bytes` (or nanoseconds) auto-scaled, or pinned to the unit `pinned`
+/// (see [`Kind::unit`]); `None` where Elasticsearch rejects the row.
+fn format_scaled(kind: Kind, value: i64, pinned: Option<(&'static str, u64)>) -> Option<String> {
     if value < -1 {
         return None;
     }
     let units = kind.units();
-    let pinned = match unit {
-        Some(name) => Some(kind.unit(name)?),
-        None => None,
-    };
     if value == -1 {
         return Some(match kind {
             Kind::Duration => "-1".into(),
@@ -159,11 +149,10 @@ fn format_scaled(kind: Kind, value: i64, unit: Option<&str>) -> Option<String> {
         .find(|(_, scale)| value_u >= *scale)
         .copied()
         .unwrap_or(units[0]);
-    let scaled = as_double(value) / size(scale);
-    Some(match kind {
-        Kind::Duration => format_decimal_1(scaled) + name,
-        _ => format1_decimals(scaled, name),
-    })
+    // A duration is `TimeValue.formatDecimal(scaled, 1)`, the same text as
+    // `format1Decimals` for the values it gets here (1 up to 10^7, never in
+    // `E` notation).
+    Some(format1_decimals(as_double(value) / size(scale), name))
 }
 
 /// `String.format("%.1f", pct)` as Java writes it: the shortest digits of
@@ -285,12 +274,26 @@ impl ScalarUDFImpl for EsqlFmt {
         } else {
             let value = cast(&value, &DataType::Int64)?;
             let value = value.as_primitive::<Int64Type>();
+            // The unit named last and what it means: a constant unit is
+            // looked up once a batch, not once a row.
+            let mut last: Option<(&str, Option<(&'static str, u64)>)> = None;
             (0..value.len())
                 .map(|i| {
                     if value.is_null(i) || unit.is_some_and(|u| u.is_null(i)) {
                         return None;
                     }
-                    format_scaled(kind, value.value(i), unit.map(|u| u.value(i)))
+                    let pinned = match unit.map(|u| u.value(i)) {
+                        None => None,
+                        Some(name) => match last {
+                            Some((seen, meant)) if seen == name => Some(meant?),
+                            _ => {
+                                let meant = kind.unit(name);
+                                last = Some((name, meant));
+                                Some(meant?)
+                            }
+                        },
+                    };
+                    format_scaled(kind, value.value(i), pinned)
                 })
                 .collect()
         };
@@ -315,9 +318,18 @@ pub fn esql_fmt_udf() -> Arc<ScalarUDF> {
 mod tests {
     use super::*;
 
+    /// `value` formatted as the function formats a row with `unit`.
+    fn scaled(kind: Kind, value: i64, unit: Option<&str>) -> Option<String> {
+        let pinned = match unit {
+            Some(name) => Some(kind.unit(name)?),
+            None => None,
+        };
+        format_scaled(kind, value, pinned)
+    }
+
     #[test]
     fn byte_counts_as_elasticsearch_writes_them() {
-        let f = |v: i64, unit: Option<&str>| format_scaled(Kind::Bytes, v, unit);
+        let f = |v: i64, unit: Option<&str>| scaled(Kind::Bytes, v, unit);
         // format.csv-spec.
         assert_eq!(f(1536, None).as_deref(), Some("1.5kb"));
         assert_eq!(f(1_610_612_736, Some("mb")).as_deref(), Some("1536mb"));
@@ -335,7 +347,7 @@ mod tests {
         assert_eq!(f(1, Some("mb")).as_deref(), Some("9.5E-7mb"));
         assert_eq!(f(5 << 50, None).as_deref(), Some("5pb"));
         assert_eq!(f(i64::MAX, None).as_deref(), Some("8192pb"));
-        let si = |v: i64, unit: Option<&str>| format_scaled(Kind::BytesSi, v, unit);
+        let si = |v: i64, unit: Option<&str>| scaled(Kind::BytesSi, v, unit);
         assert_eq!(si(1500, None).as_deref(), Some("1.5KB"));
         assert_eq!(si(1_500_000_000, Some("MB")).as_deref(), Some("1500MB"));
         assert_eq!(si(-1, Some("KB")).as_deref(), Some("-1B"));
@@ -346,7 +358,7 @@ mod tests {
 
     #[test]
     fn durations_as_elasticsearch_writes_them() {
-        let f = |v: i64, unit: Option<&str>| format_scaled(Kind::Duration, v, unit);
+        let f = |v: i64, unit: Option<&str>| scaled(Kind::Duration, v, unit);
         assert_eq!(f(1_500_000_000, None).as_deref(), Some("1.5s"));
         assert_eq!(f(1_500_000_000, Some("ms")).as_deref(), Some("1500ms"));
         assert_eq!(f(-1, Some("s")).as_deref(), Some("-1"));
