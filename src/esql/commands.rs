@@ -44,6 +44,13 @@ struct Pipeline<'t> {
     at: usize,
     /// Whether a LIMIT came before (INLINE STATS cannot follow one).
     limited: bool,
+    /// Whether the rows are few and come in an order Elasticsearch defines:
+    /// a ROW, or anything after a LIMIT. STATS over them gives its groups in
+    /// Elasticsearch's order (see [`Pipeline::stats`]).
+    bounded: bool,
+    /// Whether the rows come in the pending order: a LIMIT applied it
+    /// (without one, Elasticsearch drops a SORT before STATS).
+    rows_sorted: bool,
     /// Whether the rows carry [`ORDER`], their place in a SORT whose keys a
     /// later command dropped or replaced (hidden; dropped at the end).
     pinned: bool,
@@ -143,6 +150,21 @@ impl<'t> Tables<'t> {
 
 /// The hidden column that keeps a SORT's order once its keys are gone.
 const ORDER: &str = "__lakehunt_order";
+
+/// `input` (rows with [`SEEN`] and the value `each` of their list `list`)
+/// with each value seen in the list's order, at its first place there
+/// (Elasticsearch sorts lists of more than 20 to 300 values first).
+fn seen_in_order(input: &str, list: &str, each: &str) -> String {
+    format!(
+        "SELECT * EXCLUDE ({seen}), {seen} * 4294967296 + coalesce(array_position({list}, \
+         {each}), 0) AS {seen} FROM ({input})",
+        seen = quote(SEEN)
+    )
+}
+
+/// A row's place in the input of a STATS that keeps Elasticsearch's order
+/// of groups (hidden; gone after the STATS).
+const SEEN: &str = "__lakehunt_seen";
 
 /// The placeholder the rows of a table without columns carry (see
 /// [`Pipeline::emptied`]).
@@ -320,6 +342,8 @@ impl Pipeline<'_> {
             full_text_after: None,
             at: 0,
             limited: false,
+            bounded: false,
+            rows_sorted: false,
             pinned: false,
             emptied: false,
             levels: 0,
@@ -370,6 +394,8 @@ impl Pipeline<'_> {
             full_text_after: Some("cannot be used after ROW (there is no index)"),
             at: 0,
             limited: false,
+            bounded: true,
+            rows_sorted: false,
             pinned: false,
             emptied: false,
             levels: 0,
@@ -785,10 +811,7 @@ impl Pipeline<'_> {
     /// `STATS aggregates BY keys`: one row per group; a multi-valued key puts its row in each value's group.
     fn stats(&mut self, aggs: &[(String, Expr)], keys: &[(String, Expr)]) -> Result<String> {
         let current = std::mem::take(&mut self.current);
-        self.order = None;
-        // Groups have no order; the hidden one is not selected.
-        self.pinned = false;
-        let current = self.computed_keys(current, keys)?;
+        let (seen_over, current) = self.stats_input(current, keys)?;
         let by: Vec<String> = keys.iter().map(|(name, _)| name.clone()).collect();
         let by = &by;
         let (computed, over) = split_aggregates(aggs, keys, self.at)?;
@@ -818,6 +841,12 @@ impl Pipeline<'_> {
         // counts them), so the group's value is a column of its own.
         let mut input = current;
         let mut group_by = vec![];
+        let mut order_keys = vec![];
+        let mut seen_in_list = false;
+        if seen_over {
+            select.push(format!("min({0}) AS {0}", quote(SEEN)));
+            order_keys = self.group_order(by);
+        }
         for key in by {
             let k = Expr::Field(key.clone());
             let q = quote(key);
@@ -827,6 +856,10 @@ impl Pipeline<'_> {
                     "SELECT *, {} AS {each} FROM ({input})",
                     unnest_values(&format!("array_distinct({q})"))
                 );
+                if seen_over && !seen_in_list {
+                    seen_in_list = true;
+                    input = seen_in_order(&input, &q, &each);
+                }
                 self.sql.unlist(key);
                 select.push(format!("{each} AS {q}"));
                 group_by.push(each);
@@ -848,7 +881,10 @@ impl Pipeline<'_> {
         } else {
             format!(" GROUP BY {}", group_by.join(", "))
         };
-        let grouped = format!("SELECT {} FROM ({input}){group}", select.join(", "));
+        let mut grouped = format!("SELECT {} FROM ({input}){group}", select.join(", "));
+        if seen_over {
+            grouped = self.numbered_groups(&grouped, &order_keys);
+        }
         if !expressions {
             return Ok(grouped);
         }
@@ -869,7 +905,73 @@ impl Pipeline<'_> {
         }
         self.sql.types = types;
         outer.extend(by.iter().map(|f| quote(f)));
+        if self.pinned {
+            outer.push(quote(ORDER));
+        }
         Ok(format!("SELECT {} FROM ({grouped})", outer.join(", ")))
+    }
+
+    /// STATS' input: `current` with its computed keys, and where the
+    /// groups keep Elasticsearch's order (over a few rows in a known order),
+    /// each row's place in it as [`SEEN`]; whether they do.
+    fn stats_input(&mut self, current: String, keys: &[(String, Expr)]) -> Result<(bool, String)> {
+        let seen_over = (self.bounded && !keys.is_empty()).then(|| match &self.order {
+            Some((_, clause)) if self.rows_sorted => {
+                format!("ORDER BY {clause} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")
+            }
+            _ => String::new(),
+        });
+        self.order = None;
+        self.rows_sorted = false;
+        // Groups have no order of their own; the hidden one is not selected.
+        self.pinned = false;
+        let current = self.computed_keys(current, keys)?;
+        Ok(match seen_over {
+            Some(over) => (
+                true,
+                format!(
+                    "SELECT *, row_number() OVER ({over}) AS {} FROM ({current})",
+                    quote(SEEN)
+                ),
+            ),
+            None => (false, current),
+        })
+    }
+
+    /// Elasticsearch's order of the groups of keys `by` over rows that
+    /// carry [`SEEN`]: one key gives the NULL group first (booleans NULL,
+    /// false, true, whatever came first), then the order each group was
+    /// first seen; several keys the order first seen.
+    fn group_order(&self, by: &[String]) -> Vec<String> {
+        let mut order = vec![];
+        if let [key] = by {
+            let q = quote(key);
+            if matches!(
+                self.sql.types.get(key),
+                Some(arrow::datatypes::DataType::Boolean)
+            ) {
+                order.push(format!("{q} ASC NULLS FIRST"));
+            } else {
+                order.push(format!("{q} IS NULL DESC"));
+            }
+        }
+        order.push(format!("{} ASC", quote(SEEN)));
+        order
+    }
+
+    /// `grouped` (groups with the first [`SEEN`] of each) with each
+    /// group's place in `order` pinned as [`ORDER`], the pending order.
+    fn numbered_groups(&mut self, grouped: &str, order: &[String]) -> String {
+        self.pinned = true;
+        self.order = Some((vec![ORDER.to_owned()], quote(ORDER)));
+        self.rows_sorted = true;
+        format!(
+            "SELECT * EXCLUDE ({seen}), row_number() OVER (ORDER BY {} ROWS BETWEEN UNBOUNDED \
+             PRECEDING AND CURRENT ROW) AS {pinned} FROM ({grouped})",
+            order.join(", "),
+            seen = quote(SEEN),
+            pinned = quote(ORDER),
+        )
     }
 
     /// `current` with STATS' keys that are expressions computed first, as
@@ -935,6 +1037,7 @@ impl Pipeline<'_> {
             })
             .collect();
         self.order = Some((keys.iter().map(|k| k.0.clone()).collect(), list.join(", ")));
+        self.rows_sorted = false;
         current
     }
 
@@ -943,6 +1046,8 @@ impl Pipeline<'_> {
         let current = std::mem::take(&mut self.current);
         self.full_text_after = Some("cannot be used after LIMIT");
         self.limited = true;
+        self.bounded = true;
+        self.rows_sorted = self.order.is_some();
         format!("SELECT * FROM ({current}){} LIMIT {n}", self.order_by())
     }
 

@@ -192,6 +192,13 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Processing commands",
+        "STATS groups' order without a SORT after it",
+        Supported,
+        "over a ROW or after a LIMIT, Elasticsearch's: one key gives the NULL group first (booleans NULL, false, true), then each group where first seen; several keys where first seen; a row's list key value by value, in its order (Elasticsearch sorts lists longer than 20 to 300 values first); the LIMIT's order is the SORT before it (a SORT with no LIMIT after it does not count, as Elasticsearch drops it); over an index without a LIMIT the order is the engine's, as over a sharded index",
+        "esql/order.slt",
+    ),
+    c(
+        "Processing commands",
         "STATS ... BY expression (named or named by its text)",
         Supported,
         "",
