@@ -647,6 +647,7 @@ impl Parser {
                         };
                         return span_of_text(arg, pos);
                     }
+                    numbers_of_text(&name, &mut args, pos)?;
                     return Ok(Expr::Call(name, args, pos));
                 }
                 match word.to_ascii_lowercase().as_str() {
@@ -700,6 +701,49 @@ fn span(n: i64, unit: &str, pos: usize) -> Option<Result<Expr>> {
             .map(Expr::Span)
             .ok_or_else(|| error(pos, "time span out of range")),
     )
+}
+
+/// The math functions, whose arguments take no text: a string literal
+/// there is the number it writes, as Elasticsearch's analyzer casts it to
+/// the widest of the parameter's types (`ABS("10.0")` is 10.0, a double;
+/// ROUND's decimals a long).
+const NUMERIC_ARGUMENTS: &[&str] = &[
+    "abs", "acos", "asin", "atan", "atan2", "cbrt", "ceil", "cos", "cosh", "exp", "floor", "hypot",
+    "log", "log10", "pow", "round", "signum", "sin", "sinh", "sqrt", "tan", "tanh",
+];
+
+/// `args` of function `name` with each string literal of a numeric
+/// parameter (see [`NUMERIC_ARGUMENTS`]) read as its number; text that is
+/// no number is refused, as Elasticsearch refuses it.
+fn numbers_of_text(name: &str, args: &mut [Expr], pos: usize) -> Result<()> {
+    if !NUMERIC_ARGUMENTS.contains(&name) {
+        return Ok(());
+    }
+    for (i, arg) in args.iter_mut().enumerate() {
+        let Expr::Str(text) = arg else { continue };
+        let trimmed = text.trim();
+        let long = name == "round" && i == 1;
+        let number = if long {
+            trimmed.parse::<i64>().ok().map(Expr::Int)
+        } else {
+            trimmed
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(Expr::Float)
+        };
+        let Some(number) = number else {
+            return Err(error(
+                pos,
+                format!(
+                    "Cannot convert string [{text}] to [{}], error [Cannot parse number [{text}]]",
+                    if long { "LONG" } else { "DOUBLE" }
+                ),
+            ));
+        };
+        *arg = number;
+    }
+    Ok(())
 }
 
 /// The functions whose arguments Elasticsearch wants constant (a pattern,

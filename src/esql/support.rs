@@ -822,6 +822,13 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Functions",
+        "a string literal as a math function's number (ABS(\"10.0\"))",
+        Supported,
+        "read as the number it writes, a double (ROUND's decimals a long), as Elasticsearch's analyzer casts it; text that is no number is refused (\"Cannot convert string [x] to [DOUBLE]\"); only literals, not columns",
+        "esql/more_functions.slt",
+    ),
+    c(
+        "Functions",
         "LEFT(s, n), RIGHT(s, n)",
         Supported,
         "DataFusion's left, right",
