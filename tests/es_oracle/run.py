@@ -15,6 +15,7 @@ import argparse
 import collections
 import csv
 import io
+import ipaddress
 import json
 import re
 import subprocess
@@ -41,11 +42,23 @@ def norm(v, kind=""):
     # write datetime values so.
     if kind.startswith("date") and re.match(r"^\d{4}-\d\d-\d\d$", v):
         v += "T00:00:00Z"
-    if v in ("null", ""):
+    # Elasticsearch's runner reads null in any case.
+    if v in ("", "null", "NULL"):
         return None
     if v.startswith("[") and v.endswith("]"):
         items = [norm(x, kind) for x in split_list(v[1:-1])]
         return tuple(items) if len(items) != 1 else items[0]
+    if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
+        v = v[1:-1]
+    # Text stays text ("10" is not 10); addresses compare as addresses
+    # (`::0` is `::`), as Elasticsearch's runner compares them.
+    if kind in ("keyword", "text"):
+        return v
+    if kind == "ip":
+        try:
+            return str(ipaddress.ip_address(v))
+        except ValueError:
+            return v
     try:
         f = float(v)
         return round(f, 9) if abs(f) < 1e15 else float("%.12g" % f)
