@@ -530,6 +530,22 @@ impl Pipeline<'_> {
         list.join(", ")
     }
 
+    /// `current` with a few rows' own order (a ROW's, a LIMIT's without a
+    /// SORT) pinned as [`ORDER`], for a join about to lose it: the rows and
+    /// a later STATS' groups keep it, as in Elasticsearch.
+    pub(super) fn pin_rows(&mut self, current: String) -> String {
+        if !self.bounded || self.order.is_some() {
+            return current;
+        }
+        self.pinned = true;
+        self.order = Some((vec![ORDER.to_owned()], quote(ORDER)));
+        self.rows_sorted = true;
+        format!(
+            "SELECT *, row_number() OVER () AS {} FROM ({current})",
+            quote(ORDER)
+        )
+    }
+
     /// `current` with the pending order fixed first (see `pin`) where it
     /// sorts on a column `sorts_on` picks: one the command replaces or
     /// drops. Elasticsearch keeps the earlier order (dissect.csv-spec
@@ -649,6 +665,7 @@ impl Pipeline<'_> {
         at: usize,
     ) -> Result<String> {
         let current = std::mem::take(&mut self.current);
+        let current = self.pin_rows(current);
         // Without data (a check), any policy is taken as given.
         let assumed;
         let found = self.tables.policies.iter().find(|p| p.name == policy);
@@ -691,7 +708,9 @@ impl Pipeline<'_> {
                 format!("enrich policy {policy} has no field {missing}"),
             ));
         }
-        // A column of the same name is replaced, as EVAL does.
+        // A column of the same name is replaced, as EVAL does; a pending
+        // order on it is kept (its place pinned first).
+        let current = self.pin_where(current, |k| with.iter().any(|(new, _)| new == k));
         let replaced: Vec<String> = with
             .iter()
             .filter(|(new, _)| self.columns.contains(new))
@@ -925,17 +944,16 @@ impl Pipeline<'_> {
         self.rows_sorted = false;
         // Groups have no order of their own; the hidden one is not selected.
         self.pinned = false;
-        let current = self.computed_keys(current, keys)?;
-        Ok(match seen_over {
-            Some(over) => (
-                true,
-                format!(
-                    "SELECT *, row_number() OVER ({over}) AS {} FROM ({current})",
-                    quote(SEEN)
-                ),
+        // Numbered before the keys are computed: a key may replace a
+        // column the order reads (`SORT id | LIMIT 5 | STATS BY id = id % 3`).
+        let current = match &seen_over {
+            Some(over) => format!(
+                "SELECT *, row_number() OVER ({over}) AS {} FROM ({current})",
+                quote(SEEN)
             ),
-            None => (false, current),
-        })
+            None => current,
+        };
+        Ok((seen_over.is_some(), self.computed_keys(current, keys)?))
     }
 
     /// Elasticsearch's order of the groups of keys `by` over rows that
@@ -946,10 +964,13 @@ impl Pipeline<'_> {
         let mut order = vec![];
         if let [key] = by {
             let q = quote(key);
-            if matches!(
-                self.sql.types.get(key),
-                Some(arrow::datatypes::DataType::Boolean)
-            ) {
+            // A list of booleans too (the key's values are grouped).
+            if self
+                .sql
+                .types
+                .get(key)
+                .is_some_and(|t| super::item_type(t.clone()) == arrow::datatypes::DataType::Boolean)
+            {
                 order.push(format!("{q} ASC NULLS FIRST"));
             } else {
                 order.push(format!("{q} IS NULL DESC"));

@@ -43,7 +43,7 @@ def norm(v, kind=""):
     if kind.startswith("date") and re.match(r"^\d{4}-\d\d-\d\d$", v):
         v += "T00:00:00Z"
     # Elasticsearch's runner reads null in any case.
-    if v in ("", "null", "NULL"):
+    if v == "" or v.lower() == "null":
         return None
     if v.startswith("[") and v.endswith("]"):
         items = [norm(x, kind) for x in split_list(v[1:-1])]

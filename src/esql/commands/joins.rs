@@ -58,6 +58,7 @@ impl Pipeline<'_> {
     /// column of the rows replaces it, also where nothing matched.
     pub(super) fn lookup_join(&mut self, index: &str, on: &LookupOn, at: usize) -> Result<String> {
         let mut current = std::mem::take(&mut self.current);
+        current = self.pin_rows(current);
         let lookup = self.lookup_index(index, at)?;
         let has = |name: &str| lookup.columns.iter().any(|(c, _)| c == name);
         let type_of = |name: &str| {
@@ -354,6 +355,7 @@ impl Pipeline<'_> {
         let (fields, multi) = self.inline_keys(keys)?;
         // A column the pending order sorts on, replaced: the order is kept.
         let current = std::mem::take(&mut self.current);
+        let current = self.pin_rows(current);
         self.current = self.pin_where(current, |k| aggs.iter().any(|(name, _)| name == k));
         let input = self.current.clone();
         let before = (
@@ -362,11 +364,15 @@ impl Pipeline<'_> {
             self.order.clone(),
             self.pinned,
             self.sql.in_order.clone(),
+            (self.bounded, self.rows_sorted),
         );
+        // The groups are joined back to the rows: their order is no matter.
+        self.bounded = false;
         let grouped = self.stats(aggs, &fields)?;
         let stats_types = std::mem::replace(&mut self.sql.types, before.0);
         let outputs = std::mem::replace(&mut self.columns, before.1);
         (self.order, self.pinned, self.sql.in_order) = (before.2, before.3, before.4);
+        (self.bounded, self.rows_sorted) = before.5;
         self.full_text_after = Some("cannot be used after INLINE STATS");
         let mut kept: Vec<String> = self
             .columns
