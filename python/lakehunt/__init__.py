@@ -396,6 +396,7 @@ def _settings(
         threshold_spill=not _env_switch("LAKEHUNT_NO_THRESHOLD_SPILL"),
         compact_views=not _env_switch("LAKEHUNT_NO_COMPACT_VIEWS"),
         merge_headroom=not _env_switch("LAKEHUNT_NO_MERGE_HEADROOM"),
+        spill_fan_in=not _env_switch("LAKEHUNT_NO_SPILL_FAN_IN"),
         hashed_count_distinct=not _env_switch("LAKEHUNT_NO_HASHED_COUNT_DISTINCT"),
         cluster=cluster,
     )

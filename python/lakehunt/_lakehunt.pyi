@@ -26,6 +26,7 @@ class Settings:
         threshold_spill: bool = True,
         compact_views: bool = True,
         merge_headroom: bool = True,
+        spill_fan_in: bool = True,
         hashed_count_distinct: bool = True,
         cluster: str | None = None,
     ) -> None: ...

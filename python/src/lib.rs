@@ -198,6 +198,7 @@ struct Settings {
     threshold_spill: bool,
     compact_views: bool,
     merge_headroom: bool,
+    spill_fan_in: bool,
     hashed_count_distinct: bool,
     cluster: Option<lakehunt::cluster::ClusterUrl>,
 }
@@ -220,6 +221,7 @@ impl Settings {
         threshold_spill = true,
         compact_views = true,
         merge_headroom = true,
+        spill_fan_in = true,
         hashed_count_distinct = true,
         cluster = None,
     ))]
@@ -237,6 +239,7 @@ impl Settings {
         threshold_spill: bool,
         compact_views: bool,
         merge_headroom: bool,
+        spill_fan_in: bool,
         hashed_count_distinct: bool,
         cluster: Option<&str>,
     ) -> PyResult<Settings> {
@@ -282,6 +285,7 @@ impl Settings {
             threshold_spill,
             compact_views,
             merge_headroom,
+            spill_fan_in,
             hashed_count_distinct,
             cluster,
         })
@@ -303,6 +307,7 @@ impl Settings {
             threshold_spill: self.threshold_spill,
             compact_views: self.compact_views,
             merge_headroom: self.merge_headroom,
+            spill_fan_in: self.spill_fan_in,
             hashed_count_distinct: self.hashed_count_distinct,
             settings: vec![],
             stores: self.stores(),

@@ -397,6 +397,7 @@ impl DataArgs {
             threshold_spill: !env_switch("LAKEHUNT_NO_THRESHOLD_SPILL"),
             compact_views: !env_switch("LAKEHUNT_NO_COMPACT_VIEWS"),
             merge_headroom: !env_switch("LAKEHUNT_NO_MERGE_HEADROOM"),
+            spill_fan_in: !env_switch("LAKEHUNT_NO_SPILL_FAN_IN"),
             hashed_count_distinct: !env_switch("LAKEHUNT_NO_HASHED_COUNT_DISTINCT"),
             settings: datafusion_settings(),
             stores: lakehunt::source::remote::StoreOptions {

@@ -201,14 +201,24 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
     let limit = memory_limit(options);
     // Each spilling sort holds this much back for its merge phase (10 MB by
     // default); under a small cap that reservation alone would fail the run.
-    config.options_mut().execution.sort_spill_reservation_bytes =
-        (limit / 64).clamp(64 << 10, 10 << 20);
+    // A DATAFUSION_* setting of it wins, as the others do.
+    if !options
+        .settings
+        .iter()
+        .any(|(key, _)| key == "datafusion.execution.sort_spill_reservation_bytes")
+    {
+        config.options_mut().execution.sort_spill_reservation_bytes =
+            (limit / 64).clamp(64 << 10, 10 << 20);
+    }
     let headroom = options.merge_headroom.then(|| pool::Headroom {
         bytes: pool::headroom(limit, config.target_partitions()),
         floor: config.options().execution.sort_spill_reservation_bytes,
     });
     let mut runtime = RuntimeEnvBuilder::new()
         .with_memory_pool(Arc::new(pool::SessionPool::new(limit, headroom)));
+    if options.spill_fan_in {
+        runtime = runtime.with_max_spill_merge_fan_in(pool::spill_fan_in(limit));
+    }
     if let Some(dir) = &options.tmp_dir {
         if !dir.is_dir() {
             return Err(Error::InvalidParameter {
@@ -737,5 +747,48 @@ mod tests {
             timestamp(1_999_999, TimeUnit::Millisecond, None),
             ScalarValue::TimestampMillisecond(Some(1), None)
         );
+    }
+
+    /// The cap sets how many spill files a merge pass opens; the switch
+    /// leaves DataFusion's unlimited default; a DATAFUSION_* setting of the
+    /// sorts' merge reservation is kept.
+    #[test]
+    fn the_session_limits_a_merge_by_the_cap() {
+        let capped = |cap: u64, fan_in: bool| {
+            let options = EngineOptions {
+                memory_limit: Some(cap),
+                spill_fan_in: fan_in,
+                settings: vec![(
+                    "datafusion.execution.sort_spill_reservation_bytes".into(),
+                    "12345".into(),
+                )],
+                ..EngineOptions::default()
+            };
+            session(&options).unwrap()
+        };
+        let ctx = capped(256 << 20, true);
+        assert_eq!(ctx.runtime_env().disk_manager.max_spill_merge_fan_in(), 8);
+        assert_eq!(
+            ctx.copied_config()
+                .options()
+                .execution
+                .sort_spill_reservation_bytes,
+            12345
+        );
+        let ctx = capped(64 << 20, false);
+        assert_eq!(ctx.runtime_env().disk_manager.max_spill_merge_fan_in(), 0);
+        let ctx = session(&EngineOptions {
+            memory_limit: Some(64 << 20),
+            ..EngineOptions::default()
+        })
+        .unwrap();
+        assert_eq!(
+            ctx.copied_config()
+                .options()
+                .execution
+                .sort_spill_reservation_bytes,
+            1 << 20
+        );
+        assert_eq!(ctx.runtime_env().disk_manager.max_spill_merge_fan_in(), 4);
     }
 }

@@ -58,6 +58,11 @@ pub struct EngineOptions {
     /// see `engine::pool`). The CLI turns it off with
     /// `LAKEHUNT_NO_MERGE_HEADROOM=1`.
     pub merge_headroom: bool,
+    /// Merge at most one spill file per 32 MiB of the cap in one pass (4 to
+    /// 64; default on; see `engine::pool::spill_fan_in`); off, every spill
+    /// file at once as far as the pool allows (DataFusion's default). The
+    /// CLI turns it off with `LAKEHUNT_NO_SPILL_FAN_IN=1`.
+    pub spill_fan_in: bool,
     /// Count ES|QL's `COUNT_DISTINCT` by 64-bit hashes of the values, in a
     /// groups accumulator (default on; see `lakehunt_udfs::count_distinct`);
     /// off, exactly by DataFusion's `count(DISTINCT x)`. The CLI turns it off
@@ -94,6 +99,7 @@ impl Default for EngineOptions {
             threshold_spill: true,
             compact_views: true,
             merge_headroom: true,
+            spill_fan_in: true,
             hashed_count_distinct: true,
             settings: vec![],
             stores: StoreOptions::default(),

@@ -36,6 +36,23 @@ pub(crate) fn headroom(limit: usize, partitions: usize) -> usize {
         .min(limit / (2 * partitions.max(1)))
 }
 
+/// How many spill files one merge pass of a pool of `limit` bytes opens:
+/// one per 32 MiB, 4 to 64.
+///
+/// DataFusion's merge of spilled runs (a sort's, an aggregation's) seats as
+/// many runs as the pool lets it, each with two batches reserved
+/// (apache/datafusion#16908); two partitions' sorts and aggregations
+/// merging at once then left none for the last to start: the seed hunt
+/// with every pair a group failed under 128 MiB, and a 100M-event sort or
+/// GROUP BY capped at 256 MiB peaked 200 MiB over the cap (a merge holding
+/// memory the pool granted, and what it read besides). Fewer runs a pass
+/// means more passes over the spill files, and merges that fit beside each
+/// other.
+#[must_use]
+pub(crate) fn spill_fan_in(limit: usize) -> usize {
+    (limit / (32 << 20)).clamp(4, 64)
+}
+
 /// How many of the largest holders a refusal names.
 const TOP: usize = 5;
 
@@ -157,6 +174,14 @@ impl MemoryPool for SessionPool {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    #[test]
+    fn a_merge_opens_one_spill_file_per_32_mib_of_the_cap() {
+        assert_eq!(spill_fan_in(64 << 20), 4);
+        assert_eq!(spill_fan_in(256 << 20), 8);
+        assert_eq!(spill_fan_in(1 << 30), 32);
+        assert_eq!(spill_fan_in(12 << 30), 64);
+    }
 
     #[test]
     fn sort_merges_leave_the_headroom_to_others() {
