@@ -7,7 +7,7 @@ mod joins;
 
 use super::ast::{Command, Expr};
 use super::expr::Sql;
-use super::parser::parse;
+use super::parser::parse_with_settings;
 use super::patterns::{GrokKeys, GrokType, capture, dissect_regex, grok_regex};
 use super::{
     EnrichPolicy, Error, LookupIndex, Result, Target, add_columns, error, item_type, quote,
@@ -171,8 +171,11 @@ const SEEN: &str = "__lakehunt_seen";
 const NONE: &str = "__lakehunt_none";
 
 pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
-    let commands = parse(query)?;
+    let (settings, commands) = parse_with_settings(query)?;
     let mut pipeline = Pipeline::start(&commands, target)?;
+    if settings.nullify_unmapped && pipeline.known {
+        pipeline.nullify(&commands);
+    }
     let mut rest = &commands[1..];
     while let Some(((at, command), _)) = rest.split_first() {
         let at = *at;
@@ -400,6 +403,89 @@ impl Pipeline<'_> {
             emptied: false,
             levels: 0,
         })
+    }
+
+    /// `SET unmapped_fields = "nullify"`: each field `commands` read that
+    /// neither the data has nor a command makes is a NULL column. Reads
+    /// after a DISSECT, GROK, ENRICH or LOOKUP JOIN are left to fail as
+    /// unknown (the columns those make are not known here).
+    fn nullify(&mut self, commands: &[(usize, Command)]) {
+        let (mut read, mut made): (Vec<&str>, Vec<&str>) = (vec![], vec![]);
+        for (_, command) in commands {
+            match command {
+                Command::From(..) | Command::Limit(_) => {}
+                Command::Row(assignments) | Command::Eval(assignments) => {
+                    for (name, e) in assignments {
+                        e.fields(&mut read);
+                        made.push(name);
+                    }
+                }
+                Command::Stats(aggs, keys) | Command::InlineStats(aggs, keys) => {
+                    for (name, e) in aggs.iter().chain(keys) {
+                        e.fields(&mut read);
+                        made.push(name);
+                    }
+                }
+                Command::Where(e) => e.fields(&mut read),
+                Command::LimitBy(_, keys) => keys.iter().for_each(|e| e.fields(&mut read)),
+                Command::Sort(keys) => read.extend(keys.iter().map(|k| k.0.as_str())),
+                Command::Keep(names) | Command::Drop(names) => {
+                    read.extend(
+                        names
+                            .iter()
+                            .filter(|n| !n.contains('*'))
+                            .map(String::as_str),
+                    );
+                }
+                Command::MvExpand(field) => read.push(field),
+                Command::Rename(pairs) => {
+                    for (old, new) in pairs {
+                        read.push(old);
+                        made.push(new);
+                    }
+                }
+                Command::Dissect(..)
+                | Command::Grok(..)
+                | Command::Enrich(..)
+                | Command::LookupJoin(..) => break,
+            }
+        }
+        let mut nulls: Vec<String> = vec![];
+        for name in read {
+            // `.caseless` and `.text` sub-fields resolve on their parent.
+            let parent = name
+                .strip_suffix(".caseless")
+                .or_else(|| name.strip_suffix(".text"));
+            if name == "*"
+                || made.contains(&name)
+                || self
+                    .columns
+                    .iter()
+                    .any(|c| c == name || Some(c.as_str()) == parent)
+                || nulls.iter().any(|n| n == name)
+            {
+                continue;
+            }
+            nulls.push(name.to_owned());
+        }
+        if nulls.is_empty() {
+            return;
+        }
+        let added: Vec<String> = nulls
+            .iter()
+            .map(|n| format!("NULL AS {}", quote(n)))
+            .collect();
+        self.current = format!(
+            "SELECT *, {} FROM ({})",
+            added.join(", "),
+            std::mem::take(&mut self.current)
+        );
+        for name in nulls {
+            self.sql
+                .types
+                .insert(name.clone(), arrow::datatypes::DataType::Null);
+            self.columns.push(name);
+        }
     }
 
     fn unknown(&self, name: &str) -> Error {

@@ -24,6 +24,8 @@ pub(super) enum Tok {
     LBracket,
     RBracket,
     Comma,
+    /// `;`, which ends a `SET name = value` statement before the query.
+    Semicolon,
 }
 
 pub(super) fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
@@ -60,6 +62,10 @@ pub(super) fn lex(text: &str) -> Result<Vec<(Tok, usize)>> {
             }
             b',' => {
                 out.push((Tok::Comma, i));
+                i += 1;
+            }
+            b';' => {
+                out.push((Tok::Semicolon, i));
                 i += 1;
             }
             b'[' => {

@@ -239,10 +239,14 @@ pub fn check(query: &str) -> Result<()> {
 #[must_use]
 pub fn reads_no_index(query: &str) -> bool {
     match lexer::lex(query) {
-        Ok(tokens) => matches!(
-            tokens.first(),
-            Some((lexer::Tok::Ident(word), _)) if word.eq_ignore_ascii_case("row")
-        ),
+        // After any `SET name = value;` statements; a bad one is the answer.
+        Ok(tokens) => match parser::settings(&tokens) {
+            Ok((_, first)) => matches!(
+                tokens.get(first),
+                Some((lexer::Tok::Ident(word), _)) if word.eq_ignore_ascii_case("row")
+            ),
+            Err(_) => true,
+        },
         // Read no data for a query that does not lex: its error is the
         // answer, not a request for --data.
         Err(_) => true,

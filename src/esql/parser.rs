@@ -1055,12 +1055,88 @@ fn within_limits(toks: &[(Tok, usize)]) -> Result<()> {
     Ok(())
 }
 
+/// ES|QL's query settings: `SET name = value;` statements before the query.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct Settings {
+    /// `SET unmapped_fields = "nullify"`: a field the data lacks reads as
+    /// NULL instead of failing the query (Elasticsearch's technical preview).
+    pub(super) nullify_unmapped: bool,
+}
+
+/// The settings `toks` begin with, and the index of the query's first
+/// token. Elasticsearch's `time_zone` is taken only as UTC (dates here are
+/// UTC); `unmapped_fields` as `fail` or `nullify`; any other is refused.
+pub(super) fn settings(toks: &[(Tok, usize)]) -> Result<(Settings, usize)> {
+    let mut settings = Settings::default();
+    let mut at = 0;
+    while let Some((Tok::Ident(word), pos)) = toks.get(at)
+        && word.eq_ignore_ascii_case("set")
+    {
+        let (Some((Tok::Ident(name), _)), Some((Tok::Op("="), _)), Some((value, value_at))) =
+            (toks.get(at + 1), toks.get(at + 2), toks.get(at + 3))
+        else {
+            return Err(error(*pos, "SET takes a setting: SET name = \"value\";"));
+        };
+        if !matches!(toks.get(at + 4), Some((Tok::Semicolon, _))) {
+            return Err(error(*value_at, "expected ; after the setting's value"));
+        }
+        let text = match value {
+            Tok::Str(text) => text.as_str(),
+            _ => "",
+        };
+        match name.to_ascii_lowercase().as_str() {
+            "unmapped_fields" => match text.to_ascii_lowercase().as_str() {
+                "fail" => settings.nullify_unmapped = false,
+                "nullify" => settings.nullify_unmapped = true,
+                _ => {
+                    return Err(error(
+                        *value_at,
+                        "SET unmapped_fields takes \"fail\" or \"nullify\" (\"load\" is not \
+                         supported: the data's fields are all read)",
+                    ));
+                }
+            },
+            "time_zone" => {
+                if !matches!(
+                    text.to_ascii_uppercase().as_str(),
+                    "Z" | "UTC" | "GMT" | "ETC/UTC" | "+00:00" | "-00:00" | "+00" | "+0"
+                ) {
+                    return Err(error(
+                        *value_at,
+                        format!(
+                            "SET time_zone = {text:?} is not supported yet: dates are \
+                             truncated, formatted and read in UTC"
+                        ),
+                    ));
+                }
+            }
+            other => {
+                return Err(error(
+                    toks[at + 1].1,
+                    format!(
+                        "unknown setting {other} (SET takes unmapped_fields and time_zone here)"
+                    ),
+                ));
+            }
+        }
+        at += 5;
+    }
+    Ok((settings, at))
+}
+
+pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
+    parse_with_settings(text).map(|(_, commands)| commands)
+}
+
+/// The query's settings (see [`settings`]) and its commands.
 #[expect(
     clippy::too_many_lines,
     reason = "one match arm per command keyword, each short"
 )]
-pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
-    let toks = lex(text)?;
+pub(super) fn parse_with_settings(text: &str) -> Result<(Settings, Vec<(usize, Command)>)> {
+    let mut toks = lex(text)?;
+    let (settings, first) = settings(&toks)?;
+    toks.drain(..first);
     within_limits(&toks)?;
     let mut p = Parser {
         toks,
@@ -1319,5 +1395,5 @@ pub(super) fn parse(text: &str) -> Result<Vec<(usize, Command)>> {
     ) {
         return Err(error(0, "a query starts with FROM or ROW"));
     }
-    Ok(commands)
+    Ok((settings, commands))
 }

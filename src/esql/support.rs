@@ -65,6 +65,27 @@ use Status::{Partial, Refused, Supported};
 /// Every construct, grouped by kind, in the order `docs/esql.md` lists them.
 pub const CONSTRUCTS: &[Construct] = &[
     c(
+        "Settings",
+        "SET unmapped_fields = \"nullify\"; (before the query)",
+        Supported,
+        "a field the query reads that the data lacks and no command makes is a NULL column (SUM of it is NULL), as Elasticsearch's technical preview; \"fail\" is the default; \"load\" refused; reads after a DISSECT, GROK, ENRICH or LOOKUP JOIN still fail as unknown",
+        "esql/settings.slt",
+    ),
+    c(
+        "Settings",
+        "SET time_zone = \"...\";",
+        Partial,
+        "UTC only (Z, UTC, +00:00): dates are truncated, formatted and read in UTC; any other zone refused by name",
+        "esql/settings.slt",
+    ),
+    c(
+        "Settings",
+        "SET other settings",
+        Refused,
+        "\"unknown setting NAME\"; a SET without its ; refused",
+        "esql/settings.slt",
+    ),
+    c(
         "Source command",
         "FROM pattern[, pattern...]",
         Supported,

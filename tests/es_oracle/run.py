@@ -78,7 +78,9 @@ def run(args, case):
     if case["index"]:
         cmd += ["--index", f"employees={args.employees}"]
     try:
-        p = subprocess.run(cmd + [case["query"]], capture_output=True, text=True, timeout=60)
+        # The case's settings (`SET time_zone = "+10:00";`) go before it.
+        query = "".join(f"{setting}\n" for setting in case.get("settings") or []) + case["query"]
+        p = subprocess.run(cmd + [query], capture_output=True, text=True, timeout=60)
     except subprocess.TimeoutExpired:
         return "timeout", None
     if p.returncode != 0:
