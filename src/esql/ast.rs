@@ -48,6 +48,8 @@ pub(super) const AGGREGATES: &[&str] = &[
     "weighted_avg",
     "median_absolute_deviation",
     "top",
+    "first",
+    "last",
     "present",
     "absent",
 ];

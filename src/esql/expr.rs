@@ -947,6 +947,7 @@ impl<'a> Sql<'a> {
                 true,
             ))),
             "min" | "max" => item_type(self.infer(args.first()?)?),
+            "first" | "last" => self.infer(args.first()?)?,
             "sum" if item_type(self.infer(args.first()?)?).is_integer() => T::Int64,
             "avg"
             | "median"
@@ -956,14 +957,14 @@ impl<'a> Sql<'a> {
             | "percentile"
             | "weighted_avg"
             | "median_absolute_deviation" => T::Float64,
-            "top" => match args.get(1) {
-                Some(Expr::Int(1)) => item_type(self.infer(args.first()?)?),
-                _ => T::List(std::sync::Arc::new(Field::new(
-                    "item",
-                    item_type(self.infer(args.first()?)?),
-                    true,
-                ))),
-            },
+            // With an output field (the fourth argument), its values.
+            "top" => {
+                let of = item_type(self.infer(args.get(3).or(args.first())?)?);
+                match args.get(1) {
+                    Some(Expr::Int(1)) => of,
+                    _ => T::List(std::sync::Arc::new(Field::new("item", of, true))),
+                }
+            }
             _ => return None,
         })
     }

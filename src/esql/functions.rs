@@ -1419,42 +1419,88 @@ impl Sql<'_> {
                 self.expr(arg, out)?;
                 out.push_str(" AS DOUBLE)))");
             }
-            ("top", [arg, limit, order @ ..]) if order.len() <= 1 => {
-                let Expr::Int(limit) = limit else {
-                    return Err(error(pos, "TOP's limit must be a whole-number literal"));
-                };
-                if *limit < 1 {
-                    return Err(error(pos, "TOP's limit must be greater than 0"));
-                }
-                let order = match order.first() {
-                    None => "ASC",
-                    Some(Expr::Str(o)) if o.eq_ignore_ascii_case("asc") => "ASC",
-                    Some(Expr::Str(o)) if o.eq_ignore_ascii_case("desc") => "DESC",
-                    Some(_) => {
-                        return Err(error(pos, "TOP's order must be \"asc\" or \"desc\""));
-                    }
-                };
-                // The top values, repeats included; one value when the
-                // limit is 1.
-                let mut v = String::new();
-                self.expr(arg, &mut v)?;
-                let gathered = format!("array_agg({v}) FILTER (WHERE {v} IS NOT NULL)");
-                // Of a multi-valued field every value.
-                let gathered = if self.is_list(arg) {
-                    format!("flatten({gathered})")
-                } else {
-                    gathered
-                };
-                let sorted = format!("array_sort({gathered}, '{order}')");
-                if *limit == 1 {
-                    let _ = write!(out, "array_element({sorted}, 1)");
-                } else {
-                    let _ = write!(out, "array_slice({sorted}, 1, {limit})");
-                }
+            ("top", [arg, limit, order @ ..]) if order.len() <= 2 => {
+                self.top(arg, limit, order, pos, out)?;
             }
             _ => return Ok(false),
         }
         Ok(true)
+    }
+
+    /// `TOP(field, limit[, order[, output]])` into `out`.
+    fn top(
+        &self,
+        arg: &Expr,
+        limit: &Expr,
+        order: &[Expr],
+        pos: usize,
+        out: &mut String,
+    ) -> Result<()> {
+        let Expr::Int(limit) = limit else {
+            return Err(error(pos, "TOP's limit must be a whole-number literal"));
+        };
+        if *limit < 1 {
+            return Err(error(pos, "TOP's limit must be greater than 0"));
+        }
+        let (order, output) = match order {
+            [order, output] => (Some(order), Some(output)),
+            [order] => (Some(order), None),
+            _ => (None, None),
+        };
+        let order = match order {
+            None => "ASC",
+            Some(Expr::Str(o)) if o.eq_ignore_ascii_case("asc") => "ASC",
+            Some(Expr::Str(o)) if o.eq_ignore_ascii_case("desc") => "DESC",
+            Some(_) => {
+                return Err(error(pos, "TOP's order must be \"asc\" or \"desc\""));
+            }
+        };
+        // The top values, repeats included; one value when the
+        // limit is 1.
+        let mut v = String::new();
+        self.expr(arg, &mut v)?;
+        // TOP(x, n, order, x) is TOP(x, n, order), as Elasticsearch rewrites it.
+        let mut o = String::new();
+        if let Some(output) = output {
+            self.expr(output, &mut o)?;
+        }
+        if let Some(output) = output.filter(|_| o != v) {
+            // TOP(field, n, order, output): the output field's
+            // values of the top n rows by the field, ties by the
+            // output in the same order, as Elasticsearch's sort of
+            // pairs (the tallest of five at 2.1 is the highest
+            // emp_no); rows where either is NULL are left out.
+            if self.is_list(arg) || self.is_list(output) {
+                return Err(error(
+                    pos,
+                    "TOP with an output field of a multi-valued field is not supported yet",
+                ));
+            }
+            let gathered = format!(
+                "array_agg({o} ORDER BY {v} {order}, {o} {order}) FILTER (WHERE {v} IS \
+                 NOT NULL AND {o} IS NOT NULL)"
+            );
+            if *limit == 1 {
+                let _ = write!(out, "array_element({gathered}, 1)");
+            } else {
+                let _ = write!(out, "array_slice({gathered}, 1, {limit})");
+            }
+            return Ok(());
+        }
+        let gathered = format!("array_agg({v}) FILTER (WHERE {v} IS NOT NULL)");
+        // Of a multi-valued field every value.
+        let gathered = if self.is_list(arg) {
+            format!("flatten({gathered})")
+        } else {
+            gathered
+        };
+        let sorted = format!("array_sort({gathered}, '{order}')");
+        if *limit == 1 {
+            let _ = write!(out, "array_element({sorted}, 1)");
+        } else {
+            let _ = write!(out, "array_slice({sorted}, 1, {limit})");
+        }
+        Ok(())
     }
 
     /// MEDIAN, PERCENTILE and MEDIAN_ABSOLUTE_DEVIATION of a multi-valued
@@ -1543,6 +1589,32 @@ impl Sql<'_> {
                         "array_sort(array_agg(DISTINCT {v}) FILTER (WHERE {v} IS NOT NULL))"
                     );
                 }
+            }
+            ("first" | "last", [value, sort]) => {
+                // The value (a list whole, NULL as NULL) of the row with the
+                // earliest (FIRST) or latest (LAST) sort value: a list by its
+                // smallest (largest) value, addresses and versions as such;
+                // rows without one only where no row has one; among ties any.
+                let first = name == "first";
+                let mut v = String::new();
+                self.expr(value, &mut v)?;
+                let mut key = String::new();
+                self.expr(sort, &mut key)?;
+                let key = if self.is_list(sort) {
+                    let of_list = if first { "array_min" } else { "array_max" };
+                    format!("{of_list}({key})")
+                } else if self.is_ip(sort) {
+                    format!("ip_key({key})")
+                } else if self.is_version(sort) {
+                    format!("version_key({key})")
+                } else {
+                    key
+                };
+                let direction = if first { "ASC" } else { "DESC" };
+                let _ = write!(
+                    out,
+                    "first_value({v} ORDER BY {key} {direction} NULLS LAST)"
+                );
             }
             ("median" | "median_absolute_deviation" | "percentile", [arg, ..])
                 if self.is_list(arg) && self.every_value(name, args, out)? => {}

@@ -1368,6 +1368,20 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Aggregates (STATS)",
+        "TOP(field, limit, order, output)",
+        Partial,
+        "the output field's values of the top rows by the field, ties by the output in the same order (Elasticsearch's sort of pairs); rows where either is NULL left out; a multi-valued field or output refused",
+        "esql/stats_more.slt",
+    ),
+    c(
+        "Aggregates (STATS)",
+        "FIRST(value, sort), LAST(value, sort)",
+        Supported,
+        "the value of the row with the earliest (latest) sort value, NULL if that row's is, a list whole; a multi-valued sort value by its smallest (largest) value; rows without a sort value count only where no row has one; among ties any row (Elasticsearch: the first it meets)",
+        "esql/stats_more.slt",
+    ),
+    c(
+        "Aggregates (STATS)",
         "any other aggregate (SAMPLE, ST_CENTROID_AGG, ST_EXTENT_AGG, ...)",
         Refused,
         "\"aggregate X is not supported yet\"",
