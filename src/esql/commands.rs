@@ -410,21 +410,37 @@ impl Pipeline<'_> {
     /// after a DISSECT, GROK, ENRICH or LOOKUP JOIN are left to fail as
     /// unknown (the columns those make are not known here).
     fn nullify(&mut self, commands: &[(usize, Command)]) {
-        let (mut read, mut made): (Vec<&str>, Vec<&str>) = (vec![], vec![]);
+        // In order: a name counts as made only for the commands after the
+        // one that makes it (`WHERE x > 1 | EVAL x = 2` reads an unmapped x;
+        // `BY user.name` reads the field it names).
+        fn note<'a>(read: &[&'a str], made: &[&'a str], unmapped: &mut Vec<&'a str>) {
+            for &name in read {
+                if !made.contains(&name) && !unmapped.contains(&name) {
+                    unmapped.push(name);
+                }
+            }
+        }
+        let mut made: Vec<&str> = vec![];
+        let mut unmapped: Vec<&str> = vec![];
         for (_, command) in commands {
+            let mut read: Vec<&str> = vec![];
             match command {
                 Command::From(..) | Command::Limit(_) => {}
                 Command::Row(assignments) | Command::Eval(assignments) => {
                     for (name, e) in assignments {
                         e.fields(&mut read);
+                        note(&read, &made, &mut unmapped);
+                        read.clear();
                         made.push(name);
                     }
                 }
                 Command::Stats(aggs, keys) | Command::InlineStats(aggs, keys) => {
-                    for (name, e) in aggs.iter().chain(keys) {
+                    for (_, e) in aggs.iter().chain(keys) {
                         e.fields(&mut read);
-                        made.push(name);
                     }
+                    note(&read, &made, &mut unmapped);
+                    read.clear();
+                    made.extend(aggs.iter().chain(keys).map(|(name, _)| name.as_str()));
                 }
                 Command::Where(e) => e.fields(&mut read),
                 Command::LimitBy(_, keys) => keys.iter().for_each(|e| e.fields(&mut read)),
@@ -439,25 +455,25 @@ impl Pipeline<'_> {
                 }
                 Command::MvExpand(field) => read.push(field),
                 Command::Rename(pairs) => {
-                    for (old, new) in pairs {
-                        read.push(old);
-                        made.push(new);
-                    }
+                    read.extend(pairs.iter().map(|(old, _)| old.as_str()));
+                    note(&read, &made, &mut unmapped);
+                    read.clear();
+                    made.extend(pairs.iter().map(|(_, new)| new.as_str()));
                 }
                 Command::Dissect(..)
                 | Command::Grok(..)
                 | Command::Enrich(..)
                 | Command::LookupJoin(..) => break,
             }
+            note(&read, &made, &mut unmapped);
         }
         let mut nulls: Vec<String> = vec![];
-        for name in read {
+        for name in unmapped {
             // `.caseless` and `.text` sub-fields resolve on their parent.
             let parent = name
                 .strip_suffix(".caseless")
                 .or_else(|| name.strip_suffix(".text"));
             if name == "*"
-                || made.contains(&name)
                 || self
                     .columns
                     .iter()

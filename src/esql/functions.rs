@@ -1601,6 +1601,12 @@ impl Sql<'_> {
                 let mut key = String::new();
                 self.expr(sort, &mut key)?;
                 let key = if self.is_list(sort) {
+                    if self.is_ip(sort) || self.is_version(sort) {
+                        return Err(error(
+                            *pos,
+                            "FIRST and LAST by a multi-valued ip or version are not supported yet",
+                        ));
+                    }
                     let of_list = if first { "array_min" } else { "array_max" };
                     format!("{of_list}({key})")
                 } else if self.is_ip(sort) {
@@ -1615,6 +1621,16 @@ impl Sql<'_> {
                     out,
                     "first_value({v} ORDER BY {key} {direction} NULLS LAST)"
                 );
+            }
+            ("first" | "last", _) => {
+                return Err(error(
+                    *pos,
+                    format!(
+                        "{} takes 2 arguments (value, sort), got {}",
+                        name.to_ascii_uppercase(),
+                        args.len()
+                    ),
+                ));
             }
             ("median" | "median_absolute_deviation" | "percentile", [arg, ..])
                 if self.is_list(arg) && self.every_value(name, args, out)? => {}

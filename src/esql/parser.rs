@@ -314,8 +314,12 @@ impl Parser {
                             *first = only(first.clone());
                         }
                         // WEIGHTED_AVG sums its weights too: those of the rows
-                        // kept (a constant weight makes it an average).
-                        if f == "weighted_avg" && args.len() == 2 && !constant(&args[1]) {
+                        // kept (a constant weight makes it an average); FIRST
+                        // and LAST choose among the rows kept (the others'
+                        // sort values are NULL, which come last).
+                        if (f == "weighted_avg" && args.len() == 2 && !constant(&args[1]))
+                            || (matches!(f.as_str(), "first" | "last") && args.len() == 2)
+                        {
                             args[1] = only(args[1].clone());
                         }
                         args
@@ -1164,7 +1168,9 @@ pub(super) fn parse_with_settings(text: &str) -> Result<(Settings, Vec<(usize, C
                 // Index patterns (`logs-endpoint.events.network-*`) are taken as
                 // written, up to the first pipe.
                 let from = p.pos();
-                while !matches!(p.peek(), None | Some(Tok::Pipe)) && !p.keyword("metadata") {
+                while !matches!(p.peek(), None | Some(Tok::Pipe | Tok::Semicolon))
+                    && !p.keyword("metadata")
+                {
                     p.at += 1;
                 }
                 let until = p.pos();
@@ -1371,6 +1377,12 @@ pub(super) fn parse_with_settings(text: &str) -> Result<(Settings, Vec<(usize, C
         match p.next() {
             None => break,
             Some(Tok::Pipe) => {}
+            Some(Tok::Semicolon) => {
+                return Err(error(
+                    p.toks.get(p.at - 1).map_or(p.end, |t| t.1),
+                    "; only ends a SET statement, before the query",
+                ));
+            }
             Some(_) => {
                 return Err(error(
                     p.toks.get(p.at - 1).map_or(p.end, |t| t.1),

@@ -58,7 +58,8 @@ pub fn query_language(query: &str) -> &'static str {
         .collect::<String>()
         .to_ascii_lowercase();
     match word.as_str() {
-        "from" | "row" | "show" => "ES|QL",
+        // `SET name = value;` statements come before an ES|QL query.
+        "from" | "row" | "show" | "set" => "ES|QL",
         "select" | "with" => "SQL",
         _ => "EQL",
     }
@@ -105,6 +106,10 @@ mod tests {
         assert_eq!(query_language("from logs-* | limit 1"), "ES|QL");
         assert_eq!(query_language("// note\n/* more */ FROM x"), "ES|QL");
         assert_eq!(query_language("SELECT * FROM shadow"), "SQL");
+        assert_eq!(
+            query_language("SET unmapped_fields = \"nullify\"; FROM x"),
+            "ES|QL"
+        );
         assert_eq!(
             query_language("sequence by process.entity_id [process where true]"),
             "EQL"
