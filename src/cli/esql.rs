@@ -23,8 +23,9 @@ FROM's index patterns all read --data, or each its own --index PATTERN=PATH
 NOW() is --as-of (default: now), and events
 after --as-of are not visible, so a query over an archive answers as it would
 have at that instant. Supported so far: FROM (with METADATA _index, _id), ROW and
-[list] literals, WHERE, KEEP, DROP, RENAME, EVAL, STATS (SUM, COUNT, COUNT_DISTINCT,
-MIN, MAX, AVG, MEDIAN, VALUES, STD_DEV, PERCENTILE, WEIGHTED_AVG, TOP,
+[list] literals, `SET unmapped_fields = \"nullify\";` before the query, WHERE, KEEP,
+DROP, RENAME, EVAL, STATS (SUM, COUNT, COUNT_DISTINCT, MIN, MAX, AVG, MEDIAN, VALUES,
+STD_DEV, PERCENTILE, WEIGHTED_AVG, TOP, FIRST, LAST,
 MEDIAN_ABSOLUTE_DEVIATION, and expressions over them) BY (an aggregate may have its
 own WHERE), SORT, LIMIT, DISSECT, GROK (common
 patterns), MV_EXPAND, ENRICH (--enrich POLICY=PATH), LOOKUP JOIN (--index
@@ -40,7 +41,8 @@ hash (MD5, SHA1, SHA256, HASH) and string functions (LOCATE, REPEAT, ...),
 DATE_EXTRACT, DATE_PARSE, IP_PREFIX, CIDR_MATCH, NOW() and time spans,
 comments, MATCH and `field : query`. Not yet (each an error naming the
 construct and its position): METADATA _score and _version, GROK patterns
-beyond the common ones, spatial and vector functions. Every construct, its status and how it
+beyond the common ones, spatial and vector functions, SET time_zone other than
+UTC. Every construct, its status and how it
 differs from Elasticsearch: docs/esql.md (generated from the code).
 Unlike ES|QL, all rows are returned unless --esql-default-limit (ES|QL's implicit
 LIMIT 1000).";
