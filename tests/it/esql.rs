@@ -848,3 +848,39 @@ fn count_distinct_by_hashes_equals_the_exact_count() {
     assert_eq!(hashed, sql);
     assert_eq!(esql(Some("LAKEHUNT_NO_HASHED_COUNT_DISTINCT")), sql);
 }
+
+/// A ROW reads no data, so the command reads no events' schema; a lookup
+/// index's fields were then unknown to the commands after LOOKUP JOIN
+/// ("unknown column name"). They are columns like any other, and the rows
+/// keep the ROW's order (3, 1, 2).
+#[test]
+fn a_rows_lookup_fields_are_columns_after_the_join() {
+    use arrow::array::{Int32Array, StringArray};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lk.parquet");
+    let batch = arrow::record_batch::RecordBatch::try_from_iter([
+        (
+            "k",
+            Arc::new(Int32Array::from(vec![1, 2, 3])) as arrow::array::ArrayRef,
+        ),
+        (
+            "name",
+            Arc::new(StringArray::from(vec!["one", "two", "three"])) as arrow::array::ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let file = std::fs::File::create(&path).unwrap();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    let index = format!("lk={}", path.display());
+    let out = crate::common::lakehunt(&[
+        "esql",
+        "ROW k = [3, 1, 2] | MV_EXPAND k | LOOKUP JOIN lk ON k | STATS n = COUNT(*) BY name",
+        "--index",
+        &index,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(crate::common::ok(&out), "n,name\n1,three\n1,one\n1,two\n");
+}

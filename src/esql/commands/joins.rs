@@ -60,6 +60,9 @@ impl Pipeline<'_> {
         let mut current = std::mem::take(&mut self.current);
         current = self.pin_rows(current);
         let lookup = self.lookup_index(index, at)?;
+        // The index's columns are known where its files were read: with
+        // the data, and also for a ROW (which reads no data).
+        let at_hand = self.tables.at_hand || !lookup.columns.is_empty();
         let has = |name: &str| lookup.columns.iter().any(|(c, _)| c == name);
         let type_of = |name: &str| {
             lookup
@@ -75,7 +78,7 @@ impl Pipeline<'_> {
                     if self.known && !self.columns.contains(f) {
                         return Err(self.unknown(f));
                     }
-                    if self.tables.at_hand && !has(f) {
+                    if at_hand && !has(f) {
                         return Err(error(
                             at,
                             format!("lookup index {index} has no field {f} to join on"),
@@ -88,7 +91,7 @@ impl Pipeline<'_> {
             LookupOn::Condition(cond) => (self.join_condition(index, &lookup, cond, at)?, vec![]),
         };
         // The index's columns, less the keys (the rows keep theirs).
-        let added: Vec<(String, Option<DataType>)> = if self.tables.at_hand {
+        let added: Vec<(String, Option<DataType>)> = if at_hand {
             lookup
                 .columns
                 .iter()
@@ -112,7 +115,7 @@ impl Pipeline<'_> {
             format!("q.* EXCLUDE ({})", list.join(", "))
         };
         let mut select = vec![kept];
-        if self.tables.at_hand {
+        if at_hand {
             select.extend(added.iter().map(|(c, _)| format!("l.{0} AS {0}", quote(c))));
         } else {
             let list: Vec<String> = keys.iter().map(|c| quote(c)).collect();
@@ -126,6 +129,10 @@ impl Pipeline<'_> {
             self.columns.retain(|c| *c != name);
             self.columns.push(name.clone());
             self.sql.new_column(&name, t);
+        }
+        // Columns nobody knows of now come: later commands check none.
+        if !at_hand {
+            self.known = false;
         }
         Ok(format!(
             "SELECT {} FROM ({current}) q LEFT JOIN {} l ON {condition}",
