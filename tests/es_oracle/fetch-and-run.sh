@@ -21,4 +21,13 @@ if [ ! -d "$work/es/.git" ]; then
 fi
 python3 tests/es_oracle/extract.py "$work/es/$fixtures" "$work/cases.json"
 python3 tests/es_oracle/make_employees.py "$work/es/$fixtures/data/employees.csv" "$work/employees.parquet"
-python3 tests/es_oracle/run.py "$work/cases.json" "$work/employees.parquet" "$@"
+# The lookup indexes and the enrich policy the cases name (the policy's
+# source index keeps language_code as a keyword).
+mkdir -p "$work/lookups"
+data="$work/es/$fixtures/data"
+python3 tests/es_oracle/make_employees.py "$data/languages.csv" "$work/lookups/languages_lookup.parquet"
+python3 tests/es_oracle/make_employees.py "$data/languages_non_unique_key.csv" \
+  "$work/lookups/languages_lookup_non_unique_key.parquet"
+sed '1s/language_code:integer/language_code:keyword/' "$data/languages.csv" > "$work/languages_policy.csv"
+python3 tests/es_oracle/make_employees.py "$work/languages_policy.csv" "$work/lookups/languages_policy.parquet"
+python3 tests/es_oracle/run.py "$work/cases.json" "$work/employees.parquet" --lookups "$work/lookups" "$@"

@@ -17,6 +17,7 @@ import csv
 import io
 import ipaddress
 import json
+import os
 import re
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
@@ -77,6 +78,15 @@ def run(args, case):
     cmd = [args.lakehunt, "esql", "--as-of", "2026-01-15T12:00:00Z", "--format", "csv"]
     if case["index"]:
         cmd += ["--index", f"employees={args.employees}"]
+    # Lookup indexes and enrich policies the query names, where converted
+    # (`make_employees.py` on Elasticsearch's languages CSVs; README.md).
+    if args.lookups:
+        for kind, name in re.findall(r"(?i)\b(lookup\s+join|enrich)\s+([a-z_]+)", case["query"]):
+            path = f"{args.lookups}/{name}.parquet"
+            if os.path.exists(path):
+                flag = "--enrich" if kind.lower() == "enrich" else "--index"
+                if f"{name}={path}" not in cmd:
+                    cmd += [flag, f"{name}={path}"]
     try:
         # The case's settings (`SET time_zone = "+10:00";`) go before it.
         query = "".join(f"{setting}\n" for setting in case.get("settings") or []) + case["query"]
@@ -106,6 +116,7 @@ def main():
     parser.add_argument("cases")
     parser.add_argument("employees")
     parser.add_argument("--lakehunt", default="target/debug/lakehunt")
+    parser.add_argument("--lookups", help="a folder of NAME.parquet lookup indexes and enrich policies")
     parser.add_argument("--only", help="only the cases of this csv-spec file")
     parser.add_argument("--show", action="store_true", help="print each case that is not ok")
     args = parser.parse_args()
