@@ -105,8 +105,8 @@ fn too_deep(at: usize) -> Error {
         at,
         format!(
             "the query nests more than {MAX_LEVELS} levels: one per command and per computed \
-             STATS key, and one per EVAL that reads or replaces a column the EVAL before it \
-             made"
+             STATS key, two more per STATS over a ROW or after a LIMIT, and one per EVAL that \
+             reads or replaces a column the EVAL before it made"
         ),
     )
 }
@@ -933,6 +933,11 @@ impl Pipeline<'_> {
     fn stats(&mut self, aggs: &[(String, Expr)], keys: &[(String, Expr)]) -> Result<String> {
         let current = std::mem::take(&mut self.current);
         let (seen_over, current) = self.stats_input(current, keys)?;
+        if seen_over {
+            // The rows numbered, and the groups: two subqueries more.
+            self.levels += 2;
+            self.deepen(self.at)?;
+        }
         let by: Vec<String> = keys.iter().map(|(name, _)| name.clone()).collect();
         let by = &by;
         let (computed, over) = split_aggregates(aggs, keys, self.at)?;

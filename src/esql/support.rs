@@ -194,7 +194,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "EVAL name = expr, ...",
         Supported,
-        "a column of the same name is replaced (and moves last); each assignment may use the ones before it; assignments that read none of this EVAL's others share one projection, so hundreds in one EVAL plan in milliseconds; EVALs in a row are one EVAL (2,000 of them run); an EVAL that replaces the column the EVAL before it made, reading it once in arithmetic (+, -, *) of fields and numbers, is folded into it (a chain of 300 is one expression; each value still computed once a row); a plan nests at most 150 levels (a command each, a computed STATS key each, any other EVAL that reads or replaces a column the one before it made one more)",
+        "a column of the same name is replaced (and moves last); each assignment may use the ones before it; assignments that read none of this EVAL's others share one projection, so hundreds in one EVAL plan in milliseconds; EVALs in a row are one EVAL (2,000 of them run); an EVAL that replaces the column the EVAL before it made, reading it once in arithmetic (+, -, *) of fields and numbers, is folded into it (a chain of 300 is one expression; each value still computed once a row); a plan nests at most 150 levels (a command each, a computed STATS key each, two more for a STATS over a ROW or after a LIMIT, any other EVAL that reads or replaces a column the one before it made one more)",
         "esql/semantics.slt",
     ),
     c(
