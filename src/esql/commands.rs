@@ -550,18 +550,30 @@ impl Pipeline<'_> {
         let Some((_, clause)) = self.order.take() else {
             return current;
         };
-        let kept = if self.pinned {
-            format!("* EXCLUDE ({})", quote(ORDER))
-        } else {
-            "*".to_owned()
-        };
+        let drop = if self.pinned { Some(ORDER) } else { None };
+        self.number_rows(&current, Some(&clause), drop)
+    }
+
+    /// `current` with each row's number as [`ORDER`], the pending order:
+    /// in `order_by` (an `ORDER BY` list), or the rows' own order; `drop`, a
+    /// hidden column `current` carries, is left out.
+    fn number_rows(&mut self, current: &str, order_by: Option<&str>, drop: Option<&str>) -> String {
         self.pinned = true;
         self.order = Some((vec![ORDER.to_owned()], quote(ORDER)));
+        let kept = match drop {
+            Some(column) => format!("* EXCLUDE ({})", quote(column)),
+            None => "*".to_owned(),
+        };
         // A ROWS frame: the default RANGE frame cannot order by an IP's
         // binary key (`SORT ip | DROP ip`).
+        let over = match order_by {
+            Some(list) => {
+                format!("ORDER BY {list} ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW")
+            }
+            None => String::new(),
+        };
         format!(
-            "SELECT {kept}, row_number() OVER (ORDER BY {clause} ROWS BETWEEN UNBOUNDED \
-             PRECEDING AND CURRENT ROW) AS {} FROM ({current})",
+            "SELECT {kept}, row_number() OVER ({over}) AS {} FROM ({current})",
             quote(ORDER)
         )
     }
@@ -639,13 +651,8 @@ impl Pipeline<'_> {
         if !self.bounded || self.order.is_some() {
             return current;
         }
-        self.pinned = true;
-        self.order = Some((vec![ORDER.to_owned()], quote(ORDER)));
         self.rows_sorted = true;
-        format!(
-            "SELECT *, row_number() OVER () AS {} FROM ({current})",
-            quote(ORDER)
-        )
+        self.number_rows(&current, None, None)
     }
 
     /// `current` with the pending order fixed first (see `pin`) where it
@@ -1090,16 +1097,8 @@ impl Pipeline<'_> {
     /// `grouped` (groups with the first [`SEEN`] of each) with each
     /// group's place in `order` pinned as [`ORDER`], the pending order.
     fn numbered_groups(&mut self, grouped: &str, order: &[String]) -> String {
-        self.pinned = true;
-        self.order = Some((vec![ORDER.to_owned()], quote(ORDER)));
         self.rows_sorted = true;
-        format!(
-            "SELECT * EXCLUDE ({seen}), row_number() OVER (ORDER BY {} ROWS BETWEEN UNBOUNDED \
-             PRECEDING AND CURRENT ROW) AS {pinned} FROM ({grouped})",
-            order.join(", "),
-            seen = quote(SEEN),
-            pinned = quote(ORDER),
-        )
+        self.number_rows(grouped, Some(&order.join(", ")), Some(SEEN))
     }
 
     /// `current` with STATS' keys that are expressions computed first, as

@@ -1476,15 +1476,11 @@ impl Sql<'_> {
                     "TOP with an output field of a multi-valued field is not supported yet",
                 ));
             }
-            let gathered = format!(
+            let sorted = format!(
                 "array_agg({o} ORDER BY {v} {order}, {o} {order}) FILTER (WHERE {v} IS \
                  NOT NULL AND {o} IS NOT NULL)"
             );
-            if *limit == 1 {
-                let _ = write!(out, "array_element({gathered}, 1)");
-            } else {
-                let _ = write!(out, "array_slice({gathered}, 1, {limit})");
-            }
+            first_of(&sorted, *limit, out);
             return Ok(());
         }
         let gathered = format!("array_agg({v}) FILTER (WHERE {v} IS NOT NULL)");
@@ -1494,12 +1490,7 @@ impl Sql<'_> {
         } else {
             gathered
         };
-        let sorted = format!("array_sort({gathered}, '{order}')");
-        if *limit == 1 {
-            let _ = write!(out, "array_element({sorted}, 1)");
-        } else {
-            let _ = write!(out, "array_slice({sorted}, 1, {limit})");
-        }
+        first_of(&format!("array_sort({gathered}, '{order}')"), *limit, out);
         Ok(())
     }
 
@@ -1767,4 +1758,14 @@ fn date_extract(part: &str, date: &str) -> Option<String> {
         "offset_seconds" => "CAST(0 AS BIGINT)".to_owned(),
         _ => return None,
     })
+}
+
+/// The first of a `sorted` list into `out`: the value for a `limit` of 1,
+/// else the list of the first `limit` (TOP's answer).
+fn first_of(sorted: &str, limit: i64, out: &mut String) {
+    if limit == 1 {
+        let _ = write!(out, "array_element({sorted}, 1)");
+    } else {
+        let _ = write!(out, "array_slice({sorted}, 1, {limit})");
+    }
 }

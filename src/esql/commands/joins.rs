@@ -30,6 +30,13 @@ fn is_list(t: &DataType) -> bool {
 type InlineKeys = (Vec<(String, Expr)>, Option<usize>);
 
 impl Pipeline<'_> {
+    /// Whether `lookup`'s columns are known: its files were read, with the
+    /// data or for a ROW (which reads none); not for an index taken as given
+    /// in a check without data.
+    fn lookup_known(&self, lookup: &LookupIndex) -> bool {
+        self.tables.at_hand || !lookup.columns.is_empty()
+    }
+
     /// The lookup index `name`; without data (a check), any name is taken
     /// as given, with unknown columns.
     fn lookup_index(&self, name: &str, at: usize) -> Result<LookupIndex> {
@@ -60,9 +67,7 @@ impl Pipeline<'_> {
         let mut current = std::mem::take(&mut self.current);
         current = self.pin_rows(current);
         let lookup = self.lookup_index(index, at)?;
-        // The index's columns are known where its files were read: with
-        // the data, and also for a ROW (which reads no data).
-        let at_hand = self.tables.at_hand || !lookup.columns.is_empty();
+        let at_hand = self.lookup_known(&lookup);
         let has = |name: &str| lookup.columns.iter().any(|(c, _)| c == name);
         let type_of = |name: &str| {
             lookup
@@ -213,7 +218,7 @@ impl Pipeline<'_> {
         if !["==", "!=", "<", "<=", ">", ">="].contains(op) {
             return Err(shape());
         }
-        if !self.known || !self.tables.at_hand {
+        if !self.known || !self.lookup_known(lookup) {
             return Ok(format!("q.{} {op} l.{}", quote(a), quote(b)));
         }
         let side = |name: &str| -> Result<bool> {
