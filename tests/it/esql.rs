@@ -883,4 +883,15 @@ fn a_rows_lookup_fields_are_columns_after_the_join() {
         "csv",
     ]);
     assert_eq!(crate::common::ok(&out), "n,name\n1,three\n1,one\n1,two\n");
+    // The same with an ON condition, the index's field written first: its
+    // fields are columns after the join as well.
+    let out = crate::common::lakehunt(&[
+        "esql",
+        "ROW j = [3, 1] | MV_EXPAND j | LOOKUP JOIN lk ON k == j | KEEP j, name",
+        "--index",
+        &index,
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(crate::common::ok(&out), "j,name\n3,three\n1,one\n");
 }
