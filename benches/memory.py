@@ -124,7 +124,7 @@ def main():
     parser.add_argument("--tiny", action="store_true", help="200k events, caps 32MiB and 64MiB, answers only")
     args = parser.parse_args()
     if args.tiny:
-        # 32 MiB fails the hunt now and then (issue 25, item 2): not in CI's check.
+        # 32 MiB fails the hunt (docs/performance.md, "Smaller batches"): not in CI's check.
         args.rows, args.caps, args.runs = 200_000, "64MiB,128MiB", 1
     lakehunt = Path(args.lakehunt)
     if not lakehunt.exists():

@@ -210,6 +210,17 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
         config.options_mut().execution.sort_spill_reservation_bytes =
             (limit / 64).clamp(64 << 10, 10 << 20);
     }
+    // Smaller batches under a small cap (see [`pool::batch_rows`]); a
+    // batch size given, as a flag or a DATAFUSION_* setting, wins.
+    if options.batch_size.is_none()
+        && !options
+            .settings
+            .iter()
+            .any(|(key, _)| key == "datafusion.execution.batch_size")
+    {
+        let rows = pool::batch_rows(limit, config.target_partitions());
+        config = config.with_batch_size(rows);
+    }
     let headroom = options.merge_headroom.then(|| pool::Headroom {
         bytes: pool::headroom(limit, config.target_partitions()),
         floor: config.options().execution.sort_spill_reservation_bytes,
@@ -790,5 +801,43 @@ mod tests {
             1 << 20
         );
         assert_eq!(ctx.runtime_env().disk_manager.max_spill_merge_fan_in(), 4);
+    }
+
+    /// A small cap shares its pool among smaller batches; a batch size given
+    /// as a flag or a DATAFUSION_* setting wins.
+    #[test]
+    fn a_small_cap_makes_smaller_batches() {
+        let rows = |options: EngineOptions| {
+            session(&EngineOptions {
+                memory_limit: options.memory_limit.or(Some(64 << 20)),
+                target_partitions: Some(2),
+                ..options
+            })
+            .unwrap()
+            .copied_config()
+            .batch_size()
+        };
+        assert_eq!(rows(EngineOptions::default()), 2048);
+        assert_eq!(
+            rows(EngineOptions {
+                memory_limit: Some(1 << 30),
+                ..EngineOptions::default()
+            }),
+            8192
+        );
+        assert_eq!(
+            rows(EngineOptions {
+                batch_size: Some(100),
+                ..EngineOptions::default()
+            }),
+            100
+        );
+        assert_eq!(
+            rows(EngineOptions {
+                settings: vec![("datafusion.execution.batch_size".into(), "8192".into())],
+                ..EngineOptions::default()
+            }),
+            8192
+        );
     }
 }

@@ -921,7 +921,9 @@ fn threshold_spill_under_a_cap_keeps_the_findings() {
             "1d",
         ];
         if cap {
-            args.extend(["--memory-limit", "4MiB"]);
+            // At 8,192 rows a batch, the size before a small cap made
+            // batches smaller: with 1,024 the held rows fit as well.
+            args.extend(["--memory-limit", "4MiB", "--batch-size", "8192"]);
         }
         if command == "run" {
             args.extend(["--format", "csv"]);
@@ -2046,12 +2048,14 @@ fn a_spilled_sort_keeps_room_for_its_final_merge() {
 /// the merge of the sorted partitions holds each batch it merges, and a
 /// sorted batch of string views referenced every buffer its rows came from.
 /// With the views compacted first the sort finishes; with the compaction off
-/// (`LAKEHUNT_NO_COMPACT_VIEWS=1`) DataFusion's merge runs out of the cap.
+/// (`LAKEHUNT_NO_COMPACT_VIEWS=1`) DataFusion's merge runs out of the cap in
+/// batches of 8,192 rows, and fits in the 1,024-row batches a 14 MiB cap now
+/// gets (`engine::pool::batch_rows`).
 #[test]
 fn a_full_sort_on_strings_finishes_under_a_small_cap() {
     let dir = tempfile::tempdir().unwrap();
     let data = crate::common::sample_in(dir.path(), 200_000);
-    let sort = |compact: bool| {
+    let sort = |compact: bool, batch_rows: Option<&str>| {
         let mut command = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
         command.args([
             "sql",
@@ -2060,18 +2064,29 @@ fn a_full_sort_on_strings_finishes_under_a_small_cap() {
             data.to_str().unwrap(),
             "--memory-limit",
             "14MiB",
+            "--target-partitions",
+            "2",
             "--format",
             "csv",
         ]);
+        if let Some(rows) = batch_rows {
+            command.args(["--batch-size", rows]);
+        }
         if !compact {
             command.env("LAKEHUNT_NO_COMPACT_VIEWS", "1");
         }
         command.output().unwrap()
     };
-    let done = sort(true);
-    assert!(done.status.success(), "{}", stderr(&done));
-    assert_eq!(String::from_utf8_lossy(&done.stdout), "n\n200000\n");
-    let off = sort(false);
+    for (compact, batch_rows) in [(true, None), (true, Some("8192")), (false, None)] {
+        let done = sort(compact, batch_rows);
+        assert!(
+            done.status.success(),
+            "compact {compact}, {batch_rows:?}: {}",
+            stderr(&done)
+        );
+        assert_eq!(String::from_utf8_lossy(&done.stdout), "n\n200000\n");
+    }
+    let off = sort(false, Some("8192"));
     assert_eq!(off.status.code(), Some(2), "{}", stderr(&off));
     assert!(
         stderr(&off).contains("Resources exhausted"),
