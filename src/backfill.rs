@@ -640,11 +640,14 @@ async fn run_day(
         ("lo".to_owned(), timestamp(lo, unit, tz)),
         ("hi".to_owned(), timestamp(hi, unit, tz)),
     ];
-    let windowed = ctx.sql(&sql).await?.with_param_values(
-        params
-            .into_iter()
-            .collect::<std::collections::HashMap<String, ScalarValue>>(),
-    )?;
+    let windowed = ctx
+        .sql_with_options(&sql, crate::engine::read_only())
+        .await?
+        .with_param_values(
+            params
+                .into_iter()
+                .collect::<std::collections::HashMap<String, ScalarValue>>(),
+        )?;
     ctx.deregister_table("events")?;
     ctx.register_table("events", windowed.into_view())?;
     // The hunt's own time filter spans the whole day's range.

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
             .unwrap_or_default();
         let _ = PANIC.set(format!(
             "error: lakehunt panicked{at}: {} (a bug; please report it)",
-            message.replace('\n', " ")
+            lakehunt::output::visible(&message.replace('\n', " "))
         ));
     }));
     let args = match cli::Cli::try_parse() {
@@ -88,7 +88,9 @@ fn main() -> ExitCode {
                 eprintln!("{line}");
                 return ExitCode::from(2);
             }
-            eprintln!("error: {}", cli::one_line(&err));
+            // Errors quote data (a value that did not parse, a file name):
+            // control and bidi characters shown escaped, as in the table.
+            eprintln!("error: {}", lakehunt::output::visible(&cli::one_line(&err)));
             ExitCode::from(2)
         }
     }

@@ -254,10 +254,8 @@ impl Engine {
     }
 
     async fn add_policy(&mut self, name: &str, path: &std::path::Path, range: bool) -> Result<()> {
-        let unreadable = |message: String| Error::UnreadableFile {
-            path: path.to_owned(),
-            message,
-        };
+        let csv = is_csv(path);
+        let unreadable = |message: String| unreadable_table(path, csv, message);
         if self.enrich.iter().any(|p| p.name == name) {
             return Err(Error::InvalidParameter {
                 name: "--enrich".into(),
@@ -266,9 +264,6 @@ impl Engine {
         }
         let mut table = format!("enrich_{}", self.enrich.len() + 1);
         let location = path.to_string_lossy().into_owned();
-        let csv = path
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("csv"));
         if csv {
             self.ctx
                 .register_csv(
@@ -312,7 +307,12 @@ impl Engine {
                  GROUP BY \"{k}\" HAVING count(*) > 1)",
                 k = key.replace('"', "\"\"")
             );
-            let dupes = collect(self.ctx.sql(&check).await?).await?;
+            let dupes = collect(
+                self.ctx
+                    .sql_with_options(&check, super::read_only())
+                    .await?,
+            )
+            .await?;
             let dupes = dupes
                 .batches
                 .first()
@@ -333,7 +333,11 @@ impl Engine {
                     q(&table),
                     k = q(key)
                 );
-                let grouped = self.ctx.sql(&view).await?.into_view();
+                let grouped = self
+                    .ctx
+                    .sql_with_options(&view, super::read_only())
+                    .await?
+                    .into_view();
                 let rows = table;
                 table = format!("{rows}_grouped");
                 self.ctx.register_table(&table, grouped)?;
@@ -391,10 +395,37 @@ impl Engine {
     /// The SQL an ES|QL query becomes here, and DataFusion's optimized plan of it.
     pub async fn esql_explain(&self, query: &str, as_of: i64) -> Result<String> {
         let (sql, _) = self.esql_sql(query, as_of).await?;
-        let plan = self.ctx.sql(&sql).await?.into_optimized_plan()?;
+        let plan = self
+            .ctx
+            .sql_with_options(&sql, super::read_only())
+            .await?
+            .into_optimized_plan()?;
         Ok(format!(
             "SQL\n{sql}\n\nPlan (optimized)\n{}",
             plan.display_indent()
         ))
+    }
+}
+
+/// Whether a lookup table is a CSV file (else Parquet).
+fn is_csv(path: &std::path::Path) -> bool {
+    path.extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("csv"))
+}
+
+/// A lookup table that cannot be read: a CSV one is no Parquet file to the
+/// user either.
+fn unreadable_table(path: &std::path::Path, csv: bool, message: String) -> Error {
+    if csv {
+        Error::InvalidInput {
+            path: path.to_owned(),
+            line: 0,
+            message: format!("cannot read the lookup table: {message}"),
+        }
+    } else {
+        Error::UnreadableFile {
+            path: path.to_owned(),
+            message,
+        }
     }
 }

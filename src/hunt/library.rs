@@ -67,9 +67,10 @@ pub fn query_language(query: &str) -> &'static str {
 
 /// Reads a library hunt file, naming it on failure.
 pub fn read_hunt_file(path: &std::path::Path) -> Result<LibraryHunt> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::UnreadableFile {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::InvalidInput {
         path: path.to_owned(),
-        message: e.to_string(),
+        line: 0,
+        message: format!("cannot read the hunt file: {e}"),
     })?;
     toml::from_str(&text).map_err(|e| {
         // toml's own text spans lines (the source, a caret); one line here.

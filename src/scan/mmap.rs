@@ -15,7 +15,8 @@
 //! written once, and `LAKEHUNT_NO_MMAP=1` reads with `pread` as DataFusion
 //! does. A file system that refuses to map a file is read with `pread` too.
 //! The map is `memmap2`'s; its one `unsafe` call is below, with its reason
-//! (the crate's only other one sets a malloc tunable, in `src/cli/mod.rs`).
+//! (the crate's only other one sets a malloc tunable, in `src/cli/mod.rs`;
+//! the `udfs` crate has one more, its SSSE3 address parser).
 use std::fs::File;
 use std::io;
 use std::ops::Range;

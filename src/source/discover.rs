@@ -95,8 +95,9 @@ pub fn discover(paths: &[String]) -> Result<Vec<PathBuf>> {
         } else if path.is_dir() {
             walk(path, "parquet", &mut files, &mut seen_dirs)?;
         } else if path.exists() {
-            return Err(Error::UnreadableFile {
+            return Err(Error::InvalidInput {
                 path: path.to_owned(),
+                line: 0,
                 message:
                     "not a regular file (a FIFO, socket or device): reading it would wait forever"
                         .into(),
@@ -112,9 +113,11 @@ pub fn discover(paths: &[String]) -> Result<Vec<PathBuf>> {
                 message: e.to_string(),
             })?;
             for m in matches {
-                let m = m.map_err(|e| Error::UnreadableFile {
+                // A folder below the pattern that cannot be listed.
+                let m = m.map_err(|e| Error::InvalidInput {
                     path: e.path().to_owned(),
-                    message: e.error().to_string(),
+                    line: 0,
+                    message: format!("cannot list: {}", e.error()),
                 })?;
                 // Hidden anywhere below the pattern's fixed folder: `_temporary/`, `.git/`.
                 let below = m.strip_prefix(glob_root(arg)).unwrap_or(&m);

@@ -16,6 +16,9 @@ struct Case {
     name: String,
     args: Vec<String>,
     needles: Vec<String>,
+    /// Run as the `nobody` user (`setpriv`), where permissions must hold
+    /// for a test run as root.
+    as_nobody: bool,
 }
 
 struct Cases {
@@ -30,6 +33,7 @@ impl Cases {
             name: name.to_owned(),
             args: args.iter().map(|&a| a.to_owned()).collect(),
             needles: needles.iter().map(|&n| n.to_owned()).collect(),
+            as_nobody: false,
         });
     }
 
@@ -232,7 +236,7 @@ fn file_cases(cases: &mut Cases, dir: &Path, good: &[u8]) {
         cases.run_over(
             "a FIFO named x.parquet",
             &fifo,
-            &["fifo.parquet", "not a regular file"],
+            &["fifo.parquet: not a regular file"],
         );
         let a = dir.join("loop-a.parquet");
         let b = dir.join("loop-b.parquet");
@@ -259,14 +263,19 @@ fn file_cases(cases: &mut Cases, dir: &Path, good: &[u8]) {
 
         let locked = file(dir, "locked.parquet", good);
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
-        // Only where permissions hold: root (CI containers, this project's
-        // machines) reads any file, and the case would be a different one.
-        if std::fs::File::open(&locked).is_err() {
-            cases.run_over(
-                "a file without read permission",
-                &locked,
-                &["locked.parquet"],
-            );
+        cases.run_over(
+            "a file without read permission",
+            &locked,
+            &["locked.parquet", "ermission denied"],
+        );
+        // Root (CI containers, this project's machines) reads any file:
+        // the case then runs as `nobody`, in folders it may enter and write.
+        if std::fs::File::open(&locked).is_ok() {
+            let case = cases.list.last_mut().unwrap();
+            case.as_nobody = true;
+            for open in [dir, cases.out_dir.as_path()] {
+                std::fs::set_permissions(open, std::fs::Permissions::from_mode(0o777)).unwrap();
+            }
         }
     }
 }
@@ -618,6 +627,34 @@ fn hunt_file_cases(cases: &mut Cases, dir: &Path, data: &str) {
             needles,
         );
     }
+    // ENRICH's lookup tables: a CSV file is named as such, not as Parquet.
+    let ragged = file(&hunts, "ragged.csv", b"a,b\n1,2,3\n");
+    for (name, table, needle) in [
+        ("ragged", ragged, "ragged.csv: cannot read the lookup table"),
+        (
+            "missing",
+            hunts.join("nope.csv"),
+            "nope.csv: cannot read the lookup table",
+        ),
+    ] {
+        let policy = format!("p={}", table.to_str().unwrap());
+        cases.add(
+            &format!("enrich table: {name}"),
+            &[
+                "esql",
+                "FROM logs-* | ENRICH p ON host.name",
+                "--data",
+                data,
+                "--enrich",
+                &policy,
+                "--as-of",
+                AS_OF,
+                "--out",
+                &out,
+            ],
+            &[needle],
+        );
+    }
     let missing = hunts.join("missing.toml");
     cases.add(
         "hunt file: missing",
@@ -630,7 +667,7 @@ fn hunt_file_cases(cases: &mut Cases, dir: &Path, data: &str) {
             "--out",
             &out,
         ],
-        &["missing.toml"],
+        &["missing.toml: cannot read the hunt file"],
     );
 }
 
@@ -654,7 +691,16 @@ fn bad_input_is_one_line_naming_the_culprit_and_leaves_nothing() {
     let mut failures = String::new();
     for case in &cases.list {
         let args: Vec<&str> = case.args.iter().map(String::as_str).collect();
-        let o = lakehunt(&args);
+        let o = if case.as_nobody {
+            Command::new("setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_lakehunt"))
+                .args(&args)
+                .output()
+                .expect("setpriv (util-linux) runs the binary as nobody")
+        } else {
+            lakehunt(&args)
+        };
         let err = String::from_utf8_lossy(&o.stderr);
         let mut wrong = vec![];
         if o.status.code() != Some(2) {

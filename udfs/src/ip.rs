@@ -5,8 +5,9 @@
 //!
 //! Parsing is most of `cidr_match`'s cost, so both parsers avoid per-byte
 //! branches where they can: IPv4 uses SSSE3 shuffles when the processor has them
-//! (one of the project's two `unsafe` calls, guarded by runtime detection; the
-//! other maps files, in lakehunt's `scan::mmap`), and
+//! (one of the project's three `unsafe` calls, guarded by runtime detection;
+//! the others map files, in lakehunt's `scan::mmap`, and set a malloc tunable,
+//! in its `cli`), and
 //! falls back to a byte-at-a-time parser elsewhere. Both are checked against the
 //! standard library's parser by unit tests and the fuzz target.
 
