@@ -86,6 +86,11 @@ pub async fn run(args: PivotArgs) -> anyhow::Result<Outcome> {
         Engine::open(&args.data.data, &options),
     )
     .await?;
+    if !args.quiet
+        && let Some(skipped) = args.data.skipped_note(engine.source())
+    {
+        eprintln!("{skipped}");
+    }
     let table = pivot(&engine, &leads, range).await?;
     if !args.quiet {
         eprintln!(

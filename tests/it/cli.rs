@@ -1540,6 +1540,20 @@ fn hostile_text_is_escaped_on_the_terminal_and_kept_in_files() {
         csv,
         "process.name\nevil\u{1b}]0;pwned\u{7}\u{202e}exe.txt\n"
     );
+    // An error quoting the value (a cast that fails) escapes it the same way.
+    let failed = lakehunt(&[
+        "sql",
+        "SELECT CAST(\"process.name\" AS INT) FROM events",
+        "--data",
+        lake.to_str().unwrap(),
+    ]);
+    assert_eq!(failed.status.code(), Some(2), "{}", stderr(&failed));
+    let line = stderr(&failed);
+    assert!(
+        line.contains("evil\\u{1b}]0;pwned\\u{7}\\u{202e}exe.txt"),
+        "{line}"
+    );
+    assert!(!line.contains(['\u{1b}', '\u{7}', '\u{202e}']), "{line:?}");
 }
 
 /// SIGTERM and SIGINT stop a long query within seconds, with exit 143/130
@@ -1607,6 +1621,59 @@ fn signals_stop_a_run_and_clean_up() {
         assert_eq!(left(&spill), Vec::<String>::new());
         assert_eq!(left(&out_dir), Vec::<String>::new());
     }
+}
+
+/// A signal while `--out` is being written (a result streamed to its
+/// file, batch by batch) removes the half-written file: nothing is left.
+#[cfg(unix)]
+#[test]
+fn a_signal_mid_write_leaves_no_partial_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "lake", "nested");
+    let out_dir = dir.path().join("out");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lakehunt"))
+        .args([
+            "sql",
+            "SELECT value, repeat('x', 64) AS pad FROM generate_series(1, 10000000000)",
+            "--data",
+            data.to_str().unwrap(),
+            "--format",
+            "csv",
+            "--out",
+            out_dir.join("x.csv").to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The hidden temporary file beside x.csv grows as batches arrive.
+    let written = || {
+        std::fs::read_dir(&out_dir)
+            .unwrap()
+            .flatten()
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum::<u64>()
+    };
+    let started = std::time::Instant::now();
+    while written() < 1 << 20 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ended before the signal"
+        );
+        assert!(started.elapsed().as_secs() < 60, "nothing written in 60 s");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    crate::common::signal(child.id(), "INT");
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    let left: Vec<_> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "left behind {left:?}");
 }
 
 /// A panic is one line and exit 2, not Rust's report and 101.

@@ -895,3 +895,27 @@ fn a_rows_lookup_fields_are_columns_after_the_join() {
     ]);
     assert_eq!(crate::common::ok(&out), "j,name\n3,three\n1,one\n");
 }
+
+/// The README's list of ES|QL constructs not run yet is `esql --help`'s.
+#[test]
+fn the_readme_and_esql_help_list_the_same_constructs_not_yet_run() {
+    let words = |text: &str| -> String {
+        text.replace('`', "")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let help = crate::common::lakehunt(&["esql", "--help"]);
+    let help = words(&String::from_utf8_lossy(&help.stdout));
+    let start = "Not yet (each an error naming the construct and its position): ";
+    let from = help.find(start).expect("esql --help has a Not yet list") + start.len();
+    let listed = &help[from..from + help[from..].find('.').unwrap()];
+    let readme = words(&std::fs::read_to_string("README.md").unwrap());
+    let start = "and in ES|QL ";
+    let from = readme
+        .find(start)
+        .expect("the README has an ES|QL Not yet list")
+        + start.len();
+    let said = &readme[from..from + readme[from..].find(" (each an error").unwrap()];
+    assert_eq!(listed, said);
+}

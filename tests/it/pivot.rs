@@ -177,6 +177,50 @@ fn findings_lakehunt_wrote_give_their_own_window() {
     );
 }
 
+/// Day folders outside the window are not opened, and stderr says so (as
+/// `run` and `backfill` do).
+#[test]
+fn day_folders_skipped_are_said() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("two-days.ndjson");
+    std::fs::write(
+        &export,
+        "{\"@timestamp\":\"2026-02-01T10:00:00Z\",\"process\":{\"entity_id\":\"L\"}}\n\
+         {\"@timestamp\":\"2026-02-03T10:00:00Z\",\"process\":{\"entity_id\":\"L\"}}\n",
+    )
+    .unwrap();
+    let lake = dir.path().join("lake");
+    ok(&lakehunt(&[
+        "ingest",
+        "-q",
+        export.to_str().unwrap(),
+        "--out",
+        lake.to_str().unwrap(),
+    ]));
+    let leads = dir.path().join("leads.csv");
+    std::fs::write(&leads, "process.entity_id\nL\n").unwrap();
+    let out = lakehunt(&[
+        "pivot",
+        "--findings",
+        leads.to_str().unwrap(),
+        "--data",
+        lake.to_str().unwrap(),
+        "--from",
+        "2026-02-01T00:00:00Z",
+        "--to",
+        "2026-02-01T12:00:00Z",
+        "--format",
+        "csv",
+    ]);
+    let rows = ok(&out);
+    assert_eq!(rows.lines().count(), 2, "{rows}");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("note: 1 file not opened in day folders (eventDay=) outside the window"),
+        "{said}"
+    );
+}
+
 #[test]
 fn findings_without_entity_ids_are_refused_naming_the_column() {
     let dir = tempfile::tempdir().unwrap();
