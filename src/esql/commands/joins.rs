@@ -533,15 +533,27 @@ impl Pipeline<'_> {
             };
             // A multi-valued value holds no NULL, and none left is NULL
             // (inlinestats.csv-spec inlinestatsWithFalseFiltersFromRow).
-            let found = format!(
+            let mut found = format!(
                 "array_compact({lookup}(q.{}, g.{keys}, g.{values}))",
                 quote(key)
             );
+            // A group's value that is a list itself (VALUES, MV_SLICE) adds
+            // its values: one list of all (inlinestatsWithMixedFiltersAndGroup).
+            let nested = matches!(stats_types.get(name), Some(DataType::List(_)));
+            if nested {
+                found = format!("array_compact(flatten({found}))");
+            }
             kept.push(format!(
                 "CASE WHEN cardinality({found}) > 0 THEN {found} END AS {}",
                 quote(name)
             ));
-            let list = |t: &DataType| DataType::new_list(t.clone(), true);
+            let list = |t: &DataType| {
+                if nested {
+                    t.clone()
+                } else {
+                    DataType::new_list(t.clone(), true)
+                }
+            };
             self.sql.new_column(name, stats_types.get(name).map(list));
         }
         for name in outputs {
