@@ -627,34 +627,7 @@ fn hunt_file_cases(cases: &mut Cases, dir: &Path, data: &str) {
             needles,
         );
     }
-    // ENRICH's lookup tables: a CSV file is named as such, not as Parquet.
-    let ragged = file(&hunts, "ragged.csv", b"a,b\n1,2,3\n");
-    for (name, table, needle) in [
-        ("ragged", ragged, "ragged.csv: cannot read the lookup table"),
-        (
-            "missing",
-            hunts.join("nope.csv"),
-            "nope.csv: cannot read the lookup table",
-        ),
-    ] {
-        let policy = format!("p={}", table.to_str().unwrap());
-        cases.add(
-            &format!("enrich table: {name}"),
-            &[
-                "esql",
-                "FROM logs-* | ENRICH p ON host.name",
-                "--data",
-                data,
-                "--enrich",
-                &policy,
-                "--as-of",
-                AS_OF,
-                "--out",
-                &out,
-            ],
-            &[needle],
-        );
-    }
+    enrich_table_cases(cases, &hunts, data, &out);
     let missing = hunts.join("missing.toml");
     cases.add(
         "hunt file: missing",
@@ -800,4 +773,35 @@ fn a_page_that_fails_its_checksum_is_refused_naming_the_file() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// ENRICH's lookup tables: a CSV file is named as such, not as Parquet.
+fn enrich_table_cases(cases: &mut Cases, dir: &Path, data: &str, out: &str) {
+    let ragged = file(dir, "ragged.csv", b"a,b\n1,2,3\n");
+    for (name, table, needle) in [
+        ("ragged", ragged, "ragged.csv: cannot read the lookup table"),
+        (
+            "missing",
+            dir.join("nope.csv"),
+            "nope.csv: cannot read the lookup table",
+        ),
+    ] {
+        let policy = format!("p={}", table.to_str().unwrap());
+        cases.add(
+            &format!("enrich table: {name}"),
+            &[
+                "esql",
+                "FROM logs-* | ENRICH p ON host.name",
+                "--data",
+                data,
+                "--enrich",
+                &policy,
+                "--as-of",
+                AS_OF,
+                "--out",
+                out,
+            ],
+            &[needle],
+        );
+    }
 }
