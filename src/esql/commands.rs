@@ -60,6 +60,12 @@ struct Pipeline<'t> {
     /// How deep the plan is so far: a level per command, and per
     /// projection of a run of EVALs.
     levels: usize,
+    /// Columns that hold another column's values unchanged (`EVAL z = y`,
+    /// then RENAMEs), each to the column it copies, since the last command
+    /// that could change either. STATS groups a multi-valued key and its
+    /// copies once, as Elasticsearch, whose optimizer makes a copy an
+    /// alias (stats.csv-spec statsAggExpressionOnMVGroupingKeyWithAlias).
+    copies: std::collections::HashMap<String, String>,
 }
 
 /// Plans deeper than this are refused: each level is a subquery of the next,
@@ -202,6 +208,9 @@ pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
                 .collect();
             // `eval` refuses the assignment that goes past the depth itself.
             pipeline.current = pipeline.eval(&assignments)?;
+            for (_, (name, value)) in &assignments {
+                pipeline.assigned(name, value);
+            }
             rest = &rest[run..];
             continue;
         }
@@ -230,6 +239,21 @@ pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
             Command::Drop(fields) => pipeline.drop(fields)?,
             Command::Rename(pairs) => pipeline.rename(pairs)?,
         };
+        match command {
+            Command::Rename(pairs) => {
+                for (old, new) in pairs {
+                    pipeline.renamed(old, new);
+                }
+            }
+            // Rows filtered, ordered or dropped: values unchanged.
+            Command::Where(_)
+            | Command::Keep(_)
+            | Command::Drop(_)
+            | Command::Sort(_)
+            | Command::Limit(_)
+            | Command::LimitBy(..) => {}
+            _ => pipeline.copies.clear(),
+        }
         pipeline.deepen(at)?;
     }
     if pipeline.emptied && pipeline.columns.is_empty() {
@@ -335,7 +359,18 @@ impl Pipeline<'_> {
             ),
             None => format!("SELECT {select} FROM {from} WHERE TRUE{scope}"),
         };
-        Ok(Pipeline {
+        Ok(Pipeline::new(sql, tables, known, columns, current))
+    }
+
+    /// A pipeline over `current` with `columns`, before any command.
+    fn new<'t>(
+        sql: Sql<'t>,
+        tables: Tables<'t>,
+        known: bool,
+        columns: Vec<String>,
+        current: String,
+    ) -> Pipeline<'t> {
+        Pipeline {
             sql,
             tables,
             known,
@@ -350,7 +385,8 @@ impl Pipeline<'_> {
             pinned: false,
             emptied: false,
             levels: 0,
-        })
+            copies: std::collections::HashMap::new(),
+        }
     }
 
     /// The pipeline after `ROW name = value, ...`: one row of those values
@@ -387,21 +423,11 @@ impl Pipeline<'_> {
             columns.push(name.clone());
         }
         sql.types = types;
+        let current = format!("SELECT {}", select.join(", "));
         Ok(Pipeline {
-            sql,
-            tables,
-            known: true,
-            columns,
-            current: format!("SELECT {}", select.join(", ")),
-            order: None,
             full_text_after: Some("cannot be used after ROW (there is no index)"),
-            at: 0,
-            limited: false,
             bounded: true,
-            rows_sorted: false,
-            pinned: false,
-            emptied: false,
-            levels: 0,
+            ..Pipeline::new(sql, tables, true, columns, current)
         })
     }
 
@@ -937,6 +963,114 @@ impl Pipeline<'_> {
     }
 
     /// `STATS aggregates BY keys`: one row per group; a multi-valued key puts its row in each value's group.
+    /// [`Pipeline::copies`] after `name = value`: a column read as is
+    /// makes `name` its copy; `name`'s old copies and copy are no more.
+    fn assigned(&mut self, name: &str, value: &Expr) {
+        let source = match value {
+            Expr::Field(f) if f != name => {
+                Some(self.copies.get(f).cloned().unwrap_or_else(|| f.clone()))
+            }
+            _ => None,
+        };
+        self.copies.retain(|copy, of| copy != name && of != name);
+        if let Some(source) = source.filter(|s| s != name) {
+            self.copies.insert(name.to_owned(), source);
+        }
+    }
+
+    /// [`Pipeline::copies`] after `RENAME old AS new`: what `new` was is
+    /// replaced, and `old`'s relations go with it under its new name.
+    fn renamed(&mut self, old: &str, new: &str) {
+        if old == new {
+            return;
+        }
+        self.copies.retain(|copy, of| copy != new && of != new);
+        self.copies = std::mem::take(&mut self.copies)
+            .into_iter()
+            .map(|(copy, of)| {
+                let rename = |c: String| if c == old { new.to_owned() } else { c };
+                (rename(copy), rename(of))
+            })
+            .collect();
+    }
+
+    /// [`Pipeline::copies`] with STATS' own keys: a key computed there
+    /// replaces its column (its old copies are off), and `BY y, z = y` makes
+    /// `z` a copy. Keys that copy each other (`BY y, z` after `EVAL z = y`)
+    /// are one key: a row's list is not crossed with itself.
+    fn key_copies(&self, keys: &[(String, Expr)]) -> std::collections::HashMap<String, String> {
+        let computed: Vec<&str> = keys
+            .iter()
+            .filter(|(name, e)| !matches!(e, Expr::Field(f) if f == name))
+            .map(|(name, _)| name.as_str())
+            .collect();
+        let mut copies = self.copies.clone();
+        copies.retain(|copy, of| {
+            !computed.contains(&copy.as_str()) && !computed.contains(&of.as_str())
+        });
+        for (name, value) in keys {
+            if let Expr::Field(f) = value
+                && f != name
+                && !computed.contains(&f.as_str())
+            {
+                let of = copies.get(f).cloned().unwrap_or_else(|| f.clone());
+                copies.insert(name.clone(), of);
+            }
+        }
+        copies
+    }
+
+    /// STATS' keys `keys` over `input`: each selected (into `select`, its
+    /// type into `types`) and grouped by. A row whose key is multi-valued is
+    /// in the group of each of its values (each once); no values is the
+    /// NULL group. Its aggregates still see all of the row's values
+    /// (`COUNT(x) BY x` counts them), so the group's value is a column of
+    /// its own; a key that copies a multi-valued one reads the same column.
+    /// The input with those columns, and the GROUP BY list.
+    fn group_keys(
+        &mut self,
+        mut input: String,
+        keys: &[(String, Expr)],
+        seen_over: bool,
+        select: &mut Vec<String>,
+        types: &mut std::collections::HashMap<String, arrow::datatypes::DataType>,
+    ) -> (String, Vec<String>) {
+        let copies = self.key_copies(keys);
+        let mut unnested: std::collections::HashMap<&str, String> =
+            std::collections::HashMap::new();
+        let mut group_by = vec![];
+        for (key, _) in keys {
+            let q = quote(key);
+            if self.sql.is_list(&Expr::Field(key.clone())) {
+                let same = copies.get(key).unwrap_or(key);
+                let each = if let Some(each) = unnested.get(same.as_str()) {
+                    each.clone()
+                } else {
+                    let each = quote(&format!("__lakehunt_key_{key}"));
+                    input = format!(
+                        "SELECT *, {} AS {each} FROM ({input})",
+                        unnest_values(&format!("array_distinct({q})"))
+                    );
+                    if seen_over && unnested.is_empty() {
+                        input = seen_in_order(&input, &q, &each);
+                    }
+                    unnested.insert(same, each.clone());
+                    group_by.push(each.clone());
+                    each
+                };
+                self.sql.unlist(key);
+                select.push(format!("{each} AS {q}"));
+            } else {
+                select.push(q.clone());
+                group_by.push(q);
+            }
+            if let Some(t) = self.sql.types.get(key) {
+                types.insert(key.clone(), t.clone());
+            }
+        }
+        (input, group_by)
+    }
+
     fn stats(&mut self, aggs: &[(String, Expr)], keys: &[(String, Expr)]) -> Result<String> {
         let current = std::mem::take(&mut self.current);
         let (seen_over, current) = self.stats_input(current, keys)?;
@@ -968,42 +1102,12 @@ impl Pipeline<'_> {
                 types.insert(name.clone(), t);
             }
         }
-        // A row whose key is multi-valued is in the group of each of
-        // its values (each once); no values is the NULL group. Its
-        // aggregates still see all of the row's values (`COUNT(x) BY x`
-        // counts them), so the group's value is a column of its own.
-        let mut input = current;
-        let mut group_by = vec![];
         let mut order_keys = vec![];
-        let mut seen_in_list = false;
         if seen_over {
             select.push(format!("min({0}) AS {0}", quote(SEEN)));
             order_keys = self.group_order(by);
         }
-        for key in by {
-            let k = Expr::Field(key.clone());
-            let q = quote(key);
-            if self.sql.is_list(&k) {
-                let each = quote(&format!("__lakehunt_key_{key}"));
-                input = format!(
-                    "SELECT *, {} AS {each} FROM ({input})",
-                    unnest_values(&format!("array_distinct({q})"))
-                );
-                if seen_over && !seen_in_list {
-                    seen_in_list = true;
-                    input = seen_in_order(&input, &q, &each);
-                }
-                self.sql.unlist(key);
-                select.push(format!("{each} AS {q}"));
-                group_by.push(each);
-            } else {
-                select.push(q.clone());
-                group_by.push(q);
-            }
-            if let Some(t) = self.sql.types.get(key) {
-                types.insert(key.clone(), t.clone());
-            }
-        }
+        let (input, group_by) = self.group_keys(current, keys, seen_over, &mut select, &mut types);
         self.sql.types = types;
         self.sql.in_order.clear();
         self.sql.ips.retain(|c| by.contains(c));

@@ -208,7 +208,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "STATS agg, ... BY field, ...",
         Supported,
-        "a row whose BY key is multi-valued is in each distinct value's group, once, and its aggregates see all of its values (COUNT(x) BY x counts each of the row's values in each group, as Elasticsearch's grouping adds the whole block); no value is the NULL group; an aggregate named as a key is shadowed by the key, and a key by a later key of its name, which alone groups (BY x = a, x = b groups by b)",
+        "a row whose BY key is multi-valued is in each distinct value's group, once, and its aggregates see all of its values (COUNT(x) BY x counts each of the row's values in each group, as Elasticsearch's grouping adds the whole block); no value is the NULL group; two multi-valued keys group every pair of their values, but a key that copies another (EVAL z = y, renamed or not, or BY z = y) is the same key, as Elasticsearch's optimizer makes the copy an alias; an aggregate named as a key is shadowed by the key, and a key by a later key of its name, which alone groups (BY x = a, x = b groups by b)",
         "esql/multivalued.slt",
     ),
     c(
