@@ -47,9 +47,9 @@ FIELDS = {
 }
 
 
-def window(as_of_text):
+def window(as_of_text, span=WINDOW):
     as_of = datetime.fromisoformat(as_of_text.replace("Z", "+00:00")).astimezone(timezone.utc)
-    return as_of - WINDOW, as_of
+    return as_of - span, as_of
 
 
 def duckdb_s3_setup():
@@ -68,10 +68,10 @@ def duckdb_s3_setup():
     ]
 
 
-def duckdb_query(data, layout, as_of_text):
+def duckdb_connect():
+    """A DuckDB connection with the inet extension loaded, in UTC."""
     import duckdb
 
-    start, end = window(as_of_text)
     con = duckdb.connect()
     # The inet extension from the duckdb-ext-inet wheel: no download.
     import duckdb_ext  # noqa: F401  (namespace package of the wheel)
@@ -80,9 +80,21 @@ def duckdb_query(data, layout, as_of_text):
     con.execute(f"SET extension_directory = '{ext_dir}'")
     con.execute("LOAD inet")
     con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def duckdb_query(data, layout, as_of_text):
+    con = duckdb_connect()
     if data.startswith("s3://"):
         for statement in duckdb_s3_setup():
             con.execute(statement)
+    return con.execute(duckdb_sql(data, layout, as_of_text)).fetchall()
+
+
+def duckdb_sql(data, layout, as_of_text, span=WINDOW, threshold=THRESHOLD, os_family="windows"):
+    """The hunt in DuckDB's SQL (inet); `os_family` None for any OS, as
+    lakehunt's `--os any`."""
+    start, end = window(as_of_text, span)
 
     def ref(field):
         name = FIELDS[field]
@@ -100,7 +112,7 @@ def duckdb_query(data, layout, as_of_text):
             FROM read_parquet('{data}/*.parquet')
             WHERE {ref('ts')} > TIMESTAMPTZ '{start.isoformat()}'
               AND {ref('ts')} <= TIMESTAMPTZ '{end.isoformat()}'
-              AND {ref('os')} = 'windows'
+              {f"AND {ref('os')} = '{os_family}'" if os_family else ""}
               AND {ref('action')} = 'disconnect_received'
               AND len(list_distinct({ref('cat')})) = 1 AND {ref('cat')}[1] = 'network'
         )
@@ -108,10 +120,10 @@ def duckdb_query(data, layout, as_of_text):
         FROM e
         WHERE ip IS NOT NULL AND NOT ({blocks})
         GROUP BY entity, address, exe
-        HAVING sum(bytes) >= {THRESHOLD}
+        HAVING sum(bytes) >= {threshold}
         ORDER BY total DESC, entity NULLS LAST, address NULLS LAST, exe NULLS LAST
     """
-    return con.execute(sql).fetchall()
+    return sql
 
 
 def chdb_query(data, layout, as_of_text):
