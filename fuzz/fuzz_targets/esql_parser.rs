@@ -19,9 +19,10 @@ mod error {
             column: usize,
             message: String,
         },
-        #[error("cannot read {}: {message}", path.display())]
-        UnreadableFile {
+        #[error("{}: {message}", path.display())]
+        InvalidInput {
             path: std::path::PathBuf,
+            line: usize,
             message: String,
         },
         #[error("hunt {hunt}: {message}")]
