@@ -962,18 +962,20 @@ impl Pipeline<'_> {
         ))
     }
 
-    /// `STATS aggregates BY keys`: one row per group; a multi-valued key puts its row in each value's group.
     /// [`Pipeline::copies`] after `name = value`: a column read as is
     /// makes `name` its copy; `name`'s old copies and copy are no more.
+    /// `name` given its own values back (`EVAL y = y`, or `EVAL y = z`
+    /// where z copies y) changes nothing.
     fn assigned(&mut self, name: &str, value: &Expr) {
         let source = match value {
-            Expr::Field(f) if f != name => {
-                Some(self.copies.get(f).cloned().unwrap_or_else(|| f.clone()))
-            }
+            Expr::Field(f) => Some(self.copies.get(f).cloned().unwrap_or_else(|| f.clone())),
             _ => None,
         };
+        if source.as_deref() == Some(name) {
+            return;
+        }
         self.copies.retain(|copy, of| copy != name && of != name);
-        if let Some(source) = source.filter(|s| s != name) {
+        if let Some(source) = source {
             self.copies.insert(name.to_owned(), source);
         }
     }
@@ -1071,6 +1073,7 @@ impl Pipeline<'_> {
         (input, group_by)
     }
 
+    /// `STATS aggregates BY keys`: one row per group; a multi-valued key puts its row in each value's group.
     fn stats(&mut self, aggs: &[(String, Expr)], keys: &[(String, Expr)]) -> Result<String> {
         let current = std::mem::take(&mut self.current);
         let (seen_over, current) = self.stats_input(current, keys)?;

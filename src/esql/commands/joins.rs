@@ -533,16 +533,15 @@ impl Pipeline<'_> {
             };
             // A multi-valued value holds no NULL, and none left is NULL
             // (inlinestats.csv-spec inlinestatsWithFalseFiltersFromRow).
-            let mut found = format!(
-                "array_compact({lookup}(q.{}, g.{keys}, g.{values}))",
-                quote(key)
-            );
             // A group's value that is a list itself (VALUES, MV_SLICE) adds
             // its values: one list of all (inlinestatsWithMixedFiltersAndGroup).
+            // Flattened whatever the type (`flatten` keeps a flat list), as
+            // not every aggregate's type is known here.
+            let found = format!(
+                "array_compact(flatten(array_compact({lookup}(q.{}, g.{keys}, g.{values}))))",
+                quote(key)
+            );
             let nested = matches!(stats_types.get(name), Some(DataType::List(_)));
-            if nested {
-                found = format!("array_compact(flatten({found}))");
-            }
             kept.push(format!(
                 "CASE WHEN cardinality({found}) > 0 THEN {found} END AS {}",
                 quote(name)
