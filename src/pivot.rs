@@ -74,9 +74,12 @@ pub async fn read_leads(path: &Path) -> Result<Leads> {
         )));
     }
     let ids = ctx
-        .sql(&format!(
+        .sql_with_options(
+            &format!(
             "SELECT DISTINCT CAST(\"{ENTITY}\" AS VARCHAR) FROM findings WHERE \"{ENTITY}\" IS NOT NULL"
-        ))
+            ),
+            crate::engine::read_only(),
+        )
         .await?
         .collect()
         .await?;
@@ -98,10 +101,11 @@ pub async fn read_leads(path: &Path) -> Result<Leads> {
     let has = |name: &str| schema.field_with_unqualified_name(name).is_ok();
     if window.is_none() && has("window_start") && has("window_end") {
         let bounds = ctx
-            .sql(
+            .sql_with_options(
                 "SELECT CAST(min(window_start) AS BIGINT), CAST(max(window_end) AS BIGINT) FROM \
                  (SELECT arrow_cast(window_start, 'Timestamp(Nanosecond, Some(\"UTC\"))') AS window_start, \
                          arrow_cast(window_end, 'Timestamp(Nanosecond, Some(\"UTC\"))') AS window_end FROM findings)",
+                crate::engine::read_only(),
             )
             .await?
             .collect()
@@ -224,7 +228,9 @@ pub async fn pivot(engine: &Engine, leads: &Leads, range: Option<(i64, i64)>) ->
         "finding, relation"
     };
     let sql = format!("{} ORDER BY {order}", parts.join(" UNION ALL "));
-    let mut df = ctx.sql(&sql).await?;
+    let mut df = ctx
+        .sql_with_options(&sql, crate::engine::read_only())
+        .await?;
     if !params.is_empty() {
         df = df.with_param_values(params.into_iter().collect::<HashMap<_, _>>())?;
     }

@@ -270,8 +270,8 @@ struct DataArgs {
     /// Read object stores without credentials (public buckets).
     #[arg(long)]
     anonymous: bool,
-    /// Rows per batch inside the engine (tuning; default 8192, fewer under a
-    /// memory cap below 128 MiB a partition).
+    /// Rows per batch inside the engine (tuning; default 8192, fewer where the
+    /// memory cap is below 128 MiB a partition).
     #[arg(long, hide_short_help = true, value_name = "ROWS", value_parser = at_least_one)]
     batch_size: Option<usize>,
     /// Parallel partitions (default: the number of cores).

@@ -25,6 +25,8 @@ struct Cases {
     list: Vec<Case>,
     /// Where each case's `--out` would go: must stay empty.
     out_dir: PathBuf,
+    /// Folders the cases read, kept until they have run.
+    keep: Vec<tempfile::TempDir>,
 }
 
 impl Cases {
@@ -261,22 +263,37 @@ fn file_cases(cases: &mut Cases, dir: &Path, good: &[u8]) {
             &["odd-name/", "non-unicode"],
         );
 
-        let locked = file(dir, "locked.parquet", good);
+        // In a folder of /tmp that anyone may enter and write (not one
+        // below TMPDIR, which may be private): root (CI containers, this
+        // project's machines) reads any file, so there the case runs as
+        // `nobody`.
+        let open = tempfile::Builder::new()
+            .prefix("lakehunt-locked")
+            .tempdir_in("/tmp")
+            .unwrap();
+        std::fs::set_permissions(open.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let locked = file(open.path(), "locked.parquet", good);
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
-        cases.run_over(
+        let out = open.path().join("out.parquet");
+        cases.add(
             "a file without read permission",
-            &locked,
+            &[
+                "run",
+                "egress-bytes",
+                "-q",
+                "--data",
+                locked.to_str().unwrap(),
+                "--as-of",
+                AS_OF,
+                "--out",
+                out.to_str().unwrap(),
+            ],
             &["locked.parquet", "ermission denied"],
         );
-        // Root (CI containers, this project's machines) reads any file:
-        // the case then runs as `nobody`, in folders it may enter and write.
         if std::fs::File::open(&locked).is_ok() {
-            let case = cases.list.last_mut().unwrap();
-            case.as_nobody = true;
-            for open in [dir, cases.out_dir.as_path()] {
-                std::fs::set_permissions(open, std::fs::Permissions::from_mode(0o777)).unwrap();
-            }
+            cases.list.last_mut().unwrap().as_nobody = true;
         }
+        cases.keep.push(open);
     }
 }
 
@@ -655,6 +672,7 @@ fn bad_input_is_one_line_naming_the_culprit_and_leaves_nothing() {
     let mut cases = Cases {
         list: vec![],
         out_dir: out_dir.clone(),
+        keep: vec![],
     };
     file_cases(&mut cases, dir.path(), &good);
     flag_cases(&mut cases, &data);
