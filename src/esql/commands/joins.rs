@@ -27,7 +27,7 @@ fn is_list(t: &DataType) -> bool {
 }
 
 /// INLINE STATS' keys as fields, and the index of the multi-valued one.
-type InlineKeys = (Vec<(String, Expr)>, Option<usize>);
+type InlineKeys = (Vec<(String, Expr)>, Vec<usize>);
 
 impl Pipeline<'_> {
     /// Whether `lookup`'s columns are known: its files were read, with the
@@ -364,7 +364,7 @@ impl Pipeline<'_> {
         aggs: &[(String, Expr)],
         keys: &[(String, Expr)],
     ) -> Result<String> {
-        let (fields, multi) = self.inline_keys(keys)?;
+        let (fields, lists) = self.inline_keys(keys)?;
         // A column the pending order sorts on, replaced: the order is kept.
         let current = std::mem::take(&mut self.current);
         let current = self.pin_rows(current);
@@ -386,19 +386,31 @@ impl Pipeline<'_> {
         (self.order, self.pinned, self.sql.in_order) = (before.2, before.3, before.4);
         (self.bounded, self.rows_sorted) = before.5;
         self.full_text_after = Some("cannot be used after INLINE STATS");
-        let mut kept: Vec<String> = self
+        let mut columns: Vec<String> = self
             .columns
             .iter()
             .filter(|c| !outputs.contains(c))
-            .map(|c| format!("q.{}", quote(c)))
+            .map(|c| quote(c))
             .collect();
         if self.pinned {
-            kept.push(format!("q.{}", quote(super::ORDER)));
+            columns.push(quote(super::ORDER));
         }
+        let mut kept: Vec<String> = columns.iter().map(|c| format!("q.{c}")).collect();
         if !self.known {
             kept = vec!["q.*".to_owned()];
         }
-        if let Some(list) = multi {
+        if let [_, _, ..] = lists[..] {
+            return Ok(self.inline_by_lists(
+                &input,
+                &grouped,
+                &columns,
+                &outputs,
+                &fields,
+                &lists,
+                &stats_types,
+            ));
+        }
+        if let Some(&list) = lists.first() {
             let others: Vec<&str> = fields
                 .iter()
                 .enumerate()
@@ -450,7 +462,7 @@ impl Pipeline<'_> {
     }
 
     /// INLINE STATS' keys as fields (expressions computed first, as EVAL
-    /// would), and which one is multi-valued, if one is.
+    /// would), and which of them are multi-valued.
     fn inline_keys(&mut self, keys: &[(String, Expr)]) -> Result<InlineKeys> {
         if self.limited {
             return Err(error(
@@ -469,6 +481,10 @@ impl Pipeline<'_> {
             let computed: Vec<(usize, &(String, Expr))> =
                 computed.iter().map(|a| (at, a)).collect();
             self.current = self.eval(&computed)?;
+            // `BY y, z = y`: z is a copy of y, one key with it.
+            for (_, (name, value)) in &computed {
+                self.assigned(name, value);
+            }
         }
         let fields: Vec<(String, Expr)> = keys
             .iter()
@@ -484,17 +500,106 @@ impl Pipeline<'_> {
         let lists: Vec<usize> = (0..fields.len())
             .filter(|&i| self.sql.is_list(&fields[i].1))
             .collect();
-        if let [_, _, ..] = lists[..] {
-            let names: Vec<&str> = lists.iter().map(|&i| fields[i].0.as_str()).collect();
-            return Err(error(
-                self.at,
-                format!(
-                    "INLINE STATS BY more than one multi-valued column ({}) is not supported yet",
-                    names.join(", ")
-                ),
-            ));
+        Ok((fields, lists))
+    }
+
+    /// INLINE STATS by several multi-valued keys (`lists`, indexes into
+    /// `fields`; the other fields are keys of one value): each row is in
+    /// the group of every combination of its keys' values (each distinct
+    /// value once, no values the NULL value) and gets each aggregate as a
+    /// list over those groups, the first key's values outermost, each in
+    /// the order of the row's list. The rows are numbered and expanded once
+    /// per combination in one pass, joined to the groups, and gathered back
+    /// per row (its columns taken from any of its combinations); the keys
+    /// keep the row's own values. `kept`: the row's other columns, quoted.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the state inline_stats hands over, as to inline_by_list"
+    )]
+    fn inline_by_lists(
+        &mut self,
+        input: &str,
+        grouped: &str,
+        kept: &[String],
+        outputs: &[String],
+        fields: &[(String, Expr)],
+        lists: &[usize],
+        stats_types: &std::collections::HashMap<String, DataType>,
+    ) -> String {
+        let row = quote("__lakehunt_row");
+        let mut expanded = format!("SELECT *, row_number() OVER () AS {row} FROM ({input})");
+        let (mut on, mut order) = (vec![], vec![]);
+        // A key that copies another (`EVAL z = y`) takes the other's values:
+        // Elasticsearch's alias, grouped as one key (as STATS does).
+        let copies = self.key_copies(fields);
+        let mut expanded_as: std::collections::HashMap<&str, String> =
+            std::collections::HashMap::new();
+        for (i, (name, _)) in fields.iter().enumerate() {
+            let key = quote(name);
+            let Some(j) = lists.iter().position(|&l| l == i) else {
+                on.push(format!("(e.{key} IS NOT DISTINCT FROM s.{key})"));
+                continue;
+            };
+            let same = copies.get(name).unwrap_or(name).as_str();
+            if let Some(value) = expanded_as.get(same) {
+                on.push(format!("(e.{value} IS NOT DISTINCT FROM s.{key})"));
+                continue;
+            }
+            let at = quote(&format!("__lakehunt_at_{j}"));
+            let value = quote(&format!("__lakehunt_value_{j}"));
+            let distinct = format!("array_distinct({key})");
+            expanded = format!(
+                "SELECT *, CASE WHEN cardinality({distinct}) > 0 THEN {distinct}[{at}] END AS {value} \
+                 FROM (SELECT *, unnest(generate_series(1, \
+                 greatest(CAST(coalesce(cardinality({distinct}), 0) AS BIGINT), 1))) AS {at} \
+                 FROM ({expanded}))"
+            );
+            on.push(format!("(e.{value} IS NOT DISTINCT FROM s.{key})"));
+            order.push(format!("e.{at}"));
+            expanded_as.insert(same, value);
         }
-        Ok((fields, lists.first().copied()))
+        let order = order.join(", ");
+        let mut gathered = vec![];
+        let mut select = vec![];
+        for column in kept {
+            gathered.push(format!("first_value(e.{column}) AS {column}"));
+            select.push(format!("a.{column}"));
+        }
+        for (i, name) in outputs.iter().enumerate() {
+            let q = quote(name);
+            if fields.iter().any(|(k, _)| k == name) {
+                gathered.push(format!("first_value(e.{q}) AS {q}"));
+                select.push(format!("a.{q}"));
+                continue;
+            }
+            let values = quote(&format!("__lakehunt_group_values_{i}"));
+            gathered.push(format!("array_agg(s.{q} ORDER BY {order}) AS {values}"));
+            // As by one list key: lists added up, no NULL, none left NULL.
+            let found = format!("array_compact(flatten(array_compact(a.{values})))");
+            select.push(format!(
+                "CASE WHEN cardinality({found}) > 0 THEN {found} END AS {q}"
+            ));
+            let nested = matches!(stats_types.get(name), Some(DataType::List(_)));
+            let list = |t: &DataType| {
+                if nested {
+                    t.clone()
+                } else {
+                    DataType::new_list(t.clone(), true)
+                }
+            };
+            self.sql.new_column(name, stats_types.get(name).map(list));
+        }
+        for name in outputs {
+            self.columns.retain(|c| c != name);
+            self.columns.push(name.clone());
+        }
+        format!(
+            "SELECT {} FROM (SELECT {} FROM ({expanded}) e JOIN ({grouped}) s ON {} \
+             GROUP BY e.{row}) a",
+            select.join(", "),
+            gathered.join(", "),
+            on.join(" AND ")
+        )
     }
 
     /// INLINE STATS by one multi-valued key beside `others` (`keys`): the
