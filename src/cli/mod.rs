@@ -211,7 +211,7 @@ pub fn one_line(err: &anyhow::Error) -> String {
             line.push_str(&text);
         }
     }
-    line.replace('\n', " ")
+    line.replace(['\n', '\t'], " ")
 }
 
 /// `--format` values.
