@@ -291,7 +291,10 @@ impl Sql<'_> {
                     ),
                 ));
             }
-            if matches!(item, T::Timestamp(..)) {
+            // Dates convert to numbers as their milliseconds since the
+            // epoch, as one date does (ints.csv-spec convertDatetimeToInt).
+            let dates = matches!(item, T::Timestamp(..));
+            if dates && to == "VARCHAR" {
                 return Err(error(
                     pos,
                     format!(
@@ -304,11 +307,16 @@ impl Sql<'_> {
             // keywords each once); a computed list (SPLIT, MV_SORT) in its
             // own order.
             let stored = matches!(&args[0], Expr::Field(f) if !self.computed.contains(f));
-            let v = if stored {
+            let mut v = if stored {
                 self.sorted_values(&args[0])?
             } else {
                 self.text(&args[0], false)?
             };
+            if dates {
+                v = format!(
+                    "CAST(arrow_cast({v}, 'List(Timestamp(Millisecond, Some(\"UTC\")))') AS BIGINT[])"
+                );
+            }
             let converted = format!(
                 "CASE WHEN cardinality(array_compact(TRY_CAST({v} AS {to}[]))) > 0 \
                  THEN array_compact(TRY_CAST({v} AS {to}[])) END"

@@ -1279,7 +1279,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "TO_STRING, TO_TEXT, TO_DOUBLE, TO_LONG, TO_INTEGER of a multi-valued field",
         Partial,
-        "each value converted, in the order Elasticsearch returns a stored list (sorted, keywords each once; a computed list in its own order); a value that does not convert is dropped with a warning (conversion, one per value), none left is NULL; decimal text to whole numbers is dropped where Elasticsearch rounds it; of decimals to whole numbers, and of dates, refused; TO_BOOLEAN and TO_DATETIME convert each value too; the other conversions read a multi-valued field as NULL",
+        "each value converted, in the order Elasticsearch returns a stored list (sorted, keywords each once; a computed list in its own order); a value that does not convert is dropped with a warning (conversion, one per value), none left is NULL; decimal text to whole numbers is dropped where Elasticsearch rounds it; dates to numbers are their milliseconds since the epoch; of decimals to whole numbers, and of dates to text, refused; TO_BOOLEAN and TO_DATETIME convert each value too; the other conversions read a multi-valued field as NULL",
         "esql/multivalued.slt",
     ),
     c(
