@@ -42,7 +42,8 @@ struct Pipeline<'t> {
     full_text_after: Option<&'static str>,
     /// Where the command being translated starts.
     at: usize,
-    /// Whether a LIMIT came before (INLINE STATS cannot follow one).
+    /// Whether a LIMIT (or LIMIT BY) came before (INLINE STATS cannot
+    /// follow one).
     limited: bool,
     /// Whether the rows are few and come in an order Elasticsearch defines:
     /// a ROW, or anything after a LIMIT. STATS over them gives its groups in
@@ -1290,6 +1291,11 @@ impl Pipeline<'_> {
     /// list), in the pending order; the order is kept.
     fn limit_by(&mut self, n: i64, keys: &[Expr]) -> Result<String> {
         let current = std::mem::take(&mut self.current);
+        // A LIMIT too: INLINE STATS cannot follow it. Without a total order
+        // its rows are any n of each group, and INLINE STATS reads its
+        // input twice (the rows, and their groups), which could keep
+        // different rows.
+        self.limited = true;
         let mut partition = vec![];
         for key in keys {
             partition.push(self.sql.text(key, false)?);

@@ -453,7 +453,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "INLINE STATS aggs [WHERE cond] [BY keys] (and INLINESTATS)",
         Supported,
-        "every row kept with its group's aggregates; columns: the others, then the aggregates, then the keys (a column of the same name is replaced); a NULL key is a group; a preceding SORT's order is kept; after LIMIT refused, as in Elasticsearch; BY a multi-valued column (beside other keys or alone): the row is in each of its values' groups and gets a list of their aggregates (a list of one where the key has one value; a group's list-valued aggregate adds its values); BY several: the row is in the group of every combination of their values, the first key's outermost (a key that copies another, EVAL z = y, is the same key); VALUES gives a list even of one value",
+        "every row kept with its group's aggregates; columns: the others, then the aggregates, then the keys (a column of the same name is replaced); a NULL key is a group; a preceding SORT's order is kept; after LIMIT (or LIMIT BY) refused, as in Elasticsearch; BY a multi-valued column (beside other keys or alone): the row is in each of its values' groups and gets a list of their aggregates (a list of one where the key has one value; a group's list-valued aggregate adds its values); BY several: the row is in the group of every combination of their values, the first key's outermost (a key that copies another, EVAL z = y, is the same key), each row expanded per combination and gathered back with all its columns (slow on wide rows: KEEP what is needed first); VALUES gives a list even of one value",
         "esql/inline_stats.slt",
     ),
     c(

@@ -593,8 +593,10 @@ impl Pipeline<'_> {
             self.columns.retain(|c| c != name);
             self.columns.push(name.clone());
         }
+        // The groups first: the join builds its table on them, not on the
+        // expanded rows.
         format!(
-            "SELECT {} FROM (SELECT {} FROM ({expanded}) e JOIN ({grouped}) s ON {} \
+            "SELECT {} FROM (SELECT {} FROM ({grouped}) s JOIN ({expanded}) e ON {} \
              GROUP BY e.{row}) a",
             select.join(", "),
             gathered.join(", "),
