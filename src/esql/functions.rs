@@ -1656,10 +1656,17 @@ impl Sql<'_> {
                     && !self.in_order(arg);
                 let mut v = String::new();
                 self.expr(arg, &mut v)?;
+                // No values in the group is 0, not NULL.
                 if strings {
-                    let _ = write!(out, "sum(cardinality(array_distinct({v})))");
+                    let _ = write!(
+                        out,
+                        "coalesce(sum(cardinality(array_distinct({v}))), arrow_cast(0, 'UInt64'))"
+                    );
                 } else {
-                    let _ = write!(out, "sum(cardinality({v}))");
+                    let _ = write!(
+                        out,
+                        "coalesce(sum(cardinality({v})), arrow_cast(0, 'UInt64'))"
+                    );
                 }
             }
             ("min" | "max" | "sum" | "avg", [arg]) if self.is_list(arg) => {
