@@ -195,6 +195,15 @@ pub(super) fn list_conversion(name: &str) -> Option<&'static str> {
     })
 }
 
+/// The value a `CASE(cond, value)` gives (an aggregate's `WHERE` reads its
+/// argument so), else `e` itself.
+fn case_value(e: &Expr) -> &Expr {
+    match e {
+        Expr::Call(f, args, _) if f == "case" && args.len() == 2 => &args[1],
+        _ => e,
+    }
+}
+
 impl Sql<'_> {
     /// A constant instant in milliseconds: text (strict_date_optional_time),
     /// NOW(), TO_DATETIME of text, or one of those plus or minus a fixed span.
@@ -1668,6 +1677,35 @@ impl Sql<'_> {
                         "coalesce(sum(cardinality({v})), arrow_cast(0, 'UInt64'))"
                     );
                 }
+            }
+            ("min" | "max", [arg])
+                if self.is_ip(case_value(arg)) || self.is_version(case_value(arg)) =>
+            {
+                // Addresses and versions in their own order, not as text
+                // (MAX of 9.0.0.1 and 10.0.0.1 is 10.0.0.1; of 1.2.3 and
+                // 1.10, 1.10): the value of the row with the extreme key.
+                let value = case_value(arg);
+                if self.is_list(value) {
+                    return Err(error(
+                        *pos,
+                        format!(
+                            "{} of a multi-valued ip or version is not supported yet",
+                            name.to_ascii_uppercase()
+                        ),
+                    ));
+                }
+                let mut v = String::new();
+                self.expr(arg, &mut v)?;
+                let key = if self.is_ip(value) {
+                    format!("ip_key({v})")
+                } else {
+                    format!("version_key({v})")
+                };
+                let direction = if name == "min" { "ASC" } else { "DESC" };
+                let _ = write!(
+                    out,
+                    "first_value({v} ORDER BY {key} {direction} NULLS LAST)"
+                );
             }
             ("min" | "max" | "sum" | "avg", [arg]) if self.is_list(arg) => {
                 // Every value of every row, as Elasticsearch aggregates a

@@ -1328,7 +1328,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Aggregates (STATS)",
         "MIN(field), MAX(field), AVG(field), SUM of a multi-valued field",
         Supported,
-        "a multi-valued field contributes every value of every row, as Elasticsearch aggregates it (SUM of whole numbers exact, NULL with a warning past the long range)",
+        "a multi-valued field contributes every value of every row, as Elasticsearch aggregates it (SUM of whole numbers exact, NULL with a warning past the long range); MIN and MAX of ip and version values compare addresses and versions, not text (of a multi-valued ip or version field: refused)",
         "esql/mv_and_stats.slt",
     ),
     c(
