@@ -503,6 +503,25 @@ impl Pipeline<'_> {
         Ok((fields, lists))
     }
 
+    /// An aggregate INLINE STATS gives a row as a list of its groups' values
+    /// (of type `aggregate`): a list of that type, or the same list where the
+    /// aggregate is one (its values are added up).
+    fn inline_list_column(&mut self, name: &str, aggregate: Option<&DataType>) {
+        let list = |t: &DataType| match t {
+            DataType::List(_) => t.clone(),
+            _ => DataType::new_list(t.clone(), true),
+        };
+        self.sql.new_column(name, aggregate.map(list));
+    }
+
+    /// `outputs` moved to the end of the columns, in their order.
+    fn columns_last(&mut self, outputs: &[String]) {
+        for name in outputs {
+            self.columns.retain(|c| c != name);
+            self.columns.push(name.clone());
+        }
+    }
+
     /// INLINE STATS by several multi-valued keys (`lists`, indexes into
     /// `fields`; the other fields are keys of one value): each row is in
     /// the group of every combination of its keys' values (each distinct
@@ -579,20 +598,9 @@ impl Pipeline<'_> {
             select.push(format!(
                 "CASE WHEN cardinality({found}) > 0 THEN {found} END AS {q}"
             ));
-            let nested = matches!(stats_types.get(name), Some(DataType::List(_)));
-            let list = |t: &DataType| {
-                if nested {
-                    t.clone()
-                } else {
-                    DataType::new_list(t.clone(), true)
-                }
-            };
-            self.sql.new_column(name, stats_types.get(name).map(list));
+            self.inline_list_column(name, stats_types.get(name));
         }
-        for name in outputs {
-            self.columns.retain(|c| c != name);
-            self.columns.push(name.clone());
-        }
+        self.columns_last(outputs);
         // The groups first: the join builds its table on them, not on the
         // expanded rows.
         format!(
@@ -648,24 +656,13 @@ impl Pipeline<'_> {
                 "array_compact(flatten(array_compact({lookup}(q.{}, g.{keys}, g.{values}))))",
                 quote(key)
             );
-            let nested = matches!(stats_types.get(name), Some(DataType::List(_)));
             kept.push(format!(
                 "CASE WHEN cardinality({found}) > 0 THEN {found} END AS {}",
                 quote(name)
             ));
-            let list = |t: &DataType| {
-                if nested {
-                    t.clone()
-                } else {
-                    DataType::new_list(t.clone(), true)
-                }
-            };
-            self.sql.new_column(name, stats_types.get(name).map(list));
+            self.inline_list_column(name, stats_types.get(name));
         }
-        for name in outputs {
-            self.columns.retain(|c| c != name);
-            self.columns.push(name.clone());
-        }
+        self.columns_last(outputs);
         let lists = lists.join(", ");
         if others.is_empty() {
             return format!(
