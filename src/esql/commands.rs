@@ -62,8 +62,8 @@ struct Pipeline<'t> {
     /// projection of a run of EVALs.
     levels: usize,
     /// Columns that hold another column's values unchanged (`EVAL z = y`,
-    /// then RENAMEs), each to the column it copies, since the last command
-    /// that could change either. STATS groups a multi-valued key and its
+    /// a STATS key `z = y`, then RENAMEs), each to the column it copies,
+    /// since the last command that could change either. STATS groups a multi-valued key and its
     /// copies once, as Elasticsearch, whose optimizer makes a copy an
     /// alias (stats.csv-spec statsAggExpressionOnMVGroupingKeyWithAlias).
     copies: std::collections::HashMap<String, String>,
@@ -968,10 +968,17 @@ impl Pipeline<'_> {
     /// `name` given its own values back (`EVAL y = y`, or `EVAL y = z`
     /// where z copies y) changes nothing.
     fn assigned(&mut self, name: &str, value: &Expr) {
-        let source = match value {
-            Expr::Field(f) => Some(self.copies.get(f).cloned().unwrap_or_else(|| f.clone())),
+        let read = match value {
+            Expr::Field(f) => Some(f.as_str()),
             _ => None,
         };
+        self.copied(name, read);
+    }
+
+    /// [`Pipeline::assigned`] with what `name` now holds: the column `read`
+    /// as is, or (`None`) values of its own.
+    fn copied(&mut self, name: &str, read: Option<&str>) {
+        let source = read.map(|f| self.copies.get(f).map_or(f, String::as_str).to_owned());
         if source.as_deref() == Some(name) {
             return;
         }
@@ -997,32 +1004,6 @@ impl Pipeline<'_> {
             .collect();
     }
 
-    /// [`Pipeline::copies`] with STATS' own keys: a key computed there
-    /// replaces its column (its old copies are off), and `BY y, z = y` makes
-    /// `z` a copy. Keys that copy each other (`BY y, z` after `EVAL z = y`)
-    /// are one key: a row's list is not crossed with itself.
-    fn key_copies(&self, keys: &[(String, Expr)]) -> std::collections::HashMap<String, String> {
-        let computed: Vec<&str> = keys
-            .iter()
-            .filter(|(name, e)| !matches!(e, Expr::Field(f) if f == name))
-            .map(|(name, _)| name.as_str())
-            .collect();
-        let mut copies = self.copies.clone();
-        copies.retain(|copy, of| {
-            !computed.contains(&copy.as_str()) && !computed.contains(&of.as_str())
-        });
-        for (name, value) in keys {
-            if let Expr::Field(f) = value
-                && f != name
-                && !computed.contains(&f.as_str())
-            {
-                let of = copies.get(f).cloned().unwrap_or_else(|| f.clone());
-                copies.insert(name.clone(), of);
-            }
-        }
-        copies
-    }
-
     /// STATS' keys `keys` over `input`: each selected (into `select`, its
     /// type into `types`) and grouped by. A row whose key is multi-valued is
     /// in the group of each of its values (each once); no values is the
@@ -1038,7 +1019,7 @@ impl Pipeline<'_> {
         select: &mut Vec<String>,
         types: &mut std::collections::HashMap<String, arrow::datatypes::DataType>,
     ) -> (String, Vec<String>) {
-        let copies = self.key_copies(keys);
+        let copies = self.copies.clone();
         let mut unnested: std::collections::HashMap<&str, String> =
             std::collections::HashMap::new();
         let mut group_by = vec![];
@@ -1212,6 +1193,8 @@ impl Pipeline<'_> {
     /// `current` with STATS' keys that are expressions computed first, as
     /// EVAL would; a key that is a field must be one.
     fn computed_keys(&mut self, mut current: String, keys: &[(String, Expr)]) -> Result<String> {
+        // Keys computed so far: a key reading one is not taken as its copy.
+        let mut made: Vec<&str> = vec![];
         for (name, key) in keys {
             match key {
                 Expr::Field(f) if f == name => {
@@ -1236,6 +1219,13 @@ impl Pipeline<'_> {
                         Some(t) => self.sql.types.insert(name.clone(), t),
                         None => self.sql.types.remove(name),
                     };
+                    // `BY y, z = y`: z a copy of y (Pipeline::copies).
+                    let read = match e {
+                        Expr::Field(f) if !made.contains(&f.as_str()) => Some(f.as_str()),
+                        _ => None,
+                    };
+                    self.copied(name, read);
+                    made.push(name);
                 }
             }
         }

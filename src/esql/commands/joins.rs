@@ -26,7 +26,18 @@ fn is_list(t: &DataType) -> bool {
     matches!(t, DataType::List(_) | DataType::LargeList(_))
 }
 
-/// INLINE STATS' keys as fields, and the index of the multi-valued one.
+/// A row's list of its groups' values of one aggregate (`list`) as INLINE
+/// STATS by a multi-valued key gives it: a group's value that is a list
+/// itself (VALUES, TOP) adds its values (inlinestatsWithMixedFiltersAndGroup;
+/// flattened whatever the type, as `flatten` keeps a flat list and not every
+/// aggregate's type is known), no NULL in it, and none left is NULL
+/// (inlinestatsWithFalseFiltersFromRow).
+fn groups_values(list: &str) -> String {
+    let found = format!("array_compact(flatten(array_compact({list})))");
+    format!("CASE WHEN cardinality({found}) > 0 THEN {found} END")
+}
+
+/// INLINE STATS' keys as fields, and the indexes of the multi-valued ones.
 type InlineKeys = (Vec<(String, Expr)>, Vec<usize>);
 
 impl Pipeline<'_> {
@@ -550,7 +561,7 @@ impl Pipeline<'_> {
         let (mut on, mut order) = (vec![], vec![]);
         // A key that copies another (`EVAL z = y`) takes the other's values:
         // Elasticsearch's alias, grouped as one key (as STATS does).
-        let copies = self.key_copies(fields);
+        let copies = self.copies.clone();
         let mut expanded_as: std::collections::HashMap<&str, String> =
             std::collections::HashMap::new();
         for (i, (name, _)) in fields.iter().enumerate() {
@@ -593,11 +604,7 @@ impl Pipeline<'_> {
             }
             let values = quote(&format!("__lakehunt_group_values_{i}"));
             gathered.push(format!("array_agg(s.{q} ORDER BY {order}) AS {values}"));
-            // As by one list key: lists added up, no NULL, none left NULL.
-            let found = format!("array_compact(flatten(array_compact(a.{values})))");
-            select.push(format!(
-                "CASE WHEN cardinality({found}) > 0 THEN {found} END AS {q}"
-            ));
+            select.push(format!("{} AS {q}", groups_values(&format!("a.{values}"))));
             self.inline_list_column(name, stats_types.get(name));
         }
         self.columns_last(outputs);
@@ -646,20 +653,8 @@ impl Pipeline<'_> {
             } else {
                 "mv_lookup_rows"
             };
-            // A multi-valued value holds no NULL, and none left is NULL
-            // (inlinestats.csv-spec inlinestatsWithFalseFiltersFromRow).
-            // A group's value that is a list itself (VALUES, MV_SLICE) adds
-            // its values: one list of all (inlinestatsWithMixedFiltersAndGroup).
-            // Flattened whatever the type (`flatten` keeps a flat list), as
-            // not every aggregate's type is known here.
-            let found = format!(
-                "array_compact(flatten(array_compact({lookup}(q.{}, g.{keys}, g.{values}))))",
-                quote(key)
-            );
-            kept.push(format!(
-                "CASE WHEN cardinality({found}) > 0 THEN {found} END AS {}",
-                quote(name)
-            ));
+            let found = format!("{lookup}(q.{}, g.{keys}, g.{values})", quote(key));
+            kept.push(format!("{} AS {}", groups_values(&found), quote(name)));
             self.inline_list_column(name, stats_types.get(name));
         }
         self.columns_last(outputs);
