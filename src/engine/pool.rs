@@ -62,7 +62,7 @@ pub(crate) fn spill_fan_in(limit: usize) -> usize {
 /// run it reads: their working memory grows with the batch. Two partitions'
 /// sorts and final aggregations under a 64 MiB cap needed more than the pool
 /// had with 8,192-row batches (the seed hunt with every pair a group failed
-/// 5 runs in 6 at 10M events) and fit with 2,048.
+/// 7 runs of 7 at 10M events) and fit with 2,048.
 #[must_use]
 pub(crate) fn batch_rows(limit: usize, partitions: usize) -> usize {
     let rows = limit / partitions.max(1) / (16 << 10);
