@@ -29,7 +29,13 @@ fn process_tree(dir: &Path) -> String {
         event("23:59", "connection", "L", Some("P")), // outside the window below
     ]
     .concat();
-    let path = dir.join("tree.ndjson");
+    ingested(dir, &export)
+}
+
+/// `export` (an Elasticsearch export, NDJSON) ingested into a lake under
+/// `dir`: the lake's path.
+fn ingested(dir: &Path, export: &str) -> String {
+    let path = dir.join("export.ndjson");
     std::fs::write(&path, export).unwrap();
     let lake = dir.join("lake");
     ok(&lakehunt(&[
@@ -182,21 +188,11 @@ fn findings_lakehunt_wrote_give_their_own_window() {
 #[test]
 fn day_folders_skipped_are_said() {
     let dir = tempfile::tempdir().unwrap();
-    let export = dir.path().join("two-days.ndjson");
-    std::fs::write(
-        &export,
+    let lake = ingested(
+        dir.path(),
         "{\"@timestamp\":\"2026-02-01T10:00:00Z\",\"process\":{\"entity_id\":\"L\"}}\n\
          {\"@timestamp\":\"2026-02-03T10:00:00Z\",\"process\":{\"entity_id\":\"L\"}}\n",
-    )
-    .unwrap();
-    let lake = dir.path().join("lake");
-    ok(&lakehunt(&[
-        "ingest",
-        "-q",
-        export.to_str().unwrap(),
-        "--out",
-        lake.to_str().unwrap(),
-    ]));
+    );
     let leads = dir.path().join("leads.csv");
     std::fs::write(&leads, "process.entity_id\nL\n").unwrap();
     let out = lakehunt(&[
@@ -204,7 +200,7 @@ fn day_folders_skipped_are_said() {
         "--findings",
         leads.to_str().unwrap(),
         "--data",
-        lake.to_str().unwrap(),
+        &lake,
         "--from",
         "2026-02-01T00:00:00Z",
         "--to",
