@@ -58,7 +58,7 @@ pub(super) async fn submit(
         message.try_encode(&mut buf)?;
         buf
     };
-    let settings = config
+    let settings: Vec<KeyValuePair> = config
         .options()
         .entries()
         .into_iter()
@@ -67,13 +67,6 @@ pub(super) async fn submit(
             value: entry.value,
         })
         .collect();
-    let query = ExecuteQueryParams {
-        query: Some(Query::PhysicalPlan(plan_bytes)),
-        settings,
-        session_id: session_id.to_owned(),
-        operation_id: operation_id(),
-    };
-
     let channel = create_grpc_client_endpoint(endpoint.to_owned(), Some(&grpc))
         .map_err(failed)?
         .connect()
@@ -82,38 +75,42 @@ pub(super) async fn submit(
     let mut scheduler = SchedulerGrpcClient::new(channel)
         .max_encoding_message_size(max_message_size)
         .max_decoding_message_size(max_message_size);
-    let mut request = tonic::Request::new(query);
-    ballista_core::version::insert_version_header(request.metadata_mut());
-    let submitted = scheduler
-        .execute_query(request)
-        .await
-        .map_err(failed)?
-        .into_inner();
-    let job_id = match submitted.result {
-        Some(Submitted::Success(ok)) => ok.job_id,
-        Some(Submitted::Failure(failure)) => {
-            return Err(DataFusionError::Execution(format!(
-                "the scheduler refused the job: {failure:?}"
-            )));
-        }
-        None => {
-            return Err(DataFusionError::Execution(
-                "the scheduler gave no answer".into(),
-            ));
-        }
-    };
 
-    // A client stopped while the job runs (Ctrl-C) cancels it, so the
-    // cluster starts none of its tasks that are left (those running finish:
-    // executors pull their tasks, and nothing can stop them there).
-    let mut guard = Cancel {
-        scheduler: Some(scheduler.clone()),
-        job_id: job_id.clone(),
+    let mut attempt = 0;
+    let (job_id, partition_location) = loop {
+        let query = ExecuteQueryParams {
+            query: Some(Query::PhysicalPlan(plan_bytes.clone())),
+            settings: settings.clone(),
+            session_id: session_id.to_owned(),
+            operation_id: operation_id(),
+        };
+        let job_id = start(&mut scheduler, query).await?;
+        // A client stopped while the job runs (Ctrl-C) cancels it, so the
+        // cluster starts none of its tasks that are left (those running
+        // finish: executors pull their tasks, and nothing can stop them).
+        let mut guard = Cancel {
+            scheduler: Some(scheduler.clone()),
+            job_id: job_id.clone(),
+        };
+        match wait(&mut scheduler, &job_id).await {
+            Ok(SuccessfulJob {
+                partition_location, ..
+            }) => {
+                guard.scheduler = None;
+                break (job_id, partition_location);
+            }
+            Err(e) if attempt == 0 && lost_mid_read(&e) => {
+                guard.scheduler = None;
+                attempt += 1;
+                log::warn!(
+                    "the cluster lost an executor while a task read its output; \
+                     running the job once more ({job_id} failed: {})",
+                    first_line(&e.to_string())
+                );
+            }
+            Err(e) => return Err(e),
+        }
     };
-    let SuccessfulJob {
-        partition_location, ..
-    } = wait(&mut scheduler, &job_id).await?;
-    guard.scheduler = None;
     if !counts.is_empty() {
         // The rows are right without the counts: a failure to read them is
         // said as `not_counted`, not as a failed run.
@@ -157,6 +154,43 @@ impl Drop for Cancel {
             let _ = scheduler.cancel_job(CancelJobParams { job_id }).await;
         }));
     }
+}
+
+/// Submits `query` to the scheduler: the job's id.
+async fn start(scheduler: &mut Scheduler, query: ExecuteQueryParams) -> Result<String> {
+    let mut request = tonic::Request::new(query);
+    ballista_core::version::insert_version_header(request.metadata_mut());
+    let submitted = scheduler
+        .execute_query(request)
+        .await
+        .map_err(failed)?
+        .into_inner();
+    match submitted.result {
+        Some(Submitted::Success(ok)) => Ok(ok.job_id),
+        Some(Submitted::Failure(failure)) => Err(DataFusionError::Execution(format!(
+            "the scheduler refused the job: {failure:?}"
+        ))),
+        None => Err(DataFusionError::Execution(
+            "the scheduler gave no answer".into(),
+        )),
+    }
+}
+
+/// Whether a job failed because a task's read of another executor's output
+/// broke off mid-stream: that executor went away after the read began.
+/// Ballista reruns the lost stage only where the read fails to start (a
+/// fetch failure); a stream cut short fails the job as any task error does.
+/// Reads change nothing, so the whole job can run again, on the executors
+/// left.
+fn lost_mid_read(e: &DataFusionError) -> bool {
+    let text = e.to_string();
+    text.contains("error reading a body from connection")
+        || (text.contains("Ipc error") && text.contains("ConnectionReset"))
+}
+
+/// The first line of `text`.
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or_default()
 }
 
 /// Waits for the job `job_id` to end: how it succeeded, or why it failed.
@@ -261,4 +295,31 @@ fn operation_id() -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_cut_off_by_a_lost_executor_runs_the_job_again() {
+        // As a job failed when the executor holding a stage's output was
+        // killed while another read it (tests/it/cluster.rs).
+        let cut = DataFusionError::Execution(
+            "Job 038JG5BCTC000 failed: Job failed due to stage 2 failed: Task failed due to \
+             runtime execution error: DataFusionError(Shared(External(ArrowError(IpcError(\"Arrow \
+             error: Ipc error: code: 'Unknown error', message: \\\"h2 protocol error: error \
+             reading a body from connection\\\", source: hyper::Error(Body, Error { kind: \
+             Io(Kind(ConnectionReset)) })\")))))"
+                .into(),
+        );
+        assert!(lost_mid_read(&cut));
+        // A query's own error fails the run at once.
+        let own = DataFusionError::Execution(
+            "Job 1 failed: Job failed due to stage 1 failed: Task failed due to runtime \
+             execution error: DataFusionError(ArrowError(DivideByZero))"
+                .into(),
+        );
+        assert!(!lost_mid_read(&own));
+    }
 }
