@@ -511,6 +511,13 @@ impl<'a> Sql<'a> {
                     out.push_str(&super::scalar::fill(template, &first, &again));
                     return Ok(());
                 }
+                if name == "round"
+                    && let [v, d] = args.as_slice()
+                    && let Some(rounded) = self.round_whole(v, d)?
+                {
+                    out.push_str(&rounded);
+                    return Ok(());
+                }
                 // ES|QL functions whose SQL namesake means the same; a field
                 // argument is read as one value (NULL when multi-valued).
                 let (sql, arity) = match name.as_str() {
@@ -894,6 +901,7 @@ impl<'a> Sql<'a> {
             | "fmt_percent" => T::Utf8,
             // Conversions of a list convert each value.
             "to_boolean" | "to_bool" if self.is_list(args.first()?) => list(T::Boolean),
+            "to_ip" if self.is_list(args.first()?) => list(T::Utf8),
             "to_datetime" | "to_dt" if self.is_list(args.first()?) => {
                 list(T::Timestamp(TimeUnit::Millisecond, Some("UTC".into())))
             }
@@ -1000,9 +1008,24 @@ impl<'a> Sql<'a> {
                         | "to_bool"
                         | "to_datetime"
                         | "to_dt"
+                        | "to_ip"
+                        | "to_version"
+                        | "to_ver"
                 ) =>
             {
                 args.first().is_some_and(|a| self.in_order(a))
+            }
+            // CASE gives one of its values: in order where each is (an
+            // aggregate's WHERE reads its argument as CASE(cond, value)).
+            Expr::Call(name, args, _) if name == "case" && args.len() >= 2 => {
+                let values = args
+                    .iter()
+                    .skip(1)
+                    .step_by(2)
+                    .chain((args.len() % 2 == 1).then(|| &args[args.len() - 1]));
+                values
+                    .filter(|v| !matches!(v, Expr::Null))
+                    .all(|v| self.in_order(v))
             }
             Expr::List(..) => true,
             Expr::Field(name) => self.in_order.contains(name),
@@ -1102,6 +1125,11 @@ impl<'a> Sql<'a> {
         if self.in_order(e) {
             return Ok(f);
         }
+        // Addresses and versions as their doc values hold them: in their
+        // type's order, each once.
+        if let Some(kind) = self.sort_kind(e) {
+            return Ok(format!("sort_as({f}, '{kind}', 'ASC', true)"));
+        }
         let strings = matches!(
             self.infer(e),
             Some(arrow::datatypes::DataType::List(item)) if item.data_type().is_string()
@@ -1152,9 +1180,28 @@ impl<'a> Sql<'a> {
         match e {
             Expr::Call(name, _, _) => matches!(name.as_str(), "to_version" | "to_ver"),
             Expr::Field(name) => {
-                self.versions.contains(name) && self.infer(e).is_none_or(|t| t.is_string())
+                self.versions.contains(name)
+                    && match self.infer(e) {
+                        None => true,
+                        Some(arrow::datatypes::DataType::List(item)) => {
+                            item.data_type().is_string()
+                        }
+                        Some(t) => t.is_string(),
+                    }
             }
             _ => false,
+        }
+    }
+
+    /// How `sort_as` orders `e`'s values where they are addresses or
+    /// versions (`'ip'`, `'version'`), which text order would not.
+    pub(super) fn sort_kind(&self, e: &Expr) -> Option<&'static str> {
+        if self.is_ip(e) {
+            Some("ip")
+        } else if self.is_version(e) {
+            Some("version")
+        } else {
+            None
         }
     }
 

@@ -43,6 +43,34 @@ impl Sql<'_> {
         ))
     }
 
+    /// `ROUND(v, d)` of a whole number: exact, in a decimal, and NULL with a
+    /// warning where the result leaves `v`'s type (`ROUND(2^64 - 1, -19)`
+    /// would be 2 * 10^19: Elasticsearch's `unsigned_long overflow`). Any
+    /// `d` of a long is taken (DataFusion's `round` casts it to an integer):
+    /// a positive one keeps `v`, one of -25 or less rounds to 0 as -25 does.
+    /// `None` where `v` is no whole number.
+    pub(super) fn round_whole(&self, v: &Expr, d: &Expr) -> Result<Option<String>> {
+        use arrow::datatypes::DataType as T;
+        let (arrow, min, max) = match self.infer(v) {
+            Some(T::UInt64) => ("UInt64", "0".to_string(), u64::MAX.to_string()),
+            Some(T::Int64) => ("Int64", i64::MIN.to_string(), i64::MAX.to_string()),
+            Some(T::Int32) => ("Int32", i32::MIN.to_string(), i32::MAX.to_string()),
+            _ => return Ok(None),
+        };
+        let (v0, v) = (self.text(v, true)?, self.text_again(v)?);
+        let d0 = self.text(d, true)?;
+        let d = self.text_again(d)?;
+        let places = |v: &str, d: &str| {
+            format!(
+                "round(CAST({v} AS DECIMAL(38, 0)), CAST(greatest(least(CAST({d} AS BIGINT), 0), -25) AS INT))"
+            )
+        };
+        let (r0, r) = (places(&v0, &d0), places(&v, &d));
+        Ok(Some(format!(
+            "arrow_cast(esql_null_if({r0}, {r} < {min} OR {r} > {max}), '{arrow}')"
+        )))
+    }
+
     /// `TO_UNSIGNED_LONG(v)`: 0 to 2^64 - 1; decimals and text truncated
     /// toward zero; true is 1; a time its milliseconds; a value outside the
     /// range NULL with a warning.
@@ -186,7 +214,7 @@ fn whole_number(e: &Expr) -> Option<i64> {
 /// The SQL type a conversion function converts each value of a list to.
 pub(super) fn list_conversion(name: &str) -> Option<&'static str> {
     Some(match name {
-        "to_string" | "to_str" | "to_text" => "VARCHAR",
+        "to_string" | "to_str" | "to_text" | "to_version" | "to_ver" => "VARCHAR",
         "to_double" => "DOUBLE",
         "to_long" => "BIGINT",
         "to_integer" | "to_int" => "INT",
@@ -234,6 +262,17 @@ impl Sql<'_> {
                 }
             }
             _ => None,
+        }
+    }
+
+    /// A list a conversion converts: a stored list's values as
+    /// Elasticsearch returns them (sorted; keywords each once); a computed
+    /// list (SPLIT, MV_SORT) in its own order.
+    fn listed_values(&self, list: &Expr) -> Result<String> {
+        if matches!(list, Expr::Field(f) if !self.computed.contains(f)) {
+            self.sorted_values(list)
+        } else {
+            self.text(list, false)
         }
     }
 
@@ -312,15 +351,7 @@ impl Sql<'_> {
                     ),
                 ));
             }
-            // A stored list's values as Elasticsearch returns them (sorted;
-            // keywords each once); a computed list (SPLIT, MV_SORT) in its
-            // own order.
-            let stored = matches!(&args[0], Expr::Field(f) if !self.computed.contains(f));
-            let mut v = if stored {
-                self.sorted_values(&args[0])?
-            } else {
-                self.text(&args[0], false)?
-            };
+            let mut v = self.listed_values(&args[0])?;
             if dates {
                 v = format!(
                     "CAST(arrow_cast({v}, 'List(Timestamp(Millisecond, Some(\"UTC\")))') AS BIGINT[])"
@@ -473,7 +504,13 @@ impl Sql<'_> {
             }
             "to_ip" => {
                 arity(1..=2)?;
-                let mut v = self.text(&args[0], true)?;
+                let list = self.is_list(&args[0]);
+                let mut v = if list {
+                    self.listed_values(&args[0])?
+                } else {
+                    self.text(&args[0], true)?
+                };
+                let mut zeros = "reject".to_string();
                 // {"leading_zeros": "reject" (the default), "decimal" or
                 // "octal"}: how a dotted IPv4 part with leading zeros reads
                 // (ip.csv-spec convertFromStringLeadingZerosOctal).
@@ -501,6 +538,7 @@ impl Sql<'_> {
                         };
                         match mode.as_str() {
                             "reject" => {}
+                            "decimal" | "octal" if list => zeros = mode,
                             "decimal" | "octal" => v = format!("ip_leading_zeros({v}, '{mode}')"),
                             other => {
                                 return Err(error(
@@ -513,12 +551,16 @@ impl Sql<'_> {
                         }
                     }
                 }
-                self.conversion_warned(
+                // Of a list each value that is an address, the others
+                // dropped with a warning.
+                let converted = if list {
+                    format!("ip_values({v}, '{zeros}')")
+                } else {
                     format!(
                         "CASE WHEN cidr_match({v}, '0.0.0.0/0', '::/0') IS NOT NULL THEN {v} END"
-                    ),
-                    &args[0],
-                )?
+                    )
+                };
+                self.conversion_warned(converted, &args[0])?
             }
             // A list of booleans is already one (boolean.csv-spec convertFromBoolean).
             "to_boolean" | "to_bool"
@@ -819,9 +861,19 @@ impl Sql<'_> {
                         ));
                     }
                 };
-                if self.is_list(&args[0]) {
-                    // Duplicates kept.
-                    format!("array_sort({}, '{order}')", self.text(&args[0], false)?)
+                // A stored list's values as its doc values hold them (a
+                // keyword, address or version once); repeats of a computed
+                // one kept.
+                if self.is_list(&args[0])
+                    && let Some(kind) = self.sort_kind(&args[0])
+                {
+                    // Addresses and versions in their type's order.
+                    format!(
+                        "sort_as({}, '{kind}', '{order}', false)",
+                        self.listed_values(&args[0])?
+                    )
+                } else if self.is_list(&args[0]) {
+                    format!("array_sort({}, '{order}')", self.listed_values(&args[0])?)
                 } else {
                     self.text(&args[0], false)?
                 }
@@ -1084,10 +1136,20 @@ impl Sql<'_> {
                 sql
             }
             "mv_min" | "mv_max"
-                if args
+                if let Some(kind) = args
                     .first()
-                    .is_some_and(|a| self.is_list(a) && !self.is_ip(a)) =>
+                    .filter(|a| self.is_list(a))
+                    .and_then(|a| self.sort_kind(a)) =>
             {
+                arity(1..=1)?;
+                // By address or version, whatever the list's order.
+                let index = if name == "mv_min" { 1 } else { -1 };
+                format!(
+                    "array_element(sort_as({}, '{kind}', 'ASC', false), {index})",
+                    self.text(&args[0], false)?
+                )
+            }
+            "mv_min" | "mv_max" if args.first().is_some_and(|a| self.is_list(a)) => {
                 arity(1..=1)?;
                 // The smallest and largest whatever the list's order (a
                 // literal or SPLIT's keeps the order written).
@@ -1418,12 +1480,14 @@ impl Sql<'_> {
                     ));
                 };
                 if (0.0..=100.0).contains(&p) {
+                    // The values gathered and interpolated as Elasticsearch's
+                    // digest does (percentile_cont quantizes the step to
+                    // millionths: 73584.949861 for 73584.95).
                     let mut v = String::new();
                     self.expr(arg, &mut v)?;
                     let _ = write!(
                         out,
-                        "percentile_cont({:?}) WITHIN GROUP (ORDER BY CAST({v} AS DOUBLE))",
-                        p / 100.0
+                        "esql_percentile(array_agg(CAST({v} AS DOUBLE)) FILTER (WHERE {v} IS NOT NULL), {p:?})"
                     );
                 } else {
                     // Still an aggregate: one row without BY, not one per row.
@@ -1526,7 +1590,7 @@ impl Sql<'_> {
             format!("CAST(flatten(array_agg({v}) FILTER (WHERE {v} IS NOT NULL)) AS DOUBLE[])");
         let _ = match name {
             "median_absolute_deviation" => write!(out, "mv_mad({all})"),
-            _ if (0.0..=100.0).contains(&p) => write!(out, "mv_percentile({all}, {p:?})"),
+            _ if (0.0..=100.0).contains(&p) => write!(out, "esql_percentile({all}, {p:?})"),
             _ => write!(out, "max(CAST(NULL AS DOUBLE))"),
         };
         Ok(true)
@@ -1684,18 +1748,16 @@ impl Sql<'_> {
                 // Addresses and versions in their own order, not as text
                 // (MAX of 9.0.0.1 and 10.0.0.1 is 10.0.0.1; of 1.2.3 and
                 // 1.10, 1.10): the value of the row with the extreme key.
+                // Of a multi-valued one, each row's extreme value first.
                 let value = case_value(arg);
-                if self.is_list(value) {
-                    return Err(error(
-                        *pos,
-                        format!(
-                            "{} of a multi-valued ip or version is not supported yet",
-                            name.to_ascii_uppercase()
-                        ),
-                    ));
-                }
                 let mut v = String::new();
                 self.expr(arg, &mut v)?;
+                if self.is_list(value)
+                    && let Some(kind) = self.sort_kind(value)
+                {
+                    let index = if name == "min" { 1 } else { -1 };
+                    v = format!("array_element(sort_as({v}, '{kind}', 'ASC', false), {index})");
+                }
                 let key = if self.is_ip(value) {
                     format!("ip_key({v})")
                 } else {

@@ -887,8 +887,8 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "ROUND(x[, digits])",
         Supported,
-        "DataFusion's round",
-        "esql/hunts.slt",
+        "DataFusion's round, half away from zero; of a whole number exact (by -20 or any long below, 0), NULL with a warning where the result leaves the type (ROUND(18446744073709551615, -19))",
+        "esql/more_functions.slt",
     ),
     c(
         "Functions",
@@ -950,8 +950,8 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "TO_IP(x[, {\"leading_zeros\": mode}])",
         Partial,
-        "the text itself when it is an IPv4 or IPv6 address, else NULL with a warning (conversion; of a field or a literal); leading_zeros \"reject\" (the default), \"decimal\" (1.1.010.1 is 1.1.10.1) or \"octal\" (1.1.8.1); not normalised to Elasticsearch's IP type (::ffff:1.2.3.4 stays as written); a list is read as NULL",
-        "esql/conversions.slt",
+        "the text itself when it is an IPv4 or IPv6 address, else NULL with a warning (conversion; of a field or a literal); leading_zeros \"reject\" (the default), \"decimal\" (1.1.010.1 is 1.1.10.1) or \"octal\" (1.1.8.1); not normalised to Elasticsearch's IP type (::ffff:1.2.3.4 stays as written); of a list each value that is an address, in the list's order (the others dropped with a warning; none left NULL)",
+        "esql/typed_lists.slt",
     ),
     c(
         "Functions",
@@ -1131,8 +1131,8 @@ pub const CONSTRUCTS: &[Construct] = &[
     c(
         "Functions",
         "MV_MAX(field), MV_MIN(field)",
-        Partial,
-        "the largest and smallest value of any list, in its order (numbers, text by its bytes, booleans); of an IP list computed in its own order (SPLIT) the last and first value, of a stored one the largest and smallest as text, not by address",
+        Supported,
+        "the largest and smallest value of any list, in its order (numbers, text by its bytes, booleans); of addresses and versions (TO_IP, TO_VERSION, a stored *.ip list) by address and version, not as text",
         "esql/multivalued.slt",
     ),
     c(
@@ -1181,7 +1181,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "MV_SORT(field[, order]), MV_AVG, MV_SUM, MV_MEDIAN, MV_APPEND(a, b), MV_PSERIES_WEIGHTED_SUM(field, p)",
         Supported,
-        "repeats kept; MV_SUM keeps the type and is NULL with a warning past it (unsigned_longs: past 2^64 - 1); MV_MEDIAN of whole numbers rounds toward negative infinity, of unsigned_longs down, in their range; MV_APPEND is NULL when either side is; the p-series sums in the values' stored (sorted) order with compensation",
+        "repeats of a computed list kept, a stored list's values as its doc values hold them (a keyword once); addresses and versions sorted as such; MV_SUM keeps the type and is NULL with a warning past it (unsigned_longs: past 2^64 - 1); MV_MEDIAN of whole numbers rounds toward negative infinity, of unsigned_longs down, in their range; MV_APPEND is NULL when either side is; the p-series sums in the values' stored (sorted) order with compensation",
         "esql/mv_and_stats.slt",
     ),
     c(
@@ -1265,7 +1265,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "TO_VERSION (TO_VER), the version type",
         Supported,
-        "versions compare and sort as Elasticsearch's version type orders them (numbers as numbers, a pre-release before its release, a build after, invalid text after every valid version), also against a string; a column computed from TO_VERSION keeps the type through EVAL and RENAME; MIN/MAX of versions compare as text",
+        "versions compare and sort as Elasticsearch's version type orders them (numbers as numbers, a pre-release before its release, a build after, invalid text after every valid version), also against a string; a column computed from TO_VERSION keeps the type through EVAL and RENAME; MIN/MAX and the MV_ functions compare versions; TO_VERSION of a list converts each value",
         "esql/more_functions.slt",
     ),
     c(
@@ -1328,7 +1328,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Aggregates (STATS)",
         "MIN(field), MAX(field), AVG(field), SUM of a multi-valued field",
         Supported,
-        "a multi-valued field contributes every value of every row, as Elasticsearch aggregates it (SUM of whole numbers exact, NULL with a warning past the long range); MIN and MAX of ip and version values compare addresses and versions, not text (of a multi-valued ip or version field: refused)",
+        "a multi-valued field contributes every value of every row, as Elasticsearch aggregates it (SUM of whole numbers exact, NULL with a warning past the long range); MIN and MAX of ip and version values compare addresses and versions, not text (of a multi-valued one, every value)",
         "esql/mv_and_stats.slt",
     ),
     c(
@@ -1349,7 +1349,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Aggregates (STATS)",
         "STD_DEV(field), VARIANCE(field) / STD_VAR(field), PERCENTILE(field, p), MEDIAN_ABSOLUTE_DEVIATION(field), WEIGHTED_AVG(field, weight)",
         Supported,
-        "the population deviation and variance; percentiles interpolate linearly between the closest ranks, as Elasticsearch's digest does up to 20,000 values (exact here beyond, where Elasticsearch estimates), NULL outside 0..100, the percentile a constant (25 * 2, an EVAL'd constant); PERCENTILE, MEDIAN_ABSOLUTE_DEVIATION, STD_DEV and VARIANCE of a multi-valued field take every value; WEIGHTED_AVG is SUM(v * w) / SUM(w) with the weights of rows without a value counted (a multi-valued value or weight NULL with a warning), NULL where the weights sum to 0, with WHERE both sums filtered; a constant weight makes it SUM(v) / COUNT(v) (every value of a list; a sum of whole numbers past the long range NULL with a warning), as Elasticsearch's surrogate; a literal weight of 0 or NULL refused",
+        "the population deviation and variance; percentiles interpolate linearly between the closest ranks (low + (p / 100 * (n - 1) - i) * (high - low), as Elasticsearch's digest: DataFusion's percentile_cont is not used, it quantizes the step) up to 20,000 values (exact here beyond, where Elasticsearch estimates), NULL outside 0..100, the percentile a constant (25 * 2, an EVAL'd constant); PERCENTILE, MEDIAN_ABSOLUTE_DEVIATION, STD_DEV and VARIANCE of a multi-valued field take every value; WEIGHTED_AVG is SUM(v * w) / SUM(w) with the weights of rows without a value counted (a multi-valued value or weight NULL with a warning), NULL where the weights sum to 0, with WHERE both sums filtered; a constant weight makes it SUM(v) / COUNT(v) (every value of a list; a sum of whole numbers past the long range NULL with a warning), as Elasticsearch's surrogate; a literal weight of 0 or NULL refused",
         "esql/stats_more.slt",
     ),
     c(

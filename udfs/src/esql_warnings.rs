@@ -115,7 +115,7 @@ impl Kind {
             Kind::Invalid => format!(
                 "{n} values or arguments Elasticsearch rejects row by row gave NULL (ES|QL: \
                  failed to parse date field, Number parameter cannot be negative, integer \
-                 overflow, Prefix length out of range, Values less than -1 bytes are not \
+                 overflow, unsigned_long overflow, Prefix length out of range, Values less than -1 bytes are not \
                  supported, Unsupported unit)"
             ),
             Kind::Conversion => format!(

@@ -64,6 +64,7 @@ pub mod mv_lookup;
 pub mod mv_single;
 pub mod mv_stats;
 pub mod mv_zip;
+pub mod typed_sort;
 pub mod version;
 
 /// Every scalar function of this crate.
@@ -74,6 +75,7 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         ip_is_global::ip_is_global_udf(),
         ip_to_string::ip_to_string_udf(),
         ip_leading_zeros::ip_leading_zeros_udf(),
+        ip_leading_zeros::ip_values_udf(),
         mv_single::mv_single_udf(),
         mv_count::mv_count_udf(),
         from_base64::from_base64_udf(),
@@ -91,12 +93,14 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         mv_stats::mv_variance_udf(),
         mv_stats::mv_pseries_udf(),
         mv_stats::mv_percentile_udf(),
+        mv_stats::esql_percentile_udf(),
         mv_stats::mv_median_absolute_deviation_udf(),
         mv_zip::mv_zip_udf(),
         mv_lookup::mv_lookup_udf(),
         mv_lookup::mv_lookup_rows_udf(),
         mv_lookup::enrich_lookup_udf(),
         version::version_key_udf(),
+        typed_sort::sort_as_udf(),
         esql_parse::date_parse_udf(),
         esql_parse::ip_prefix_udf(),
         esql_parse::ip_key_udf(),
