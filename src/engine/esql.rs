@@ -55,7 +55,7 @@ struct EventsShape {
 }
 
 /// What `NOW()` is typed as where the data has no `@timestamp`.
-const NO_TIME_TYPE: &str = "Timestamp(Nanosecond, Some(\"UTC\"))";
+const NO_TIME_TYPE: &str = "Timestamp(Millisecond, Some(\"UTC\"))";
 
 impl Engine {
     /// The SQL an ES|QL query becomes over this session's `events`, and the

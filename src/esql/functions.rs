@@ -470,7 +470,7 @@ impl Sql<'_> {
                 arity(1..=1)?;
                 let v = self.text(&args[0], true)?;
                 if timestamp(&args[0]) {
-                    format!("to_char({v}, '%Y-%m-%dT%H:%M:%S%.3fZ')")
+                    format!("esql_to_char({v}, '%Y-%m-%dT%H:%M:%S%.3fZ')")
                 } else if self.infer(&args[0]).is_some_and(|t| t.is_floating()) {
                     // Java's spelling of a double: 1.0E20, not 1e20.
                     format!("java_double_string({v})")
@@ -677,30 +677,31 @@ impl Sql<'_> {
                 arity(2..=2)?;
                 let date = self.text(&args[1], true)?;
                 match &args[0] {
-                    Expr::Calendar(1, unit) => format!("date_trunc('{unit}', {date})"),
+                    Expr::Calendar(1, unit) => format!("esql_date_trunc('{unit}', {date})"),
                     // n months (quarters, years): whole months counted from
-                    // 1970-01, floored to a multiple of n.
+                    // 0001-01, floored to a multiple of n, as Elasticsearch's
+                    // arbitrary intervals.
                     Expr::Calendar(n, unit) if *n > 0 => {
                         let months = match *unit {
                             "quarter" => 3 * n,
                             "year" => 12 * n,
                             _ => *n,
                         };
-                        let m = format!(
-                            "((CAST(date_part('year', {date}) AS BIGINT) - 1970) * 12 \
-                             + CAST(date_part('month', {date}) AS BIGINT) - 1)"
-                        );
-                        let t = format!("({m} - ((({m} % {months}) + {months}) % {months}))");
                         format!(
-                            "arrow_cast(CAST(make_date(CAST(1970 + floor({t} / 12.0) AS INT), \
-                             CAST((({t} % 12) + 12) % 12 + 1 AS INT), 1) AS TIMESTAMP), '{}')",
+                            "arrow_cast(esql_date_trunc('{months} months', {date}), '{}')",
                             self.time_type
                         )
                     }
                     // A calendar day; seven days are the ISO week from Monday.
-                    Expr::Span(86_400_000_000_000) => format!("date_trunc('day', {date})"),
-                    Expr::Span(604_800_000_000_000) => format!("date_trunc('week', {date})"),
-                    // Any other span: buckets counted from the epoch.
+                    Expr::Span(86_400_000_000_000) => format!("esql_date_trunc('day', {date})"),
+                    Expr::Span(604_800_000_000_000) => {
+                        format!("esql_date_trunc('week', {date})")
+                    }
+                    // Any other span: buckets counted from the epoch (of whole
+                    // milliseconds on any date; shorter ones in nanoseconds).
+                    Expr::Span(ns) if *ns > 0 && ns % 1_000_000 == 0 => {
+                        format!("esql_date_trunc('{} ms', {date})", ns / 1_000_000)
+                    }
                     Expr::Span(ns) if *ns > 0 => {
                         format!("date_bin(INTERVAL '{ns} nanoseconds', {date})")
                     }
@@ -741,37 +742,65 @@ impl Sql<'_> {
                         return Err(error(pos, format!("DATE_DIFF: unknown unit \"{other}\"")));
                     }
                 };
-                let ns = |e: &Expr| -> Result<String> {
+                // In milliseconds, which hold any date (nanoseconds end in
+                // 2262), unless the unit or a column is finer.
+                let fine = |e: &Expr| {
+                    matches!(e, Expr::Field(_))
+                        && matches!(
+                            self.infer(e),
+                            Some(T::Timestamp(
+                                arrow::datatypes::TimeUnit::Microsecond
+                                    | arrow::datatypes::TimeUnit::Nanosecond,
+                                _
+                            ))
+                        )
+                };
+                let (unit, per) =
+                    if (1..1_000_000).contains(&nanos) || fine(&args[1]) || fine(&args[2]) {
+                        ("Nanosecond", 1)
+                    } else {
+                        ("Millisecond", 1_000_000)
+                    };
+                let at = |e: &Expr| -> Result<String> {
                     Ok(format!(
-                        "CAST(arrow_cast({}, 'Timestamp(Nanosecond, Some(\"UTC\"))') AS BIGINT)",
+                        "CAST(arrow_cast({}, 'Timestamp({unit}, Some(\"UTC\"))') AS BIGINT)",
                         self.text(e, true)?
                     ))
                 };
-                let (start, end) = (ns(&args[1])?, ns(&args[2])?);
+                let (start, end) = (at(&args[1])?, at(&args[2])?);
                 if nanos > 0 {
-                    format!("try_cast(({end} - {start}) / {nanos} AS INT)")
+                    let step = nanos / per;
+                    format!("try_cast(({end} - {start}) / {step} AS INT)")
                 } else {
                     // Java's LocalDateTime.until in months: the end date moves a
                     // day toward the start when its time of day has not reached
                     // the start's; then whole months between the dates, counting
                     // the day of the month (prolepticMonth * 32 + day).
-                    const DAY: i64 = 86_400_000_000_000;
-                    let day = |t: &str| format!("(({t}) - ((({t}) % {DAY}) + {DAY}) % {DAY})");
-                    let clock = |t: &str| format!("(((({t}) % {DAY}) + {DAY}) % {DAY})");
+                    let day_step: i64 = 86_400_000_000_000 / per;
+                    let to_time = if per == 1 {
+                        "to_timestamp_nanos"
+                    } else {
+                        "to_timestamp_millis"
+                    };
+                    let day = |t: &str| {
+                        format!("(({t}) - ((({t}) % {day_step}) + {day_step}) % {day_step})")
+                    };
+                    let clock =
+                        |t: &str| format!("(((({t}) % {day_step}) + {day_step}) % {day_step})");
                     let (start_day, end_day) = (day(&start), day(&end));
                     let (start_clock, end_clock) = (clock(&start), clock(&end));
                     let end_day = format!(
                         "CASE WHEN {end_day} > {start_day} AND {end_clock} < {start_clock} \
-                         THEN {end_day} - {DAY} \
+                         THEN {end_day} - {day_step} \
                          WHEN {end_day} < {start_day} AND {end_clock} > {start_clock} \
-                         THEN {end_day} + {DAY} ELSE {end_day} END"
+                         THEN {end_day} + {day_step} ELSE {end_day} END"
                     );
                     let packed = |d: &str| {
-                        let date = format!("to_timestamp_nanos({d})");
+                        let date = format!("{to_time}({d})");
                         format!(
-                            "((CAST(date_part('year', {date}) AS BIGINT) * 12 \
-                             + CAST(date_part('month', {date}) AS BIGINT) - 1) * 32 \
-                             + CAST(date_part('day', {date}) AS BIGINT))"
+                            "((CAST(esql_date_part('year', {date}) AS BIGINT) * 12 \
+                             + CAST(esql_date_part('month', {date}) AS BIGINT) - 1) * 32 \
+                             + CAST(esql_date_part('day', {date}) AS BIGINT))"
                         )
                     };
                     format!(
@@ -796,7 +825,7 @@ impl Sql<'_> {
                 };
                 let format = java_date_pattern(&pattern).map_err(|m| error(pos, m))?;
                 format!(
-                    "to_char({}, {})",
+                    "esql_to_char({}, {})",
                     self.text(date, true)?,
                     string_literal(&format)
                 )
@@ -1825,10 +1854,10 @@ impl Sql<'_> {
 /// `DATE_EXTRACT(part, date)` for a `java.time` `ChronoField` name (lower
 /// case), in UTC, as a long; `None` for a name it does not know.
 fn date_extract(part: &str, date: &str) -> Option<String> {
-    let p = |unit: &str| format!("CAST(date_part('{unit}', {date}) AS BIGINT)");
+    let p = |unit: &str| format!("CAST(esql_date_part('{unit}', {date}) AS BIGINT)");
     let (hour, minute, second) = (p("hour"), p("minute"), p("second"));
     let (dom, doy) = (p("day"), p("doy"));
-    let epoch_seconds = format!("CAST(floor(date_part('epoch', {date})) AS BIGINT)");
+    let epoch_seconds = format!("CAST(floor(esql_date_part('epoch', {date})) AS BIGINT)");
     Some(match part {
         "year" | "year_of_era" => p("year"),
         "era" => format!("CASE WHEN {} > 0 THEN 1 ELSE 0 END", p("year")),
@@ -1842,7 +1871,7 @@ fn date_extract(part: &str, date: &str) -> Option<String> {
         "aligned_day_of_week_in_year" => format!("((({doy}) - 1) % 7 + 1)"),
         "aligned_week_of_month" => format!("((({dom}) - 1) / 7 + 1)"),
         "aligned_week_of_year" => format!("((({doy}) - 1) / 7 + 1)"),
-        "epoch_day" => format!("CAST(floor(date_part('epoch', {date}) / 86400) AS BIGINT)"),
+        "epoch_day" => format!("CAST(floor(esql_date_part('epoch', {date}) / 86400) AS BIGINT)"),
         "instant_seconds" => epoch_seconds,
         "hour_of_day" => hour,
         "clock_hour_of_day" => format!("CASE WHEN {hour} = 0 THEN 24 ELSE {hour} END"),

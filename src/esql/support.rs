@@ -964,7 +964,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "DATE_TRUNC(span, t)",
         Supported,
-        "1 day the calendar day, 7 days / 1 week the ISO week from Monday, 1 month / quarter / year calendar, n months / quarters / years whole months counted from 1970-01 floored to a multiple of n, any other span epoch-aligned buckets; the span and the date may be text (DATE_TRUNC(\"1 month\", \"1991-06-26\"))",
+        "1 day the calendar day, 7 days / 1 week the ISO week from Monday, 1 month / quarter / year calendar, n months / quarters / years whole months counted from 0001-01 floored to a multiple of n (7 years from 1963 is 1961, as Elasticsearch), any other span epoch-aligned buckets; any date from -262143 to 262142 (sentinels such as 0001-01-01 and 9999-12-31 included), as DATE_EXTRACT, DATE_FORMAT, DATE_DIFF, BUCKET and TO_STRING; the span and the date may be text (DATE_TRUNC(\"1 month\", \"1991-06-26\"))",
         "esql/constants.slt",
     ),
     c(

@@ -67,7 +67,8 @@ def norm(v, kind=""):
         pass
     if len(v) >= 2 and v[0] == '"' and v[-1] == '"':
         v = v[1:-1]
-    m = re.match(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z?$", v)
+    # A year before 0000 or past 9999 is signed (-0006, +10000).
+    m = re.match(r"^([+-]?\d{4,}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?Z?$", v)
     if m:
         frac = (m.group(2) or ".0").rstrip("0")
         return m.group(1) + (frac if frac != "." else "") + "Z"

@@ -97,14 +97,31 @@ fn take(b: &[u8], at: &mut usize, n: usize) -> Option<u32> {
 }
 
 /// `text` read as Elasticsearch's `strict_date_optional_time`:
-/// `yyyy[-MM[-dd[THH[:mm[:ss[.fraction]]][offset]]]]`, where the offset is
+/// `yyyy[-MM[-dd[THH[:mm[:ss[.fraction]]][offset]]]]` (the year signed
+/// where it has more than four digits or is negative), where the offset is
 /// `Z`, `±HH`, `±HHmm` or `±HH:mm`; milliseconds since the epoch, or `None`
 /// where it is not such a date (`1964-06-02 00:00:00`, `2024-1-5`).
 #[must_use]
 pub fn parse_iso(text: &str) -> Option<i64> {
     let b = text.as_bytes();
     let mut at = 0;
-    let year = i32::try_from(take(b, &mut at, 4)?).ok()?;
+    // A year before 0000 or after 9999 is signed, as java.time writes it
+    // (-0006, +10000): four digits or more.
+    let sign = match b.first() {
+        Some(b'-') => -1,
+        Some(b'+') => 1,
+        _ => 0,
+    };
+    let year = if sign == 0 {
+        i32::try_from(take(b, &mut at, 4)?).ok()?
+    } else {
+        at = 1;
+        let digits = b[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if !(4..=9).contains(&digits) {
+            return None;
+        }
+        sign * i32::try_from(take(b, &mut at, digits)?).ok()?
+    };
     let (mut month, mut day) = (1, 1);
     let (mut hour, mut minute, mut second, mut nanos) = (0, 0, 0, 0);
     let mut offset_minutes: i64 = 0;
@@ -448,6 +465,14 @@ mod tests {
             ("24-01-01", None),
             ("", None),
             ("2024-01-01Z", None),
+            // Signed years: 1970-01-01 is day 719,528 of the proleptic year
+            // 0000, which is 2,191 days (six years, -0004 a leap one) after
+            // -0006-01-01; 10000-01-01 is day 2,932,897 after the epoch.
+            ("-0006-01-01", Some(-(719_528 + 2_191) * day)),
+            ("+10000-01-01T00:00:00Z", Some(2_932_897 * day)),
+            ("0000-01-01", Some(-719_528 * day)),
+            ("-06-01-01", None),
+            ("+-0006", None),
         ] {
             assert_eq!(parse_iso(text), ms, "{text}");
         }

@@ -46,6 +46,7 @@ pub mod checked_sum;
 pub mod cidr_match;
 pub mod common;
 pub mod count_distinct;
+pub mod dates;
 pub mod enrich_range;
 pub mod esql_captures;
 pub mod esql_format;
@@ -105,6 +106,9 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         esql_parse::ip_prefix_udf(),
         esql_parse::ip_key_udf(),
         esql_parse::to_datetime_udf(),
+        dates::date_trunc_udf(),
+        dates::date_part_udf(),
+        dates::to_char_udf(),
     ]
 }
 

@@ -1,0 +1,439 @@
+//! Dates over Elasticsearch's whole range: `DataFusion`'s `date_trunc`,
+//! `date_bin`, `date_part` and `to_char` convert a millisecond timestamp to
+//! nanoseconds first and fail the query on any date outside 1677..2262
+//! (`0001-01-01` and `9999-12-31`, the sentinels of account expiries and
+//! file times, are common in security data). These compute on the value in
+//! its own unit, through `chrono` (years -262143..262142), in UTC:
+//!
+//! - `esql_date_trunc(unit, ts)`: `ts` floored to `'year'`, `'quarter'`,
+//!   `'month'`, `'week'` (ISO, from Monday), `'day'`, `'hour'`, `'minute'`,
+//!   `'second'`, `'millisecond'`, `'N months'` (whole months counted from
+//!   0001-01, floored to a multiple of N, as Elasticsearch's arbitrary
+//!   intervals: 7 years from 1963 is 1961) or `'N ms'` (buckets of N
+//!   milliseconds from the epoch), in `ts`'s type;
+//! - `esql_date_part(part, ts)`: as `date_part`, a double: `year`, `month`,
+//!   `day`, `doy`, `dow` (Sunday 0), `hour`, `minute`, `second`,
+//!   `millisecond`, `microsecond` and `nanosecond` (each with the seconds of
+//!   the minute, as `date_part`), `epoch` (seconds, with their fraction);
+//! - `esql_to_char(ts, format)`: `ts` written with a `strftime` format.
+//!
+//! NULL stays NULL, as does a date `chrono` cannot hold or a result past
+//! the type's range.
+//!
+//! ```sql
+//! SELECT esql_date_trunc('day', TIMESTAMP '9999-12-31 23:59:00');  -- 9999-12-31T00:00:00
+//! ```
+
+use std::sync::{Arc, LazyLock};
+
+use chrono::format::{Item, StrftimeItems};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, Float64Array, PrimitiveArray, StringArray,
+};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{
+    DataType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    TimestampNanosecondType, TimestampSecondType,
+};
+use datafusion::common::{Result, exec_err, plan_err};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+
+use crate::common::{is_string_type, map_columnar};
+
+/// What text becomes: a UTC timestamp in milliseconds.
+fn millis_utc() -> DataType {
+    DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+}
+
+/// `array` as a timestamp: text read as one (RFC 3339), else as it is.
+fn as_timestamp(array: &ArrayRef) -> Result<ArrayRef> {
+    if is_string_type(array.data_type()) {
+        Ok(cast(array, &millis_utc())?)
+    } else {
+        Ok(Arc::clone(array))
+    }
+}
+
+/// A timestamp unit's values per second.
+fn per_second(unit: TimeUnit) -> i64 {
+    match unit {
+        TimeUnit::Second => 1,
+        TimeUnit::Millisecond => 1_000,
+        TimeUnit::Microsecond => 1_000_000,
+        TimeUnit::Nanosecond => 1_000_000_000,
+    }
+}
+
+/// `v` (in `unit` since the epoch) as a UTC date and time.
+fn to_datetime(v: i64, unit: TimeUnit) -> Option<NaiveDateTime> {
+    let per = per_second(unit);
+    let secs = v.div_euclid(per);
+    let nanos = u32::try_from(v.rem_euclid(per) * (1_000_000_000 / per)).ok()?;
+    DateTime::from_timestamp(secs, nanos).map(|t| t.naive_utc())
+}
+
+/// A UTC date and time as a value in `unit` since the epoch.
+fn from_datetime(t: NaiveDateTime, unit: TimeUnit) -> Option<i64> {
+    let per = per_second(unit);
+    let utc = t.and_utc();
+    utc.timestamp()
+        .checked_mul(per)?
+        .checked_add(i64::from(utc.timestamp_subsec_nanos()) / (1_000_000_000 / per))
+}
+
+/// What `esql_date_trunc` floors to.
+#[derive(Clone, Copy, Debug)]
+enum Floor {
+    Year,
+    Quarter,
+    Week,
+    Day,
+    /// Whole months counted from 0001-01, a multiple of this many.
+    Months(i64),
+    /// Buckets of this many milliseconds from the epoch.
+    Millis(i64),
+}
+
+impl Floor {
+    fn parse(unit: &str) -> Option<Floor> {
+        Some(match unit.trim().to_ascii_lowercase().as_str() {
+            "year" => Floor::Year,
+            "quarter" => Floor::Quarter,
+            "month" => Floor::Months(1),
+            "week" => Floor::Week,
+            "day" => Floor::Day,
+            "hour" => Floor::Millis(3_600_000),
+            "minute" => Floor::Millis(60_000),
+            "second" => Floor::Millis(1_000),
+            "millisecond" => Floor::Millis(1),
+            other => {
+                let (n, what) = other.split_once(' ')?;
+                let n: i64 = n.parse().ok().filter(|n| *n > 0)?;
+                match what.trim() {
+                    "months" | "month" => Floor::Months(n),
+                    "ms" => Floor::Millis(n),
+                    _ => return None,
+                }
+            }
+        })
+    }
+
+    /// `v` (in `unit`) floored.
+    fn apply(self, v: i64, unit: TimeUnit) -> Option<i64> {
+        if let Floor::Millis(ms) = self {
+            // Fixed lengths: on the value itself (a millisecond of a coarser
+            // unit is not a whole unit: through the date then).
+            let per_ms = per_second(unit) / 1_000;
+            if per_ms > 0 {
+                let step = ms.checked_mul(per_ms)?;
+                return v.checked_sub(v.rem_euclid(step));
+            }
+        }
+        let t = to_datetime(v, unit)?;
+        let date = t.date();
+        let floored = match self {
+            Floor::Year => NaiveDate::from_ymd_opt(date.year(), 1, 1)?,
+            Floor::Quarter => NaiveDate::from_ymd_opt(date.year(), (date.month0() / 3) * 3 + 1, 1)?,
+            Floor::Week => date.checked_sub_days(chrono::Days::new(u64::from(
+                date.weekday().num_days_from_monday(),
+            )))?,
+            Floor::Day => date,
+            Floor::Months(n) => {
+                let month = (i64::from(date.year()) - 1) * 12 + i64::from(date.month0());
+                let m = month - month.rem_euclid(n);
+                let year = i32::try_from(1 + m.div_euclid(12)).ok()?;
+                let month0 = u32::try_from(m.rem_euclid(12)).ok()?;
+                NaiveDate::from_ymd_opt(year, month0 + 1, 1)?
+            }
+            Floor::Millis(ms) => {
+                let secs = ms / 1_000;
+                let s = t.and_utc().timestamp();
+                return from_datetime(
+                    DateTime::from_timestamp(s - s.rem_euclid(secs.max(1)), 0)?.naive_utc(),
+                    unit,
+                );
+            }
+        };
+        from_datetime(floored.and_hms_opt(0, 0, 0)?, unit)
+    }
+}
+
+/// `ts`'s values as `i64` in their unit, each mapped by `f`, in the same
+/// timestamp type.
+fn map_timestamps(ts: &ArrayRef, unit: TimeUnit, f: impl Fn(i64) -> Option<i64>) -> ArrayRef {
+    fn typed<T: datafusion::arrow::datatypes::ArrowTimestampType>(
+        ts: &ArrayRef,
+        f: impl Fn(i64) -> Option<i64>,
+    ) -> ArrayRef {
+        let values = ts.as_primitive::<T>();
+        let out: PrimitiveArray<T> = values.iter().map(|v| v.and_then(&f)).collect();
+        Arc::new(out.with_timezone_opt(values.timezone().map(Arc::from)))
+    }
+    match unit {
+        TimeUnit::Second => typed::<TimestampSecondType>(ts, f),
+        TimeUnit::Millisecond => typed::<TimestampMillisecondType>(ts, f),
+        TimeUnit::Microsecond => typed::<TimestampMicrosecondType>(ts, f),
+        TimeUnit::Nanosecond => typed::<TimestampNanosecondType>(ts, f),
+    }
+}
+
+/// `ts`'s values as UTC dates and times (NULL, or out of `chrono`'s range:
+/// `None`).
+fn datetimes(ts: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
+    let DataType::Timestamp(unit, _) = ts.data_type() else {
+        return exec_err!("expected a timestamp, got {}", ts.data_type());
+    };
+    let unit = *unit;
+    let raw: Vec<Option<i64>> = match unit {
+        TimeUnit::Second => ts.as_primitive::<TimestampSecondType>().iter().collect(),
+        TimeUnit::Millisecond => ts
+            .as_primitive::<TimestampMillisecondType>()
+            .iter()
+            .collect(),
+        TimeUnit::Microsecond => ts
+            .as_primitive::<TimestampMicrosecondType>()
+            .iter()
+            .collect(),
+        TimeUnit::Nanosecond => ts
+            .as_primitive::<TimestampNanosecondType>()
+            .iter()
+            .collect(),
+    };
+    Ok(raw
+        .into_iter()
+        .map(|v| v.and_then(|v| to_datetime(v, unit)))
+        .collect())
+}
+
+/// A constant text argument of `name`.
+fn constant_text(name: &str, arg: &ColumnarValue, what: &str) -> Result<String> {
+    if let ColumnarValue::Scalar(s) = arg
+        && let Some(text) = s.try_as_str().flatten()
+    {
+        return Ok(text.to_owned());
+    }
+    exec_err!("{name}: the {what} must be constant text")
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Op {
+    Trunc,
+    Part,
+    ToChar,
+}
+
+/// See the module's docs.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct DateFn {
+    op: Op,
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for DateFn {
+    fn name(&self) -> &'static str {
+        match self.op {
+            Op::Trunc => "esql_date_trunc",
+            Op::Part => "esql_date_part",
+            Op::ToChar => "esql_to_char",
+        }
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        let ts = match self.op {
+            Op::Trunc | Op::Part => arg_types.get(1),
+            Op::ToChar => arg_types.first(),
+        };
+        let ts = match ts {
+            Some(ts @ (DataType::Timestamp(..) | DataType::Null)) => ts.clone(),
+            // Text is read as a date, as DataFusion's functions read it.
+            Some(t) if is_string_type(t) => millis_utc(),
+            _ => return plan_err!("{} takes a timestamp, got {arg_types:?}", self.name()),
+        };
+        Ok(match self.op {
+            Op::Trunc => ts,
+            Op::Part => DataType::Float64,
+            Op::ToChar => DataType::Utf8,
+        })
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let name = self.name();
+        match self.op {
+            Op::Trunc => {
+                let unit = constant_text(name, &args.args[0], "unit")?;
+                let Some(floor) = Floor::parse(&unit) else {
+                    return exec_err!("{name}: unknown unit {unit:?}");
+                };
+                map_columnar(&args.args[1], |ts| {
+                    let ts = as_timestamp(ts)?;
+                    let DataType::Timestamp(unit, _) = ts.data_type() else {
+                        return Ok(ts);
+                    };
+                    Ok(map_timestamps(&ts, *unit, |v| floor.apply(v, *unit)))
+                })
+            }
+            Op::Part => {
+                let part = constant_text(name, &args.args[0], "part")?.to_ascii_lowercase();
+                let pick: fn(&NaiveDateTime) -> f64 = match part.as_str() {
+                    "year" => |t| f64::from(t.year()),
+                    "month" => |t| f64::from(t.month()),
+                    "day" => |t| f64::from(t.day()),
+                    "doy" => |t| f64::from(t.ordinal()),
+                    "dow" => |t| f64::from(t.weekday().num_days_from_sunday()),
+                    "hour" => |t| f64::from(t.hour()),
+                    "minute" => |t| f64::from(t.minute()),
+                    "second" => |t| f64::from(t.second()),
+                    "millisecond" => |t| f64::from(t.second() * 1_000 + t.nanosecond() / 1_000_000),
+                    "microsecond" => |t| f64::from(t.second() * 1_000_000 + t.nanosecond() / 1_000),
+                    "nanosecond" => |t| f64::from(t.second()) * 1e9 + f64::from(t.nanosecond()),
+                    "epoch" => |t| {
+                        let utc = t.and_utc();
+                        #[expect(
+                            clippy::cast_precision_loss,
+                            reason = "date_part's epoch is a double"
+                        )]
+                        let secs = utc.timestamp() as f64;
+                        secs + f64::from(utc.timestamp_subsec_nanos()) / 1e9
+                    },
+                    other => return exec_err!("{name}: unknown part {other:?}"),
+                };
+                map_columnar(&args.args[1], |ts| {
+                    if ts.data_type() == &DataType::Null {
+                        return Ok(Arc::new(Float64Array::new_null(ts.len())) as ArrayRef);
+                    }
+                    let out: Float64Array = datetimes(&as_timestamp(ts)?)?
+                        .into_iter()
+                        .map(|t| t.map(|t| pick(&t)))
+                        .collect();
+                    Ok(Arc::new(out) as ArrayRef)
+                })
+            }
+            Op::ToChar => {
+                let format = constant_text(name, &args.args[1], "format")?;
+                let items: Vec<Item<'_>> = StrftimeItems::new(&format).collect();
+                if items.iter().any(|i| matches!(i, Item::Error)) {
+                    return exec_err!("{name}: the format {format:?} is not a strftime format");
+                }
+                map_columnar(&args.args[0], |ts| {
+                    if ts.data_type() == &DataType::Null {
+                        return Ok(Arc::new(StringArray::new_null(ts.len())) as ArrayRef);
+                    }
+                    let out: StringArray = datetimes(&as_timestamp(ts)?)?
+                        .into_iter()
+                        .map(|t| t.map(|t| t.format_with_items(items.iter()).to_string()))
+                        .collect();
+                    Ok(Arc::new(out) as ArrayRef)
+                })
+            }
+        }
+    }
+}
+
+fn udf(op: Op) -> ScalarUDF {
+    ScalarUDF::new_from_impl(DateFn {
+        op,
+        signature: Signature::any(2, Volatility::Immutable),
+    })
+}
+
+/// `esql_date_trunc` (see the module).
+#[must_use]
+pub fn date_trunc_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::Trunc)));
+    Arc::clone(&UDF)
+}
+
+/// `esql_date_part` (see the module).
+#[must_use]
+pub fn date_part_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::Part)));
+    Arc::clone(&UDF)
+}
+
+/// `esql_to_char` (see the module).
+#[must_use]
+pub fn to_char_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| Arc::new(udf(Op::ToChar)));
+    Arc::clone(&UDF)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(text: &str) -> i64 {
+        text.parse::<DateTime<chrono::Utc>>()
+            .unwrap()
+            .timestamp_millis()
+    }
+
+    #[test]
+    fn floors_hold_outside_the_nanosecond_range() {
+        let ms_unit = TimeUnit::Millisecond;
+        let t = ms("9999-12-31T23:59:30.250Z");
+        let floor = |u: &str, v: i64| Floor::parse(u).unwrap().apply(v, ms_unit).unwrap();
+        assert_eq!(floor("day", t), ms("9999-12-31T00:00:00Z"));
+        assert_eq!(floor("year", t), ms("9999-01-01T00:00:00Z"));
+        assert_eq!(floor("quarter", t), ms("9999-10-01T00:00:00Z"));
+        assert_eq!(floor("month", t), ms("9999-12-01T00:00:00Z"));
+        // 9999-12-31 is a Friday: the ISO week began on Monday the 27th.
+        assert_eq!(floor("week", t), ms("9999-12-27T00:00:00Z"));
+        assert_eq!(floor("hour", t), ms("9999-12-31T23:00:00Z"));
+        assert_eq!(floor("second", t), ms("9999-12-31T23:59:30Z"));
+        // Elasticsearch's date_trunc.csv-spec (arbitrary intervals): months
+        // and years counted from 0001-01.
+        for (date, seven_months) in [
+            ("1969-11-12", "1969-10-01"),
+            ("1970-05-01", "1970-05-01"),
+            ("1972-01-12", "1971-07-01"),
+            ("0001-01-01", "0001-01-01"),
+            ("0000-12-01", "0000-06-01"),
+            ("-0001-12-01", "-0001-11-01"),
+        ] {
+            let at = |d: &str| {
+                NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    .and_utc()
+                    .timestamp_millis()
+            };
+            assert_eq!(floor("7 months", at(date)), at(seven_months), "{date}");
+        }
+        for (year, seven_years) in [(1963, 1961), (1973, 1968), (0, -6), (-6, -6), (-7, -13)] {
+            let at = |y: i32| {
+                NaiveDate::from_ymd_opt(y, 1, 1)
+                    .unwrap()
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    .and_utc()
+                    .timestamp_millis()
+            };
+            assert_eq!(floor("84 months", at(year)), at(seven_years), "{year}");
+        }
+        assert_eq!(floor("90000 ms", ms("0001-01-01T00:01:31Z")), {
+            // -62135596709000 floored to 90 s: 0001-01-01T00:01:30 is
+            // -62135596710000, a multiple of 90000 (62135596710 / 90 exact).
+            ms("0001-01-01T00:01:30Z")
+        });
+        // In range, as DataFusion's date_trunc: 2026-01-15 is a Thursday.
+        assert_eq!(
+            floor("week", ms("2026-01-15T10:00:00Z")),
+            ms("2026-01-12T00:00:00Z")
+        );
+        // Other units keep their own.
+        assert_eq!(
+            Floor::parse("day")
+                .unwrap()
+                .apply(1_768_471_200, TimeUnit::Second),
+            Some(1_768_435_200)
+        );
+    }
+}
