@@ -631,7 +631,7 @@ impl Parser {
                         }
                     }
                     self.expect(&Tok::RParen, "')' after the arguments")?;
-                    let name = word.to_ascii_lowercase();
+                    let name = function_name(&word);
                     if name == "now" {
                         return Ok(Expr::Now);
                     }
@@ -748,6 +748,17 @@ fn numbers_of_text(name: &str, args: &mut [Expr], pos: usize) -> Result<()> {
         *arg = number;
     }
     Ok(())
+}
+
+/// A function's name as the translator knows it: lower case, an old name
+/// as its current one (AUTO_BUCKET, BUCKET's before Elasticsearch 8.14).
+fn function_name(word: &str) -> String {
+    let name = word.to_ascii_lowercase();
+    if name == "auto_bucket" {
+        "bucket".into()
+    } else {
+        name
+    }
 }
 
 /// The functions whose arguments Elasticsearch wants constant (a pattern,

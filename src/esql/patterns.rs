@@ -247,7 +247,10 @@ pub(super) fn dissect_regex(pattern: &str) -> std::result::Result<(String, Disse
         };
         match keys.iter_mut().find(|(n, _)| n == name) {
             Some((_, groups)) if append => groups.push((order, group)),
-            Some(_) => return Err(format!("DISSECT: key {name} appears twice")),
+            // A key written twice takes the later capture (dissect.csv-spec
+            // shadowingInternal: "%{foo} %{foo}" of "Georgi1 Facello" is
+            // Facello).
+            Some((_, groups)) => *groups = vec![(order, group)],
             None => keys.push((name.to_owned(), vec![(order, group)])),
         }
     }

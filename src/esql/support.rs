@@ -313,7 +313,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Processing commands",
         "DISSECT field \"pattern\"",
         Supported,
-        "keys up to the next delimiter, the last takes the rest; no match gives NULL keys; every key is cut from the original value, also when one replaces the field; the field may be an expression (DISSECT CONCAT(a, \" \", b) \"...\")",
+        "keys up to the next delimiter, the last takes the rest; no match gives NULL keys; every key is cut from the original value, also when one replaces the field; the field may be an expression (DISSECT CONCAT(a, \" \", b) \"...\"); a key written twice takes the later capture",
         "esql/tier3.slt",
     ),
     c(
@@ -353,9 +353,9 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Processing commands",
-        "DISSECT key twice, two keys without a delimiter, no key",
+        "DISSECT two keys without a delimiter, no key",
         Refused,
-        "\"key X appears twice\" / \"two keys need a delimiter between them\" / \"the pattern has no %{key}\"; Rust test: unit test errors_name_the_construct_and_position covers the last two",
+        "\"two keys need a delimiter between them\" / \"the pattern has no %{key}\"; Rust test: unit test errors_name_the_construct_and_position",
         "",
     ),
     c(
@@ -983,9 +983,9 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Functions",
-        "BUCKET(field, buckets, from, to), BIN(...)",
+        "BUCKET(field, buckets, from, to), BIN(...), AUTO_BUCKET(...)",
         Supported,
-        "the size Elasticsearch picks: for dates the finest of a day, 12, 3 and 1 hours, 30, 10, 5 and 1 minutes, 30, 10, 5 and 1 seconds, 100, 50, 10 and 1 ms that covers from..to in at most that many buckets, else a week, month or year (UTC); for numbers the range over the count rounded up to a power of ten or half of one; the count, from and to constants (text dates, also CONCAT of text, NOW() plus or minus a span, numbers, arithmetic of numbers, concat(...)::int) or columns an earlier EVAL made constant",
+        "AUTO_BUCKET is its name before Elasticsearch 8.14; the size Elasticsearch picks: for dates the finest of a day, 12, 3 and 1 hours, 30, 10, 5 and 1 minutes, 30, 10, 5 and 1 seconds, 100, 50, 10 and 1 ms that covers from..to in at most that many buckets, else a week, month or year (UTC); for numbers the range over the count rounded up to a power of ten or half of one; the count, from and to constants (text dates, also CONCAT of text, NOW() plus or minus a span, numbers, arithmetic of numbers, concat(...)::int) or columns an earlier EVAL made constant",
         "esql/tier3.slt",
     ),
     c(
