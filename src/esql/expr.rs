@@ -893,15 +893,15 @@ impl<'a> Sql<'a> {
                     _ => T::Float64,
                 }
             }
+            // Conversions of a list convert each value.
+            "to_ip" if self.is_list(args.first()?) => list(T::Utf8),
             "to_string" | "to_str" | "to_lower" | "to_upper" | "replace" | "substring" | "trim"
             | "ltrim" | "rtrim" | "left" | "right" | "concat" | "date_format" | "mv_concat"
             | "from_base64" | "reverse" | "to_base64" | "md5" | "sha1" | "sha256" | "hash"
-            | "repeat" | "space" | "day_name" | "month_name" | "ip_prefix" | "to_version"
-            | "to_ver" | "to_text" | "fmt_bytes" | "fmt_bytes_si" | "fmt_duration"
-            | "fmt_percent" => T::Utf8,
-            // Conversions of a list convert each value.
+            | "repeat" | "space" | "day_name" | "month_name" | "ip_prefix" | "to_ip"
+            | "to_version" | "to_ver" | "to_text" | "fmt_bytes" | "fmt_bytes_si"
+            | "fmt_duration" | "fmt_percent" => T::Utf8,
             "to_boolean" | "to_bool" if self.is_list(args.first()?) => list(T::Boolean),
-            "to_ip" if self.is_list(args.first()?) => list(T::Utf8),
             "to_datetime" | "to_dt" if self.is_list(args.first()?) => {
                 list(T::Timestamp(TimeUnit::Millisecond, Some("UTC".into())))
             }
@@ -1178,7 +1178,10 @@ impl<'a> Sql<'a> {
     /// Whether `e` is a version: TO_VERSION, or a column computed from it.
     pub(super) fn is_version(&self, e: &Expr) -> bool {
         match e {
-            Expr::Call(name, _, _) => matches!(name.as_str(), "to_version" | "to_ver"),
+            Expr::Call(name, args, _) => {
+                matches!(name.as_str(), "to_version" | "to_ver")
+                    || passes_values(name, args, &|a| self.is_version(a))
+            }
             Expr::Field(name) => {
                 self.versions.contains(name)
                     && match self.infer(e) {
@@ -1209,8 +1212,9 @@ impl<'a> Sql<'a> {
     /// (Parquet has no IP type), TO_IP and IP_PREFIX, or a column computed
     /// from them.
     pub(super) fn is_ip(&self, e: &Expr) -> bool {
-        if let Expr::Call(name, _, _) = e {
-            return matches!(name.as_str(), "to_ip" | "ip_prefix");
+        if let Expr::Call(name, args, _) = e {
+            return matches!(name.as_str(), "to_ip" | "ip_prefix")
+                || passes_values(name, args, &|a| self.is_ip(a));
         }
         let Expr::Field(name) = e else {
             return false;
@@ -1288,4 +1292,30 @@ fn doubles_of(values: &[arrow::datatypes::DataType]) -> bool {
         && lists < values.len()
         && values.iter().all(|t| item_type(t.clone()).is_numeric())
         && values.iter().any(|t| item_type(t.clone()).is_floating())
+}
+
+/// Whether a call to `name` gives values of its arguments that all pass
+/// `typed` (an address, a version): CASE's and COALESCE's values,
+/// MV_APPEND's lists, the MV_ functions that pick or order a list's values.
+/// NULLs take no part.
+fn passes_values(name: &str, args: &[Expr], typed: &dyn Fn(&Expr) -> bool) -> bool {
+    let values: Vec<&Expr> = match name {
+        // CASE(cond, value, ..., [else]).
+        "case" if args.len() >= 2 => args
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .chain((args.len() % 2 == 1).then(|| &args[args.len() - 1]))
+            .collect(),
+        "coalesce" | "mv_append" => args.iter().collect(),
+        "mv_dedupe" | "mv_sort" | "mv_slice" | "mv_first" | "mv_last" | "mv_min" | "mv_max" => {
+            args.iter().take(1).collect()
+        }
+        _ => return false,
+    };
+    let values: Vec<&Expr> = values
+        .into_iter()
+        .filter(|v| !matches!(v, Expr::Null))
+        .collect();
+    !values.is_empty() && values.into_iter().all(typed)
 }

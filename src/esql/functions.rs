@@ -343,13 +343,13 @@ impl Sql<'_> {
             // epoch, as one date does (ints.csv-spec convertDatetimeToInt).
             let dates = matches!(item, T::Timestamp(..));
             if dates && to == "VARCHAR" {
-                return Err(error(
-                    pos,
-                    format!(
-                        "{} of a multi-valued date field is not supported yet",
-                        name.to_ascii_uppercase()
-                    ),
-                ));
+                // Each date as TO_STRING writes one.
+                let _ = write!(
+                    out,
+                    "esql_to_char({}, '%Y-%m-%dT%H:%M:%S%.3fZ')",
+                    self.listed_values(&args[0])?
+                );
+                return Ok(true);
             }
             let mut v = self.listed_values(&args[0])?;
             if dates {

@@ -1265,7 +1265,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "TO_VERSION (TO_VER), the version type",
         Supported,
-        "versions compare and sort as Elasticsearch's version type orders them (numbers as numbers, a pre-release before its release, a build after, invalid text after every valid version), also against a string; a column computed from TO_VERSION keeps the type through EVAL and RENAME; MIN/MAX and the MV_ functions compare versions; TO_VERSION of a list converts each value",
+        "versions compare and sort as Elasticsearch's version type orders them (numbers as numbers, a pre-release before its release, a build after, invalid text after every valid version), also against a string; a column computed from TO_VERSION keeps the type through EVAL and RENAME; MIN/MAX and the MV_ functions compare versions; TO_VERSION of a list converts each value; CASE, COALESCE and MV_APPEND of versions (or of addresses) keep the type",
         "esql/more_functions.slt",
     ),
     c(
@@ -1279,7 +1279,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Functions",
         "TO_STRING, TO_TEXT, TO_DOUBLE, TO_LONG, TO_INTEGER of a multi-valued field",
         Partial,
-        "each value converted, in the order Elasticsearch returns a stored list (sorted, keywords each once; a computed list in its own order); a value that does not convert is dropped with a warning (conversion, one per value), none left is NULL; decimal text to whole numbers is dropped where Elasticsearch rounds it; dates to numbers are their milliseconds since the epoch; of decimals to whole numbers, and of dates to text, refused; TO_BOOLEAN and TO_DATETIME convert each value too; the other conversions read a multi-valued field as NULL",
+        "each value converted, in the order Elasticsearch returns a stored list (sorted, keywords each once; a computed list in its own order); a value that does not convert is dropped with a warning (conversion, one per value), none left is NULL; decimal text to whole numbers is dropped where Elasticsearch rounds it; dates to numbers are their milliseconds since the epoch, to text as TO_STRING writes one date; of decimals to whole numbers refused; TO_BOOLEAN, TO_DATETIME, TO_IP and TO_VERSION convert each value too; the other conversions read a multi-valued field as NULL",
         "esql/multivalued.slt",
     ),
     c(

@@ -15,7 +15,8 @@
 //!   `day`, `doy`, `dow` (Sunday 0), `hour`, `minute`, `second`,
 //!   `millisecond`, `microsecond` and `nanosecond` (each with the seconds of
 //!   the minute, as `date_part`), `epoch` (seconds, with their fraction);
-//! - `esql_to_char(ts, format)`: `ts` written with a `strftime` format.
+//! - `esql_to_char(ts, format)`: `ts` written with a `strftime` format (a
+//!   list of dates: each).
 //!
 //! NULL stays NULL, as does a date `chrono` cannot hold or a result past
 //! the type's range.
@@ -29,11 +30,11 @@ use std::sync::{Arc, LazyLock};
 use chrono::format::{Item, StrftimeItems};
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, PrimitiveArray, StringArray,
+    Array, ArrayRef, AsArray, Float64Array, ListArray, PrimitiveArray, StringArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
-    DataType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    DataType, Field, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType,
 };
 use datafusion::common::{Result, exec_err, plan_err};
@@ -248,7 +249,15 @@ impl ScalarUDFImpl for DateFn {
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
         let ts = match self.op {
             Op::Trunc | Op::Part => arg_types.get(1),
-            Op::ToChar => arg_types.first(),
+            Op::ToChar => match arg_types.first() {
+                // A list of dates: a list of texts.
+                Some(DataType::List(item))
+                    if matches!(item.data_type(), DataType::Timestamp(..)) =>
+                {
+                    return Ok(DataType::new_list(DataType::Utf8, true));
+                }
+                other => other,
+            },
         };
         let ts = match ts {
             Some(ts @ (DataType::Timestamp(..) | DataType::Null)) => ts.clone(),
@@ -321,17 +330,33 @@ impl ScalarUDFImpl for DateFn {
                 if items.iter().any(|i| matches!(i, Item::Error)) {
                     return exec_err!("{name}: the format {format:?} is not a strftime format");
                 }
-                map_columnar(&args.args[0], |ts| {
-                    if ts.data_type() == &DataType::Null {
-                        return Ok(Arc::new(StringArray::new_null(ts.len())) as ArrayRef);
-                    }
-                    let out: StringArray = datetimes(&as_timestamp(ts)?)?
-                        .into_iter()
-                        .map(|t| t.map(|t| t.format_with_items(items.iter()).to_string()))
-                        .collect();
-                    Ok(Arc::new(out) as ArrayRef)
-                })
+                map_columnar(&args.args[0], |ts| written(ts, &items))
             }
+        }
+    }
+}
+
+/// `ts` (dates, text read as dates, or lists of dates) written with
+/// `items`.
+fn written(ts: &ArrayRef, items: &[Item<'_>]) -> Result<ArrayRef> {
+    match ts.data_type() {
+        DataType::Null => Ok(Arc::new(StringArray::new_null(ts.len()))),
+        DataType::List(_) => {
+            let list = ts.as_list::<i32>();
+            let values = written(list.values(), items)?;
+            Ok(Arc::new(ListArray::try_new(
+                Arc::new(Field::new_list_field(DataType::Utf8, true)),
+                list.offsets().clone(),
+                values,
+                list.nulls().cloned(),
+            )?))
+        }
+        _ => {
+            let out: StringArray = datetimes(&as_timestamp(ts)?)?
+                .into_iter()
+                .map(|t| t.map(|t| t.format_with_items(items.iter()).to_string()))
+                .collect();
+            Ok(Arc::new(out))
         }
     }
 }
