@@ -179,7 +179,7 @@ const NONE: &str = "__lakehunt_none";
 
 pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
     let (settings, commands) = parse_with_settings(query)?;
-    let mut pipeline = Pipeline::start(&commands, target)?;
+    let mut pipeline = Pipeline::start(&commands, target, settings.zone_offset)?;
     if settings.nullify_unmapped && pipeline.known {
         pipeline.nullify(&commands);
     }
@@ -267,8 +267,13 @@ pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
 }
 
 impl Pipeline<'_> {
-    /// The pipeline after `FROM` (the first of `commands`), for `target`.
-    fn start<'t>(commands: &[(usize, Command)], target: &Target<'t>) -> Result<Pipeline<'t>> {
+    /// The pipeline after `FROM` (the first of `commands`), for `target`,
+    /// its dates in the zone `zone_offset` seconds east of UTC.
+    fn start<'t>(
+        commands: &[(usize, Command)],
+        target: &Target<'t>,
+        zone_offset: i64,
+    ) -> Result<Pipeline<'t>> {
         let Target {
             now,
             time_field,
@@ -286,7 +291,8 @@ impl Pipeline<'_> {
             .iter()
             .map(|(name, _)| name.clone())
             .collect();
-        let sql = Sql::new(now, time_type, types);
+        let mut sql = Sql::new(now, time_type, types);
+        sql.zone_offset = zone_offset;
         let tables = Tables::of(target);
         if let Some((_, Command::Row(values))) = commands.first() {
             return Pipeline::row(sql, values, tables);

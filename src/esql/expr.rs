@@ -32,6 +32,9 @@ pub(super) struct Sql<'a> {
     /// Where the command being translated starts (for errors without a place
     /// of their own).
     pub(super) command_at: std::cell::Cell<usize>,
+    /// `SET time_zone`'s offset, seconds east of UTC: dates are truncated,
+    /// taken apart and formatted there.
+    pub(super) zone_offset: i64,
 }
 
 impl<'a> Sql<'a> {
@@ -52,6 +55,7 @@ impl<'a> Sql<'a> {
             versions: std::collections::HashSet::new(),
             full_text: std::cell::Cell::new(Some(super::FULL_TEXT_WHERE)),
             command_at: std::cell::Cell::new(0),
+            zone_offset: 0,
         }
     }
 
@@ -1193,6 +1197,16 @@ impl<'a> Sql<'a> {
                     }
             }
             _ => false,
+        }
+    }
+
+    /// The time zone argument of the date functions: `, OFFSET` (seconds)
+    /// where the query sets one, else nothing.
+    pub(super) fn zone(&self) -> String {
+        if self.zone_offset == 0 {
+            String::new()
+        } else {
+            format!(", {}", self.zone_offset)
         }
     }
 

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use super::ast::Expr;
 use super::expr::Sql;
-use super::patterns::java_date_pattern;
+use super::patterns::{java_date_pattern, java_date_pattern_at};
 use super::{Result, check_arity, date_span, error, item_type, quote, string_literal};
 
 impl Sql<'_> {
@@ -676,8 +676,9 @@ impl Sql<'_> {
             "date_trunc" => {
                 arity(2..=2)?;
                 let date = self.text(&args[1], true)?;
+                let zone = self.zone();
                 match &args[0] {
-                    Expr::Calendar(1, unit) => format!("esql_date_trunc('{unit}', {date})"),
+                    Expr::Calendar(1, unit) => format!("esql_date_trunc('{unit}', {date}{zone})"),
                     // n months (quarters, years): whole months counted from
                     // 0001-01, floored to a multiple of n, as Elasticsearch's
                     // arbitrary intervals.
@@ -688,19 +689,21 @@ impl Sql<'_> {
                             _ => *n,
                         };
                         format!(
-                            "arrow_cast(esql_date_trunc('{months} months', {date}), '{}')",
+                            "arrow_cast(esql_date_trunc('{months} months', {date}{zone}), '{}')",
                             self.time_type
                         )
                     }
                     // A calendar day; seven days are the ISO week from Monday.
-                    Expr::Span(86_400_000_000_000) => format!("esql_date_trunc('day', {date})"),
+                    Expr::Span(86_400_000_000_000) => {
+                        format!("esql_date_trunc('day', {date}{zone})")
+                    }
                     Expr::Span(604_800_000_000_000) => {
-                        format!("esql_date_trunc('week', {date})")
+                        format!("esql_date_trunc('week', {date}{zone})")
                     }
                     // Any other span: buckets counted from the epoch (of whole
                     // milliseconds on any date; shorter ones in nanoseconds).
                     Expr::Span(ns) if *ns > 0 && ns % 1_000_000 == 0 => {
-                        format!("esql_date_trunc('{} ms', {date})", ns / 1_000_000)
+                        format!("esql_date_trunc('{} ms', {date}{zone})", ns / 1_000_000)
                     }
                     Expr::Span(ns) if *ns > 0 => {
                         format!("date_bin(INTERVAL '{ns} nanoseconds', {date})")
@@ -814,7 +817,8 @@ impl Sql<'_> {
             "date_format" => {
                 arity(1..=2)?;
                 let (pattern, date) = match args {
-                    [date] => ("yyyy-MM-dd'T'HH:mm:ss.SSS'Z'".to_owned(), date),
+                    // The offset where the query sets a zone (Z at UTC).
+                    [date] => ("yyyy-MM-dd'T'HH:mm:ss.SSSXXX".to_owned(), date),
                     [Expr::Str(p), date] => (p.clone(), date),
                     _ => {
                         return Err(error(
@@ -823,11 +827,23 @@ impl Sql<'_> {
                         ));
                     }
                 };
-                let format = java_date_pattern(&pattern).map_err(|m| error(pos, m))?;
+                let format =
+                    java_date_pattern_at(&pattern, self.zone_offset).map_err(|m| error(pos, m))?;
                 format!(
-                    "esql_to_char({}, {})",
+                    "esql_to_char({}, {}{})",
                     self.text(date, true)?,
-                    string_literal(&format)
+                    string_literal(&format),
+                    self.zone()
+                )
+            }
+            // The day's and month's names where the query's zone puts them.
+            "day_name" | "month_name" if self.zone_offset != 0 => {
+                arity(1..=1)?;
+                format!(
+                    "esql_to_char({}, '{}'{})",
+                    self.text(&args[0], true)?,
+                    if name == "day_name" { "%A" } else { "%B" },
+                    self.zone()
                 )
             }
             "mv_count" => {
@@ -1156,7 +1172,8 @@ impl Sql<'_> {
                     return Err(error(pos, "DATE_EXTRACT's part must be a string literal"));
                 };
                 let date = self.text(&args[1], true)?;
-                let Some(sql) = date_extract(&part.to_ascii_lowercase(), &date) else {
+                let Some(sql) = date_extract(&part.to_ascii_lowercase(), &date, self.zone_offset)
+                else {
                     return Err(error(
                         pos,
                         format!("invalid date field for DATE_EXTRACT: {part}"),
@@ -1853,8 +1870,15 @@ impl Sql<'_> {
 
 /// `DATE_EXTRACT(part, date)` for a `java.time` `ChronoField` name (lower
 /// case), in UTC, as a long; `None` for a name it does not know.
-fn date_extract(part: &str, date: &str) -> Option<String> {
-    let p = |unit: &str| format!("CAST(esql_date_part('{unit}', {date}) AS BIGINT)");
+fn date_extract(part: &str, date: &str, offset: i64) -> Option<String> {
+    // In the query's time zone (a fixed offset), but for the instant's own
+    // seconds.
+    let zone = if offset == 0 {
+        String::new()
+    } else {
+        format!(", {offset}")
+    };
+    let p = |unit: &str| format!("CAST(esql_date_part('{unit}', {date}{zone}) AS BIGINT)");
     let (hour, minute, second) = (p("hour"), p("minute"), p("second"));
     let (dom, doy) = (p("day"), p("doy"));
     let epoch_seconds = format!("CAST(floor(esql_date_part('epoch', {date})) AS BIGINT)");
@@ -1871,7 +1895,9 @@ fn date_extract(part: &str, date: &str) -> Option<String> {
         "aligned_day_of_week_in_year" => format!("((({doy}) - 1) % 7 + 1)"),
         "aligned_week_of_month" => format!("((({dom}) - 1) / 7 + 1)"),
         "aligned_week_of_year" => format!("((({doy}) - 1) / 7 + 1)"),
-        "epoch_day" => format!("CAST(floor(esql_date_part('epoch', {date}) / 86400) AS BIGINT)"),
+        "epoch_day" => {
+            format!("CAST(floor(esql_date_part('epoch', {date}{zone}) / 86400) AS BIGINT)")
+        }
         "instant_seconds" => epoch_seconds,
         "hour_of_day" => hour,
         "clock_hour_of_day" => format!("CASE WHEN {hour} = 0 THEN 24 ELSE {hour} END"),
@@ -1899,7 +1925,7 @@ fn date_extract(part: &str, date: &str) -> Option<String> {
             "(({hour} * 3600 + {minute} * 60 + {second}) * 1000000000 + {} % 1000000000)",
             p("nanosecond")
         ),
-        "offset_seconds" => "CAST(0 AS BIGINT)".to_owned(),
+        "offset_seconds" => format!("CAST({offset} AS BIGINT)"),
         _ => return None,
     })
 }

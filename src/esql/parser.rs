@@ -1076,11 +1076,42 @@ pub(super) struct Settings {
     /// `SET unmapped_fields = "nullify"`: a field the data lacks reads as
     /// NULL instead of failing the query (Elasticsearch's technical preview).
     pub(super) nullify_unmapped: bool,
+    /// `SET time_zone = "+10:00"`: seconds east of UTC (0: UTC).
+    pub(super) zone_offset: i64,
+}
+
+/// A time zone written as a fixed offset (`Z`, `UTC`, `GMT`, `+10`,
+/// `+10:00`, `-0530`, `UTC+1`): seconds east of UTC; `None` for anything
+/// else (a named zone, with its daylight saving, is not one).
+fn fixed_offset(text: &str) -> Option<i64> {
+    let upper = text.trim().to_ascii_uppercase();
+    let rest = ["UTC", "GMT", "ETC/UTC", "ETC/GMT", "Z"]
+        .iter()
+        .find_map(|p| upper.strip_prefix(p))
+        .unwrap_or(&upper);
+    if rest.is_empty() {
+        return Some(0);
+    }
+    let (sign, digits) = match rest.as_bytes().first()? {
+        b'+' => (1, &rest[1..]),
+        b'-' => (-1, &rest[1..]),
+        _ => return None,
+    };
+    let (h, m) = match digits.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if digits.len() > 2 => digits.split_at(digits.len() - 2),
+        None => (digits, "0"),
+    };
+    if h.is_empty() || h.len() > 2 || m.len() > 2 {
+        return None;
+    }
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    (h <= 18 && m < 60 && h * 60 + m <= 18 * 60).then_some(sign * (h * 3_600 + m * 60))
 }
 
 /// The settings `toks` begin with, and the index of the query's first
-/// token. Elasticsearch's `time_zone` is taken only as UTC (dates here are
-/// UTC); `unmapped_fields` as `fail` or `nullify`; any other is refused.
+/// token. Elasticsearch's `time_zone` is taken as a fixed offset;
+/// `unmapped_fields` as `fail` or `nullify`; any other is refused.
 pub(super) fn settings(toks: &[(Tok, usize)]) -> Result<(Settings, usize)> {
     let mut settings = Settings::default();
     let mut at = 0;
@@ -1112,18 +1143,16 @@ pub(super) fn settings(toks: &[(Tok, usize)]) -> Result<(Settings, usize)> {
                 }
             },
             "time_zone" => {
-                if !matches!(
-                    text.to_ascii_uppercase().as_str(),
-                    "Z" | "UTC" | "GMT" | "ETC/UTC" | "+00:00" | "-00:00" | "+00" | "+0"
-                ) {
+                let Some(offset) = fixed_offset(text) else {
                     return Err(error(
                         *value_at,
                         format!(
-                            "SET time_zone = {text:?} is not supported yet: dates are \
-                             truncated, formatted and read in UTC"
+                            "SET time_zone = {text:?} is not supported yet: only a fixed \
+                             offset (\"+10:00\", \"-05:30\", \"UTC\"), not a named zone"
                         ),
                     ));
-                }
+                };
+                settings.zone_offset = offset;
             }
             other => {
                 return Err(error(
@@ -1419,4 +1448,31 @@ pub(super) fn parse_with_settings(text: &str) -> Result<(Settings, Vec<(usize, C
         return Err(error(0, "a query starts with FROM or ROW"));
     }
     Ok((settings, commands))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixed_offset;
+
+    #[test]
+    fn time_zones_are_fixed_offsets() {
+        for (text, seconds) in [
+            ("Z", Some(0)),
+            ("utc", Some(0)),
+            ("+10:00", Some(36_000)),
+            ("+10", Some(36_000)),
+            ("-05:30", Some(-19_800)),
+            ("-0530", Some(-19_800)),
+            ("UTC+1", Some(3_600)),
+            ("GMT-03:00", Some(-10_800)),
+            ("+18:00", Some(64_800)),
+            ("+18:01", None),
+            ("+10:60", None),
+            ("Europe/Paris", None),
+            ("10:00", None),
+            ("+", None),
+        ] {
+            assert_eq!(fixed_offset(text), seconds, "{text}");
+        }
+    }
 }

@@ -69,6 +69,27 @@ pub(super) fn lucene_to_rust(pattern: &str) -> String {
 
 /// A Java date pattern (`yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`) as a chrono format.
 pub(super) fn java_date_pattern(java: &str) -> std::result::Result<String, String> {
+    java_date_pattern_at(java, 0)
+}
+
+/// A zone offset as Java's pattern letters write it: `X`, `x` or `Z`, `n`
+/// times, for `offset` seconds east of UTC (whole minutes).
+fn offset_text(letter: char, n: usize, offset: i64) -> String {
+    let sign = if offset < 0 { '-' } else { '+' };
+    let (h, m) = (offset.abs() / 3_600, offset.abs() % 3_600 / 60);
+    match (letter, n) {
+        ('X', _) | ('Z', 5) if offset == 0 => "Z".into(),
+        ('X' | 'x', 1) if m == 0 => format!("{sign}{h:02}"),
+        ('X' | 'x', 1 | 2 | 4) | ('Z', 1..=3) => format!("{sign}{h:02}{m:02}"),
+        ('Z', 4) if offset == 0 => "GMT".into(),
+        ('Z', 4) => format!("GMT{sign}{h:02}:{m:02}"),
+        _ => format!("{sign}{h:02}:{m:02}"),
+    }
+}
+
+/// A Java date pattern as a chrono format for dates written at `offset`
+/// seconds east of UTC: the zone letters write that offset.
+pub(super) fn java_date_pattern_at(java: &str, offset: i64) -> std::result::Result<String, String> {
     let chars: Vec<char> = java.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -138,11 +159,12 @@ pub(super) fn java_date_pattern(java: &str) -> std::result::Result<String, Strin
             ('e', _) => "%u",
             ('w', _) => "%V",
             ('Y', _) => "%G",
-            // ES|QL formats in UTC: the zone is written as Java writes UTC.
-            ('X', _) => "Z",
-            ('x', 1) => "+00",
-            ('x', 2) | ('Z', 1..=3) => "+0000",
-            ('x' | 'Z', _) => "+00:00",
+            // The zone's offset as Java writes it (UTC: Z, +00, +0000, ...).
+            ('X' | 'x' | 'Z', _) => {
+                out.push_str(&offset_text(c, n, offset).replace('%', "%%"));
+                i += n;
+                continue;
+            }
             _ => {
                 return Err(format!(
                     "DATE_FORMAT: pattern letter {} is not supported",

@@ -18,6 +18,12 @@
 //! - `esql_to_char(ts, format)`: `ts` written with a `strftime` format (a
 //!   list of dates: each).
 //!
+//! Each takes a third argument, optional: a fixed time zone offset in
+//! seconds east of UTC (ES|QL's `SET time_zone = "+10:00"`), in which the
+//! date is truncated, taken apart or written (a truncated date is still an
+//! instant: 2025-03-04T17:09Z truncated to the day at +10:00 is
+//! 2025-03-04T14:00Z).
+//!
 //! NULL stays NULL, as does a date `chrono` cannot hold or a result past
 //! the type's range.
 //!
@@ -39,7 +45,8 @@ use datafusion::arrow::datatypes::{
 };
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
 };
 
 use crate::common::{is_string_type, map_columnar};
@@ -181,9 +188,9 @@ fn map_timestamps(ts: &ArrayRef, unit: TimeUnit, f: impl Fn(i64) -> Option<i64>)
     }
 }
 
-/// `ts`'s values as UTC dates and times (NULL, or out of `chrono`'s range:
-/// `None`).
-fn datetimes(ts: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
+/// `ts`'s values as dates and times at `offset` seconds east of UTC (NULL,
+/// or out of `chrono`'s range: `None`).
+fn datetimes(ts: &ArrayRef, offset: i64) -> Result<Vec<Option<NaiveDateTime>>> {
     let DataType::Timestamp(unit, _) = ts.data_type() else {
         return exec_err!("expected a timestamp, got {}", ts.data_type());
     };
@@ -203,10 +210,23 @@ fn datetimes(ts: &ArrayRef) -> Result<Vec<Option<NaiveDateTime>>> {
             .iter()
             .collect(),
     };
+    let shift = offset.checked_mul(per_second(unit));
     Ok(raw
         .into_iter()
-        .map(|v| v.and_then(|v| to_datetime(v, unit)))
+        .map(|v| v.and_then(|v| to_datetime(v.checked_add(shift?)?, unit)))
         .collect())
+}
+
+/// The optional offset argument: seconds east of UTC, 0 without one.
+fn offset_seconds(name: &str, arg: Option<&ColumnarValue>) -> Result<i64> {
+    match arg {
+        None => Ok(0),
+        Some(ColumnarValue::Scalar(s)) => match s.cast_to(&DataType::Int64)? {
+            datafusion::common::ScalarValue::Int64(Some(off)) if off.abs() <= 18 * 3_600 => Ok(off),
+            other => exec_err!("{name}: the offset is seconds within 18 hours, got {other}"),
+        },
+        Some(ColumnarValue::Array(_)) => exec_err!("{name}: the offset must be a constant"),
+    }
 }
 
 /// A constant text argument of `name`.
@@ -280,12 +300,20 @@ impl ScalarUDFImpl for DateFn {
                 let Some(floor) = Floor::parse(&unit) else {
                     return exec_err!("{name}: unknown unit {unit:?}");
                 };
+                let offset = offset_seconds(name, args.args.get(2))?;
                 map_columnar(&args.args[1], |ts| {
                     let ts = as_timestamp(ts)?;
                     let DataType::Timestamp(unit, _) = ts.data_type() else {
                         return Ok(ts);
                     };
-                    Ok(map_timestamps(&ts, *unit, |v| floor.apply(v, *unit)))
+                    let shift = offset.checked_mul(per_second(*unit));
+                    Ok(map_timestamps(&ts, *unit, |v| {
+                        // Floored in local time, and back to the instant.
+                        let shift = shift?;
+                        floor
+                            .apply(v.checked_add(shift)?, *unit)?
+                            .checked_sub(shift)
+                    }))
                 })
             }
             Op::Part => {
@@ -313,11 +341,12 @@ impl ScalarUDFImpl for DateFn {
                     },
                     other => return exec_err!("{name}: unknown part {other:?}"),
                 };
+                let offset = offset_seconds(name, args.args.get(2))?;
                 map_columnar(&args.args[1], |ts| {
                     if ts.data_type() == &DataType::Null {
                         return Ok(Arc::new(Float64Array::new_null(ts.len())) as ArrayRef);
                     }
-                    let out: Float64Array = datetimes(&as_timestamp(ts)?)?
+                    let out: Float64Array = datetimes(&as_timestamp(ts)?, offset)?
                         .into_iter()
                         .map(|t| t.map(|t| pick(&t)))
                         .collect();
@@ -330,7 +359,8 @@ impl ScalarUDFImpl for DateFn {
                 if items.iter().any(|i| matches!(i, Item::Error)) {
                     return exec_err!("{name}: the format {format:?} is not a strftime format");
                 }
-                map_columnar(&args.args[0], |ts| written(ts, &items))
+                let offset = offset_seconds(name, args.args.get(2))?;
+                map_columnar(&args.args[0], |ts| written(ts, &items, offset))
             }
         }
     }
@@ -338,12 +368,12 @@ impl ScalarUDFImpl for DateFn {
 
 /// `ts` (dates, text read as dates, or lists of dates) written with
 /// `items`.
-fn written(ts: &ArrayRef, items: &[Item<'_>]) -> Result<ArrayRef> {
+fn written(ts: &ArrayRef, items: &[Item<'_>], offset: i64) -> Result<ArrayRef> {
     match ts.data_type() {
         DataType::Null => Ok(Arc::new(StringArray::new_null(ts.len()))),
         DataType::List(_) => {
             let list = ts.as_list::<i32>();
-            let values = written(list.values(), items)?;
+            let values = written(list.values(), items, offset)?;
             Ok(Arc::new(ListArray::try_new(
                 Arc::new(Field::new_list_field(DataType::Utf8, true)),
                 list.offsets().clone(),
@@ -352,7 +382,7 @@ fn written(ts: &ArrayRef, items: &[Item<'_>]) -> Result<ArrayRef> {
             )?))
         }
         _ => {
-            let out: StringArray = datetimes(&as_timestamp(ts)?)?
+            let out: StringArray = datetimes(&as_timestamp(ts)?, offset)?
                 .into_iter()
                 .map(|t| t.map(|t| t.format_with_items(items.iter()).to_string()))
                 .collect();
@@ -364,7 +394,10 @@ fn written(ts: &ArrayRef, items: &[Item<'_>]) -> Result<ArrayRef> {
 fn udf(op: Op) -> ScalarUDF {
     ScalarUDF::new_from_impl(DateFn {
         op,
-        signature: Signature::any(2, Volatility::Immutable),
+        signature: Signature::one_of(
+            vec![TypeSignature::Any(2), TypeSignature::Any(3)],
+            Volatility::Immutable,
+        ),
     })
 }
 
@@ -453,6 +486,20 @@ mod tests {
             floor("week", ms("2026-01-15T10:00:00Z")),
             ms("2026-01-12T00:00:00Z")
         );
+        // At +10:00 (date_trunc.csv-spec dateTruncTimezonesDatePeriod and
+        // TimeDuration): 17:09Z is 03:09 the next day there.
+        let at10 = |u: &str, v: i64| {
+            let shift = 36_000_000;
+            Floor::parse(u).unwrap().apply(v + shift, ms_unit).unwrap() - shift
+        };
+        let t = ms("2025-03-04T17:09:08.07Z");
+        assert_eq!(at10("day", t), ms("2025-03-04T14:00:00Z"));
+        assert_eq!(at10("week", t), ms("2025-03-02T14:00:00Z"));
+        assert_eq!(at10("month", t), ms("2025-02-28T14:00:00Z"));
+        assert_eq!(at10("3 months", t), ms("2024-12-31T14:00:00Z"));
+        let t = ms("2025-03-04T10:09:08.07Z");
+        assert_eq!(at10("10800000 ms", t), ms("2025-03-04T08:00:00Z"));
+        assert_eq!(at10("86400000 ms", t), ms("2025-03-03T14:00:00Z"));
         // Other units keep their own.
         assert_eq!(
             Floor::parse("day")
