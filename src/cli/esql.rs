@@ -41,8 +41,7 @@ hash (MD5, SHA1, SHA256, HASH) and string functions (LOCATE, REPEAT, ...),
 DATE_EXTRACT, DATE_PARSE, IP_PREFIX, CIDR_MATCH, NOW() and time spans,
 comments, MATCH and `field : query`. Not yet (each an error naming the
 construct and its position): METADATA _score and _version, GROK patterns
-beyond the common ones, spatial and vector functions, SET time_zone as a
-named zone. Every construct, its status and how it
+beyond the common ones, spatial and vector functions. Every construct, its status and how it
 differs from Elasticsearch: docs/esql.md (generated from the code).
 Unlike ES|QL, all rows are returned unless --esql-default-limit (ES|QL's implicit
 LIMIT 1000).";

@@ -179,7 +179,19 @@ const NONE: &str = "__lakehunt_none";
 
 pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
     let (settings, commands) = parse_with_settings(query)?;
-    let mut pipeline = Pipeline::start(&commands, target, settings.zone_offset)?;
+    if let Some(zone) = &settings.time_zone
+        && super::parser::fixed_offset(zone).is_none()
+        && zone.parse::<arrow::array::timezone::Tz>().is_err()
+    {
+        return Err(error(
+            settings.time_zone_at,
+            format!(
+                "SET time_zone = {zone:?}: not a time zone (an offset such as \"+10:00\", or \
+                 a name such as \"Europe/Paris\")"
+            ),
+        ));
+    }
+    let mut pipeline = Pipeline::start(&commands, target, settings.time_zone.clone())?;
     if settings.nullify_unmapped && pipeline.known {
         pipeline.nullify(&commands);
     }
@@ -268,11 +280,11 @@ pub(super) fn translate_at(query: &str, target: &Target<'_>) -> Result<String> {
 
 impl Pipeline<'_> {
     /// The pipeline after `FROM` (the first of `commands`), for `target`,
-    /// its dates in the zone `zone_offset` seconds east of UTC.
+    /// its dates in `time_zone` (`None`: UTC).
     fn start<'t>(
         commands: &[(usize, Command)],
         target: &Target<'t>,
-        zone_offset: i64,
+        time_zone: Option<String>,
     ) -> Result<Pipeline<'t>> {
         let Target {
             now,
@@ -292,7 +304,7 @@ impl Pipeline<'_> {
             .map(|(name, _)| name.clone())
             .collect();
         let mut sql = Sql::new(now, time_type, types);
-        sql.zone_offset = zone_offset;
+        sql.zone = time_zone;
         let tables = Tables::of(target);
         if let Some((_, Command::Row(values))) = commands.first() {
             return Pipeline::row(sql, values, tables);

@@ -32,9 +32,9 @@ pub(super) struct Sql<'a> {
     /// Where the command being translated starts (for errors without a place
     /// of their own).
     pub(super) command_at: std::cell::Cell<usize>,
-    /// `SET time_zone`'s offset, seconds east of UTC: dates are truncated,
-    /// taken apart and formatted there.
-    pub(super) zone_offset: i64,
+    /// `SET time_zone` (a fixed offset as `+10:00`, or a named zone);
+    /// `None` for UTC: dates are truncated, taken apart and formatted there.
+    pub(super) zone: Option<String>,
 }
 
 impl<'a> Sql<'a> {
@@ -55,7 +55,7 @@ impl<'a> Sql<'a> {
             versions: std::collections::HashSet::new(),
             full_text: std::cell::Cell::new(Some(super::FULL_TEXT_WHERE)),
             command_at: std::cell::Cell::new(0),
-            zone_offset: 0,
+            zone: None,
         }
     }
 
@@ -911,7 +911,7 @@ impl<'a> Sql<'a> {
             }
             "to_boolean" | "to_bool" | "cidr_match" | "starts_with" | "ends_with" | "contains"
             | "mv_contains" => T::Boolean,
-            "to_datetime" | "to_dt" => T::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
+            "to_datetime" | "to_dt" => self.datetime_of(args.first()?),
             "date_trunc" => self.infer(args.get(1)?)?,
             "bucket" | "bin" => match args.get(1)? {
                 Expr::Span(_) | Expr::Calendar(..) => self.infer(args.first()?)?,
@@ -1200,13 +1200,44 @@ impl<'a> Sql<'a> {
         }
     }
 
-    /// The time zone argument of the date functions: `, OFFSET` (seconds)
-    /// where the query sets one, else nothing.
-    pub(super) fn zone(&self) -> String {
-        if self.zone_offset == 0 {
-            String::new()
+    /// TO_DATETIME's type: a date stays as it is; anything else becomes
+    /// the time type.
+    fn datetime_of(&self, arg: &Expr) -> arrow::datatypes::DataType {
+        match self.infer(arg) {
+            Some(t @ arrow::datatypes::DataType::Timestamp(..)) => t,
+            _ => arrow::datatypes::DataType::Timestamp(self.time_unit(), Some("UTC".into())),
+        }
+    }
+
+    /// The unit of `time_type`, what TO_DATETIME converts to.
+    pub(super) fn time_unit(&self) -> arrow::datatypes::TimeUnit {
+        use arrow::datatypes::TimeUnit;
+        let t = self.time_type;
+        if t.contains("Microsecond") {
+            TimeUnit::Microsecond
+        } else if t.contains("Nanosecond") {
+            TimeUnit::Nanosecond
+        } else if t.contains("(Second") {
+            TimeUnit::Second
         } else {
-            format!(", {}", self.zone_offset)
+            TimeUnit::Millisecond
+        }
+    }
+
+    /// The time zone argument of the date functions: `, 'ZONE'` where the
+    /// query sets one, else nothing.
+    pub(super) fn zone(&self) -> String {
+        self.zone.as_ref().map_or_else(String::new, |zone| {
+            format!(", {}", super::string_literal(zone))
+        })
+    }
+
+    /// The query's zone as a fixed offset in seconds (UTC: 0); `None` for a
+    /// named zone, whose offset changes with the date.
+    pub(super) fn fixed_zone(&self) -> Option<i64> {
+        match &self.zone {
+            None => Some(0),
+            Some(zone) => super::parser::fixed_offset(zone),
         }
     }
 

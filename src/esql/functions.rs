@@ -60,9 +60,11 @@ impl Sql<'_> {
         let (v0, v) = (self.text(v, true)?, self.text_again(v)?);
         let d0 = self.text(d, true)?;
         let d = self.text_again(d)?;
+        // A NULL number of digits stays NULL (LEAST and GREATEST skip it).
         let places = |v: &str, d: &str| {
             format!(
-                "round(CAST({v} AS DECIMAL(38, 0)), CAST(greatest(least(CAST({d} AS BIGINT), 0), -25) AS INT))"
+                "round(CAST({v} AS DECIMAL(38, 0)), CAST(CASE WHEN CAST({d} AS BIGINT) > 0 THEN 0 \
+                 WHEN CAST({d} AS BIGINT) < -25 THEN -25 ELSE CAST({d} AS BIGINT) END AS INT))"
             )
         };
         let (r0, r) = (places(&v0, &d0), places(&v, &d));
@@ -281,6 +283,17 @@ impl Sql<'_> {
     /// where that cannot count a warning twice (a field, a literal); of any
     /// other argument the failures are NULL without a warning.
     fn conversion_warned(&self, converted: String, arg: &Expr) -> Result<String> {
+        self.warned_against(converted, arg, false)
+    }
+
+    /// [`Sql::conversion_warned`] of a conversion of `arg`'s listed values
+    /// ([`Sql::listed_values`]: a stored keyword list's each once), counted
+    /// against those, so that a repeated value is no failure.
+    fn conversion_of_listed_warned(&self, converted: String, arg: &Expr) -> Result<String> {
+        self.warned_against(converted, arg, true)
+    }
+
+    fn warned_against(&self, converted: String, arg: &Expr, listed: bool) -> Result<String> {
         fn plain(e: &Expr) -> bool {
             match e {
                 Expr::Field(_)
@@ -297,7 +310,9 @@ impl Sql<'_> {
         if !plain(arg) {
             return Ok(converted);
         }
-        let original = if self.is_list(arg) {
+        let original = if self.is_list(arg) && listed {
+            self.listed_values(arg)?
+        } else if self.is_list(arg) {
             self.text(arg, false)?
         } else {
             self.text_again(arg)?
@@ -361,7 +376,7 @@ impl Sql<'_> {
                 "CASE WHEN cardinality(array_compact(TRY_CAST({v} AS {to}[]))) > 0 \
                  THEN array_compact(TRY_CAST({v} AS {to}[])) END"
             );
-            out.push_str(&self.conversion_warned(converted, &args[0])?);
+            out.push_str(&self.conversion_of_listed_warned(converted, &args[0])?);
             return Ok(true);
         }
         // TO_DEGREES and TO_RADIANS are conversions in Elasticsearch: each
@@ -553,14 +568,19 @@ impl Sql<'_> {
                 }
                 // Of a list each value that is an address, the others
                 // dropped with a warning.
-                let converted = if list {
-                    format!("ip_values({v}, '{zeros}')")
+                if list {
+                    self.conversion_of_listed_warned(
+                        format!("ip_values({v}, '{zeros}')"),
+                        &args[0],
+                    )?
                 } else {
-                    format!(
-                        "CASE WHEN cidr_match({v}, '0.0.0.0/0', '::/0') IS NOT NULL THEN {v} END"
-                    )
-                };
-                self.conversion_warned(converted, &args[0])?
+                    self.conversion_warned(
+                        format!(
+                            "CASE WHEN cidr_match({v}, '0.0.0.0/0', '::/0') IS NOT NULL THEN {v} END"
+                        ),
+                        &args[0],
+                    )?
+                }
             }
             // A list of booleans is already one (boolean.csv-spec convertFromBoolean).
             "to_boolean" | "to_bool"
@@ -684,10 +704,11 @@ impl Sql<'_> {
                     // arbitrary intervals.
                     Expr::Calendar(n, unit) if *n > 0 => {
                         let months = match *unit {
-                            "quarter" => 3 * n,
-                            "year" => 12 * n,
-                            _ => *n,
-                        };
+                            "quarter" => n.checked_mul(3),
+                            "year" => n.checked_mul(12),
+                            _ => Some(*n),
+                        }
+                        .ok_or_else(|| error(pos, "DATE_TRUNC: the span is too long"))?;
                         format!(
                             "arrow_cast(esql_date_trunc('{months} months', {date}{zone}), '{}')",
                             self.time_type
@@ -745,25 +766,25 @@ impl Sql<'_> {
                         return Err(error(pos, format!("DATE_DIFF: unknown unit \"{other}\"")));
                     }
                 };
-                // In milliseconds, which hold any date (nanoseconds end in
-                // 2262), unless the unit or a column is finer.
-                let fine = |e: &Expr| {
-                    matches!(e, Expr::Field(_))
-                        && matches!(
-                            self.infer(e),
-                            Some(T::Timestamp(
-                                arrow::datatypes::TimeUnit::Microsecond
-                                    | arrow::datatypes::TimeUnit::Nanosecond,
-                                _
-                            ))
-                        )
+                // In the coarsest of milliseconds, microseconds and
+                // nanoseconds that the unit and the columns need:
+                // milliseconds hold any date, nanoseconds end in 2262.
+                let column_unit = |e: &Expr| match (e, self.infer(e)) {
+                    (Expr::Field(_), Some(T::Timestamp(unit, _))) => Some(unit),
+                    _ => None,
                 };
-                let (unit, per) =
-                    if (1..1_000_000).contains(&nanos) || fine(&args[1]) || fine(&args[2]) {
-                        ("Nanosecond", 1)
-                    } else {
-                        ("Millisecond", 1_000_000)
-                    };
+                let units = [column_unit(&args[1]), column_unit(&args[2])];
+                let (unit, per) = if nanos == 1
+                    || units.contains(&Some(arrow::datatypes::TimeUnit::Nanosecond))
+                {
+                    ("Nanosecond", 1)
+                } else if nanos == 1_000
+                    || units.contains(&Some(arrow::datatypes::TimeUnit::Microsecond))
+                {
+                    ("Microsecond", 1_000)
+                } else {
+                    ("Millisecond", 1_000_000)
+                };
                 let at = |e: &Expr| -> Result<String> {
                     Ok(format!(
                         "CAST(arrow_cast({}, 'Timestamp({unit}, Some(\"UTC\"))') AS BIGINT)",
@@ -780,10 +801,10 @@ impl Sql<'_> {
                     // the start's; then whole months between the dates, counting
                     // the day of the month (prolepticMonth * 32 + day).
                     let day_step: i64 = 86_400_000_000_000 / per;
-                    let to_time = if per == 1 {
-                        "to_timestamp_nanos"
-                    } else {
-                        "to_timestamp_millis"
+                    let to_time = match per {
+                        1 => "to_timestamp_nanos",
+                        1_000 => "to_timestamp_micros",
+                        _ => "to_timestamp_millis",
                     };
                     let day = |t: &str| {
                         format!("(({t}) - ((({t}) % {day_step}) + {day_step}) % {day_step})")
@@ -828,7 +849,7 @@ impl Sql<'_> {
                     }
                 };
                 let format =
-                    java_date_pattern_at(&pattern, self.zone_offset).map_err(|m| error(pos, m))?;
+                    java_date_pattern_at(&pattern, self.fixed_zone()).map_err(|m| error(pos, m))?;
                 format!(
                     "esql_to_char({}, {}{})",
                     self.text(date, true)?,
@@ -837,7 +858,7 @@ impl Sql<'_> {
                 )
             }
             // The day's and month's names where the query's zone puts them.
-            "day_name" | "month_name" if self.zone_offset != 0 => {
+            "day_name" | "month_name" if self.zone.is_some() => {
                 arity(1..=1)?;
                 format!(
                     "esql_to_char({}, '{}'{})",
@@ -1172,7 +1193,7 @@ impl Sql<'_> {
                     return Err(error(pos, "DATE_EXTRACT's part must be a string literal"));
                 };
                 let date = self.text(&args[1], true)?;
-                let Some(sql) = date_extract(&part.to_ascii_lowercase(), &date, self.zone_offset)
+                let Some(sql) = date_extract(&part.to_ascii_lowercase(), &date, &self.zone())
                 else {
                     return Err(error(
                         pos,
@@ -1870,14 +1891,9 @@ impl Sql<'_> {
 
 /// `DATE_EXTRACT(part, date)` for a `java.time` `ChronoField` name (lower
 /// case), in UTC, as a long; `None` for a name it does not know.
-fn date_extract(part: &str, date: &str, offset: i64) -> Option<String> {
-    // In the query's time zone (a fixed offset), but for the instant's own
-    // seconds.
-    let zone = if offset == 0 {
-        String::new()
-    } else {
-        format!(", {offset}")
-    };
+fn date_extract(part: &str, date: &str, zone: &str) -> Option<String> {
+    // In the query's time zone (`zone`: the functions' argument, or empty for
+    // UTC), but for the instant's own seconds.
     let p = |unit: &str| format!("CAST(esql_date_part('{unit}', {date}{zone}) AS BIGINT)");
     let (hour, minute, second) = (p("hour"), p("minute"), p("second"));
     let (dom, doy) = (p("day"), p("doy"));
@@ -1925,7 +1941,7 @@ fn date_extract(part: &str, date: &str, offset: i64) -> Option<String> {
             "(({hour} * 3600 + {minute} * 60 + {second}) * 1000000000 + {} % 1000000000)",
             p("nanosecond")
         ),
-        "offset_seconds" => format!("CAST({offset} AS BIGINT)"),
+        "offset_seconds" => p("offset"),
         _ => return None,
     })
 }

@@ -1076,15 +1076,23 @@ pub(super) struct Settings {
     /// `SET unmapped_fields = "nullify"`: a field the data lacks reads as
     /// NULL instead of failing the query (Elasticsearch's technical preview).
     pub(super) nullify_unmapped: bool,
-    /// `SET time_zone = "+10:00"`: seconds east of UTC (0: UTC).
-    pub(super) zone_offset: i64,
+    /// `SET time_zone = "+10:00"` or `"Europe/Paris"`: the zone, a fixed
+    /// offset written `+HH:MM`; `None` for UTC.
+    pub(super) time_zone: Option<String>,
+    /// Where the time zone's value is written.
+    pub(super) time_zone_at: usize,
 }
 
 /// A time zone written as a fixed offset (`Z`, `UTC`, `GMT`, `+10`,
 /// `+10:00`, `-0530`, `UTC+1`): seconds east of UTC; `None` for anything
 /// else (a named zone, with its daylight saving, is not one).
-fn fixed_offset(text: &str) -> Option<i64> {
+pub(super) fn fixed_offset(text: &str) -> Option<i64> {
     let upper = text.trim().to_ascii_uppercase();
+    // Etc/GMT+5 is five hours west of Greenwich (POSIX's sign).
+    let (upper, flip) = match upper.strip_prefix("ETC/GMT") {
+        Some(rest) if !rest.is_empty() => (format!("GMT{rest}"), -1),
+        _ => (upper, 1),
+    };
     let rest = ["UTC", "GMT", "ETC/UTC", "ETC/GMT", "Z"]
         .iter()
         .find_map(|p| upper.strip_prefix(p))
@@ -1106,7 +1114,7 @@ fn fixed_offset(text: &str) -> Option<i64> {
         return None;
     }
     let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
-    (h <= 18 && m < 60 && h * 60 + m <= 18 * 60).then_some(sign * (h * 3_600 + m * 60))
+    (h <= 18 && m < 60 && h * 60 + m <= 18 * 60).then_some(flip * sign * (h * 3_600 + m * 60))
 }
 
 /// The settings `toks` begin with, and the index of the query's first
@@ -1143,16 +1151,19 @@ pub(super) fn settings(toks: &[(Tok, usize)]) -> Result<(Settings, usize)> {
                 }
             },
             "time_zone" => {
-                let Some(offset) = fixed_offset(text) else {
-                    return Err(error(
-                        *value_at,
-                        format!(
-                            "SET time_zone = {text:?} is not supported yet: only a fixed \
-                             offset (\"+10:00\", \"-05:30\", \"UTC\"), not a named zone"
-                        ),
-                    ));
+                settings.time_zone = match fixed_offset(text) {
+                    Some(0) => None,
+                    Some(offset) => Some(format!(
+                        "{}{:02}:{:02}",
+                        if offset < 0 { '-' } else { '+' },
+                        offset.abs() / 3_600,
+                        offset.abs() % 3_600 / 60
+                    )),
+                    // A named zone, checked against the time zone database
+                    // when translating.
+                    None => Some(text.to_owned()),
                 };
-                settings.zone_offset = offset;
+                settings.time_zone_at = *value_at;
             }
             other => {
                 return Err(error(
@@ -1465,6 +1476,9 @@ mod tests {
             ("-0530", Some(-19_800)),
             ("UTC+1", Some(3_600)),
             ("GMT-03:00", Some(-10_800)),
+            ("Etc/GMT+5", Some(-18_000)),
+            ("Etc/GMT-14", Some(50_400)),
+            ("Etc/GMT", Some(0)),
             ("+18:00", Some(64_800)),
             ("+18:01", None),
             ("+10:60", None),

@@ -69,7 +69,7 @@ pub(super) fn lucene_to_rust(pattern: &str) -> String {
 
 /// A Java date pattern (`yyyy-MM-dd'T'HH:mm:ss.SSS'Z'`) as a chrono format.
 pub(super) fn java_date_pattern(java: &str) -> std::result::Result<String, String> {
-    java_date_pattern_at(java, 0)
+    java_date_pattern_at(java, Some(0))
 }
 
 /// A zone offset as Java's pattern letters write it: `X`, `x` or `Z`, `n`
@@ -88,8 +88,13 @@ fn offset_text(letter: char, n: usize, offset: i64) -> String {
 }
 
 /// A Java date pattern as a chrono format for dates written at `offset`
-/// seconds east of UTC: the zone letters write that offset.
-pub(super) fn java_date_pattern_at(java: &str, offset: i64) -> std::result::Result<String, String> {
+/// seconds east of UTC: the zone letters write that offset; `None` for a
+/// named zone, whose offset the formatting writes per date (`%:z`; `Z` for
+/// UTC comes out as `+00:00` there).
+pub(super) fn java_date_pattern_at(
+    java: &str,
+    offset: Option<i64>,
+) -> std::result::Result<String, String> {
     let chars: Vec<char> = java.chars().collect();
     let mut out = String::new();
     let mut i = 0;
@@ -161,7 +166,15 @@ pub(super) fn java_date_pattern_at(java: &str, offset: i64) -> std::result::Resu
             ('Y', _) => "%G",
             // The zone's offset as Java writes it (UTC: Z, +00, +0000, ...).
             ('X' | 'x' | 'Z', _) => {
-                out.push_str(&offset_text(c, n, offset).replace('%', "%%"));
+                let text = match offset {
+                    Some(offset) => offset_text(c, n, offset).replace('%', "%%"),
+                    None => match (c, n) {
+                        ('X' | 'x', 3 | 5) | ('Z', 5) => "%:z".into(),
+                        ('Z', 4) => "GMT%:z".into(),
+                        _ => "%z".into(),
+                    },
+                };
+                out.push_str(&text);
                 i += n;
                 continue;
             }

@@ -18,11 +18,14 @@
 //! - `esql_to_char(ts, format)`: `ts` written with a `strftime` format (a
 //!   list of dates: each).
 //!
-//! Each takes a third argument, optional: a fixed time zone offset in
-//! seconds east of UTC (ES|QL's `SET time_zone = "+10:00"`), in which the
-//! date is truncated, taken apart or written (a truncated date is still an
-//! instant: 2025-03-04T17:09Z truncated to the day at +10:00 is
-//! 2025-03-04T14:00Z).
+//! Each takes a third argument, optional: a time zone (`'+10:00'`,
+//! `'Europe/Paris'`: ES|QL's `SET time_zone`), in which the date is
+//! truncated, taken apart or written (a truncated date is still an instant:
+//! 2025-03-04T17:09Z truncated to the day at +10:00 is 2025-03-04T14:00Z).
+//! A local time that daylight saving skips is moved later by the gap, one it
+//! repeats takes the earlier offset, as `java.time` resolves them.
+//! `esql_date_part` also gives `offset`, the zone's seconds east of UTC at
+//! the date.
 //!
 //! NULL stays NULL, as does a date `chrono` cannot hold or a result past
 //! the type's range.
@@ -34,7 +37,11 @@
 use std::sync::{Arc, LazyLock};
 
 use chrono::format::{Item, StrftimeItems};
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{
+    DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone,
+    Timelike,
+};
+use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Float64Array, ListArray, PrimitiveArray, StringArray,
 };
@@ -188,9 +195,59 @@ fn map_timestamps(ts: &ArrayRef, unit: TimeUnit, f: impl Fn(i64) -> Option<i64>)
     }
 }
 
-/// `ts`'s values as dates and times at `offset` seconds east of UTC (NULL,
-/// or out of `chrono`'s range: `None`).
-fn datetimes(ts: &ArrayRef, offset: i64) -> Result<Vec<Option<NaiveDateTime>>> {
+/// The zone dates are taken apart in: UTC, or the third argument's.
+#[derive(Clone, Copy, Debug)]
+struct Zone(Option<Tz>);
+
+impl Zone {
+    /// The optional zone argument of `name`.
+    fn of(name: &str, arg: Option<&ColumnarValue>) -> Result<Zone> {
+        let Some(arg) = arg else {
+            return Ok(Zone(None));
+        };
+        let text = constant_text(name, arg, "time zone")?;
+        match text.parse::<Tz>() {
+            Ok(tz) => Ok(Zone(Some(tz))),
+            Err(e) => exec_err!("{name}: {e}"),
+        }
+    }
+
+    /// Seconds east of UTC at the instant `utc`.
+    fn offset_at(self, utc: &NaiveDateTime) -> i32 {
+        self.0.map_or(0, |tz| {
+            tz.offset_from_utc_datetime(utc).fix().local_minus_utc()
+        })
+    }
+
+    /// Seconds east of UTC of the local time `local`: where daylight saving
+    /// repeats it, the earlier offset; where it skips it, the offset before
+    /// the gap (the time moves later by the gap, as in `java.time`).
+    fn offset_of_local(self, local: &NaiveDateTime) -> i32 {
+        let Some(tz) = self.0 else {
+            return 0;
+        };
+        match tz.offset_from_local_datetime(local) {
+            LocalResult::Single(o) | LocalResult::Ambiguous(o, _) => o.fix().local_minus_utc(),
+            LocalResult::None => self.offset_at(&(*local - chrono::Duration::days(1))),
+        }
+    }
+
+    /// `v` (in `unit`, UTC) floored by `floor` in this zone.
+    fn floor(self, floor: Floor, v: i64, unit: TimeUnit) -> Option<i64> {
+        if self.0.is_none() {
+            return floor.apply(v, unit);
+        }
+        let per = per_second(unit);
+        let off = i64::from(self.offset_at(&to_datetime(v, unit)?));
+        let local = floor.apply(v.checked_add(off.checked_mul(per)?)?, unit)?;
+        let back = i64::from(self.offset_of_local(&to_datetime(local, unit)?));
+        local.checked_sub(back.checked_mul(per)?)
+    }
+}
+
+/// `ts`'s values as local dates and times in `zone`, with the zone's
+/// offset there (NULL, or out of `chrono`'s range: `None`).
+fn datetimes(ts: &ArrayRef, zone: Zone) -> Result<Vec<Option<(NaiveDateTime, i32)>>> {
     let DataType::Timestamp(unit, _) = ts.data_type() else {
         return exec_err!("expected a timestamp, got {}", ts.data_type());
     };
@@ -210,23 +267,17 @@ fn datetimes(ts: &ArrayRef, offset: i64) -> Result<Vec<Option<NaiveDateTime>>> {
             .iter()
             .collect(),
     };
-    let shift = offset.checked_mul(per_second(unit));
     Ok(raw
         .into_iter()
-        .map(|v| v.and_then(|v| to_datetime(v.checked_add(shift?)?, unit)))
+        .map(|v| {
+            let utc = to_datetime(v?, unit)?;
+            let off = zone.offset_at(&utc);
+            Some((
+                utc.checked_add_signed(chrono::Duration::seconds(off.into()))?,
+                off,
+            ))
+        })
         .collect())
-}
-
-/// The optional offset argument: seconds east of UTC, 0 without one.
-fn offset_seconds(name: &str, arg: Option<&ColumnarValue>) -> Result<i64> {
-    match arg {
-        None => Ok(0),
-        Some(ColumnarValue::Scalar(s)) => match s.cast_to(&DataType::Int64)? {
-            datafusion::common::ScalarValue::Int64(Some(off)) if off.abs() <= 18 * 3_600 => Ok(off),
-            other => exec_err!("{name}: the offset is seconds within 18 hours, got {other}"),
-        },
-        Some(ColumnarValue::Array(_)) => exec_err!("{name}: the offset must be a constant"),
-    }
 }
 
 /// A constant text argument of `name`.
@@ -300,25 +351,20 @@ impl ScalarUDFImpl for DateFn {
                 let Some(floor) = Floor::parse(&unit) else {
                     return exec_err!("{name}: unknown unit {unit:?}");
                 };
-                let offset = offset_seconds(name, args.args.get(2))?;
+                let zone = Zone::of(name, args.args.get(2))?;
                 map_columnar(&args.args[1], |ts| {
                     let ts = as_timestamp(ts)?;
                     let DataType::Timestamp(unit, _) = ts.data_type() else {
                         return Ok(ts);
                     };
-                    let shift = offset.checked_mul(per_second(*unit));
-                    Ok(map_timestamps(&ts, *unit, |v| {
-                        // Floored in local time, and back to the instant.
-                        let shift = shift?;
-                        floor
-                            .apply(v.checked_add(shift)?, *unit)?
-                            .checked_sub(shift)
-                    }))
+                    Ok(map_timestamps(&ts, *unit, |v| zone.floor(floor, v, *unit)))
                 })
             }
             Op::Part => {
                 let part = constant_text(name, &args.args[0], "part")?.to_ascii_lowercase();
+                let offset = part == "offset";
                 let pick: fn(&NaiveDateTime) -> f64 = match part.as_str() {
+                    "offset" => |_| 0.0,
                     "year" => |t| f64::from(t.year()),
                     "month" => |t| f64::from(t.month()),
                     "day" => |t| f64::from(t.day()),
@@ -341,14 +387,14 @@ impl ScalarUDFImpl for DateFn {
                     },
                     other => return exec_err!("{name}: unknown part {other:?}"),
                 };
-                let offset = offset_seconds(name, args.args.get(2))?;
+                let zone = Zone::of(name, args.args.get(2))?;
                 map_columnar(&args.args[1], |ts| {
                     if ts.data_type() == &DataType::Null {
                         return Ok(Arc::new(Float64Array::new_null(ts.len())) as ArrayRef);
                     }
-                    let out: Float64Array = datetimes(&as_timestamp(ts)?, offset)?
+                    let out: Float64Array = datetimes(&as_timestamp(ts)?, zone)?
                         .into_iter()
-                        .map(|t| t.map(|t| pick(&t)))
+                        .map(|t| t.map(|(t, off)| if offset { f64::from(off) } else { pick(&t) }))
                         .collect();
                     Ok(Arc::new(out) as ArrayRef)
                 })
@@ -359,8 +405,8 @@ impl ScalarUDFImpl for DateFn {
                 if items.iter().any(|i| matches!(i, Item::Error)) {
                     return exec_err!("{name}: the format {format:?} is not a strftime format");
                 }
-                let offset = offset_seconds(name, args.args.get(2))?;
-                map_columnar(&args.args[0], |ts| written(ts, &items, offset))
+                let zone = Zone::of(name, args.args.get(2))?;
+                map_columnar(&args.args[0], |ts| written(ts, &items, zone))
             }
         }
     }
@@ -368,12 +414,12 @@ impl ScalarUDFImpl for DateFn {
 
 /// `ts` (dates, text read as dates, or lists of dates) written with
 /// `items`.
-fn written(ts: &ArrayRef, items: &[Item<'_>], offset: i64) -> Result<ArrayRef> {
+fn written(ts: &ArrayRef, items: &[Item<'_>], zone: Zone) -> Result<ArrayRef> {
     match ts.data_type() {
         DataType::Null => Ok(Arc::new(StringArray::new_null(ts.len()))),
         DataType::List(_) => {
             let list = ts.as_list::<i32>();
-            let values = written(list.values(), items, offset)?;
+            let values = written(list.values(), items, zone)?;
             Ok(Arc::new(ListArray::try_new(
                 Arc::new(Field::new_list_field(DataType::Utf8, true)),
                 list.offsets().clone(),
@@ -382,9 +428,16 @@ fn written(ts: &ArrayRef, items: &[Item<'_>], offset: i64) -> Result<ArrayRef> {
             )?))
         }
         _ => {
-            let out: StringArray = datetimes(&as_timestamp(ts)?, offset)?
+            // With its offset, so that a zone's letters (%z) can be written.
+            let out: StringArray = datetimes(&as_timestamp(ts)?, zone)?
                 .into_iter()
-                .map(|t| t.map(|t| t.format_with_items(items.iter()).to_string()))
+                .map(|t| {
+                    let (local, off) = t?;
+                    let at = FixedOffset::east_opt(off)?
+                        .from_local_datetime(&local)
+                        .single()?;
+                    Some(at.format_with_items(items.iter()).to_string())
+                })
                 .collect();
             Ok(Arc::new(out))
         }
