@@ -212,7 +212,8 @@ fn sub_unit(cast: &Expr, literal: &Expr, schema: &DFSchema) -> Option<SubUnit> {
     let Ok(DataType::Timestamp(from, _)) = inner.get_type(schema) else {
         return None;
     };
-    let factor = per_second(*to).checked_div(per_second(from))?;
+    let factor = lakehunt_udfs::dates::per_second(*to)
+        .checked_div(lakehunt_udfs::dates::per_second(from))?;
     if factor <= 1 {
         return None;
     }
@@ -228,15 +229,6 @@ fn sub_unit(cast: &Expr, literal: &Expr, schema: &DFSchema) -> Option<SubUnit> {
         floor: value - remainder,
         factor,
     })
-}
-
-fn per_second(unit: TimeUnit) -> i64 {
-    match unit {
-        TimeUnit::Second => 1,
-        TimeUnit::Millisecond => 1_000,
-        TimeUnit::Microsecond => 1_000_000,
-        TimeUnit::Nanosecond => 1_000_000_000,
-    }
 }
 
 #[cfg(test)]

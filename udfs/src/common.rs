@@ -7,8 +7,11 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::array::{
+    Array, ArrayBuilder, ArrayRef, AsArray, BooleanArray, ListBuilder, StringBuilder,
+};
 use datafusion::arrow::buffer::{BooleanBuffer, Buffer, NullBuffer};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err};
 use datafusion::logical_expr::ColumnarValue;
@@ -62,6 +65,34 @@ pub fn map_columnar(
             Ok(ColumnarValue::Scalar(ScalarValue::try_from_array(&out, 0)?))
         }
     }
+}
+
+/// Each row of `lists` (cast to lists of texts) as a new list of texts:
+/// `f` is given the row's values (NULL items left out) and appends the
+/// new list's to the builder. A NULL list stays NULL, a list `f` leaves
+/// empty is NULL.
+pub fn map_text_lists(
+    lists: &ArrayRef,
+    mut f: impl FnMut(Vec<&str>, &mut StringBuilder),
+) -> Result<ArrayRef> {
+    let lists = cast(lists, &DataType::new_list(DataType::Utf8, true))?;
+    let lists = lists.as_list::<i32>();
+    let mut out = ListBuilder::new(StringBuilder::new());
+    for row in 0..lists.len() {
+        if lists.is_null(row) {
+            out.append_null();
+            continue;
+        }
+        let items = lists.value(row);
+        let before = ArrayBuilder::len(out.values());
+        f(
+            items.as_string::<i32>().iter().flatten().collect(),
+            out.values(),
+        );
+        let any = ArrayBuilder::len(out.values()) > before;
+        out.append(any);
+    }
+    Ok(Arc::new(out.finish()))
 }
 
 /// What a function computed from each of the last `N` arrays it was given,

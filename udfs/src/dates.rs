@@ -73,7 +73,8 @@ fn as_timestamp(array: &ArrayRef) -> Result<ArrayRef> {
 }
 
 /// A timestamp unit's values per second.
-fn per_second(unit: TimeUnit) -> i64 {
+#[must_use]
+pub fn per_second(unit: TimeUnit) -> i64 {
     match unit {
         TimeUnit::Second => 1,
         TimeUnit::Millisecond => 1_000,

@@ -21,7 +21,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListBuilder, StringArray, StringBuilder};
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 #[cfg(test)]
@@ -31,7 +31,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-use crate::common::map_columnar;
+use crate::common::{map_columnar, map_text_lists};
 
 /// `text` with each part of a dotted IPv4 address read in `octal` or
 /// decimal; `None` where it is not one (then it stays as it is).
@@ -167,18 +167,8 @@ impl ScalarUDFImpl for IpValues {
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let zeros = mode(self.name(), &args.args[1])?;
         map_columnar(&args.args[0], |lists: &ArrayRef| {
-            let lists = cast(lists, &DataType::new_list(DataType::Utf8, true))?;
-            let lists = lists.as_list::<i32>();
-            let mut out = ListBuilder::new(StringBuilder::new());
-            for row in 0..lists.len() {
-                if lists.is_null(row) {
-                    out.append_null();
-                    continue;
-                }
-                let items = lists.value(row);
-                let items = items.as_string::<i32>();
-                let mut any = false;
-                for text in items.iter().flatten() {
+            map_text_lists(lists, |values, out| {
+                for text in values {
                     let read = match zeros {
                         LeadingZeros::Reject => None,
                         LeadingZeros::Decimal => normalized(text, false),
@@ -186,13 +176,10 @@ impl ScalarUDFImpl for IpValues {
                     };
                     let text = read.as_deref().unwrap_or(text);
                     if crate::ip::parse_addr(text).is_some() {
-                        out.values().append_value(text);
-                        any = true;
+                        out.append_value(text);
                     }
                 }
-                out.append(any);
-            }
-            Ok(Arc::new(out.finish()) as ArrayRef)
+            })
         })
     }
 }

@@ -19,15 +19,14 @@
 
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, ListBuilder, StringBuilder};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 
-use crate::common::map_columnar;
+use crate::common::{map_columnar, map_text_lists};
 use crate::esql_parse::ip_key;
 use crate::ip::parse_addr;
 
@@ -129,23 +128,11 @@ impl ScalarUDFImpl for SortAs {
             _ => return exec_err!("sort_as: distinct must be a constant true or false"),
         };
         map_columnar(&args.args[0], |lists: &ArrayRef| {
-            let lists = cast(lists, &DataType::new_list(DataType::Utf8, true))?;
-            let lists = lists.as_list::<i32>();
-            let mut out = ListBuilder::new(StringBuilder::new());
-            for row in 0..lists.len() {
-                if lists.is_null(row) {
-                    out.append_null();
-                    continue;
-                }
-                let items = lists.value(row);
-                let values: Vec<&str> = items.as_string::<i32>().iter().flatten().collect();
-                let any = !values.is_empty();
+            map_text_lists(lists, |values, out| {
                 for v in sorted(values, key, descending, distinct) {
-                    out.values().append_value(v);
+                    out.append_value(v);
                 }
-                out.append(any);
-            }
-            Ok(Arc::new(out.finish()) as ArrayRef)
+            })
         })
     }
 }
