@@ -1021,16 +1021,9 @@ impl<'a> Sql<'a> {
             }
             // CASE gives one of its values: in order where each is (an
             // aggregate's WHERE reads its argument as CASE(cond, value)).
-            Expr::Call(name, args, _) if name == "case" && args.len() >= 2 => {
-                let values = args
-                    .iter()
-                    .skip(1)
-                    .step_by(2)
-                    .chain((args.len() % 2 == 1).then(|| &args[args.len() - 1]));
-                values
-                    .filter(|v| !matches!(v, Expr::Null))
-                    .all(|v| self.in_order(v))
-            }
+            Expr::Call(name, args, _) if name == "case" && args.len() >= 2 => case_values(args)
+                .filter(|v| !matches!(v, Expr::Null))
+                .all(|v| self.in_order(v)),
             Expr::List(..) => true,
             Expr::Field(name) => self.in_order.contains(name),
             _ => false,
@@ -1186,16 +1179,7 @@ impl<'a> Sql<'a> {
                 matches!(name.as_str(), "to_version" | "to_ver")
                     || passes_values(name, args, &|a| self.is_version(a))
             }
-            Expr::Field(name) => {
-                self.versions.contains(name)
-                    && match self.infer(e) {
-                        None => true,
-                        Some(arrow::datatypes::DataType::List(item)) => {
-                            item.data_type().is_string()
-                        }
-                        Some(t) => t.is_string(),
-                    }
-            }
+            Expr::Field(name) => self.versions.contains(name) && self.texts(e),
             _ => false,
         }
     }
@@ -1264,12 +1248,17 @@ impl<'a> Sql<'a> {
         let Expr::Field(name) = e else {
             return false;
         };
-        let text = match self.infer(e) {
+        self.texts(e) && (name.rsplit('.').next() == Some("ip") || self.ips.contains(name))
+    }
+
+    /// Whether `e` holds text, one value or a list (or its type is unknown):
+    /// what an address or a version is stored as.
+    fn texts(&self, e: &Expr) -> bool {
+        match self.infer(e) {
             None => true,
             Some(arrow::datatypes::DataType::List(item)) => item.data_type().is_string(),
             Some(t) => t.is_string(),
-        };
-        text && (name.rsplit('.').next() == Some("ip") || self.ips.contains(name))
+        }
     }
 
     /// Whether `literal` is a string that ES|QL reads as `field`'s type (an IP or
@@ -1345,13 +1334,7 @@ fn doubles_of(values: &[arrow::datatypes::DataType]) -> bool {
 /// NULLs take no part.
 fn passes_values(name: &str, args: &[Expr], typed: &dyn Fn(&Expr) -> bool) -> bool {
     let values: Vec<&Expr> = match name {
-        // CASE(cond, value, ..., [else]).
-        "case" if args.len() >= 2 => args
-            .iter()
-            .skip(1)
-            .step_by(2)
-            .chain((args.len() % 2 == 1).then(|| &args[args.len() - 1]))
-            .collect(),
+        "case" if args.len() >= 2 => case_values(args).collect(),
         "coalesce" | "mv_append" => args.iter().collect(),
         "mv_dedupe" | "mv_sort" | "mv_slice" | "mv_first" | "mv_last" | "mv_min" | "mv_max" => {
             args.iter().take(1).collect()
@@ -1363,4 +1346,13 @@ fn passes_values(name: &str, args: &[Expr], typed: &dyn Fn(&Expr) -> bool) -> bo
         .filter(|v| !matches!(v, Expr::Null))
         .collect();
     !values.is_empty() && values.into_iter().all(typed)
+}
+
+/// The values `CASE(cond, value, ..., [else])` can give: each value, and
+/// the else where there is one.
+fn case_values(args: &[Expr]) -> impl Iterator<Item = &Expr> {
+    args.iter()
+        .skip(1)
+        .step_by(2)
+        .chain((args.len() % 2 == 1).then(|| &args[args.len() - 1]))
 }

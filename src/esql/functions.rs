@@ -857,8 +857,8 @@ impl Sql<'_> {
                     self.zone()
                 )
             }
-            // The day's and month's names where the query's zone puts them.
-            "day_name" | "month_name" if self.zone.is_some() => {
+            // The day's and month's names, where the query's zone puts them.
+            "day_name" | "month_name" => {
                 arity(1..=1)?;
                 format!(
                     "esql_to_char({}, '{}'{})",

@@ -76,8 +76,6 @@ pub(super) fn template(name: &str, arity: usize) -> Option<&'static str> {
         ("to_base64", 1) => "to_base64({0})",
         ("contains", 2) => "(strpos({0}, {1}) > 0)",
         // Dates, in English as Elasticsearch's default locale.
-        ("day_name", 1) => "esql_to_char({0}, '%A')",
-        ("month_name", 1) => "esql_to_char({0}, '%B')",
         // Bounds; a NULL value stays NULL (SQL's greatest skips NULLs).
         ("clamp", 3) => "CASE WHEN {0} IS NULL THEN NULL ELSE least(greatest({0}, {1}), {2}) END",
         ("clamp_min", 2) => "CASE WHEN {0} IS NULL THEN NULL ELSE greatest({0}, {1}) END",

@@ -52,24 +52,14 @@ fn sorted(
     distinct: bool,
 ) -> Vec<&str> {
     let mut keyed: Vec<(Vec<u8>, &str)> = values.into_iter().map(|v| (key(v), v)).collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    // Stable: equal keys keep their order either way.
+    if descending {
+        keyed.sort_by(|a, b| b.0.cmp(&a.0));
+    } else {
+        keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    }
     if distinct {
         keyed.dedup_by(|a, b| a.0 == b.0);
-    }
-    if descending {
-        // Reversed whole, so equal keys would come out reversed: put each
-        // run of equal keys back in its order.
-        keyed.reverse();
-        let mut start = 0;
-        while start < keyed.len() {
-            let end = start
-                + keyed[start..]
-                    .iter()
-                    .take_while(|k| k.0 == keyed[start].0)
-                    .count();
-            keyed[start..end].reverse();
-            start = end;
-        }
     }
     keyed.into_iter().map(|(_, v)| v).collect()
 }
