@@ -36,20 +36,17 @@
 
 use std::sync::{Arc, LazyLock};
 
-use chrono::format::{Item, StrftimeItems};
+use chrono::format::{Fixed, Item, StrftimeItems};
 use chrono::{
     DateTime, Datelike, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone,
     Timelike,
 };
 use datafusion::arrow::array::timezone::Tz;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, Float64Array, ListArray, PrimitiveArray, StringArray,
+    Array, ArrayRef, AsArray, Float64Array, Int64Array, ListArray, StringArray, StringBuilder,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{
-    DataType, Field, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType,
-};
+use datafusion::arrow::datatypes::{DataType, Field, Int64Type, TimeUnit};
 use datafusion::common::{Result, exec_err, plan_err};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
@@ -179,21 +176,14 @@ impl Floor {
 
 /// `ts`'s values as `i64` in their unit, each mapped by `f`, in the same
 /// timestamp type.
-fn map_timestamps(ts: &ArrayRef, unit: TimeUnit, f: impl Fn(i64) -> Option<i64>) -> ArrayRef {
-    fn typed<T: datafusion::arrow::datatypes::ArrowTimestampType>(
-        ts: &ArrayRef,
-        f: impl Fn(i64) -> Option<i64>,
-    ) -> ArrayRef {
-        let values = ts.as_primitive::<T>();
-        let out: PrimitiveArray<T> = values.iter().map(|v| v.and_then(&f)).collect();
-        Arc::new(out.with_timezone_opt(values.timezone().map(Arc::from)))
-    }
-    match unit {
-        TimeUnit::Second => typed::<TimestampSecondType>(ts, f),
-        TimeUnit::Millisecond => typed::<TimestampMillisecondType>(ts, f),
-        TimeUnit::Microsecond => typed::<TimestampMicrosecondType>(ts, f),
-        TimeUnit::Nanosecond => typed::<TimestampNanosecondType>(ts, f),
-    }
+fn map_timestamps(ts: &ArrayRef, f: impl Fn(i64) -> Option<i64>) -> Result<ArrayRef> {
+    let raw = cast(ts, &DataType::Int64)?;
+    let out: Int64Array = raw
+        .as_primitive::<Int64Type>()
+        .iter()
+        .map(|v| v.and_then(&f))
+        .collect();
+    Ok(cast(&out, ts.data_type())?)
 }
 
 /// The zone dates are taken apart in: UTC, or the third argument's.
@@ -253,26 +243,16 @@ fn datetimes(ts: &ArrayRef, zone: Zone) -> Result<Vec<Option<(NaiveDateTime, i32
         return exec_err!("expected a timestamp, got {}", ts.data_type());
     };
     let unit = *unit;
-    let raw: Vec<Option<i64>> = match unit {
-        TimeUnit::Second => ts.as_primitive::<TimestampSecondType>().iter().collect(),
-        TimeUnit::Millisecond => ts
-            .as_primitive::<TimestampMillisecondType>()
-            .iter()
-            .collect(),
-        TimeUnit::Microsecond => ts
-            .as_primitive::<TimestampMicrosecondType>()
-            .iter()
-            .collect(),
-        TimeUnit::Nanosecond => ts
-            .as_primitive::<TimestampNanosecondType>()
-            .iter()
-            .collect(),
-    };
+    let raw = cast(ts, &DataType::Int64)?;
     Ok(raw
-        .into_iter()
+        .as_primitive::<Int64Type>()
+        .iter()
         .map(|v| {
             let utc = to_datetime(v?, unit)?;
             let off = zone.offset_at(&utc);
+            if off == 0 {
+                return Some((utc, 0));
+            }
             Some((
                 utc.checked_add_signed(chrono::Duration::seconds(off.into()))?,
                 off,
@@ -358,7 +338,8 @@ impl ScalarUDFImpl for DateFn {
                     let DataType::Timestamp(unit, _) = ts.data_type() else {
                         return Ok(ts);
                     };
-                    Ok(map_timestamps(&ts, *unit, |v| zone.floor(floor, v, *unit)))
+                    let unit = *unit;
+                    map_timestamps(&ts, |v| zone.floor(floor, v, unit))
                 })
             }
             Op::Part => {
@@ -429,18 +410,48 @@ fn written(ts: &ArrayRef, items: &[Item<'_>], zone: Zone) -> Result<ArrayRef> {
             )?))
         }
         _ => {
-            // With its offset, so that a zone's letters (%z) can be written.
-            let out: StringArray = datetimes(&as_timestamp(ts)?, zone)?
-                .into_iter()
-                .map(|t| {
-                    let (local, off) = t?;
-                    let at = FixedOffset::east_opt(off)?
-                        .from_local_datetime(&local)
-                        .single()?;
-                    Some(at.format_with_items(items.iter()).to_string())
-                })
-                .collect();
-            Ok(Arc::new(out))
+            use std::fmt::Write as _;
+            // A zone's letters (%z) need the date with its offset; without
+            // them the local date and time is enough (and faster).
+            let offsets = items.iter().any(|i| match i {
+                Item::Fixed(f) => !matches!(
+                    f,
+                    Fixed::ShortMonthName
+                        | Fixed::LongMonthName
+                        | Fixed::ShortWeekdayName
+                        | Fixed::LongWeekdayName
+                        | Fixed::LowerAmPm
+                        | Fixed::UpperAmPm
+                        | Fixed::Nanosecond
+                        | Fixed::Nanosecond3
+                        | Fixed::Nanosecond6
+                        | Fixed::Nanosecond9
+                ),
+                _ => false,
+            });
+            let mut out = StringBuilder::new();
+            for t in datetimes(&as_timestamp(ts)?, zone)? {
+                let Some((local, off)) = t else {
+                    out.append_null();
+                    continue;
+                };
+                let written = if offsets {
+                    let Some(at) = FixedOffset::east_opt(off)
+                        .and_then(|o| o.from_local_datetime(&local).single())
+                    else {
+                        out.append_null();
+                        continue;
+                    };
+                    write!(out, "{}", at.format_with_items(items.iter()))
+                } else {
+                    write!(out, "{}", local.format_with_items(items.iter()))
+                };
+                if written.is_err() {
+                    return exec_err!("esql_to_char: a date the format cannot write");
+                }
+                out.append_value("");
+            }
+            Ok(Arc::new(out.finish()))
         }
     }
 }
