@@ -292,6 +292,27 @@ impl<'a> Sql<'a> {
                     let _ = write!(out, "arrow_cast(NULL, '{}')", self.time_type);
                 }
             }
+            // A time plus or minus a span: NULL with a warning past the time
+            // type's range (dateMathArithmeticOverflow), where SQL fails the
+            // query (see `esql_warnings`).
+            Expr::Binary(l, op @ ("+" | "-"), r) if self.time_and_span(l, op, r).is_some() => {
+                let Some((time, span)) = self.time_and_span(l, op, r) else {
+                    unreachable!("the guard holds")
+                };
+                let mut time_sql = String::new();
+                self.expr(time, &mut time_sql)?;
+                if calendar_months(span).is_some_and(|m| i32::try_from(m).is_err()) {
+                    // Past 2^31 months (178 million years) from any time the
+                    // type holds but the oldest: past Java's years and the long
+                    // range alike (dateMathDateException).
+                    let _ = write!(out, "esql_null_if({time_sql}, ({time_sql}) IS NOT NULL)");
+                } else {
+                    let function = if *op == "+" { "esql_add" } else { "esql_sub" };
+                    let _ = write!(out, "{function}({time_sql}, ");
+                    self.expr(span, out)?;
+                    out.push(')');
+                }
+            }
             Expr::Binary(l, op @ ("+" | "-" | "*"), r)
                 if self.infer(l).is_some_and(|t| t.is_integer())
                     && self.infer(r).is_some_and(|t| t.is_integer()) =>
@@ -398,6 +419,9 @@ impl<'a> Sql<'a> {
                 }
             }
             Expr::Binary(l, op, r) => {
+                if matches!(*op, "==" | "!=" | "<" | "<=" | ">" | ">=") {
+                    self.comparable(l, r)?;
+                }
                 // Comparisons and arithmetic read one value of each side: a
                 // multi-valued one is NULL, with a warning (conditional.csv-spec
                 // nullOnMultivaluesMathOperation).
@@ -1268,6 +1292,92 @@ impl<'a> Sql<'a> {
             && (self.is_ip(field) || self.infer(field) == Some(arrow::datatypes::DataType::Boolean))
     }
 
+    /// Refuses a comparison of types Elasticsearch does not compare (its
+    /// verifier: "first argument of [a > 1] is [keyword] so second argument
+    /// must also be [keyword]"): text with a number or a boolean, a time with
+    /// a number or a boolean, a number with a boolean. SQL would cast the text
+    /// row by row and fail the whole query on the first that is not a number.
+    /// A string literal beside a number stays allowed (cast once, when planned).
+    fn comparable(&self, l: &Expr, r: &Expr) -> Result<()> {
+        use arrow::datatypes::DataType as T;
+        fn family(e: &Expr, t: &T) -> Option<&'static str> {
+            match t {
+                T::Dictionary(_, value) => family(e, value),
+                t if t.is_string() && !matches!(e, Expr::Str(_)) => Some("keyword"),
+                t if t.is_integer() => Some("integer or long"),
+                t if t.is_floating() || matches!(t, T::Decimal128(..)) => Some("double"),
+                T::Boolean => Some("boolean"),
+                T::Timestamp(..) | T::Date32 | T::Date64 => Some("datetime"),
+                _ => None,
+            }
+        }
+        if self.is_ip(l) || self.is_ip(r) || self.is_version(l) || self.is_version(r) {
+            return Ok(());
+        }
+        let (Some(lt), Some(rt)) = (self.infer(l), self.infer(r)) else {
+            return Ok(());
+        };
+        let (lt, rt) = (item_type(lt), item_type(rt));
+        let (Some(left_type), Some(right_type)) = (family(l, &lt), family(r, &rt)) else {
+            return Ok(());
+        };
+        let describe = |e: &Expr| match e {
+            Expr::Field(name) => name.clone(),
+            Expr::Int(int) => int.to_string(),
+            Expr::Float(float) => float.to_string(),
+            Expr::Bool(truth) => truth.to_string(),
+            Expr::Call(name, ..) => format!("{}(...)", name.to_ascii_uppercase()),
+            _ => "an expression".to_owned(),
+        };
+        let numeric = |f: &str| f == "integer or long" || f == "double";
+        let refused = left_type != right_type
+            && !(numeric(left_type) && numeric(right_type))
+            && [left_type, right_type]
+                .iter()
+                .any(|f| matches!(*f, "keyword" | "datetime" | "boolean"));
+        if refused {
+            return Err(error(
+                self.pos_of(l),
+                format!(
+                    "cannot compare {} ({left_type}) with {} ({right_type}): Elasticsearch compares values \
+                     of one type only (convert one side, e.g. with TO_STRING, TO_LONG or \
+                     TO_DATETIME)",
+                    describe(l),
+                    describe(r)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The time and the span of `l op r` where one is a time and the other a
+    /// span literal (`t + 1 day`, `1 year + t`, `t - 1 hour`).
+    fn time_and_span<'e>(
+        &self,
+        l: &'e Expr,
+        op: &str,
+        r: &'e Expr,
+    ) -> Option<(&'e Expr, &'e Expr)> {
+        let is_span = |e: &Expr| match e {
+            Expr::Span(_) | Expr::Calendar(..) => true,
+            Expr::Neg(inner) => matches!(**inner, Expr::Span(_) | Expr::Calendar(..)),
+            _ => false,
+        };
+        let is_time = |e: &Expr| {
+            matches!(
+                self.infer(e),
+                Some(arrow::datatypes::DataType::Timestamp(..))
+            )
+        };
+        if is_span(r) && is_time(l) {
+            Some((l, r))
+        } else if op == "+" && is_span(l) && is_time(r) {
+            Some((r, l))
+        } else {
+            None
+        }
+    }
+
     /// Whether `e` is a time or a span (what `time + NULL` stays typed as).
     fn time_or_span(&self, e: &Expr) -> bool {
         matches!(e, Expr::Span(_) | Expr::Calendar(..))
@@ -1355,4 +1465,21 @@ fn case_values(args: &[Expr]) -> impl Iterator<Item = &Expr> {
         .skip(1)
         .step_by(2)
         .chain((args.len() % 2 == 1).then(|| &args[args.len() - 1]))
+}
+
+/// The calendar months of a span literal (`2 years` is 24); `None` for a
+/// fixed span, and `i64::MAX` where they pass the long range.
+fn calendar_months(span: &Expr) -> Option<i64> {
+    match span {
+        Expr::Neg(inner) => calendar_months(inner).map(|m| m.checked_neg().unwrap_or(i64::MAX)),
+        Expr::Calendar(n, unit) => {
+            let per = match *unit {
+                "quarter" => 3,
+                "year" => 12,
+                _ => 1,
+            };
+            Some(n.checked_mul(per).unwrap_or(i64::MAX))
+        }
+        _ => None,
+    }
 }

@@ -507,7 +507,14 @@ impl Sql<'_> {
                     v
                 } else if integer(&args[0]) {
                     // Whole numbers are milliseconds since the epoch.
-                    format!("arrow_cast(to_timestamp_millis({v}), '{}')", self.time_type)
+                    // Read as UTC milliseconds directly: to_timestamp_millis
+                    // gives a time without a zone, which a cast to UTC reads as
+                    // local time and fails past chrono's years.
+                    format!(
+                        "arrow_cast(arrow_cast(CAST({v} AS BIGINT), \
+                         'Timestamp(Millisecond, Some(\"UTC\"))'), '{}')",
+                        self.time_type
+                    )
                 } else {
                     // Text as Elasticsearch's strict_date_optional_time;
                     // a decimal is milliseconds (esql_to_datetime reads both).

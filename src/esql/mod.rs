@@ -377,7 +377,17 @@ mod tests {
         let columns: Vec<(String, arrow::datatypes::DataType)> =
             ["@timestamp", "source.bytes", "process.entity_id", "a", "b"]
                 .into_iter()
-                .map(|n| (n.to_owned(), arrow::datatypes::DataType::Int64))
+                .map(|n| {
+                    let t = if n == "@timestamp" {
+                        arrow::datatypes::DataType::Timestamp(
+                            arrow::datatypes::TimeUnit::Nanosecond,
+                            Some("UTC".into()),
+                        )
+                    } else {
+                        arrow::datatypes::DataType::Int64
+                    };
+                    (n.to_owned(), t)
+                })
                 .collect();
         translate(
             q,

@@ -614,8 +614,8 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "time arithmetic: now() - 8 hour, @timestamp + span",
         Supported,
-        "a constant (NOW() plus or minus spans) is folded to a literal; spans on a column are SQL durations or intervals (column form untested); a time plus or minus NULL is NULL",
-        "esql/semantics.slt",
+        "a constant (NOW() plus or minus spans) is folded to a literal; on a column, months first (the day clamped to the month's last, as java.time), then days and the rest, for any year the type holds; past the type's range NULL with a warning (arithmetic_overflow), as Elasticsearch; a time plus or minus NULL is NULL",
+        "esql/far_dates.slt",
     ),
     c(
         "Operators and expressions",
@@ -630,6 +630,13 @@ pub const CONSTRUCTS: &[Construct] = &[
         Supported,
         "used by DATE_TRUNC, BUCKET and time arithmetic (SQL intervals; a quarter is three months)",
         "esql/tier3.slt",
+    ),
+    c(
+        "Operators and expressions",
+        "a comparison of a keyword, a date or a boolean with a value of another type (host.name > 8000)",
+        Refused,
+        "\"cannot compare host.name (keyword) with 8000 (integer or long)\", as Elasticsearch's verifier refuses it (SQL would cast the text row by row and fail the query on the first that is not a number); a string literal beside a number is read as one",
+        "esql/semantics.slt",
     ),
     c(
         "Operators and expressions",

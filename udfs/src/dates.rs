@@ -574,3 +574,147 @@ mod tests {
         );
     }
 }
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// `days_from_civil`), for any year.
+fn days_from_civil(y: i128, m: i128, d: i128) -> i128 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date `days` after 1970-01-01 as (year, month, day), for any year.
+fn civil_from_days(days: i128) -> (i128, i128, i128) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (
+        if m <= 2 {
+            yoe + era * 400 + 1
+        } else {
+            yoe + era * 400
+        },
+        m,
+        d,
+    )
+}
+
+/// `v`, a time in `unit` since the epoch, plus `months` calendar months, then
+/// `days` days and `nanos` nanoseconds, as java.time adds a period and then a
+/// duration: the day of the month kept, or the month's last where it has
+/// fewer days (January 31 plus a month is February's last); a duration finer
+/// than the unit floors to it. `None` past the unit's range (ES|QL: long
+/// overflow, or a year past Java's range, which lies beyond it).
+#[must_use]
+pub fn plus_calendar(v: i64, unit: TimeUnit, months: i64, days: i64, nanos: i128) -> Option<i64> {
+    let per_day = i128::from(per_second(unit)) * 86_400;
+    let mut v = i128::from(v);
+    if months != 0 {
+        let (day, within) = (v.div_euclid(per_day), v.rem_euclid(per_day));
+        let (y, m, d) = civil_from_days(day);
+        let total = y * 12 + (m - 1) + i128::from(months);
+        let (y, m) = (total.div_euclid(12), total.rem_euclid(12) + 1);
+        let last = match m {
+            2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        v = days_from_civil(y, m, d.min(last)) * per_day + within;
+    }
+    let per_unit = i128::from(1_000_000_000 / per_second(unit));
+    v += i128::from(days) * per_day + nanos.div_euclid(per_unit);
+    i64::try_from(v).ok()
+}
+
+#[cfg(test)]
+mod calendar_tests {
+    use super::*;
+    use chrono::{Months, NaiveDate};
+
+    /// Against chrono's own calendar, over its range.
+    #[test]
+    fn civil_days_agree_with_chrono() {
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        for days in (-95_000_000i64..95_000_000).step_by(9_973) {
+            let date = epoch + chrono::Duration::days(days);
+            let (y, m, d) = civil_from_days(i128::from(days));
+            assert_eq!(
+                (y, m, d),
+                (
+                    i128::from(date.year()),
+                    i128::from(date.month()),
+                    i128::from(date.day())
+                ),
+                "{days}"
+            );
+            assert_eq!(days_from_civil(y, m, d), i128::from(days));
+        }
+    }
+
+    #[test]
+    fn months_clamp_the_day_as_java_time_does() {
+        let ms = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .timestamp_millis()
+        };
+        let unit = TimeUnit::Millisecond;
+        for (from, months, to) in [
+            ("2024-01-31T10:00:00Z", 1, "2024-02-29T10:00:00Z"),
+            ("2023-01-31T10:00:00Z", 1, "2023-02-28T10:00:00Z"),
+            ("2024-03-31T00:00:00Z", -1, "2024-02-29T00:00:00Z"),
+            ("2024-02-29T23:59:59.999Z", 12, "2025-02-28T23:59:59.999Z"),
+            ("1969-12-31T23:00:00Z", 2, "1970-02-28T23:00:00Z"),
+        ] {
+            assert_eq!(
+                plus_calendar(ms(from), unit, months, 0, 0),
+                Some(ms(to)),
+                "{from} + {months} months"
+            );
+        }
+        // Against chrono where it reaches.
+        let start = NaiveDate::from_ymd_opt(-200, 1, 31).unwrap();
+        for months in (-1000i64..5000).step_by(7) {
+            let want = if months >= 0 {
+                start.checked_add_months(Months::new(months as u32))
+            } else {
+                start.checked_sub_months(Months::new((-months) as u32))
+            }
+            .unwrap();
+            let v = start
+                .and_hms_opt(0, 0, 0)
+                .unwrap()
+                .and_utc()
+                .timestamp_millis();
+            let got = plus_calendar(v, unit, months, 0, 0).unwrap();
+            assert_eq!(
+                got,
+                want.and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    .and_utc()
+                    .timestamp_millis()
+            );
+        }
+    }
+
+    #[test]
+    fn past_the_range_is_none() {
+        let unit = TimeUnit::Millisecond;
+        assert_eq!(plus_calendar(i64::MAX, unit, 0, 1, 0), None);
+        assert_eq!(plus_calendar(0, unit, 2_147_483_647 * 12, 0, 0), None);
+        assert_eq!(plus_calendar(i64::MIN, unit, 0, 0, -1), None);
+        assert_eq!(plus_calendar(0, TimeUnit::Nanosecond, 0, 0, 1), Some(1));
+        assert_eq!(plus_calendar(0, unit, 0, 0, -1), Some(-1));
+        // 9999-12-31 plus a day in nanoseconds: past 2262.
+        assert_eq!(plus_calendar(0, TimeUnit::Nanosecond, 12 * 300, 0, 0), None);
+    }
+}

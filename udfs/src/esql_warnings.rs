@@ -12,7 +12,8 @@
 //!   outside the long range, counting those groups;
 //! - `esql_add`, `esql_sub` and `esql_mul` are `+`, `-` and `*` on whole
 //!   numbers, NULL where the result leaves the type's range (where SQL wraps),
-//!   counting those rows;
+//!   counting those rows; `esql_add` and `esql_sub` also take a time and a
+//!   span, NULL past the time type's range (where SQL fails the query);
 //! - `esql_finite(x)` is a math function's double result, NULL where it is not
 //!   a finite number (the logarithm of 0, the square root of a negative
 //!   number, `POW` past the double range), counting those rows;
@@ -37,6 +38,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::common::map_columnar;
+use crate::dates::plus_calendar;
 use crate::mv_single::distinct_values;
 use datafusion::arrow::array::{
     Array, ArrayRef, ArrowPrimitiveType, AsArray, Int64Array, PrimitiveArray,
@@ -45,7 +47,8 @@ use datafusion::arrow::compute::kernels::cmp::eq;
 use datafusion::arrow::compute::kernels::numeric::{add, div, mul, rem, sub};
 use datafusion::arrow::compute::{cast, nullif};
 use datafusion::arrow::datatypes::{
-    ArrowNativeTypeOp, DataType, Decimal128Type, Int32Type, Int64Type, UInt64Type,
+    ArrowNativeTypeOp, DataType, Decimal128Type, DurationNanosecondType, Int32Type, Int64Type,
+    IntervalMonthDayNanoType, IntervalUnit, TimeUnit, UInt64Type,
 };
 use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::Operator;
@@ -105,7 +108,8 @@ impl Kind {
             }
             Kind::Arithmetic => format!(
                 "{n} additions, subtractions or multiplications outside the integer or long \
-                 range gave NULL (ES|QL: integer overflow, long overflow)"
+                 range, or times plus or minus a span outside the time range, gave NULL \
+                 (ES|QL: integer overflow, long overflow)"
             ),
             Kind::NotFinite => format!(
                 "{n} math results outside the function's domain or the double range gave \
@@ -313,6 +317,67 @@ where
     Ok(Arc::new(out))
 }
 
+/// A time plus or minus a span (an interval or a duration), NULL (and
+/// counted) past the time type's range where SQL fails the query
+/// (dateMathArithmeticOverflow): months first, then days, then the
+/// duration, as java.time adds a period (see `dates::plus_calendar`).
+fn checked_time(l: &ArrayRef, r: &ArrayRef, op: Operator, count: &AtomicU64) -> Result<ArrayRef> {
+    let DataType::Timestamp(unit, _) = l.data_type() else {
+        return exec_err!("esql_add: a time goes first, got {}", l.data_type());
+    };
+    let sign: i64 = if op == Operator::Minus { -1 } else { 1 };
+    // Each row's span as (months, days, nanoseconds).
+    let spans: Vec<Option<(i64, i64, i128)>> = match r.data_type() {
+        DataType::Duration(_) => {
+            let ns = cast(r, &DataType::Duration(TimeUnit::Nanosecond))?;
+            ns.as_primitive::<DurationNanosecondType>()
+                .iter()
+                .map(|v| v.map(|n| (0, 0, i128::from(n))))
+                .collect()
+        }
+        DataType::Interval(_) => {
+            let mdn = cast(r, &DataType::Interval(IntervalUnit::MonthDayNano))?;
+            mdn.as_primitive::<IntervalMonthDayNanoType>()
+                .iter()
+                .map(|v| {
+                    v.map(|i| {
+                        (
+                            i64::from(i.months),
+                            i64::from(i.days),
+                            i128::from(i.nanoseconds),
+                        )
+                    })
+                })
+                .collect()
+        }
+        DataType::Null => vec![None; r.len()],
+        other => return exec_err!("esql_add: a time plus {other}"),
+    };
+    let values = cast(l, &DataType::Int64)?;
+    let mut overflows = 0;
+    let out: Int64Array = values
+        .as_primitive::<Int64Type>()
+        .iter()
+        .zip(spans)
+        .map(|(v, span)| {
+            let (v, (months, days, nanos)) = (v?, span?);
+            let result = plus_calendar(
+                v,
+                *unit,
+                sign * months,
+                sign * days,
+                i128::from(sign) * nanos,
+            );
+            if result.is_none() {
+                overflows += 1;
+            }
+            result
+        })
+        .collect();
+    count.fetch_add(overflows, Ordering::Relaxed);
+    Ok(cast(&out, l.data_type())?)
+}
+
 /// `value`, NULL (and counted) where `invalid` is true.
 fn null_where(value: &ArrayRef, invalid: &ArrayRef, count: &AtomicU64) -> Result<ColumnarValue> {
     let invalid = cast(invalid, &DataType::Boolean)?;
@@ -462,6 +527,7 @@ impl ScalarUDFImpl for Check {
                 let to = self.return_type(&[l.data_type().clone(), r.data_type().clone()])?;
                 let op = self.op.unwrap_or(Operator::Plus);
                 let out = match to {
+                    DataType::Timestamp(..) => checked_time(&l, &r, op, &self.count)?,
                     DataType::Int32 => checked::<Int32Type>(&l, &r, op, &self.count)?,
                     // unsigned_long: below 0 or past 2^64 - 1 is the overflow.
                     DataType::UInt64 => checked::<UInt64Type>(&l, &r, op, &self.count)?,
@@ -469,7 +535,7 @@ impl ScalarUDFImpl for Check {
                         let out = checked::<Int64Type>(&l, &r, op, &self.count)?;
                         cast(&out, &t)?
                     }
-                    // Floating point and times do not warn: SQL's own operator.
+                    // Floating point does not warn: SQL's own operator.
                     _ => match op {
                         Operator::Plus => add(&l, &r)?,
                         Operator::Minus => sub(&l, &r)?,
