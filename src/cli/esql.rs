@@ -40,8 +40,9 @@ as versions), TO_UNSIGNED_LONG, TO_DATE_NANOS, math,
 hash (MD5, SHA1, SHA256, HASH) and string functions (LOCATE, REPEAT, ...),
 DATE_EXTRACT, DATE_PARSE, IP_PREFIX, CIDR_MATCH, NOW() and time spans,
 comments, MATCH and `field : query`. Not yet (each an error naming the
-construct and its position): METADATA _score and _version, GROK patterns
-beyond the common ones, spatial and vector functions. Every construct, its status and how it
+construct and its position): METADATA _score and _version, index-qualified
+field names, TO_AGGREGATE_METRIC_DOUBLE, GROK patterns beyond the common
+ones, spatial and vector functions. Every construct, its status and how it
 differs from Elasticsearch: docs/esql.md (generated from the code).
 Unlike ES|QL, all rows are returned unless --esql-default-limit (ES|QL's implicit
 LIMIT 1000).";

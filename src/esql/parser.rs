@@ -560,6 +560,23 @@ impl Parser {
         Ok(e)
     }
 
+    /// `[a, b, ...]` after its bracket at `pos`: constants of one type.
+    fn list_literal(&mut self, pos: usize) -> Result<Expr> {
+        let mut items = vec![];
+        if self.peek() != Some(&Tok::RBracket) {
+            items = self.list(Parser::expr)?;
+        }
+        self.expect(&Tok::RBracket, "']' after the list")?;
+        if matches!(self.peek(), Some(Tok::Op("."))) {
+            // Elasticsearch's newer `[index].[field]` (name_qualifiers).
+            return Err(error(
+                pos,
+                "qualified names ([index].[field]) are not supported yet: write the field's name",
+            ));
+        }
+        Ok(Expr::List(unsigned_list(items, pos), pos))
+    }
+
     fn primary(&mut self) -> Result<Expr> {
         let pos = self.pos();
         match self.next() {
@@ -573,15 +590,7 @@ impl Parser {
                 Ok(e)
             }
             Some(Tok::Name(name)) => Ok(Expr::Field(name)),
-            Some(Tok::LBracket) => {
-                // `[a, b, ...]`: constants of one type.
-                let mut items = vec![];
-                if self.peek() != Some(&Tok::RBracket) {
-                    items = self.list(Parser::expr)?;
-                }
-                self.expect(&Tok::RBracket, "']' after the list")?;
-                Ok(Expr::List(unsigned_list(items, pos), pos))
-            }
+            Some(Tok::LBracket) => self.list_literal(pos),
             Some(Tok::LBrace) => {
                 // `{ "name": value, ... }`: a function's options.
                 let mut options = vec![];

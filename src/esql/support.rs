@@ -640,6 +640,13 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Operators and expressions",
+        "qualified names: [index].[field] (LIMIT 1 BY [employees].[languages])",
+        Refused,
+        "\"qualified names ([index].[field]) are not supported yet\" at the bracket; the field's own name reads the same field",
+        "esql/names.slt",
+    ),
+    c(
+        "Operators and expressions",
         "time span past the time range",
         Refused,
         "\"time span out of range\"; Rust test: unit test units_escapes_and_out_of_range_spans",
@@ -1291,7 +1298,7 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Functions",
-        "any other function (KQL, QSTR, ST_*, URL_ENCODE, URL_DECODE, TO_ASCII, JSON_EXTRACT, MV_INTERSECTION, MV_UNION, ...)",
+        "any other function (KQL, QSTR, ST_*, TO_AGGREGATE_METRIC_DOUBLE (a time-series type), URL_ENCODE, URL_DECODE, TO_ASCII, JSON_EXTRACT, MV_INTERSECTION, MV_UNION, ...)",
         Refused,
         "\"function X is not supported yet\"; Rust test: unit test errors_name_the_construct_and_position",
         "",
