@@ -857,8 +857,16 @@ impl Sql<'_> {
                 };
                 let format =
                     java_date_pattern_at(&pattern, self.fixed_zone()).map_err(|m| error(pos, m))?;
+                // A named zone's offset is written per date; where it is zero,
+                // as Java writes a zero offset (`Z` for `X`).
+                let at_zero = java_date_pattern_at(&pattern, Some(0)).map_err(|m| error(pos, m))?;
+                let at_zero = if self.fixed_zone().is_none() && at_zero != format {
+                    format!(", {}", string_literal(&at_zero))
+                } else {
+                    String::new()
+                };
                 format!(
-                    "esql_to_char({}, {}{})",
+                    "esql_to_char({}, {}{}{at_zero})",
                     self.text(date, true)?,
                     string_literal(&format),
                     self.zone()

@@ -89,8 +89,8 @@ fn offset_text(letter: char, n: usize, offset: i64) -> String {
 
 /// A Java date pattern as a chrono format for dates written at `offset`
 /// seconds east of UTC: the zone letters write that offset; `None` for a
-/// named zone, whose offset the formatting writes per date (`%:z`; `Z` for
-/// UTC comes out as `+00:00` there).
+/// named zone, whose offset the formatting writes per date (`%:z`; where a
+/// date's offset is zero the caller writes the format made for offset 0).
 pub(super) fn java_date_pattern_at(
     java: &str,
     offset: Option<i64>,

@@ -75,7 +75,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Settings",
         "SET time_zone = \"...\";",
         Partial,
-        "an offset (Z, UTC, +10, +10:00, -0530, UTC+1) or a named zone (Europe/Paris, with its daylight saving: a skipped local time moves later by the gap, a repeated one takes the earlier offset): DATE_TRUNC, BUCKET, DATE_EXTRACT, DATE_FORMAT (its zone letters write the offset; without a pattern, local time with it; in a named zone X writes +00:00 for a zero offset where Java writes Z), DAY_NAME and MONTH_NAME work in local time; dates are still written in UTC (TO_STRING, output), and DATE_PARSE, DATE_DIFF and text read as a date stay in UTC; anything else refused (\"not a time zone\")",
+        "an offset (Z, UTC, +10, +10:00, -0530, UTC+1) or a named zone (Europe/Paris, with its daylight saving: a skipped local time moves later by the gap, a repeated one takes the earlier offset): DATE_TRUNC, BUCKET, DATE_EXTRACT, DATE_FORMAT (its zone letters write the offset as Java does, Z for a zero offset where the letter is X, in a named zone too; without a pattern, local time with it), DAY_NAME and MONTH_NAME work in local time; dates are still written in UTC (TO_STRING, output), and DATE_PARSE, DATE_DIFF and text read as a date stay in UTC; anything else refused (\"not a time zone\")",
         "esql/settings.slt",
     ),
     c(

@@ -388,20 +388,31 @@ impl ScalarUDFImpl for DateFn {
                     return exec_err!("{name}: the format {format:?} is not a strftime format");
                 }
                 let zone = Zone::of(name, args.args.get(2))?;
-                map_columnar(&args.args[0], |ts| written(ts, &items, zone))
+                // In a named zone, the format where a date's offset is zero
+                // (Java's `X` writes `Z` there, and `+01:00` elsewhere).
+                let at_zero = match args.args.get(3) {
+                    Some(arg) => constant_text(name, arg, "format")?,
+                    None => format.clone(),
+                };
+                let zero: Vec<Item<'_>> = StrftimeItems::new(&at_zero).collect();
+                if zero.iter().any(|i| matches!(i, Item::Error)) {
+                    return exec_err!("{name}: the format {at_zero:?} is not a strftime format");
+                }
+                map_columnar(&args.args[0], |ts| written(ts, [&items, &zero], zone))
             }
         }
     }
 }
 
-/// `ts` (dates, text read as dates, or lists of dates) written with
-/// `items`.
-fn written(ts: &ArrayRef, items: &[Item<'_>], zone: Zone) -> Result<ArrayRef> {
+/// `ts` (dates, text read as dates, or lists of dates) written with the
+/// first `formats`, or the second where a date's offset is zero.
+fn written(ts: &ArrayRef, formats: [&[Item<'_>]; 2], zone: Zone) -> Result<ArrayRef> {
+    let [items, at_zero] = formats;
     match ts.data_type() {
         DataType::Null => Ok(Arc::new(StringArray::new_null(ts.len()))),
         DataType::List(_) => {
             let list = ts.as_list::<i32>();
-            let values = written(list.values(), items, zone)?;
+            let values = written(list.values(), formats, zone)?;
             Ok(Arc::new(ListArray::try_new(
                 Arc::new(Field::new_list_field(DataType::Utf8, true)),
                 list.offsets().clone(),
@@ -442,6 +453,7 @@ fn written(ts: &ArrayRef, items: &[Item<'_>], zone: Zone) -> Result<ArrayRef> {
                         out.append_null();
                         continue;
                     };
+                    let items = if off == 0 { at_zero } else { items };
                     write!(out, "{}", at.format_with_items(items.iter()))
                 } else {
                     write!(out, "{}", local.format_with_items(items.iter()))
@@ -460,7 +472,11 @@ fn udf(op: Op) -> ScalarUDF {
     ScalarUDF::new_from_impl(DateFn {
         op,
         signature: Signature::one_of(
-            vec![TypeSignature::Any(2), TypeSignature::Any(3)],
+            vec![
+                TypeSignature::Any(2),
+                TypeSignature::Any(3),
+                TypeSignature::Any(4),
+            ],
             Volatility::Immutable,
         ),
     })
