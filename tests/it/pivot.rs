@@ -291,8 +291,8 @@ fn the_sample_with_processes_gives_each_planted_lead_its_parent_and_child() {
         "csv",
     ]));
     let mut lines = pivoted.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let col = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let header: Vec<String> = csv_fields(lines.next().unwrap());
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
     let (finding, relation, entity, parent, action) = (
         col("finding"),
         col("relation"),
@@ -300,11 +300,12 @@ fn the_sample_with_processes_gives_each_planted_lead_its_parent_and_child() {
         col("process.parent.entity_id"),
         col("event.action"),
     );
-    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
-    let leads: std::collections::BTreeSet<&str> = rows.iter().map(|r| r[finding]).collect();
+    let rows: Vec<Vec<String>> = lines.map(csv_fields).collect();
+    let leads: std::collections::BTreeSet<&str> =
+        rows.iter().map(|r| r[finding].as_str()).collect();
     assert_eq!(leads.len(), 7, "the planted findings with an entity id");
     for lead in leads {
-        let of = |rel: &str| -> Vec<&Vec<&str>> {
+        let of = |rel: &str| -> Vec<&Vec<String>> {
             rows.iter()
                 .filter(|r| r[finding] == lead && r[relation] == rel)
                 .collect()
@@ -320,4 +321,24 @@ fn the_sample_with_processes_gives_each_planted_lead_its_parent_and_child() {
         assert_eq!(children.len(), 1, "{lead}: {children:?}");
         assert_eq!(children[0][parent], lead);
     }
+}
+
+/// One CSV line's fields: a quoted field may hold commas (a list's values, a
+/// command line), `""` is a quote.
+fn csv_fields(line: &str) -> Vec<String> {
+    let (mut fields, mut field, mut quoted) = (vec![], String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => fields.push(std::mem::take(&mut field)),
+            (c, _) => field.push(c),
+        }
+    }
+    fields.push(field);
+    fields
 }
