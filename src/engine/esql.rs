@@ -395,14 +395,13 @@ impl Engine {
     /// The SQL an ES|QL query becomes here, and DataFusion's optimized plan of it.
     pub async fn esql_explain(&self, query: &str, as_of: i64) -> Result<String> {
         let (sql, _) = self.esql_sql(query, as_of).await?;
-        let plan = self
-            .ctx
-            .sql_with_options(&sql, super::read_only())
-            .await?
-            .into_optimized_plan()?;
+        let frame = self.ctx.sql_with_options(&sql, super::read_only()).await?;
+        let plan = frame.clone().into_optimized_plan()?;
+        let physical = frame.create_physical_plan().await?;
         Ok(format!(
-            "SQL\n{sql}\n\nPlan (optimized)\n{}",
-            plan.display_indent()
+            "SQL\n{sql}\n\nPlan (optimized)\n{}\n\nPhysical plan\n{}",
+            plan.display_indent(),
+            datafusion::physical_plan::displayable(physical.as_ref()).indent(true)
         ))
     }
 }
