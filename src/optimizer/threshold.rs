@@ -9,7 +9,9 @@
 //!
 //! [`ThresholdRule`] finds that shape: a `FilterExec` whose predicate includes
 //! `sum(x) >= T` or `sum(x) > T` (also `checked_sum`, any integer `x`, `T` a
-//! positive integer) over a hash aggregation. It puts a [`ThresholdExec`]
+//! positive integer) over a hash aggregation; also ES|QL's, where the sum is
+//! `esql_long_sum` of a sum of `CAST(x AS DECIMAL(38, 0))`, in the filter or
+//! in a projection between it and the aggregation (see [`summed`]). It puts a [`ThresholdExec`]
 //! under the aggregation's first (partial or single) stage. The exec holds
 //! every input batch with a 64-bit hash of each row's group key, and when the
 //! input ends it adds each row's value, where positive, into two saturating
@@ -68,8 +70,9 @@ use datafusion::execution::memory_pool::{MemoryConsumer, MemoryLimit, MemoryRese
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::Operator;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::ScalarFunctionExpr;
 use datafusion::physical_expr::aggregate::AggregateFunctionExpr;
-use datafusion::physical_expr::expressions::{BinaryExpr, Column, Literal};
+use datafusion::physical_expr::expressions::{BinaryExpr, CastExpr, Column, Literal};
 use datafusion::physical_expr::utils::split_conjunction;
 use datafusion::physical_expr_common::physical_expr::is_volatile;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
@@ -83,6 +86,7 @@ use datafusion::physical_plan::metrics::{
     BaselineMetrics, Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet, RecordOutput,
     SpillMetrics,
 };
+use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::spill::SpillManager;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
@@ -146,16 +150,17 @@ struct Having {
 }
 
 /// `column >= T`, `column > T`, `T <= column` or `T < column` with `T` an
-/// integer literal, as the smallest value kept.
+/// integer literal, as the column and the smallest value kept; the column may
+/// be ES|QL's `esql_long_sum` of one (see [`summed`]).
 fn at_least(expr: &Arc<dyn PhysicalExpr>) -> Option<(usize, i128)> {
     let binary = expr.downcast_ref::<BinaryExpr>()?;
     let (column, op, literal) = match (
-        binary.left().downcast_ref::<Column>(),
+        summed(binary.left()),
         binary.right().downcast_ref::<Literal>(),
     ) {
         (Some(column), Some(literal)) => (column, *binary.op(), literal),
         _ => (
-            binary.right().downcast_ref::<Column>()?,
+            summed(binary.right())?,
             binary.op().swap()?,
             binary.left().downcast_ref::<Literal>()?,
         ),
@@ -172,8 +177,8 @@ fn at_least(expr: &Arc<dyn PhysicalExpr>) -> Option<(usize, i128)> {
         _ => return None,
     };
     match op {
-        Operator::GtEq => Some((column.index(), value)),
-        Operator::Gt => Some((column.index(), value + 1)),
+        Operator::GtEq => Some((column, value)),
+        Operator::Gt => Some((column, value + 1)),
         _ => None,
     }
 }
@@ -181,7 +186,14 @@ fn at_least(expr: &Arc<dyn PhysicalExpr>) -> Option<(usize, i128)> {
 /// The filter's new children when it filters a sum over a hash aggregation
 /// by a positive threshold; `None` where the plan has another shape.
 fn rewrite(filter: &FilterExec, spill: bool) -> Result<Option<Vec<Arc<dyn ExecutionPlan>>>> {
-    let Some(upper) = filter.input().downcast_ref::<AggregateExec>() else {
+    // ES|QL's STATS puts a projection between: `esql_long_sum(sum(x))`, the
+    // exact sum as a long or NULL with a warning (see `through_projection`).
+    let projection = filter.input().downcast_ref::<ProjectionExec>();
+    let aggregation = match projection {
+        Some(projection) => projection.input(),
+        None => filter.input(),
+    };
+    let Some(upper) = aggregation.downcast_ref::<AggregateExec>() else {
         return Ok(None);
     };
     let groups = upper.group_expr();
@@ -201,19 +213,54 @@ fn rewrite(filter: &FilterExec, spill: bool) -> Result<Option<Vec<Arc<dyn Execut
         .into_iter()
         .filter_map(at_least)
         .filter_map(|(index, threshold)| {
+            let index = match projection {
+                Some(projection) => through_projection(projection, index)?,
+                None => index,
+            };
             let index = index.checked_sub(groups.expr().len())?;
             let threshold = u64::try_from(threshold).ok().filter(|&t| t > 0)?;
             Some(Having { index, threshold })
         });
-    let Some(first) = first_stage(filter.input())? else {
+    let Some(first) = first_stage(aggregation)? else {
         return Ok(None);
     };
     for having in candidates {
-        if let Some(new_upper) = with_threshold(filter.input(), &first, &having, spill)? {
-            return Ok(Some(vec![new_upper]));
+        if let Some(new_upper) = with_threshold(aggregation, &first, &having, spill)? {
+            return Ok(Some(vec![match projection {
+                Some(_) => recompute(Arc::clone(filter.input()), vec![new_upper])?,
+                None => new_upper,
+            }]));
         }
     }
     Ok(None)
+}
+
+/// The aggregation's output that projection column `index` is, where the
+/// projection only passes columns on or takes `esql_long_sum` of one
+/// ([`summed`]); `None` for any other projection, which a dropped group could
+/// make fail or warn.
+fn through_projection(projection: &ProjectionExec, index: usize) -> Option<usize> {
+    let exprs = projection.expr();
+    if !exprs.iter().all(|p| summed(&p.expr).is_some()) {
+        return None;
+    }
+    summed(&exprs.get(index)?.expr)
+}
+
+/// The column `e` is, or that `e` is ES|QL's `esql_long_sum` of: the exact
+/// sum as a long, NULL (with a warning) outside the long range. Where `T` is
+/// positive, `esql_long_sum(s) >= T` holds only where `s >= T`, and a group
+/// below `T` lies in the long range (or every row is kept, see the module),
+/// so dropping it drops no warning either.
+fn summed(e: &Arc<dyn PhysicalExpr>) -> Option<usize> {
+    if let Some(column) = e.downcast_ref::<Column>() {
+        return Some(column.index());
+    }
+    let call = e.downcast_ref::<ScalarFunctionExpr>()?;
+    match (call.name(), call.args()) {
+        ("esql_long_sum", [arg]) => arg.downcast_ref::<Column>().map(Column::index),
+        _ => None,
+    }
 }
 
 /// The aggregation's first stage: the node itself when it is a single stage
@@ -266,6 +313,17 @@ fn with_threshold(
         return Ok(None);
     };
     let input = aggregate.input();
+    // A whole decimal cast from an integer (ES|QL sums longs exactly in
+    // DECIMAL(38, 0)) sums the integers themselves.
+    let value = match value.downcast_ref::<CastExpr>() {
+        Some(cast)
+            if matches!(cast.cast_type(), DataType::Decimal128(_, 0))
+                && cast.expr().data_type(&input.schema())?.is_integer() =>
+        {
+            cast.expr()
+        }
+        _ => value,
+    };
     let integer = value.data_type(&input.schema())?.is_integer();
     let keys = aggregate.group_expr().input_exprs();
     let plain = SUMS.contains(&sum.fun().name())
@@ -1212,6 +1270,8 @@ mod tests {
         }
         let mut ctx = SessionContext::new_with_state(state.build());
         lakehunt_udfs::register_all(&mut ctx).unwrap();
+        // ES|QL's sums (esql_long_sum).
+        let _ = lakehunt_udfs::esql_warnings::EsqlWarnings::register(&ctx);
         ctx
     }
 
@@ -1532,6 +1592,22 @@ mod tests {
         }
     }
 
+    /// ES|QL's `STATS s = SUM(v) BY ... | WHERE s >= T`: the exact sum of the
+    /// longs through DECIMAL(38, 0), made a long by `esql_long_sum` in a
+    /// projection between the filter and the aggregation.
+    #[tokio::test]
+    async fn an_esql_sum_through_its_projection_is_pruned_too() {
+        let data = rows(8, 3000, 700, None);
+        for sql in [
+            "SELECT * FROM (SELECT esql_long_sum(sum(CAST(v AS DECIMAL(38, 0)))) AS s, k1, k2 \
+             FROM t GROUP BY k1, k2) WHERE s >= 1500",
+            "SELECT * FROM (SELECT k2, esql_long_sum(sum(CAST(v AS DECIMAL(38, 0)))) AS s, \
+             max(v) AS m FROM t GROUP BY k1, k2) WHERE m > 10 AND s > 1499",
+        ] {
+            pruned_as_unpruned(&data, sql, 2).await;
+        }
+    }
+
     /// One partition: DataFusion plans a single-stage aggregation, and the
     /// exec goes under it.
     #[tokio::test]
@@ -1560,6 +1636,14 @@ mod tests {
             "SELECT k1, k2, sum(v) FROM t GROUP BY GROUPING SETS ((k1), (k2)) HAVING sum(v) >= 1500",
             "SELECT k1, max(v) FROM t GROUP BY k1 HAVING max(v) >= 500",
             "SELECT k1, sum(v) AS s FROM t GROUP BY k1 HAVING count(*) >= 3",
+            // A projection that computes more than esql_long_sum of a sum.
+            "SELECT * FROM (SELECT esql_long_sum(sum(CAST(v AS DECIMAL(38, 0)))) AS s, \
+             CAST(k1 AS INT) AS i FROM t GROUP BY k1) WHERE s >= 1500",
+            "SELECT * FROM (SELECT esql_long_sum(sum(CAST(v AS DECIMAL(38, 0)))) + 1 AS s, k1 \
+             FROM t GROUP BY k1) WHERE s >= 1500",
+            // A decimal with a fraction is not a sum of integers.
+            "SELECT * FROM (SELECT sum(CAST(v AS DECIMAL(38, 2))) AS s, k1 FROM t GROUP BY k1) \
+             WHERE s >= 1500",
             // Another aggregate that needs its input in order.
             "SELECT k1, sum(v), array_agg(v ORDER BY v) FROM t GROUP BY k1 HAVING sum(v) >= 1500",
             // Volatile keys or values: the exec would draw other values.

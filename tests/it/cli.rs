@@ -805,6 +805,26 @@ fn mapped_and_pread_reads_give_the_same_findings_and_counts() {
         assert!(mapped.lines().count() > 1, "{mapped}");
         assert_eq!(mapped, run(true, &hunt), "{layout}");
 
+        // The same hunt as ES|QL: the filter reads ES|QL's exact sum as a
+        // long (esql_long_sum) through a projection; pruned the same way.
+        let query = "FROM logs-endpoint.events.network-* \
+            | WHERE @timestamp > NOW() - 8 hours \
+            | WHERE host.os.family == \"windows\" AND event.category == \"network\" \
+              AND event.action == \"disconnect_received\" \
+              AND NOT CIDR_MATCH(destination.ip, \"10.0.0.0/8\", \"172.16.0.0/12\", \"192.168.0.0/16\") \
+            | STATS total = SUM(source.bytes) BY process.entity_id, destination.address \
+            | WHERE total >= 1073741824 | SORT total DESC, process.entity_id";
+        let esql = [
+            "esql", query, "--data", data, "--as-of", AS_OF, "--format", "csv",
+        ];
+        let pruned = run(false, &esql);
+        assert!(pruned.lines().count() > 1, "{pruned}");
+        assert_eq!(pruned, run(true, &esql), "{layout} ES|QL");
+        let plan = run(
+            false,
+            &["esql", "--explain", query, "--data", data, "--as-of", AS_OF],
+        );
+        assert!(plan.contains("ThresholdExec"), "{plan}");
         let explain = [
             "explain",
             "egress-bytes",
