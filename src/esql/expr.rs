@@ -299,16 +299,23 @@ impl<'a> Sql<'a> {
                 let Some((time, span)) = self.time_and_span(l, op, r) else {
                     unreachable!("the guard holds")
                 };
-                let mut time_sql = String::new();
-                self.expr(time, &mut time_sql)?;
-                if calendar_months(span).is_some_and(|m| i32::try_from(m).is_err()) {
-                    // Past 2^31 months (178 million years) from any time the
-                    // type holds but the oldest: past Java's years and the long
-                    // range alike (dateMathDateException).
-                    let _ = write!(out, "esql_null_if({time_sql}, ({time_sql}) IS NOT NULL)");
+                let function = if *op == "+" { "esql_add" } else { "esql_sub" };
+                let mut sum = String::new();
+                self.expr(time, &mut sum)?;
+                // Months past SQL's interval (2^31 - 1: years past 178
+                // million) in steps of whole 400-year cycles, which move no
+                // date within its month; what is left fits one interval.
+                let months = calendar_months(span, self.pos_of(e))?;
+                let mut rest = months.unwrap_or_default();
+                while rest.abs() > i64::from(i32::MAX) {
+                    let step = WHOLE_CYCLES * rest.signum();
+                    sum = format!("{function}({sum}, INTERVAL '{step} month')");
+                    rest -= step;
+                }
+                if months.is_some_and(|m| m != rest) {
+                    let _ = write!(out, "{function}({sum}, INTERVAL '{rest} month')");
                 } else {
-                    let function = if *op == "+" { "esql_add" } else { "esql_sub" };
-                    let _ = write!(out, "{function}({time_sql}, ");
+                    let _ = write!(out, "{function}({sum}, ");
                     self.expr(span, out)?;
                     out.push(')');
                 }
@@ -1142,7 +1149,7 @@ impl<'a> Sql<'a> {
     /// and for keywords also de-duplicated (doc values keep a keyword once).
     pub(super) fn sorted_values(&self, e: &Expr) -> Result<String> {
         let mut f = String::new();
-        self.expr(e, &mut f)?;
+        self.address_text(e, &mut f)?;
         if self.in_order(e) {
             return Ok(f);
         }
@@ -1275,6 +1282,30 @@ impl<'a> Sql<'a> {
         self.texts(e) && (name.rsplit('.').next() == Some("ip") || self.ips.contains(name))
     }
 
+    /// Whether column `name` is a stored address: a text field (or a list
+    /// of texts) named `ip` or `*.ip` that no command has computed.
+    pub(super) fn stored_ip(&self, name: &str) -> bool {
+        use arrow::datatypes::DataType as T;
+        name.rsplit('.').next() == Some("ip")
+            && !self.ips.contains(name)
+            && self.types.get(name).is_some_and(|t| match t {
+                T::List(item) => item.data_type().is_string(),
+                t => t.is_string(),
+            })
+    }
+
+    /// `e` translated, a stored address written as Elasticsearch writes it
+    /// (see `esql_ip_text`): what VALUES and COUNT_DISTINCT tell apart.
+    pub(super) fn address_text(&self, e: &Expr, out: &mut String) -> Result<()> {
+        match e {
+            Expr::Field(name) if self.stored_ip(name) => {
+                let _ = write!(out, "esql_ip_text({})", quote(name));
+                Ok(())
+            }
+            _ => self.expr(e, out),
+        }
+    }
+
     /// Whether `e` holds text, one value or a list (or its type is unknown):
     /// what an address or a version is stored as.
     fn texts(&self, e: &Expr) -> bool {
@@ -1350,8 +1381,10 @@ impl<'a> Sql<'a> {
         Ok(())
     }
 
-    /// The time and the span of `l op r` where one is a time and the other a
-    /// span literal (`t + 1 day`, `1 year + t`, `t - 1 hour`).
+    /// The time and the span of `l op r` where one is a time read from the
+    /// rows and the other a span literal (`t + 1 day`, `1 year + t`, `t - 1
+    /// hour`). A constant time is left to SQL, which folds it to a literal
+    /// (time bounds then reach the scan's pruning; `esql_add` is volatile).
     fn time_and_span<'e>(
         &self,
         l: &'e Expr,
@@ -1369,9 +1402,9 @@ impl<'a> Sql<'a> {
                 Some(arrow::datatypes::DataType::Timestamp(..))
             )
         };
-        if is_span(r) && is_time(l) {
+        if is_span(r) && is_time(l) && !super::parser::constant(l) {
             Some((l, r))
-        } else if op == "+" && is_span(l) && is_time(r) {
+        } else if op == "+" && is_span(l) && is_time(r) && !super::parser::constant(r) {
             Some((r, l))
         } else {
             None
@@ -1467,19 +1500,35 @@ fn case_values(args: &[Expr]) -> impl Iterator<Item = &Expr> {
         .chain((args.len() % 2 == 1).then(|| &args[args.len() - 1]))
 }
 
+/// The most months of whole 400-year cycles (4,800 months each) in one SQL
+/// interval (at most 2^31 - 1 months).
+const WHOLE_CYCLES: i64 = 4800 * (i32::MAX as i64 / 4800);
+
 /// The calendar months of a span literal (`2 years` is 24); `None` for a
-/// fixed span, and `i64::MAX` where they pass the long range.
-fn calendar_months(span: &Expr) -> Option<i64> {
+/// fixed span. As Elasticsearch builds a `Period`, a count of months or
+/// quarters past an integer, or of years past one, is refused.
+fn calendar_months(span: &Expr, pos: usize) -> Result<Option<i64>> {
     match span {
-        Expr::Neg(inner) => calendar_months(inner).map(|m| m.checked_neg().unwrap_or(i64::MAX)),
+        Expr::Neg(inner) => Ok(calendar_months(inner, pos)?.map(|m| -m)),
         Expr::Calendar(n, unit) => {
             let per = match *unit {
                 "quarter" => 3,
                 "year" => 12,
                 _ => 1,
             };
-            Some(n.checked_mul(per).unwrap_or(i64::MAX))
+            let count = if *unit == "year" {
+                *n
+            } else {
+                n.saturating_mul(per)
+            };
+            if i32::try_from(count).is_err() {
+                return Err(error(
+                    pos,
+                    format!("{n} {unit}s is outside the range of a period (an integer of {unit}s)"),
+                ));
+            }
+            Ok(Some(n * per))
         }
-        _ => None,
+        _ => Ok(None),
     }
 }

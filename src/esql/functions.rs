@@ -575,15 +575,18 @@ impl Sql<'_> {
                 }
                 // Of a list each value that is an address, the others
                 // dropped with a warning.
+                // Written as Elasticsearch writes an ip (esql_ip_text):
+                // `::ffff:10.0.0.1` is 10.0.0.1.
                 if list {
                     self.conversion_of_listed_warned(
-                        format!("ip_values({v}, '{zeros}')"),
+                        format!("esql_ip_text(ip_values({v}, '{zeros}'))"),
                         &args[0],
                     )?
                 } else {
                     self.conversion_warned(
                         format!(
-                            "CASE WHEN cidr_match({v}, '0.0.0.0/0', '::/0') IS NOT NULL THEN {v} END"
+                            "esql_ip_text(CASE WHEN cidr_match({v}, '0.0.0.0/0', '::/0') IS NOT NULL \
+                             THEN {v} END)"
                         ),
                         &args[0],
                     )?
@@ -1709,7 +1712,7 @@ impl Sql<'_> {
             ("count_distinct", [arg, ..]) if self.is_list(arg) => {
                 // The distinct values of every row's list.
                 let mut v = String::new();
-                self.expr(arg, &mut v)?;
+                self.address_text(arg, &mut v)?;
                 let _ = write!(
                     out,
                     "coalesce(CAST(cardinality(array_distinct(flatten(array_agg({v}) \
@@ -1727,14 +1730,14 @@ impl Sql<'_> {
                     self.expr(arg, out)?;
                     out.push_str(" AS BIGINT)");
                 } else {
-                    self.expr(arg, out)?;
+                    self.address_text(arg, out)?;
                 }
                 out.push(')');
             }
             ("values", [arg]) => {
                 // The distinct values, sorted (ES|QL leaves their order open).
                 let mut v = String::new();
-                self.expr(arg, &mut v)?;
+                self.address_text(arg, &mut v)?;
                 if self.is_list(arg) {
                     let _ = write!(out, "array_sort(array_distinct(flatten(array_agg({v}))))");
                 } else {

@@ -75,7 +75,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Settings",
         "SET time_zone = \"...\";",
         Partial,
-        "an offset (Z, UTC, +10, +10:00, -0530, UTC+1) or a named zone (Europe/Paris, with its daylight saving: a skipped local time moves later by the gap, a repeated one takes the earlier offset): DATE_TRUNC, BUCKET, DATE_EXTRACT, DATE_FORMAT (its zone letters write the offset as Java does, Z for a zero offset where the letter is X, in a named zone too; without a pattern, local time with it), DAY_NAME and MONTH_NAME work in local time; dates are still written in UTC (TO_STRING, output), and DATE_PARSE, DATE_DIFF and text read as a date stay in UTC; anything else refused (\"not a time zone\")",
+        "an offset (Z, UTC, +10, +10:00, -0530, UTC+1) or a named zone (Europe/Paris, with its daylight saving: a skipped local time moves later by the gap, a repeated one takes the earlier offset): DATE_TRUNC, BUCKET, DATE_EXTRACT, DATE_FORMAT (its zone letters write the offset as Java does, Z for a zero offset where the letter is X, in a named zone too, but there X and x always write the minutes, +0100 where Java writes +01; without a pattern, local time with it), DAY_NAME and MONTH_NAME work in local time; dates are still written in UTC (TO_STRING, output), and DATE_PARSE, DATE_DIFF and text read as a date stay in UTC; anything else refused (\"not a time zone\")",
         "esql/settings.slt",
     ),
     c(
@@ -493,6 +493,13 @@ pub const CONSTRUCTS: &[Construct] = &[
     ),
     c(
         "Operators and expressions",
+        "a stored IP field's text (fields named *.ip) and TO_IP's result",
+        Supported,
+        "written as Elasticsearch writes an ip it keeps as 16 bytes: an IPv4-mapped address as IPv4 (::ffff:10.0.0.1 is 10.0.0.1), IPv6 lower case with the longest run of zeros as ::; so spellings of one address are one value in output, STATS groups, VALUES, COUNT_DISTINCT and a stored list's values (MV_ functions); comparisons and CIDR_MATCH read any spelling as its address; text that is no address stays as it is. Not yet: other functions of a stored address's text (LENGTH, CONCAT, TO_STRING) read it as stored",
+        "esql/semantics.slt",
+    ),
+    c(
+        "Operators and expressions",
         "string that is not an address compared with an IP",
         Refused,
         "\"cannot convert string [X] to [IP]\", as Elasticsearch",
@@ -614,7 +621,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "time arithmetic: now() - 8 hour, @timestamp + span",
         Supported,
-        "a constant (NOW() plus or minus spans) is folded to a literal; on a column, months first (the day clamped to the month's last, as java.time), then days and the rest, for any year the type holds; past the type's range NULL with a warning (arithmetic_overflow), as Elasticsearch; a time plus or minus NULL is NULL",
+        "a constant (NOW() plus or minus spans) is folded to a literal; on a column, months first (the day clamped to the month's last, as java.time), then days and the rest, for any year the stored unit holds (microsecond data: about 292,000 years from 1970, where Elasticsearch's milliseconds hold 292 million); past it NULL with a warning (arithmetic_overflow); a count of months, quarters or years past an integer refused, as Elasticsearch refuses the period; a time plus or minus NULL is NULL; dates past year 262143 are computed but cannot be written as text (TO_LONG gives them)",
         "esql/far_dates.slt",
     ),
     c(
@@ -635,7 +642,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "a comparison of a keyword, a date or a boolean with a value of another type (host.name > 8000)",
         Refused,
-        "\"cannot compare host.name (keyword) with 8000 (integer or long)\", as Elasticsearch's verifier refuses it (SQL would cast the text row by row and fail the query on the first that is not a number); a string literal beside a number is read as one",
+        "\"cannot compare host.name (keyword) with 8000 (integer or long)\", as Elasticsearch's verifier refuses it (SQL would cast the text row by row and fail the query on the first that is not a number); a string literal beside a number is read as one; data that stores numbers or dates as text (where Elasticsearch would map a long or a date) is refused too: convert it with TO_LONG or TO_DATETIME",
         "esql/semantics.slt",
     ),
     c(

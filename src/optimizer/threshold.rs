@@ -236,12 +236,18 @@ fn rewrite(filter: &FilterExec, spill: bool) -> Result<Option<Vec<Arc<dyn Execut
 }
 
 /// The aggregation's output that projection column `index` is, where the
-/// projection only passes columns on or takes `esql_long_sum` of one
-/// ([`summed`]); `None` for any other projection, which a dropped group could
-/// make fail or warn.
+/// projection passes every column on as it is but that one, which may be
+/// `esql_long_sum` of one ([`summed`]); `None` for any other projection, which
+/// a dropped group could make fail or warn.
 fn through_projection(projection: &ProjectionExec, index: usize) -> Option<usize> {
     let exprs = projection.expr();
-    if !exprs.iter().all(|p| summed(&p.expr).is_some()) {
+    // Every other column passed on as it is: esql_long_sum of another
+    // aggregate could warn on a dropped group.
+    let plain = exprs
+        .iter()
+        .enumerate()
+        .all(|(i, p)| i == index || p.expr.is::<Column>());
+    if !plain {
         return None;
     }
     summed(&exprs.get(index)?.expr)
@@ -314,10 +320,11 @@ fn with_threshold(
     };
     let input = aggregate.input();
     // A whole decimal cast from an integer (ES|QL sums longs exactly in
-    // DECIMAL(38, 0)) sums the integers themselves.
+    // DECIMAL(38, 0)) sums the integers themselves; a narrower decimal could
+    // fail the cast on a dropped row.
     let value = match value.downcast_ref::<CastExpr>() {
         Some(cast)
-            if matches!(cast.cast_type(), DataType::Decimal128(_, 0))
+            if matches!(cast.cast_type(), DataType::Decimal128(38, 0))
                 && cast.expr().data_type(&input.schema())?.is_integer() =>
         {
             cast.expr()
@@ -1601,8 +1608,12 @@ mod tests {
         for sql in [
             "SELECT * FROM (SELECT esql_long_sum(sum(CAST(v AS DECIMAL(38, 0)))) AS s, k1, k2 \
              FROM t GROUP BY k1, k2) WHERE s >= 1500",
+            // Dropping k1 from the output, DataFusion inlines esql_long_sum
+            // into the filter, over the aggregation itself.
             "SELECT * FROM (SELECT k2, esql_long_sum(sum(CAST(v AS DECIMAL(38, 0)))) AS s, \
              max(v) AS m FROM t GROUP BY k1, k2) WHERE m > 10 AND s > 1499",
+            "SELECT * FROM (SELECT esql_long_sum(sum(CAST(v AS DECIMAL(38, 0)))) AS s, k1, k2 \
+             FROM t GROUP BY k1, k2) WHERE 1500 <= s",
         ] {
             pruned_as_unpruned(&data, sql, 2).await;
         }
@@ -1641,6 +1652,13 @@ mod tests {
              CAST(k1 AS INT) AS i FROM t GROUP BY k1) WHERE s >= 1500",
             "SELECT * FROM (SELECT esql_long_sum(sum(CAST(v AS DECIMAL(38, 0)))) + 1 AS s, k1 \
              FROM t GROUP BY k1) WHERE s >= 1500",
+            // A narrower decimal could fail its cast on a dropped row.
+            "SELECT * FROM (SELECT esql_long_sum(sum(CAST(v AS DECIMAL(5, 0)))) AS s, k1 \
+             FROM t GROUP BY k1) WHERE s >= 1500",
+            // esql_long_sum of another sum beside the pruned one.
+            "SELECT * FROM (SELECT esql_long_sum(sum(CAST(v AS DECIMAL(38, 0)))) AS s, \
+             esql_long_sum(sum(CAST(k2 AS DECIMAL(38, 0)))) AS s2, k1 FROM t GROUP BY k1) \
+             WHERE s >= 1500",
             // A decimal with a fraction is not a sum of integers.
             "SELECT * FROM (SELECT sum(CAST(v AS DECIMAL(38, 2))) AS s, k1 FROM t GROUP BY k1) \
              WHERE s >= 1500",

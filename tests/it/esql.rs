@@ -835,7 +835,10 @@ fn count_distinct_by_hashes_equals_the_exact_count() {
     };
     let sql = super::common::ok(&super::common::lakehunt(&[
         "sql",
-        "SELECT count(DISTINCT \"destination.ip\") AS n, count(DISTINCT \"host.name\") AS h, \
+        // ES|QL reads a stored ip as its address (::ffff:a.b.c.d is a.b.c.d,
+        // esql_ip_text, checked against std's in its own test); the exact
+        // count counts the same spellings.
+        "SELECT count(DISTINCT esql_ip_text(\"destination.ip\")) AS n, count(DISTINCT \"host.name\") AS h, \
          \"process.executable\" FROM events WHERE \"@timestamp\" <= TIMESTAMP '2026-01-15T12:00:00Z' \
          GROUP BY 3 ORDER BY 3 NULLS LAST",
         "--data",

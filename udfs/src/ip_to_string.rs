@@ -11,10 +11,16 @@
 //! SELECT ip_to_string("destination.ip") FROM events;
 //! ```
 
+use std::cell::RefCell;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::{Arc, LazyLock};
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, StringArray, StringBuilder};
+use datafusion::arrow::array::builder::make_view;
+use datafusion::arrow::array::{
+    Array, ArrayRef, AsArray, LargeStringArray, ListArray, StringArray, StringBuilder,
+    StringViewArray,
+};
+use datafusion::arrow::buffer::{Buffer, ScalarBuffer};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, FieldRef};
 use datafusion::common::{Result, exec_err, plan_err};
@@ -24,8 +30,8 @@ use datafusion::logical_expr::{
 };
 
 use crate::cidr_match::is_ip_type;
-use crate::common::{is_string_type, map_columnar};
-use crate::ip::{Addr, addr_from_bytes};
+use crate::common::{LastArrays, is_string_type, map_columnar};
+use crate::ip::{Addr, addr_from_bytes, parse_addr};
 
 /// The `ip_to_string` scalar function.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -121,6 +127,232 @@ impl ScalarUDFImpl for IpToString {
     }
 }
 
+/// `esql_ip_text(ip)`: text IPs as Elasticsearch writes a stored `ip` field,
+/// which it keeps as 16 bytes: an IPv4-mapped address as its IPv4 address
+/// (`::ffff:10.0.0.1` is `10.0.0.1`), IPv6 in its canonical form (lower case,
+/// the longest run of zeros as `::`). A value that is not an address stays as
+/// it is (CIDR_MATCH and comparisons still read it as no address). The array
+/// comes back unchanged, not copied, where every value already is canonical:
+/// a dotted quad that parses is (the parser takes no leading zeros). Strings
+/// of any layout, or lists of them (a multi-valued field), keep their type.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct IpText {
+    signature: Signature,
+}
+
+/// The singleton `esql_ip_text` function.
+#[must_use]
+pub fn ip_text_udf() -> Arc<ScalarUDF> {
+    static UDF: LazyLock<Arc<ScalarUDF>> = LazyLock::new(|| {
+        Arc::new(ScalarUDF::new_from_impl(IpText {
+            signature: Signature::any(1, Volatility::Immutable),
+        }))
+    });
+    Arc::clone(&UDF)
+}
+
+/// IPv6 as RFC 5952 writes it (and Rust's `Ipv6Addr` and Java's
+/// `InetAddresses.toAddrString`): each group in lower-case hex without
+/// leading zeros, the longest run of two or more zero groups (the first of
+/// equals) as `::`. Into `out`, returning its length; no allocation.
+fn write_v6(v6: u128, out: &mut [u8; 39]) -> usize {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let groups: [u16; 8] = std::array::from_fn(|i| (v6 >> (112 - 16 * i)) as u16);
+    let (mut best, mut best_len, mut run, mut run_len) = (8, 0, 0, 0);
+    for (i, &g) in groups.iter().enumerate() {
+        if g == 0 {
+            if run_len == 0 {
+                run = i;
+            }
+            run_len += 1;
+            if run_len > best_len {
+                (best, best_len) = (run, run_len);
+            }
+        } else {
+            run_len = 0;
+        }
+    }
+    if best_len < 2 {
+        best = 8;
+    }
+    let mut n = 0;
+    let mut i = 0;
+    while i < 8 {
+        if i == best {
+            out[n] = b':';
+            out[n + 1] = b':';
+            n += 2;
+            i += best_len;
+            continue;
+        }
+        if i > 0 && i != best + best_len {
+            out[n] = b':';
+            n += 1;
+        }
+        let g = groups[i];
+        let digits = (4 - (g.leading_zeros() / 4) as usize).max(1);
+        for d in (0..digits).rev() {
+            out[n] = HEX[usize::from((g >> (4 * d)) & 0xf)];
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+/// Writes `text`'s canonical spelling into `out` where it is an address
+/// spelled otherwise (returning `true`); leaves `out` alone otherwise.
+fn respell(text: &str, out: &mut String) -> bool {
+    let Some(addr) = parse_addr(text) else {
+        return false;
+    };
+    match addr {
+        // A dotted quad that parses is canonical (no leading zeros).
+        Addr::V4(_) if !text.contains(':') => false,
+        Addr::V4(v4) => {
+            out.clear();
+            let _ = std::fmt::Write::write_fmt(out, format_args!("{}", Ipv4Addr::from(v4)));
+            true
+        }
+        Addr::V6(v6) => {
+            let mut buf = [0u8; 39];
+            let n = write_v6(v6, &mut buf);
+            if &buf[..n] == text.as_bytes() {
+                return false;
+            }
+            out.clear();
+            out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or_default());
+            true
+        }
+    }
+}
+
+/// `array` with each address canonical (see [`IpText`]); the same array
+/// where nothing changes.
+fn canonical(array: &ArrayRef) -> Result<ArrayRef> {
+    let mut text = String::new();
+    Ok(match array.data_type() {
+        DataType::Utf8View => {
+            // The views of the values that stay, a new buffer for the rest.
+            let strings = array.as_string_view();
+            let mut views: Option<Vec<u128>> = None;
+            let mut extra: Vec<u8> = vec![];
+            let block = u32::try_from(strings.data_buffers().len()).unwrap_or(u32::MAX);
+            for (i, v) in strings.iter().enumerate() {
+                if let Some(v) = v
+                    && respell(v, &mut text)
+                {
+                    let offset = u32::try_from(extra.len()).unwrap_or(u32::MAX);
+                    extra.extend_from_slice(text.as_bytes());
+                    let views = views.get_or_insert_with(|| strings.views().to_vec());
+                    views[i] = make_view(text.as_bytes(), block, offset);
+                }
+            }
+            let Some(views) = views else {
+                return Ok(Arc::clone(array));
+            };
+            let mut buffers = strings.data_buffers().to_vec();
+            buffers.push(Buffer::from_vec(extra));
+            Arc::new(StringViewArray::try_new(
+                ScalarBuffer::from(views),
+                buffers,
+                strings.nulls().cloned(),
+            )?)
+        }
+        DataType::Utf8 | DataType::LargeUtf8 => {
+            let respelled = |v: Option<&str>, text: &mut String| {
+                v.map(|v| {
+                    if respell(v, text) {
+                        text.clone()
+                    } else {
+                        v.to_owned()
+                    }
+                })
+            };
+            let any = |values: &mut dyn Iterator<Item = Option<&str>>, text: &mut String| {
+                values.flatten().any(|v| respell(v, text))
+            };
+            if array.data_type() == &DataType::Utf8 {
+                let strings = array.as_string::<i32>();
+                if !any(&mut strings.iter(), &mut text) {
+                    return Ok(Arc::clone(array));
+                }
+                Arc::new(
+                    strings
+                        .iter()
+                        .map(|v| respelled(v, &mut text))
+                        .collect::<StringArray>(),
+                )
+            } else {
+                let strings = array.as_string::<i64>();
+                if !any(&mut strings.iter(), &mut text) {
+                    return Ok(Arc::clone(array));
+                }
+                Arc::new(
+                    strings
+                        .iter()
+                        .map(|v| respelled(v, &mut text))
+                        .collect::<LargeStringArray>(),
+                )
+            }
+        }
+        DataType::List(item) => {
+            let list = array.as_list::<i32>();
+            let values = canonical(list.values())?;
+            if Arc::ptr_eq(&values, list.values()) {
+                return Ok(Arc::clone(array));
+            }
+            Arc::new(ListArray::try_new(
+                Arc::clone(item),
+                list.offsets().clone(),
+                values,
+                list.nulls().cloned(),
+            )?)
+        }
+        _ => Arc::clone(array),
+    })
+}
+
+thread_local! {
+    /// The last arrays this thread respelled: a hunt reads a field in its
+    /// data checks and in its filter, and `cidr_match` keeps its parse of the
+    /// array it is given (the same one, so its own cache holds).
+    static LAST_RESPELLED: RefCell<LastArrays<ArrayRef, 2>> =
+        const { RefCell::new(LastArrays::new()) };
+}
+
+/// [`canonical`], once per array per thread.
+fn canonical_cached(array: &ArrayRef) -> Result<ArrayRef> {
+    LAST_RESPELLED.with_borrow_mut(|last| {
+        last.get_or_try_insert(array, || canonical(array))
+            .map(|out| Arc::clone(out))
+    })
+}
+
+impl ScalarUDFImpl for IpText {
+    fn name(&self) -> &'static str {
+        "esql_ip_text"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
+        let [t] = arg_types else {
+            return plan_err!("esql_ip_text takes one argument");
+        };
+        Ok(t.clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let [ip] = args.args.as_slice() else {
+            return exec_err!("esql_ip_text takes one argument");
+        };
+        map_columnar(ip, canonical_cached)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +401,83 @@ mod tests {
         let text = to_text(&view).unwrap();
         assert_eq!(text.as_string::<i32>().value(0), "not an ip");
         assert!(text.is_null(1));
+    }
+
+    /// Against the standard library's parser and writer: each spelling of an
+    /// address comes back as Rust writes it (RFC 5952), an IPv4-mapped one as
+    /// its IPv4 address; other text and NULL as they were.
+    #[test]
+    fn addresses_come_back_canonical() {
+        let cases = [
+            ("10.0.0.1", "10.0.0.1"),
+            ("::ffff:10.0.0.1", "10.0.0.1"),
+            ("::FFFF:0a00:0001", "10.0.0.1"),
+            ("2001:DB8:0:0:0:0:0:1", "2001:db8::1"),
+            ("2001:0db8::0001", "2001:db8::1"),
+            ("::1", "::1"),
+            ("fe80:0:0:1:0:0:0:0", "fe80:0:0:1::"),
+            ("010.0.0.1", "010.0.0.1"),
+            ("not-an-ip", "not-an-ip"),
+        ];
+        for (text, want) in cases {
+            // The oracle: std's parser and Display, IPv4-mapped as IPv4.
+            if let Ok(v6) = text.parse::<Ipv6Addr>() {
+                let std = v6
+                    .to_ipv4_mapped()
+                    .map_or_else(|| v6.to_string(), |v4| v4.to_string());
+                assert_eq!(std, want, "{text}");
+            }
+        }
+        let input: ArrayRef = Arc::new(
+            cases
+                .iter()
+                .map(|(t, _)| Some(*t))
+                .chain([None])
+                .collect::<StringViewArray>(),
+        );
+        let out = canonical(&input).unwrap();
+        let got: Vec<Option<&str>> = out.as_string_view().iter().collect();
+        let want: Vec<Option<&str>> = cases.iter().map(|(_, w)| Some(*w)).chain([None]).collect();
+        assert_eq!(got, want);
+        // Nothing to change: the same array, not a copy.
+        let plain: ArrayRef = Arc::new(StringArray::from(vec![Some("10.0.0.1"), None]));
+        assert!(Arc::ptr_eq(&canonical(&plain).unwrap(), &plain));
+        // A list's values.
+        let list: ArrayRef = Arc::new(ListArray::from_iter_primitive::<
+            datafusion::arrow::datatypes::Int32Type,
+            _,
+            _,
+        >(vec![Some(vec![Some(1)])]));
+        assert!(Arc::ptr_eq(&canonical(&list).unwrap(), &list));
+    }
+
+    /// The writer against std's Display over random and edge addresses.
+    #[test]
+    fn ipv6_is_written_as_std_writes_it() {
+        let mut x: u128 = 0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c834;
+        let mut cases: Vec<u128> = vec![0, 1, u128::MAX, 1 << 127, 0xffff_0000_0000_0000];
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Zero some groups, as real addresses have runs of them.
+            let mask = (0..8).fold(0u128, |m, g| {
+                if (x >> (g * 3)) & 1 == 0 {
+                    m | (0xffff << (16 * g))
+                } else {
+                    m
+                }
+            });
+            cases.push(x & mask);
+        }
+        for v6 in cases {
+            let addr = Ipv6Addr::from(v6);
+            if addr.to_ipv4_mapped().is_some() {
+                continue;
+            }
+            let mut buf = [0u8; 39];
+            let n = write_v6(v6, &mut buf);
+            assert_eq!(std::str::from_utf8(&buf[..n]).unwrap(), addr.to_string());
+        }
     }
 }

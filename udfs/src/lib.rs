@@ -75,6 +75,7 @@ pub fn all_udfs() -> Vec<Arc<ScalarUDF>> {
         cidr_match::cidr_match_udf(),
         ip_is_global::ip_is_global_udf(),
         ip_to_string::ip_to_string_udf(),
+        ip_to_string::ip_text_udf(),
         ip_leading_zeros::ip_leading_zeros_udf(),
         ip_leading_zeros::ip_values_udf(),
         mv_single::mv_single_udf(),
