@@ -17,8 +17,8 @@ use std::sync::{Arc, LazyLock};
 
 use datafusion::arrow::array::builder::make_view;
 use datafusion::arrow::array::{
-    Array, ArrayRef, AsArray, LargeStringArray, ListArray, StringArray, StringBuilder,
-    StringViewArray,
+    Array, ArrayRef, AsArray, GenericStringArray, ListArray, OffsetSizeTrait, StringArray,
+    StringBuilder, StringViewArray,
 };
 use datafusion::arrow::buffer::{Buffer, ScalarBuffer};
 use datafusion::arrow::compute::cast;
@@ -227,6 +227,30 @@ fn respell(text: &str, out: &mut String) -> bool {
     }
 }
 
+/// [`canonical`] of `Utf8` or `LargeUtf8` text (rebuilt whole where any
+/// value changes).
+fn respelled_strings<O: OffsetSizeTrait>(array: &ArrayRef) -> ArrayRef {
+    let strings = array.as_string::<O>();
+    let mut text = String::new();
+    if !strings.iter().flatten().any(|v| respell(v, &mut text)) {
+        return Arc::clone(array);
+    }
+    Arc::new(
+        strings
+            .iter()
+            .map(|v| {
+                v.map(|v| {
+                    if respell(v, &mut text) {
+                        text.clone()
+                    } else {
+                        v.to_owned()
+                    }
+                })
+            })
+            .collect::<GenericStringArray<O>>(),
+    )
+}
+
 /// `array` with each address canonical (see [`IpText`]); the same array
 /// where nothing changes.
 fn canonical(array: &ArrayRef) -> Result<ArrayRef> {
@@ -259,43 +283,8 @@ fn canonical(array: &ArrayRef) -> Result<ArrayRef> {
                 strings.nulls().cloned(),
             )?)
         }
-        DataType::Utf8 | DataType::LargeUtf8 => {
-            let respelled = |v: Option<&str>, text: &mut String| {
-                v.map(|v| {
-                    if respell(v, text) {
-                        text.clone()
-                    } else {
-                        v.to_owned()
-                    }
-                })
-            };
-            let any = |values: &mut dyn Iterator<Item = Option<&str>>, text: &mut String| {
-                values.flatten().any(|v| respell(v, text))
-            };
-            if array.data_type() == &DataType::Utf8 {
-                let strings = array.as_string::<i32>();
-                if !any(&mut strings.iter(), &mut text) {
-                    return Ok(Arc::clone(array));
-                }
-                Arc::new(
-                    strings
-                        .iter()
-                        .map(|v| respelled(v, &mut text))
-                        .collect::<StringArray>(),
-                )
-            } else {
-                let strings = array.as_string::<i64>();
-                if !any(&mut strings.iter(), &mut text) {
-                    return Ok(Arc::clone(array));
-                }
-                Arc::new(
-                    strings
-                        .iter()
-                        .map(|v| respelled(v, &mut text))
-                        .collect::<LargeStringArray>(),
-                )
-            }
-        }
+        DataType::Utf8 => respelled_strings::<i32>(array),
+        DataType::LargeUtf8 => respelled_strings::<i64>(array),
         DataType::List(item) => {
             let list = array.as_list::<i32>();
             let values = canonical(list.values())?;
@@ -439,6 +428,18 @@ mod tests {
         let got: Vec<Option<&str>> = out.as_string_view().iter().collect();
         let want: Vec<Option<&str>> = cases.iter().map(|(_, w)| Some(*w)).chain([None]).collect();
         assert_eq!(got, want);
+        // Utf8 and LargeUtf8 keep their type.
+        let flat: ArrayRef = Arc::new(StringArray::from(vec![Some("::FFFF:10.0.0.1"), None]));
+        let out = canonical(&flat).unwrap();
+        assert_eq!(out.as_string::<i32>().value(0), "10.0.0.1");
+        assert!(out.is_null(1));
+        let large: ArrayRef = Arc::new(datafusion::arrow::array::LargeStringArray::from(vec![
+            "2001:0DB8::1",
+        ]));
+        assert_eq!(
+            canonical(&large).unwrap().as_string::<i64>().value(0),
+            "2001:db8::1"
+        );
         // Nothing to change: the same array, not a copy.
         let plain: ArrayRef = Arc::new(StringArray::from(vec![Some("10.0.0.1"), None]));
         assert!(Arc::ptr_eq(&canonical(&plain).unwrap(), &plain));
