@@ -11,8 +11,9 @@
 //! `sum(x) >= T` or `sum(x) > T` (also `checked_sum`, any integer `x`, `T` a
 //! positive integer) over a hash aggregation; also ES|QL's, where the sum is
 //! `esql_long_sum` of a sum of `CAST(x AS DECIMAL(38, 0))`, in the filter or
-//! in a projection between it and the aggregation (see [`summed`]). It puts a [`ThresholdExec`]
-//! under the aggregation's first (partial or single) stage. The exec holds
+//! in a projection between it and the aggregation (see [`summed`]). It puts
+//! a [`ThresholdExec`] under the aggregation's first (partial or single)
+//! stage. The exec holds
 //! every input batch with a 64-bit hash of each row's group key, and when the
 //! input ends it adds each row's value, where positive, into two saturating
 //! counters that the hash picks in one cache line (a count-min sketch).
