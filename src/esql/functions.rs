@@ -489,6 +489,9 @@ impl Sql<'_> {
                 } else if self.infer(&args[0]).is_some_and(|t| t.is_floating()) {
                     // Java's spelling of a double: 1.0E20, not 1e20.
                     format!("java_double_string({v})")
+                } else if matches!(&args[0], Expr::Field(f) if self.stored_ip(f)) {
+                    // An address as Elasticsearch writes an ip (esql_ip_text).
+                    format!("esql_ip_text({v})")
                 } else {
                     format!("CAST({v} AS VARCHAR)")
                 }

@@ -495,7 +495,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Operators and expressions",
         "a stored IP field's text (fields named *.ip) and TO_IP's result",
         Supported,
-        "written as Elasticsearch writes an ip it keeps as 16 bytes: an IPv4-mapped address as IPv4 (::ffff:10.0.0.1 is 10.0.0.1), IPv6 lower case with the longest run of zeros as ::; so spellings of one address are one value in output, STATS groups, VALUES, COUNT_DISTINCT and a stored list's values (MV_ functions); comparisons and CIDR_MATCH read any spelling as its address; text that is no address stays as it is. Not yet: other functions of a stored address's text (LENGTH, CONCAT, TO_STRING) read it as stored",
+        "written as Elasticsearch writes an ip it keeps as 16 bytes: an IPv4-mapped address as IPv4 (::ffff:10.0.0.1 is 10.0.0.1), IPv6 lower case with the longest run of zeros as ::; so spellings of one address are one value in output, STATS groups, VALUES, COUNT_DISTINCT, TO_STRING and a stored list's values (MV_ functions); comparisons and CIDR_MATCH read any spelling as its address; text that is no address stays as it is. Not yet: string functions given the field itself (Elasticsearch refuses an ip there; here it is read as stored text)",
         "esql/semantics.slt",
     ),
     c(
