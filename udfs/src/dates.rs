@@ -638,13 +638,14 @@ pub fn plus_calendar(v: i64, unit: TimeUnit, months: i64, days: i64, nanos: i128
         let (y, m, d) = civil_from_days(day);
         let total = y * 12 + (m - 1) + i128::from(months);
         let (y, m) = (total.div_euclid(12), total.rem_euclid(12) + 1);
-        let last = match m {
-            2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
-            2 => 28,
-            4 | 6 | 9 | 11 => 30,
-            _ => 31,
-        };
-        v = days_from_civil(y, m, d.min(last)) * per_day + within;
+        let first = days_from_civil(y, m, 1);
+        // The month's length: days to the next month's first.
+        let length = days_from_civil(
+            (total + 1).div_euclid(12),
+            (total + 1).rem_euclid(12) + 1,
+            1,
+        ) - first;
+        v = (first + d.min(length) - 1) * per_day + within;
     }
     let per_unit = i128::from(1_000_000_000 / per_second(unit));
     v += i128::from(days) * per_day + nanos.div_euclid(per_unit);

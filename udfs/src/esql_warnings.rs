@@ -326,7 +326,8 @@ fn checked_time(l: &ArrayRef, r: &ArrayRef, op: Operator, count: &AtomicU64) -> 
         return exec_err!("esql_add: a time goes first, got {}", l.data_type());
     };
     let sign: i64 = if op == Operator::Minus { -1 } else { 1 };
-    // Each row's span as (months, days, nanoseconds).
+    // Each row's span as (months, days, nanoseconds); one span (a literal,
+    // not spread to a row each) is every row's.
     let spans: Vec<Option<(i64, i64, i128)>> = match r.data_type() {
         DataType::Duration(_) => {
             let ns = cast(r, &DataType::Duration(TimeUnit::Nanosecond))?;
@@ -358,9 +359,9 @@ fn checked_time(l: &ArrayRef, r: &ArrayRef, op: Operator, count: &AtomicU64) -> 
     let out: Int64Array = values
         .as_primitive::<Int64Type>()
         .iter()
-        .zip(spans)
-        .map(|(v, span)| {
-            let (v, (months, days, nanos)) = (v?, span?);
+        .enumerate()
+        .map(|(i, v)| {
+            let (v, (months, days, nanos)) = (v?, spans[if spans.len() == 1 { 0 } else { i }]?);
             let result = plus_calendar(
                 v,
                 *unit,
@@ -521,6 +522,15 @@ impl ScalarUDFImpl for Check {
                 };
                 let to = self.return_type(&[l.data_type().clone(), r.data_type().clone()])?;
                 Ok(ColumnarValue::Array(cast(&out, &to)?))
+            }
+            (Kind::Arithmetic, [l, ColumnarValue::Scalar(span)])
+                if matches!(l.data_type(), DataType::Timestamp(..)) =>
+            {
+                // `t + 1 day`: the span read once, not once per row.
+                let op = self.op.unwrap_or(Operator::Plus);
+                let span = span.to_array_of_size(1)?;
+                let out = checked_time(&l.to_array(rows)?, &span, op, &self.count)?;
+                Ok(ColumnarValue::Array(out))
             }
             (Kind::Arithmetic, [l, r]) => {
                 let (l, r) = (l.to_array(rows)?, r.to_array(rows)?);
