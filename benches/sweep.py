@@ -18,6 +18,18 @@ egress-bytes`), the sweep (one shared scan feeding every query), the sweep
 with `--no-shared-scan` (each query its own scan, one at a time), and the 20
 separate runs together, and the ratio sweep / one hunt (issue 23's goal: at
 most 3). Build lakehunt for speed first (`cargo build --release`).
+
+    python3 benches/sweep.py --library detection-rules/hunting
+
+sweeps Elastic's hunting library instead (its licence keeps it out of this
+repository: pass a checkout) over the sample with `--processes`, each data
+stream its own `--index`, as in a lake exported from Elasticsearch: the
+network events (`part-*.parquet`), the process events and the file events (a
+copy of `processes-*.parquet`, which holds both). Every query that runs on
+those (ES|QL over the endpoint data streams) must find the same in the sweep,
+with `--no-shared-scan`, and in a sweep of its file alone; the times are the
+sweep, the sweep with `--no-shared-scan`, a sweep process per hunt file, and
+the seed hunt alone over the network events.
 """
 
 import argparse
@@ -91,6 +103,71 @@ def rows(lakehunt, path):
     return out[:1] + sorted(out[1:])
 
 
+def elastic_library(args, lakehunt, work):
+    """Elastic's hunting library over the endpoint data streams (see the docs)."""
+    data = work / f"endpoint-{args.rows}"
+    if not (data / "processes-00000.parquet").exists():
+        shutil.rmtree(data, ignore_errors=True)
+        subprocess.run([str(lakehunt), "sample", "--out", str(data), "--rows", str(args.rows),
+                        "--rows-per-file", "1000000", "--as-of", AS_OF, "--processes"],
+                       check=True, stdout=subprocess.DEVNULL)
+    files = work / f"endpoint-{args.rows}-file"
+    files.mkdir(exist_ok=True)
+    for f in data.glob("processes-*.parquet"):
+        if not (files / f.name).exists():
+            shutil.copyfile(f, files / f.name)
+    index = ["--index", f"logs-endpoint.events.network-*={data}/part-*.parquet",
+             "--index", f"logs-endpoint.events.process-*={data}/processes-*.parquet",
+             "--index", f"logs-endpoint.events.file-*={files}"]
+    library = Path(args.library).resolve()
+    one = [str(lakehunt), "run", "egress-bytes", "--data", f"{data}/part-*.parquet", "--as-of", AS_OF,
+           "--out", str(work / "one.parquet"), "--quiet"]
+
+    def sweep(lib, out, *extra):
+        shutil.rmtree(out, ignore_errors=True)  # a sweep refuses a folder holding one
+        return timed([str(lakehunt), "sweep", "--library", str(lib), *index, "--as-of", AS_OF,
+                      "--out", str(out), "--quiet", *extra])
+
+    # Which files have a query that runs: from a first sweep, not timed.
+    sweep(library, work / "lib-sweep")
+    summary = json.loads((work / "lib-sweep" / "summary.json").read_text())
+    ran = [h for h in summary["hunts"] if h["status"] == "ran"]
+    hunt_files = sorted({h["file"] for h in ran})
+    singles = []
+    for k, file in enumerate(hunt_files):
+        lib = work / "single" / f"{k:03d}"
+        (lib / Path(file).parent).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(library / file, lib / file)
+        singles.append(lib)
+    results = []
+    for run in range(args.runs):
+        results.append(("one", run, timed(one)))
+        results.append(("sweep", run, sweep(library, work / "lib-sweep")))
+        results.append(("own-scans", run, sweep(library, work / "lib-own", "--no-shared-scan")))
+        results.append(("separate", run, sum(sweep(lib, work / "separate" / lib.name) for lib in singles)))
+    for h in ran:
+        mine = rows(lakehunt, work / "lib-sweep" / h["output"])
+        if rows(lakehunt, work / "lib-own" / h["output"]) != mine:
+            sys.exit(f"FAILED: {h['file']} query {h['query_index']}: the sweep differs from --no-shared-scan")
+        k = hunt_files.index(h["file"])
+        if rows(lakehunt, work / "separate" / f"{k:03d}" / h["output"]) != mine:
+            sys.exit(f"FAILED: {h['file']} query {h['query_index']}: the sweep differs from its file alone")
+    out_csv = work / "sweep-library-results.csv"
+    with open(out_csv, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["case", "run", "seconds"])
+        w.writerows(results)
+    median = {case: statistics.median(r[2] for r in results if r[0] == case)
+              for case in ("one", "sweep", "own-scans", "separate")}
+    print(f"Elastic's library, {args.rows} network events and their processes, {len(ran)} queries of "
+          f"{len(hunt_files)} files ran ({len(summary['hunts'])} in the library), {args.runs} runs (medians):")
+    print(f"  the seed hunt alone       {median['one']:.2f} s")
+    print(f"  the sweep                 {median['sweep']:.2f} s   ({median['sweep'] / median['one']:.2f}x one hunt)")
+    print(f"  --no-shared-scan          {median['own-scans']:.2f} s   ({median['own-scans'] / median['one']:.2f}x)")
+    print(f"  a process per hunt file   {median['separate']:.2f} s   (sweep / these {median['sweep'] / median['separate']:.2f})")
+    print(f"every query's findings equal its own scan's and its file's alone; runs in {out_csv}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000_000)
@@ -98,6 +175,7 @@ def main():
     parser.add_argument("--lakehunt", default=str(ROOT / "target" / "release" / "lakehunt"))
     parser.add_argument("--work", default=str(ROOT / "target" / "sweep-bench"))
     parser.add_argument("--tiny", action="store_true", help="100k events, one run: checks only")
+    parser.add_argument("--library", help="a checkout of Elastic's hunting library to sweep instead")
     args = parser.parse_args()
     if args.tiny:
         args.rows, args.runs = 100_000, 1
@@ -105,6 +183,10 @@ def main():
     if not lakehunt.exists():
         sys.exit(f"{lakehunt} does not exist: build it (cargo build --release) or pass --lakehunt")
     work = Path(args.work)
+    if args.library:
+        work.mkdir(parents=True, exist_ok=True)
+        elastic_library(args, lakehunt, work)
+        return
     data = work / f"events-{args.rows}"
     if not (data / "part-00000.parquet").exists():
         subprocess.run([str(lakehunt), "sample", "--out", str(data), "--rows", str(args.rows),

@@ -5,7 +5,7 @@
 //! let run = engine.share_scans()?;
 //! let a = run.prepare_esql(query_a, as_of).await?;   // planned, not run
 //! let b = run.prepare_hunt(&bound).await?;
-//! run.start().await?;                                  // one scan per table
+//! run.start()?;                                      // the shared scans
 //! let (a, b) = tokio::join!(a.run(), b.run());         // each its own plan
 //! ```
 
@@ -295,14 +295,15 @@ impl SharedRun<'_> {
         self.hubs.iter().map(|h| h.consumers()).sum()
     }
 
-    /// Shared scans started (tables that queries share).
+    /// Shared scans started (one per table and set of files that queries
+    /// share).
     #[must_use]
     pub fn scans(&self) -> usize {
-        self.hubs.iter().filter(|h| h.scan().is_some()).count()
+        self.hubs.iter().map(|h| h.scans().len()).sum()
     }
 
     /// Starts the shared scans; run the prepared queries now, together.
-    pub async fn start(&self) -> Result<()> {
+    pub fn start(&self) -> Result<()> {
         self.alone();
         let state = self.engine.ctx.state();
         let mut task = TaskContext::from(&state);
@@ -311,7 +312,7 @@ impl SharedRun<'_> {
         }
         let task = Arc::new(task);
         for hub in &self.hubs {
-            hub.start(&state, &task).await?;
+            hub.start(&state, &task)?;
         }
         Ok(())
     }
@@ -321,7 +322,7 @@ impl SharedRun<'_> {
     pub fn read(&self) -> ScanStats {
         self.hubs
             .iter()
-            .filter_map(|h| h.scan())
+            .flat_map(|h| h.scans())
             .map(|plan| scan_stats(&plan))
             .fold(ScanStats::default(), |a, b| a + b)
     }
@@ -390,7 +391,7 @@ mod tests {
         let (fast, fast_task) = plan("SELECT \"host.name\" FROM events_raw").await;
         assert_eq!(run.sharing(), 2);
         assert_eq!(slow.properties().partitioning.partition_count(), 2);
-        run.start().await.unwrap();
+        run.start().unwrap();
         let second = slow.execute(1, Arc::clone(&slow_task)).unwrap();
         let first = slow.execute(0, slow_task).unwrap();
         let both = datafusion::physical_plan::execute_stream(fast, fast_task).unwrap();
@@ -437,7 +438,7 @@ mod tests {
             .unwrap();
         let task = Arc::new(all.task_ctx());
         let all = all.create_physical_plan().await.unwrap();
-        run.start().await.unwrap();
+        run.start().unwrap();
         // The limited leaf, its partitions read to their end and kept.
         let leaf = shared_leaf(&limited).expect("a shared leaf");
         let mut kept = vec![];
@@ -489,7 +490,7 @@ mod tests {
             prepared.push(run.prepare_esql(&count(hours), as_of).await.unwrap());
         }
         assert!(prepared.iter().all(Prepared::shares));
-        run.start().await.unwrap();
+        run.start().unwrap();
         let late = run.prepare_esql(&count(2), as_of).await.unwrap();
         assert!(!late.shares(), "planned after the start");
         let got = futures::future::join_all(prepared.into_iter().map(Prepared::run)).await;

@@ -2,11 +2,13 @@
 //!
 //! While a [`Hub`] is open on a [`SharedTable`], each query planned over the
 //! table gets a [`SharedScanExec`] leaf instead of a Parquet scan: the leaf
-//! records the columns and time bounds the query reads. Once every query is
-//! planned, [`Hub::start`] builds one Parquet scan of the table (the same
-//! [`FileSetTable`] scan a query alone gets) over the union of their columns
-//! and the hull of their time bounds, and hands each of its batches to every
-//! query. Each leaf applies its own query's bounds and projection, so each
+//! records the columns, time bounds and files the query reads. Once every
+//! query is planned, [`Hub::start`] builds one Parquet scan for each set of
+//! files the queries keep by their partition columns (one for the whole table
+//! unless it has `--index` patterns or `key=value` folders): the same
+//! [`FileSetTable`] scan a query alone gets, over the union of its queries'
+//! columns and the hull of their time bounds, handing each of its batches to
+//! each of them. Each leaf applies its own query's bounds and projection, so each
 //! query sees exactly the rows its own scan would have given it (in another
 //! order and other batches); everything above the leaf is the query's own plan.
 //!
@@ -75,7 +77,7 @@ impl SharedTable {
             partitions: partitions.max(1),
             state: Mutex::default(),
             space: tokio::sync::Notify::new(),
-            scan: Mutex::default(),
+            scans: Mutex::default(),
         });
         *lock(&self.hub) = Some(Arc::clone(&hub));
         hub
@@ -122,7 +124,7 @@ impl TableProvider for SharedTable {
     ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
         let hub = lock(&self.hub).clone();
         match hub {
-            Some(hub) => hub.consumer(projection, filters, limit),
+            Some(hub) => hub.consumer(state, projection, filters, limit),
             None => self.inner.scan(state, projection, filters, limit).await,
         }
     }
@@ -136,6 +138,9 @@ struct Consumer {
     /// The bounds its scan applies exactly (`Exact` pushdown).
     bounds: Vec<TimeBound>,
     limit: Option<usize>,
+    /// The table's files its filters on partition columns keep (an
+    /// `--index` pattern, `key=value` folders).
+    files: Vec<usize>,
 }
 
 /// One consumer's batches on their way, read by its partitions.
@@ -154,6 +159,8 @@ struct Queue {
     gone: bool,
     /// Readers waiting on it while it is empty.
     wakers: Vec<Waker>,
+    /// The table columns of its scan's batches, in order (set at start).
+    columns: Option<Arc<Vec<usize>>>,
 }
 
 impl Queue {
@@ -183,33 +190,39 @@ struct HubState {
     consumers: Vec<Consumer>,
     /// One per consumer, in the same order.
     queues: Vec<Queue>,
-    /// The table columns of the scan's batches, in order (set at start).
-    columns: Option<Arc<Vec<usize>>>,
 }
 
+/// The consumers (their places in [`HubState::queues`]) that one scan feeds.
+type Readers = [usize];
+
 impl HubState {
-    /// Whether the scan may read its next batch: no queue is full.
-    fn room(&self) -> bool {
-        self.queues
-            .iter()
-            .all(|q| q.gone || q.batches.len() < QUEUE_BATCHES)
+    /// Whether a scan may read its next batch: none of its readers' queues is full.
+    fn room(&self, readers: &Readers) -> bool {
+        readers.iter().all(|&i| {
+            let q = &self.queues[i];
+            q.gone || q.batches.len() < QUEUE_BATCHES
+        })
     }
 
-    fn all_gone(&self) -> bool {
-        self.queues.iter().all(|q| q.gone)
+    fn all_gone(&self, readers: &Readers) -> bool {
+        readers.iter().all(|&i| self.queues[i].gone)
     }
 
-    /// Hands `item` to every consumer still reading.
-    fn push(&mut self, item: &Result<RecordBatch, Arc<DataFusionError>>) {
-        for q in self.queues.iter_mut().filter(|q| !q.gone) {
-            q.batches.push_back(item.clone());
-            q.wake();
+    /// Hands `item` to each of `readers` still reading.
+    fn push(&mut self, readers: &Readers, item: &Result<RecordBatch, Arc<DataFusionError>>) {
+        for &i in readers {
+            let q = &mut self.queues[i];
+            if !q.gone {
+                q.batches.push_back(item.clone());
+                q.wake();
+            }
         }
     }
 
-    /// A scan partition has ended.
-    fn end(&mut self) {
-        for q in &mut self.queues {
+    /// A partition of the scan feeding `readers` has ended.
+    fn end(&mut self, readers: &Readers) {
+        for &i in readers {
+            let q = &mut self.queues[i];
             q.senders = q.senders.saturating_sub(1);
             if q.ended() {
                 q.wake();
@@ -226,8 +239,8 @@ pub struct Hub {
     state: Mutex<HubState>,
     /// Wakes the scan's partitions when a queue has room again or is left.
     space: tokio::sync::Notify,
-    /// The shared scan, once started (for what it has read).
-    scan: Mutex<Option<Arc<dyn ExecutionPlan>>>,
+    /// The shared scans, once started (for what they have read).
+    scans: Mutex<Vec<Arc<dyn ExecutionPlan>>>,
 }
 
 impl fmt::Debug for Hub {
@@ -242,6 +255,7 @@ impl Hub {
     /// A new consumer's leaf.
     fn consumer(
         self: &Arc<Self>,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
         limit: Option<usize>,
@@ -254,6 +268,7 @@ impl Hub {
             .iter()
             .filter_map(|f| self.table.time_bound(f))
             .collect();
+        let files = self.table.prune(state, filters)?;
         let output = project_schema(&schema, Some(&projection))?;
         let mut state = lock(&self.state);
         let id = state.consumers.len();
@@ -261,6 +276,7 @@ impl Hub {
             projection,
             bounds,
             limit,
+            files,
         });
         state.queues.push(Queue {
             readers: self.partitions,
@@ -291,89 +307,143 @@ impl Hub {
         lock(&self.state).consumers.len()
     }
 
-    /// Starts the shared scan on the runtime, in `task`: one Parquet scan of the table
-    /// over every column a consumer reads and the hull of their time bounds,
-    /// each of its batches handed to every consumer. Nothing happens
+    /// Starts the shared scans on the runtime, in `task`. Consumers whose
+    /// filters on partition columns keep the same files (all of them, where
+    /// the table has no `--index` patterns or `key=value` folders) share one
+    /// Parquet scan of those files (the same [`FileSetTable`] scan a query
+    /// alone gets) over every column one of them reads and the hull of their
+    /// time bounds; each of its batches goes to each of them. A sweep over
+    /// several datasets so reads each dataset once, for the queries of its
+    /// patterns, rather than every dataset for every query. Nothing happens
     /// without consumers.
-    pub async fn start(
+    pub fn start(
         self: &Arc<Self>,
         state: &dyn Session,
         task: &Arc<TaskContext>,
     ) -> datafusion::common::Result<()> {
-        let (columns, filters) = {
-            let hub = lock(&self.state);
-            if hub.consumers.is_empty() {
-                return Ok(());
-            }
-            let mut columns: Vec<usize> = hub
-                .consumers
-                .iter()
-                .flat_map(|c| {
-                    c.projection
-                        .iter()
-                        .copied()
-                        .chain(c.bounds.iter().map(|b| b.index))
-                })
-                .collect();
-            columns.sort_unstable();
-            columns.dedup();
-            (columns, hull(&self.table.schema(), &hub.consumers))
-        };
-        let plan = self
-            .table
-            .scan(state, Some(&columns), &filters, None)
-            .await?;
-        let config = state.config_options();
-        let target = state.config().target_partitions();
-        // The partitions the optimizer would give the scan in a query's plan:
-        // large files split by byte ranges.
-        let plan = plan
-            .transform_up(|node| {
-                if node.downcast_ref::<DataSourceExec>().is_none() {
-                    return Ok(Transformed::no(node));
-                }
-                Ok(match node.repartitioned(target, config)? {
-                    Some(split) => Transformed::yes(split),
-                    None => Transformed::no(node),
-                })
-            })?
-            .data;
-        let scan_partitions = plan.properties().partitioning.partition_count();
-        let mut streams = vec![];
-        for j in 0..scan_partitions {
-            streams.push(plan.execute(j, Arc::clone(task))?);
-        }
+        for Group {
+            files,
+            readers,
+            columns,
+            filters,
+        } in self.groups()
         {
-            let mut hub = lock(&self.state);
-            let hub = &mut *hub;
-            hub.columns = Some(Arc::new(columns));
-            for q in &mut hub.queues {
-                q.senders = scan_partitions;
-                q.started = true;
-                if q.ended() {
+            let readers: Arc<Vec<usize>> = Arc::new(readers);
+            if files.is_empty() {
+                // No file to read: its readers end at once.
+                let mut hub = lock(&self.state);
+                for &i in readers.iter() {
+                    let q = &mut hub.queues[i];
+                    q.started = true;
                     q.wake();
                 }
+                continue;
             }
-        }
-        *lock(&self.scan) = Some(Arc::clone(&plan));
-        for stream in streams {
-            let stream = super::with_named_errors(Arc::clone(&plan), stream);
-            tokio::spawn(drive(Arc::clone(self), stream));
+            let plan = self
+                .table
+                .scan_files(state, &files, Some(&columns), &filters, None)?;
+            let config = state.config_options();
+            let target = state.config().target_partitions();
+            // The partitions the optimizer would give the scan in a query's plan:
+            // large files split by byte ranges.
+            let plan = plan
+                .transform_up(|node| {
+                    if node.downcast_ref::<DataSourceExec>().is_none() {
+                        return Ok(Transformed::no(node));
+                    }
+                    Ok(match node.repartitioned(target, config)? {
+                        Some(split) => Transformed::yes(split),
+                        None => Transformed::no(node),
+                    })
+                })?
+                .data;
+            let scan_partitions = plan.properties().partitioning.partition_count();
+            let mut streams = vec![];
+            for j in 0..scan_partitions {
+                streams.push(plan.execute(j, Arc::clone(task))?);
+            }
+            {
+                let mut hub = lock(&self.state);
+                let columns = Arc::new(columns);
+                for &i in readers.iter() {
+                    let q = &mut hub.queues[i];
+                    q.columns = Some(Arc::clone(&columns));
+                    q.senders = scan_partitions;
+                    q.started = true;
+                    if q.ended() {
+                        q.wake();
+                    }
+                }
+            }
+            lock(&self.scans).push(Arc::clone(&plan));
+            for stream in streams {
+                let stream = super::with_named_errors(Arc::clone(&plan), stream);
+                tokio::spawn(drive(Arc::clone(self), Arc::clone(&readers), stream));
+            }
         }
         Ok(())
     }
 
-    /// The shared scan, once started.
-    #[must_use]
-    pub fn scan(&self) -> Option<Arc<dyn ExecutionPlan>> {
-        lock(&self.scan).clone()
+    /// The scans to start, one for each set of files some consumer keeps,
+    /// in the order of each set's first consumer.
+    fn groups(&self) -> Vec<Group> {
+        let hub = lock(&self.state);
+        let mut groups: Vec<(&[usize], Vec<usize>)> = vec![];
+        for (i, consumer) in hub.consumers.iter().enumerate() {
+            match groups
+                .iter_mut()
+                .find(|(files, _)| *files == consumer.files)
+            {
+                Some((_, readers)) => readers.push(i),
+                None => groups.push((&consumer.files, vec![i])),
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(files, readers)| {
+                let members: Vec<&Consumer> = readers.iter().map(|&i| &hub.consumers[i]).collect();
+                let mut columns: Vec<usize> = members
+                    .iter()
+                    .flat_map(|c| {
+                        c.projection
+                            .iter()
+                            .copied()
+                            .chain(c.bounds.iter().map(|b| b.index))
+                    })
+                    .collect();
+                columns.sort_unstable();
+                columns.dedup();
+                let filters = hull(&self.table.schema(), &members);
+                Group {
+                    files: files.to_vec(),
+                    readers,
+                    columns,
+                    filters,
+                }
+            })
+            .collect()
     }
+
+    /// The shared scans started.
+    #[must_use]
+    pub fn scans(&self) -> Vec<Arc<dyn ExecutionPlan>> {
+        lock(&self.scans).clone()
+    }
+}
+
+/// One shared scan to start: the files it reads, the consumers it feeds,
+/// the table columns they read and the hull of their bounds.
+struct Group {
+    files: Vec<usize>,
+    readers: Vec<usize>,
+    columns: Vec<usize>,
+    filters: Vec<Expr>,
 }
 
 /// The bounds every consumer's rows meet: per timestamp column and side, the
 /// loosest of the consumers' own tightest bounds; a side that some consumer
 /// leaves open stays open.
-fn hull(schema: &Schema, consumers: &[Consumer]) -> Vec<Expr> {
+fn hull(schema: &Schema, consumers: &[&Consumer]) -> Vec<Expr> {
     let Some(first) = consumers.first() else {
         return vec![];
     };
@@ -457,16 +527,16 @@ fn with_value(literal: &ScalarValue, v: i64) -> Option<ScalarValue> {
 
 /// One partition of the shared scan: reads while there is room, and hands
 /// each batch to every consumer.
-async fn drive(hub: Arc<Hub>, mut stream: SendableRecordBatchStream) {
+async fn drive(hub: Arc<Hub>, readers: Arc<Vec<usize>>, mut stream: SendableRecordBatchStream) {
     loop {
         let go = loop {
             let notified = hub.space.notified();
             {
                 let state = lock(&hub.state);
-                if state.all_gone() {
+                if state.all_gone(&readers) {
                     break false;
                 }
-                if state.room() {
+                if state.room(&readers) {
                     break true;
                 }
             }
@@ -478,15 +548,15 @@ async fn drive(hub: Arc<Hub>, mut stream: SendableRecordBatchStream) {
         let next = stream.next().await;
         let mut state = lock(&hub.state);
         match next {
-            Some(Ok(batch)) => state.push(&Ok(batch)),
+            Some(Ok(batch)) => state.push(&readers, &Ok(batch)),
             Some(Err(e)) => {
-                state.push(&Err(Arc::new(e)));
+                state.push(&readers, &Err(Arc::new(e)));
                 break;
             }
             None => break,
         }
     }
-    lock(&hub.state).end();
+    lock(&hub.state).end(&readers);
 }
 
 /// Leaves a consumer's queue for the partitions its plan never read, when
@@ -723,7 +793,7 @@ impl SharedStream {
         let item = match q.batches.pop_front() {
             Some(item) => {
                 let room = q.batches.len() + 1 == QUEUE_BATCHES;
-                let columns = state.columns.clone();
+                let columns = q.columns.clone();
                 drop(guard);
                 // A queue with room again may let the scan on.
                 if room {
@@ -826,6 +896,7 @@ mod tests {
             projection: vec![0],
             bounds,
             limit: None,
+            files: vec![],
         }
     }
 
@@ -852,7 +923,7 @@ mod tests {
         ]);
         let second = consumer(vec![bound(Operator::GtEq, 5), bound(Operator::Lt, 15)]);
         assert_eq!(
-            shown(&hull(&schema, &[first, second])),
+            shown(&hull(&schema, &[&first, &second])),
             [
                 "ts <= TimestampMicrosecond(20, Some(\"UTC\"))",
                 "ts >= TimestampMicrosecond(5, Some(\"UTC\"))"
@@ -863,11 +934,11 @@ mod tests {
         let open = consumer(vec![bound(Operator::Gt, 7), bound(Operator::Lt, 9)]);
         let closed = consumer(vec![bound(Operator::GtEq, 8)]);
         assert_eq!(
-            shown(&hull(&schema, &[open, closed])),
+            shown(&hull(&schema, &[&open, &closed])),
             ["ts >= TimestampMicrosecond(8, Some(\"UTC\"))"]
         );
         // A query without bounds reads everything: no hull.
         let bounded = consumer(vec![bound(Operator::Gt, 7)]);
-        assert!(hull(&schema, &[bounded, consumer(vec![])]).is_empty());
+        assert!(hull(&schema, &[&bounded, &consumer(vec![])]).is_empty());
     }
 }

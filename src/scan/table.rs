@@ -328,7 +328,7 @@ impl FileSetTable {
 
     /// Indexes of the files whose partition values can satisfy `filters` (those
     /// filters that name only partition columns).
-    fn prune(
+    pub(crate) fn prune(
         &self,
         state: &dyn Session,
         filters: &[Expr],
@@ -551,10 +551,6 @@ impl TableProvider for FileSetTable {
     /// index; skipping the row filter there (apache/datafusion#23696) is newer
     /// and would apply only with `pushdown_filters`, which costs this hunt more
     /// than it saves (see the README's performance section).
-    #[expect(
-        clippy::too_many_lines,
-        reason = "pruning by partition values, then by footers, then the split into inside and across parts: one pass over the files"
-    )]
     async fn scan(
         &self,
         state: &dyn Session,
@@ -563,6 +559,26 @@ impl TableProvider for FileSetTable {
         limit: Option<usize>,
     ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
         let keep = self.prune(state, filters)?;
+        self.scan_files(state, &keep, projection, filters, limit)
+    }
+}
+
+impl FileSetTable {
+    /// [`FileSetTable::scan`] of the files `keep` (indexes into the table's
+    /// files, as [`FileSetTable::prune`] gives them) instead of those the
+    /// filters' partition columns keep.
+    #[expect(
+        clippy::too_many_lines,
+        reason = "pruning by footers, then the split into inside and across parts: one pass over the files"
+    )]
+    pub(crate) fn scan_files(
+        &self,
+        state: &dyn Session,
+        keep: &[usize],
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> datafusion::common::Result<Arc<dyn ExecutionPlan>> {
         let bounds: Vec<TimeBound> = filters.iter().filter_map(|f| self.time_bound(f)).collect();
         let partitioned = |file: &FileEntry| {
             let mut partitioned = PartitionedFile::new_from_meta(file.meta.clone());

@@ -660,14 +660,14 @@ async fn run_window(
         let query = &sweep.spec.queries[i];
         let started = Instant::now();
         match prepare(engine, Some(&run), as_of, query).await {
-            Ok(prepared) => ready.push((i, started, prepared)),
+            Ok(prepared) => ready.push((i, started.elapsed(), prepared)),
             Err(outcome) => {
                 sweep.did_not_run(i, as_of, outcome, seconds_since(started));
                 sweep.finish(i, progress)?;
             }
         }
     }
-    run.start().await?;
+    run.start()?;
     sweep.state.scans += run.scans();
     sweep.state.shared += ready.iter().filter(|(_, _, p)| p.plans.shares()).count();
     // Queries that share scans run together, or the shared scan would wait
@@ -678,9 +678,9 @@ async fn run_window(
         1
     };
     let own_scans: Vec<_> = ready.iter().flat_map(|(_, _, p)| p.plans.plans()).collect();
-    let mut running = futures::stream::iter(ready.into_iter().map(|(i, started, prepared)| {
-        let planned = started.elapsed();
-        async move {
+    // A query's time is its planning and its run, not its wait for a turn.
+    let mut running =
+        futures::stream::iter(ready.into_iter().map(|(i, planned, prepared)| async move {
             let began = Instant::now();
             let ran = match tokio::spawn(prepared.plans.run()).await {
                 Ok(ran) => ran,
@@ -689,9 +689,8 @@ async fn run_window(
                 )))),
             };
             (i, planned + began.elapsed(), prepared.metadata, ran)
-        }
-    }))
-    .buffer_unordered(together);
+        }))
+        .buffer_unordered(together);
     let mut again = vec![];
     let read = |run: &SharedRun<'_>| {
         own_scans

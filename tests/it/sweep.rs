@@ -48,6 +48,19 @@ query = [
     std::fs::write(dir.join("settings.toml"), "title = \"not a hunt\"\n").unwrap();
 }
 
+/// Each of `queries` as hunt file `qN.toml` in `dir`.
+fn write_library(dir: &Path, queries: &[impl AsRef<str>]) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (i, q) in queries.iter().enumerate() {
+        let q = q.as_ref();
+        std::fs::write(
+            dir.join(format!("q{i}.toml")),
+            format!("[hunt]\nname = \"q{i}\"\nuuid = \"u{i}\"\nquery = ['''\n{q}\n''']\n"),
+        )
+        .unwrap();
+    }
+}
+
 /// The rows of a findings file as CSV lines, header first, the rest sorted.
 fn rows(file: &str) -> String {
     let csv = ok(&lakehunt(&[
@@ -464,14 +477,7 @@ fn queries_sharing_one_scan_find_what_each_finds_with_its_own() {
         "FROM logs-* | WHERE @timestamp >= NOW() - 20 hours AND @timestamp < NOW() + 1 hour | STATS b = MAX(source.bytes) BY network.transport | SORT network.transport",
     ];
     let lib = dir.path().join("hunting/network/queries");
-    std::fs::create_dir_all(&lib).unwrap();
-    for (i, q) in queries.iter().enumerate() {
-        std::fs::write(
-            lib.join(format!("q{i}.toml")),
-            format!("[hunt]\nname = \"q{i}\"\nuuid = \"u{i}\"\nquery = ['''\n{q}\n''']\n"),
-        )
-        .unwrap();
-    }
+    write_library(&lib, &queries);
     let sweep = |out: &Path, extra: &[&str]| {
         let mut args = vec![
             "sweep",
@@ -523,6 +529,120 @@ fn queries_sharing_one_scan_find_what_each_finds_with_its_own() {
     assert_eq!(warnings(&summary(&shared)), warnings(&summary(&own)));
 
     same_under_a_small_cap(dir.path(), &sweep);
+}
+
+/// With `--index` patterns, queries share a scan per set of files their
+/// patterns read: each dataset is read for its own queries only, and a query
+/// over two patterns gets both datasets, as its own scan would. Files of one
+/// schema are one table, so two patterns over network files of the same
+/// schema are two scans of one table.
+#[test]
+fn queries_over_indexes_share_one_scan_per_dataset() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&lakehunt(&[
+        "sample",
+        "--rows",
+        "20000",
+        "--rows-per-file",
+        "5000",
+        "--as-of",
+        AS_OF,
+        "--processes",
+        "--out",
+        data.to_str().unwrap(),
+    ]));
+    let network = "FROM logs-endpoint.events.network-*";
+    let process = "FROM logs-endpoint.events.process-*";
+    let queries = [
+        format!("{network} | STATS n = COUNT(*) BY event.action | SORT event.action"),
+        format!(
+            "{network} | WHERE @timestamp > NOW() - 20 hours AND @timestamp <= NOW() - 14 hours | STATS b = SUM(source.bytes) BY host.name | SORT host.name"
+        ),
+        "FROM logs-other-* | STATS n = COUNT(*) BY host.name | SORT host.name".to_owned(),
+        format!("{process} | STATS n = COUNT(*) BY event.action | SORT event.action"),
+        format!(
+            "{process} | STATS n = COUNT(*) BY process.executable | SORT n DESC, process.executable | LIMIT 5"
+        ),
+        "FROM logs-endpoint.events.network-*, logs-endpoint.events.process-* | STATS n = COUNT(*)"
+            .to_owned(),
+    ];
+    let lib = dir.path().join("hunting/endpoint/queries");
+    write_library(&lib, &queries);
+    let first = format!("{}/part-0000[01].parquet", data.display());
+    let indexes = [
+        format!("logs-endpoint.events.network-*={first}"),
+        format!("logs-other-*={}/part-0000[23].parquet", data.display()),
+        format!(
+            "logs-endpoint.events.process-*={}/processes-*.parquet",
+            data.display()
+        ),
+    ];
+    let sweep = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            "--library",
+            lib.parent().unwrap().parent().unwrap().to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        for index in &indexes {
+            args.extend(["--index", index.as_str()]);
+        }
+        args.extend(extra);
+        let done = lakehunt(&args);
+        ok(&done);
+        String::from_utf8_lossy(&done.stderr).into_owned()
+    };
+    let (shared, own) = (dir.path().join("shared"), dir.path().join("own"));
+    let said = sweep(&shared, &[]);
+    // The network files' table: one scan of the first two files (q0, q1 and
+    // q5), one of the other two (q2); the process file's table: one (q3, q4
+    // and q5).
+    assert!(
+        said.contains("6 query runs read the data through shared scans (3 in all"),
+        "{said}"
+    );
+    sweep(&own, &["--no-shared-scan"]);
+    for i in 0..queries.len() {
+        let file = format!("endpoint/q{i}__1.parquet");
+        let mine = rows(shared.join(&file).to_str().unwrap());
+        assert!(mine.lines().count() > 1, "{file} has findings: {mine}");
+        assert_eq!(mine, rows(own.join(&file).to_str().unwrap()), "{file}");
+    }
+    // Counted apart from --index: the first pattern holds the first two
+    // files' events, and the query over two patterns counts both.
+    let total = |i: usize| -> i64 {
+        rows(
+            shared
+                .join(format!("endpoint/q{i}__1.parquet"))
+                .to_str()
+                .unwrap(),
+        )
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap().parse::<i64>().unwrap())
+        .sum()
+    };
+    let alone = ok(&lakehunt(&[
+        "esql",
+        "FROM logs-* | STATS n = COUNT(*)",
+        "--data",
+        &first,
+        "--as-of",
+        AS_OF,
+        "--format",
+        "csv",
+    ]));
+    assert_eq!(
+        alone.lines().nth(1).unwrap().parse::<i64>().unwrap(),
+        total(0),
+        "{alone}"
+    );
+    assert!(total(3) > 0);
+    assert_eq!(total(5), total(0) + total(3));
 }
 
 /// Under a cap too small for them all at once, the queries that meet it
