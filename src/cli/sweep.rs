@@ -19,7 +19,7 @@ Examples:
 Every query of every hunt file under --library (TOML with a [hunt] table, as in
 Elastic's hunting library) and each shipped hunt --hunts names runs as of --as-of.
 OUT/summary.json lists each query: ran (findings, output file, seconds), skipped
-(EQL or osquery SQL; a field the data lacks; an index pattern without --index;
+(EQL or osquery SQL; a field the data lacks; index patterns without --index;
 an ENRICH policy without --enrich) or failed (its error, on one line). Findings
 go to OUT/PLATFORM/HUNT__N.parquet (the platform is the folder above queries/,
 `lakehunt` for shipped hunts), with the query and as-of in the file's metadata.

@@ -315,8 +315,16 @@ impl Pipeline<'_> {
         let mut select = "*".to_owned();
         let mut scope = String::new();
         if let Some(indexes) = indexes {
-            // Each pattern reads its own dataset; `_index` is a column.
-            if let Some(missing) = patterns.iter().find(|p| !indexes.contains(p)) {
+            // Each pattern reads its own dataset; `_index` is a column. As in
+            // Elasticsearch, a wildcard pattern may match nothing beside
+            // others that match (`FROM logs-endpoint.*, logs-sysmon-*` over
+            // endpoint data alone); a name without a wildcard must exist, and
+            // so must one of the patterns.
+            let given: Vec<&String> = patterns.iter().filter(|p| indexes.contains(p)).collect();
+            let missing = patterns
+                .iter()
+                .find(|p| !indexes.contains(p) && (given.is_empty() || !p.contains('*')));
+            if let Some(missing) = missing {
                 return Err(error(
                     commands[0].0,
                     format!(
@@ -325,7 +333,7 @@ impl Pipeline<'_> {
                     ),
                 ));
             }
-            let list: Vec<String> = patterns.iter().map(|p| string_literal(p)).collect();
+            let list: Vec<String> = given.iter().map(|p| string_literal(p)).collect();
             scope = format!(" AND \"_index\" IN ({})", list.join(", "));
             if !metadata.iter().any(|(m, _)| m == "_index") {
                 "* EXCLUDE (\"_index\")".clone_into(&mut select);

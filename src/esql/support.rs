@@ -138,7 +138,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Source command",
         "--index PATTERN=PATH (one dataset per pattern)",
         Supported,
-        "lakehunt flag; a FROM pattern without --index is an error naming the ones given; matching is by exact pattern text; Rust test: tests/it/cli.rs esql_index_flags_give_each_pattern_its_own_data",
+        "lakehunt flag; matching is by exact pattern text; a wildcard pattern without --index reads nothing beside one that has data (as Elasticsearch's wildcards may match no index); otherwise a FROM pattern without --index is an error naming the ones given; Rust test: tests/it/cli.rs esql_index_flags_give_each_pattern_its_own_data",
         "",
     ),
     c(

@@ -1207,6 +1207,15 @@ fn esql_index_flags_give_each_pattern_its_own_data() {
         &run("FROM logs-dns-* | LIMIT 1"),
         &["index pattern logs-dns-* has no --index", "logs-endpoint.*"],
     );
+    // Beside a pattern that has data, a wildcard pattern without any reads
+    // nothing, as in Elasticsearch; a name without a wildcard is unknown.
+    let o = run("FROM logs-network-*, logs-dns-* | STATS n = COUNT(*)");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), format!("n\n{n_network}\n"));
+    assert_error(
+        &run("FROM logs-network-*, dns | LIMIT 1"),
+        &["index pattern dns has no --index"],
+    );
     assert_error(
         &lakehunt(&["esql", "FROM x | LIMIT 1", "--index", "x"]),
         &["--index takes PATTERN=PATH"],
