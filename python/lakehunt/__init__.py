@@ -398,6 +398,7 @@ def _settings(
         merge_headroom=not _env_switch("LAKEHUNT_NO_MERGE_HEADROOM"),
         spill_fan_in=not _env_switch("LAKEHUNT_NO_SPILL_FAN_IN"),
         hashed_count_distinct=not _env_switch("LAKEHUNT_NO_HASHED_COUNT_DISTINCT"),
+        null_as_false=not _env_switch("LAKEHUNT_NO_NULL_AS_FALSE"),
         cluster=cluster,
     )
 

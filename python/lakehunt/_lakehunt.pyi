@@ -28,6 +28,7 @@ class Settings:
         merge_headroom: bool = True,
         spill_fan_in: bool = True,
         hashed_count_distinct: bool = True,
+        null_as_false: bool = True,
         cluster: str | None = None,
     ) -> None: ...
 

@@ -200,6 +200,7 @@ struct Settings {
     merge_headroom: bool,
     spill_fan_in: bool,
     hashed_count_distinct: bool,
+    null_as_false: bool,
     cluster: Option<lakehunt::cluster::ClusterUrl>,
 }
 
@@ -223,6 +224,7 @@ impl Settings {
         merge_headroom = true,
         spill_fan_in = true,
         hashed_count_distinct = true,
+        null_as_false = true,
         cluster = None,
     ))]
     fn new(
@@ -241,6 +243,7 @@ impl Settings {
         merge_headroom: bool,
         spill_fan_in: bool,
         hashed_count_distinct: bool,
+        null_as_false: bool,
         cluster: Option<&str>,
     ) -> PyResult<Settings> {
         let memory_limit = memory_limit
@@ -287,6 +290,7 @@ impl Settings {
             merge_headroom,
             spill_fan_in,
             hashed_count_distinct,
+            null_as_false,
             cluster,
         })
     }
@@ -309,6 +313,7 @@ impl Settings {
             merge_headroom: self.merge_headroom,
             spill_fan_in: self.spill_fan_in,
             hashed_count_distinct: self.hashed_count_distinct,
+            null_as_false: self.null_as_false,
             settings: vec![],
             stores: self.stores(),
             cluster: self.cluster.clone(),

@@ -400,6 +400,7 @@ impl DataArgs {
             merge_headroom: !env_switch("LAKEHUNT_NO_MERGE_HEADROOM"),
             spill_fan_in: !env_switch("LAKEHUNT_NO_SPILL_FAN_IN"),
             hashed_count_distinct: !env_switch("LAKEHUNT_NO_HASHED_COUNT_DISTINCT"),
+            null_as_false: !env_switch("LAKEHUNT_NO_NULL_AS_FALSE"),
             settings: datafusion_settings(),
             stores: lakehunt::source::remote::StoreOptions {
                 anonymous: self.anonymous,

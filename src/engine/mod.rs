@@ -248,6 +248,7 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
     let switches = RuleSwitches {
         threshold: options.threshold_pruning.then_some(options.threshold_spill),
         compact_views: options.compact_views,
+        null_as_false: options.null_as_false,
         for_cluster: options.cluster.is_some(),
     };
     for rule in crate::optimizer::rules(switches) {

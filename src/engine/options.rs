@@ -69,6 +69,11 @@ pub struct EngineOptions {
     /// with `LAKEHUNT_NO_HASHED_COUNT_DISTINCT=1`. On a cluster the executors
     /// count hashes either way.
     pub hashed_count_distinct: bool,
+    /// Let a filter's `AND` short-circuit past NULLs: the nullable left side
+    /// of each `AND` and `OR` a filter predicate is made of counts NULL as
+    /// false, as the filter does (default on; see `optimizer`'s null-as-false
+    /// rule). The CLI turns it off with `LAKEHUNT_NO_NULL_AS_FALSE=1`.
+    pub null_as_false: bool,
     /// DataFusion settings by key (`datafusion.execution.batch_size`,
     /// `"8192"`), applied over lakehunt's own defaults, so they win; then
     /// `batch_size` and `target_partitions`, where given, win over them. The
@@ -101,6 +106,7 @@ impl Default for EngineOptions {
             merge_headroom: true,
             spill_fan_in: true,
             hashed_count_distinct: true,
+            null_as_false: true,
             settings: vec![],
             stores: StoreOptions::default(),
             cluster: None,

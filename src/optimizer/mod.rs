@@ -13,6 +13,7 @@
 mod compact_views;
 mod exact_casts;
 mod list_filter;
+mod null_as_false;
 mod repeated_projections;
 mod split_scan;
 pub(crate) mod tap;
@@ -40,6 +41,9 @@ pub(crate) struct RuleSwitches {
     /// [`compact_views::CompactViewsRule`] (`LAKEHUNT_NO_COMPACT_VIEWS`
     /// turns it off).
     pub(crate) compact_views: bool,
+    /// [`null_as_false::NullAsFalseRule`] (`LAKEHUNT_NO_NULL_AS_FALSE` turns
+    /// it off).
+    pub(crate) null_as_false: bool,
 }
 
 /// The logical rules: lakehunt's first (each pass runs them in this order),
@@ -74,9 +78,16 @@ pub(crate) fn rules(switches: RuleSwitches) -> Vec<Arc<dyn PhysicalOptimizerRule
         // Before the list filter: it rewrites `FilterExec` predicates, which
         // the list filter then carries over into its own node unchanged.
         Arc::new(view_eq::ViewEqRule),
-        // Swaps each `FilterExec` over list columns for `ListFilterExec`.
-        Arc::new(list_filter::ListFilterRule),
     ];
+    // Not on a cluster: the codec does not ship its expression.
+    if !switches.for_cluster && switches.null_as_false {
+        // After the view comparisons, whose NULLs it turns into false
+        // where a filter drops both; before the list filter, which carries
+        // the predicate over.
+        rules.push(Arc::new(null_as_false::NullAsFalseRule));
+    }
+    // Swaps each `FilterExec` over list columns for `ListFilterExec`.
+    rules.push(Arc::new(list_filter::ListFilterRule));
     // On a cluster the exec would gather every row that passes the filters
     // into one task; the hash-partitioned aggregation spreads them out.
     if let (Some(spill), false) = (switches.threshold, switches.for_cluster) {
