@@ -17,8 +17,17 @@
 //! differ). [`NullAsFalseRule`] wraps the left side of each such `AND` and
 //! `OR` that may be NULL in [`NullAsFalse`] (`IS TRUE`: a bitmap `AND` of
 //! values and validity), which lets DataFusion short-circuit again. Filters
-//! right over an aggregation (`HAVING`) are left as they are: they see few
-//! rows, and the threshold rule reads their shape.
+//! over an aggregation (`HAVING`, directly or through ES|QL's projection) are
+//! left as they are: they see few rows, and the threshold rule reads their
+//! conjuncts.
+//!
+//! Functions on a right side that count warnings per row evaluated (ES|QL's
+//! failed conversions, overflows) then see only the rows where the left side
+//! holds, as they already did where it had no NULL.
+//!
+//! The hidden conjuncts are also hidden from what DataFusion reads off a
+//! filter's predicate after the rule (constants for equivalences, selectivity
+//! estimates); the rule runs after DataFusion's own rules, which used them.
 
 use std::fmt;
 use std::hash::Hash;
@@ -36,6 +45,7 @@ use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::aggregates::AggregateExec;
 use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
+use datafusion::physical_plan::projection::ProjectionExec;
 
 /// Wraps the nullable left sides of a filter predicate's `AND`s and `OR`s in
 /// [`NullAsFalse`] (see the module's docs); runs after DataFusion's rules.
@@ -52,7 +62,7 @@ impl PhysicalOptimizerRule for NullAsFalseRule {
             let Some(filter) = node.downcast_ref::<FilterExec>() else {
                 return Ok(Transformed::no(node));
             };
-            if filter.input().downcast_ref::<AggregateExec>().is_some() {
+            if over_aggregation(filter.input()) {
                 return Ok(Transformed::no(node));
             }
             let predicate = in_filter(Arc::clone(filter.predicate()), &filter.input().schema())?;
@@ -73,6 +83,17 @@ impl PhysicalOptimizerRule for NullAsFalseRule {
 
     fn schema_check(&self) -> bool {
         true
+    }
+}
+
+/// Whether `plan` is an aggregation, or projections of one.
+fn over_aggregation(plan: &Arc<dyn ExecutionPlan>) -> bool {
+    if plan.downcast_ref::<AggregateExec>().is_some() {
+        return true;
+    }
+    match plan.downcast_ref::<ProjectionExec>() {
+        Some(projection) => over_aggregation(projection.input()),
+        None => false,
     }
 }
 

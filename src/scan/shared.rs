@@ -313,9 +313,10 @@ impl Hub {
     /// Parquet scan of those files (the same [`FileSetTable`] scan a query
     /// alone gets) over every column one of them reads and the hull of their
     /// time bounds; each of its batches goes to each of them. A sweep over
-    /// several datasets so reads each dataset once, for the queries of its
-    /// patterns, rather than every dataset for every query. Nothing happens
-    /// without consumers.
+    /// several datasets so reads each dataset for the queries of its
+    /// patterns only, rather than every dataset for every query; files that
+    /// two sets share (`FROM a-*` beside `FROM a-*, b-*`) are read by each.
+    /// Nothing happens without consumers.
     pub fn start(
         self: &Arc<Self>,
         state: &dyn Session,

@@ -825,6 +825,23 @@ fn mapped_and_pread_reads_give_the_same_findings_and_counts() {
             &["esql", "--explain", query, "--data", data, "--as-of", AS_OF],
         );
         assert!(plan.contains("ThresholdExec"), "{plan}");
+        // With a second condition on an aggregate: still pruned (NULL as
+        // false in filters leaves a filter over an aggregation alone; had it
+        // wrapped the sum's nullable test, the threshold rule would not read
+        // it).
+        let two = query.replace(
+            "STATS total = SUM(source.bytes) BY",
+            "STATS total = SUM(source.bytes), m = MAX(source.bytes) BY",
+        );
+        let two = two.replace(
+            "WHERE total >= 1073741824",
+            "WHERE total >= 1073741824 AND m > 0",
+        );
+        let plan = run(
+            false,
+            &["esql", "--explain", &two, "--data", data, "--as-of", AS_OF],
+        );
+        assert!(plan.contains("ThresholdExec"), "{plan}");
         let explain = [
             "explain",
             "egress-bytes",
