@@ -104,6 +104,16 @@ def rows(lakehunt, path):
     return out[:1] + sorted(out[1:])
 
 
+def saved(results, out_csv):
+    """Writes the runs to `out_csv`; each case's median."""
+    with open(out_csv, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["case", "run", "seconds"])
+        w.writerows(results)
+    return {case: statistics.median(r[2] for r in results if r[0] == case)
+            for case in ("one", "sweep", "own-scans", "separate")}
+
+
 def elastic_library(args, lakehunt, work):
     """Elastic's hunting library over the endpoint data streams (see the docs)."""
     data = work / f"endpoint-{args.rows}"
@@ -169,12 +179,7 @@ def elastic_library(args, lakehunt, work):
         if rows(lakehunt, outputs[2]) != mine:
             sys.exit(f"FAILED: {what}: the sweep differs from its file alone")
     out_csv = work / "sweep-library-results.csv"
-    with open(out_csv, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["case", "run", "seconds"])
-        w.writerows(results)
-    median = {case: statistics.median(r[2] for r in results if r[0] == case)
-              for case in ("one", "sweep", "own-scans", "separate")}
+    median = saved(results, out_csv)
     print(f"Elastic's library, {args.rows} network events and their processes, {len(ran)} queries of "
           f"{len(hunt_files)} files ran ({len(summary['hunts'])} in the library), {args.runs} runs (medians):")
     print(f"  the seed hunt alone       {median['one']:.2f} s")
@@ -244,12 +249,7 @@ def main():
     if rows(lakehunt, work / "sweep" / "lakehunt" / "egress-bytes__1.parquet") != rows(lakehunt, work / "one.parquet"):
         sys.exit("FAILED: the shipped hunt's findings differ in the sweep")
     out_csv = work / "sweep-results.csv"
-    with open(out_csv, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["case", "run", "seconds"])
-        w.writerows(results)
-    median = {case: statistics.median(r[2] for r in results if r[0] == case)
-              for case in ("one", "sweep", "own-scans", "separate")}
+    median = saved(results, out_csv)
     print(f"{args.rows} events, {len(QUERIES) + 1} queries, {args.runs} runs (medians):")
     print(f"  one hunt alone      {median['one']:.2f} s")
     print(f"  the sweep           {median['sweep']:.2f} s   ({median['sweep'] / median['one']:.2f}x one hunt; goal <= 3)")

@@ -22,8 +22,14 @@ mod view_eq;
 
 use std::sync::Arc;
 
+use arrow::datatypes::Schema;
+use datafusion::common::Result;
+use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::optimizer::{Optimizer, OptimizerRule};
+use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
 
 pub(crate) use list_filter::ListFilterExec;
 pub(crate) use tap::{TapCounts, TapPlanner, tap_diagnostics};
@@ -103,4 +109,31 @@ pub(crate) fn rules(switches: RuleSwitches) -> Vec<Arc<dyn PhysicalOptimizerRule
         rules.push(Arc::new(compact_views::CompactViewsRule));
     }
     rules
+}
+
+/// `plan` with the predicate of each `FilterExec` that `wanted` takes
+/// rewritten by `rewrite` (given the filter's input schema); the other
+/// filters and nodes as they were.
+fn rewrite_filters(
+    plan: Arc<dyn ExecutionPlan>,
+    wanted: impl Fn(&FilterExec) -> bool,
+    rewrite: impl Fn(Arc<dyn PhysicalExpr>, &Schema) -> Result<Transformed<Arc<dyn PhysicalExpr>>>,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    plan.transform_up(|node| {
+        let Some(filter) = node.downcast_ref::<FilterExec>() else {
+            return Ok(Transformed::no(node));
+        };
+        if !wanted(filter) {
+            return Ok(Transformed::no(node));
+        }
+        let predicate = rewrite(Arc::clone(filter.predicate()), &filter.input().schema())?;
+        if !predicate.transformed {
+            return Ok(Transformed::no(node));
+        }
+        let filter = FilterExecBuilder::from(filter)
+            .with_predicate(predicate.data)
+            .build()?;
+        Ok(Transformed::yes(Arc::new(filter) as _))
+    })
+    .map(|t| t.data)
 }

@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::datatypes::{DataType, FieldRef, Schema};
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::{ColumnarValue, Operator};
@@ -44,7 +44,6 @@ use datafusion::physical_expr::expressions::BinaryExpr;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::aggregates::AggregateExec;
-use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
 use datafusion::physical_plan::projection::ProjectionExec;
 
 /// Wraps the nullable left sides of a filter predicate's `AND`s and `OR`s in
@@ -58,23 +57,7 @@ impl PhysicalOptimizerRule for NullAsFalseRule {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            let Some(filter) = node.downcast_ref::<FilterExec>() else {
-                return Ok(Transformed::no(node));
-            };
-            if over_aggregation(filter.input()) {
-                return Ok(Transformed::no(node));
-            }
-            let predicate = in_filter(Arc::clone(filter.predicate()), &filter.input().schema())?;
-            if !predicate.transformed {
-                return Ok(Transformed::no(node));
-            }
-            let filter = FilterExecBuilder::from(filter)
-                .with_predicate(predicate.data)
-                .build()?;
-            Ok(Transformed::yes(Arc::new(filter) as _))
-        })
-        .map(|t| t.data)
+        super::rewrite_filters(plan, |filter| !over_aggregation(filter.input()), in_filter)
     }
 
     fn name(&self) -> &'static str {
@@ -154,9 +137,7 @@ impl NullAsFalse {
     pub(crate) fn new(expr: Arc<dyn PhysicalExpr>) -> NullAsFalse {
         NullAsFalse { expr }
     }
-}
 
-impl NullAsFalse {
     /// Whether its child is shown in parentheses (an operator's result).
     fn grouped(&self) -> bool {
         self.expr.downcast_ref::<BinaryExpr>().is_some()

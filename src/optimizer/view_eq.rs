@@ -29,7 +29,6 @@ use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::{BinaryExpr, Literal};
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::ExecutionPlan;
-use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
 use lakehunt_udfs::common::pack_bits;
 
 /// Rewrites string-view equality with a constant in `FilterExec` predicates
@@ -43,22 +42,11 @@ impl PhysicalOptimizerRule for ViewEqRule {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        plan.transform_up(|node| {
-            let Some(filter) = node.downcast_ref::<FilterExec>() else {
-                return Ok(Transformed::no(node));
-            };
-            let schema = filter.input().schema();
-            let predicate =
-                Arc::clone(filter.predicate()).transform_up(|expr| rewrite(expr, &schema))?;
-            if !predicate.transformed {
-                return Ok(Transformed::no(node));
-            }
-            let filter = FilterExecBuilder::from(filter)
-                .with_predicate(predicate.data)
-                .build()?;
-            Ok(Transformed::yes(Arc::new(filter) as _))
-        })
-        .map(|t| t.data)
+        super::rewrite_filters(
+            plan,
+            |_| true,
+            |predicate, schema| predicate.transform_up(|expr| rewrite(expr, schema)),
+        )
     }
 
     fn name(&self) -> &'static str {
@@ -273,6 +261,7 @@ pub(crate) fn eq_views(array: &StringViewArray, text: &[u8], negated: bool) -> B
 mod tests {
     use super::*;
     use arrow::array::StringViewBuilder;
+    use datafusion::physical_plan::filter::FilterExec;
 
     /// The oracle: each row compared as Rust strings.
     fn expected(rows: &[Option<&str>], text: &str, negated: bool) -> BooleanArray {
