@@ -13,7 +13,7 @@
 //! order and other batches); everything above the leaf is the query's own plan.
 //!
 //! Batches are shared, not copied: each query's queue holds `Arc`ed columns,
-//! and the scan waits while any queue holds [`QUEUE_BATCHES`] batches, so the
+//! and a scan waits while any of its queues holds [`QUEUE_BATCHES`] batches, so the
 //! batches in flight are a few per query. A query's partitions all take from
 //! its one queue, whichever asks first (its leaf promises no partitioning):
 //! a plan that reads one partition to its end before another gets every row
@@ -526,8 +526,8 @@ fn with_value(literal: &ScalarValue, v: i64) -> Option<ScalarValue> {
     })
 }
 
-/// One partition of the shared scan: reads while there is room, and hands
-/// each batch to every consumer.
+/// One partition of a shared scan: reads while its readers' queues have
+/// room, and hands each batch to each of them.
 async fn drive(hub: Arc<Hub>, readers: Arc<Vec<usize>>, mut stream: SendableRecordBatchStream) {
     loop {
         let go = loop {
