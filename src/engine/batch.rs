@@ -164,6 +164,10 @@ pub struct SharedRun<'a> {
     /// The session's runtime with a pool of its own for the run's queries,
     /// when they share scans.
     runtime: Option<Arc<RuntimeEnv>>,
+    /// Held to read while a query plans among the shared scans, to write
+    /// while one plans alone (the hubs are closed for every table then):
+    /// queries may plan on several threads at once.
+    planning: tokio::sync::RwLock<()>,
 }
 
 impl Engine {
@@ -195,6 +199,7 @@ impl Engine {
             engine: self,
             hubs,
             runtime,
+            planning: tokio::sync::RwLock::new(()),
         })
     }
 
@@ -254,11 +259,15 @@ impl SharedRun<'_> {
     /// [`Engine::prepare_esql`], sharing its scans.
     pub async fn prepare_esql(&self, query: &str, as_of: i64) -> Result<Prepared> {
         let runtime = self.runtime.as_ref();
-        let prepared = self.engine.prepare_esql_in(query, as_of, runtime).await?;
+        let prepared = {
+            let _sharing = self.planning.read().await;
+            self.engine.prepare_esql_in(query, as_of, runtime).await?
+        };
         if !prepared.scans_twice() {
             return Ok(prepared);
         }
         drop(prepared);
+        let _only = self.planning.write().await;
         let _alone = self.alone_for_now();
         self.engine.prepare_esql_in(query, as_of, runtime).await
     }
@@ -266,11 +275,15 @@ impl SharedRun<'_> {
     /// [`Engine::prepare_hunt`], sharing its scans.
     pub async fn prepare_hunt(&self, bound: &BoundHunt) -> Result<Prepared> {
         let runtime = self.runtime.as_ref();
-        let prepared = self.engine.prepare_hunt_in(bound, runtime).await?;
+        let prepared = {
+            let _sharing = self.planning.read().await;
+            self.engine.prepare_hunt_in(bound, runtime).await?
+        };
         if !prepared.scans_twice() {
             return Ok(prepared);
         }
         drop(prepared);
+        let _only = self.planning.write().await;
         let _alone = self.alone_for_now();
         self.engine.prepare_hunt_in(bound, runtime).await
     }

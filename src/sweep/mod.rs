@@ -6,14 +6,15 @@
 //! At the end, `report.html` shows it all on one page (see [`REPORT`]).
 //!
 //! Queries run over one engine (one listing, one set of footers, one
-//! session). Per window, every query is planned first; then one scan per
-//! dataset feeds them all at once (see [`crate::engine::SharedRun`]), so a
-//! library costs one pass over the data plus each query's own work.
+//! session). Per window, every query is planned first (a thread per core);
+//! then one scan per dataset feeds them all at once (see
+//! [`crate::engine::SharedRun`]), so a library costs one pass over the data
+//! plus each query's own work.
 
 mod report;
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use datafusion::error::DataFusionError;
 use serde::{Deserialize, Serialize};
@@ -656,13 +657,11 @@ async fn run_window(
     use futures::StreamExt;
     let run = engine.share_scans()?;
     let mut ready = vec![];
-    for &i in todo {
-        let query = &sweep.spec.queries[i];
-        let started = Instant::now();
-        match prepare(engine, Some(&run), as_of, query).await {
-            Ok(prepared) => ready.push((i, started.elapsed(), prepared)),
+    for (i, took, planned) in prepare_all(engine, &run, as_of, todo, &sweep.spec.queries).await {
+        match planned {
+            Ok(prepared) => ready.push((i, took, prepared)),
             Err(outcome) => {
-                sweep.did_not_run(i, as_of, outcome, seconds_since(started));
+                sweep.did_not_run(i, as_of, outcome, took.as_secs_f64());
                 sweep.finish(i, progress)?;
             }
         }
@@ -749,6 +748,62 @@ async fn run_window(
         )?;
     }
     Ok(())
+}
+
+/// Each of `todo`'s queries planned in `run` (in `todo`'s order), with the
+/// time its planning took. On a multi-threaded runtime they plan on a
+/// thread per core: a library's planning (about 8 ms a query) otherwise
+/// keeps one core busy and the other idle before the shared scans start.
+async fn prepare_all(
+    engine: &Engine,
+    run: &SharedRun<'_>,
+    as_of: i64,
+    todo: &[usize],
+    queries: &[SweepQuery],
+) -> Vec<(usize, Duration, std::result::Result<Planned, Outcome>)> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(todo.len());
+    if threads < 2 || Handle::current().runtime_flavor() != RuntimeFlavor::MultiThread {
+        let mut out = vec![];
+        for &i in todo {
+            let started = Instant::now();
+            let planned = prepare(engine, Some(run), as_of, &queries[i]).await;
+            out.push((i, started.elapsed(), planned));
+        }
+        return out;
+    }
+    let handle = Handle::current();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done = std::sync::Mutex::new(Vec::with_capacity(todo.len()));
+    tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = todo.get(k) else {
+                            break;
+                        };
+                        let started = Instant::now();
+                        let planned =
+                            handle.block_on(prepare(engine, Some(run), as_of, &queries[i]));
+                        done.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push((k, i, started.elapsed(), planned));
+                    }
+                });
+            }
+        });
+    });
+    let mut done = done
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    done.sort_by_key(|(k, ..)| *k);
+    done.into_iter()
+        .map(|(_, i, took, planned)| (i, took, planned))
+        .collect()
 }
 
 /// A query that ran: its findings, warnings and the metadata for its file.
