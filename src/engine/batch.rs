@@ -259,25 +259,26 @@ impl SharedRun<'_> {
     /// [`Engine::prepare_esql`], sharing its scans.
     pub async fn prepare_esql(&self, query: &str, as_of: i64) -> Result<Prepared> {
         let runtime = self.runtime.as_ref();
-        let prepared = {
-            let _sharing = self.planning.read().await;
-            self.engine.prepare_esql_in(query, as_of, runtime).await?
-        };
-        if !prepared.scans_twice() {
-            return Ok(prepared);
-        }
-        drop(prepared);
-        let _only = self.planning.write().await;
-        let _alone = self.alone_for_now();
-        self.engine.prepare_esql_in(query, as_of, runtime).await
+        self.sharing_unless_twice(|| self.engine.prepare_esql_in(query, as_of, runtime))
+            .await
     }
 
     /// [`Engine::prepare_hunt`], sharing its scans.
     pub async fn prepare_hunt(&self, bound: &BoundHunt) -> Result<Prepared> {
         let runtime = self.runtime.as_ref();
+        self.sharing_unless_twice(|| self.engine.prepare_hunt_in(bound, runtime))
+            .await
+    }
+
+    /// `plan()` among the shared scans; planned again alone, with every hub
+    /// closed and no other query planning, where it would read the data twice.
+    async fn sharing_unless_twice<F: Future<Output = Result<Prepared>>>(
+        &self,
+        plan: impl Fn() -> F,
+    ) -> Result<Prepared> {
         let prepared = {
             let _sharing = self.planning.read().await;
-            self.engine.prepare_hunt_in(bound, runtime).await?
+            plan().await?
         };
         if !prepared.scans_twice() {
             return Ok(prepared);
@@ -285,7 +286,7 @@ impl SharedRun<'_> {
         drop(prepared);
         let _only = self.planning.write().await;
         let _alone = self.alone_for_now();
-        self.engine.prepare_hunt_in(bound, runtime).await
+        plan().await
     }
 
     /// A plan that reads the data twice (a join of it with itself) scans for
