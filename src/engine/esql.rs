@@ -51,7 +51,7 @@ struct EventsShape {
     /// `@timestamp`'s type as `arrow_cast` names it; `None` without one.
     time_type: Option<String>,
     columns: Option<Vec<(String, DataType)>>,
-    indexes: Option<Vec<String>>,
+    indexes: Option<Vec<crate::esql::Dataset>>,
 }
 
 /// What `NOW()` is typed as where the data has no `@timestamp`.
@@ -222,12 +222,7 @@ impl Engine {
             .iter()
             .map(|f| (f.name().clone(), f.data_type().clone()))
             .collect();
-        let indexes: Option<Vec<String>> = self.source.index_of.as_ref().map(|m| {
-            let mut names: Vec<String> = m.values().cloned().collect();
-            names.sort();
-            names.dedup();
-            names
-        });
+        let indexes = self.source.datasets();
         Ok(EventsShape {
             notes,
             time_type,

@@ -10,8 +10,8 @@ use super::expr::Sql;
 use super::parser::parse_with_settings;
 use super::patterns::{GrokKeys, GrokType, capture, dissect_regex, grok_regex};
 use super::{
-    EnrichPolicy, Error, LookupIndex, Result, Target, add_columns, error, item_type, quote,
-    string_literal, unnest_values,
+    Dataset, EnrichPolicy, Error, LookupIndex, Result, Target, add_columns, error, item_type,
+    quote, string_literal, unnest_values,
 };
 use crate::params::format_instant;
 
@@ -315,30 +315,15 @@ impl Pipeline<'_> {
         let mut select = "*".to_owned();
         let mut scope = String::new();
         if let Some(indexes) = indexes {
-            // Each pattern reads its own dataset; `_index` is a column. As in
-            // Elasticsearch, a wildcard pattern may match nothing beside
-            // others that match (`FROM logs-endpoint.*, logs-sysmon-*` over
-            // endpoint data alone); a name without a wildcard must exist, and
-            // so must one of the patterns.
-            let given: Vec<&String> = patterns.iter().filter(|p| indexes.contains(p)).collect();
-            let missing = patterns
-                .iter()
-                .find(|p| !indexes.contains(p) && (given.is_empty() || !p.contains('*')));
-            if let Some(missing) = missing {
-                return Err(error(
-                    commands[0].0,
-                    format!(
-                        "index pattern {missing} has no --index (given: {})",
-                        indexes.join(", ")
-                    ),
-                ));
-            }
-            let list: Vec<String> = given.iter().map(|p| string_literal(p)).collect();
-            scope = format!(" AND \"_index\" IN ({})", list.join(", "));
-            if !metadata.iter().any(|(m, _)| m == "_index") {
-                "* EXCLUDE (\"_index\")".clone_into(&mut select);
-                columns.retain(|c| c != "_index");
-            }
+            let with_index = metadata.iter().any(|(m, _)| m == "_index");
+            (select, scope) = Self::datasets(
+                patterns,
+                indexes,
+                with_index,
+                commands[0].0,
+                &mut columns,
+                &mut sql.types,
+            )?;
         }
         let mut from = "events";
         for (field, at) in metadata {
@@ -387,6 +372,56 @@ impl Pipeline<'_> {
             None => format!("SELECT {select} FROM {from} WHERE TRUE{scope}"),
         };
         Ok(Pipeline::new(sql, tables, known, columns, current))
+    }
+
+    /// The SELECT list and the `_index` condition of a FROM of `patterns`
+    /// over `--index` datasets, keeping in `columns` and `types` only the
+    /// given patterns' columns (`_index` with METADATA `_index`). As in
+    /// Elasticsearch, a wildcard pattern may match nothing beside others that
+    /// match (`FROM logs-endpoint.*, logs-sysmon-*` over endpoint data alone);
+    /// a name without a wildcard must exist, and so must one of the patterns;
+    /// another dataset's field is unknown, as an unmapped one.
+    fn datasets(
+        patterns: &[String],
+        indexes: &[Dataset],
+        with_index: bool,
+        at: usize,
+        columns: &mut Vec<String>,
+        types: &mut std::collections::HashMap<String, arrow::datatypes::DataType>,
+    ) -> Result<(String, String)> {
+        let dataset = |p: &String| indexes.iter().find(|d| &d.pattern == p);
+        let given: Vec<&Dataset> = patterns.iter().filter_map(dataset).collect();
+        let missing = patterns
+            .iter()
+            .find(|p| dataset(p).is_none() && (given.is_empty() || !p.contains('*')));
+        if let Some(missing) = missing {
+            let names: Vec<&str> = indexes.iter().map(|d| d.pattern.as_str()).collect();
+            return Err(error(
+                at,
+                format!(
+                    "index pattern {missing} has no --index (given: {})",
+                    names.join(", ")
+                ),
+            ));
+        }
+        let list: Vec<String> = given.iter().map(|d| string_literal(&d.pattern)).collect();
+        let scope = format!(" AND \"_index\" IN ({})", list.join(", "));
+        let all = columns.len();
+        let known = |c: &str| given.iter().any(|d| d.columns.contains(c));
+        columns.retain(|c| if c == "_index" { with_index } else { known(c) });
+        types.retain(|name, _| name == "_index" || known(name));
+        let select = if columns.len() + usize::from(!with_index) < all {
+            columns
+                .iter()
+                .map(|c| quote(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        } else if with_index {
+            "*".to_owned()
+        } else {
+            "* EXCLUDE (\"_index\")".to_owned()
+        };
+        Ok((select, scope))
     }
 
     /// A pipeline over `current` with `columns`, before any command.

@@ -339,6 +339,18 @@ pub struct LookupIndex {
     pub columns: Vec<(String, arrow::datatypes::DataType)>,
 }
 
+/// A dataset FROM can name (`--index PATTERN=PATH`) and the columns of its
+/// files. As in Elasticsearch, where a field unmapped in every index a FROM
+/// reads is an unknown column, a query sees the columns of the patterns it
+/// names, not those of every dataset at hand.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    /// The index pattern.
+    pub pattern: String,
+    /// The columns its files have (`_index` aside).
+    pub columns: std::collections::HashSet<String>,
+}
+
 /// What an ES|QL query is translated for.
 #[derive(Clone, Copy, Debug)]
 pub struct Target<'a> {
@@ -353,8 +365,8 @@ pub struct Target<'a> {
     pub columns: Option<&'a [(String, arrow::datatypes::DataType)]>,
     /// Named datasets (`--index PATTERN=PATH`): `events` has a column
     /// `_index`, FROM's patterns must be among these, and it keeps only their
-    /// rows. `None`: every pattern reads all of `events`.
-    pub indexes: Option<&'a [String]>,
+    /// rows and their columns. `None`: every pattern reads all of `events`.
+    pub indexes: Option<&'a [Dataset]>,
     /// Enrich policies for `ENRICH`.
     pub policies: &'a [EnrichPolicy],
     /// Lookup indexes for `LOOKUP JOIN`.
@@ -575,5 +587,44 @@ mod tests {
             .to_string();
             assert!(err.contains(needle), "{q}: {err}");
         }
+    }
+    /// With `--index`, a FROM sees the columns of the datasets it names.
+    #[test]
+    fn a_from_sees_its_datasets_columns() {
+        let columns: Vec<(String, arrow::datatypes::DataType)> = ["x", "y", "z", "_index"]
+            .into_iter()
+            .map(|n| (n.to_owned(), arrow::datatypes::DataType::Utf8))
+            .collect();
+        let dataset = |pattern: &str, columns: &[&str]| Dataset {
+            pattern: pattern.to_owned(),
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        };
+        let indexes = [dataset("a-*", &["x", "y"]), dataset("b-*", &["y", "z"])];
+        let target = Target {
+            now: NOW,
+            time_field: None,
+            time_type: "Timestamp(Nanosecond, None)",
+            columns: Some(&columns),
+            indexes: Some(&indexes),
+            policies: &[],
+            lookups: &[],
+        };
+        let sql = |q: &str| translate_for(q, &target);
+        assert_eq!(
+            sql("from a-*").unwrap(),
+            "SELECT \"x\", \"y\" FROM events WHERE TRUE AND \"_index\" IN ('a-*')"
+        );
+        assert_eq!(
+            sql("from a-*, b-*").unwrap(),
+            "SELECT * EXCLUDE (\"_index\") FROM events WHERE TRUE AND \"_index\" IN ('a-*', 'b-*')"
+        );
+        assert_eq!(
+            sql("from b-* metadata _index").unwrap(),
+            "SELECT \"y\", \"z\", \"_index\" FROM events WHERE TRUE AND \"_index\" IN ('b-*')"
+        );
+        let err = sql("from a-* | keep z").unwrap_err().to_string();
+        assert!(err.contains("unknown column z"), "{err}");
+        assert!(sql("from a-*, b-* | keep z").is_ok());
+        assert!(sql("from b-* | keep z").is_ok());
     }
 }

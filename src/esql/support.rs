@@ -138,7 +138,7 @@ pub const CONSTRUCTS: &[Construct] = &[
         "Source command",
         "--index PATTERN=PATH (one dataset per pattern)",
         Supported,
-        "lakehunt flag; matching is by exact pattern text; a wildcard pattern without --index reads nothing beside one that has data (as Elasticsearch's wildcards may match no index); otherwise a FROM pattern without --index is an error naming the ones given; Rust test: tests/it/cli.rs esql_index_flags_give_each_pattern_its_own_data",
+        "lakehunt flag; matching is by exact pattern text; a wildcard pattern without --index reads nothing beside one that has data (as Elasticsearch's wildcards may match no index); otherwise a FROM pattern without --index is an error naming the ones given; a FROM sees its patterns' files' columns (another dataset's field is an unknown column, as an unmapped one in Elasticsearch); Rust tests: tests/it/cli.rs esql_index_flags_give_each_pattern_its_own_data, esql_index_patterns_see_their_own_datasets_columns",
         "",
     ),
     c(

@@ -379,6 +379,43 @@ impl Source {
         Ok(source)
     }
 
+    /// With `--index`: each pattern, sorted, with the columns of its files'
+    /// schemas (what ES|QL's FROM of that pattern can name).
+    #[must_use]
+    pub fn datasets(&self) -> Option<Vec<crate::esql::Dataset>> {
+        let index_of = self.index_of.as_ref()?;
+        let mut datasets: std::collections::BTreeMap<&str, std::collections::HashSet<String>> =
+            index_of
+                .values()
+                .map(|p| (p.as_str(), std::collections::HashSet::default()))
+                .collect();
+        for group in &self.groups {
+            for file in &group.files {
+                if let Some(columns) = index_of
+                    .get(file)
+                    .and_then(|p| datasets.get_mut(p.as_str()))
+                {
+                    columns.extend(
+                        group
+                            .leaves
+                            .iter()
+                            .filter(|l| l.name != INDEX_COLUMN)
+                            .map(|l| l.name.clone()),
+                    );
+                }
+            }
+        }
+        Some(
+            datasets
+                .into_iter()
+                .map(|(pattern, columns)| crate::esql::Dataset {
+                    pattern: pattern.to_owned(),
+                    columns,
+                })
+                .collect(),
+        )
+    }
+
     /// [`Source::open_as`] for a run that only looks at `(lo, hi]` (ns): files in
     /// day folders (`key=YYYYMMDD` for a key of `day_keys`, any case) wholly
     /// outside it are skipped unopened.

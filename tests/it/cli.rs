@@ -1260,6 +1260,73 @@ fn esql_index_flags_give_each_pattern_its_own_data() {
     );
 }
 
+/// A FROM sees the columns of the datasets its patterns name: a field only
+/// another dataset has is an unknown column, as a field no index of the
+/// pattern maps is in Elasticsearch, and NULL in the rows of a pattern
+/// without it where the FROM names both.
+#[test]
+fn esql_index_patterns_see_their_own_datasets_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let made = lakehunt(&[
+        "sample",
+        "--rows",
+        "4000",
+        "--as-of",
+        AS_OF,
+        "--processes",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let (network, process) = (
+        format!("net-*={}/part-*.parquet", data.display()),
+        format!("proc-*={}/processes-*.parquet", data.display()),
+    );
+    let run = |query: &str| {
+        lakehunt(&[
+            "esql", query, "--index", &network, "--index", &process, "--as-of", AS_OF, "--format",
+            "csv",
+        ])
+    };
+    // The network files have no process.command_line; the process files have it.
+    for query in [
+        "FROM net-* | WHERE process.command_line IS NULL | STATS n = COUNT(*)",
+        "FROM net-* | STATS n = COUNT(*) BY process.command_line",
+    ] {
+        assert_error(&run(query), &["process.command_line"]);
+    }
+    assert_error(
+        &run("FROM net-* | KEEP process.command_line"),
+        &["unknown column process.command_line"],
+    );
+    // Without KEEP, the rows have the pattern's columns only.
+    let o = run("FROM net-* | LIMIT 1");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let header = stdout(&o).lines().next().unwrap().to_owned();
+    assert!(header.contains("destination.ip"), "{header}");
+    assert!(!header.contains("process.command_line"), "{header}");
+    // Named beside the process pattern, the field is NULL in network rows.
+    let o = run(
+        "FROM net-*, proc-* METADATA _index          | STATS rows = COUNT(*), named = COUNT(process.command_line) BY _index | SORT _index",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lines: Vec<Vec<i64>> = stdout(&o)
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').take(2).map(|n| n.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(lines.len(), 2, "{}", stdout(&o));
+    assert!(lines[0][0] > 0, "{}", stdout(&o));
+    assert_eq!(
+        lines[0][1],
+        0,
+        "network rows name no process: {}",
+        stdout(&o)
+    );
+    assert!(lines[1][1] > 0, "{}", stdout(&o));
+}
+
 #[test]
 fn esql_lookup_join_reads_an_index_beside_the_data_or_among_them() {
     let dir = tempfile::tempdir().unwrap();

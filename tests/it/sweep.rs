@@ -645,6 +645,65 @@ fn queries_over_indexes_share_one_scan_per_dataset() {
     assert_eq!(total(5), total(0) + total(3));
 }
 
+/// A query of one `--index` pattern over a field only another dataset has
+/// is skipped, naming the field: Elasticsearch refuses it as an unknown
+/// column. Named beside that dataset's pattern, it runs.
+#[test]
+fn a_field_only_another_dataset_has_skips_the_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = dir.path().join("out");
+    let (data_s, out_s) = (data.to_str().unwrap(), out.to_str().unwrap());
+    ok(&lakehunt(&[
+        "sample",
+        "--rows",
+        "2000",
+        "--as-of",
+        AS_OF,
+        "--processes",
+        "--out",
+        data_s,
+    ]));
+    let lib = dir.path().join("hunting/endpoint/queries");
+    let network = "logs-endpoint.events.network-*";
+    let process = "logs-endpoint.events.process-*";
+    let count = "| WHERE process.parent.entity_id IS NOT NULL | STATS n = COUNT(*)";
+    write_library(
+        &lib,
+        &[
+            format!("FROM {network} {count}"),
+            format!("FROM {network}, {process} {count}"),
+        ],
+    );
+    let (n, p) = (
+        format!("{network}={data_s}/part-*.parquet"),
+        format!("{process}={data_s}/processes-*.parquet"),
+    );
+    let library = lib.parent().unwrap().parent().unwrap().to_str().unwrap();
+    ok(&lakehunt(&[
+        "sweep",
+        "--library",
+        library,
+        "--as-of",
+        AS_OF,
+        "--out",
+        out_s,
+        "--index",
+        &n,
+        "--index",
+        &p,
+    ]));
+    let summary = settled(&out);
+    let (q0, q1) = (&summary["hunts"][0], &summary["hunts"][1]);
+    assert_eq!(q0["status"], "skipped", "{q0}");
+    assert_eq!(
+        q0["reason"], "the data has no field process.parent.entity_id",
+        "{q0}"
+    );
+    assert_eq!(q1["status"], "ran", "{q1}");
+    assert_eq!(q1["findings"], 1, "{q1}");
+}
+
 /// Under a cap too small for them all at once, the queries that meet it
 /// beside the others run again alone: each then fails only where it fails
 /// alone, and what runs finds the same.
