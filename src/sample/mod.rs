@@ -8,7 +8,10 @@
 //! processes. On top, [`planted_groups`] adds groups that the egress hunt must
 //! find, and decoys that each miss by one condition (a byte under the threshold, an
 //! event on the window's excluded edge, a private or mapped-private destination, a
-//! multi-valued category, ...).
+//! multi-valued category, ...). Each event also carries the fields of Elastic
+//! Defend's network events that Elastic's hunts filter and group on
+//! (`agent.id`, `event.type`, `host.id`, `process.name`, `user.name`), as the
+//! process events of `--processes` write them for the same process.
 //!
 //! The same seed gives the same events on every machine (the generator carries
 //! its own SplitMix64, so no library upgrade can change a fixture).
@@ -720,6 +723,16 @@ struct Columns {
     src_port: Vec<i64>,
     src_bytes: Vec<Option<i64>>,
     transport: StringBuilder,
+    /// The fields Elastic Defend's network events carry beside those the
+    /// seed hunt reads, as its process events write them (the same agent,
+    /// host id, process name and user for the same process).
+    agent_id: StringBuilder,
+    event_type: ListBuilder<StringBuilder>,
+    host_id: StringBuilder,
+    process_name: StringBuilder,
+    user_name: StringBuilder,
+    /// `host.name` -> its digest (agent.id, then host.id), computed once a host.
+    host_digests: std::collections::HashMap<String, String>,
 }
 
 impl Columns {
@@ -742,6 +755,12 @@ impl Columns {
             src_port: vec![],
             src_bytes: vec![],
             transport: StringBuilder::new(),
+            agent_id: StringBuilder::new(),
+            event_type: ListBuilder::new(StringBuilder::new()),
+            host_id: StringBuilder::new(),
+            process_name: StringBuilder::new(),
+            user_name: StringBuilder::new(),
+            host_digests: std::collections::HashMap::new(),
         }
     }
 
@@ -772,6 +791,28 @@ impl Columns {
         self.src_port.push(e.source_port);
         self.src_bytes.push(e.source_bytes);
         self.transport.append_value(e.transport);
+        let digest = self
+            .host_digests
+            .entry(e.host_name.clone())
+            .or_insert_with(|| processes::digest(&e.host_name));
+        self.agent_id.append_value(&digest[..32]);
+        self.host_id.append_value(&digest[32..]);
+        // Elastic Defend: a connection starts, a disconnect ends; lookups and
+        // requests are information.
+        self.event_type.values().append_value(match e.action {
+            "connection_attempted" | "connection_accepted" => "start",
+            "disconnect_received" | "disconnect_sent" => "end",
+            _ => "info",
+        });
+        self.event_type.append(true);
+        self.process_name
+            .append_option(e.executable.as_deref().map(processes::name_of));
+        // Every process behind a network event runs as its host's one user
+        // (see `processes::user_of`).
+        self.user_name.append_value(format!(
+            "user-{}",
+            e.host_name.rsplit('-').next().unwrap_or("0")
+        ));
     }
 
     /// Flat (dotted name, array) pairs in ECS order.
@@ -804,6 +845,11 @@ impl Columns {
                 Arc::new(Int64Array::from(std::mem::take(&mut self.src_bytes))) as ArrayRef,
             ),
             ("network.transport", strings(&mut self.transport)),
+            ("agent.id", strings(&mut self.agent_id)),
+            ("event.type", Arc::new(self.event_type.finish()) as ArrayRef),
+            ("host.id", strings(&mut self.host_id)),
+            ("process.name", strings(&mut self.process_name)),
+            ("user.name", strings(&mut self.user_name)),
         ]
     }
 }
@@ -1115,7 +1161,9 @@ mod tests {
                 "process",
                 "destination",
                 "source",
-                "network"
+                "network",
+                "agent",
+                "user"
             ]
         );
         let DataType::Struct(host) = batch.schema().field(2).data_type().clone() else {

@@ -59,7 +59,7 @@ struct Seen {
     pid: i64,
 }
 
-fn name_of(executable: &str) -> &str {
+pub(super) fn name_of(executable: &str) -> &str {
     executable.rsplit(['\\', '/']).next().unwrap_or(executable)
 }
 
@@ -73,7 +73,7 @@ fn root_of(os: Option<&str>) -> &'static str {
 
 /// A stable 64-digit hex digest of `text` (FNV-1a, four ways): what the
 /// sample writes as a file's SHA-256, the same for the same path.
-fn digest(text: &str) -> String {
+pub(super) fn digest(text: &str) -> String {
     use std::fmt::Write as _;
     (0u64..4).fold(String::with_capacity(64), |mut out, lane| {
         let mut h = 0xcbf2_9ce4_8422_2325u64 ^ lane;

@@ -1325,6 +1325,31 @@ fn esql_index_patterns_see_their_own_datasets_columns() {
         stdout(&o)
     );
     assert!(lines[1][1] > 0, "{}", stdout(&o));
+    // A network event names its process's agent, host, name and user as the
+    // process's own events do.
+    let o = lakehunt(&[
+        "sql",
+        "SELECT count(*) AS pairs, count(*) FILTER (WHERE n.\"agent.id\" <> p.\"agent.id\" \
+         OR n.\"host.id\" <> p.\"host.id\" OR n.\"process.name\" <> p.\"process.name\" \
+         OR n.\"user.name\" <> p.\"user.name\") AS differ \
+         FROM events n JOIN events p ON n.\"process.entity_id\" = p.\"process.entity_id\" \
+         WHERE n.\"event.dataset\" = 'endpoint.events.network' \
+         AND p.\"event.dataset\" = 'endpoint.events.process'",
+        "--data",
+        data.to_str().unwrap(),
+        "--format",
+        "csv",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let counts: Vec<i64> = stdout(&o)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert!(counts[0] > 1000, "{}", stdout(&o));
+    assert_eq!(counts[1], 0, "{}", stdout(&o));
 }
 
 #[test]

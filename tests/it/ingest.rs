@@ -157,7 +157,8 @@ const EVENTS: &str = "SELECT \"@timestamp\", \"event.action\", \
     CASE WHEN cardinality(\"event.category\") > 0 THEN \"event.category\" END, \"host.name\", \
     \"host.os.family\", \"process.entity_id\", \"process.executable\", \"process.pid\", \
     \"destination.ip\", \"destination.address\", \"destination.port\", \"source.ip\", \
-    \"source.port\", \"source.bytes\", \"network.transport\", \"event.dataset\", \"host.os.type\" \
+    \"source.port\", \"source.bytes\", \"network.transport\", \"event.dataset\", \"host.os.type\", \
+    \"agent.id\", \"event.type\", \"host.id\", \"process.name\", \"user.name\" \
     FROM events ORDER BY 1, 2, 4, 6, 8, 9, 10, 11, 12, 13, 14";
 
 /// Fails naming the first line where `got` and `expected` differ (the
