@@ -5,10 +5,18 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+/// The package's folder, as Cargo gives it to this run (not as it was when
+/// the script was compiled: one target folder may serve two checkouts).
+fn manifest_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .expect("cargo sets CARGO_MANIFEST_DIR")
+        .into()
+}
+
 /// Writes `OUT_DIR/<out>` holding `pub const <name>: &[(&str, &str)]`, the
 /// (file name, contents) of each `*.toml` in `data/<dir>`.
 fn embed(dir: &str, name: &str, out: &str) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data").join(dir);
+    let dir = manifest_dir().join("data").join(dir);
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{} exists in the source tree: {e}", dir.display()))
@@ -46,9 +54,7 @@ fn embed(dir: &str, name: &str, out: &str) {
 /// (`RUSTC_LINKER`, from `target.<triple>.linker`) choose another linker (GNU
 /// ld does not know the option), or with `LAKEHUNT_NO_SYMBOL_ORDER=1`.
 fn order_symbols() {
-    let order = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("data")
-        .join("symbol-order.txt");
+    let order = manifest_dir().join("data").join("symbol-order.txt");
     println!("cargo:rerun-if-changed={}", order.display());
     println!("cargo:rerun-if-env-changed=LAKEHUNT_NO_SYMBOL_ORDER");
     let var = |name: &str| std::env::var(name).unwrap_or_default();
