@@ -14,6 +14,7 @@ mod compact_views;
 mod exact_casts;
 mod list_filter;
 mod null_as_false;
+mod regex_once;
 mod repeated_projections;
 mod split_scan;
 pub(crate) mod tap;
@@ -85,6 +86,11 @@ pub(crate) fn rules(switches: RuleSwitches) -> Vec<Arc<dyn PhysicalOptimizerRule
         // the list filter then carries over into its own node unchanged.
         Arc::new(view_eq::ViewEqRule),
     ];
+    // Not on a cluster: the codec does not ship its expression.
+    if !switches.for_cluster {
+        // Before the list filter, which carries the predicate over.
+        rules.push(Arc::new(regex_once::RegexOnceRule));
+    }
     // Not on a cluster: the codec does not ship its expression.
     if !switches.for_cluster && switches.null_as_false {
         // After the view comparisons, whose NULLs it turns into false
