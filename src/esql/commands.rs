@@ -334,6 +334,10 @@ impl Pipeline<'_> {
                 "_id" if sql.types.contains_key("_id") => {}
                 "_id" => {
                     from = "events_id";
+                    // A FROM over some `--index` datasets lists their columns.
+                    if !select.starts_with('*') {
+                        select.push_str(", \"_id\"");
+                    }
                     columns.push(field.clone());
                 }
                 "_index" if sql.types.contains_key("_index") => {}

@@ -588,6 +588,7 @@ mod tests {
             assert!(err.contains(needle), "{q}: {err}");
         }
     }
+
     /// With `--index`, a FROM sees the columns of the datasets it names.
     #[test]
     fn a_from_sees_its_datasets_columns() {
@@ -621,6 +622,10 @@ mod tests {
         assert_eq!(
             sql("from b-* metadata _index").unwrap(),
             "SELECT \"y\", \"z\", \"_index\" FROM events WHERE TRUE AND \"_index\" IN ('b-*')"
+        );
+        assert_eq!(
+            sql("from a-* metadata _id").unwrap(),
+            "SELECT \"x\", \"y\", \"_id\" FROM events_id WHERE TRUE AND \"_index\" IN ('a-*')"
         );
         let err = sql("from a-* | keep z").unwrap_err().to_string();
         assert!(err.contains("unknown column z"), "{err}");

@@ -390,11 +390,15 @@ impl Source {
                 .map(|p| (p.as_str(), std::collections::HashSet::default()))
                 .collect();
         for group in &self.groups {
-            for file in &group.files {
-                if let Some(columns) = index_of
-                    .get(file)
-                    .and_then(|p| datasets.get_mut(p.as_str()))
-                {
+            // Each pattern of the group's files once: a lake holds thousands
+            // of files of a few schemas.
+            let patterns: std::collections::HashSet<&str> = group
+                .files
+                .iter()
+                .filter_map(|f| index_of.get(f).map(String::as_str))
+                .collect();
+            for pattern in patterns {
+                if let Some(columns) = datasets.get_mut(pattern) {
                     columns.extend(
                         group
                             .leaves

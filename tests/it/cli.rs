@@ -1306,10 +1306,17 @@ fn esql_index_patterns_see_their_own_datasets_columns() {
     let header = stdout(&o).lines().next().unwrap().to_owned();
     assert!(header.contains("destination.ip"), "{header}");
     assert!(!header.contains("process.command_line"), "{header}");
-    // Named beside the process pattern, the field is NULL in network rows.
-    let o = run(
-        "FROM net-*, proc-* METADATA _index          | STATS rows = COUNT(*), named = COUNT(process.command_line) BY _index | SORT _index",
+    // METADATA _id beside the pattern's own columns.
+    let o = run("FROM net-* METADATA _id | KEEP _id, destination.ip | LIMIT 1");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("_id,destination.ip\n"),
+        "{}",
+        stdout(&o)
     );
+    // Named beside the process pattern, the field is NULL in network rows.
+    let o = run("FROM net-*, proc-* METADATA _index \
+         | STATS rows = COUNT(*), named = COUNT(process.command_line) BY _index | SORT _index");
     assert!(o.status.success(), "{}", stderr(&o));
     let lines: Vec<Vec<i64>> = stdout(&o)
         .lines()
