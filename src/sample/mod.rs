@@ -791,10 +791,11 @@ impl Columns {
         self.src_port.push(e.source_port);
         self.src_bytes.push(e.source_bytes);
         self.transport.append_value(e.transport);
-        let digest = self
-            .host_digests
-            .entry(e.host_name.clone())
-            .or_insert_with(|| processes::digest(&e.host_name));
+        if !self.host_digests.contains_key(&e.host_name) {
+            let digest = processes::digest(&e.host_name);
+            self.host_digests.insert(e.host_name.clone(), digest);
+        }
+        let digest = &self.host_digests[&e.host_name];
         self.agent_id.append_value(&digest[..32]);
         self.host_id.append_value(&digest[32..]);
         // Elastic Defend: a connection starts, a disconnect ends; lookups and
