@@ -399,6 +399,7 @@ def _settings(
         spill_fan_in=not _env_switch("LAKEHUNT_NO_SPILL_FAN_IN"),
         hashed_count_distinct=not _env_switch("LAKEHUNT_NO_HASHED_COUNT_DISTINCT"),
         null_as_false=not _env_switch("LAKEHUNT_NO_NULL_AS_FALSE"),
+        regex_once=not _env_switch("LAKEHUNT_NO_REGEX_ONCE"),
         cluster=cluster,
     )
 

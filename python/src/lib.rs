@@ -201,6 +201,7 @@ struct Settings {
     spill_fan_in: bool,
     hashed_count_distinct: bool,
     null_as_false: bool,
+    regex_once: bool,
     cluster: Option<lakehunt::cluster::ClusterUrl>,
 }
 
@@ -225,6 +226,7 @@ impl Settings {
         spill_fan_in = true,
         hashed_count_distinct = true,
         null_as_false = true,
+        regex_once = true,
         cluster = None,
     ))]
     fn new(
@@ -244,6 +246,7 @@ impl Settings {
         spill_fan_in: bool,
         hashed_count_distinct: bool,
         null_as_false: bool,
+        regex_once: bool,
         cluster: Option<&str>,
     ) -> PyResult<Settings> {
         let memory_limit = memory_limit
@@ -291,6 +294,7 @@ impl Settings {
             spill_fan_in,
             hashed_count_distinct,
             null_as_false,
+            regex_once,
             cluster,
         })
     }
@@ -314,6 +318,7 @@ impl Settings {
             spill_fan_in: self.spill_fan_in,
             hashed_count_distinct: self.hashed_count_distinct,
             null_as_false: self.null_as_false,
+            regex_once: self.regex_once,
             settings: vec![],
             stores: self.stores(),
             cluster: self.cluster.clone(),

@@ -401,6 +401,7 @@ impl DataArgs {
             spill_fan_in: !env_switch("LAKEHUNT_NO_SPILL_FAN_IN"),
             hashed_count_distinct: !env_switch("LAKEHUNT_NO_HASHED_COUNT_DISTINCT"),
             null_as_false: !env_switch("LAKEHUNT_NO_NULL_AS_FALSE"),
+            regex_once: !env_switch("LAKEHUNT_NO_REGEX_ONCE"),
             settings: datafusion_settings(),
             stores: lakehunt::source::remote::StoreOptions {
                 anonymous: self.anonymous,

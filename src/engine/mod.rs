@@ -249,6 +249,7 @@ pub fn session(options: &EngineOptions) -> Result<SessionContext> {
         threshold: options.threshold_pruning.then_some(options.threshold_spill),
         compact_views: options.compact_views,
         null_as_false: options.null_as_false,
+        regex_once: options.regex_once,
         for_cluster: options.cluster.is_some(),
     };
     for rule in crate::optimizer::rules(switches) {

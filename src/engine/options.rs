@@ -74,6 +74,11 @@ pub struct EngineOptions {
     /// false, as the filter does (default on; see `optimizer`'s null-as-false
     /// rule). The CLI turns it off with `LAKEHUNT_NO_NULL_AS_FALSE=1`.
     pub null_as_false: bool,
+    /// Match a filter's regular expression against a constant with the
+    /// pattern compiled once, not once a batch (default on; see
+    /// `optimizer`'s regex-once rule). The CLI turns it off with
+    /// `LAKEHUNT_NO_REGEX_ONCE=1`.
+    pub regex_once: bool,
     /// DataFusion settings by key (`datafusion.execution.batch_size`,
     /// `"8192"`), applied over lakehunt's own defaults, so they win; then
     /// `batch_size` and `target_partitions`, where given, win over them. The
@@ -107,6 +112,7 @@ impl Default for EngineOptions {
             spill_fan_in: true,
             hashed_count_distinct: true,
             null_as_false: true,
+            regex_once: true,
             settings: vec![],
             stores: StoreOptions::default(),
             cluster: None,

@@ -38,6 +38,10 @@ pub(crate) use view_eq::ViewEq;
 
 /// Which of the optional rules to run (each has an off switch in the CLI).
 #[derive(Clone, Copy, Debug)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent off switches, one a rule"
+)]
 pub(crate) struct RuleSwitches {
     /// [`threshold::ThresholdRule`] (`LAKEHUNT_NO_THRESHOLD` turns it off),
     /// its execs spilling what they hold past 64 MiB where `Some(true)`
@@ -51,6 +55,8 @@ pub(crate) struct RuleSwitches {
     /// [`null_as_false::NullAsFalseRule`] (`LAKEHUNT_NO_NULL_AS_FALSE` turns
     /// it off).
     pub(crate) null_as_false: bool,
+    /// [`regex_once::RegexOnceRule`] (`LAKEHUNT_NO_REGEX_ONCE` turns it off).
+    pub(crate) regex_once: bool,
 }
 
 /// The logical rules: lakehunt's first (each pass runs them in this order),
@@ -86,12 +92,11 @@ pub(crate) fn rules(switches: RuleSwitches) -> Vec<Arc<dyn PhysicalOptimizerRule
         // the list filter then carries over into its own node unchanged.
         Arc::new(view_eq::ViewEqRule),
     ];
-    // Not on a cluster: the codec does not ship its expression.
-    if !switches.for_cluster {
-        // Before the list filter, which carries the predicate over.
+    // Not on a cluster (the codec does not ship their expressions); both
+    // before the list filter, which carries the predicate over.
+    if !switches.for_cluster && switches.regex_once {
         rules.push(Arc::new(regex_once::RegexOnceRule));
     }
-    // Not on a cluster: the codec does not ship its expression.
     if !switches.for_cluster && switches.null_as_false {
         // After the view comparisons, whose NULLs it turns into false
         // where a filter drops both; before the list filter, which carries
@@ -142,4 +147,51 @@ fn rewrite_filters(
         Ok(Transformed::yes(Arc::new(filter) as _))
     })
     .map(|t| t.data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(switches: RuleSwitches) -> Vec<String> {
+        rules(switches)
+            .iter()
+            .map(|r| r.name().to_owned())
+            .collect()
+    }
+
+    /// Each switch adds or leaves out its rule; a cluster's plans get none
+    /// of the rules whose nodes its codec does not ship.
+    #[test]
+    fn switches_choose_the_rules() {
+        let all = RuleSwitches {
+            threshold: Some(true),
+            for_cluster: false,
+            compact_views: true,
+            null_as_false: true,
+            regex_once: true,
+        };
+        let on = names(all);
+        for rule in [
+            "lakehunt_regex_once",
+            "lakehunt_null_as_false",
+            "lakehunt_view_eq",
+        ] {
+            assert!(on.iter().any(|r| r == rule), "{rule} in {on:?}");
+        }
+        let off = names(RuleSwitches {
+            regex_once: false,
+            ..all
+        });
+        assert!(!off.iter().any(|r| r == "lakehunt_regex_once"), "{off:?}");
+        assert_eq!(off.len() + 1, on.len(), "{off:?}");
+        let cluster = names(RuleSwitches {
+            for_cluster: true,
+            ..all
+        });
+        assert!(
+            !cluster.iter().any(|r| r == "lakehunt_regex_once"),
+            "{cluster:?}"
+        );
+    }
 }

@@ -141,6 +141,10 @@ impl NullAsFalse {
     /// Whether its child is shown in parentheses (an operator's result).
     fn grouped(&self) -> bool {
         self.expr.downcast_ref::<BinaryExpr>().is_some()
+            || self
+                .expr
+                .downcast_ref::<super::regex_once::RegexOnce>()
+                .is_some()
     }
 }
 

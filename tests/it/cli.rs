@@ -1260,6 +1260,37 @@ fn esql_index_flags_give_each_pattern_its_own_data() {
     );
 }
 
+/// RLIKE finds the same with its patterns compiled once
+/// (`LAKEHUNT_NO_REGEX_ONCE` unset) as with DataFusion's compiling per batch,
+/// negated and beside other tests too.
+#[test]
+fn rlike_finds_the_same_compiled_once_or_per_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = sample(dir.path(), "endpoint", "nested");
+    let query = "FROM logs-* \
+         | WHERE process.executable RLIKE \".*exfil-v[0-9].*\" \
+            OR (process.executable RLIKE \"C:.*[Ss]ystem32.*\" \
+                AND process.executable NOT RLIKE \".*rundll[0-9]+.*\") \
+         | STATS n = COUNT(*) BY process.executable | SORT process.executable";
+    let args = [
+        "esql",
+        query,
+        "--data",
+        data.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--format",
+        "csv",
+    ];
+    let once = lakehunt_switched("LAKEHUNT_NO_REGEX_ONCE", false, &args);
+    let per_batch = lakehunt_switched("LAKEHUNT_NO_REGEX_ONCE", true, &args);
+    assert_eq!(once, per_batch);
+    // The planted exfil-v4, exfil-v6 and exfil-v6-unique-local-...;
+    // powershell and svchost, not rundll32 nor explorer.
+    assert_eq!(once.lines().count(), 1 + 5, "{once}");
+    assert!(!once.contains("rundll32"), "{once}");
+}
+
 /// A FROM sees the columns of the datasets its patterns name: a field only
 /// another dataset has is an unknown column, as a field no index of the
 /// pattern maps is in Elasticsearch, and NULL in the rows of a pattern
