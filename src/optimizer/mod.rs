@@ -122,6 +122,20 @@ pub(crate) fn rules(switches: RuleSwitches) -> Vec<Arc<dyn PhysicalOptimizerRule
     rules
 }
 
+/// The one child handed to a one-child expression's `with_new_children`;
+/// an error naming `what` otherwise.
+fn only_child(
+    mut children: Vec<Arc<dyn PhysicalExpr>>,
+    what: &str,
+) -> Result<Arc<dyn PhysicalExpr>> {
+    match (children.pop(), children.is_empty()) {
+        (Some(child), true) => Ok(child),
+        _ => Err(datafusion::common::DataFusionError::Internal(format!(
+            "{what} takes one child"
+        ))),
+    }
+}
+
 /// `plan` with the predicate of each `FilterExec` that `wanted` takes
 /// rewritten by `rewrite` (given the filter's input schema); the other
 /// filters and nodes as they were.

@@ -203,13 +203,9 @@ impl PhysicalExpr for NullAsFalse {
 
     fn with_new_children(
         self: Arc<Self>,
-        mut children: Vec<Arc<dyn PhysicalExpr>>,
+        children: Vec<Arc<dyn PhysicalExpr>>,
     ) -> Result<Arc<dyn PhysicalExpr>> {
-        let (Some(expr), true) = (children.pop(), children.is_empty()) else {
-            return Err(DataFusionError::Internal(
-                "NullAsFalse takes one child".into(),
-            ));
-        };
+        let expr = super::only_child(children, "NullAsFalse")?;
         Ok(Arc::new(NullAsFalse { expr }))
     }
 

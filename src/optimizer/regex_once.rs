@@ -238,13 +238,9 @@ impl PhysicalExpr for RegexOnce {
 
     fn with_new_children(
         self: Arc<Self>,
-        mut children: Vec<Arc<dyn PhysicalExpr>>,
+        children: Vec<Arc<dyn PhysicalExpr>>,
     ) -> Result<Arc<dyn PhysicalExpr>> {
-        let (Some(expr), true) = (children.pop(), children.is_empty()) else {
-            return Err(DataFusionError::Internal(
-                "RegexOnce takes one child".into(),
-            ));
-        };
+        let expr = super::only_child(children, "RegexOnce")?;
         Ok(Arc::new(RegexOnce {
             expr,
             pattern: self.pattern.clone(),

@@ -195,11 +195,9 @@ impl PhysicalExpr for ViewEq {
 
     fn with_new_children(
         self: Arc<Self>,
-        mut children: Vec<Arc<dyn PhysicalExpr>>,
+        children: Vec<Arc<dyn PhysicalExpr>>,
     ) -> Result<Arc<dyn PhysicalExpr>> {
-        let (Some(expr), true) = (children.pop(), children.is_empty()) else {
-            return Err(DataFusionError::Internal("ViewEq takes one child".into()));
-        };
+        let expr = super::only_child(children, "ViewEq")?;
         Ok(Arc::new(ViewEq {
             expr,
             text: self.text.clone(),
