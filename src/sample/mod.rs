@@ -808,12 +808,9 @@ impl Columns {
         self.event_type.append(true);
         self.process_name
             .append_option(e.executable.as_deref().map(processes::name_of));
-        // Every process behind a network event runs as its host's one user
-        // (see `processes::user_of`).
-        self.user_name.append_value(format!(
-            "user-{}",
-            e.host_name.rsplit('-').next().unwrap_or("0")
-        ));
+        // Every process behind a network event runs as its host's one user.
+        self.user_name
+            .append_value(processes::host_user(&e.host_name));
     }
 
     /// Flat (dotted name, array) pairs in ECS order.

@@ -113,8 +113,14 @@ fn user_of(e: &Activity) -> String {
     if as_root(e) {
         "root".to_owned()
     } else {
-        format!("user-{}", e.host.rsplit('-').next().unwrap_or("0"))
+        host_user(&e.host)
     }
+}
+
+/// The one user of `host` (`host-00015`: `user-00015`), as whom every process
+/// but a Unix host's first runs.
+pub(super) fn host_user(host: &str) -> String {
+    format!("user-{}", host.rsplit('-').next().unwrap_or("0"))
 }
 
 /// `user.id`: as its system writes one (a Windows SID, a Unix uid).
