@@ -136,6 +136,46 @@ fn only_child(
     }
 }
 
+/// The field of a string test over `expr` (`ViewEq`, `RegexOnce`): a
+/// boolean named `name`, NULL where `expr` is.
+fn string_test_field(
+    expr: &Arc<dyn PhysicalExpr>,
+    name: String,
+    input_schema: &Schema,
+) -> Result<arrow::datatypes::FieldRef> {
+    let nullable = expr.nullable(input_schema)?;
+    Ok(Arc::new(arrow::datatypes::Field::new(
+        name,
+        arrow::datatypes::DataType::Boolean,
+        nullable,
+    )))
+}
+
+/// A string test of one value: `test` of the text, NULL for NULL; an error
+/// naming `what` for a value that is not a string.
+fn string_test_scalar(
+    what: &dyn std::fmt::Display,
+    scalar: datafusion::common::ScalarValue,
+    test: impl Fn(&str) -> bool,
+) -> Result<datafusion::logical_expr::ColumnarValue> {
+    use datafusion::common::ScalarValue;
+    let out = match scalar {
+        ScalarValue::Utf8View(v) | ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) => {
+            v.map(|v| test(&v))
+        }
+        ScalarValue::Null => None,
+        other => {
+            return Err(datafusion::common::DataFusionError::Internal(format!(
+                "{what}: expected a string, got {}",
+                other.data_type()
+            )));
+        }
+    };
+    Ok(datafusion::logical_expr::ColumnarValue::Scalar(
+        ScalarValue::Boolean(out),
+    ))
+}
+
 /// `plan` with the predicate of each `FilterExec` that `wanted` takes
 /// rewritten by `rewrite` (given the filter's input schema); the other
 /// filters and nodes as they were.

@@ -24,7 +24,7 @@ use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::{DataType, FieldRef, Schema};
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{DataFusionError, Result, ScalarValue};
+use datafusion::common::{DataFusionError, Result};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::{ColumnarValue, Operator};
 use datafusion::physical_expr::PhysicalExpr;
@@ -178,12 +178,7 @@ impl fmt::Display for RegexOnce {
 
 impl PhysicalExpr for RegexOnce {
     fn return_field(&self, input_schema: &Schema) -> Result<FieldRef> {
-        let nullable = self.expr.nullable(input_schema)?;
-        Ok(Arc::new(arrow::datatypes::Field::new(
-            self.to_string(),
-            DataType::Boolean,
-            nullable,
-        )))
+        super::string_test_field(&self.expr, self.to_string(), input_schema)
     }
 
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
@@ -215,19 +210,7 @@ impl PhysicalExpr for RegexOnce {
                 ))))
             }
             ColumnarValue::Scalar(scalar) => {
-                let out = match scalar {
-                    ScalarValue::Utf8View(v) | ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) => {
-                        v.map(|v| self.is_match(&v))
-                    }
-                    ScalarValue::Null => None,
-                    other => {
-                        return Err(DataFusionError::Internal(format!(
-                            "{self}: expected a string, got {}",
-                            other.data_type()
-                        )));
-                    }
-                };
-                Ok(ColumnarValue::Scalar(ScalarValue::Boolean(out)))
+                super::string_test_scalar(self, scalar, |v| self.is_match(v))
             }
         }
     }
@@ -263,6 +246,7 @@ mod tests {
     use datafusion::physical_expr::expressions::col;
 
     use super::*;
+    use datafusion::common::ScalarValue;
 
     const TEXTS: [Option<&str>; 9] = [
         Some("/tmp/x"),

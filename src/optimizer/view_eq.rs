@@ -148,12 +148,7 @@ impl fmt::Display for ViewEq {
 
 impl PhysicalExpr for ViewEq {
     fn return_field(&self, input_schema: &Schema) -> Result<FieldRef> {
-        let nullable = self.expr.nullable(input_schema)?;
-        Ok(Arc::new(arrow::datatypes::Field::new(
-            self.to_string(),
-            DataType::Boolean,
-            nullable,
-        )))
+        super::string_test_field(&self.expr, self.to_string(), input_schema)
     }
 
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {
@@ -172,19 +167,7 @@ impl PhysicalExpr for ViewEq {
                 ))))
             }
             ColumnarValue::Scalar(scalar) => {
-                let out = match scalar {
-                    ScalarValue::Utf8View(v) | ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) => {
-                        v.map(|v| (v == self.text) != self.negated)
-                    }
-                    ScalarValue::Null => None,
-                    other => {
-                        return Err(DataFusionError::Internal(format!(
-                            "{self}: expected a string, got {}",
-                            other.data_type()
-                        )));
-                    }
-                };
-                Ok(ColumnarValue::Scalar(ScalarValue::Boolean(out)))
+                super::string_test_scalar(self, scalar, |v| (v == self.text) != self.negated)
             }
         }
     }
