@@ -51,7 +51,7 @@ struct EventsShape {
     /// `@timestamp`'s type as `arrow_cast` names it; `None` without one.
     time_type: Option<String>,
     columns: Option<Vec<(String, DataType)>>,
-    indexes: Option<Vec<crate::esql::Dataset>>,
+    indexes: Option<std::sync::Arc<[crate::esql::Dataset]>>,
 }
 
 /// What `NOW()` is typed as where the data has no `@timestamp`.
@@ -222,7 +222,7 @@ impl Engine {
             .iter()
             .map(|f| (f.name().clone(), f.data_type().clone()))
             .collect();
-        let indexes = self.source.datasets();
+        let indexes = self.source.datasets.clone();
         Ok(EventsShape {
             notes,
             time_type,

@@ -122,6 +122,10 @@ pub struct Source {
     /// With `--index PATTERN=PATH`: the index pattern each file answers, shown
     /// as the column `_index` (see [`Source::open_indexed`]).
     pub index_of: Option<std::collections::HashMap<PathBuf, String>>,
+    /// With `--index`: each pattern, sorted, with the columns of its files'
+    /// schemas (what ES|QL's FROM of that pattern can name); found once, when
+    /// the source opens, for every query translated over it.
+    pub datasets: Option<std::sync::Arc<[crate::esql::Dataset]>>,
 }
 
 /// The column naming the index pattern a row's file was given for.
@@ -376,13 +380,12 @@ impl Source {
         }
         let mut source = Source::from_groups(files, groups)?;
         source.index_of = Some(index_of);
+        source.datasets = source.datasets_of().map(Into::into);
         Ok(source)
     }
 
-    /// With `--index`: each pattern, sorted, with the columns of its files'
-    /// schemas (what ES|QL's FROM of that pattern can name).
-    #[must_use]
-    pub fn datasets(&self) -> Option<Vec<crate::esql::Dataset>> {
+    /// [`Source::datasets`], from the files' patterns and their groups' leaves.
+    fn datasets_of(&self) -> Option<Vec<crate::esql::Dataset>> {
         let index_of = self.index_of.as_ref()?;
         let mut datasets: std::collections::BTreeMap<&str, std::collections::HashSet<String>> =
             index_of
@@ -491,6 +494,7 @@ impl Source {
             skipped_by_date: 0,
             folders_unlisted: 0,
             index_of: None,
+            datasets: None,
         })
     }
 }
