@@ -29,6 +29,7 @@ class Settings:
         spill_fan_in: bool = True,
         hashed_count_distinct: bool = True,
         null_as_false: bool = True,
+        regex_once: bool = True,
         cluster: str | None = None,
     ) -> None: ...
 
