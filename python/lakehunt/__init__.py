@@ -400,6 +400,7 @@ def _settings(
         hashed_count_distinct=not _env_switch("LAKEHUNT_NO_HASHED_COUNT_DISTINCT"),
         null_as_false=not _env_switch("LAKEHUNT_NO_NULL_AS_FALSE"),
         regex_once=not _env_switch("LAKEHUNT_NO_REGEX_ONCE"),
+        shared_tests=not _env_switch("LAKEHUNT_NO_SHARED_TESTS"),
         cluster=cluster,
     )
 

@@ -30,6 +30,7 @@ class Settings:
         hashed_count_distinct: bool = True,
         null_as_false: bool = True,
         regex_once: bool = True,
+        shared_tests: bool = True,
         cluster: str | None = None,
     ) -> None: ...
 

@@ -202,6 +202,7 @@ struct Settings {
     hashed_count_distinct: bool,
     null_as_false: bool,
     regex_once: bool,
+    shared_tests: bool,
     cluster: Option<lakehunt::cluster::ClusterUrl>,
 }
 
@@ -227,6 +228,7 @@ impl Settings {
         hashed_count_distinct = true,
         null_as_false = true,
         regex_once = true,
+        shared_tests = true,
         cluster = None,
     ))]
     fn new(
@@ -247,6 +249,7 @@ impl Settings {
         hashed_count_distinct: bool,
         null_as_false: bool,
         regex_once: bool,
+        shared_tests: bool,
         cluster: Option<&str>,
     ) -> PyResult<Settings> {
         let memory_limit = memory_limit
@@ -295,6 +298,7 @@ impl Settings {
             hashed_count_distinct,
             null_as_false,
             regex_once,
+            shared_tests,
             cluster,
         })
     }
@@ -319,6 +323,7 @@ impl Settings {
             hashed_count_distinct: self.hashed_count_distinct,
             null_as_false: self.null_as_false,
             regex_once: self.regex_once,
+            shared_tests: self.shared_tests,
             settings: vec![],
             stores: self.stores(),
             cluster: self.cluster.clone(),

@@ -402,6 +402,7 @@ impl DataArgs {
             hashed_count_distinct: !env_switch("LAKEHUNT_NO_HASHED_COUNT_DISTINCT"),
             null_as_false: !env_switch("LAKEHUNT_NO_NULL_AS_FALSE"),
             regex_once: !env_switch("LAKEHUNT_NO_REGEX_ONCE"),
+            shared_tests: !env_switch("LAKEHUNT_NO_SHARED_TESTS"),
             settings: datafusion_settings(),
             stores: lakehunt::source::remote::StoreOptions {
                 anonymous: self.anonymous,

@@ -187,8 +187,12 @@ fn tell(
             0 => String::new(),
             n => format!("; {n} met the memory cap beside the others and ran again alone"),
         };
+        let tests = match progress.shared_tests {
+            0 => String::new(),
+            n => format!(", {n} filter tests evaluated there once for the queries that share them"),
+        };
         eprintln!(
-            "sweep: {} query runs read the data through shared scans ({} in all, {:.1} MB read){again}",
+            "sweep: {} query runs read the data through shared scans ({} in all, {:.1} MB read{tests}){again}",
             progress.shared,
             progress.scans,
             progress.read.bytes as f64 / 1e6

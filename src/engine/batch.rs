@@ -84,6 +84,15 @@ impl Prepared {
         plans
     }
 
+    /// Its plans, to rewrite before they run.
+    fn plans_mut(&mut self) -> Vec<&mut Arc<dyn ExecutionPlan>> {
+        let mut plans = vec![&mut self.plan];
+        if let Then::Hunt(_, PreparedChecks::Query(plan, _)) = &mut self.then {
+            plans.push(plan);
+        }
+        plans
+    }
+
     /// Whether it reads through a shared scan.
     #[must_use]
     pub fn shares(&self) -> bool {
@@ -316,6 +325,23 @@ impl SharedRun<'_> {
         self.hubs.iter().map(|h| h.scans().len()).sum()
     }
 
+    /// Lets the shared scans evaluate, once for all of `prepared`, the cheap
+    /// filter tests that several of them have (see
+    /// `crate::optimizer::share_tests`); before [`SharedRun::start`].
+    /// Nothing happens with `shared_tests` off in the engine's options.
+    pub fn share_tests<'p>(
+        &self,
+        prepared: impl IntoIterator<Item = &'p mut Prepared>,
+    ) -> Result<()> {
+        if !self.engine.options.shared_tests || self.hubs.is_empty() {
+            return Ok(());
+        }
+        let mut plans: Vec<&mut Arc<dyn ExecutionPlan>> =
+            prepared.into_iter().flat_map(Prepared::plans_mut).collect();
+        crate::optimizer::share_tests(&mut plans)?;
+        Ok(())
+    }
+
     /// Starts the shared scans; run the prepared queries now, together.
     pub fn start(&self) -> Result<()> {
         self.alone();
@@ -329,6 +355,13 @@ impl SharedRun<'_> {
             hub.start(&state, &task)?;
         }
         Ok(())
+    }
+
+    /// Filter tests that the shared scans evaluate once for several queries
+    /// (see [`SharedRun::share_tests`]).
+    #[must_use]
+    pub fn shared_tests(&self) -> usize {
+        self.hubs.iter().map(|h| h.shared_tests()).sum()
     }
 
     /// What the shared scans have read so far.

@@ -79,6 +79,11 @@ pub struct EngineOptions {
     /// `optimizer`'s regex-once rule). The CLI turns it off with
     /// `LAKEHUNT_NO_REGEX_ONCE=1`.
     pub regex_once: bool,
+    /// In a run of queries that share scans, evaluate the cheap filter tests
+    /// that several of them have once, in their scan (default on; see
+    /// `optimizer`'s shared tests). The CLI turns it off with
+    /// `LAKEHUNT_NO_SHARED_TESTS=1`.
+    pub shared_tests: bool,
     /// DataFusion settings by key (`datafusion.execution.batch_size`,
     /// `"8192"`), applied over lakehunt's own defaults, so they win; then
     /// `batch_size` and `target_partitions`, where given, win over them. The
@@ -113,6 +118,7 @@ impl Default for EngineOptions {
             hashed_count_distinct: true,
             null_as_false: true,
             regex_once: true,
+            shared_tests: true,
             settings: vec![],
             stores: StoreOptions::default(),
             cluster: None,

@@ -8,7 +8,9 @@
 //! before DataFusion's simplifier, whose cast unwrapping would truncate a
 //! timestamp literal. The tap is not a
 //! rule but a logical node with its own planner ([`TapPlanner`]): a hunt's data
-//! checks counted in the hunt's own scan.
+//! checks counted in the hunt's own scan. Nor is [`share_tests`]: it rewrites
+//! the plans of a sweep's queries together, once each is planned, so that
+//! their shared scan evaluates the filter tests they have in common.
 
 mod compact_views;
 mod exact_casts;
@@ -16,6 +18,7 @@ mod list_filter;
 mod null_as_false;
 mod regex_once;
 mod repeated_projections;
+mod shared_tests;
 mod split_scan;
 pub(crate) mod tap;
 mod threshold;
@@ -33,6 +36,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use datafusion::physical_plan::filter::{FilterExec, FilterExecBuilder};
 
 pub(crate) use list_filter::ListFilterExec;
+pub(crate) use shared_tests::share_tests;
 pub(crate) use tap::{TapCounts, TapPlanner, tap_diagnostics};
 pub(crate) use view_eq::ViewEq;
 

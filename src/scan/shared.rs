@@ -21,6 +21,11 @@
 //! twice (a join of the data with itself) is not given shared scans (see
 //! `crate::engine::SharedRun`): it would wait on one side while the other's
 //! queue stayed full.
+//!
+//! Filter tests that several consumers of one scan have can be evaluated by
+//! the scan, once per batch ([`Hub::take_atoms`], chosen by
+//! `crate::optimizer::share_tests`): each such consumer's leaf then gives one
+//! more column, [`SHARED_MASK`], true where all of its shared tests hold.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -28,8 +33,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
-use arrow::array::{AsArray, RecordBatch, RecordBatchOptions};
-use arrow::datatypes::{Schema, SchemaRef};
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions};
+use arrow::compute::prep_null_mask_filter;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use async_trait::async_trait;
 use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
@@ -141,12 +147,16 @@ struct Consumer {
     /// The table's files its filters on partition columns keep (an
     /// `--index` pattern, `key=value` folders).
     files: Vec<usize>,
+    /// Tests of its filters that its scan evaluates once for every query
+    /// sharing them (places in [`HubState::atoms`]), handed to it as one
+    /// column ([`SHARED_MASK`]); none until [`Hub::take_atoms`].
+    atoms: Vec<usize>,
 }
 
 /// One consumer's batches on their way, read by its partitions.
 #[derive(Default)]
 struct Queue {
-    batches: VecDeque<Result<RecordBatch, Arc<DataFusionError>>>,
+    batches: VecDeque<Result<Scanned, Arc<DataFusionError>>>,
     /// Scan partitions still to end (set at start).
     senders: usize,
     started: bool,
@@ -190,7 +200,22 @@ struct HubState {
     consumers: Vec<Consumer>,
     /// One per consumer, in the same order.
     queues: Vec<Queue>,
+    /// Filter tests that several consumers share, over the table's columns
+    /// (see [`Hub::take_atoms`]).
+    atoms: Vec<Arc<dyn PhysicalExpr>>,
 }
+
+/// A batch of a shared scan and the shared tests' results on its rows.
+#[derive(Clone)]
+struct Scanned {
+    batch: RecordBatch,
+    /// Each test of the scan's consumers ([`HubState::atoms`]) and where it
+    /// holds (true, never NULL), or the error evaluating it.
+    masks: Arc<Vec<Mask>>,
+}
+
+/// A shared test ([`HubState::atoms`]) and where it holds on a batch's rows.
+type Mask = (usize, Result<BooleanArray, Arc<DataFusionError>>);
 
 /// The consumers (their places in [`HubState::queues`]) that one scan feeds.
 type Readers = [usize];
@@ -209,7 +234,7 @@ impl HubState {
     }
 
     /// Hands `item` to each of `readers` still reading.
-    fn push(&mut self, readers: &Readers, item: &Result<RecordBatch, Arc<DataFusionError>>) {
+    fn push(&mut self, readers: &Readers, item: &Result<Scanned, Arc<DataFusionError>>) {
         for &i in readers {
             let q = &mut self.queues[i];
             if !q.gone {
@@ -277,6 +302,7 @@ impl Hub {
             bounds,
             limit,
             files,
+            atoms: vec![],
         });
         state.queues.push(Queue {
             readers: self.partitions,
@@ -327,6 +353,7 @@ impl Hub {
             readers,
             columns,
             filters,
+            atoms,
         } in self.groups()
         {
             let readers: Arc<Vec<usize>> = Arc::new(readers);
@@ -363,9 +390,9 @@ impl Hub {
             for j in 0..scan_partitions {
                 streams.push(plan.execute(j, Arc::clone(task))?);
             }
+            let columns = Arc::new(columns);
             {
                 let mut hub = lock(&self.state);
-                let columns = Arc::new(columns);
                 for &i in readers.iter() {
                     let q = &mut hub.queues[i];
                     q.columns = Some(Arc::clone(&columns));
@@ -377,9 +404,15 @@ impl Hub {
                 }
             }
             lock(&self.scans).push(Arc::clone(&plan));
+            let atoms = Arc::new(self.bind_atoms(&atoms, &columns)?);
             for stream in streams {
                 let stream = super::with_named_errors(Arc::clone(&plan), stream);
-                tokio::spawn(drive(Arc::clone(self), Arc::clone(&readers), stream));
+                tokio::spawn(drive(
+                    Arc::clone(self),
+                    Arc::clone(&readers),
+                    Arc::clone(&atoms),
+                    stream,
+                ));
             }
         }
         Ok(())
@@ -415,11 +448,18 @@ impl Hub {
                 columns.sort_unstable();
                 columns.dedup();
                 let filters = hull(&self.table.schema(), &members);
+                let mut atoms: Vec<usize> = members
+                    .iter()
+                    .flat_map(|c| c.atoms.iter().copied())
+                    .collect();
+                atoms.sort_unstable();
+                atoms.dedup();
                 Group {
                     files: files.to_vec(),
                     readers,
                     columns,
                     filters,
+                    atoms,
                 }
             })
             .collect()
@@ -430,6 +470,139 @@ impl Hub {
     pub fn scans(&self) -> Vec<Arc<dyn ExecutionPlan>> {
         lock(&self.scans).clone()
     }
+
+    /// Filter tests its scans evaluate once for several consumers.
+    #[must_use]
+    pub fn shared_tests(&self) -> usize {
+        lock(&self.state).atoms.len()
+    }
+
+    /// Of each consumer's `candidates` (filter tests over the table's
+    /// columns, each true on every row its query keeps), those that another
+    /// consumer reading the same files also has: worth evaluating once in
+    /// their scan. Consumers without any, or without files to read (their
+    /// filters on partition columns keep none of the table's), are left out.
+    pub(crate) fn shared_atoms(
+        &self,
+        candidates: &[(usize, Vec<Arc<dyn PhysicalExpr>>)],
+    ) -> Vec<(usize, Vec<Arc<dyn PhysicalExpr>>)> {
+        let state = lock(&self.state);
+        let files = |consumer: usize| {
+            state
+                .consumers
+                .get(consumer)
+                .map(|c| &c.files)
+                .filter(|files| !files.is_empty())
+        };
+        candidates
+            .iter()
+            .filter(|(consumer, _)| files(*consumer).is_some())
+            .filter_map(|(consumer, atoms)| {
+                let shared: Vec<_> = atoms
+                    .iter()
+                    .filter(|atom| {
+                        candidates.iter().any(|(other, theirs)| {
+                            other != consumer
+                                && files(*other) == files(*consumer)
+                                && theirs.contains(atom)
+                        })
+                    })
+                    .cloned()
+                    .collect();
+                (!shared.is_empty()).then_some((*consumer, shared))
+            })
+            .collect()
+    }
+
+    /// From its start, `consumer`'s scan evaluates `atoms` (over the table's
+    /// columns) once for every consumer that takes them, and hands the
+    /// consumer where all of them hold as its [`SHARED_MASK`] column (see
+    /// [`SharedScanExec::with_mask`]).
+    pub(crate) fn take_atoms(&self, consumer: usize, atoms: &[Arc<dyn PhysicalExpr>]) {
+        let mut state = lock(&self.state);
+        let mut ids = vec![];
+        for atom in atoms {
+            let id = state.atoms.iter().position(|a| a == atom);
+            ids.push(id.unwrap_or_else(|| {
+                state.atoms.push(Arc::clone(atom));
+                state.atoms.len() - 1
+            }));
+        }
+        if let Some(c) = state.consumers.get_mut(consumer) {
+            c.atoms = ids;
+        }
+    }
+
+    /// The shared tests `atoms` over a scan's batches of the table's `columns`.
+    fn bind_atoms(
+        &self,
+        atoms: &[usize],
+        columns: &[usize],
+    ) -> datafusion::common::Result<Vec<(usize, Arc<dyn PhysicalExpr>)>> {
+        let state = lock(&self.state);
+        atoms
+            .iter()
+            .map(|&id| {
+                let atom = state
+                    .atoms
+                    .get(id)
+                    .ok_or_else(|| DataFusionError::Internal(format!("no shared test {id}")))?;
+                let bound = Arc::clone(atom)
+                    .transform(|e| {
+                        let Some(column) = e.downcast_ref::<Column>() else {
+                            return Ok(Transformed::no(e));
+                        };
+                        let place = columns
+                            .iter()
+                            .position(|&c| c == column.index())
+                            .ok_or_else(|| {
+                                DataFusionError::Internal(format!(
+                                    "the shared scan lacks column {}",
+                                    column.name()
+                                ))
+                            })?;
+                        Ok(Transformed::yes(
+                            Arc::new(Column::new(column.name(), place)) as Arc<dyn PhysicalExpr>,
+                        ))
+                    })?
+                    .data;
+                Ok((id, bound))
+            })
+            .collect()
+    }
+}
+
+/// The name of the column that a consumer's scan adds where it takes shared
+/// tests: true where all of them hold.
+pub(crate) const SHARED_MASK: &str = "__lakehunt_shared_tests";
+
+/// Whether `schema`'s last column is the [`SHARED_MASK`].
+pub(crate) fn ends_in_mask(schema: &Schema) -> bool {
+    schema
+        .fields()
+        .last()
+        .is_some_and(|f| f.name() == SHARED_MASK)
+}
+
+/// Where each of `atoms` holds on `batch` (NULL as false).
+fn masks(atoms: &[(usize, Arc<dyn PhysicalExpr>)], batch: &RecordBatch) -> Vec<Mask> {
+    let mask = |atom: &Arc<dyn PhysicalExpr>| -> datafusion::common::Result<BooleanArray> {
+        let value = atom.evaluate(batch)?.into_array(batch.num_rows())?;
+        let Some(holds) = value.as_boolean_opt() else {
+            return Err(DataFusionError::Internal(format!(
+                "a shared test is not a boolean: {atom}"
+            )));
+        };
+        Ok(if holds.null_count() > 0 {
+            prep_null_mask_filter(holds)
+        } else {
+            holds.clone()
+        })
+    };
+    atoms
+        .iter()
+        .map(|(id, atom)| (*id, mask(atom).map_err(Arc::new)))
+        .collect()
 }
 
 /// One shared scan to start: the files it reads, the consumers it feeds,
@@ -439,6 +612,8 @@ struct Group {
     readers: Vec<usize>,
     columns: Vec<usize>,
     filters: Vec<Expr>,
+    /// The shared tests its readers take ([`HubState::atoms`]).
+    atoms: Vec<usize>,
 }
 
 /// The bounds every consumer's rows meet: per timestamp column and side, the
@@ -528,7 +703,12 @@ fn with_value(literal: &ScalarValue, v: i64) -> Option<ScalarValue> {
 
 /// One partition of a shared scan: reads while its readers' queues have
 /// room, and hands each batch to each of them.
-async fn drive(hub: Arc<Hub>, readers: Arc<Vec<usize>>, mut stream: SendableRecordBatchStream) {
+async fn drive(
+    hub: Arc<Hub>,
+    readers: Arc<Vec<usize>>,
+    atoms: Arc<Vec<(usize, Arc<dyn PhysicalExpr>)>>,
+    mut stream: SendableRecordBatchStream,
+) {
     loop {
         let go = loop {
             let notified = hub.space.notified();
@@ -546,10 +726,15 @@ async fn drive(hub: Arc<Hub>, readers: Arc<Vec<usize>>, mut stream: SendableReco
         if !go {
             break;
         }
-        let next = stream.next().await;
+        let next = stream.next().await.map(|item| {
+            item.map(|batch| Scanned {
+                masks: Arc::new(masks(&atoms, &batch)),
+                batch,
+            })
+        });
         let mut state = lock(&hub.state);
         match next {
-            Some(Ok(batch)) => state.push(&readers, &Ok(batch)),
+            Some(Ok(scanned)) => state.push(&readers, &Ok(scanned)),
             Some(Err(e)) => {
                 state.push(&readers, &Err(Arc::new(e)));
                 break;
@@ -609,7 +794,22 @@ impl DisplayAs for SharedScanExec {
             "SharedScanExec: scan {} of a shared scan, projection=[{}]",
             self.consumer.id,
             names.join(", ")
-        )
+        )?;
+        if self.masked() {
+            let state = lock(&self.hub.state);
+            let tests: Vec<String> = state
+                .consumers
+                .get(self.consumer.id)
+                .map(|c| {
+                    c.atoms
+                        .iter()
+                        .map(|&i| state.atoms[i].to_string())
+                        .collect()
+                })
+                .unwrap_or_default();
+            write!(f, ", shared tests=[{}]", tests.join(", "))?;
+        }
+        Ok(())
     }
 }
 
@@ -618,6 +818,50 @@ impl SharedScanExec {
     #[must_use]
     pub fn hub(&self) -> &Arc<Hub> {
         &self.hub
+    }
+
+    /// Its place among the hub's consumers.
+    pub(crate) fn consumer(&self) -> usize {
+        self.consumer.id
+    }
+
+    /// The table's columns it gives, in its order.
+    pub(crate) fn table_columns(&self) -> Vec<usize> {
+        lock(&self.hub.state)
+            .consumers
+            .get(self.consumer.id)
+            .map(|c| c.projection.clone())
+            .unwrap_or_default()
+    }
+
+    /// Whether its last column is the [`SHARED_MASK`].
+    pub(crate) fn masked(&self) -> bool {
+        ends_in_mask(&self.schema)
+    }
+
+    /// The same scan with one more column, [`SHARED_MASK`]: where each test
+    /// its consumer takes from the hub holds ([`Hub::take_atoms`]).
+    pub(crate) fn with_mask(&self) -> Arc<SharedScanExec> {
+        let mut fields: Vec<_> = self.schema.fields().iter().cloned().collect();
+        if !self.masked() {
+            fields.push(Arc::new(Field::new(SHARED_MASK, DataType::Boolean, false)));
+        }
+        let schema = Arc::new(Schema::new_with_metadata(
+            fields,
+            self.schema.metadata().clone(),
+        ));
+        let properties = PlanProperties::new(
+            EquivalenceProperties::new(Arc::clone(&schema)),
+            self.properties.partitioning.clone(),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        );
+        Arc::new(SharedScanExec {
+            hub: Arc::clone(&self.hub),
+            consumer: Arc::clone(&self.consumer),
+            schema,
+            properties: Arc::new(properties),
+        })
     }
 }
 
@@ -697,11 +941,14 @@ struct View {
     predicate: Option<Arc<dyn PhysicalExpr>>,
     /// Its columns' places in the scan's batch.
     places: Vec<usize>,
+    /// The shared tests it takes ([`HubState::atoms`]), where its output
+    /// has the [`SHARED_MASK`].
+    atoms: Option<Vec<usize>>,
 }
 
 /// An item of a queue, and the table columns of the scan's batches.
 type Item = (
-    Result<RecordBatch, Arc<DataFusionError>>,
+    Result<Scanned, Arc<DataFusionError>>,
     Option<Arc<Vec<usize>>>,
 );
 
@@ -757,17 +1004,26 @@ impl SharedStream {
             .iter()
             .map(|&i| place(i))
             .collect::<datafusion::common::Result<_>>()?;
-        Ok(View { predicate, places })
+        let atoms = ends_in_mask(&self.schema).then(|| consumer.atoms.clone());
+        Ok(View {
+            predicate,
+            places,
+            atoms,
+        })
     }
 
-    /// `batch` of the shared scan as this consumer's scan gives it.
-    fn apply(&self, view: &View, batch: &RecordBatch) -> datafusion::common::Result<RecordBatch> {
+    /// `scanned` of the shared scan as this consumer's scan gives it.
+    fn apply(&self, view: &View, scanned: &Scanned) -> datafusion::common::Result<RecordBatch> {
+        let batch = &scanned.batch;
         // Its own columns first: filtering copies only what it reads.
-        let columns = view
+        let mut columns: Vec<ArrayRef> = view
             .places
             .iter()
             .map(|&i| Arc::clone(batch.column(i)))
             .collect();
+        if let Some(atoms) = &view.atoms {
+            columns.push(Arc::new(mask_of(atoms, scanned)?));
+        }
         let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
         let own = RecordBatch::try_new_with_options(Arc::clone(&self.schema), columns, &options)?;
         let Some(predicate) = &view.predicate else {
@@ -815,6 +1071,26 @@ impl SharedStream {
     }
 }
 
+/// Where all of `atoms` hold on `scanned`'s rows.
+fn mask_of(atoms: &[usize], scanned: &Scanned) -> datafusion::common::Result<BooleanArray> {
+    let mut all: Option<BooleanArray> = None;
+    for id in atoms {
+        let Some((_, holds)) = scanned.masks.iter().find(|(i, _)| i == id) else {
+            return Err(DataFusionError::Internal(format!(
+                "the shared scan did not evaluate shared test {id}"
+            )));
+        };
+        let holds = holds
+            .as_ref()
+            .map_err(|e| DataFusionError::Shared(Arc::clone(e)))?;
+        all = Some(match all {
+            None => holds.clone(),
+            Some(all) => arrow::compute::and(&all, holds)?,
+        });
+    }
+    Ok(all.unwrap_or_else(|| BooleanArray::from(vec![true; scanned.batch.num_rows()])))
+}
+
 impl Stream for SharedStream {
     type Item = datafusion::common::Result<RecordBatch>;
 
@@ -832,8 +1108,8 @@ impl Stream for SharedStream {
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
             };
-            let batch = match item {
-                Ok(batch) => batch,
+            let scanned = match item {
+                Ok(scanned) => scanned,
                 Err(e) => return Poll::Ready(Some(Err(DataFusionError::Shared(e)))),
             };
             if this.view.is_none() {
@@ -850,7 +1126,7 @@ impl Stream for SharedStream {
             let Some(view) = &this.view else {
                 continue;
             };
-            let mut out = match this.apply(view, &batch) {
+            let mut out = match this.apply(view, &scanned) {
                 Ok(out) => out,
                 Err(e) => return Poll::Ready(Some(Err(e))),
             };
@@ -898,6 +1174,7 @@ mod tests {
             bounds,
             limit: None,
             files: vec![],
+            atoms: vec![],
         }
     }
 

@@ -258,6 +258,9 @@ pub struct SweepProgress {
     pub shared: usize,
     /// Shared scans started (one per dataset and window).
     pub scans: usize,
+    /// Filter tests that those scans evaluated once for the several queries
+    /// that have them (counted once for each table and window).
+    pub shared_tests: usize,
     /// Query runs that met the memory cap beside the others and ran again
     /// alone.
     pub again: usize,
@@ -666,8 +669,10 @@ async fn run_window(
             }
         }
     }
+    run.share_tests(ready.iter_mut().map(|(_, _, p)| &mut p.plans))?;
     run.start()?;
     sweep.state.scans += run.scans();
+    sweep.state.shared_tests += run.shared_tests();
     sweep.state.shared += ready.iter().filter(|(_, _, p)| p.plans.shares()).count();
     // Queries that share scans run together, or the shared scan would wait
     // for the ones not yet started; the others one at a time.

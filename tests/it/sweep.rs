@@ -645,6 +645,118 @@ fn queries_over_indexes_share_one_scan_per_dataset() {
     assert_eq!(total(5), total(0) + total(3));
 }
 
+/// Filter tests that several queries have are evaluated once in their shared
+/// scan, and each query finds what it finds with its own tests: tests NULL
+/// where a dataset lacks the field, negated, in lists, on lower case, beside
+/// tests that stay the query's own (regular expressions, lists of values,
+/// tests after STATS), in queries over one dataset, over two, and in a
+/// window narrower than the others'.
+#[test]
+fn queries_sharing_filter_tests_find_what_each_finds_with_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&lakehunt(&[
+        "sample",
+        "--rows",
+        "20000",
+        "--rows-per-file",
+        "5000",
+        "--as-of",
+        AS_OF,
+        "--processes",
+        "--out",
+        data.to_str().unwrap(),
+    ]));
+    let network = "FROM logs-endpoint.events.network-*";
+    let process = "FROM logs-endpoint.events.process-*";
+    let both = "FROM logs-endpoint.events.network-*, logs-endpoint.events.process-*";
+    let windows = r#"host.os.family == "windows""#;
+    let queries = [
+        format!(
+            "{network} | WHERE {windows} AND event.action == \"disconnect_received\" | STATS b = SUM(source.bytes) BY host.name | SORT host.name"
+        ),
+        format!(
+            "{network} | WHERE {windows} AND NOT event.action == \"disconnect_received\" | STATS n = COUNT(*) BY event.action | SORT event.action"
+        ),
+        format!(
+            "{network} | WHERE @timestamp > NOW() - 6 hours AND {windows} AND destination.port IN (443, 80) | STATS n = COUNT(*) BY destination.port | SORT destination.port"
+        ),
+        format!(
+            "{process} | WHERE {windows} AND event.type == \"start\" AND TO_LOWER(process.name) LIKE \"*.exe\" | STATS n = COUNT(*) BY process.name | SORT n DESC, process.name | LIMIT 20"
+        ),
+        format!(
+            "{process} | WHERE {windows} AND TO_LOWER(process.name) LIKE \"*.exe\" AND process.command_line RLIKE \".*-[a-z].*\" | STATS n = COUNT(*) | WHERE n > 0"
+        ),
+        format!(
+            "{process} | WHERE {windows} AND process.parent.name IS NOT NULL | STATS n = COUNT(*) BY process.parent.name | WHERE n >= 2 | SORT process.parent.name"
+        ),
+        format!(
+            "{both} | WHERE {windows} AND process.parent.name IS NULL | STATS n = COUNT(*) BY event.action | SORT event.action"
+        ),
+        format!("{both} | WHERE {windows} | STATS n = COUNT(*), hosts = COUNT_DISTINCT(host.name)"),
+    ];
+    let lib = dir.path().join("hunting/endpoint/queries");
+    write_library(&lib, &queries);
+    let indexes = [
+        format!(
+            "logs-endpoint.events.network-*={}/part-*.parquet",
+            data.display()
+        ),
+        format!(
+            "logs-endpoint.events.process-*={}/processes-*.parquet",
+            data.display()
+        ),
+    ];
+    let sweep = |out: &Path, env: Option<&str>, extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            "--library",
+            lib.parent().unwrap().parent().unwrap().to_str().unwrap(),
+            "--as-of",
+            AS_OF,
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        for index in &indexes {
+            args.extend(["--index", index.as_str()]);
+        }
+        args.extend(extra);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
+        command.args(&args);
+        if let Some(switch) = env {
+            command.env(switch, "1");
+        }
+        let done = command.output().unwrap();
+        ok(&done);
+        String::from_utf8_lossy(&done.stderr).into_owned()
+    };
+    let (shared, plain, own) = (
+        dir.path().join("shared"),
+        dir.path().join("plain"),
+        dir.path().join("own"),
+    );
+    let said = sweep(&shared, None, &[]);
+    // Each table, network and process events: `host.os.family` (every
+    // query) and the two `_index` tests of the patterns (one pattern, both);
+    // `TO_LOWER(process.name) LIKE` of two process queries. Not the tests of
+    // one query, nor those of list fields (`event.type`), whose warning
+    // counters must see only their own query's rows.
+    assert!(
+        said.contains(", 7 filter tests evaluated there once for the queries that share them"),
+        "{said}"
+    );
+    let said = sweep(&plain, Some("LAKEHUNT_NO_SHARED_TESTS"), &[]);
+    assert!(!said.contains("filter tests"), "{said}");
+    sweep(&own, None, &["--no-shared-scan"]);
+    for i in 0..queries.len() {
+        let file = format!("endpoint/q{i}__1.parquet");
+        let mine = rows(shared.join(&file).to_str().unwrap());
+        assert!(mine.lines().count() > 1, "{file} has findings: {mine}");
+        assert_eq!(mine, rows(plain.join(&file).to_str().unwrap()), "{file}");
+        assert_eq!(mine, rows(own.join(&file).to_str().unwrap()), "{file}");
+    }
+}
+
 /// A query of one `--index` pattern over a field only another dataset has
 /// is skipped, naming the field: Elasticsearch refuses it as an unknown
 /// column. Named beside that dataset's pattern, it runs.
