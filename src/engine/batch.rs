@@ -223,8 +223,8 @@ impl Engine {
         as_of: i64,
         runtime: Option<&Arc<RuntimeEnv>>,
     ) -> Result<Prepared> {
-        let (sql, counts) = self.esql_sql(query, as_of).await?;
-        let df = self.ctx.sql_with_options(&sql, super::read_only()).await?;
+        let (session, sql, counts) = self.esql_sql(query, as_of).await?;
+        let df = session.sql_with_options(&sql, super::read_only()).await?;
         let (schema, plan, task) = physical(df, runtime).await?;
         Ok(Prepared {
             schema,
@@ -552,5 +552,33 @@ mod tests {
         let distinct: std::collections::HashSet<String> = expected.iter().map(text).collect();
         assert_eq!(distinct.len(), 3, "three windows, three counts");
         assert!(late.run().await.is_ok());
+    }
+
+    /// Two ES|QL queries translated before either is planned, as a sweep's
+    /// queries planned on several threads may be: each counts its own
+    /// warnings. Each registered its counters in the engine's one session,
+    /// and the first, planned after the second registered, counted into the
+    /// second's.
+    #[tokio::test]
+    async fn issue_23_queries_planned_at_once_count_their_own_warnings() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path()).await;
+        let as_of = 1_768_478_400_000_000_000;
+        let warns =
+            "FROM logs-* | WHERE TO_INTEGER(destination.address) IS NULL | STATS n = COUNT(*)";
+        let quiet = "FROM logs-* | STATS n = COUNT(*)";
+        let (first, first_sql, first_counts) = engine.esql_sql(warns, as_of).await.unwrap();
+        let (second, second_sql, second_counts) = engine.esql_sql(quiet, as_of).await.unwrap();
+        for (session, sql) in [(first, first_sql), (second, second_sql)] {
+            let df = session
+                .sql_with_options(&sql, crate::engine::read_only())
+                .await
+                .unwrap();
+            df.collect().await.unwrap();
+        }
+        let warned = first_counts.warnings();
+        assert_eq!(warned.len(), 1, "{warned:?}");
+        assert!(warned[0].message.contains("do not convert"), "{warned:?}");
+        assert!(second_counts.warnings().is_empty());
     }
 }

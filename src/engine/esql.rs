@@ -3,6 +3,7 @@
 
 use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
+use datafusion::prelude::SessionContext;
 use lakehunt_udfs::esql_warnings::EsqlWarnings;
 
 use super::{Engine, ScanStats, Table, Warning, collect, collect_observed};
@@ -58,9 +59,17 @@ struct EventsShape {
 const NO_TIME_TYPE: &str = "Timestamp(Millisecond, Some(\"UTC\"))";
 
 impl Engine {
-    /// The SQL an ES|QL query becomes over this session's `events`, and the
-    /// counters of its warnings (registered afresh in the session).
-    pub(super) async fn esql_sql(&self, query: &str, as_of: i64) -> Result<(String, EsqlCounts)> {
+    /// The SQL an ES|QL query becomes over this session's `events`, the
+    /// counters of its warnings, and the session to plan it in: this one's
+    /// state with those counters registered. Its own, so that queries
+    /// planned at once (a sweep's) each count into their own counters: in
+    /// the engine's session, one registered after another's and before that
+    /// one was planned took its warnings.
+    pub(super) async fn esql_sql(
+        &self,
+        query: &str,
+        as_of: i64,
+    ) -> Result<(SessionContext, String, EsqlCounts)> {
         // ROW reads no index: no `events`, no time.
         let shape = if crate::esql::reads_no_index(query) {
             // No columns, but the tables (policies, lookups) are at hand.
@@ -83,8 +92,10 @@ impl Engine {
                 lookups: &self.lookups_for(query).await?,
             },
         )?;
-        let counters = EsqlWarnings::register(&self.ctx);
+        let session = SessionContext::new_with_state(self.ctx.state());
+        let counters = EsqlWarnings::register(&session);
         Ok((
+            session,
             sql,
             EsqlCounts {
                 counters,
@@ -364,9 +375,9 @@ impl Engine {
         as_of: i64,
         observe: &mut (dyn FnMut(ScanStats) + Send),
     ) -> Result<(Table, Vec<Warning>)> {
-        let (sql, warnings) = self.esql_sql(query, as_of).await?;
+        let (session, sql, warnings) = self.esql_sql(query, as_of).await?;
         let (table, _) = collect_observed(
-            self.ctx.sql_with_options(&sql, super::read_only()).await?,
+            session.sql_with_options(&sql, super::read_only()).await?,
             ScanStats::default(),
             observe,
         )
@@ -382,15 +393,15 @@ impl Engine {
         query: &str,
         as_of: i64,
     ) -> Result<(datafusion::execution::SendableRecordBatchStream, EsqlCounts)> {
-        let (sql, warnings) = self.esql_sql(query, as_of).await?;
-        let df = self.ctx.sql_with_options(&sql, super::read_only()).await?;
+        let (session, sql, warnings) = self.esql_sql(query, as_of).await?;
+        let df = session.sql_with_options(&sql, super::read_only()).await?;
         Ok((super::execute(df).await?, warnings))
     }
 
     /// The SQL an ES|QL query becomes here, and DataFusion's optimized plan of it.
     pub async fn esql_explain(&self, query: &str, as_of: i64) -> Result<String> {
-        let (sql, _) = self.esql_sql(query, as_of).await?;
-        let frame = self.ctx.sql_with_options(&sql, super::read_only()).await?;
+        let (session, sql, _) = self.esql_sql(query, as_of).await?;
+        let frame = session.sql_with_options(&sql, super::read_only()).await?;
         let plan = frame.clone().into_optimized_plan()?;
         let physical = frame.create_physical_plan().await?;
         Ok(format!(
