@@ -1,30 +1,34 @@
 //! Filter tests that several of a sweep's queries share, evaluated once.
 //!
-//! A library's hunts test the same fields for the same values: 45 of
-//! Elastic's queries over endpoint events keep `host.os.type == "linux"`, 34
-//! `host.os.family == "windows"`, 19 `event.action == "exec"`. With one shared
-//! scan (`crate::scan::SharedTable`) each query still evaluated each test on
-//! every row of the scan. [`share_tests`] runs over the plans of a shared run
-//! before its scans start: it takes each filter's predicate apart into its
-//! tests (its `AND`s, and `IS TRUE` where a filter drops NULL as it drops
-//! false), follows each test down to the shared scan under the filter through
-//! nodes that only compute columns or drop rows, and where another query over
-//! the same files has the same test (over the table's columns), the scan
-//! evaluates it once per batch for all of them. Each such query's scan then
-//! gives one more column ([`SHARED_MASK`]), where all of its shared tests
-//! hold; the projections above pass it up, its lowest filter tests it first,
-//! and the filters drop the tests it stands for.
+//! A library's hunts test the same fields for the same values: of Elastic's
+//! 84 queries over endpoint events, 45 keep `host.os.type == "linux"`, 34
+//! `host.os.family == "windows"`, 19 `event.action == "exec"`. With one
+//! shared scan (`crate::scan::SharedTable`) each query still evaluated each
+//! test on every row of the scan. [`share_tests`] runs over the plans of a
+//! shared run before its scans start: it takes each filter's predicate apart
+//! into its tests (its `AND`s, and `IS TRUE` where a filter drops NULL as it
+//! drops false), follows each test down to the shared scan under the filter
+//! through nodes that only compute columns or drop rows, and where another
+//! query over the same files has the same test (over the table's columns),
+//! the scan evaluates it once per batch for all of them. Each such query's
+//! scan then gives one more column ([`SHARED_MASK`]), where all of its shared
+//! tests hold; the projections above pass it up, its lowest filter tests it
+//! first, and the filters drop the tests it stands for. The same rows pass.
 //!
 //! Only tests that cannot fail, count nothing and are cheap enough to
-//! evaluate on every row are shared: comparisons, `IN` lists, `LIKE`, `IS
-//! NULL` and `CIDR_MATCH` against constant ranges, of columns, struct fields,
-//! their lower or upper case and constants. The scan evaluates them on every
-//! row, where a query would have evaluated them only on the rows its earlier
-//! tests keep. Regular expressions stay each query's own (not measured); a
-//! conversion can fail on a row the query's own tests would have dropped
-//! first; and ES|QL's warning counters (`esql_mv_check`, under every test of
-//! a list field) must see only the rows their query evaluates. A plan that
-//! cannot be rewritten keeps its own tests.
+//! evaluate on every row are shared: comparisons, `IN` constant lists, `LIKE`
+//! constant patterns, `IS NULL` and `CIDR_MATCH` against constant ranges, of
+//! columns, struct fields, their lower or upper case and constants. The scan
+//! evaluates them on every row, where a query may have evaluated them only on
+//! the rows its earlier tests keep. Regular expressions stay each query's own
+//! (not measured); a conversion can fail on a row the query's own tests would
+//! have dropped first. A filter that calls a volatile function (ES|QL's
+//! warning counters: `esql_mv_check` under each comparison of a list field,
+//! failed conversions, overflows) keeps its tests and the rows they see, and
+//! so do the filters above it and above a projection that calls one: the
+//! counters count the rows they are evaluated on, as in the query run alone.
+//! So does a filter above a row limit. A plan that cannot be rewritten keeps
+//! its own tests.
 //!
 //! Off: `LAKEHUNT_NO_SHARED_TESTS=1` (or `EngineOptions::shared_tests`).
 
@@ -32,7 +36,7 @@ use std::sync::Arc;
 
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::{DataFusionError, Result};
-use datafusion::logical_expr::Operator;
+use datafusion::logical_expr::{Operator, Volatility};
 use datafusion::physical_expr::expressions::{
     BinaryExpr, Column, InListExpr, IsNotNullExpr, IsNullExpr, LikeExpr, Literal, NotExpr,
 };
@@ -61,7 +65,7 @@ pub(crate) fn share_tests(plans: &mut [&mut Arc<dyn ExecutionPlan>]) -> Result<(
     let mut candidates: Candidates = vec![];
     for plan in plans.iter() {
         plan.apply(|node| {
-            if let Some(filter) = filter_of(node) {
+            if let Some(filter) = filter_of(node).filter(|f| movable(f)) {
                 for test in tests_of(filter.predicate()) {
                     if let Some((test, scan)) = cheap_on_scan(&test, filter.input()) {
                         add(&mut candidates, scan, test);
@@ -166,7 +170,9 @@ fn tests_of(predicate: &Arc<dyn PhysicalExpr>) -> Vec<Arc<dyn PhysicalExpr>> {
 /// `test`, over `input`'s output, as a test over the table's columns of the
 /// shared scan under `input`, with that scan: where the test is cheap and
 /// cannot fail, and every node down to the scan only computes columns of
-/// its rows or drops rows.
+/// its rows or drops rows, the filters among them [`movable`] and without a
+/// row limit (rows that the test drops below one would let others through),
+/// the projections among them calling no volatile function.
 fn cheap_on_scan<'a>(
     test: &Arc<dyn PhysicalExpr>,
     input: &'a Arc<dyn ExecutionPlan>,
@@ -187,6 +193,11 @@ fn cheap_on_scan<'a>(
         }
         if let Some(projection) = node.downcast_ref::<ProjectionExec>() {
             let exprs = projection.expr();
+            // A counter computed here would count fewer rows once the test
+            // drops them below it.
+            if exprs.iter().any(|p| counts(&p.expr)) {
+                return None;
+            }
             expr = substitute(&expr, |column| {
                 exprs.get(column.index()).map(|p| Arc::clone(&p.expr))
             })?;
@@ -195,6 +206,9 @@ fn cheap_on_scan<'a>(
             }
             node = projection.input();
         } else if let Some(filter) = filter_of(node) {
+            if filter.fetch().is_some() || !movable(filter) {
+                return None;
+            }
             if let Some(projection) = filter.projection() {
                 let schema = filter.input().schema();
                 expr = substitute(&expr, |column| {
@@ -233,10 +247,11 @@ fn substitute(
         .map(|t| t.data)
 }
 
-/// Whether `expr` is made only of comparisons, `IN` lists, `LIKE`, `IS NULL`,
-/// `NOT`, `AND`, `OR` and `CIDR_MATCH` against constant ranges, of columns,
-/// struct fields, their lower or upper case and constants: never failing,
-/// counting nothing, and cheap enough to evaluate on every row.
+/// Whether `expr` is made only of comparisons, `IN` constant lists, `LIKE`
+/// constant patterns, `IS NULL`, `NOT`, `AND`, `OR` and `CIDR_MATCH` against
+/// constant ranges, of columns, struct fields, their lower or upper case and
+/// constants: never failing, counting nothing, and cheap enough to evaluate
+/// on every row.
 fn cheap(expr: &Arc<dyn PhysicalExpr>) -> bool {
     let this = if let Some(binary) = expr.downcast_ref::<BinaryExpr>() {
         use Operator::{And, Eq, Gt, GtEq, IsDistinctFrom, IsNotDistinctFrom, Lt, LtEq, NotEq, Or};
@@ -249,25 +264,45 @@ fn cheap(expr: &Arc<dyn PhysicalExpr>) -> bool {
             "get_field" | "lower" | "upper" => true,
             // Ranges that are constants, parsed when the plan was made: an
             // address that is not one gives NULL, never an error.
-            "cidr_match" => function
-                .args()
-                .iter()
-                .skip(1)
-                .all(|range| range.downcast_ref::<Literal>().is_some()),
+            "cidr_match" => function.args().iter().skip(1).all(is_literal),
             _ => false,
         }
+    } else if let Some(in_list) = expr.downcast_ref::<InListExpr>() {
+        in_list.list().iter().all(is_literal)
+    } else if let Some(like) = expr.downcast_ref::<LikeExpr>() {
+        // A pattern of each row's own would be compiled on every row.
+        is_literal(like.pattern())
     } else {
         expr.downcast_ref::<Column>().is_some()
-            || expr.downcast_ref::<Literal>().is_some()
+            || is_literal(expr)
             || expr.downcast_ref::<NotExpr>().is_some()
             || expr.downcast_ref::<IsNullExpr>().is_some()
             || expr.downcast_ref::<IsNotNullExpr>().is_some()
-            || expr.downcast_ref::<InListExpr>().is_some()
-            || expr.downcast_ref::<LikeExpr>().is_some()
             || expr.downcast_ref::<ViewEq>().is_some()
             || expr.downcast_ref::<NullAsFalse>().is_some()
     };
     this && expr.children().into_iter().all(cheap)
+}
+
+fn is_literal(expr: &Arc<dyn PhysicalExpr>) -> bool {
+    expr.downcast_ref::<Literal>().is_some()
+}
+
+/// Whether `expr` calls a volatile function: ES|QL's warning counters
+/// (`esql_mv_check`, `esql_converted`, ...), which count the rows they are
+/// evaluated on.
+fn counts(expr: &Arc<dyn PhysicalExpr>) -> bool {
+    expr.downcast_ref::<ScalarFunctionExpr>()
+        .is_some_and(|f| f.fun().signature().volatility == Volatility::Volatile)
+        || expr.children().into_iter().any(counts)
+}
+
+/// Whether the scan may evaluate the tests of `filter` and its lowest filter
+/// drop the rows where they fail, before the rest of its predicate and of
+/// the filters between: `filter` calls no volatile function ([`counts`]: a
+/// counter would count fewer rows).
+fn movable(filter: &FilterExec) -> bool {
+    !counts(filter.predicate())
 }
 
 fn reads_a_column(expr: &Arc<dyn PhysicalExpr>) -> bool {
@@ -319,11 +354,12 @@ fn rewrite(
     };
     let input = filter.input();
     let rest = without(filter.predicate(), &|test| {
-        cheap_on_scan(test, input).is_some_and(|(test, scan)| {
-            chosen
-                .of(scan.hub(), scan.consumer())
-                .is_some_and(|tests| tests.contains(&test))
-        })
+        movable(filter)
+            && cheap_on_scan(test, input).is_some_and(|(test, scan)| {
+                chosen
+                    .of(scan.hub(), scan.consumer())
+                    .is_some_and(|tests| tests.contains(&test))
+            })
     });
     let mut builder = FilterExecBuilder::from(filter);
     if ends_in_mask(input) {
@@ -461,8 +497,8 @@ mod tests {
     }
 
     /// Comparisons of fields with constants are shared; a regular
-    /// expression, a conversion, a function that counts ES|QL warnings and
-    /// `CIDR_MATCH` against a column's ranges are not.
+    /// expression, a conversion and `LIKE` against a column's patterns are
+    /// not.
     #[test]
     fn only_tests_that_cannot_fail_or_count_are_shared() {
         use datafusion::physical_expr::expressions::{CastExpr, NotExpr};
@@ -486,6 +522,17 @@ mod tests {
             Arc::new(Literal::new(ScalarValue::Utf8(Some("x.*".into())))),
         ));
         assert!(!cheap(&regex));
+        let like = |pattern: Arc<dyn PhysicalExpr>| -> Arc<dyn PhysicalExpr> {
+            Arc::new(LikeExpr::new(
+                false,
+                false,
+                Arc::new(Column::new("s", 1)),
+                pattern,
+            ))
+        };
+        let text = ScalarValue::Utf8(Some("%.exe".into()));
+        assert!(cheap(&like(Arc::new(Literal::new(text)))));
+        assert!(!cheap(&like(Arc::new(Column::new("p", 2)))));
         // A constant is no test of the data.
         let constant: Arc<dyn PhysicalExpr> =
             Arc::new(Literal::new(ScalarValue::Boolean(Some(true))));

@@ -391,6 +391,9 @@ impl Hub {
                 streams.push(plan.execute(j, Arc::clone(task))?);
             }
             let columns = Arc::new(columns);
+            // Before the queues are started: a query whose tests cannot be
+            // bound must not wait on a scan that never runs.
+            let atoms = Arc::new(self.bind_atoms(&atoms, &columns)?);
             {
                 let mut hub = lock(&self.state);
                 for &i in readers.iter() {
@@ -404,7 +407,6 @@ impl Hub {
                 }
             }
             lock(&self.scans).push(Arc::clone(&plan));
-            let atoms = Arc::new(self.bind_atoms(&atoms, &columns)?);
             for stream in streams {
                 let stream = super::with_named_errors(Arc::clone(&plan), stream);
                 tokio::spawn(drive(
@@ -803,7 +805,7 @@ impl DisplayAs for SharedScanExec {
                 .map(|c| {
                     c.atoms
                         .iter()
-                        .map(|&i| state.atoms[i].to_string())
+                        .filter_map(|&i| state.atoms.get(i).map(ToString::to_string))
                         .collect()
                 })
                 .unwrap_or_default();

@@ -646,11 +646,11 @@ fn queries_over_indexes_share_one_scan_per_dataset() {
 }
 
 /// Filter tests that several queries have are evaluated once in their shared
-/// scan, and each query finds what it finds with its own tests: tests NULL
-/// where a dataset lacks the field, negated, in lists, on lower case, beside
-/// tests that stay the query's own (regular expressions, lists of values,
-/// tests after STATS), in queries over one dataset, over two, and in a
-/// window narrower than the others'.
+/// scan, and each query finds what it finds with its own tests, with the same
+/// warnings: shared tests beside tests that stay each query's own (a regular
+/// expression, a list field, a conversion that warns), under NOT, in lists,
+/// on lower case, NULL where a dataset lacks the field, in a window, in
+/// queries over one dataset and over two; on two partitions and on one.
 #[test]
 fn queries_sharing_filter_tests_find_what_each_finds_with_its_own() {
     let dir = tempfile::tempdir().unwrap();
@@ -667,34 +667,7 @@ fn queries_sharing_filter_tests_find_what_each_finds_with_its_own() {
         "--out",
         data.to_str().unwrap(),
     ]));
-    let network = "FROM logs-endpoint.events.network-*";
-    let process = "FROM logs-endpoint.events.process-*";
-    let both = "FROM logs-endpoint.events.network-*, logs-endpoint.events.process-*";
-    let windows = r#"host.os.family == "windows""#;
-    let queries = [
-        format!(
-            "{network} | WHERE {windows} AND event.action == \"disconnect_received\" | STATS b = SUM(source.bytes) BY host.name | SORT host.name"
-        ),
-        format!(
-            "{network} | WHERE {windows} AND NOT event.action == \"disconnect_received\" | STATS n = COUNT(*) BY event.action | SORT event.action"
-        ),
-        format!(
-            "{network} | WHERE @timestamp > NOW() - 6 hours AND {windows} AND destination.port IN (443, 80) | STATS n = COUNT(*) BY destination.port | SORT destination.port"
-        ),
-        format!(
-            "{process} | WHERE {windows} AND event.type == \"start\" AND TO_LOWER(process.name) LIKE \"*.exe\" | STATS n = COUNT(*) BY process.name | SORT n DESC, process.name | LIMIT 20"
-        ),
-        format!(
-            "{process} | WHERE {windows} AND TO_LOWER(process.name) LIKE \"*.exe\" AND process.command_line RLIKE \".*-[a-z].*\" | STATS n = COUNT(*) | WHERE n > 0"
-        ),
-        format!(
-            "{process} | WHERE {windows} AND process.parent.name IS NOT NULL | STATS n = COUNT(*) BY process.parent.name | WHERE n >= 2 | SORT process.parent.name"
-        ),
-        format!(
-            "{both} | WHERE {windows} AND process.parent.name IS NULL | STATS n = COUNT(*) BY event.action | SORT event.action"
-        ),
-        format!("{both} | WHERE {windows} | STATS n = COUNT(*), hosts = COUNT_DISTINCT(host.name)"),
-    ];
+    let queries = sharing_queries();
     let lib = dir.path().join("hunting/endpoint/queries");
     write_library(&lib, &queries);
     let indexes = [
@@ -707,54 +680,148 @@ fn queries_sharing_filter_tests_find_what_each_finds_with_its_own() {
             data.display()
         ),
     ];
+    let library = lib.parent().unwrap().parent().unwrap();
     let sweep = |out: &Path, env: Option<&str>, extra: &[&str]| {
-        let mut args = vec![
-            "sweep",
-            "--library",
-            lib.parent().unwrap().parent().unwrap().to_str().unwrap(),
-            "--as-of",
-            AS_OF,
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        for index in &indexes {
-            args.extend(["--index", index.as_str()]);
-        }
-        args.extend(extra);
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
-        command.args(&args);
-        if let Some(switch) = env {
-            command.env(switch, "1");
-        }
-        let done = command.output().unwrap();
-        ok(&done);
-        String::from_utf8_lossy(&done.stderr).into_owned()
+        sweep_indexes(library, &indexes, out, env, extra)
     };
-    let (shared, plain, own) = (
-        dir.path().join("shared"),
-        dir.path().join("plain"),
-        dir.path().join("own"),
-    );
-    let said = sweep(&shared, None, &[]);
-    // Each table, network and process events: `host.os.family` (every
-    // query) and the two `_index` tests of the patterns (one pattern, both);
-    // `TO_LOWER(process.name) LIKE` of two process queries. Not the tests of
-    // one query, nor those of list fields (`event.type`), whose warning
-    // counters must see only their own query's rows.
-    assert!(
-        said.contains(", 7 filter tests evaluated there once for the queries that share them"),
-        "{said}"
-    );
-    let said = sweep(&plain, Some("LAKEHUNT_NO_SHARED_TESTS"), &[]);
-    assert!(!said.contains("filter tests"), "{said}");
-    sweep(&own, None, &["--no-shared-scan"]);
-    for i in 0..queries.len() {
-        let file = format!("endpoint/q{i}__1.parquet");
-        let mine = rows(shared.join(&file).to_str().unwrap());
-        assert!(mine.lines().count() > 1, "{file} has findings: {mine}");
-        assert_eq!(mine, rows(plain.join(&file).to_str().unwrap()), "{file}");
-        assert_eq!(mine, rows(own.join(&file).to_str().unwrap()), "{file}");
+    for partitions in ["2", "1"] {
+        let at = |name: &str| dir.path().join(format!("{name}-{partitions}"));
+        let (shared, plain, own) = (at("shared"), at("plain"), at("own"));
+        let said = sweep(&shared, None, &["--target-partitions", partitions]);
+        // Each table, network and process events: `host.os.family` and the
+        // `_index` tests of one pattern and of both; the network events'
+        // `event.action` test, alone and under NOT, and the port list; the
+        // process events' lower-case `LIKE` and `IS NOT NULL`. Not the tests
+        // of one query, those of list fields (`event.type`), the regular
+        // expression nor the conversion.
+        assert!(
+            said.contains(", 11 filter tests evaluated there once for the queries that share them"),
+            "{said}"
+        );
+        let said = sweep(
+            &plain,
+            Some("LAKEHUNT_NO_SHARED_TESTS"),
+            &["--target-partitions", partitions],
+        );
+        assert!(!said.contains("filter tests"), "{said}");
+        sweep(
+            &own,
+            None,
+            &["--no-shared-scan", "--target-partitions", partitions],
+        );
+        for i in 0..queries.len() {
+            let file = format!("endpoint/q{i}__1.parquet");
+            let mine = rows(shared.join(&file).to_str().unwrap());
+            assert!(mine.lines().count() > 1, "{file} has findings: {mine}");
+            assert_eq!(mine, rows(plain.join(&file).to_str().unwrap()), "{file}");
+            assert_eq!(mine, rows(own.join(&file).to_str().unwrap()), "{file}");
+        }
+        let counted = warnings(&shared);
+        // The conversion of addresses that are no numbers warns.
+        assert!(
+            counted["endpoint/queries/q3.toml"]
+                .as_array()
+                .is_some_and(|w| !w.is_empty()),
+            "{counted:?}"
+        );
+        assert_eq!(counted, warnings(&plain));
+        assert_eq!(counted, warnings(&own));
     }
+}
+
+/// The queries of `queries_sharing_filter_tests_find_what_each_finds_with_its_own`.
+fn sharing_queries() -> Vec<String> {
+    let network = "FROM logs-endpoint.events.network-*";
+    let process = "FROM logs-endpoint.events.process-*";
+    let both = "FROM logs-endpoint.events.network-*, logs-endpoint.events.process-*";
+    let windows = r#"host.os.family == "windows""#;
+    let disconnect = r#"event.action == "disconnect_received""#;
+    let exe = r#"TO_LOWER(process.name) LIKE "*.exe""#;
+    vec![
+        format!(
+            "{network} | WHERE {windows} AND {disconnect} | STATS b = SUM(source.bytes) BY host.name | SORT host.name"
+        ),
+        format!(
+            "{network} | WHERE {windows} AND NOT {disconnect} | STATS n = COUNT(*) BY event.action | SORT event.action"
+        ),
+        format!(
+            "{network} | WHERE @timestamp > NOW() - 6 hours AND NOT {disconnect} AND destination.port IN (443, 80) | STATS n = COUNT(*) BY destination.port | SORT destination.port"
+        ),
+        format!(
+            "{network} | WHERE TO_INTEGER(destination.address) IS NULL AND {windows} AND destination.port IN (443, 80) | STATS n = COUNT(*)"
+        ),
+        format!(
+            "{network} | WHERE {disconnect} | STATS n = COUNT(*) BY host.name | SORT n DESC, host.name | LIMIT 3"
+        ),
+        format!(
+            "{process} | WHERE {windows} AND event.type == \"start\" AND {exe} | STATS n = COUNT(*) BY process.name | SORT n DESC, process.name | LIMIT 20"
+        ),
+        format!(
+            "{process} | WHERE {windows} AND {exe} AND process.command_line RLIKE \".*-[a-z].*\" | STATS n = COUNT(*) | WHERE n > 0"
+        ),
+        format!(
+            "{process} | WHERE {windows} AND process.parent.name IS NOT NULL | STATS n = COUNT(*) BY process.parent.name | WHERE n >= 2 | SORT process.parent.name"
+        ),
+        format!(
+            "{process} | WHERE process.parent.name IS NOT NULL AND process.name != \"cmd.exe\" | STATS n = COUNT(*) BY host.name | SORT host.name"
+        ),
+        format!(
+            "{both} | WHERE {windows} AND process.parent.name IS NULL | STATS n = COUNT(*) BY event.action | SORT event.action"
+        ),
+        format!("{both} | WHERE {windows} | STATS n = COUNT(*), hosts = COUNT_DISTINCT(host.name)"),
+        format!(
+            "{network} | WHERE {windows} | EVAL p = TO_INTEGER(destination.address) | WHERE {disconnect} AND p IS NULL | STATS n = COUNT(*)"
+        ),
+    ]
+}
+
+/// `lakehunt sweep` of `library` over `indexes` (`PATTERN=PATH`) into `out`,
+/// with `extra` flags and the `env` switch on: its stderr.
+fn sweep_indexes(
+    library: &Path,
+    indexes: &[String],
+    out: &Path,
+    env: Option<&str>,
+    extra: &[&str],
+) -> String {
+    let mut args = vec![
+        "sweep",
+        "--library",
+        library.to_str().unwrap(),
+        "--as-of",
+        AS_OF,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    for index in indexes {
+        args.extend(["--index", index.as_str()]);
+    }
+    args.extend(extra);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lakehunt"));
+    command.args(&args);
+    if let Some(switch) = env {
+        command.env(switch, "1");
+    }
+    let done = command.output().unwrap();
+    ok(&done);
+    String::from_utf8_lossy(&done.stderr).into_owned()
+}
+
+/// Each query's warnings in the summary of the sweep into `out`, by its file.
+fn warnings(out: &Path) -> std::collections::BTreeMap<String, Value> {
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    summary["hunts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["file"].as_str().unwrap().to_owned(),
+                h["warnings"].clone(),
+            )
+        })
+        .collect()
 }
 
 /// A query of one `--index` pattern over a field only another dataset has
