@@ -581,4 +581,85 @@ mod tests {
         assert!(warned[0].message.contains("do not convert"), "{warned:?}");
         assert!(second_counts.warnings().is_empty());
     }
+
+    /// Of three queries with one test in common, the two whose filter
+    /// counts no ES|QL warning take it from the shared scan; the one whose
+    /// filter converts (and counts what does not convert) keeps it. Each
+    /// finds what it finds alone, with the warnings it has without shared
+    /// tests.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_filter_that_counts_warnings_keeps_its_tests() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path()).await;
+        let windows = "host.os.family == \"windows\"";
+        let queries = [
+            format!(
+                "FROM logs-* | WHERE {windows} AND destination.port == 443 | STATS n = COUNT(*)"
+            ),
+            format!("FROM logs-* | WHERE {windows} AND source.bytes > 1000 | STATS n = COUNT(*)"),
+            format!(
+                "FROM logs-* | WHERE TO_INTEGER(destination.address) IS NULL AND {windows} | STATS n = COUNT(*)"
+            ),
+        ];
+        let mut alone = vec![];
+        for query in &queries {
+            let (table, _) = engine
+                .esql_observed(query, AS_OF, &mut |_| {})
+                .await
+                .unwrap();
+            alone.push(crate::output::render_table(&table).unwrap());
+        }
+        let (masked, tests, shared) = shared_run(&engine, &queries, true).await;
+        assert_eq!(masked, [true, true, false]);
+        assert_eq!(tests, 1);
+        let (masked, tests, plain) = shared_run(&engine, &queries, false).await;
+        assert_eq!((masked, tests), (vec![false; 3], 0));
+        assert_eq!(shared, plain);
+        let rows: Vec<String> = shared.into_iter().map(|(rows, _)| rows).collect();
+        assert_eq!(rows, alone);
+        assert!(!plain[2].1.is_empty(), "the conversion warns");
+    }
+
+    /// The sample's end (see [`engine`]).
+    const AS_OF: i64 = 1_768_478_400_000_000_000;
+
+    /// `queries` run together over shared scans, with the tests they share
+    /// taken from the scan or not: which plans take some, how many tests the
+    /// scans evaluate, and each query's rows and warnings.
+    async fn shared_run(
+        engine: &Engine,
+        queries: &[String],
+        share: bool,
+    ) -> (Vec<bool>, usize, Vec<(String, Vec<String>)>) {
+        let run = engine.share_scans().unwrap();
+        let mut prepared = vec![];
+        for query in queries {
+            prepared.push(run.prepare_esql(query, AS_OF).await.unwrap());
+        }
+        if share {
+            run.share_tests(prepared.iter_mut()).unwrap();
+        }
+        let masked = prepared
+            .iter()
+            .map(|p| {
+                datafusion::physical_plan::displayable(p.plans()[0].as_ref())
+                    .indent(false)
+                    .to_string()
+                    .contains(crate::scan::SHARED_MASK)
+            })
+            .collect();
+        let tests = run.shared_tests();
+        run.start().unwrap();
+        // Together: the shared scan waits for each query's queue.
+        let ran = futures::future::join_all(prepared.into_iter().map(Prepared::run)).await;
+        let out = ran
+            .into_iter()
+            .map(|ran| {
+                let (table, warnings) = ran.unwrap();
+                let rows = crate::output::render_table(&table).unwrap();
+                (rows, warnings.into_iter().map(|w| w.message).collect())
+            })
+            .collect();
+        (masked, tests, out)
+    }
 }

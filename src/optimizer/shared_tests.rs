@@ -7,13 +7,14 @@
 //! test on every row of the scan. [`share_tests`] runs over the plans of a
 //! shared run before its scans start: it takes each filter's predicate apart
 //! into its tests (its `AND`s, and `IS TRUE` where a filter drops NULL as it
-//! drops false), follows each test down to the shared scan under the filter
-//! through nodes that only compute columns or drop rows, and where another
-//! query over the same files has the same test (over the table's columns),
-//! the scan evaluates it once per batch for all of them. Each such query's
-//! scan then gives one more column ([`SHARED_MASK`]), where all of its shared
-//! tests hold; the projections above pass it up, its lowest filter tests it
-//! first, and the filters drop the tests it stands for. The same rows pass.
+//! drops false), follows each test of a query's lowest filter down to the
+//! shared scan under it through nodes that only compute columns, and where
+//! another query over the same files has the same test (over the table's
+//! columns), the scan evaluates it once per batch for all of them. Each such
+//! query's scan then gives one more column ([`SHARED_MASK`]), where all of
+//! its shared tests hold; the projections above pass it up, and the filter
+//! tests it first in place of the tests it stands for. The same rows pass,
+//! in the same batches.
 //!
 //! Only tests that cannot fail, count nothing and are cheap enough to
 //! evaluate on every row are shared: comparisons, `IN` constant lists, `LIKE`
@@ -24,11 +25,11 @@
 //! (not measured); a conversion can fail on a row the query's own tests would
 //! have dropped first. A filter that calls a volatile function (ES|QL's
 //! warning counters: `esql_mv_check` under each comparison of a list field,
-//! failed conversions, overflows) keeps its tests and the rows they see, and
-//! so do the filters above it and above a projection that calls one: the
-//! counters count the rows they are evaluated on, as in the query run alone.
-//! So does a filter above a row limit. A plan that cannot be rewritten keeps
-//! its own tests.
+//! failed conversions, overflows) keeps its tests: its counters count the
+//! rows they are evaluated on, and `AND` evaluates its right side on fewer
+//! rows where its left is false on most. Filters above the lowest keep
+//! theirs (see [`cheap_on_scan`]). A plan that cannot be rewritten keeps its
+//! own tests.
 //!
 //! Off: `LAKEHUNT_NO_SHARED_TESTS=1` (or `EngineOptions::shared_tests`).
 
@@ -170,9 +171,12 @@ fn tests_of(predicate: &Arc<dyn PhysicalExpr>) -> Vec<Arc<dyn PhysicalExpr>> {
 /// `test`, over `input`'s output, as a test over the table's columns of the
 /// shared scan under `input`, with that scan: where the test is cheap and
 /// cannot fail, and every node down to the scan only computes columns of
-/// its rows or drops rows, the filters among them [`movable`] and without a
-/// row limit (rows that the test drops below one would let others through),
-/// the projections among them calling no volatile function.
+/// its rows or passes them on (projections, repartitions). Not through
+/// another filter: only the lowest filter's tests are taken, so that it
+/// gives the same rows in the same batches, and every node above it,
+/// counters included, sees what it saw (the tests of a filter above would
+/// drop rows below it, changing its batches, where a counter decides by a
+/// batch's share of rows whether to evaluate every row).
 fn cheap_on_scan<'a>(
     test: &Arc<dyn PhysicalExpr>,
     input: &'a Arc<dyn ExecutionPlan>,
@@ -193,11 +197,6 @@ fn cheap_on_scan<'a>(
         }
         if let Some(projection) = node.downcast_ref::<ProjectionExec>() {
             let exprs = projection.expr();
-            // A counter computed here would count fewer rows once the test
-            // drops them below it.
-            if exprs.iter().any(|p| counts(&p.expr)) {
-                return None;
-            }
             expr = substitute(&expr, |column| {
                 exprs.get(column.index()).map(|p| Arc::clone(&p.expr))
             })?;
@@ -205,18 +204,6 @@ fn cheap_on_scan<'a>(
                 return None;
             }
             node = projection.input();
-        } else if let Some(filter) = filter_of(node) {
-            if filter.fetch().is_some() || !movable(filter) {
-                return None;
-            }
-            if let Some(projection) = filter.projection() {
-                let schema = filter.input().schema();
-                expr = substitute(&expr, |column| {
-                    let index = *projection.get(column.index())?;
-                    Some(Arc::new(Column::new(schema.field(index).name(), index)) as _)
-                })?;
-            }
-            node = filter.input();
         } else if let Some(repartition) = node.downcast_ref::<RepartitionExec>() {
             node = repartition.input();
         } else if let Some(cooperative) = node.downcast_ref::<CooperativeExec>() {
@@ -297,10 +284,9 @@ fn counts(expr: &Arc<dyn PhysicalExpr>) -> bool {
         || expr.children().into_iter().any(counts)
 }
 
-/// Whether the scan may evaluate the tests of `filter` and its lowest filter
-/// drop the rows where they fail, before the rest of its predicate and of
-/// the filters between: `filter` calls no volatile function ([`counts`]: a
-/// counter would count fewer rows).
+/// Whether the scan may evaluate the tests of `filter` and `filter` drop the
+/// rows where they fail before the rest of its predicate: it calls no
+/// volatile function ([`counts`]: a counter would count fewer rows).
 fn movable(filter: &FilterExec) -> bool {
     !counts(filter.predicate())
 }
