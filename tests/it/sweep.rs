@@ -539,19 +539,7 @@ fn queries_sharing_one_scan_find_what_each_finds_with_its_own() {
 #[test]
 fn queries_over_indexes_share_one_scan_per_dataset() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    ok(&lakehunt(&[
-        "sample",
-        "--rows",
-        "20000",
-        "--rows-per-file",
-        "5000",
-        "--as-of",
-        AS_OF,
-        "--processes",
-        "--out",
-        data.to_str().unwrap(),
-    ]));
+    let data = endpoint_sample(dir.path());
     let network = "FROM logs-endpoint.events.network-*";
     let process = "FROM logs-endpoint.events.process-*";
     let queries = [
@@ -654,19 +642,7 @@ fn queries_over_indexes_share_one_scan_per_dataset() {
 #[test]
 fn queries_sharing_filter_tests_find_what_each_finds_with_its_own() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    ok(&lakehunt(&[
-        "sample",
-        "--rows",
-        "20000",
-        "--rows-per-file",
-        "5000",
-        "--as-of",
-        AS_OF,
-        "--processes",
-        "--out",
-        data.to_str().unwrap(),
-    ]));
+    let data = endpoint_sample(dir.path());
     let queries = sharing_queries();
     let lib = dir.path().join("hunting/endpoint/queries");
     write_library(&lib, &queries);
@@ -773,6 +749,25 @@ fn sharing_queries() -> Vec<String> {
             "{network} | WHERE {windows} | EVAL p = TO_INTEGER(destination.address) | WHERE {disconnect} AND p IS NULL | STATS n = COUNT(*)"
         ),
     ]
+}
+
+/// 20,000 sample network events with their processes, in `dir/data`, in
+/// files of 5,000.
+fn endpoint_sample(dir: &Path) -> std::path::PathBuf {
+    let data = dir.join("data");
+    ok(&lakehunt(&[
+        "sample",
+        "--rows",
+        "20000",
+        "--rows-per-file",
+        "5000",
+        "--as-of",
+        AS_OF,
+        "--processes",
+        "--out",
+        data.to_str().unwrap(),
+    ]));
+    data
 }
 
 /// `lakehunt sweep` of `library` over `indexes` (`PATTERN=PATH`) into `out`,
