@@ -301,8 +301,9 @@ fn ends_in_mask(plan: &Arc<dyn ExecutionPlan>) -> bool {
 }
 
 /// One step of the rewrite, bottom up: a scan with chosen tests gives the
-/// mask (noted in `masked`), projections pass it up, the lowest filter tests
-/// it first, and each filter drops the chosen tests of its scan.
+/// mask (noted in `masked`), projections pass it up, and the lowest filter
+/// tests it first in place of those tests (no filter above has any: see
+/// [`cheap_on_scan`]).
 fn rewrite(
     node: Arc<dyn ExecutionPlan>,
     chosen: &Chosen,
