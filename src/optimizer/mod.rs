@@ -180,6 +180,22 @@ fn string_test_scalar(
     ))
 }
 
+/// A rewrite of one expression, given its input schema.
+type ExprRewrite = fn(Arc<dyn PhysicalExpr>, &Schema) -> Result<Transformed<Arc<dyn PhysicalExpr>>>;
+
+/// `plan` with each expression of each `FilterExec` predicate rewritten by
+/// `rewrite` (given the filter's input schema), bottom up.
+fn rewrite_filter_exprs(
+    plan: Arc<dyn ExecutionPlan>,
+    rewrite: ExprRewrite,
+) -> Result<Arc<dyn ExecutionPlan>> {
+    rewrite_filters(
+        plan,
+        |_| true,
+        |predicate, schema| predicate.transform_up(|expr| rewrite(expr, schema)),
+    )
+}
+
 /// `plan` with the predicate of each `FilterExec` that `wanted` takes
 /// rewritten by `rewrite` (given the filter's input schema); the other
 /// filters and nodes as they were.

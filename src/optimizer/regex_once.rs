@@ -23,7 +23,7 @@ use std::sync::Arc;
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::buffer::BooleanBuffer;
 use arrow::datatypes::{DataType, FieldRef, Schema};
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DataFusionError, Result};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::{ColumnarValue, Operator};
@@ -44,11 +44,7 @@ impl PhysicalOptimizerRule for RegexOnceRule {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        super::rewrite_filters(
-            plan,
-            |_| true,
-            |predicate, schema| predicate.transform_up(|expr| rewrite(expr, schema)),
-        )
+        super::rewrite_filter_exprs(plan, rewrite)
     }
 
     fn name(&self) -> &'static str {

@@ -339,38 +339,30 @@ fn rewrite(
         }
         return Ok(Transformed::no(node));
     };
+    // Only the lowest filter, right above the scan's mask, has tests to
+    // drop: [`cheap_on_scan`] follows no test through another filter.
     let input = filter.input();
+    if !ends_in_mask(input) {
+        return Ok(Transformed::no(node));
+    }
+    let movable = movable(filter);
     let rest = without(filter.predicate(), &|test| {
-        movable(filter)
+        movable
             && cheap_on_scan(test, input).is_some_and(|(test, scan)| {
                 chosen
                     .of(scan.hub(), scan.consumer())
                     .is_some_and(|tests| tests.contains(&test))
             })
     });
-    let mut builder = FilterExecBuilder::from(filter);
-    if ends_in_mask(input) {
-        let fields = input.schema().fields().len();
-        let mask: Arc<dyn PhysicalExpr> = Arc::new(Column::new(SHARED_MASK, fields - 1));
-        let predicate = match rest {
-            Some(rest) => Arc::new(BinaryExpr::new(mask, Operator::And, rest)) as _,
-            None => mask,
-        };
-        builder = builder.with_predicate(predicate);
-        if filter.projection().is_none() {
-            builder = builder.apply_projection(Some((0..fields - 1).collect()))?;
-        }
-    } else {
-        match rest {
-            Some(rest) if Arc::ptr_eq(&rest, filter.predicate()) => {
-                return Ok(Transformed::no(node));
-            }
-            Some(rest) => builder = builder.with_predicate(rest),
-            None => {
-                let yes = datafusion::common::ScalarValue::Boolean(Some(true));
-                builder = builder.with_predicate(Arc::new(Literal::new(yes)));
-            }
-        }
+    let fields = input.schema().fields().len();
+    let mask: Arc<dyn PhysicalExpr> = Arc::new(Column::new(SHARED_MASK, fields - 1));
+    let predicate = match rest {
+        Some(rest) => Arc::new(BinaryExpr::new(mask, Operator::And, rest)) as _,
+        None => mask,
+    };
+    let mut builder = FilterExecBuilder::from(filter).with_predicate(predicate);
+    if filter.projection().is_none() {
+        builder = builder.apply_projection(Some((0..fields - 1).collect()))?;
     }
     let rebuilt = builder.build()?;
     Ok(Transformed::yes(

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch, StringViewArray};
 use arrow::datatypes::{DataType, FieldRef, Schema};
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::config::ConfigOptions;
 use datafusion::logical_expr::{ColumnarValue, Operator};
@@ -42,11 +42,7 @@ impl PhysicalOptimizerRule for ViewEqRule {
         plan: Arc<dyn ExecutionPlan>,
         _config: &ConfigOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        super::rewrite_filters(
-            plan,
-            |_| true,
-            |predicate, schema| predicate.transform_up(|expr| rewrite(expr, schema)),
-        )
+        super::rewrite_filter_exprs(plan, rewrite)
     }
 
     fn name(&self) -> &'static str {
@@ -242,6 +238,7 @@ pub(crate) fn eq_views(array: &StringViewArray, text: &[u8], negated: bool) -> B
 mod tests {
     use super::*;
     use arrow::array::StringViewBuilder;
+    use datafusion::common::tree_node::TreeNode;
     use datafusion::physical_plan::filter::FilterExec;
 
     /// The oracle: each row compared as Rust strings.
