@@ -44,10 +44,11 @@
 //!
 //! The exec holds its input compacted, in memory up to [`HOLD_IN_MEMORY`] (or
 //! a quarter of the memory limit, if less). Past that it spills: what it
-//! holds and every later row go to a spill file with their key hashes, each
-//! value added into a fixed sketch on the way, and the file is read back,
-//! filtered by the sketch, when the input ends. Its memory then stays the
-//! same whatever the archive's size (see [`Prune::spill_rest`]).
+//! holds and every later row go to a spill file, their key hashes to a
+//! second one, each value added into a fixed sketch on the way. When the
+//! input ends the hashes are read back, and of the rows only the batches
+//! that hold a row the sketch keeps. Its memory then stays the same whatever
+//! the archive's size (see [`Prune::spill_rest`] and [`spill`]).
 //!
 //! The exec needs one input partition (it puts a `CoalescePartitionsExec`
 //! under itself where there are several): the scan and the filters below still
@@ -58,10 +59,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, BooleanArray, RecordBatch, RecordBatchOptions, UInt64Array};
+use arrow::array::{ArrayRef, AsArray, BooleanArray, RecordBatch};
 use arrow::buffer::BooleanBuffer;
 use arrow::compute::{cast, filter_record_batch};
-use arrow::datatypes::{DataType, Field, Int64Type, Schema, UInt64Type};
+use arrow::datatypes::{DataType, Int64Type, UInt64Type};
 use datafusion::common::hash_utils::{RandomState, create_hashes};
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::common::utils::memory::RecordBatchMemoryCounter;
@@ -89,7 +90,6 @@ use datafusion::physical_plan::metrics::{
 };
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::repartition::RepartitionExec;
-use datafusion::physical_plan::spill::SpillManager;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, Distribution, ExecutionPlan, ExecutionPlanProperties,
@@ -100,6 +100,9 @@ use futures::{StreamExt, TryStreamExt, future};
 use lakehunt_udfs::common::pack_bits;
 
 use super::compact_views::compact_batch;
+use spill::{Spill, SpillTo};
+
+mod spill;
 
 /// The aggregates whose sum is bounded by the sum of their positive values.
 const SUMS: [&str; 2] = ["sum", "checked_sum"];
@@ -616,16 +619,13 @@ impl ExecutionPlan for ThresholdExec {
             MemoryLimit::Infinite | MemoryLimit::Unknown => usize::MAX,
         };
         let runtime = context.runtime_env();
-        let spill = (self.spill && runtime.disk_manager.tmp_files_enabled()).then(|| {
-            let input = self.input.schema();
-            let mut fields = input.fields().to_vec();
-            fields.push(Arc::new(Field::new(HASH_COLUMN, DataType::UInt64, false)));
-            let schema = Schema::new_with_metadata(fields, input.metadata().clone());
-            SpillManager::new(
-                Arc::clone(&runtime),
-                SpillMetrics::new(&self.metrics, partition),
-                Arc::new(schema),
-            )
+        let spill = (self.spill && runtime.disk_manager.tmp_files_enabled()).then(|| SpillTo {
+            disk: Arc::clone(&runtime.disk_manager),
+            schema: self.input.schema(),
+            metrics: SpillMetrics::new(&self.metrics, partition),
+            batches: MetricBuilder::new(&self.metrics).counter("spill_batches", partition),
+            batches_read: MetricBuilder::new(&self.metrics)
+                .counter("spill_batches_read", partition),
         });
         let max_held = if spill.is_some() {
             (limit / 4).min(HOLD_IN_MEMORY)
@@ -664,8 +664,8 @@ struct Prune {
     /// The most the held batches may take in memory: [`HOLD_IN_MEMORY`] or a
     /// quarter of the memory limit where spilling, else half the limit.
     max_held: usize,
-    /// Writes and reads what is held past `max_held` (`None`: no spilling).
-    spill: Option<SpillManager>,
+    /// Where what is held past `max_held` is written (`None`: no spilling).
+    spill: Option<SpillTo>,
     /// Threads for building and reading the sketch.
     threads: usize,
     baseline: BaselineMetrics,
@@ -733,14 +733,16 @@ impl Prune {
             let room = self.reservation.size() + held_batch.size <= self.max_held;
             if !room || self.reservation.try_grow(held_batch.size).is_err() {
                 timer.done();
-                if let Some(spill) = self.spill.clone() {
+                if let Some(to) = &self.spill
+                    && let Some(file) = Spill::create(to)?
+                {
                     // The held batches leave memory for the file; the
                     // sketch takes their place.
                     let held_bytes = self.reservation.size();
                     self.reservation.free();
                     if let Some(sketch) = self.spill_sketch() {
                         held.push(held_batch);
-                        return self.spill_rest(&spill, held, sketch, input, negative).await;
+                        return self.spill_rest(file, held, sketch, input, negative).await;
                     }
                     self.reservation.grow(held_bytes);
                 }
@@ -812,29 +814,23 @@ impl Prune {
     }
 
     /// Where the input outgrows memory: writes `held` and the rest of the
-    /// input to a spill file, each row with its key hash, adding every value
-    /// into `sketch` on the way; once the input ends, reads the file back and
-    /// yields the rows whose bound reaches the threshold. Memory stays at the
+    /// input to `file`, each row with its key hash, adding every value into
+    /// `sketch` on the way; once the input ends, reads back the rows whose
+    /// bound reaches the threshold (see [`spill`]). Memory stays at the
     /// sketch and a batch or two, whatever the input's size. The sketch is
     /// fixed before the input's size is known: one pass, no second level.
     async fn spill_rest(
         self,
-        manager: &SpillManager,
+        mut file: Spill,
         held: Vec<Held>,
         mut sketch: Sketch,
         mut input: SendableRecordBatchStream,
         mut negative: i128,
     ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
         self.buckets.add(sketch.width());
-        let mut file = manager.create_in_progress_file("ThresholdExec")?;
-        let schema = Arc::clone(manager.schema());
         let mut write = |batch: &RecordBatch, hashes: Vec<u64>, values: &ArrayRef| {
             sketch.add(&hashes, values);
-            let mut columns = batch.columns().to_vec();
-            columns.push(Arc::new(UInt64Array::from(hashes)));
-            let options = RecordBatchOptions::new().with_row_count(Some(batch.num_rows()));
-            let batch = RecordBatch::try_new_with_options(Arc::clone(&schema), columns, &options)?;
-            file.append_batch(&batch).map(drop)
+            file.append(batch, hashes)
         };
         let timer = self.baseline.elapsed_compute().timer();
         for h in held {
@@ -848,9 +844,6 @@ impl Prune {
             write(&batch, hashes, &values)?;
         }
         drop(input);
-        let Some(spilled) = file.finish()? else {
-            return Ok(stream::empty().boxed());
-        };
         // A group could leave the BIGINT range through its negative values.
         let keep_all = negative < i128::from(i64::MIN);
         if keep_all {
@@ -862,33 +855,10 @@ impl Prune {
             baseline,
             ..
         } = self;
-        let time = baseline.clone();
-        let read = manager.read_spill_as_stream(spilled, None)?;
-        // Every column but the hash, the last.
-        let hash = manager.schema().fields().len() - 1;
-        let columns: Vec<usize> = (0..hash).collect();
-        let kept = read.try_filter_map(move |batch| {
-            let _timer = time.elapsed_compute().timer();
-            // The sketch's memory stays reserved until the file is read.
-            let _reserved = &reservation;
-            let hashes = batch.column(hash).as_primitive::<UInt64Type>().clone();
-            let batch = batch.project(&columns);
-            let out = batch.map_err(Into::into).and_then(|batch| {
-                if keep_all {
-                    return Ok(Some(batch));
-                }
-                let keep = pack_bits(hashes.values(), |mixed| sketch.bound(mixed) >= threshold);
-                if keep.count_set_bits() == 0 {
-                    return Ok(None);
-                }
-                Ok(Some(filter_record_batch(
-                    &batch,
-                    &BooleanArray::new(keep, None),
-                )?))
-            });
-            future::ready(out)
-        });
-        Ok(kept.map(move |b| b.record_output(&baseline)).boxed())
+        // The sketch's memory stays reserved until the file is read.
+        let keep = (!keep_all).then_some(move |mixed| sketch.bound(mixed) >= threshold);
+        let read = file.read_kept(keep, baseline.elapsed_compute().clone(), reservation)?;
+        Ok(read.map(move |b| b.record_output(&baseline)).boxed())
     }
 
     /// Passes on the held batches, each filtered by its mask where there are
@@ -1075,9 +1045,6 @@ const HOLD_IN_MEMORY: usize = 64 << 20;
 /// at 100M events (54 of 3.8M rows kept), for 145 at 1B (10K of 38M).
 const SPILL_WIDTH: usize = 1 << 18;
 
-/// The spill file's column for each row's mixed key hash.
-const HASH_COLUMN: &str = "lakehunt_threshold_hash";
-
 impl Sketch {
     /// The width [`Sketch::new`] gives for `width`.
     fn width_for(width: usize) -> usize {
@@ -1189,7 +1156,7 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    use arrow::array::{Int32Array, Int64Array, StringArray};
+    use arrow::array::{Int32Array, Int64Array, RecordBatchOptions, StringArray, UInt64Array};
     use arrow::datatypes::{Field, Schema};
     use datafusion::datasource::MemTable;
     use datafusion::execution::memory_pool::FairSpillPool;
@@ -1291,6 +1258,9 @@ mod tests {
         pruned: Option<(usize, usize, usize)>,
         /// The rows the threshold exec spilled.
         spilled: usize,
+        /// The batches it spilled, and those it read back.
+        batches_written: usize,
+        batches_read: usize,
     }
 
     /// Runs `sql` over `data` as table `t`, the sketch at most `max_width`
@@ -1358,7 +1328,7 @@ mod tests {
             .collect();
         rows.sort();
         let mut pruned = None;
-        let mut spilled = 0;
+        let (mut spilled, mut batches_written, mut batches_read) = (0, 0, 0);
         plan.apply(|node| {
             if node.is::<ThresholdExec>() {
                 let metrics = node.metrics().expect("metrics");
@@ -1366,6 +1336,8 @@ mod tests {
                 let kept = metrics.output_rows().unwrap_or(0);
                 pruned = Some((count("rows_in"), kept, count("kept_all")));
                 spilled = metrics.spilled_rows().unwrap_or(0);
+                batches_written = count("spill_batches");
+                batches_read = count("spill_batches_read");
             }
             Ok(TreeNodeRecursion::Continue)
         })?;
@@ -1374,6 +1346,8 @@ mod tests {
             plan: displayable(plan.as_ref()).indent(false).to_string(),
             pruned,
             spilled,
+            batches_written,
+            batches_read,
         })
     }
 
@@ -1559,6 +1533,37 @@ mod tests {
         assert_eq!(spilled.spilled, 20_000);
         let (rows_in, _, kept_all) = spilled.pruned.expect("a threshold exec");
         assert_eq!((rows_in, kept_all), (20_000, 0));
+    }
+
+    /// A spilling exec reads back only the batches that hold a row it keeps:
+    /// here three heavy groups among 20K light ones.
+    #[tokio::test]
+    async fn a_spill_reads_back_only_batches_with_kept_rows() {
+        let mut data: Vec<(Key, Option<i64>)> = (0..40_000_i64)
+            .map(|i| {
+                let key = (Some(format!("light-{}", i % 20_000)), Some(0));
+                (key, Some(i * 7_919 % 100))
+            })
+            .collect();
+        for (i, row) in [3_000, 19_000, 33_000].into_iter().enumerate() {
+            data[row] = ((Some(format!("heavy-{i}")), Some(1)), Some(5_000));
+        }
+        let sql = "SELECT k1, k2, sum(v) FROM t GROUP BY k1, k2 HAVING sum(v) >= 4000";
+        let unpruned = run(&data, sql, false, MAX_WIDTH, None).await.unwrap();
+        assert_eq!(unpruned.rows.len(), 3, "{:?}", unpruned.rows);
+        let spilled = run(&data, sql, true, MAX_WIDTH, Some(1 << 20))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(spilled.rows, unpruned.rows);
+        assert_eq!(spilled.spilled, 40_000);
+        let (_, kept, _) = spilled.pruned.expect("a threshold exec");
+        let (read, written) = (spilled.batches_read, spilled.batches_written);
+        // Each batch read holds a kept row; the three heavy rows lie in
+        // three batches at least 14K rows apart.
+        assert!(
+            (3..=kept).contains(&read) && read * 10 < written,
+            "{read} of {written} batches read back, {kept} rows kept"
+        );
     }
 
     /// Runs `sql` over `partitions` partitions with the rule and without:
