@@ -148,7 +148,7 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
     if !args.quiet {
         let p = &summary.progress;
         eprintln!(
-            "backfill {}: {} windows of {} every {} over {} days ({} resumed), {} findings in {} files, {:.2}s; output in {}",
+            "backfill {}: {} windows of {} every {} over {} days ({} resumed), {} findings in {} files, {:.2}s, {} rows and {:.1} MB read; output in {}",
             hunt.id(),
             p.windows_total,
             format_duration(spec.bound.window),
@@ -158,6 +158,8 @@ pub async fn run(args: BackfillArgs) -> anyhow::Result<Outcome> {
             p.findings,
             summary.files_written,
             started.elapsed().as_secs_f64(),
+            p.read.rows,
+            p.read.bytes as f64 / 1e6,
             args.out.display()
         );
     }

@@ -14,8 +14,11 @@
 //! round-robin repartition over its scan): a half that is a plain scan takes
 //! it as is; a filtered half's scan reads the projected fields and, separately,
 //! each field its filter reads (each `get_field` as its own column), and the
-//! filter then drops those. Plans of any other shape, or whose output would
-//! differ in any name, type or nullability, are left alone.
+//! filter then drops those. A projection that computes over fields (a
+//! backfill's window arithmetic over `@timestamp`, `length(process.args)`)
+//! is split in two: the field reads it contains move down, the computation
+//! stays where it was, over them. Plans of any other shape, or whose output
+//! would differ in any name, type or nullability, are left alone.
 
 use std::sync::Arc;
 
@@ -51,38 +54,29 @@ impl PhysicalOptimizerRule for SplitScanProjectionRule {
             let Some(projection) = node.downcast_ref::<ProjectionExec>() else {
                 return Ok(Transformed::no(node));
             };
-            let input = projection.input();
-            // A filter straight over a scan (a file read whole, no split):
-            // the same move gives it only the struct leaves it needs.
             // Only plain field reads move below a filter: an expression that
             // can fail, or counts what it sees (ES|QL's warnings), must see
-            // only the rows the filter keeps.
-            if !only_fields(projection.expr()) {
+            // only the rows the filter keeps. One that computes over fields
+            // stays where it is, over the fields it reads moved down.
+            let (upper, fields) = if only_fields(projection.expr()) {
+                (None, projection.expr().to_vec())
+            } else if reads_fields(projection.expr()) {
+                let (upper, fields) = split_fields(projection.expr())?;
+                (Some(upper), fields)
+            } else {
+                return Ok(Transformed::no(node));
+            };
+            let Some(moved) = move_fields(&fields, projection.input())? else {
+                return Ok(Transformed::no(node));
+            };
+            let new = match upper {
+                Some(upper) => Arc::new(ProjectionExec::try_new(upper, moved)?),
+                None => moved,
+            };
+            if !may_replace(&projection.schema(), &new.schema()) {
                 return Ok(Transformed::no(node));
             }
-            if input.is::<FilterExec>() && reads_fields(projection.expr()) {
-                return match into_half(projection.expr(), input)? {
-                    Some(half) if may_replace(&projection.schema(), &half.schema()) => {
-                        Ok(Transformed::yes(half))
-                    }
-                    _ => Ok(Transformed::no(node)),
-                };
-            }
-            if !input.is::<UnionExec>() || !is_split_scan(input.as_ref()) {
-                return Ok(Transformed::no(node));
-            }
-            let mut halves = vec![];
-            for half in input.children() {
-                match into_half(projection.expr(), half)? {
-                    Some(half) => halves.push(half),
-                    None => return Ok(Transformed::no(node)),
-                }
-            }
-            let union = UnionExec::try_new(halves)?;
-            if !may_replace(&projection.schema(), &union.schema()) {
-                return Ok(Transformed::no(node));
-            }
-            Ok(Transformed::yes(union))
+            Ok(Transformed::yes(new))
         })
         .map(|t| t.data)
     }
@@ -96,24 +90,85 @@ impl PhysicalOptimizerRule for SplitScanProjectionRule {
     }
 }
 
-/// Whether each of `exprs` is a column or a chain of `get_field` over one
-/// (with literal field names): reads that cannot fail and count nothing.
-fn only_fields(exprs: &[ProjectionExpr]) -> bool {
-    fn field_read(e: &Arc<dyn PhysicalExpr>) -> bool {
-        if e.is::<Column>() {
-            return true;
-        }
-        e.downcast_ref::<ScalarFunctionExpr>().is_some_and(|f| {
-            f.name() == "get_field"
-                && f.args().split_first().is_some_and(|(base, names)| {
-                    field_read(base)
-                        && names
-                            .iter()
-                            .all(|n| n.is::<datafusion::physical_expr::expressions::Literal>())
-                })
-        })
+/// `fields` (plain field reads, see [`only_fields`]) over `input` moved into
+/// its scan: into both halves of a split scan's union, or into the scan under
+/// a filter (a file read whole, no split), which then reads only the struct
+/// leaves it needs. `None` for any other shape.
+fn move_fields(
+    fields: &[ProjectionExpr],
+    input: &Arc<dyn ExecutionPlan>,
+) -> Result<Option<Arc<dyn ExecutionPlan>>> {
+    if input.is::<FilterExec>() && reads_fields(fields) {
+        return into_half(fields, input);
     }
+    if !input.is::<UnionExec>() || !is_split_scan(input.as_ref()) {
+        return Ok(None);
+    }
+    let mut halves = vec![];
+    for half in input.children() {
+        match into_half(fields, half)? {
+            Some(half) => halves.push(half),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(UnionExec::try_new(halves)?))
+}
+
+/// Whether `e` is a column or a chain of `get_field` over one (with literal
+/// field names): a read that cannot fail and counts nothing.
+fn field_read(e: &Arc<dyn PhysicalExpr>) -> bool {
+    if e.is::<Column>() {
+        return true;
+    }
+    e.downcast_ref::<ScalarFunctionExpr>().is_some_and(|f| {
+        f.name() == "get_field"
+            && f.args().split_first().is_some_and(|(base, names)| {
+                field_read(base)
+                    && names
+                        .iter()
+                        .all(|n| n.is::<datafusion::physical_expr::expressions::Literal>())
+            })
+    })
+}
+
+/// Whether each of `exprs` is a plain field read ([`field_read`]).
+fn only_fields(exprs: &[ProjectionExpr]) -> bool {
     exprs.iter().all(|e| field_read(&e.expr))
+}
+
+/// `exprs` as two projections: the field reads they contain (each once, the
+/// outermost `get_field` of a chain), and `exprs` over those.
+fn split_fields(exprs: &[ProjectionExpr]) -> Result<(Vec<ProjectionExpr>, Vec<ProjectionExpr>)> {
+    let mut fields: Vec<Arc<dyn PhysicalExpr>> = vec![];
+    let upper = exprs
+        .iter()
+        .map(|e| {
+            let expr = Arc::clone(&e.expr)
+                .transform_down(|n| {
+                    if !field_read(&n) {
+                        return Ok(Transformed::no(n));
+                    }
+                    let at = fields.iter().position(|f| f == &n).unwrap_or_else(|| {
+                        fields.push(Arc::clone(&n));
+                        fields.len() - 1
+                    });
+                    let column = Arc::new(Column::new(&field_name(at), at));
+                    Ok(Transformed::new(column, true, TreeNodeRecursion::Jump))
+                })?
+                .data;
+            Ok(ProjectionExpr::new(expr, e.alias.clone()))
+        })
+        .collect::<Result<_>>()?;
+    let fields = fields
+        .into_iter()
+        .enumerate()
+        .map(|(at, field)| ProjectionExpr::new(field, field_name(at)))
+        .collect();
+    Ok((upper, fields))
+}
+
+fn field_name(at: usize) -> String {
+    format!("__lakehunt_field_{at}")
 }
 
 /// Whether any of `exprs` reads a struct field (`get_field`).
@@ -282,6 +337,84 @@ fn leaf_name(at: usize) -> String {
 mod tests {
     use super::*;
     use arrow::datatypes::{DataType, Field};
+    use datafusion::physical_plan::{collect, displayable};
+    use datafusion::prelude::{ParquetReadOptions, SessionContext};
+
+    /// A projection that computes over struct fields above a filter over a
+    /// scan (as a backfill's window arithmetic over `@timestamp`): the scan
+    /// reads only the leaves used, and the rows are the same.
+    #[tokio::test]
+    async fn a_projection_computing_over_fields_reads_only_their_leaves() {
+        use datafusion::common::DFSchema;
+        use datafusion::functions::core::expr_fn::get_field;
+        use datafusion::physical_plan::filter::FilterExec;
+        use datafusion::prelude::{SessionConfig, col, lit};
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.parquet");
+        let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
+        let copy = format!(
+            "COPY (SELECT named_struct('a', concat('p', CAST(value AS VARCHAR)), 'b', value, \
+               'c', CASE WHEN value % 3 = 0 THEN 'x' ELSE 'y' END, 'unread', repeat('z', 50)) AS s \
+             FROM generate_series(1, 300)) TO '{}' STORED AS PARQUET",
+            path.display()
+        );
+        ctx.sql(&copy).await.unwrap().collect().await.unwrap();
+        ctx.register_parquet("t", path.to_str().unwrap(), ParquetReadOptions::default())
+            .await
+            .unwrap();
+        let scan = ctx
+            .sql("SELECT s FROM t")
+            .await
+            .unwrap()
+            .create_physical_plan()
+            .await
+            .unwrap();
+        assert!(scan.is::<DataSourceExec>());
+        let schema = DFSchema::try_from(scan.schema().as_ref().clone()).unwrap();
+        let physical = |e| ctx.state().create_physical_expr(e, &schema).unwrap();
+        let s = || col("s");
+        let filter = FilterExec::try_new(
+            physical(get_field(s(), "c").eq(lit("x"))),
+            Arc::clone(&scan),
+        )
+        .unwrap();
+        let exprs = vec![
+            ProjectionExpr::new(physical(get_field(s(), "a")), "a".to_owned()),
+            ProjectionExpr::new(
+                physical(get_field(s(), "b") * lit(2) + lit(1)),
+                "d".to_owned(),
+            ),
+        ];
+        let plan: Arc<dyn ExecutionPlan> =
+            Arc::new(ProjectionExec::try_new(exprs, Arc::new(filter)).unwrap());
+        let rewritten = SplitScanProjectionRule
+            .optimize(Arc::clone(&plan), &ConfigOptions::default())
+            .unwrap();
+        let shown = displayable(rewritten.as_ref()).indent(false).to_string();
+        let scan = shown
+            .lines()
+            .find(|l| l.contains("DataSourceExec"))
+            .unwrap_or_else(|| panic!("{shown}"));
+        for leaf in ["a)", "b)", "c)"] {
+            assert!(scan.contains(&format!("get_field(s@0, {leaf}")), "{scan}");
+        }
+        assert!(
+            !scan.contains("unread") && !scan.contains("projection=[s]"),
+            "{scan}"
+        );
+        // The computation stays above the filter.
+        assert!(shown.starts_with("ProjectionExec"), "{shown}");
+        let rows = |batches: Vec<arrow::array::RecordBatch>| {
+            arrow::util::pretty::pretty_format_batches(&batches)
+                .unwrap()
+                .to_string()
+        };
+        let before = rows(collect(plan, ctx.task_ctx()).await.unwrap());
+        let after = rows(collect(rewritten, ctx.task_ctx()).await.unwrap());
+        assert_eq!(before, after);
+        assert_eq!(before.matches("| p").count(), 100, "{before}");
+    }
 
     fn schema(nullable: bool, metadata: &[(&str, &str)]) -> Schema {
         let field = Field::new("process.entity_id", DataType::Utf8View, nullable).with_metadata(
