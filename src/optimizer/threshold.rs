@@ -44,11 +44,12 @@
 //!
 //! The exec holds its input compacted, in memory up to [`HOLD_IN_MEMORY`] (or
 //! a quarter of the memory limit, if less). Past that it spills: what it
-//! holds and every later row go to a spill file, their key hashes to a
-//! second one, each value added into a fixed sketch on the way. When the
-//! input ends the hashes are read back, and of the rows only the batches
-//! that hold a row the sketch keeps. Its memory then stays the same whatever
-//! the archive's size (see [`Prune::spill_rest`] and [`spill`]).
+//! holds and every later row go to a spill file, their key hashes and values
+//! to a second one, each value added into a fixed sketch on the way. When
+//! the input ends the hashes and values are read back, the rows the sketch
+//! keeps sorted again by a second sketch, and of the rows only the batches
+//! that hold a row both keep. Its memory then stays the same whatever the
+//! archive's size (see [`Prune::spill_rest`] and [`spill`]).
 //!
 //! The exec needs one input partition (it puts a `CoalescePartitionsExec`
 //! under itself where there are several): the scan and the filters below still
@@ -100,7 +101,7 @@ use futures::{StreamExt, TryStreamExt, future};
 use lakehunt_udfs::common::pack_bits;
 
 use super::compact_views::compact_batch;
-use spill::{Spill, SpillTo};
+use spill::{Keep, Spill, SpillTo};
 
 mod spill;
 
@@ -816,9 +817,9 @@ impl Prune {
     /// Where the input outgrows memory: writes `held` and the rest of the
     /// input to `file`, each row with its key hash, adding every value into
     /// `sketch` on the way; once the input ends, reads back the rows whose
-    /// bound reaches the threshold (see [`spill`]). Memory stays at the
-    /// sketch and a batch or two, whatever the input's size. The sketch is
-    /// fixed before the input's size is known: one pass, no second level.
+    /// bound reaches the threshold, in it and in a second sketch of the
+    /// rows it keeps (see [`spill`]). Memory stays at the two sketches and a
+    /// batch or two, whatever the input's size.
     async fn spill_rest(
         self,
         mut file: Spill,
@@ -830,7 +831,7 @@ impl Prune {
         self.buckets.add(sketch.width());
         let mut write = |batch: &RecordBatch, hashes: Vec<u64>, values: &ArrayRef| {
             sketch.add(&hashes, values);
-            file.append(batch, hashes)
+            file.append(batch, &hashes, values)
         };
         let timer = self.baseline.elapsed_compute().timer();
         for h in held {
@@ -855,8 +856,16 @@ impl Prune {
             baseline,
             ..
         } = self;
-        // The sketch's memory stays reserved until the file is read.
-        let keep = (!keep_all).then_some(move |mixed| sketch.bound(mixed) >= threshold);
+        // A second sketch for the candidates, where the pool has room; the
+        // sketches' memory stays reserved until the files are read.
+        let width = sketch.width();
+        let second = (!keep_all && reservation.try_grow(width * size_of::<u64>()).is_ok())
+            .then(|| Sketch::new(width));
+        let keep = (!keep_all).then_some(Keep {
+            sketch,
+            threshold,
+            second,
+        });
         let read = file.read_kept(keep, baseline.elapsed_compute().clone(), reservation)?;
         Ok(read.map(move |b| b.record_output(&baseline)).boxed())
     }
@@ -1086,6 +1095,12 @@ impl Sketch {
             let (line, a, b) = Self::slots_in(line_mask, hashes[row]);
             Self::add_to(&mut lines[line], a, b, value);
         });
+    }
+
+    /// Adds `value` at the mixed hash `mixed`.
+    fn add_one(&mut self, mixed: u64, value: u64) {
+        let (line, a, b) = self.slots(mixed);
+        Self::add_to(&mut self.lines[line], a, b, value);
     }
 
     fn add_to(line: &mut Line, a: usize, b: usize, value: u64) {
@@ -1536,13 +1551,17 @@ mod tests {
     }
 
     /// A spilling exec reads back only the batches that hold a row it keeps:
-    /// here three heavy groups among 20K light ones.
+    /// here three heavy groups among 20K light ones. Under the smaller pool
+    /// its sketch has a counter for about 5 groups, and its candidates lie in
+    /// every batch (5,680 rows, all 413 batches, with the first sketch
+    /// alone); the second sketch, over the candidates only, keeps the three
+    /// heavy rows.
     #[tokio::test]
     async fn a_spill_reads_back_only_batches_with_kept_rows() {
         let mut data: Vec<(Key, Option<i64>)> = (0..40_000_i64)
             .map(|i| {
                 let key = (Some(format!("light-{}", i % 20_000)), Some(0));
-                (key, Some(i * 7_919 % 100))
+                (key, Some(i * 7_919 % 600))
             })
             .collect();
         for (i, row) in [3_000, 19_000, 33_000].into_iter().enumerate() {
@@ -1551,19 +1570,21 @@ mod tests {
         let sql = "SELECT k1, k2, sum(v) FROM t GROUP BY k1, k2 HAVING sum(v) >= 4000";
         let unpruned = run(&data, sql, false, MAX_WIDTH, None).await.unwrap();
         assert_eq!(unpruned.rows.len(), 3, "{:?}", unpruned.rows);
-        let spilled = run(&data, sql, true, MAX_WIDTH, Some(1 << 20))
-            .await
-            .unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(spilled.rows, unpruned.rows);
-        assert_eq!(spilled.spilled, 40_000);
-        let (_, kept, _) = spilled.pruned.expect("a threshold exec");
-        let (read, written) = (spilled.batches_read, spilled.batches_written);
-        // Each batch read holds a kept row; the three heavy rows lie in
-        // three batches at least 14K rows apart.
-        assert!(
-            (3..=kept).contains(&read) && read * 10 < written,
-            "{read} of {written} batches read back, {kept} rows kept"
-        );
+        for pool in [1 << 20, 256 << 10] {
+            let spilled = run(&data, sql, true, MAX_WIDTH, Some(pool))
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(spilled.rows, unpruned.rows);
+            assert_eq!(spilled.spilled, 40_000);
+            let (_, kept, _) = spilled.pruned.expect("a threshold exec");
+            let (read, written) = (spilled.batches_read, spilled.batches_written);
+            // Each batch read holds a kept row; the three heavy rows lie in
+            // three batches at least 14K rows apart.
+            assert!(
+                (3..=kept).contains(&read) && read * 10 < written && kept < 10,
+                "pool {pool}: {read} of {written} batches read back, {kept} rows kept"
+            );
+        }
     }
 
     /// Runs `sql` over `partitions` partitions with the rule and without:
