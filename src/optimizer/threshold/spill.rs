@@ -17,7 +17,9 @@
 //! end of the hunt, half of it checking the strings' UTF-8 again. The second
 //! sketch is for larger inputs: the first, fixed at 2 MiB before the input's
 //! size is known, has a counter for 15 rows at 100M events and for 145 at 1B,
-//! where its candidates (10K of 38M rows) lay in nearly every batch.
+//! where it kept 10K of 38M rows (2026-12-06), a kept row for about every
+//! second batch of 8K rows. At 100M over 24 hours the second sketch took the
+//! batches read back from 121 of 1,390 to 9.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
