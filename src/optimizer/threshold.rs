@@ -40,7 +40,9 @@
 //!   the input outgrowing half the memory limit (or the pool refusing it):
 //!   what is held is passed on and the rest of the input streams through,
 //!   leaving the aggregation room to work (and spill) as it would without the
-//!   exec.
+//!   exec. The same where it cannot spill: its rows hold a dictionary (an
+//!   Arrow IPC file refuses one that changes between batches), or the disk
+//!   manager's files are not local files.
 //!
 //! The exec holds its input compacted, in memory up to [`HOLD_IN_MEMORY`] (or
 //! a quarter of the memory limit, if less). Past that it spills: what it
@@ -1585,6 +1587,76 @@ mod tests {
                 "pool {pool}: {read} of {written} batches read back, {kept} rows kept"
             );
         }
+    }
+
+    /// Rows with a dictionary column, each batch its own dictionary, past
+    /// the hold: an IPC file refuses a dictionary that changes, so the exec
+    /// passes them on unspilled, and the result is the unpruned one.
+    #[tokio::test]
+    async fn rows_with_a_changing_dictionary_past_the_hold_are_passed_on() {
+        use arrow::array::DictionaryArray;
+        use arrow::datatypes::Int32Type;
+        let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", dictionary, true),
+            Field::new("v", DataType::Int64, true),
+        ]));
+        let batches: Vec<RecordBatch> = (0..200_i64)
+            .map(|b| {
+                let names: Vec<String> = (0..100_i64)
+                    .map(|i| match b * 100 + i {
+                        row if row % 4_999 == 0 => "heavy".to_owned(),
+                        row => format!("key-{}", row * 37 % 3_000),
+                    })
+                    .collect();
+                let k: DictionaryArray<Int32Type> = names.iter().map(String::as_str).collect();
+                let v: Int64Array = names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, n)| Some(if n == "heavy" { 10_000 } else { i as i64 % 50 }))
+                    .collect();
+                RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(k), Arc::new(v)]).unwrap()
+            })
+            .collect();
+        let (a, b) = batches.split_at(100);
+        let table = Arc::new(MemTable::try_new(schema, vec![a.to_vec(), b.to_vec()]).unwrap());
+        let sql = "SELECT k, sum(v) FROM t GROUP BY k HAVING sum(v) >= 5000";
+        let mut shown = vec![];
+        for (rule, pool) in [(false, None), (true, Some(2 << 20))] {
+            let ctx = context(rule, pool, 2);
+            ctx.register_table("t", Arc::clone(&table) as _).unwrap();
+            let plan = ctx
+                .sql(sql)
+                .await
+                .unwrap()
+                .create_physical_plan()
+                .await
+                .unwrap();
+            let text = displayable(plan.as_ref()).indent(false).to_string();
+            assert_eq!(text.contains("ThresholdExec"), rule, "{text}");
+            let batches = collect(Arc::clone(&plan), ctx.task_ctx())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            shown.push(
+                arrow::util::pretty::pretty_format_batches(&batches)
+                    .unwrap()
+                    .to_string(),
+            );
+            if rule {
+                // Past its hold, every row passed on.
+                plan.apply(|node| {
+                    if node.is::<ThresholdExec>() {
+                        let metrics = node.metrics().expect("metrics");
+                        let kept_all = metrics.sum_by_name("kept_all").map(|m| m.as_usize());
+                        assert_eq!(kept_all, Some(1), "{metrics}");
+                    }
+                    Ok(TreeNodeRecursion::Continue)
+                })
+                .unwrap();
+            }
+        }
+        assert!(shown[0].contains("| heavy | 50000"), "{}", shown[0]);
+        assert_eq!(shown[0], shown[1]);
     }
 
     /// Runs `sql` over `partitions` partitions with the rule and without:
