@@ -1625,14 +1625,7 @@ mod tests {
         for (rule, pool) in [(false, None), (true, Some(2 << 20))] {
             let ctx = context(rule, pool, 2);
             ctx.register_table("t", Arc::clone(&table) as _).unwrap();
-            let plan = ctx
-                .sql(sql)
-                .await
-                .unwrap()
-                .create_physical_plan()
-                .await
-                .unwrap();
-            let text = displayable(plan.as_ref()).indent(false).to_string();
+            let (plan, text) = planned(&ctx, sql).await;
             assert_eq!(text.contains("ThresholdExec"), rule, "{text}");
             let batches = collect(Arc::clone(&plan), ctx.task_ctx())
                 .await

@@ -23,7 +23,7 @@
 //! batches read back from 121 of 1,390 to 9.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanArray, RecordBatch};
@@ -300,11 +300,13 @@ impl Pairs {
         Ok((&self.hashes, &self.values))
     }
 
-    /// Goes to byte `at` (where the reader is not already).
+    /// Goes to byte `at`, keeping what the reader has buffered where `at`
+    /// lies in it (a plain seek would drop the buffer and refill 1 MiB).
     fn seek(&mut self, at: usize) -> Result<()> {
         if at != self.at {
+            let by = i64::try_from(at).unwrap_or(i64::MAX) - i64::try_from(self.at).unwrap_or(0);
             self.reader
-                .seek(SeekFrom::Start(at as u64))
+                .seek_relative(by)
                 .map_err(DataFusionError::IoError)?;
             self.at = at;
         }
